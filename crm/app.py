@@ -1,0 +1,124 @@
+"""``create_app(settings)``: the only place plugins, middleware, routes and jobs are wired."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from crm import pages
+from crm.auth.api import AuthApi
+from crm.auth.middleware import SESSION_COOKIE, BearerAwareCSRFMiddleware, PrincipalMiddleware
+from crm.auth.session import SessionConfig
+from crm.auth.store import make_session_store
+from crm.db import make_alchemy_config, make_engine, make_sessionmaker
+from crm.deps import provide_principal
+from crm.directory.api import DirectoryApi
+from crm.employers.api import EmployerApi
+from crm.errors import exception_handlers
+from crm.health import healthz, readyz
+from crm.jobs.scheduler import start_scheduler
+from crm.paths import asset_dir
+from crm.settings import Settings
+from crm.templating import configure_jinja
+from crm.transactions import TransactionMiddleware
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    settings.check()
+    engine = make_engine(settings)
+    sessionmaker = make_sessionmaker(engine)
+    alchemy = make_alchemy_config(settings, engine)
+    session_config = SessionConfig(
+        key=SESSION_COOKIE,
+        max_age=settings.session_max_age,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="csrftoken",
+        header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        exclude=["/api/auth/token"],
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        scheduler = start_scheduler(settings, sessionmaker) if settings.scheduler_enabled else None
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            AuthApi,
+            DirectoryApi,
+            EmployerApi,
+            *pages.route_handlers,
+            create_static_files_router(path="/static", directories=[asset_dir("static")],
+                                       include_in_schema=False, opt={"exclude_from_auth": True}),
+        ],
+        plugins=[SQLAlchemyPlugin(config=alchemy), HTMXPlugin()],
+        middleware=[
+            session_config.middleware,
+            DefineMiddleware(PrincipalMiddleware, sessionmaker=sessionmaker),
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+            DefineMiddleware(TransactionMiddleware, session_scope_key=alchemy.session_scope_key),
+        ],
+        stores={"sessions": make_session_store(alchemy)},
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "sessionmaker": Provide(lambda: sessionmaker, sync_to_thread=False),
+        },
+        template_config=TemplateConfig(
+            directory=asset_dir("templates"), engine=JinjaTemplateEngine, engine_callback=configure_jinja
+        ),
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="OneDoor API",
+            version="0.1.0",
+            path="/schema",
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/token")}),
+            security=[{"bearer": []}],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+        ),
+        lifespan=[lifespan],
+        state=State({"settings": settings, "sessionmaker": sessionmaker}),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Uvicorn factory entry point (``crm serve`` uses it for every worker)."""
+    return create_app(Settings.from_env())
+
+
+logging.getLogger("apscheduler").setLevel(logging.WARNING)

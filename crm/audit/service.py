@@ -1,0 +1,63 @@
+"""Writing audit events: every create, update and assignment goes through ``record``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit.models import AuditEvent
+from crm.auth.principal import Principal
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(obj: Any, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Column values of a model instance as JSON-ready data."""
+    mapper = inspect(type(obj))
+    names = fields or tuple(c.key for c in mapper.column_attrs if c.key not in ("created_at", "updated_at"))
+    return {name: _plain(getattr(obj, name)) for name in names}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields that changed, on both sides."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def record(
+    db: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    *,
+    employer_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_id=actor.id if actor else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        employer_id=employer_id,
+        before=before,
+        after=after,
+        note=note,
+    )
+    db.add(event)
+    return event

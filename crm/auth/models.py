@@ -1,0 +1,92 @@
+"""Users, role grants scoped by region/organization, API tokens, login throttling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.db import Base
+from crm.directory.models import Organization, Region
+
+
+class Role(StrEnum):
+    admin = "admin"
+    lead = "lead"
+    spoc = "spoc"
+    partner = "partner"
+    chair = "chair"
+
+
+# Roles whose grants are scoped to one region.
+REGION_SCOPED = {Role.lead, Role.spoc}
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    # Stored case-folded so the unique constraint is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # A SPOC marked away has their queue served by the backup SPOC.
+    away: Mapped[bool] = mapped_column(default=False)
+    title: Mapped[str | None] = mapped_column(String(120), default=None)
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+
+    organization: Mapped[Organization | None] = relationship(lazy="joined")
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class RoleGrant(Base):
+    """One role for one user, optionally limited to one region."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "region_id", name="uq_role_grant_user_role_region"),
+        CheckConstraint(
+            "role IN ('admin','lead','spoc','partner','chair')", name="role_known"
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_id: Mapped[int | None] = mapped_column(
+        ForeignKey("region.id", ondelete="CASCADE"), index=True, default=None
+    )
+
+    user: Mapped[User] = relationship(back_populates="grants")
+    region: Mapped[Region | None] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120), default="api")
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginFailure(Base):
+    """A failed login, kept briefly to throttle guessing per e-mail and per address."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_email_at", "email", "created_at"),)
+
+    email: Mapped[str] = mapped_column(String(254))
+    remote_addr: Mapped[str] = mapped_column(String(64), index=True)

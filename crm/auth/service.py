@@ -1,0 +1,127 @@
+"""Authentication: credentials, throttling, users and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm.audit import service as audit
+from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGrant, User
+from crm.auth.passwords import hash_password, new_token, verify_password
+from crm.auth.principal import Principal
+from crm.directory.models import Organization, Region
+from crm.errors import Conflict, FieldError
+from crm.settings import Settings
+
+MAX_FAILURES_PER_ADDR = 30
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().casefold()
+
+
+async def authenticate(db: AsyncSession, settings: Settings, email: str, password: str, remote_addr: str) -> User:
+    """The active user with these credentials, or 401; 429 after too many recent failures."""
+    email = normalize_email(email)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.login_window_seconds)
+    by_email, by_addr = (
+        await db.execute(
+            select(
+                func.count().filter(LoginFailure.email == email),
+                func.count().filter(LoginFailure.remote_addr == remote_addr),
+            ).where(
+                LoginFailure.created_at >= since,
+                or_(LoginFailure.email == email, LoginFailure.remote_addr == remote_addr),
+            )
+        )
+    ).one()
+    if by_email >= settings.login_max_failures or by_addr >= MAX_FAILURES_PER_ADDR:
+        raise TooManyRequestsException(
+            "Too many failed sign-in attempts; try again in a few minutes",
+            headers={"Retry-After": str(settings.login_window_seconds)},
+        )
+    user = await db.scalar(
+        select(User).where(User.email == email).options(selectinload(User.grants))
+    )
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        db.add(LoginFailure(email=email, remote_addr=remote_addr))
+        await db.commit()
+        raise NotAuthorizedException("Wrong e-mail or password")
+    await db.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    return user
+
+
+async def issue_token(db: AsyncSession, user: User, label: str = "api") -> str:
+    token, digest = new_token()
+    db.add(ApiToken(user_id=user.id, token_hash=digest, label=label))
+    await db.flush()
+    return token
+
+
+async def revoke_tokens(db: AsyncSession, user_id: int, token_id: int | None = None) -> int:
+    stmt = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    if token_id is not None:
+        stmt = stmt.where(ApiToken.id == token_id)
+    result = await db.execute(stmt.values(revoked_at=dt.datetime.now(dt.UTC)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def create_user(
+    db: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    roles: list[tuple[str, str | None]],
+    organization: str | None = None,
+    password: str | None = None,
+    actor: Principal | None = None,
+) -> User:
+    """Create a user with role grants ``[(role, region_code|None)]``; validates every field."""
+    email_n = normalize_email(email)
+    if "@" not in email_n or len(email_n) > 254 or email_n.startswith("@") or email_n.endswith("@"):
+        raise FieldError("email", "must be a valid e-mail address")
+    if not name.strip() or len(name) > 120:
+        raise FieldError("name", "is required (at most 120 characters)")
+    if password is not None and len(password) < 10:
+        raise FieldError("password", "must be at least 10 characters")
+    if not roles:
+        raise FieldError("role", "at least one role is required")
+    if await db.scalar(select(User.id).where(User.email == email_n)):
+        raise Conflict(f"A user with e-mail {email_n} already exists")
+    org_id = None
+    if organization:
+        org_id = await db.scalar(
+            select(Organization.id).where(func.lower(Organization.name) == organization.strip().lower())
+        )
+        if org_id is None:
+            raise FieldError("organization", f"unknown organization {organization!r}")
+    user = User(email=email_n, name=name.strip(), organization_id=org_id,
+                password_hash=hash_password(password) if password else None)
+    for role, region_code in roles:
+        user.grants.append(await make_grant(db, role, region_code, organization_set=org_id is not None))
+    db.add(user)
+    await db.flush()
+    audit.record(db, actor, "user.create", "user", user.id,
+                 after={"email": email_n, "name": user.name, "roles": [list(r) for r in roles]})
+    return user
+
+
+async def make_grant(db: AsyncSession, role: str, region_code: str | None, *, organization_set: bool) -> RoleGrant:
+    try:
+        role_v = Role(role)
+    except ValueError:
+        raise FieldError("role", f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+    region_id = None
+    if role_v in REGION_SCOPED and not region_code:
+        raise FieldError("region", f"a {role_v.value} must be given a region")
+    if role_v is Role.partner and not organization_set:
+        raise FieldError("organization", "a partner must belong to an organization")
+    if region_code:
+        region_id = await db.scalar(select(Region.id).where(Region.code == region_code.strip().upper()))
+        if region_id is None:
+            raise FieldError("region", f"unknown region code {region_code!r}")
+    return RoleGrant(role=role_v.value, region_id=region_id)

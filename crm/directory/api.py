@@ -1,0 +1,45 @@
+"""`/api/regions` and `/api/organizations`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from crm.auth.guards import requires_crm_user
+from crm.deps import Db
+from crm.directory import service
+from crm.directory.models import Organization, Region
+from crm.directory.schemas import OrganizationOut, OrganizationPage, RegionOut
+from crm.pagination import Limit, Offset
+
+
+def region_out(r: Region) -> RegionOut:
+    return RegionOut(code=r.code, name=r.name, counties=[c.name for c in r.counties],
+                     local_boards=[b for b in r.local_boards.split(";") if b])
+
+
+def organization_out(o: Organization) -> OrganizationOut:
+    return OrganizationOut(id=o.id, name=o.name, kind=o.kind, regions=sorted(r.code for r in o.regions))
+
+
+class DirectoryApi(Controller):
+    path = "/api"
+    tags = ["directory"]
+    guards = [requires_crm_user]
+
+    @get("/regions")
+    async def list_regions(self, db: Db) -> list[RegionOut]:
+        """California's Regional Planning Units with their counties and local boards."""
+        return [region_out(r) for r in await service.regions(db)]
+
+    @get("/organizations")
+    async def list_organizations(
+        self, db: Db, limit: Limit = 50, offset: Offset = 0,
+        region: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> OrganizationPage:
+        rows, total = await service.organizations(db, region=region, kind=kind, q=q, limit=limit, offset=offset)
+        return OrganizationPage(items=[organization_out(o) for o in rows], total=total, limit=limit, offset=offset)

@@ -1,0 +1,81 @@
+"""Regions (RPUs), their counties, organizations and NAICS sectors."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.db import Base, metadata
+
+
+class OrganizationKind(StrEnum):
+    workforce_board = "workforce_board"
+    ajcc = "ajcc"
+    community_college = "community_college"
+    adult_education = "adult_education"
+    k12 = "k12"
+    lea = "lea"
+    cbo = "cbo"
+    probation = "probation"
+    corrections = "corrections"
+    economic_development = "economic_development"
+    chamber = "chamber"
+    labor = "labor"
+    state_agency = "state_agency"
+    employer = "employer"
+    other = "other"
+
+
+organization_region = Table(
+    "organization_region",
+    metadata,
+    Column("organization_id", ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", ForeignKey("region.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Region(Base):
+    """A California Regional Planning Unit; `code` is stable (seeds, URLs, API)."""
+
+    __tablename__ = "region"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    local_boards: Mapped[str] = mapped_column(Text, default="")  # ";"-separated, as in the source CSV
+    establishment_count: Mapped[int | None] = mapped_column(default=None)
+
+    counties: Mapped[list[County]] = relationship(
+        back_populates="region", lazy="selectin", order_by="County.name"
+    )
+
+
+class County(Base):
+    """A California county; each belongs to exactly one RPU."""
+
+    __tablename__ = "county"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"), index=True)
+    region: Mapped[Region] = relationship(back_populates="counties", lazy="joined")
+
+
+class Organization(Base):
+    """A partner organization (workforce board, college, CBO, probation, ...)."""
+
+    __tablename__ = "organization"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    website: Mapped[str | None] = mapped_column(String(200), default=None)
+    regions: Mapped[list[Region]] = relationship(secondary=organization_region, lazy="selectin")
+
+
+class Sector(Base):
+    """A NAICS 2022 sector (two-digit code or range such as ``31-33``)."""
+
+    __tablename__ = "sector"
+
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    title: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,53 @@
+"""Regions and organizations."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit import service as audit
+from crm.auth.principal import Principal
+from crm.directory.models import Organization, OrganizationKind, Region
+from crm.errors import Conflict, FieldError
+
+
+async def regions(db: AsyncSession) -> list[Region]:
+    return list(await db.scalars(select(Region).order_by(Region.code)))
+
+
+async def organizations(db: AsyncSession, *, region: str | None = None, kind: str | None = None,
+                        q: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Organization], int]:
+    stmt = select(Organization)
+    if region:
+        region_row = await db.scalar(select(Region).where(Region.code == region.upper()))
+        if region_row is None:
+            raise FieldError("region", f"unknown region code {region!r}")
+        stmt = stmt.where(Organization.regions.any(Region.id == region_row.id))
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    if q:
+        stmt = stmt.where(func.lower(Organization.name).contains(q.lower(), autoescape=True))
+    total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await db.scalars(stmt.order_by(Organization.name).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def create_organization(db: AsyncSession, actor: Principal | None, name: str, kind: str,
+                              region_codes: list[str], website: str | None = None) -> Organization:
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise FieldError("name", "is required (at most 200 characters)")
+    if kind not in {k.value for k in OrganizationKind}:
+        raise FieldError("kind", f"must be one of {', '.join(k.value for k in OrganizationKind)}")
+    if await db.scalar(select(Organization.id).where(func.lower(Organization.name) == name.lower())):
+        raise Conflict(f"An organization named {name!r} already exists")
+    found = list(await db.scalars(select(Region).where(Region.code.in_([c.upper() for c in region_codes]))))
+    missing = {c.upper() for c in region_codes} - {r.code for r in found}
+    if missing:
+        raise FieldError("regions", f"unknown region code(s): {', '.join(sorted(missing))}")
+    org = Organization(name=name, kind=kind, website=website or None, regions=found)
+    db.add(org)
+    await db.flush()
+    audit.record(db, actor, "organization.create", "organization", org.id,
+                 after={"name": name, "kind": kind, "regions": sorted(r.code for r in found)})
+    return org

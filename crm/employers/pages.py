@@ -1,0 +1,111 @@
+"""Employer directory (htmx live search), employer page, create form, SPOC assignment form."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from crm.audit.models import AuditEvent
+from crm.auth.guards import requires_crm_user, requires_staff
+from crm.auth.models import Role
+from crm.deps import Db, Me, PathId
+from crm.directory.models import County, Region
+from crm.employers import service
+from crm.employers.models import SizeBand
+from crm.employers.schemas import AssignIn, EmployerIn
+from crm.errors import FieldError
+from crm.web import flash, form_data, parse_form, redirect, render
+
+PAGE = 25
+
+
+class EmployerPages(Controller):
+    path = "/employers"
+    guards = [requires_crm_user]
+    include_in_schema = False
+
+    @get("/")
+    async def directory(
+        self, request: Request[Any, Any, Any], db: Db,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        region: Annotated[str | None, Parameter(max_length=32)] = None,
+        status: Annotated[str | None, Parameter(max_length=16)] = None,
+        page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
+    ) -> Template:
+        rows, total = await service.search_employers(db, q, region=region or None, status=status or None,
+                                                     limit=PAGE, offset=(page - 1) * PAGE)
+        regions = list(await db.scalars(select(Region).order_by(Region.code)))
+        return render(request, "employers/list.html", partial="employers/_results.html",
+                      employers=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),
+                      q=q or "", region=region or "", status=status or "", regions=regions)
+
+    @get("/new", guards=[requires_staff])
+    async def new_form(self, request: Request[Any, Any, Any], db: Db) -> Template:
+        return await self._form(request, db, {}, {})
+
+    async def _form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
+                    errors: dict[str, str], status_code: int = 200) -> Template:
+        counties = list(await db.scalars(select(County).order_by(County.name)))
+        return render(request, "employers/new.html", status_code=status_code, values=values, errors=errors,
+                      counties=counties, size_bands=[b.value for b in SizeBand])
+
+    @post("/new", guards=[requires_staff])
+    async def create(self, request: Request[Any, Any, Any], db: Db,
+                     principal: Me) -> Template | Redirect:
+        form = await form_data(request)
+        try:
+            data = parse_form(form, EmployerIn, drop=("aliases", "contacts"))
+            employer = await service.create_employer(db, principal, data)
+        except FieldError as exc:
+            await db.rollback()
+            return await self._form(request, db, form, dict(exc.fields), status_code=422)
+        flash(request, f"Created {employer.legal_name}")
+        return redirect(request, f"/employers/{employer.id}")
+
+    @get("/{employer_id:int}")
+    async def detail(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                     employer_id: PathId) -> Template:
+        return await self._detail(request, db, principal, employer_id)
+
+    async def _detail(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                      employer_id: PathId, assign_errors: dict[str, str] | None = None,
+                      status_code: int = 200, partial: str | None = None) -> Template:
+        employer = await service.get_employer(db, employer_id)
+        history = await service.assignments(db, employer_id)
+        audit = list(await db.scalars(
+            select(AuditEvent).where(AuditEvent.employer_id == employer_id)
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50)))
+        lead_regions = [r for r in await db.scalars(select(Region).order_by(Region.code))
+                        if principal.can_in_region(r.id, Role.lead)]
+        candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
+        active = {a.region_id: a for a in history if a.ended_at is None}
+        return render(request, "employers/detail.html", status_code=status_code, partial=partial,
+                      employer=employer, history=history, audit=audit, lead_regions=lead_regions,
+                      candidates=candidates, active=active, assign_errors=assign_errors or {},
+                      can_edit=service.can_edit(principal, employer),
+                      show_audit=principal.has(Role.admin, Role.lead, Role.spoc))
+
+    @post("/{employer_id:int}/assign", guards=[requires_staff])
+    async def assign(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                     employer_id: PathId) -> Template | Redirect:
+        form = await form_data(request)
+        try:
+            data = parse_form(form, AssignIn)
+            assignment = await service.assign_spoc(db, principal, employer_id, data)
+        except HTTPException as exc:
+            if exc.status_code not in (409, 422):
+                raise
+            await db.rollback()
+            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"assignment": exc.detail}
+            return await self._detail(request, db, principal, employer_id, assign_errors=errors,
+                                      status_code=exc.status_code, partial="employers/_spoc.html")
+        flash(request, f"{assignment.spoc.name} is now the SPOC for {assignment.region.code}")
+        if request.headers.get("hx-request"):
+            return await self._detail(request, db, principal, employer_id, partial="employers/_spoc.html")
+        return redirect(request, f"/employers/{employer_id}")
+

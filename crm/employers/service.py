@@ -1,0 +1,367 @@
+"""Employer records: validation, search, updates and SPOC assignment (the imperative shell)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit import service as audit
+from crm.auth.models import Role, RoleGrant, User
+from crm.auth.principal import Principal
+from crm.directory.models import County, Region
+from crm.employers.matching import name_key, normalize_domain, normalize_fein, normalize_phone, normalize_zip
+from crm.employers.models import (
+    Employer,
+    EmployerAlias,
+    EmployerContact,
+    EmployerStatus,
+    SizeBand,
+    SpocAssignment,
+)
+from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
+from crm.errors import Conflict, FieldError
+
+# NAICS 2022 sectors that span several two-digit codes (census.gov/naics).
+_SECTOR_RANGES = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45",
+                  "48": "48-49", "49": "48-49"}
+_VALID_SECTORS = {"11", "21", "22", "23", "42", "51", "52", "53", "54", "55", "56", "61", "62", "71",
+                  "72", "81", "92", *_SECTOR_RANGES}
+
+RELATIONS = ("county", "region", "aliases", "contacts")
+AUDITED_FIELDS = ("legal_name", "dba", "website", "domain", "fein", "phone", "naics_code", "size_band",
+                  "address_line", "city", "zip", "county_id", "region_id", "status", "do_not_contact", "notes")
+
+
+def sector_for_naics(naics: str | None) -> str | None:
+    """The NAICS sector code (``31-33`` for manufacturing) a 2-6 digit NAICS code falls in."""
+    if not naics:
+        return None
+    two = naics[:2]
+    if two not in _VALID_SECTORS:
+        raise FieldError("naics_code", f"{naics!r} is not in a NAICS 2022 sector")
+    return _SECTOR_RANGES.get(two, two)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, Any]) -> None:
+    """Validate and normalize every given field onto the employer; raise FieldError on the first bad one."""
+    if "legal_name" in fields:
+        legal = _clean(fields["legal_name"])
+        if not legal:
+            raise FieldError("legal_name", "is required")
+        key = name_key(legal)
+        if not key:
+            raise FieldError("legal_name", "must contain letters or digits")
+        employer.legal_name, employer.name_key = legal, key
+    if "dba" in fields:
+        employer.dba = _clean(fields["dba"])
+    if "website" in fields:
+        website = _clean(fields["website"])
+        domain = normalize_domain(website) if website else None
+        if website and not domain:
+            raise FieldError("website", f"{website!r} is not a web address")
+        employer.website, employer.domain = website, domain
+    if "fein" in fields:
+        try:
+            employer.fein = normalize_fein(_clean(fields["fein"]))
+        except ValueError as exc:
+            raise FieldError("fein", str(exc)) from None
+    if "phone" in fields:
+        phone = _clean(fields["phone"])
+        employer.phone = normalize_phone(phone) if phone else None
+        if phone and not employer.phone:
+            raise FieldError("phone", f"{phone!r} is not a valid phone number")
+    if "naics_code" in fields:
+        employer.naics_code = _clean(fields["naics_code"])
+        employer.sector_code = sector_for_naics(employer.naics_code)
+    if "size_band" in fields:
+        band = _clean(fields["size_band"])
+        if band and band not in {b.value for b in SizeBand}:
+            raise FieldError("size_band", f"must be one of {', '.join(b.value for b in SizeBand)}")
+        employer.size_band = band
+    for name in ("address_line", "city"):
+        if name in fields:
+            setattr(employer, name, _clean(fields[name]))
+    if "zip" in fields:
+        raw = _clean(fields["zip"])
+        employer.zip = normalize_zip(raw) if raw else None
+        if raw and not employer.zip:
+            raise FieldError("zip", f"{raw!r} is not a ZIP code")
+    if "county" in fields:
+        county_name = _clean(fields["county"])
+        county = None
+        if county_name:
+            county = await db.scalar(
+                select(County).where(func.lower(County.name) == county_name.lower().removesuffix(" county"))
+            )
+            if county is None:
+                raise FieldError("county", f"unknown California county {county_name!r}")
+        employer.county_id = county.id if county else None
+        if county:
+            employer.region_id = county.region_id
+    if fields.get("region") is not None:
+        region_id = await region_id_for(db, fields["region"])
+        if employer.county_id is not None and fields.get("county") and region_id != employer.region_id:
+            raise FieldError("region", "does not contain the given county")
+        employer.region_id = region_id
+    if "do_not_contact" in fields:
+        employer.do_not_contact = bool(fields["do_not_contact"])
+    if "notes" in fields:
+        employer.notes = fields["notes"] or None
+    if "status" in fields:
+        if fields["status"] not in (EmployerStatus.active, EmployerStatus.provisional):
+            raise FieldError("status", "can be set to active or provisional (merging has its own action)")
+        employer.status = fields["status"]
+
+
+async def region_id_for(db: AsyncSession, code: str) -> int:
+    region_id = await db.scalar(select(Region.id).where(Region.code == code.strip().upper()))
+    if region_id is None:
+        raise FieldError("region", f"unknown region code {code!r}")
+    return region_id
+
+
+def can_edit(principal: Principal, employer: Employer) -> bool:
+    """Admins, and leads/SPOCs of the employer's region (unplaced employers: any lead/SPOC)."""
+    if principal.is_admin:
+        return True
+    if employer.region_id is None:
+        return principal.has(Role.lead, Role.spoc)
+    return principal.can_in_region(employer.region_id, Role.lead, Role.spoc)
+
+
+async def create_employer(db: AsyncSession, actor: Principal, data: EmployerIn) -> Employer:
+    """Create an employer; partners create ``provisional`` ones until a SPOC verifies them."""
+    employer = Employer(legal_name="", name_key="")
+    fields = msgspec.structs.asdict(data)
+    await _apply_fields(db, employer, fields)
+    if not actor.has(Role.admin, Role.lead, Role.spoc):
+        employer.status = EmployerStatus.provisional.value
+    elif employer.region_id is not None and not can_edit(actor, employer):
+        raise PermissionDeniedException("You may only create employers in your own region")
+    seen = {employer.name_key}
+    for alias in data.aliases:
+        key = name_key(alias)
+        if key and key not in seen:
+            seen.add(key)
+            employer.aliases.append(EmployerAlias(name=_clean(alias) or alias, name_key=key))
+    for contact in data.contacts:
+        employer.contacts.append(await _contact(contact.name, contact.title, contact.email, contact.phone))
+    db.add(employer)
+    await db.flush()
+    await db.refresh(employer, RELATIONS)
+    audit.record(db, actor, "employer.create", "employer", employer.id, employer_id=employer.id,
+                 after=audit.snapshot(employer, AUDITED_FIELDS))
+    return employer
+
+
+async def _contact(name: str, title: str | None, email: str | None, phone: str | None) -> EmployerContact:
+    email_n = _clean(email)
+    if email_n and ("@" not in email_n or email_n.startswith("@")):
+        raise FieldError("contacts.email", f"{email_n!r} is not an e-mail address")
+    phone_n = normalize_phone(phone) if _clean(phone) else None
+    if _clean(phone) and not phone_n:
+        raise FieldError("contacts.phone", f"{phone!r} is not a valid phone number")
+    return EmployerContact(name=_clean(name) or name, title=_clean(title),
+                           email=email_n.lower() if email_n else None, phone=phone_n)
+
+
+async def add_contact(db: AsyncSession, actor: Principal, employer: Employer, name: str,
+                      title: str | None, email: str | None, phone: str | None) -> EmployerContact:
+    if not can_edit(actor, employer):
+        raise PermissionDeniedException("You may not edit this employer")
+    if not _clean(name):
+        raise FieldError("name", "is required")
+    contact = await _contact(name, title, email, phone)
+    employer.contacts.append(contact)
+    await db.flush()
+    audit.record(db, actor, "employer.contact_add", "employer", employer.id, employer_id=employer.id,
+                 after={"contact": contact.name, "title": contact.title})
+    return contact
+
+
+async def add_alias(db: AsyncSession, actor: Principal, employer: Employer, alias: str) -> None:
+    if not can_edit(actor, employer):
+        raise PermissionDeniedException("You may not edit this employer")
+    alias = _clean(alias) or ""
+    key = name_key(alias)
+    if not key:
+        raise FieldError("alias", "is required")
+    if key == employer.name_key or any(a.name_key == key for a in employer.aliases):
+        raise FieldError("alias", f"{alias!r} is already a name of this employer")
+    employer.aliases.append(EmployerAlias(name=alias, name_key=key))
+    await db.flush()
+    audit.record(db, actor, "employer.alias_add", "employer", employer.id, employer_id=employer.id,
+                 after={"alias": alias})
+
+
+async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, patch: EmployerPatch) -> Employer:
+    employer = await get_employer(db, employer_id)
+    if not can_edit(actor, employer):
+        raise PermissionDeniedException("Only SPOCs and leads of the employer's region may edit it")
+    if employer.status == EmployerStatus.merged:
+        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; edit that one")
+    before = audit.snapshot(employer, AUDITED_FIELDS)
+    fields = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+    await _apply_fields(db, employer, fields)
+    if employer.region_id is not None and not can_edit(actor, employer):
+        raise PermissionDeniedException("You may not move an employer into a region you do not work in")
+    await db.flush()
+    await db.refresh(employer, RELATIONS)
+    old, new = audit.diff(before, audit.snapshot(employer, AUDITED_FIELDS))
+    if new:
+        audit.record(db, actor, "employer.update", "employer", employer.id, employer_id=employer.id,
+                     before=old, after=new)
+    return employer
+
+
+async def get_employer(db: AsyncSession, employer_id: int) -> Employer:
+    employer = await db.get(Employer, employer_id)
+    if employer is None:
+        raise NotFoundException(f"Employer #{employer_id} not found")
+    return employer
+
+
+def search_query(q: str | None, region_id: int | None = None, status: str | None = None,
+                 sector: str | None = None) -> Select[tuple[Employer]]:
+    """Employers whose name, an alias or domain starts with (a word of) the query."""
+    stmt = select(Employer)
+    if status:
+        stmt = stmt.where(Employer.status == status)
+    else:
+        stmt = stmt.where(Employer.status != EmployerStatus.merged)
+    if region_id is not None:
+        stmt = stmt.where(Employer.region_id == region_id)
+    if sector:
+        stmt = stmt.where(Employer.sector_code == sector)
+    if q and q.strip():
+        key = name_key(q)
+        raw = q.strip().lower()
+        conds = []
+        if key:
+            conds += [Employer.name_key.startswith(key, autoescape=True),
+                      Employer.name_key.contains(" " + key, autoescape=True),
+                      Employer.id.in_(select(EmployerAlias.employer_id).where(
+                          EmployerAlias.name_key.startswith(key, autoescape=True)))]
+        domain = normalize_domain(raw) if "." in raw else None
+        if domain:
+            conds.append(Employer.domain == domain)
+        if raw.isdigit():
+            conds.append(Employer.id == int(raw))
+        if not conds:
+            return stmt.where(False)  # noqa: FBT003
+        stmt = stmt.where(or_(*conds))
+    return stmt
+
+
+async def search_employers(db: AsyncSession, q: str | None, *, region: str | None = None,
+                           status: str | None = None, sector: str | None = None,
+                           limit: int = 25, offset: int = 0) -> tuple[list[Employer], int]:
+    region_id = await region_id_for(db, region) if region else None
+    if status and status not in {s.value for s in EmployerStatus}:
+        raise FieldError("status", f"must be one of {', '.join(s.value for s in EmployerStatus)}")
+    stmt = search_query(q, region_id, status, sector)
+    total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = (await db.scalars(stmt.order_by(Employer.name_key, Employer.id).limit(limit).offset(offset))).all()
+    return list(rows), total
+
+
+async def assignments(db: AsyncSession, employer_id: int) -> list[SpocAssignment]:
+    rows = await db.scalars(
+        select(SpocAssignment)
+        .where(SpocAssignment.employer_id == employer_id)
+        .order_by(SpocAssignment.ended_at.is_not(None), SpocAssignment.started_at.desc(), SpocAssignment.id.desc())
+    )
+    return list(rows)
+
+
+async def active_assignment(db: AsyncSession, employer_id: int, region_id: int) -> SpocAssignment | None:
+    return await db.scalar(select(SpocAssignment).where(
+        SpocAssignment.employer_id == employer_id, SpocAssignment.region_id == region_id,
+        SpocAssignment.ended_at.is_(None)))
+
+
+async def spoc_candidates(db: AsyncSession, region_id: int) -> list[User]:
+    """Users who may own employers in the region (its SPOCs and leads)."""
+    rows = await db.scalars(
+        select(User).join(RoleGrant).where(
+            RoleGrant.region_id == region_id, RoleGrant.role.in_([Role.spoc, Role.lead]), User.is_active.is_(True)
+        ).distinct().order_by(User.name)
+    )
+    return list(rows)
+
+
+async def _check_spoc(db: AsyncSession, user_id: int, region_id: int, field: str) -> User:
+    user = await db.get(User, user_id)
+    ok = user is not None and user.is_active and any(
+        g.role in (Role.spoc, Role.lead) and g.region_id == region_id for g in user.grants)
+    if not ok or user is None:
+        raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
+    return user
+
+
+async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data: AssignIn,
+                      now: dt.datetime | None = None) -> SpocAssignment:
+    """Make ``data.spoc_id`` the employer's SPOC in a region, ending the current assignment.
+
+    Leads of the region (and admins) only. The partial unique index guarantees one active
+    assignment; ``replaces_assignment_id`` turns a stale or concurrent reassignment into a 409.
+    """
+    region_id = await region_id_for(db, data.region)
+    if not actor.can_in_region(region_id, Role.lead):
+        raise PermissionDeniedException("Only a lead of this region may assign its SPOCs")
+    employer = await get_employer(db, employer_id)
+    if employer.status == EmployerStatus.merged:
+        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}")
+    spoc = await _check_spoc(db, data.spoc_id, region_id, "spoc_id")
+    if data.backup_spoc_id is not None:
+        if data.backup_spoc_id == data.spoc_id:
+            raise FieldError("backup_spoc_id", "must be someone other than the SPOC")
+        await _check_spoc(db, data.backup_spoc_id, region_id, "backup_spoc_id")
+    now = now or dt.datetime.now(dt.UTC)
+    current = await active_assignment(db, employer_id, region_id)
+    current_id = current.id if current else None
+    if current_id != data.replaces_assignment_id:
+        raise Conflict(
+            f"The SPOC assignment changed meanwhile (active is #{current_id}, you replaced "
+            f"#{data.replaces_assignment_id}); reload and try again"
+        )
+    before = None
+    if current is not None:
+        before = {"assignment_id": current.id, "spoc_id": current.spoc_id, "backup_spoc_id": current.backup_spoc_id}
+        ended = await db.execute(
+            update(SpocAssignment)
+            .where(SpocAssignment.id == current.id, SpocAssignment.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        if ended.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("The SPOC assignment changed meanwhile; reload and try again")
+    assignment = SpocAssignment(
+        employer_id=employer_id, region_id=region_id, spoc_id=spoc.id, backup_spoc_id=data.backup_spoc_id,
+        started_at=now, reason=(data.reason or "").strip() or None, assigned_by_id=actor.id,
+    )
+    db.add(assignment)
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError:
+        raise Conflict("Another SPOC was assigned to this employer in this region at the same moment") from None
+    await db.refresh(assignment, ["region", "spoc", "backup_spoc", "assigned_by"])
+    audit.record(db, actor, "spoc.assign" if current is None else "spoc.reassign", "spoc_assignment",
+                 assignment.id, employer_id=employer_id, before=before,
+                 after={"assignment_id": assignment.id, "spoc_id": spoc.id, "spoc": spoc.name,
+                        "backup_spoc_id": data.backup_spoc_id, "region": data.region.upper()},
+                 note=assignment.reason)
+    return assignment

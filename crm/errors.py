@@ -1,0 +1,118 @@
+"""One JSON error shape for the API; friendly pages (or a login redirect) for browsers.
+
+Shape: {"error": {"status": 422, "code": "validation_error", "message": "...",
+                  "fields": [{"field": "fein", "message": "..."}]}}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger("crm.errors")
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "server_error",
+}
+
+
+class FieldError(HTTPException):
+    """A 422 naming the offending field(s); raised by services on bad input."""
+
+    status_code = 422
+
+    def __init__(self, field: str, message: str, *more: tuple[str, str]) -> None:
+        self.fields = [(field, message), *more]
+        super().__init__(detail=f"{field}: {message}")
+
+
+class Conflict(HTTPException):
+    status_code = HTTP_409_CONFLICT
+
+
+def _is_api(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    return path.startswith("/api") or path.startswith("/schema") or "application/json" in request.headers.get(
+        "accept", ""
+    ) and "text/html" not in request.headers.get("accept", "")
+
+
+def error_body(status: int, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": status, "code": _CODES.get(status, "error"), "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
+    fields = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key") or item.get("source") or "body"
+            fields.append({"field": str(key), "message": str(item.get("message", exc.detail))})
+    return fields
+
+
+def _response(request: Request[Any, Any, Any], status: int, message: str,
+              fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> Response[Any]:
+    if _is_api(request):
+        return Response(error_body(status, message, fields), status_code=status, media_type=MediaType.JSON,
+                        headers=headers)
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request"):
+            return Response("", status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
+        return Redirect(path=f"/login?next={quote(target)}")  # type: ignore[return-value]
+    return Template(
+        template_name="error.html",
+        context={"status": status, "message": message, "fields": fields or []},
+        status_code=status,
+        headers=headers,
+    )  # type: ignore[return-value]
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, FieldError):
+        fields = [{"field": f, "message": m} for f, m in exc.fields]
+        return _response(request, exc.status_code, exc.detail, fields)
+    if isinstance(exc, ValidationException):
+        fields = _fields_from_validation(exc)
+        status = 422 if fields and "JSON" not in str(exc.detail) else 400
+        message = exc.detail if not fields else "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return _response(request, status if status != 400 else exc.status_code, message, fields)
+    return _response(request, exc.status_code, exc.detail, None, exc.headers)
+
+
+def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    # Unique/foreign-key violations that slipped past validation are conflicts, not crashes.
+    log.info("integrity_error", extra={"path": request.url.path, "error": str(exc.orig)[:200]})
+    return _response(request, 409, "The change conflicts with existing data (it may have been made already)")
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled_error", extra={"path": request.url.path})
+    return _response(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+
+
+exception_handlers: dict[Any, Any] = {
+    HTTPException: http_exception_handler,
+    IntegrityError: integrity_error_handler,
+    Exception: internal_error_handler,
+}

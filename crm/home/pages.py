@@ -1,0 +1,58 @@
+"""`/`: each role lands on its own home page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+
+from crm.auth.guards import requires_user
+from crm.auth.models import Role, RoleGrant, User
+from crm.deps import Db, Me
+from crm.directory.models import Region
+from crm.employers.models import Employer, EmployerStatus, SpocAssignment
+from crm.web import render
+
+
+@get("/", guards=[requires_user], include_in_schema=False)
+async def home(request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
+    role = principal.primary_role
+    if role == Role.admin:
+        return Redirect(path="/admin")
+    if role == Role.chair:
+        return Redirect(path="/chair")
+    if role in (Role.lead, Role.spoc):
+        return await _staff_home(request, db, principal)
+    return render(request, "home/partner.html")
+
+
+async def _staff_home(request: Request[Any, Any, Any], db: Db, principal: Me) -> Template:
+    mine = list(await db.execute(
+        select(Employer, SpocAssignment)
+        .join(SpocAssignment, SpocAssignment.employer_id == Employer.id)
+        .where(SpocAssignment.ended_at.is_(None),
+               (SpocAssignment.spoc_id == principal.id) | (SpocAssignment.backup_spoc_id == principal.id))
+        .order_by(Employer.name_key).limit(200)
+    ))
+    overview = []
+    for region_id in sorted(principal.regions_for(Role.lead)):
+        region = await db.get_one(Region, region_id)
+        active = select(SpocAssignment.employer_id).where(
+            SpocAssignment.region_id == region_id, SpocAssignment.ended_at.is_(None))
+        live = (Employer.region_id == region_id) & (Employer.status != EmployerStatus.merged)
+        total = await db.scalar(select(func.count()).where(live)) or 0
+        unassigned = list(await db.scalars(
+            select(Employer).where(live, Employer.id.not_in(active)).order_by(Employer.name_key).limit(15)))
+        unassigned_count = await db.scalar(select(func.count()).where(live, Employer.id.not_in(active))) or 0
+        loads = list(await db.execute(
+            select(User, func.count(SpocAssignment.id))
+            .join(RoleGrant, (RoleGrant.user_id == User.id) & (RoleGrant.region_id == region_id)
+                  & RoleGrant.role.in_([Role.spoc, Role.lead]))
+            .outerjoin(SpocAssignment, (SpocAssignment.spoc_id == User.id) & (SpocAssignment.region_id == region_id)
+                       & SpocAssignment.ended_at.is_(None))
+            .group_by(User.id).order_by(User.name)))
+        overview.append({"region": region, "total": total, "unassigned": unassigned,
+                         "unassigned_count": unassigned_count, "loads": loads})
+    return render(request, "home/staff.html", mine=mine, overview=overview)

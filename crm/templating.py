@@ -1,0 +1,49 @@
+"""Jinja environment: filters and globals shared by every page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from crm.auth.principal import Principal
+
+
+def fmt_date(value: dt.date | dt.datetime | None, fmt: str = "%-d %b %Y") -> str:
+    if value is None:
+        return ""
+    return value.strftime(fmt)
+
+
+def fmt_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%-d %b %Y %H:%M UTC")
+
+
+def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
+    """Navigation entries for the signed-in user's roles."""
+    if principal is None:
+        return []
+    items: list[tuple[str, str]] = []
+    if principal.has("lead", "spoc", "admin"):
+        items.append(("/", "Home"))
+    if principal.has("partner"):
+        items.append(("/requests", "My requests"))
+    if principal.is_crm_user:
+        items.append(("/employers", "Employers"))
+    if principal.has("chair"):
+        items.append(("/chair", "My councils"))
+    if principal.is_admin:
+        items.append(("/admin", "Admin"))
+    return items
+
+
+def configure_jinja(engine: JinjaTemplateEngine) -> None:
+    env: Any = engine.engine
+    env.filters["date"] = fmt_date
+    env.filters["datetime"] = fmt_datetime
+    env.globals["nav_for"] = nav_for
+    env.trim_blocks = True
+    env.lstrip_blocks = True

@@ -1,0 +1,97 @@
+"""Helpers every page handler uses: render a page or its htmx partial, read forms, flash."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.plugins.htmx import HTMXTemplate
+from litestar.response import Redirect, Template
+
+from crm.auth.principal import Principal
+from crm.errors import FieldError
+
+T = TypeVar("T")
+
+
+class FormErrors(dict[str, str]):
+    """Field name → message, rendered beside each field."""
+
+
+def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, *,
+           partial: str | None = None, **context: Any) -> Template:
+    """The full page, or only ``partial`` when htmx asked for it (same markup either way)."""
+    context.setdefault("principal", request.scope.get("user"))
+    context.setdefault("flashes", pop_flashes(request))
+    name = partial if partial and _is_htmx(request) else template
+    return HTMXTemplate(template_name=name, context=context, status_code=status_code)
+
+
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def flash(request: Request[Any, Any, Any], message: str, kind: str = "ok") -> None:
+    flashes = list(request.session.get("flashes", [])) if request.session else []
+    flashes.append([kind, message])
+    request.set_session({**(request.session or {}), "flashes": flashes[-5:]})
+
+
+def pop_flashes(request: Request[Any, Any, Any]) -> list[list[str]]:
+    session = request.scope.get("session")
+    if not isinstance(session, dict) or not session.get("flashes"):
+        return []
+    flashes = session["flashes"]
+    request.set_session({k: v for k, v in session.items() if k != "flashes"})
+    return list(flashes)
+
+
+def redirect(request: Request[Any, Any, Any], path: str) -> Redirect:
+    """A 303 after a POST; htmx follows it transparently."""
+    return Redirect(path=path, status_code=303)
+
+
+async def form_data(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The submitted form as single strings (the CSRF field removed)."""
+    form = await request.form()
+    return {k: (v if isinstance(v, str) else "") for k, v in form.items() if k != "_csrf_token"}
+
+
+def principal_of(request: Request[Any, Any, Any]) -> Principal:
+    user = request.scope.get("user")
+    assert isinstance(user, Principal)
+    return user
+
+
+_LEN = re.compile(r"length (<=|>=) (\d+)")
+
+
+def _human(message: str) -> str:
+    if "got `null`" in message or "missing required field" in message:
+        return "is required"
+    if m := _LEN.search(message):
+        return f"at most {m.group(2)} characters" if m.group(1) == "<=" else f"at least {m.group(2)} characters"
+    if "pattern" in message:
+        return "has the wrong format"
+    return message.split(" - at ")[0].replace("`", "")
+
+
+def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] = ()) -> T:
+    """Validate a form against the same msgspec Struct the API uses; errors name the field."""
+    fields = {f.name: f for f in msgspec.structs.fields(struct)}
+    data: dict[str, Any] = {}
+    for name, value in form.items():
+        if name not in fields or name in drop:
+            continue
+        value = value.strip()
+        data[name] = value or None
+    try:
+        return msgspec.convert(data, struct, strict=False)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        field = text.rsplit("$.", 1)[1].split("[")[0].split(".")[0] if "$." in text else ""
+        if not field and "missing required field" in text:
+            field = text.split("`")[1]
+        raise FieldError(field or "form", _human(text)) from None

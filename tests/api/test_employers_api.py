@@ -1,0 +1,128 @@
+"""Employer API: create, read, search, update, validation, scope."""
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.employers.models import Employer
+
+
+async def _count(db):
+    return await db.scalar(select(func.count(Employer.id)))
+
+
+async def test_spoc_creates_an_employer_with_normalized_keys_and_an_audit_event(client, world, db):
+    headers = await world.f.auth(world.users["spoc"])
+    body = {"legal_name": "Acme Corporation, Inc.", "website": "https://www.Acme.com/about", "fein": "953456789",
+            "naics_code": "332710", "county": "Los Angeles", "zip": "90012", "aliases": ["ACME", "Acme Tooling"],
+            "contacts": [{"name": "Ana Ruiz", "title": "HR Manager", "email": "ana@acme.com"}]}
+    r = await client.post("/api/employers", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    e = r.json()
+    assert e["domain"] == "acme.com" and e["fein"] == "95-3456789"
+    assert e["region"] == "LA-BASIN" and e["sector_code"] == "31-33" and e["status"] == "active"
+    assert e["aliases"] == ["Acme Tooling"] and e["contacts"][0]["name"] == "Ana Ruiz"
+    events = (await db.scalars(select(AuditEvent).where(AuditEvent.employer_id == e["id"]))).all()
+    assert [ev.action for ev in events] == ["employer.create"]
+    assert events[0].actor_id == world.users["spoc"].id
+
+
+async def test_partner_created_employer_is_provisional(client, world):
+    headers = await world.f.auth(world.users["partner"])
+    r = await client.post("/api/employers", json={"legal_name": "Blue Sky Bakery", "county": "Los Angeles"},
+                          headers=headers)
+    assert r.status_code == 201
+    assert r.json()["status"] == "provisional"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"legal_name": "X", "fein": "12-345"}, "fein"),
+        ({"legal_name": "X", "region": "ATLANTIS"}, "region"),
+        ({"legal_name": "X", "county": "Gotham"}, "county"),
+        ({"legal_name": "x" * 201}, "legal_name"),
+        ({"legal_name": 42}, "legal_name"),
+        ({"legal_name": "X", "naics_code": "99"}, "naics_code"),
+        ({"legal_name": "X", "naics_code": "abc"}, "naics_code"),
+        ({"legal_name": "X", "website": "not a site"}, "website"),
+        ({"legal_name": "X", "size_band": "huge"}, "size_band"),
+        ({"legal_name": "X", "zip": "ABCDE"}, "zip"),
+        ({"legal_name": "X", "surprise": 1}, "surprise"),
+        ({}, "legal_name"),
+        ({"legal_name": "   "}, "legal_name"),
+    ],
+)
+async def test_bad_employer_input_is_4xx_naming_the_field_and_writes_nothing(client, world, db, body, field):
+    headers = await world.f.auth(world.users["spoc"])
+    before = await _count(db)
+    r = await client.post("/api/employers", json=body, headers=headers)
+    assert 400 <= r.status_code < 500, r.text
+    err = r.json()["error"]
+    assert field in err["message"] or any(f["field"] == field for f in err.get("fields", [])), err
+    assert await _count(db) == before
+    assert await db.scalar(select(func.count(AuditEvent.id))) == 0
+
+
+async def test_malformed_json_is_400(client, world):
+    headers = await world.f.auth(world.users["spoc"])
+    r = await client.post("/api/employers", content=b'{"legal_name": ', headers={**headers,
+                          "content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "bad_request"
+
+
+async def test_search_finds_by_name_prefix_alias_and_domain_with_pagination(client, world):
+    f = world.f
+    await f.employer("Golden State Logistics LLC", website="gsl.com")
+    await f.employer("Pacific Golden Foods Inc")
+    for i in range(30):
+        await f.employer(f"Zeta Widgets {i:02d} Inc")
+    headers = await f.auth(world.users["partner"])
+    r = await client.get("/api/employers", params={"q": "golden"}, headers=headers)
+    assert {e["legal_name"] for e in r.json()["items"]} == {"Golden State Logistics LLC", "Pacific Golden Foods Inc"}
+    r = await client.get("/api/employers", params={"q": "https://www.gsl.com"}, headers=headers)
+    assert [e["legal_name"] for e in r.json()["items"]] == ["Golden State Logistics LLC"]
+    page1 = (await client.get("/api/employers", params={"q": "zeta", "limit": 20}, headers=headers)).json()
+    page2 = (await client.get("/api/employers", params={"q": "zeta", "limit": 20, "offset": 20},
+                              headers=headers)).json()
+    assert page1["total"] == 30 and len(page1["items"]) == 20 and len(page2["items"]) == 10
+    assert not {e["id"] for e in page1["items"]} & {e["id"] for e in page2["items"]}
+    assert (await client.get("/api/employers", params={"limit": 0}, headers=headers)).status_code == 422
+
+
+async def test_update_is_audited_with_before_and_after(client, world, db):
+    e = await world.f.employer("Harbor Freight Lines Inc")
+    headers = await world.f.auth(world.users["spoc"])
+    r = await client.patch(f"/api/employers/{e.id}", json={"phone": "(213) 555-0142", "dba": "HFL"},
+                           headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["phone"] == "+12135550142"
+    ev = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "employer.update"))).one()
+    assert ev.before == {"dba": None, "phone": None}
+    assert ev.after == {"dba": "HFL", "phone": "+12135550142"}
+
+
+async def test_partner_cannot_edit_and_other_region_spoc_cannot_edit(client, world):
+    e = await world.f.employer("Harbor Freight Lines Inc")
+    for who in ("partner", "bay_spoc"):
+        headers = await world.f.auth(world.users[who])
+        r = await client.patch(f"/api/employers/{e.id}", json={"dba": "nope"}, headers=headers)
+        assert r.status_code == 403, who
+
+
+async def test_unknown_employer_is_404(client, world):
+    headers = await world.f.auth(world.users["spoc"])
+    r = await client.get("/api/employers/999999", headers=headers)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+async def test_regions_and_organizations_are_listed(client, world):
+    headers = await world.f.auth(world.users["partner"])
+    regions = (await client.get("/api/regions", headers=headers)).json()
+    assert len(regions) == 14
+    la = next(r for r in regions if r["code"] == "LA-BASIN")
+    assert la["counties"] == ["Los Angeles"]
+    orgs = (await client.get("/api/organizations", params={"region": "LA-BASIN"}, headers=headers)).json()
+    assert {o["name"] for o in orgs["items"]} == {"East LA College", "LA Basin WDB"}
+    assert (await client.get("/api/organizations", params={"region": "NOPE"}, headers=headers)).status_code == 422

@@ -1,0 +1,91 @@
+"""SPOC assignment: leads of the region only, history kept, one active per employer+region."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.employers.models import SpocAssignment
+
+
+async def _assign(client, headers, employer_id, spoc_id, replaces=None, region="LA-BASIN"):
+    return await client.post(f"/api/employers/{employer_id}/spoc-assignments", headers=headers,
+                             json={"region": region, "spoc_id": spoc_id, "reason": "coverage",
+                                   "replaces_assignment_id": replaces})
+
+
+async def test_lead_assigns_then_reassigns_and_history_is_kept(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    lead = await world.f.auth(world.users["lead"])
+    first = await _assign(client, lead, e.id, world.users["spoc"].id)
+    assert first.status_code == 201, first.text
+    second = await _assign(client, lead, e.id, world.users["spoc2"].id, replaces=first.json()["id"])
+    assert second.status_code == 201, second.text
+    listing = (await client.get(f"/api/employers/{e.id}/spoc-assignments", headers=lead)).json()["items"]
+    assert [(a["spoc"]["name"], a["active"]) for a in listing] == [("Sam Ortiz", True), ("Maria Lopez", False)]
+    actions = (await db.scalars(select(AuditEvent.action).where(AuditEvent.employer_id == e.id)
+                                .order_by(AuditEvent.id))).all()
+    assert actions == ["spoc.assign", "spoc.reassign"]
+
+
+async def test_partner_changing_a_spoc_gets_403(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    r = await _assign(client, await world.f.auth(world.users["partner"]), e.id, world.users["spoc"].id)
+    assert r.status_code == 403
+
+
+async def test_spoc_who_is_not_lead_gets_403(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    r = await _assign(client, await world.f.auth(world.users["spoc"]), e.id, world.users["spoc"].id)
+    assert r.status_code == 403
+
+
+async def test_lead_of_region_a_assigning_in_region_b_gets_403(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    r = await _assign(client, await world.f.auth(world.users["lead"]), e.id, world.users["bay_spoc"].id,
+                      region="BAY-PENINSULA")
+    assert r.status_code == 403
+    assert await db.scalar(select(func.count(SpocAssignment.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"region": "NOWHERE"}, "region"), ({"spoc_id": 999999}, "spoc_id"), ({"spoc_id": "x"}, "spoc_id"),
+     ({"reason": "r" * 2001}, "reason")],
+)
+async def test_bad_assignment_input_is_4xx_and_writes_nothing(client, world, db, change, field):
+    e = await world.f.employer("Sunrise Family Dental")
+    body = {"region": "LA-BASIN", "spoc_id": world.users["spoc"].id, **change}
+    r = await client.post(f"/api/employers/{e.id}/spoc-assignments", json=body,
+                          headers=await world.f.auth(world.users["lead"]))
+    assert 400 <= r.status_code < 500 and field in r.text
+    assert await db.scalar(select(func.count(SpocAssignment.id))) == 0
+
+
+async def test_spoc_from_another_region_cannot_be_assigned(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    r = await _assign(client, await world.f.auth(world.users["lead"]), e.id, world.users["bay_spoc"].id)
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "spoc_id"
+
+
+async def test_stale_reassignment_is_409(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    lead = await world.f.auth(world.users["lead"])
+    assert (await _assign(client, lead, e.id, world.users["spoc"].id)).status_code == 201
+    r = await _assign(client, lead, e.id, world.users["spoc2"].id)  # thinks there is none
+    assert r.status_code == 409
+
+
+async def test_two_concurrent_assignments_one_wins_one_409(client, world, db, is_pg):
+    """Both requests believe the employer has no SPOC; the database lets exactly one win."""
+    e = await world.f.employer("Sunrise Family Dental")
+    lead = await world.f.auth(world.users["lead"])
+    results = await asyncio.gather(
+        _assign(client, lead, e.id, world.users["spoc"].id),
+        _assign(client, lead, e.id, world.users["spoc2"].id),
+    )
+    assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+    active = await db.scalar(select(func.count(SpocAssignment.id)).where(
+        SpocAssignment.employer_id == e.id, SpocAssignment.ended_at.is_(None)))
+    assert active == 1

@@ -1,0 +1,36 @@
+"""A lead signs in, finds an employer with live search, assigns a SPOC, sees it and its audit entry."""
+
+from playwright.async_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+
+
+async def test_lead_finds_employer_with_live_search_and_assigns_a_spoc(page, live_server, live_factory):
+    f = live_factory
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
+    await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    await f.employer("Golden State Logistics LLC", city="Los Angeles")
+    await f.employer("Pacific Rim Packaging Inc")
+
+    await sign_in(page, live_server, "lead@example.org", PASSWORD)
+    await expect(page.locator("h1")).to_contain_text("Good day, Lee")
+    await page.click("nav >> text=Employers")
+    await page.fill("input[name=q]", "golden")
+    results = page.locator("#results")
+    await expect(results).to_contain_text("Golden State Logistics LLC")
+    await expect(results).not_to_contain_text("Pacific Rim Packaging")
+    assert "q=golden" in page.url  # htmx pushed the search into the address bar
+
+    await results.locator("text=Golden State Logistics LLC").click()
+    await expect(page.locator("h1")).to_have_text("Golden State Logistics LLC")
+    form = page.locator("form.assign")
+    await form.locator("select[name=spoc_id]").select_option(label="Maria Lopez")
+    await form.locator("input[name=reason]").fill("logistics specialist")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator(".spoc-current")).to_contain_text("Maria Lopez")
+    await expect(page.locator("#assignment-history")).to_contain_text("logistics specialist")
+    await page.reload()
+    await expect(page.locator("#audit")).to_contain_text("spoc.assign")
+    await expect(page.locator("#audit")).to_contain_text("Lee Lead")

@@ -1,0 +1,101 @@
+"""Factory helpers: arrange rows with defaults, committed so the app under test sees them."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.auth.models import Role, RoleGrant, User
+from crm.auth.passwords import hash_password, new_token
+from crm.directory.models import County, Organization, Region
+from crm.employers.matching import name_key, normalize_domain
+from crm.employers.models import Employer, SpocAssignment
+from crm.employers.service import sector_for_naics
+
+PASSWORD = "correct horse battery"
+_HASH = hash_password(PASSWORD)  # argon2 is deliberately slow: hash once for every test user
+_seq = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def region(self, code: str) -> Region:
+        async with self.sessionmaker() as db:
+            return (await db.scalars(select(Region).where(Region.code == code))).one()
+
+    async def organization(self, name: str, kind: str = "cbo", regions: list[str] | None = None) -> Organization:
+        async with self.sessionmaker() as db, db.begin():
+            found = list(await db.scalars(select(Region).where(Region.code.in_(regions or []))))
+            org = Organization(name=name, kind=kind, regions=found)
+            db.add(org)
+        return org
+
+    async def user(self, email: str, name: str, grants: list[tuple[str, str | None]],
+                   org: Organization | None = None, **extra: Any) -> User:
+        async with self.sessionmaker() as db, db.begin():
+            user = User(email=email.lower(), name=name, organization_id=org.id if org else None,
+                        password_hash=_HASH, **extra)
+            for role, code in grants:
+                region_id = (await db.scalar(select(Region.id).where(Region.code == code))) if code else None
+                user.grants.append(RoleGrant(role=Role(role).value, region_id=region_id))
+            db.add(user)
+        return user
+
+    async def employer(self, legal_name: str | None = None, county: str = "Los Angeles", **fields: Any) -> Employer:
+        legal_name = legal_name or f"Test Employer {next(_seq)} Inc"
+        async with self.sessionmaker() as db, db.begin():
+            county_row = (await db.scalars(select(County).where(County.name == county))).one()
+            website = fields.pop("website", None)
+            naics = fields.pop("naics_code", None)
+            employer = Employer(
+                legal_name=legal_name, name_key=name_key(legal_name), website=website,
+                domain=normalize_domain(website) if website else None, naics_code=naics,
+                sector_code=sector_for_naics(naics), county_id=county_row.id, region_id=county_row.region_id,
+                **fields,
+            )
+            db.add(employer)
+        return employer
+
+    async def assign(self, employer: Employer, spoc: User, region: str = "LA-BASIN", **fields: Any) -> SpocAssignment:
+        import datetime as dt
+
+        async with self.sessionmaker() as db, db.begin():
+            region_id = await db.scalar(select(Region.id).where(Region.code == region))
+            assert region_id is not None
+            a = SpocAssignment(employer_id=employer.id, region_id=region_id, spoc_id=spoc.id,
+                               started_at=fields.pop("started_at", dt.datetime.now(dt.UTC)), **fields)
+            db.add(a)
+        return a
+
+    async def token(self, user: User) -> str:
+        from crm.auth.models import ApiToken
+
+        token, digest = new_token()
+        async with self.sessionmaker() as db, db.begin():
+            db.add(ApiToken(user_id=user.id, token_hash=digest, label="test"))
+        return token
+
+    async def auth(self, user: User) -> dict[str, str]:
+        """Bearer headers for ``user``."""
+        return {"Authorization": f"Bearer {await self.token(user)}"}
+
+
+async def login(client: AsyncTestClient[Litestar], email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form (CSRF cookie first, like a browser)."""
+    page = await client.get("/login")
+    assert page.status_code == 200
+    token = client.cookies.get("csrftoken")
+    response = await client.post("/login", data={"email": email, "password": password, "_csrf_token": token,
+                                                 "next": "/"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def csrf(client: AsyncTestClient[Litestar]) -> dict[str, str]:
+    return {"x-csrftoken": client.cookies.get("csrftoken") or ""}

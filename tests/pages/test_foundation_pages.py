@@ -1,0 +1,121 @@
+"""Server-rendered pages: sign-in, role homes, CSRF, live search partials, forms with errors."""
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.employers.models import Employer, SpocAssignment
+from tests.factories import csrf, login
+
+
+@pytest.mark.parametrize(("who", "lands_on"), [("admin", "/admin"), ("lead", "/"), ("spoc", "/"),
+                                                ("partner", "/"), ("chair", "/chair")])
+async def test_each_role_lands_on_its_home_page(client, world, who, lands_on):
+    await login(client, world.users[who].email)
+    r = await client.get("/", follow_redirects=False)
+    if lands_on == "/":
+        assert r.status_code == 200
+    else:
+        assert r.status_code == 302 and r.headers["location"] == lands_on
+
+
+async def test_anonymous_page_request_redirects_to_login_with_next(client):
+    r = await client.get("/employers?q=acme", follow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers["location"].startswith("/login?next=/employers")
+
+
+async def test_wrong_password_rerenders_login_with_message(client, world):
+    await client.get("/login")
+    r = await client.post("/login", data={"email": "lead@example.org", "password": "nope",
+                                          "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 401 and "Wrong e-mail or password" in r.text
+
+
+async def test_post_without_csrf_token_is_refused(client, world):
+    await login(client, world.users["lead"].email)
+    r = await client.post("/logout", follow_redirects=False)
+    assert r.status_code == 403
+
+
+async def test_login_does_not_redirect_off_site(client, world):
+    await client.get("/login")
+    r = await client.post("/login", data={"email": "lead@example.org", "password": "correct horse battery",
+                                          "next": "//evil.example/x", "_csrf_token": client.cookies.get("csrftoken")},
+                          follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+async def test_live_search_returns_only_the_results_partial_for_htmx(client, world):
+    await world.f.employer("Golden State Logistics LLC")
+    await world.f.employer("Blue Ocean Seafood Co")
+    await login(client, world.users["partner"].email)
+    full = await client.get("/employers", params={"q": "golden"})
+    assert "<html" in full.text and "Golden State Logistics" in full.text
+    part = await client.get("/employers", params={"q": "golden"}, headers={"HX-Request": "true"})
+    assert "<html" not in part.text and "Golden State Logistics" in part.text and "Blue Ocean" not in part.text
+
+
+async def test_lead_assigns_spoc_from_the_employer_page_and_sees_it_with_audit(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["lead"].email)
+    page = await client.get(f"/employers/{e.id}")
+    assert "Assign SPOC in Los Angeles Basin" in page.text
+    r = await client.post(f"/employers/{e.id}/assign", data={
+        "region": "LA-BASIN", "spoc_id": str(world.users["spoc"].id), "reason": "manufacturing specialist",
+        "replaces_assignment_id": "", "_csrf_token": client.cookies.get("csrftoken")}, follow_redirects=True)
+    assert r.status_code == 200
+    assert "Maria Lopez" in r.text and "spoc.assign" in r.text and "manufacturing specialist" in r.text
+    assert await db.scalar(select(func.count(SpocAssignment.id))) == 1
+
+
+async def test_assign_form_shows_field_error_in_place_for_htmx(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["lead"].email)
+    await client.get(f"/employers/{e.id}")
+    r = await client.post(f"/employers/{e.id}/assign", headers={"HX-Request": "true", **csrf(client)},
+                          data={"region": "LA-BASIN", "spoc_id": str(world.users["bay_spoc"].id)})
+    assert r.status_code == 422
+    assert "<html" not in r.text and "not an active SPOC or lead in this region" in r.text
+    assert await db.scalar(select(func.count(SpocAssignment.id))) == 0
+
+
+async def test_spoc_page_has_no_assign_form(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["spoc"].email)
+    assert "Assign SPOC" not in (await client.get(f"/employers/{e.id}")).text
+
+
+async def test_create_employer_form_rerenders_with_field_errors_and_writes_nothing(client, world, db):
+    await login(client, world.users["spoc"].email)
+    await client.get("/employers/new")
+    r = await client.post("/employers/new", data={"legal_name": "Acme", "fein": "00-0000000",
+                                                  "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422 and 'value="Acme"' in r.text and "FEIN" in r.text
+    assert await db.scalar(select(func.count(Employer.id))) == 0
+    r = await client.post("/employers/new", data={"legal_name": "Acme Tools", "county": "Los Angeles",
+                                                  "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 200 and "Created Acme Tools" in r.text
+
+
+@pytest.mark.parametrize("path", ["/employers", "/admin", "/admin/users"])
+async def test_chair_is_refused_crm_pages(client, world, path):
+    await login(client, world.users["chair"].email)
+    assert (await client.get(path)).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["lead", "spoc", "partner"])
+async def test_only_admins_reach_admin_pages(client, world, who):
+    await login(client, world.users[who].email)
+    assert (await client.get("/admin/users")).status_code == 403
+
+
+async def test_admin_creates_user_and_sees_field_errors(client, world, db):
+    await login(client, world.users["admin"].email)
+    await client.get("/admin/users")
+    token = client.cookies.get("csrftoken")
+    r = await client.post("/admin/users", data={"email": "new@example.org", "name": "New Spoc", "role": "spoc",
+                                                "region": "", "_csrf_token": token})
+    assert r.status_code == 422 and "must be given a region" in r.text
+    r = await client.post("/admin/users", data={"email": "new@example.org", "name": "New Spoc", "role": "spoc",
+                                                "region": "LA-BASIN", "_csrf_token": token})
+    assert r.status_code == 200 and "Created user new@example.org" in r.text
