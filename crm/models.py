@@ -13,9 +13,21 @@ from crm.employers.models import (
     routing_rule_pool,
 )
 from crm.jobs.models import JobRun
+from crm.notify.models import OutboxMessage
+from crm.touches.models import (
+    EmployerBlackout,
+    EmployerPacing,
+    HandOff,
+    IdempotencyRecord,
+    RegionPolicy,
+    Touch,
+    TouchRequest,
+    touch_contact,
+)
 
 __all__ = [
-    "ApiToken", "AuditEvent", "County", "Employer", "EmployerAlias", "EmployerContact", "JobRun",
+    "ApiToken", "AuditEvent", "EmployerBlackout", "EmployerPacing", "HandOff", "IdempotencyRecord",
+    "OutboxMessage", "RegionPolicy", "Touch", "TouchRequest", "touch_contact", "County", "Employer", "EmployerAlias", "EmployerContact", "JobRun",
     "LoginFailure", "Organization", "Region", "RoleGrant", "RoutingRule", "Sector", "SessionRecord",
     "SpocAssignment", "User", "organization_region", "routing_rule_pool",
 ]
