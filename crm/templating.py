@@ -28,12 +28,17 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
         return []
     items: list[tuple[str, str]] = []
     if principal.has("lead", "spoc", "admin"):
-        items.append(("/", "Home"))
+        items.append(("/queue", "Touch queue"))
     if principal.has("partner"):
+        items.append(("/requests/new", "Request contact"))
         items.append(("/requests", "My requests"))
     if principal.is_crm_user:
         items.append(("/employers", "Employers"))
-    if principal.has("chair"):
+        items.append(("/councils", "Councils"))
+        items.append(("/partnerships", "Partnerships"))
+    if principal.has("lead", "admin"):
+        items.append(("/region", "Region settings"))
+    if principal.has("chair") and not principal.is_crm_user:
         items.append(("/chair", "My councils"))
     if principal.is_admin:
         items.append(("/admin", "Admin"))

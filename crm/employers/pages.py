@@ -17,6 +17,7 @@ from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.employers import service
 from crm.employers.models import SizeBand
+from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn
 from crm.errors import FieldError
 from crm.web import flash, form_data, parse_form, redirect, render
@@ -84,7 +85,8 @@ class EmployerPages(Controller):
                         if principal.can_in_region(r.id, Role.lead)]
         candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
         active = {a.region_id: a for a in history if a.ended_at is None}
-        return render(request, "employers/detail.html", status_code=status_code, partial=partial,
+        panels = [] if partial else await load_panels(db, principal, employer)
+        return render(request, "employers/detail.html", status_code=status_code, partial=partial, panels=panels,
                       employer=employer, history=history, audit=audit, lead_regions=lead_regions,
                       candidates=candidates, active=active, assign_errors=assign_errors or {},
                       can_edit=service.can_edit(principal, employer),
