@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from crm.auth import service
 from crm.auth.middleware import client_addr
+from crm.auth.session import rotate_session_id
 from crm.deps import Conf, Db
 from crm.web import form_data, render
 
@@ -44,7 +45,7 @@ class LoginPages(Controller):
             status = 429 if isinstance(exc, TooManyRequestsException) else 401
             return render(request, "login.html", status_code=status, next=target, email=email, error=exc.detail)
         # A fresh session id on login prevents session fixation.
-        request.clear_session()
+        rotate_session_id(request)
         request.set_session({"user_id": user.id})
         return Redirect(path=target, status_code=303)
 

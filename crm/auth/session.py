@@ -14,6 +14,13 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import Empty, Message, ScopeSession
 
 _LOADED = "_onedoor_session_loaded"
+_ROTATED_ID = "_onedoor_session_new_id"
+ROTATE = "_onedoor_rotate_session"
+
+
+def rotate_session_id(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Issue a fresh session id on this response (call at sign-in: defeats session fixation)."""
+    connection.scope[ROTATE] = True  # type: ignore[typeddict-unknown-key]
 
 
 class QuietServerSideSessionBackend(ServerSideSessionBackend):
@@ -22,14 +29,26 @@ class QuietServerSideSessionBackend(ServerSideSessionBackend):
         connection.scope[_LOADED] = dict(data)  # type: ignore[typeddict-unknown-key]
         return data
 
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        if connection.scope.get(ROTATE):  # type: ignore[misc]
+            new_id = connection.scope.get(_ROTATED_ID)  # type: ignore[misc]
+            if not new_id:
+                new_id = self.generate_session_id()
+                connection.scope[_ROTATED_ID] = new_id  # type: ignore[typeddict-unknown-key]
+            return str(new_id)
+        return super().get_session_id(connection)
+
     async def store_in_message(self, scope_session: ScopeSession, message: Message,
                                connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        old_id = connection.cookies.get(self.config.key)
+        if connection.scope.get(ROTATE) and old_id and old_id != "null":  # type: ignore[misc]
+            await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
         had_cookie = self.config.key in connection.cookies
         loaded = connection.scope.get(_LOADED)  # type: ignore[misc]
         if scope_session is Empty or not scope_session:
             if not had_cookie:
                 return
-        elif had_cookie and loaded == scope_session:
+        elif had_cookie and loaded == scope_session and not connection.scope.get(ROTATE):  # type: ignore[misc]
             return
         await super().store_in_message(scope_session, message, connection)
 

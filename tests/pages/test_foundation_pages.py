@@ -119,3 +119,18 @@ async def test_admin_creates_user_and_sees_field_errors(client, world, db):
     r = await client.post("/admin/users", data={"email": "new@example.org", "name": "New Spoc", "role": "spoc",
                                                 "region": "LA-BASIN", "_csrf_token": token})
     assert r.status_code == 200 and "Created user new@example.org" in r.text
+
+
+async def test_sign_in_issues_a_new_session_id_so_a_planted_one_is_useless(client, world):
+    client.cookies.set("onedoor_session", "planted-by-attacker", domain="testserver.local")
+    await login(client, world.users["lead"].email)
+    issued = client.cookies.get("onedoor_session")
+    assert issued and issued != "planted-by-attacker"
+    assert (await client.get("/", follow_redirects=False)).status_code == 200
+
+
+async def test_sign_out_ends_the_session(client, world):
+    await login(client, world.users["lead"].email)
+    r = await client.post("/logout", headers=csrf(client), follow_redirects=False)
+    assert r.status_code == 303
+    assert (await client.get("/", follow_redirects=False)).status_code == 302
