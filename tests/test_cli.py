@@ -1,0 +1,74 @@
+"""The `crm` command: upgrade from empty, idempotent seed, users and tokens, backup."""
+
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from crm.cli import main
+from crm.settings import DEFAULT_SECRET, Settings
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    # The CLI reads its configuration from the environment, as in production.
+    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path
+
+
+def _run(*args, input=None):
+    result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    return result
+
+
+def test_db_upgrade_builds_an_empty_database_and_seed_is_idempotent(cli_env):
+    assert _run("db", "upgrade").exit_code == 0
+    first = _run("seed")
+    assert first.exit_code == 0 and "regions +14, counties +58, sectors +20" in first.output
+    second = _run("seed")
+    assert "regions +0, counties +0, sectors +0, updated 0" in second.output
+    with sqlite3.connect(cli_env / "cli.db") as db:
+        assert db.execute("select count(*) from county").fetchone()[0] == 58
+
+
+def test_users_create_and_token_then_the_token_authenticates(cli_env):
+    _run("db", "upgrade")
+    _run("seed")
+    made = _run("users", "create", "Lead@Example.org", "--name", "Lee Lead", "--role", "lead", "--region",
+                "LA-BASIN", "--password-stdin", input="a-long-password\n")
+    assert made.exit_code == 0 and "lead@example.org" in made.output
+    token = _run("users", "token", "lead@example.org").output.strip()
+    assert token.startswith("od_")
+    with sqlite3.connect(cli_env / "cli.db") as db:
+        hashes = [r[0] for r in db.execute("select token_hash from api_token")]
+    assert len(hashes) == 1 and token not in hashes
+
+
+def test_users_create_rejects_unknown_region_with_a_message(cli_env):
+    _run("db", "upgrade")
+    _run("seed")
+    result = CliRunner().invoke(main, ["users", "create", "x@example.org", "--name", "X", "--role", "spoc",
+                                       "--region", "NOWHERE"])
+    assert result.exit_code != 0 and "unknown region code" in result.output
+
+
+def test_db_backup_writes_a_consistent_copy(cli_env):
+    _run("db", "upgrade")
+    _run("seed")
+    target = cli_env / "backup.db"
+    assert _run("db", "backup", str(target)).exit_code == 0
+    with sqlite3.connect(target) as db:
+        assert db.execute("select count(*) from region").fetchone()[0] == 14
+
+
+def test_production_refuses_the_default_secret():
+    with pytest.raises(RuntimeError, match="CRM_SECRET_KEY"):
+        Settings(env="production", secret_key=DEFAULT_SECRET).check()
+    Settings(env="production", secret_key="x" * 40).check()
+
+
+def test_settings_come_from_crm_variables():
+    s = Settings.from_env({"CRM_DATABASE_URL": "postgresql+asyncpg://db/x", "CRM_SCHEDULER": "0",
+                           "CRM_BASE_URL": "https://onedoor.example/", "CRM_LOG_LEVEL": "debug"})
+    assert s.database_url == "postgresql+asyncpg://db/x" and s.scheduler_enabled is False
+    assert s.base_url == "https://onedoor.example" and s.secure_cookies and s.log_level == "DEBUG"
