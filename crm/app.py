@@ -25,16 +25,24 @@ from crm.auth.api import AuthApi
 from crm.auth.middleware import SESSION_COOKIE, BearerAwareCSRFMiddleware, PrincipalMiddleware
 from crm.auth.session import SessionConfig
 from crm.auth.store import make_session_store
+from crm.councils.api import CouncilApi
 from crm.db import make_alchemy_config, make_engine, make_sessionmaker
 from crm.deps import provide_principal
 from crm.directory.api import DirectoryApi
 from crm.employers.api import EmployerApi
+from crm.employers.match_api import MatchApi
+from crm.employers.review_api import ReviewApi
 from crm.errors import exception_handlers
 from crm.health import healthz, readyz
 from crm.jobs.scheduler import start_scheduler
+from crm.partnerships.api import PartnershipApi
 from crm.paths import asset_dir
 from crm.settings import Settings
 from crm.templating import configure_jinja
+from crm.touches.handoff_api import HandOffApi
+from crm.touches.policy import RegionPolicyApi
+from crm.touches.request_api import TouchRequestApi
+from crm.touches.touch_api import TimelineApi, TouchApi
 from crm.transactions import TransactionMiddleware
 
 
@@ -77,6 +85,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthApi,
             DirectoryApi,
             EmployerApi,
+            MatchApi,
+            ReviewApi,
+            TouchRequestApi,
+            TouchApi,
+            TimelineApi,
+            HandOffApi,
+            RegionPolicyApi,
+            CouncilApi,
+            PartnershipApi,
             *pages.route_handlers,
             create_static_files_router(path="/static", directories=[asset_dir("static")],
                                        include_in_schema=False, opt={"exclude_from_auth": True}),

@@ -73,8 +73,12 @@ def _prepare_demo(settings: Settings) -> None:
     migrate.upgrade(settings)
 
     async def load(db: AsyncSession) -> Any:
+        from crm.employers.candidates import reindex_all
+
         await load_reference(db)
-        return await load_demo(db)
+        report = await load_demo(db)
+        await reindex_all(db)  # the demo bulk-inserts employers: give them typeahead keys
+        return report
 
     report = run_db(settings, load)
     click.echo(str(report))
@@ -204,6 +208,81 @@ def users_token(email: str, label: str) -> None:
         return await issue_token(db, user, label)
 
     click.echo(run_db(_settings(), make))
+
+
+# --- employers -------------------------------------------------------------------------------
+
+@main.group()
+def employers() -> None:
+    """Employer maintenance."""
+
+
+@employers.command("reindex")
+def employers_reindex() -> None:
+    """Rebuild every employer's typeahead/intake search keys (after a migration or a bulk load)."""
+    from crm.employers.candidates import reindex_all
+
+    count, keys = run_db(_settings(), reindex_all)
+    click.echo(f"reindexed {count} employers ({keys} search keys)")
+
+
+@employers.command("scan-duplicates")
+def employers_scan_duplicates() -> None:
+    """Scan every employer for likely duplicates and fill the leads' review queue (rerunnable)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from crm.employers.duplicates import scan_duplicates
+
+    console = Console()
+    with console.status("scanning employers for duplicates..."):
+        report = run_db(_settings(), scan_duplicates)
+    table = Table(title="Duplicate scan", show_header=False)
+    for label, value in (("employers scanned", report.employers), ("likely pairs", report.pairs),
+                         ("new in the review queue", report.new), ("updated", report.updated),
+                         ("unchanged", report.unchanged), ("remembered (not a duplicate / merged)", report.remembered),
+                         ("dropped (no longer found)", report.dropped), ("seconds", f"{report.seconds:.1f}")):
+        table.add_row(label, str(value))
+    console.print(table)
+
+
+# --- import / export (CSV) -------------------------------------------------------------------
+
+@main.group("import")
+def import_() -> None:
+    """Import data from CSV files."""
+
+
+@import_.command("employers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="validate and match only; print what would happen, write nothing")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="rows per all-or-nothing batch (one transaction each)")
+@click.option("--region", default=None, help="region code: rows without county/region land here; others refused")
+@click.option("--map", "maps", multiple=True, metavar="HEADER=COLUMN",
+              help="map a CSV header to a column (or =ignore to drop it); repeatable")
+def import_employers(path: Path, dry_run: bool, batch_size: int, region: str | None, maps: tuple[str, ...]) -> None:
+    """Import employers from a CSV file (canonical columns: see `crm export employers`)."""
+    from crm.employers.import_service import cli_import
+
+    raise SystemExit(cli_import(_settings(), path, dry_run=dry_run, batch_size=batch_size, region=region,
+                                maps=maps))
+
+
+@main.group("export")
+def export_() -> None:
+    """Export data as CSV files."""
+
+
+@export_.command("employers")
+@click.option("--out", "out", default="-", type=click.Path(dir_okay=False, allow_dash=True),
+              help="file to write (default: standard output)")
+@click.option("--region", default=None, help="only employers of this region code")
+def export_employers(out: str, region: str | None) -> None:
+    """Export employers as CSV in the columns `crm import employers` reads."""
+    from crm.employers.export import cli_export
+
+    cli_export(_settings(), out, region)
 
 
 if __name__ == "__main__":

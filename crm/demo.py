@@ -31,6 +31,7 @@ from stdnum.us import ein
 
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.passwords import hash_password
+from crm.councils.demo import load_councils_demo
 from crm.demo_data import (
     COUNTY_GEO,
     DEMO_ADMIN_NAME,
@@ -609,6 +610,8 @@ async def load_demo(db: AsyncSession, *, employers_per_region: int = 750, seed: 
         await _load_employers(db, seed, region, counties_by_region[region.id], employers_per_region,
                               unique, lead, spocs, report)
     await db.flush()
+    # Councils and partnerships build on the employers and users above.
+    report.contacts += (await load_councils_demo(db)).contacts
     report.logins = _logins(people)
     return report
 

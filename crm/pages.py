@@ -2,7 +2,19 @@
 
 from crm.admin.pages import AdminPages
 from crm.auth.pages import LoginPages
+from crm.councils.chair_pages import ChairPages
+from crm.councils.pages import CouncilPages
+from crm.employers.import_pages import EmployerImportPages
+from crm.employers.match_pages import MatchPages
 from crm.employers.pages import EmployerPages
+from crm.employers.review_pages import ReviewPages
 from crm.home.pages import home
+from crm.partnerships.pages import PartnershipPages
+from crm.touches import timeline  # noqa: F401  (registers the employer page's timeline panel)
+from crm.touches.policy_pages import RegionPages
+from crm.touches.queue_pages import HandOffPages, QueuePages
+from crm.touches.request_pages import RequestPages
 
-route_handlers: list[object] = [LoginPages, EmployerPages, AdminPages, home]
+route_handlers: list[object] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
+                                CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
+                                RegionPages, RequestPages, EmployerImportPages]

@@ -37,6 +37,8 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
         items.append(("/councils", "Councils"))
         items.append(("/partnerships", "Partnerships"))
     if principal.has("lead", "admin"):
+        items.append(("/employers/review", "Duplicates"))
+        items.append(("/employers/import", "Import"))
         items.append(("/region", "Region settings"))
     if principal.has("chair") and not principal.is_crm_user:
         items.append(("/chair", "My councils"))
@@ -45,10 +47,17 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
     return items
 
 
+def active_nav(items: list[tuple[str, str]], path: str) -> str | None:
+    """The entry the current page belongs to: the longest href that is the path or a parent of it."""
+    matches = [href for href, _ in items if path == href or path.startswith(href.rstrip("/") + "/")]
+    return max(matches, key=len) if matches else None
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
     env.filters["datetime"] = fmt_datetime
     env.globals["nav_for"] = nav_for
+    env.globals["active_nav"] = active_nav
     env.trim_blocks = True
     env.lstrip_blocks = True

@@ -62,12 +62,17 @@ class PrincipalMiddleware:
             )
             if row is None or not row.user.is_active:
                 return None
+            principal = Principal.from_user(row.user, via_token=True)
+            last_used, token_id = row.last_used_at, row.id
+            # End the read before writing: on SQLite a read transaction cannot be upgraded to a
+            # write while another connection writes ("database is locked"), a fresh one waits.
+            await db.rollback()
             now = dt.datetime.now(dt.UTC)
             # Touch last_used_at at most once a minute so tokens don't turn every read into a write.
-            if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-                await db.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-                await db.commit()
-            return Principal.from_user(row.user, via_token=True)
+            if last_used is None or now - last_used > dt.timedelta(minutes=1):
+                async with db.begin():
+                    await db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+            return principal
 
 
 def _has_cookie(scope: Scope, name: str) -> bool:

@@ -13,6 +13,7 @@ from crm.audit import service as audit
 from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGrant, User
 from crm.auth.passwords import hash_password, new_token, verify_password
 from crm.auth.principal import Principal
+from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.errors import Conflict, FieldError
 from crm.settings import Settings
@@ -27,6 +28,10 @@ def normalize_email(email: str) -> str:
 async def authenticate(db: AsyncSession, settings: Settings, email: str, password: str, remote_addr: str) -> User:
     """The active user with these credentials, or 401; 429 after too many recent failures."""
     email = normalize_email(email)
+    # Reads then writes (failure rows): on SQLite hold the write lock from the start, unless the
+    # caller already runs its own transaction (CLI, tests), which then owns the locking.
+    if not db.in_transaction():
+        await begin_write(db)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.login_window_seconds)
     by_email, by_addr = (
         await db.execute(

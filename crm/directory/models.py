@@ -46,8 +46,10 @@ class Region(Base):
     local_boards: Mapped[str] = mapped_column(Text, default="")  # ";"-separated, as in the source CSV
     establishment_count: Mapped[int | None] = mapped_column(default=None)
 
+    # Not eager: a Region rides along with nearly every row (grants, employers, touches), and
+    # loading its counties each time cost a query per request. Load it where a page lists them.
     counties: Mapped[list[County]] = relationship(
-        back_populates="region", lazy="selectin", order_by="County.name"
+        back_populates="region", lazy="raise", order_by="County.name"
     )
 
 

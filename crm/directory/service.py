@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth.principal import Principal
@@ -12,7 +13,7 @@ from crm.errors import Conflict, FieldError
 
 
 async def regions(db: AsyncSession) -> list[Region]:
-    return list(await db.scalars(select(Region).order_by(Region.code)))
+    return list(await db.scalars(select(Region).options(selectinload(Region.counties)).order_by(Region.code)))
 
 
 async def organizations(db: AsyncSession, *, region: str | None = None, kind: str | None = None,

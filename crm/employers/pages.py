@@ -16,6 +16,8 @@ from crm.auth.models import Role
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.employers import service
+from crm.employers.candidates import Query, match_candidates
+from crm.employers.match_pages import blocking_matches, matches_context
 from crm.employers.models import SizeBand
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn
@@ -50,10 +52,11 @@ class EmployerPages(Controller):
         return await self._form(request, db, {}, {})
 
     async def _form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
-                    errors: dict[str, str], status_code: int = 200) -> Template:
+                    errors: dict[str, str], status_code: int = 200, matches: dict[str, Any] | None = None) -> Template:
         counties = list(await db.scalars(select(County).order_by(County.name)))
         return render(request, "employers/new.html", status_code=status_code, values=values, errors=errors,
-                      counties=counties, size_bands=[b.value for b in SizeBand])
+                      counties=counties, size_bands=[b.value for b in SizeBand],
+                      **(matches or matches_context([], "create", asked=False)))
 
     @post("/new", guards=[requires_staff])
     async def create(self, request: Request[Any, Any, Any], db: Db,
@@ -65,6 +68,16 @@ class EmployerPages(Controller):
         except FieldError as exc:
             await db.rollback()
             return await self._form(request, db, form, dict(exc.fields), status_code=422)
+        if not form.get("create_anyway"):
+            # Checked after validation, against the normalized record: an employer OneDoor already
+            # has is used, not duplicated, unless the user says it is another one ("create anyway").
+            query = Query(name=employer.legal_name, website=employer.website, fein=employer.fein,
+                          phone=employer.phone, city=employer.city, zip=employer.zip, address=employer.address_line)
+            matches = await match_candidates(db, query, exclude=[employer.id])
+            if blocking_matches(matches):
+                await db.rollback()
+                return await self._form(request, db, form, {}, status_code=409,
+                                        matches=matches_context(matches, "create", asked=True, confirm=True))
         flash(request, f"Created {employer.legal_name}")
         return redirect(request, f"/employers/{employer.id}")
 

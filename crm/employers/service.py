@@ -15,6 +15,7 @@ from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.directory.models import County, Region
+from crm.employers.candidates import refresh_keys
 from crm.employers.matching import name_key, normalize_domain, normalize_fein, normalize_phone, normalize_zip
 from crm.employers.models import (
     Employer,
@@ -162,6 +163,7 @@ async def create_employer(db: AsyncSession, actor: Principal, data: EmployerIn) 
     db.add(employer)
     await db.flush()
     await db.refresh(employer, RELATIONS)
+    await refresh_keys(db, [employer.id])  # typeahead and intake find it from now on
     audit.record(db, actor, "employer.create", "employer", employer.id, employer_id=employer.id,
                  after=audit.snapshot(employer, AUDITED_FIELDS))
     return employer
@@ -203,6 +205,7 @@ async def add_alias(db: AsyncSession, actor: Principal, employer: Employer, alia
         raise FieldError("alias", f"{alias!r} is already a name of this employer")
     employer.aliases.append(EmployerAlias(name=alias, name_key=key))
     await db.flush()
+    await refresh_keys(db, [employer.id])
     audit.record(db, actor, "employer.alias_add", "employer", employer.id, employer_id=employer.id,
                  after={"alias": alias})
 
@@ -219,6 +222,7 @@ async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, 
     if employer.region_id is not None and not can_edit(actor, employer):
         raise PermissionDeniedException("You may not move an employer into a region you do not work in")
     await db.flush()
+    await refresh_keys(db, [employer.id])
     await db.refresh(employer, RELATIONS)
     old, new = audit.diff(before, audit.snapshot(employer, AUDITED_FIELDS))
     if new:

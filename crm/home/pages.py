@@ -7,9 +7,11 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.guards import requires_user
 from crm.auth.models import Role, RoleGrant, User
+from crm.auth.principal import Principal
 from crm.deps import Db, Me
 from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerStatus, SpocAssignment
@@ -24,11 +26,13 @@ async def home(request: Request[Any, Any, Any], db: Db, principal: Me) -> Templa
     if role == Role.chair:
         return Redirect(path="/chair")
     if role in (Role.lead, Role.spoc):
-        return await _staff_home(request, db, principal)
+        # Staff work from the touch queue; its Overview tab keeps what this page used to show.
+        return Redirect(path="/queue")
     return render(request, "home/partner.html")
 
 
-async def _staff_home(request: Request[Any, Any, Any], db: Db, principal: Me) -> Template:
+async def staff_overview(db: AsyncSession, principal: Principal) -> dict[str, Any]:
+    """My employers (as SPOC or backup), and per lead region: employers without a SPOC and SPOC load."""
     mine = list(await db.execute(
         select(Employer, SpocAssignment)
         .join(SpocAssignment, SpocAssignment.employer_id == Employer.id)
@@ -55,4 +59,4 @@ async def _staff_home(request: Request[Any, Any, Any], db: Db, principal: Me) ->
             .group_by(User.id).order_by(User.name)))
         overview.append({"region": region, "total": total, "unassigned": unassigned,
                          "unassigned_count": unassigned_count, "loads": loads})
-    return render(request, "home/staff.html", mine=mine, overview=overview)
+    return {"mine": mine, "overview": overview}

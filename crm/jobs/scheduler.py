@@ -19,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.auth.models import LoginFailure
 from crm.auth.store import SessionRecord
+from crm.employers.duplicates import scan_job as scan_duplicates
 from crm.jobs.models import JobRun
+from crm.notify.service import deliver_outbox
 from crm.settings import Settings
+from crm.touches.release import release_due_requests
 
 log = logging.getLogger("crm.jobs")
 
@@ -43,6 +46,9 @@ async def purge_expired(db: AsyncSession, now: dt.datetime) -> str:
 
 # Domains append their jobs here (held-request release, outbox delivery, duplicate scan).
 JOBS: list[Job] = [Job("purge_expired", dt.timedelta(hours=1), purge_expired)]
+JOBS.append(Job("release_held_requests", dt.timedelta(minutes=15), release_due_requests))
+JOBS.append(Job("deliver_outbox", dt.timedelta(minutes=1), deliver_outbox))
+JOBS.append(Job("scan_duplicates", dt.timedelta(days=1), scan_duplicates))
 
 
 def slot_start(now: dt.datetime, every: dt.timedelta) -> dt.datetime:

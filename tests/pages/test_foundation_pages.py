@@ -7,7 +7,7 @@ from crm.employers.models import Employer, SpocAssignment
 from tests.factories import csrf, login
 
 
-@pytest.mark.parametrize(("who", "lands_on"), [("admin", "/admin"), ("lead", "/"), ("spoc", "/"),
+@pytest.mark.parametrize(("who", "lands_on"), [("admin", "/admin"), ("lead", "/queue"), ("spoc", "/queue"),
                                                 ("partner", "/"), ("chair", "/chair")])
 async def test_each_role_lands_on_its_home_page(client, world, who, lands_on):
     await login(client, world.users[who].email)
@@ -126,11 +126,12 @@ async def test_sign_in_issues_a_new_session_id_so_a_planted_one_is_useless(clien
     await login(client, world.users["lead"].email)
     issued = client.cookies.get("onedoor_session")
     assert issued and issued != "planted-by-attacker"
-    assert (await client.get("/", follow_redirects=False)).status_code == 200
+    assert (await client.get("/employers", follow_redirects=False)).status_code == 200
 
 
 async def test_sign_out_ends_the_session(client, world):
     await login(client, world.users["lead"].email)
     r = await client.post("/logout", headers=csrf(client), follow_redirects=False)
     assert r.status_code == 303
-    assert (await client.get("/", follow_redirects=False)).status_code == 302
+    r = await client.get("/employers", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"].startswith("/login")

@@ -9,11 +9,11 @@ No database, no clock, no I/O: plain functions over plain values (STYLE.md,
 - `rank_candidates` (typeahead) and `resolve` (intake, SPEC section 3 step 1);
 - `blocking_keys`, `find_duplicate_pairs` and `cluster` (the merge queue).
 
-Modules: vocab (word lists and their sources), normalize, pairwise, scan,
-search. Benchmark: `python -m bench.matching` (bench/README.md).
+Modules: vocab (word lists and their sources), normalize, names (how two
+names relate), pairwise (compare), scan (blocking, clustering), search
+(typeahead, intake). Benchmark: `python -m bench.matching` (bench/README.md).
 """
 
-from .pairwise import EmployerRecord, MatchResult, Outcome, compare
 from .normalize import (
     name_key,
     normalize_domain,
@@ -22,6 +22,7 @@ from .normalize import (
     normalize_phone,
     normalize_zip,
 )
+from .pairwise import EmployerRecord, MatchResult, Outcome, compare
 from .scan import blocking_keys, cluster, find_duplicate_pairs
 from .search import rank_candidates, resolve
 from .vocab import LEGAL_FORMS

@@ -43,6 +43,7 @@ def _is_letter(tok: str) -> bool:
     return len(tok) == 1 and tok.isalpha()
 
 
+@lru_cache(maxsize=100_000)
 def normalize_name(name: str) -> str:
     """Display-insensitive form of a name: "A.T.&T. Inc." -> "att inc".
 
@@ -58,18 +59,19 @@ def normalize_name(name: str) -> str:
     run: list[str] = []  # consecutive single letters written apart: "i b m", "a t & t"
     chunks = text.replace("&", " & ").split()
     for i, chunk in enumerate(chunks):
+        if chunk == "&" and run and i + 1 < len(chunks) and _is_letter(_SPLIT.sub("", chunks[i + 1])):
+            continue  # "A. T. & T.": the ampersand sits inside the initialism
         parts = [p for p in _SPLIT.split(chunk) if p]
         if len(parts) > 1 and all(_is_letter(p) for p in parts):
             parts = ["".join(parts)]  # "i.b.m." written as one chunk
-        if len(parts) == 1 and _is_letter(parts[0]):
-            run.append(parts[0])
-            continue
-        if chunk == "&" and run and i + 1 < len(chunks) and _is_letter(_SPLIT.sub("", chunks[i + 1])):
-            continue  # "A. T. & T.": the ampersand sits inside the initialism
-        if run:
-            out.append("".join(run))
-            run = []
-        out.extend("and" if p == "&" else p for p in parts)
+        for part in parts:
+            if _is_letter(part):
+                run.append(part)
+                continue
+            if run:
+                out.append("".join(run))
+                run = []
+            out.append("and" if part == "&" else part)
     if run:
         out.append("".join(run))
     return " ".join(out)
@@ -186,7 +188,8 @@ def normalize_phone(value: str | None, region: str = "US") -> str | None:
         parsed = phonenumbers.parse(str(value), region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(parsed):
+    # A local-only number ("555-0100") has no E.164 form: it is not an answer.
+    if phonenumbers.is_possible_number_with_reason(parsed) != phonenumbers.ValidationResult.IS_POSSIBLE:
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
@@ -233,6 +236,7 @@ _ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _ZIP5 = re.compile(r"\d{5}")
 
 
+@lru_cache(maxsize=100_000)
 def parse_street(address: str | None) -> StreetAddress | None:
     """Parse "3449 W. Arthington St., Suite 2" -> (3449, w, arthington); None if no number+street."""
     if not address:

@@ -13,9 +13,13 @@ come from what an establishment is:
 - different web domains: never more than review;
 - clearly different street addresses: distinct (two sites of a chain are two
   employers);
-- a name that only extends the other ("Acme" / "Acme Logistics") or only shares
-  part of it is a possible parent/subsidiary or sibling: review at most, unless
-  the site itself agrees (same street address or phone);
+- a name that only extends the other ("Acme" / "Acme Logistics") is a possible
+  parent/subsidiary: review at most, unless the site agrees (same street
+  address, phone or domain); names that each have words the other lacks
+  ("Acme Foods" / "Acme Logistics") need a shared phone or domain, since one
+  building houses many employers;
+- a near-miss house number on the same street (1718 / 1710 Loomis) is a typo
+  or the neighbour: review at most;
 - a name that adds a legal-vehicle word ("Holdings", "IP Assets") is a
   different legal employer.
 """
@@ -23,7 +27,6 @@ come from what an establishment is:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,6 +34,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from .names import RELATION_RANK, W_NAME_SIMILARITY, NameEvidence, NameForm, compare_names, name_form
 from .normalize import (
     StreetAddress,
     normalize_domain,
@@ -38,9 +42,8 @@ from .normalize import (
     normalize_zip,
     parse_street,
     phone_for_matching,
-    split_legal_name,
 )
-from .vocab import COMMON_WORDS, FREE_MAIL_DOMAINS, GENERIC_QUALIFIERS, PLACE_WORDS, STOPWORDS, VEHICLE_WORDS
+from .vocab import FREE_MAIL_DOMAINS
 
 Outcome = Literal["match", "review", "distinct"]
 _OUTCOME_RANK: dict[str, int] = {"match": 2, "review": 1, "distinct": 0}
@@ -48,17 +51,10 @@ _OUTCOME_RANK: dict[str, int] = {"match": 2, "review": 1, "distinct": 0}
 # Evidence weights (log-odds-like points). A total of MATCH_AT or more is a
 # match, REVIEW_AT or more a review. Values were set from the meaning of each
 # field, then checked on the benchmarks in bench/README.md (one configuration
-# for every data set).
+# for every data set). The name weights (same name +6 ... different -6) are
+# in names.py.
 MATCH_AT = 5.0
 REVIEW_AT = 2.0
-W_NAME_SAME = 6.0
-W_NAME_TYPO = 5.0
-W_NAME_ACRONYM = 4.0
-W_NAME_SUBSET = 2.0
-W_NAME_OVERLAP = 2.0
-W_NAME_PARTIAL = 0.0
-W_NAME_VEHICLE = -4.0
-W_NAME_DIFFERENT = -6.0
 W_PLACE_CONFLICT = -2.0
 W_ADDRESS_SAME = 4.0
 W_ADDRESS_NEAR = -1.0
@@ -71,7 +67,6 @@ W_CITY_SAME = 0.3
 W_CITY_DIFFERENT = -1.5
 W_DOMAIN_SAME = 3.0
 W_DOMAIN_DIFFERENT = -1.0
-COMMON_WORD_WEIGHT = 0.3  # a shared common word ("services") is weak evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,23 +141,6 @@ class MatchResult:
         return "; ".join(self.reasons)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class NameForm:
-    """One name of a record, split into the roles its words play.
-
-    Compared by identity: `_name_form` hands out one object per distinct
-    content, so the name-pair cache below hashes a pointer, not the fields.
-    """
-
-    key: str
-    strong: tuple[str, ...]  # words that identify the company, in order
-    qualifier: tuple[str, ...]  # words after the legal form ("Delft", "Downtown")
-    places: frozenset[str]
-    joined: str  # strong words without spaces: survives "Philips Gloei lampen" splits
-    sound: str  # phonetic form of `joined`: "filipselektroniks" for Philips Electronics
-    acronym: str  # initials of a multi-word name ("international business machines" -> "ibm")
-
-
 @dataclass(frozen=True, slots=True)
 class Features:
     """Everything compare() needs about one record, computed once."""
@@ -177,54 +155,11 @@ class Features:
     order_key: tuple[str, ...] = field(default=())
 
 
-@lru_cache(maxsize=50_000)
-def _is_generic(tok: str) -> bool:
-    """Generic qualifier, also when abbreviated ("koninkl") or misspelt ("koniklijke")."""
-    if tok in GENERIC_QUALIFIERS:
-        return True
-    if len(tok) < 5:
-        return False
-    for word in GENERIC_QUALIFIERS:
-        if len(word) >= 8 and (word.startswith(tok) or fuzz.ratio(tok, word) >= 85):
-            return True
-    return False
-
-
-@lru_cache(maxsize=200_000)
-def _name_form(name: str) -> NameForm:
-    legal, tail = split_legal_name(name)
-    strong: list[str] = []
-    qualifier: list[str] = []
-    places: set[str] = set()
-    for tokens, bucket in ((legal, strong), (tail, qualifier)):
-        for tok in tokens:
-            if tok in STOPWORDS or _is_generic(tok) or tok in strong or tok in qualifier:
-                continue  # a repeated word ("Salvation Army - ... / Salvation Army") says nothing new
-            if tok in PLACE_WORDS:
-                places.add(tok)
-            else:
-                bucket.append(tok)
-    if not strong:  # a name made only of place or generic words ("International")
-        strong = [t for t in legal if t not in STOPWORDS] or legal
-        places -= set(strong)
-    initials = [t[0] for t in legal if t not in STOPWORDS and not t.isdigit()]
-    acronym = "".join(initials) if len(initials) >= 3 else ""
-    return _intern_form(" ".join(legal), tuple(strong), tuple(qualifier), frozenset(places), acronym)
-
-
-@lru_cache(maxsize=200_000)
-def _intern_form(
-    key: str, strong: tuple[str, ...], qualifier: tuple[str, ...], places: frozenset[str], acronym: str
-) -> NameForm:
-    joined = "".join(strong)
-    return NameForm(key, strong, qualifier, places, joined, phonetic(joined), acronym)
-
-
 @lru_cache(maxsize=200_000)
 def features(record: EmployerRecord) -> Features:
     """Parsed, comparable form of a record (cached: records are immutable)."""
     names = [record.name, *record.aliases]
-    forms = tuple(_name_form(n) for n in dict.fromkeys(n for n in names if n and n.strip()))
+    forms = tuple(name_form(n) for n in dict.fromkeys(n for n in names if n and n.strip()))
     domain = record.domain if record.domain not in FREE_MAIL_DOMAINS else None
     order_key = (
         record.name,
@@ -238,7 +173,7 @@ def features(record: EmployerRecord) -> Features:
         str(record.id),
     )
     return Features(
-        names=forms or (_name_form(""),),
+        names=forms or (name_form(""),),
         domain=domain,
         fein=record.fein,
         phone=record.phone,
@@ -249,131 +184,6 @@ def features(record: EmployerRecord) -> Features:
     )
 
 
-_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), r)
-    for p, r in (
-        (r"ph", "f"),
-        (r"ck|q|c(?=[aoukrlt])|c$", "k"),
-        (r"c", "s"),
-        (r"(?<=[a-z])h", ""),
-        (r"y", "i"),
-        (r"z", "s"),
-        (r"w", "v"),
-        (r"(.)\1+", r"\1"),
-    )
-)
-
-
-@lru_cache(maxsize=200_000)
-def phonetic(word: str) -> str:
-    """A light phonetic key (in the spirit of Metaphone) that makes spellings and
-    transliterations of one name agree: "philips"/"filips", "electronics"/"ehlektroniks"."""
-    for pattern, repl in _PHONETIC_RULES:
-        word = pattern.sub(repl, word)
-    return word
-
-
-@lru_cache(maxsize=200_000)
-def _token_similarity(a: str, b: str) -> float:
-    """0..1 similarity of two words: typos, transliterations, abbreviations ("intl")."""
-    if a == b:
-        return 1.0
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) >= 3 and long_.startswith(short) and not short.isdigit():
-        return 0.9  # "koninkl" / "koninklijke", "tech" / "technology"
-    if len(short) < 4 or short.isdigit() or long_.isdigit():
-        return 0.0  # short words and numbers must be exact ("II" is not "III")
-    r = max(fuzz.ratio(a, b), fuzz.ratio(phonetic(a), phonetic(b)) - 5) / 100.0
-    return r if r >= 0.8 else 0.0
-
-
-def _word_weight(tok: str) -> float:
-    return COMMON_WORD_WEIGHT if tok in COMMON_WORDS else 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class NameEvidence:
-    relation: Literal["same", "typo", "acronym", "subset", "vehicle", "overlap", "partial", "different"]
-    similarity: float  # 0..1, for the explanation
-    extras: tuple[str, ...]  # identifying words only one name has
-    place_conflict: bool
-    weight: float
-
-
-def _align(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[list[int], list[int]]:
-    """Greedy best-first one-to-one alignment of words; returns unmatched indexes."""
-    scored = []
-    for i, x in enumerate(a):
-        for j, y in enumerate(b):
-            s = _token_similarity(x, y)
-            if s > 0:
-                scored.append((s, -abs(i - j), i, j))
-    scored.sort(reverse=True)
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    for _s, _d, i, j in scored:
-        if i not in used_a and j not in used_b:
-            used_a.add(i)
-            used_b.add(j)
-    return [i for i in range(len(a)) if i not in used_a], [j for j in range(len(b)) if j not in used_b]
-
-
-@lru_cache(maxsize=200_000)
-def compare_names(x: NameForm, y: NameForm) -> NameEvidence:
-    """How two names relate, independent of any address."""
-    sim = fuzz.token_sort_ratio(" ".join(x.strong), " ".join(y.strong)) / 100.0
-    place_conflict = bool(x.places and y.places and not (x.places & y.places))
-    if x.joined == y.joined:
-        return NameEvidence("same", 1.0, (), place_conflict, W_NAME_SAME)
-    if min(len(x.joined), len(y.joined)) >= 6:
-        joined_sim = max(fuzz.ratio(x.joined, y.joined), fuzz.ratio(x.sound, y.sound) - 5) / 100.0
-        if joined_sim >= 0.9:
-            return NameEvidence("typo", max(sim, joined_sim), (), place_conflict, W_NAME_TYPO)
-    for one, other in ((x, y), (y, x)):
-        if len(one.strong) == 1 and other.acronym and one.strong[0] == other.acronym:
-            return NameEvidence("acronym", sim, (), place_conflict, W_NAME_ACRONYM)
-    xs = x.strong + x.qualifier
-    ys = y.strong + y.qualifier
-    un_x, un_y = _align(xs, ys)
-    extra_x = [xs[i] for i in un_x if i < len(x.strong)]
-    extra_y = [ys[j] for j in un_y if j < len(y.strong)]
-    # Qualifier words on one side only are neutral (a place or site after the
-    # legal form); different qualifiers on both sides mean different sites.
-    qual_x = [xs[i] for i in un_x if i >= len(x.strong)]
-    qual_y = [ys[j] for j in un_y if j >= len(y.strong)]
-    place_conflict = place_conflict or bool(qual_x and qual_y)
-    if not extra_x and not extra_y:
-        weight = W_NAME_SAME if sim >= 0.95 else W_NAME_TYPO
-        return NameEvidence("same" if sim >= 0.95 else "typo", sim, (), place_conflict, weight)
-    matched_x = [xs[i] for i in range(len(x.strong)) if i not in un_x]
-    # Shared words that identify: not common ("services"), not a legal-vehicle word.
-    telling = [t for t in matched_x if t not in COMMON_WORDS and t not in VEHICLE_WORDS]
-    extras = tuple(extra_x + extra_y)
-    if any(t in VEHICLE_WORDS for t in extras) and matched_x:
-        return NameEvidence("vehicle", sim, extras, place_conflict, W_NAME_VEHICLE)
-    if not extra_x or not extra_y:
-        if telling or all(t in COMMON_WORDS for t in (y.strong if extra_x else x.strong)):
-            return NameEvidence("subset", sim, extras, place_conflict, W_NAME_SUBSET)
-        return NameEvidence("different", sim, extras, place_conflict, W_NAME_DIFFERENT)
-    if not telling:
-        return NameEvidence("different", sim, extras, place_conflict, W_NAME_DIFFERENT)
-    # Names that share their leading word and at least half of the shorter name
-    # ("Philips Electronics" / "Philips Gloeilampenfabrieken", "Acme Foods" /
-    # "Acme Logistics") are possibly one company; a shared word elsewhere
-    # ("Janssen Pharmaceutical" / "Millennium Pharmaceuticals") is weak evidence.
-    shared = sum(_word_weight(t) for t in matched_x)
-    smaller = min(sum(_word_weight(t) for t in x.strong), sum(_word_weight(t) for t in y.strong))
-    leading = 0 not in un_x or 0 not in un_y
-    if leading and shared / smaller >= 0.5:
-        return NameEvidence("overlap", sim, extras, place_conflict, W_NAME_OVERLAP)
-    return NameEvidence("partial", sim, extras, place_conflict, W_NAME_PARTIAL)
-
-
-_RELATION_RANK = {
-    "same": 7, "typo": 6, "acronym": 5, "subset": 4, "overlap": 3, "partial": 2, "vehicle": 1, "different": 0,
-}
-
-
 def best_name_evidence(fa: Features, fb: Features) -> tuple[NameEvidence, NameForm, NameForm]:
     """Best-agreeing pair among the names and aliases of two records."""
     best: tuple[float, float, int] | None = None
@@ -382,7 +192,7 @@ def best_name_evidence(fa: Features, fb: Features) -> tuple[NameEvidence, NameFo
         for y in fb.names:
             ev = compare_names(x, y)
             rank = (ev.weight + (W_PLACE_CONFLICT if ev.place_conflict else 0.0), ev.similarity,
-                    _RELATION_RANK[ev.relation])
+                    RELATION_RANK[ev.relation])
             if best is None or rank > best:
                 best, result = rank, (ev, x, y)
     assert result is not None
@@ -390,6 +200,7 @@ def best_name_evidence(fa: Features, fb: Features) -> tuple[NameEvidence, NameFo
 
 
 def _phones_agree(a: str, b: str) -> bool:
+    """Equal E.164 numbers, or equal last 7 digits when one side is a bare local number."""
     if a.startswith("+") and b.startswith("+"):
         return a == b
     return a[-7:] == b[-7:]  # one side lacks the area code
@@ -414,7 +225,8 @@ def _near_numbers(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
-def _streets(a: StreetAddress, b: StreetAddress) -> Literal["same", "near", "different"]:
+def street_relation(a: StreetAddress, b: StreetAddress) -> Literal["same", "near", "different"]:
+    """Same site, a near miss on the same street, or another worksite."""
     if not _same_street(a.street, b.street) or (a.direction and b.direction and a.direction != b.direction):
         return "different"
     if a.number == b.number:
@@ -451,10 +263,12 @@ def compare_features(fa: Features, fb: Features) -> MatchResult:
     reasons: list[str] = []
     cap: Outcome = "match"
     total = 0.0
-    site_agrees = False
+    same_address = same_contact = False
 
     ev, na, nb = best_name_evidence(fa, fb)
-    total += ev.weight
+    # The relation sets the level; how alike the spellings are orders pairs
+    # within it ("Acme Foods" ranks above "Acme Plumbing & Heating" for "Acme").
+    total += ev.weight + W_NAME_SIMILARITY * (ev.similarity - 0.5)
     if ev.relation == "same":
         reasons.append("same name" if na.key == nb.key else f"same name apart from spelling ({_pct(ev.similarity)})")
     elif ev.relation == "typo":
@@ -476,10 +290,14 @@ def compare_features(fa: Features, fb: Features) -> MatchResult:
         reasons.append("names name different places or sites")
 
     if fa.street and fb.street:
-        rel = _streets(fa.street, fb.street)
-        if rel == "same":
+        rel = street_relation(fa.street, fb.street)
+        if rel == "same" and fa.zip and fb.zip and fa.zip != fb.zip:
+            # "463 King Ave" in two ZIP codes: one of them is wrong, or these
+            # are two towns' King Avenues. Not evidence either way.
+            reasons.append("same street address but another ZIP")
+        elif rel == "same":
             total += W_ADDRESS_SAME
-            site_agrees = True
+            same_address = True
             reasons.append("same street address")
         elif rel == "near":
             total += W_ADDRESS_NEAR
@@ -492,7 +310,7 @@ def compare_features(fa: Features, fb: Features) -> MatchResult:
     if fa.phone and fb.phone:
         if _phones_agree(fa.phone, fb.phone):
             total += W_PHONE_SAME
-            site_agrees = True
+            same_contact = True
             reasons.append("same phone")
         else:
             total += W_PHONE_DIFFERENT
@@ -511,15 +329,23 @@ def compare_features(fa: Features, fb: Features) -> MatchResult:
     if fa.domain and fb.domain:
         if fa.domain == fb.domain:
             total += W_DOMAIN_SAME
-            site_agrees = site_agrees or fa.street is None or fb.street is None
+            same_contact = same_contact or fa.street is None or fb.street is None
             reasons.insert(0, f"same domain {fa.domain}")
         else:
             total += W_DOMAIN_DIFFERENT
             cap = "review" if cap == "match" else cap
             reasons.append(f"different domains {fa.domain} / {fb.domain}")
 
+    # A name relation alone cannot tell parent from subsidiary: the site must
+    # agree too. Names that each carry words the other lacks need more than a
+    # shared building (offices and malls house many employers): a shared phone
+    # or domain.
+    if ev.relation in ("subset", "acronym"):
+        site_agrees = same_address or same_contact
+    else:
+        site_agrees = same_contact
     if ev.relation in ("subset", "overlap", "partial", "acronym") and not site_agrees and cap == "match":
-        cap = "review"  # a name relation alone cannot tell parent from subsidiary
+        cap = "review"
     if ev.relation == "vehicle" and cap == "match":
         cap = "review"
 

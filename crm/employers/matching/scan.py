@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import TypeVar
 
-from .pairwise import EmployerRecord, Features, MatchResult, Outcome, compare_features, features
 from .normalize import StreetAddress
+from .pairwise import EmployerRecord, Features, MatchResult, Outcome, compare_features, features, street_relation
 from .vocab import COMMON_WORDS
 
 RecordId = TypeVar("RecordId", bound=Hashable)
@@ -21,6 +21,7 @@ MAX_BLOCK = 1000
 # _candidate_groups); below it, all pairs of a block are compared.
 SMALL_BLOCK = 64
 _NAME_KEY_KINDS = frozenset("ntjqz")
+MAX_KEY_LENGTH = 40
 # Two clusters join only when more than this share of their cross pairs are
 # linked (average linkage). 0.5 stops the classic chain: A~X and X~B do not
 # make A~B when A and B are not linked themselves.
@@ -28,6 +29,7 @@ MIN_LINKAGE = 0.5
 
 
 def _name_keys(f: Features) -> set[str]:
+    """Name keys: exact name, first letters, each rare word, halves of long words, acronym."""
     keys: set[str] = set()
     for form in f.names:
         words = [t for t in form.strong if not t.isdigit()]
@@ -66,11 +68,12 @@ def feature_blocking_keys(f: Features) -> set[str]:
         for form in f.names:
             if form.joined:
                 keys.add(f"z:{f.zip}:{form.joined[:4]}")
-    return keys
+    # Capped so a database column can hold them; a clipped key only widens a block.
+    return {k[:MAX_KEY_LENGTH] for k in keys}
 
 
 def blocking_keys(r: EmployerRecord) -> set[str]:
-    """Short strings (at most ~30 characters, "kind:value") such that two records
+    """Short strings (at most MAX_KEY_LENGTH characters, "kind:value") such that two records
     that may match share at least one. Store them in an indexed table to find
     candidates in the database the same way the scan does."""
     return feature_blocking_keys(features(r))
@@ -157,10 +160,31 @@ def find_duplicate_pairs(
 _LEVEL: dict[str, int] = {"match": 2, "review": 1, "distinct": 0}
 
 
+class _Site:
+    """What a cluster knows about where it is: FEINs and street addresses."""
+
+    __slots__ = ("feins", "streets")
+
+    def __init__(self, f: Features | None) -> None:
+        self.feins: set[str] = {f.fein} if f and f.fein else set()
+        self.streets: set[StreetAddress] = {f.street} if f and f.street else set()
+
+    def conflicts(self, other: _Site) -> bool:
+        if self.feins and other.feins and self.feins != other.feins:
+            return True
+        return any(street_relation(s, t) == "different" for s in self.streets for t in other.streets)
+
+    def absorb(self, other: _Site) -> None:
+        self.feins |= other.feins
+        self.streets |= other.streets
+
+
 def cluster(
     pairs: Iterable[tuple[RecordId, RecordId, MatchResult]],
     threshold_outcome: Outcome = "match",
     min_linkage: float = MIN_LINKAGE,
+    *,
+    records: Iterable[EmployerRecord] | None = None,
 ) -> list[set[RecordId]]:
     """Group records linked at `threshold_outcome` or better, without chaining.
 
@@ -170,6 +194,11 @@ def cluster(
     let "Acme Plumbing" ~ "Acme Services" ~ "Best Services" chain unrelated
     companies into one group. Passes repeat until nothing changes, because a
     link refused early may be consistent once its neighbours have joined.
+
+    With `records` (the records the pairs came from), a merge is also refused
+    when it would put different FEINs or clearly different street addresses in
+    one group: a record without an address may look like either site of a
+    chain, but it must not make the two sites one employer.
     Returns the clusters of two or more records, largest first.
     """
     level = _LEVEL[threshold_outcome]
@@ -177,8 +206,13 @@ def cluster(
         ((result.score, a, b) for a, b, result in pairs if a != b and _LEVEL[result.outcome] >= level),
         key=lambda t: (-t[0], _sort_key(t[1]), _sort_key(t[2])),
     )
+    linked_ids = {x for _s, a, b in links for x in (a, b)}
+    feats: dict[Hashable, Features] = (
+        {r.id: features(r) for r in records if r.id in linked_ids} if records is not None else {}
+    )
     root: dict[RecordId, RecordId] = {}
     members: dict[RecordId, set[RecordId]] = {}
+    site: dict[RecordId, _Site] = {}
     # Number of linked record pairs between two clusters, keyed by cluster root.
     between: dict[RecordId, dict[RecordId, int]] = defaultdict(dict)
     for _score, a, b in links:
@@ -186,6 +220,7 @@ def cluster(
             if node not in root:
                 root[node] = node
                 members[node] = {node}
+                site[node] = _Site(feats.get(node))
         if b not in between[a]:
             between[a][b] = between[b][a] = 1
 
@@ -199,8 +234,11 @@ def cluster(
             linked = between[ra].get(rb, 0)
             if linked <= min_linkage * len(members[ra]) * len(members[rb]):
                 continue
+            if site[ra].conflicts(site[rb]):
+                continue
             if len(members[ra]) < len(members[rb]):
                 ra, rb = rb, ra
+            site[ra].absorb(site.pop(rb))
             for node in members[rb]:
                 root[node] = ra
             members[ra] |= members.pop(rb)

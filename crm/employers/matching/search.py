@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Literal
 
+from .normalize import normalize_name
 from .pairwise import EmployerRecord, MatchResult, compare_features, features
 
 _RANK = {"match": 2, "review": 1, "distinct": 0}
@@ -13,19 +15,26 @@ _RANK = {"match": 2, "review": 1, "distinct": 0}
 MIN_TYPEAHEAD_SCORE = 0.05
 
 
-def _prefix_bonus(query: EmployerRecord, candidate: EmployerRecord) -> float:
-    """Small tie-breaker while the user is still typing the last word."""
-    q = features(query).names[0]
-    if not q.strong:
-        return 0.0
-    last = q.strong[-1]
-    head = q.strong[:-1]
-    best = 0.0
+def _last_word(query: EmployerRecord) -> str:
+    words = query.name.split()
+    last = normalize_name(words[-1]) if words else ""
+    return last if " " not in last else ""
+
+
+def _completions(query: EmployerRecord, last: str, candidate: EmployerRecord) -> list[EmployerRecord]:
+    """The query with its last, possibly half-typed word completed from the
+    candidate's words: "acme lo" -> "acme logistics" for "Acme Logistics Corp"."""
+    if not last:
+        return []
+    words = query.name.split()
+    out: list[EmployerRecord] = []
     for form in features(candidate).names:
-        words = form.strong
-        if all(w in words for w in head) and any(w.startswith(last) for w in words):
-            best = max(best, 0.01 if words[: len(q.strong)] == q.strong else 0.005)
-    return best
+        for word in (*form.strong, *form.qualifier):
+            if word != last and word.startswith(last):
+                name = " ".join([*words[:-1], word])
+                out.append(dataclasses.replace(query, name=name))
+                break
+    return out
 
 
 def rank_candidates(
@@ -39,12 +48,18 @@ def rank_candidates(
     """
     fq = features(query)
     scored: list[tuple[tuple[int, float], EmployerRecord, MatchResult]] = []
+    last = _last_word(query)
     for cand in candidates:
-        result = compare_features(fq, features(cand))
+        fc = features(cand)
+        result = compare_features(fq, fc)
+        for completed in _completions(query, last, cand):
+            alt = compare_features(features(completed), fc)
+            if (_RANK[alt.outcome], alt.score) > (_RANK[result.outcome], result.score):
+                typed, word = query.name.split()[-1], completed.name.split()[-1]
+                result = dataclasses.replace(alt, reasons=(f"'{typed}' read as '{word}'", *alt.reasons))
         if result.score < MIN_TYPEAHEAD_SCORE and result.outcome == "distinct":
             continue
-        key = (_RANK[result.outcome], result.score + _prefix_bonus(query, cand))
-        scored.append((key, cand, result))
+        scored.append(((_RANK[result.outcome], result.score), cand, result))
     scored.sort(key=lambda t: (-t[0][0], -t[0][1], str(t[1].name), str(t[1].id)))
     return [(cand, result) for _key, cand, result in scored[:limit]]
 

@@ -1,0 +1,1 @@
+"""Typeahead / intake-resolution latency at California scale (see bench/README.md, "typeahead")."""

@@ -1,0 +1,167 @@
+"""API bodies for advisory councils (msgspec Structs); the page forms validate with the same ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Short = Annotated[str, msgspec.Meta(max_length=120)]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+RegionCode = Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
+Naics = Annotated[str, msgspec.Meta(pattern=r"^\d{2,6}$")]
+Enum16 = Annotated[str, msgspec.Meta(max_length=16)]
+
+
+class CouncilIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    owner_organization_id: int
+    region: RegionCode
+    program: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    naics_prefix: Naics | None = None
+    description: Text | None = None
+
+
+class CouncilPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Partial update: only the fields present change (the owner and region are fixed)."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    program: Annotated[str, msgspec.Meta(max_length=200)] | None | msgspec.UnsetType = msgspec.UNSET
+    naics_prefix: Naics | None | msgspec.UnsetType = msgspec.UNSET
+    description: Text | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A seat: a person from an employer (``employer_id``), a partner organization, or the public (neither)."""
+
+    name: PersonName
+    member_type: Enum16
+    role: Enum16 = "member"
+    email: Email | None = None
+    title: Short | None = None
+    organization_id: int | None = None
+    employer_id: int | None = None
+    employer_contact_id: int | None = None
+    user_id: int | None = None
+    term_start: dt.date | None = None
+    term_end: dt.date | None = None
+
+
+class RemoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
+    held_on: dt.date
+    agenda: Text | None = None
+    minutes: Text | None = None
+
+
+class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
+    present: bool
+
+
+class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+    meeting_id: int | None = None
+    owner: Short | None = None
+    status: Enum16 = "open"
+
+
+class RecommendationPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    status: Enum16 | msgspec.UnsetType = msgspec.UNSET
+    owner: Short | None | msgspec.UnsetType = msgspec.UNSET
+    follow_up: Annotated[str, msgspec.Meta(max_length=5000)] | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class BadgeOut(msgspec.Struct):
+    key: str
+    label: str
+    ok: bool | None
+    explanation: str
+
+
+class CouncilOut(msgspec.Struct):
+    id: int
+    name: str
+    owner_organization_id: int
+    owner_organization: str
+    region: str
+    program: str | None
+    naics_prefix: str | None
+    description: str | None
+    badges: list[BadgeOut]
+
+
+class CouncilPage(msgspec.Struct):
+    items: list[CouncilOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MemberOut(msgspec.Struct):
+    id: int
+    name: str
+    email: str | None
+    title: str | None
+    affiliation: str
+    organization_id: int | None
+    employer_id: int | None
+    employer_contact_id: int | None
+    user_id: int | None
+    member_type: str
+    role: str
+    term_start: dt.date | None
+    term_end: dt.date | None
+    removed_at: dt.datetime | None
+    current: bool
+
+
+class MemberPage(msgspec.Struct):
+    items: list[MemberOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AttendanceOut(msgspec.Struct):
+    meeting_id: int
+    member_id: int
+    present: bool
+    touch_id: int | None
+
+
+class MeetingOut(msgspec.Struct):
+    id: int
+    held_on: dt.date
+    agenda: str | None
+    minutes: str | None
+    present_member_ids: list[int]
+
+
+class MeetingPage(msgspec.Struct):
+    items: list[MeetingOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RecommendationOut(msgspec.Struct):
+    id: int
+    meeting_id: int | None
+    text: str
+    status: str
+    owner: str | None
+    follow_up: str | None
+
+
+class RecommendationPage(msgspec.Struct):
+    items: list[RecommendationOut]
+    total: int
+    limit: int
+    offset: int

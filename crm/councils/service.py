@@ -1,0 +1,483 @@
+"""Advisory councils: scope checks, roster, meetings, attendance (as counted touches), recommendations.
+
+The imperative shell around ``crm.councils.compliance``: it loads rows into the core's plain views,
+asks the core, and writes. Who may do what:
+
+* view: admins; leads and SPOCs of the council's region; staff of the owner organization; and
+  the people on the roster who have a sign-in (an industry chair sees their own councils).
+* manage (create, edit, roster, meetings, attendance, recommendations): admins, leads of the
+  council's region and the owner organization's staff — never a chair-only user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit import service as audit
+from crm.auth.models import Role, RoleGrant, User
+from crm.auth.principal import Principal
+from crm.councils.compliance import (
+    Badge,
+    ComplianceInputError,
+    CouncilView,
+    MeetingView,
+    MemberRole,
+    MemberType,
+    MemberView,
+    council_badges,
+    is_current,
+    validate_member_term,
+    validate_roster,
+)
+from crm.councils.models import (
+    RECOMMENDATION_STATUSES,
+    AdvisoryCouncil,
+    CouncilMeeting,
+    CouncilMember,
+    MeetingAttendance,
+    Recommendation,
+)
+from crm.councils.schemas import (
+    CouncilIn,
+    CouncilPatch,
+    MeetingIn,
+    MemberIn,
+    RecommendationIn,
+    RecommendationPatch,
+)
+from crm.directory.models import Organization
+from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
+from crm.employers.service import region_id_for
+from crm.errors import Conflict, FieldError
+from crm.touches.models import Touch
+
+# Council meetings happen on California calendar days; a UTC date would flip at 4-5 pm local time.
+LOCAL_TZ = ZoneInfo("America/Los_Angeles")
+COUNCIL_FIELDS = ("name", "owner_organization_id", "region_id", "program", "naics_prefix", "description")
+MEMBER_FIELDS = ("name", "email", "title", "organization_id", "employer_id", "employer_contact_id", "user_id",
+                 "member_type", "role", "term_start", "term_end")
+
+
+def today() -> dt.date:
+    return dt.datetime.now(LOCAL_TZ).date()
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+# ----------------------------------------------------------------------------------------------
+# scope
+# ----------------------------------------------------------------------------------------------
+
+def is_owner_staff(principal: Principal, owner_organization_id: int) -> bool:
+    """A CRM user (not a chair-only sign-in) of the owner organization."""
+    return principal.is_crm_user and principal.organization_id == owner_organization_id
+
+
+def can_manage(principal: Principal, council: AdvisoryCouncil) -> bool:
+    return (principal.is_admin or principal.can_in_region(council.region_id, Role.lead)
+            or is_owner_staff(principal, council.owner_organization_id))
+
+
+def visible_condition(principal: Principal) -> ColumnElement[bool]:
+    """SQL filter for the councils ``principal`` may see (see the module docstring)."""
+    if principal.is_admin:
+        return true()
+    conds: list[ColumnElement[bool]] = []
+    regions = principal.regions_for(Role.lead, Role.spoc)
+    if regions:
+        conds.append(AdvisoryCouncil.region_id.in_(regions))
+    if principal.is_crm_user and principal.organization_id is not None:
+        conds.append(AdvisoryCouncil.owner_organization_id == principal.organization_id)
+    conds.append(AdvisoryCouncil.id.in_(member_council_ids(principal.id)))
+    return or_(*conds) if conds else false()
+
+
+def member_council_ids(user_id: int) -> Select[tuple[int]]:
+    """Councils on whose roster the user currently sits (not removed; term not ended before today)."""
+    return select(CouncilMember.council_id).where(
+        CouncilMember.user_id == user_id, CouncilMember.removed_at.is_(None),
+        or_(CouncilMember.term_end.is_(None), CouncilMember.term_end >= today()))
+
+
+async def get_council(db: AsyncSession, council_id: int) -> AdvisoryCouncil:
+    council = await db.get(AdvisoryCouncil, council_id)
+    if council is None:
+        raise NotFoundException(f"Council #{council_id} not found")
+    return council
+
+
+async def council_for_view(db: AsyncSession, principal: Principal, council_id: int) -> AdvisoryCouncil:
+    council = await get_council(db, council_id)
+    visible = await db.scalar(select(AdvisoryCouncil.id).where(
+        AdvisoryCouncil.id == council_id, visible_condition(principal)))
+    if visible is None:
+        raise PermissionDeniedException("You are not on this council and do not manage it")
+    return council
+
+
+async def council_for_chair(db: AsyncSession, principal: Principal, council_id: int) -> AdvisoryCouncil:
+    """The chair's read-only view: membership is the only way in (admins may look too)."""
+    council = await get_council(db, council_id)
+    if principal.is_admin:
+        return council
+    if await db.scalar(member_council_ids(principal.id).where(CouncilMember.council_id == council_id)) is None:
+        raise PermissionDeniedException("You are not a member of this council")
+    return council
+
+
+async def council_for_manage(db: AsyncSession, principal: Principal, council_id: int) -> AdvisoryCouncil:
+    council = await council_for_view(db, principal, council_id)
+    if not can_manage(principal, council):
+        raise PermissionDeniedException("Only the owner organization's staff and the region's leads manage "
+                                        "this council")
+    return council
+
+
+async def list_councils(db: AsyncSession, principal: Principal, *, limit: int = 25, offset: int = 0,
+                        only_member: bool = False) -> tuple[list[AdvisoryCouncil], int]:
+    cond = AdvisoryCouncil.id.in_(member_council_ids(principal.id)) if only_member else visible_condition(principal)
+    total = await db.scalar(select(func.count(AdvisoryCouncil.id)).where(cond)) or 0
+    rows = await db.scalars(select(AdvisoryCouncil).where(cond).order_by(AdvisoryCouncil.name, AdvisoryCouncil.id)
+                            .limit(limit).offset(offset))
+    return list(rows), total
+
+
+# ----------------------------------------------------------------------------------------------
+# councils
+# ----------------------------------------------------------------------------------------------
+
+async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) -> AdvisoryCouncil:
+    region_id = await region_id_for(db, data.region)
+    if await db.get(Organization, data.owner_organization_id) is None:
+        raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
+    council = AdvisoryCouncil(name=_clean(data.name) or "", owner_organization_id=data.owner_organization_id,
+                              region_id=region_id, program=_clean(data.program), naics_prefix=data.naics_prefix,
+                              description=(data.description or "").strip() or None)
+    if not council.name:
+        raise FieldError("name", "is required")
+    if not can_manage(actor, council):
+        raise PermissionDeniedException("Councils are created by their owner organization's staff or the "
+                                        "region's leads")
+    db.add(council)
+    await db.flush()
+    await db.refresh(council, ["owner_organization", "region"])
+    audit.record(db, actor, "council.create", "advisory_council", council.id,
+                 after=audit.snapshot(council, COUNCIL_FIELDS))
+    return council
+
+
+async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCouncil,
+                         patch: CouncilPatch) -> AdvisoryCouncil:
+    before = audit.snapshot(council, COUNCIL_FIELDS)
+    fields = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+    if "name" in fields:
+        name = _clean(fields["name"])
+        if not name:
+            raise FieldError("name", "is required")
+        council.name = name
+    if "program" in fields:
+        council.program = _clean(fields["program"])
+    if "naics_prefix" in fields:
+        council.naics_prefix = fields["naics_prefix"]
+    if "description" in fields:
+        council.description = (fields["description"] or "").strip() or None
+    await db.flush()
+    old, new = audit.diff(before, audit.snapshot(council, COUNCIL_FIELDS))
+    if new:
+        audit.record(db, actor, "council.update", "advisory_council", council.id, before=old, after=new)
+    return council
+
+
+# ----------------------------------------------------------------------------------------------
+# roster
+# ----------------------------------------------------------------------------------------------
+
+async def members(db: AsyncSession, council_id: int, *, include_removed: bool = False) -> list[CouncilMember]:
+    stmt = select(CouncilMember).where(CouncilMember.council_id == council_id)
+    if not include_removed:
+        stmt = stmt.where(CouncilMember.removed_at.is_(None))
+    rows = list(await db.scalars(stmt.order_by(CouncilMember.name, CouncilMember.id)))
+    # Chair first, then vice-chairs, then members; removed seats last (a stable sort keeps names in order).
+    rank = {MemberRole.CHAIR.value: 0, MemberRole.VICE_CHAIR.value: 1, MemberRole.MEMBER.value: 2}
+    return sorted(rows, key=lambda m: (m.removed_at is not None, rank.get(m.role, 3)))
+
+
+def member_view(m: CouncilMember) -> MemberView:
+    return MemberView(member_type=MemberType(m.member_type), role=MemberRole(m.role),
+                      organization_id=m.organization_id, employer_id=m.employer_id,
+                      term_start=m.term_start, term_end=m.term_end, name=m.name)
+
+
+async def meetings(db: AsyncSession, council_id: int) -> list[CouncilMeeting]:
+    return list(await db.scalars(select(CouncilMeeting).where(CouncilMeeting.council_id == council_id)
+                                 .order_by(CouncilMeeting.held_on.desc(), CouncilMeeting.id.desc())))
+
+
+async def badges(db: AsyncSession, council: AdvisoryCouncil, on: dt.date | None = None) -> list[Badge]:
+    roster = await members(db, council.id)
+    held = await db.scalars(select(CouncilMeeting.held_on).where(CouncilMeeting.council_id == council.id))
+    view = CouncilView(owner_organization_id=council.owner_organization_id,
+                       members=[member_view(m) for m in roster], meetings=[MeetingView(d) for d in held])
+    return council_badges(view, on or today())
+
+
+def _enum(field: str, value: str, allowed: type[MemberType] | type[MemberRole]) -> str:
+    try:
+        return allowed(value).value
+    except ValueError:
+        raise FieldError(field, f"unknown {field} {value!r}; expected one of: "
+                                f"{', '.join(v.value for v in allowed)}") from None
+
+
+def compliance_error(exc: ComplianceInputError) -> FieldError:
+    return FieldError(exc.field, exc.message)
+
+
+async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, data: MemberIn) -> CouncilMember:
+    name = _clean(data.name)
+    if not name:
+        raise FieldError("name", "is required")
+    member_type = _enum("member_type", data.member_type, MemberType)
+    role = _enum("role", data.role, MemberRole)
+    try:
+        validate_member_term(data.term_start, data.term_end)
+    except ComplianceInputError as exc:
+        raise compliance_error(exc) from None
+    if data.organization_id is not None and (data.employer_id is not None or data.employer_contact_id is not None):
+        raise FieldError("organization_id", "a member sits for an employer or for an organization, not both")
+    employer_id = data.employer_id
+    if data.employer_contact_id is not None:
+        contact = await db.get(EmployerContact, data.employer_contact_id)
+        if contact is None or (employer_id is not None and contact.employer_id != employer_id):
+            raise FieldError("employer_contact_id", "is not a contact of the given employer")
+        employer_id = contact.employer_id
+    if employer_id is not None:
+        employer = await db.get(Employer, employer_id)
+        if employer is None:
+            raise FieldError("employer_id", f"unknown employer #{employer_id}")
+        if employer.status == EmployerStatus.merged:
+            raise FieldError("employer_id", f"employer #{employer_id} was merged into #{employer.merged_into_id}")
+    if data.organization_id is not None and await db.get(Organization, data.organization_id) is None:
+        raise FieldError("organization_id", f"unknown organization #{data.organization_id}")
+    email = data.email.strip().lower() if data.email else None
+    user_id = data.user_id
+    if user_id is not None and await db.get(User, user_id) is None:
+        raise FieldError("user_id", f"unknown user #{user_id}")
+    if user_id is None and email:
+        # A chair's sign-in is linked through the roster e-mail they were invited with.
+        user_id = await db.scalar(select(User.id).join(RoleGrant).where(
+            User.email == email, RoleGrant.role == Role.chair.value))
+    current = await members(db, council.id)
+    _check_duplicate(current, name, email, employer_id, data.organization_id, data.employer_contact_id, user_id)
+    member = CouncilMember(council_id=council.id, name=name, email=email, title=_clean(data.title),
+                           organization_id=data.organization_id, employer_id=employer_id,
+                           employer_contact_id=data.employer_contact_id, user_id=user_id, member_type=member_type,
+                           role=role, term_start=data.term_start, term_end=data.term_end)
+    try:
+        validate_roster([*(member_view(m) for m in current), member_view(member)])
+    except ComplianceInputError as exc:
+        raise compliance_error(exc) from None
+    db.add(member)
+    await db.flush()
+    await db.refresh(member, ["organization", "employer", "employer_contact", "user"])
+    audit.record(db, actor, "council.member_add", "council_member", member.id, employer_id=employer_id,
+                 after={"council_id": council.id, **audit.snapshot(member, MEMBER_FIELDS)})
+    return member
+
+
+def _check_duplicate(current: list[CouncilMember], name: str, email: str | None, employer_id: int | None,
+                     organization_id: int | None, contact_id: int | None, user_id: int | None) -> None:
+    """The same person may hold one current seat (a new term is added after the old one is removed)."""
+    for m in current:
+        if email and m.email == email:
+            raise FieldError("email", f"{email} is already a member of this council ({m.name})")
+        if contact_id is not None and m.employer_contact_id == contact_id:
+            raise FieldError("employer_contact_id", f"{m.name} is already a member of this council")
+        if user_id is not None and m.user_id == user_id:
+            raise FieldError("user_id", f"{m.name} is already a member of this council")
+        if m.name.casefold() == name.casefold() and (m.employer_id, m.organization_id) == (employer_id,
+                                                                                           organization_id):
+            raise FieldError("name", f"{m.name} ({m.affiliation}) is already a member of this council")
+
+
+async def get_member(db: AsyncSession, council: AdvisoryCouncil, member_id: int) -> CouncilMember:
+    member = await db.get(CouncilMember, member_id)
+    if member is None or member.council_id != council.id:
+        raise NotFoundException(f"Member #{member_id} is not on this council")
+    return member
+
+
+async def remove_member(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, member_id: int,
+                        reason: str | None = None, now: dt.datetime | None = None) -> CouncilMember:
+    """End a seat: the row stays (roster history), it only stops counting."""
+    member = await get_member(db, council, member_id)
+    if member.removed_at is not None:
+        raise Conflict(f"{member.name} was already removed")
+    member.removed_at = now or dt.datetime.now(dt.UTC)
+    member.removed_reason = _clean(reason)
+    await db.flush()
+    audit.record(db, actor, "council.member_remove", "council_member", member.id, employer_id=member.employer_id,
+                 after={"council_id": council.id, "name": member.name, "removed_at": member.removed_at.isoformat()},
+                 note=member.removed_reason)
+    return member
+
+
+# ----------------------------------------------------------------------------------------------
+# meetings and attendance
+# ----------------------------------------------------------------------------------------------
+
+async def add_meeting(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, data: MeetingIn) -> CouncilMeeting:
+    meeting = CouncilMeeting(council_id=council.id, held_on=data.held_on,
+                             agenda=(data.agenda or "").strip() or None, minutes=(data.minutes or "").strip() or None)
+    db.add(meeting)
+    await db.flush()
+    audit.record(db, actor, "council.meeting_add", "council_meeting", meeting.id,
+                 after={"council_id": council.id, "held_on": data.held_on.isoformat()})
+    return meeting
+
+
+async def get_meeting(db: AsyncSession, council: AdvisoryCouncil, meeting_id: int) -> CouncilMeeting:
+    meeting = await db.get(CouncilMeeting, meeting_id)
+    if meeting is None or meeting.council_id != council.id:
+        raise NotFoundException(f"Meeting #{meeting_id} is not a meeting of this council")
+    return meeting
+
+
+async def attendance(db: AsyncSession, meeting_ids: list[int]) -> dict[int, set[int]]:
+    """meeting id → ids of members ticked present."""
+    out: dict[int, set[int]] = {m: set() for m in meeting_ids}
+    if meeting_ids:
+        rows = await db.execute(select(MeetingAttendance.meeting_id, MeetingAttendance.member_id).where(
+            MeetingAttendance.meeting_id.in_(meeting_ids), MeetingAttendance.present.is_(True)))
+        for meeting_id, member_id in rows:
+            out[meeting_id].add(member_id)
+    return out
+
+
+async def record_meeting_touch(db: AsyncSession, actor: Principal, *, employer_id: int, region_id: int,
+                               held_on: dt.date, channel: str, note: str,
+                               now: dt.datetime | None = None) -> Touch:
+    """An employer's attendance at a meeting is a completed touch: it counts toward pacing (SPEC §3.4)."""
+    spoc_id = await db.scalar(select(SpocAssignment.spoc_id).where(
+        SpocAssignment.employer_id == employer_id, SpocAssignment.region_id == region_id,
+        SpocAssignment.ended_at.is_(None)))
+    touch = Touch(employer_id=employer_id, region_id=region_id, spoc_id=spoc_id, status="completed",
+                  source="meeting", channel=channel, window_start=held_on, window_end=held_on, planned_on=held_on,
+                  completed_at=now or dt.datetime.now(dt.UTC), notes=note, created_by_id=actor.id)
+    db.add(touch)
+    await db.flush()
+    audit.record(db, actor, "touch.meeting_attended", "touch", touch.id, employer_id=employer_id,
+                 after={"channel": channel, "planned_on": held_on.isoformat(), "source": "meeting"}, note=note)
+    return touch
+
+
+async def remove_meeting_touch(db: AsyncSession, actor: Principal, touch_id: int | None, note: str) -> None:
+    """Unticking attendance deletes its touch, which gives the pacing budget back."""
+    if touch_id is None:
+        return
+    touch = await db.get(Touch, touch_id)
+    if touch is None:
+        return
+    employer_id = touch.employer_id
+    await db.delete(touch)
+    await db.flush()
+    audit.record(db, actor, "touch.meeting_attendance_removed", "touch", touch_id, employer_id=employer_id,
+                 before={"planned_on": touch.planned_on.isoformat(), "channel": touch.channel}, note=note)
+
+
+async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, meeting_id: int,
+                         member_id: int, present: bool) -> MeetingAttendance:
+    meeting = await get_meeting(db, council, meeting_id)
+    member = await db.get(CouncilMember, member_id)
+    if member is None or member.council_id != council.id or member.removed_at is not None:
+        raise FieldError("member_id", f"#{member_id} is not a member of this council")
+    if not is_current(member_view(member), meeting.held_on):
+        raise FieldError("member_id", f"{member.name}'s term does not cover the meeting on "
+                                      f"{meeting.held_on.isoformat()}")
+    row = await db.scalar(select(MeetingAttendance).where(
+        MeetingAttendance.meeting_id == meeting.id, MeetingAttendance.member_id == member.id))
+    if row is None:
+        row = MeetingAttendance(meeting_id=meeting.id, member_id=member.id, present=False)
+        db.add(row)
+    was = row.present
+    note = f"{member.name} at {council.name} meeting on {meeting.held_on.isoformat()}"
+    if present and not was:
+        if member.employer_id is not None and row.touch_id is None:
+            touch = await record_meeting_touch(db, actor, employer_id=member.employer_id, region_id=council.region_id,
+                                               held_on=meeting.held_on, channel="meeting", note=note)
+            row.touch_id = touch.id
+    elif not present and was:
+        await remove_meeting_touch(db, actor, row.touch_id, note)
+        row.touch_id = None
+    row.present = present
+    await db.flush()
+    if present != was:
+        audit.record(db, actor, "council.attendance", "council_meeting", meeting.id, employer_id=member.employer_id,
+                     before={"member_id": member.id, "present": was}, after={"member_id": member.id,
+                                                                              "present": present})
+    return row
+
+
+# ----------------------------------------------------------------------------------------------
+# recommendations
+# ----------------------------------------------------------------------------------------------
+
+def _status(value: str) -> str:
+    if value not in RECOMMENDATION_STATUSES:
+        raise FieldError("status", f"unknown status {value!r}; expected one of: {', '.join(RECOMMENDATION_STATUSES)}")
+    return value
+
+
+async def recommendations(db: AsyncSession, council_id: int) -> list[Recommendation]:
+    return list(await db.scalars(select(Recommendation).where(Recommendation.council_id == council_id)
+                                 .order_by(Recommendation.id.desc())))
+
+
+async def add_recommendation(db: AsyncSession, actor: Principal, council: AdvisoryCouncil,
+                             data: RecommendationIn) -> Recommendation:
+    text = data.text.strip()
+    if not text:
+        raise FieldError("text", "is required")
+    if data.meeting_id is not None:
+        meeting = await db.get(CouncilMeeting, data.meeting_id)
+        if meeting is None or meeting.council_id != council.id:
+            raise FieldError("meeting_id", f"#{data.meeting_id} is not a meeting of this council")
+    rec = Recommendation(council_id=council.id, meeting_id=data.meeting_id, text=text, status=_status(data.status),
+                         owner=_clean(data.owner))
+    db.add(rec)
+    await db.flush()
+    audit.record(db, actor, "council.recommendation_add", "council_recommendation", rec.id,
+                 after={"council_id": council.id, "status": rec.status, "owner": rec.owner})
+    return rec
+
+
+async def update_recommendation(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, rec_id: int,
+                                patch: RecommendationPatch) -> Recommendation:
+    rec = await db.get(Recommendation, rec_id)
+    if rec is None or rec.council_id != council.id:
+        raise NotFoundException(f"Recommendation #{rec_id} is not on this council")
+    fields = ("status", "owner", "follow_up")
+    before = audit.snapshot(rec, fields)
+    if patch.status is not msgspec.UNSET:
+        rec.status = _status(patch.status)
+    if patch.owner is not msgspec.UNSET:
+        rec.owner = _clean(patch.owner)
+    if patch.follow_up is not msgspec.UNSET:
+        rec.follow_up = (patch.follow_up or "").strip() or None
+    await db.flush()
+    old, new = audit.diff(before, audit.snapshot(rec, fields))
+    if new:
+        audit.record(db, actor, "council.recommendation_update", "council_recommendation", rec.id, before=old,
+                     after=new)
+    return rec

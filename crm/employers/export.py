@@ -1,0 +1,108 @@
+"""CSV export of employers in the import's canonical columns (export → import changes nothing).
+
+One row per contact (an employer without contacts gets one row): the import reads the repeated
+employer as duplicates of its first row and adds each row's contact, so the round trip keeps every
+contact. Merged tombstones are left out; they are not employers any more.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.directory.models import County, Region
+from crm.employers.importer import COLUMNS
+from crm.employers.models import Employer, EmployerAlias, EmployerContact, EmployerStatus
+from crm.settings import Settings
+
+PAGE = 2000  # employers per query: memory stays flat for 250,000 employers
+
+
+def _employer_cells(e: Any, county: str | None, region: str | None, aliases: list[str]) -> dict[str, Any]:
+    return {"legal_name": e.legal_name, "dba": e.dba, "website": e.website, "fein": e.fein, "phone": e.phone,
+            "naics_code": e.naics_code, "size_band": e.size_band, "address_line": e.address_line, "city": e.city,
+            "zip": e.zip, "county": county, "region": region, "aliases": "; ".join(aliases)}
+
+
+async def export_rows(db: AsyncSession, region_id: int | None = None) -> AsyncIterator[list[str]]:
+    """CSV rows (header first) of every live employer, optionally of one region, by id."""
+    yield list(COLUMNS)
+    e = Employer.__table__.c  # type: ignore[attr-defined]
+    last_id = 0
+    while True:
+        stmt = (select(e.id, e.legal_name, e.dba, e.website, e.fein, e.phone, e.naics_code, e.size_band,
+                       e.address_line, e.city, e.zip, County.name, Region.code)
+                .outerjoin(County, County.id == e.county_id).outerjoin(Region, Region.id == e.region_id)
+                .where(e.id > last_id, e.status != EmployerStatus.merged.value).order_by(e.id).limit(PAGE))
+        if region_id is not None:
+            stmt = stmt.where(e.region_id == region_id)
+        page = (await db.execute(stmt)).all()
+        if not page:
+            return
+        last_id = page[-1].id
+        ids = [r.id for r in page]
+        aliases: dict[int, list[str]] = defaultdict(list)
+        for emp_id, name in await db.execute(select(EmployerAlias.employer_id, EmployerAlias.name)
+                                             .where(EmployerAlias.employer_id.in_(ids))
+                                             .order_by(EmployerAlias.employer_id, EmployerAlias.name)):
+            aliases[emp_id].append(name)
+        contacts: dict[int, list[tuple[str, str | None, str | None, str | None]]] = defaultdict(list)
+        c = EmployerContact
+        for emp_id, name, title, email, phone in await db.execute(
+                select(c.employer_id, c.name, c.title, c.email, c.phone).where(c.employer_id.in_(ids))
+                .order_by(c.employer_id, c.name, c.id)):
+            contacts[emp_id].append((name, title, email, phone))
+        for r in page:
+            cells = _employer_cells(r, r[11], r[12], aliases.get(r.id, []))
+            for contact in contacts.get(r.id) or [(None, None, None, None)]:
+                row = {**cells, **dict(zip(("contact_name", "contact_title", "contact_email", "contact_phone"),
+                                           contact, strict=True))}
+                yield ["" if row[col] is None else str(row[col]) for col in COLUMNS]
+
+
+async def write_csv(db: AsyncSession, out: io.TextIOBase | Any, region_id: int | None = None) -> int:
+    """Write the export to a text stream; returns the number of data rows."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    n = -1
+    async for row in export_rows(db, region_id):
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def cli_export(settings: Settings, out: str, region: str | None) -> int:
+    """``crm export employers``: write the CSV to ``out`` ("-" = standard output)."""
+    import asyncio
+    import sys
+
+    import click
+
+    from crm.db import make_engine, make_sessionmaker
+
+    async def go(stream: Any) -> int:
+        engine = make_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                region_id = None
+                if region:
+                    region_id = await db.scalar(select(Region.id).where(Region.code == region.strip().upper()))
+                    if region_id is None:
+                        raise click.ClickException(f"unknown region code {region!r}")
+                return await write_csv(db, stream, region_id)
+        finally:
+            await engine.dispose()
+
+    if out == "-":
+        n = asyncio.run(go(sys.stdout))
+    else:
+        # utf-8-sig: Excel opens it with the right accents; the import accepts the BOM.
+        with open(out, "w", encoding="utf-8-sig", newline="") as fh:
+            n = asyncio.run(go(fh))
+        click.echo(f"exported {n} rows to {out}", err=True)
+    return n

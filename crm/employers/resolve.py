@@ -1,0 +1,154 @@
+"""Employer resolution for intake (SPEC section 3, step 1): which employer does a request mean?
+
+Order of evidence, strongest first: an explicit id (a merged employer resolves to its survivor),
+then FEIN equality, then normalized web-domain equality, then the fuzzy matcher over the
+candidates ``candidates.py`` retrieves. A merged employer is never returned. The decision between
+several records is the pure matcher's (``matching.resolve``); this module only loads rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.employers import matching
+from crm.employers.candidates import Candidate, Query, find_candidates, load_candidates
+from crm.employers.matching import EmployerRecord, MatchResult
+from crm.employers.matching.vocab import FREE_MAIL_DOMAINS
+from crm.employers.models import Employer, EmployerStatus
+from crm.errors import FieldError
+
+Kind = Literal["match", "review", "none"]
+# Merge chains are short (A -> B -> C when B was merged later); the bound only guards a cycle.
+_MAX_MERGE_HOPS = 20
+
+
+@dataclass
+class Resolution:
+    """The intake decision: ``match`` (use ``employer``), ``review`` (a person picks among
+    ``candidates``, best first) or ``none`` (create a provisional employer)."""
+
+    kind: Kind
+    employer: Employer | None
+    candidates: list[tuple[Employer, MatchResult]] = field(default_factory=list)
+
+
+async def survivor_of(db: AsyncSession, employer: Employer) -> Employer:
+    """The employer a merged tombstone points to (following later merges too)."""
+    seen = {employer.id}
+    while employer.status == EmployerStatus.merged and employer.merged_into_id is not None:
+        nxt = await db.get(Employer, employer.merged_into_id)
+        if nxt is None or nxt.id in seen or len(seen) > _MAX_MERGE_HOPS:
+            break
+        seen.add(nxt.id)
+        employer = nxt
+    return employer
+
+
+async def _employers(db: AsyncSession, ranked: list[tuple[EmployerRecord, MatchResult]]
+                     ) -> list[tuple[Employer, MatchResult]]:
+    ids = [int(record.id) for record, _ in ranked]
+    if not ids:
+        return []
+    rows = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_(ids)))}
+    return [(rows[int(record.id)], result) for record, result in ranked if int(record.id) in rows]
+
+
+def _decide(query: EmployerRecord, pool: list[Candidate], region_id: int | None
+            ) -> tuple[Kind, EmployerRecord | None, list[tuple[EmployerRecord, MatchResult]]]:
+    kind, chosen, ranked = matching.resolve(query, [c.record for c in pool])
+    if kind == "review" and region_id is not None:
+        # Several confident matches, one in the request's region: a worksite elsewhere is another
+        # establishment (employers are counted per worksite), so the local one is meant.
+        region_of = {c.id: c.region_id for c in pool}
+        local = [(r, m) for r, m in ranked if m.outcome == "match" and region_of.get(int(r.id)) == region_id]
+        if len(local) == 1 and sum(m.outcome == "match" for _, m in ranked) > 1:
+            return "match", local[0][0], local
+    return kind, chosen, ranked
+
+
+async def _by_identifier(db: AsyncSession, query: EmployerRecord, column: str, value: str,
+                         region_id: int | None, reason: str) -> Resolution | None:
+    """Resolution among the live employers sharing an identifier (FEIN or domain), or None."""
+    ids = list(await db.scalars(select(Employer.id).where(
+        getattr(Employer, column) == value, Employer.status != EmployerStatus.merged.value
+    ).order_by(Employer.id).limit(50)))
+    if not ids:
+        return None
+    pool = await load_candidates(db, ids)
+    if len(pool) == 1:
+        employer = await db.get(Employer, pool[0].id)
+        assert employer is not None
+        result = matching.compare(query, pool[0].record)
+        # The identifier decides here (SPEC: "by FEIN; or by normalized domain"), whatever the
+        # names say; the matcher's reasons still tell the person why.
+        reasons = result.reasons if reason in result.explanation else (reason, *result.reasons)
+        return Resolution("match", employer, [(employer, MatchResult("match", max(result.score, 0.99), reasons))])
+    # One company, several worksites: the matcher (address, ZIP, name) picks the site.
+    kind, chosen, ranked = _decide(query, pool, region_id)
+    if not ranked:
+        ranked = [(c.record, matching.compare(query, c.record)) for c in pool]
+        ranked.sort(key=lambda t: (-t[1].score, int(t[0].id)))
+    candidates = await _employers(db, ranked)
+    if kind == "match" and chosen is not None:
+        employer = next(e for e, _ in candidates if e.id == int(chosen.id))
+        return Resolution("match", employer, candidates)
+    return Resolution("review", None, candidates)
+
+
+async def resolve_employer(
+    db: AsyncSession,
+    *,
+    employer_id: int | None = None,
+    name: str | None = None,
+    website: str | None = None,
+    fein: str | None = None,
+    phone: str | None = None,
+    city: str | None = None,
+    zip: str | None = None,
+    region_id: int | None = None,
+) -> Resolution:
+    """Which live employer the given id or description means (see the module docstring).
+
+    Raises FieldError for an unknown ``employer_id`` or a malformed FEIN; deterministic for the
+    same database state.
+    """
+    if employer_id is not None:
+        employer = await db.get(Employer, employer_id)
+        if employer is None:
+            raise FieldError("employer_id", f"no employer #{employer_id}")
+        employer = await survivor_of(db, employer)
+        if employer.status == EmployerStatus.merged:
+            raise FieldError("employer_id", f"employer #{employer_id} was merged and its survivor is gone")
+        return Resolution("match", employer, [(employer, MatchResult("match", 1.0, ("chosen by id",)))])
+
+    if fein and fein.strip():
+        try:
+            matching.normalize_fein(fein)
+        except ValueError as exc:
+            raise FieldError("fein", str(exc)) from None
+    query = Query(name=name, website=website, fein=fein, phone=phone, city=city, zip=zip)
+    record = query.record
+    if record.fein:
+        found = await _by_identifier(db, record, "fein", record.fein, region_id, f"same FEIN {record.fein}")
+        if found is not None:
+            return found
+    if record.domain and record.domain not in FREE_MAIL_DOMAINS:
+        found = await _by_identifier(db, record, "domain", record.domain, region_id,
+                                     f"same domain {record.domain}")
+        if found is not None:
+            return found
+    if not record.name:
+        return Resolution("none", None, [])
+    pool = await find_candidates(db, query)
+    kind, chosen, ranked = _decide(record, pool, region_id)
+    candidates = await _employers(db, ranked)
+    if kind == "match" and chosen is not None:
+        employer = next(e for e, _ in candidates if e.id == int(chosen.id))
+        return Resolution("match", employer, candidates)
+    if kind == "review":
+        return Resolution("review", None, candidates)
+    return Resolution("none", None, [])

@@ -1,0 +1,500 @@
+"""Sector partnerships: scope checks, members, convenings with attendance (business vs public, counted
+touches), stage changes and action teams. The shell around ``crm.partnerships.indicators``.
+
+Who may do what mirrors councils: view = admins, leads/SPOCs of any of its regions, the owner
+(convening) organization's staff, and members with a sign-in (an industry chair); manage = admins,
+leads of any of its regions and the owner organization's staff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit import service as audit
+from crm.auth.models import Role, RoleGrant, User
+from crm.auth.principal import Principal
+from crm.councils.compliance import Badge
+from crm.councils.service import is_owner_staff, record_meeting_touch, remove_meeting_touch, today
+from crm.directory.models import Organization, Region
+from crm.employers.models import Employer, EmployerContact, EmployerStatus
+from crm.errors import Conflict, FieldError
+from crm.partnerships.indicators import (
+    MeetingAttendanceView,
+    PartnershipInputError,
+    Stage,
+    SupportRole,
+    partnership_indicators,
+    validate_stage,
+)
+from crm.partnerships.models import (
+    BUSINESS_KINDS,
+    MILESTONE_STATUSES,
+    ActionTeam,
+    Milestone,
+    PartnershipAttendance,
+    PartnershipMeeting,
+    PartnershipMember,
+    SectorPartnership,
+    partnership_region,
+)
+from crm.partnerships.schemas import (
+    ActionTeamIn,
+    ConveningIn,
+    MilestoneIn,
+    PartnerMemberIn,
+    PartnershipIn,
+    PartnershipPatch,
+)
+
+KINDS = ("champion", "employer", "support")
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+def input_error(exc: PartnershipInputError) -> FieldError:
+    return FieldError(exc.field, exc.message)
+
+
+# ----------------------------------------------------------------------------------------------
+# scope
+# ----------------------------------------------------------------------------------------------
+
+def region_ids(p: SectorPartnership) -> set[int]:
+    return {r.id for r in p.regions}
+
+
+def can_manage(principal: Principal, p: SectorPartnership) -> bool:
+    return (principal.is_admin or any(principal.can_in_region(r, Role.lead) for r in region_ids(p))
+            or is_owner_staff(principal, p.owner_organization_id))
+
+
+def member_partnership_ids(user_id: int) -> Select[tuple[int]]:
+    return select(PartnershipMember.partnership_id).where(
+        PartnershipMember.user_id == user_id, PartnershipMember.removed_at.is_(None))
+
+
+def visible_condition(principal: Principal) -> ColumnElement[bool]:
+    if principal.is_admin:
+        return true()
+    conds: list[ColumnElement[bool]] = []
+    regions = principal.regions_for(Role.lead, Role.spoc)
+    if regions:
+        conds.append(SectorPartnership.id.in_(select(partnership_region.c.partnership_id).where(
+            partnership_region.c.region_id.in_(regions))))
+    if principal.is_crm_user and principal.organization_id is not None:
+        conds.append(SectorPartnership.owner_organization_id == principal.organization_id)
+    conds.append(SectorPartnership.id.in_(member_partnership_ids(principal.id)))
+    return or_(*conds) if conds else false()
+
+
+async def get_partnership(db: AsyncSession, partnership_id: int) -> SectorPartnership:
+    p = await db.get(SectorPartnership, partnership_id)
+    if p is None:
+        raise NotFoundException(f"Partnership #{partnership_id} not found")
+    return p
+
+
+async def partnership_for_view(db: AsyncSession, principal: Principal, partnership_id: int) -> SectorPartnership:
+    p = await get_partnership(db, partnership_id)
+    if await db.scalar(select(SectorPartnership.id).where(SectorPartnership.id == partnership_id,
+                                                          visible_condition(principal))) is None:
+        raise PermissionDeniedException("You are not in this partnership and do not manage it")
+    return p
+
+
+async def partnership_for_chair(db: AsyncSession, principal: Principal, partnership_id: int) -> SectorPartnership:
+    p = await get_partnership(db, partnership_id)
+    if principal.is_admin:
+        return p
+    if await db.scalar(member_partnership_ids(principal.id).where(
+            PartnershipMember.partnership_id == partnership_id)) is None:
+        raise PermissionDeniedException("You are not a member of this partnership")
+    return p
+
+
+async def partnership_for_manage(db: AsyncSession, principal: Principal, partnership_id: int) -> SectorPartnership:
+    p = await partnership_for_view(db, principal, partnership_id)
+    if not can_manage(principal, p):
+        raise PermissionDeniedException("Only the convening organization's staff and the regions' leads manage "
+                                        "this partnership")
+    return p
+
+
+async def list_partnerships(db: AsyncSession, principal: Principal, *, limit: int = 25, offset: int = 0,
+                            only_member: bool = False) -> tuple[list[SectorPartnership], int]:
+    cond = (SectorPartnership.id.in_(member_partnership_ids(principal.id)) if only_member
+            else visible_condition(principal))
+    total = await db.scalar(select(func.count(SectorPartnership.id)).where(cond)) or 0
+    rows = await db.scalars(select(SectorPartnership).where(cond)
+                            .order_by(SectorPartnership.name, SectorPartnership.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def employer_partnerships(db: AsyncSession, employer_id: int) -> list[tuple[PartnershipMember,
+                                                                                 SectorPartnership]]:
+    rows = await db.execute(
+        select(PartnershipMember, SectorPartnership)
+        .join(SectorPartnership, SectorPartnership.id == PartnershipMember.partnership_id)
+        .where(PartnershipMember.employer_id == employer_id, PartnershipMember.removed_at.is_(None))
+        .order_by(SectorPartnership.name, PartnershipMember.id))
+    return [(m, p) for m, p in rows]
+
+
+# ----------------------------------------------------------------------------------------------
+# partnerships
+# ----------------------------------------------------------------------------------------------
+
+async def _regions(db: AsyncSession, codes: list[str]) -> list[Region]:
+    wanted = {c.strip().upper() for c in codes if c.strip()}
+    if not wanted:
+        raise FieldError("regions", "name at least one region")
+    found = list(await db.scalars(select(Region).where(Region.code.in_(wanted)).order_by(Region.code)))
+    missing = wanted - {r.code for r in found}
+    if missing:
+        raise FieldError("regions", f"unknown region code(s): {', '.join(sorted(missing))}")
+    return found
+
+
+def _stage(value: str) -> str:
+    try:
+        return validate_stage(value).value
+    except PartnershipInputError as exc:
+        raise input_error(exc) from None
+
+
+async def create_partnership(db: AsyncSession, actor: Principal, data: PartnershipIn) -> SectorPartnership:
+    name = _clean(data.name)
+    if not name:
+        raise FieldError("name", "is required")
+    stage = _stage(data.stage)
+    regions = await _regions(db, data.regions)
+    if await db.get(Organization, data.owner_organization_id) is None:
+        raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
+    p = SectorPartnership(name=name, owner_organization_id=data.owner_organization_id, stage=stage,
+                          naics_prefixes=sorted(set(data.naics_prefixes)), regions=regions,
+                          description=(data.description or "").strip() or None)
+    if not can_manage(actor, p):
+        raise PermissionDeniedException("Partnerships are created by their convening organization's staff or a "
+                                        "lead of one of their regions")
+    db.add(p)
+    await db.flush()
+    await db.refresh(p, ["owner_organization", "regions"])
+    audit.record(db, actor, "partnership.create", "sector_partnership", p.id,
+                 after={"name": p.name, "stage": p.stage, "regions": [r.code for r in regions],
+                        "owner_organization_id": p.owner_organization_id, "naics_prefixes": p.naics_prefixes})
+    return p
+
+
+async def update_partnership(db: AsyncSession, actor: Principal, p: SectorPartnership,
+                             patch: PartnershipPatch) -> SectorPartnership:
+    fields = ("name", "stage", "naics_prefixes", "description")
+    before = audit.snapshot(p, fields)
+    if patch.name is not msgspec.UNSET:
+        name = _clean(patch.name)
+        if not name:
+            raise FieldError("name", "is required")
+        p.name = name
+    if patch.stage is not msgspec.UNSET:
+        p.stage = _stage(patch.stage)
+    if patch.naics_prefixes is not msgspec.UNSET:
+        p.naics_prefixes = sorted(set(patch.naics_prefixes))
+    if patch.description is not msgspec.UNSET:
+        p.description = (patch.description or "").strip() or None
+    await db.flush()
+    old, new = audit.diff(before, audit.snapshot(p, fields))
+    if new:
+        action = "partnership.stage" if set(new) == {"stage"} else "partnership.update"
+        audit.record(db, actor, action, "sector_partnership", p.id, before=old, after=new)
+    return p
+
+
+# ----------------------------------------------------------------------------------------------
+# members
+# ----------------------------------------------------------------------------------------------
+
+async def members(db: AsyncSession, partnership_id: int, *, include_removed: bool = False) -> list[PartnershipMember]:
+    stmt = select(PartnershipMember).where(PartnershipMember.partnership_id == partnership_id)
+    if not include_removed:
+        stmt = stmt.where(PartnershipMember.removed_at.is_(None))
+    rows = list(await db.scalars(stmt.order_by(PartnershipMember.id)))
+    rank = {k: i for i, k in enumerate(KINDS)}
+    return sorted(rows, key=lambda m: (m.removed_at is not None, rank.get(m.kind, 9), m.display.casefold()))
+
+
+async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
+                     data: PartnerMemberIn) -> PartnershipMember:
+    if data.kind not in KINDS:
+        raise FieldError("kind", f"unknown kind {data.kind!r}; expected one of: {', '.join(KINDS)}")
+    name, email, title = _clean(data.name), (data.email or "").strip().lower() or None, _clean(data.title)
+    employer_id, contact_id, org_id, support_role = data.employer_id, data.employer_contact_id, None, None
+    if data.kind == "champion" and contact_id is None:
+        raise FieldError("employer_contact_id", "a business champion is one of the employer's contacts")
+    if contact_id is not None:
+        contact = await db.get(EmployerContact, contact_id)
+        if contact is None or (employer_id is not None and contact.employer_id != employer_id):
+            raise FieldError("employer_contact_id", "is not a contact of the given employer")
+        employer_id = contact.employer_id
+        name, email, title = name or contact.name, email or contact.email, title or contact.title
+    if data.kind in BUSINESS_KINDS:
+        if employer_id is None:
+            raise FieldError("employer_id", "a member employer is required")
+        if data.organization_id is not None or data.support_role is not None:
+            raise FieldError("organization_id", "business members sit for an employer, not an organization")
+        employer = await db.get(Employer, employer_id)
+        if employer is None:
+            raise FieldError("employer_id", f"unknown employer #{employer_id}")
+        if employer.status == EmployerStatus.merged:
+            raise FieldError("employer_id", f"employer #{employer_id} was merged into #{employer.merged_into_id}")
+    else:
+        if employer_id is not None:
+            raise FieldError("employer_id", "the support team is organizations and people, not employers")
+        try:
+            support_role = SupportRole(data.support_role or "").value
+        except ValueError:
+            raise FieldError("support_role", "must be one of: " + ", ".join(r.value for r in SupportRole)) from None
+        org_id = data.organization_id
+        if org_id is not None and await db.get(Organization, org_id) is None:
+            raise FieldError("organization_id", f"unknown organization #{org_id}")
+        if org_id is None and name is None:
+            raise FieldError("name", "name the person or choose an organization")
+    user_id = data.user_id
+    if user_id is not None and await db.get(User, user_id) is None:
+        raise FieldError("user_id", f"unknown user #{user_id}")
+    if user_id is None and email:
+        user_id = await db.scalar(select(User.id).join(RoleGrant).where(
+            User.email == email, RoleGrant.role == Role.chair.value))
+    for m in await members(db, p.id):
+        same_person = (email and m.email == email) or (user_id is not None and m.user_id == user_id) or (
+            contact_id is not None and m.employer_contact_id == contact_id)
+        same_seat = m.kind == data.kind and (
+            (data.kind == "employer" and m.employer_id == employer_id and (m.name or "") == (name or ""))
+            or (data.kind == "support" and m.organization_id == org_id and (m.name or "") == (name or "")))
+        if same_person or same_seat:
+            raise FieldError("email" if email and m.email == email else (
+                "employer_contact_id" if data.kind == "champion" else "employer_id" if data.kind == "employer"
+                else "organization_id"), f"{m.display} is already a member of this partnership")
+    member = PartnershipMember(partnership_id=p.id, kind=data.kind, name=name, email=email, title=title,
+                               employer_id=employer_id, employer_contact_id=contact_id, organization_id=org_id,
+                               support_role=support_role, user_id=user_id)
+    db.add(member)
+    await db.flush()
+    await db.refresh(member, ["employer", "employer_contact", "organization", "user"])
+    audit.record(db, actor, "partnership.member_add", "partnership_member", member.id, employer_id=employer_id,
+                 after={"partnership_id": p.id, "kind": member.kind, "name": member.name,
+                        "employer_id": employer_id, "organization_id": org_id, "support_role": support_role})
+    return member
+
+
+async def get_member(db: AsyncSession, p: SectorPartnership, member_id: int) -> PartnershipMember:
+    member = await db.get(PartnershipMember, member_id)
+    if member is None or member.partnership_id != p.id:
+        raise NotFoundException(f"Member #{member_id} is not in this partnership")
+    return member
+
+
+async def remove_member(db: AsyncSession, actor: Principal, p: SectorPartnership, member_id: int,
+                        now: dt.datetime | None = None) -> PartnershipMember:
+    member = await get_member(db, p, member_id)
+    if member.removed_at is not None:
+        raise Conflict(f"{member.display} was already removed")
+    member.removed_at = now or dt.datetime.now(dt.UTC)
+    await db.flush()
+    audit.record(db, actor, "partnership.member_remove", "partnership_member", member.id,
+                 employer_id=member.employer_id, after={"partnership_id": p.id, "kind": member.kind,
+                                                         "removed_at": member.removed_at.isoformat()})
+    return member
+
+
+# ----------------------------------------------------------------------------------------------
+# convenings and attendance
+# ----------------------------------------------------------------------------------------------
+
+async def meetings(db: AsyncSession, partnership_id: int) -> list[PartnershipMeeting]:
+    return list(await db.scalars(select(PartnershipMeeting).where(PartnershipMeeting.partnership_id == partnership_id)
+                                 .order_by(PartnershipMeeting.held_on.desc(), PartnershipMeeting.id.desc())))
+
+
+async def indicators(db: AsyncSession, p: SectorPartnership, on: dt.date | None = None) -> list[Badge]:
+    rows = await db.execute(select(PartnershipMeeting.held_on, PartnershipMeeting.business_count,
+                                   PartnershipMeeting.public_count)
+                            .where(PartnershipMeeting.partnership_id == p.id))
+    views = [MeetingAttendanceView(held_on=h, business_count=b, public_count=c) for h, b, c in rows]
+    return partnership_indicators(views, on or today())
+
+
+async def add_meeting(db: AsyncSession, actor: Principal, p: SectorPartnership,
+                      data: ConveningIn) -> PartnershipMeeting:
+    meeting = PartnershipMeeting(partnership_id=p.id, held_on=data.held_on,
+                                 agenda=(data.agenda or "").strip() or None,
+                                 minutes=(data.minutes or "").strip() or None)
+    db.add(meeting)
+    await db.flush()
+    audit.record(db, actor, "partnership.meeting_add", "partnership_meeting", meeting.id,
+                 after={"partnership_id": p.id, "held_on": data.held_on.isoformat()})
+    return meeting
+
+
+async def get_meeting(db: AsyncSession, p: SectorPartnership, meeting_id: int) -> PartnershipMeeting:
+    meeting = await db.get(PartnershipMeeting, meeting_id)
+    if meeting is None or meeting.partnership_id != p.id:
+        raise NotFoundException(f"Convening #{meeting_id} is not a convening of this partnership")
+    return meeting
+
+
+async def attendance(db: AsyncSession, meeting_ids: list[int]) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {m: set() for m in meeting_ids}
+    if meeting_ids:
+        rows = await db.execute(select(PartnershipAttendance.meeting_id, PartnershipAttendance.member_id).where(
+            PartnershipAttendance.meeting_id.in_(meeting_ids), PartnershipAttendance.present.is_(True)))
+        for meeting_id, member_id in rows:
+            out[meeting_id].add(member_id)
+    return out
+
+
+def touch_region_id(p: SectorPartnership, employer: Employer | None) -> int:
+    """The convening counts in the employer's own region when the partnership covers it."""
+    ids = sorted(r.id for r in p.regions)
+    if employer is not None and employer.region_id in ids:
+        return employer.region_id
+    return min(p.regions, key=lambda r: r.code).id
+
+
+async def set_attendance(db: AsyncSession, actor: Principal, p: SectorPartnership, meeting_id: int, member_id: int,
+                         present: bool) -> tuple[PartnershipAttendance, PartnershipMeeting]:
+    meeting = await get_meeting(db, p, meeting_id)
+    member = await db.get(PartnershipMember, member_id)
+    if member is None or member.partnership_id != p.id or member.removed_at is not None:
+        raise FieldError("member_id", f"#{member_id} is not a member of this partnership")
+    row = await db.scalar(select(PartnershipAttendance).where(
+        PartnershipAttendance.meeting_id == meeting.id, PartnershipAttendance.member_id == member.id))
+    if row is None:
+        row = PartnershipAttendance(meeting_id=meeting.id, member_id=member.id, present=False)
+        db.add(row)
+    was = row.present
+    note = f"{member.display} at {p.name} convening on {meeting.held_on.isoformat()}"
+    if present and not was and member.employer_id is not None and row.touch_id is None:
+        touch = await record_meeting_touch(db, actor, employer_id=member.employer_id,
+                                           region_id=touch_region_id(p, member.employer), held_on=meeting.held_on,
+                                           channel="event", note=note)
+        row.touch_id = touch.id
+    elif not present and was:
+        await remove_meeting_touch(db, actor, row.touch_id, note)
+        row.touch_id = None
+    row.present = present
+    await db.flush()
+    await _recount(db, meeting)
+    if present != was:
+        audit.record(db, actor, "partnership.attendance", "partnership_meeting", meeting.id,
+                     employer_id=member.employer_id, before={"member_id": member.id, "present": was},
+                     after={"member_id": member.id, "present": present, "business_count": meeting.business_count,
+                            "public_count": meeting.public_count})
+    return row, meeting
+
+
+async def _recount(db: AsyncSession, meeting: PartnershipMeeting) -> None:
+    """Store the derived head counts, so indicators read one row per meeting."""
+    rows = await db.execute(
+        select(PartnershipMember.kind, func.count(PartnershipAttendance.id))
+        .join(PartnershipMember, PartnershipMember.id == PartnershipAttendance.member_id)
+        .where(PartnershipAttendance.meeting_id == meeting.id, PartnershipAttendance.present.is_(True))
+        .group_by(PartnershipMember.kind))
+    counts: dict[str, int] = {kind: n for kind, n in rows}
+    meeting.business_count = sum(counts.get(k, 0) for k in BUSINESS_KINDS)
+    meeting.public_count = counts.get("support", 0)
+    await db.flush()
+
+
+# ----------------------------------------------------------------------------------------------
+# action teams
+# ----------------------------------------------------------------------------------------------
+
+async def action_teams(db: AsyncSession, partnership_id: int) -> list[ActionTeam]:
+    return list(await db.scalars(select(ActionTeam).where(ActionTeam.partnership_id == partnership_id)
+                                 .order_by(ActionTeam.name, ActionTeam.id)))
+
+
+async def add_action_team(db: AsyncSession, actor: Principal, p: SectorPartnership, data: ActionTeamIn) -> ActionTeam:
+    name = _clean(data.name)
+    if not name:
+        raise FieldError("name", "is required")
+    for field, member_id, business in (("business_chair_id", data.business_chair_id, True),
+                                       ("support_staff_id", data.support_staff_id, False)):
+        if member_id is None:
+            continue
+        member = await db.get(PartnershipMember, member_id)
+        if member is None or member.partnership_id != p.id or member.removed_at is not None:
+            raise FieldError(field, f"#{member_id} is not a member of this partnership")
+        if member.is_business != business:
+            raise FieldError(field, "must be a business member" if business else "must be on the support team")
+    team = ActionTeam(partnership_id=p.id, name=name, business_chair_id=data.business_chair_id,
+                      support_staff_id=data.support_staff_id)
+    db.add(team)
+    await db.flush()
+    await db.refresh(team, ["business_chair", "support_staff", "milestones"])
+    audit.record(db, actor, "partnership.action_team_add", "action_team", team.id,
+                 after={"partnership_id": p.id, "name": name})
+    return team
+
+
+async def get_action_team(db: AsyncSession, p: SectorPartnership, team_id: int) -> ActionTeam:
+    team = await db.get(ActionTeam, team_id)
+    if team is None or team.partnership_id != p.id:
+        raise NotFoundException(f"Action team #{team_id} is not in this partnership")
+    return team
+
+
+def _milestone_status(value: str) -> str:
+    if value not in MILESTONE_STATUSES:
+        raise FieldError("status", f"unknown status {value!r}; expected one of: {', '.join(MILESTONE_STATUSES)}")
+    return value
+
+
+async def add_milestone(db: AsyncSession, actor: Principal, p: SectorPartnership, team_id: int,
+                        data: MilestoneIn) -> Milestone:
+    team = await get_action_team(db, p, team_id)
+    title = _clean(data.title)
+    if not title:
+        raise FieldError("title", "is required")
+    if any(m.title.casefold() == title.casefold() for m in team.milestones):
+        raise FieldError("title", f"{title!r} is already a milestone of this action team")
+    milestone = Milestone(action_team_id=team.id, title=title, due_on=data.due_on,
+                          status=_milestone_status(data.status))
+    db.add(milestone)
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError:
+        raise FieldError("title", f"{title!r} is already a milestone of this action team") from None
+    audit.record(db, actor, "partnership.milestone_add", "action_team_milestone", milestone.id,
+                 after={"action_team_id": team.id, "title": title, "due_on": data.due_on.isoformat(),
+                        "status": milestone.status})
+    return milestone
+
+
+async def set_milestone_status(db: AsyncSession, actor: Principal, p: SectorPartnership, team_id: int,
+                               milestone_id: int, status: str) -> Milestone:
+    team = await get_action_team(db, p, team_id)
+    milestone = next((m for m in team.milestones if m.id == milestone_id), None)
+    if milestone is None:
+        raise NotFoundException(f"Milestone #{milestone_id} is not on this action team")
+    before = milestone.status
+    milestone.status = _milestone_status(status)
+    await db.flush()
+    if before != milestone.status:
+        audit.record(db, actor, "partnership.milestone_status", "action_team_milestone", milestone.id,
+                     before={"status": before}, after={"status": milestone.status})
+    return milestone
+
+
+STAGES = [s.value for s in Stage]

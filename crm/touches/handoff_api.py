@@ -1,0 +1,88 @@
+"""`/api/hand-offs`: warm referrals — partners see those to their organization and answer them;
+SPOCs see those they made, leads those of their region's touches."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import JSONBody, Parameter
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.auth.guards import requires_crm_user
+from crm.auth.models import Role
+from crm.auth.principal import Principal
+from crm.deps import Db, Me, PathId
+from crm.errors import FieldError
+from crm.pagination import Limit, Offset
+from crm.touches import workflow
+from crm.touches.models import HandOff, Touch
+from crm.touches.touch_api import now_utc
+from crm.touches.touch_schemas import HandOffOut, HandOffPage, HandOffResponseIn, PersonRef
+
+STATUSES = ("pending", "accepted", "declined")
+
+
+def hand_off_out(h: HandOff) -> HandOffOut:
+    return HandOffOut(
+        id=h.id, status=h.status, touch_id=h.touch_id, employer_id=h.employer_id, employer_name=h.employer.legal_name,
+        from_user=PersonRef(h.from_user.id, h.from_user.name), to_org=PersonRef(h.to_org.id, h.to_org.name),
+        to_user=PersonRef(h.to_user.id, h.to_user.name) if h.to_user else None, need=h.need,
+        response_note=h.response_note, responded_at=h.responded_at, created_at=h.created_at)
+
+
+def visible_hand_offs(actor: Principal) -> ColumnElement[bool]:
+    if actor.is_admin:
+        return true()
+    conds: list[ColumnElement[bool]] = [HandOff.from_user_id == actor.id]
+    if actor.has(Role.partner) and actor.organization_id is not None:
+        conds.append(HandOff.to_org_id == actor.organization_id)
+    if lead_regions := actor.regions_for(Role.lead):
+        conds.append(HandOff.touch_id.in_(select(Touch.id).where(Touch.region_id.in_(lead_regions))))
+    return or_(*conds) if conds else false()
+
+
+def hand_offs_query(actor: Principal, status: str | None = None, received_only: bool = False) -> Select[tuple[HandOff]]:
+    stmt = select(HandOff).where(visible_hand_offs(actor))
+    if received_only:
+        stmt = stmt.where(HandOff.to_org_id == actor.organization_id)
+    if status:
+        if status not in STATUSES:
+            raise FieldError("status", f"must be one of {', '.join(STATUSES)}")
+        stmt = stmt.where(HandOff.status == status)
+    return stmt
+
+
+async def list_hand_offs(db: AsyncSession, actor: Principal, *, status: str | None = None,
+                         received_only: bool = False, limit: int = 50, offset: int = 0) -> tuple[list[HandOff], int]:
+    """Hand-offs the actor may see, pending first then newest; ``received_only`` for a partner's inbox."""
+    stmt = hand_offs_query(actor, status, received_only)
+    total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = await db.scalars(stmt.order_by((HandOff.status != "pending"), HandOff.created_at.desc(), HandOff.id.desc())
+                            .limit(limit).offset(offset))
+    return list(rows), total
+
+
+class HandOffApi(Controller):
+    path = "/api/hand-offs"
+    tags = ["hand-offs"]
+    guards = [requires_crm_user]
+
+    @get("/")
+    async def list_hand_offs(
+        self, db: Db, principal: Me, limit: Limit = 50, offset: Offset = 0,
+        status: Annotated[str | None, Parameter(max_length=16)] = None,
+    ) -> HandOffPage:
+        rows, total = await list_hand_offs(db, principal, status=status, limit=limit, offset=offset)
+        return HandOffPage(items=[hand_off_out(h) for h in rows], total=total, limit=limit, offset=offset)
+
+    @post("/{hand_off_id:int}/accept", status_code=200)
+    async def accept(self, db: Db, principal: Me, hand_off_id: PathId,
+                     data: JSONBody[HandOffResponseIn]) -> HandOffOut:
+        return hand_off_out(await workflow.respond_hand_off(db, principal, hand_off_id, True, data.note, now_utc()))
+
+    @post("/{hand_off_id:int}/decline", status_code=200)
+    async def decline(self, db: Db, principal: Me, hand_off_id: PathId,
+                      data: JSONBody[HandOffResponseIn]) -> HandOffOut:
+        return hand_off_out(await workflow.respond_hand_off(db, principal, hand_off_id, False, data.note, now_utc()))

@@ -1,0 +1,173 @@
+"""A region's pacing policy and routing rules: service and `/api/regions/{code}/...` (leads of the region).
+
+The pacing core (``crm.touches.pacing.PacingPolicy``) is the single source of the valid ranges; this
+shell turns its RoutingError into a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post, put
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm.audit import service as audit
+from crm.auth.guards import requires_crm_user, requires_staff
+from crm.auth.models import Role, User
+from crm.auth.principal import Principal
+from crm.deps import Db, Me, PathId
+from crm.directory.models import County, Region
+from crm.employers.models import RoutingRule
+from crm.errors import FieldError
+from crm.touches.models import RegionPolicy
+from crm.touches.pacing import PacingPolicy, RoutingError
+from crm.touches.touch_schemas import (
+    PersonRef,
+    PolicyIn,
+    PolicyOut,
+    RoutingRuleIn,
+    RoutingRuleOut,
+    RoutingRulePage,
+)
+from crm.touches.workflow import eligible_spoc
+
+RegionCode = Annotated[str, FromPath]
+
+
+async def region_by_code(db: AsyncSession, code: str) -> Region:
+    region = await db.scalar(
+        select(Region).options(selectinload(Region.counties)).where(Region.code == code.strip().upper()))
+    if region is None:
+        raise NotFoundException(f"Region {code!r} not found")
+    return region
+
+
+def require_lead(actor: Principal, region: Region) -> None:
+    if not actor.can_in_region(region.id, Role.lead):
+        raise PermissionDeniedException(f"Only a lead of {region.code} may change its settings")
+
+
+# ---------------------------------------------------------------- pacing policy
+
+
+async def get_policy(db: AsyncSession, region: Region) -> PolicyOut:
+    row = await db.scalar(select(RegionPolicy).where(RegionPolicy.region_id == region.id))
+    if row is None:
+        d = PacingPolicy()
+        return PolicyOut(region=region.code, max_touches=d.max_touches, period_days=d.period_days,
+                         min_gap_days=d.min_gap_days, is_default=True)
+    return PolicyOut(region=region.code, max_touches=row.max_touches, period_days=row.period_days,
+                     min_gap_days=row.min_gap_days, is_default=False)
+
+
+async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: PolicyIn) -> PolicyOut:
+    """Validate with the pacing core, then write the region's policy (audited)."""
+    require_lead(actor, region)
+    try:
+        PacingPolicy(max_touches=data.max_touches, period_days=data.period_days, min_gap_days=data.min_gap_days)
+    except RoutingError as exc:
+        raise FieldError(exc.field, exc.message) from None
+    if data.max_touches > data.period_days:
+        raise FieldError("max_touches", "cannot exceed period_days (at most one touch a day)")
+    before = await get_policy(db, region)
+    row = await db.scalar(select(RegionPolicy).where(RegionPolicy.region_id == region.id))
+    if row is None:
+        row = RegionPolicy(region_id=region.id)
+        db.add(row)
+    row.max_touches, row.period_days, row.min_gap_days = data.max_touches, data.period_days, data.min_gap_days
+    row.updated_by_id = actor.id
+    await db.flush()
+    fields = ("max_touches", "period_days", "min_gap_days")
+    audit.record(db, actor, "region_policy.update", "region_policy", row.id,
+                 before={f: getattr(before, f) for f in fields}, after={f: getattr(row, f) for f in fields},
+                 note=region.code)
+    return await get_policy(db, region)
+
+
+# ---------------------------------------------------------------- routing rules
+
+
+def rule_out(rule: RoutingRule) -> RoutingRuleOut:
+    return RoutingRuleOut(id=rule.id, naics_prefix=rule.naics_prefix, county=rule.county.name if rule.county else None,
+                          priority=rule.priority, pool=[PersonRef(u.id, u.name) for u in rule.pool])
+
+
+async def list_rules(db: AsyncSession, region: Region) -> list[RoutingRule]:
+    return list(await db.scalars(select(RoutingRule).where(RoutingRule.region_id == region.id,
+                                                           RoutingRule.active.is_(True))
+                                 .order_by(RoutingRule.priority, RoutingRule.id)))
+
+
+async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: RoutingRuleIn) -> RoutingRule:
+    require_lead(actor, region)
+    prefix = (data.naics_prefix or "").strip() or None
+    if prefix is not None and not (prefix.isdigit() and 2 <= len(prefix) <= 6):
+        raise FieldError("naics_prefix", "must be 2 to 6 digits of a NAICS code")
+    county = None
+    if data.county and data.county.strip():
+        name = data.county.strip().lower().removesuffix(" county")
+        county = await db.scalar(select(County).where(func.lower(County.name) == name))
+        if county is None or county.region_id != region.id:
+            raise FieldError("county", f"{data.county!r} is not a county of {region.code}")
+    pool: list[User] = []
+    for user_id in dict.fromkeys(data.pool):
+        pool.append(await eligible_spoc(db, user_id, region.id, field="pool"))
+    rule = RoutingRule(region_id=region.id, naics_prefix=prefix, county_id=county.id if county else None,
+                       priority=data.priority, pool=pool)
+    db.add(rule)
+    await db.flush()
+    await db.refresh(rule, ["county", "pool"])
+    audit.record(db, actor, "routing_rule.create", "routing_rule", rule.id, note=region.code,
+                 after={"naics_prefix": prefix, "county": county.name if county else None,
+                        "priority": data.priority, "pool": [u.id for u in pool]})
+    return rule
+
+
+async def remove_rule(db: AsyncSession, actor: Principal, region: Region, rule_id: int) -> None:
+    """Deactivate a rule; the row stays so sticky assignments can still say which rule made them."""
+    require_lead(actor, region)
+    rule = await db.get(RoutingRule, rule_id)
+    if rule is None or rule.region_id != region.id or not rule.active:
+        raise NotFoundException(f"Routing rule #{rule_id} not found in {region.code}")
+    rule.active = False
+    audit.record(db, actor, "routing_rule.remove", "routing_rule", rule.id, note=region.code,
+                 before={"active": True}, after={"active": False})
+    await db.flush()
+
+
+# ---------------------------------------------------------------- API
+
+
+class RegionPolicyApi(Controller):
+    path = "/api/regions/{code:str}"
+    tags = ["regions"]
+    guards = [requires_crm_user]
+
+    @get("/policy")
+    async def get_policy(self, db: Db, code: RegionCode) -> PolicyOut:
+        """The region's pacing budget (SPEC §3.4 defaults until a lead sets one)."""
+        return await get_policy(db, await region_by_code(db, code))
+
+    @put("/policy", guards=[requires_staff])
+    async def put_policy(self, db: Db, principal: Me, code: RegionCode, data: JSONBody[PolicyIn]) -> PolicyOut:
+        return await set_policy(db, principal, await region_by_code(db, code), data)
+
+    @get("/routing-rules", guards=[requires_staff])
+    async def list_rules(self, db: Db, principal: Me, code: RegionCode) -> RoutingRulePage:
+        region = await region_by_code(db, code)
+        if not principal.can_in_region(region.id, Role.lead, Role.spoc):
+            raise PermissionDeniedException(f"Only staff of {region.code} may see its routing rules")
+        rules = await list_rules(db, region)
+        return RoutingRulePage(items=[rule_out(r) for r in rules], total=len(rules))
+
+    @post("/routing-rules", guards=[requires_staff])
+    async def add_rule(self, db: Db, principal: Me, code: RegionCode, data: JSONBody[RoutingRuleIn]) -> RoutingRuleOut:
+        return rule_out(await add_rule(db, principal, await region_by_code(db, code), data))
+
+    @delete("/routing-rules/{rule_id:int}", guards=[requires_staff])
+    async def remove_rule(self, db: Db, principal: Me, code: RegionCode, rule_id: PathId) -> None:
+        await remove_rule(db, principal, await region_by_code(db, code), rule_id)

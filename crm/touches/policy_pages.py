@@ -1,0 +1,125 @@
+"""`/region`: a lead's region settings — pacing policy form and routing rules (add/remove, SPOC pool)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.params import FromPath, Parameter
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crm.auth.guards import requires_lead
+from crm.auth.models import Role
+from crm.auth.principal import Principal
+from crm.deps import Db, Me, PathId
+from crm.directory.models import Region
+from crm.employers.service import spoc_candidates
+from crm.errors import FieldError
+from crm.touches import policy
+from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
+from crm.web import flash, form_data, redirect, render
+
+
+async def _lead_regions(db: Db, principal: Principal) -> list[Region]:
+    regions = await db.scalars(select(Region).options(selectinload(Region.counties)).order_by(Region.code))
+    return [r for r in regions if principal.can_in_region(r.id, Role.lead)]
+
+
+def _int_field(form: dict[str, str], name: str) -> int:
+    value = form.get(name, "").strip()
+    if not value.lstrip("-").isdigit() or len(value) > 6:
+        raise FieldError(name, "must be a whole number")
+    return int(value)
+
+
+class RegionPages(Controller):
+    path = "/region"
+    guards = [requires_lead]
+    include_in_schema = False
+
+    @get("/")
+    async def settings(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                       region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
+        return await self._page(request, db, principal, region)
+
+    async def _page(self, request: Request[Any, Any, Any], db: Db, principal: Principal, code: str | None, *,
+                    policy_errors: dict[str, str] | None = None, rule_errors: dict[str, str] | None = None,
+                    values: dict[str, str] | None = None, status_code: int = 200,
+                    partial: str | None = None) -> Template:
+        regions = await _lead_regions(db, principal)
+        if not regions:
+            raise PermissionDeniedException("You lead no region")
+        current = next((r for r in regions if code and r.code == code.strip().upper()), regions[0])
+        current_policy = await policy.get_policy(db, current)
+        return render(request, "region/index.html", partial=partial, status_code=status_code, regions=regions,
+                      region=current, policy=current_policy, rules=await policy.list_rules(db, current),
+                      candidates=await spoc_candidates(db, current.id), policy_errors=policy_errors or {},
+                      rule_errors=rule_errors or {}, values=values or {})
+
+    async def _region(self, db: Db, principal: Principal, code: str) -> Region:
+        region = await policy.region_by_code(db, code)
+        policy.require_lead(principal, region)
+        return region
+
+    @post("/{code:str}/policy")
+    async def set_policy(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                         code: FromPath[str]) -> Template | Redirect:
+        region = await self._region(db, principal, code)
+        code = region.code  # the rollback below expires `region`
+        form = await form_data(request)
+        try:
+            data = PolicyIn(max_touches=_int_field(form, "max_touches"), period_days=_int_field(form, "period_days"),
+                            min_gap_days=_int_field(form, "min_gap_days"))
+            await policy.set_policy(db, principal, region, data)
+        except FieldError as exc:
+            await db.rollback()
+            return await self._page(request, db, principal, code, policy_errors=dict(exc.fields), values=form,
+                                    status_code=422, partial="region/_policy.html")
+        if request.headers.get("hx-request"):
+            return await self._page(request, db, principal, region.code, partial="region/_policy.html")
+        flash(request, f"Pacing policy of {region.code} saved")
+        return redirect(request, f"/region?region={region.code}")
+
+    @post("/{code:str}/rules")
+    async def add_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                       code: FromPath[str]) -> Template | Redirect:
+        region = await self._region(db, principal, code)
+        code = region.code  # the rollback below expires `region`
+        raw = await request.form()
+        form = await form_data(request)
+        try:
+            pool = [v for v in raw.getall("pool", []) if isinstance(v, str)]
+            if not pool or not all(v.isdigit() and len(v) <= 12 for v in pool):
+                raise FieldError("pool", "choose at least one SPOC")
+            priority = _int_field(form, "priority") if form.get("priority", "").strip() else 100
+            data = RoutingRuleIn(pool=[int(v) for v in pool][:50], naics_prefix=form.get("naics_prefix") or None,
+                                 county=form.get("county") or None, priority=priority)
+            if not 0 <= priority <= 10_000:
+                raise FieldError("priority", "must be between 0 and 10000")
+            await policy.add_rule(db, principal, region, data)
+        except FieldError as exc:
+            await db.rollback()
+            return await self._page(request, db, principal, code, rule_errors=dict(exc.fields), values=form,
+                                    status_code=422, partial="region/_rules.html")
+        return await self._after_rule(request, db, principal, region, "Routing rule added")
+
+    @post("/{code:str}/rules/{rule_id:int}/remove")
+    async def remove_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
+                          rule_id: PathId) -> Template | Redirect:
+        region = await self._region(db, principal, code)
+        try:
+            await policy.remove_rule(db, principal, region, rule_id)
+        except HTTPException as exc:
+            if exc.status_code != 404:
+                raise
+        return await self._after_rule(request, db, principal, region, "Routing rule removed")
+
+    async def _after_rule(self, request: Request[Any, Any, Any], db: Db, principal: Principal, region: Region,
+                          message: str) -> Template | Redirect:
+        if request.headers.get("hx-request"):
+            return await self._page(request, db, principal, region.code, partial="region/_rules.html")
+        flash(request, message)
+        return redirect(request, f"/region?region={region.code}")

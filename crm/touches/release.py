@@ -1,0 +1,165 @@
+"""The held-requests job: release requests whose budget has freed, bundling them into one touch.
+
+Runs from the scheduler (every process; ``run_claimed`` lets one run each slot) and locks each
+employer exactly as intake does, so a release and a partner's request for the same employer
+are decided one after the other. Rerunning it the same day changes nothing: released requests
+are no longer held, and requests still over budget keep (or move) their release date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit import service as audit
+from crm.auth.models import User
+from crm.employers.models import Employer
+from crm.notify.service import enqueue
+from crm.touches.assign import route_spoc
+from crm.touches.budget import counted_dates, load_policy
+from crm.touches.intake import TOUCH_AUDIT_FIELDS, lock_employer, open_views
+from crm.touches.models import Touch, TouchRequest
+from crm.touches.requests import REQUEST_AUDIT_FIELDS, human_date
+from crm.touches.routing import (
+    Bundle,
+    HeldRequestView,
+    Hold,
+    NewTouch,
+    Priority,
+    Refuse,
+    RefuseReason,
+    ReleaseDecision,
+    RequestStatus,
+    TouchStatus,
+    release_held,
+)
+
+
+async def _start_write(db: AsyncSession) -> None:
+    # SQLite: take the write lock before the first read (see crm.db.begin_write); the scheduler's
+    # session has begun its transaction object but not yet its connection, so this is the BEGIN.
+    if db.get_bind().dialect.name == "sqlite":
+        await db.connection(execution_options={"sqlite_immediate": True})
+
+
+async def due_employer_ids(db: AsyncSession, today: dt.date) -> list[int]:
+    rows = await db.scalars(select(TouchRequest.employer_id).where(
+        TouchRequest.status == RequestStatus.HELD.value, TouchRequest.release_on <= today,
+        TouchRequest.employer_id.is_not(None)).distinct())
+    return sorted(i for i in rows if i is not None)
+
+
+def _group_order(group: list[TouchRequest]) -> tuple[bool, dt.date, int]:
+    # Same precedence as routing.release_held: time-sensitive first, then longest waiting.
+    return (all(r.priority != Priority.TIME_SENSITIVE for r in group),
+            min(r.release_on or dt.date.max for r in group), min(r.id for r in group))
+
+
+async def _notify(db: AsyncSession, reqs: list[TouchRequest], text: str, now: dt.datetime) -> None:
+    for req in reqs:
+        enqueue(db, req.requester.email, f"Your touch request #{req.id}: {req.status.replace('_', ' ')}",
+                f"{text}\n\nEmployer: {req.employer.display_name if req.employer else ''}\n"
+                f"Purpose: {req.purpose.replace('_', ' ')}", now)
+
+
+async def _attach(db: AsyncSession, touch: Touch, reqs: list[TouchRequest], employer: Employer,
+                  now: dt.datetime) -> None:
+    status = RequestStatus.SCHEDULED if touch.status == TouchStatus.SCHEDULED else RequestStatus.QUEUED
+    for req in reqs:
+        before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
+        req.status, req.touch_id, req.release_on = status.value, touch.id, None
+        audit.record(db, None, "touch_request.release", "touch_request", req.id, employer_id=employer.id,
+                     before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS))
+    await db.flush()
+    spoc = await db.get(User, touch.spoc_id) if touch.spoc_id is not None else None
+    with_whom = f"with {spoc.name}" if spoc else "in the region's unassigned queue"
+    await _notify(db, reqs, f"Released from hold into touch #{touch.id} {with_whom}, planned for "
+                            f"{human_date(touch.planned_on)}.", now)
+    if spoc is not None:
+        enqueue(db, spoc.email, f"Touch #{touch.id} with {employer.display_name}: {len(reqs)} held request(s) "
+                                "released", f"{len(reqs)} request(s) waiting for the pacing budget joined touch "
+                                            f"#{touch.id}, planned for {human_date(touch.planned_on)}.", now)
+
+
+async def _apply(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], result: ReleaseDecision,
+                 now: dt.datetime) -> str:
+    decision = result.decision
+    if isinstance(decision, Bundle):
+        touch = await db.get_one(Touch, decision.touch_id)
+        before = audit.snapshot(touch, TOUCH_AUDIT_FIELDS)
+        touch.window_start, touch.window_end = decision.new_window
+        touch.planned_on = decision.planned_date
+        changed_before, changed_after = audit.diff(before, audit.snapshot(touch, TOUCH_AUDIT_FIELDS))
+        audit.record(db, None, "touch.bundle", "touch", touch.id, employer_id=employer.id,
+                     before=changed_before or None, after={**changed_after, "released": list(result.request_ids)})
+        await _attach(db, touch, reqs, employer, now)
+        return "bundled"
+    if isinstance(decision, NewTouch):
+        spoc_id = await route_spoc(db, employer, result.region_id, None, now=now)
+        touch = Touch(employer_id=employer.id, region_id=result.region_id, spoc_id=spoc_id, status="queued",
+                      source="routed", window_start=decision.window[0], window_end=decision.window[1],
+                      planned_on=decision.planned_date)
+        db.add(touch)
+        await db.flush()
+        audit.record(db, None, "touch.create", "touch", touch.id, employer_id=employer.id,
+                     after={**audit.snapshot(touch, TOUCH_AUDIT_FIELDS), "released": list(result.request_ids)})
+        await _attach(db, touch, reqs, employer, now)
+        return "new_touch"
+    if isinstance(decision, Hold):
+        for req in reqs:
+            if req.release_on != decision.release_on:
+                before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
+                req.release_on = decision.release_on
+                audit.record(db, None, "touch_request.hold", "touch_request", req.id, employer_id=employer.id,
+                             before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS))
+        return "held"
+    assert isinstance(decision, Refuse)
+    reason = ("the employer asked not to be contacted" if decision.reason == RefuseReason.DO_NOT_CONTACT
+              else "the employer's pacing budget allows no touch within a year")
+    for req in reqs:
+        before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
+        req.status, req.decline_reason, req.closed_at, req.release_on = (
+            RequestStatus.DECLINED.value, reason, now, None)
+        audit.record(db, None, "touch_request.decline", "touch_request", req.id, employer_id=employer.id,
+                     before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS), note=reason)
+    await _notify(db, reqs, f"Declined: {reason}.", now)
+    return "declined"
+
+
+async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, now: dt.datetime) -> list[str]:
+    """Release one employer's due held requests, one region group at a time (the budget is shared)."""
+    await lock_employer(db, employer_id)
+    employer = await db.get_one(Employer, employer_id)
+    held = list(await db.scalars(select(TouchRequest).where(
+        TouchRequest.employer_id == employer_id, TouchRequest.status == RequestStatus.HELD.value,
+        TouchRequest.release_on <= today).order_by(TouchRequest.id)))
+    groups: dict[int, list[TouchRequest]] = {}
+    for req in held:
+        groups.setdefault(req.region_id, []).append(req)
+    outcomes = []
+    for group in sorted(groups.values(), key=_group_order):
+        region_id = group[0].region_id
+        # Reloaded per group: the previous group's touch counts against this one's budget.
+        _, open_touches = await open_views(db, employer_id)
+        views = [HeldRequestView(id=r.id, employer_id=employer_id, region_id=region_id,
+                                 release_on=r.release_on or today, priority=Priority(r.priority)) for r in group]
+        results = release_held(views, open_touches, await counted_dates(db, employer_id),
+                               await load_policy(db, employer_id, region_id), today)
+        for result in results:
+            chosen = [r for r in group if r.id in set(result.request_ids)]
+            outcomes.append(await _apply(db, employer, chosen, result, now))
+        await db.flush()
+    return outcomes
+
+
+async def release_due_requests(db: AsyncSession, now: dt.datetime) -> str:
+    """Scheduler job: release every held request due by ``now``'s date."""
+    await _start_write(db)
+    today = now.date()
+    counts: dict[str, int] = {}
+    for employer_id in await due_employer_ids(db, today):
+        for outcome in await release_employer(db, employer_id, today, now):
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing due"

@@ -1,0 +1,71 @@
+"""`/api/touch-requests`: partners ask for touches and follow them; staff read their regions' requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, MediaType, Response, get, post
+from litestar.openapi import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, Parameter
+
+from crm.auth.guards import requires_crm_user
+from crm.deps import Db, Me, PathId
+from crm.pagination import Limit, Offset
+from crm.touches import requests as service
+from crm.touches.intake import result_headers, submit_request, write_turn
+from crm.touches.request_schemas import TouchRequestIn, TouchRequestOut, TouchRequestPage, WithdrawIn
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class TouchRequestApi(Controller):
+    path = "/api/touch-requests"
+    tags = ["touch requests"]
+    guards = [requires_crm_user]
+
+    @post("/", status_code=201, responses={
+        200: ResponseSpec(TouchRequestOut, description="The organization's open request this one repeats")})
+    async def submit(
+        self, db: Db, principal: Me, data: JSONBody[TouchRequestIn],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", min_length=1,
+                                                                max_length=200)] = None,
+    ) -> Response[TouchRequestOut]:
+        """Ask for a touch: 201 with the decision, or 200 with the open request this repeats.
+
+        With an ``Idempotency-Key`` header, a repeat of the key answers the first response again.
+        """
+        async with write_turn(db):
+            result = await submit_request(db, principal, data, today=today_utc(), idempotency_key=idempotency_key)
+        content: Any = result.body if result.replayed_body is None else msgspec.json.decode(result.replayed_body)
+        return Response(content, status_code=result.status_code, media_type=MediaType.JSON,
+                        headers=result_headers(result))
+
+    @get("/")
+    async def list_requests(
+        self, db: Db, principal: Me, limit: Limit = 25, offset: Offset = 0,
+        status: Annotated[str | None, Parameter(max_length=16)] = None,
+        employer_id: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> TouchRequestPage:
+        """Partners: their organization's requests; SPOCs and leads: their regions'; admins: all."""
+        rows, total = await service.list_requests(db, principal, status=status, employer_id=employer_id,
+                                                  limit=limit, offset=offset)
+        return TouchRequestPage(items=await service.request_outs(db, rows), total=total, limit=limit,
+                                offset=offset)
+
+    @get("/{request_id:int}")
+    async def get_request(self, db: Db, principal: Me, request_id: PathId) -> TouchRequestOut:
+        return await service.request_out_of(db, await service.get_request(db, principal, request_id))
+
+    @post("/{request_id:int}/withdraw", status_code=200)
+    async def withdraw(self, db: Db, principal: Me, request_id: PathId,
+                       data: JSONBody[WithdrawIn | None] = None) -> TouchRequestOut:
+        """The requesting organization withdraws its open request."""
+        async with write_turn(db):
+            req = await service.withdraw_request(db, principal, request_id, dt.datetime.now(dt.UTC),
+                                                 reason=data.reason if data else None)
+            out = await service.request_out_of(db, req)
+        return out

@@ -1,0 +1,213 @@
+"""Partner pages: the request form with its "is someone already talking to them?" panel, and my requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from crm.auth.guards import requires_crm_user
+from crm.deps import Db, Me, PathId
+from crm.directory.models import Organization, Region
+from crm.employers.models import Employer, SpocAssignment
+from crm.errors import FieldError
+from crm.touches import requests as service
+from crm.touches.budget import budget_view
+from crm.touches.handoff_api import list_hand_offs
+from crm.touches.intake import submit_request, write_turn
+from crm.touches.models import Touch, TouchRequest
+from crm.touches.request_schemas import TouchRequestIn
+from crm.touches.routing import DEFAULT_WINDOW_DAYS, OPEN_REQUEST_STATUSES, OPEN_TOUCH_STATUSES, Priority, Purpose
+from crm.web import flash, form_data, redirect, render
+
+PAGE = 25
+# Field names of the API body (and of resolve_employer's errors) → the form's input names.
+_FORM_FIELD = {"employer": "employer_name", "employer.name": "employer_name", "name": "employer_name",
+               "legal_name": "employer_name", "website": "employer_website", "fein": "employer_fein",
+               "zip": "employer_zip", "city": "employer_name"}
+_FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_id", "region",
+                "purpose", "summary", "window_start", "window_end", "priority"}
+_OPEN_TOUCHES = sorted(s.value for s in OPEN_TOUCH_STATUSES)
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _label(value: str) -> str:
+    return value.replace("_", " ").capitalize()
+
+
+PURPOSES = [(p.value, _label(p.value)) for p in Purpose]
+PRIORITIES = [(p.value, _label(p.value)) for p in Priority]
+
+
+def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
+    """The form as the API body, so both take the very same validation path."""
+    def value(name: str) -> str | None:
+        return (form.get(name) or "").strip() or None
+
+    raw: dict[str, Any] = {
+        "purpose": value("purpose") or "", "region": value("region"), "summary": form.get("summary") or "",
+        "window_start": value("window_start"), "window_end": value("window_end"),
+        "priority": value("priority") or "normal",
+    }
+    employer_id = value("employer_id")
+    if employer_id is not None:
+        if not employer_id.isdigit():
+            raise FieldError("employer_id", "is not an employer id")
+        raw["employer_id"] = int(employer_id)
+    elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
+        raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
+    try:
+        return msgspec.convert(raw, TouchRequestIn, strict=False)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        field = text.rsplit("$.", 1)[1].split("[")[0].strip("`") if "$." in text else "form"
+        raise FieldError(field, text.split(" - at ")[0]) from None
+
+
+async def _default_region(db: Db, principal: Me) -> str:
+    if principal.organization_id is None:
+        return ""
+    org = await db.get(Organization, principal.organization_id)
+    return min((r.code for r in org.regions), default="") if org else ""
+
+
+async def panel_context(db: Db, employer_id: int | None, region_code: str | None,
+                        today: dt.date) -> dict[str, Any]:
+    """What any partner may know about an employer before asking (SPEC §1 visibility): its SPOC,
+    the next planned touch and the purposes it carries, and the pacing budget left — no notes."""
+    if employer_id is None:
+        return {"employer": None}
+    employer = await db.get(Employer, employer_id)
+    if employer is None:
+        return {"employer": None, "missing": employer_id}
+    region = None
+    if region_code:
+        region = await db.scalar(select(Region).where(Region.code == region_code.strip().upper()))
+    if region is None and employer.region_id is not None:
+        region = await db.get(Region, employer.region_id)
+    if region is None:
+        return {"employer": employer, "region": None}
+    assignment = await db.scalar(select(SpocAssignment).where(
+        SpocAssignment.employer_id == employer.id, SpocAssignment.region_id == region.id,
+        SpocAssignment.ended_at.is_(None)))
+    touch = await db.scalar(select(Touch).where(
+        Touch.employer_id == employer.id, Touch.region_id == region.id, Touch.status.in_(_OPEN_TOUCHES))
+        .order_by(Touch.planned_on, Touch.id).limit(1))
+    purposes: list[str] = []
+    if touch is not None:
+        purposes = sorted(set(await db.scalars(select(TouchRequest.purpose).where(
+            TouchRequest.touch_id == touch.id,
+            TouchRequest.status.in_([s.value for s in OPEN_REQUEST_STATUSES])))))
+    budget = await budget_view(db, employer.id, region.id, today)
+    return {"employer": employer, "region": region, "spoc": assignment.spoc if assignment else None,
+            "touch": touch, "purposes": [_label(p) for p in purposes], "budget": budget}
+
+
+class RequestPages(Controller):
+    path = "/requests"
+    guards = [requires_crm_user]
+    include_in_schema = False
+
+    @get("/")
+    async def my_requests(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                          page: Annotated[int, Parameter(ge=1, le=100_000)] = 1) -> Template:
+        rows, total = await service.list_requests(db, principal, limit=PAGE, offset=(page - 1) * PAGE)
+        # The hand-offs partial and its accept/decline endpoints belong to the SPOC workflow.
+        hand_offs, _ = await list_hand_offs(db, principal, received_only=not principal.is_admin, limit=50)
+        withdrawable = [r.id for r in rows if self._can_withdraw(principal, r)]
+        return render(request, "touches/request_list.html", items=await service.request_outs(db, rows),
+                      total=total, page=page, pages=max(1, -(-total // PAGE)), hand_offs=hand_offs,
+                      withdrawable_ids=withdrawable)
+
+    @get("/new")
+    async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                       employer_id: Annotated[int | None, Parameter(ge=1)] = None) -> Template:
+        today = today_utc()
+        values = {"region": await _default_region(db, principal), "window_start": today.isoformat(),
+                  "window_end": (today + dt.timedelta(days=DEFAULT_WINDOW_DAYS)).isoformat(),
+                  "priority": "normal", "employer_id": str(employer_id or "")}
+        if employer_id is not None and (employer := await db.get(Employer, employer_id)) is not None:
+            values["employer_name"] = employer.legal_name
+        return await self._form(request, db, values, {}, today=today)
+
+    async def _form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
+                    errors: dict[str, str], *, today: dt.date, status_code: int = 200) -> Template:
+        regions = list(await db.scalars(select(Region).order_by(Region.code)))
+        employer_id = int(values["employer_id"]) if (values.get("employer_id") or "").isdigit() else None
+        panel = await panel_context(db, employer_id, values.get("region"), today)
+        return render(request, "touches/request_new.html", status_code=status_code,
+                      partial="touches/_request_form.html", values=values, errors=errors,
+                      regions=[(r.code, f"{r.code} · {r.name}") for r in regions], purposes=PURPOSES,
+                      priorities=PRIORITIES, panel=panel)
+
+    @post("/new")
+    async def submit(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
+        form = await form_data(request)
+        today = today_utc()
+        try:
+            async with write_turn(db):
+                result = await submit_request(db, principal, _form_to_body(form), today=today)
+        except HTTPException as exc:
+            if exc.status_code not in (403, 409, 422):
+                raise
+            await db.rollback()
+            if isinstance(exc, FieldError):
+                errors = {}
+                for name, message in exc.fields:
+                    name = _FORM_FIELD.get(name, name)
+                    # An error about something the form has no input for is shown on top.
+                    errors[name if name in _FORM_INPUTS else "form"] = message if name in _FORM_INPUTS \
+                        else f"{name}: {message}"
+            else:
+                errors = {"form": exc.detail}
+            return await self._form(request, db, form, errors, today=today, status_code=exc.status_code)
+        assert result.body is not None and result.request is not None
+        if request.headers.get("hx-request"):
+            return render(request, "touches/request_detail.html", partial="touches/_decision.html",
+                          out=result.body, created=result.created)
+        flash(request, result.body.decision if result.created else
+              f"Your organization already asked for this: request #{result.body.id}")
+        return redirect(request, f"/requests/{result.body.id}")
+
+    @get("/panel")
+    async def panel(self, request: Request[Any, Any, Any], db: Db,
+                    employer_id: Annotated[str | None, Parameter(max_length=20)] = None,
+                    region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
+        """The "is someone already talking to this employer?" panel, loaded as the partner picks one."""
+        chosen = int(employer_id) if employer_id and employer_id.isdigit() else None
+        context = await panel_context(db, chosen, region, today_utc())
+        return render(request, "touches/_panel.html", partial="touches/_panel.html", panel=context)
+
+    @get("/{request_id:int}")
+    async def detail(self, request: Request[Any, Any, Any], db: Db, principal: Me, request_id: PathId) -> Template:
+        req = await service.get_request(db, principal, request_id)
+        return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req),
+                      created=True, can_withdraw=self._can_withdraw(principal, req))
+
+    @staticmethod
+    def _can_withdraw(principal: Me, req: TouchRequest) -> bool:
+        mine = principal.is_admin or principal.organization_id == req.requester_org_id
+        return mine and req.status in {s.value for s in OPEN_REQUEST_STATUSES}
+
+    @post("/{request_id:int}/withdraw")
+    async def withdraw(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                       request_id: PathId) -> Template | Redirect:
+        form = await form_data(request)
+        async with write_turn(db):
+            req = await service.withdraw_request(db, principal, request_id, dt.datetime.now(dt.UTC),
+                                                 reason=form.get("reason"))
+            out = await service.request_out_of(db, req)
+        if request.headers.get("hx-request"):
+            return render(request, "touches/_request_row.html", partial="touches/_request_row.html", r=out,
+                          withdrawable=False)
+        flash(request, f"Request #{req.id} withdrawn")
+        return redirect(request, "/requests")

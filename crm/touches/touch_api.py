@@ -1,0 +1,118 @@
+"""`/api/touches` (the SPOC queue and its workflow actions) and `/api/employers/{id}/timeline`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import JSONBody, Parameter
+
+from crm.auth.guards import requires_crm_user, requires_staff
+from crm.deps import Db, Me, PathId
+from crm.employers import service as employers
+from crm.pagination import Limit, Offset
+from crm.touches import timeline, workflow
+from crm.touches.models import Touch
+from crm.touches.touch_schemas import (
+    BundledRequestOut,
+    CancelIn,
+    CompleteIn,
+    LogTouchIn,
+    PersonRef,
+    ReassignIn,
+    ScheduleIn,
+    TimelineOut,
+    TouchOut,
+    TouchPage,
+)
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def touch_out(t: Touch) -> TouchOut:
+    """Staff-only view of a touch (partners never get this shape)."""
+    return TouchOut(
+        id=t.id, status=t.status, source=t.source, employer_id=t.employer_id, employer_name=t.employer.legal_name,
+        region=t.region.code, spoc=PersonRef(t.spoc.id, t.spoc.name) if t.spoc else None, channel=t.channel,
+        window_start=t.window_start, window_end=t.window_end, planned_on=t.planned_on, scheduled_at=t.scheduled_at,
+        completed_at=t.completed_at, cancelled_at=t.cancelled_at, cancel_reason=t.cancel_reason, notes=t.notes,
+        override_reason=t.override_reason, contacts=[PersonRef(c.id, c.name) for c in t.contacts],
+        requests=[BundledRequestOut(
+            id=r.id, status=r.status, purpose=r.purpose, priority=r.priority, requester_org=r.requester_org.name,
+            requester=r.requester.name, summary=r.summary, window_start=r.window_start, window_end=r.window_end,
+            outcome=r.outcome, outcome_note=r.outcome_note) for r in t.requests],
+    )
+
+
+async def _reloaded(db: Db, touch: Touch) -> TouchOut:
+    await db.refresh(touch, ["requests", "contacts", "spoc"])
+    return touch_out(touch)
+
+
+class TouchApi(Controller):
+    path = "/api/touches"
+    tags = ["touches"]
+    guards = [requires_staff]
+
+    @get("/")
+    async def list_touches(
+        self, db: Db, principal: Me, limit: Limit = 50, offset: Offset = 0,
+        status: Annotated[str | None, Parameter(max_length=16, description="open (default) or a touch status")] = None,
+        region: Annotated[str | None, Parameter(max_length=32)] = None,
+        employer_id: Annotated[int | None, Parameter(ge=1)] = None,
+        due_before: Annotated[dt.date | None, Parameter(description="planned on or before")] = None,
+        due_after: Annotated[dt.date | None, Parameter(description="planned on or after")] = None,
+        unassigned: Annotated[bool, Parameter(description="only touches without a SPOC")] = False,
+    ) -> TouchPage:
+        """The caller's queue: own touches, an away SPOC's touches they back up, a lead's whole region."""
+        rows, total = await workflow.list_queue(
+            db, principal, limit=limit, offset=offset, status=status, region=region, employer_id=employer_id,
+            due_before=due_before, due_after=due_after, unassigned=unassigned)
+        return TouchPage(items=[touch_out(t) for t in rows], total=total, limit=limit, offset=offset)
+
+    @post("/")
+    async def log_touch(self, db: Db, principal: Me, data: JSONBody[LogTouchIn]) -> TouchOut:
+        """Log an unsolicited touch (the employer called in); it counts toward the pacing budget."""
+        return touch_out(await workflow.log_touch(db, principal, data, now_utc()))
+
+    @get("/{touch_id:int}")
+    async def get_touch(self, db: Db, principal: Me, touch_id: PathId) -> TouchOut:
+        return touch_out(await workflow.get_touch(db, principal, touch_id))
+
+    @post("/{touch_id:int}/schedule", status_code=200)
+    async def schedule(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[ScheduleIn]) -> TouchOut:
+        return await _reloaded(db, await workflow.schedule(db, principal, touch_id, data, now_utc()))
+
+    @post("/{touch_id:int}/complete", status_code=200)
+    async def complete(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[CompleteIn]) -> TouchOut:
+        return await _reloaded(db, await workflow.complete(db, principal, touch_id, data, now_utc()))
+
+    @post("/{touch_id:int}/cancel", status_code=200)
+    async def cancel(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[CancelIn]) -> TouchOut:
+        return await _reloaded(db, await workflow.cancel(db, principal, touch_id, data, now_utc()))
+
+    @post("/{touch_id:int}/reassign", status_code=200)
+    async def reassign(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[ReassignIn]) -> TouchOut:
+        return await _reloaded(db, await workflow.reassign(db, principal, touch_id, data, now_utc()))
+
+
+class TimelineApi(Controller):
+    path = "/api/employers"
+    tags = ["employers"]
+    guards = [requires_crm_user]
+
+    @get("/{employer_id:int}/timeline")
+    async def employer_timeline(self, db: Db, principal: Me, employer_id: PathId, limit: Limit = 50,
+                                offset: Offset = 0) -> TimelineOut:
+        """Every request and touch across all partners, newest first, plus the pacing budget left.
+
+        Another organization's requests show only date, status and purpose.
+        """
+        employer = await employers.get_employer(db, employer_id)
+        items = await timeline.entries(db, principal, employer_id)
+        budgets = await timeline.budgets(db, employer, now_utc().date())
+        return TimelineOut(employer_id=employer_id, budget=[timeline.budget_out(b) for b in budgets],
+                           items=items[offset:offset + limit], total=len(items), limit=limit, offset=offset)

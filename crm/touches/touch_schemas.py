@@ -1,0 +1,224 @@
+"""API bodies for the SPOC side: touches, their workflow actions, hand-offs, timeline, region policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+
+Note = Annotated[str, msgspec.Meta(max_length=4000)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+ChannelStr = Annotated[str, msgspec.Meta(max_length=16)]
+Ids = Annotated[list[int], msgspec.Meta(max_length=20)]
+
+
+# ---------------------------------------------------------------- workflow bodies
+
+
+class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Schedule (or reschedule) a touch; a lead may override the pacing budget with a reason."""
+
+    scheduled_at: dt.datetime
+    channel: ChannelStr
+    contact_ids: Ids = []
+    override_reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
+    request_id: int
+    outcome: Annotated[str, msgspec.Meta(max_length=16)]
+    note: Note = ""
+
+
+class HandOffIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A warm referral made when completing a touch."""
+
+    to_org_id: int
+    need: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    to_user_id: int | None = None
+
+
+class CompleteIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One outcome per bundled request; the notes are the SPOC's own (requesters see their outcome note)."""
+
+    outcomes: Annotated[list[OutcomeIn], msgspec.Meta(max_length=200)] = []
+    notes: Note = ""
+    channel: ChannelStr | None = None
+    hand_offs: Annotated[list[HandOffIn], msgspec.Meta(max_length=20)] = []
+
+
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason
+
+
+class ReassignIn(msgspec.Struct, forbid_unknown_fields=True):
+    spoc_id: int
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class LogTouchIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An unsolicited touch (the employer called in): already happened, counts toward the budget."""
+
+    employer_id: int
+    channel: ChannelStr
+    occurred_on: dt.date
+    notes: Note = ""
+    region: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    contact_ids: Ids = []
+
+
+class HandOffResponseIn(msgspec.Struct, forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+# ---------------------------------------------------------------- outputs
+
+
+class PersonRef(msgspec.Struct):
+    id: int
+    name: str
+
+
+class BundledRequestOut(msgspec.Struct):
+    id: int
+    status: str
+    purpose: str
+    priority: str
+    requester_org: str
+    requester: str
+    summary: str
+    window_start: dt.date
+    window_end: dt.date
+    outcome: str | None
+    outcome_note: str | None
+
+
+class TouchOut(msgspec.Struct):
+    id: int
+    status: str
+    source: str
+    employer_id: int
+    employer_name: str
+    region: str
+    spoc: PersonRef | None
+    channel: str | None
+    window_start: dt.date
+    window_end: dt.date
+    planned_on: dt.date
+    scheduled_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    cancel_reason: str | None
+    notes: str | None
+    override_reason: str | None
+    contacts: list[PersonRef]
+    requests: list[BundledRequestOut]
+    hand_offs: list[int] = []
+
+
+class TouchPage(msgspec.Struct):
+    items: list[TouchOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class HandOffOut(msgspec.Struct):
+    id: int
+    status: str
+    touch_id: int | None
+    employer_id: int
+    employer_name: str
+    from_user: PersonRef
+    to_org: PersonRef
+    to_user: PersonRef | None
+    need: str
+    response_note: str | None
+    responded_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class HandOffPage(msgspec.Struct):
+    items: list[HandOffOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TimelineEntryOut(msgspec.Struct, omit_defaults=True):
+    """One request or touch; fields a viewer may not see are left out (never blanked in place)."""
+
+    kind: str  # "request" | "touch"
+    id: int
+    on: dt.date
+    status: str
+    purposes: list[str]
+    at: dt.datetime | None = None
+    region: str | None = None
+    requester_org: str | None = None
+    summary: str | None = None
+    outcome: str | None = None
+    outcome_note: str | None = None
+    touch_id: int | None = None
+    release_on: dt.date | None = None
+    channel: str | None = None
+    source: str | None = None
+    spoc: str | None = None
+    notes: str | None = None
+    cancel_reason: str | None = None
+
+
+class BudgetOut(msgspec.Struct):
+    region: str
+    remaining: int
+    next_allowed: dt.date | None
+    max_touches: int
+    period_days: int
+    min_gap_days: int
+    do_not_contact: bool
+
+
+class TimelineOut(msgspec.Struct):
+    employer_id: int
+    budget: list[BudgetOut]
+    items: list[TimelineEntryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
+    max_touches: int
+    period_days: int
+    min_gap_days: int
+
+
+class PolicyOut(msgspec.Struct):
+    region: str
+    max_touches: int
+    period_days: int
+    min_gap_days: int
+    is_default: bool
+
+
+class RoutingRuleIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Employers of the region matching sector prefix and/or county go to the least-loaded of ``pool``."""
+
+    pool: Annotated[list[int], msgspec.Meta(min_length=1, max_length=50)]
+    naics_prefix: Annotated[str, msgspec.Meta(max_length=6)] | None = None
+    county: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    priority: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 100
+
+
+class RoutingRuleOut(msgspec.Struct):
+    id: int
+    naics_prefix: str | None
+    county: str | None
+    priority: int
+    pool: list[PersonRef]
+
+
+class RoutingRulePage(msgspec.Struct):
+    items: list[RoutingRuleOut]
+    total: int

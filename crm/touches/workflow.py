@@ -1,0 +1,479 @@
+"""The SPOC workflow (SPEC §3, issue 3): schedule, complete, cancel, reassign, log, hand-offs.
+
+Each public function is one transaction's worth of work in the caller's session: it takes the
+write lock (SQLite) or the employer row lock (PostgreSQL, the same row intake serializes on), checks
+role and region scope, asks the pure core whether the transition is legal, writes the change, an
+audit event carrying ``employer_id`` (so it shows on the employer's timeline) and an outbox
+message for every requester concerned. Refusals raise before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit import service as audit
+from crm.auth.models import Role, RoleGrant, User
+from crm.auth.principal import Principal
+from crm.db import begin_write
+from crm.directory.models import Organization, Region
+from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
+from crm.employers.service import search_query
+from crm.errors import Conflict, FieldError
+from crm.notify.models import OutboxMessage
+from crm.touches import budget
+from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.routing import (
+    HOLD_HORIZON_DAYS,
+    Channel,
+    Outcome,
+    RoutingError,
+    TouchAction,
+    TouchStatus,
+    earliest_allowed_date,
+    is_allowed,
+    transition_request,
+    transition_touch,
+    validate_outcomes,
+)
+from crm.touches.touch_schemas import CancelIn, CompleteIn, LogTouchIn, ReassignIn, ScheduleIn
+
+# Requests still riding on a touch (held ones have left it, closed ones are done).
+_ON_TOUCH = ("queued", "scheduled")
+
+
+# ---------------------------------------------------------------- shared steps
+
+
+def require_region_staff(actor: Principal, region_id: int) -> None:
+    """SPOCs and leads work only their own region's touches; admins any."""
+    if not actor.can_in_region(region_id, Role.lead, Role.spoc):
+        raise PermissionDeniedException("Only SPOCs and leads of this touch's region may work it")
+
+
+async def _lock_employer(db: AsyncSession, employer_id: int) -> None:
+    # The employer row is the serialization point for pacing decisions (intake locks it too);
+    # SQLite has no row locks and relies on begin_write's database lock instead.
+    await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
+
+
+async def _touch_for_update(db: AsyncSession, actor: Principal, touch_id: int) -> Touch:
+    await begin_write(db)
+    found = (await db.execute(select(Touch.employer_id, Touch.region_id).where(Touch.id == touch_id))).first()
+    if found is None:
+        raise NotFoundException(f"Touch #{touch_id} not found")
+    require_region_staff(actor, found.region_id)
+    await _lock_employer(db, found.employer_id)
+    touch = await db.scalar(select(Touch).where(Touch.id == touch_id).with_for_update(of=Touch)
+                            .execution_options(populate_existing=True))
+    assert touch is not None
+    return touch
+
+
+async def _riding(db: AsyncSession, touch: Touch) -> list[TouchRequest]:
+    rows = await db.scalars(select(TouchRequest).where(TouchRequest.touch_id == touch.id,
+                                                       TouchRequest.status.in_(_ON_TOUCH))
+                            .order_by(TouchRequest.id).execution_options(populate_existing=True))
+    return list(rows)
+
+
+def _transition(touch: Touch, action: TouchAction) -> str:
+    try:
+        return transition_touch(TouchStatus(touch.status), action).value
+    except RoutingError as exc:
+        raise Conflict(f"Touch #{touch.id}: {exc.message}") from None
+
+
+def _channel(value: str | None, field: str = "channel") -> str | None:
+    if value is None:
+        return None
+    if value not in {c.value for c in Channel}:
+        raise FieldError(field, f"must be one of {', '.join(c.value for c in Channel)}")
+    return value
+
+
+async def _contacts(db: AsyncSession, employer_id: int, ids: Sequence[int]) -> list[EmployerContact]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    found = list(await db.scalars(select(EmployerContact).where(EmployerContact.id.in_(wanted),
+                                                                EmployerContact.employer_id == employer_id)))
+    if missing := sorted(set(wanted) - {c.id for c in found}):
+        raise FieldError("contact_ids", f"contact(s) {missing} are not people at this employer")
+    return found
+
+
+def notify(db: AsyncSession, to_email: str, subject: str, body: str, now: dt.datetime) -> None:
+    """Queue one notification e-mail; the outbox job delivers it with retry."""
+    db.add(OutboxMessage(to_email=to_email, subject=subject[:250], body=body, next_attempt_at=now))
+
+
+def _tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject: str, body: str,
+                     now: dt.datetime) -> None:
+    for r in requests:
+        notify(db, r.requester.email, subject, f"Your request #{r.id} ({r.purpose}): {body}", now)
+
+
+def _move_requests(db: AsyncSession, actor: Principal, requests: Iterable[TouchRequest], action: str,
+                   employer_id: int, touch_id: int | None = None) -> None:
+    for r in requests:
+        before = r.status
+        r.status = transition_request(r.status, action).value  # type: ignore[arg-type]
+        audit.record(db, actor, f"touch_request.{action}", "touch_request", r.id, employer_id=employer_id,
+                     before={"status": before}, after={"status": r.status, "touch_id": touch_id})
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _spoc_name(touch: Touch) -> str:
+    return touch.spoc.name if touch.spoc else "the region's SPOC team"
+
+
+# ---------------------------------------------------------------- schedule
+
+
+async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: ScheduleIn,
+                   now: dt.datetime) -> Touch:
+    """Queued/scheduled → scheduled on a date the pacing budget allows (a lead may override with a reason)."""
+    touch = await _touch_for_update(db, actor, touch_id)
+    new_status = _transition(touch, "schedule")
+    channel = _channel(data.channel)
+    when = _utc(data.scheduled_at)
+    day = when.date()
+    if day < now.date():
+        raise FieldError("scheduled_at", "must not be in the past")
+    contacts = await _contacts(db, touch.employer_id, data.contact_ids)
+    override = (data.override_reason or "").strip() or None
+    if touch.employer.do_not_contact:
+        raise Conflict(f"{touch.employer.legal_name} asked not to be contacted")
+    policy = await budget.load_policy(db, touch.employer_id, touch.region_id)
+    dates = await budget.counted_dates(db, touch.employer_id)
+    if touch.planned_on in dates:  # moving this touch must not count against itself
+        dates.remove(touch.planned_on)
+    overridden = False
+    if not is_allowed(policy, dates, day):
+        if override is None or not actor.can_in_region(touch.region_id, Role.lead):
+            nxt = earliest_allowed_date(policy, dates, now.date(), now.date() + dt.timedelta(days=HOLD_HORIZON_DAYS))
+            hint = f"; the next allowed date is {nxt.isoformat()}" if nxt else ""
+            who = "" if actor.can_in_region(touch.region_id, Role.lead) else " (a region lead may override)"
+            raise Conflict(f"{day.isoformat()} breaks the employer's pacing budget{hint}{who}")
+        touch.override_reason, overridden = override, True
+    before = audit.snapshot(touch, ("status", "planned_on", "scheduled_at", "channel"))
+    touch.status, touch.channel, touch.scheduled_at, touch.planned_on = new_status, channel, when, day
+    touch.contacts = contacts
+    requests = await _riding(db, touch)
+    _move_requests(db, actor, requests, "schedule", touch.employer_id, touch.id)
+    audit.record(db, actor, "touch.schedule", "touch", touch.id, employer_id=touch.employer_id, before=before,
+                 after={**audit.snapshot(touch, ("status", "planned_on", "scheduled_at", "channel")),
+                        "contact_ids": [c.id for c in contacts]},
+                 note=f"pacing override: {override}" if overridden else None)
+    _tell_requesters(db, requests, f"Touch #{touch.id} with {touch.employer.legal_name} scheduled",
+                     f"{_spoc_name(touch)} will contact {touch.employer.legal_name} by {channel} on "
+                     f"{day.isoformat()}.", now)
+    await db.flush()
+    return touch
+
+
+# ---------------------------------------------------------------- complete
+
+
+async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: CompleteIn,
+                   now: dt.datetime) -> Touch:
+    """→ completed with one outcome per bundled request; optional hand-offs to partner organizations."""
+    touch = await _touch_for_update(db, actor, touch_id)
+    new_status = _transition(touch, "complete")
+    channel = _channel(data.channel)
+    requests = await _riding(db, touch)
+    given = {o.request_id: o for o in data.outcomes}
+    if len(given) != len(data.outcomes):
+        raise FieldError("outcomes", "one outcome per request, each request once")
+    try:
+        validate_outcomes([r.id for r in requests], {k: v.outcome for k, v in given.items()})  # type: ignore[misc]
+    except RoutingError as exc:
+        raise FieldError(exc.field, exc.message) from None
+    hand_offs = [await _new_hand_off(db, actor, touch, i, h.to_org_id, h.to_user_id, h.need)
+                 for i, h in enumerate(data.hand_offs)]
+    before = audit.snapshot(touch, ("status", "planned_on"))
+    touch.status, touch.completed_at = new_status, now
+    # The budget counts the day the contact happened: the appointment day if it has passed,
+    # otherwise (queued, or reached before the appointment) today.
+    if touch.scheduled_at is None or touch.planned_on > now.date():
+        touch.planned_on = now.date()
+    touch.channel = channel or touch.channel
+    touch.notes = data.notes.strip() or touch.notes
+    for r in requests:
+        o = given[r.id]
+        r.outcome, r.outcome_note, r.closed_at = Outcome(o.outcome).value, o.note.strip() or None, now
+    _move_requests(db, actor, requests, "complete", touch.employer_id, touch.id)
+    audit.record(db, actor, "touch.complete", "touch", touch.id, employer_id=touch.employer_id, before=before,
+                 after={"status": touch.status, "planned_on": touch.planned_on.isoformat(),
+                        "outcomes": {str(k): v.outcome for k, v in given.items()}})
+    for r in requests:
+        note = f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else ""
+        notify(db, r.requester.email, f"Outcome of your request for {touch.employer.legal_name}",
+               f"Your request #{r.id} ({r.purpose}) was completed on touch #{touch.id}: "
+               f"{r.outcome}.{note}", now)
+    db.add_all(hand_offs)
+    await db.flush()
+    for h in hand_offs:
+        audit.record(db, actor, "hand_off.create", "hand_off", h.id, employer_id=touch.employer_id,
+                     after={"touch_id": touch.id, "to_org_id": h.to_org_id, "to_user_id": h.to_user_id,
+                            "need": h.need})
+        await _tell_org(db, h, f"Hand-off from {actor.name}: {touch.employer.legal_name}",
+                        f"{actor.name} handed you a need of {touch.employer.legal_name}: {h.need}\n"
+                        "Accept or decline it on your My requests page.", now)
+    return touch
+
+
+async def _new_hand_off(db: AsyncSession, actor: Principal, touch: Touch, index: int, to_org_id: int,
+                        to_user_id: int | None, need: str) -> HandOff:
+    prefix = f"hand_offs[{index}]"
+    if await db.get(Organization, to_org_id) is None:
+        raise FieldError(f"{prefix}.to_org_id", f"organization #{to_org_id} does not exist")
+    if to_user_id is not None:
+        user = await db.get(User, to_user_id)
+        if user is None or user.organization_id != to_org_id or not user.is_active:
+            raise FieldError(f"{prefix}.to_user_id", "must be an active person of that organization")
+    if not need.strip():
+        raise FieldError(f"{prefix}.need", "is required")
+    return HandOff(touch_id=touch.id, employer_id=touch.employer_id, from_user_id=actor.id, to_org_id=to_org_id,
+                   to_user_id=to_user_id, need=need.strip())
+
+
+async def _tell_org(db: AsyncSession, hand_off: HandOff, subject: str, body: str, now: dt.datetime) -> None:
+    if hand_off.to_user_id is not None:
+        emails = [await db.scalar(select(User.email).where(User.id == hand_off.to_user_id))]
+    else:
+        emails = list(await db.scalars(
+            select(User.email).join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(User.organization_id == hand_off.to_org_id, User.is_active.is_(True),
+                   RoleGrant.role == Role.partner.value).distinct().limit(20)))
+    for email in emails:
+        if email:
+            notify(db, email, subject, body, now)
+
+
+# ---------------------------------------------------------------- cancel
+
+
+async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: CancelIn, now: dt.datetime) -> Touch:
+    """→ cancelled. Its bundled requests are held until the next date the budget allows, not declined.
+
+    A cancelled appointment does not make the partners' needs go away; holding them lets the
+    held-release job bundle them into the next touch without anyone resubmitting. Only when no
+    date is allowed at all (do-not-contact, blackout over the whole horizon) are they declined.
+    """
+    reason = data.reason.strip()
+    if not reason:
+        raise FieldError("reason", "is required")
+    touch = await _touch_for_update(db, actor, touch_id)
+    touch.status = _transition(touch, "cancel")
+    touch.cancelled_at, touch.cancel_reason = now, reason
+    await db.flush()  # the cancelled touch gives its slot back before the release date is computed
+    requests = await _riding(db, touch)
+    policy = await budget.load_policy(db, touch.employer_id, touch.region_id)
+    dates = await budget.counted_dates(db, touch.employer_id)
+    today = now.date()
+    release = earliest_allowed_date(policy, dates, today, today + dt.timedelta(days=HOLD_HORIZON_DAYS))
+    if release is not None:
+        for r in requests:
+            r.touch_id, r.release_on = None, release
+        _move_requests(db, actor, requests, "hold", touch.employer_id)
+        told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}). "
+                f"Your request is held and joins the next touch from {release.isoformat()}.")
+    else:
+        for r in requests:
+            r.decline_reason, r.closed_at = f"Touch cancelled: {reason}", now
+        _move_requests(db, actor, requests, "decline", touch.employer_id, touch.id)
+        told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}) and the employer "
+                "cannot be contacted again for now, so your request was declined.")
+    audit.record(db, actor, "touch.cancel", "touch", touch.id, employer_id=touch.employer_id,
+                 after={"status": touch.status, "held_until": release.isoformat() if release else None,
+                        "request_ids": [r.id for r in requests]}, note=reason)
+    _tell_requesters(db, requests, f"Touch #{touch.id} with {touch.employer.legal_name} cancelled", told, now)
+    await db.flush()
+    return touch
+
+
+# ---------------------------------------------------------------- reassign
+
+
+async def eligible_spoc(db: AsyncSession, user_id: int, region_id: int, field: str = "spoc_id") -> User:
+    """An active user holding a SPOC or lead grant in the region, or a 422 naming ``field``."""
+    user = await db.get(User, user_id)
+    if user is None or not user.is_active or not any(
+            g.role in (Role.spoc, Role.lead) and g.region_id == region_id for g in user.grants):
+        raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
+    return user
+
+
+async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: ReassignIn,
+                   now: dt.datetime) -> Touch:
+    """Give an open touch to another SPOC or lead of its region (the employer's assignment is unchanged)."""
+    touch = await _touch_for_update(db, actor, touch_id)
+    _transition(touch, "reassign")
+    spoc = await eligible_spoc(db, data.spoc_id, touch.region_id)
+    if spoc.id == touch.spoc_id:
+        raise FieldError("spoc_id", f"{spoc.name} already has this touch")
+    before = {"spoc_id": touch.spoc_id}
+    touch.spoc_id = spoc.id
+    await db.flush()
+    await db.refresh(touch, ["spoc"])
+    audit.record(db, actor, "touch.reassign", "touch", touch.id, employer_id=touch.employer_id, before=before,
+                 after={"spoc_id": spoc.id, "spoc": spoc.name}, note=(data.reason or "").strip() or None)
+    notify(db, spoc.email, f"Touch #{touch.id} with {touch.employer.legal_name} is now yours",
+           f"{actor.name} reassigned touch #{touch.id} to you.", now)
+    _tell_requesters(db, await _riding(db, touch), f"New SPOC for touch #{touch.id}",
+                     f"{spoc.name} now handles your touch with {touch.employer.legal_name}.", now)
+    return touch
+
+
+# ---------------------------------------------------------------- log an unsolicited touch
+
+
+async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: dt.datetime) -> Touch:
+    """Record a contact that already happened (the employer called in); it counts toward the budget."""
+    await begin_write(db)
+    employer = await db.get(Employer, data.employer_id)
+    if employer is None:
+        raise FieldError("employer_id", f"employer #{data.employer_id} does not exist")
+    if data.region:
+        region_id = await db.scalar(select(Region.id).where(Region.code == data.region.strip().upper()))
+        if region_id is None:
+            raise FieldError("region", f"unknown region code {data.region!r}")
+    elif employer.region_id is None:
+        raise FieldError("region", "is required for an employer without a region")
+    else:
+        region_id = employer.region_id
+    require_region_staff(actor, region_id)
+    if employer.status == EmployerStatus.merged:
+        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; log it there")
+    channel = _channel(data.channel)
+    if data.occurred_on > now.date():
+        raise FieldError("occurred_on", "must be today or earlier (log a touch once it has happened)")
+    if data.occurred_on < now.date() - dt.timedelta(days=366):
+        raise FieldError("occurred_on", "must be within the last year")
+    contacts = await _contacts(db, employer.id, data.contact_ids)
+    await _lock_employer(db, employer.id)
+    day = data.occurred_on
+    touch = Touch(employer_id=employer.id, region_id=region_id, spoc_id=actor.id, status=TouchStatus.COMPLETED.value,
+                  source="logged", channel=channel, window_start=day, window_end=day, planned_on=day,
+                  completed_at=now, notes=data.notes.strip() or None, created_by_id=actor.id, contacts=contacts)
+    db.add(touch)
+    await db.flush()
+    audit.record(db, actor, "touch.log", "touch", touch.id, employer_id=employer.id,
+                 after={"status": touch.status, "source": "logged", "channel": channel, "planned_on": day.isoformat(),
+                        "region_id": region_id})
+    await db.refresh(touch, ["employer", "region", "spoc", "requests"])
+    return touch
+
+
+# ---------------------------------------------------------------- hand-off responses
+
+
+async def respond_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int, accept: bool, note: str,
+                           now: dt.datetime) -> HandOff:
+    """The receiving organization's partner accepts or declines a pending hand-off."""
+    await begin_write(db)
+    hand_off = await db.scalar(select(HandOff).where(HandOff.id == hand_off_id).with_for_update(of=HandOff)
+                               .execution_options(populate_existing=True))
+    if hand_off is None:
+        raise NotFoundException(f"Hand-off #{hand_off_id} not found")
+    receiving = actor.has(Role.partner) and actor.organization_id == hand_off.to_org_id
+    if not (receiving or actor.is_admin):
+        raise PermissionDeniedException("Only the receiving organization may answer this hand-off")
+    if hand_off.status != "pending":
+        raise Conflict(f"Hand-off #{hand_off.id} was already {hand_off.status}")
+    note = note.strip()
+    if not accept and not note:
+        raise FieldError("note", "say why you decline, so the SPOC can find someone else")
+    hand_off.status = "accepted" if accept else "declined"
+    hand_off.response_note, hand_off.responded_by_id, hand_off.responded_at = note or None, actor.id, now
+    audit.record(db, actor, "hand_off.accept" if accept else "hand_off.decline", "hand_off", hand_off.id,
+                 employer_id=hand_off.employer_id, before={"status": "pending"},
+                 after={"status": hand_off.status}, note=note or None)
+    notify(db, hand_off.from_user.email, f"Hand-off #{hand_off.id} {hand_off.status}",
+           f"{actor.name} ({actor.organization_name or 'admin'}) {hand_off.status} your hand-off for "
+           f"{hand_off.employer.legal_name}: {hand_off.need}" + (f"\nNote: {note}" if note else ""), now)
+    await db.flush()
+    return hand_off
+
+
+# ---------------------------------------------------------------- queue queries
+
+
+def visible_to(actor: Principal) -> ColumnElement[bool]:
+    """Touches in the actor's queue: a lead's whole region (unassigned included), a SPOC's own touches
+    and those of an away SPOC whose employer names the actor as backup; admins everything."""
+    if actor.is_admin:
+        return true()
+    covering = (
+        select(SpocAssignment.id).join(User, User.id == SpocAssignment.spoc_id)
+        .where(SpocAssignment.employer_id == Touch.employer_id, SpocAssignment.region_id == Touch.region_id,
+               SpocAssignment.ended_at.is_(None), SpocAssignment.spoc_id == Touch.spoc_id,
+               SpocAssignment.backup_spoc_id == actor.id, User.away.is_(True))
+    )
+    conds: list[ColumnElement[bool]] = [Touch.spoc_id == actor.id, exists(covering)]
+    if lead_regions := actor.regions_for(Role.lead):
+        conds.append(Touch.region_id.in_(lead_regions))
+    return or_(*conds)
+
+
+async def queue_query(db: AsyncSession, actor: Principal, *, status: str | None = None, region: str | None = None,
+                      employer_id: int | None = None, due_before: dt.date | None = None,
+                      due_after: dt.date | None = None, q: str | None = None,
+                      unassigned: bool = False) -> Select[tuple[Touch]]:
+    """The actor's queue with filters; ``status`` None or "open" means queued + scheduled."""
+    stmt = select(Touch).where(visible_to(actor))
+    if status in (None, "", "open"):
+        stmt = stmt.where(Touch.status.in_(_ON_TOUCH))
+    elif status in {s.value for s in TouchStatus}:
+        stmt = stmt.where(Touch.status == status)
+    else:
+        raise FieldError("status", f"must be open or one of {', '.join(s.value for s in TouchStatus)}")
+    if region:
+        region_id = await db.scalar(select(Region.id).where(Region.code == region.strip().upper()))
+        if region_id is None:
+            raise FieldError("region", f"unknown region code {region!r}")
+        stmt = stmt.where(Touch.region_id == region_id)
+    if employer_id is not None:
+        stmt = stmt.where(Touch.employer_id == employer_id)
+    if due_before is not None:
+        stmt = stmt.where(Touch.planned_on <= due_before)
+    if due_after is not None:
+        stmt = stmt.where(Touch.planned_on >= due_after)
+    if unassigned:
+        stmt = stmt.where(Touch.spoc_id.is_(None))
+    if q and q.strip():
+        stmt = stmt.where(Touch.employer_id.in_(search_query(q).with_only_columns(Employer.id)))
+    return stmt
+
+
+async def list_queue(db: AsyncSession, actor: Principal, *, limit: int, offset: int,
+                     **filters: object) -> tuple[list[Touch], int]:
+    stmt = await queue_query(db, actor, **filters)  # type: ignore[arg-type]
+    total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = await db.scalars(stmt.order_by(Touch.planned_on, Touch.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+async def get_touch(db: AsyncSession, actor: Principal, touch_id: int) -> Touch:
+    touch = await db.get(Touch, touch_id)
+    if touch is None:
+        raise NotFoundException(f"Touch #{touch_id} not found")
+    require_region_staff(actor, touch.region_id)
+    return touch
+
+
+async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100) -> list[TouchRequest]:
+    """Held requests (all regions when ``region_ids`` is None), soonest release first."""
+    stmt = select(TouchRequest).where(TouchRequest.status == "held")
+    if region_ids is not None:
+        stmt = stmt.where(TouchRequest.region_id.in_(list(region_ids)))
+    return list(await db.scalars(stmt.order_by(TouchRequest.release_on, TouchRequest.id).limit(limit)))

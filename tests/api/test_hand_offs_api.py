@@ -1,0 +1,75 @@
+"""`/api/hand-offs`: who sees which hand-off, and only the receiving organization answers it, once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crm.audit.models import AuditEvent
+from crm.notify.models import OutboxMessage
+from crm.touches.models import HandOff
+from tests.touches.conftest import SpocDesk
+
+
+@pytest.fixture
+async def hand_off(world, sessionmaker):
+    desk = SpocDesk(sessionmaker)
+    touch = await desk.touch(await world.f.employer("Golden State Logistics LLC"), world.users["spoc"],
+                             status="completed")
+    return await desk.hand_off(touch, world.users["spoc"], world.orgs["college"].id)
+
+
+async def _list(client, world, who):
+    r = await client.get("/api/hand-offs", headers=await world.f.auth(world.users[who]))
+    assert r.status_code == 200, r.text
+    return [h["id"] for h in r.json()["items"]]
+
+
+async def test_receiving_partner_creator_and_region_lead_see_the_hand_off_others_do_not(client, world, hand_off):
+    for who in ("partner", "spoc", "lead", "admin"):
+        assert await _list(client, world, who) == [hand_off.id], who
+    for who in ("partner2", "spoc2", "bay_lead"):
+        assert await _list(client, world, who) == [], who
+
+
+async def test_receiving_partner_accepts_and_the_spoc_is_told(client, world, db, hand_off):
+    r = await client.post(f"/api/hand-offs/{hand_off.id}/accept", headers=await world.f.auth(world.users["partner"]),
+                          json={"note": "our welding program will call them"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["response_note"]) == ("accepted", "our welding program will call them")
+    assert (await db.scalar(select(AuditEvent.action).where(AuditEvent.entity_type == "hand_off"))) == "hand_off.accept"
+    mail = (await db.scalars(select(OutboxMessage))).one()
+    assert mail.to_email == "spoc@example.org" and "accepted" in mail.body
+
+
+async def test_decline_needs_a_note_and_then_records_it(client, world, db, hand_off):
+    headers = await world.f.auth(world.users["partner"])
+    r = await client.post(f"/api/hand-offs/{hand_off.id}/decline", headers=headers, json={"note": " "})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "note"
+    assert (await db.get(HandOff, hand_off.id)).status == "pending"
+    r = await client.post(f"/api/hand-offs/{hand_off.id}/decline", headers=headers, json={"note": "no capacity"})
+    assert r.status_code == 200 and r.json()["status"] == "declined"
+
+
+@pytest.mark.parametrize("who", ["partner2", "spoc", "lead", "chair"])
+async def test_only_the_receiving_organization_may_answer(client, world, db, hand_off, who):
+    r = await client.post(f"/api/hand-offs/{hand_off.id}/accept", headers=await world.f.auth(world.users[who]),
+                          json={})
+    assert r.status_code == 403
+    assert (await db.get(HandOff, hand_off.id)).status == "pending"
+
+
+async def test_answering_twice_is_409(client, world, hand_off):
+    headers = await world.f.auth(world.users["partner"])
+    assert (await client.post(f"/api/hand-offs/{hand_off.id}/accept", headers=headers, json={})).status_code == 200
+    r = await client.post(f"/api/hand-offs/{hand_off.id}/decline", headers=headers, json={"note": "changed mind"})
+    assert r.status_code == 409 and "already accepted" in r.text
+
+
+async def test_chair_cannot_list_hand_offs(client, world, hand_off):
+    assert (await client.get("/api/hand-offs", headers=await world.f.auth(world.users["chair"]))).status_code == 403
+
+
+async def test_unknown_hand_off_is_404(client, world):
+    r = await client.post("/api/hand-offs/999999/accept", headers=await world.f.auth(world.users["partner"]), json={})
+    assert r.status_code == 404

@@ -1,0 +1,86 @@
+"""`/api/regions/{code}/policy` and `/routing-rules`: leads of the region change them, ranges are validated."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.employers.models import RoutingRule
+from crm.touches.models import RegionPolicy
+
+POLICY = "/api/regions/LA-BASIN/policy"
+RULES = "/api/regions/LA-BASIN/routing-rules"
+
+
+async def test_policy_defaults_until_a_lead_sets_it_then_is_audited(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.get(POLICY, headers=await world.f.auth(world.users["partner"]))
+    assert r.json() == {"region": "LA-BASIN", "max_touches": 2, "period_days": 30, "min_gap_days": 7,
+                        "is_default": True}
+    r = await client.put(POLICY, headers=lead, json={"max_touches": 3, "period_days": 60, "min_gap_days": 5})
+    assert r.status_code == 200 and r.json()["is_default"] is False and r.json()["max_touches"] == 3
+    event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "region_policy.update"))).one()
+    assert event.before["max_touches"] == 2 and event.after["max_touches"] == 3
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"max_touches": 0}, "max_touches"), ({"period_days": 400}, "period_days"), ({"min_gap_days": -1}, "min_gap_days"),
+    ({"max_touches": 10, "period_days": 5}, "max_touches"), ({"max_touches": "two"}, "max_touches"),
+    ({"extra": 1}, "extra")])
+async def test_out_of_range_policy_is_4xx_naming_the_field_and_writes_nothing(client, world, db, body, field):
+    r = await client.put(POLICY, headers=await world.f.auth(world.users["lead"]),
+                         json={"max_touches": 2, "period_days": 30, "min_gap_days": 7, **body})
+    assert 400 <= r.status_code < 500 and field in r.text
+    assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
+
+
+@pytest.mark.parametrize("who", ["spoc", "partner", "chair", "bay_lead"])
+async def test_only_a_lead_of_the_region_changes_its_policy(client, world, db, who):
+    r = await client.put(POLICY, headers=await world.f.auth(world.users[who]),
+                         json={"max_touches": 5, "period_days": 30, "min_gap_days": 1})
+    assert r.status_code == 403
+    assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
+
+
+async def test_chair_cannot_read_a_policy_and_unknown_region_is_404(client, world):
+    assert (await client.get(POLICY, headers=await world.f.auth(world.users["chair"]))).status_code == 403
+    assert (await client.get("/api/regions/NOWHERE/policy",
+                             headers=await world.f.auth(world.users["lead"]))).status_code == 404
+
+
+async def test_lead_adds_lists_and_removes_a_routing_rule(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.post(RULES, headers=lead, json={"naics_prefix": "33", "county": "Los Angeles County",
+                                                     "pool": [world.users["spoc"].id, world.users["spoc2"].id]})
+    assert r.status_code == 201, r.text
+    rule = r.json()
+    assert (rule["county"], sorted(p["name"] for p in rule["pool"])) == ("Los Angeles", ["Maria Lopez", "Sam Ortiz"])
+    listing = (await client.get(RULES, headers=await world.f.auth(world.users["spoc"]))).json()
+    assert [x["id"] for x in listing["items"]] == [rule["id"]]
+    assert (await client.delete(f"{RULES}/{rule['id']}", headers=lead)).status_code == 204
+    assert (await client.get(RULES, headers=lead)).json()["items"] == []
+    assert (await db.get(RoutingRule, rule["id"])).active is False  # kept: sticky assignments cite it
+
+
+@pytest.mark.parametrize(("change", "field"), [({"naics_prefix": "3x"}, "naics_prefix"),
+                                               ({"county": "San Mateo"}, "county"), ({"pool": []}, "pool"),
+                                               ({"pool": ["BAY"]}, "pool")])
+async def test_bad_routing_rule_is_4xx_naming_the_field(client, world, db, change, field):
+    body = {"pool": [world.users["spoc"].id], **change}
+    if change.get("pool") == ["BAY"]:
+        body["pool"] = [world.users["bay_spoc"].id]
+    r = await client.post(RULES, headers=await world.f.auth(world.users["lead"]), json=body)
+    assert 400 <= r.status_code < 500 and field in r.text
+    assert await db.scalar(select(func.count(RoutingRule.id))) == 0
+
+
+@pytest.mark.parametrize("who", ["spoc", "partner", "bay_lead"])
+async def test_only_a_lead_of_the_region_changes_routing_rules(client, world, db, who):
+    r = await client.post(RULES, headers=await world.f.auth(world.users[who]), json={"pool": [world.users["spoc"].id]})
+    assert r.status_code == 403
+    assert await db.scalar(select(func.count(RoutingRule.id))) == 0
+
+
+async def test_partner_cannot_read_routing_rules(client, world):
+    assert (await client.get(RULES, headers=await world.f.auth(world.users["partner"]))).status_code == 403

@@ -1,0 +1,202 @@
+"""POST/GET /api/touch-requests: decisions, repeats, idempotency keys, bad input, who sees what."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.employers.models import Employer
+from crm.notify.models import OutboxMessage
+from crm.touches.models import IdempotencyRecord, Touch, TouchRequest
+
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def body(employer_id, **extra):
+    return {"employer_id": employer_id, "region": "LA-BASIN", "purpose": "hiring", "summary": "Summer interns",
+            "window_start": TODAY.isoformat(), "window_end": (TODAY + dt.timedelta(days=30)).isoformat(), **extra}
+
+
+async def counts(db):
+    return [await db.scalar(select(func.count()).select_from(m)) for m in
+            (TouchRequest, Touch, AuditEvent, OutboxMessage, Employer, IdempotencyRecord)]
+
+
+async def test_first_request_opens_a_queued_touch_with_the_employers_spoc(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    r = await client.post("/api/touch-requests", json=body(e.id), headers=await world.f.auth(world.users["partner"]))
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["status"] == "queued" and out["employer_id"] == e.id and out["touch_id"]
+    assert out["spoc"] == {"id": world.users["spoc"].id, "name": "Maria Lopez"}
+    assert out["planned_date"] == TODAY.isoformat() and out["release_on"] is None
+    assert out["decision"].startswith(f"Queued as touch #{out['touch_id']} with Maria Lopez, planned for ")
+    touch = await db.get(Touch, out["touch_id"])
+    assert touch.spoc_id == world.users["spoc"].id and touch.status == "queued"
+    recipients = set((await db.scalars(select(OutboxMessage.to_email))).all())
+    assert recipients == {"spoc@example.org", "partner@example.org"}
+
+
+async def test_second_partner_request_bundles_into_open_touch(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    first = (await client.post("/api/touch-requests", json=body(e.id),
+                               headers=await world.f.auth(world.users["partner"]))).json()
+    r = await client.post("/api/touch-requests", json=body(e.id, purpose="apprenticeship"),
+                          headers=await world.f.auth(world.users["partner2"]))
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["touch_id"] == first["touch_id"]
+    assert out["decision"].startswith(f"Bundled into touch #{first['touch_id']} with Maria Lopez, planned for")
+    assert await db.scalar(select(func.count()).select_from(Touch)) == 1
+    actions = (await db.scalars(select(AuditEvent.action).where(AuditEvent.employer_id == e.id)
+                                .order_by(AuditEvent.id))).all()
+    assert actions == ["touch.create", "touch_request.create", "touch.bundle", "touch_request.create"]
+
+
+async def test_repeated_request_of_same_org_returns_the_existing_request_and_creates_nothing(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    headers = await world.f.auth(world.users["partner"])
+    first = await client.post("/api/touch-requests", json=body(e.id), headers=headers)
+    before = await counts(db)
+    again = await client.post("/api/touch-requests", json=body(e.id, summary="Different words"), headers=headers)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert await counts(db) == before
+
+
+async def test_repeated_idempotency_key_replays_the_first_response_and_creates_nothing(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    headers = {**await world.f.auth(world.users["partner"]), "Idempotency-Key": "abc-123"}
+    first = await client.post("/api/touch-requests", json=body(e.id), headers=headers)
+    assert first.status_code == 201
+    before = await counts(db)
+    again = await client.post("/api/touch-requests", json=body(e.id), headers=headers)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert await counts(db) == before
+
+
+async def test_idempotency_key_reused_with_another_body_is_422_naming_the_header(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    headers = {**await world.f.auth(world.users["partner"]), "Idempotency-Key": "abc-123"}
+    assert (await client.post("/api/touch-requests", json=body(e.id), headers=headers)).status_code == 201
+    before = await counts(db)
+    r = await client.post("/api/touch-requests", json=body(e.id, purpose="event"), headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "Idempotency-Key"
+    assert await counts(db) == before
+
+
+async def test_do_not_contact_employer_is_refused_with_409_and_nothing_written(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental", do_not_contact=True)
+    before = await counts(db)
+    r = await client.post("/api/touch-requests", json=body(e.id), headers=await world.f.auth(world.users["partner"]))
+    assert r.status_code == 409 and "do-not-contact" in r.json()["error"]["message"]
+    assert await counts(db) == before
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"window_start": (TODAY + dt.timedelta(days=10)).isoformat(),
+      "window_end": (TODAY + dt.timedelta(days=5)).isoformat()}, "window_end"),
+    ({"window_start": (TODAY - dt.timedelta(days=20)).isoformat(),
+      "window_end": (TODAY - dt.timedelta(days=10)).isoformat()}, "window_end"),
+    ({"purpose": "sales_pitch"}, "purpose"),
+    ({"employer_id": 987654}, "employer_id"),
+    ({"summary": "x" * 2001}, "summary"),
+    ({"region": "ATLANTIS"}, "region"),
+    ({"priority": "urgent!!"}, "priority"),
+    ({"window_start": "next tuesday"}, "window_start"),
+])
+async def test_bad_request_input_is_4xx_naming_the_field_and_writes_nothing(client, world, db, change, field):
+    e = await world.f.employer("Sunrise Family Dental")
+    headers = await world.f.auth(world.users["partner"])
+    before = await counts(db)
+    r = await client.post("/api/touch-requests", json={**body(e.id), **change}, headers=headers)
+    assert 400 <= r.status_code < 500, r.text
+    assert field in [f["field"] for f in r.json()["error"].get("fields", [])], r.text
+    assert await counts(db) == before
+
+
+async def test_partner_cannot_read_another_organizations_request(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    mine = (await client.post("/api/touch-requests", json=body(e.id),
+                              headers=await world.f.auth(world.users["partner"]))).json()
+    other = await world.f.auth(world.users["partner2"])
+    assert (await client.get(f"/api/touch-requests/{mine['id']}", headers=other)).status_code == 404
+    listing = (await client.get("/api/touch-requests", headers=other)).json()
+    assert listing["total"] == 0 and listing["items"] == []
+    own = (await client.get("/api/touch-requests", headers=await world.f.auth(world.users["partner"]))).json()
+    assert [i["id"] for i in own["items"]] == [mine["id"]] and own["items"][0]["summary"] == "Summer interns"
+
+
+async def test_chair_gets_403_on_every_touch_request_endpoint(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    mine = (await client.post("/api/touch-requests", json=body(e.id),
+                              headers=await world.f.auth(world.users["partner"]))).json()
+    chair = await world.f.auth(world.users["chair"])
+    assert (await client.get("/api/touch-requests", headers=chair)).status_code == 403
+    assert (await client.get(f"/api/touch-requests/{mine['id']}", headers=chair)).status_code == 403
+    assert (await client.post("/api/touch-requests", json=body(e.id), headers=chair)).status_code == 403
+    assert (await client.post(f"/api/touch-requests/{mine['id']}/withdraw", headers=chair)).status_code == 403
+
+
+async def test_spoc_sees_own_regions_requests_but_not_another_regions(client, world):
+    la = await world.f.employer("Sunrise Family Dental")
+    bay = await world.f.employer("Peninsula Bakery", county="San Mateo")
+    partner = await world.f.auth(world.users["partner"])
+    r_la = (await client.post("/api/touch-requests", json=body(la.id), headers=partner)).json()
+    r_bay = (await client.post("/api/touch-requests", json=body(bay.id, region="BAY-PENINSULA"),
+                               headers=partner)).json()
+    spoc = await world.f.auth(world.users["spoc"])
+    assert [i["id"] for i in (await client.get("/api/touch-requests", headers=spoc)).json()["items"]] == [r_la["id"]]
+    assert (await client.get(f"/api/touch-requests/{r_bay['id']}", headers=spoc)).status_code == 404
+    bay_spoc = await world.f.auth(world.users["bay_spoc"])
+    items = (await client.get("/api/touch-requests", headers=bay_spoc)).json()["items"]
+    assert [i["id"] for i in items] == [r_bay["id"]]
+
+
+async def test_list_filters_by_status_and_employer_and_paginates(client, world):
+    a = await world.f.employer("Sunrise Family Dental")
+    b = await world.f.employer("Golden Logistics")
+    partner = await world.f.auth(world.users["partner"])
+    for e in (a, b):
+        await client.post("/api/touch-requests", json=body(e.id), headers=partner)
+    page = (await client.get("/api/touch-requests", params={"limit": 1}, headers=partner)).json()
+    assert page["total"] == 2 and len(page["items"]) == 1
+    only_b = (await client.get("/api/touch-requests", params={"employer_id": b.id}, headers=partner)).json()
+    assert [i["employer_id"] for i in only_b["items"]] == [b.id]
+    held = (await client.get("/api/touch-requests", params={"status": "held"}, headers=partner)).json()
+    assert held["total"] == 0
+    bad = await client.get("/api/touch-requests", params={"status": "lost"}, headers=partner)
+    assert bad.status_code == 422
+
+
+async def test_requester_withdraws_and_the_now_empty_queued_touch_is_cancelled(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    partner = await world.f.auth(world.users["partner"])
+    out = (await client.post("/api/touch-requests", json=body(e.id), headers=partner)).json()
+    r = await client.post(f"/api/touch-requests/{out['id']}/withdraw", json={"reason": "filled"}, headers=partner)
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    touch = await db.get(Touch, out["touch_id"])
+    assert touch.status == "cancelled"
+    again = await client.post(f"/api/touch-requests/{out['id']}/withdraw", headers=partner)
+    assert again.status_code == 409
+
+
+async def test_another_organization_cannot_withdraw_a_request(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    out = (await client.post("/api/touch-requests", json=body(e.id),
+                             headers=await world.f.auth(world.users["partner"]))).json()
+    url = f"/api/touch-requests/{out['id']}/withdraw"
+    r = await client.post(url, headers=await world.f.auth(world.users["partner2"]))
+    assert r.status_code == 404
+    spoc = await client.post(url, headers=await world.f.auth(world.users["spoc"]))
+    assert spoc.status_code == 403
+    assert (await db.get(TouchRequest, out["id"])).status == "queued"
+
+
+async def test_openapi_documents_the_201_and_the_200_repeat_of_touch_request_submission(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    responses = schema["paths"]["/api/touch-requests"]["post"]["responses"]
+    assert {"201", "200"} <= set(responses)

@@ -1,0 +1,69 @@
+"""The demo industry chair signs in, sees only their own council, opens the roster, reads a badge's
+explanation and is refused the CRM."""
+
+import asyncio
+import re
+
+import pytest
+from playwright.async_api import expect
+from sqlalchemy import select
+
+from crm.councils.models import AdvisoryCouncil
+from crm.db import make_engine, make_sessionmaker
+from crm.demo import DEMO_PASSWORD, load_demo
+from crm.settings import Settings
+from tests.e2e.conftest import sign_in
+
+CHAIR = "robert.castellanos@demo.onedoor.org"
+
+
+@pytest.fixture
+def demo_db(live_db: str) -> dict[str, int]:
+    """The real demo world (a small one: 20 employers per region) in the live server's database."""
+
+    async def load() -> dict[str, int]:
+        engine = make_engine(Settings(database_url=live_db))
+        async with make_sessionmaker(engine)() as db, db.begin():
+            await load_demo(db, employers_per_region=20)
+            ids = {c.name: c.id for c in await db.scalars(select(AdvisoryCouncil))}
+        await engine.dispose()
+        return ids
+
+    return asyncio.run(load())
+
+
+async def test_demo_chair_sees_only_their_council_and_is_refused_the_crm(demo_db, page, live_server):
+    await sign_in(page, live_server, CHAIR, DEMO_PASSWORD)
+    assert page.url.endswith("/chair")
+    await expect(page.locator("h1")).to_have_text("Good day, Robert")
+    councils = page.locator("#my-councils")
+    await expect(councils).to_contain_text("Advanced Manufacturing & Welding Technology Advisory Committee")
+    await expect(councils).not_to_contain_text("Registered Nursing")
+    await expect(councils).not_to_contain_text("Business Services Committee")
+    await expect(page.locator("#my-partnerships")).to_contain_text("Inland Empire Logistics")
+    await expect(page.locator("nav")).not_to_contain_text("Employers")
+
+    await councils.locator("text=Advanced Manufacturing & Welding").click()
+    roster = page.locator("#roster")
+    await expect(roster).to_contain_text("Robert Castellanos")
+    await expect(roster).to_contain_text("ACME Corporation")
+    await expect(roster).to_contain_text("chair")
+    await expect(page.locator("#roster form")).to_have_count(0)  # read-only
+    badge = page.locator("summary[data-badge=industry_chaired]").first
+    await expect(badge).to_have_attribute("title", "chair Robert Castellanos is industry")
+    explanation = page.locator("details:has(summary[data-badge=industry_majority]) > span").first
+    await expect(explanation).to_be_hidden()
+    await page.locator("summary[data-badge=industry_majority]").first.click()
+    await expect(explanation).to_be_visible()
+    await expect(explanation).to_contain_text(re.compile(r"\d+ of \d+ current members are industry"))
+    await expect(page.locator("#meetings")).to_contain_text("Present")
+    await expect(page.locator("#recommendations")).to_contain_text("robotic welding cell")
+
+    await page.click("text=Print roster")
+    await expect(page.locator("table.roster-table")).to_contain_text("Robert Castellanos")
+
+    nursing = demo_db["Registered Nursing Program Advisory Committee"]
+    for url in ("/employers", "/councils", f"/chair/councils/{nursing}"):
+        response = await page.goto(live_server + url)
+        assert response is not None and response.status == 403, url
+        await expect(page.locator("h1")).to_have_text("Not allowed")

@@ -1,0 +1,67 @@
+"""Issue 3's journey in Chromium: a partner asks for contact and sees the decision; the SPOC
+finds it in the queue, schedules and completes it with an outcome and a hand-off; the partner
+sees the outcome and accepts the hand-off."""
+
+import datetime as dt
+
+from playwright.async_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+
+
+async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(page, live_server, live_factory):
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    acme = await f.employer("ACME Corporation", website="acme.com", city="Los Angeles")
+    await f.assign(acme, spoc)
+
+    # The partner chooses the employer with the typeahead, sees who owns it, and sends the request.
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/new")
+    await page.locator("input[name=employer_name]").press_sequentially("acme corp", delay=40)
+    choice = page.locator("#employer-match-results [data-employer-choice]").first
+    await expect(choice).to_contain_text("ACME Corporation", timeout=15_000)
+    await choice.click()
+    await expect(page.locator("#request-area")).to_contain_text("Maria Lopez")  # "already talking" panel
+    await page.select_option("select[name=purpose]", "work_based_learning")
+    await page.fill("textarea[name=summary]", "Summer internships for welding students")
+    await page.click("#request-form button[type=submit]")
+    decision = page.locator(".decision-text")
+    await expect(decision).to_contain_text("Maria Lopez")
+    await expect(decision).to_have_attribute("data-status", "queued")
+
+    # The SPOC sees the touch in the queue and schedules it in place.
+    await page.context.clear_cookies()
+    await sign_in(page, live_server, "spoc@example.org", PASSWORD)
+    assert page.url.endswith("/queue")
+    touch = page.locator("article.touch").filter(has_text="ACME Corporation")
+    await expect(touch).to_contain_text("Summer internships for welding students")
+    await touch.locator("summary", has_text="Schedule").click()
+    when = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    await touch.locator("input[name=scheduled_on]").fill(when)
+    await touch.locator("select[name=channel]").first.select_option("visit")
+    await touch.locator("button", has_text="Schedule").click()
+    await expect(touch).to_have_attribute("data-status", "scheduled")
+
+    # ...and completes it with an outcome for the partner's request and a hand-off to the college.
+    await touch.locator("summary", has_text="Complete").click()
+    await touch.locator("select[name^=outcome_]").select_option("interested")
+    await touch.locator("input[name^=note_]").fill("Wants 4 interns in June; contact Ana in HR")
+    await touch.locator("input[name=handoff_org]").fill("East LA College")
+    await touch.locator("input[name=handoff_need]").fill("Pre-apprenticeship welding cohort")
+    await touch.locator("button", has_text="Complete touch").click()
+    await expect(touch).to_have_attribute("data-status", "completed")
+
+    # The partner sees the outcome and accepts the hand-off.
+    await page.context.clear_cookies()
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests")
+    await expect(page.locator("main")).to_contain_text("Wants 4 interns in June")
+    hand_offs = page.locator("#hand-offs")
+    await expect(hand_offs).to_contain_text("Pre-apprenticeship welding cohort")
+    await hand_offs.locator("button", has_text="Accept").click()
+    await expect(hand_offs).to_contain_text("accepted")

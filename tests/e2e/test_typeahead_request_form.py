@@ -1,0 +1,41 @@
+"""Chromium: the employer typeahead on the partner's request form — typing "acme corp" shows the
+existing "ACME Corporation" with its explanation; choosing it by keyboard fills employer_id and
+fires `employer-chosen`; editing the name afterwards clears the choice."""
+
+from playwright.async_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+
+
+async def test_typing_acme_corp_in_request_form_shows_acme_corporation_and_keyboard_choice_fills_it(
+        page, live_server, live_factory):
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    acme = await f.employer("ACME Corporation", website="https://www.acme.com", city="Los Angeles")
+    await f.employer("Acme Plumbing & Heating", city="Pasadena")
+    await f.employer("Pacific Rim Packaging Inc")
+
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/new")
+    await page.evaluate("document.addEventListener('employer-chosen', e => { window.chosenId = e.detail.id; })")
+    name = page.locator("input[name=employer_name]")
+    await name.press_sequentially("acme corp", delay=40)
+    results = page.locator("#employer-match-results")
+    first = results.locator("[data-employer-choice]").first
+    await expect(first).to_contain_text("ACME Corporation", timeout=15_000)  # a busy CI machine is slow
+    await expect(first).to_contain_text("same name")
+    await expect(results).not_to_contain_text("Pacific Rim")
+
+    await name.press("ArrowDown")
+    await expect(first).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("input[name=employer_id]")).to_have_value(str(acme.id))
+    await expect(name).to_have_value("ACME Corporation")
+    await expect(page.locator("[data-match-chosen]")).to_contain_text("Chosen: ACME Corporation")
+    assert await page.evaluate("window.chosenId") == acme.id
+
+    await name.press("End")
+    await name.press("Backspace")
+    await expect(page.locator("input[name=employer_id]")).to_have_value("")

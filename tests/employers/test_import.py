@@ -1,0 +1,215 @@
+"""CSV import through its shell (`run_import`, the path the CLI and the upload page take), on every database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.employers.import_models import ImportBatch, ImportRowKey
+from crm.employers.import_service import run_import
+from crm.employers.importer import ImportFileError
+from crm.employers.models import Employer, EmployerAlias, EmployerContact
+
+HEADER = ["legal_name", "website", "fein", "phone", "address_line", "zip", "county", "aliases", "contact_name",
+          "contact_email"]
+
+
+def csv_bytes(rows: list[dict[str, str]], header: list[str] = HEADER) -> bytes:
+    out = io.StringIO()
+    w = csv.DictWriter(out, header, lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        w.writerow(row)
+    return out.getvalue().encode()
+
+
+def employer(name: str, n: int, **extra: str) -> dict[str, str]:
+    """A distinct, valid employer row: its own street, ZIP and domain."""
+    return {"legal_name": name, "website": f"{name.split()[0].lower()}{n}.com", "address_line": f"{100 + n} Main St",
+            "zip": f"{90001 + n % 90:05d}", "county": "Los Angeles", **extra}
+
+
+async def counts(db) -> tuple[int, ...]:
+    return tuple([await db.scalar(select(func.count()).select_from(m)) or 0
+                  for m in (Employer, EmployerAlias, EmployerContact, AuditEvent, ImportRowKey)])
+
+
+async def test_dry_run_reports_invalid_rows_and_in_file_duplicates_and_writes_nothing(sessionmaker, db):
+    data = csv_bytes([
+        employer("Harbor Freightways Inc", 1, contact_name="Ann Lee", contact_email="ann@harbor1.com"),
+        employer("Sierra Dental Group", 2, fein="12-34"),
+        {**employer("Harbor Freightways", 1), "contact_name": "Bo Diaz"},  # same name key + ZIP as row 2
+        employer("Pacific Bakery LLC", 3, county="Atlantis"),
+        employer("Mojave Solar Works", 4),
+    ])
+    before = await counts(db)
+    result = await run_import(sessionmaker, data, dry_run=True)
+    assert (result.counts["new"], result.counts["duplicate"], result.counts["invalid"]) == (0, 0, 2)
+    assert [(e.row, e.field) for e in result.errors] == [(3, "fein"), (5, "county")]
+    assert "not a valid FEIN" in str(result.errors[0]) and "row 3, fein" in str(result.errors[0])
+    assert result.rejected_batches == [(1, 2, 6)]
+    # With batches of one row, the clean rows are planned: the duplicate is told apart from new rows.
+    result = await run_import(sessionmaker, data, dry_run=True, batch_size=1)
+    assert (result.counts["new"], result.counts["duplicate"], result.counts["invalid"]) == (2, 1, 2)
+    assert result.samples["duplicate"][0]["row"] == 4 and result.samples["duplicate"][0]["duplicate_of"] == 2
+    assert await counts(db) == before
+
+
+async def test_a_batch_with_an_invalid_row_imports_nothing_while_clean_batches_commit(sessionmaker, db):
+    rows = [employer(f"Company{i} Works", i) for i in range(6)]
+    rows[3]["fein"] = "00-0000000"  # invalid prefix: batch 2 (rows 4-5 of the file... spreadsheet rows 4-5)
+    result = await run_import(sessionmaker, csv_bytes(rows), batch_size=2)
+    assert result.rejected_batches == [(2, 4, 5)]
+    assert result.committed_batches == [1, 3]
+    names = set(await db.scalars(select(Employer.legal_name)))
+    assert names == {"Company0 Works", "Company1 Works", "Company4 Works", "Company5 Works"}
+    statuses = list(await db.execute(select(ImportBatch.number, ImportBatch.status).order_by(ImportBatch.number)))
+    assert [tuple(s) for s in statuses] == [(1, "committed"), (2, "rejected"), (3, "committed")]
+
+
+async def test_second_run_of_a_clean_file_changes_nothing(sessionmaker, db):
+    data = csv_bytes([
+        employer("Harbor Freightways Inc", 1, aliases="HFI; Harbor Freight Lines", contact_name="Ann Lee",
+                 contact_email="ann@harbor1.com"),
+        {**employer("Harbor Freightways", 1), "contact_name": "Bo Diaz"},
+        employer("Sierra Dental Group", 2, fein="12-3456789", phone="(213) 555-0101"),
+    ])
+    first = await run_import(sessionmaker, data)
+    assert (first.counts["new"], first.counts["duplicate"]) == (2, 1)
+    after_first = await counts(db)
+    assert after_first[:3] == (2, 2, 2)  # two employers, two aliases, both contacts on Harbor
+    second = await run_import(sessionmaker, data)
+    assert second.counts["unchanged"] == 3 and second.counts["new"] == 0
+    assert (await counts(db))[:4] == after_first[:4]
+
+
+async def test_matched_row_links_to_the_existing_employer_and_fills_only_its_empty_fields(sessionmaker, db, factory):
+    existing = await factory.employer("ACME Corporation", website="https://acme.com", zip="90012",
+                                      address_line="100 Main St")
+    data = csv_bytes([{"legal_name": "Acme Corp.", "website": "www.acme.com/jobs", "address_line": "100 Main St",
+                       "zip": "90012", "county": "Los Angeles", "phone": "213-555-0199",
+                       "contact_name": "Sandra Whitaker", "contact_email": "sandra@acme.com"}])
+    result = await run_import(sessionmaker, data)
+    assert result.counts["matched"] == 1 and result.counts["new"] == 0
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 1
+    row = await db.get(Employer, existing.id)
+    await db.refresh(row)
+    assert row.website == "https://acme.com"  # kept: never overwritten
+    assert row.phone == "+12135550199"  # filled: it was empty
+    assert [c.email for c in row.contacts] == ["sandra@acme.com"]
+    event = await db.scalar(select(AuditEvent).where(AuditEvent.employer_id == existing.id,
+                                                     AuditEvent.action == "employer.update"))
+    assert event is not None and event.after["phone"] == "+12135550199" and "CSV import" in event.note
+
+
+async def test_review_level_match_is_reported_and_not_imported(sessionmaker, db, factory):
+    await factory.employer("ACME Corporation", website="https://acme.com", zip="90012")
+    data = csv_bytes([{"legal_name": "Acme Corp", "website": "acme-corp.net", "zip": "90012",
+                       "county": "Los Angeles"}])
+    result = await run_import(sessionmaker, data)
+    assert result.counts["review"] == 1 and result.counts["new"] == 0
+    assert "ACME Corporation" in result.samples["review"][0]["explanation"]
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 1
+
+
+async def test_unknown_column_refuses_the_file_until_it_is_mapped_or_ignored(sessionmaker, db):
+    data = csv_bytes([{"legal_name": "Mojave Solar Works", "fien": "12-3456789"}], header=["legal_name", "fien"])
+    with pytest.raises(ImportFileError, match="Unknown column.*fien"):
+        await run_import(sessionmaker, data)
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 0
+    await db.rollback()
+    assert (await run_import(sessionmaker, data, mapping={"fien": "ignore"}, dry_run=True)).counts["new"] == 1
+    result = await run_import(sessionmaker, data, mapping={"fien": "fein"})
+    assert result.counts["new"] == 1
+    assert await db.scalar(select(Employer.fein)) == "12-3456789"
+
+
+async def test_rows_outside_the_chosen_region_are_refused(sessionmaker, db):
+    data = csv_bytes([employer("Golden Gate Bakery", 1, county="San Francisco")])
+    result = await run_import(sessionmaker, data, region="LA-BASIN")
+    assert [(e.field, "limited to LA-BASIN" in e.message) for e in result.errors] == [("county", True)]
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 0
+
+
+def _word(rng) -> str:
+    return "".join(rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(4)).capitalize()
+
+
+def _write_big_csv(path, n: int) -> None:
+    """``n`` unmistakably different employers (random pseudo-words), so every row is new."""
+    import random
+
+    rng = random.Random(7)
+    path.write_bytes(csv_bytes([{"legal_name": f"{_word(rng)} {_word(rng)} Inc", "address_line": f"{100 + i} Main St",
+                                 "zip": f"{90001 + i % 90:05d}", "county": "Los Angeles"} for i in range(n)]))
+
+
+def test_killing_the_import_mid_run_leaves_only_whole_batches_and_a_rerun_completes(tmp_path, settings):
+    import asyncio
+
+    from crm.db import make_engine, make_sessionmaker
+
+    n, size = 3000, 100
+    path = tmp_path / "big.csv"
+    _write_big_csv(path, n)
+    env = {**os.environ, "CRM_DATABASE_URL": settings.database_url, "CRM_LOG_LEVEL": "WARNING"}
+    cmd = [sys.executable, "-m", "crm.cli", "import", "employers", str(path), "--batch-size", str(size)]
+
+    async def state() -> tuple[int, int, int]:
+        engine = make_engine(settings)
+        async with make_sessionmaker(engine)() as db:
+            batches = await db.scalar(select(func.count()).select_from(ImportBatch)
+                                      .where(ImportBatch.status == "committed")) or 0
+            employers = await db.scalar(select(func.count()).select_from(Employer)) or 0
+            keys = await db.scalar(select(func.count()).select_from(ImportRowKey)) or 0
+        await engine.dispose()
+        return batches, employers, keys
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and asyncio.run(state())[0] < 1:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    batches, employers, keys = asyncio.run(state())
+    assert 1 <= batches < n // size, "the kill must land mid-run"
+    assert employers == batches * size and keys == batches * size  # whole batches only
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{employers} imported before" in rerun.stdout
+    _, employers, keys = asyncio.run(state())
+    assert employers == n and keys == n
+
+
+async def test_imported_employers_get_the_same_search_keys_refresh_keys_would_write(sessionmaker, db):
+    from crm.employers.candidates import employer_search_key, refresh_keys
+
+    data = csv_bytes([employer("Harbor Freightways Inc", 1, aliases="HFI; Harbor Freight Lines", phone="2135550101",
+                               fein="12-3456789")], header=[*HEADER, "dba"])
+    await run_import(sessionmaker, data)
+    keys = employer_search_key.c
+
+    async def stored() -> set[tuple[str, int]]:
+        return {tuple(r) for r in await db.execute(select(keys.key, keys.employer_id))}
+
+    written = await stored()
+    assert written, "the import wrote no typeahead keys"
+    await db.rollback()
+    async with db.begin():
+        await refresh_keys(db, [employer_id for _, employer_id in written])
+    assert await stored() == written

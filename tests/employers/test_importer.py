@@ -1,0 +1,182 @@
+"""The import's pure core: reading files, mapping columns, validating rows, planning matches."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm.employers.importer import (
+    IGNORE,
+    ImportFileError,
+    KeyIndex,
+    Reference,
+    RowError,
+    ValidRow,
+    check_mapping,
+    contact_is_new,
+    decode,
+    employer_record,
+    fast_domain,
+    fast_fein,
+    fast_phone,
+    fill_empty,
+    guess_mapping,
+    plan_batch,
+    read_csv,
+    validate_row,
+)
+from crm.employers.matching import normalize_domain, normalize_fein, normalize_phone
+
+REF = Reference(counties={"los angeles": (19, 1), "san francisco": (38, 2)}, county_names={19: "Los Angeles"},
+                regions={"LA-BASIN": 1, "BAY-PENINSULA": 2}, region_codes={1: "LA-BASIN", 2: "BAY-PENINSULA"})
+
+
+def valid(n: int, **raw: str) -> ValidRow:
+    out = validate_row(n, {"legal_name": "Harbor Freightways Inc", **raw}, REF)
+    assert isinstance(out, ValidRow), out
+    return out
+
+
+def test_utf8_bom_and_cp1252_files_decode_and_utf16_or_binary_is_refused():
+    assert decode("\ufefflegal_name\nCafé Olé\n".encode())[0].startswith("legal_name")
+    assert decode("legal_name\nCafé Olé\n".encode("cp1252")) == ("legal_name\nCafé Olé\n", "cp1252")
+    with pytest.raises(ImportFileError, match="UTF-16"):
+        decode("legal_name\nAcme\n".encode("utf-16"))
+    with pytest.raises(ImportFileError, match="XLSX"):
+        decode(b"PK\x03\x04rest-of-a-workbook")
+    with pytest.raises(ImportFileError, match="neither UTF-8 nor Windows-1252"):
+        decode(b"legal_name\n\x81\x8d\x8f\n")
+
+
+def test_semicolon_separated_files_are_read_and_an_empty_file_is_refused():
+    table = read_csv(b"legal_name;zip\nAcme;90012\n")
+    assert table.headers == ["legal_name", "zip"] and table.rows == [["Acme", "90012"]]
+    with pytest.raises(ImportFileError, match="empty"):
+        read_csv(b"\n\n")
+
+
+def test_headers_are_guessed_by_name_and_unknown_ones_must_be_mapped_or_ignored():
+    headers = ["Company Name", "E-mail", "Zip Code", "EIN", "Favourite colour"]
+    guessed = guess_mapping(headers)
+    assert guessed == {"Company Name": "legal_name", "E-mail": "contact_email", "Zip Code": "zip", "EIN": "fein",
+                       "Favourite colour": ""}
+    with pytest.raises(ImportFileError, match="Unknown column.*Favourite colour"):
+        check_mapping(headers, guessed)
+    assert check_mapping(headers, {**guessed, "Favourite colour": IGNORE}) == {0: "legal_name", 1: "contact_email",
+                                                                               2: "zip", 3: "fein"}
+    with pytest.raises(ImportFileError, match="No legal_name column"):
+        check_mapping(["zip"], {"zip": "zip"})
+    with pytest.raises(ImportFileError, match="both mapped to zip"):
+        check_mapping(["a", "b", "name"], {"a": "zip", "b": "zip", "name": "legal_name"})
+
+
+def test_row_errors_name_the_row_and_every_bad_field():
+    out = validate_row(7, {"legal_name": "Acme", "fein": "12-345", "zip": "9", "website": "not a site",
+                           "county": "Atlantis", "size_band": "huge", "naics_code": "99"}, REF)
+    assert isinstance(out, list)
+    assert {e.field for e in out} == {"fein", "zip", "website", "county", "size_band", "naics_code"}
+    assert all(e.row == 7 for e in out)
+    assert str(RowError(7, "fein", "bad")) == "row 7, fein: bad"
+
+
+def test_lengths_come_from_the_api_schema_and_a_missing_name_is_required():
+    out = validate_row(3, {"legal_name": "x" * 201}, REF)
+    assert out == [RowError(3, "legal_name", "at most 200 characters")]
+    assert validate_row(4, {"legal_name": "  "}, REF) == [RowError(4, "legal_name", "is required")]
+
+
+def test_row_values_are_normalized_like_the_employer_service():
+    row = valid(2, website="https://www.Harbor-Freight.com/about", fein="123456789", phone="(213) 555-0101",
+                zip="90012-1234", county="Los Angeles County", naics_code="484110", aliases="HFI; ; Harbor Freight")
+    v = row.values
+    assert (v["domain"], v["fein"], v["phone"], v["zip"]) == ("harbor-freight.com", "12-3456789", "+12135550101",
+                                                             "90012")
+    assert (v["county_id"], v["region_id"], v["sector_code"], v["name_key"]) == (19, 1, "48-49", "harbor freightways")
+    assert [a for a, _ in row.aliases] == ["HFI", "Harbor Freight"]
+
+
+def test_county_and_region_must_agree_and_the_import_region_limits_rows():
+    assert validate_row(2, {"legal_name": "A", "county": "Los Angeles", "region": "BAY-PENINSULA"}, REF) == [
+        RowError(2, "region", "does not contain the given county")]
+    limited = Reference(**{**REF.__dict__, "default_region_id": 1})
+    assert valid_in(limited, {"legal_name": "A"})["region_id"] == 1
+    errors = validate_row(2, {"legal_name": "A", "county": "San Francisco"}, limited)
+    assert isinstance(errors, list) and "limited to LA-BASIN" in errors[0].message
+    scoped = Reference(**{**REF.__dict__, "allowed_region_ids": frozenset({1})})
+    errors = validate_row(2, {"legal_name": "A"}, scoped)
+    assert isinstance(errors, list) and errors[0].field == "region"
+
+
+def valid_in(ref: Reference, raw: dict[str, str]) -> dict:
+    out = validate_row(2, raw, ref)
+    assert isinstance(out, ValidRow)
+    return out.values
+
+
+def test_contact_columns_need_a_name_and_a_real_email():
+    errors = validate_row(2, {"legal_name": "A", "contact_email": "x@y.com"}, REF)
+    assert isinstance(errors, list) and errors[0].field == "contact_name"
+    errors = validate_row(2, {"legal_name": "A", "contact_name": "Ann", "contact_email": "nope"}, REF)
+    assert isinstance(errors, list) and errors[0].field == "contact_email"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(r"\A ?[0-9]{2}-?[0-9]{7} ?\Z") | st.text(max_size=12))
+def test_fast_fein_agrees_with_normalize_fein(value):
+    try:
+        expected: str | None | type = normalize_fein(value)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: str | None | type = fast_fein(value)
+    except ValueError:
+        got = ValueError
+    assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(r"\A(\+1)?[ (]?[0-9]{3}[) .-]{0,2}[0-9]{3}[ .-]?[0-9]{4}\Z"))
+def test_fast_phone_agrees_with_normalize_phone(value):
+    assert fast_phone(value) == normalize_phone(value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(r"\A(https?://)?(www\.)?[a-z0-9-]{1,12}(\.[a-z]{2,4}){1,2}(/[a-z]*)?\Z"))
+def test_fast_domain_agrees_with_normalize_domain(value):
+    assert fast_domain(value) == normalize_domain(value)
+
+
+def test_same_name_and_zip_later_in_the_file_is_a_duplicate_of_the_first_row():
+    index, records, rows_of_file = KeyIndex(), {}, {}
+    a, b = valid(2, zip="90012"), valid(3, legal_name="Harbor Freightways, Inc.", zip="90012")
+    plans = plan_batch([a, b], index, records, {}, rows_of_file)
+    assert [(p.action, p.duplicate_of) for p in plans] == [("new", None), ("duplicate", 2)]
+
+
+def test_a_row_imported_before_is_recognized_by_its_row_key():
+    row = valid(2)
+    plans = plan_batch([row], KeyIndex(), {}, {row.row_key: 41}, {})
+    assert (plans[0].action, plans[0].target) == ("unchanged", 41)
+
+
+def test_a_confident_match_links_to_the_existing_employer():
+    index = KeyIndex()
+    existing = {"legal_name": "Harbor Freightways Inc", "name_key": "harbor freightways", "domain": "harbor.com",
+                "zip": "90012"}
+    index.add(9, "harbor freightways", "90012", "harbor.com", None)
+    records = {9: employer_record(9, existing, [])}
+    row = valid(5, legal_name="Harbor Freightways LLC", website="harbor.com", zip="90012")
+    plans = plan_batch([row], index, records, {}, {})
+    assert (plans[0].action, plans[0].target) == ("matched", 9)
+    assert "harbor.com" in plans[0].explanation
+
+
+def test_fill_empty_never_overwrites_and_contacts_are_matched_by_email_then_name():
+    changes = fill_empty({"website": "a.com", "phone": None, "naics_code": None, "region_id": 1},
+                         {"website": "b.com", "domain": "b.com", "phone": "+12135550101", "naics_code": "484110",
+                          "sector_code": "48-49", "region_id": 2, "county_id": 38})
+    assert changes == {"phone": "+12135550101", "naics_code": "484110", "sector_code": "48-49"}
+    assert not contact_is_new({"name": "Ann", "email": "ANN@x.com"}, [{"name": "A. Lee", "email": "ann@x.com"}])
+    assert contact_is_new({"name": "Ann", "email": None}, [{"name": "Bo", "email": None}])
+    assert not contact_is_new({"name": "ann", "email": None}, [{"name": "Ann", "email": None}])

@@ -1,0 +1,334 @@
+"""Merging employers loses nothing, settles uniqueness conflicts explicitly, and undoes exactly.
+
+``rich_pair`` (also used by the API tests) arranges two records of one establishment, each with
+history in every domain that references employers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.auth.principal import Principal
+from crm.councils.models import AdvisoryCouncil, CouncilMember
+from crm.db import metadata
+from crm.employers import merge as merging
+from crm.employers.duplicate_models import EmployerMerge
+from crm.employers.models import Employer, EmployerAlias, EmployerContact, SpocAssignment
+from crm.errors import Conflict
+from crm.touches.models import EmployerBlackout, EmployerPacing, HandOff, Touch, TouchRequest
+
+# Bookkeeping that a merge adds to (its own log, audit events, search keys) or that has nothing to
+# do with employers; every other table must hold the same number of rows before and after.
+_GROWS = {"employer_merge", "employer_merge_change", "audit_event", "employer_search_key", "employer_alias",
+          "session_store", "job_run"}
+NOW = dt.datetime(2026, 11, 20, 17, 0, tzinfo=dt.UTC)
+DAY = dt.date(2026, 11, 20)
+
+
+@dataclass
+class Pair:
+    loser: Employer
+    survivor: Employer
+    ids: dict[str, int]
+
+
+async def rich_pair(world: Any) -> Pair:
+    """"Acme Corp." (the loser) and "ACME Corporation" (the survivor), both in LA-BASIN."""
+    f, u, orgs = world.f, world.users, world.orgs
+    survivor = await f.employer("ACME Corporation", website="https://www.acme.com", zip="90021",
+                                address_line="1200 S Alameda St", city="Los Angeles")
+    loser = await f.employer("Acme Corp.", dba="Acme Tooling", zip="90021", address_line="1200 S Alameda St",
+                             city="Los Angeles", do_not_contact=True)
+    la = await f.region("LA-BASIN")
+    ids: dict[str, int] = {}
+    async with f.sessionmaker() as db, db.begin():
+        # SPOC history: the loser had Maria, then Sam (active); the survivor has Maria (active).
+        db.add_all([
+            SpocAssignment(employer_id=loser.id, region_id=la.id, spoc_id=u["spoc"].id,
+                           started_at=NOW - dt.timedelta(days=90), ended_at=NOW - dt.timedelta(days=30),
+                           reason="first owner"),
+            SpocAssignment(employer_id=survivor.id, region_id=la.id, spoc_id=u["spoc"].id,
+                           started_at=NOW - dt.timedelta(days=60)),
+        ])
+        sam = SpocAssignment(employer_id=loser.id, region_id=la.id, spoc_id=u["spoc2"].id,
+                             started_at=NOW - dt.timedelta(days=30), reason="rebalanced")
+        db.add(sam)
+        db.add_all([EmployerContact(employer_id=loser.id, name="Tomas Reyes", title="Plant Manager"),
+                    EmployerContact(employer_id=loser.id, name="Ana Ruiz", email="ana@acme.com"),
+                    EmployerContact(employer_id=survivor.id, name="Sandra Whitaker", title="HR Director"),
+                    EmployerAlias(employer_id=loser.id, name="ACME Tools", name_key="acme tools")])
+        db.add_all([EmployerPacing(employer_id=loser.id, max_touches=1, period_days=30, min_gap_days=7),
+                    EmployerPacing(employer_id=survivor.id, max_touches=2, period_days=60, min_gap_days=None),
+                    EmployerBlackout(employer_id=loser.id, starts_on=DAY, ends_on=DAY + dt.timedelta(days=3))])
+        done = Touch(employer_id=loser.id, region_id=la.id, spoc_id=u["spoc2"].id, status="completed",
+                     source="routed", channel="visit", window_start=DAY - dt.timedelta(days=40),
+                     window_end=DAY - dt.timedelta(days=20), planned_on=DAY - dt.timedelta(days=30),
+                     completed_at=NOW - dt.timedelta(days=30), notes="plant tour")
+        queued = Touch(employer_id=loser.id, region_id=la.id, spoc_id=u["spoc2"].id, status="queued",
+                       source="routed", window_start=DAY, window_end=DAY + dt.timedelta(days=30), planned_on=DAY)
+        mine = Touch(employer_id=survivor.id, region_id=la.id, spoc_id=u["spoc"].id, status="completed",
+                     source="logged", channel="call", window_start=DAY - dt.timedelta(days=10),
+                     window_end=DAY - dt.timedelta(days=10), planned_on=DAY - dt.timedelta(days=10),
+                     completed_at=NOW - dt.timedelta(days=10), notes="employer called in")
+        db.add_all([done, queued, mine])
+        await db.flush()
+
+        def request(employer: Employer, org: Any, who: Any, purpose: str, status: str, touch: Touch | None,
+                    summary: str) -> TouchRequest:
+            return TouchRequest(requester_id=who.id, requester_org_id=org.id, employer_id=employer.id,
+                                region_id=la.id, purpose=purpose, summary=summary, window_start=touch.window_start
+                                if touch else DAY, window_end=touch.window_end if touch else DAY
+                                + dt.timedelta(days=30), status=status, touch_id=touch.id if touch else None)
+
+        old = request(loser, orgs["college"], u["partner"], "hiring", "completed", done, "welders, spring")
+        dup_open = request(loser, orgs["college"], u["partner"], "work_based_learning", "queued", queued,
+                           "internships for CNC students")
+        other_open = request(loser, orgs["board"], u["partner2"], "apprenticeship", "queued", queued,
+                             "machinist apprenticeship")
+        theirs = request(survivor, orgs["college"], u["partner"], "work_based_learning", "held", None,
+                         "summer internships")
+        db.add_all([old, dup_open, other_open, theirs])
+        await db.flush()
+        db.add(HandOff(touch_id=done.id, employer_id=loser.id, from_user_id=u["spoc2"].id,
+                       to_org_id=orgs["board"].id, need="incumbent worker training", status="accepted"))
+        council = AdvisoryCouncil(name="Manufacturing CTE Advisory", owner_organization_id=orgs["college"].id,
+                                  region_id=la.id)
+        db.add(council)
+        await db.flush()
+        db.add_all([
+            CouncilMember(council_id=council.id, name="Tomas Reyes", email="treyes@acme.com", employer_id=loser.id,
+                          member_type="industry", role="chair"),
+            CouncilMember(council_id=council.id, name="Ana Ruiz", employer_id=loser.id, member_type="industry"),
+            CouncilMember(council_id=council.id, name="tomas reyes", email="TReyes@acme.com",
+                          employer_id=survivor.id, member_type="industry"),
+        ])
+        db.add_all([AuditEvent(action="employer.create", entity_type="employer", entity_id=loser.id,
+                               employer_id=loser.id),
+                    AuditEvent(action="employer.create", entity_type="employer", entity_id=survivor.id,
+                               employer_id=survivor.id)])
+        await db.flush()
+        ids.update(sam=sam.id, done=done.id, queued=queued.id, mine=mine.id, old=old.id, dup_open=dup_open.id,
+                   other_open=other_open.id, theirs=theirs.id, council=council.id)
+    return Pair(loser=loser, survivor=survivor, ids=ids)
+
+
+async def table_counts(db: Any) -> dict[str, int]:
+    await db.rollback()  # a fresh snapshot: SQLite keeps a reading transaction's view
+    return {t.name: await db.scalar(select(func.count()).select_from(t)) for t in metadata.sorted_tables}
+
+
+async def table_rows(db: Any, skip: set[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (but ``skip``), in primary-key order: what undo must restore."""
+    await db.rollback()
+    out = {}
+    for t in metadata.sorted_tables:
+        if t.name not in skip:
+            out[t.name] = [tuple(r) for r in (await db.execute(select(t).order_by(*t.primary_key.columns))).all()]
+    return out
+
+
+async def references_to(db: Any, employer_id: int) -> dict[str, int]:
+    """Rows pointing at the employer, per table.column (foreign keys plus audit_event.employer_id)."""
+    await db.rollback()
+    out = {}
+    for table, column in [*merging.employer_references(),
+                          (metadata.tables["audit_event"], metadata.tables["audit_event"].c.employer_id)]:
+        n = await db.scalar(select(func.count()).select_from(table).where(column == employer_id))
+        if n:
+            out[f"{table.name}.{column.name}"] = n
+    return out
+
+
+def as_principal(user: Any) -> Principal:
+    roles: dict[str, set[int]] = {}
+    for g in user.grants:
+        roles.setdefault(g.role, set())
+        if g.region_id is not None:
+            roles[g.role].add(g.region_id)
+    return Principal(id=user.id, email=user.email, name=user.name, organization_id=user.organization_id,
+                     organization_name=None, roles={k: frozenset(v) for k, v in roles.items()})
+
+
+async def do_merge(sessionmaker: Any, actor: Any, loser_id: int, survivor_id: int) -> EmployerMerge:
+    async with sessionmaker() as db:
+        m = await merging.merge_employers(db, as_principal(actor), loser_id, survivor_id, "same plant")
+        await db.commit()
+        return m
+
+
+async def do_undo(sessionmaker: Any, actor: Any, merge_id: int) -> EmployerMerge:
+    async with sessionmaker() as db:
+        m = await merging.undo_merge(db, as_principal(actor), merge_id, "merged by mistake")
+        await db.commit()
+        return m
+
+
+async def test_merge_moves_every_reference_to_the_survivor_and_loses_no_row(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    before = await table_counts(db)
+    loser_refs = await references_to(db, pair.loser.id)
+    survivor_refs = await references_to(db, pair.survivor.id)
+    assert {"touch.employer_id", "touch_request.employer_id", "hand_off.employer_id", "council_member.employer_id",
+            "spoc_assignment.employer_id", "employer_contact.employer_id", "employer_alias.employer_id",
+            "employer_blackout.employer_id", "employer_pacing.employer_id",
+            "audit_event.employer_id"} <= set(loser_refs)
+
+    await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+
+    after = await table_counts(db)
+    assert {k: v for k, v in after.items() if k not in _GROWS} == {k: v for k, v in before.items() if k not in _GROWS}
+    # Only the loser's pacing row stays on the tombstone (the survivor keeps one row, the stricter).
+    assert await references_to(db, pair.loser.id) == {"employer_pacing.employer_id": 1,
+                                                      "audit_event.employer_id": 1}
+    moved = await references_to(db, pair.survivor.id)
+    for ref, n in loser_refs.items():
+        expected = survivor_refs.get(ref, 0) + n - (1 if ref == "employer_pacing.employer_id" else 0)
+        extra = {"employer_alias.employer_id": 2, "audit_event.employer_id": 1}.get(ref, 0)
+        assert moved[ref] == expected + extra, ref
+    await db.rollback()
+    loser = await db.get(Employer, pair.loser.id)
+    assert loser.status == "merged" and loser.merged_into_id == pair.survivor.id
+    survivor = await db.get(Employer, pair.survivor.id)
+    names = {a.name for a in survivor.aliases}
+    assert {"Acme Corp.", "Acme Tooling", "ACME Tools"} <= names
+    assert survivor.do_not_contact is True  # the loser's do-not-contact wish survives the merge
+
+
+async def test_survivor_timeline_shows_both_histories_and_loser_page_points_to_survivor(client, world,
+                                                                                           sessionmaker):
+    pair = await rich_pair(world)
+    await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    headers = await world.f.auth(world.users["lead"])
+    r = await client.get(f"/api/employers/{pair.survivor.id}/timeline", params={"limit": 200}, headers=headers)
+    assert r.status_code == 200, r.text
+    entries = {(e["kind"], e["id"]) for e in r.json()["items"]}
+    ids = pair.ids
+    assert {("touch", ids["done"]), ("touch", ids["queued"]), ("touch", ids["mine"]), ("request", ids["old"]),
+            ("request", ids["dup_open"]), ("request", ids["other_open"]), ("request", ids["theirs"])} <= entries
+    tomb = await client.get(f"/api/employers/{pair.loser.id}", headers=headers)
+    assert tomb.json()["status"] == "merged" and tomb.json()["merged_into_id"] == pair.survivor.id
+
+
+async def test_loser_active_spoc_in_the_same_region_is_ended_and_kept_as_history(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    await db.rollback()
+    rows = list(await db.scalars(select(SpocAssignment).where(SpocAssignment.employer_id == pair.survivor.id)))
+    assert len(rows) == 3
+    active = [a for a in rows if a.ended_at is None]
+    assert [a.spoc_id for a in active] == [world.users["spoc"].id]
+    sam = next(a for a in rows if a.id == pair.ids["sam"])
+    assert sam.ended_at is not None and f"merge into employer #{pair.survivor.id}" in sam.reason
+
+
+async def test_pacing_keeps_the_stricter_preference_of_both(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    await db.rollback()
+    p = await db.scalar(select(EmployerPacing).where(EmployerPacing.employer_id == pair.survivor.id))
+    assert (p.max_touches, p.period_days, p.min_gap_days) == (1, 60, 7)
+
+
+async def test_duplicate_open_request_is_withdrawn_with_a_note_naming_the_survivors_request(world, sessionmaker,
+                                                                                             db):
+    pair = await rich_pair(world)
+    await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    await db.rollback()
+    dup = await db.get(TouchRequest, pair.ids["dup_open"])
+    assert dup.status == "withdrawn" and dup.employer_id == pair.survivor.id
+    assert f"#{pair.ids['theirs']}" in dup.outcome_note
+    other = await db.get(TouchRequest, pair.ids["other_open"])  # another organization's: stays open
+    assert other.status == "queued" and other.employer_id == pair.survivor.id
+    theirs = await db.get(TouchRequest, pair.ids["theirs"])
+    assert theirs.status == "held"
+
+
+async def test_the_same_person_seated_twice_on_a_council_keeps_one_active_seat(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    await db.rollback()
+    seats = list(await db.scalars(select(CouncilMember).where(CouncilMember.council_id == pair.ids["council"])))
+    assert len(seats) == 3 and all(s.employer_id == pair.survivor.id for s in seats)
+    active = sorted(s.name for s in seats if s.removed_at is None)
+    assert active == ["Ana Ruiz", "tomas reyes"]
+
+
+async def test_undo_restores_every_row_exactly(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    skip = {"audit_event", "employer_merge", "employer_merge_change", "employer_search_key", "session_store",
+            "job_run"}
+    before = await table_rows(db, skip)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    undone = await do_undo(sessionmaker, world.users["lead"], m.id)
+    assert undone.status == "undone"
+    assert await table_rows(db, skip) == before
+    assert await db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.employer_id == pair.loser.id, AuditEvent.action == "employer.create")) == 1
+    actions = set(await db.scalars(select(AuditEvent.action).where(AuditEvent.employer_id == pair.survivor.id)))
+    assert {"employer.merge", "employer.merge_undo"} <= actions
+
+
+async def test_undo_is_refused_once_a_moved_touch_changed(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    async with sessionmaker() as s, s.begin():
+        touch = await s.get(Touch, pair.ids["queued"])
+        touch.status = "scheduled"
+    with pytest.raises(Conflict, match="moved touch row"):
+        await do_undo(sessionmaker, world.users["lead"], m.id)
+    await db.rollback()
+    assert (await db.get(Employer, pair.loser.id)).status == "merged"
+
+
+async def test_undo_is_refused_once_a_new_request_joined_a_moved_touch(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    la = await world.f.region("LA-BASIN")
+    async with sessionmaker() as s, s.begin():
+        s.add(TouchRequest(requester_id=world.users["partner2"].id, requester_org_id=world.orgs["board"].id,
+                           employer_id=pair.survivor.id, region_id=la.id, purpose="hiring", summary="new",
+                           window_start=DAY, window_end=DAY + dt.timedelta(days=30), status="queued",
+                           touch_id=pair.ids["queued"]))
+    async with sessionmaker() as s:
+        blockers = await merging.undo_blockers(s, await merging.get_merge(s, m.id))
+    assert blockers == ["1 new touch_request row(s) reference moved touch rows"]
+
+
+async def test_new_rows_on_the_survivor_alone_do_not_block_undo(world, sessionmaker, db):
+    pair = await rich_pair(world)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    async with sessionmaker() as s, s.begin():
+        s.add(EmployerContact(employer_id=pair.survivor.id, name="New Person"))
+    await do_undo(sessionmaker, world.users["lead"], m.id)
+    await db.rollback()
+    assert (await db.get(Employer, pair.loser.id)).status == "active"
+
+
+async def test_a_merge_undone_once_cannot_be_undone_again(world, sessionmaker):
+    pair = await rich_pair(world)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    await do_undo(sessionmaker, world.users["lead"], m.id)
+    with pytest.raises(Conflict, match="already undone"):
+        await do_undo(sessionmaker, world.users["lead"], m.id)
+
+
+async def test_a_failing_merge_writes_nothing(world, sessionmaker, db, monkeypatch):
+    pair = await rich_pair(world)
+    skip = {"session_store", "job_run"}
+    before = await table_rows(db, skip)
+
+    async def boom(*_: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(merging, "_close_candidate", boom)
+    async with sessionmaker() as s:
+        with pytest.raises(RuntimeError):
+            await merging.merge_employers(s, as_principal(world.users["lead"]), pair.loser.id, pair.survivor.id)
+        await s.rollback()
+    assert await table_rows(db, skip) == before

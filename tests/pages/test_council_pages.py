@@ -1,0 +1,241 @@
+"""Council, partnership and chair pages: badges that explain themselves, attendance ticked in place,
+forms with errors in place, roster CSV and print page, the chair's read-only view."""
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
+from crm.councils.service import today
+from crm.partnerships.models import PartnershipMeeting, PartnershipMember, SectorPartnership
+from crm.touches.models import Touch
+from tests.factories import csrf, login
+
+TODAY = today().isoformat()
+
+
+async def _arrange(client, world):
+    """A council of East LA College with an industry chair (the test chair's sign-in), an employer member,
+    a college member, and one meeting today."""
+    staff = await world.f.auth(world.users["partner"])
+    council = (await client.post("/api/councils", headers=staff, json={
+        "name": "Welding Advisory", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN",
+        "program": "Welding Technology"})).json()
+    employer = await world.f.employer("Pacific Steel Fabricators")
+    base = f"/api/councils/{council['id']}"
+    chair = (await client.post(f"{base}/members", headers=staff, json={
+        "name": "Chris Chair", "email": "chair@example.org", "member_type": "industry", "role": "chair",
+        "term_start": "2026-01-01", "term_end": "2028-06-30"})).json()
+    member = (await client.post(f"{base}/members", headers=staff, json={
+        "name": "Dana Whitfield", "member_type": "industry", "employer_id": employer.id, "title": "Plant Manager",
+        "term_start": "2025-09-01"})).json()
+    faculty = (await client.post(f"{base}/members", headers=staff, json={
+        "name": "Ivan Ortiz", "member_type": "education", "organization_id": world.orgs["college"].id})).json()
+    meeting = (await client.post(f"{base}/meetings", headers=staff, json={"held_on": TODAY,
+                                                                            "agenda": "Curriculum review"})).json()
+    return {"council": council, "employer": employer, "chair": chair, "member": member, "faculty": faculty,
+            "meeting": meeting}
+
+
+async def test_council_page_shows_roster_and_badges_that_explain_themselves(client, world):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    page = await client.get(f"/councils/{a['council']['id']}")
+    assert page.status_code == 200
+    assert 'title="chair Chris Chair is industry"' in page.text
+    assert "<span class=\"small\">2 of 3 current members are industry</span>" in page.text
+    assert "Dana Whitfield" in page.text and "Pacific Steel Fabricators" in page.text
+    listing = await client.get("/councils")
+    assert "Welding Advisory" in listing.text and 'data-badge="industry_majority"' in listing.text
+
+
+async def test_lead_ticks_attendance_in_place_and_the_employer_touch_is_counted(client, world, db):
+    a = await _arrange(client, world)
+    await login(client, world.users["lead"].email)
+    await client.get(f"/councils/{a['council']['id']}")
+    url = f"/councils/{a['council']['id']}/meetings/{a['meeting']['id']}/attendance/{a['member']['id']}"
+    r = await client.post(url, data={"present": "1"}, headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 200
+    assert "<html" not in r.text and r.text.strip().startswith("<form class=\"tick\"")
+    assert "checked" in r.text and "touch counted" in r.text
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.source == "meeting")) == 1
+    off = await client.post(url, data={}, headers={"HX-Request": "true", **csrf(client)})
+    assert "checked" not in off.text and "touch counted" not in off.text
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
+async def test_attendance_form_works_without_javascript(client, world, db):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    url = f"/councils/{a['council']['id']}/meetings/{a['meeting']['id']}/attendance/{a['faculty']['id']}"
+    r = await client.post(url, data={"present": "1", "_csrf_token": client.cookies.get("csrftoken")},
+                          follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(f"#meeting-{a['meeting']['id']}")
+    assert await db.scalar(select(func.count(MeetingAttendance.id)).where(MeetingAttendance.present.is_(True))) == 1
+
+
+async def test_member_form_error_comes_back_in_place_and_nothing_is_written(client, world, db):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    await client.get(f"/councils/{a['council']['id']}")
+    r = await client.post(f"/councils/{a['council']['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"name": "Late Joiner", "member_type": "industry", "role": "member",
+                                "term_start": "2026-06-01", "term_end": "2026-05-01"})
+    assert r.status_code == 422
+    assert "<html" not in r.text and "term end 2026-05-01 is before term start 2026-06-01" in r.text
+    assert 'value="Late Joiner"' in r.text  # what was typed is kept
+    await db.rollback()
+    assert await db.scalar(select(func.count(CouncilMember.id))) == 3
+
+
+async def test_roster_csv_opens_with_the_right_columns(client, world):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    r = await client.get(f"/councils/{a['council']['id']}/roster.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"] == 'attachment; filename="welding-advisory-roster.csv"'
+    assert r.content.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark: Excel then reads UTF-8
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Name", "Title", "Organization / employer", "Member type", "Role", "Term start", "Term end",
+                       "Email"]
+    assert rows[1] == ["Chris Chair", "", "Public member", "industry", "chair", "2026-01-01", "2028-06-30",
+                       "chair@example.org"]
+    assert ["Dana Whitfield", "Plant Manager", "Pacific Steel Fabricators", "industry", "member", "2025-09-01", "",
+            ""] in rows
+    assert len(rows) == 4
+
+
+async def test_roster_csv_quotes_commas_and_neutralizes_formulas(client, world):
+    a = await _arrange(client, world)
+    staff = await world.f.auth(world.users["partner"])
+    await client.post(f"/api/councils/{a['council']['id']}/members", headers=staff, json={
+        "name": "=HYPERLINK(\"x\")", "title": "Owner, President", "member_type": "public"})
+    await login(client, world.users["partner"].email)
+    text = (await client.get(f"/councils/{a['council']['id']}/roster.csv")).content.decode("utf-8-sig")
+    assert '"Owner, President"' in text
+    row = next(r for r in csv.reader(io.StringIO(text)) if r[1] == "Owner, President")
+    assert row[0] == "'=HYPERLINK(\"x\")"
+
+
+async def test_print_roster_page_uses_the_print_stylesheet(client, world):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    r = await client.get(f"/councils/{a['council']['id']}/roster")
+    assert r.status_code == 200 and "/static/print-roster.css" in r.text
+    assert "Dana Whitfield" in r.text and "Industry-chaired" in r.text
+    css = await client.get("/static/print-roster.css")
+    assert css.status_code == 200 and "@media print" in css.text
+
+
+async def test_employer_page_panel_lists_the_councils_it_sits_on(client, world, db):
+    a = await _arrange(client, world)
+    from crm.auth.principal import Principal
+    from crm.councils.pages import councils_panel
+    from crm.employers.models import Employer
+    from crm.employers.panels import _PANELS
+
+    assert any(loader is councils_panel for _, _, loader in _PANELS)  # registered with the employer page
+    user = await db.get(world.users["spoc"].__class__, world.users["spoc"].id)
+    panel = await councils_panel(db, Principal.from_user(user), await db.get(Employer, a["employer"].id))
+    assert panel["template"] == "councils/_employer_panel.html"
+    assert [(m.name, c.name) for m, c in panel["council_seats"]] == [("Dana Whitfield", "Welding Advisory")]
+
+
+# --- the chair ------------------------------------------------------------------------------------
+
+async def test_chair_sees_only_their_council_read_only(client, world):
+    a = await _arrange(client, world)
+    staff = await world.f.auth(world.users["partner"])
+    other = (await client.post("/api/councils", headers=staff, json={
+        "name": "Nursing Advisory", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN"})).json()
+    await login(client, world.users["chair"].email)
+    home = await client.get("/chair")
+    assert home.status_code == 200 and "Welding Advisory" in home.text and "Nursing Advisory" not in home.text
+    page = await client.get(f"/chair/councils/{a['council']['id']}")
+    assert page.status_code == 200 and "Dana Whitfield" in page.text and "Industry-chaired" in page.text
+    assert "<form" not in page.text.split("<main>")[1]  # read-only: no forms besides sign-out in the header
+    assert (await client.get(f"/chair/councils/{other['id']}")).status_code == 403
+    csv_r = await client.get(f"/chair/councils/{a['council']['id']}/roster.csv")
+    assert csv_r.status_code == 200 and b"Dana Whitfield" in csv_r.content
+    for crm_url in ("/councils", f"/councils/{a['council']['id']}", "/employers", "/partnerships", "/admin"):
+        assert (await client.get(crm_url)).status_code == 403, crm_url
+
+
+async def test_chair_can_never_write_through_the_pages(client, world, db):
+    a = await _arrange(client, world)
+    await login(client, world.users["chair"].email)
+    c = f"/councils/{a['council']['id']}"
+    tables = (AdvisoryCouncil, CouncilMember, CouncilMeeting, MeetingAttendance, Recommendation, Touch)
+    before = {t: await db.scalar(select(func.count(t.id))) for t in tables}
+    posts = [("/councils/new", {"name": "X", "owner_organization_id": "1", "region": "LA-BASIN"}),
+             (f"{c}/edit", {"name": "Renamed"}),
+             (f"{c}/members", {"name": "X", "member_type": "industry"}),
+             (f"{c}/members/{a['member']['id']}/remove", {}),
+             (f"{c}/meetings", {"held_on": TODAY}),
+             (f"{c}/meetings/{a['meeting']['id']}/attendance/{a['member']['id']}", {"present": "1"}),
+             (f"{c}/recommendations", {"text": "x"}),
+             ("/partnerships/new", {"name": "X"})]
+    for url, data in posts:
+        r = await client.post(url, data={**data, "_csrf_token": client.cookies.get("csrftoken")},
+                              follow_redirects=False)
+        assert r.status_code == 403, (url, r.status_code)
+    await db.rollback()
+    assert {t: await db.scalar(select(func.count(t.id))) for t in tables} == before
+
+
+@pytest.mark.parametrize("who", ["lead", "spoc", "partner"])
+async def test_crm_users_without_the_chair_role_get_403_on_chair_pages(client, world, who):
+    await login(client, world.users[who].email)
+    assert (await client.get("/chair")).status_code == 403
+
+
+# --- partnerships ---------------------------------------------------------------------------------
+
+async def test_partnership_convening_ticks_split_business_and_public(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"], "naics_prefixes": ["484", "493"], "stage": "launched"})).json()
+    employer = await world.f.employer("Harbor Freight Lines")
+    base = f"/api/partnerships/{p['id']}"
+    business = (await client.post(f"{base}/members", headers=lead, json={"kind": "employer",
+                                                                         "employer_id": employer.id})).json()
+    support = (await client.post(f"{base}/members", headers=lead, json={
+        "kind": "support", "organization_id": world.orgs["board"].id, "support_role": "convener"})).json()
+    meeting = (await client.post(f"{base}/meetings", headers=lead, json={"held_on": TODAY})).json()
+    await login(client, world.users["lead"].email)
+    page = await client.get(f"/partnerships/{p['id']}")
+    assert page.status_code == 200 and "Harbor Freight Lines" in page.text
+    url = f"/partnerships/{p['id']}/meetings/{meeting['id']}/attendance"
+    r = await client.post(f"{url}/{business['id']}", data={"present": "1"},
+                          headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 200 and "<html" not in r.text
+    assert "1 business" in r.text and "0 public" in r.text and "business outnumber public" in r.text
+    r = await client.post(f"{url}/{support['id']}", data={"present": "1"},
+                          headers={"HX-Request": "true", **csrf(client)})
+    assert "1 business" in r.text and "1 public" in r.text and "business do not outnumber public" in r.text
+    stored = await db.get(PartnershipMeeting, meeting["id"])
+    assert (stored.business_count, stored.public_count) == (1, 1)
+    touch = await db.scalar(select(Touch).where(Touch.employer_id == employer.id))
+    assert touch is not None and touch.channel == "event" and touch.source == "meeting"
+    assert await db.scalar(select(func.count(PartnershipMember.id))) == 2
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 1
+
+
+async def test_ticking_someone_whose_term_does_not_cover_the_meeting_is_422_in_place(client, world, db):
+    a = await _arrange(client, world)
+    staff = await world.f.auth(world.users["partner"])
+    former = (await client.post(f"/api/councils/{a['council']['id']}/members", headers=staff, json={
+        "name": "Former Member", "member_type": "industry", "term_start": "2020-01-01",
+        "term_end": "2021-01-01"})).json()
+    await login(client, world.users["partner"].email)
+    await client.get(f"/councils/{a['council']['id']}")
+    r = await client.post(f"/councils/{a['council']['id']}/meetings/{a['meeting']['id']}/attendance/{former['id']}",
+                          data={"present": "1"}, headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422 and "<html" not in r.text
+    assert "term does not cover the meeting" in r.text and "checked" not in r.text
+    await db.rollback()
+    assert await db.scalar(select(func.count(MeetingAttendance.id))) == 0

@@ -1,0 +1,122 @@
+"""Typeahead partial (`/employers/match`) and the create-employer "use this one?" warning."""
+
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.employers.models import Employer
+from tests.factories import csrf, login
+
+HTMX = {"hx-request": "true"}
+
+
+async def _employers(db) -> int:
+    count = await db.scalar(select(func.count(Employer.id))) or 0
+    await db.rollback()  # end the read snapshot, so the next count sees what the app wrote
+    return count
+
+
+async def test_typeahead_partial_lists_candidates_as_choice_buttons_with_explanation(client, world):
+    acme = await world.f.employer("ACME Corporation", website="https://acme.com", zip="90021")
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={"employer_name": "acme corp", "employer_website": "acme.com"},
+                         headers=HTMX)
+    assert r.status_code == 200
+    assert "<html" not in r.text  # only the partial
+    assert f'data-id="{acme.id}"' in r.text and 'data-name="ACME Corporation"' in r.text
+    assert "same domain acme.com" in r.text
+    assert "<button" in r.text  # keyboard-reachable choices
+
+
+async def test_typeahead_with_empty_fields_renders_nothing(client, world):
+    await world.f.employer("ACME Corporation")
+    await login(client, world.users["spoc"].email)
+    r = await client.get("/employers/match", params={"employer_name": ""}, headers=HTMX)
+    assert r.status_code == 200 and "data-employer-choice" not in r.text and "No existing" not in r.text
+
+
+async def test_typeahead_says_when_nothing_matches(client, world):
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={"employer_name": "Quokka Quantum Kitchens"}, headers=HTMX)
+    assert r.status_code == 200 and "No existing employer matches" in r.text
+
+
+async def test_typeahead_ignores_a_half_typed_fein(client, world):
+    await world.f.employer("ACME Corporation")
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={"employer_name": "acme", "employer_fein": "95-48"},
+                         headers=HTMX)
+    assert r.status_code == 200 and "ACME Corporation" in r.text
+
+
+async def test_typeahead_page_is_refused_to_a_chair_and_anonymous(client, world):
+    r = await client.get("/employers/match", params={"employer_name": "acme"}, follow_redirects=False)
+    assert r.status_code in (302, 303) and r.headers["location"].startswith("/login")
+    await login(client, world.users["chair"].email)
+    r = await client.get("/employers/match", params={"employer_name": "acme"}, headers=HTMX)
+    assert r.status_code == 403
+
+
+async def test_create_form_carries_the_live_match_wiring(client, world):
+    await login(client, world.users["spoc"].email)
+    r = await client.get("/employers/new")
+    assert r.status_code == 200
+    assert 'id="create-matches"' in r.text and 'hx-get="/employers/match"' in r.text
+
+
+async def test_create_mode_partial_warns_use_this_one(client, world):
+    acme = await world.f.employer("ACME Corporation", website="https://acme.com")
+    await login(client, world.users["spoc"].email)
+    r = await client.get("/employers/match", params={"mode": "create", "legal_name": "Acme Corp."}, headers=HTMX)
+    assert r.status_code == 200
+    assert "use this one?" in r.text and f'href="/employers/{acme.id}"' in r.text
+    assert "create_anyway" not in r.text  # confirming happens on submit
+
+
+async def test_creating_an_existing_employer_warns_and_writes_nothing(client, world, db):
+    acme = await world.f.employer("ACME Corporation", website="https://acme.com")
+    await login(client, world.users["spoc"].email)
+    before = await _employers(db)
+    audits = await db.scalar(select(func.count(AuditEvent.id)))
+    await db.rollback()
+    r = await client.post("/employers/new", data={"legal_name": "Acme Corp.", "website": "www.acme.com",
+                                                  "county": "Los Angeles", **_token(client)},
+                          follow_redirects=False)
+    assert r.status_code == 409
+    assert "use this one?" in r.text and f'href="/employers/{acme.id}"' in r.text
+    assert 'name="create_anyway"' in r.text
+    assert 'value="Acme Corp."' in r.text  # the form keeps what was typed
+    assert await _employers(db) == before
+    assert await db.scalar(select(func.count(AuditEvent.id))) == audits
+
+
+async def test_create_anyway_creates_the_employer(client, world, db):
+    await world.f.employer("ACME Corporation", website="https://acme.com")
+    await login(client, world.users["spoc"].email)
+    before = await _employers(db)
+    r = await client.post("/employers/new", data={"legal_name": "Acme Corp.", "website": "www.acme.com",
+                                                  "county": "Los Angeles", "create_anyway": "1", **_token(client)},
+                          follow_redirects=False)
+    assert r.status_code == 303
+    assert await _employers(db) == before + 1
+
+
+async def test_creating_a_new_employer_needs_no_confirmation(client, world, db):
+    await world.f.employer("ACME Corporation", website="https://acme.com")
+    await login(client, world.users["spoc"].email)
+    r = await client.post("/employers/new", data={"legal_name": "Quokka Quantum Kitchens", "county": "Los Angeles",
+                                                  **_token(client)}, follow_redirects=False)
+    assert r.status_code == 303
+    created = await db.scalar(select(Employer).where(Employer.legal_name == "Quokka Quantum Kitchens"))
+    assert created is not None
+
+
+async def test_invalid_input_still_wins_over_the_duplicate_warning(client, world, db):
+    await world.f.employer("ACME Corporation", website="https://acme.com")
+    await login(client, world.users["spoc"].email)
+    r = await client.post("/employers/new", data={"legal_name": "Acme Corp.", "fein": "12-34",
+                                                  "county": "Los Angeles", **_token(client)})
+    assert r.status_code == 422 and "use this one?" not in r.text
+
+
+def _token(client) -> dict[str, str]:
+    return {"_csrf_token": csrf(client)["x-csrftoken"]}

@@ -1,0 +1,215 @@
+"""The SPOC queue page: urgency groups, bundled and held requests, inline htmx actions with errors in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.touches.models import HandOff, Touch, TouchRequest
+from tests.factories import csrf, login
+from tests.touches.conftest import SpocDesk, today
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def desk(sessionmaker) -> SpocDesk:
+    return SpocDesk(sessionmaker)
+
+
+def _section(html: str, start: str, end: str | None) -> str:
+    chunk = html.split(f'id="{start}"', 1)[1]
+    return chunk.split(f'id="{end}"', 1)[0] if end else chunk
+
+
+async def _fresh(db, model, id_):
+    await db.rollback()
+    return await db.get(model, id_)
+
+
+@pytest.mark.parametrize("who", ["lead", "spoc"])
+async def test_staff_land_on_the_queue(client, world, who):
+    await login(client, world.users[who].email)
+    r = await client.get("/", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == "/queue"
+
+
+async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_requests(client, world, desk):
+    late, soon, far = [await world.f.employer(n) for n in ("Late Co", "Soon Co", "Far Co")]
+    await desk.touch(late, world.users["spoc"], planned_in=-2)
+    t = await desk.touch(soon, world.users["spoc"], planned_in=3)
+    await desk.touch(far, world.users["spoc"], planned_in=20)
+    await desk.request(t, world.users["partner"], purpose="apprenticeship", summary="CNC apprentices for spring")
+    await desk.request(None, world.users["partner2"], employer=far, purpose="event", release_in=9,
+                       summary="job fair booth")
+    await login(client, world.users["spoc"].email)
+    html = (await client.get("/queue")).text
+    assert "Late Co" in _section(html, "group-overdue", "group-week")
+    week = _section(html, "group-week", "group-later")
+    assert "Soon Co" in week and "East LA College" in week and "CNC apprentices for spring" in week
+    assert "Far Co" in _section(html, "group-later", "held")
+    held = _section(html, "held", None)
+    release = today() + dt.timedelta(days=9)
+    assert "job fair booth" in held and f"{release.day} {release:%b %Y}" in held
+    assert 'id="unassigned-queue"' not in html  # SPOCs do not work the unassigned queue
+
+
+async def test_lead_sees_the_unassigned_queue_with_an_assign_form(client, world, desk):
+    await desk.touch(await world.f.employer("Orphan Co"))
+    await login(client, world.users["lead"].email)
+    unassigned = _section((await client.get("/queue")).text, "unassigned-queue", "held")
+    assert "Orphan Co" in unassigned and "Sam Ortiz" in unassigned and "/reassign" in unassigned
+
+
+async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, desk):
+    await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await desk.touch(await world.f.employer("Blue Ocean Seafood"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    r = await client.get("/queue", params={"q": "golden"}, headers=HX)
+    assert r.status_code == 200 and "<html" not in r.text and 'id="queue-body"' in r.text
+    assert "Golden State Logistics" in r.text and "Blue Ocean" not in r.text
+
+
+async def test_inline_schedule_swaps_the_touch_row(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    day = (today() + dt.timedelta(days=4)).isoformat()
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": day, "scheduled_time": "09:30", "channel": "call"})
+    assert r.status_code == 200 and "<html" not in r.text
+    assert r.text.lstrip().startswith(f'<article class="touch card" id="touch-{t.id}"') and "Scheduled" in r.text
+    touch = await _fresh(db, Touch, t.id)
+    assert touch.status == "scheduled" and touch.planned_on.isoformat() == day
+
+
+async def test_inline_complete_without_an_outcome_shows_the_error_in_place_and_writes_nothing(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={"notes": "x"})
+    assert r.status_code == 422 and "<html" not in r.text
+    assert f"missing outcome for request(s) [{req.id}]" in r.text and 'id="touch-' in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
+async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        f"outcome_{req.id}": "interested", f"note_{req.id}": "send 3 candidates", "handoff_org":
+        "east la college", "handoff_need": "forklift training"})
+    assert r.status_code == 200 and "completed" in r.text and "send 3 candidates" in r.text
+    assert (await _fresh(db, TouchRequest, req.id)).outcome == "interested"
+    assert (await db.scalars(select(HandOff.to_org_id))).one() == world.orgs["college"].id
+
+
+async def test_cancel_without_javascript_redirects_back_to_the_queue_with_a_flash(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/cancel", follow_redirects=False,
+                          data={"reason": "owner retired", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303 and r.headers["location"] == "/queue"
+    assert f"Touch #{t.id} cancelled" in (await client.get("/queue")).text
+    assert (await _fresh(db, Touch, t.id)).status == "cancelled"
+
+
+async def test_schedule_error_without_javascript_rerenders_the_page_with_the_error(client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"])
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-1)
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/schedule", data={
+        "scheduled_on": (today() + dt.timedelta(days=1)).isoformat(), "channel": "visit",
+        "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 409 and "<html" in r.text and "breaks the employer&#39;s pacing budget" in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
+async def test_spoc_of_another_region_cannot_act_from_the_page(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["bay_spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)}, data={"reason": "mine now"})
+    assert r.status_code == 403
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
+@pytest.mark.parametrize("who", ["partner", "chair"])
+async def test_partners_and_chairs_are_refused_the_queue(client, world, who):
+    await login(client, world.users[who].email)
+    assert (await client.get("/queue")).status_code == 403
+    assert (await client.get("/queue/log")).status_code == 403
+
+
+async def test_overview_tab_keeps_my_employers_and_the_leads_region_overview(client, world):
+    mine = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(mine, world.users["spoc"])
+    await world.f.employer("Nobody Owns Me Inc")
+    await login(client, world.users["lead"].email)
+    html = (await client.get("/queue/overview")).text
+    assert "Nobody Owns Me Inc" in _section(html, "unassigned", "my-employers") and "Maria Lopez" in html
+    await client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken")})
+    await login(client, world.users["spoc"].email)
+    assert "Sunrise Family Dental" in _section((await client.get("/queue/overview")).text, "my-employers", None)
+
+
+async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, db):
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["spoc"].email)
+    assert "Golden State Logistics" in (await client.get(f"/queue/log?employer_id={e.id}")).text
+    token = client.cookies.get("csrftoken")
+    tomorrow = (today() + dt.timedelta(days=1)).isoformat()
+    r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call", "occurred_on": tomorrow,
+                                              "_csrf_token": token})
+    assert r.status_code == 422 and "must be today or earlier" in r.text
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+    r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call",
+                                              "occurred_on": today().isoformat(), "notes": "called about interns",
+                                              "_csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/employers/{e.id}"
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.source == "logged")) == 1
+
+
+async def test_employer_page_shows_the_timeline_with_budget_left(client, world, desk):
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-3)
+    await desk.request(t, world.users["partner2"], purpose="apprenticeship", summary="board's plan", status="completed")
+    await login(client, world.users["partner"].email)
+    html = (await client.get(f"/employers/{e.id}")).text
+    timeline = _section(html, "timeline", None)
+    assert "1 left" in timeline and f"Touch #{t.id}" in timeline and "apprenticeship" in timeline
+    assert "board&#39;s plan" not in timeline and "LA Basin WDB" not in timeline  # another org's request
+
+
+async def test_partner_accepts_a_hand_off_with_htmx_and_declining_needs_a_note(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="completed")
+    first = await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="welders")
+    second = await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="interns")
+    await login(client, world.users["partner"].email)
+    await client.get("/employers")
+    r = await client.post(f"/hand-offs/{first.id}/accept", headers={**HX, **csrf(client)}, data={"note": ""})
+    assert r.status_code == 200 and '<section class="card" id="hand-offs">' in r.text and "accepted" in r.text
+    r = await client.post(f"/hand-offs/{second.id}/decline", headers={**HX, **csrf(client)}, data={"note": ""})
+    assert r.status_code == 422 and "say why you decline" in r.text
+    assert (await _fresh(db, HandOff, second.id)).status == "pending"
+    assert (await db.get(HandOff, first.id)).status == "accepted"
+
+
+async def test_hand_off_to_an_unknown_organization_is_shown_in_place(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        f"outcome_{req.id}": "referred", "handoff_org": "Nowhere Agency", "handoff_need": "welders"})
+    assert r.status_code == 422 and "no partner organization is named" in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"

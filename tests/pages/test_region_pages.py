@@ -1,0 +1,72 @@
+"""`/region`: a lead edits the region's pacing policy and routing rules; errors in place; others refused."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.employers.models import RoutingRule
+from crm.touches.models import RegionPolicy
+from tests.factories import csrf, login
+
+HX = {"HX-Request": "true"}
+
+
+async def test_lead_sees_the_defaults_and_saves_a_policy_without_javascript(client, world, db):
+    await login(client, world.users["lead"].email)
+    page = await client.get("/region")
+    assert page.status_code == 200 and "Using the defaults" in page.text and "Los Angeles Basin" in page.text
+    r = await client.post("/region/LA-BASIN/policy", follow_redirects=False, data={
+        "max_touches": "3", "period_days": "30", "min_gap_days": "5", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303
+    row = (await db.scalars(select(RegionPolicy))).one()
+    assert (row.max_touches, row.period_days, row.min_gap_days) == (3, 30, 5)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [("max_touches", "0", "between 1 and 366"),
+                                                         ("period_days", "abc", "whole number"),
+                                                         ("min_gap_days", "400", "between 0 and 366")])
+async def test_bad_policy_shows_the_error_beside_the_field_with_htmx(client, world, db, field, value, message):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    data = {"max_touches": "2", "period_days": "30", "min_gap_days": "7", field: value}
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)}, data=data)
+    assert r.status_code == 422 and "<html" not in r.text and 'id="policy"' in r.text
+    error_at = r.text.index(message)
+    assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
+
+
+async def test_lead_adds_and_removes_a_routing_rule_with_htmx(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data={
+        "naics_prefix": "33", "county": "Los Angeles", "priority": "10",
+        "pool": [str(world.users["spoc"].id), str(world.users["spoc2"].id)]})
+    assert r.status_code == 200 and 'id="rules"' in r.text and "Maria Lopez, Sam Ortiz" in r.text
+    rule = (await db.scalars(select(RoutingRule))).one()
+    r = await client.post(f"/region/LA-BASIN/rules/{rule.id}/remove", headers={**HX, **csrf(client)})
+    assert r.status_code == 200 and "No routing rules" in r.text
+
+
+async def test_rule_without_a_pool_is_refused_in_place(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data={"naics_prefix": "33"})
+    assert r.status_code == 422 and "choose at least one SPOC" in r.text
+    assert await db.scalar(select(func.count(RoutingRule.id))) == 0
+
+
+@pytest.mark.parametrize("who", ["spoc", "partner", "chair"])
+async def test_only_leads_reach_region_settings(client, world, who):
+    await login(client, world.users[who].email)
+    assert (await client.get("/region")).status_code == 403
+
+
+async def test_lead_of_another_region_cannot_post_to_this_one(client, world, db):
+    await login(client, world.users["bay_lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "9", "period_days": "30", "min_gap_days": "0"})
+    assert r.status_code == 403
+    assert await db.scalar(select(func.count(RegionPolicy.id))) == 0

@@ -1,0 +1,131 @@
+"""Partner pages: the request form, the "already talking?" panel, the decision, my requests and withdrawal."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.touches.models import Touch, TouchRequest
+from tests.factories import csrf, login
+
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def form(client, employer_id, **extra):
+    return {"_csrf_token": client.cookies.get("csrftoken"), "employer_id": str(employer_id), "region": "LA-BASIN",
+            "purpose": "hiring", "summary": "Forklift operators, twelve openings", "priority": "normal",
+            "window_start": TODAY.isoformat(), "window_end": (TODAY + dt.timedelta(days=30)).isoformat(), **extra}
+
+
+async def test_request_form_defaults_to_the_partners_region_and_a_thirty_day_window(client, world):
+    await login(client, world.users["partner"].email)
+    r = await client.get("/requests/new")
+    assert r.status_code == 200
+    assert 'name="employer_name"' in r.text and 'name="employer_id"' in r.text  # the typeahead field group
+    assert '<option value="LA-BASIN" selected' in r.text
+    assert f'value="{(TODAY + dt.timedelta(days=30)).isoformat()}"' in r.text
+    assert 'id="employer-panel"' in r.text and "Choose an employer" in r.text
+
+
+async def test_panel_shows_spoc_next_touch_purposes_and_budget_but_no_other_orgs_notes(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    await login(client, world.users["partner2"].email)
+    r = await client.post("/requests/new", data=form(client, e.id, purpose="apprenticeship",
+                                                     summary="CONFIDENTIAL layoff plans"), follow_redirects=False)
+    assert r.status_code == 303
+    await login(client, world.users["partner"].email)
+    panel = await client.get("/requests/panel", params={"employer_id": e.id, "region": "LA-BASIN"},
+                             headers={"HX-Request": "true"})
+    assert panel.status_code == 200 and "<html" not in panel.text
+    assert "Maria Lopez" in panel.text and "Apprenticeship" in panel.text
+    assert "1 of 2 touches in 30 days" in panel.text
+    assert "CONFIDENTIAL" not in panel.text and "Quinn" not in panel.text
+
+
+async def test_plain_form_post_redirects_to_the_request_with_its_decision_in_plain_words(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    await login(client, world.users["partner"].email)
+    r = await client.post("/requests/new", data=form(client, e.id), follow_redirects=False)
+    assert r.status_code == 303
+    page = await client.get(r.headers["location"])
+    touch_id = await db.scalar(select(Touch.id))
+    assert f"Queued as touch #{touch_id} with Maria Lopez, planned for {TODAY.day} {TODAY:%B %Y}" in page.text
+
+
+async def test_htmx_submit_swaps_in_the_bundled_decision(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    await login(client, world.users["partner2"].email)
+    await client.post("/requests/new", data=form(client, e.id, purpose="event"), follow_redirects=False)
+    await login(client, world.users["partner"].email)
+    r = await client.post("/requests/new", data=form(client, e.id), headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 200 and "<html" not in r.text
+    touch_id = await db.scalar(select(Touch.id))
+    assert f"Bundled into touch #{touch_id} with Maria Lopez" in r.text
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"window_end": (TODAY - dt.timedelta(days=1)).isoformat(),
+      "window_start": (TODAY - dt.timedelta(days=9)).isoformat()}, "window_end"),
+    ({"purpose": "nonsense"}, "purpose"),
+    ({"employer_id": "99999"}, "employer_id"),
+    ({"summary": "x" * 2001}, "summary"),
+])
+async def test_bad_form_input_rerenders_the_form_with_the_error_in_place_and_writes_nothing(
+        client, world, db, change, field):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["partner"].email)
+    r = await client.post("/requests/new", data={**form(client, e.id), **change},
+                          headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422 and 'id="request-form"' in r.text and "<html" not in r.text
+    assert 'class="error"' in r.text
+    assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
+
+
+async def test_my_requests_lists_only_my_organizations_requests_and_withdraws_inline(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["partner2"].email)
+    await client.post("/requests/new", data=form(client, e.id, summary="other org"), follow_redirects=False)
+    await login(client, world.users["partner"].email)
+    await client.post("/requests/new", data=form(client, e.id, purpose="event"), follow_redirects=False)
+    mine = await db.scalar(select(TouchRequest).where(TouchRequest.purpose == "event"))
+    page = await client.get("/requests")
+    assert f'id="request-{mine.id}"' in page.text and "other org" not in page.text
+    assert page.text.count('<tr id="request-') == 1 and "Withdraw" in page.text
+    r = await client.post(f"/requests/{mine.id}/withdraw", headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 200 and "withdrawn" in r.text.lower() and "<html" not in r.text
+    await db.commit()  # end the session's read snapshot (SQLite WAL) before re-reading
+    await db.refresh(mine)
+    assert mine.status == "withdrawn"
+
+
+async def test_partner_cannot_open_another_organizations_request_page(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["partner2"].email)
+    await client.post("/requests/new", data=form(client, e.id), follow_redirects=False)
+    other = await db.scalar(select(TouchRequest.id))
+    await login(client, world.users["partner"].email)
+    assert (await client.get(f"/requests/{other}")).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/requests", "/requests/new", "/requests/panel"])
+async def test_chair_gets_403_on_request_pages(client, world, path):
+    await login(client, world.users["chair"].email)
+    assert (await client.get(path)).status_code == 403
+
+
+async def test_my_requests_shows_hand_offs_to_my_organization_with_accept_and_decline(client, world, db):
+    from crm.touches.models import HandOff
+
+    e = await world.f.employer("Sunrise Family Dental")
+    db.add(HandOff(employer_id=e.id, from_user_id=world.users["spoc"].id, to_org_id=world.orgs["college"].id,
+                   need="Needs CNC machinist training for 6 staff"))
+    db.add(HandOff(employer_id=e.id, from_user_id=world.users["spoc"].id, to_org_id=world.orgs["board"].id,
+                   need="Other org's hand-off"))
+    await db.commit()
+    await login(client, world.users["partner"].email)
+    page = await client.get("/requests")
+    assert "Needs CNC machinist training" in page.text and "Other org's hand-off" not in page.text
+    assert "/accept" in page.text and "/decline" in page.text

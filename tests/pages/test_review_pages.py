@@ -1,0 +1,149 @@
+"""Duplicate review queue and merge pages: side-by-side pairs, merge/dismiss/undo with and without htmx."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge
+from crm.employers.models import Employer
+from tests.employers.test_duplicates import scan, small_world
+from tests.factories import csrf, login
+
+HTMX = {"HX-Request": "true"}
+
+
+async def _queued(world, sessionmaker):
+    acme, acme2, *_ = await small_world(world.f)
+    await scan(sessionmaker)
+    async with sessionmaker() as s:
+        pair = await s.scalar(select(DuplicateCandidate).where(DuplicateCandidate.employer_a_id == acme.id))
+    return acme, acme2, pair
+
+
+async def _fresh(db, model, id_):
+    await db.rollback()
+    return await db.get(model, id_)
+
+
+async def test_lead_sees_each_pair_side_by_side_with_its_explanation(client, world, sessionmaker):
+    acme, acme2, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    r = await client.get("/employers/review")
+    assert r.status_code == 200
+    assert "ACME Corporation" in r.text and "Acme Corp." in r.text and pair.explanation in r.text
+    assert "Sunrise Bakery" in r.text and "Not a duplicate" in r.text and "Which record survives?" in r.text
+    assert f'value="{acme.id}" checked' in r.text  # the verified, older record is suggested as survivor
+
+
+@pytest.mark.parametrize("who", ["spoc", "partner", "chair"])
+async def test_only_leads_and_admins_open_the_review_queue(client, world, sessionmaker, who):
+    await _queued(world, sessionmaker)
+    await login(client, world.users[who].email)
+    r = await client.get("/employers/review")
+    assert r.status_code == 403
+
+
+async def test_lead_of_another_region_sees_an_empty_queue(client, world, sessionmaker):
+    await _queued(world, sessionmaker)
+    await login(client, world.users["bay_lead"].email)
+    r = await client.get("/employers/review")
+    assert r.status_code == 200 and "ACME" not in r.text and "No possible duplicates" in r.text
+
+
+async def test_plain_form_merge_redirects_with_a_flash_and_the_loser_page_points_to_the_survivor(
+        client, world, sessionmaker, db):
+    acme, acme2, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    await client.get("/employers/review")
+    r = await client.post(f"/employers/review/{pair.id}/merge", data={
+        "survivor_id": str(acme.id), "reason": "same plant", "_csrf_token": client.cookies.get("csrftoken")},
+        follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/employers/review"
+    done = await client.get("/employers/review")
+    assert "Merged Acme Corp. into ACME Corporation" in done.text and "Acme Corp." not in done.text.split(
+        "Merged Acme Corp.")[1]
+    assert (await _fresh(db, Employer, acme2.id)).merged_into_id == acme.id
+    tomb = await client.get(f"/employers/{acme2.id}")
+    assert f'href="/employers/{acme.id}"' in tomb.text and "Merged into" in tomb.text
+    survivor = await client.get(f"/employers/{acme.id}")
+    assert "Merged from" in survivor.text and "Undo merge" in survivor.text and "Acme Corp." in survivor.text
+
+
+async def test_htmx_merge_swaps_the_pair_for_the_result_with_undo(client, world, sessionmaker):
+    acme, acme2, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    await client.get("/employers/review")
+    r = await client.post(f"/employers/review/{pair.id}/merge", data={"survivor_id": str(acme.id)},
+                          headers={**HTMX, **csrf(client)})
+    assert r.status_code == 200 and "<html" not in r.text
+    assert "Merged <strong>Acme Corp.</strong>" in r.text and "Undo merge" in r.text
+    merge_id = r.text.split("/employers/merges/")[1].split("/")[0]
+    u = await client.post(f"/employers/merges/{merge_id}/undo", data={}, headers={**HTMX, **csrf(client)})
+    assert u.status_code == 200 and "separate employers again" in u.text
+
+
+async def test_merge_without_a_survivor_shows_the_error_in_place_and_writes_nothing(client, world, sessionmaker,
+                                                                                   db):
+    _, _, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    await client.get("/employers/review")
+    r = await client.post(f"/employers/review/{pair.id}/merge", data={"survivor_id": "12345"},
+                          headers={**HTMX, **csrf(client)})
+    assert r.status_code == 422 and "<html" not in r.text and "choose which of the two records survives" in r.text
+    plain = await client.post(f"/employers/review/{pair.id}/merge", data={
+        "reason": "x", "_csrf_token": client.cookies.get("csrftoken")})
+    assert plain.status_code == 422 and "<html" in plain.text and "choose which of the two records" in plain.text
+    await db.rollback()
+    assert await db.scalar(select(func.count()).select_from(EmployerMerge)) == 0
+
+
+async def test_not_a_duplicate_is_remembered_from_the_page(client, world, sessionmaker, db):
+    _, _, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    await client.get("/employers/review")
+    r = await client.post(f"/employers/review/{pair.id}/dismiss", data={"note": "two sites"},
+                          headers={**HTMX, **csrf(client)})
+    assert r.status_code == 200 and "Remembered" in r.text and "<html" not in r.text
+    assert (await _fresh(db, DuplicateCandidate, pair.id)).status == "dismissed"
+    again = await client.post(f"/employers/review/{pair.id}/dismiss", data={}, headers={**HTMX, **csrf(client)})
+    assert again.status_code == 409 and "already decided" in again.text
+
+
+async def test_undo_from_the_employer_page_restores_the_loser(client, world, sessionmaker, db):
+    acme, acme2, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    await client.get("/employers/review")
+    token = client.cookies.get("csrftoken")
+    await client.post(f"/employers/review/{pair.id}/merge", data={"survivor_id": str(acme.id), "_csrf_token": token})
+    await db.rollback()
+    merge_id = await db.scalar(select(EmployerMerge.id))
+    r = await client.post(f"/employers/merges/{merge_id}/undo", data={"_csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/employers/{acme2.id}"
+    assert (await _fresh(db, Employer, acme2.id)).status == "active"
+    page = await client.get(f"/employers/{acme2.id}")
+    assert "is its own employer again" in page.text
+
+
+async def test_merge_into_form_on_the_employer_page(client, world, db):
+    a = await world.f.employer("Sunrise Family Dental")
+    b = await world.f.employer("Sunrise Dental Group")
+    await login(client, world.users["lead"].email)
+    page = await client.get(f"/employers/{b.id}")
+    assert "Merge this employer into #" in page.text
+    token = client.cookies.get("csrftoken")
+    bad = await client.post(f"/employers/{b.id}/merge", data={"into": "abc", "_csrf_token": token})
+    assert bad.status_code == 200 and "give the number of the employer that survives" in bad.text
+    ok = await client.post(f"/employers/{b.id}/merge", data={"into": f"#{a.id}", "_csrf_token": token},
+                           follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == f"/employers/{a.id}"
+    assert (await _fresh(db, Employer, b.id)).merged_into_id == a.id
+
+
+async def test_merge_post_without_csrf_is_refused(client, world, sessionmaker, db):
+    acme, _, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    r = await client.post(f"/employers/review/{pair.id}/merge", data={"survivor_id": str(acme.id)})
+    assert r.status_code == 403
+    await db.rollback()
+    assert await db.scalar(select(func.count()).select_from(EmployerMerge)) == 0

@@ -1,0 +1,107 @@
+"""SPOC routing shell: assigned → backup when away → routing rule (least loaded, sticky) → unassigned."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, update
+
+from crm.audit.models import AuditEvent
+from crm.auth.models import User
+from crm.employers.models import RoutingRule, SpocAssignment
+from crm.touches.assign import route_spoc
+from crm.touches.models import Touch
+
+TODAY = dt.date(2026, 11, 22)
+
+
+async def _route(sessionmaker, employer, region_id):
+    async with sessionmaker() as db, db.begin():
+        return await route_spoc(db, employer, region_id, None)
+
+
+async def _rule(sessionmaker, region_id, pool, naics_prefix=None, county_id=None, priority=100):
+    async with sessionmaker() as db, db.begin():
+        users = list(await db.scalars(select(User).where(User.id.in_([u.id for u in pool]))))
+        rule = RoutingRule(region_id=region_id, naics_prefix=naics_prefix, county_id=county_id,
+                           priority=priority, pool=users)
+        db.add(rule)
+    return rule
+
+
+async def _open_touches(sessionmaker, employer, region_id, spoc, n):
+    async with sessionmaker() as db, db.begin():
+        for _ in range(n):
+            db.add(Touch(employer_id=employer.id, region_id=region_id, spoc_id=spoc.id, window_start=TODAY,
+                         window_end=TODAY, planned_on=TODAY))
+
+
+async def _set_away(db, user):
+    await db.execute(update(User).where(User.id == user.id).values(away=True))
+    await db.commit()
+
+
+async def test_active_assignment_spoc_gets_the_touch(world, sessionmaker):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    assert await _route(sessionmaker, e, e.region_id) == world.users["spoc"].id
+
+
+async def test_away_spoc_hands_the_touch_to_the_backup(world, sessionmaker, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"], backup_spoc_id=world.users["spoc2"].id)
+    await _set_away(db, world.users["spoc"])
+    assert await _route(sessionmaker, e, e.region_id) == world.users["spoc2"].id
+
+
+async def test_away_spoc_without_backup_falls_to_a_rule_and_keeps_the_assignment(world, sessionmaker, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    await _rule(sessionmaker, e.region_id, [world.users["spoc2"]])
+    await _set_away(db, world.users["spoc"])
+    assert await _route(sessionmaker, e, e.region_id) == world.users["spoc2"].id
+    spocs = (await db.scalars(select(SpocAssignment.spoc_id).where(SpocAssignment.ended_at.is_(None)))).all()
+    assert spocs == [world.users["spoc"].id]
+
+
+async def test_rule_picks_least_loaded_spoc_and_makes_it_sticky_with_audit(world, sessionmaker, db):
+    e = await world.f.employer("Precision Machining Co", naics_code="332710")
+    other = await world.f.employer("Busy Employer")
+    await _open_touches(sessionmaker, other, e.region_id, world.users["spoc"], 2)
+    rule = await _rule(sessionmaker, e.region_id, [world.users["spoc"], world.users["spoc2"]], naics_prefix="33")
+    assert await _route(sessionmaker, e, e.region_id) == world.users["spoc2"].id
+    a = (await db.scalars(select(SpocAssignment).where(SpocAssignment.employer_id == e.id))).one()
+    assert (a.spoc_id, a.ended_at, a.reason) == (world.users["spoc2"].id, None, f"routing rule #{rule.id}")
+    event = (await db.scalars(select(AuditEvent).where(AuditEvent.employer_id == e.id))).one()
+    assert event.action == "spoc.assign" and event.note == f"routing rule #{rule.id}"
+
+
+async def test_rule_assignment_is_sticky_when_loads_change(world, sessionmaker, db):
+    e = await world.f.employer("Precision Machining Co", naics_code="332710")
+    await _rule(sessionmaker, e.region_id, [world.users["spoc"], world.users["spoc2"]])
+    first = await _route(sessionmaker, e, e.region_id)
+    assert first == world.users["spoc"].id  # equal load: lowest id
+    await _open_touches(sessionmaker, e, e.region_id, world.users["spoc"], 3)
+    assert await _route(sessionmaker, e, e.region_id) == first
+    assert await db.scalar(select(func.count(SpocAssignment.id))) == 1
+
+
+async def test_rule_matching_county_but_not_sector_is_skipped(world, sessionmaker, db):
+    e = await world.f.employer("Sunrise Family Dental", naics_code="621210")
+    await _rule(sessionmaker, e.region_id, [world.users["spoc"]], naics_prefix="33", county_id=e.county_id)
+    county_rule = await _rule(sessionmaker, e.region_id, [world.users["spoc2"]], county_id=e.county_id)
+    assert await _route(sessionmaker, e, e.region_id) == world.users["spoc2"].id
+    assert (await db.scalars(select(SpocAssignment.reason))).one() == f"routing rule #{county_rule.id}"
+
+
+async def test_pool_member_away_or_from_another_region_is_not_picked(world, sessionmaker, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await _rule(sessionmaker, e.region_id, [world.users["spoc"], world.users["bay_spoc"]])
+    await _set_away(db, world.users["spoc"])
+    assert await _route(sessionmaker, e, e.region_id) is None
+
+
+async def test_no_assignment_and_no_rule_leaves_the_touch_unassigned(world, sessionmaker, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    assert await _route(sessionmaker, e, e.region_id) is None
+    assert await db.scalar(select(func.count(SpocAssignment.id))) == 0

@@ -1,0 +1,51 @@
+"""Employer timeline: every request and touch across partners and regions, newest first, with budget left."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from crm.touches import timeline
+from crm.touches.models import RegionPolicy
+from tests.touches.conftest import today
+
+
+async def _principal(sessionmaker, user):
+    from crm.auth.models import User
+    from crm.auth.principal import Principal
+
+    async with sessionmaker() as db:
+        return Principal.from_user(await db.get(User, user.id))
+
+
+async def test_entries_are_newest_first_across_requests_and_touches(world, desk, sessionmaker):
+    e = await world.f.employer("Golden State Logistics")
+    old = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-20)
+    upcoming = await desk.touch(e, world.users["spoc"], planned_in=6)
+    req = await desk.request(upcoming, world.users["partner"])  # created today
+    viewer = await _principal(sessionmaker, world.users["spoc"])
+    async with sessionmaker() as db:
+        items = await timeline.entries(db, viewer, e.id)
+    assert [(i.kind, i.id) for i in items] == [("touch", upcoming.id), ("request", req.id), ("touch", old.id)]
+
+
+async def test_budget_counts_touches_of_every_region_against_each_regions_policy(world, desk, sessionmaker):
+    e = await world.f.employer("Golden State Logistics")
+    await desk.touch(e, world.users["bay_spoc"], status="completed", planned_in=-1, region="BAY-PENINSULA")
+    async with sessionmaker() as db, db.begin():
+        db.add(RegionPolicy(region_id=e.region_id, max_touches=4, period_days=30, min_gap_days=0))
+    async with sessionmaker() as db:
+        budgets = {b.region.code: b.view for b in await timeline.budgets(db, e, today())}
+    assert budgets["LA-BASIN"].remaining == 3 and budgets["LA-BASIN"].next_allowed == today()
+    assert budgets["BAY-PENINSULA"].remaining == 1
+    assert budgets["BAY-PENINSULA"].next_allowed == today() + dt.timedelta(days=6)
+
+
+async def test_staff_of_another_region_see_that_regions_entries_like_a_partner(world, desk, sessionmaker):
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2, notes="staff-only notes")
+    await desk.request(t, world.users["partner"], summary="college plan", status="completed")
+    viewer = await _principal(sessionmaker, world.users["bay_spoc"])
+    async with sessionmaker() as db:
+        items = await timeline.entries(db, viewer, e.id)
+    assert all(i.notes is None and i.summary is None for i in items)
+    assert {i.kind for i in items} == {"touch", "request"}

@@ -1,0 +1,259 @@
+"""SPOC workflow through the API: schedule, complete, cancel, reassign, log — and every refusal writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select, update
+
+from crm.audit.models import AuditEvent
+from crm.notify.models import OutboxMessage
+from crm.touches.models import HandOff, RegionPolicy, Touch, TouchRequest
+from tests.touches.conftest import today
+
+
+def at(days: int, hour: int = 15) -> str:
+    return dt.datetime.combine(today() + dt.timedelta(days=days), dt.time(hour), dt.UTC).isoformat()
+
+
+async def _counts(db):
+    await db.rollback()  # end the read snapshot so the app's commits are visible
+    return (await db.scalar(select(func.count(AuditEvent.id))), await db.scalar(select(func.count(OutboxMessage.id))),
+            await db.scalar(select(func.count(HandOff.id))))
+
+
+async def _state(db, touch_id):
+    await db.rollback()
+    t = await db.get(Touch, touch_id)
+    reqs = (await db.scalars(select(TouchRequest).where(TouchRequest.employer_id == t.employer_id)
+                             .order_by(TouchRequest.id))).all()
+    return t, reqs
+
+
+@pytest.fixture
+async def bundled(world, desk):
+    """A queued touch of Maria (LA-BASIN) carrying requests from the college and the board."""
+    e = await world.f.employer("Golden State Logistics LLC")
+    t = await desk.touch(e, world.users["spoc"])
+    r1 = await desk.request(t, world.users["partner"], purpose="hiring", summary="10 forklift drivers")
+    r2 = await desk.request(t, world.users["partner2"], purpose="apprenticeship", summary="logistics apprentices")
+    return e, t, r1, r2
+
+
+async def test_schedule_moves_touch_and_requests_to_scheduled_and_tells_requesters(client, world, desk, db, bundled):
+    e, t, r1, r2 = bundled
+    c = await desk.contact(e)
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
+                          json={"scheduled_at": at(5), "channel": "visit", "contact_ids": [c.id]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["status"], body["planned_on"], body["contacts"][0]["name"]) == (
+        "scheduled", (today() + dt.timedelta(days=5)).isoformat(), "Dana Owner")
+    touch, reqs = await _state(db, t.id)
+    assert touch.status == "scheduled" and [q.status for q in reqs] == ["scheduled", "scheduled"]
+    mails = (await db.scalars(select(OutboxMessage.to_email).order_by(OutboxMessage.to_email))).all()
+    assert mails == ["partner2@example.org", "partner@example.org"]
+    actions = set((await db.scalars(select(AuditEvent.action).where(AuditEvent.employer_id == e.id))).all())
+    assert {"touch.schedule", "touch_request.schedule"} <= actions
+
+
+async def test_schedule_with_contact_of_another_employer_is_422_and_writes_nothing(client, world, desk, db, bundled):
+    _, t, _, _ = bundled
+    stranger = await desk.contact(await world.f.employer("Other Co"), "Not Theirs")
+    before = await _counts(db)
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
+                          json={"scheduled_at": at(5), "channel": "visit", "contact_ids": [stranger.id]})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "contact_ids"
+    touch, reqs = await _state(db, t.id)
+    assert touch.status == "queued" and touch.scheduled_at is None and await _counts(db) == before
+
+
+@pytest.mark.parametrize(("change", "field"), [({"channel": "pigeon"}, "channel"),
+                                               ({"scheduled_at": at(-2)}, "scheduled_at"),
+                                               ({"scheduled_at": "tomorrow"}, "scheduled_at")])
+async def test_bad_schedule_input_is_422_naming_the_field(client, world, db, bundled, change, field):
+    _, t, _, _ = bundled
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
+                          json={"scheduled_at": at(5), "channel": "visit", **change})
+    assert r.status_code in (400, 422) and field in r.text
+    assert (await _state(db, t.id))[0].status == "queued"
+
+
+async def test_schedule_breaking_the_pacing_budget_is_409_unless_a_lead_overrides(client, world, desk, db, bundled):
+    e, t, _, _ = bundled
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2)  # min gap 7 days
+    spoc = await world.f.auth(world.users["spoc"])
+    body = {"scheduled_at": at(1), "channel": "call"}
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json=body)
+    assert r.status_code == 409 and "pacing budget" in r.text
+    assert "next allowed date is " + (today() + dt.timedelta(days=5)).isoformat() in r.text
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={**body, "override_reason": "urgent"})
+    assert r.status_code == 409  # a SPOC cannot override
+    assert (await _state(db, t.id))[0].status == "queued"
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["lead"]),
+                          json={**body, "override_reason": "layoff notice, must meet this week"})
+    assert r.status_code == 200 and r.json()["override_reason"] == "layoff notice, must meet this week"
+    await db.rollback()
+    note = await db.scalar(select(AuditEvent.note).where(AuditEvent.action == "touch.schedule"))
+    assert note == "pacing override: layoff notice, must meet this week"
+
+
+async def test_rescheduling_does_not_count_the_touch_against_itself(client, world, desk, db, bundled):
+    e, t, _, _ = bundled
+    spoc = await world.f.auth(world.users["spoc"])
+    assert (await client.post(f"/api/touches/{t.id}/schedule", headers=spoc,
+                              json={"scheduled_at": at(5), "channel": "visit"})).status_code == 200
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc,
+                          json={"scheduled_at": at(6), "channel": "call"})
+    assert r.status_code == 200 and r.json()["planned_on"] == (today() + dt.timedelta(days=6)).isoformat()
+
+
+async def test_complete_records_an_outcome_per_request_and_creates_hand_offs(client, world, db, bundled):
+    e, t, r1, r2 = bundled
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
+        "outcomes": [{"request_id": r1.id, "outcome": "interested", "note": "call HR on Monday"},
+                     {"request_id": r2.id, "outcome": "not_interested"}],
+        "notes": "met the owner", "channel": "visit",
+        "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "forklift certification for 10"}]})
+    assert r.status_code == 200, r.text
+    touch, reqs = await _state(db, t.id)
+    assert touch.status == "completed" and touch.planned_on == today() and touch.completed_at is not None
+    assert [(q.status, q.outcome, q.outcome_note) for q in reqs] == [
+        ("completed", "interested", "call HR on Monday"), ("completed", "not_interested", None)]
+    h = (await db.scalars(select(HandOff))).one()
+    assert (h.to_org_id, h.status, h.touch_id) == (world.orgs["college"].id, "pending", t.id)
+    bodies = (await db.scalars(select(OutboxMessage.body).where(OutboxMessage.to_email == "partner@example.org"))).all()
+    assert any("interested" in b and "call HR on Monday" in b for b in bodies)
+    assert any("forklift certification" in b for b in bodies)  # the college's partner is told of the hand-off
+
+
+async def test_outcomes_for_requests_not_on_the_touch_are_422_and_nothing_changes(client, world, desk, db, bundled):
+    e, t, r1, r2 = bundled
+    elsewhere = await desk.request(None, world.users["partner"], employer=e, purpose="event", release_in=3)
+    before = await _counts(db)
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
+        "outcomes": [{"request_id": r1.id, "outcome": "interested"}, {"request_id": r2.id, "outcome": "referred"},
+                     {"request_id": elsewhere.id, "outcome": "interested"}]})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "outcomes"
+    assert f"[{elsewhere.id}] are not bundled" in r.text
+    touch, reqs = await _state(db, t.id)
+    assert touch.status == "queued" and [q.status for q in reqs] == ["queued", "queued", "held"]
+    assert await _counts(db) == before
+
+
+@pytest.mark.parametrize("outcomes", [[], [{"outcome": "interested"}], [{"outcome": "thrilled"}]])
+async def test_missing_or_unknown_outcomes_are_422(client, world, db, bundled, outcomes):
+    _, t, r1, _ = bundled
+    body = [{"request_id": r1.id, **o} for o in outcomes]
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]),
+                          json={"outcomes": body})
+    assert r.status_code == 422 and "outcomes" in r.text
+    assert (await _state(db, t.id))[0].status == "queued"
+
+
+async def test_hand_off_to_unknown_organization_is_422_and_touch_stays_open(client, world, db, bundled):
+    _, t, r1, r2 = bundled
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
+        "outcomes": [{"request_id": r1.id, "outcome": "interested"}, {"request_id": r2.id, "outcome": "follow_up"}],
+        "hand_offs": [{"to_org_id": 999999, "need": "welders"}]})
+    assert r.status_code == 422 and "hand_offs[0].to_org_id" in r.text
+    assert (await _state(db, t.id))[0].status == "queued" and await db.scalar(select(func.count(HandOff.id))) == 0
+
+
+async def test_completing_a_cancelled_touch_is_409_and_nothing_changes(client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics LLC")
+    t = await desk.touch(e, world.users["spoc"], status="cancelled")
+    before = await _counts(db)
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]),
+                          json={"outcomes": []})
+    assert r.status_code == 409 and "cannot complete a cancelled touch" in r.text
+    assert (await _state(db, t.id))[0].status == "cancelled" and await _counts(db) == before
+
+
+async def test_cancel_holds_bundled_requests_until_the_next_allowed_date_and_tells_requesters(
+        client, world, desk, db, bundled):
+    e, t, r1, r2 = bundled
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-3)
+    r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]),
+                          json={"reason": "owner on leave"})
+    assert r.status_code == 200, r.text
+    touch, reqs = await _state(db, t.id)
+    assert (touch.status, touch.cancel_reason) == ("cancelled", "owner on leave")
+    release = today() + dt.timedelta(days=4)  # 7-day gap from the touch 3 days ago
+    assert [(q.status, q.touch_id, q.release_on) for q in reqs] == [("held", None, release)] * 2
+    bodies = (await db.scalars(select(OutboxMessage.body))).all()
+    assert len(bodies) == 2 and all("owner on leave" in b and release.isoformat() in b for b in bodies)
+
+
+async def test_cancel_of_a_do_not_contact_employer_declines_the_requests(client, world, desk, db, bundled):
+    e, t, r1, r2 = bundled
+    from crm.employers.models import Employer
+    await db.execute(update(Employer).where(Employer.id == e.id).values(do_not_contact=True))
+    await db.commit()
+    r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]),
+                          json={"reason": "employer asked us to stop"})
+    assert r.status_code == 200
+    _, reqs = await _state(db, t.id)
+    declined = ("declined", "Touch cancelled: employer asked us to stop")
+    assert [(q.status, q.decline_reason) for q in reqs] == [declined] * 2
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}])
+async def test_cancel_without_reason_is_4xx_and_nothing_changes(client, world, db, bundled, body):
+    _, t, _, _ = bundled
+    r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]), json=body)
+    assert r.status_code in (400, 422) and "reason" in r.text
+    assert (await _state(db, t.id))[0].status == "queued"
+
+
+async def test_reassign_to_another_spoc_of_the_region(client, world, db, bundled):
+    e, t, _, _ = bundled
+    r = await client.post(f"/api/touches/{t.id}/reassign", headers=await world.f.auth(world.users["lead"]),
+                          json={"spoc_id": world.users["spoc2"].id, "reason": "Maria on leave"})
+    assert r.status_code == 200 and r.json()["spoc"]["name"] == "Sam Ortiz"
+    assert "spoc2@example.org" in (await db.scalars(select(OutboxMessage.to_email))).all()
+
+
+async def test_reassign_to_a_spoc_of_another_region_is_422(client, world, db, bundled):
+    _, t, _, _ = bundled
+    r = await client.post(f"/api/touches/{t.id}/reassign", headers=await world.f.auth(world.users["lead"]),
+                          json={"spoc_id": world.users["bay_spoc"].id})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "spoc_id"
+    assert (await _state(db, t.id))[0].spoc_id == world.users["spoc"].id
+
+
+async def test_logged_touch_is_completed_and_counts_toward_the_budget(client, world, db):
+    e = await world.f.employer("Golden State Logistics LLC")
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.post("/api/touches", headers=spoc, json={
+        "employer_id": e.id, "channel": "call", "occurred_on": today().isoformat(), "notes": "owner called in"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["status"], r.json()["source"], r.json()["spoc"]["name"]) == ("completed", "logged", "Maria Lopez")
+    timeline = (await client.get(f"/api/employers/{e.id}/timeline", headers=spoc)).json()
+    la = next(b for b in timeline["budget"] if b["region"] == "LA-BASIN")
+    assert la["remaining"] == 1 and la["next_allowed"] == (today() + dt.timedelta(days=7)).isoformat()
+
+
+@pytest.mark.parametrize(("change", "field"), [({"occurred_on": "FUTURE"}, "occurred_on"),
+                                               ({"employer_id": 999999}, "employer_id"),
+                                               ({"channel": "fax"}, "channel"),
+                                               ({"region": "NOWHERE"}, "region")])
+async def test_bad_logged_touch_is_422_and_writes_nothing(client, world, db, change, field):
+    e = await world.f.employer("Golden State Logistics LLC")
+    if change.get("occurred_on") == "FUTURE":
+        change = {"occurred_on": (today() + dt.timedelta(days=1)).isoformat()}
+    r = await client.post("/api/touches", headers=await world.f.auth(world.users["spoc"]), json={
+        "employer_id": e.id, "channel": "call", "occurred_on": today().isoformat(), **change})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == field
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
+async def test_region_policy_change_is_what_schedule_checks(client, world, desk, db, bundled):
+    e, t, _, _ = bundled
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2)
+    db.add(RegionPolicy(region_id=e.region_id, max_touches=3, period_days=30, min_gap_days=1))
+    await db.commit()
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
+                          json={"scheduled_at": at(1), "channel": "call"})
+    assert r.status_code == 200, r.text
