@@ -174,4 +174,4 @@ class RoutingRule(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
     county: Mapped[County | None] = relationship(lazy="joined")
-    pool: Mapped[list[User]] = relationship(secondary=routing_rule_pool, lazy="selectin")
+    pool: Mapped[list[User]] = relationship(secondary=routing_rule_pool, lazy="selectin", order_by="User.name")
