@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.auth.models import LoginFailure
 from crm.auth.store import SessionRecord
+from crm.db import begin_write
 from crm.employers.duplicates import scan_job as scan_duplicates
 from crm.jobs.models import JobRun
 from crm.notify.service import deliver_outbox
@@ -71,13 +72,17 @@ async def run_claimed(sessionmaker: async_sessionmaker[AsyncSession], job: Job,
             return None
     async with sessionmaker() as db:
         try:
-            async with db.begin():
-                result = await job.fn(db, now)
-                run = await db.scalar(select(JobRun).where(JobRun.job_name == job.name, JobRun.slot_start == slot))
-                if run is not None:
-                    run.finished_at = dt.datetime.now(dt.UTC)
-                    run.result = result[:500]
+            # Jobs read then write; on SQLite take the write lock first so concurrent jobs queue
+            # behind each other instead of failing with "database is locked".
+            await begin_write(db)
+            result = await job.fn(db, now)
+            run = await db.scalar(select(JobRun).where(JobRun.job_name == job.name, JobRun.slot_start == slot))
+            if run is not None:
+                run.finished_at = dt.datetime.now(dt.UTC)
+                run.result = result[:500]
+            await db.commit()
         except Exception:
+            await db.rollback()
             log.exception("job_failed", extra={"job": job.name, "slot": slot.isoformat()})
             raise
     log.info("job_done", extra={"job": job.name, "slot": slot.isoformat(), "result": result})
@@ -86,11 +91,13 @@ async def run_claimed(sessionmaker: async_sessionmaker[AsyncSession], job: Job,
 
 def start_scheduler(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
-    for job in JOBS:
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    for index, job in enumerate(JOBS):
         scheduler.add_job(
             run_claimed, "interval", args=[sessionmaker, job], seconds=int(job.every.total_seconds()),
             id=job.name, replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=300,
-            next_run_time=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5),
+            # Staggered first runs: at start-up every job would otherwise fire in the same second.
+            next_run_time=start + dt.timedelta(seconds=20 * index),
         )
     scheduler.start()
     return scheduler
