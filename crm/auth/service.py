@@ -14,7 +14,8 @@ from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGra
 from crm.auth.passwords import hash_password, new_token, verify_password
 from crm.auth.principal import Principal
 from crm.db import begin_write
-from crm.directory.models import Organization, Region
+from crm.directory.models import Organization
+from crm.directory.service import region_id_for
 from crm.errors import Conflict, FieldError
 from crm.settings import Settings
 
@@ -126,7 +127,5 @@ async def make_grant(db: AsyncSession, role: str, region_code: str | None, *, or
     if role_v is Role.partner and not organization_set:
         raise FieldError("organization", "a partner must belong to an organization")
     if region_code:
-        region_id = await db.scalar(select(Region.id).where(Region.code == region_code.strip().upper()))
-        if region_id is None:
-            raise FieldError("region", f"unknown region code {region_code!r}")
+        region_id = await region_id_for(db, region_code)
     return RoleGrant(role=role_v.value, region_id=region_id)

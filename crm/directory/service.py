@@ -12,6 +12,14 @@ from crm.directory.models import Organization, OrganizationKind, Region
 from crm.errors import Conflict, FieldError
 
 
+async def region_id_for(db: AsyncSession, code: str) -> int:
+    """The id of the region with this code; 422 naming ``region`` when there is none."""
+    region_id = await db.scalar(select(Region.id).where(Region.code == code.strip().upper()))
+    if region_id is None:
+        raise FieldError("region", f"unknown region code {code!r}")
+    return region_id
+
+
 async def regions(db: AsyncSession) -> list[Region]:
     return list(await db.scalars(select(Region).options(selectinload(Region.counties)).order_by(Region.code)))
 

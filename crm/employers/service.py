@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
-from crm.directory.models import County, Region
+from crm.directory.models import County
+from crm.directory.service import region_id_for
 from crm.employers.candidates import refresh_keys
 from crm.employers.matching import name_key, normalize_domain, normalize_fein, normalize_phone, normalize_zip
 from crm.employers.models import (
@@ -125,13 +126,6 @@ async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, 
         if fields["status"] not in (EmployerStatus.active, EmployerStatus.provisional):
             raise FieldError("status", "can be set to active or provisional (merging has its own action)")
         employer.status = fields["status"]
-
-
-async def region_id_for(db: AsyncSession, code: str) -> int:
-    region_id = await db.scalar(select(Region.id).where(Region.code == code.strip().upper()))
-    if region_id is None:
-        raise FieldError("region", f"unknown region code {code!r}")
-    return region_id
 
 
 def can_edit(principal: Principal, employer: Employer) -> bool:

@@ -30,6 +30,7 @@ from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import Organization, Region
+from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.resolve import resolve_employer
 from crm.employers.schemas import EmployerIn
@@ -165,10 +166,7 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
 
 async def _region_id(db: AsyncSession, actor: Principal, code: str | None, employer: Employer | None) -> int:
     if code:
-        region_id = await db.scalar(select(Region.id).where(Region.code == code.strip().upper()))
-        if region_id is None:
-            raise FieldError("region", f"unknown region code {code!r}")
-        return region_id
+        return await region_id_for(db, code)
     if employer is not None and employer.region_id is not None:
         return employer.region_id
     if actor.organization_id is not None:

@@ -20,7 +20,8 @@ from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.db import begin_write
-from crm.directory.models import Organization, Region
+from crm.directory.models import Organization
+from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.service import search_query
 from crm.errors import Conflict, FieldError
@@ -344,9 +345,7 @@ async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: d
     if employer is None:
         raise FieldError("employer_id", f"employer #{data.employer_id} does not exist")
     if data.region:
-        region_id = await db.scalar(select(Region.id).where(Region.code == data.region.strip().upper()))
-        if region_id is None:
-            raise FieldError("region", f"unknown region code {data.region!r}")
+        region_id = await region_id_for(db, data.region)
     elif employer.region_id is None:
         raise FieldError("region", "is required for an employer without a region")
     else:
@@ -438,9 +437,7 @@ async def queue_query(db: AsyncSession, actor: Principal, *, status: str | None 
     else:
         raise FieldError("status", f"must be open or one of {', '.join(s.value for s in TouchStatus)}")
     if region:
-        region_id = await db.scalar(select(Region.id).where(Region.code == region.strip().upper()))
-        if region_id is None:
-            raise FieldError("region", f"unknown region code {region!r}")
+        region_id = await region_id_for(db, region)
         stmt = stmt.where(Touch.region_id == region_id)
     if employer_id is not None:
         stmt = stmt.where(Touch.employer_id == employer_id)
