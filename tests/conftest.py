@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import crm.models  # noqa: F401  (complete metadata)
@@ -23,6 +24,11 @@ from crm.seed import load_reference
 from crm.settings import Settings
 
 PG_URL = os.environ.get("CRM_TEST_DATABASE_URL")
+if PG_URL and (_worker := os.environ.get("PYTEST_XDIST_WORKER")):
+    # Parallel workers (pytest-xdist) each get a PostgreSQL database of their own, named after the
+    # configured one; modules that read the variable themselves see the per-worker name too.
+    PG_URL = f"{PG_URL}_{_worker}"
+    os.environ["CRM_TEST_DATABASE_URL"] = PG_URL
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 REFERENCE_TABLES = ("region", "county", "sector")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -46,9 +52,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+async def _create_pg_database_if_missing(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    admin = make_engine(Settings(database_url=f"{base}/postgres"))
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        if not await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_ready() -> bool:
     if PG_URL:
+        asyncio.run(_create_pg_database_if_missing(PG_URL))
         asyncio.run(_build_schema(Settings(database_url=PG_URL)))
     return bool(PG_URL)
 

@@ -17,7 +17,7 @@ from tests.conftest import PG_URL
 def _fresh_urls(tmp_path):
     yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     if PG_URL:
-        yield PG_URL.rsplit("/", 1)[0] + "/onedoor_migrations"
+        yield f"{PG_URL}_migrations"  # per test database (and per parallel worker)
 
 
 async def _recreate_pg_database(url: str) -> None:
