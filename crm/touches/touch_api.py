@@ -12,7 +12,7 @@ from crm.auth.guards import requires_crm_user, requires_staff
 from crm.deps import Db, Me, PathId
 from crm.employers import service as employers
 from crm.pagination import Limit, Offset
-from crm.touches import timeline, workflow
+from crm.touches import queue, timeline, workflow
 from crm.touches.models import Touch
 from crm.touches.touch_schemas import (
     BundledRequestOut,
@@ -68,7 +68,7 @@ class TouchApi(Controller):
         unassigned: Annotated[bool, Parameter(description="only touches without a SPOC")] = False,
     ) -> TouchPage:
         """The caller's queue: own touches, an away SPOC's touches they back up, a lead's whole region."""
-        rows, total = await workflow.list_queue(
+        rows, total = await queue.list_queue(
             db, principal, limit=limit, offset=offset, status=status, region=region, employer_id=employer_id,
             due_before=due_before, due_after=due_after, unassigned=unassigned)
         return TouchPage(items=[touch_out(t) for t in rows], total=total, limit=limit, offset=offset)
@@ -80,7 +80,7 @@ class TouchApi(Controller):
 
     @get("/{touch_id:int}")
     async def get_touch(self, db: Db, principal: Me, touch_id: PathId) -> TouchOut:
-        return touch_out(await workflow.get_touch(db, principal, touch_id))
+        return touch_out(await queue.get_touch(db, principal, touch_id))
 
     @post("/{touch_id:int}/schedule", status_code=200)
     async def schedule(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[ScheduleIn]) -> TouchOut:
