@@ -307,8 +307,9 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
 async def eligible_spoc(db: AsyncSession, user_id: int, region_id: int, field: str = "spoc_id") -> User:
     """An active user holding a SPOC or lead grant in the region, or a 422 naming ``field``."""
     user = await db.get(User, user_id)
-    if user is None or not user.is_active or not any(
-            g.role in (Role.spoc, Role.lead) and g.region_id == region_id for g in user.grants):
+    if user is None or not user.is_active or not await db.scalar(select(exists().where(
+            RoleGrant.user_id == user_id, RoleGrant.role.in_([Role.spoc.value, Role.lead.value]),
+            RoleGrant.region_id == region_id))):
         raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
     return user
 
