@@ -95,7 +95,7 @@ class EmployerPages(Controller):
             select(AuditEvent).where(AuditEvent.employer_id == employer_id)
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50)))
         lead_regions = [r for r in await db.scalars(select(Region).order_by(Region.code))
-                        if principal.can_in_region(r.id, Role.lead)]
+                        if principal.can_in_region(r.id, Role.lead)] if principal.has(Role.admin, Role.lead) else []
         candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
         active = {a.region_id: a for a in history if a.ended_at is None}
         panels = [] if partial else await load_panels(db, principal, employer)

@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.deps import Db, Me, PathId
-from crm.employers import service as employers
+from crm.employers.models import Employer
 from crm.pagination import Limit, Offset
 from crm.touches import queue, timeline, workflow
 from crm.touches.models import Touch
@@ -111,8 +112,11 @@ class TimelineApi(Controller):
 
         Another organization's requests show only date, status and purpose.
         """
-        employer = await employers.get_employer(db, employer_id)
-        items = await timeline.entries(db, principal, employer_id)
-        budgets = await timeline.budgets(db, employer, now_utc().date())
+        employer = await db.get(Employer, employer_id)  # without its profile (aliases, contacts): not shown
+        if employer is None:
+            raise NotFoundException(f"Employer #{employer_id} not found")
+        history = await timeline.history(db, employer_id)
+        items = timeline.history_entries(principal, history)
+        budgets = await timeline.budgets(db, employer, now_utc().date(), history)
         return TimelineOut(employer_id=employer_id, budget=[timeline.budget_out(b) for b in budgets],
                            items=items[offset:offset + limit], total=len(items), limit=limit, offset=offset)
