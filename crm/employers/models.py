@@ -134,6 +134,8 @@ class SpocAssignment(Base):
             postgresql_where=text("ended_at IS NULL"),
         ),
         Index("ix_spoc_assignment_spoc_active", "spoc_id", "ended_at"),
+        # An employer's assignment history (its page, merges): the index above is partial (active only).
+        Index("ix_spoc_assignment_employer", "employer_id"),
     )
 
     employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id", ondelete="CASCADE"))
