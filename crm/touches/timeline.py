@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.models import Role, User
@@ -48,10 +48,13 @@ _REQUEST_COLUMNS = (
     TouchRequest.summary, TouchRequest.outcome, TouchRequest.outcome_note, TouchRequest.touch_id,
     TouchRequest.release_on,
 )
+# The purposes of the requests a touch carries, in the touch's own row (one statement fewer).
+_CARRIED = (select(func.aggregate_strings(TouchRequest.purpose, ",")).where(TouchRequest.touch_id == Touch.id)
+            .correlate(Touch).scalar_subquery())
 _TOUCH_COLUMNS = (
     Touch.id, Touch.planned_on, Touch.scheduled_at, Touch.completed_at, Touch.status, Touch.region_id,
     Region.code.label("region"), Touch.channel, Touch.source, User.name.label("spoc"), Touch.notes,
-    Touch.cancel_reason,
+    Touch.cancel_reason, _CARRIED.label("purposes"),
 )
 
 
@@ -99,14 +102,9 @@ async def history(db: AsyncSession, employer_id: int) -> History:
         select(*_TOUCH_COLUMNS).join(Region, Region.id == Touch.region_id).outerjoin(User, User.id == Touch.spoc_id)
         .where(Touch.employer_id == employer_id)
         .order_by(Touch.planned_on.desc()).limit(MAX_ROWS))).all()
-    purposes: dict[int, set[str]] = {}
-    if touches:
-        carried = await db.execute(
-            select(TouchRequest.touch_id, TouchRequest.purpose).join(Touch, Touch.id == TouchRequest.touch_id)
-            .where(Touch.employer_id == employer_id))
-        for touch_id, purpose in carried:
-            purposes.setdefault(touch_id, set()).add(purpose)
-    return History(list(requests), list(touches), {k: sorted(v) for k, v in purposes.items()})
+    # Purposes are identifiers (routing.Purpose): a comma never occurs in one.
+    purposes = {t.id: sorted(set(t.purposes.split(","))) for t in touches if t.purposes}
+    return History(list(requests), list(touches), purposes)
 
 
 def history_entries(viewer: Principal, h: History) -> list[TimelineEntryOut]:
