@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from stdnum.us import ein
 
 from crm.auth.models import Role, RoleGrant, User
@@ -619,7 +620,8 @@ async def load_demo(db: AsyncSession, *, employers_per_region: int = 750, seed: 
 async def _load_orgs(db: AsyncSession, regions: dict[str, Region], plans: dict[str, list[_OrgPlan]],
                      report: DemoReport) -> dict[str, int]:
     """Create (or reuse, by case-insensitive name) every organization and link it to its region."""
-    existing = {o.name.lower(): o for o in await db.scalars(select(Organization))}
+    existing = {o.name.lower(): o for o in await db.scalars(
+        select(Organization).options(selectinload(Organization.regions)))}
     ids: dict[str, int] = {}
     for code, orgs in plans.items():
         region = regions[code]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 import crm.models  # noqa: F401  (complete metadata)
 from crm.auth.models import Role, RoleGrant, User
@@ -125,12 +126,12 @@ async def test_every_role_has_a_working_login(demo: tuple[Path, DemoReport]) -> 
         signed_in: set[str] = set()
         for role, email, _desc in report.logins:
             assert email == email.lower() and email.endswith("@demo.onedoor.org")
-            user = await db.scalar(select(User).where(User.email == email))
+            user = await db.scalar(select(User).where(User.email == email).options(selectinload(User.grants)))
             assert user is not None and role in {g.role for g in user.grants}
             if role not in signed_in:  # argon2 is slow on purpose: one real sign-in per role
                 assert (await authenticate(db, settings, email, DEMO_PASSWORD, "127.0.0.1")).id == user.id
                 signed_in.add(role)
-        users = list(await db.scalars(select(User)))
+        users = list(await db.scalars(select(User).options(selectinload(User.grants))))
         assert len({u.password_hash for u in users}) == 1  # hashed once: every login shares it
         by_role: dict[str, list[User]] = {}
         for u in users:
@@ -156,7 +157,8 @@ async def _org_count(path: Path) -> int:
 async def test_employers_are_valid_and_realistic(demo: tuple[Path, DemoReport]) -> None:
     path, _ = demo
     async with _session(path) as db:
-        employers = list(await db.scalars(select(Employer).order_by(Employer.id)))
+        employers = list(await db.scalars(
+            select(Employer).order_by(Employer.id).options(selectinload(Employer.aliases))))
         county_region = {cid: rid for cid, rid in await db.execute(select(County.id, County.region_id))}
     keys = [e.name_key for e in employers]
     assert len(set(keys)) >= 0.95 * len(keys)  # near-duplicates on purpose, otherwise distinct

@@ -1,4 +1,4 @@
-"""python -m bench.pages --db sqlite|postgresql [--requests 200] [--clients 1]"""
+"""python -m bench.pages --db sqlite|postgresql [--requests 200] [--clients 1] [--employers 100]"""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from bench.pages import run
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.pages",
-        description="p50/p95/p99 of the SPOC queue page and the employer timeline (API and page).")
+        description="p50/p95/p99 and server CPU per request of the queue page (SPOC, lead, admin) "
+                    "and the employer timeline (API and page).")
     add_database_arguments(parser)
     parser.add_argument("--requests", type=int, default=200, help="measured requests per endpoint")
     parser.add_argument("--clients", type=int, default=1, help="concurrent keep-alive connections")

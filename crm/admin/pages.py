@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth import service as auth_service
@@ -44,14 +45,15 @@ class AdminPages(Controller):
 
     async def _users(self, request: Request[Any, Any, Any], db: Db, q: str | None,
                      values: dict[str, str], errors: dict[str, str], status_code: int = 200) -> Template:
-        stmt = select(User).order_by(User.name).limit(200)
+        stmt = select(User).order_by(User.name).limit(200).options(selectinload(User.grants))
         if q:
             stmt = stmt.where(func.lower(User.name).contains(q.lower()) | User.email.contains(q.lower()))
         return render(request, "admin/users.html", status_code=status_code,
                       users=list(await db.scalars(stmt)), q=q or "", values=values, errors=errors,
                       roles=[r.value for r in Role],
                       regions=list(await db.scalars(select(Region).order_by(Region.code))),
-                      organizations=list(await db.scalars(select(Organization).order_by(Organization.name))))
+                      organizations=list(await db.scalars(select(Organization).order_by(Organization.name)
+                                                          .options(selectinload(Organization.regions)))))
 
     @post("/users")
     async def create_user(self, request: Request[Any, Any, Any], db: Db,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from crm.auth import service
 from crm.auth.guards import requires_user
@@ -35,7 +36,7 @@ class AuthApi(Controller):
 
     @get("/users/me", guards=[requires_user])
     async def me(self, db: Db, principal: Me) -> UserOut:
-        user = await db.get_one(User, principal.id)
+        user = await db.get_one(User, principal.id, options=[selectinload(User.grants)], populate_existing=True)
         codes = {rid: code for rid, code in await db.execute(select(Region.id, Region.code))}
         return UserOut(
             id=user.id, email=user.email, name=user.name,

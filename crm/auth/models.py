@@ -42,8 +42,10 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
+    # Not eager: a user rides along with touches, requests, assignments and audit events; the
+    # principal and the pages that list grants load them (selectinload).
     grants: Mapped[list[RoleGrant]] = relationship(
-        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+        back_populates="user", lazy="raise", cascade="all, delete-orphan"
     )
 
 

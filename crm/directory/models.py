@@ -71,7 +71,9 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     website: Mapped[str | None] = mapped_column(String(200), default=None)
-    regions: Mapped[list[Region]] = relationship(secondary=organization_region, lazy="selectin")
+    # Not eager: an organization rides along with every user and request loaded; pages that list
+    # its regions load them (selectinload).
+    regions: Mapped[list[Region]] = relationship(secondary=organization_region, lazy="raise")
 
 
 class Sector(Base):

@@ -37,7 +37,8 @@ async def organizations(db: AsyncSession, *, region: str | None = None, kind: st
     if q:
         stmt = stmt.where(func.lower(Organization.name).contains(q.lower(), autoescape=True))
     total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await db.scalars(stmt.order_by(Organization.name).limit(limit).offset(offset))
+    rows = await db.scalars(stmt.order_by(Organization.name).limit(limit).offset(offset)
+                            .options(selectinload(Organization.regions)))
     return list(rows), total
 
 

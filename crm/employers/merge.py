@@ -36,6 +36,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import Column, ColumnElement, Table, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth.models import Role
@@ -228,6 +229,7 @@ async def _reload(db: AsyncSession, *employers: Employer) -> None:
     # The rows changed underneath the ORM (Core statements): load them, and their aliases and
     # contacts, afresh so callers render the current state.
     await db.scalars(select(Employer).where(Employer.id.in_([e.id for e in employers]))
+                     .options(selectinload(Employer.aliases), selectinload(Employer.contacts))
                      .execution_options(populate_existing=True))
 
 

@@ -78,12 +78,14 @@ class Employer(Base):
 
     county: Mapped[County | None] = relationship(lazy="joined")
     region: Mapped[Region | None] = relationship(lazy="joined")
+    # Not eager: an employer rides along with every touch and request loaded. The employer's own
+    # page and API load them (service.get_employer); other pages ask for them where they show them.
     aliases: Mapped[list[EmployerAlias]] = relationship(
-        back_populates="employer", lazy="selectin", cascade="all, delete-orphan",
+        back_populates="employer", lazy="raise", cascade="all, delete-orphan",
         order_by="EmployerAlias.name",
     )
     contacts: Mapped[list[EmployerContact]] = relationship(
-        back_populates="employer", lazy="selectin", cascade="all, delete-orphan",
+        back_populates="employer", lazy="raise", cascade="all, delete-orphan",
         order_by="EmployerContact.name",
     )
 
@@ -132,6 +134,8 @@ class SpocAssignment(Base):
             postgresql_where=text("ended_at IS NULL"),
         ),
         Index("ix_spoc_assignment_spoc_active", "spoc_id", "ended_at"),
+        # An employer's assignment history (its page, merges): the index above is partial (active only).
+        Index("ix_spoc_assignment_employer", "employer_id"),
     )
 
     employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id", ondelete="CASCADE"))

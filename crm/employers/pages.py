@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm.audit.models import AuditEvent
 from crm.auth.guards import requires_crm_user, requires_staff
@@ -18,13 +19,25 @@ from crm.directory.models import County, Region
 from crm.employers import service
 from crm.employers.candidates import Query, match_candidates
 from crm.employers.match_pages import blocking_matches, matches_context
-from crm.employers.models import SizeBand
+from crm.employers.models import Employer, SizeBand
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn
 from crm.errors import FieldError
 from crm.web import flash, form_data, parse_form, redirect, render
 
 PAGE = 25
+
+
+async def _with_profile(db: Db, employer_id: int) -> Employer:
+    """The employer with its aliases and contacts in one statement (service.get_employer takes three);
+    afresh, as the assign form re-renders the page after a change."""
+    employer = (await db.scalars(
+        select(Employer).where(Employer.id == employer_id)
+        .options(joinedload(Employer.aliases), joinedload(Employer.contacts))
+        .execution_options(populate_existing=True))).unique().first()
+    if employer is None:
+        raise NotFoundException(f"Employer #{employer_id} not found")
+    return employer
 
 
 class EmployerPages(Controller):
@@ -89,13 +102,13 @@ class EmployerPages(Controller):
     async def _detail(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                       employer_id: PathId, assign_errors: dict[str, str] | None = None,
                       status_code: int = 200, partial: str | None = None) -> Template:
-        employer = await service.get_employer(db, employer_id)
+        employer = await _with_profile(db, employer_id)
         history = await service.assignments(db, employer_id)
         audit = list(await db.scalars(
             select(AuditEvent).where(AuditEvent.employer_id == employer_id)
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50)))
         lead_regions = [r for r in await db.scalars(select(Region).order_by(Region.code))
-                        if principal.can_in_region(r.id, Role.lead)]
+                        if principal.can_in_region(r.id, Role.lead)] if principal.has(Role.admin, Role.lead) else []
         candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
         active = {a.region_id: a for a in history if a.ended_at is None}
         panels = [] if partial else await load_panels(db, principal, employer)

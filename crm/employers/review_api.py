@@ -15,6 +15,7 @@ from crm.employers import duplicates, merge
 from crm.employers.api import employer_out, employer_summary
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge
 from crm.employers.schemas import EmployerOut, EmployerSummary
+from crm.employers.service import load_profiles
 from crm.pagination import Limit, Offset
 
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -76,6 +77,7 @@ def duplicate_out(c: DuplicateCandidate) -> DuplicateOut:
 
 async def merge_out(db: Db, m: EmployerMerge) -> MergeOut:
     blockers = await merge.undo_blockers(db, m)
+    await load_profiles(db, [m.loser, m.survivor])
     return MergeOut(id=m.id, status=m.status, loser=employer_out(m.loser), survivor=employer_out(m.survivor),
                     reason=m.reason, merged_by=m.merged_by.name if m.merged_by else None, merged_at=m.created_at,
                     summary=m.summary, undone_at=m.undone_at, undoable=not blockers, undo_blockers=blockers)

@@ -20,6 +20,7 @@ from crm.employers import duplicates, merge
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge, MergeStatus
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.panels import employer_panel
+from crm.employers.service import load_profiles
 from crm.errors import FieldError
 from crm.web import flash, form_data, redirect, render
 
@@ -76,6 +77,7 @@ class ReviewPages(Controller):
                      errors: dict[int, dict[str, str]] | None = None, status_code: int = 200) -> Template:
         rows, total = await duplicates.list_candidates(db, principal, region=region, limit=PAGE,
                                                        offset=(page - 1) * PAGE)
+        await load_profiles(db, [e for c in rows for e in (c.employer_a, c.employer_b)])  # names, contacts
         regions = [r for r in await db.scalars(select(Region).order_by(Region.code))
                    if principal.can_in_region(r.id, Role.lead)]
         return render(request, "employers/review.html", status_code=status_code, pairs=rows, total=total,
@@ -88,6 +90,7 @@ class ReviewPages(Controller):
         errors = dict(exc.fields) if isinstance(exc, FieldError) else {"pair": exc.detail}
         if _is_htmx(request):
             c = await duplicates.get_candidate(db, principal, candidate_id)
+            await load_profiles(db, [c.employer_a, c.employer_b])
             return render(request, "employers/_merge_pair.html", status_code=exc.status_code, c=c,
                           errors={c.id: errors}, suggested=suggested_survivor)
         return await self._queue(request, db, principal, None, 1, {candidate_id: errors}, exc.status_code)

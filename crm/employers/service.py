@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, exists, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
@@ -36,6 +38,8 @@ _VALID_SECTORS = {"11", "21", "22", "23", "42", "51", "52", "53", "54", "55", "5
                   "72", "81", "92", *_SECTOR_RANGES}
 
 RELATIONS = ("county", "region", "aliases", "contacts")
+# Aliases and contacts are not loaded with every employer (models.py): what shows them asks for them.
+PROFILE_LOAD = (selectinload(Employer.aliases), selectinload(Employer.contacts))
 AUDITED_FIELDS = ("legal_name", "dba", "website", "domain", "fein", "phone", "naics_code", "size_band",
                   "address_line", "city", "zip", "county_id", "region_id", "status", "do_not_contact", "notes")
 
@@ -226,10 +230,20 @@ async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, 
 
 
 async def get_employer(db: AsyncSession, employer_id: int) -> Employer:
-    employer = await db.get(Employer, employer_id)
+    """The employer with its aliases and contacts (its profile), or a 404."""
+    employer = await db.get(Employer, employer_id, options=PROFILE_LOAD)
     if employer is None:
         raise NotFoundException(f"Employer #{employer_id} not found")
+    await load_profiles(db, [employer])
     return employer
+
+
+async def load_profiles(db: AsyncSession, employers: Iterable[Employer]) -> None:
+    """Load the aliases and contacts of employers this session loaded without them (a page showing them)."""
+    missing = {e.id: e for e in employers if {"aliases", "contacts"} & inspect(e).unloaded}
+    if missing:
+        await db.scalars(select(Employer).where(Employer.id.in_(sorted(missing))).options(*PROFILE_LOAD)
+                         .execution_options(populate_existing=True))
 
 
 def search_query(q: str | None, region_id: int | None = None, status: str | None = None,
@@ -303,8 +317,9 @@ async def spoc_candidates(db: AsyncSession, region_id: int) -> list[User]:
 
 async def _check_spoc(db: AsyncSession, user_id: int, region_id: int, field: str) -> User:
     user = await db.get(User, user_id)
-    ok = user is not None and user.is_active and any(
-        g.role in (Role.spoc, Role.lead) and g.region_id == region_id for g in user.grants)
+    ok = user is not None and user.is_active and bool(await db.scalar(select(exists().where(
+        RoleGrant.user_id == user_id, RoleGrant.role.in_([Role.spoc.value, Role.lead.value]),
+        RoleGrant.region_id == region_id))))
     if not ok or user is None:
         raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
     return user

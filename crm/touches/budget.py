@@ -69,10 +69,12 @@ async def counted_dates(db: AsyncSession, employer_id: int) -> list[dt.date]:
     return list(rows)
 
 
-async def budget_view(db: AsyncSession, employer_id: int, region_id: int, today: dt.date) -> BudgetView:
-    """Policy, touches left today, the next day a new touch would be allowed, and the counted dates."""
+async def budget_view(db: AsyncSession, employer_id: int, region_id: int, today: dt.date,
+                      counted: list[dt.date] | None = None) -> BudgetView:
+    """Policy, touches left today, the next day a new touch would be allowed, and the counted dates
+    (``counted``: the caller's, if it already read every touch of the employer)."""
     policy = await load_policy(db, employer_id, region_id)
-    counted = await counted_dates(db, employer_id)
+    counted = await counted_dates(db, employer_id) if counted is None else counted
     return BudgetView(
         policy=policy,
         remaining=remaining_budget(policy, counted, today),

@@ -24,6 +24,7 @@ from litestar.exceptions import PermissionDeniedException
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth.models import Role, User
@@ -170,7 +171,8 @@ async def _region_id(db: AsyncSession, actor: Principal, code: str | None, emplo
     if employer is not None and employer.region_id is not None:
         return employer.region_id
     if actor.organization_id is not None:
-        org = await db.get(Organization, actor.organization_id)
+        org = await db.get(Organization, actor.organization_id, options=[selectinload(Organization.regions)],
+                           populate_existing=True)
         if org is not None and org.regions:
             return min(org.regions, key=lambda r: r.code).id
     raise FieldError("region", "is required (the employer has no region)")

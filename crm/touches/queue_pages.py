@@ -1,34 +1,40 @@
 """The SPOC queue (`/queue`), its inline workflow actions, logging a touch, and hand-off answers.
 
 Every action posts a plain form (works without JavaScript: 303 back to the queue) and htmx swaps
-the touch's row (`touches/_touch.html`, the partial the full page includes too). A refused action
-answers 422/409 with the same row showing the errors in place; nothing is written.
+the touch's row (`touches/_touch.html`, the macro the full page renders for each row). A refused
+action answers 422/409 with the same row showing the errors in place; nothing is written.
+
+A row's action forms are fetched when first opened (`/queue/touches/{id}/forms/{form}`), so the
+queue page stays small at hundreds of touches; `/queue/touches/{id}` shows one touch with every
+form (the link a row offers without JavaScript).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException
-from litestar.params import Parameter
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, raiseload
 
 from crm.auth.guards import requires_crm_user, requires_staff
-from crm.auth.models import Role
+from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Organization, Region
-from crm.employers import service as employers
 from crm.employers.models import Employer
 from crm.errors import FieldError
 from crm.home.pages import staff_overview
-from crm.touches import workflow
+from crm.touches import queue, workflow
 from crm.touches.handoff_api import list_hand_offs
-from crm.touches.models import Touch
+from crm.touches.models import OPEN_TOUCH_VALUES, Touch
+from crm.touches.queue import QueueRow
 from crm.touches.routing import Channel, Outcome, TouchStatus
 from crm.touches.touch_schemas import (
     CancelIn,
@@ -40,7 +46,11 @@ from crm.touches.touch_schemas import (
 from crm.web import flash, form_data, redirect, render
 
 S = TypeVar("S", bound=msgspec.Struct)
+Row = QueueRow | Touch  # a queue row: read for the page, or the entity an action or its form works on
 QUEUE_PAGE = 200
+FORMS = ("schedule", "complete", "cancel", "reassign")
+# A row's schedule form offers the employer's contacts.
+FORM_LOAD = (joinedload(Touch.employer).selectinload(Employer.contacts),)
 Query = Annotated[str | None, Parameter(max_length=200)]
 
 
@@ -48,22 +58,41 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def group_by_urgency(touches: list[Touch], today: dt.date) -> dict[str, list[Touch]]:
+def group_by_urgency(touches: Sequence[Row], today: dt.date) -> dict[str, list[Row]]:
     """Overdue (planned before today), due this week (next 7 days), later."""
     week_end = today + dt.timedelta(days=7)
-    groups: dict[str, list[Touch]] = {"overdue": [], "week": [], "later": []}
+    groups: dict[str, list[Row]] = {"overdue": [], "week": [], "later": []}
     for t in touches:
         key = "overdue" if t.planned_on < today else "week" if t.planned_on < week_end else "later"
         groups[key].append(t)
     return groups
 
 
-async def _choices(db: Db, principal: Principal, touches: list[Touch]) -> dict[str, Any]:
-    """What the inline forms offer: SPOCs per region for reassigning, channels and outcomes."""
-    regions = {t.region_id for t in touches}
-    candidates = {r: await employers.spoc_candidates(db, r) for r in regions if principal.can_in_region(r, Role.lead)}
+async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: bool = True) -> dict[str, Any]:
+    """What the rows and their forms offer: SPOCs per region for (re)assigning, channels, outcomes and,
+    when a form is shown (``forms``), the partner organizations a hand-off may go to."""
+    candidates = await _spoc_candidates(
+        db, sorted({t.region_id for t in touches if principal.can_in_region(t.region_id, Role.lead)}))
+    # One datalist per complete form: hand-off targets by organization name.
+    orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if forms else []
     return {"candidates": candidates, "channels": [c.value for c in Channel],
-            "outcomes": [o.value for o in Outcome], "today": _today()}
+            "outcomes": [o.value for o in Outcome], "today": _today(), "orgs": orgs}
+
+
+async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User]]:
+    """Per region, who may own its touches (its active SPOCs and leads, by name), in one statement."""
+    if not region_ids:
+        return {}
+    rows = await db.execute(
+        select(RoleGrant.region_id, User).join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.region_id.in_(region_ids), RoleGrant.role.in_([Role.spoc.value, Role.lead.value]),
+               User.is_active.is_(True))
+        .order_by(RoleGrant.region_id, User.name, User.id).options(raiseload("*")))
+    found: dict[int, list[User]] = {r: [] for r in region_ids}
+    for region_id, user in rows:
+        if not found[region_id] or found[region_id][-1] is not user:  # a SPOC who is also the lead: once
+            found[region_id].append(user)
+    return found
 
 
 def _staff_regions(principal: Principal) -> frozenset[int] | None:
@@ -73,8 +102,8 @@ def _staff_regions(principal: Principal) -> frozenset[int] | None:
 async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                errors: dict[str, str] | None = None, form: str | None = None, values: dict[str, str] | None = None,
                status_code: int = 200) -> Template:
-    touch = await workflow.get_touch(db, principal, touch_id)
-    ctx = await _choices(db, principal, [touch])
+    touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form else ())
+    ctx = await _choices(db, principal, [touch], forms=form is not None)
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
 
@@ -94,26 +123,53 @@ class QueuePages(Controller):
                     status: str | None = None, q: str | None = None, region: str | None = None,
                     touch_errors: dict[int, dict[str, Any]] | None = None, status_code: int = 200) -> Template:
         filter_errors: dict[str, str] = {}
+        touches: list[Row]
         try:
-            touches, total = await workflow.list_queue(db, principal, limit=QUEUE_PAGE, offset=0, status=status,
-                                                       q=q, region=region or None)
+            rows, total = await queue.queue_rows(db, principal, limit=QUEUE_PAGE, status=status, q=q,
+                                                 region=region or None)
+            touches = list(rows)
         except FieldError as exc:
-            filter_errors, (touches, total) = dict(exc.fields), ([], 0)
+            filter_errors, touches, total = dict(exc.fields), [], 0
+        # Rows show no forms (fetched when opened) except one that comes back with its errors: that
+        # row is the touch itself, with what its form shows.
+        for i, t in enumerate(touches):
+            if t.id in (touch_errors or {}):
+                touches[i] = await queue.get_touch(db, principal, t.id, load=FORM_LOAD)
         today = _today()
         assigned = [t for t in touches if t.spoc_id is not None]
         unassigned = [t for t in touches if t.spoc_id is None]
         lead_regions = principal.regions_for(Role.lead)
-        regions = list(await db.scalars(select(Region).order_by(Region.code)))
+        region_choices = [r for r in await db.scalars(select(Region).order_by(Region.code))
+                          if principal.is_admin or r.id in lead_regions] if principal.is_admin or lead_regions else []
         return render(
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, total=total, limit=QUEUE_PAGE,
-            held=await workflow.held_requests(db, _staff_regions(principal)),
+            held=await queue.held_requests(db, _staff_regions(principal)),
             filters={"status": status or "", "q": q or "", "region": region or ""}, filter_errors=filter_errors,
-            statuses=["open", *[s.value for s in TouchStatus]],
-            region_choices=[r for r in regions if principal.is_admin or r.id in lead_regions],
-            # One datalist per page (not a select per row): hand-off targets by organization name.
-            orgs=list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))),
-            touch_errors=touch_errors or {}, **await _choices(db, principal, touches))
+            statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
+            touch_errors=touch_errors or {},
+            **await _choices(db, principal, touches, forms=bool(touch_errors)))
+
+    @get("/touches/{touch_id:int}")
+    async def touch_page(self, request: Request[Any, Any, Any], db: Db, principal: Me, touch_id: PathId) -> Template:
+        """One touch with every action's form open (what a queue row links to without JavaScript)."""
+        touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
+        return render(request, "touches/touch.html", touch=touch, touch_errors={},
+                      **await _choices(db, principal, [touch]))
+
+    @get("/touches/{touch_id:int}/forms/{form:str}")
+    async def touch_form(self, request: Request[Any, Any, Any], db: Db, principal: Me, touch_id: PathId,
+                         form: FromPath[str]) -> Template:
+        """One action's form for a queue row, fetched by htmx when the row's action is first opened."""
+        if form not in FORMS:
+            raise NotFoundException(f"No {form!r} form; one of {', '.join(FORMS)}")
+        touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form == "schedule" else ())
+        if touch.status not in OPEN_TOUCH_VALUES:
+            # Someone else closed it meanwhile: show the row as it is now.
+            return render(request, "touches/_touch.html", touch=touch, touch_errors={},
+                          **await _choices(db, principal, [touch], forms=False))
+        return render(request, "touches/_touch_form.html", touch=touch, form=form, touch_errors={},
+                      **await _choices(db, principal, [touch], forms=form == "complete"))
 
     async def _refused(self, request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                        exc: HTTPException, form: str, values: dict[str, str]) -> Template:

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db, Me, PathId
@@ -76,7 +77,8 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
 async def _default_region(db: Db, principal: Me) -> str:
     if principal.organization_id is None:
         return ""
-    org = await db.get(Organization, principal.organization_id)
+    org = await db.get(Organization, principal.organization_id, options=[selectinload(Organization.regions)],
+                       populate_existing=True)
     return min((r.code for r in org.regions), default="") if org else ""
 
 

@@ -6,13 +6,14 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.deps import Db, Me, PathId
-from crm.employers import service as employers
+from crm.employers.models import Employer
 from crm.pagination import Limit, Offset
-from crm.touches import timeline, workflow
+from crm.touches import queue, timeline, workflow
 from crm.touches.models import Touch
 from crm.touches.touch_schemas import (
     BundledRequestOut,
@@ -68,7 +69,7 @@ class TouchApi(Controller):
         unassigned: Annotated[bool, Parameter(description="only touches without a SPOC")] = False,
     ) -> TouchPage:
         """The caller's queue: own touches, an away SPOC's touches they back up, a lead's whole region."""
-        rows, total = await workflow.list_queue(
+        rows, total = await queue.list_queue(
             db, principal, limit=limit, offset=offset, status=status, region=region, employer_id=employer_id,
             due_before=due_before, due_after=due_after, unassigned=unassigned)
         return TouchPage(items=[touch_out(t) for t in rows], total=total, limit=limit, offset=offset)
@@ -80,7 +81,7 @@ class TouchApi(Controller):
 
     @get("/{touch_id:int}")
     async def get_touch(self, db: Db, principal: Me, touch_id: PathId) -> TouchOut:
-        return touch_out(await workflow.get_touch(db, principal, touch_id))
+        return touch_out(await queue.get_touch(db, principal, touch_id))
 
     @post("/{touch_id:int}/schedule", status_code=200)
     async def schedule(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[ScheduleIn]) -> TouchOut:
@@ -111,8 +112,11 @@ class TimelineApi(Controller):
 
         Another organization's requests show only date, status and purpose.
         """
-        employer = await employers.get_employer(db, employer_id)
-        items = await timeline.entries(db, principal, employer_id)
-        budgets = await timeline.budgets(db, employer, now_utc().date())
+        employer = await db.get(Employer, employer_id)  # without its profile (aliases, contacts): not shown
+        if employer is None:
+            raise NotFoundException(f"Employer #{employer_id} not found")
+        history = await timeline.history(db, employer_id)
+        items = timeline.history_entries(principal, history)
+        budgets = await timeline.budgets(db, employer, now_utc().date(), history)
         return TimelineOut(employer_id=employer_id, budget=[timeline.budget_out(b) for b in budgets],
                            items=items[offset:offset + limit], total=len(items), limit=limit, offset=offset)

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
@@ -22,8 +22,7 @@ from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
-from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
-from crm.employers.service import search_query
+from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.touches import budget
@@ -308,8 +307,9 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
 async def eligible_spoc(db: AsyncSession, user_id: int, region_id: int, field: str = "spoc_id") -> User:
     """An active user holding a SPOC or lead grant in the region, or a 422 naming ``field``."""
     user = await db.get(User, user_id)
-    if user is None or not user.is_active or not any(
-            g.role in (Role.spoc, Role.lead) and g.region_id == region_id for g in user.grants):
+    if user is None or not user.is_active or not await db.scalar(select(exists().where(
+            RoleGrant.user_id == user_id, RoleGrant.role.in_([Role.spoc.value, Role.lead.value]),
+            RoleGrant.region_id == region_id))):
         raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
     return user
 
@@ -402,75 +402,3 @@ async def respond_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int,
            f"{hand_off.employer.legal_name}: {hand_off.need}" + (f"\nNote: {note}" if note else ""), now)
     await db.flush()
     return hand_off
-
-
-# ---------------------------------------------------------------- queue queries
-
-
-def visible_to(actor: Principal) -> ColumnElement[bool]:
-    """Touches in the actor's queue: a lead's whole region (unassigned included), a SPOC's own touches
-    and those of an away SPOC whose employer names the actor as backup; admins everything."""
-    if actor.is_admin:
-        return true()
-    covering = (
-        select(SpocAssignment.id).join(User, User.id == SpocAssignment.spoc_id)
-        .where(SpocAssignment.employer_id == Touch.employer_id, SpocAssignment.region_id == Touch.region_id,
-               SpocAssignment.ended_at.is_(None), SpocAssignment.spoc_id == Touch.spoc_id,
-               SpocAssignment.backup_spoc_id == actor.id, User.away.is_(True))
-    )
-    conds: list[ColumnElement[bool]] = [Touch.spoc_id == actor.id, exists(covering)]
-    if lead_regions := actor.regions_for(Role.lead):
-        conds.append(Touch.region_id.in_(lead_regions))
-    return or_(*conds)
-
-
-async def queue_query(db: AsyncSession, actor: Principal, *, status: str | None = None, region: str | None = None,
-                      employer_id: int | None = None, due_before: dt.date | None = None,
-                      due_after: dt.date | None = None, q: str | None = None,
-                      unassigned: bool = False) -> Select[tuple[Touch]]:
-    """The actor's queue with filters; ``status`` None or "open" means queued + scheduled."""
-    stmt = select(Touch).where(visible_to(actor))
-    if status in (None, "", "open"):
-        stmt = stmt.where(Touch.status.in_(_ON_TOUCH))
-    elif status in {s.value for s in TouchStatus}:
-        stmt = stmt.where(Touch.status == status)
-    else:
-        raise FieldError("status", f"must be open or one of {', '.join(s.value for s in TouchStatus)}")
-    if region:
-        region_id = await region_id_for(db, region)
-        stmt = stmt.where(Touch.region_id == region_id)
-    if employer_id is not None:
-        stmt = stmt.where(Touch.employer_id == employer_id)
-    if due_before is not None:
-        stmt = stmt.where(Touch.planned_on <= due_before)
-    if due_after is not None:
-        stmt = stmt.where(Touch.planned_on >= due_after)
-    if unassigned:
-        stmt = stmt.where(Touch.spoc_id.is_(None))
-    if q and q.strip():
-        stmt = stmt.where(Touch.employer_id.in_(search_query(q).with_only_columns(Employer.id)))
-    return stmt
-
-
-async def list_queue(db: AsyncSession, actor: Principal, *, limit: int, offset: int,
-                     **filters: object) -> tuple[list[Touch], int]:
-    stmt = await queue_query(db, actor, **filters)  # type: ignore[arg-type]
-    total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = await db.scalars(stmt.order_by(Touch.planned_on, Touch.id).limit(limit).offset(offset))
-    return list(rows), total
-
-
-async def get_touch(db: AsyncSession, actor: Principal, touch_id: int) -> Touch:
-    touch = await db.get(Touch, touch_id)
-    if touch is None:
-        raise NotFoundException(f"Touch #{touch_id} not found")
-    require_region_staff(actor, touch.region_id)
-    return touch
-
-
-async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100) -> list[TouchRequest]:
-    """Held requests (all regions when ``region_ids`` is None), soonest release first."""
-    stmt = select(TouchRequest).where(TouchRequest.status == "held")
-    if region_ids is not None:
-        stmt = stmt.where(TouchRequest.region_id.in_(list(region_ids)))
-    return list(await db.scalars(stmt.order_by(TouchRequest.release_on, TouchRequest.id).limit(limit)))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 import crm.models  # noqa: F401  (complete metadata)
 from crm.auth.models import User
@@ -66,7 +67,8 @@ async def test_demo_has_compliant_and_non_compliant_councils(demo_url):
 
 async def test_demo_chair_belongs_to_one_council_and_one_partnership(demo_url):
     async def check(db):
-        user = await db.scalar(select(User).where(User.email == "robert.castellanos@demo.onedoor.org"))
+        user = await db.scalar(select(User).where(User.email == "robert.castellanos@demo.onedoor.org")
+                               .options(selectinload(User.grants)))
         chair = Principal.from_user(user)
         mine, _ = await councils.list_councils(db, chair)
         bodies, _ = await partnerships.list_partnerships(db, chair)

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crm.audit.models import AuditEvent
 from crm.employers.import_models import ImportBatch, ImportRowKey
@@ -101,8 +102,7 @@ async def test_matched_row_links_to_the_existing_employer_and_fills_only_its_emp
     result = await run_import(sessionmaker, data)
     assert result.counts["matched"] == 1 and result.counts["new"] == 0
     assert await db.scalar(select(func.count()).select_from(Employer)) == 1
-    row = await db.get(Employer, existing.id)
-    await db.refresh(row)
+    row = await db.get(Employer, existing.id, options=[selectinload(Employer.contacts)], populate_existing=True)
     assert row.website == "https://acme.com"  # kept: never overwritten
     assert row.phone == "+12135550199"  # filled: it was empty
     assert [c.email for c in row.contacts] == ["sandra@acme.com"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crm.audit.models import AuditEvent
 from crm.auth.principal import Principal
@@ -194,7 +195,7 @@ async def test_merge_moves_every_reference_to_the_survivor_and_loses_no_row(worl
     await db.rollback()
     loser = await db.get(Employer, pair.loser.id)
     assert loser.status == "merged" and loser.merged_into_id == pair.survivor.id
-    survivor = await db.get(Employer, pair.survivor.id)
+    survivor = await db.get(Employer, pair.survivor.id, options=[selectinload(Employer.aliases)])
     names = {a.name for a in survivor.aliases}
     assert {"Acme Corp.", "Acme Tooling", "ACME Tools"} <= names
     assert survivor.do_not_contact is True  # the loser's do-not-contact wish survives the merge

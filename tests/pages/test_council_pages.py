@@ -6,6 +6,7 @@ import io
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
 from crm.councils.service import today
@@ -132,13 +133,14 @@ async def test_print_roster_page_uses_the_print_stylesheet(client, world):
 
 async def test_employer_page_panel_lists_the_councils_it_sits_on(client, world, db):
     a = await _arrange(client, world)
+    from crm.auth.models import User
     from crm.auth.principal import Principal
     from crm.councils.pages import councils_panel
     from crm.employers.models import Employer
     from crm.employers.panels import _PANELS
 
     assert any(loader is councils_panel for _, _, loader in _PANELS)  # registered with the employer page
-    user = await db.get(world.users["spoc"].__class__, world.users["spoc"].id)
+    user = await db.get(User, world.users["spoc"].id, options=[selectinload(User.grants)])
     panel = await councils_panel(db, Principal.from_user(user), await db.get(Employer, a["employer"].id))
     assert panel["template"] == "councils/_employer_panel.html"
     assert [(m.name, c.name) for m, c in panel["council_seats"]] == [("Dana Whitfield", "Welding Advisory")]

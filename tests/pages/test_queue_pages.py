@@ -57,10 +57,34 @@ async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_reques
 
 
 async def test_lead_sees_the_unassigned_queue_with_an_assign_form(client, world, desk):
-    await desk.touch(await world.f.employer("Orphan Co"))
+    t = await desk.touch(await world.f.employer("Orphan Co"))
     await login(client, world.users["lead"].email)
     unassigned = _section((await client.get("/queue")).text, "unassigned-queue", "held")
-    assert "Orphan Co" in unassigned and "Sam Ortiz" in unassigned and "/reassign" in unassigned
+    assert "Orphan Co" in unassigned and f"/queue/touches/{t.id}/forms/reassign" in unassigned
+    form = (await client.get(f"/queue/touches/{t.id}/forms/reassign", headers=HX)).text
+    assert "<html" not in form and "Sam Ortiz" in form and f'action="/queue/touches/{t.id}/reassign"' in form
+
+
+async def test_action_forms_are_fetched_when_opened_and_all_shown_on_the_touch_page(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    row = _section((await client.get("/queue")).text, f"touch-{t.id}", "held")
+    assert f'hx-get="/queue/touches/{t.id}/forms/schedule"' in row and 'name="scheduled_on"' not in row
+    assert f'href="/queue/touches/{t.id}#schedule-{t.id}"' in row  # without JavaScript: the touch's own page
+    form = (await client.get(f"/queue/touches/{t.id}/forms/complete", headers=HX)).text
+    assert "<html" not in form and f'action="/queue/touches/{t.id}/complete"' in form and "East LA College" in form
+    page = (await client.get(f"/queue/touches/{t.id}")).text
+    for action in ("schedule", "complete", "cancel"):
+        assert f'action="/queue/touches/{t.id}/{action}"' in page
+    assert (await client.get(f"/queue/touches/{t.id}/forms/nonsense")).status_code == 404
+
+
+async def test_touch_page_and_forms_are_refused_to_staff_of_another_region(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["bay_spoc"].email)
+    assert (await client.get(f"/queue/touches/{t.id}")).status_code == 403
+    assert (await client.get(f"/queue/touches/{t.id}/forms/schedule", headers=HX)).status_code == 403
 
 
 async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, desk):

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from litestar.exceptions import PermissionDeniedException
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crm.audit.models import AuditEvent
 from crm.auth.models import User
@@ -25,7 +26,7 @@ def day(n: int) -> dt.date:
 
 async def as_principal(sessionmaker, user) -> Principal:
     async with sessionmaker() as s:
-        return Principal.from_user(await s.get_one(User, user.id))
+        return Principal.from_user(await s.get_one(User, user.id, options=[selectinload(User.grants)]))
 
 
 async def submit(sessionmaker, user, *, today=TODAY, **fields):

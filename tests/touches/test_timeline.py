@@ -10,11 +10,13 @@ from tests.touches.conftest import today
 
 
 async def _principal(sessionmaker, user):
+    from sqlalchemy.orm import selectinload
+
     from crm.auth.models import User
     from crm.auth.principal import Principal
 
     async with sessionmaker() as db:
-        return Principal.from_user(await db.get(User, user.id))
+        return Principal.from_user(await db.get(User, user.id, options=[selectinload(User.grants)]))
 
 
 async def test_entries_are_newest_first_across_requests_and_touches(world, desk, sessionmaker):

@@ -1,0 +1,296 @@
+"""The SPOC queue's queries (SPEC §4 "SPOC queue", issue 3): whose touches an actor sees, and the rows
+of the queue page, the API's list and the held requests.
+
+Who sees what is one rule (``visibility``) written as alternatives, each served by an index: a SPOC's
+own touches (``ix_touch_spoc_status_planned``), a lead's region (``ix_touch_region_status_planned``),
+and an away SPOC's touches for their backup. As one ``OR`` the database could use none of them and
+read every touch ever made (2,000,000 at California scale) for every page.
+
+The page reads its rows as plain values (``QueueRow``), not ORM entities: up to 200 touches with their
+employer, SPOC, contacts and bundled requests, where building and tracking entities cost more than
+the queries and the HTML together. The API, and every action, work on ``Touch`` entities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from litestar.exceptions import NotFoundException
+from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, exists, func, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.sql.base import ExecutableOption
+
+from crm.auth.models import Role, User
+from crm.auth.principal import Principal
+from crm.directory.models import Organization, Region
+from crm.directory.service import region_id_for
+from crm.employers.models import Employer, EmployerContact, SpocAssignment
+from crm.employers.service import search_query
+from crm.errors import FieldError
+from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest, touch_contact, touch_is_open
+from crm.touches.routing import TouchStatus
+from crm.touches.workflow import require_region_staff
+
+# What an API queue entry (``touch_out``) shows, and nothing more: the touch with its employer, region
+# and SPOC in one statement, its contacts and bundled requests (with requester and organization) in one
+# more each. The models' own eager loads would join regions, counties, organizations and each
+# request's touch again for every row.
+QUEUE_LOAD: tuple[ExecutableOption, ...] = (
+    joinedload(Touch.employer).raiseload("*"), joinedload(Touch.region), joinedload(Touch.spoc).raiseload("*"),
+    selectinload(Touch.contacts),
+    selectinload(Touch.requests).raiseload("*"),
+    selectinload(Touch.requests).joinedload(TouchRequest.requester).raiseload("*"),
+    selectinload(Touch.requests).joinedload(TouchRequest.requester_org).raiseload("*"),
+)
+
+
+# ---------------------------------------------------------------- who sees which touches
+
+
+async def covered_spocs(db: AsyncSession, actor: Principal) -> list[int]:
+    """Away SPOCs for whom the actor is the backup on at least one active assignment."""
+    backed_up = select(SpocAssignment.id).where(
+        SpocAssignment.spoc_id == User.id, SpocAssignment.ended_at.is_(None),
+        SpocAssignment.backup_spoc_id == actor.id)
+    return list(await db.scalars(select(User.id).where(User.away.is_(True), exists(backed_up)).order_by(User.id)))
+
+
+def visibility(actor: Principal, covered: Sequence[int]) -> list[ColumnElement[bool]] | None:
+    """The actor's queue as alternatives, each one an index's job; None means everything (admins).
+
+    A lead sees their whole region (unassigned queue included); a SPOC their own touches and those
+    of an away SPOC (one of ``covered``) whose assignment of the touch's employer names them backup.
+    """
+    if actor.is_admin:
+        return None
+    branches: list[ColumnElement[bool]] = [Touch.spoc_id == actor.id]
+    if covered:
+        backup_of_touch = select(SpocAssignment.id).where(
+            SpocAssignment.employer_id == Touch.employer_id, SpocAssignment.region_id == Touch.region_id,
+            SpocAssignment.ended_at.is_(None), SpocAssignment.spoc_id == Touch.spoc_id,
+            SpocAssignment.backup_spoc_id == actor.id)
+        branches.append(and_(Touch.spoc_id.in_(list(covered)), exists(backup_of_touch)))
+    if lead_regions := actor.regions_for(Role.lead):
+        branches.append(Touch.region_id.in_(sorted(lead_regions)))
+    return branches
+
+
+def _status(status: str | None, everyone: bool) -> ColumnElement[bool]:
+    if status not in (None, "", "open"):
+        return Touch.status == status
+    # Inlined only for a queue of everyone's touches: then no SPOC or region index applies and the
+    # literal lets SQLite read the open touches from their partial indexes. Next to spoc_id = ? or
+    # region_id IN (...) the bound form is better: SQLite (no per-value statistics) would otherwise
+    # walk every open touch of the state in date order through ix_touch_open_planned to find a
+    # SPOC's 130.
+    return touch_is_open() if everyone else Touch.status.in_(OPEN_TOUCH_VALUES)
+
+
+async def _filters(db: AsyncSession, *, status: str | None, region: str | None, employer_id: int | None,
+                   due_before: dt.date | None, due_after: dt.date | None, q: str | None,
+                   unassigned: bool) -> list[ColumnElement[bool]]:
+    if status not in (None, "", "open") and status not in {s.value for s in TouchStatus}:
+        raise FieldError("status", f"must be open or one of {', '.join(s.value for s in TouchStatus)}")
+    filters: list[ColumnElement[bool]] = []
+    if region:
+        filters.append(Touch.region_id == await region_id_for(db, region))
+    if employer_id is not None:
+        filters.append(Touch.employer_id == employer_id)
+    if due_before is not None:
+        filters.append(Touch.planned_on <= due_before)
+    if due_after is not None:
+        filters.append(Touch.planned_on >= due_after)
+    if unassigned:
+        filters.append(Touch.spoc_id.is_(None))
+    if q and q.strip():
+        filters.append(Touch.employer_id.in_(search_query(q).with_only_columns(Employer.id)))
+    return filters
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The actor's queue with filters: one SELECT of (id, planned_on) per alternative of ``visibility``.
+
+    One SELECT per alternative, each served by its own index, combined with UNION: written as one OR
+    they defeat every index. A page takes its ids (and nothing else) in order first, then reads only
+    those touches: joining employers, regions and SPOCs to thousands of a region's touches before
+    keeping 200 was most of a lead's page on PostgreSQL.
+    """
+
+    selects: list[Select[tuple[int, dt.date]]]
+
+    def _ids(self) -> Subquery:
+        return (self.selects[0] if len(self.selects) == 1 else union(*self.selects)).subquery()
+
+    def page(self, limit: int, offset: int = 0) -> Subquery:
+        """The ids of one page, soonest first (``planned_on``, then ``id``)."""
+        ids = self._ids()
+        return select(ids.c.id).order_by(ids.c.planned_on, ids.c.id).limit(limit).offset(offset).subquery()
+
+    async def total(self, db: AsyncSession) -> int:
+        return await db.scalar(select(func.count()).select_from(self._ids())) or 0
+
+
+async def queue_query(db: AsyncSession, actor: Principal, *, status: str | None = None, region: str | None = None,
+                      employer_id: int | None = None, due_before: dt.date | None = None,
+                      due_after: dt.date | None = None, q: str | None = None, unassigned: bool = False) -> Queue:
+    """The actor's queue with filters; ``status`` None or "open" means queued + scheduled."""
+    filters = await _filters(db, status=status, region=region, employer_id=employer_id,
+                             due_before=due_before, due_after=due_after, q=q, unassigned=unassigned)
+    branches = visibility(actor, [] if actor.is_admin else await covered_spocs(db, actor))
+    if branches is None:
+        return Queue([select(Touch.id, Touch.planned_on).where(_status(status, everyone=True), *filters)])
+    return Queue([select(Touch.id, Touch.planned_on).where(branch, _status(status, everyone=False), *filters)
+                  for branch in branches])
+
+
+async def list_queue(db: AsyncSession, actor: Principal, *, limit: int, offset: int,
+                     **filters: object) -> tuple[list[Touch], int]:
+    """One page of the actor's queue as entities (soonest first), loaded as ``QUEUE_LOAD`` says, and the total."""
+    queue = await queue_query(db, actor, **filters)  # type: ignore[arg-type]
+    page = queue.page(limit, offset)
+    rows = await db.scalars(select(Touch).join(page, page.c.id == Touch.id).order_by(Touch.planned_on, Touch.id)
+                            .options(*QUEUE_LOAD))
+    return list(rows), await queue.total(db)
+
+
+async def get_touch(db: AsyncSession, actor: Principal, touch_id: int,
+                    load: Sequence[ExecutableOption] = ()) -> Touch:
+    """One touch of the actor's regions, loaded afresh (an action may just have changed it)."""
+    touch = await db.scalar(select(Touch).where(Touch.id == touch_id).options(*QUEUE_LOAD, *load)
+                            .execution_options(populate_existing=True))
+    if touch is None:
+        raise NotFoundException(f"Touch #{touch_id} not found")
+    require_region_staff(actor, touch.region_id)
+    return touch
+
+
+# ---------------------------------------------------------------- the page's rows, as plain values
+
+
+# Attribute names are the entities' (``touch.employer.legal_name``, ``touch.region.code``), so the one
+# row template shows a QueueRow and a Touch alike.
+@dataclass(frozen=True, slots=True)
+class Named:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmployerRef:
+    id: int
+    legal_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRef:
+    id: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRow:
+    id: int
+    status: str
+    purpose: str
+    priority: str
+    summary: str
+    outcome: str | None
+    outcome_note: str | None
+    requester: Named
+    requester_org: Named
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A touch as a queue row shows it."""
+
+    id: int
+    status: str
+    source: str
+    channel: str | None
+    employer_id: int
+    employer: EmployerRef
+    region_id: int
+    region: RegionRef
+    spoc_id: int | None
+    spoc: Named | None
+    window_start: dt.date
+    window_end: dt.date
+    planned_on: dt.date
+    scheduled_at: dt.datetime | None
+    cancel_reason: str | None
+    override_reason: str | None
+    contacts: list[Named] = field(default_factory=list)
+    requests: list[RequestRow] = field(default_factory=list)
+
+
+async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
+                     **filters: object) -> tuple[list[QueueRow], int]:
+    """The first ``limit`` touches of the actor's queue as rows (soonest first), and how many there are."""
+    queue = await queue_query(db, actor, **filters)  # type: ignore[arg-type]
+    page = queue.page(limit)
+    spoc = aliased(User)
+    found = (await db.execute(
+        select(Touch.id, Touch.status, Touch.source, Touch.channel, Touch.employer_id, Employer.legal_name,
+               Touch.region_id, Region.code, Touch.spoc_id, spoc.name, Touch.window_start, Touch.window_end,
+               Touch.planned_on, Touch.scheduled_at, Touch.cancel_reason, Touch.override_reason)
+        .select_from(page).join(Touch, Touch.id == page.c.id).join(Employer, Employer.id == Touch.employer_id)
+        .join(Region, Region.id == Touch.region_id).outerjoin(spoc, spoc.id == Touch.spoc_id)
+        .order_by(Touch.planned_on, Touch.id))).all()
+    rows = [_row(r) for r in found]
+    if rows:
+        by_id = {r.id: r for r in rows}
+        contacts = await db.execute(
+            select(touch_contact.c.touch_id, EmployerContact.id, EmployerContact.name)
+            .join(EmployerContact, EmployerContact.id == touch_contact.c.contact_id)
+            .where(touch_contact.c.touch_id.in_(list(by_id))).order_by(EmployerContact.id))
+        for touch_id, contact_id, name in contacts:
+            by_id[touch_id].contacts.append(Named(contact_id, name))
+        requests = await db.execute(
+            select(TouchRequest.touch_id, TouchRequest.id, TouchRequest.status, TouchRequest.purpose,
+                   TouchRequest.priority, TouchRequest.summary, TouchRequest.outcome, TouchRequest.outcome_note,
+                   TouchRequest.requester_id, User.name, TouchRequest.requester_org_id, Organization.name)
+            .join(User, User.id == TouchRequest.requester_id)
+            .join(Organization, Organization.id == TouchRequest.requester_org_id)
+            .where(TouchRequest.touch_id.in_(list(by_id))).order_by(TouchRequest.id))
+        for touch_id, *r in requests:
+            by_id[touch_id].requests.append(RequestRow(*r[:7], Named(r[7], r[8]), Named(r[9], r[10])))
+    total = len(rows) if len(rows) < limit else await queue.total(db)
+    return rows, total
+
+
+def _row(r: Row[tuple]) -> QueueRow:  # type: ignore[type-arg]
+    (id_, status, source, channel, employer_id, employer_name, region_id, region_code, spoc_id, spoc_name,
+     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason) = r
+    return QueueRow(id_, status, source, channel, employer_id, EmployerRef(employer_id, employer_name), region_id,
+                    RegionRef(region_id, region_code), spoc_id,
+                    Named(spoc_id, spoc_name) if spoc_id is not None else None,
+                    window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRow:
+    id: int
+    release_on: dt.date | None
+    employer_id: int | None
+    employer_name: str | None
+    requester_org: str
+    purpose: str
+    summary: str
+
+
+async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100) -> list[HeldRow]:
+    """Held requests (all regions when ``region_ids`` is None), soonest release first."""
+    stmt = (select(TouchRequest.id, TouchRequest.release_on, TouchRequest.employer_id, Employer.legal_name,
+                   Organization.name, TouchRequest.purpose, TouchRequest.summary)
+            .outerjoin(Employer, Employer.id == TouchRequest.employer_id)
+            .join(Organization, Organization.id == TouchRequest.requester_org_id)
+            .where(TouchRequest.status == "held"))
+    if region_ids is not None:
+        stmt = stmt.where(TouchRequest.region_id.in_(sorted(region_ids)))
+    rows = await db.execute(stmt.order_by(TouchRequest.release_on, TouchRequest.id).limit(limit))
+    return [HeldRow(*r) for r in rows]
