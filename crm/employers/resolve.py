@@ -9,11 +9,14 @@ several records is the pure matcher's (``matching.resolve``); this module only l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, raiseload
 
+from crm.directory.models import Region
 from crm.employers import matching
 from crm.employers.candidates import Candidate, Query, find_candidates, load_candidates
 from crm.employers.matching import EmployerRecord, MatchResult
@@ -36,11 +39,33 @@ class Resolution:
     candidates: list[tuple[Employer, MatchResult]] = field(default_factory=list)
 
 
-async def survivor_of(db: AsyncSession, employer: Employer) -> Employer:
+def _lean(stmt: Select[tuple[Employer]]) -> Select[tuple[Employer]]:
+    """Employer rows as resolution needs them: columns and the region (its code), no collections.
+
+    Explicit options rather than the relationships' defaults: aliases and contacts (and the
+    county) would each cost a statement per load and resolution reads none of them.
+    """
+    return stmt.options(joinedload(Employer.region).load_only(Region.code).raiseload("*"),
+                        raiseload(Employer.county), raiseload(Employer.aliases), raiseload(Employer.contacts))
+
+
+@cache
+def _by_id(for_update: bool) -> Select[tuple[Employer]]:
+    stmt = _lean(select(Employer).where(Employer.id == bindparam("employer_id")))
+    # OF employer: the joined region stays unlocked (PostgreSQL refuses to lock an outer join's
+    # nullable side); SQLite renders no FOR UPDATE.
+    return stmt.with_for_update(of=Employer) if for_update else stmt
+
+
+async def _employer(db: AsyncSession, employer_id: int, *, for_update: bool = False) -> Employer | None:
+    return await db.scalar(_by_id(for_update), {"employer_id": employer_id})
+
+
+async def survivor_of(db: AsyncSession, employer: Employer, *, for_update: bool = False) -> Employer:
     """The employer a merged tombstone points to (following later merges too)."""
     seen = {employer.id}
     while employer.status == EmployerStatus.merged and employer.merged_into_id is not None:
-        nxt = await db.get(Employer, employer.merged_into_id)
+        nxt = await _employer(db, employer.merged_into_id, for_update=for_update)
         if nxt is None or nxt.id in seen or len(seen) > _MAX_MERGE_HOPS:
             break
         seen.add(nxt.id)
@@ -53,7 +78,7 @@ async def _employers(db: AsyncSession, ranked: list[tuple[EmployerRecord, MatchR
     ids = [int(record.id) for record, _ in ranked]
     if not ids:
         return []
-    rows = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_(ids)))}
+    rows = {e.id: e for e in await db.scalars(_lean(select(Employer).where(Employer.id.in_(ids))))}
     return [(rows[int(record.id)], result) for record, result in ranked if int(record.id) in rows]
 
 
@@ -80,7 +105,7 @@ async def _by_identifier(db: AsyncSession, query: EmployerRecord, column: str, v
         return None
     pool = await load_candidates(db, ids)
     if len(pool) == 1:
-        employer = await db.get(Employer, pool[0].id)
+        employer = await _employer(db, pool[0].id)
         assert employer is not None
         result = matching.compare(query, pool[0].record)
         # The identifier decides here (SPEC: "by FEIN; or by normalized domain"), whatever the
@@ -110,17 +135,20 @@ async def resolve_employer(
     city: str | None = None,
     zip: str | None = None,
     region_id: int | None = None,
+    for_update: bool = False,
 ) -> Resolution:
     """Which live employer the given id or description means (see the module docstring).
 
     Raises FieldError for an unknown ``employer_id`` or a malformed FEIN; deterministic for the
-    same database state.
+    same database state. ``for_update``: an employer given by id (and its survivor) is read with
+    a row lock (``SELECT ... FOR UPDATE`` on PostgreSQL), saving the caller a separate locking
+    statement. Resolved employers come without aliases, contacts or county loaded.
     """
     if employer_id is not None:
-        employer = await db.get(Employer, employer_id)
+        employer = await _employer(db, employer_id, for_update=for_update)
         if employer is None:
             raise FieldError("employer_id", f"no employer #{employer_id}")
-        employer = await survivor_of(db, employer)
+        employer = await survivor_of(db, employer, for_update=for_update)
         if employer.status == EmployerStatus.merged:
             raise FieldError("employer_id", f"employer #{employer_id} was merged and its survivor is gone")
         return Resolution("match", employer, [(employer, MatchResult("match", 1.0, ("chosen by id",)))])
