@@ -173,24 +173,14 @@ def plan(sample: Sample, n: int, *, clients: int, today: dt.date, seed: int) -> 
 
 
 async def issue_tokens(base_url: str, partners: list[Partner]) -> None:
-    """Bearer tokens through ``POST /api/auth/token``, as API clients get them; one at a time, because
-    concurrent sign-ins on SQLite fail with "database is locked" (reported, not ours to fix)."""
-    sem = asyncio.Semaphore(1)
+    """Bearer tokens through ``POST /api/auth/token``, as API clients get them (one at a time: each
+    sign-in is an argon2 verification, which would only compete with the server for the CPU)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-        async def one(p: Partner) -> None:
-            async with sem:
-                r = await client.post("/api/auth/token", json={"email": p.email, "password": BENCH_PASSWORD,
-                                                               "label": "bench"})
-                r.raise_for_status()
-                p.token = r.json()["token"]
-
-        await asyncio.gather(*(one(p) for p in partners))
-        # A token's first use in a minute records last_used_at (a write). On SQLite that
-        # read-then-write in PrincipalMiddleware fails under concurrency ("database is locked" ->
-        # 500; reported to the lead), so every token is used once, one at a time, just before the
-        # load starts. Runs longer than a minute still hit it; the report counts those 500s.
         for p in partners:
-            (await client.get("/api/users/me", headers={"Authorization": f"Bearer {p.token}"})).raise_for_status()
+            r = await client.post("/api/auth/token", json={"email": p.email, "password": BENCH_PASSWORD,
+                                                           "label": "bench"})
+            r.raise_for_status()
+            p.token = r.json()["token"]
 
 
 def encode(planned: list[Planned], partners: list[Partner]) -> list[bytes]:
