@@ -41,7 +41,7 @@ from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerStatus
-from crm.employers.resolve import resolve_employer
+from crm.employers.resolve import EmployerRef, employer_ref, resolve_employer
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer
 from crm.errors import Conflict, FieldError
@@ -167,10 +167,10 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
     return purpose, priority, window
 
 
-async def _region(db: AsyncSession, actor: Principal, employer: Employer | None) -> tuple[int, str]:
+async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None) -> tuple[int, str]:
     """(id, code) of the region a request without ``region`` goes to: the employer's, else the organization's."""
-    if employer is not None and employer.region_id is not None:
-        return employer.region_id, employer.region.code
+    if employer is not None and employer.region_id is not None and employer.region_code is not None:
+        return employer.region_id, employer.region_code
     if actor.organization_id is not None:
         org = await db.get(Organization, actor.organization_id)
         if org is not None and org.regions:
@@ -180,7 +180,7 @@ async def _region(db: AsyncSession, actor: Principal, employer: Employer | None)
 
 
 async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchRequestIn,
-                                region_id: int) -> Employer:
+                                region_id: int) -> EmployerRef:
     query = data.employer
     assert query is not None
     name = (query.name or "").strip() or (query.website or "").strip() or f"FEIN {query.fein}"
@@ -195,7 +195,7 @@ async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchR
         audit.record(db, actor, "employer.update", "employer", employer.id, employer_id=employer.id,
                      before={"status": "active"}, after={"status": "provisional"},
                      note="created from a touch request")
-    return employer
+    return EmployerRef.of(employer)
 
 
 def _override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy: PacingPolicy) -> NewTouch:
@@ -414,21 +414,28 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
     if data.region:
         region_hint = (await region_id_for(db, data.region), data.region.strip().upper())
     query = data.employer
-    resolution = await resolve_employer(
-        db, employer_id=data.employer_id, name=query.name if query else None,
-        website=query.website if query else None, fein=query.fein if query else None,
-        city=query.city if query else None, zip=query.zip if query else None,
-        region_id=region_hint[0] if region_hint else None, for_update=True)
-    employer = resolution.employer if resolution.kind == "match" else None
+    employer: EmployerRef | None
+    if data.employer_id is not None:
+        # Read under its row lock (PostgreSQL): every decision for this employer waits for ours.
+        employer, needs_match, candidate_ids = await employer_ref(db, data.employer_id, for_update=True), False, []
+    else:
+        assert query is not None
+        resolution = await resolve_employer(
+            db, name=query.name, website=query.website, fein=query.fein, city=query.city, zip=query.zip,
+            region_id=region_hint[0] if region_hint else None)
+        employer = EmployerRef.of(resolution.employer) if resolution.kind == "match" and resolution.employer \
+            else None
+        needs_match = resolution.kind == "review"
+        candidate_ids = [e.id for e, _ in resolution.candidates]
     region_id, region_code = region_hint if region_hint is not None else await _region(db, actor, employer)
     override = (data.override_reason or "").strip() or None
     if override is not None and not actor.can_in_region(region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this region may override the pacing budget")
     asked = _Asked(purpose, priority, window, data.summary.strip(), region_id, region_code, override)
 
-    if resolution.kind == "review":
+    if needs_match:
         assert query is not None
-        return await _needs_match(db, actor, asked, query, [e.id for e, _ in resolution.candidates], now)
+        return await _needs_match(db, actor, asked, query, candidate_ids, now)
 
     if employer is None:
         employer = await _provisional_employer(db, actor, data, region_id)
@@ -456,7 +463,7 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
     return await _apply(db, actor, asked, employer, state, decision, now)
 
 
-async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Employer, state: EmployerState,
+async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: EmployerRef, state: EmployerState,
                  decision: Bundle | NewTouch | Hold, now: dt.datetime) -> IntakeResult:
     """Write the decision for a new request, its audit events and notices; answer from what was written."""
     created = dt.datetime.now(dt.UTC)
