@@ -25,14 +25,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar.exceptions import PermissionDeniedException
 from sqlalchemy import Select, bindparam, case, exists, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from crm.audit import service as audit
 from crm.auth.models import Role, User
@@ -289,17 +289,27 @@ async def employer_state(db: AsyncSession, employer_id: int) -> EmployerState:
 
 @cache
 def _request_insert(dialect: str) -> Any:
-    """INSERT of a new request that yields no row when an open duplicate holds the unique index."""
+    """INSERT of a new request that inserts nothing when an open duplicate holds the unique index."""
     c = _request_t.c
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(_request_t)
-    return stmt.on_conflict_do_nothing(
-        index_elements=[c.requester_org_id, c.employer_id, c.purpose],
-        index_where=text(_OPEN_REQUESTS_SQL)).returning(c.id)
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(_request_t).on_conflict_do_nothing(
+        index_elements=[c.requester_org_id, c.employer_id, c.purpose], index_where=text(_OPEN_REQUESTS_SQL))
+    # PostgreSQL answers the id in the same round trip; SQLite's cursor knows it without a fetch.
+    return stmt.returning(c.id) if dialect == "postgresql" else stmt
+
+
+async def _insert_request(conn: AsyncConnection, values: dict[str, Any]) -> int | None:
+    """The new request's id, or None when an open duplicate won the unique index."""
+    result = await conn.execute(_request_insert(conn.dialect.name), values)
+    if conn.dialect.name == "postgresql":
+        return cast("int | None", result.scalar_one_or_none())
+    return result.lastrowid if result.rowcount else None
 
 
 @cache
 def _touch_insert() -> Any:
-    return insert(_touch_t).returning(_touch_t.c.id)
+    # No explicit RETURNING: SQLAlchemy adds it on PostgreSQL and reads SQLite's lastrowid, which
+    # saves aiosqlite a thread hand-off for the fetch.
+    return insert(_touch_t)
 
 
 @cache
@@ -510,7 +520,8 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
                       "override_reason": asked.override, "created_by_id": actor.id}
             new_touch_id = (await conn.execute(_touch_insert(), {
                 **values, "channel": None, "scheduled_at": None, "completed_at": None, "cancelled_at": None,
-                "cancel_reason": None, "notes": None, "created_at": created, "updated_at": created})).scalar_one()
+                "cancel_reason": None, "notes": None, "created_at": created, "updated_at": created}
+            )).inserted_primary_key[0]
             assert new_touch_id is not None
             events.append(audit.row(
                 actor, "touch.override" if asked.override else "touch.create", "touch", new_touch_id, at=created,
@@ -521,13 +532,13 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
             spoc_email, opened_touch = routed.email, True
             status = RequestStatus.QUEUED.value
 
-    request_id = (await conn.execute(_request_insert(conn.dialect.name), {
+    request_id = await _insert_request(conn, {
         "requester_id": actor.id, "requester_org_id": actor.organization_id, "employer_id": employer.id,
         "region_id": asked.region_id, "purpose": asked.purpose.value, "priority": asked.priority.value,
         "summary": asked.summary, "window_start": asked.window[0], "window_end": asked.window[1], "status": status,
         "touch_id": touch.id if touch else None, "release_on": release_on, "outcome": None, "outcome_note": None,
         "decline_reason": None, "closed_at": None, "employer_query": None, "candidate_ids": None,
-        "created_at": created, "updated_at": created})).scalar_one_or_none()
+        "created_at": created, "updated_at": created})
     if request_id is None:
         # A concurrent duplicate holds the open-request index: undo this one's touch change and
         # answer with the request that won (as a savepoint would, without one on the usual path).
