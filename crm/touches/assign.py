@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,15 +101,19 @@ async def spoc_views(db: AsyncSession, region_id: int, user_ids: set[int]) -> di
 
 @cache
 def _assignment_stmt() -> Select[Any]:
-    """The active assignment of (employer, region) with its SPOC and backup, where eligible (0-2 rows)."""
+    """The active assignment of (employer, region) with its SPOC and backup where eligible, and whether
+    the region has active routing rules: one or two rows, always at least one."""
     a, u, g = SpocAssignment.__table__.c, User.__table__.c, RoleGrant.__table__.c
+    rule = RoutingRule.__table__.c
     eligible = and_(u.is_active.is_(True), exists().where(
         g.user_id == u.id, g.region_id == bindparam("region_id"), g.role.in_([Role.spoc.value, Role.lead.value])))
-    return (select(a.spoc_id, a.backup_spoc_id, u.id, u.away, u.name, u.email)
-            .select_from(SpocAssignment.__table__.outerjoin(
-                User.__table__, and_(or_(u.id == a.spoc_id, u.id == a.backup_spoc_id), eligible)))
-            .where(a.employer_id == bindparam("employer_id"), a.region_id == bindparam("region_id"),
-                   a.ended_at.is_(None)))
+    one = select(literal(1).label("one")).subquery()
+    has_rules = exists().where(rule.region_id == bindparam("region_id"), rule.active.is_(True))
+    return (select(a.spoc_id, a.backup_spoc_id, u.id, u.away, u.name, u.email, has_rules.label("has_rules"))
+            .select_from(one.outerjoin(SpocAssignment.__table__, and_(
+                a.employer_id == bindparam("employer_id"), a.region_id == bindparam("region_id"),
+                a.ended_at.is_(None)))
+                .outerjoin(User.__table__, and_(or_(u.id == a.spoc_id, u.id == a.backup_spoc_id), eligible))))
 
 
 async def route_spoc(db: AsyncSession, employer: Employer, region_id: int, actor: Principal | None, *,
@@ -129,13 +133,14 @@ async def route(db: AsyncSession, employer_id: int, county_id: int | None, naics
                 actor: Principal | None, *, now: dt.datetime | None = None) -> RoutedSpoc:
     """``route_spoc`` with the chosen SPOC's name and e-mail.
 
-    The usual case costs one statement: the active assignment with its SPOC and backup joined.
-    The region's rules (and the pool's loads) are read only when neither of them can take it —
-    ``choose_spoc`` never looks at rules while the assigned SPOC or the backup is available.
+    The usual case costs one statement: the active assignment with its SPOC and backup joined,
+    and whether the region has rules. The rules (and the pool's loads) are read only when neither
+    can take it and there are some -- ``choose_spoc`` never looks at rules while the assigned
+    SPOC or the backup is available.
     """
     rows = (await (await db.connection()).execute(
         _assignment_stmt(), {"employer_id": employer_id, "region_id": region_id})).all()
-    view = AssignmentView(rows[0].spoc_id, rows[0].backup_spoc_id) if rows else None
+    view = AssignmentView(rows[0].spoc_id, rows[0].backup_spoc_id) if rows[0].spoc_id is not None else None
     people = {r.id: (bool(r.away), r.name, r.email) for r in rows if r.id is not None}
     county = str(county_id) if county_id is not None else None
     if view is not None:
@@ -143,6 +148,8 @@ async def route(db: AsyncSession, employer_id: int, county_id: int | None, naics
         choice = choose_spoc(view, spocs, [], naics_code, county)
         if choice.user_id is not None:
             return RoutedSpoc(choice.user_id, *people[choice.user_id][1:])
+    if not rows[0].has_rules:
+        return RoutedSpoc(None)
     rules = await region_rules(db, region_id)
     if not rules:
         return RoutedSpoc(None)
