@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import shutil
 import sqlite3
@@ -64,6 +65,12 @@ def serve(host: str, port: int, workers: int, http_impl: str, loop: str, demo: b
     settings.check()
     if demo:
         _prepare_demo(settings)
+    if workers > 1 and (loop == "asyncio" or (loop == "auto" and importlib.util.find_spec("uvloop") is None)):
+        # uvicorn's shared socket for several workers is created without IPPROTO_TCP, so the asyncio
+        # loop does not set TCP_NODELAY on accepted connections: keep-alive responses then wait out
+        # the client's delayed ACK (~40 ms each). uvloop sets it on every connection.
+        click.echo("warning: --workers > 1 with the asyncio loop leaves Nagle's algorithm on "
+                   "(responses stall ~40 ms); install uvicorn[standard] or use --loop uvloop", err=True)
     base = settings.base_url if os.environ.get("CRM_BASE_URL") else f"http://{host}:{port}"
     click.echo(f"OneDoor is starting at {base}  (database: {_safe_url(settings.database_url)})")
     uvicorn.run("crm.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
