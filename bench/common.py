@@ -143,16 +143,46 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server and its workers.
+
+        ``crm serve`` runs in a session of its own, so every process of that session is the server's
+        (uvicorn's supervisor and its ``--workers`` children). Wall-clock figures on a shared 2-core
+        machine mostly measure the other jobs; the server's CPU time per request does not.
+        """
+        return session_cpu_seconds(self.process.pid)
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def session_cpu_seconds(sid: int) -> float:
+    """Sum of utime + stime of the live processes in session ``sid`` (Linux ``/proc``; 0.0 elsewhere)."""
+    total = 0
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        # Fields after the parenthesised command name (which may contain spaces): state is field 3.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) == sid:  # field 6, session id
+            total += int(fields[11]) + int(fields[12])  # fields 14-15, utime and stime
+    return total / _CLOCK_TICKS
+
 
 @contextlib.contextmanager
-def serve(db_url: str, *, workers: int = 1, log: Path | None = None) -> Iterator[Server]:
+def serve(db_url: str, *, workers: int = 1, log: Path | None = None, http: str = "auto",
+          loop: str = "auto") -> Iterator[Server]:
     """Run ``crm serve`` (uvicorn, scheduler off, warnings only) on a free port until the block ends."""
     port = free_port()
     env = dict(os.environ, CRM_DATABASE_URL=db_url, CRM_SCHEDULER="0", CRM_LOG_LEVEL="WARNING",
                CRM_DB_POOL_SIZE=os.environ.get("CRM_DB_POOL_SIZE", "20"))
     out = log.open("wb") if log else subprocess.DEVNULL
     cmd = [sys.executable, "-c", "from crm.cli import main; main()", "serve", "--port", str(port),
-           "--workers", str(workers)]
+           "--workers", str(workers), "--http", http, "--loop", loop]
     # Own session: stopping the server stops its uvicorn workers too, and nothing else.
     process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

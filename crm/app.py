@@ -25,6 +25,7 @@ from sqlalchemy.orm import configure_mappers
 from crm import pages
 from crm.auth.api import AuthApi
 from crm.auth.middleware import SESSION_COOKIE, BearerAwareCSRFMiddleware, PrincipalMiddleware
+from crm.auth.principal import PrincipalCache
 from crm.auth.session import SessionConfig
 from crm.auth.store import make_session_store
 from crm.councils.api import CouncilApi
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings.check()
     engine = make_engine(settings)
     sessionmaker = make_sessionmaker(engine)
+    principal_cache = PrincipalCache(settings.principal_cache_seconds)
     alchemy = make_alchemy_config(settings, engine)
     session_config = SessionConfig(
         key=SESSION_COOKIE,
@@ -103,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[SQLAlchemyPlugin(config=alchemy), HTMXPlugin()],
         middleware=[
             session_config.middleware,
-            DefineMiddleware(PrincipalMiddleware, sessionmaker=sessionmaker),
+            DefineMiddleware(PrincipalMiddleware, sessionmaker=sessionmaker, cache=principal_cache),
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
             DefineMiddleware(TransactionMiddleware, session_scope_key=alchemy.session_scope_key),
         ],
@@ -130,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="debug",
         ),
         lifespan=[lifespan],
-        state=State({"settings": settings, "sessionmaker": sessionmaker}),
+        state=State({"settings": settings, "sessionmaker": sessionmaker, "principal_cache": principal_cache}),
         debug=False,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import shutil
 import sqlite3
@@ -51,8 +52,12 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="server processes")
+@click.option("--http", "http_impl", type=click.Choice(["auto", "h11", "httptools"]), default="auto",
+              show_default=True, help="HTTP parser (auto: httptools when installed)")
+@click.option("--loop", type=click.Choice(["auto", "asyncio", "uvloop"]), default="auto", show_default=True,
+              help="event loop (auto: uvloop when installed)")
 @click.option("--demo", is_flag=True, help="migrate, load reference + demo data, print the demo logins")
-def serve(host: str, port: int, workers: int, demo: bool) -> None:
+def serve(host: str, port: int, workers: int, http_impl: str, loop: str, demo: bool) -> None:
     """Run the web server (uvicorn)."""
     import uvicorn
 
@@ -60,10 +65,16 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     settings.check()
     if demo:
         _prepare_demo(settings)
+    if workers > 1 and (loop == "asyncio" or (loop == "auto" and importlib.util.find_spec("uvloop") is None)):
+        # uvicorn's shared socket for several workers is created without IPPROTO_TCP, so the asyncio
+        # loop does not set TCP_NODELAY on accepted connections: keep-alive responses then wait out
+        # the client's delayed ACK (~40 ms each). uvloop sets it on every connection.
+        click.echo("warning: --workers > 1 with the asyncio loop leaves Nagle's algorithm on "
+                   "(responses stall ~40 ms); install uvicorn[standard] or use --loop uvloop", err=True)
     base = settings.base_url if os.environ.get("CRM_BASE_URL") else f"http://{host}:{port}"
     click.echo(f"OneDoor is starting at {base}  (database: {_safe_url(settings.database_url)})")
     uvicorn.run("crm.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+                log_level=settings.log_level.lower(), proxy_headers=True, http=http_impl, loop=loop)
 
 
 def _prepare_demo(settings: Settings) -> None:

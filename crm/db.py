@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,8 +14,9 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
 
 from crm.settings import Settings
 
@@ -78,16 +81,100 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _WriteQueue:
+    """The writers of one engine in one event loop, served first come, first served."""
+
+    __slots__ = ("holder", "lock", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.lock, self.loop = asyncio.Lock(), loop
+        self.holder: _WriteTurn | None = None
+
+
+class _WriteTurn:
+    """One session's turn at the head of the queue; released once, however its transaction ends."""
+
+    __slots__ = ("finalizer", "queue", "released", "task")
+
+    def __init__(self, queue: _WriteQueue) -> None:
+        self.queue, self.released, self.task = queue, False, asyncio.current_task()
+        self.finalizer: weakref.finalize[Any, Any] | None = None
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            if self.queue.holder is self:
+                self.queue.holder = None
+            self.queue.lock.release()
+            if self.finalizer is not None:
+                self.finalizer.detach()
+
+    def release_from_gc(self) -> None:
+        # A session dropped without close(): hand the turn on from the loop's own thread (the
+        # garbage collector may run in aiosqlite's worker thread).
+        if not self.released and not self.queue.loop.is_closed():
+            self.queue.loop.call_soon_threadsafe(self.release)
+
+
+_TURN = "crm_write_turn"
+# One queue per (event loop, engine): asyncio locks belong to one loop, and two engines are two
+# pools whose writers SQLite itself arbitrates (tests open a second engine on the app's file).
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Engine, _WriteQueue]]
+_queues = weakref.WeakKeyDictionary()
+
+
+def _write_queue(engine: Engine) -> _WriteQueue:
+    loop = asyncio.get_running_loop()
+    per_engine = _queues.setdefault(loop, weakref.WeakKeyDictionary())
+    queue = per_engine.get(engine)
+    if queue is None:
+        queue = per_engine[engine] = _WriteQueue(loop)
+    return queue
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end_write_turn(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: commit, rollback or close
+        turn = session.info.pop(_TURN, None)
+        if turn is not None:
+            turn.release()
+
+
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction holding the database write lock on SQLite.
 
-    Call before the first statement of a read-decide-write transaction; on PostgreSQL it is
-    a no-op (use row locks there), on SQLite it makes concurrent writers queue instead of
-    failing with "database is locked" when they upgrade from read to write.
+    Call before the first statement of a read-decide-write transaction. On SQLite, writers of
+    this process first queue for a per-process turn (an ``asyncio.Lock``, first come first
+    served) that they hold until the transaction commits or rolls back, then take SQLite's write
+    lock with ``BEGIN IMMEDIATE``: the database lock is then only contended between processes.
+    Waiting in SQLite's busy handler instead (sleep and poll, not FIFO) let some writers starve
+    past ``busy_timeout`` under concurrency. On PostgreSQL it only begins the transaction (use
+    row locks there).
     """
     if session.in_transaction():
         await session.commit()
-    await session.connection(execution_options={"sqlite_immediate": True})
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name != "sqlite":
+        await session.connection()
+        return
+    queue = _write_queue(engine)
+    holder = queue.holder
+    if holder is not None and holder.task is not None and holder.task is asyncio.current_task():
+        # Waiting would wait for ourselves forever.
+        raise RuntimeError("this task already holds the SQLite write turn in another session; "
+                           "commit or close that session before starting another write")
+    await queue.lock.acquire()
+    turn = _WriteTurn(queue)
+    queue.holder = turn
+    try:
+        session.sync_session.info[_TURN] = turn
+        turn.finalizer = weakref.finalize(session.sync_session, turn.release_from_gc)
+        await session.connection(execution_options={"sqlite_immediate": True})
+    except BaseException:
+        session.sync_session.info.pop(_TURN, None)
+        turn.release()
+        raise
 
 
 def make_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncConfig:

@@ -33,6 +33,8 @@ class Settings:
     login_window_seconds: int = 15 * 60
     db_pool_size: int = 10
     db_echo: bool = False
+    # Seconds a signed-in principal is reused in-process before it is loaded again (0 = off).
+    principal_cache_seconds: float = 5.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +54,7 @@ class Settings:
             session_max_age=int(env.get("CRM_SESSION_MAX_AGE") or d.session_max_age),
             db_pool_size=int(env.get("CRM_DB_POOL_SIZE") or d.db_pool_size),
             db_echo=_bool(env.get("CRM_DB_ECHO"), False),
+            principal_cache_seconds=float(env.get("CRM_PRINCIPAL_CACHE_SECONDS") or d.principal_cache_seconds),
         )
 
     def with_(self, **changes: Any) -> Settings:

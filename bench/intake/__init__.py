@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,24 +173,14 @@ def plan(sample: Sample, n: int, *, clients: int, today: dt.date, seed: int) -> 
 
 
 async def issue_tokens(base_url: str, partners: list[Partner]) -> None:
-    """Bearer tokens through ``POST /api/auth/token``, as API clients get them; one at a time, because
-    concurrent sign-ins on SQLite fail with "database is locked" (reported, not ours to fix)."""
-    sem = asyncio.Semaphore(1)
+    """Bearer tokens through ``POST /api/auth/token``, as API clients get them (one at a time: each
+    sign-in is an argon2 verification, which would only compete with the server for the CPU)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-        async def one(p: Partner) -> None:
-            async with sem:
-                r = await client.post("/api/auth/token", json={"email": p.email, "password": BENCH_PASSWORD,
-                                                               "label": "bench"})
-                r.raise_for_status()
-                p.token = r.json()["token"]
-
-        await asyncio.gather(*(one(p) for p in partners))
-        # A token's first use in a minute records last_used_at (a write). On SQLite that
-        # read-then-write in PrincipalMiddleware fails under concurrency ("database is locked" ->
-        # 500; reported to the lead), so every token is used once, one at a time, just before the
-        # load starts. Runs longer than a minute still hit it; the report counts those 500s.
         for p in partners:
-            (await client.get("/api/users/me", headers={"Authorization": f"Bearer {p.token}"})).raise_for_status()
+            r = await client.post("/api/auth/token", json={"email": p.email, "password": BENCH_PASSWORD,
+                                                           "label": "bench"})
+            r.raise_for_status()
+            p.token = r.json()["token"]
 
 
 def encode(planned: list[Planned], partners: list[Partner]) -> list[bytes]:
@@ -199,45 +190,81 @@ def encode(planned: list[Planned], partners: list[Partner]) -> list[bytes]:
 
 
 @dataclass
-class IntakeReport:
+class Level:
+    """One client count of a run: intake and ceiling measured back to back by the same client."""
+
+    clients: int
     intake: LoadResult
     ceiling: LoadResult
     tally: Tally
-    clients: int
-    workers: int
+    intake_cpu: float  # server CPU seconds spent during the intake measurement
+    ceiling_cpu: float
 
     @property
     def ratio(self) -> float:
         return self.intake.throughput / self.ceiling.throughput
 
+    def cpu_ms(self, kind: str) -> float:
+        result, cpu = (self.intake, self.intake_cpu) if kind == "intake" else (self.ceiling, self.ceiling_cpu)
+        return 1000 * cpu / max(result.count, 1)
+
+
+@dataclass
+class IntakeReport:
+    levels: list[Level]
+    workers: int
+    http: str
+
     def lines(self) -> list[str]:
-        p99 = self.intake.pct_ms(99)
-        out = [f"client: one asyncio process, raw HTTP/1.1 keep-alive, {self.clients} connections; "
-               f"server: crm serve, {self.workers} worker(s)",
-               self.intake.summary("POST /api/touch-requests"),
-               self.ceiling.summary("GET /healthz (ceiling)"),
-               f"intake / ceiling throughput: {self.ratio:.1%} (target >= {CEILING_SHARE_TARGET:.0%}: "
-               f"{'met' if self.ratio >= CEILING_SHARE_TARGET else 'MISSED'})",
-               f"intake p99: {p99:.1f} ms (target <= {P99_TARGET_MS:.0f} ms: "
-               f"{'met' if p99 <= P99_TARGET_MS else 'MISSED'})",
-               "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(self.tally.outcomes.items()))]
-        out += [f"error x{n}: {msg}" for msg, n in self.tally.errors.most_common(5)]
+        out = [f"client: one asyncio process, raw HTTP/1.1 keep-alive; server: crm serve, {self.workers} "
+               f"worker(s), http/loop {self.http}"]
+        for level in self.levels:
+            p99 = level.intake.pct_ms(99)
+            out += [f"-- {level.clients} connections",
+                    level.intake.summary("POST /api/touch-requests"),
+                    level.ceiling.summary("GET /healthz (ceiling)"),
+                    f"server CPU per request: intake {level.cpu_ms('intake'):.2f} ms, "
+                    f"healthz {level.cpu_ms('ceiling'):.3f} ms",
+                    f"intake / ceiling throughput: {level.ratio:.1%} (target >= {CEILING_SHARE_TARGET:.0%}: "
+                    f"{'met' if level.ratio >= CEILING_SHARE_TARGET else 'MISSED'})",
+                    f"intake p99: {p99:.1f} ms (target <= {P99_TARGET_MS:.0f} ms: "
+                    f"{'met' if p99 <= P99_TARGET_MS else 'MISSED'})",
+                    "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(level.tally.outcomes.items()))]
+            out += [f"error x{n}: {msg}" for msg, n in level.tally.errors.most_common(5)]
+        out += ["", "| clients | intake req/s | p50 / p95 / p99 ms | server CPU ms/intake | ceiling req/s "
+                    "| CPU ms/healthz | ratio | errors |",
+                "|---|---|---|---|---|---|---|---|"]
+        for level in self.levels:
+            i = level.intake
+            errors = sum(level.tally.errors.values())
+            out.append(f"| {level.clients} | {i.throughput:.1f} | {i.pct_ms(50):.1f} / {i.pct_ms(95):.1f} / "
+                       f"{i.pct_ms(99):.1f} | {level.cpu_ms('intake'):.2f} | {level.ceiling.throughput:.0f} | "
+                       f"{level.cpu_ms('ceiling'):.3f} | {level.ratio:.1%} | {errors} |")
         return out
 
 
-def run(db_url: str, *, requests: int = 5000, clients: int = 32, workers: int = 1, partners: int = 64,
-        warmup: int = 200, seed: int = 7, server_log: Path | None = None) -> IntakeReport:
+def run(db_url: str, *, requests: int = 5000, clients: Sequence[int] = (32,), workers: int = 1,
+        partners: int = 64, warmup: int = 200, seed: int = 7, server_log: Path | None = None,
+        http: str = "auto", loop: str = "auto") -> IntakeReport:
+    """Warm up, then for each client count: ``requests`` intakes, then ``GET /healthz`` (the ceiling)."""
     today = dt.datetime.now(dt.UTC).date()
     sample = asyncio.run(load_sample(db_url, partners, today, seed))
-    planned = plan(sample, warmup + requests, clients=clients, today=today, seed=seed)
-    with serve(db_url, workers=workers, log=server_log) as server:
+    planned = plan(sample, warmup + requests * len(clients), clients=max(clients), today=today, seed=seed)
+    levels = []
+    with serve(db_url, workers=workers, log=server_log, http=http, loop=loop) as server:
         asyncio.run(issue_tokens(server.url, sample.partners))
         payloads = encode(planned, sample.partners)
-        warm = Tally([p.kind for p in planned[:warmup]])
-        run_load(server.port, payloads[:warmup], clients=clients, on_response=warm)
-        tally = Tally([p.kind for p in planned[warmup:]])
-        intake = run_load(server.port, payloads[warmup:], clients=clients, on_response=tally)
+        run_load(server.port, payloads[:warmup], clients=max(clients), on_response=Tally(
+            [p.kind for p in planned[:warmup]]))
         health = http_request("GET", "/healthz")
-        run_load(server.port, [health] * warmup, clients=clients)
-        ceiling = run_load(server.port, [health] * max(requests, 5000), clients=clients)
-    return IntakeReport(intake, ceiling, tally, clients, workers)
+        for n, count in enumerate(clients):
+            chunk = slice(warmup + n * requests, warmup + (n + 1) * requests)
+            tally = Tally([p.kind for p in planned[chunk]])
+            cpu0 = server.cpu_seconds()
+            intake = run_load(server.port, payloads[chunk], clients=count, on_response=tally)
+            cpu1 = server.cpu_seconds()
+            run_load(server.port, [health] * min(warmup, 1000), clients=count)
+            cpu2 = server.cpu_seconds()
+            ceiling = run_load(server.port, [health] * max(requests, 5000), clients=count)
+            levels.append(Level(count, intake, ceiling, tally, cpu1 - cpu0, server.cpu_seconds() - cpu2))
+    return IntakeReport(levels, workers, f"{http}/{loop}")

@@ -1,8 +1,12 @@
-"""Route guards: small named functions checking role. Scope checks live in the services."""
+"""Route guards: small named functions checking role. Scope checks live in the services.
+
+They are coroutines although they never wait: Litestar runs a plain-function guard in a worker
+thread (``sync_to_thread``), a thread hand-off on every request for a dictionary lookup.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -12,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from crm.auth.models import Role
 from crm.auth.principal import Principal
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Coroutine[Any, Any, None]]
 
 
 def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -22,7 +26,7 @@ def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     return user
 
 
-def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     current_principal(connection)
 
 
@@ -30,7 +34,7 @@ def requires_role(*roles: Role) -> Guard:
     """Allow the listed roles (admins always)."""
     allowed = {*roles, Role.admin}
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = current_principal(connection)
         if not principal.has(*allowed):
             raise PermissionDeniedException("Your role does not allow this")

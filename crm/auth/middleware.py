@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import select, update
+from sqlalchemy import or_, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
 
 from crm.auth.models import ApiToken, User
 from crm.auth.passwords import hash_token
-from crm.auth.principal import Principal
+from crm.auth.principal import Principal, PrincipalCache, principal_select
+from crm.db import begin_write
 
 SESSION_COOKIE = "onedoor_session"
+# A token's last_used_at is a coarse "is this token still in use" signal: a minute's precision.
+LAST_USED_EVERY = dt.timedelta(minutes=1)
+log = logging.getLogger("crm.auth")
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -28,11 +33,18 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 class PrincipalMiddleware:
-    """Sets ``scope["user"]`` to a Principal or None; guards decide what None may do."""
+    """Sets ``scope["user"]`` to a Principal or None; guards decide what None may do.
 
-    def __init__(self, app: ASGIApp, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    A principal is loaded with one statement (user, organization and grants joined) and kept in
+    ``cache`` (``PrincipalCache``, which states the staleness bound). Litestar builds one instance
+    per route, so the app passes one cache for all of them.
+    """
+
+    def __init__(self, app: ASGIApp, sessionmaker: async_sessionmaker[AsyncSession],
+                 cache: PrincipalCache | None = None) -> None:
         self.app = app
         self.sessionmaker = sessionmaker
+        self.cache = cache if cache is not None else PrincipalCache(0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -47,32 +59,66 @@ class PrincipalMiddleware:
         user_id = session.get("user_id") if isinstance(session, dict) else None
         if not isinstance(user_id, int):
             return None
+        key = ("user", user_id)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached.principal
         async with self.sessionmaker() as db:
-            user = await db.scalar(
-                select(User).where(User.id == user_id, User.is_active.is_(True)).options(selectinload(User.grants))
-            )
-            return Principal.from_user(user) if user else None
+            conn = await db.connection()
+            rows = (await conn.execute(principal_select().where(User.id == user_id))).all()
+        principal = Principal.from_rows(rows)
+        if principal is not None:
+            self.cache.put(key, principal)
+        return principal
 
     async def _from_token(self, token: str) -> Principal | None:
-        async with self.sessionmaker() as db:
-            row = await db.scalar(
-                select(ApiToken)
-                .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-                .options(selectinload(ApiToken.user).selectinload(User.grants))
-            )
-            if row is None or not row.user.is_active:
+        key = ("token", hash_token(token))
+        cached = self.cache.get(key)
+        if cached is None:
+            async with self.sessionmaker() as db:
+                conn = await db.connection()
+                rows = (await conn.execute(
+                    principal_select().add_columns(ApiToken.id.label("token_id"), ApiToken.last_used_at)
+                    .join(ApiToken, ApiToken.user_id == User.id)
+                    .where(ApiToken.token_hash == key[1], ApiToken.revoked_at.is_(None)))).all()
+            principal = Principal.from_rows(rows, via_token=True)
+            if principal is None:
                 return None
-            principal = Principal.from_user(row.user, via_token=True)
-            last_used, token_id = row.last_used_at, row.id
-            # End the read before writing: on SQLite a read transaction cannot be upgraded to a
-            # write while another connection writes ("database is locked"), a fresh one waits.
-            await db.rollback()
+            token_id, last_used = rows[0].token_id, rows[0].last_used_at
             now = dt.datetime.now(dt.UTC)
-            # Touch last_used_at at most once a minute so tokens don't turn every read into a write.
-            if last_used is None or now - last_used > dt.timedelta(minutes=1):
-                async with db.begin():
-                    await db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-            return principal
+            if last_used is not None and now - last_used <= LAST_USED_EVERY:
+                # Recorded recently (by this process or another): the next write is due a minute after.
+                recorded = self.cache.clock() - (now - last_used).total_seconds()
+            else:
+                recorded = None
+            cached = self.cache.put(key, principal, token_id, recorded)
+            if cached is None:  # caching is off
+                if recorded is None:
+                    await self._record_use(token_id, now)
+                return principal
+        if cached.recorded is None or self.cache.clock() - cached.recorded > LAST_USED_EVERY.total_seconds():
+            cached.recorded = self.cache.clock()
+            assert cached.token_id is not None
+            await self._record_use(cached.token_id, dt.datetime.now(dt.UTC))
+        return cached.principal
+
+    async def _record_use(self, token_id: int, now: dt.datetime) -> None:
+        """Record the token's use (at most once a minute per token): bookkeeping, never a failure.
+
+        One UPDATE in a transaction of its own, queued like every writer (``begin_write``): a read
+        followed by a write in one SQLite transaction fails at once when another writer committed
+        in between ("database is locked"), and that used to turn API calls into 500s.
+        """
+        try:
+            async with self.sessionmaker() as db:
+                await begin_write(db)
+                await db.execute(update(ApiToken).where(
+                    ApiToken.id == token_id,
+                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_EVERY),
+                ).values(last_used_at=now))
+                await db.commit()
+        except OperationalError:
+            log.warning("token_last_used_not_recorded", extra={"token_id": token_id}, exc_info=True)
 
 
 def _has_cookie(scope: Scope, name: str) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from crm.audit import service as audit
 from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGrant, User
 from crm.auth.passwords import hash_password, new_token, verify_password
-from crm.auth.principal import Principal
+from crm.auth.principal import Principal, forget_on_commit
 from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
@@ -69,6 +69,8 @@ async def issue_token(db: AsyncSession, user: User, label: str = "api") -> str:
 
 
 async def revoke_tokens(db: AsyncSession, user_id: int, token_id: int | None = None) -> int:
+    """Revoke the user's tokens (or one); this process's cached principals of the user go at commit."""
+    forget_on_commit(db.sync_session, user_id)
     stmt = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
     if token_id is not None:
         stmt = stmt.where(ApiToken.id == token_id)

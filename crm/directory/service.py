@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -11,10 +11,14 @@ from crm.auth.principal import Principal
 from crm.directory.models import Organization, OrganizationKind, Region
 from crm.errors import Conflict, FieldError
 
+_REGION_ID = select(Region.__table__.c.id).where(Region.__table__.c.code == bindparam("code"))
+
 
 async def region_id_for(db: AsyncSession, code: str) -> int:
     """The id of the region with this code; 422 naming ``region`` when there is none."""
-    region_id = await db.scalar(select(Region.id).where(Region.code == code.strip().upper()))
+    # A prebuilt Core statement on the session's connection: intake calls this on every request,
+    # and building the ORM select cost three times what running it costs.
+    region_id = (await (await db.connection()).execute(_REGION_ID, {"code": code.strip().upper()})).scalar()
     if region_id is None:
         raise FieldError("region", f"unknown region code {code!r}")
     return region_id

@@ -9,11 +9,14 @@ several records is the pure matcher's (``matching.resolve``); this module only l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, raiseload
 
+from crm.directory.models import Region
 from crm.employers import matching
 from crm.employers.candidates import Candidate, Query, find_candidates, load_candidates
 from crm.employers.matching import EmployerRecord, MatchResult
@@ -36,16 +39,84 @@ class Resolution:
     candidates: list[tuple[Employer, MatchResult]] = field(default_factory=list)
 
 
-async def survivor_of(db: AsyncSession, employer: Employer) -> Employer:
-    """The employer a merged tombstone points to (following later merges too)."""
-    seen = {employer.id}
-    while employer.status == EmployerStatus.merged and employer.merged_into_id is not None:
-        nxt = await db.get(Employer, employer.merged_into_id)
+def _lean(stmt: Select[tuple[Employer]]) -> Select[tuple[Employer]]:
+    """Employer rows as resolution needs them: columns and the region (its code), no collections.
+
+    Explicit options rather than the relationships' defaults: aliases and contacts (and the
+    county) would each cost a statement per load and resolution reads none of them.
+    """
+    return stmt.options(joinedload(Employer.region).load_only(Region.code).raiseload("*"),
+                        raiseload(Employer.county), raiseload(Employer.aliases), raiseload(Employer.contacts))
+
+
+@cache
+def _by_id() -> Select[tuple[Employer]]:
+    return _lean(select(Employer).where(Employer.id == bindparam("employer_id")))
+
+
+async def _employer(db: AsyncSession, employer_id: int) -> Employer | None:
+    return await db.scalar(_by_id(), {"employer_id": employer_id})
+
+
+@dataclass(frozen=True, slots=True)
+class EmployerRef:
+    """An employer as intake routes it: the columns its decision, routing and answer read."""
+
+    id: int
+    legal_name: str
+    dba: str | None
+    region_id: int | None
+    region_code: str | None
+    county_id: int | None
+    naics_code: str | None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.legal_name} (dba {self.dba})" if self.dba else self.legal_name
+
+    @classmethod
+    def of(cls, employer: Employer) -> EmployerRef:
+        """From a loaded row (its region loaded, as resolution and creation load it)."""
+        return cls(employer.id, employer.legal_name, employer.dba, employer.region_id,
+                   employer.region.code if employer.region_id is not None else None, employer.county_id,
+                   employer.naics_code)
+
+
+@cache
+def _ref_stmt(for_update: bool) -> Select[Any]:
+    e, r = Employer.__table__, Region.__table__
+    stmt = (select(e.c.id, e.c.legal_name, e.c.dba, e.c.status, e.c.merged_into_id, e.c.region_id,
+                   r.c.code.label("region_code"), e.c.county_id, e.c.naics_code)
+            .select_from(e.outerjoin(r, r.c.id == e.c.region_id))
+            .where(e.c.id == bindparam("employer_id")))
+    # OF employer: the joined region stays unlocked (PostgreSQL refuses to lock an outer join's
+    # nullable side); SQLite renders no FOR UPDATE.
+    return stmt.with_for_update(of=e) if for_update else stmt
+
+
+async def employer_ref(db: AsyncSession, employer_id: int, *, for_update: bool = False) -> EmployerRef:
+    """The live employer an id means: a merged one resolves to its survivor (following later merges).
+
+    One statement per employer on the chain; ``for_update`` reads each row with its lock
+    (``SELECT ... FOR UPDATE`` on PostgreSQL), so the caller needs no separate locking statement.
+    Raises FieldError naming ``employer_id`` for an unknown id or a survivor that is gone.
+    """
+    conn = await db.connection()
+    stmt = _ref_stmt(for_update)
+    row = (await conn.execute(stmt, {"employer_id": employer_id})).first()
+    if row is None:
+        raise FieldError("employer_id", f"no employer #{employer_id}")
+    seen = {row.id}
+    while row.status == EmployerStatus.merged and row.merged_into_id is not None:
+        nxt = (await conn.execute(stmt, {"employer_id": row.merged_into_id})).first()
         if nxt is None or nxt.id in seen or len(seen) > _MAX_MERGE_HOPS:
             break
         seen.add(nxt.id)
-        employer = nxt
-    return employer
+        row = nxt
+    if row.status == EmployerStatus.merged:
+        raise FieldError("employer_id", f"employer #{employer_id} was merged and its survivor is gone")
+    return EmployerRef(row.id, row.legal_name, row.dba, row.region_id, row.region_code, row.county_id,
+                       row.naics_code)
 
 
 async def _employers(db: AsyncSession, ranked: list[tuple[EmployerRecord, MatchResult]]
@@ -53,7 +124,7 @@ async def _employers(db: AsyncSession, ranked: list[tuple[EmployerRecord, MatchR
     ids = [int(record.id) for record, _ in ranked]
     if not ids:
         return []
-    rows = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_(ids)))}
+    rows = {e.id: e for e in await db.scalars(_lean(select(Employer).where(Employer.id.in_(ids))))}
     return [(rows[int(record.id)], result) for record, result in ranked if int(record.id) in rows]
 
 
@@ -80,7 +151,7 @@ async def _by_identifier(db: AsyncSession, query: EmployerRecord, column: str, v
         return None
     pool = await load_candidates(db, ids)
     if len(pool) == 1:
-        employer = await db.get(Employer, pool[0].id)
+        employer = await _employer(db, pool[0].id)
         assert employer is not None
         result = matching.compare(query, pool[0].record)
         # The identifier decides here (SPEC: "by FEIN; or by normalized domain"), whatever the
@@ -114,15 +185,13 @@ async def resolve_employer(
     """Which live employer the given id or description means (see the module docstring).
 
     Raises FieldError for an unknown ``employer_id`` or a malformed FEIN; deterministic for the
-    same database state.
+    same database state. Resolved employers come without aliases, contacts or county loaded
+    (intake, the hot caller, reads none of them; by id it uses ``employer_ref`` directly).
     """
     if employer_id is not None:
-        employer = await db.get(Employer, employer_id)
-        if employer is None:
-            raise FieldError("employer_id", f"no employer #{employer_id}")
-        employer = await survivor_of(db, employer)
-        if employer.status == EmployerStatus.merged:
-            raise FieldError("employer_id", f"employer #{employer_id} was merged and its survivor is gone")
+        ref = await employer_ref(db, employer_id)
+        employer = await _employer(db, ref.id)
+        assert employer is not None
         return Resolution("match", employer, [(employer, MatchResult("match", 1.0, ("chosen by id",)))])
 
     if fein and fein.strip():

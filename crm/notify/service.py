@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.notify.models import OutboxMessage
@@ -35,6 +36,23 @@ def enqueue(db: AsyncSession, to_email: str, subject: str, body: str, now: dt.da
                             attempts=0, next_attempt_at=now)
     db.add(message)
     return message
+
+
+def message_row(to_email: str, subject: str, body: str, now: dt.datetime) -> dict[str, Any]:
+    """The same message as ``enqueue`` as a plain row, for writing several with one ``insert_messages``."""
+    created = dt.datetime.now(dt.UTC)
+    return {"to_email": to_email, "subject": subject[:250], "body": body, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": created, "updated_at": created}
+
+
+_INSERT = insert(OutboxMessage.__table__)
+
+
+async def insert_messages(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Queue ``message_row`` messages with one multi-row INSERT; sent only if the transaction commits."""
+    if rows:
+        # executemany of one prebuilt statement; SQLAlchemy sends it as a single multi-row INSERT.
+        await (await db.connection()).execute(_INSERT, rows)
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -8,8 +8,12 @@ the SpocAssignment in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,26 +51,69 @@ async def region_rules(db: AsyncSession, region_id: int) -> list[RoutingRuleView
             for r in rules]
 
 
+@dataclass(frozen=True, slots=True)
+class RoutedSpoc:
+    """The SPOC a touch goes to (None: the region's unassigned queue), with what notices need."""
+
+    user_id: int | None
+    name: str | None = None
+    email: str | None = None
+
+
+def _eligible(user: Any, region_id: int) -> ColumnElement[bool]:
+    """Active, and holding a SPOC or lead grant in the region."""
+    return and_(user.is_active.is_(True), exists().where(
+        RoleGrant.user_id == user.id, RoleGrant.region_id == region_id,
+        RoleGrant.role.in_([Role.spoc.value, Role.lead.value])))
+
+
+async def _people(db: AsyncSession, region_id: int, user_ids: set[int]
+                  ) -> dict[int, tuple[bool, str, str]]:
+    """user id → (away, name, e-mail) of those ``user_ids`` who may work the region."""
+    if not user_ids:
+        return {}
+    rows = await db.execute(select(User.id, User.away, User.name, User.email)
+                            .where(User.id.in_(user_ids), _eligible(User, region_id)))
+    return {uid: (bool(away), name, email) for uid, away, name, email in rows}
+
+
+async def _loads(db: AsyncSession, region_id: int, user_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = await db.execute(
+        select(Touch.spoc_id, func.count(Touch.id))
+        .where(Touch.spoc_id.in_(ids), Touch.region_id == region_id, Touch.status.in_(_OPEN))
+        .group_by(Touch.spoc_id))
+    return {spoc_id: int(count) for spoc_id, count in rows if spoc_id is not None}
+
+
 async def spoc_views(db: AsyncSession, region_id: int, user_ids: set[int]) -> dict[int, SpocView]:
     """Availability and open-touch load of those ``user_ids`` who may work the region.
 
     Users who are inactive or hold no SPOC/lead grant there are left out, which the core
     treats as unavailable.
     """
-    if not user_ids:
-        return {}
-    eligible = select(User.id, User.away).join(RoleGrant, RoleGrant.user_id == User.id).where(
-        User.id.in_(user_ids), User.is_active.is_(True), RoleGrant.region_id == region_id,
-        RoleGrant.role.in_([Role.spoc.value, Role.lead.value])).distinct()
-    found = {uid: away for uid, away in await db.execute(eligible)}
-    loads: dict[int | None, int] = {}
-    if found:
-        rows = await db.execute(
-            select(Touch.spoc_id, func.count(Touch.id))
-            .where(Touch.spoc_id.in_(found), Touch.region_id == region_id, Touch.status.in_(_OPEN))
-            .group_by(Touch.spoc_id))
-        loads = {spoc_id: count for spoc_id, count in rows}
-    return {uid: SpocView(away=bool(away), open_load=int(loads.get(uid, 0))) for uid, away in found.items()}
+    found = await _people(db, region_id, user_ids)
+    loads = await _loads(db, region_id, found)
+    return {uid: SpocView(away=away, open_load=loads.get(uid, 0)) for uid, (away, _, _) in found.items()}
+
+
+@cache
+def _assignment_stmt() -> Select[Any]:
+    """The active assignment of (employer, region) with its SPOC and backup where eligible, and whether
+    the region has active routing rules: one or two rows, always at least one."""
+    a, u, g = SpocAssignment.__table__.c, User.__table__.c, RoleGrant.__table__.c
+    rule = RoutingRule.__table__.c
+    eligible = and_(u.is_active.is_(True), exists().where(
+        g.user_id == u.id, g.region_id == bindparam("region_id"), g.role.in_([Role.spoc.value, Role.lead.value])))
+    one = select(literal(1).label("one")).subquery()
+    has_rules = exists().where(rule.region_id == bindparam("region_id"), rule.active.is_(True))
+    return (select(a.spoc_id, a.backup_spoc_id, u.id, u.away, u.name, u.email, has_rules.label("has_rules"))
+            .select_from(one.outerjoin(SpocAssignment.__table__, and_(
+                a.employer_id == bindparam("employer_id"), a.region_id == bindparam("region_id"),
+                a.ended_at.is_(None)))
+                .outerjoin(User.__table__, and_(or_(u.id == a.spoc_id, u.id == a.backup_spoc_id), eligible))))
 
 
 async def route_spoc(db: AsyncSession, employer: Employer, region_id: int, actor: Principal | None, *,
@@ -78,21 +125,46 @@ async def route_spoc(db: AsyncSession, employer: Employer, region_id: int, actor
     Runs inside the caller's transaction; a concurrent sticky assignment that wins the
     partial unique index is adopted instead of failing.
     """
-    current = await db.scalar(select(SpocAssignment).where(
-        SpocAssignment.employer_id == employer.id, SpocAssignment.region_id == region_id,
-        SpocAssignment.ended_at.is_(None)))
-    view = AssignmentView(current.spoc_id, current.backup_spoc_id) if current is not None else None
+    return (await route(db, employer.id, employer.county_id, employer.naics_code, region_id, actor,
+                        now=now)).user_id
+
+
+async def route(db: AsyncSession, employer_id: int, county_id: int | None, naics_code: str | None, region_id: int,
+                actor: Principal | None, *, now: dt.datetime | None = None) -> RoutedSpoc:
+    """``route_spoc`` with the chosen SPOC's name and e-mail.
+
+    The usual case costs one statement: the active assignment with its SPOC and backup joined,
+    and whether the region has rules. The rules (and the pool's loads) are read only when neither
+    can take it and there are some -- ``choose_spoc`` never looks at rules while the assigned
+    SPOC or the backup is available.
+    """
+    rows = (await (await db.connection()).execute(
+        _assignment_stmt(), {"employer_id": employer_id, "region_id": region_id})).all()
+    view = AssignmentView(rows[0].spoc_id, rows[0].backup_spoc_id) if rows[0].spoc_id is not None else None
+    people = {r.id: (bool(r.away), r.name, r.email) for r in rows if r.id is not None}
+    county = str(county_id) if county_id is not None else None
+    if view is not None:
+        spocs = {uid: SpocView(away=away, open_load=0) for uid, (away, _, _) in people.items()}
+        choice = choose_spoc(view, spocs, [], naics_code, county)
+        if choice.user_id is not None:
+            return RoutedSpoc(choice.user_id, *people[choice.user_id][1:])
+    if not rows[0].has_rules:
+        return RoutedSpoc(None)
     rules = await region_rules(db, region_id)
-    candidates = {u for r in rules for u in r.pool}
-    if current is not None:
-        candidates |= {current.spoc_id} | ({current.backup_spoc_id} if current.backup_spoc_id else set())
-    spocs = await spoc_views(db, region_id, candidates)
-    county = str(employer.county_id) if employer.county_id is not None else None
-    choice = choose_spoc(view, spocs, rules, employer.naics_code, county)
-    if not choice.sticky or choice.user_id is None:
-        return choice.user_id
+    if not rules:
+        return RoutedSpoc(None)
+    pool = {u for r in rules for u in r.pool} - set(people)
+    people |= await _people(db, region_id, pool)
+    loads = await _loads(db, region_id, people)
+    spocs = {uid: SpocView(away=away, open_load=loads.get(uid, 0)) for uid, (away, _, _) in people.items()}
+    choice = choose_spoc(view, spocs, rules, naics_code, county)
+    if choice.user_id is None:
+        return RoutedSpoc(None)
+    routed = RoutedSpoc(choice.user_id, *people[choice.user_id][1:])
+    if not choice.sticky:
+        return routed
     assignment = SpocAssignment(
-        employer_id=employer.id, region_id=region_id, spoc_id=choice.user_id,
+        employer_id=employer_id, region_id=region_id, spoc_id=choice.user_id,
         started_at=now or dt.datetime.now(dt.UTC), reason=f"routing rule #{choice.rule_id}",
         assigned_by_id=actor.id if actor else None)
     try:
@@ -102,11 +174,20 @@ async def route_spoc(db: AsyncSession, employer: Employer, region_id: int, actor
     except IntegrityError:
         # Another transaction assigned this employer meanwhile: its SPOC is the sticky one.
         winner = await db.scalar(select(SpocAssignment.spoc_id).where(
-            SpocAssignment.employer_id == employer.id, SpocAssignment.region_id == region_id,
+            SpocAssignment.employer_id == employer_id, SpocAssignment.region_id == region_id,
             SpocAssignment.ended_at.is_(None)))
-        return winner
-    audit.record(db, actor, "spoc.assign", "spoc_assignment", assignment.id, employer_id=employer.id,
+        if winner is None:
+            return RoutedSpoc(None)
+        name, email = await _person(db, winner)
+        return RoutedSpoc(winner, name, email)
+    audit.record(db, actor, "spoc.assign", "spoc_assignment", assignment.id, employer_id=employer_id,
                  after={"assignment_id": assignment.id, "spoc_id": choice.user_id, "region_id": region_id,
                         "rule_id": choice.rule_id},
                  note=assignment.reason)
-    return choice.user_id
+    await db.flush()  # the event in order, before the caller's Core inserts (which do not autoflush)
+    return routed
+
+
+async def _person(db: AsyncSession, user_id: int) -> tuple[str | None, str | None]:
+    row = (await db.execute(select(User.name, User.email).where(User.id == user_id))).first()
+    return (row.name, row.email) if row is not None else (None, None)

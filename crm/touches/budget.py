@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.employers.models import Employer
@@ -39,21 +41,44 @@ async def region_policy(db: AsyncSession, region_id: int) -> PacingPolicy:
     return PacingPolicy(max_touches=row.max_touches, period_days=row.period_days, min_gap_days=row.min_gap_days)
 
 
+@cache
+def _policy_stmt() -> Select[Any]:
+    # Built once (statement construction costs more than running it); ``load_policy`` explains it.
+    e, rp, ep, b = Employer.__table__.c, RegionPolicy.__table__.c, EmployerPacing.__table__.c, \
+        EmployerBlackout.__table__.c
+    return (select(e.do_not_contact, rp.max_touches, rp.period_days, rp.min_gap_days, rp.id.label("region_policy"),
+                   ep.max_touches.label("own_max_touches"), ep.period_days.label("own_period_days"),
+                   ep.min_gap_days.label("own_min_gap_days"), b.starts_on, b.ends_on)
+            .select_from(Employer.__table__
+                         .outerjoin(RegionPolicy.__table__, rp.region_id == bindparam("region_id"))
+                         .outerjoin(EmployerPacing.__table__, ep.employer_id == e.id)
+                         .outerjoin(EmployerBlackout.__table__, b.employer_id == e.id))
+            .where(e.id == bindparam("employer_id"))
+            .order_by(b.id))
+
+
 async def load_policy(db: AsyncSession, employer_id: int, region_id: int) -> PacingPolicy:
-    """The effective policy for (employer, region): the region's, tightened by the employer's preferences."""
-    pacing = await db.scalar(select(EmployerPacing).where(EmployerPacing.employer_id == employer_id))
-    blackouts = (await db.execute(
-        select(EmployerBlackout.starts_on, EmployerBlackout.ends_on).where(EmployerBlackout.employer_id == employer_id)
-    )).all()
-    do_not_contact = bool(await db.scalar(select(Employer.do_not_contact).where(Employer.id == employer_id)))
+    """The effective policy for (employer, region): the region's, tightened by the employer's preferences.
+
+    One statement: the employer's do-not-contact flag with the region's policy, the employer's
+    pacing preference and its blackouts outer-joined (one row per blackout; each of the others
+    has at most one row).
+    """
+    conn = await db.connection()
+    rows = (await conn.execute(_policy_stmt(), {"employer_id": employer_id, "region_id": region_id})).all()
+    if not rows:  # no such employer: the region's policy alone
+        return effective_policy(await region_policy(db, region_id), PacingPreference())
+    first = rows[0]
+    region = PacingPolicy() if first.region_policy is None else PacingPolicy(
+        max_touches=first.max_touches, period_days=first.period_days, min_gap_days=first.min_gap_days)
     preference = PacingPreference(
-        max_touches=pacing.max_touches if pacing else None,
-        period_days=pacing.period_days if pacing else None,
-        min_gap_days=pacing.min_gap_days if pacing else None,
-        blackout=tuple((start, end) for start, end in blackouts),
-        do_not_contact=do_not_contact,
+        max_touches=first.own_max_touches,
+        period_days=first.own_period_days,
+        min_gap_days=first.own_min_gap_days,
+        blackout=tuple((r.starts_on, r.ends_on) for r in rows if r.starts_on is not None),
+        do_not_contact=bool(first.do_not_contact),
     )
-    return effective_policy(await region_policy(db, region_id), preference)
+    return effective_policy(region, preference)
 
 
 async def counted_dates(db: AsyncSession, employer_id: int) -> list[dt.date]:

@@ -3,27 +3,36 @@
 Concurrency: on PostgreSQL every decision for an employer runs while holding that employer's
 row lock (``SELECT ... FOR UPDATE``), so concurrent requests from several processes are decided
 one after another and each sees the touches the previous one created. On SQLite the
-transaction starts with ``BEGIN IMMEDIATE`` (``crm.db.begin_write``), which serializes writers
-of the whole database. The partial unique index on open requests is the last line of defence
-against a duplicate that slips past both.
+transaction starts with ``BEGIN IMMEDIATE`` after queueing for the process's write turn
+(``crm.db.begin_write``), which serializes writers of the whole database. The partial unique
+index on open requests is the last line of defence against a duplicate that slips past both:
+the request is inserted with ``ON CONFLICT DO NOTHING`` on it, and a conflict answers with the
+request that won.
+
+Cost: intake is the hottest write path, so it reads each thing once and writes with Core
+statements. For a request by employer id that opens a touch: the employer (read with its row
+lock), its open requests, its touches (which give the counted dates and the open touches),
+the pacing policy, the SPOC assignment with its people, then one INSERT each for the touch,
+the request, the audit events and the outbox messages. The answer is built from values at
+hand; nothing is read back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import msgspec
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, bindparam, case, exists, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
@@ -33,16 +42,22 @@ from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerStatus
-from crm.employers.resolve import resolve_employer
+from crm.employers.resolve import EmployerRef, employer_ref, resolve_employer
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer
 from crm.errors import Conflict, FieldError
-from crm.notify.service import enqueue
-from crm.touches.assign import route_spoc
-from crm.touches.budget import counted_dates, load_policy
-from crm.touches.models import IdempotencyRecord, Touch, TouchRequest
-from crm.touches.request_schemas import TouchRequestIn, TouchRequestOut
-from crm.touches.requests import REQUEST_AUDIT_FIELDS, decision_message, human_date, request_out_of, touch_openers
+from crm.notify.service import insert_messages, message_row
+from crm.touches.assign import RoutedSpoc, route
+from crm.touches.budget import load_policy
+from crm.touches.models import _OPEN_REQUESTS_SQL, IdempotencyRecord, Touch, TouchRequest
+from crm.touches.request_schemas import SpocRef, TouchRequestIn, TouchRequestOut
+from crm.touches.requests import (
+    REQUEST_AUDIT_FIELDS,
+    TouchRef,
+    describe,
+    human_date,
+    request_out_by_id,
+)
 from crm.touches.routing import (
     OPEN_REQUEST_STATUSES,
     OPEN_TOUCH_STATUSES,
@@ -77,7 +92,7 @@ class IntakeResult:
 
     status_code: int
     body: TouchRequestOut | None
-    request: TouchRequest | None
+    request_id: int | None
     created: bool
     replayed_body: bytes | None = None
 
@@ -89,31 +104,19 @@ def _is_pg(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "postgresql"
 
 
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
 @asynccontextmanager
 async def write_turn(db: AsyncSession) -> AsyncIterator[None]:
-    """Run a read-decide-write transaction and commit it, one at a time per process on SQLite.
+    """End a read-decide-write transaction inside the handler: commit on success, roll back on error.
 
-    SQLite admits one writer; forty requests waiting in its busy handler (sleep-and-poll) wait
-    longer than its timeout, while waiting in an asyncio lock costs nothing and is first come,
-    first served. The transaction commits inside the turn so the database lock is free when the
-    next one begins. PostgreSQL needs no turn: row locks serialize per employer.
+    Committing here rather than when the response starts hands the write lock on (SQLite's, and
+    the process's write turn that ``begin_write`` took) as early as possible.
     """
-    if _is_pg(db):
+    try:
         yield
         await db.commit()
-        return
-    loop = asyncio.get_running_loop()
-    lock = _turns.setdefault(loop, asyncio.Lock())
-    async with lock:
-        try:
-            yield
-            await db.commit()
-        except BaseException:
-            await db.rollback()
-            raise
+    except BaseException:
+        await db.rollback()
+        raise
 
 
 async def lock_employer(db: AsyncSession, employer_id: int) -> None:
@@ -165,21 +168,21 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
     return purpose, priority, window
 
 
-async def _region_id(db: AsyncSession, actor: Principal, code: str | None, employer: Employer | None) -> int:
-    if code:
-        return await region_id_for(db, code)
-    if employer is not None and employer.region_id is not None:
-        return employer.region_id
+async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None) -> tuple[int, str]:
+    """(id, code) of the region a request without ``region`` goes to: the employer's, else the organization's."""
+    if employer is not None and employer.region_id is not None and employer.region_code is not None:
+        return employer.region_id, employer.region_code
     if actor.organization_id is not None:
         org = await db.get(Organization, actor.organization_id, options=[selectinload(Organization.regions)],
                            populate_existing=True)
         if org is not None and org.regions:
-            return min(org.regions, key=lambda r: r.code).id
+            first = min(org.regions, key=lambda r: r.code)
+            return first.id, first.code
     raise FieldError("region", "is required (the employer has no region)")
 
 
 async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchRequestIn,
-                                region_id: int) -> Employer:
+                                region_id: int) -> EmployerRef:
     query = data.employer
     assert query is not None
     name = (query.name or "").strip() or (query.website or "").strip() or f"FEIN {query.fein}"
@@ -194,7 +197,7 @@ async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchR
         audit.record(db, actor, "employer.update", "employer", employer.id, employer_id=employer.id,
                      before={"status": "active"}, after={"status": "provisional"},
                      note="created from a touch request")
-    return employer
+    return EmployerRef.of(employer)
 
 
 def _override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy: PacingPolicy) -> NewTouch:
@@ -207,28 +210,6 @@ def _override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy:
             return NewTouch(window, day)
         day += dt.timedelta(days=1)
     raise FieldError("window_end", "every day of the window is in the employer's blackout dates")
-
-
-async def _notify_spoc(db: AsyncSession, touch: Touch, req: TouchRequest, now: dt.datetime, verb: str) -> None:
-    if touch.spoc_id is None:
-        return
-    spoc = await db.get(User, touch.spoc_id)
-    if spoc is None:
-        return
-    employer = req.employer
-    name = employer.display_name if employer else "an employer"
-    enqueue(db, spoc.email, f"Touch #{touch.id} with {name}: {verb} request from {req.requester_org.name}",
-            f"{req.requester.name} ({req.requester_org.name}) asks for a touch with {name}.\n"
-            f"Purpose: {req.purpose.replace('_', ' ')}\nWindow: {human_date(req.window_start)} to "
-            f"{human_date(req.window_end)}\nTouch #{touch.id} is planned for {human_date(touch.planned_on)}.\n\n"
-            f"{req.summary}", now)
-
-
-async def _notify_requester(db: AsyncSession, actor: Principal, req: TouchRequest, now: dt.datetime) -> None:
-    out = await request_out_of(db, req)
-    enqueue(db, actor.email, f"Your touch request #{req.id}: {req.status.replace('_', ' ')}",
-            f"{out.decision}.\n\nEmployer: {out.employer_name or 'to be confirmed'}\n"
-            f"Purpose: {req.purpose.replace('_', ' ')}", now)
 
 
 async def open_views(db: AsyncSession, employer_id: int) -> tuple[list[OpenRequestView], list[OpenTouchView]]:
@@ -245,55 +226,174 @@ async def open_views(db: AsyncSession, employer_id: int) -> tuple[list[OpenReque
     return requests, touches
 
 
-async def _existing(db: AsyncSession, org_id: int, employer_id: int, purpose: str) -> TouchRequest | None:
-    return await db.scalar(select(TouchRequest).where(
-        TouchRequest.requester_org_id == org_id, TouchRequest.employer_id == employer_id,
-        TouchRequest.purpose == purpose, TouchRequest.status.in_(_OPEN_REQUESTS)).order_by(TouchRequest.id))
+@dataclass(frozen=True, slots=True)
+class OpenTouch:
+    """An open touch as intake may answer about it: its SPOC's name and e-mail, whether it has requests."""
+
+    view: OpenTouchView
+    spoc_id: int | None
+    spoc_name: str | None
+    spoc_email: str | None
+    has_requests: bool
 
 
-async def _apply(db: AsyncSession, actor: Principal, req: TouchRequest, employer: Employer, decision: Decision,
-                 now: dt.datetime, override_reason: str | None) -> None:
-    """Write a decision for a new request (already added to the session) and its audit trail."""
-    if isinstance(decision, Refuse):
-        if decision.reason == RefuseReason.DO_NOT_CONTACT:
-            raise Conflict(f"{employer.display_name} asked not to be contacted (do-not-contact)")
-        raise FieldError("window_end", "the employer's pacing budget and blackout dates allow no touch in this "
-                                       "window or the year after it")
-    touch: Touch | None = None
-    if isinstance(decision, Hold):
-        req.status = RequestStatus.HELD.value
-        req.release_on = decision.release_on
-    elif isinstance(decision, Bundle):
-        touch = await db.get_one(Touch, decision.touch_id)
-        before = audit.snapshot(touch, TOUCH_AUDIT_FIELDS)
-        touch.window_start, touch.window_end = decision.new_window
-        touch.planned_on = decision.planned_date
-        req.touch_id = touch.id
-        req.status = (RequestStatus.SCHEDULED if touch.status == TouchStatus.SCHEDULED else RequestStatus.QUEUED).value
-        changed_before, changed_after = audit.diff(before, audit.snapshot(touch, TOUCH_AUDIT_FIELDS))
-        audit.record(db, actor, "touch.bundle", "touch", touch.id, employer_id=employer.id,
-                     before=changed_before or None, after={**changed_after, "purpose": req.purpose})
-    elif isinstance(decision, NewTouch):
-        spoc_id = await route_spoc(db, employer, req.region_id, actor, now=now)
-        touch = Touch(employer_id=employer.id, region_id=req.region_id, spoc_id=spoc_id, status="queued",
-                      source="routed", window_start=decision.window[0], window_end=decision.window[1],
-                      planned_on=decision.planned_date, override_reason=override_reason, created_by_id=actor.id)
-        db.add(touch)
-        await db.flush()
-        req.touch_id = touch.id
-        req.status = RequestStatus.QUEUED.value
-        audit.record(db, actor, "touch.override" if override_reason else "touch.create", "touch", touch.id,
-                     employer_id=employer.id, after=audit.snapshot(touch, TOUCH_AUDIT_FIELDS), note=override_reason)
-    await db.flush()
-    await db.refresh(req, ["touch", "employer", "requester", "requester_org", "region"])
-    if req.touch is not None:
-        await db.refresh(req.touch, ["spoc"])
-    audit.record(db, actor, "touch_request.create", "touch_request", req.id, employer_id=employer.id,
-                 after=audit.snapshot(req, REQUEST_AUDIT_FIELDS),
-                 note=decision_message(req, await touch_openers(db, [req])))
-    if touch is not None:
-        await _notify_spoc(db, touch, req, now, "bundled" if isinstance(decision, Bundle) else "new")
-    await _notify_requester(db, actor, req, now)
+@dataclass(frozen=True, slots=True)
+class EmployerState:
+    """What the decision needs about one employer, read once under its lock."""
+
+    open_requests: list[OpenRequestView]
+    open_touches: dict[int, OpenTouch]
+    counted: list[dt.date]
+
+
+# Intake's statements are built once: building a SQLAlchemy statement (and its aliases) costs
+# more CPU than SQLite takes to run it. Each takes bound parameters by name.
+_request_t, _touch_t, _user_t = TouchRequest.__table__, Touch.__table__, User.__table__
+
+
+@cache
+def _open_requests_stmt() -> Select[Any]:
+    r = _request_t.c
+    return select(r.id, r.requester_org_id, r.purpose, r.status).where(
+        r.employer_id == bindparam("employer_id"), r.status.in_(_OPEN_REQUESTS))
+
+
+@cache
+def _touches_stmt() -> Select[Any]:
+    t, u, r = _touch_t.c, _user_t.c, _request_t.c
+    has_requests = case((t.status.in_(_OPEN_TOUCHES), exists().where(r.touch_id == t.id)), else_=False)
+    return (select(t.id, t.region_id, t.status, t.window_start, t.window_end, t.planned_on, t.spoc_id,
+                   u.name, u.email, has_requests.label("has_requests"))
+            .select_from(_touch_t.outerjoin(_user_t, u.id == t.spoc_id))
+            .where(t.employer_id == bindparam("employer_id"), t.status != TouchStatus.CANCELLED.value)
+            .order_by(t.planned_on))
+
+
+async def employer_state(db: AsyncSession, employer_id: int) -> EmployerState:
+    """The employer's open requests, and its touches: every uncancelled one counts against the budget
+    (SPEC §3.4), the open ones can take a bundle. Two statements."""
+    conn = await db.connection()
+    params = {"employer_id": employer_id}
+    requests = [OpenRequestView(id=r.id, requester_org_id=r.requester_org_id, employer_id=employer_id,
+                                purpose=Purpose(r.purpose), status=RequestStatus(r.status))
+                for r in await conn.execute(_open_requests_stmt(), params)]
+    counted: list[dt.date] = []
+    touches: dict[int, OpenTouch] = {}
+    for t in await conn.execute(_touches_stmt(), params):
+        counted.append(t.planned_on)
+        if t.status in OPEN_TOUCH_STATUSES:
+            touches[t.id] = OpenTouch(
+                OpenTouchView(id=t.id, employer_id=employer_id, region_id=t.region_id, status=TouchStatus(t.status),
+                              window_start=t.window_start, window_end=t.window_end, planned_date=t.planned_on),
+                t.spoc_id, t.name, t.email, bool(t.has_requests))
+    return EmployerState(requests, touches, counted)
+
+
+@cache
+def _request_insert(dialect: str) -> Any:
+    """INSERT of a new request that inserts nothing when an open duplicate holds the unique index."""
+    c = _request_t.c
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(_request_t).on_conflict_do_nothing(
+        index_elements=[c.requester_org_id, c.employer_id, c.purpose], index_where=text(_OPEN_REQUESTS_SQL))
+    # PostgreSQL answers the id in the same round trip; SQLite's cursor knows it without a fetch.
+    return stmt.returning(c.id) if dialect == "postgresql" else stmt
+
+
+async def _insert_request(conn: AsyncConnection, values: dict[str, Any]) -> int | None:
+    """The new request's id, or None when an open duplicate won the unique index."""
+    result = await conn.execute(_request_insert(conn.dialect.name), values)
+    if conn.dialect.name == "postgresql":
+        return cast("int | None", result.scalar_one_or_none())
+    return result.lastrowid if result.rowcount else None
+
+
+@cache
+def _touch_insert() -> Any:
+    # No explicit RETURNING: SQLAlchemy adds it on PostgreSQL and reads SQLite's lastrowid, which
+    # saves aiosqlite a thread hand-off for the fetch.
+    return insert(_touch_t)
+
+
+@cache
+def _touch_window_update() -> Any:
+    t = _touch_t.c
+    return update(_touch_t).where(t.id == bindparam("touch_id")).values(
+        window_start=bindparam("new_start"), window_end=bindparam("new_end"), planned_on=bindparam("new_planned"),
+        updated_at=bindparam("at"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """The request as validated, before anything is written."""
+
+    purpose: Purpose
+    priority: Priority
+    window: tuple[dt.date, dt.date]
+    summary: str
+    region_id: int
+    region_code: str
+    override: str | None
+
+
+def _answer(actor: Principal, asked: _Asked, *, request_id: int, status: str, employer_id: int | None,
+            employer_name: str | None, created_at: dt.datetime, touch: TouchRef | None = None,
+            opened_touch: bool = False, release_on: dt.date | None = None) -> TouchRequestOut:
+    """The answer for a request this intake wrote, from the values at hand."""
+    return TouchRequestOut(
+        id=request_id, status=status, touch_id=touch.id if touch else None, employer_id=employer_id,
+        spoc=SpocRef(id=touch.spoc_id, name=touch.spoc_name or "") if touch and touch.spoc_id is not None else None,
+        planned_date=touch.planned_on if touch else None, release_on=release_on,
+        decision=describe(status, touch, opened_touch=opened_touch, release_on=release_on),
+        employer_name=employer_name, region=asked.region_code, purpose=asked.purpose.value,
+        priority=asked.priority.value, summary=asked.summary, window_start=asked.window[0],
+        window_end=asked.window[1], requester=actor.name, requester_org=actor.organization_name or "",
+        outcome=None, outcome_note=None, created_at=created_at)
+
+
+def _request_audit(out: TouchRequestOut, release_on: dt.date | None) -> dict[str, Any]:
+    values = {"status": out.status, "touch_id": out.touch_id, "release_on": release_on,
+              "window_start": out.window_start, "window_end": out.window_end, "outcome": None,
+              "decline_reason": None, "employer_id": out.employer_id}
+    return {name: audit._plain(values[name]) for name in REQUEST_AUDIT_FIELDS}
+
+
+async def _needs_match(db: AsyncSession, actor: Principal, asked: _Asked, query: Any, candidate_ids: list[int],
+                       now: dt.datetime) -> IntakeResult:
+    """Ambiguous employer: a person confirms it; no touch until then (SPEC §3.1)."""
+    employer_query = {k: v for k, v in msgspec.structs.asdict(query).items() if v}
+    created = dt.datetime.now(dt.UTC)
+    request_id = await db.scalar(insert(_request_t).values(
+        requester_id=actor.id, requester_org_id=actor.organization_id, region_id=asked.region_id,
+        purpose=asked.purpose.value, priority=asked.priority.value, summary=asked.summary,
+        window_start=asked.window[0], window_end=asked.window[1], status=RequestStatus.NEEDS_MATCH.value,
+        employer_query=employer_query, candidate_ids=candidate_ids, created_at=created, updated_at=created,
+    ).returning(_request_t.c.id))
+    assert request_id is not None
+    name = employer_query.get("name") or employer_query.get("website") or employer_query.get("fein")
+    out = _answer(actor, asked, request_id=request_id, status=RequestStatus.NEEDS_MATCH.value, employer_id=None,
+                  employer_name=str(name) if name else None, created_at=created)
+    await audit.insert_rows(db, [audit.row(
+        actor, "touch_request.create", "touch_request", request_id, at=created,
+        after={**_request_audit(out, None), "candidate_ids": candidate_ids}, note=out.decision)])
+    await insert_messages(db, [_requester_message(actor, out, now)])
+    return IntakeResult(201, out, request_id, created=True)
+
+
+def _requester_message(actor: Principal, out: TouchRequestOut, now: dt.datetime) -> dict[str, Any]:
+    return message_row(actor.email, f"Your touch request #{out.id}: {out.status.replace('_', ' ')}",
+                       f"{out.decision}.\n\nEmployer: {out.employer_name or 'to be confirmed'}\n"
+                       f"Purpose: {out.purpose.replace('_', ' ')}", now)
+
+
+def _spoc_message(email: str, touch: TouchRef, out: TouchRequestOut, actor: Principal, employer_name: str,
+                  now: dt.datetime, verb: str) -> dict[str, Any]:
+    org = actor.organization_name
+    return message_row(
+        email, f"Touch #{touch.id} with {employer_name}: {verb} request from {org}",
+        f"{actor.name} ({org}) asks for a touch with {employer_name}.\n"
+        f"Purpose: {out.purpose.replace('_', ' ')}\nWindow: {human_date(out.window_start)} to "
+        f"{human_date(out.window_end)}\nTouch #{touch.id} is planned for {human_date(touch.planned_on)}.\n\n"
+        f"{out.summary}", now)
 
 
 async def submit_request(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, today: dt.date,
@@ -301,7 +401,7 @@ async def submit_request(db: AsyncSession, actor: Principal, data: TouchRequestI
     """Take one touch request through SPEC §3 in the session's transaction (the caller commits)."""
     now = now or dt.datetime.now(dt.UTC)
     # SQLite: the write lock is taken before the first read, or two intakes could decide on
-    # the same snapshot. PostgreSQL: a no-op; the employer row lock below does the job.
+    # the same snapshot. PostgreSQL: only begins; the employer row lock below does the job.
     await begin_write(db)
     digest = request_hash(data)
     if idempotency_key is not None:
@@ -321,69 +421,154 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
     purpose, priority, window = _validate(data, today)
     if actor.organization_id is None:
         raise FieldError("requester", "your account belongs to no organization, so it cannot request touches")
-    summary = data.summary.strip()
-    override = (data.override_reason or "").strip() or None
-    region_hint = None
+    org_id = actor.organization_id
+    region_hint: tuple[int, str] | None = None
     if data.region:
-        region_hint = await _region_id(db, actor, data.region, None)
+        region_hint = (await region_id_for(db, data.region), data.region.strip().upper())
     query = data.employer
-    resolution = await resolve_employer(
-        db, employer_id=data.employer_id, name=query.name if query else None,
-        website=query.website if query else None, fein=query.fein if query else None,
-        city=query.city if query else None, zip=query.zip if query else None, region_id=region_hint)
-    employer = resolution.employer if resolution.kind == "match" else None
-    region_id = region_hint if region_hint is not None else await _region_id(db, actor, None, employer)
+    employer: EmployerRef | None
+    if data.employer_id is not None:
+        # Read under its row lock (PostgreSQL): every decision for this employer waits for ours.
+        employer, needs_match, candidate_ids = await employer_ref(db, data.employer_id, for_update=True), False, []
+    else:
+        assert query is not None
+        resolution = await resolve_employer(
+            db, name=query.name, website=query.website, fein=query.fein, city=query.city, zip=query.zip,
+            region_id=region_hint[0] if region_hint else None)
+        employer = EmployerRef.of(resolution.employer) if resolution.kind == "match" and resolution.employer \
+            else None
+        needs_match = resolution.kind == "review"
+        candidate_ids = [e.id for e, _ in resolution.candidates]
+    region_id, region_code = region_hint if region_hint is not None else await _region(db, actor, employer)
+    override = (data.override_reason or "").strip() or None
     if override is not None and not actor.can_in_region(region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this region may override the pacing budget")
-    req = TouchRequest(requester_id=actor.id, requester_org_id=actor.organization_id, region_id=region_id,
-                       purpose=purpose.value, priority=priority.value, summary=summary, window_start=window[0],
-                       window_end=window[1], status=RequestStatus.NEEDS_MATCH.value)
+    asked = _Asked(purpose, priority, window, data.summary.strip(), region_id, region_code, override)
 
-    if resolution.kind == "review":
-        # Ambiguous: a person confirms the employer; no touch until then (SPEC §3.1).
+    if needs_match:
         assert query is not None
-        req.employer_query = {k: v for k, v in msgspec.structs.asdict(query).items() if v}
-        req.candidate_ids = [e.id for e, _ in resolution.candidates]
-        db.add(req)
-        await db.flush()
-        await db.refresh(req, ["touch", "employer", "requester", "requester_org", "region"])
-        audit.record(db, actor, "touch_request.create", "touch_request", req.id,
-                     after={**audit.snapshot(req, REQUEST_AUDIT_FIELDS), "candidate_ids": req.candidate_ids},
-                     note=decision_message(req))
-        await _notify_requester(db, actor, req, now)
-        return IntakeResult(201, await request_out_of(db, req), req, created=True)
+        return await _needs_match(db, actor, asked, query, candidate_ids, now)
 
     if employer is None:
         employer = await _provisional_employer(db, actor, data, region_id)
-    await lock_employer(db, employer.id)
-    req.employer_id = employer.id
+        await db.flush()  # its audit events before the intake's (Core inserts do not autoflush)
+        await lock_employer(db, employer.id)
+    elif data.employer_id is None:
+        await lock_employer(db, employer.id)  # by id it was read FOR UPDATE already
 
-    existing = await _existing(db, actor.organization_id, employer.id, purpose.value)
-    if existing is not None:
-        return IntakeResult(200, await request_out_of(db, existing), existing, created=False)
-    open_requests, open_touches = await open_views(db, employer.id)
+    state = await employer_state(db, employer.id)
     policy = await load_policy(db, employer.id, region_id)
-    dates = await counted_dates(db, employer.id)
     decision = decide_request(
-        NewRequest(requester_org_id=actor.organization_id, employer_id=employer.id, region_id=region_id,
-                   purpose=purpose, priority=priority, window_start=window[0], window_end=window[1]),
-        open_requests, open_touches, dates, policy, today)
+        NewRequest(requester_org_id=org_id, employer_id=employer.id, region_id=region_id, purpose=purpose,
+                   priority=priority, window_start=window[0], window_end=window[1]),
+        state.open_requests, [t.view for t in state.open_touches.values()], state.counted, policy, today)
     if isinstance(decision, ReturnExisting):
-        found = await db.get_one(TouchRequest, decision.request_id)
-        return IntakeResult(200, await request_out_of(db, found), found, created=False)
+        return IntakeResult(200, await request_out_by_id(db, decision.request_id), decision.request_id,
+                            created=False)
     if override is not None and isinstance(decision, Hold | Refuse):
         decision = _override_touch(decision, window, policy)
-    try:
-        async with db.begin_nested():
-            db.add(req)
-            await _apply(db, actor, req, employer, decision, now, override)
-    except IntegrityError:
-        # A concurrent duplicate won the partial unique index: hand back its request.
-        found = await _existing(db, actor.organization_id, employer.id, purpose.value)
-        if found is None:
-            raise
-        return IntakeResult(200, await request_out_of(db, found), found, created=False)
-    return IntakeResult(201, await request_out_of(db, req), req, created=True)
+    if isinstance(decision, Refuse):
+        if decision.reason == RefuseReason.DO_NOT_CONTACT:
+            raise Conflict(f"{employer.display_name} asked not to be contacted (do-not-contact)")
+        raise FieldError("window_end", "the employer's pacing budget and blackout dates allow no touch in this "
+                                       "window or the year after it")
+    return await _apply(db, actor, asked, employer, state, decision, now)
+
+
+async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: EmployerRef, state: EmployerState,
+                 decision: Bundle | NewTouch | Hold, now: dt.datetime) -> IntakeResult:
+    """Write the decision for a new request, its audit events and notices; answer from what was written."""
+    created = dt.datetime.now(dt.UTC)
+    conn = await db.connection()
+    employer_name = employer.display_name
+    events: list[dict[str, Any]] = []
+    touch: TouchRef | None = None
+    spoc_email: str | None = None
+    opened_touch = False
+    new_touch_id: int | None = None
+    undo: dict[str, Any] = {}
+    if isinstance(decision, Hold):
+        status, release_on = RequestStatus.HELD.value, decision.release_on
+    else:
+        release_on = None
+        if isinstance(decision, Bundle):
+            found = state.open_touches[decision.touch_id]
+            view = found.view
+            before = {"window_start": view.window_start, "window_end": view.window_end,
+                      "planned_on": view.planned_date}
+            after = {"window_start": decision.new_window[0], "window_end": decision.new_window[1],
+                     "planned_on": decision.planned_date}
+            changed = {k: v for k, v in after.items() if before[k] != v}
+            if changed:
+                await conn.execute(_touch_window_update(), {
+                    "touch_id": view.id, "new_start": after["window_start"], "new_end": after["window_end"],
+                    "new_planned": after["planned_on"], "at": created})
+                undo = {"touch_id": view.id, "new_start": before["window_start"], "new_end": before["window_end"],
+                        "new_planned": before["planned_on"], "at": created}
+            events.append(audit.row(
+                actor, "touch.bundle", "touch", view.id, at=created, employer_id=employer.id,
+                before={k: audit._plain(before[k]) for k in changed} or None,
+                after={**{k: audit._plain(v) for k, v in changed.items()}, "purpose": asked.purpose.value}))
+            touch = TouchRef(view.id, view.status.value, decision.planned_date, found.spoc_id, found.spoc_name,
+                             asked.region_code)
+            spoc_email, opened_touch = found.spoc_email, not found.has_requests
+            status = (RequestStatus.SCHEDULED if view.status == TouchStatus.SCHEDULED else RequestStatus.QUEUED).value
+        else:
+            routed: RoutedSpoc = await route(db, employer.id, employer.county_id, employer.naics_code,
+                                             asked.region_id, actor, now=now)
+            values = {"employer_id": employer.id, "region_id": asked.region_id, "spoc_id": routed.user_id,
+                      "status": TouchStatus.QUEUED.value, "source": "routed", "window_start": decision.window[0],
+                      "window_end": decision.window[1], "planned_on": decision.planned_date,
+                      "override_reason": asked.override, "created_by_id": actor.id}
+            new_touch_id = (await conn.execute(_touch_insert(), {
+                **values, "channel": None, "scheduled_at": None, "completed_at": None, "cancelled_at": None,
+                "cancel_reason": None, "notes": None, "created_at": created, "updated_at": created}
+            )).inserted_primary_key[0]
+            assert new_touch_id is not None
+            events.append(audit.row(
+                actor, "touch.override" if asked.override else "touch.create", "touch", new_touch_id, at=created,
+                employer_id=employer.id, after={k: audit._plain(values[k]) for k in TOUCH_AUDIT_FIELDS},
+                note=asked.override))
+            touch = TouchRef(new_touch_id, TouchStatus.QUEUED.value, decision.planned_date, routed.user_id,
+                             routed.name, asked.region_code)
+            spoc_email, opened_touch = routed.email, True
+            status = RequestStatus.QUEUED.value
+
+    request_id = await _insert_request(conn, {
+        "requester_id": actor.id, "requester_org_id": actor.organization_id, "employer_id": employer.id,
+        "region_id": asked.region_id, "purpose": asked.purpose.value, "priority": asked.priority.value,
+        "summary": asked.summary, "window_start": asked.window[0], "window_end": asked.window[1], "status": status,
+        "touch_id": touch.id if touch else None, "release_on": release_on, "outcome": None, "outcome_note": None,
+        "decline_reason": None, "closed_at": None, "employer_query": None, "candidate_ids": None,
+        "created_at": created, "updated_at": created})
+    if request_id is None:
+        # A concurrent duplicate holds the open-request index: undo this one's touch change and
+        # answer with the request that won (as a savepoint would, without one on the usual path).
+        if new_touch_id is not None:
+            await conn.execute(_touch_t.delete().where(_touch_t.c.id == new_touch_id))
+        elif undo:
+            await conn.execute(_touch_window_update(), undo)
+        existing = await db.scalar(select(TouchRequest.id).where(
+            TouchRequest.requester_org_id == actor.organization_id, TouchRequest.employer_id == employer.id,
+            TouchRequest.purpose == asked.purpose.value, TouchRequest.status.in_(_OPEN_REQUESTS))
+            .order_by(TouchRequest.id))
+        if existing is None:
+            raise Conflict("This request collided with another one for the same employer and purpose; send it again")
+        return IntakeResult(200, await request_out_by_id(db, existing), existing, created=False)
+
+    out = _answer(actor, asked, request_id=request_id, status=status, employer_id=employer.id,
+                  employer_name=employer_name, created_at=created, touch=touch, opened_touch=opened_touch,
+                  release_on=release_on)
+    events.append(audit.row(actor, "touch_request.create", "touch_request", request_id, at=created,
+                            employer_id=employer.id, after=_request_audit(out, release_on), note=out.decision))
+    await audit.insert_rows(db, events)
+    messages = []
+    if touch is not None and spoc_email is not None:
+        messages.append(_spoc_message(spoc_email, touch, out, actor, employer_name, now,
+                                      "bundled" if isinstance(decision, Bundle) else "new"))
+    messages.append(_requester_message(actor, out, now))
+    await insert_messages(db, messages)
+    return IntakeResult(201, out, request_id, created=True)
 
 
 def result_headers(result: IntakeResult) -> dict[str, Any]:

@@ -172,7 +172,7 @@ class RequestPages(Controller):
             else:
                 errors = {"form": exc.detail}
             return await self._form(request, db, form, errors, today=today, status_code=exc.status_code)
-        assert result.body is not None and result.request is not None
+        assert result.body is not None
         if request.headers.get("hx-request"):
             return render(request, "touches/request_detail.html", partial="touches/_decision.html",
                           out=result.body, created=result.created)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from crm.audit import service as audit
-from crm.auth.models import Role
+from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.db import begin_write
+from crm.directory.models import Organization, Region
+from crm.employers.models import Employer
 from crm.errors import Conflict, FieldError
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.request_schemas import SpocRef, TouchRequestOut
@@ -26,10 +32,21 @@ def human_date(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _spoc_phrase(touch: Touch) -> str:
-    if touch.spoc is not None:
-        return f"with {touch.spoc.name}"
-    return f"in the {touch.region.code} unassigned queue"
+@dataclass(frozen=True, slots=True)
+class TouchRef:
+    """What a request's answer says about its touch."""
+
+    id: int
+    status: str
+    planned_on: dt.date
+    spoc_id: int | None
+    spoc_name: str | None
+    region_code: str | None  # needed only when there is no SPOC ("the X unassigned queue")
+
+
+def employer_display_name(legal_name: str, dba: str | None) -> str:
+    """``Employer.display_name`` from the two columns, for answers built without loading the row."""
+    return f"{legal_name} (dba {dba})" if dba else legal_name
 
 
 async def touch_openers(db: AsyncSession, reqs: list[TouchRequest]) -> dict[int, int]:
@@ -42,27 +59,42 @@ async def touch_openers(db: AsyncSession, reqs: list[TouchRequest]) -> dict[int,
     return {touch_id: first for touch_id, first in rows.tuples() if touch_id is not None}
 
 
-def decision_message(req: TouchRequest, openers: dict[int, int] | None = None) -> str:
-    """What happened to the request, in the words the partner reads."""
-    status = req.status
-    touch = req.touch
+def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
+             outcome: str | None = None, decline_reason: str | None = None) -> str:
+    """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first)."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
-        first = (openers or {}).get(touch.id, req.id)
-        verb = "Queued as" if first == req.id else "Bundled into"
+        verb = "Queued as" if opened_touch else "Bundled into"
         when = "scheduled for" if touch.status == TouchStatus.SCHEDULED else "planned for"
-        return f"{verb} touch #{touch.id} {_spoc_phrase(touch)}, {when} {human_date(touch.planned_on)}"
-    if status == RequestStatus.HELD and req.release_on is not None:
-        return (f"Held until {human_date(req.release_on)}: the employer's contact budget is used up until then; "
+        where = f"with {touch.spoc_name}" if touch.spoc_id is not None else \
+            f"in the {touch.region_code} unassigned queue"
+        return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}"
+    if status == RequestStatus.HELD and release_on is not None:
+        return (f"Held until {human_date(release_on)}: the employer's contact budget is used up until then; "
                 "it will join the first touch made then")
     if status == RequestStatus.NEEDS_MATCH:
         return "Needs a match: a SPOC will confirm which employer you meant"
     if status == RequestStatus.COMPLETED:
-        return f"Completed: {(req.outcome or 'done').replace('_', ' ')}"
+        return f"Completed: {(outcome or 'done').replace('_', ' ')}"
     if status == RequestStatus.DECLINED:
-        return f"Declined: {req.decline_reason or 'no reason given'}"
+        return f"Declined: {decline_reason or 'no reason given'}"
     if status == RequestStatus.WITHDRAWN:
         return "Withdrawn"
     return status.replace("_", " ").capitalize()
+
+
+def touch_ref(touch: Touch) -> TouchRef:
+    return TouchRef(id=touch.id, status=touch.status, planned_on=touch.planned_on,
+                    spoc_id=touch.spoc.id if touch.spoc is not None else None,
+                    spoc_name=touch.spoc.name if touch.spoc is not None else None,
+                    region_code=touch.region.code if touch.spoc is None else None)
+
+
+def decision_message(req: TouchRequest, openers: dict[int, int] | None = None) -> str:
+    """What happened to the request, in the words the partner reads."""
+    touch = req.touch
+    first = (openers or {}).get(touch.id, req.id) if touch is not None else req.id
+    return describe(req.status, touch_ref(touch) if touch is not None else None, opened_touch=first == req.id,
+                    release_on=req.release_on, outcome=req.outcome, decline_reason=req.decline_reason)
 
 
 async def request_outs(db: AsyncSession, reqs: list[TouchRequest]) -> list[TouchRequestOut]:
@@ -87,6 +119,53 @@ def request_out(req: TouchRequest, openers: dict[int, int]) -> TouchRequestOut:
         requester_org=req.requester_org.name, outcome=req.outcome, outcome_note=req.outcome_note,
         created_at=req.created_at,
     )
+
+
+@cache
+def _request_out_stmt() -> Select[Any]:
+    """Everything one request's answer shows, joined (built once: building costs more than running)."""
+    spoc, requester = aliased(User), aliased(User)
+    touch_region, region = aliased(Region), aliased(Region)
+    later = aliased(TouchRequest)
+    opener = select(func.min(later.id)).where(later.touch_id == TouchRequest.touch_id).scalar_subquery()
+    return (select(TouchRequest.id, TouchRequest.status, TouchRequest.touch_id, TouchRequest.employer_id,
+                   TouchRequest.release_on, TouchRequest.purpose, TouchRequest.priority, TouchRequest.summary,
+                   TouchRequest.window_start, TouchRequest.window_end, TouchRequest.outcome,
+                   TouchRequest.outcome_note, TouchRequest.decline_reason, TouchRequest.employer_query,
+                   TouchRequest.created_at, Touch.status.label("touch_status"), Touch.planned_on, Touch.spoc_id,
+                   spoc.name.label("spoc_name"), touch_region.code.label("touch_region"), Employer.legal_name,
+                   Employer.dba, region.code.label("region"), requester.name.label("requester"),
+                   Organization.name.label("requester_org"), opener.label("opener"))
+            .select_from(TouchRequest)
+            .join(region, region.id == TouchRequest.region_id)
+            .join(requester, requester.id == TouchRequest.requester_id)
+            .join(Organization, Organization.id == TouchRequest.requester_org_id)
+            .outerjoin(Employer, Employer.id == TouchRequest.employer_id)
+            .outerjoin(Touch, Touch.id == TouchRequest.touch_id)
+            .outerjoin(touch_region, touch_region.id == Touch.region_id)
+            .outerjoin(spoc, spoc.id == Touch.spoc_id)
+            .where(TouchRequest.id == bindparam("request_id")))
+
+
+async def request_out_by_id(db: AsyncSession, request_id: int) -> TouchRequestOut:
+    """One request's answer in one statement (the request, its touch, SPOC, employer, names joined)."""
+    row = (await db.execute(_request_out_stmt(), {"request_id": request_id})).one()
+    touch = TouchRef(row.touch_id, row.touch_status, row.planned_on, row.spoc_id, row.spoc_name,
+                     row.touch_region) if row.touch_id is not None else None
+    query = row.employer_query or {}
+    query_name = query.get("name") or query.get("website") or query.get("fein")
+    return TouchRequestOut(
+        id=row.id, status=row.status, touch_id=row.touch_id, employer_id=row.employer_id,
+        spoc=SpocRef(id=row.spoc_id, name=row.spoc_name) if touch is not None and row.spoc_id is not None else None,
+        planned_date=row.planned_on if touch is not None else None, release_on=row.release_on,
+        decision=describe(row.status, touch, opened_touch=row.opener == row.id, release_on=row.release_on,
+                          outcome=row.outcome, decline_reason=row.decline_reason),
+        employer_name=employer_display_name(row.legal_name, row.dba) if row.employer_id is not None
+        else (str(query_name) if query_name else None),
+        region=row.region, purpose=row.purpose, priority=row.priority, summary=row.summary,
+        window_start=row.window_start, window_end=row.window_end, requester=row.requester,
+        requester_org=row.requester_org, outcome=row.outcome, outcome_note=row.outcome_note,
+        created_at=row.created_at)
 
 
 def _query_name(req: TouchRequest) -> str | None:

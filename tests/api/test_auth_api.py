@@ -1,9 +1,10 @@
 """Bearer tokens, /api/users/me, throttling, and 401 on every API route without credentials."""
 
+import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.auth.models import ApiToken
 from tests.factories import PASSWORD
@@ -84,3 +85,108 @@ async def test_chair_cannot_use_the_crm_api(client, world, role):
     for path in ("/api/employers", "/api/regions", "/api/organizations"):
         assert (await client.get(path, headers=headers)).status_code == 403
     assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+
+
+# --- the in-process principal cache (crm.auth.principal.PrincipalCache) -----------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app) -> _Clock:
+    clock = _Clock()
+    app.state.principal_cache.clock = clock
+    return clock
+
+
+async def _deactivate_behind_the_apps_back(db, user_id: int) -> None:
+    """What another server process (or a database console) does: this process hears nothing."""
+    from crm.auth.models import User
+
+    user = await db.get(User, user_id)
+    user.is_active = False
+    await db.commit()
+
+
+async def test_deactivation_elsewhere_takes_effect_within_the_cache_ttl(client, world, db, app, clock):
+    headers = await world.f.auth(world.users["spoc"])
+    assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+    await _deactivate_behind_the_apps_back(db, world.users["spoc"].id)
+    # The staleness bound: the cached principal serves until its TTL is over, not longer.
+    clock.now += app.state.settings.principal_cache_seconds - 0.5
+    assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+    clock.now += 1.0
+    assert (await client.get("/api/users/me", headers=headers)).status_code == 401
+
+
+async def test_deactivation_through_the_admin_page_refuses_a_cached_token_at_once(client, world, db, clock):
+    from tests.factories import login
+
+    headers = await world.f.auth(world.users["spoc"])
+    assert (await client.get("/api/touch-requests", headers=headers)).status_code == 200
+    await login(client, "admin@example.org")
+    r = await client.post(f"/admin/users/{world.users['spoc'].id}/active",
+                          data={"_csrf_token": client.cookies.get("csrftoken")}, follow_redirects=False)
+    assert r.status_code == 303
+    assert (await client.get("/api/touch-requests", headers=headers)).status_code == 401
+
+
+async def test_revoking_refuses_every_cached_token_of_the_user_and_no_other(client, world):
+    mine = [await world.f.auth(world.users["spoc"]) for _ in range(2)]
+    other = await world.f.auth(world.users["partner"])
+    for headers in (*mine, other):
+        assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+    assert (await client.delete("/api/auth/token", headers=mine[0])).status_code == 204
+    assert [(await client.get("/api/users/me", headers=h)).status_code for h in (*mine, other)] == [401, 401, 200]
+
+
+async def test_with_the_cache_off_a_deactivation_elsewhere_is_seen_on_the_next_call(world, db, settings):
+    from litestar.testing import AsyncTestClient
+
+    from crm.app import create_app
+
+    app = create_app(settings.with_(principal_cache_seconds=0))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        headers = await world.f.auth(world.users["spoc"])
+        assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+        await _deactivate_behind_the_apps_back(db, world.users["spoc"].id)
+        assert (await client.get("/api/users/me", headers=headers)).status_code == 401
+
+
+async def test_a_session_principal_is_cached_and_forgotten_on_deactivation(client, world, db, clock):
+    from tests.factories import login
+
+    await login(client, "spoc@example.org")
+    assert (await client.get("/api/users/me")).status_code == 200
+    await _deactivate_behind_the_apps_back(db, world.users["spoc"].id)
+    assert (await client.get("/api/users/me")).status_code == 200  # within the TTL
+    clock.now += 60
+    assert (await client.get("/api/users/me")).status_code == 401
+
+
+async def test_token_use_is_recorded_once_a_minute_not_on_every_call(client, world, db, clock):
+    headers = await world.f.auth(world.users["spoc"])
+
+    async def last_used():
+        await db.rollback()  # a fresh snapshot
+        return await db.scalar(select(ApiToken.last_used_at))
+
+    assert await last_used() is None
+    assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+    first = await last_used()
+    assert first is not None
+    for _ in range(3):
+        clock.now += 4  # the principal stays cached, reloaded, cached again ...
+        assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+    assert await last_used() == first
+    clock.now += 61
+    await db.execute(update(ApiToken).values(last_used_at=first - dt.timedelta(minutes=2)))
+    await db.commit()
+    assert (await client.get("/api/users/me", headers=headers)).status_code == 200
+    assert await last_used() > first - dt.timedelta(minutes=2)

@@ -200,3 +200,45 @@ async def test_openapi_documents_the_201_and_the_200_repeat_of_touch_request_sub
     schema = (await client.get("/schema/openapi.json")).json()
     responses = schema["paths"]["/api/touch-requests"]["post"]["responses"]
     assert {"201", "200"} <= set(responses)
+
+
+async def test_the_answer_to_a_submission_is_what_reading_the_request_returns(client, world, db):
+    """Intake builds its answer from values at hand; reading the request back must agree, in every case."""
+    from crm.touches.models import Touch as TouchRow
+
+    assigned = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(assigned, world.users["spoc"])
+    unassigned = await world.f.employer("Harbor Tool Rental")
+    logged = await world.f.employer("Golden Gate Bakery")
+    db.add(TouchRow(employer_id=logged.id, region_id=logged.region_id, status="queued", source="logged",
+                    window_start=TODAY, window_end=TODAY + dt.timedelta(days=30),
+                    planned_on=TODAY + dt.timedelta(days=3)))
+    busy = await world.f.employer("Busy Freight Co")
+    for ago in (10, 2):  # two touches in the last 30 days: the default budget is spent
+        day = TODAY - dt.timedelta(days=ago)
+        db.add(TouchRow(employer_id=busy.id, region_id=busy.region_id, status="completed", source="logged",
+                        window_start=day, window_end=day, planned_on=day))
+    await db.commit()
+    await world.f.employer("Acme Plumbing Inc", city="Pasadena")
+    await world.f.employer("Acme Plumbing Inc", city="Long Beach")
+    partner, partner2 = (await world.f.auth(world.users["partner"]), await world.f.auth(world.users["partner2"]))
+    sent = [
+        (partner, body(assigned.id)),                              # new touch with the SPOC
+        (partner2, body(assigned.id, purpose="apprenticeship")),   # bundled into it
+        (partner, body(unassigned.id)),                            # the unassigned queue
+        (partner2, body(unassigned.id, purpose="event", window_start=(TODAY + dt.timedelta(days=60)).isoformat(),
+                        window_end=(TODAY + dt.timedelta(days=61)).isoformat())),  # second touch, paced
+        (partner, body(logged.id)),                                # joins a touch that had no request
+        (partner, body(busy.id, window_end=(TODAY + dt.timedelta(days=5)).isoformat())),  # held
+        (partner, {**body(None), "employer_id": None, "employer": {"name": "Acme Plumbing"}}),  # needs a match
+        (partner, body(assigned.id, summary="again")),             # the open request, repeated (200)
+    ]
+    statuses = []
+    for headers, payload in sent:
+        r = await client.post("/api/touch-requests", json=payload, headers=headers)
+        assert r.status_code in (200, 201), r.text
+        read = await client.get(f"/api/touch-requests/{r.json()['id']}", headers=headers)
+        assert read.status_code == 200
+        assert r.json() == read.json()
+        statuses.append(r.json()["status"])
+    assert statuses == ["queued", "queued", "queued", "queued", "queued", "held", "needs_match", "queued"]

@@ -179,3 +179,64 @@ async def test_past_only_window_names_window_end(world, sessionmaker, db):
         await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=day(-20),
                      window_end=day(-1))
     assert err.value.fields[0][0] == "window_end"
+
+
+def _hide_open(monkeypatch, *, requests: bool = True, touches: bool = False) -> None:
+    """Make intake miss what is open, as a writer that slipped past the locks would (a bug elsewhere)."""
+    import crm.touches.intake as intake
+
+    real = intake.employer_state
+
+    async def blind(db, employer_id):
+        state = await real(db, employer_id)
+        return intake.EmployerState([] if requests else state.open_requests,
+                                    {} if touches else state.open_touches, state.counted)
+
+    monkeypatch.setattr(intake, "employer_state", blind)
+
+
+async def test_a_duplicate_that_slips_past_the_locks_answers_the_open_request_and_leaves_no_new_touch(
+        world, sessionmaker, db, monkeypatch):
+    e = await world.f.employer("Sunrise Family Dental")
+    first = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=TODAY,
+                         window_end=day(30))
+    before = await counts(db)
+    _hide_open(monkeypatch, requests=True, touches=True)  # the decision would open a second touch
+    again = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=day(20),
+                         window_end=day(40))
+    assert again.status_code == 200 and not again.created and again.body.id == first.body.id
+    assert await counts(db) == before  # the unique index refused it; its new touch was taken back
+
+
+async def test_a_duplicate_that_would_bundle_leaves_the_touch_as_it_was(world, sessionmaker, db, monkeypatch):
+    e = await world.f.employer("Sunrise Family Dental")
+    first = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=TODAY,
+                         window_end=day(30))
+    touch = await db.get_one(Touch, first.body.touch_id)
+    window = (touch.window_start, touch.window_end, touch.planned_on)
+    _hide_open(monkeypatch, requests=True)  # the decision would bundle and narrow the window
+    again = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=day(10),
+                         window_end=day(40))
+    assert again.status_code == 200 and again.body.id == first.body.id
+    await db.refresh(touch)
+    assert (touch.window_start, touch.window_end, touch.planned_on) == window
+
+
+async def test_a_rule_routed_touch_is_audited_assignment_first_then_touch_then_request(world, sessionmaker, db):
+    from crm.employers.models import RoutingRule
+
+    e = await world.f.employer("Sunrise Family Dental")
+    rule = RoutingRule(region_id=e.region_id, priority=1)
+    async with sessionmaker() as s, s.begin():
+        s.add(rule)
+        await s.flush()
+        from crm.employers.models import routing_rule_pool
+
+        await s.execute(routing_rule_pool.insert().values(routing_rule_id=rule.id, user_id=world.users["spoc2"].id))
+    r = await submit(sessionmaker, world.users["partner"], employer_id=e.id)
+    assert r.body.spoc.name == "Sam Ortiz"
+    assert r.body.decision.startswith(f"Queued as touch #{r.body.touch_id} with Sam Ortiz")
+    events = (await db.execute(select(AuditEvent.action).order_by(AuditEvent.id))).scalars().all()
+    assert events == ["spoc.assign", "touch.create", "touch_request.create"]
+    mail = sorted(m.to_email for m in await db.scalars(select(OutboxMessage)))
+    assert mail == ["partner@example.org", "spoc2@example.org"]

@@ -1,0 +1,104 @@
+"""begin_write: on SQLite the writers of one process queue first come, first served for the write lock
+and keep their turn until their transaction ends; on PostgreSQL it only begins the transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gc
+
+import pytest
+from sqlalchemy import func, select, text
+
+from crm.db import begin_write
+from crm.notify.models import OutboxMessage
+from crm.notify.service import enqueue
+
+pytestmark = pytest.mark.usefixtures("world")
+
+
+async def _write(sessionmaker, label: str, order: list[str], *, hold: float = 0.0) -> None:
+    async with sessionmaker() as db:
+        await begin_write(db)
+        order.append(f"{label} in")
+        # Read-decide-write: what this writer read must still hold when it writes.
+        before = await db.scalar(select(func.count(OutboxMessage.id)))
+        await asyncio.sleep(hold)
+        enqueue(db, f"{label}@example.org", f"#{before}", "", dt.datetime.now(dt.UTC))
+        await db.commit()
+        order.append(f"{label} out")
+
+
+async def test_concurrent_writers_take_turns_in_arrival_order_and_none_fails(sessionmaker, is_pg, db):
+    if is_pg:
+        pytest.skip("PostgreSQL writers are serialized by row locks, not by the process's queue")
+    order: list[str] = []
+    writers = [asyncio.create_task(_write(sessionmaker, f"w{i}", order, hold=0.01)) for i in range(12)]
+    await asyncio.gather(*writers)
+    # One at a time, in the order they asked: each finished before the next began.
+    assert order == [f"w{i} {step}" for i in range(12) for step in ("in", "out")]
+    subjects = sorted(int(s[1:]) for s in await db.scalars(select(OutboxMessage.subject)))
+    assert subjects == list(range(12))  # every writer saw every earlier writer's row
+
+
+async def test_the_turn_is_held_until_commit_or_rollback_and_then_passed_on(sessionmaker, is_pg):
+    if is_pg:
+        pytest.skip("no in-process queue on PostgreSQL")
+    order: list[str] = []
+    async with sessionmaker() as first:
+        await begin_write(first)
+        waiting = asyncio.create_task(_write(sessionmaker, "second", order))
+        await asyncio.sleep(0.05)
+        assert order == []  # still queued behind the open transaction
+        await first.rollback()
+        await asyncio.wait_for(waiting, 5)
+    assert order == ["second in", "second out"]
+
+
+async def test_closing_the_session_or_dropping_it_gives_the_turn_back(sessionmaker, is_pg):
+    if is_pg:
+        pytest.skip("no in-process queue on PostgreSQL")
+    order: list[str] = []
+    session = sessionmaker()
+    await begin_write(session)
+    await session.close()
+    await asyncio.wait_for(_write(sessionmaker, "after close", order), 5)
+
+    async def leave_open() -> None:
+        # Dropped without commit, rollback or close: a bug elsewhere must not stop every writer
+        # of the process for good.
+        dropped = sessionmaker()
+        await begin_write(dropped)
+
+    await asyncio.create_task(leave_open())
+    gc.collect()
+    await asyncio.wait_for(_write(sessionmaker, "after drop", order), 15)
+    assert order == ["after close in", "after close out", "after drop in", "after drop out"]
+
+
+async def test_a_second_session_of_the_same_task_is_refused_instead_of_waiting_for_itself(sessionmaker, is_pg):
+    if is_pg:
+        pytest.skip("no in-process queue on PostgreSQL")
+    async with sessionmaker() as first, sessionmaker() as second:
+        await begin_write(first)
+        with pytest.raises(RuntimeError, match="already holds the SQLite write turn"):
+            await begin_write(second)
+        await first.commit()
+        await begin_write(second)  # free again once the first committed
+        await second.rollback()
+
+
+async def test_begin_write_takes_the_database_write_lock_at_begin(sessionmaker, is_pg):
+    async with sessionmaker() as db:
+        await begin_write(db)
+        assert db.in_transaction()
+        if not is_pg:
+            # BEGIN IMMEDIATE holds the RESERVED lock: another connection cannot start writing.
+            async with sessionmaker() as other:
+                conn = await other.connection()
+                await conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                with pytest.raises(Exception, match="locked"):
+                    await conn.execute(text("INSERT INTO outbox_message (to_email, subject, body, status, attempts, "
+                                            "next_attempt_at, created_at, updated_at) VALUES ('x', 'y', 'z', "
+                                            "'pending', 0, '2026-01-01', '2026-01-01', '2026-01-01')"))
+        await db.rollback()
