@@ -202,20 +202,30 @@ _DOMAIN_EQ = "SELECT id AS employer_id FROM employer WHERE domain = :{p}"
 async def candidate_ids(db: AsyncSession, query: Query, limit: int | None = None) -> list[int]:
     """Ids of up to ``limit`` employers sharing the most (and most telling) keys with the query,
     best first."""
+    return [c.id for c in await find_candidates(db, query, limit)]
+
+
+async def find_candidates(db: AsyncSession, query: Query, limit: int | None = None) -> list[Candidate]:
+    """The employers worth comparing with ``query`` (``DEFAULT_LIMIT`` by default), best first.
+
+    One statement: the indexed probes, each under its own LIMIT and tagged by its position, joined
+    to the rows of the employers they hit (merged ones dropped) -- every round trip to the database
+    (a thread hop on SQLite) costs about as much as the probes themselves.
+    """
     probes, params = _probes(query)
     if not probes:
         return []
-    # One round trip: each probe keeps its own LIMIT inside a subquery, tagged by its position;
-    # the join drops merged employers and brings each hit's name key for the ranking below.
     union = " UNION ALL ".join(f"SELECT employer_id, {i} AS probe FROM ({stmt} LIMIT {_CAP[kind]}) AS q{i}"
                                for i, (kind, stmt) in enumerate(probes))
     conn = await db.connection()
-    rows = (await conn.execute(_text(union), params)).all()
     hits: dict[int, set[int]] = defaultdict(set)
-    names: dict[int, str] = {}
-    for employer_id, i, key in rows:
+    rows: dict[int, tuple] = {}  # type: ignore[type-arg]
+    aliases: dict[int, set[str]] = defaultdict(set)
+    for employer_id, i, *row, alias in await conn.execute(_text(union), params):
         hits[i].add(employer_id)
-        names[employer_id] = key
+        rows[employer_id] = (employer_id, *row)
+        if alias is not None:
+            aliases[employer_id].add(alias)
     # The one-word-cut-to-its-initial keys are there for typos. A name that begins stored names is
     # not one (or the user is typing towards those names): then they would only add every
     # "garcia p..." to "garcia pl", which the matcher may rank above the names being typed.
@@ -233,19 +243,24 @@ async def candidate_ids(db: AsyncSession, query: Query, limit: int | None = None
     if nkey:
         # The matcher costs ~0.07 ms per candidate, so only the most promising few reach it:
         # add how alike the name keys are (C-speed rapidfuzz; a key the query begins counts fully).
-        for employer_id, key in names.items():
+        for employer_id, row in rows.items():
+            key = row[_NAME_KEY]
             alike = 1.0 if key.startswith(nkey) else fuzz.ratio(nkey, key, score_cutoff=50) / 100.0
             score[employer_id] += _NAME_WEIGHT * alike
-    ranked = sorted(score.items(), key=lambda item: (-item[1], item[0]))
-    return [int(employer_id) for employer_id, _ in ranked[:limit or DEFAULT_LIMIT]]
+    ranked = sorted(score.items(), key=lambda item: (-item[1], item[0]))[:limit or DEFAULT_LIMIT]
+    return [_candidate(rows[employer_id], sorted(aliases[employer_id])) for employer_id, _ in ranked]
 
 
 @lru_cache(maxsize=256)
 def _text(union: str) -> TextClause:
     # A few dozen statement shapes recur (they differ only in which kinds of probe they hold);
     # parsing the text for its parameters each time would cost more than SQLite running it.
-    return text(f"SELECT h.employer_id, h.probe, e.name_key FROM ({union}) AS h "
-                f"JOIN employer AS e ON e.id = h.employer_id WHERE e.status <> 'merged'")
+    return text(f"SELECT h.employer_id, h.probe, e.legal_name, e.dba, e.domain, e.fein, e.phone, e.address_line, "
+                f"e.city, e.zip, e.status, r.code, e.region_id, e.name_key, a.name FROM ({union}) AS h "
+                f"JOIN employer AS e ON e.id = h.employer_id "
+                f"LEFT JOIN region AS r ON r.id = e.region_id "
+                f"LEFT JOIN employer_alias AS a ON a.employer_id = e.id "
+                f"WHERE e.status <> 'merged'")
 
 
 def _probes(query: Query) -> tuple[list[tuple[str, str]], dict[str, object]]:
@@ -284,7 +299,8 @@ def _probes(query: Query) -> tuple[list[tuple[str, str]], dict[str, object]]:
 _E = Employer.__table__.c
 _A = EmployerAlias.__table__.c
 # One statement for the rows and their aliases (one row per alias): each round trip to the
-# database thread costs about as much as the query itself.
+# database thread costs about as much as the query itself. Aliases are sorted in Python (here and in
+# find_candidates), so both give an employer the same record whatever the database's collation.
 _ROWS = (select(_E.id, _E.legal_name, _E.dba, _E.domain, _E.fein, _E.phone, _E.address_line, _E.city, _E.zip,
                 _E.status, Region.__table__.c.code, _E.region_id, _E.name_key, _A.name)
          .outerjoin(Region.__table__, Region.__table__.c.id == _E.region_id)
@@ -305,7 +321,7 @@ def _candidates_from_rows(rows: Iterable[Sequence[object]], order: Sequence[int]
     for employer_id in order:
         found = by_id.get(int(employer_id))
         if found is not None:
-            out.append(_candidate(found, aliases.get(int(employer_id), [])))
+            out.append(_candidate(found, sorted(aliases.get(int(employer_id), []))))
     return out
 
 
@@ -320,6 +336,9 @@ async def load_candidates(db: AsyncSession, ids: Sequence[int]) -> list[Candidat
     return _candidates_from_rows(rows, ids)
 
 
+_NAME_KEY = 12  # position of name_key in a row of _ROWS (and of the probe statement, past its probe tag)
+
+
 def _candidate(row: tuple, aliases: list[str]) -> Candidate:  # type: ignore[type-arg]
     employer_id, legal_name, dba, domain, fein, phone, address, city, zip_, status, region, region_id, key = row
     names = ([dba] if dba else []) + aliases
@@ -327,11 +346,6 @@ def _candidate(row: tuple, aliases: list[str]) -> Candidate:  # type: ignore[typ
                             phone=phone, address=address, city=city, zip=zip_)
     return Candidate(record=record, legal_name=legal_name, city=city, zip=zip_, region=region, region_id=region_id,
                      status=status, name_key=key)
-
-
-async def find_candidates(db: AsyncSession, query: Query, limit: int | None = None) -> list[Candidate]:
-    """The employers worth comparing with ``query``, best first: indexed probes, then their rows."""
-    return await load_candidates(db, await candidate_ids(db, query, limit))
 
 
 def _chunks(ids: list[int], size: int = _CHUNK) -> Iterable[list[int]]:
