@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 from rapidfuzz import fuzz
 from sqlalchemy import (
@@ -247,8 +248,10 @@ async def find_candidates(db: AsyncSession, query: Query, limit: int | None = No
             key = row[_NAME_KEY]
             alike = 1.0 if key.startswith(nkey) else fuzz.ratio(nkey, key, score_cutoff=50) / 100.0
             score[employer_id] += _NAME_WEIGHT * alike
-    ranked = sorted(score.items(), key=lambda item: (-item[1], item[0]))[:limit or DEFAULT_LIMIT]
-    return [_candidate(rows[employer_id], sorted(aliases[employer_id])) for employer_id, _ in ranked]
+    ranked = sorted(score.items())  # by id, then (stable) by score, best first: ties go to the older employer
+    ranked.sort(key=itemgetter(1), reverse=True)
+    return [_candidate(rows[employer_id], sorted(aliases[employer_id]))
+            for employer_id, _ in ranked[:limit or DEFAULT_LIMIT]]
 
 
 @lru_cache(maxsize=256)
