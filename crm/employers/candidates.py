@@ -188,16 +188,70 @@ def _last_word(name: str) -> str:
     return words[-1] if words else ""
 
 
-# Probe templates. Plain SQL: a keystroke runs one statement of up to ~25 of these, and building
-# that as a SQLAlchemy expression (subquery column proxies, cache keys) cost more CPU than running
-# it. Every probe is an equality or a range on an indexed column, each under its own LIMIT.
-_KEY_EQ = "SELECT employer_id FROM employer_search_key WHERE key = :{p}"
-_KEY_RANGE = "SELECT employer_id FROM employer_search_key WHERE key >= :{p}lo AND key < :{p}hi"
-_NAME_RANGE = "SELECT id AS employer_id FROM employer WHERE name_key >= :{p}lo AND name_key < :{p}hi ORDER BY name_key"
-_ALIAS_RANGE = ("SELECT employer_id FROM employer_alias WHERE name_key >= :{p}lo AND name_key < :{p}hi "
-                "ORDER BY name_key")
-_FEIN_EQ = "SELECT id AS employer_id FROM employer WHERE fein = :{p}"
-_DOMAIN_EQ = "SELECT id AS employer_id FROM employer WHERE domain = :{p}"
+@dataclass(frozen=True, slots=True)
+class _Probes:
+    """What one query looks up: stored keys (by equality), then index ranges and identifiers."""
+
+    keys: tuple[str, ...]  # "o:garcia p", "t:garcia", "j:garci", ... (the kind is the first letter)
+    word: tuple[str, str] | None  # [low, high) of the stored word keys the half-typed last word begins
+    name: tuple[str, str] | None  # [low, high) of the employer and alias name keys the name begins
+    fein: str | None
+    domain: str | None
+
+
+# Tags of the probes that are not stored-key equalities (those are tagged 1, 2, ... in order).
+_FIXED = {-1: "prefix", -2: "name", -3: "alias", -4: "f", -5: "d"}
+_COLUMNS = ("e.legal_name, e.dba, e.domain, e.fein, e.phone, e.address_line, e.city, e.zip, e.status, r.code, "
+            "e.region_id, e.name_key, a.name")
+# Every probe is an equality or a range on an indexed column, each under its own LIMIT and tagged;
+# the hits are joined to their employers' rows (merged ones dropped), region and aliases, so one
+# statement brings everything ranking needs: a round trip to the database (a thread hop on SQLite)
+# costs about as much as the probes themselves.
+_ROWS_OF_HITS = (f"SELECT h.employer_id, h.probe, {_COLUMNS} FROM ({{hits}}) AS h "
+                 "JOIN employer AS e ON e.id = h.employer_id "
+                 "LEFT JOIN region AS r ON r.id = e.region_id "
+                 "LEFT JOIN employer_alias AS a ON a.employer_id = e.id "
+                 "WHERE e.status <> 'merged'")
+_FIXED_HITS = (
+    ("prefix", -1, "SELECT employer_id FROM employer_search_key WHERE key >= :wlo AND key < :whi"),
+    ("name", -2, "SELECT id AS employer_id FROM employer WHERE name_key >= :nlo AND name_key < :nhi ORDER BY name_key"),
+    ("alias", -3, "SELECT employer_id FROM employer_alias WHERE name_key >= :nlo AND name_key < :nhi "
+                  "ORDER BY name_key"),
+    ("f", -4, "SELECT id AS employer_id FROM employer WHERE fein = :fein"),
+    ("d", -5, "SELECT id AS employer_id FROM employer WHERE domain = :domain"),
+)
+# PostgreSQL: one statement for every query -- the stored keys as an array probed through a
+# LATERAL subquery each, the other probes always present (an empty range or a NULL when unused).
+# One shape is prepared once and its plan reused; the per-query UNION of SQLite below made
+# PostgreSQL plan a statement of ~20 branches on every keystroke (~0.7 ms of ~4).
+_PG_HITS = text(_ROWS_OF_HITS.format(hits=" UNION ALL ".join([
+    "SELECT s.employer_id, k.probe FROM unnest(CAST(:keys AS VARCHAR[]), CAST(:caps AS INTEGER[])) "
+    "WITH ORDINALITY AS k(key, cap, probe) "
+    "CROSS JOIN LATERAL (SELECT employer_id FROM employer_search_key WHERE key = k.key LIMIT k.cap) AS s",
+    *(f"SELECT employer_id, {tag} FROM ({sql} LIMIT {_CAP[kind]}) AS q{-tag}" for kind, tag, sql in _FIXED_HITS),
+])))
+
+
+@lru_cache(maxsize=256)
+def _sqlite_hits(kinds: tuple[str, ...], fixed: tuple[bool, ...]) -> TextClause:
+    """The probe statement for SQLite, which has no LATERAL: a UNION ALL of one subquery per probe.
+    A few dozen shapes recur (they differ in the kinds of key a query has), so they are cached."""
+    parts = [f"SELECT employer_id, {i + 1} AS probe FROM (SELECT employer_id FROM employer_search_key "
+             f"WHERE key = :k{i} LIMIT {_CAP[kind]}) AS k{i}" for i, kind in enumerate(kinds)]
+    parts += [f"SELECT employer_id, {tag} AS probe FROM ({sql} LIMIT {_CAP[kind]}) AS q{-tag}"
+              for (kind, tag, sql), used in zip(_FIXED_HITS, fixed, strict=True) if used]
+    return text(_ROWS_OF_HITS.format(hits=" UNION ALL ".join(parts)))
+
+
+def _statement(dialect: str, probes: _Probes) -> tuple[TextClause, dict[str, object]]:
+    word, name = probes.word or ("", ""), probes.name or ("", "")
+    params: dict[str, object] = {"wlo": word[0], "whi": word[1], "nlo": name[0], "nhi": name[1],
+                                 "fein": probes.fein, "domain": probes.domain}
+    if dialect == "postgresql":
+        return _PG_HITS, {**params, "keys": list(probes.keys), "caps": [_CAP[key[0]] for key in probes.keys]}
+    used = (bool(probes.word), bool(probes.name), bool(probes.name), bool(probes.fein), bool(probes.domain))
+    stmt = _sqlite_hits(tuple(key[0] for key in probes.keys), used)
+    return stmt, {**params, **{f"k{i}": key for i, key in enumerate(probes.keys)}}
 
 
 async def candidate_ids(db: AsyncSession, query: Query, limit: int | None = None) -> list[int]:
@@ -207,40 +261,35 @@ async def candidate_ids(db: AsyncSession, query: Query, limit: int | None = None
 
 
 async def find_candidates(db: AsyncSession, query: Query, limit: int | None = None) -> list[Candidate]:
-    """The employers worth comparing with ``query`` (``DEFAULT_LIMIT`` by default), best first.
-
-    One statement: the indexed probes, each under its own LIMIT and tagged by its position, joined
-    to the rows of the employers they hit (merged ones dropped) -- every round trip to the database
-    (a thread hop on SQLite) costs about as much as the probes themselves.
-    """
-    probes, params = _probes(query)
-    if not probes:
+    """The employers worth comparing with ``query`` (``DEFAULT_LIMIT`` by default), best first:
+    one statement of indexed probes, scored by what they share with the query."""
+    probes = _probes(query)
+    if not (probes.keys or probes.word or probes.name or probes.fein or probes.domain):
         return []
-    union = " UNION ALL ".join(f"SELECT employer_id, {i} AS probe FROM ({stmt} LIMIT {_CAP[kind]}) AS q{i}"
-                               for i, (kind, stmt) in enumerate(probes))
     conn = await db.connection()
+    stmt, params = _statement(conn.dialect.name, probes)
     hits: dict[int, set[int]] = defaultdict(set)
     rows: dict[int, tuple] = {}  # type: ignore[type-arg]
     aliases: dict[int, set[str]] = defaultdict(set)
-    for employer_id, i, *row, alias in await conn.execute(_text(union), params):
-        hits[i].add(employer_id)
+    for employer_id, tag, *row, alias in await conn.execute(stmt, params):
+        hits[tag].add(employer_id)
         rows[employer_id] = (employer_id, *row)
         if alias is not None:
             aliases[employer_id].add(alias)
     # The one-word-cut-to-its-initial keys are there for typos. A name that begins stored names is
     # not one (or the user is typing towards those names): then they would only add every
     # "garcia p..." to "garcia pl", which the matcher may rank above the names being typed.
-    completes = any(probes[i][0] in ("name", "alias") for i in hits)
+    completes = -2 in hits or -3 in hits
     score: dict[int, float] = defaultdict(float)
-    for i, ids in hits.items():
-        kind = probes[i][0]
+    for tag, ids in hits.items():
+        kind = probes.keys[tag - 1][0] if tag > 0 else _FIXED[tag]
         if kind == "o" and completes:
             continue
         # A key shared by few employers tells more than one shared by many (an IDF-like weight).
         weight = _KIND_WEIGHT[kind] / math.log2(2 + len(ids))
         for employer_id in ids:
             score[employer_id] += weight
-    nkey = name_key(query.name or "") if query.name else ""
+    nkey = probes.name[0] if probes.name else ""
     if nkey:
         # The matcher costs ~0.07 ms per candidate, so only the most promising few reach it:
         # add how alike the name keys are (C-speed rapidfuzz; a key the query begins counts fully).
@@ -254,49 +303,19 @@ async def find_candidates(db: AsyncSession, query: Query, limit: int | None = No
             for employer_id, _ in ranked[:limit or DEFAULT_LIMIT]]
 
 
-@lru_cache(maxsize=256)
-def _text(union: str) -> TextClause:
-    # A few dozen statement shapes recur (they differ only in which kinds of probe they hold);
-    # parsing the text for its parameters each time would cost more than SQLite running it.
-    return text(f"SELECT h.employer_id, h.probe, e.legal_name, e.dba, e.domain, e.fein, e.phone, e.address_line, "
-                f"e.city, e.zip, e.status, r.code, e.region_id, e.name_key, a.name FROM ({union}) AS h "
-                f"JOIN employer AS e ON e.id = h.employer_id "
-                f"LEFT JOIN region AS r ON r.id = e.region_id "
-                f"LEFT JOIN employer_alias AS a ON a.employer_id = e.id "
-                f"WHERE e.status <> 'merged'")
-
-
-def _probes(query: Query) -> tuple[list[tuple[str, str]], dict[str, object]]:
-    """The probes of one query: (kind, SQL) each, and their parameters."""
+def _probes(query: Query) -> _Probes:
+    """What to look up for one query."""
     record = query.record
     f = features(record)
-    probes: list[tuple[str, str]] = []
-    params: dict[str, object] = {}
-
-    def probe(kind: str, sql: str, **values: object) -> None:
-        p = f"p{len(probes)}"
-        probes.append((kind, sql.format(p=p)))
-        params.update({p + suffix: value for suffix, value in values.items()})
-
     keys = {key[:KEY_LENGTH] for key in feature_blocking_keys(f) if key[0] not in "fd"} | _initial_keys(f)
-    for key in sorted(keys):
-        probe(key[0], _KEY_EQ, **{"": key})
     last = _last_word(query.name or "")
-    if len(last) >= 2:
-        # The half-typed last word: every stored word it begins ("acme lo" -> "t:logistics").
-        low = "t:" + last
-        probe("prefix", _KEY_RANGE, lo=low, hi=_next_prefix(low))
+    # The half-typed last word: every stored word it begins ("acme lo" -> "t:logistics").
+    word = ("t:" + last, _next_prefix("t:" + last)) if len(last) >= 2 else None
+    # Name and alias keys straight from the employer tables: exact and prefix hits need no stored
+    # keys, so rows inserted without them (bulk loads, fixtures) are still found.
     nkey = name_key(query.name or "") if query.name else ""
-    if nkey:
-        # Name and alias keys straight from the employer tables: exact and prefix hits need no
-        # stored keys, so rows inserted without them (bulk loads, fixtures) are still found.
-        probe("name", _NAME_RANGE, lo=nkey, hi=_next_prefix(nkey))
-        probe("alias", _ALIAS_RANGE, lo=nkey, hi=_next_prefix(nkey))
-    if record.fein:
-        probe("f", _FEIN_EQ, **{"": record.fein})
-    if record.domain:
-        probe("d", _DOMAIN_EQ, **{"": record.domain})
-    return probes, params
+    return _Probes(keys=tuple(sorted(keys)), word=word, name=(nkey, _next_prefix(nkey)) if nkey else None,
+                   fein=record.fein, domain=record.domain)
 
 
 _E = Employer.__table__.c
