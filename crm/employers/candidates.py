@@ -1,4 +1,4 @@
-"""Candidate retrieval: the few employers (20 by default) worth handing to the matcher for one query.
+"""Candidate retrieval: the few employers (12 by default) worth handing to the matcher for one query.
 
 The matcher (``crm.employers.matching``) is pure and compares records pairwise; it cannot look at
 250,000 employers per keystroke. This module is its database side: every employer's search keys
@@ -7,11 +7,12 @@ Each probe is capped, so a common word cannot flood the set.
 
 The keys (``record_keys``) are the matcher's blocking keys (``matching.blocking_keys``: exact
 name, name-start, rare words, word halves for typos, phone, street address, ZIP + name start)
-plus one key per word of a name of two or more words: the name with that word cut to its
-initial ("o:g plumbing" and "o:garcia p" for Garcia Plumbing). A typo changes one word and
-(almost always) not its first letter, so one of these keys survives it -- and unlike the
-misspelt word's other keys (its first letters, its halves, each shared by hundreds of employers
-at 250,000) it is shared by a handful, so the probe's cap does not cut the right one away.
+plus one key per word of a name of two or more words (its name key, stopwords left out): the
+name with that word cut to its initial ("o:g plumbing" and "o:garcia p" for Garcia Plumbing).
+A typo changes one word and (almost always) not its first letter, so one of these keys survives
+it -- and unlike the misspelt word's other keys (its first letters, its halves, each shared by
+hundreds of employers at 250,000) it is shared by a handful, so the probe's cap does not cut the
+right one away.
 
 Keys must be kept current: ``refresh_keys(db, employer_ids)`` after an employer or alias is
 created, updated, merged or imported (merged employers get no keys: they are never candidates),
@@ -206,7 +207,8 @@ _COLUMNS = ("e.legal_name, e.dba, e.domain, e.fein, e.phone, e.address_line, e.c
 # Every probe is an equality or a range on an indexed column, each under its own LIMIT and tagged;
 # the hits are joined to their employers' rows (merged ones dropped), region and aliases, so one
 # statement brings everything ranking needs: a round trip to the database (a thread hop on SQLite)
-# costs about as much as the probes themselves.
+# costs about as much as the probes themselves. Plain SQL: built as a SQLAlchemy expression
+# (subquery column proxies, cache keys) it cost more CPU than running it.
 _ROWS_OF_HITS = (f"SELECT h.employer_id, h.probe, {_COLUMNS} FROM ({{hits}}) AS h "
                  "JOIN employer AS e ON e.id = h.employer_id "
                  "LEFT JOIN region AS r ON r.id = e.region_id "
@@ -271,9 +273,9 @@ async def find_candidates(db: AsyncSession, query: Query, limit: int | None = No
     hits: dict[int, set[int]] = defaultdict(set)
     rows: dict[int, tuple] = {}  # type: ignore[type-arg]
     aliases: dict[int, set[str]] = defaultdict(set)
-    for employer_id, tag, *row, alias in await conn.execute(stmt, params):
+    for employer_id, tag, *columns, alias in await conn.execute(stmt, params):
         hits[tag].add(employer_id)
-        rows[employer_id] = (employer_id, *row)
+        rows[employer_id] = (employer_id, *columns)
         if alias is not None:
             aliases[employer_id].add(alias)
     # The one-word-cut-to-its-initial keys are there for typos. A name that begins stored names is
@@ -352,7 +354,7 @@ async def load_candidates(db: AsyncSession, ids: Sequence[int]) -> list[Candidat
     if not ids:
         return []
     conn = await db.connection()  # Core rows: no ORM identity map or objects needed here
-    rows = []
+    rows: list[Sequence[object]] = []
     for chunk in _chunks(list(ids)):
         rows += (await conn.execute(_ROWS, {"ids": chunk})).all()
     return _candidates_from_rows(rows, ids)
