@@ -1,16 +1,25 @@
-"""Candidate retrieval: the few employers (20 by default) worth handing to the matcher for one query.
+"""Candidate retrieval: the few employers (12 by default) worth handing to the matcher for one query.
 
 The matcher (``crm.employers.matching``) is pure and compares records pairwise; it cannot look at
-250,000 employers per keystroke. This module is its database side: every employer's blocking keys
-(``matching.blocking_keys``: exact name, name-start, rare words, word halves for typos, phone,
-street address, ZIP + name start) are stored in ``employer_search_key``, indexed by key, so a
-query is a handful of index probes. Each probe is capped, so a common word cannot flood the set.
+250,000 employers per keystroke. This module is its database side: every employer's search keys
+are stored in ``employer_search_key``, indexed by key, so a query is a handful of index probes.
+Each probe is capped, so a common word cannot flood the set.
+
+The keys (``record_keys``) are the matcher's blocking keys (``matching.blocking_keys``: exact
+name, name-start, rare words, word halves for typos, phone, street address, ZIP + name start)
+plus one key per word of a name of two or more words (its name key, stopwords left out): the
+name with that word cut to its initial ("o:g plumbing" and "o:garcia p" for Garcia Plumbing).
+A typo changes one word and (almost always) not its first letter, so one of these keys survives
+it -- and unlike the misspelt word's other keys (its first letters, its halves, each shared by
+hundreds of employers at 250,000) it is shared by a handful, so the probe's cap does not cut the
+right one away.
 
 Keys must be kept current: ``refresh_keys(db, employer_ids)`` after an employer or alias is
 created, updated, merged or imported (merged employers get no keys: they are never candidates),
-``reindex_all`` for a backfill (``crm employers reindex``). Retrieval also probes the employer
-table's own indexes (name key and alias key prefixes, FEIN, domain), so an employer inserted
-without keys is still found by its name, FEIN or domain; only typo recall needs the keys.
+``reindex_all`` for a backfill (``crm employers reindex``; migration 0007 runs the same
+``rebuild_keys``). Retrieval also probes the employer table's own indexes (name key and alias
+key prefixes, FEIN, domain), so an employer inserted without keys is still found by its name,
+FEIN or domain; only typo recall needs the keys.
 """
 
 from __future__ import annotations
@@ -19,11 +28,14 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 
 from rapidfuzz import fuzz
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -35,19 +47,23 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
 from crm.db import metadata
 from crm.directory.models import Region
 from crm.employers.matching import (
     EmployerRecord,
     MatchResult,
-    blocking_keys,
     name_key,
     normalize_domain,
     normalize_name,
     rank_candidates,
 )
+from crm.employers.matching.pairwise import Features, features
+from crm.employers.matching.scan import feature_blocking_keys
+from crm.employers.matching.vocab import STOPWORDS
 from crm.employers.models import Employer, EmployerAlias, EmployerStatus
 
 KEY_LENGTH = 48
@@ -63,15 +79,20 @@ employer_search_key = Table(
     Index("ix_employer_search_key_employer_id", "employer_id"),
 )
 
-# Rows read per probe. A key shared by more employers than this ("t:plumbing") says little;
-# reading all of them would make a keystroke cost grow with the database.
-PER_KEY = 64
+# Rows read per probe, by kind. A key shared by more employers than its cap ("t:plumbing") says
+# little, and reading all of them would make a keystroke cost grow with the database. Selective
+# keys (whole names, identifiers, a name with one word cut to its initial) keep a wide cap; the
+# weak ones (a word, the first letters, a word half, a half-typed word) are sampled: they only
+# matter when nothing selective hits, and at 250,000 employers most of them are shared by
+# hundreds, of which any fixed-size sample is arbitrary anyway.
+_CAP = {"name": 64, "alias": 16, "n": 16, "o": 64, "f": 16, "d": 16, "p": 32, "a": 32, "z": 16,
+        "t": 16, "j": 16, "q": 8, "prefix": 16}
 # Candidates handed to the matcher (its ranking dominates a keystroke's cost; see bench/README.md).
-DEFAULT_LIMIT = 20
+DEFAULT_LIMIT = 12
 _NAME_WEIGHT = 4.0
 # Weight of a hit by probe kind: identifiers and whole names say much more than a word.
-_KIND_WEIGHT = {"f": 8.0, "d": 6.0, "p": 4.0, "a": 4.0, "n": 5.0, "name": 4.0, "z": 3.0, "t": 1.5,
-                "j": 1.0, "q": 0.7, "prefix": 1.0}
+_KIND_WEIGHT = {"f": 8.0, "d": 6.0, "p": 4.0, "a": 4.0, "n": 5.0, "o": 5.0, "name": 4.0, "alias": 4.0,
+                "z": 3.0, "t": 1.5, "j": 1.0, "q": 0.7, "prefix": 1.0}
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
 
@@ -86,6 +107,7 @@ class Candidate:
     region: str | None
     region_id: int | None
     status: str
+    name_key: str = ""
 
     @property
     def id(self) -> int:
@@ -106,18 +128,52 @@ class Query:
 
     @property
     def record(self) -> EmployerRecord:
-        name = (self.name or "").strip()
-        website = self.website
-        # Partners type "acme.com" into the name field: treat it as the website as well.
-        if not website and name and "." in name and " " not in name and normalize_domain(name):
-            website = name
-        return EmployerRecord.from_raw("query", name, website=website, fein=self.fein, phone=self.phone,
-                                       address=self.address, city=self.city, zip=self.zip)
+        return _query_record(self)
 
     @property
     def is_empty(self) -> bool:
         return not any((v or "").strip() for v in (self.name, self.website, self.fein, self.phone, self.zip))
 
+
+@lru_cache(maxsize=1024)
+def _query_record(query: Query) -> EmployerRecord:
+    # Cached: retrieval and ranking both need it, and normalizing a domain or phone is not free.
+    name = (query.name or "").strip()
+    website = query.website
+    # Partners type "acme.com" into the name field: treat it as the website as well.
+    if not website and name and "." in name and " " not in name and normalize_domain(name):
+        website = name
+    return EmployerRecord.from_raw("query", name, website=website, fein=query.fein, phone=query.phone,
+                                   address=query.address, city=query.city, zip=query.zip)
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+def _initial_keys(f: Features) -> set[str]:
+    """For a name of two or more words (its name key without stopwords), the name with each word
+    in turn cut to its initial: "o:g plumbing", "o:garcia p" (see the module docstring)."""
+    keys: set[str] = set()
+    for form in f.names:
+        words = [w for w in form.key.split() if w not in STOPWORDS]
+        if len(words) < 2:
+            continue
+        for i, word in enumerate(words):
+            keys.add(("o:" + " ".join((*words[:i], word[0], *words[i + 1:])))[:KEY_LENGTH])
+    return keys
+
+
+def record_keys(record: EmployerRecord) -> set[str]:
+    """The stored search keys of one employer record (what ``refresh_keys`` writes for it)."""
+    f = features(record)
+    return {key[:KEY_LENGTH] for key in feature_blocking_keys(f)} | _initial_keys(f)
+
+
+def keys_for(candidate: Candidate) -> set[str]:
+    """The stored keys of one employer."""
+    return record_keys(candidate.record)
+
+
+# --- retrieval ---------------------------------------------------------------------------------
 
 def _next_prefix(prefix: str) -> str:
     """The smallest string greater than every string starting with ``prefix`` (range probes
@@ -133,88 +189,164 @@ def _last_word(name: str) -> str:
     return words[-1] if words else ""
 
 
-# Probe templates. Plain SQL: a keystroke runs one statement of up to ~20 of these, and building
-# that as a SQLAlchemy expression (subquery column proxies, cache keys) cost more CPU than running
-# it. Every probe is an equality or a range on an indexed column, each under its own LIMIT.
-_KEY_EQ = "SELECT employer_id FROM employer_search_key WHERE key = :{p}"
-_KEY_RANGE = "SELECT employer_id FROM employer_search_key WHERE key >= :{p}lo AND key < :{p}hi"
-_NAME_RANGE = "SELECT id AS employer_id FROM employer WHERE name_key >= :{p}lo AND name_key < :{p}hi ORDER BY name_key"
-_ALIAS_RANGE = ("SELECT employer_id FROM employer_alias WHERE name_key >= :{p}lo AND name_key < :{p}hi "
-                "ORDER BY name_key")
-_FEIN_EQ = "SELECT id AS employer_id FROM employer WHERE fein = :{p}"
-_DOMAIN_EQ = "SELECT id AS employer_id FROM employer WHERE domain = :{p}"
+@dataclass(frozen=True, slots=True)
+class _Probes:
+    """What one query looks up: stored keys (by equality), then index ranges and identifiers."""
+
+    keys: tuple[str, ...]  # "o:garcia p", "t:garcia", "j:garci", ... (the kind is the first letter)
+    word: tuple[str, str] | None  # [low, high) of the stored word keys the half-typed last word begins
+    name: tuple[str, str] | None  # [low, high) of the employer and alias name keys the name begins
+    fein: str | None
+    domain: str | None
 
 
-async def candidate_ids(db: AsyncSession, query: Query, limit: int = DEFAULT_LIMIT) -> list[int]:
-    """Ids of up to ``limit`` employers sharing the most (and most telling) keys with the query."""
-    record = query.record
-    probes: list[tuple[str, str]] = []  # (kind, SQL)
-    params: dict[str, object] = {}
+# Tags of the probes that are not stored-key equalities (those are tagged 1, 2, ... in order).
+_FIXED = {-1: "prefix", -2: "name", -3: "alias", -4: "f", -5: "d"}
+_COLUMNS = ("e.legal_name, e.dba, e.domain, e.fein, e.phone, e.address_line, e.city, e.zip, e.status, r.code, "
+            "e.region_id, e.name_key, a.name")
+# Every probe is an equality or a range on an indexed column, each under its own LIMIT and tagged;
+# the hits are joined to their employers' rows (merged ones dropped), region and aliases, so one
+# statement brings everything ranking needs: a round trip to the database (a thread hop on SQLite)
+# costs about as much as the probes themselves. Plain SQL: built as a SQLAlchemy expression
+# (subquery column proxies, cache keys) it cost more CPU than running it.
+_ROWS_OF_HITS = (f"SELECT h.employer_id, h.probe, {_COLUMNS} FROM ({{hits}}) AS h "
+                 "JOIN employer AS e ON e.id = h.employer_id "
+                 "LEFT JOIN region AS r ON r.id = e.region_id "
+                 "LEFT JOIN employer_alias AS a ON a.employer_id = e.id "
+                 "WHERE e.status <> 'merged'")
+_FIXED_HITS = (
+    ("prefix", -1, "SELECT employer_id FROM employer_search_key WHERE key >= :wlo AND key < :whi"),
+    ("name", -2, "SELECT id AS employer_id FROM employer WHERE name_key >= :nlo AND name_key < :nhi ORDER BY name_key"),
+    ("alias", -3, "SELECT employer_id FROM employer_alias WHERE name_key >= :nlo AND name_key < :nhi "
+                  "ORDER BY name_key"),
+    ("f", -4, "SELECT id AS employer_id FROM employer WHERE fein = :fein"),
+    ("d", -5, "SELECT id AS employer_id FROM employer WHERE domain = :domain"),
+)
+# PostgreSQL: one statement for every query -- the stored keys as an array probed through a
+# LATERAL subquery each, the other probes always present (an empty range or a NULL when unused).
+# One shape is prepared once and its plan reused; the per-query UNION of SQLite below made
+# PostgreSQL plan a statement of ~20 branches on every keystroke (~0.7 ms of ~4).
+_PG_HITS = text(_ROWS_OF_HITS.format(hits=" UNION ALL ".join([
+    "SELECT s.employer_id, k.probe FROM unnest(CAST(:keys AS VARCHAR[]), CAST(:caps AS INTEGER[])) "
+    "WITH ORDINALITY AS k(key, cap, probe) "
+    "CROSS JOIN LATERAL (SELECT employer_id FROM employer_search_key WHERE key = k.key LIMIT k.cap) AS s",
+    *(f"SELECT employer_id, {tag} FROM ({sql} LIMIT {_CAP[kind]}) AS q{-tag}" for kind, tag, sql in _FIXED_HITS),
+])))
 
-    def probe(kind: str, sql: str, **values: object) -> None:
-        p = f"p{len(probes)}"
-        probes.append((kind, sql.format(p=p)))
-        params.update({p + suffix: value for suffix, value in values.items()})
 
-    for key in sorted(key[:KEY_LENGTH] for key in blocking_keys(record) if key[0] not in "fd"):
-        probe(key[0], _KEY_EQ, **{"": key})
-    last = _last_word(query.name or "")
-    if len(last) >= 2:
-        # The half-typed last word: every stored word it begins ("acme lo" -> "t:logistics").
-        low = "t:" + last
-        probe("prefix", _KEY_RANGE, lo=low, hi=_next_prefix(low))
-    nkey = name_key(query.name or "") if query.name else ""
-    if nkey:
-        # Name and alias keys straight from the employer tables: exact and prefix hits need no
-        # stored keys, so rows inserted without them (bulk loads, fixtures) are still found.
-        probe("name", _NAME_RANGE, lo=nkey, hi=_next_prefix(nkey))
-        probe("name", _ALIAS_RANGE, lo=nkey, hi=_next_prefix(nkey))
-    if record.fein:
-        probe("f", _FEIN_EQ, **{"": record.fein})
-    if record.domain:
-        probe("d", _DOMAIN_EQ, **{"": record.domain})
-    if not probes:
+@lru_cache(maxsize=256)
+def _sqlite_hits(kinds: tuple[str, ...], fixed: tuple[bool, ...]) -> TextClause:
+    """The probe statement for SQLite, which has no LATERAL: a UNION ALL of one subquery per probe.
+    A few dozen shapes recur (they differ in the kinds of key a query has), so they are cached."""
+    parts = [f"SELECT employer_id, {i + 1} AS probe FROM (SELECT employer_id FROM employer_search_key "
+             f"WHERE key = :k{i} LIMIT {_CAP[kind]}) AS k{i}" for i, kind in enumerate(kinds)]
+    parts += [f"SELECT employer_id, {tag} AS probe FROM ({sql} LIMIT {_CAP[kind]}) AS q{-tag}"
+              for (kind, tag, sql), used in zip(_FIXED_HITS, fixed, strict=True) if used]
+    return text(_ROWS_OF_HITS.format(hits=" UNION ALL ".join(parts)))
+
+
+def _statement(dialect: str, probes: _Probes) -> tuple[TextClause, dict[str, object]]:
+    word, name = probes.word or ("", ""), probes.name or ("", "")
+    params: dict[str, object] = {"wlo": word[0], "whi": word[1], "nlo": name[0], "nhi": name[1],
+                                 "fein": probes.fein, "domain": probes.domain}
+    if dialect == "postgresql":
+        return _PG_HITS, {**params, "keys": list(probes.keys), "caps": [_CAP[key[0]] for key in probes.keys]}
+    used = (bool(probes.word), bool(probes.name), bool(probes.name), bool(probes.fein), bool(probes.domain))
+    stmt = _sqlite_hits(tuple(key[0] for key in probes.keys), used)
+    return stmt, {**params, **{f"k{i}": key for i, key in enumerate(probes.keys)}}
+
+
+async def candidate_ids(db: AsyncSession, query: Query, limit: int | None = None) -> list[int]:
+    """Ids of up to ``limit`` employers sharing the most (and most telling) keys with the query,
+    best first."""
+    return [c.id for c in await find_candidates(db, query, limit)]
+
+
+async def find_candidates(db: AsyncSession, query: Query, limit: int | None = None) -> list[Candidate]:
+    """The employers worth comparing with ``query`` (``DEFAULT_LIMIT`` by default), best first:
+    one statement of indexed probes, scored by what they share with the query."""
+    probes = _probes(query)
+    if not (probes.keys or probes.word or probes.name or probes.fein or probes.domain):
         return []
-
-    # One round trip: each probe keeps its own LIMIT inside a subquery, tagged by its position;
-    # the join drops merged employers and brings each hit's name key for the pre-ranking below.
-    union = " UNION ALL ".join(f"SELECT employer_id, {i} AS probe FROM ({stmt} LIMIT {PER_KEY}) AS q{i}"
-                               for i, (_kind, stmt) in enumerate(probes))
-    sql = (f"SELECT h.employer_id, h.probe, e.name_key FROM ({union}) AS h JOIN employer AS e "
-           f"ON e.id = h.employer_id WHERE e.status <> 'merged'")
     conn = await db.connection()
-    rows = (await conn.execute(text(sql), params)).all()
+    stmt, params = _statement(conn.dialect.name, probes)
     hits: dict[int, set[int]] = defaultdict(set)
-    keys: dict[int, str] = {}
-    for employer_id, i, key in rows:
-        hits[int(i)].add(int(employer_id))
-        keys[int(employer_id)] = key
+    rows: dict[int, tuple] = {}  # type: ignore[type-arg]
+    aliases: dict[int, set[str]] = defaultdict(set)
+    for employer_id, tag, *columns, alias in await conn.execute(stmt, params):
+        hits[tag].add(employer_id)
+        rows[employer_id] = (employer_id, *columns)
+        if alias is not None:
+            aliases[employer_id].add(alias)
+    # The one-word-cut-to-its-initial keys are there for typos. A name that begins stored names is
+    # not one (or the user is typing towards those names): then they would only add every
+    # "garcia p..." to "garcia pl", which the matcher may rank above the names being typed.
+    completes = -2 in hits or -3 in hits
     score: dict[int, float] = defaultdict(float)
-    for i, ids in hits.items():
+    for tag, ids in hits.items():
+        kind = probes.keys[tag - 1][0] if tag > 0 else _FIXED[tag]
+        if kind == "o" and completes:
+            continue
         # A key shared by few employers tells more than one shared by many (an IDF-like weight).
-        weight = _KIND_WEIGHT.get(probes[i][0], 1.0) / math.log2(2 + len(ids))
+        weight = _KIND_WEIGHT[kind] / math.log2(2 + len(ids))
         for employer_id in ids:
             score[employer_id] += weight
+    nkey = probes.name[0] if probes.name else ""
     if nkey:
-        # The matcher costs ~0.1-0.3 ms per candidate, so only the most promising few reach it:
+        # The matcher costs ~0.07 ms per candidate, so only the most promising few reach it:
         # add how alike the name keys are (C-speed rapidfuzz; a key the query begins counts fully).
-        for employer_id, key in keys.items():
+        for employer_id, row in rows.items():
+            key = row[_NAME_KEY]
             alike = 1.0 if key.startswith(nkey) else fuzz.ratio(nkey, key, score_cutoff=50) / 100.0
             score[employer_id] += _NAME_WEIGHT * alike
-    ranked = sorted(score.items(), key=lambda item: (-item[1], item[0]))
-    return [employer_id for employer_id, _ in ranked[:limit]]
+    ranked = sorted(score.items())  # by id, then (stable) by score, best first: ties go to the older employer
+    ranked.sort(key=itemgetter(1), reverse=True)
+    return [_candidate(rows[employer_id], sorted(aliases[employer_id]))
+            for employer_id, _ in ranked[:limit or DEFAULT_LIMIT]]
+
+
+def _probes(query: Query) -> _Probes:
+    """What to look up for one query."""
+    record = query.record
+    f = features(record)
+    keys = {key[:KEY_LENGTH] for key in feature_blocking_keys(f) if key[0] not in "fd"} | _initial_keys(f)
+    last = _last_word(query.name or "")
+    # The half-typed last word: every stored word it begins ("acme lo" -> "t:logistics").
+    word = ("t:" + last, _next_prefix("t:" + last)) if len(last) >= 2 else None
+    # Name and alias keys straight from the employer tables: exact and prefix hits need no stored
+    # keys, so rows inserted without them (bulk loads, fixtures) are still found.
+    nkey = name_key(query.name or "") if query.name else ""
+    return _Probes(keys=tuple(sorted(keys)), word=word, name=(nkey, _next_prefix(nkey)) if nkey else None,
+                   fein=record.fein, domain=record.domain)
 
 
 _E = Employer.__table__.c
 _A = EmployerAlias.__table__.c
 # One statement for the rows and their aliases (one row per alias): each round trip to the
-# database thread costs about as much as the query itself.
+# database thread costs about as much as the query itself. Aliases are sorted in Python (here and in
+# find_candidates), so both give an employer the same record whatever the database's collation.
 _ROWS = (select(_E.id, _E.legal_name, _E.dba, _E.domain, _E.fein, _E.phone, _E.address_line, _E.city, _E.zip,
-                _E.status, Region.__table__.c.code, _E.region_id, _A.name)
+                _E.status, Region.__table__.c.code, _E.region_id, _E.name_key, _A.name)
          .outerjoin(Region.__table__, Region.__table__.c.id == _E.region_id)
          .outerjoin(EmployerAlias.__table__, _A.employer_id == _E.id)
          .where(_E.id.in_(bindparam("ids", expanding=True)), _E.status != EmployerStatus.merged.value)
          .order_by(_E.id, _A.name))
+
+
+def _candidates_from_rows(rows: Iterable[Sequence[object]], order: Sequence[int]) -> list[Candidate]:
+    by_id: dict[int, tuple] = {}  # type: ignore[type-arg]
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        employer_id = int(row[0])  # type: ignore[call-overload]
+        by_id[employer_id] = tuple(row[:-1])
+        if row[-1] is not None:
+            aliases[employer_id].append(str(row[-1]))
+    out = []
+    for employer_id in order:
+        found = by_id.get(int(employer_id))
+        if found is not None:
+            out.append(_candidate(found, sorted(aliases.get(int(employer_id), []))))
+    return out
 
 
 async def load_candidates(db: AsyncSession, ids: Sequence[int]) -> list[Candidate]:
@@ -222,34 +354,22 @@ async def load_candidates(db: AsyncSession, ids: Sequence[int]) -> list[Candidat
     if not ids:
         return []
     conn = await db.connection()  # Core rows: no ORM identity map or objects needed here
-    by_id: dict[int, tuple] = {}  # type: ignore[type-arg]
-    aliases: dict[int, list[str]] = defaultdict(list)
+    rows: list[Sequence[object]] = []
     for chunk in _chunks(list(ids)):
-        for row in await conn.execute(_ROWS, {"ids": chunk}):
-            employer_id = int(row[0])
-            by_id[employer_id] = tuple(row[:-1])
-            if row[-1] is not None:
-                aliases[employer_id].append(row[-1])
-    out = []
-    for employer_id in ids:
-        row = by_id.get(int(employer_id))
-        if row is not None:
-            out.append(_candidate(row, aliases.get(int(employer_id), [])))
-    return out
+        rows += (await conn.execute(_ROWS, {"ids": chunk})).all()
+    return _candidates_from_rows(rows, ids)
+
+
+_NAME_KEY = 12  # position of name_key in a row of _ROWS (and of the probe statement, past its probe tag)
 
 
 def _candidate(row: tuple, aliases: list[str]) -> Candidate:  # type: ignore[type-arg]
-    employer_id, legal_name, dba, domain, fein, phone, address, city, zip_, status, region, region_id = row
+    employer_id, legal_name, dba, domain, fein, phone, address, city, zip_, status, region, region_id, key = row
     names = ([dba] if dba else []) + aliases
     record = EmployerRecord(id=int(employer_id), name=legal_name, aliases=tuple(names), domain=domain, fein=fein,
                             phone=phone, address=address, city=city, zip=zip_)
     return Candidate(record=record, legal_name=legal_name, city=city, zip=zip_, region=region, region_id=region_id,
-                     status=status)
-
-
-async def find_candidates(db: AsyncSession, query: Query, limit: int = DEFAULT_LIMIT) -> list[Candidate]:
-    """The employers worth comparing with ``query``: indexed probes, then their rows."""
-    return await load_candidates(db, await candidate_ids(db, query, limit))
+                     status=status, name_key=key)
 
 
 def _chunks(ids: list[int], size: int = _CHUNK) -> Iterable[list[int]]:
@@ -257,9 +377,24 @@ def _chunks(ids: list[int], size: int = _CHUNK) -> Iterable[list[int]]:
         yield ids[i:i + size]
 
 
-def keys_for(candidate: Candidate) -> set[str]:
-    """The stored keys of one employer (the matcher's blocking keys, bounded in length)."""
-    return {key[:KEY_LENGTH] for key in blocking_keys(candidate.record)}
+# --- maintenance -------------------------------------------------------------------------------
+
+def _key_rows(candidates: Iterable[Candidate]) -> list[tuple[str, int]]:
+    rows = [(key, c.id) for c in candidates for key in record_keys(c.record)]
+    # Inserted in index order: neighbouring keys land on the same btree pages.
+    rows.sort()
+    return rows
+
+
+def _insert_keys(conn: Connection, rows: list[tuple[str, int]]) -> None:
+    # Positional rows through the driver's executemany: SQLAlchemy's per-row parameter handling
+    # cost more than the database's insert (a full rebuild writes ~17 keys per employer).
+    conn.exec_driver_sql(_insert_sql(conn.dialect), rows)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4)
+def _insert_sql(dialect: Dialect) -> str:
+    return str(insert(employer_search_key).compile(dialect=dialect))
 
 
 async def refresh_keys(db: AsyncSession, employer_ids: Iterable[int]) -> int:
@@ -272,32 +407,40 @@ async def refresh_keys(db: AsyncSession, employer_ids: Iterable[int]) -> int:
     written = 0
     for chunk in _chunks(ids):
         await db.execute(delete(employer_search_key).where(employer_search_key.c.employer_id.in_(chunk)))
-        rows = [{"key": key, "employer_id": c.id}
-                for c in await load_candidates(db, chunk) for key in sorted(keys_for(c))]
+        rows = _key_rows(await load_candidates(db, chunk))
         if rows:
-            await db.execute(insert(employer_search_key), rows)
+            conn = await db.connection()
+            await conn.run_sync(_insert_keys, rows)
             written += len(rows)
     return written
 
 
-async def reindex_all(db: AsyncSession, batch: int = 5_000) -> tuple[int, int]:
-    """Rebuild every employer's keys (backfill). Returns (employers, keys)."""
-    await db.execute(delete(employer_search_key))
+def rebuild_keys(conn: Connection, batch: int = 5_000) -> tuple[int, int]:
+    """Replace every search key with the current scheme's, on a plain (sync) connection: what
+    ``crm employers reindex`` and the key-scheme migrations run. Returns (employers, keys)."""
+    conn.execute(delete(employer_search_key))
     employers = keys = 0
     last_id = 0
     while True:
-        ids = list(await db.scalars(select(Employer.id).where(
-            Employer.id > last_id, Employer.status != EmployerStatus.merged.value).order_by(Employer.id).limit(batch)))
+        ids = list(conn.scalars(select(_E.id).where(_E.id > last_id, _E.status != EmployerStatus.merged.value)
+                                .order_by(_E.id).limit(batch)))
         if not ids:
             break
         last_id = ids[-1]
-        rows = [{"key": key, "employer_id": c.id}
-                for chunk in _chunks(ids) for c in await load_candidates(db, chunk) for key in sorted(keys_for(c))]
+        rows = _key_rows(_candidates_from_rows(
+            [row for chunk in _chunks(ids) for row in conn.execute(_ROWS, {"ids": chunk})], ids))
         if rows:
-            await db.execute(insert(employer_search_key), rows)
+            _insert_keys(conn, rows)
         employers += len(ids)
         keys += len(rows)
     return employers, keys
+
+
+async def reindex_all(db: AsyncSession, batch: int = 5_000) -> tuple[int, int]:
+    """Rebuild every employer's keys (backfill), in the session's transaction. Returns
+    (employers, keys)."""
+    conn = await db.connection()
+    return await conn.run_sync(rebuild_keys, batch)
 
 
 async def match_candidates(db: AsyncSession, query: Query, limit: int = 8,

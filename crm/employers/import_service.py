@@ -28,7 +28,7 @@ from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import County, Region
 from crm.employers import importer
-from crm.employers.candidates import KEY_LENGTH, employer_search_key, load_candidates, refresh_keys
+from crm.employers.candidates import employer_search_key, load_candidates, record_keys, refresh_keys
 from crm.employers.import_models import ImportBatch, ImportJob, ImportRowKey, ImportStatus
 from crm.employers.importer import (
     COLUMNS,
@@ -41,7 +41,7 @@ from crm.employers.importer import (
     RowPlan,
     ValidRow,
 )
-from crm.employers.matching import EmployerRecord, blocking_keys, name_key
+from crm.employers.matching import EmployerRecord, name_key
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, EmployerStatus
 from crm.settings import Settings
 
@@ -370,13 +370,13 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
 
 async def _insert_search_keys(db: AsyncSession, new: list[RowPlan], new_ids: dict[str, int]) -> None:
     """Typeahead/intake search keys of the new employers: what ``candidates.refresh_keys`` writes
-    (``blocking_keys`` of the employer's record), computed from the rows in hand instead of reading
+    (``candidates.record_keys`` of the employer's record), computed from the rows in hand instead of reading
     the employers back."""
     rows = []
     for plan in new:
         row, emp_id = cast(ValidRow, plan.row), new_ids[cast(str, plan.target)]
         # The record the planner compared (equal by value, so the matcher's feature cache hits).
-        keys = {key[:KEY_LENGTH] for key in blocking_keys(row.record(cast(str, plan.target)))}
+        keys = record_keys(row.record(cast(str, plan.target)))
         rows += [{"key": key, "employer_id": emp_id} for key in sorted(keys)]
     if rows:
         await db.execute(insert(employer_search_key), rows)

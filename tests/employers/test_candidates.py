@@ -14,9 +14,11 @@ from crm.employers.candidates import (
     employer_search_key,
     find_candidates,
     match_candidates,
+    record_keys,
     refresh_keys,
     reindex_all,
 )
+from crm.employers.matching import EmployerRecord
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.schemas import EmployerIn, EmployerPatch
 
@@ -58,6 +60,25 @@ async def test_typo_finds_the_employer(sessionmaker, admin, db):
     await make(sessionmaker, admin, "Torres Bakery")
     assert torres.id in await ids_for(db, name="Toress Equipment Repair")
     assert torres.id in await ids_for(db, name="Torres Equipmnet Repair")
+
+
+async def test_typo_is_found_when_its_other_keys_are_shared_by_many(sessionmaker, admin, db):
+    # 81 "Garcia ..." employers share every key of "Garcia Plubming" that the typo leaves intact
+    # (the first word, the first letters, the word halves): more than any probe reads. Only
+    # "o:garcia p" (the misspelt word cut to its initial) is shared by the target alone.
+    for first in ("Sun", "Moon", "Star", "Sky", "Sea", "Oak", "Elm", "Ash", "Bay"):
+        for second in ("field", "stone", "brook", "ridge", "wood", "gate", "light", "crest", "vale"):
+            await make(sessionmaker, admin, f"Garcia {first}{second}")
+    target = await make(sessionmaker, admin, "Garcia Plumbing Inc")  # the highest id: last in every key
+    assert target.id in await ids_for(db, name="Garcia Plubming")
+    ranked = await match_candidates(db, Query(name="Garcia Plubming"))
+    assert ranked[0][0].id == target.id
+
+
+def test_keys_include_the_name_with_each_word_cut_to_its_initial():
+    keys = record_keys(EmployerRecord(id=1, name="Garcia & Sons Plumbing, Inc.", aliases=("GSP Services",)))
+    assert {"o:g sons plumbing", "o:garcia s plumbing", "o:garcia sons p"} <= keys
+    assert {k for k in record_keys(EmployerRecord(id=2, name="Bechtel Corporation")) if k.startswith("o:")} == set()
 
 
 async def test_phone_alone_finds_the_employer(sessionmaker, admin, db):
@@ -115,6 +136,26 @@ async def test_reindex_fills_keys_for_rows_inserted_without_them(world, db):
     await db.commit()
     assert employers >= 1 and keys > 0
     assert employer.id in await ids_for(db, name="Toress Equipment Repair")
+
+
+async def test_reindex_writes_exactly_the_keys_kept_by_every_change(sessionmaker, admin, db):
+    acme = await make(sessionmaker, admin, "ACME Corporation", website="https://acme.com", phone="(213) 555-0100",
+                      address_line="100 Main St", zip="90012", aliases=["Roadrunner Supply"])
+    bakery = await make(sessionmaker, admin, "Blue Sky Bakery")
+    async with sessionmaker() as s, s.begin():
+        await service.update_employer(s, admin, bakery.id, EmployerPatch(legal_name="Blue Sky Bakery & Cafe"))
+        await service.add_alias(s, admin, await service.get_employer(s, acme.id), "Acme West")
+    keys = employer_search_key.c
+
+    async def stored() -> set[tuple[str, int]]:
+        return {(k, e) for k, e in await db.execute(select(keys.key, keys.employer_id))}
+
+    kept = await stored()
+    assert {("o:blue s bakery cafe", bakery.id), ("o:roadrunner s", acme.id)} <= kept
+    await db.rollback()
+    async with db.begin():
+        assert await reindex_all(db) == (2, len(kept))
+    assert await stored() == kept
 
 
 async def test_empty_query_finds_nothing(db):
