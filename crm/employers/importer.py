@@ -454,6 +454,22 @@ def _zip_prefix(zip_code: str | None, key: str) -> str | None:
     return f"{zip_code}:{joined[:4]}" if zip_code and joined else None
 
 
+Ids = int | str | list[int | str]  # one id, or a list of the several that share a key
+
+
+def put_id(table: dict[str, Ids], key: str, ident: int | str) -> None:
+    """Add ``ident`` under ``key``: a bare id while the key is unique (most keys are), a list once
+    shared. Bare ints keep 250,000 entries out of the garbage collector's way; repeats are
+    harmless (candidates() dedupes)."""
+    found = table.get(key)
+    if found is None:
+        table[key] = ident
+    elif found.__class__ is list:
+        found.append(ident)  # type: ignore[union-attr]
+    else:
+        table[key] = [found, ident]  # type: ignore[list-item]
+
+
 @dataclass
 class KeyIndex:
     """Exact-key lookup of employers (existing ones and this file's rows) for candidate retrieval.
@@ -464,27 +480,27 @@ class KeyIndex:
     further in the name). Ids are employer ids, or ``"row:N"`` for rows of this file not yet written.
     """
 
-    by_fein: dict[str, list[int | str]] = field(default_factory=dict)
-    by_domain: dict[str, list[int | str]] = field(default_factory=dict)
-    by_name: dict[str, list[int | str]] = field(default_factory=dict)
-    by_zip_prefix: dict[str, list[int | str]] = field(default_factory=dict)
+    by_fein: dict[str, Ids] = field(default_factory=dict)
+    by_domain: dict[str, Ids] = field(default_factory=dict)
+    by_name: dict[str, Ids] = field(default_factory=dict)
+    by_zip_prefix: dict[str, Ids] = field(default_factory=dict)
     # (name key, ZIP) of this file's rows only: an exact repeat within the file is its duplicate.
     name_zip: dict[tuple[str, str | None], int | str] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)  # "row:N" → employer id once committed
 
-    @staticmethod
-    def _put(table: dict[str, list[int | str]], key: str | None, ident: int | str) -> None:
-        if key:
-            table.setdefault(key, []).append(ident)  # repeats are harmless: candidates() dedupes
-
     def add(self, ident: int | str, name_key_: str, zip_code: str | None, domain: str | None, fein: str | None,
             other_keys: Iterable[str] = ()) -> None:
-        self._put(self.by_fein, fein, ident)
-        self._put(self.by_domain, domain, ident)
-        self._put(self.by_name, name_key_, ident)
+        if fein:
+            put_id(self.by_fein, fein, ident)
+        if domain:
+            put_id(self.by_domain, domain, ident)
+        if name_key_:
+            put_id(self.by_name, name_key_, ident)
         for k in other_keys:
-            self._put(self.by_name, k, ident)
-        self._put(self.by_zip_prefix, _zip_prefix(zip_code, name_key_), ident)
+            if k:
+                put_id(self.by_name, k, ident)
+        if zip_prefix := _zip_prefix(zip_code, name_key_):
+            put_id(self.by_zip_prefix, zip_prefix, ident)
         self.name_zip.setdefault((name_key_, zip_code), ident)
 
     def rename(self, old: str, new: int) -> None:
@@ -504,12 +520,14 @@ class KeyIndex:
         keys = [(self.by_fein, v.get("fein")), (self.by_domain, v.get("domain")), (self.by_name, v["name_key"]),
                 *((self.by_name, k) for _, k in row.aliases),
                 (self.by_zip_prefix, _zip_prefix(v.get("zip"), v["name_key"]))]
+        written = self.written
         for table, key in keys:
-            if key:
-                for ident in table.get(key, ()):
-                    out[self._id(ident)] = None
-                    if len(out) >= MAX_CANDIDATES:
-                        return list(out)
+            if not key or (found := table.get(key)) is None:
+                continue
+            for ident in (found if found.__class__ is list else (found,)):  # type: ignore[union-attr]
+                out[written.get(ident, ident) if ident.__class__ is str else ident] = None  # type: ignore[call-overload]
+                if len(out) >= MAX_CANDIDATES:
+                    return list(out)
         return list(out)
 
 
@@ -570,6 +588,7 @@ class RowPlan:
     explanation: str = ""
     errors: list[RowError] = field(default_factory=list)
     candidates: list[tuple[int | str, str, str]] = field(default_factory=list)  # (id, name, explanation)
+    record: EmployerRecord | None = None  # the row as the matcher saw it (its search keys come from it)
 
 
 def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | str, EmployerRecord],
@@ -615,7 +634,7 @@ def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | st
         ident = f"row:{row.number}"
         records[ident] = query
         index.add(ident, v["name_key"], v.get("zip"), v.get("domain"), v.get("fein"), (k for _, k in row.aliases))
-        plans.append(RowPlan(row.number, "new", row, target=ident))
+        plans.append(RowPlan(row.number, "new", row, target=ident, record=query))
         rows_of_file[ident] = row.number
     return plans
 
