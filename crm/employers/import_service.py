@@ -159,12 +159,13 @@ async def load_index(db: AsyncSession) -> KeyIndex:
     """Every live employer's exact keys, read once (the employer table's own indexed columns)."""
     index = KeyIndex()
     by_fein, by_domain, by_name, by_zip = index.by_fein, index.by_domain, index.by_name, index.by_zip_prefix
+    brief = index.brief
     e = _table(Employer).c
-    result = await db.stream(select(e.id, e.name_key, e.zip, e.domain, e.fein, e.dba)
+    result = await db.stream(select(e.id, e.name_key, e.zip, e.domain, e.fein, e.dba, e.legal_name, e.phone)
                              .where(e.status != EmployerStatus.merged.value))
     # importer.put_id inlined: this loop runs 250,000 times at California scale.
     async for part in result.partitions(50_000):
-        for emp_id, key, zip_code, domain, fein, dba in part:
+        for emp_id, key, zip_code, domain, fein, dba, legal_name, phone in part:
             if key:
                 if (found := by_name.get(key)) is None:
                     by_name[key] = emp_id
@@ -194,12 +195,16 @@ async def load_index(db: AsyncSession) -> KeyIndex:
                     found.append(emp_id)  # type: ignore[union-attr]
                 else:
                     by_domain[domain] = [found, emp_id]  # type: ignore[list-item]
-            if dba and (dba_key := name_key(dba)):
-                importer.put_id(by_name, dba_key, emp_id)
+            if dba:
+                if dba_key := name_key(dba):
+                    importer.put_id(by_name, dba_key, emp_id)
+            else:
+                brief[emp_id] = (legal_name, phone)
     a = _table(EmployerAlias).c
     result = await db.stream(select(a.employer_id, a.name_key))
     async for part in result.partitions(50_000):
         for emp_id, key in part:
+            brief.pop(emp_id, None)
             if key:
                 importer.put_id(by_name, key, emp_id)
     return index
@@ -385,7 +390,13 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                 # The write lock first: what we read to decide is what we write against (SQLite;
                 # a no-op on PostgreSQL, where row keys' unique index catches a concurrent rerun).
                 await begin_write(db)
-            ids = sorted({cast(int, i) for row in rows for i in index.candidates(row) if i.__class__ is int})
+            wanted: set[int] = set()
+            for row in rows:
+                query = row.query
+                names = importer.query_names(query)
+                wanted.update(i for i in index.candidates(row)
+                              if i.__class__ is int and index.worth_loading(query, names, cast(int, i)))
+            ids = sorted(wanted)
             records: dict[int | str, EmployerRecord] = dict(file_records)
             records.update(await load_records(db, ids))
             known = await _known_row_keys(db, [row.row_key for row in rows])
@@ -545,7 +556,7 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
         await _insert_many(db, _table(AuditEvent), _AUDIT_INSERT, events)
 
     linked = [p for p in plans if p.action in ("matched", "duplicate") and p.row is not None]
-    changed = await _link(db, linked, new_ids, actor_id, ref, note, now) if linked else set()
+    changed = await _link(db, linked, new_ids, actor_id, ref, note, now, index) if linked else set()
     with stages("write: search keys"):
         if new:
             await _insert_search_keys(db, new, new_ids)
@@ -602,7 +613,7 @@ async def _insert_employers(db: AsyncSession, new: list[RowPlan], now: dt.dateti
 
 
 async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int], actor_id: int | None,
-                ref: Reference, note: str, now: dt.datetime) -> set[int]:
+                ref: Reference, note: str, now: dt.datetime, index: KeyIndex) -> set[int]:
     """Matched and duplicate rows: fill the employer's empty fields, add aliases and contacts.
     Returns the employers whose search keys may have changed."""
     targets = sorted({new_ids.get(p.target, 0) if isinstance(p.target, str) else cast(int, p.target)
@@ -655,6 +666,8 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
             new_contacts.append((target, ct["name"], ct["title"], ct["email"], ct["phone"], now, now))
             after.setdefault(target, {}).setdefault("contacts_added", []).append(ct["name"])
 
+    for target in after:
+        index.forget(target)
     # One UPDATE per set of filled columns, each an executemany over its employers.
     by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for target, changes in after.items():

@@ -28,7 +28,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import msgspec
@@ -237,6 +237,11 @@ class ValidRow:
 
     def record(self, record_id: str | int) -> EmployerRecord:
         return employer_record(record_id, self.values, [a for a, _ in self.aliases])
+
+    @cached_property
+    def query(self) -> EmployerRecord:
+        """The row as the matcher compares it (id ``row:N``), built once."""
+        return self.record(f"row:{self.number}")
 
 
 def employer_record(record_id: str | int, values: Mapping[str, Any], aliases: Iterable[str]) -> EmployerRecord:
@@ -487,6 +492,11 @@ class KeyIndex:
     # (name key, ZIP) of this file's rows only: an exact repeat within the file is its duplicate.
     name_zip: dict[tuple[str, str | None], int | str] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)  # "row:N" → employer id once committed
+    # Legal name and phone of existing employers that have no other name (DBA, alias): with the
+    # FEIN and domain tables, all that ``worth_comparing`` reads, so a candidate the planner would
+    # drop unseen need not be loaded (most of the ZIP + name-start block). An employer this run
+    # changes leaves it (``forget``) and is loaded like any other.
+    brief: dict[int, tuple[str, str | None]] = field(default_factory=dict)
 
     def add(self, ident: int | str, name_key_: str, zip_code: str | None, domain: str | None, fein: str | None,
             other_keys: Iterable[str] = ()) -> None:
@@ -502,6 +512,22 @@ class KeyIndex:
         if zip_prefix := _zip_prefix(zip_code, name_key_):
             put_id(self.by_zip_prefix, zip_prefix, ident)
         self.name_zip.setdefault((name_key_, zip_code), ident)
+
+    def forget(self, ident: int) -> None:
+        """This run changed the employer: what ``brief`` knows of it is stale."""
+        self.brief.pop(ident, None)
+
+    def worth_loading(self, query: EmployerRecord, names: str, ident: int) -> bool:
+        """False only when ``worth_comparing(query, <the employer's record>, names)`` is False, told
+        from ``brief`` and the key tables without loading the employer."""
+        brief = self.brief.get(ident)
+        if brief is None:
+            return True
+        if query.fein and _holds(self.by_fein.get(query.fein), ident) \
+                or query.domain and _holds(self.by_domain.get(query.domain), ident):
+            return True
+        legal_name, phone = brief
+        return bool(query.phone and query.phone == phone) or names_alike(names, (legal_name,))
 
     def rename(self, old: str, new: int) -> None:
         """A pending row was written: its ``row:N`` id reads as the employer id from now on."""
@@ -531,26 +557,40 @@ class KeyIndex:
         return list(out)
 
 
+def _holds(found: Ids | None, ident: int | str) -> bool:
+    return found is not None and (ident in found if found.__class__ is list else found == ident)  # type: ignore[operator]
+
+
 def _same_site(a: EmployerRecord, b: EmployerRecord) -> bool:
     """Identical in every field the matcher reads (an exact copy, e.g. a re-imported export)."""
     return (a.name, a.domain, a.fein, a.phone, a.address, a.city, a.zip) == \
         (b.name, b.domain, b.fein, b.phone, b.address, b.city, b.zip) and set(a.aliases) == set(b.aliases)
 
 
-def _worth_comparing(query: EmployerRecord, cand: EmployerRecord, name: str) -> bool:
+def worth_comparing(query: EmployerRecord, cand: EmployerRecord, names: str) -> bool:
     """Cheap pre-filter of retrieved candidates: a shared identifier, or a name at least loosely alike.
 
     The ZIP + name-start block brings neighbours ("Pacific Dental" for "Pacific Trucking"); the
-    matcher would call them distinct at ~100x the cost of this check.
+    matcher would call them distinct at ~100x the cost of this check. ``names`` is the query's
+    names joined (``query_names``).
     """
     if (query.fein and query.fein == cand.fein) or (query.domain and query.domain == cand.domain) \
             or (query.phone and query.phone == cand.phone):
         return True
-    for other in (cand.name, *cand.aliases):
-        # One name inside the other ("Acme" / "Acme Logistics": parent or subsidiary, a review case),
-        # or close as a whole (typos, spacing, suffixes); a single shared word is neither.
-        if fuzz.token_set_ratio(name, other, processor=default_process) >= SUBSET_SIMILARITY \
-                or fuzz.ratio(name, other, processor=default_process) >= MIN_NAME_SIMILARITY:
+    return names_alike(names, (cand.name, *cand.aliases))
+
+
+def query_names(query: EmployerRecord) -> str:
+    return " ".join((query.name, *query.aliases))
+
+
+def names_alike(names: str, others: Iterable[str]) -> bool:
+    """One of ``others`` inside ``names`` or the other way round ("Acme" / "Acme Logistics": parent or
+    subsidiary, a review case), or close as a whole (typos, spacing, suffixes); a single shared
+    word is neither."""
+    for other in others:
+        if fuzz.token_set_ratio(names, other, processor=default_process) >= SUBSET_SIMILARITY \
+                or fuzz.ratio(names, other, processor=default_process) >= MIN_NAME_SIMILARITY:
             return True
     return False
 
@@ -563,8 +603,8 @@ def decide(query: EmployerRecord, candidates: Sequence[EmployerRecord]) -> tuple
     copies = [c for c in candidates if _same_site(query, c)]
     if len(copies) == 1:
         return "match", copies[0], [(copies[0], MatchResult("match", 1.0, ("identical record",)))]
-    names = " ".join((query.name, *query.aliases))
-    ranked = [(c, compare(query, c)) for c in candidates if _worth_comparing(query, c, names)]
+    names = query_names(query)
+    ranked = [(c, compare(query, c)) for c in candidates if worth_comparing(query, c, names)]
     ranked = [(c, r) for c, r in ranked if r.outcome != "distinct"]
     ranked.sort(key=lambda cr: (cr[1].outcome != "match", -cr[1].score, str(cr[0].id)))
     matches = [cr for cr in ranked if cr[1].outcome == "match"]
@@ -613,7 +653,7 @@ def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | st
             plans.append(RowPlan(row.number, "duplicate", row, target=exact, duplicate_of=first,
                                  explanation=f"same name and ZIP as row {first}"))
             continue
-        query = row.record(f"row:{row.number}")
+        query = row.query
         outcome, match, ranked = decide(query, [rec for i in index.candidates(row)
                                                 if (rec := records.get(i)) is not None])
         if outcome == "match" and match is not None:
