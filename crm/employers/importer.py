@@ -324,6 +324,9 @@ def _struct_error(exc: msgspec.ValidationError) -> tuple[str, str]:
     return name, message
 
 
+_PAYLOAD_COLUMNS = tuple(c for c in EMPLOYER_COLUMNS if c != "aliases")
+
+
 def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRow | list[RowError]:
     """Normalize one row with the employer service's rules; every problem is a RowError naming the field."""
     errors: list[RowError] = []
@@ -331,12 +334,11 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
     def err(field_name: str, message: str) -> None:
         errors.append(RowError(number, field_name, message))
 
-    def get(name: str) -> str | None:
-        return _clean(raw.get(name))
-
     aliases = [a for a in (_clean(x) for x in (raw.get("aliases") or "").split(";")) if a]
-    contact_values = {c: get(c) for c in CONTACT_COLUMNS}
-    payload: dict[str, Any] = {c: get(c) for c in EMPLOYER_COLUMNS if c != "aliases"}
+    # _clean inlined (17 cells a row, 100,000 rows): whitespace collapsed, blank is None.
+    contact_values = {c: " ".join(v.split()) or None if (v := raw.get(c)) else None for c in CONTACT_COLUMNS}
+    payload: dict[str, Any] = {c: " ".join(v.split()) or None if (v := raw.get(c)) else None
+                               for c in _PAYLOAD_COLUMNS}
     payload["legal_name"] = payload["legal_name"] or ""
     payload["aliases"] = aliases
     if any(contact_values.values()):
