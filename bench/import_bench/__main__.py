@@ -166,6 +166,9 @@ async def main(argv: list[str] | None = None) -> None:
     c = result.counts
     print(f"import of {rows:,} rows: {wall:.1f} s wall, {cpu:.1f} s CPU, {rows / wall:,.0f} rows/s "
           f"({'within' if wall <= 30 else 'OVER'} the 30 s budget)")
+    print("  stage                 wall s    CPU s")
+    for name, (stage_wall, stage_cpu) in result.stages.summary().items():
+        print(f"  {name:<20} {stage_wall:8.2f} {stage_cpu:8.2f}")
     print(f"  new {c['new']:,}  matched {c['matched']:,}  duplicate {c['duplicate']:,}  review {c['review']:,}  "
           f"invalid {c['invalid']:,}  batches {len(result.committed_batches)}")
     expected_linked = planted["exact"] + planted["near"] + planted["in_file"]

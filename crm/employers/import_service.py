@@ -11,15 +11,19 @@ whole batches behind, and a rerun recognizes those rows by their row keys.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.audit.models import AuditEvent
@@ -28,7 +32,7 @@ from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import County, Region
 from crm.employers import importer
-from crm.employers.candidates import employer_search_key, load_candidates, record_keys, refresh_keys
+from crm.employers.candidates import employer_search_key, record_keys, refresh_keys
 from crm.employers.import_models import ImportBatch, ImportJob, ImportRowKey, ImportStatus
 from crm.employers.importer import (
     COLUMNS,
@@ -56,16 +60,36 @@ _AUDITED = ("legal_name", "dba", "website", "domain", "fein", "phone", "naics_co
             "city", "zip", "county_id", "region_id")
 _FETCH = ("dba", "website", "domain", "fein", "phone", "naics_code", "sector_code", "size_band", "address_line",
           "city", "zip", "county_id", "region_id")
-_CHUNK = 500
 
 
 def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+@dataclass
+class Stages:
+    """Wall and CPU seconds per stage of a run (CPU of the whole process, so the database
+    driver's thread counts too): the benchmark prints them, the job's report keeps them."""
+
+    wall: Counter[str] = field(default_factory=Counter)
+    cpu: Counter[str] = field(default_factory=Counter)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[name] += time.perf_counter() - w
+            self.cpu[name] += time.process_time() - c
+
+    def summary(self) -> dict[str, tuple[float, float]]:
+        return {name: (round(self.wall[name], 2), round(self.cpu[name], 2)) for name in self.wall}
 
 
 @dataclass
@@ -82,6 +106,7 @@ class ImportResult:
     job_id: int | None = None
     seconds: float = 0.0
     dry_run: bool = False
+    stages: Stages = field(default_factory=Stages)
 
     def sample(self, plan: RowPlan) -> None:
         rows = self.samples.setdefault(plan.action, [])
@@ -104,6 +129,7 @@ class ImportResult:
             "committed_batches": len(self.committed_batches),
             "samples": self.samples,
             "seconds": round(self.seconds, 2),
+            "stages": self.stages.summary(),
         }
 
 
@@ -132,28 +158,55 @@ async def load_reference(db: AsyncSession, region: str | None = None,
 async def load_index(db: AsyncSession) -> KeyIndex:
     """Every live employer's exact keys, read once (the employer table's own indexed columns)."""
     index = KeyIndex()
-    fein_ids, domain_ids = index.by_fein.setdefault, index.by_domain.setdefault
-    name_ids, zip_ids = index.by_name.setdefault, index.by_zip_prefix.setdefault
+    by_fein, by_domain, by_name, by_zip = index.by_fein, index.by_domain, index.by_name, index.by_zip_prefix
+    brief = index.brief
     e = _table(Employer).c
-    result = await db.stream(select(e.id, e.name_key, e.zip, e.domain, e.fein, e.dba)
+    result = await db.stream(select(e.id, e.name_key, e.zip, e.domain, e.fein, e.dba, e.legal_name, e.phone)
                              .where(e.status != EmployerStatus.merged.value))
-    # KeyIndex.add inlined with bound setdefault: this loop runs 250,000 times at California scale.
-    async for part in result.partitions(20_000):
-        for emp_id, key, zip_code, domain, fein, dba in part:
-            name_ids(key, []).append(emp_id)
+    # importer.put_id inlined: this loop runs 250,000 times at California scale.
+    async for part in result.partitions(50_000):
+        for emp_id, key, zip_code, domain, fein, dba, legal_name, phone in part:
+            if key:
+                if (found := by_name.get(key)) is None:
+                    by_name[key] = emp_id
+                elif found.__class__ is list:
+                    found.append(emp_id)  # type: ignore[union-attr]
+                else:
+                    by_name[key] = [found, emp_id]  # type: ignore[list-item]
+                if zip_code:
+                    zip_key = f"{zip_code}:{key.replace(' ', '')[:4]}"
+                    if (found := by_zip.get(zip_key)) is None:
+                        by_zip[zip_key] = emp_id
+                    elif found.__class__ is list:
+                        found.append(emp_id)  # type: ignore[union-attr]
+                    else:
+                        by_zip[zip_key] = [found, emp_id]  # type: ignore[list-item]
             if fein:
-                fein_ids(fein, []).append(emp_id)
+                if (found := by_fein.get(fein)) is None:
+                    by_fein[fein] = emp_id
+                elif found.__class__ is list:
+                    found.append(emp_id)  # type: ignore[union-attr]
+                else:
+                    by_fein[fein] = [found, emp_id]  # type: ignore[list-item]
             if domain:
-                domain_ids(domain, []).append(emp_id)
-            if zip_code and key:
-                zip_ids(f"{zip_code}:{key.replace(' ', '')[:4]}", []).append(emp_id)
-            if dba and (dba_key := name_key(dba)):
-                name_ids(dba_key, []).append(emp_id)
+                if (found := by_domain.get(domain)) is None:
+                    by_domain[domain] = emp_id
+                elif found.__class__ is list:
+                    found.append(emp_id)  # type: ignore[union-attr]
+                else:
+                    by_domain[domain] = [found, emp_id]  # type: ignore[list-item]
+            if dba:
+                if dba_key := name_key(dba):
+                    importer.put_id(by_name, dba_key, emp_id)
+            else:
+                brief[emp_id] = (legal_name, phone)
     a = _table(EmployerAlias).c
     result = await db.stream(select(a.employer_id, a.name_key))
-    async for part in result.partitions(20_000):
+    async for part in result.partitions(50_000):
         for emp_id, key in part:
-            name_ids(key, []).append(emp_id)
+            brief.pop(emp_id, None)
+            if key:
+                importer.put_id(by_name, key, emp_id)
     return index
 
 
@@ -172,6 +225,34 @@ def _now() -> dt.datetime:
 
 
 # --- the run ---------------------------------------------------------------------------------
+
+_paused = 0  # runs in this process that hold the cyclic garbage collector off
+_collector_was_enabled = True
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off CPython's automatic cyclic garbage collection for a run; the run collects the
+    young generations itself after each batch (``gc.collect(1)``).
+
+    An import keeps a large, long-lived working set (the key index of every employer, the
+    validated rows, the matcher's caches) and allocates hundreds of thousands of objects per
+    batch, so the automatic collector ran thousands of times and re-scanned that working set:
+    a quarter to a third of the import's CPU time. Reference counting still frees everything
+    as usual; only garbage cycles wait for the next batch's collection. Counted, so that
+    overlapping runs in one server process restore the collector once the last one ends.
+    """
+    global _paused, _collector_was_enabled
+    if _paused == 0:
+        _collector_was_enabled = gc.isenabled()
+        gc.disable()
+    _paused += 1
+    try:
+        yield
+    finally:
+        _paused -= 1
+        if _paused == 0 and _collector_was_enabled:
+            gc.enable()
 
 async def run_import(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -192,18 +273,29 @@ async def run_import(
     the guessed header → column mapping. With ``job_id`` the run reports progress on that job
     (the upload page); otherwise a real run creates a job of its own and a dry run writes nothing.
     """
+    with _collector_paused():
+        return await _run_import(sessionmaker, data, filename=filename, mapping=mapping, region=region, actor=actor,
+                                 dry_run=dry_run, batch_size=batch_size, job_id=job_id, on_progress=on_progress)
+
+
+async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: bytes, *, filename: str,
+                      mapping: dict[str, str] | None, region: str | None, actor: Principal | None, dry_run: bool,
+                      batch_size: int, job_id: int | None, on_progress: Progress | None) -> ImportResult:
     started = time.perf_counter()
     if batch_size < 1:
         raise ImportFileError("batch size must be at least 1")
-    table = importer.read_csv(data)
-    wanted = {**importer.guess_mapping(table.headers), **(mapping or {})}
-    columns = importer.check_mapping(table.headers, wanted)
-    result = ImportResult(dry_run=dry_run, total_rows=len(table.rows))
+    stages = Stages()
+    with stages("read"):
+        table = importer.read_csv(data)
+        wanted = {**importer.guess_mapping(table.headers), **(mapping or {})}
+        columns = importer.check_mapping(table.headers, wanted)
+    result = ImportResult(dry_run=dry_run, total_rows=len(table.rows), stages=stages)
     result.unknown_ignored = [h for h in table.headers if wanted.get(h) == importer.IGNORE]
 
-    async with sessionmaker() as db:
-        ref = await load_reference(db, region, actor)
-    validated = _validate(table, columns, ref, result)
+    with stages("validate"):
+        async with sessionmaker() as db:
+            ref = await load_reference(db, region, actor)
+        validated = _validate(table, columns, ref, result)
 
     now = _now()
     if job_id is None and not dry_run:
@@ -221,8 +313,9 @@ async def run_import(
         await _update_job(sessionmaker, job_id, total_rows=len(table.rows), processed_rows=0, heartbeat_at=now,
                           status=ImportStatus.previewing.value if dry_run else ImportStatus.running.value)
 
-    async with sessionmaker() as db:
-        index = await load_index(db)
+    with stages("index"):
+        async with sessionmaker() as db:
+            index = await load_index(db)
     rows_of_file: dict[int | str, int] = {}
     file_records: dict[int | str, EmployerRecord] = {}
     processed = 0
@@ -230,6 +323,7 @@ async def run_import(
         chunk = validated[start:start + batch_size]
         first, last = chunk[0][0], chunk[-1][0]
         bad = [item for item in chunk if not isinstance(item[1], ValidRow)]
+        reported = False
         if bad:
             result.rejected_batches.append((number, first, last))
             result.counts["rejected"] += len(chunk)
@@ -243,14 +337,17 @@ async def run_import(
                                        status="rejected", counts={"invalid": len(bad), "rows": len(chunk)}))
         else:
             rows = [cast(ValidRow, item[1]) for item in chunk]
-            await _batch(sessionmaker, rows, number, index, rows_of_file, file_records, result, actor, ref,
-                         job_id, dry_run)
+            reported = await _batch(sessionmaker, rows, number, index, rows_of_file, file_records, result, actor,
+                                    ref, job_id, dry_run, processed + len(chunk))
         processed += len(chunk)
-        if job_id is not None:
-            await _update_job(sessionmaker, job_id, processed_rows=processed, heartbeat_at=_now(),
-                              counts=dict(result.counts))
+        if job_id is not None and not reported:
+            with stages("progress"):
+                await _update_job(sessionmaker, job_id, processed_rows=processed, heartbeat_at=_now(),
+                                  counts=dict(result.counts))
         if on_progress is not None:
             on_progress(processed, len(validated))
+        with stages("collect"):
+            gc.collect(1)
 
     result.seconds = time.perf_counter() - started
     if job_id is not None:
@@ -283,73 +380,188 @@ async def _update_job(sessionmaker: async_sessionmaker[AsyncSession], job_id: in
 async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[ValidRow], number: int,
                  index: KeyIndex, rows_of_file: dict[int | str, int], file_records: dict[int | str, EmployerRecord],
                  result: ImportResult, actor: Principal | None, ref: Reference, job_id: int | None,
-                 dry_run: bool) -> None:
+                 dry_run: bool, processed: int) -> bool:
+    """Plan one batch and (unless dry) write it in one transaction, the job's progress included;
+    returns whether that progress was written."""
+    stages = result.stages
     async with sessionmaker() as db:
-        if not dry_run:
-            # The write lock first: what we read to decide is what we write against (SQLite;
-            # a no-op on PostgreSQL, where row keys' unique index catches a concurrent rerun).
-            await begin_write(db)
-        ids = sorted({i for row in rows for i in index.candidates(row) if isinstance(i, int)})
-        records: dict[int | str, EmployerRecord] = dict(file_records)
-        for chunk in _chunks(ids):
-            for cand in await load_candidates(db, list(chunk)):
-                records[cand.id] = cand.record
-        known: dict[str, int] = {}
-        keys = [row.row_key for row in rows]
-        for chunk in _chunks(keys):
-            for key, emp_id in await db.execute(select(ImportRowKey.row_key, ImportRowKey.employer_id)
-                                                .where(ImportRowKey.row_key.in_(chunk))):
-                known[key] = emp_id
-        plans = importer.plan_batch(rows, index, records, known, rows_of_file)
-        for plan in plans:
-            result.counts[plan.action] += 1
-            result.sample(plan)
+        with stages("retrieve"):
+            if not dry_run:
+                # The write lock first: what we read to decide is what we write against (SQLite;
+                # a no-op on PostgreSQL, where row keys' unique index catches a concurrent rerun).
+                await begin_write(db)
+            wanted: set[int] = set()
+            for row in rows:
+                query = row.query
+                names = importer.query_names(query)
+                wanted.update(i for i in index.candidates(row)
+                              if i.__class__ is int and index.worth_loading(query, names, cast(int, i)))
+            ids = sorted(wanted)
+            records: dict[int | str, EmployerRecord] = dict(file_records)
+            records.update(await load_records(db, ids))
+            known = await _known_row_keys(db, [row.row_key for row in rows])
+        with stages("plan"):
+            plans = importer.plan_batch(rows, index, records, known, rows_of_file)
+            for plan in plans:
+                result.counts[plan.action] += 1
+                result.sample(plan)
         if dry_run:
             file_records.update({k: v for k, v in records.items() if isinstance(k, str)})
-            return
+            return False
         try:
-            await _write(db, plans, index, rows_of_file, actor, ref, job_id, number, known)
-            await db.commit()
+            with stages("write"):
+                await _write(db, plans, index, rows_of_file, actor, ref, job_id, number, known, stages)
+                if job_id is not None:
+                    # Progress commits with the batch: one transaction per batch, and the bar
+                    # never shows rows that a kill would lose.
+                    await db.execute(update(ImportJob).where(ImportJob.id == job_id).values(
+                        processed_rows=processed, heartbeat_at=_now(), counts=dict(result.counts)))
+            with stages("commit"):
+                await db.commit()
         except BaseException:
             await db.rollback()
             raise
         result.committed_batches.append(number)
+        return job_id is not None
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+_ID_CHUNK = 2000  # ids per IN (...) list: well under both databases' bound-parameter limits
+_E = _table(Employer).c
+_A = _table(EmployerAlias).c
+_RECORDS = (select(_E.id, _E.legal_name, _E.dba, _E.domain, _E.fein, _E.phone, _E.address_line, _E.city, _E.zip)
+            .where(_E.id.in_(bindparam("ids", expanding=True)), _E.status != EmployerStatus.merged.value))
+_ALIASES = (select(_A.employer_id, _A.name).where(_A.employer_id.in_(bindparam("ids", expanding=True)))
+            .order_by(_A.employer_id, _A.name))
+
+
+async def load_records(db: AsyncSession, ids: Sequence[int]) -> dict[int | str, EmployerRecord]:
+    """The matcher's records of these employers (merged ones left out), built as
+    ``candidates.load_candidates`` builds them (DBA first, then aliases by name), without the
+    columns only a typeahead list shows."""
+    out: dict[int | str, EmployerRecord] = {}
+    if not ids:
+        return out
+    conn = await db.connection()  # Core rows: no ORM identity map or objects needed here
+    rows: list[Any] = []
+    aliases: dict[int, list[str]] = {}
+    for chunk in _chunks(ids, _ID_CHUNK):
+        params = {"ids": list(chunk)}
+        rows += (await conn.execute(_RECORDS, params)).all()
+        for emp_id, name in await conn.execute(_ALIASES, params):
+            aliases.setdefault(emp_id, []).append(name)
+    for emp_id, legal_name, dba, domain, fein, phone, address, city, zip_ in rows:
+        names = aliases.get(emp_id, ())
+        out[emp_id] = EmployerRecord(id=emp_id, name=legal_name, aliases=(dba, *names) if dba else tuple(names),
+                                     domain=domain, fein=fein, phone=phone, address=address, city=city, zip=zip_)
+    return out
+
+
+async def _known_row_keys(db: AsyncSession, keys: Sequence[str]) -> dict[str, int]:
+    """Row keys that earlier imports (or earlier batches) wrote → their employer."""
+    known: dict[str, int] = {}
+    k = _table(ImportRowKey).c
+    for chunk in _chunks(keys, _ID_CHUNK):
+        for key, emp_id in await db.execute(select(k.row_key, k.employer_id).where(k.row_key.in_(chunk))):
+            known[key] = emp_id
+    return known
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+_ROW_COLUMNS = ("created_at", "updated_at")  # BigIntAuditBase's columns, written explicitly below
+
+
+@lru_cache(maxsize=64)
+def _plain_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
+    """SQL of a plain INSERT of ``columns`` with qmark parameters (SQLite's), and each column's
+    bind processor (None when the driver takes the value as it is)."""
+    quote = dialect.identifier_preparer
+    sql = (f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) "
+           f"VALUES ({', '.join('?' for _ in columns)})")
+    return sql, tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+
+
+async def _insert_many(db: AsyncSession, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """INSERT many rows given as tuples in ``columns`` order.
+
+    On SQLite this is one driver ``executemany`` with each value run through its column type's own
+    bind processor (so what is stored is what Core would store), skipping Core's per-row parameter
+    compilation - the largest cost of writing ~10,000 rows per batch. A processor's result is reused
+    while the same object comes again (the batch's one timestamp). PostgreSQL takes Core's
+    ``insertmanyvalues`` path, already one multi-row statement per page of rows.
+    """
+    if not rows:
+        return
+    conn = await db.connection()
+    if conn.dialect.name != "sqlite":
+        await conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    sql, processors = _plain_insert(table, columns, conn.dialect)
+    for i, process in enumerate(processors):
+        if process is None:
+            continue
+        last_in: Any = object()
+        last_out: Any = None
+        out = []
+        for row in rows:
+            value = row[i]
+            if value is not last_in:
+                last_in, last_out = value, process(value)  # None too: JSON stores it as 'null'
+            out.append((*row[:i], last_out, *row[i + 1:]))
+        rows = out
+    await conn.exec_driver_sql(sql, rows)
+
+
+_EMPLOYER_INSERT = (*_EMPLOYER_COLUMNS, "status", "merged_into_id", "do_not_contact", "preferred_channel", "notes",
+                    *_ROW_COLUMNS)
+_ALIAS_INSERT = ("employer_id", "name", "name_key", *_ROW_COLUMNS)
+_CONTACT_INSERT = ("employer_id", "name", "title", "email", "phone", *_ROW_COLUMNS)
+_AUDIT_INSERT = ("actor_id", "action", "entity_type", "entity_id", "employer_id", "before", "after", "note",
+                 *_ROW_COLUMNS)
+_ROW_KEY_INSERT = ("row_key", "employer_id", "job_id", *_ROW_COLUMNS)
+_KEY_INSERT = ("key", "employer_id")
+# What the matcher (and so the search keys) reads of an employer: a change to these refreshes keys.
+_KEYED = frozenset(("dba", "website", "domain", "fein", "phone", "address_line", "city", "zip", "aliases_added"))
 
 
 async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_of_file: dict[int | str, int],
                  actor: Principal | None, ref: Reference, job_id: int | None, number: int,
-                 known: dict[str, int]) -> None:
+                 known: dict[str, int], stages: Stages) -> None:
     note = f"CSV import job #{job_id}" if job_id else "CSV import"
     actor_id = actor.id if actor else None
+    now = _now()
     new = [p for p in plans if p.action == "new" and p.row is not None]
     new_ids: dict[str, int] = {}
     if new:
-        new_ids = await _insert_employers(db, new)
+        new_ids = await _insert_employers(db, new, now)
+        aliases: list[tuple[Any, ...]] = []
+        contacts: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
         for plan in new:
-            ident = cast(str, plan.target)
-            index.rename(ident, new_ids[ident])
-            rows_of_file[new_ids[ident]] = plan.number
-        aliases = [{"employer_id": new_ids[cast(str, p.target)], "name": a, "name_key": k}
-                   for p in new for a, k in cast(ValidRow, p.row).aliases]
-        contacts = [dict(cast(dict[str, Any], p.row.contact), employer_id=new_ids[cast(str, p.target)])
-                    for p in new if p.row is not None and p.row.contact]
-        if aliases:
-            await db.execute(insert(_table(EmployerAlias)), aliases)
-        if contacts:
-            await db.execute(insert(_table(EmployerContact)), contacts)
-        await db.execute(insert(_table(AuditEvent)), [{
-            "actor_id": actor_id, "action": "employer.create", "entity_type": "employer",
-            "entity_id": new_ids[cast(str, p.target)], "employer_id": new_ids[cast(str, p.target)],
-            "before": None, "after": {k: cast(ValidRow, p.row).values.get(k) for k in _AUDITED}
-            | {"status": EmployerStatus.active.value}, "note": f"{note}, row {p.number}",
-        } for p in new])
+            ident, row = cast(str, plan.target), cast(ValidRow, plan.row)
+            emp_id = new_ids[ident]
+            index.rename(ident, emp_id)
+            rows_of_file[emp_id] = plan.number
+            aliases += [(emp_id, a, k, now, now) for a, k in row.aliases]
+            if c := row.contact:
+                contacts.append((emp_id, c["name"], c["title"], c["email"], c["phone"], now, now))
+            after = {k: row.values.get(k) for k in _AUDITED}
+            after["status"] = EmployerStatus.active.value
+            events.append((actor_id, "employer.create", "employer", emp_id, emp_id, None, after,
+                           f"{note}, row {plan.number}", now, now))
+        await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, aliases)
+        await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, contacts)
+        await _insert_many(db, _table(AuditEvent), _AUDIT_INSERT, events)
 
     linked = [p for p in plans if p.action in ("matched", "duplicate") and p.row is not None]
-    changed = await _link(db, linked, new_ids, actor_id, ref, note) if linked else set()
-    if new:
-        await _insert_search_keys(db, new, new_ids)
-    if changed:
-        await refresh_keys(db, changed)
+    changed = await _link(db, linked, new_ids, actor_id, ref, note, now, index) if linked else set()
+    with stages("write: search keys"):
+        if new:
+            await _insert_search_keys(db, new, new_ids)
+        if changed:
+            await refresh_keys(db, changed)
 
     seen: set[str] = set(known)
     keys = []
@@ -358,9 +570,8 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
             continue
         seen.add(plan.row.row_key)
         target = new_ids.get(plan.target, plan.target) if isinstance(plan.target, str) else plan.target
-        keys.append({"row_key": plan.row.row_key, "employer_id": target, "job_id": job_id})
-    if keys:
-        await db.execute(insert(_table(ImportRowKey)), keys)
+        keys.append((plan.row.row_key, target, job_id, now, now))
+    await _insert_many(db, _table(ImportRowKey), _ROW_KEY_INSERT, keys)
     if job_id is not None:
         counts = Counter(p.action for p in plans)
         db.add(ImportBatch(job_id=job_id, number=number, first_row=plans[0].number, last_row=plans[-1].number,
@@ -370,65 +581,63 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
 
 async def _insert_search_keys(db: AsyncSession, new: list[RowPlan], new_ids: dict[str, int]) -> None:
     """Typeahead/intake search keys of the new employers: what ``candidates.refresh_keys`` writes
-    (``candidates.record_keys`` of the employer's record), computed from the rows in hand instead of reading
-    the employers back."""
+    (``candidates.record_keys`` of the employer's record), computed from the records the planner compared
+    instead of reading the employers back; sorted by key, so the index is written page by page."""
     rows = []
     for plan in new:
-        row, emp_id = cast(ValidRow, plan.row), new_ids[cast(str, plan.target)]
-        # The record the planner compared (equal by value, so the matcher's feature cache hits).
-        keys = record_keys(row.record(cast(str, plan.target)))
-        rows += [{"key": key, "employer_id": emp_id} for key in sorted(keys)]
-    if rows:
-        await db.execute(insert(employer_search_key), rows)
+        emp_id = new_ids[cast(str, plan.target)]
+        record = plan.record or cast(ValidRow, plan.row).record(cast(str, plan.target))
+        rows += [(key, emp_id) for key in record_keys(record)]
+    rows.sort()
+    await _insert_many(db, employer_search_key, _KEY_INSERT, rows)
 
 
-async def _insert_employers(db: AsyncSession, new: list[RowPlan]) -> dict[str, int]:
-    """Bulk-insert the new rows' employers; returns ``row:N`` → employer id."""
+async def _insert_employers(db: AsyncSession, new: list[RowPlan], now: dt.datetime) -> dict[str, int]:
+    """Insert the new rows' employers; returns ``row:N`` → employer id."""
     table = _table(Employer)
-    rows = [{**{c: cast(ValidRow, p.row).values.get(c) for c in _EMPLOYER_COLUMNS},
-             "status": EmployerStatus.active.value, "merged_into_id": None, "do_not_contact": False,
-             "preferred_channel": None, "notes": None} for p in new]
-    identity = [(r["name_key"], r["zip"], r["address_line"], r["fein"], r["domain"]) for r in rows]
-    by_identity = {ident: i for i, ident in enumerate(identity)}
-    out: dict[str, int] = {}
-    if len(by_identity) == len(rows):
-        # Ordered RETURNING makes SQLite insert row by row; these rows are told apart by their keys.
-        result = await db.execute(insert(table).returning(table.c.id, table.c.name_key, table.c.zip,
-                                                          table.c.address_line, table.c.fein, table.c.domain), rows)
-        for emp_id, *ident in result:
-            out[cast(str, new[by_identity[tuple(ident)]].target)] = emp_id  # type: ignore[index]
+    rows = [(*(cast(ValidRow, p.row).values.get(c) for c in _EMPLOYER_COLUMNS), EmployerStatus.active.value, None,
+             False, None, None, now, now) for p in new]
+    conn = await db.connection()
+    if conn.dialect.name == "sqlite":
+        # This transaction holds SQLite's write lock (begin_write), so nobody else can insert:
+        # the ids are the ones SQLite would pick itself (max + 1, ...), with no RETURNING (which
+        # makes SQLite insert row by row).
+        first = (await db.scalar(select(func.max(table.c.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        await _insert_many(db, table, ("id", *_EMPLOYER_INSERT), [(i, *row) for i, row in zip(ids, rows, strict=True)])
     else:
-        result = await db.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        for plan, emp_id in zip(new, result.scalars(), strict=True):
-            out[cast(str, plan.target)] = emp_id
-    return out
+        result = await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                    [dict(zip(_EMPLOYER_INSERT, row, strict=True)) for row in rows])
+        ids = list(result.scalars())
+    return {cast(str, plan.target): emp_id for plan, emp_id in zip(new, ids, strict=True)}
 
 
 async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int], actor_id: int | None,
-                ref: Reference, note: str) -> set[int]:
-    """Matched and duplicate rows: fill the employer's empty fields, add aliases and contacts."""
+                ref: Reference, note: str, now: dt.datetime, index: KeyIndex) -> set[int]:
+    """Matched and duplicate rows: fill the employer's empty fields, add aliases and contacts.
+    Returns the employers whose search keys may have changed."""
     targets = sorted({new_ids.get(p.target, 0) if isinstance(p.target, str) else cast(int, p.target)
                       for p in linked} - {0})
     e = _table(Employer).c
+    a = _table(EmployerAlias).c
+    c = _table(EmployerContact).c
     current: dict[int, dict[str, Any]] = {}
     names: dict[int, set[str]] = {}
     contacts: dict[int, list[dict[str, Any]]] = {}
-    for chunk in _chunks(targets):
-        for row in await db.execute(select(e.id, e.name_key, *(e[c] for c in _FETCH)).where(e.id.in_(chunk))):
+    for chunk in _chunks(targets, _ID_CHUNK):
+        for row in await db.execute(select(e.id, e.name_key, *(e[col] for col in _FETCH)).where(e.id.in_(chunk))):
             current[row[0]] = dict(zip(_FETCH, row[2:], strict=True))
             names[row[0]] = {row[1]}
-        a = _table(EmployerAlias).c
         for emp_id, key in await db.execute(select(a.employer_id, a.name_key).where(a.employer_id.in_(chunk))):
             names[emp_id].add(key)
-        c = _table(EmployerContact).c
         for emp_id, cname, email in await db.execute(select(c.employer_id, c.name, c.email)
                                                      .where(c.employer_id.in_(chunk))):
             contacts.setdefault(emp_id, []).append({"name": cname, "email": email})
 
     before: dict[int, dict[str, Any]] = {}
     after: dict[int, dict[str, Any]] = {}
-    new_aliases: list[dict[str, Any]] = []
-    new_contacts: list[dict[str, Any]] = []
+    new_aliases: list[tuple[Any, ...]] = []
+    new_contacts: list[tuple[Any, ...]] = []
     rows_by_target: dict[int, list[int]] = {}
     for plan in linked:
         row = cast(ValidRow, plan.row)
@@ -449,28 +658,34 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
         for alias, key in [(row.values["legal_name"], row.values["name_key"]), *row.aliases]:
             if key and key not in names[target]:
                 names[target].add(key)
-                new_aliases.append({"employer_id": target, "name": alias, "name_key": key})
+                new_aliases.append((target, alias, key, now, now))
                 after.setdefault(target, {}).setdefault("aliases_added", []).append(alias)
         if row.contact and importer.contact_is_new(row.contact, contacts.get(target, [])):
             contacts.setdefault(target, []).append(row.contact)
-            new_contacts.append(dict(row.contact, employer_id=target))
-            after.setdefault(target, {}).setdefault("contacts_added", []).append(row.contact["name"])
+            ct = row.contact
+            new_contacts.append((target, ct["name"], ct["title"], ct["email"], ct["phone"], now, now))
+            after.setdefault(target, {}).setdefault("contacts_added", []).append(ct["name"])
 
+    for target in after:
+        index.forget(target)
+    # One UPDATE per set of filled columns, each an executemany over its employers.
+    by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for target, changes in after.items():
         fields = {k: v for k, v in changes.items() if k in _FETCH}
         if fields:
-            await db.execute(update(Employer).where(Employer.id == target).values(**fields))
-    if new_aliases:
-        await db.execute(insert(_table(EmployerAlias)), new_aliases)
-    if new_contacts:
-        await db.execute(insert(_table(EmployerContact)), new_contacts)
-    if after:
-        await db.execute(insert(_table(AuditEvent)), [{
-            "actor_id": actor_id, "action": "employer.update", "entity_type": "employer", "entity_id": target,
-            "employer_id": target, "before": before.get(target) or None, "after": changes,
-            "note": f"{note}, row(s) {', '.join(map(str, rows_by_target.get(target, [])))}",
-        } for target, changes in after.items()])
-    return set(after)
+            by_fields.setdefault(tuple(sorted(fields)), []).append(
+                {"b_id": target, "b_now": now, **{f"b_{k}": v for k, v in fields.items()}})
+    for names_, params in by_fields.items():
+        await db.execute(update(_table(Employer)).where(e.id == bindparam("b_id"))
+                         .values({**{n: bindparam(f"b_{n}") for n in names_}, "updated_at": bindparam("b_now")}),
+                         params)
+    await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, new_aliases)
+    await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, new_contacts)
+    await _insert_many(db, _table(AuditEvent), _AUDIT_INSERT, [
+        (actor_id, "employer.update", "employer", target, target, before.get(target) or None, changes,
+         f"{note}, row(s) {', '.join(map(str, rows_by_target.get(target, [])))}", now, now)
+        for target, changes in after.items()])
+    return {target for target, changes in after.items() if not _KEYED.isdisjoint(changes)}
 
 
 def result_lines(result: ImportResult, limit: int = 50) -> list[str]:

@@ -28,7 +28,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import msgspec
@@ -238,6 +238,11 @@ class ValidRow:
     def record(self, record_id: str | int) -> EmployerRecord:
         return employer_record(record_id, self.values, [a for a, _ in self.aliases])
 
+    @cached_property
+    def query(self) -> EmployerRecord:
+        """The row as the matcher compares it (id ``row:N``), built once."""
+        return self.record(f"row:{self.number}")
+
 
 def employer_record(record_id: str | int, values: Mapping[str, Any], aliases: Iterable[str]) -> EmployerRecord:
     """The matcher's view of an employer from its (normalized) column values."""
@@ -319,6 +324,9 @@ def _struct_error(exc: msgspec.ValidationError) -> tuple[str, str]:
     return name, message
 
 
+_PAYLOAD_COLUMNS = tuple(c for c in EMPLOYER_COLUMNS if c != "aliases")
+
+
 def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRow | list[RowError]:
     """Normalize one row with the employer service's rules; every problem is a RowError naming the field."""
     errors: list[RowError] = []
@@ -326,12 +334,11 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
     def err(field_name: str, message: str) -> None:
         errors.append(RowError(number, field_name, message))
 
-    def get(name: str) -> str | None:
-        return _clean(raw.get(name))
-
     aliases = [a for a in (_clean(x) for x in (raw.get("aliases") or "").split(";")) if a]
-    contact_values = {c: get(c) for c in CONTACT_COLUMNS}
-    payload: dict[str, Any] = {c: get(c) for c in EMPLOYER_COLUMNS if c != "aliases"}
+    # _clean inlined (17 cells a row, 100,000 rows): whitespace collapsed, blank is None.
+    contact_values = {c: " ".join(v.split()) or None if (v := raw.get(c)) else None for c in CONTACT_COLUMNS}
+    payload: dict[str, Any] = {c: " ".join(v.split()) or None if (v := raw.get(c)) else None
+                               for c in _PAYLOAD_COLUMNS}
     payload["legal_name"] = payload["legal_name"] or ""
     payload["aliases"] = aliases
     if any(contact_values.values()):
@@ -454,6 +461,22 @@ def _zip_prefix(zip_code: str | None, key: str) -> str | None:
     return f"{zip_code}:{joined[:4]}" if zip_code and joined else None
 
 
+Ids = int | str | list[int | str]  # one id, or a list of the several that share a key
+
+
+def put_id(table: dict[str, Ids], key: str, ident: int | str) -> None:
+    """Add ``ident`` under ``key``: a bare id while the key is unique (most keys are), a list once
+    shared. Bare ints keep 250,000 entries out of the garbage collector's way; repeats are
+    harmless (candidates() dedupes)."""
+    found = table.get(key)
+    if found is None:
+        table[key] = ident
+    elif found.__class__ is list:
+        found.append(ident)  # type: ignore[union-attr]
+    else:
+        table[key] = [found, ident]  # type: ignore[list-item]
+
+
 @dataclass
 class KeyIndex:
     """Exact-key lookup of employers (existing ones and this file's rows) for candidate retrieval.
@@ -464,28 +487,49 @@ class KeyIndex:
     further in the name). Ids are employer ids, or ``"row:N"`` for rows of this file not yet written.
     """
 
-    by_fein: dict[str, list[int | str]] = field(default_factory=dict)
-    by_domain: dict[str, list[int | str]] = field(default_factory=dict)
-    by_name: dict[str, list[int | str]] = field(default_factory=dict)
-    by_zip_prefix: dict[str, list[int | str]] = field(default_factory=dict)
+    by_fein: dict[str, Ids] = field(default_factory=dict)
+    by_domain: dict[str, Ids] = field(default_factory=dict)
+    by_name: dict[str, Ids] = field(default_factory=dict)
+    by_zip_prefix: dict[str, Ids] = field(default_factory=dict)
     # (name key, ZIP) of this file's rows only: an exact repeat within the file is its duplicate.
     name_zip: dict[tuple[str, str | None], int | str] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)  # "row:N" → employer id once committed
-
-    @staticmethod
-    def _put(table: dict[str, list[int | str]], key: str | None, ident: int | str) -> None:
-        if key:
-            table.setdefault(key, []).append(ident)  # repeats are harmless: candidates() dedupes
+    # Legal name and phone of existing employers that have no other name (DBA, alias): with the
+    # FEIN and domain tables, all that ``worth_comparing`` reads, so a candidate the planner would
+    # drop unseen need not be loaded (most of the ZIP + name-start block). An employer this run
+    # changes leaves it (``forget``) and is loaded like any other.
+    brief: dict[int, tuple[str, str | None]] = field(default_factory=dict)
 
     def add(self, ident: int | str, name_key_: str, zip_code: str | None, domain: str | None, fein: str | None,
             other_keys: Iterable[str] = ()) -> None:
-        self._put(self.by_fein, fein, ident)
-        self._put(self.by_domain, domain, ident)
-        self._put(self.by_name, name_key_, ident)
+        if fein:
+            put_id(self.by_fein, fein, ident)
+        if domain:
+            put_id(self.by_domain, domain, ident)
+        if name_key_:
+            put_id(self.by_name, name_key_, ident)
         for k in other_keys:
-            self._put(self.by_name, k, ident)
-        self._put(self.by_zip_prefix, _zip_prefix(zip_code, name_key_), ident)
+            if k:
+                put_id(self.by_name, k, ident)
+        if zip_prefix := _zip_prefix(zip_code, name_key_):
+            put_id(self.by_zip_prefix, zip_prefix, ident)
         self.name_zip.setdefault((name_key_, zip_code), ident)
+
+    def forget(self, ident: int) -> None:
+        """This run changed the employer: what ``brief`` knows of it is stale."""
+        self.brief.pop(ident, None)
+
+    def worth_loading(self, query: EmployerRecord, names: str, ident: int) -> bool:
+        """False only when ``worth_comparing(query, <the employer's record>, names)`` is False, told
+        from ``brief`` and the key tables without loading the employer."""
+        brief = self.brief.get(ident)
+        if brief is None:
+            return True
+        if query.fein and _holds(self.by_fein.get(query.fein), ident) \
+                or query.domain and _holds(self.by_domain.get(query.domain), ident):
+            return True
+        legal_name, phone = brief
+        return bool(query.phone and query.phone == phone) or names_alike(names, (legal_name,))
 
     def rename(self, old: str, new: int) -> None:
         """A pending row was written: its ``row:N`` id reads as the employer id from now on."""
@@ -504,13 +548,19 @@ class KeyIndex:
         keys = [(self.by_fein, v.get("fein")), (self.by_domain, v.get("domain")), (self.by_name, v["name_key"]),
                 *((self.by_name, k) for _, k in row.aliases),
                 (self.by_zip_prefix, _zip_prefix(v.get("zip"), v["name_key"]))]
+        written = self.written
         for table, key in keys:
-            if key:
-                for ident in table.get(key, ()):
-                    out[self._id(ident)] = None
-                    if len(out) >= MAX_CANDIDATES:
-                        return list(out)
+            if not key or (found := table.get(key)) is None:
+                continue
+            for ident in (found if found.__class__ is list else (found,)):  # type: ignore[union-attr]
+                out[written.get(ident, ident) if ident.__class__ is str else ident] = None  # type: ignore[call-overload]
+                if len(out) >= MAX_CANDIDATES:
+                    return list(out)
         return list(out)
+
+
+def _holds(found: Ids | None, ident: int | str) -> bool:
+    return found is not None and (ident in found if found.__class__ is list else found == ident)  # type: ignore[operator]
 
 
 def _same_site(a: EmployerRecord, b: EmployerRecord) -> bool:
@@ -519,20 +569,30 @@ def _same_site(a: EmployerRecord, b: EmployerRecord) -> bool:
         (b.name, b.domain, b.fein, b.phone, b.address, b.city, b.zip) and set(a.aliases) == set(b.aliases)
 
 
-def _worth_comparing(query: EmployerRecord, cand: EmployerRecord, name: str) -> bool:
+def worth_comparing(query: EmployerRecord, cand: EmployerRecord, names: str) -> bool:
     """Cheap pre-filter of retrieved candidates: a shared identifier, or a name at least loosely alike.
 
     The ZIP + name-start block brings neighbours ("Pacific Dental" for "Pacific Trucking"); the
-    matcher would call them distinct at ~100x the cost of this check.
+    matcher would call them distinct at ~100x the cost of this check. ``names`` is the query's
+    names joined (``query_names``).
     """
     if (query.fein and query.fein == cand.fein) or (query.domain and query.domain == cand.domain) \
             or (query.phone and query.phone == cand.phone):
         return True
-    for other in (cand.name, *cand.aliases):
-        # One name inside the other ("Acme" / "Acme Logistics": parent or subsidiary, a review case),
-        # or close as a whole (typos, spacing, suffixes); a single shared word is neither.
-        if fuzz.token_set_ratio(name, other, processor=default_process) >= SUBSET_SIMILARITY \
-                or fuzz.ratio(name, other, processor=default_process) >= MIN_NAME_SIMILARITY:
+    return names_alike(names, (cand.name, *cand.aliases))
+
+
+def query_names(query: EmployerRecord) -> str:
+    return " ".join((query.name, *query.aliases))
+
+
+def names_alike(names: str, others: Iterable[str]) -> bool:
+    """One of ``others`` inside ``names`` or the other way round ("Acme" / "Acme Logistics": parent or
+    subsidiary, a review case), or close as a whole (typos, spacing, suffixes); a single shared
+    word is neither."""
+    for other in others:
+        if fuzz.token_set_ratio(names, other, processor=default_process) >= SUBSET_SIMILARITY \
+                or fuzz.ratio(names, other, processor=default_process) >= MIN_NAME_SIMILARITY:
             return True
     return False
 
@@ -545,8 +605,8 @@ def decide(query: EmployerRecord, candidates: Sequence[EmployerRecord]) -> tuple
     copies = [c for c in candidates if _same_site(query, c)]
     if len(copies) == 1:
         return "match", copies[0], [(copies[0], MatchResult("match", 1.0, ("identical record",)))]
-    names = " ".join((query.name, *query.aliases))
-    ranked = [(c, compare(query, c)) for c in candidates if _worth_comparing(query, c, names)]
+    names = query_names(query)
+    ranked = [(c, compare(query, c)) for c in candidates if worth_comparing(query, c, names)]
     ranked = [(c, r) for c, r in ranked if r.outcome != "distinct"]
     ranked.sort(key=lambda cr: (cr[1].outcome != "match", -cr[1].score, str(cr[0].id)))
     matches = [cr for cr in ranked if cr[1].outcome == "match"]
@@ -570,6 +630,7 @@ class RowPlan:
     explanation: str = ""
     errors: list[RowError] = field(default_factory=list)
     candidates: list[tuple[int | str, str, str]] = field(default_factory=list)  # (id, name, explanation)
+    record: EmployerRecord | None = None  # the row as the matcher saw it (its search keys come from it)
 
 
 def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | str, EmployerRecord],
@@ -594,7 +655,7 @@ def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | st
             plans.append(RowPlan(row.number, "duplicate", row, target=exact, duplicate_of=first,
                                  explanation=f"same name and ZIP as row {first}"))
             continue
-        query = row.record(f"row:{row.number}")
+        query = row.query
         outcome, match, ranked = decide(query, [rec for i in index.candidates(row)
                                                 if (rec := records.get(i)) is not None])
         if outcome == "match" and match is not None:
@@ -615,7 +676,7 @@ def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | st
         ident = f"row:{row.number}"
         records[ident] = query
         index.add(ident, v["name_key"], v.get("zip"), v.get("domain"), v.get("fein"), (k for _, k in row.aliases))
-        plans.append(RowPlan(row.number, "new", row, target=ident))
+        plans.append(RowPlan(row.number, "new", row, target=ident, record=query))
         rows_of_file[ident] = row.number
     return plans
 

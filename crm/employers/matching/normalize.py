@@ -59,6 +59,14 @@ def normalize_name(name: str) -> str:
     run: list[str] = []  # consecutive single letters written apart: "i b m", "a t & t"
     chunks = text.replace("&", " & ").split()
     for i, chunk in enumerate(chunks):
+        if chunk.isalnum() and len(chunk) > 1:
+            # The common case, a plain word: all word characters and no "_", so _SPLIT keeps it
+            # whole and it is not a single letter (the general path below gives the same).
+            if run:
+                out.append("".join(run))
+                run = []
+            out.append(chunk)
+            continue
         if chunk == "&" and run and i + 1 < len(chunks) and _is_letter(_SPLIT.sub("", chunks[i + 1])):
             continue  # "A. T. & T.": the ampersand sits inside the initialism
         parts = [p for p in _SPLIT.split(chunk) if p]
@@ -79,10 +87,15 @@ def normalize_name(name: str) -> str:
 
 def _strip_dba(tokens: list[str]) -> list[str]:
     """Keep the legal name before "dba" / "doing business as"."""
+    if "dba" not in tokens and "doing" not in tokens:
+        return tokens  # the loop below would find nothing
     for i in range(1, len(tokens)):
         if tokens[i] == "dba" or tokens[i : i + 3] == ["doing", "business", "as"]:
             return tokens[:i]
     return tokens
+
+
+_PHRASE_ENDS = frozenset(phrase[-1] for phrase in LEGAL_PHRASES)
 
 
 def _strip_legal_tail(tokens: list[str]) -> list[str]:
@@ -90,10 +103,13 @@ def _strip_legal_tail(tokens: list[str]) -> list[str]:
     changed = True
     while changed and len(tokens) > 1:
         changed = False
-        for phrase in LEGAL_PHRASES:
-            n = len(phrase)
-            if len(tokens) > n and tuple(tokens[-n:]) == phrase:
-                tokens, changed = tokens[:-n], True
+        # A phrase can only match when the name ends in the last word of one (and only a match
+        # changes the last word): skip the scan of every phrase for the other names.
+        if tokens[-1] in _PHRASE_ENDS:
+            for phrase in LEGAL_PHRASES:
+                n = len(phrase)
+                if len(tokens) > n and tuple(tokens[-n:]) == phrase:
+                    tokens, changed = tokens[:-n], True
         if len(tokens) > 1 and (tokens[-1] in LEGAL_FORMS or tokens[-1] == "and"):
             tokens, changed = tokens[:-1], True
     return tokens
@@ -211,6 +227,8 @@ def normalize_zip(value: object) -> str | None:
     """First five digits of a US ZIP / ZIP+4 ("60601-1234" -> "60601"), else None."""
     if value is None or isinstance(value, bool):
         return None
+    if value.__class__ is str and len(value) == 5 and value.isascii() and value.isdecimal():
+        return value  # "90012", as most rows have it: what the general path below returns
     if isinstance(value, int):
         value = f"{value:05d}"
     if isinstance(value, float) and value.is_integer():
@@ -234,6 +252,7 @@ class StreetAddress:
 
 _ORDINAL = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _ZIP5 = re.compile(r"\d{5}")
+_HOUSE_NUMBER = re.compile(r"^\d+[a-z]?$")
 
 
 @lru_cache(maxsize=100_000)
@@ -250,7 +269,7 @@ def parse_street(address: str | None) -> StreetAddress | None:
         else:
             merged.append(tok)
     tokens = merged
-    if not tokens or not re.match(r"^\d+[a-z]?$", tokens[0]):
+    if not tokens or not _HOUSE_NUMBER.match(tokens[0]):
         return None
     number = tokens[0]
     rest = tokens[1:]
