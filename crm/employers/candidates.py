@@ -16,7 +16,7 @@ right one away.
 
 Keys must be kept current: ``refresh_keys(db, employer_ids)`` after an employer or alias is
 created, updated, merged or imported (merged employers get no keys: they are never candidates),
-``reindex_all`` for a backfill (``crm employers reindex``; migration 0007 runs the same
+``reindex_all`` for a backfill (``crm employers reindex``; migration 0008 runs the same
 ``rebuild_keys``). Retrieval also probes the employer table's own indexes (name key and alias
 key prefixes, FEIN, domain), so an employer inserted without keys is still found by its name,
 FEIN or domain; only typo recall needs the keys.

@@ -1,4 +1,4 @@
-"""Migration 0007 rebuilds the search keys with the current scheme (what `crm employers reindex`
+"""Migration 0008 rebuilds the search keys with the current scheme (what `crm employers reindex`
 writes) and its downgrade leaves the version-1 keys; on SQLite and PostgreSQL."""
 
 import asyncio
@@ -24,14 +24,14 @@ def _url(tmp_path, which):
         return f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
     if not PG_URL:
         pytest.skip("CRM_TEST_DATABASE_URL not set")
-    # A database of its own: test_migrations.py drops and recreates "onedoor_migrations".
-    url = PG_URL.rsplit("/", 1)[0] + "/onedoor_migrations_search_keys"
+    # A database of its own (per test database and parallel worker): test_migrations.py recreates its own.
+    url = f"{PG_URL}_search_keys"
     asyncio.run(_recreate_pg_database(url))
     return url
 
 
 async def _arrange_version_1(url: str) -> dict[str, int]:
-    """Employers as a 0006 database holds them: version-1 keys (and one stale key)."""
+    """Employers as a 0007 database holds them: version-1 keys (and one stale key)."""
     engine = make_engine(Settings(database_url=url))
     ids = {}
     async with engine.begin() as conn:
@@ -69,11 +69,11 @@ async def _reindex(url: str) -> None:
 def test_upgrade_writes_what_reindex_writes_and_downgrade_drops_only_the_initial_keys(tmp_path, which):
     url = _url(tmp_path, which)
     settings = Settings(database_url=url)
-    migrate.upgrade(settings, "0006")
+    migrate.upgrade(settings, "0007")
     ids = asyncio.run(_arrange_version_1(url))
     version_1 = asyncio.run(_keys(url)) - {("t:stale", ids["Bechtel"])}
 
-    migrate.upgrade(settings, "0007_search_keys_v2")
+    migrate.upgrade(settings, "0008")
     upgraded = asyncio.run(_keys(url))
     assert ("t:stale", ids["Bechtel"]) not in upgraded
     assert {("o:garcia p", ids["Garcia Plumbing Inc"]), ("o:p cabinetry", ids["Pacific Cabinetry"]),
@@ -81,7 +81,7 @@ def test_upgrade_writes_what_reindex_writes_and_downgrade_drops_only_the_initial
     asyncio.run(_reindex(url))
     assert asyncio.run(_keys(url)) == upgraded
 
-    migrate.downgrade(settings, "0006")
+    migrate.downgrade(settings, "0007")
     assert asyncio.run(_keys(url)) == version_1
     if which == "postgresql":
         engine = make_engine(Settings(database_url=url.rsplit("/", 1)[0] + "/postgres"))
@@ -89,7 +89,7 @@ def test_upgrade_writes_what_reindex_writes_and_downgrade_drops_only_the_initial
         async def drop() -> None:
             async with engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text('DROP DATABASE IF EXISTS "onedoor_migrations_search_keys"'))
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"'))
             await engine.dispose()
 
         asyncio.run(drop())

@@ -1,7 +1,7 @@
 """indexes for the queue and employer pages: open touches soonest first (ix_touch_open_planned), an
 employer's SPOC assignment history (ix_spoc_assignment_employer)
 
-Revision ID: 0007_pages
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-25 14:20:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_pages'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

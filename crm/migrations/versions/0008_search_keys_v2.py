@@ -1,7 +1,7 @@
 """employer search keys v2: add the word-initial keys ("o:g plumbing") for typo recall
 
-Revision ID: 0007_search_keys_v2
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-25 14:20:00
 
 No schema change: the rows of ``employer_search_key`` are rebuilt with the current key scheme
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0007_search_keys_v2'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
