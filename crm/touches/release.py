@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
 from crm.auth.models import User
+from crm.db import begin_write
 from crm.employers.models import Employer
 from crm.notify.service import enqueue
 from crm.touches.assign import route_spoc
@@ -35,13 +36,6 @@ from crm.touches.routing import (
     TouchStatus,
     release_held,
 )
-
-
-async def _start_write(db: AsyncSession) -> None:
-    # SQLite: take the write lock before the first read (see crm.db.begin_write); the scheduler's
-    # session has begun its transaction object but not yet its connection, so this is the BEGIN.
-    if db.get_bind().dialect.name == "sqlite":
-        await db.connection(execution_options={"sqlite_immediate": True})
 
 
 async def due_employer_ids(db: AsyncSession, today: dt.date) -> list[int]:
@@ -156,7 +150,10 @@ async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, n
 
 async def release_due_requests(db: AsyncSession, now: dt.datetime) -> str:
     """Scheduler job: release every held request due by ``now``'s date."""
-    await _start_write(db)
+    if not db.in_transaction():
+        # Called outside the scheduler (whose run_claimed already holds the write turn): on SQLite,
+        # take the write lock before the first read (crm.db.begin_write).
+        await begin_write(db)
     today = now.date()
     counts: dict[str, int] = {}
     for employer_id in await due_employer_ids(db, today):
