@@ -14,7 +14,8 @@ from crm.audit.models import AuditEvent
 from crm.auth.principal import Principal
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A column value as JSON-ready data (dates as ISO strings, enums as values)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -24,11 +25,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def values(fields: tuple[str, ...], row: dict[str, Any]) -> dict[str, Any]:
+    """``snapshot`` of plain values (Core writes have no instance): ``fields`` of ``row``, JSON-ready."""
+    return {name: plain(row[name]) for name in fields}
+
+
 def snapshot(obj: Any, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Column values of a model instance as JSON-ready data."""
     mapper = inspect(type(obj))
     names = fields or tuple(c.key for c in mapper.column_attrs if c.key not in ("created_at", "updated_at"))
-    return {name: _plain(getattr(obj, name)) for name in names}
+    return {name: plain(getattr(obj, name)) for name in names}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -352,7 +352,7 @@ def _request_audit(out: TouchRequestOut, release_on: dt.date | None) -> dict[str
     values = {"status": out.status, "touch_id": out.touch_id, "release_on": release_on,
               "window_start": out.window_start, "window_end": out.window_end, "outcome": None,
               "decline_reason": None, "employer_id": out.employer_id}
-    return {name: audit._plain(values[name]) for name in REQUEST_AUDIT_FIELDS}
+    return audit.values(REQUEST_AUDIT_FIELDS, values)
 
 
 async def _needs_match(db: AsyncSession, actor: Principal, asked: _Asked, query: Any, candidate_ids: list[int],
@@ -505,8 +505,8 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
                         "new_planned": before["planned_on"], "at": created}
             events.append(audit.row(
                 actor, "touch.bundle", "touch", view.id, at=created, employer_id=employer.id,
-                before={k: audit._plain(before[k]) for k in changed} or None,
-                after={**{k: audit._plain(v) for k, v in changed.items()}, "purpose": asked.purpose.value}))
+                before=audit.values(tuple(changed), before) or None,
+                after={**audit.values(tuple(changed), changed), "purpose": asked.purpose.value}))
             touch = TouchRef(view.id, view.status.value, decision.planned_date, found.spoc_id, found.spoc_name,
                              asked.region_code)
             spoc_email, opened_touch = found.spoc_email, not found.has_requests
@@ -525,7 +525,7 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
             assert new_touch_id is not None
             events.append(audit.row(
                 actor, "touch.override" if asked.override else "touch.create", "touch", new_touch_id, at=created,
-                employer_id=employer.id, after={k: audit._plain(values[k]) for k in TOUCH_AUDIT_FIELDS},
+                employer_id=employer.id, after=audit.values(TOUCH_AUDIT_FIELDS, values),
                 note=asked.override))
             touch = TouchRef(new_touch_id, TouchStatus.QUEUED.value, decision.planned_date, routed.user_id,
                              routed.name, asked.region_code)
