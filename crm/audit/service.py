@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit.models import AuditEvent
@@ -87,7 +87,7 @@ def row(
             "created_at": at, "updated_at": at}
 
 
-_INSERT = insert(AuditEvent.__table__)
+_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 async def insert_rows(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
