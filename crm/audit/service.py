@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit.models import AuditEvent
 from crm.auth.principal import Principal
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A column value as JSON-ready data (dates as ISO strings, enums as values)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -24,11 +25,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def values(fields: tuple[str, ...], row: dict[str, Any]) -> dict[str, Any]:
+    """``snapshot`` of plain values (Core writes have no instance): ``fields`` of ``row``, JSON-ready."""
+    return {name: plain(row[name]) for name in fields}
+
+
 def snapshot(obj: Any, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Column values of a model instance as JSON-ready data."""
     mapper = inspect(type(obj))
     names = fields or tuple(c.key for c in mapper.column_attrs if c.key not in ("created_at", "updated_at"))
-    return {name: _plain(getattr(obj, name)) for name in names}
+    return {name: plain(getattr(obj, name)) for name in names}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -81,7 +87,7 @@ def row(
             "created_at": at, "updated_at": at}
 
 
-_INSERT = insert(AuditEvent.__table__)
+_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 async def insert_rows(db: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import cache
 from typing import Any
 
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import or_, update
+from sqlalchemy import Select, bindparam, or_, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +31,18 @@ def bearer_token(scope: Scope) -> str | None:
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
     return None
+
+
+@cache
+def _by_user() -> Select[*tuple[Any, ...]]:
+    return principal_select().where(User.id == bindparam("user_id"))
+
+
+@cache
+def _by_token() -> Select[*tuple[Any, ...]]:
+    return (principal_select().add_columns(ApiToken.id.label("token_id"), ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)))
 
 
 class PrincipalMiddleware:
@@ -65,7 +78,7 @@ class PrincipalMiddleware:
             return cached.principal
         async with self.sessionmaker() as db:
             conn = await db.connection()
-            rows = (await conn.execute(principal_select().where(User.id == user_id))).all()
+            rows = (await conn.execute(_by_user(), {"user_id": user_id})).all()
         principal = Principal.from_rows(rows)
         if principal is not None:
             self.cache.put(key, principal)
@@ -77,10 +90,7 @@ class PrincipalMiddleware:
         if cached is None:
             async with self.sessionmaker() as db:
                 conn = await db.connection()
-                rows = (await conn.execute(
-                    principal_select().add_columns(ApiToken.id.label("token_id"), ApiToken.last_used_at)
-                    .join(ApiToken, ApiToken.user_id == User.id)
-                    .where(ApiToken.token_hash == key[1], ApiToken.revoked_at.is_(None)))).all()
+                rows = (await conn.execute(_by_token(), {"token_hash": key[1]})).all()
             principal = Principal.from_rows(rows, via_token=True)
             if principal is None:
                 return None

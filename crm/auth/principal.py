@@ -95,7 +95,7 @@ class Principal:
         return self.has(Role.admin, Role.lead, Role.spoc, Role.partner)
 
 
-def principal_select() -> Select[Any]:
+def principal_select() -> Select[*tuple[Any, ...]]:
     """An active user with organization and grants in one statement (one row per grant); add the WHERE."""
     return (select(User.id.label("user_id"), User.email, User.name, User.organization_id,
                    Organization.name.label("organization_name"), RoleGrant.role, RoleGrant.region_id)

@@ -39,7 +39,7 @@ class Resolution:
     candidates: list[tuple[Employer, MatchResult]] = field(default_factory=list)
 
 
-def _lean(stmt: Select[tuple[Employer]]) -> Select[tuple[Employer]]:
+def _lean(stmt: Select[Employer]) -> Select[Employer]:
     """Employer rows as resolution needs them: columns and the region (its code), no collections.
 
     Explicit options rather than the relationships' defaults: aliases and contacts (and the
@@ -50,7 +50,7 @@ def _lean(stmt: Select[tuple[Employer]]) -> Select[tuple[Employer]]:
 
 
 @cache
-def _by_id() -> Select[tuple[Employer]]:
+def _by_id() -> Select[Employer]:
     return _lean(select(Employer).where(Employer.id == bindparam("employer_id")))
 
 
@@ -78,12 +78,12 @@ class EmployerRef:
     def of(cls, employer: Employer) -> EmployerRef:
         """From a loaded row (its region loaded, as resolution and creation load it)."""
         return cls(employer.id, employer.legal_name, employer.dba, employer.region_id,
-                   employer.region.code if employer.region_id is not None else None, employer.county_id,
+                   employer.region.code if employer.region is not None else None, employer.county_id,
                    employer.naics_code)
 
 
 @cache
-def _ref_stmt(for_update: bool) -> Select[Any]:
+def _ref_stmt(for_update: bool) -> Select[*tuple[Any, ...]]:
     e, r = Employer.__table__, Region.__table__
     stmt = (select(e.c.id, e.c.legal_name, e.c.dba, e.c.status, e.c.merged_into_id, e.c.region_id,
                    r.c.code.label("region_code"), e.c.county_id, e.c.naics_code)

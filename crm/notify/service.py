@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.notify.models import OutboxMessage
@@ -45,7 +45,7 @@ def message_row(to_email: str, subject: str, body: str, now: dt.datetime) -> dic
             "next_attempt_at": now, "created_at": created, "updated_at": created}
 
 
-_INSERT = insert(OutboxMessage.__table__)
+_INSERT = insert(cast(Table, OutboxMessage.__table__))
 
 
 async def insert_messages(db: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -100,7 +100,7 @@ async def spoc_views(db: AsyncSession, region_id: int, user_ids: set[int]) -> di
 
 
 @cache
-def _assignment_stmt() -> Select[Any]:
+def _assignment_stmt() -> Select[*tuple[Any, ...]]:
     """The active assignment of (employer, region) with its SPOC and backup where eligible, and whether
     the region has active routing rules: one or two rows, always at least one."""
     a, u, g = SpocAssignment.__table__.c, User.__table__.c, RoleGrant.__table__.c

@@ -42,7 +42,7 @@ async def region_policy(db: AsyncSession, region_id: int) -> PacingPolicy:
 
 
 @cache
-def _policy_stmt() -> Select[Any]:
+def _policy_stmt() -> Select[*tuple[Any, ...]]:
     # Built once (statement construction costs more than running it); ``load_policy`` explains it.
     e, rp, ep, b = Employer.__table__.c, RegionPolicy.__table__.c, EmployerPacing.__table__.c, \
         EmployerBlackout.__table__.c

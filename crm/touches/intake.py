@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import msgspec
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy import Select, bindparam, case, exists, insert, select, text, update
+from sqlalchemy import Select, Table, bindparam, case, exists, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -248,18 +248,18 @@ class EmployerState:
 
 # Intake's statements are built once: building a SQLAlchemy statement (and its aliases) costs
 # more CPU than SQLite takes to run it. Each takes bound parameters by name.
-_request_t, _touch_t, _user_t = TouchRequest.__table__, Touch.__table__, User.__table__
+_request_t, _touch_t, _user_t = (cast(Table, m.__table__) for m in (TouchRequest, Touch, User))
 
 
 @cache
-def _open_requests_stmt() -> Select[Any]:
+def _open_requests_stmt() -> Select[*tuple[Any, ...]]:
     r = _request_t.c
     return select(r.id, r.requester_org_id, r.purpose, r.status).where(
         r.employer_id == bindparam("employer_id"), r.status.in_(_OPEN_REQUESTS))
 
 
 @cache
-def _touches_stmt() -> Select[Any]:
+def _touches_stmt() -> Select[*tuple[Any, ...]]:
     t, u, r = _touch_t.c, _user_t.c, _request_t.c
     has_requests = case((t.status.in_(_OPEN_TOUCHES), exists().where(r.touch_id == t.id)), else_=False)
     return (select(t.id, t.region_id, t.status, t.window_start, t.window_end, t.planned_on, t.spoc_id,
@@ -354,7 +354,7 @@ def _request_audit(out: TouchRequestOut, release_on: dt.date | None) -> dict[str
     values = {"status": out.status, "touch_id": out.touch_id, "release_on": release_on,
               "window_start": out.window_start, "window_end": out.window_end, "outcome": None,
               "decline_reason": None, "employer_id": out.employer_id}
-    return {name: audit._plain(values[name]) for name in REQUEST_AUDIT_FIELDS}
+    return audit.values(REQUEST_AUDIT_FIELDS, values)
 
 
 async def _needs_match(db: AsyncSession, actor: Principal, asked: _Asked, query: Any, candidate_ids: list[int],
@@ -507,8 +507,8 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
                         "new_planned": before["planned_on"], "at": created}
             events.append(audit.row(
                 actor, "touch.bundle", "touch", view.id, at=created, employer_id=employer.id,
-                before={k: audit._plain(before[k]) for k in changed} or None,
-                after={**{k: audit._plain(v) for k, v in changed.items()}, "purpose": asked.purpose.value}))
+                before=audit.values(tuple(changed), before) or None,
+                after={**audit.values(tuple(changed), changed), "purpose": asked.purpose.value}))
             touch = TouchRef(view.id, view.status.value, decision.planned_date, found.spoc_id, found.spoc_name,
                              asked.region_code)
             spoc_email, opened_touch = found.spoc_email, not found.has_requests
@@ -523,11 +523,11 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
             new_touch_id = (await conn.execute(_touch_insert(), {
                 **values, "channel": None, "scheduled_at": None, "completed_at": None, "cancelled_at": None,
                 "cancel_reason": None, "notes": None, "created_at": created, "updated_at": created}
-            )).inserted_primary_key[0]
+            )).inserted_primary_key[0]  # type: ignore[index]  # one row inserted: never None
             assert new_touch_id is not None
             events.append(audit.row(
                 actor, "touch.override" if asked.override else "touch.create", "touch", new_touch_id, at=created,
-                employer_id=employer.id, after={k: audit._plain(values[k]) for k in TOUCH_AUDIT_FIELDS},
+                employer_id=employer.id, after=audit.values(TOUCH_AUDIT_FIELDS, values),
                 note=asked.override))
             touch = TouchRef(new_touch_id, TouchStatus.QUEUED.value, decision.planned_date, routed.user_id,
                              routed.name, asked.region_code)

@@ -122,7 +122,7 @@ def request_out(req: TouchRequest, openers: dict[int, int]) -> TouchRequestOut:
 
 
 @cache
-def _request_out_stmt() -> Select[Any]:
+def _request_out_stmt() -> Select[*tuple[Any, ...]]:
     """Everything one request's answer shows, joined (built once: building costs more than running)."""
     spoc, requester = aliased(User), aliased(User)
     touch_region, region = aliased(Region), aliased(Region)
