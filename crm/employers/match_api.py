@@ -15,7 +15,8 @@ from crm.employers.matching import MatchResult, normalize_fein
 from crm.errors import FieldError
 from crm.pagination import Limit, Offset
 
-# The matcher ranks at most this many retrieved candidates; pages beyond it are empty.
+# Results a page can reach; the matcher ranks at most candidates.DEFAULT_LIMIT (12) retrieved
+# candidates, so pages beyond those are empty.
 MAX_RESULTS = 50
 
 
