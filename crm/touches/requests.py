@@ -56,7 +56,7 @@ async def touch_openers(db: AsyncSession, reqs: list[TouchRequest]) -> dict[int,
         return {}
     rows = await db.execute(select(TouchRequest.touch_id, func.min(TouchRequest.id))
                             .where(TouchRequest.touch_id.in_(touch_ids)).group_by(TouchRequest.touch_id))
-    return {touch_id: first for touch_id, first in rows.tuples() if touch_id is not None}
+    return {touch_id: first for touch_id, first in rows if touch_id is not None}
 
 
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
