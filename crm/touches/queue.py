@@ -126,9 +126,10 @@ class Queue:
         return (self.selects[0] if len(self.selects) == 1 else union(*self.selects)).subquery()
 
     def page(self, limit: int, offset: int = 0) -> Subquery:
-        """The ids of one page, soonest first (``planned_on``, then ``id``)."""
+        """The ids of one page, soonest first (``planned_on``, then ``id``), each with the queue's ``total``."""
         ids = self._ids()
-        return select(ids.c.id).order_by(ids.c.planned_on, ids.c.id).limit(limit).offset(offset).subquery()
+        return (select(ids.c.id, func.count().over().label("total")).order_by(ids.c.planned_on, ids.c.id)
+                .limit(limit).offset(offset).subquery())
 
     async def total(self, db: AsyncSession) -> int:
         return await db.scalar(select(func.count()).select_from(self._ids())) or 0
@@ -237,7 +238,7 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
     found = (await db.execute(
         select(Touch.id, Touch.status, Touch.source, Touch.channel, Touch.employer_id, Employer.legal_name,
                Touch.region_id, Region.code, Touch.spoc_id, spoc.name, Touch.window_start, Touch.window_end,
-               Touch.planned_on, Touch.scheduled_at, Touch.cancel_reason, Touch.override_reason)
+               Touch.planned_on, Touch.scheduled_at, Touch.cancel_reason, Touch.override_reason, page.c.total)
         .select_from(page).join(Touch, Touch.id == page.c.id).join(Employer, Employer.id == Touch.employer_id)
         .join(Region, Region.id == Touch.region_id).outerjoin(spoc, spoc.id == Touch.spoc_id)
         .order_by(Touch.planned_on, Touch.id))).all()
@@ -259,13 +260,12 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
             .where(TouchRequest.touch_id.in_(list(by_id))).order_by(TouchRequest.id))
         for touch_id, *r in requests:
             by_id[touch_id].requests.append(RequestRow(*r[:7], Named(r[7], r[8]), Named(r[9], r[10])))
-    total = len(rows) if len(rows) < limit else await queue.total(db)
-    return rows, total
+    return rows, found[0].total if found else 0
 
 
 def _row(r: Row[tuple]) -> QueueRow:  # type: ignore[type-arg]
     (id_, status, source, channel, employer_id, employer_name, region_id, region_code, spoc_id, spoc_name,
-     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason) = r
+     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason, _total) = r
     return QueueRow(id_, status, source, channel, employer_id, EmployerRef(employer_id, employer_name), region_id,
                     RegionRef(region_id, region_code), spoc_id,
                     Named(spoc_id, spoc_name) if spoc_id is not None else None,

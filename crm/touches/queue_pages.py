@@ -164,12 +164,12 @@ class QueuePages(Controller):
         if form not in FORMS:
             raise NotFoundException(f"No {form!r} form; one of {', '.join(FORMS)}")
         touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form == "schedule" else ())
+        choices = await _choices(db, principal, [touch], forms=form == "complete")
+        if form == "reassign" and not choices["candidates"].get(touch.region_id):
+            raise NotFoundException(f"Touch #{touch.id} offers you no reassign form (leads of its region only)")
         if touch.status not in OPEN_TOUCH_VALUES:
-            # Someone else closed it meanwhile: show the row as it is now.
-            return render(request, "touches/_touch.html", touch=touch, touch_errors={},
-                          **await _choices(db, principal, [touch], forms=False))
-        return render(request, "touches/_touch_form.html", touch=touch, form=form, touch_errors={},
-                      **await _choices(db, principal, [touch], forms=form == "complete"))
+            form = "closed"  # someone else closed it meanwhile: say so instead of a form that would fail
+        return render(request, "touches/_touch_form.html", touch=touch, form=form, touch_errors={}, **choices)
 
     async def _refused(self, request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                        exc: HTTPException, form: str, values: dict[str, str]) -> Template:

@@ -87,6 +87,25 @@ async def test_touch_page_and_forms_are_refused_to_staff_of_another_region(clien
     assert (await client.get(f"/queue/touches/{t.id}/forms/schedule", headers=HX)).status_code == 403
 
 
+async def test_reassign_form_is_for_leads_and_a_closed_touch_offers_no_form(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    done = await desk.touch(await world.f.employer("Blue Ocean Seafood"), world.users["spoc"], status="completed")
+    await login(client, world.users["spoc"].email)
+    assert (await client.get(f"/queue/touches/{t.id}/forms/reassign", headers=HX)).status_code == 404
+    r = await client.get(f"/queue/touches/{done.id}/forms/cancel", headers=HX)
+    assert r.status_code == 200 and "completed now" in r.text and "<form" not in r.text
+
+
+async def test_a_full_page_says_how_many_touches_the_queue_holds(client, world, desk, monkeypatch):
+    monkeypatch.setattr("crm.touches.queue_pages.QUEUE_PAGE", 2)
+    for name, days in (("Third Co", 9), ("First Co", 1), ("Second Co", 5)):
+        await desk.touch(await world.f.employer(name), world.users["spoc"], planned_in=days)
+    await login(client, world.users["spoc"].email)
+    html = (await client.get("/queue")).text
+    assert "First Co" in html and "Second Co" in html and "Third Co" not in html  # soonest first
+    assert "Showing the first 2 of 3 touches" in html
+
+
 async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, desk):
     await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.touch(await world.f.employer("Blue Ocean Seafood"), world.users["spoc"])
