@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 import crm.models  # noqa: F401  (complete metadata for the store's column defaults)
 from bench.datasets import world as w
 from bench.datasets.store import PostgresStore, SqliteStore, Store
-from crm import migrate
+from crm import clock, migrate
 from crm.auth.passwords import hash_password
 from crm.db import make_engine, make_sessionmaker
 from crm.directory.models import County, Region
@@ -102,7 +102,7 @@ def build(url: str, *, scale: float = 1.0, seed: int = DEFAULT_SEED, today: dt.d
         asyncio.run(_reset_postgres(settings))
     migrate.upgrade(settings)
     regions = asyncio.run(_reference(settings))
-    world = w.World(regions, w.Scale.of(scale, len(regions)), seed=seed, today=today or dt.date.today(),
+    world = w.World(regions, w.Scale.of(scale, len(regions)), seed=seed, today=today or clock.today(),
                     password_hash=hash_password(BENCH_PASSWORD))
     store: Store = SqliteStore(path) if path is not None else PostgresStore(url)
     try:

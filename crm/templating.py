@@ -7,19 +7,23 @@ from typing import Any
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from crm import clock
 from crm.auth.principal import Principal
 
 
 def fmt_date(value: dt.date | dt.datetime | None, fmt: str = "%-d %b %Y") -> str:
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        value = clock.local(value)
     return value.strftime(fmt)
 
 
 def fmt_datetime(value: dt.datetime | None) -> str:
+    """An instant in California time ("3 Mar 2027 10:00 PST")."""
     if value is None:
         return ""
-    return value.strftime("%-d %b %Y %H:%M UTC")
+    return clock.local(value).strftime("%-d %b %Y %H:%M %Z")
 
 
 def nav_for(principal: Principal | None) -> list[tuple[str, str]]:

@@ -27,6 +27,7 @@ from sqlalchemy import text
 
 from bench.common import LoadResult, http_request, run_load, serve
 from bench.generate import BENCH_PASSWORD
+from crm import clock
 from crm.db import make_engine
 from crm.settings import Settings
 from crm.touches.routing import Purpose
@@ -247,7 +248,7 @@ def run(db_url: str, *, requests: int = 5000, clients: Sequence[int] = (32,), wo
         partners: int = 64, warmup: int = 200, seed: int = 7, server_log: Path | None = None,
         http: str = "auto", loop: str = "auto") -> IntakeReport:
     """Warm up, then for each client count: ``requests`` intakes, then ``GET /healthz`` (the ceiling)."""
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     sample = asyncio.run(load_sample(db_url, partners, today, seed))
     planned = plan(sample, warmup + requests * len(clients), clients=max(clients), today=today, seed=seed)
     levels = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Engine
 from bench.common import add_database_arguments, bench_database_url
 from bench.generate import BENCH_PASSWORD
 from bench.intake import load_sample, plan
+from crm import clock
 from crm.app import create_app
 from crm.settings import Settings
 
@@ -88,7 +88,7 @@ async def call(app: Callable[..., Awaitable[None]], method: str, path: str, body
 async def run(db_url: str, requests: int, partners: int, warmup: int, seed: int) -> list[str]:
     counters = Counters()
     counters.install()
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     sample = await load_sample(db_url, partners, today, seed)
     planned = plan(sample, warmup + requests, clients=1, today=today, seed=seed)
     app = create_app(Settings(database_url=db_url, scheduler_enabled=False, log_level="WARNING"))

@@ -12,7 +12,6 @@ asks the core, and writes. Who may do what:
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
+from crm.clock import today
 from crm.councils.compliance import (
     Badge,
     ComplianceInputError,
@@ -57,15 +57,9 @@ from crm.employers.service import region_id_for
 from crm.errors import Conflict, FieldError
 from crm.touches.models import Touch
 
-# Council meetings happen on California calendar days; a UTC date would flip at 4-5 pm local time.
-LOCAL_TZ = ZoneInfo("America/Los_Angeles")
 COUNCIL_FIELDS = ("name", "owner_organization_id", "region_id", "program", "naics_prefix", "description")
 MEMBER_FIELDS = ("name", "email", "title", "organization_id", "employer_id", "employer_contact_id", "user_id",
                  "member_type", "role", "term_start", "term_end")
-
-
-def today() -> dt.date:
-    return dt.datetime.now(LOCAL_TZ).date()
 
 
 def _clean(value: str | None) -> str | None:

@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, raiseload
 
+from crm import clock
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
@@ -55,7 +56,7 @@ Query = Annotated[str | None, Parameter(max_length=200)]
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return clock.today()
 
 
 def group_by_urgency(touches: Sequence[Row], today: dt.date) -> dict[str, list[Row]]:
@@ -364,4 +365,4 @@ def _when(day: str, time: str) -> dt.datetime:
         at = dt.time.fromisoformat(time.strip()) if time.strip() else dt.time(10, 0)
     except ValueError:
         raise FieldError("scheduled_time", "is not a time (HH:MM)") from None
-    return dt.datetime.combine(on, at, dt.UTC)
+    return clock.local_instant(on, at)

@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm import clock
 from crm.audit import service as audit
 from crm.auth.models import User
 from crm.db import begin_write
@@ -154,7 +155,7 @@ async def release_due_requests(db: AsyncSession, now: dt.datetime) -> str:
         # Called outside the scheduler (whose run_claimed already holds the write turn): on SQLite,
         # take the write lock before the first read (crm.db.begin_write).
         await begin_write(db)
-    today = now.date()
+    today = clock.local_date(now)
     counts: dict[str, int] = {}
     for employer_id in await due_employer_ids(db, today):
         for outcome in await release_employer(db, employer_id, today, now):

@@ -10,16 +10,13 @@ from litestar import Controller, MediaType, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
+from crm import clock
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db, Me, PathId
 from crm.pagination import Limit, Offset
 from crm.touches import requests as service
 from crm.touches.intake import result_headers, submit_request, write_turn
 from crm.touches.request_schemas import TouchRequestIn, TouchRequestOut, TouchRequestPage, WithdrawIn
-
-
-def today_utc() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 class TouchRequestApi(Controller):
@@ -39,7 +36,7 @@ class TouchRequestApi(Controller):
         With an ``Idempotency-Key`` header, a repeat of the key answers the first response again.
         """
         async with write_turn(db):
-            result = await submit_request(db, principal, data, today=today_utc(), idempotency_key=idempotency_key)
+            result = await submit_request(db, principal, data, today=clock.today(), idempotency_key=idempotency_key)
         content: Any = result.body if result.replayed_body is None else msgspec.json.decode(result.replayed_body)
         return Response(content, status_code=result.status_code, media_type=MediaType.JSON,
                         headers=result_headers(result))

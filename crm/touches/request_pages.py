@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Organization, Region
@@ -35,10 +36,6 @@ _FORM_FIELD = {"employer": "employer_name", "employer.name": "employer_name", "n
 _FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_id", "region",
                 "purpose", "summary", "window_start", "window_end", "priority"}
 _OPEN_TOUCHES = sorted(s.value for s in OPEN_TOUCH_STATUSES)
-
-
-def today_utc() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 def _label(value: str) -> str:
@@ -133,7 +130,7 @@ class RequestPages(Controller):
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        employer_id: Annotated[int | None, Parameter(ge=1)] = None) -> Template:
-        today = today_utc()
+        today = clock.today()
         values = {"region": await _default_region(db, principal), "window_start": today.isoformat(),
                   "window_end": (today + dt.timedelta(days=DEFAULT_WINDOW_DAYS)).isoformat(),
                   "priority": "normal", "employer_id": str(employer_id or "")}
@@ -154,7 +151,7 @@ class RequestPages(Controller):
     @post("/new")
     async def submit(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
         form = await form_data(request)
-        today = today_utc()
+        today = clock.today()
         try:
             async with write_turn(db):
                 result = await submit_request(db, principal, _form_to_body(form), today=today)
@@ -186,7 +183,7 @@ class RequestPages(Controller):
                     region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
         """The "is someone already talking to this employer?" panel, loaded as the partner picks one."""
         chosen = int(employer_id) if employer_id and employer_id.isdigit() else None
-        context = await panel_context(db, chosen, region, today_utc())
+        context = await panel_context(db, chosen, region, clock.today())
         return render(request, "touches/_panel.html", partial="touches/_panel.html", panel=context)
 
     @get("/{request_id:int}")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm import clock
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.directory.models import Organization, Region
@@ -59,8 +60,8 @@ _TOUCH_COLUMNS = (
 
 
 def request_entry(viewer: Principal, r: Row[Any]) -> TimelineEntryOut:
-    base = TimelineEntryOut(kind="request", id=r.id, on=r.created_at.date(), at=r.created_at, status=r.status,
-                            purposes=[r.purpose], region=r.region)
+    base = TimelineEntryOut(kind="request", id=r.id, on=clock.local_date(r.created_at), at=r.created_at,
+                            status=r.status, purposes=[r.purpose], region=r.region)
     if not (_full_view(viewer, r.region_id) or (viewer.organization_id is not None
                                                  and r.requester_org_id == viewer.organization_id)):
         return base
@@ -149,7 +150,7 @@ async def timeline_panel(db: AsyncSession, viewer: Principal, employer: Employer
     """The employer page's timeline section."""
     if not viewer.is_crm_user:
         return None
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     h = await history(db, employer.id)
     items = history_entries(viewer, h)
     return {"template": "touches/_timeline.html", "timeline": items[:200], "timeline_total": len(items),

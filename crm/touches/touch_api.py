@@ -9,6 +9,7 @@ from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, Parameter
 
+from crm import clock
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.deps import Db, Me, PathId
 from crm.employers.models import Employer
@@ -30,7 +31,7 @@ from crm.touches.touch_schemas import (
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def touch_out(t: Touch) -> TouchOut:
@@ -117,6 +118,6 @@ class TimelineApi(Controller):
             raise NotFoundException(f"Employer #{employer_id} not found")
         history = await timeline.history(db, employer_id)
         items = timeline.history_entries(principal, history)
-        budgets = await timeline.budgets(db, employer, now_utc().date(), history)
+        budgets = await timeline.budgets(db, employer, clock.today(), history)
         return TimelineOut(employer_id=employer_id, budget=[timeline.budget_out(b) for b in budgets],
                            items=items[offset:offset + limit], total=len(items), limit=limit, offset=offset)

@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm import clock
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
@@ -127,8 +128,6 @@ def _move_requests(db: AsyncSession, actor: Principal, requests: Iterable[TouchR
                      before={"status": before}, after={"status": r.status, "touch_id": touch_id})
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _spoc_name(touch: Touch) -> str:
@@ -144,9 +143,10 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     touch = await _touch_for_update(db, actor, touch_id)
     new_status = _transition(touch, "schedule")
     channel = _channel(data.channel)
-    when = _utc(data.scheduled_at)
-    day = when.date()
-    if day < now.date():
+    when = clock.as_instant(data.scheduled_at)  # a naive time is California wall time
+    day = clock.local_date(when)
+    today = clock.local_date(now)
+    if day < today:
         raise FieldError("scheduled_at", "must not be in the past")
     contacts = await _contacts(db, touch.employer_id, data.contact_ids)
     override = (data.override_reason or "").strip() or None
@@ -159,7 +159,7 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     overridden = False
     if not is_allowed(policy, dates, day):
         if override is None or not actor.can_in_region(touch.region_id, Role.lead):
-            nxt = earliest_allowed_date(policy, dates, now.date(), now.date() + dt.timedelta(days=HOLD_HORIZON_DAYS))
+            nxt = earliest_allowed_date(policy, dates, today, today + dt.timedelta(days=HOLD_HORIZON_DAYS))
             hint = f"; the next allowed date is {nxt.isoformat()}" if nxt else ""
             who = "" if actor.can_in_region(touch.region_id, Role.lead) else " (a region lead may override)"
             raise Conflict(f"{day.isoformat()} breaks the employer's pacing budget{hint}{who}")
@@ -203,8 +203,8 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
     touch.status, touch.completed_at = new_status, now
     # The budget counts the day the contact happened: the appointment day if it has passed,
     # otherwise (queued, or reached before the appointment) today.
-    if touch.scheduled_at is None or touch.planned_on > now.date():
-        touch.planned_on = now.date()
+    if touch.scheduled_at is None or touch.planned_on > clock.local_date(now):
+        touch.planned_on = clock.local_date(now)
     touch.channel = channel or touch.channel
     touch.notes = data.notes.strip() or touch.notes
     for r in requests:
@@ -279,7 +279,7 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     requests = await _riding(db, touch)
     policy = await budget.load_policy(db, touch.employer_id, touch.region_id)
     dates = await budget.counted_dates(db, touch.employer_id)
-    today = now.date()
+    today = clock.local_date(now)
     release = earliest_allowed_date(policy, dates, today, today + dt.timedelta(days=HOLD_HORIZON_DAYS))
     if release is not None:
         for r in requests:
@@ -354,9 +354,9 @@ async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: d
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; log it there")
     channel = _channel(data.channel)
-    if data.occurred_on > now.date():
+    if data.occurred_on > clock.local_date(now):
         raise FieldError("occurred_on", "must be today or earlier (log a touch once it has happened)")
-    if data.occurred_on < now.date() - dt.timedelta(days=366):
+    if data.occurred_on < clock.local_date(now) - dt.timedelta(days=366):
         raise FieldError("occurred_on", "must be within the last year")
     contacts = await _contacts(db, employer.id, data.contact_ids)
     await _lock_employer(db, employer.id)

@@ -5,12 +5,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from crm import clock
 from crm.audit.models import AuditEvent
 from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
 from crm.touches.models import IdempotencyRecord, Touch, TouchRequest
 
-TODAY = dt.datetime.now(dt.UTC).date()
+TODAY = clock.today()
 
 
 def body(employer_id, **extra):
@@ -242,3 +243,14 @@ async def test_the_answer_to_a_submission_is_what_reading_the_request_returns(cl
         assert r.json() == read.json()
         statuses.append(r.json()["status"])
     assert statuses == ["queued", "queued", "queued", "queued", "queued", "held", "needs_match", "queued"]
+
+
+async def test_a_window_starting_today_in_california_is_accepted_after_utc_midnight(client, world, db, monkeypatch):
+    # 5:30 pm on 30 Nov in California is 1 Dec in UTC: "today" is still the 30th for the partner.
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC))
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    r = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json=body(
+        e.id, window_start="2026-11-30", window_end="2026-11-30"))
+    assert r.status_code == 201, r.text
+    assert r.json()["planned_date"] == "2026-11-30"

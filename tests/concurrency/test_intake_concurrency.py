@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 import crm.models  # noqa: F401  (complete metadata)
+from crm import clock
 from crm.db import make_engine, make_sessionmaker, metadata
 from crm.employers.models import Employer
 from crm.seed import load_reference
@@ -159,7 +160,7 @@ async def _fire(bases: list[str], bodies: list[dict], headers: list[dict[str, st
 
 
 async def test_forty_simultaneous_overlapping_requests_share_exactly_one_open_touch(servers, crowd):
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     # Windows differ but all contain days 10-30, so every request can be served by one touch.
     bodies = [{"employer_id": crowd.employer.id, "region": "LA-BASIN", "purpose": "hiring",
                "summary": f"request {i}", "window_start": (today + dt.timedelta(days=i % 10)).isoformat(),
@@ -178,7 +179,7 @@ async def test_forty_simultaneous_overlapping_requests_share_exactly_one_open_to
 
 
 async def test_forty_simultaneous_requests_needing_separate_touches_never_exceed_the_budget(servers, crowd):
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.today()
     # Single-day windows two weeks apart: no two requests can share a touch, and every third
     # one would be the third touch in 30 days, so the budget must hold some of them.
     days = [today + dt.timedelta(days=3 + 14 * i) for i in range(CONCURRENT)]

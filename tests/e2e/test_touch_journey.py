@@ -6,6 +6,7 @@ import datetime as dt
 
 from playwright.async_api import expect
 
+from crm import clock
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 
@@ -41,7 +42,7 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     touch = page.locator("article.touch").filter(has_text="ACME Corporation")
     await expect(touch).to_contain_text("Summer internships for welding students")
     await touch.locator("summary", has_text="Schedule").click()
-    when = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    when = (clock.today() + dt.timedelta(days=3)).isoformat()
     await touch.locator("input[name=scheduled_on]").fill(when)
     await touch.locator("select[name=channel]").first.select_option("visit")
     await touch.locator("button", has_text="Schedule").click()

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from crm import clock
 from crm.touches.models import HandOff, Touch, TouchRequest
 from tests.factories import csrf, login
 from tests.touches.conftest import SpocDesk, today
@@ -126,6 +127,21 @@ async def test_inline_schedule_swaps_the_touch_row(client, world, desk, db):
     assert r.text.lstrip().startswith(f'<article class="touch card" id="touch-{t.id}"') and "Scheduled" in r.text
     touch = await _fresh(db, Touch, t.id)
     assert touch.status == "scheduled" and touch.planned_on.isoformat() == day
+
+
+async def test_the_scheduled_time_is_california_time(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    day = today() + dt.timedelta(days=4)
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": day.isoformat(), "scheduled_time": "17:30", "channel": "visit"})
+    assert r.status_code == 200, r.text
+    touch = await _fresh(db, Touch, t.id)
+    # 5:30 pm in California is the next day in UTC; the touch stays planned on the day typed.
+    assert touch.planned_on == day
+    assert clock.local(touch.scheduled_at).replace(tzinfo=None) == dt.datetime.combine(day, dt.time(17, 30))
+    assert "17:30 P" in r.text
 
 
 async def test_inline_complete_without_an_outcome_shows_the_error_in_place_and_writes_nothing(client, world, desk, db):

@@ -5,10 +5,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from crm import clock
 from crm.touches.models import Touch, TouchRequest
 from tests.factories import csrf, login
 
-TODAY = dt.datetime.now(dt.UTC).date()
+TODAY = clock.today()
 
 
 def form(client, employer_id, **extra):

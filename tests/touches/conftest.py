@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm import clock
 from crm.auth.models import User
 from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerContact
@@ -16,7 +17,7 @@ from crm.touches.models import HandOff, Touch, TouchRequest
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return clock.today()
 
 
 class SpocDesk:

@@ -1,0 +1,35 @@
+"""OneDoor's calendar is California's: dates turn over at local midnight, typed times are local."""
+
+import datetime as dt
+
+from crm import clock
+from crm.templating import fmt_datetime
+
+
+def test_an_evening_instant_is_still_the_same_california_day():
+    # 5:30 pm PST on 30 Nov 2026 is already 1 December in UTC.
+    assert clock.local_date(dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC)) == dt.date(2026, 11, 30)
+
+
+def test_a_stored_naive_instant_is_read_as_utc():
+    assert clock.local_date(dt.datetime(2026, 12, 1, 1, 30)) == dt.date(2026, 11, 30)
+
+
+def test_a_typed_time_is_california_wall_time_in_winter_and_summer():
+    assert clock.local_instant(dt.date(2027, 1, 15), dt.time(10, 0)) == dt.datetime(2027, 1, 15, 18, 0, tzinfo=dt.UTC)
+    assert clock.local_instant(dt.date(2027, 7, 15), dt.time(10, 0)) == dt.datetime(2027, 7, 15, 17, 0, tzinfo=dt.UTC)
+
+
+def test_an_aware_instant_keeps_its_moment():
+    moment = dt.datetime(2027, 3, 3, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert clock.as_instant(moment) == dt.datetime(2027, 3, 3, 15, 0, tzinfo=dt.UTC)
+
+
+def test_pages_show_instants_in_california_time():
+    assert fmt_datetime(dt.datetime(2027, 1, 15, 18, 0, tzinfo=dt.UTC)) == "15 Jan 2027 10:00 PST"
+    assert fmt_datetime(dt.datetime(2027, 7, 15, 17, 0, tzinfo=dt.UTC)) == "15 Jul 2027 10:00 PDT"
+
+
+def test_today_follows_the_california_date(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC))
+    assert clock.today() == dt.date(2026, 11, 30)
