@@ -10,13 +10,14 @@ whole batches behind, and a rerun recognizes those rows by their row keys.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crm.audit.models import AuditEvent
 from crm.auth.models import Role
@@ -46,6 +47,7 @@ from crm.employers.importer import (
     ValidRow,
 )
 from crm.employers.matching import EmployerRecord, blocking_keys, name_key
+from crm.employers.matching.pairwise import features
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, EmployerStatus
 from crm.settings import Settings
 
@@ -316,11 +318,34 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
     with stages("index"):
         async with sessionmaker() as db:
             index = await load_index(db)
+    async with _batch_sessions(sessionmaker, dry_run) as batch_sessionmaker:
+        processed = await _run_batches(sessionmaker, batch_sessionmaker, validated, batch_size, index, result, actor,
+                                       ref, job_id, dry_run, on_progress)
+
+    result.seconds = time.perf_counter() - started
+    if job_id is not None:
+        await _update_job(sessionmaker, job_id, processed_rows=processed, counts=dict(result.counts),
+                          report=result.summary(), finished_at=_now(), heartbeat_at=_now(),
+                          status=ImportStatus.previewed.value if dry_run else ImportStatus.done.value,
+                          **({} if dry_run else {"content": None}))
+    log.info("employer_import", extra={"job_id": job_id, "rows": len(validated), "dry_run": dry_run,
+                                       "counts": dict(result.counts), "seconds": round(result.seconds, 2)})
+    return result
+
+
+async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
+                       batch_sessionmaker: async_sessionmaker[AsyncSession],
+                       validated: list[tuple[int, ValidRow | list[RowError]]], batch_size: int, index: KeyIndex,
+                       result: ImportResult, actor: Principal | None, ref: Reference, job_id: int | None,
+                       dry_run: bool, on_progress: Progress | None) -> int:
+    """Plan and write every batch; returns the number of rows processed."""
+    stages = result.stages
     rows_of_file: dict[int | str, int] = {}
     file_records: dict[int | str, EmployerRecord] = {}
     processed = 0
-    for number, start in enumerate(range(0, len(validated), batch_size), start=1):
-        chunk = validated[start:start + batch_size]
+    chunks = [validated[start:start + batch_size] for start in range(0, len(validated), batch_size)]
+    prepared: list[int] | None = None  # the next batch's candidate ids, found while this one commits
+    for number, chunk in enumerate(chunks, start=1):
         first, last = chunk[0][0], chunk[-1][0]
         bad = [item for item in chunk if not isinstance(item[1], ValidRow)]
         reported = False
@@ -337,8 +362,12 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
                                        status="rejected", counts={"invalid": len(bad), "rows": len(chunk)}))
         else:
             rows = [cast(ValidRow, item[1]) for item in chunk]
-            reported = await _batch(sessionmaker, rows, number, index, rows_of_file, file_records, result, actor,
-                                    ref, job_id, dry_run, processed + len(chunk))
+            following = chunks[number] if number < len(chunks) else []
+            next_rows = [r for _, r in following if isinstance(r, ValidRow)]
+            reported, prepared = await _batch(
+                batch_sessionmaker, rows, number, index, rows_of_file, file_records, result, actor, ref, job_id,
+                dry_run, processed + len(chunk), prepared,
+                next_rows if len(next_rows) == len(following) else None)
         processed += len(chunk)
         if job_id is not None and not reported:
             with stages("progress"):
@@ -348,16 +377,41 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
             on_progress(processed, len(validated))
         with stages("collect"):
             gc.collect(1)
+    return processed
 
-    result.seconds = time.perf_counter() - started
-    if job_id is not None:
-        await _update_job(sessionmaker, job_id, processed_rows=processed, counts=dict(result.counts),
-                          report=result.summary(), finished_at=_now(), heartbeat_at=_now(),
-                          status=ImportStatus.previewed.value if dry_run else ImportStatus.done.value,
-                          **({} if dry_run else {"content": None}))
-    log.info("employer_import", extra={"job_id": job_id, "rows": len(validated), "dry_run": dry_run,
-                                       "counts": dict(result.counts), "seconds": round(result.seconds, 2)})
-    return result
+
+# Settings of the connection a real run writes its batches through (SQLite; restored after the run,
+# the connection goes back to the pool). A batch touches thousands of index pages (nine indexes on
+# employer, the search keys' two): a 64 MiB page cache keeps them between batches instead of
+# re-reading them, and checkpointing the WAL every ~20,000 pages rather than every 1,000 copies a
+# page that several batches changed into the database file once.
+_SQLITE_RUN_PRAGMAS = {"cache_size": -65536, "wal_autocheckpoint": 20000}
+
+
+@asynccontextmanager
+async def _batch_sessions(sessionmaker: async_sessionmaker[AsyncSession],
+                          dry_run: bool) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions for the batches of a real run: all on one connection of the engine's pool, tuned by
+    ``_SQLITE_RUN_PRAGMAS`` on SQLite. A dry run (reads only) uses ``sessionmaker`` as it is."""
+    engine = sessionmaker.kw.get("bind")
+    if dry_run or not isinstance(engine, AsyncEngine):
+        yield sessionmaker
+        return
+    async with engine.connect() as conn:
+        before: dict[str, Any] = {}
+        if conn.dialect.name == "sqlite":
+            for pragma, value in _SQLITE_RUN_PRAGMAS.items():
+                before[pragma] = (await conn.exec_driver_sql(f"PRAGMA {pragma}")).scalar()
+                await conn.exec_driver_sql(f"PRAGMA {pragma} = {int(value)}")
+            await conn.commit()
+        try:
+            yield async_sessionmaker(bind=conn, expire_on_commit=False)
+        finally:
+            if conn.in_transaction():
+                await conn.rollback()
+            for pragma, value in before.items():
+                await conn.exec_driver_sql(f"PRAGMA {pragma} = {int(value)}")
+            await conn.commit()
 
 
 def _validate(table: CsvTable, columns: dict[int, str], ref: Reference,
@@ -380,9 +434,14 @@ async def _update_job(sessionmaker: async_sessionmaker[AsyncSession], job_id: in
 async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[ValidRow], number: int,
                  index: KeyIndex, rows_of_file: dict[int | str, int], file_records: dict[int | str, EmployerRecord],
                  result: ImportResult, actor: Principal | None, ref: Reference, job_id: int | None,
-                 dry_run: bool, processed: int) -> bool:
-    """Plan one batch and (unless dry) write it in one transaction, the job's progress included;
-    returns whether that progress was written."""
+                 dry_run: bool, processed: int, prepared: list[int] | None,
+                 next_rows: list[ValidRow] | None) -> tuple[bool, list[int] | None]:
+    """Plan one batch and (unless dry) write it in one transaction, the job's progress included.
+
+    ``prepared``: this batch's candidate ids if the previous batch found them already. While
+    this batch commits, the next one's (``next_rows``) are found. Returns whether the job's
+    progress was written, and the next batch's candidate ids (or None).
+    """
     stages = result.stages
     async with sessionmaker() as db:
         with stages("retrieve"):
@@ -390,13 +449,7 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                 # The write lock first: what we read to decide is what we write against (SQLite;
                 # a no-op on PostgreSQL, where row keys' unique index catches a concurrent rerun).
                 await begin_write(db)
-            wanted: set[int] = set()
-            for row in rows:
-                query = row.query
-                names = importer.query_names(query)
-                wanted.update(i for i in index.candidates(row)
-                              if i.__class__ is int and index.worth_loading(query, names, cast(int, i)))
-            ids = sorted(wanted)
+            ids = prepared if prepared is not None else _candidate_ids(rows, index)
             records: dict[int | str, EmployerRecord] = dict(file_records)
             records.update(await load_records(db, ids))
             known = await _known_row_keys(db, [row.row_key for row in rows])
@@ -407,7 +460,8 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                 result.sample(plan)
         if dry_run:
             file_records.update({k: v for k, v in records.items() if isinstance(k, str)})
-            return False
+            return False, None
+        ahead: list[int] | None = None
         try:
             with stages("write"):
                 await _write(db, plans, index, rows_of_file, actor, ref, job_id, number, known, stages)
@@ -417,12 +471,42 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                     await db.execute(update(ImportJob).where(ImportJob.id == job_id).values(
                         processed_rows=processed, heartbeat_at=_now(), counts=dict(result.counts)))
             with stages("commit"):
-                await db.commit()
+                # SQLite commits (and checkpoints) in the driver's thread without holding the GIL:
+                # meanwhile this thread does the next batch's pure work. Its index is final once
+                # this batch is written (rows added, ids renamed, changed employers forgotten).
+                committing = asyncio.ensure_future(db.commit())
+                await asyncio.sleep(0)  # the commit is on its way to the driver's thread
+                try:
+                    if next_rows is not None:
+                        with stages("commit: next batch prepared meanwhile"):
+                            ahead = _prepare(next_rows, index)
+                finally:
+                    await committing
         except BaseException:
             await db.rollback()
             raise
         result.committed_batches.append(number)
-        return job_id is not None
+        return job_id is not None, ahead
+
+
+def _candidate_ids(rows: Sequence[ValidRow], index: KeyIndex) -> list[int]:
+    """Existing employers the index names for these rows and the planner would compare: the ones
+    to load."""
+    wanted: set[int] = set()
+    for row in rows:
+        query = row.query
+        names = importer.query_names(query)
+        wanted.update(i for i in index.candidates(row)
+                      if i.__class__ is int and index.worth_loading(query, names, cast(int, i)))
+    return sorted(wanted)
+
+
+def _prepare(rows: Sequence[ValidRow], index: KeyIndex) -> list[int]:
+    """A batch's pure work that needs no database: its candidate ids, and the matcher's parse of
+    each row (cached; the planner compares it, its search keys come from it)."""
+    for row in rows:
+        features(row.query)
+    return _candidate_ids(rows, index)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -535,28 +619,12 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
     new = [p for p in plans if p.action == "new" and p.row is not None]
     new_ids: dict[str, int] = {}
     if new:
-        new_ids = await _insert_employers(db, new, now)
-        aliases: list[tuple[Any, ...]] = []
-        contacts: list[tuple[Any, ...]] = []
-        events: list[tuple[Any, ...]] = []
-        for plan in new:
-            ident, row = cast(str, plan.target), cast(ValidRow, plan.row)
-            emp_id = new_ids[ident]
-            index.rename(ident, emp_id)
-            rows_of_file[emp_id] = plan.number
-            aliases += [(emp_id, a, k, now, now) for a, k in row.aliases]
-            if c := row.contact:
-                contacts.append((emp_id, c["name"], c["title"], c["email"], c["phone"], now, now))
-            after = {k: row.values.get(k) for k in _AUDITED}
-            after["status"] = EmployerStatus.active.value
-            events.append((actor_id, "employer.create", "employer", emp_id, emp_id, None, after,
-                           f"{note}, row {plan.number}", now, now))
-        await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, aliases)
-        await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, contacts)
-        await _insert_many(db, _table(AuditEvent), _AUDIT_INSERT, events)
+        with stages("write: new employers"):
+            new_ids = await _new_employers(db, new, index, rows_of_file, actor_id, note, now)
 
     linked = [p for p in plans if p.action in ("matched", "duplicate") and p.row is not None]
-    changed = await _link(db, linked, new_ids, actor_id, ref, note, now, index) if linked else set()
+    with stages("write: matched rows"):
+        changed = await _link(db, linked, new_ids, actor_id, ref, note, now, index) if linked else set()
     with stages("write: search keys"):
         if new:
             await _insert_search_keys(db, new, new_ids)
@@ -577,6 +645,32 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
         db.add(ImportBatch(job_id=job_id, number=number, first_row=plans[0].number, last_row=plans[-1].number,
                            status="committed", counts=dict(counts)))
         await db.flush()
+
+
+async def _new_employers(db: AsyncSession, new: list[RowPlan], index: KeyIndex, rows_of_file: dict[int | str, int],
+                         actor_id: int | None, note: str, now: dt.datetime) -> dict[str, int]:
+    """Insert the new rows' employers with their aliases, contacts and audit events; returns
+    ``row:N`` → employer id (the index reads the new ids from now on)."""
+    new_ids = await _insert_employers(db, new, now)
+    aliases: list[tuple[Any, ...]] = []
+    contacts: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    for plan in new:
+        ident, row = cast(str, plan.target), cast(ValidRow, plan.row)
+        emp_id = new_ids[ident]
+        index.rename(ident, emp_id)
+        rows_of_file[emp_id] = plan.number
+        aliases += [(emp_id, a, k, now, now) for a, k in row.aliases]
+        if c := row.contact:
+            contacts.append((emp_id, c["name"], c["title"], c["email"], c["phone"], now, now))
+        after = {k: row.values.get(k) for k in _AUDITED}
+        after["status"] = EmployerStatus.active.value
+        events.append((actor_id, "employer.create", "employer", emp_id, emp_id, None, after,
+                       f"{note}, row {plan.number}", now, now))
+    await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, aliases)
+    await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, contacts)
+    await _insert_many(db, _table(AuditEvent), _AUDIT_INSERT, events)
+    return new_ids
 
 
 async def _insert_search_keys(db: AsyncSession, new: list[RowPlan], new_ids: dict[str, int]) -> None:

@@ -573,8 +573,8 @@ def worth_comparing(query: EmployerRecord, cand: EmployerRecord, names: str) -> 
     """Cheap pre-filter of retrieved candidates: a shared identifier, or a name at least loosely alike.
 
     The ZIP + name-start block brings neighbours ("Pacific Dental" for "Pacific Trucking"); the
-    matcher would call them distinct at ~100x the cost of this check. ``names`` is the query's
-    names joined (``query_names``).
+    matcher would call them distinct at ~100x the cost of this check. ``names`` is
+    ``query_names(query)``.
     """
     if (query.fein and query.fein == cand.fein) or (query.domain and query.domain == cand.domain) \
             or (query.phone and query.phone == cand.phone):
@@ -583,16 +583,19 @@ def worth_comparing(query: EmployerRecord, cand: EmployerRecord, names: str) -> 
 
 
 def query_names(query: EmployerRecord) -> str:
-    return " ".join((query.name, *query.aliases))
+    """The query's names as ``names_alike`` compares them (joined, rapidfuzz's default processing)."""
+    return default_process(" ".join((query.name, *query.aliases)))
 
 
 def names_alike(names: str, others: Iterable[str]) -> bool:
     """One of ``others`` inside ``names`` or the other way round ("Acme" / "Acme Logistics": parent or
     subsidiary, a review case), or close as a whole (typos, spacing, suffixes); a single shared
-    word is neither."""
+    word is neither. ``names`` comes processed (``query_names``), ``others`` as written."""
     for other in others:
-        if fuzz.token_set_ratio(names, other, processor=default_process) >= SUBSET_SIMILARITY \
-                or fuzz.ratio(names, other, processor=default_process) >= MIN_NAME_SIMILARITY:
+        other = default_process(other)
+        # score_cutoff: rapidfuzz stops early and returns 0 below it (the same verdict, sooner).
+        if fuzz.ratio(names, other, score_cutoff=MIN_NAME_SIMILARITY) \
+                or fuzz.token_set_ratio(names, other, score_cutoff=SUBSET_SIMILARITY):
             return True
     return False
 
