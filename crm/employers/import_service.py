@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import json
 import logging
 import time
 from collections import Counter
@@ -38,7 +39,6 @@ from crm.employers.import_models import ImportBatch, ImportJob, ImportRowKey, Im
 from crm.employers.importer import (
     COLUMNS,
     DEFAULT_BATCH_SIZE,
-    CsvTable,
     ImportFileError,
     KeyIndex,
     Reference,
@@ -294,10 +294,11 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
     result = ImportResult(dry_run=dry_run, total_rows=len(table.rows), stages=stages)
     result.unknown_ignored = [h for h in table.headers if wanted.get(h) == importer.IGNORE]
 
-    with stages("validate"):
-        async with sessionmaker() as db:
-            ref = await load_reference(db, region, actor)
-        validated = _validate(table, columns, ref, result)
+    async with sessionmaker() as db:
+        ref = await load_reference(db, region, actor)
+    # Rows are validated batch by batch (each batch's all-or-nothing verdict needs only its own
+    # rows), the next batch while this one commits.
+    raw = list(importer.raw_rows(table, columns))
 
     now = _now()
     if job_id is None and not dry_run:
@@ -319,7 +320,7 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
         async with sessionmaker() as db:
             index = await load_index(db)
     async with _batch_sessions(sessionmaker, dry_run) as batch_sessionmaker:
-        processed = await _run_batches(sessionmaker, batch_sessionmaker, validated, batch_size, index, result, actor,
+        processed = await _run_batches(sessionmaker, batch_sessionmaker, raw, batch_size, index, result, actor,
                                        ref, job_id, dry_run, on_progress)
 
     result.seconds = time.perf_counter() - started
@@ -328,24 +329,28 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
                           report=result.summary(), finished_at=_now(), heartbeat_at=_now(),
                           status=ImportStatus.previewed.value if dry_run else ImportStatus.done.value,
                           **({} if dry_run else {"content": None}))
-    log.info("employer_import", extra={"job_id": job_id, "rows": len(validated), "dry_run": dry_run,
+    log.info("employer_import", extra={"job_id": job_id, "rows": len(raw), "dry_run": dry_run,
                                        "counts": dict(result.counts), "seconds": round(result.seconds, 2)})
     return result
 
 
 async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
                        batch_sessionmaker: async_sessionmaker[AsyncSession],
-                       validated: list[tuple[int, ValidRow | list[RowError]]], batch_size: int, index: KeyIndex,
+                       raw: list[tuple[int, dict[str, str]]], batch_size: int, index: KeyIndex,
                        result: ImportResult, actor: Principal | None, ref: Reference, job_id: int | None,
                        dry_run: bool, on_progress: Progress | None) -> int:
-    """Plan and write every batch; returns the number of rows processed."""
+    """Validate, plan and write every batch; returns the number of rows processed."""
     stages = result.stages
     rows_of_file: dict[int | str, int] = {}
     file_records: dict[int | str, EmployerRecord] = {}
     processed = 0
-    chunks = [validated[start:start + batch_size] for start in range(0, len(validated), batch_size)]
-    prepared: list[int] | None = None  # the next batch's candidate ids, found while this one commits
-    for number, chunk in enumerate(chunks, start=1):
+    chunks = [raw[start:start + batch_size] for start in range(0, len(raw), batch_size)]
+    ahead: Prepared | None = None  # the next batch, validated (and its candidates found) while this one commits
+    for number, raw_chunk in enumerate(chunks, start=1):
+        if ahead is None:
+            with stages("validate"):
+                ahead = Prepared(_validate(raw_chunk, ref, result))
+        chunk, prepared, ahead = ahead.rows, ahead.candidate_ids, None
         first, last = chunk[0][0], chunk[-1][0]
         bad = [item for item in chunk if not isinstance(item[1], ValidRow)]
         reported = False
@@ -362,19 +367,16 @@ async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
                                        status="rejected", counts={"invalid": len(bad), "rows": len(chunk)}))
         else:
             rows = [cast(ValidRow, item[1]) for item in chunk]
-            following = chunks[number] if number < len(chunks) else []
-            next_rows = [r for _, r in following if isinstance(r, ValidRow)]
-            reported, prepared = await _batch(
+            reported, ahead = await _batch(
                 batch_sessionmaker, rows, number, index, rows_of_file, file_records, result, actor, ref, job_id,
-                dry_run, processed + len(chunk), prepared,
-                next_rows if len(next_rows) == len(following) else None)
+                dry_run, processed + len(chunk), prepared, chunks[number] if number < len(chunks) else None)
         processed += len(chunk)
         if job_id is not None and not reported:
             with stages("progress"):
                 await _update_job(sessionmaker, job_id, processed_rows=processed, heartbeat_at=_now(),
                                   counts=dict(result.counts))
         if on_progress is not None:
-            on_progress(processed, len(validated))
+            on_progress(processed, len(raw))
         with stages("collect"):
             gc.collect(1)
     return processed
@@ -414,11 +416,19 @@ async def _batch_sessions(sessionmaker: async_sessionmaker[AsyncSession],
             await conn.commit()
 
 
-def _validate(table: CsvTable, columns: dict[int, str], ref: Reference,
+@dataclass
+class Prepared:
+    """A batch's rows, validated, and (when all are valid and it was found early) its candidates."""
+
+    rows: list[tuple[int, ValidRow | list[RowError]]]
+    candidate_ids: list[int] | None = None
+
+
+def _validate(raw: Sequence[tuple[int, dict[str, str]]], ref: Reference,
               result: ImportResult) -> list[tuple[int, ValidRow | list[RowError]]]:
     out: list[tuple[int, ValidRow | list[RowError]]] = []
-    for number, raw in importer.raw_rows(table, columns):
-        outcome = importer.validate_row(number, raw, ref)
+    for number, cells in raw:
+        outcome = importer.validate_row(number, cells, ref)
         if not isinstance(outcome, ValidRow):
             result.errors.extend(outcome)
             result.counts["invalid"] += 1
@@ -435,12 +445,12 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                  index: KeyIndex, rows_of_file: dict[int | str, int], file_records: dict[int | str, EmployerRecord],
                  result: ImportResult, actor: Principal | None, ref: Reference, job_id: int | None,
                  dry_run: bool, processed: int, prepared: list[int] | None,
-                 next_rows: list[ValidRow] | None) -> tuple[bool, list[int] | None]:
+                 following: Sequence[tuple[int, dict[str, str]]] | None) -> tuple[bool, Prepared | None]:
     """Plan one batch and (unless dry) write it in one transaction, the job's progress included.
 
     ``prepared``: this batch's candidate ids if the previous batch found them already. While
-    this batch commits, the next one's (``next_rows``) are found. Returns whether the job's
-    progress was written, and the next batch's candidate ids (or None).
+    this batch commits, the ``following`` rows are validated and their candidates found.
+    Returns whether the job's progress was written, and the following batch if prepared.
     """
     stages = result.stages
     async with sessionmaker() as db:
@@ -461,25 +471,28 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
         if dry_run:
             file_records.update({k: v for k, v in records.items() if isinstance(k, str)})
             return False, None
-        ahead: list[int] | None = None
+        ahead: Prepared | None = None
         try:
             with stages("write"):
-                await _write(db, plans, index, rows_of_file, actor, ref, job_id, number, known, stages)
+                later = await _write(db, plans, index, rows_of_file, actor, ref, job_id, number, known, stages)
                 if job_id is not None:
                     # Progress commits with the batch: one transaction per batch, and the bar
                     # never shows rows that a kill would lose.
                     await db.execute(update(ImportJob).where(ImportJob.id == job_id).values(
                         processed_rows=processed, heartbeat_at=_now(), counts=dict(result.counts)))
             with stages("commit"):
-                # SQLite commits (and checkpoints) in the driver's thread without holding the GIL:
-                # meanwhile this thread does the next batch's pure work. Its index is final once
-                # this batch is written (rows added, ids renamed, changed employers forgotten).
-                committing = asyncio.ensure_future(db.commit())
-                await asyncio.sleep(0)  # the commit is on its way to the driver's thread
+                # The inserts nothing reads back, then COMMIT (and its WAL checkpoint): on SQLite
+                # each is one statement that runs in the driver's thread without the GIL, so
+                # meanwhile this thread does the next batch's database-free work (_prepare
+                # yields to the event loop between rows so the statements follow each other).
+                # The index it reads is final once this batch is written (rows added, ids
+                # renamed, changed employers forgotten).
+                committing = asyncio.ensure_future(_finish(db, later))
+                await asyncio.sleep(0)  # the first statement is on its way to the driver's thread
                 try:
-                    if next_rows is not None:
+                    if following is not None:
                         with stages("commit: next batch prepared meanwhile"):
-                            ahead = _prepare(next_rows, index)
+                            ahead = await _prepare(following, ref, result, index)
                 finally:
                     await committing
         except BaseException:
@@ -501,12 +514,38 @@ def _candidate_ids(rows: Sequence[ValidRow], index: KeyIndex) -> list[int]:
     return sorted(wanted)
 
 
-def _prepare(rows: Sequence[ValidRow], index: KeyIndex) -> list[int]:
-    """A batch's pure work that needs no database: its candidate ids, and the matcher's parse of
-    each row (cached; the planner compares it, its search keys come from it)."""
-    for row in rows:
-        features(row.query)
-    return _candidate_ids(rows, index)
+async def _finish(db: AsyncSession, later: list[Insert]) -> None:
+    for table, columns, rows, same in later:
+        await _insert_many(db, table, columns, rows, same, one_statement=True)
+    await db.commit()
+
+
+_YIELD_EVERY = 50  # rows of _prepare between two turns of the event loop
+
+
+async def _prepare(raw: Sequence[tuple[int, dict[str, str]]], ref: Reference, result: ImportResult,
+                   index: KeyIndex) -> Prepared:
+    """A batch's work that needs no database: validation, then (all rows valid) its candidate ids
+    and the matcher's parse of the rows that will surely need it (cached for the planner and the
+    search keys): those whose name key no employer or earlier row has, so not an exact copy."""
+    validated: list[tuple[int, ValidRow | list[RowError]]] = []
+    for start in range(0, len(raw), _YIELD_EVERY):
+        with result.stages("validate"):
+            validated += _validate(raw[start:start + _YIELD_EVERY], ref, result)
+        await asyncio.sleep(0)
+    rows = [r for _, r in validated if isinstance(r, ValidRow)]
+    if len(rows) < len(validated):
+        return Prepared(validated)
+    by_name = index.by_name
+    wanted: set[int] = set()
+    for start in range(0, len(rows), _YIELD_EVERY):
+        part = rows[start:start + _YIELD_EVERY]
+        for row in part:
+            if row.values["name_key"] not in by_name:
+                features(row.query)
+        wanted.update(_candidate_ids(part, index))
+        await asyncio.sleep(0)
+    return Prepared(validated, sorted(wanted))
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -554,65 +593,81 @@ async def _known_row_keys(db: AsyncSession, keys: Sequence[str]) -> dict[str, in
 
 # --- writing ---------------------------------------------------------------------------------
 
-_ROW_COLUMNS = ("created_at", "updated_at")  # BigIntAuditBase's columns, written explicitly below
 
 
 @lru_cache(maxsize=64)
-def _plain_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
-    """SQL of a plain INSERT of ``columns`` with qmark parameters (SQLite's), and each column's
-    bind processor (None when the driver takes the value as it is)."""
+def _plain_insert(table: Table, columns: tuple[str, ...], same: tuple[str, ...], dialect: Dialect,
+                  from_json: bool) -> tuple[str, tuple[Any, ...]]:
+    """SQL of a plain INSERT of ``columns`` + ``same`` with qmark parameters (SQLite's) - or,
+    ``from_json``, of the rows of one JSON array parameter, ``same`` bound once - and each
+    column's bind processor (None when the driver takes the value as it is)."""
     quote = dialect.identifier_preparer
-    sql = (f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) "
-           f"VALUES ({', '.join('?' for _ in columns)})")
-    return sql, tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+    into = f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns + same)}) "
+    if from_json:
+        values = [f"json_extract(value, '$[{i}]')" for i in range(len(columns))] + ["?" for _ in same]
+        sql = into + f"SELECT {', '.join(values)} FROM json_each(?)"
+    else:
+        sql = into + f"VALUES ({', '.join('?' for _ in columns + same)})"
+    return sql, tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns + same)
 
 
-async def _insert_many(db: AsyncSession, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """INSERT many rows given as tuples in ``columns`` order.
+async def _insert_many(db: AsyncSession, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                       same: dict[str, Any] | None = None, one_statement: bool = False) -> None:
+    """INSERT many rows given as tuples in ``columns`` order, with the ``same`` column values in all.
 
-    On SQLite this is one driver ``executemany`` with each value run through its column type's own
-    bind processor (so what is stored is what Core would store), skipping Core's per-row parameter
-    compilation - the largest cost of writing ~10,000 rows per batch. A processor's result is reused
-    while the same object comes again (the batch's one timestamp). PostgreSQL takes Core's
-    ``insertmanyvalues`` path, already one multi-row statement per page of rows.
+    On SQLite each value is run through its column type's own bind processor (so what is stored is
+    what Core would store), skipping Core's per-row parameter compilation - the largest cost of
+    writing ~10,000 rows per batch. Then one driver ``executemany``, or with ``one_statement`` a
+    single ``INSERT ... SELECT ... FROM json_each(?)`` of the rows as a JSON array: SQLite runs it
+    in one step without taking the GIL back per row, so it proceeds while Python works in the
+    other thread. PostgreSQL takes Core's ``insertmanyvalues`` path, already one multi-row
+    statement per page of rows.
     """
     if not rows:
         return
+    same = same or {}
     conn = await db.connection()
     if conn.dialect.name != "sqlite":
-        await conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        await conn.execute(insert(table), [dict(zip(columns, row, strict=True)) | same for row in rows])
         return
-    sql, processors = _plain_insert(table, columns, conn.dialect)
-    for i, process in enumerate(processors):
-        if process is None:
-            continue
-        last_in: Any = object()
-        last_out: Any = None
-        out = []
-        for row in rows:
-            value = row[i]
-            if value is not last_in:
-                last_in, last_out = value, process(value)  # None too: JSON stores it as 'null'
-            out.append((*row[:i], last_out, *row[i + 1:]))
-        rows = out
-    await conn.exec_driver_sql(sql, rows)
+    sql, processors = _plain_insert(table, columns, tuple(same), conn.dialect, one_statement)
+    constants = tuple(process(value) if process else value
+                      for process, value in zip(processors[len(columns):], same.values(), strict=True))
+    for i, process in enumerate(processors[:len(columns)]):
+        if process is not None:  # None values too: JSON stores None as 'null'
+            rows = [(*row[:i], process(row[i]), *row[i + 1:]) for row in rows]
+    if one_statement:
+        await conn.exec_driver_sql(sql, (*constants, json.dumps(rows)))
+    elif constants:
+        await conn.exec_driver_sql(sql, [(*row, *constants) for row in rows])
+    else:
+        await conn.exec_driver_sql(sql, rows)
 
 
-_EMPLOYER_INSERT = (*_EMPLOYER_COLUMNS, "status", "merged_into_id", "do_not_contact", "preferred_channel", "notes",
-                    *_ROW_COLUMNS)
-_ALIAS_INSERT = ("employer_id", "name", "name_key", *_ROW_COLUMNS)
-_CONTACT_INSERT = ("employer_id", "name", "title", "email", "phone", *_ROW_COLUMNS)
-_AUDIT_INSERT = ("actor_id", "action", "entity_type", "entity_id", "employer_id", "before", "after", "note",
-                 *_ROW_COLUMNS)
-_ROW_KEY_INSERT = ("row_key", "employer_id", "job_id", *_ROW_COLUMNS)
+_ALIAS_INSERT = ("employer_id", "name", "name_key")
+_CONTACT_INSERT = ("employer_id", "name", "title", "email", "phone")
+_AUDIT_INSERT = ("entity_id", "employer_id", "before", "after", "note")
+_ROW_KEY_INSERT = ("row_key", "employer_id")
 _KEY_INSERT = ("key", "employer_id")
+
+
+def _stamped(now: dt.datetime, **same: Any) -> dict[str, Any]:
+    """Column values every row of an insert shares, with BigIntAuditBase's timestamps (Core inserts
+    do not run the ORM's defaults)."""
+    return {**same, "created_at": now, "updated_at": now}
 # What the matcher (and so the search keys) reads of an employer: a change to these refreshes keys.
 _KEYED = frozenset(("dba", "website", "domain", "fein", "phone", "address_line", "city", "zip", "aliases_added"))
 
 
+Insert = tuple[Table, tuple[str, ...], list[tuple[Any, ...]], dict[str, Any]]  # table, columns, rows, same
+
+
 async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_of_file: dict[int | str, int],
                  actor: Principal | None, ref: Reference, job_id: int | None, number: int,
-                 known: dict[str, int], stages: Stages) -> None:
+                 known: dict[str, int], stages: Stages) -> list[Insert]:
+    """Write what the plans say; returns the inserts nothing in this batch reads back (audit
+    events, search keys, row keys), for the caller to send with the commit."""
+    later: list[Insert] = []
     note = f"CSV import job #{job_id}" if job_id else "CSV import"
     actor_id = actor.id if actor else None
     now = _now()
@@ -620,16 +675,17 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
     new_ids: dict[str, int] = {}
     if new:
         with stages("write: new employers"):
-            new_ids = await _new_employers(db, new, index, rows_of_file, actor_id, note, now)
+            new_ids = await _new_employers(db, new, index, rows_of_file, actor_id, note, now, later)
 
     linked = [p for p in plans if p.action in ("matched", "duplicate") and p.row is not None]
     with stages("write: matched rows"):
-        changed = await _link(db, linked, new_ids, actor_id, ref, note, now, index) if linked else set()
+        changed = await _link(db, linked, new_ids, actor_id, ref, note, now, index, later) if linked else set()
     with stages("write: search keys"):
-        if new:
-            await _insert_search_keys(db, new, new_ids)
         if changed:
             await refresh_keys(db, changed)
+        if new:
+            # Employers refreshed just now (a later row of this batch added a name) have theirs.
+            later.append((employer_search_key, _KEY_INSERT, _search_keys(new, new_ids, changed), {}))
 
     seen: set[str] = set(known)
     keys = []
@@ -638,19 +694,20 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
             continue
         seen.add(plan.row.row_key)
         target = new_ids.get(plan.target, plan.target) if isinstance(plan.target, str) else plan.target
-        keys.append((plan.row.row_key, target, job_id, now, now))
-    await _insert_many(db, _table(ImportRowKey), _ROW_KEY_INSERT, keys)
+        keys.append((plan.row.row_key, target))
+    later.append((_table(ImportRowKey), _ROW_KEY_INSERT, keys, _stamped(now, job_id=job_id)))
     if job_id is not None:
         counts = Counter(p.action for p in plans)
         db.add(ImportBatch(job_id=job_id, number=number, first_row=plans[0].number, last_row=plans[-1].number,
                            status="committed", counts=dict(counts)))
         await db.flush()
+    return later
 
 
 async def _new_employers(db: AsyncSession, new: list[RowPlan], index: KeyIndex, rows_of_file: dict[int | str, int],
-                         actor_id: int | None, note: str, now: dt.datetime) -> dict[str, int]:
-    """Insert the new rows' employers with their aliases, contacts and audit events; returns
-    ``row:N`` → employer id (the index reads the new ids from now on)."""
+                         actor_id: int | None, note: str, now: dt.datetime, later: list[Insert]) -> dict[str, int]:
+    """Insert the new rows' employers with their aliases and contacts (their audit events go to
+    ``later``); returns ``row:N`` → employer id (the index reads the new ids from now on)."""
     new_ids = await _insert_employers(db, new, now)
     aliases: list[tuple[Any, ...]] = []
     contacts: list[tuple[Any, ...]] = []
@@ -660,37 +717,40 @@ async def _new_employers(db: AsyncSession, new: list[RowPlan], index: KeyIndex, 
         emp_id = new_ids[ident]
         index.rename(ident, emp_id)
         rows_of_file[emp_id] = plan.number
-        aliases += [(emp_id, a, k, now, now) for a, k in row.aliases]
+        aliases += [(emp_id, a, k) for a, k in row.aliases]
         if c := row.contact:
-            contacts.append((emp_id, c["name"], c["title"], c["email"], c["phone"], now, now))
+            contacts.append((emp_id, c["name"], c["title"], c["email"], c["phone"]))
         after = {k: row.values.get(k) for k in _AUDITED}
         after["status"] = EmployerStatus.active.value
-        events.append((actor_id, "employer.create", "employer", emp_id, emp_id, None, after,
-                       f"{note}, row {plan.number}", now, now))
-    await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, aliases)
-    await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, contacts)
-    await _insert_many(db, _table(AuditEvent), _AUDIT_INSERT, events)
+        events.append((emp_id, emp_id, None, after, f"{note}, row {plan.number}"))
+    await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, aliases, _stamped(now))
+    await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, contacts, _stamped(now))
+    later.append((_table(AuditEvent), _AUDIT_INSERT, events,
+                  _stamped(now, actor_id=actor_id, action="employer.create", entity_type="employer")))
     return new_ids
 
 
-async def _insert_search_keys(db: AsyncSession, new: list[RowPlan], new_ids: dict[str, int]) -> None:
+def _search_keys(new: list[RowPlan], new_ids: dict[str, int], skip: set[int]) -> list[tuple[Any, ...]]:
     """Typeahead/intake search keys of the new employers: what ``candidates.refresh_keys`` writes
     (``blocking_keys`` of the employer's record), computed from the records the planner compared
     instead of reading the employers back; sorted by key, so the index is written page by page."""
     rows = []
     for plan in new:
         emp_id = new_ids[cast(str, plan.target)]
+        if emp_id in skip:
+            continue
         record = plan.record or cast(ValidRow, plan.row).record(cast(str, plan.target))
         rows += [(key, emp_id) for key in {key[:KEY_LENGTH] for key in blocking_keys(record)}]
     rows.sort()
-    await _insert_many(db, employer_search_key, _KEY_INSERT, rows)
+    return rows
 
 
 async def _insert_employers(db: AsyncSession, new: list[RowPlan], now: dt.datetime) -> dict[str, int]:
     """Insert the new rows' employers; returns ``row:N`` → employer id."""
     table = _table(Employer)
-    rows = [(*(cast(ValidRow, p.row).values.get(c) for c in _EMPLOYER_COLUMNS), EmployerStatus.active.value, None,
-             False, None, None, now, now) for p in new]
+    rows = [tuple(cast(ValidRow, p.row).values.get(c) for c in _EMPLOYER_COLUMNS) for p in new]
+    same = _stamped(now, status=EmployerStatus.active.value, merged_into_id=None, do_not_contact=False,
+                    preferred_channel=None, notes=None)
     conn = await db.connection()
     if conn.dialect.name == "sqlite":
         # This transaction holds SQLite's write lock (begin_write), so nobody else can insert:
@@ -698,16 +758,17 @@ async def _insert_employers(db: AsyncSession, new: list[RowPlan], now: dt.dateti
         # makes SQLite insert row by row).
         first = (await db.scalar(select(func.max(table.c.id))) or 0) + 1
         ids = list(range(first, first + len(rows)))
-        await _insert_many(db, table, ("id", *_EMPLOYER_INSERT), [(i, *row) for i, row in zip(ids, rows, strict=True)])
+        await _insert_many(db, table, ("id", *_EMPLOYER_COLUMNS), [(i, *row) for i, row in zip(ids, rows, strict=True)],
+                           same)
     else:
         result = await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                    [dict(zip(_EMPLOYER_INSERT, row, strict=True)) for row in rows])
+                                    [dict(zip(_EMPLOYER_COLUMNS, row, strict=True)) | same for row in rows])
         ids = list(result.scalars())
     return {cast(str, plan.target): emp_id for plan, emp_id in zip(new, ids, strict=True)}
 
 
 async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int], actor_id: int | None,
-                ref: Reference, note: str, now: dt.datetime, index: KeyIndex) -> set[int]:
+                ref: Reference, note: str, now: dt.datetime, index: KeyIndex, later: list[Insert]) -> set[int]:
     """Matched and duplicate rows: fill the employer's empty fields, add aliases and contacts.
     Returns the employers whose search keys may have changed."""
     targets = sorted({new_ids.get(p.target, 0) if isinstance(p.target, str) else cast(int, p.target)
@@ -752,12 +813,12 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
         for alias, key in [(row.values["legal_name"], row.values["name_key"]), *row.aliases]:
             if key and key not in names[target]:
                 names[target].add(key)
-                new_aliases.append((target, alias, key, now, now))
+                new_aliases.append((target, alias, key))
                 after.setdefault(target, {}).setdefault("aliases_added", []).append(alias)
         if row.contact and importer.contact_is_new(row.contact, contacts.get(target, [])):
             contacts.setdefault(target, []).append(row.contact)
             ct = row.contact
-            new_contacts.append((target, ct["name"], ct["title"], ct["email"], ct["phone"], now, now))
+            new_contacts.append((target, ct["name"], ct["title"], ct["email"], ct["phone"]))
             after.setdefault(target, {}).setdefault("contacts_added", []).append(ct["name"])
 
     for target in after:
@@ -773,12 +834,13 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
         await db.execute(update(_table(Employer)).where(e.id == bindparam("b_id"))
                          .values({**{n: bindparam(f"b_{n}") for n in names_}, "updated_at": bindparam("b_now")}),
                          params)
-    await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, new_aliases)
-    await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, new_contacts)
-    await _insert_many(db, _table(AuditEvent), _AUDIT_INSERT, [
-        (actor_id, "employer.update", "employer", target, target, before.get(target) or None, changes,
-         f"{note}, row(s) {', '.join(map(str, rows_by_target.get(target, [])))}", now, now)
-        for target, changes in after.items()])
+    await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, new_aliases, _stamped(now))
+    await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, new_contacts, _stamped(now))
+    later.append((_table(AuditEvent), _AUDIT_INSERT, [
+        (target, target, before.get(target) or None, changes,
+         f"{note}, row(s) {', '.join(map(str, rows_by_target.get(target, [])))}")
+        for target, changes in after.items()],
+        _stamped(now, actor_id=actor_id, action="employer.update", entity_type="employer")))
     return {target for target, changes in after.items() if not _KEYED.isdisjoint(changes)}
 
 
