@@ -1,11 +1,17 @@
 """CSV import of employers, the shell: load what planning needs, write each batch in one transaction.
 
 ``run_import`` is the one code path behind ``crm import employers``, the upload page (as a
-background task in the server process) and ``bench/import_bench``. Per batch it loads the
-candidate employers the key index names (one query), asks the pure planner
-(``importer.plan_batch``) and writes employers, aliases, contacts, audit events, search keys, row
-keys, the batch row and the job's progress in one transaction - so a killed process leaves only
-whole batches behind, and a rerun recognizes those rows by their row keys.
+background task in the server process) and ``bench/import_bench``. Per batch it validates the
+rows, loads the candidate employers the key index names and the planner would compare (one
+query), asks the pure planner (``importer.plan_batch``) and writes employers, aliases, contacts,
+audit events, search keys, row keys, the batch row and the job's progress in one transaction -
+so a killed process leaves only whole batches behind, and a rerun recognizes those rows by their
+row keys.
+
+Where the time goes and why it is arranged so (bench/README.md, "import"): the key index of every
+employer is read once; writes skip Core's per-row parameter handling; and while SQLite commits a
+batch in its driver thread (which needs no GIL), the main thread validates the next batch and
+finds its candidates - the two cores work at once.
 """
 
 from __future__ import annotations
