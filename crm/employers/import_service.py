@@ -359,7 +359,7 @@ async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
         chunk, prepared, ahead = ahead.rows, ahead.candidate_ids, None
         first, last = chunk[0][0], chunk[-1][0]
         bad = [item for item in chunk if not isinstance(item[1], ValidRow)]
-        reported = False
+        committed = False
         if bad:
             result.rejected_batches.append((number, first, last))
             result.counts["rejected"] += len(chunk)
@@ -373,18 +373,19 @@ async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
                                        status="rejected", counts={"invalid": len(bad), "rows": len(chunk)}))
         else:
             rows = [cast(ValidRow, item[1]) for item in chunk]
-            reported, ahead = await _batch(
+            committed, ahead = await _batch(
                 batch_sessionmaker, rows, number, index, rows_of_file, file_records, result, actor, ref, job_id,
                 dry_run, processed + len(chunk), prepared, chunks[number] if number < len(chunks) else None)
         processed += len(chunk)
-        if job_id is not None and not reported:
+        if job_id is not None and not committed:  # a committed batch wrote its progress itself
             with stages("progress"):
                 await _update_job(sessionmaker, job_id, processed_rows=processed, heartbeat_at=_now(),
                                   counts=dict(result.counts))
         if on_progress is not None:
             on_progress(processed, len(raw))
-        with stages("collect"):
-            gc.collect(1)
+        if not committed:  # a committed batch collected while it committed
+            with stages("collect"):
+                gc.collect(1)
     return processed
 
 
@@ -456,7 +457,8 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
 
     ``prepared``: this batch's candidate ids if the previous batch found them already. While
     this batch commits, the ``following`` rows are validated and their candidates found.
-    Returns whether the job's progress was written, and the following batch if prepared.
+    Returns whether the batch was written (with the job's progress), and the following batch if
+    prepared.
     """
     stages = result.stages
     async with sessionmaker() as db:
@@ -499,13 +501,15 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                     if following is not None:
                         with stages("commit: next batch prepared meanwhile"):
                             ahead = await _prepare(following, ref, result, index)
+                    with stages("collect"):
+                        gc.collect(1)  # see _collector_paused
                 finally:
                     await committing
         except BaseException:
             await db.rollback()
             raise
         result.committed_batches.append(number)
-        return job_id is not None, ahead
+        return True, ahead
 
 
 def _candidate_ids(rows: Sequence[ValidRow], index: KeyIndex) -> list[int]:

@@ -113,12 +113,19 @@ _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+_LITERAL_RULES = frozenset(("ph", "c", "y", "z", "w"))  # rules that are plain strings (no regex syntax)
+_REPEATS = _PHONETIC_RULES[-1][0]  # "(.)\1+": most words have no doubled letter to collapse
+
+
 @lru_cache(maxsize=200_000)
 def phonetic(word: str) -> str:
     """A light phonetic key (in the spirit of Metaphone) that makes spellings and
     transliterations of one name agree: "philips"/"filips", "electronics"/"ehlektroniks"."""
     for pattern, repl in _PHONETIC_RULES:
-        word = pattern.sub(repl, word)
+        if pattern.pattern in _LITERAL_RULES:
+            word = word.replace(pattern.pattern, repl)  # the same substitution, without the regex engine
+        elif pattern is not _REPEATS or _REPEATS.search(word):
+            word = pattern.sub(repl, word)
     return word
 
 
