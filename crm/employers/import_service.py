@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
-import json
 import logging
 import time
 from collections import Counter
@@ -27,9 +26,11 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
+import msgspec
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -240,15 +241,18 @@ _collector_was_enabled = True
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Hold off CPython's automatic cyclic garbage collection for a run; the run collects the
-    young generations itself after each batch (``gc.collect(1)``).
+    """Hold off CPython's cyclic garbage collector for a run: automatic collection is off, and
+    after each batch the run moves what survived into the collector's permanent generation
+    (``gc.freeze()``, see ``_settle``) instead of scanning it.
 
     An import keeps a large, long-lived working set (the key index of every employer, the
     validated rows, the matcher's caches) and allocates hundreds of thousands of objects per
     batch, so the automatic collector ran thousands of times and re-scanned that working set:
-    a quarter to a third of the import's CPU time. Reference counting still frees everything
-    as usual; only garbage cycles wait for the next batch's collection. Counted, so that
-    overlapping runs in one server process restore the collector once the last one ends.
+    a quarter to a third of the import's CPU time. Reference counting still frees everything as
+    usual; only garbage cycles (measured: too few to change the peak memory of a 100,000-row run)
+    wait until the run ends, when the frozen objects go back to the collector
+    (``gc.unfreeze()``). Counted, so that overlapping runs in one server process hand the
+    collector back once the last one ends.
     """
     global _paused, _collector_was_enabled
     if _paused == 0:
@@ -259,8 +263,17 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         _paused -= 1
-        if _paused == 0 and _collector_was_enabled:
-            gc.enable()
+        if _paused == 0:
+            gc.unfreeze()
+            if _collector_was_enabled:
+                gc.enable()
+
+
+def _settle() -> None:
+    """After a batch: what survived it is long-lived (index entries, cached parses), so the
+    collector need not look at it again during the run (see ``_collector_paused``)."""
+    gc.freeze()
+
 
 async def run_import(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -383,9 +396,8 @@ async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
                                   counts=dict(result.counts))
         if on_progress is not None:
             on_progress(processed, len(raw))
-        if not committed:  # a committed batch collected while it committed
-            with stages("collect"):
-                gc.collect(1)
+        if not committed:  # a committed batch settled while it committed
+            _settle()
     return processed
 
 
@@ -501,8 +513,7 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                     if following is not None:
                         with stages("commit: next batch prepared meanwhile"):
                             ahead = await _prepare(following, ref, result, index)
-                    with stages("collect"):
-                        gc.collect(1)  # see _collector_paused
+                    _settle()
                 finally:
                     await committing
         except BaseException:
@@ -524,9 +535,10 @@ def _candidate_ids(rows: Sequence[ValidRow], index: KeyIndex) -> list[int]:
     return sorted(wanted)
 
 
-async def _finish(db: AsyncSession, later: list[Insert]) -> None:
-    for table, columns, rows, same in later:
-        await _insert_many(db, table, columns, rows, same, one_statement=True)
+async def _finish(db: AsyncSession, later: list[_Bulk]) -> None:
+    # Only driver calls here: this runs while the main thread is busy elsewhere (see _batch).
+    for bulk in later:
+        await bulk.run(db)
     await db.commit()
 
 
@@ -567,6 +579,13 @@ _RECORDS = (select(_E.id, _E.legal_name, _E.dba, _E.domain, _E.fein, _E.phone, _
             .where(_E.id.in_(bindparam("ids", expanding=True)), _E.status != EmployerStatus.merged.value))
 _ALIASES = (select(_A.employer_id, _A.name).where(_A.employer_id.in_(bindparam("ids", expanding=True)))
             .order_by(_A.employer_id, _A.name))
+_K = _table(ImportRowKey).c
+_ROW_KEYS = select(_K.row_key, _K.employer_id).where(_K.row_key.in_(bindparam("keys", expanding=True)))
+# What _link reads of the employers matched rows link to.
+_C = _table(EmployerContact).c
+_CURRENT = select(_E.id, _E.name_key, *(_E[col] for col in _FETCH)).where(_E.id.in_(bindparam("ids", expanding=True)))
+_ALIAS_KEYS = select(_A.employer_id, _A.name_key).where(_A.employer_id.in_(bindparam("ids", expanding=True)))
+_CONTACTS = select(_C.employer_id, _C.name, _C.email).where(_C.employer_id.in_(bindparam("ids", expanding=True)))
 
 
 async def load_records(db: AsyncSession, ids: Sequence[int]) -> dict[int | str, EmployerRecord]:
@@ -594,9 +613,8 @@ async def load_records(db: AsyncSession, ids: Sequence[int]) -> dict[int | str, 
 async def _known_row_keys(db: AsyncSession, keys: Sequence[str]) -> dict[str, int]:
     """Row keys that earlier imports (or earlier batches) wrote → their employer."""
     known: dict[str, int] = {}
-    k = _table(ImportRowKey).c
     for chunk in _chunks(keys, _ID_CHUNK):
-        for key, emp_id in await db.execute(select(k.row_key, k.employer_id).where(k.row_key.in_(chunk))):
+        for key, emp_id in await db.execute(_ROW_KEYS, {"keys": list(chunk)}):
             known[key] = emp_id
     return known
 
@@ -621,37 +639,54 @@ def _plain_insert(table: Table, columns: tuple[str, ...], same: tuple[str, ...],
     return sql, tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns + same)
 
 
-async def _insert_many(db: AsyncSession, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
-                       same: dict[str, Any] | None = None, one_statement: bool = False) -> None:
-    """INSERT many rows given as tuples in ``columns`` order, with the ``same`` column values in all.
+@dataclass(frozen=True)
+class _Bulk:
+    """An INSERT of many rows with its parameters ready: only the driver call is left."""
+
+    table: Table
+    sql: str | None  # the driver SQL (SQLite); None: Core's insert (PostgreSQL)
+    params: Any
+
+    async def run(self, db: AsyncSession) -> None:
+        conn = await db.connection()
+        if self.sql is None:
+            await conn.execute(insert(self.table), self.params)
+        else:
+            await conn.exec_driver_sql(self.sql, self.params)
+
+
+def _bulk(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+          same: dict[str, Any] | None = None, one_statement: bool = False) -> _Bulk:
+    """An INSERT of rows given as tuples in ``columns`` order, with the ``same`` column values in all.
 
     On SQLite each value is run through its column type's own bind processor (so what is stored is
     what Core would store), skipping Core's per-row parameter compilation - the largest cost of
-    writing ~10,000 rows per batch. Then one driver ``executemany``, or with ``one_statement`` a
-    single ``INSERT ... SELECT ... FROM json_each(?)`` of the rows as a JSON array: SQLite runs it
-    in one step without taking the GIL back per row, so it proceeds while Python works in the
-    other thread. PostgreSQL takes Core's ``insertmanyvalues`` path, already one multi-row
-    statement per page of rows.
+    writing ~10,000 rows per batch. The statement is one driver ``executemany``, or with
+    ``one_statement`` a single ``INSERT ... SELECT ... FROM json_each(?)`` of the rows as a JSON
+    array: SQLite runs that in one step without taking the GIL back per row, so it proceeds while
+    Python works in the other thread. PostgreSQL takes Core's ``insertmanyvalues`` path, already
+    one multi-row statement per page of rows.
     """
-    if not rows:
-        return
     same = same or {}
-    conn = await db.connection()
-    if conn.dialect.name != "sqlite":
-        await conn.execute(insert(table), [dict(zip(columns, row, strict=True)) | same for row in rows])
-        return
-    sql, processors = _plain_insert(table, columns, tuple(same), conn.dialect, one_statement)
+    if dialect.name != "sqlite":
+        return _Bulk(table, None, [dict(zip(columns, row, strict=True)) | same for row in rows])
+    sql, processors = _plain_insert(table, columns, tuple(same), dialect, one_statement)
     constants = tuple(process(value) if process else value
                       for process, value in zip(processors[len(columns):], same.values(), strict=True))
     for i, process in enumerate(processors[:len(columns)]):
         if process is not None:  # None values too: JSON stores None as 'null'
             rows = [(*row[:i], process(row[i]), *row[i + 1:]) for row in rows]
     if one_statement:
-        await conn.exec_driver_sql(sql, (*constants, json.dumps(rows)))
-    elif constants:
-        await conn.exec_driver_sql(sql, [(*row, *constants) for row in rows])
-    else:
-        await conn.exec_driver_sql(sql, rows)
+        # msgspec writes the array (UTF-8, no escapes needed) several times faster than json.dumps.
+        return _Bulk(table, sql, (*constants, msgspec.json.encode(rows).decode()))
+    return _Bulk(table, sql, [(*row, *constants) for row in rows] if constants else rows)
+
+
+async def _insert_many(db: AsyncSession, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
+                       same: dict[str, Any] | None = None) -> None:
+    """``_bulk`` run now."""
+    if rows:
+        await _bulk((await db.connection()).dialect, table, columns, rows, same).run(db)
 
 
 _ALIAS_INSERT = ("employer_id", "name", "name_key")
@@ -674,9 +709,9 @@ Insert = tuple[Table, tuple[str, ...], list[tuple[Any, ...]], dict[str, Any]]  #
 
 async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_of_file: dict[int | str, int],
                  actor: Principal | None, ref: Reference, job_id: int | None, number: int,
-                 known: dict[str, int], stages: Stages) -> list[Insert]:
+                 known: dict[str, int], stages: Stages) -> list[_Bulk]:
     """Write what the plans say; returns the inserts nothing in this batch reads back (audit
-    events, search keys, row keys), for the caller to send with the commit."""
+    events, search keys, row keys), ready for the caller to send with the commit."""
     later: list[Insert] = []
     note = f"CSV import job #{job_id}" if job_id else "CSV import"
     actor_id = actor.id if actor else None
@@ -711,7 +746,8 @@ async def _write(db: AsyncSession, plans: list[RowPlan], index: KeyIndex, rows_o
         db.add(ImportBatch(job_id=job_id, number=number, first_row=plans[0].number, last_row=plans[-1].number,
                            status="committed", counts=dict(counts)))
         await db.flush()
-    return later
+    dialect = (await db.connection()).dialect
+    return [_bulk(dialect, *insert_, one_statement=True) for insert_ in later if insert_[2]]
 
 
 async def _new_employers(db: AsyncSession, new: list[RowPlan], index: KeyIndex, rows_of_file: dict[int | str, int],
@@ -758,7 +794,8 @@ def _search_keys(new: list[RowPlan], new_ids: dict[str, int], skip: set[int]) ->
 async def _insert_employers(db: AsyncSession, new: list[RowPlan], now: dt.datetime) -> dict[str, int]:
     """Insert the new rows' employers; returns ``row:N`` → employer id."""
     table = _table(Employer)
-    rows = [tuple(cast(ValidRow, p.row).values.get(c) for c in _EMPLOYER_COLUMNS) for p in new]
+    columns = itemgetter(*_EMPLOYER_COLUMNS)  # validate_row sets every one of them
+    rows = [columns(cast(ValidRow, p.row).values) for p in new]
     same = _stamped(now, status=EmployerStatus.active.value, merged_into_id=None, do_not_contact=False,
                     preferred_channel=None, notes=None)
     conn = await db.connection()
@@ -784,19 +821,17 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
     targets = sorted({new_ids.get(p.target, 0) if isinstance(p.target, str) else cast(int, p.target)
                       for p in linked} - {0})
     e = _table(Employer).c
-    a = _table(EmployerAlias).c
-    c = _table(EmployerContact).c
     current: dict[int, dict[str, Any]] = {}
     names: dict[int, set[str]] = {}
     contacts: dict[int, list[dict[str, Any]]] = {}
     for chunk in _chunks(targets, _ID_CHUNK):
-        for row in await db.execute(select(e.id, e.name_key, *(e[col] for col in _FETCH)).where(e.id.in_(chunk))):
+        params = {"ids": list(chunk)}
+        for row in await db.execute(_CURRENT, params):
             current[row[0]] = dict(zip(_FETCH, row[2:], strict=True))
             names[row[0]] = {row[1]}
-        for emp_id, key in await db.execute(select(a.employer_id, a.name_key).where(a.employer_id.in_(chunk))):
+        for emp_id, key in await db.execute(_ALIAS_KEYS, params):
             names[emp_id].add(key)
-        for emp_id, cname, email in await db.execute(select(c.employer_id, c.name, c.email)
-                                                     .where(c.employer_id.in_(chunk))):
+        for emp_id, cname, email in await db.execute(_CONTACTS, params):
             contacts.setdefault(emp_id, []).append({"name": cname, "email": email})
 
     before: dict[int, dict[str, Any]] = {}
@@ -920,6 +955,8 @@ def cli_import(settings: Settings, path: Path, *, dry_run: bool = False, batch_s
         return 2
     for line in result_lines(result):
         click.echo(line)
+    # The process ends now: spare it the collector's final pass over all the run cached.
+    gc.freeze()
     return 1 if result.errors else 0
 
 

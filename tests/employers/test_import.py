@@ -249,7 +249,7 @@ async def test_the_import_leaves_the_connection_and_the_garbage_collector_as_it_
 
     engine = sessionmaker.kw["bind"]
     await run_import(sessionmaker, csv_bytes([employer("Mojave Solar Works", 1)]))
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     if not is_pg:
         # Every pooled connection (the run borrowed one and tuned it) is back to the defaults.
         connections = [await engine.connect() for _ in range(3)]
