@@ -551,10 +551,10 @@ async def _prepare(raw: Sequence[tuple[int, dict[str, str]]], ref: Reference, re
     and the matcher's parse of the rows that will surely need it (cached for the planner and the
     search keys): those whose name key no employer or earlier row has, so not an exact copy."""
     validated: list[tuple[int, ValidRow | list[RowError]]] = []
-    for start in range(0, len(raw), _YIELD_EVERY):
-        with result.stages("validate"):
+    with result.stages("validate"):
+        for start in range(0, len(raw), _YIELD_EVERY):
             validated += _validate(raw[start:start + _YIELD_EVERY], ref, result)
-        await asyncio.sleep(0)
+            await asyncio.sleep(0)
     rows = [r for _, r in validated if isinstance(r, ValidRow)]
     if len(rows) < len(validated):
         return Prepared(validated)

@@ -239,6 +239,14 @@ class ValidRow:
         return employer_record(record_id, self.values, [a for a, _ in self.aliases])
 
     @cached_property
+    def lookups(self) -> tuple[tuple[int, str], ...]:
+        """The row's keys in ``KeyIndex`` as (table: 0 FEIN, 1 domain, 2 name, 3 ZIP + name start, key)."""
+        v = self.values
+        keys = [(0, v.get("fein")), (1, v.get("domain")), (2, v["name_key"]), *((2, k) for _, k in self.aliases),
+                (3, _zip_prefix(v.get("zip"), v["name_key"]))]
+        return tuple((table, key) for table, key in keys if key)
+
+    @cached_property
     def query(self) -> EmployerRecord:
         """The row as the matcher compares it (id ``row:N``), built once."""
         return self.record(f"row:{self.number}")
@@ -543,14 +551,13 @@ class KeyIndex:
         return None if ident is None else self._id(ident)
 
     def candidates(self, row: ValidRow) -> list[int | str]:
-        v = row.values
+        """Ids sharing a key with the row: FEIN, domain, name key, alias keys, ZIP + name start, in
+        that order, each table's ids in the order they came; at most MAX_CANDIDATES."""
+        tables = (self.by_fein, self.by_domain, self.by_name, self.by_zip_prefix)
         out: dict[int | str, None] = {}
-        keys = [(self.by_fein, v.get("fein")), (self.by_domain, v.get("domain")), (self.by_name, v["name_key"]),
-                *((self.by_name, k) for _, k in row.aliases),
-                (self.by_zip_prefix, _zip_prefix(v.get("zip"), v["name_key"]))]
         written = self.written
-        for table, key in keys:
-            if not key or (found := table.get(key)) is None:
+        for table, key in row.lookups:
+            if (found := tables[table].get(key)) is None:
                 continue
             for ident in (found if found.__class__ is list else (found,)):  # type: ignore[union-attr]
                 out[written.get(ident, ident) if ident.__class__ is str else ident] = None  # type: ignore[call-overload]
