@@ -21,7 +21,7 @@ import datetime as dt
 import gc
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -85,8 +85,8 @@ class Stages:
     """Wall and CPU seconds per stage of a run (CPU of the whole process, so the database
     driver's thread counts too): the benchmark prints them, the job's report keeps them."""
 
-    wall: Counter[str] = field(default_factory=Counter)
-    cpu: Counter[str] = field(default_factory=Counter)
+    wall: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cpu: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
@@ -210,9 +210,9 @@ async def load_index(db: AsyncSession) -> KeyIndex:
             else:
                 brief[emp_id] = (legal_name, phone)
     a = _table(EmployerAlias).c
-    result = await db.stream(select(a.employer_id, a.name_key))
-    async for part in result.partitions(50_000):
-        for emp_id, key in part:
+    alias_rows = await db.stream(select(a.employer_id, a.name_key))
+    async for aliases in alias_rows.partitions(50_000):
+        for emp_id, key in aliases:
             brief.pop(emp_id, None)
             if key:
                 importer.put_id(by_name, key, emp_id)
@@ -826,9 +826,9 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
     contacts: dict[int, list[dict[str, Any]]] = {}
     for chunk in _chunks(targets, _ID_CHUNK):
         params = {"ids": list(chunk)}
-        for row in await db.execute(_CURRENT, params):
-            current[row[0]] = dict(zip(_FETCH, row[2:], strict=True))
-            names[row[0]] = {row[1]}
+        for found in await db.execute(_CURRENT, params):
+            current[found[0]] = dict(zip(_FETCH, found[2:], strict=True))
+            names[found[0]] = {found[1]}
         for emp_id, key in await db.execute(_ALIAS_KEYS, params):
             names[emp_id].add(key)
         for emp_id, cname, email in await db.execute(_CONTACTS, params):
@@ -875,10 +875,10 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
         if fields:
             by_fields.setdefault(tuple(sorted(fields)), []).append(
                 {"b_id": target, "b_now": now, **{f"b_{k}": v for k, v in fields.items()}})
-    for names_, params in by_fields.items():
+    for names_, rows in by_fields.items():
         await db.execute(update(_table(Employer)).where(e.id == bindparam("b_id"))
                          .values({**{n: bindparam(f"b_{n}") for n in names_}, "updated_at": bindparam("b_now")}),
-                         params)
+                         rows)
     await _insert_many(db, _table(EmployerAlias), _ALIAS_INSERT, new_aliases, _stamped(now))
     await _insert_many(db, _table(EmployerContact), _CONTACT_INSERT, new_contacts, _stamped(now))
     later.append((_table(AuditEvent), _AUDIT_INSERT, [

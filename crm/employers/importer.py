@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 from rapidfuzz import fuzz
@@ -559,7 +559,7 @@ class KeyIndex:
         for table, key in row.lookups:
             if (found := tables[table].get(key)) is None:
                 continue
-            for ident in (found if found.__class__ is list else (found,)):  # type: ignore[union-attr]
+            for ident in cast(list[int | str], found) if found.__class__ is list else (cast(int | str, found),):
                 out[written.get(ident, ident) if ident.__class__ is str else ident] = None  # type: ignore[call-overload]
                 if len(out) >= MAX_CANDIDATES:
                     return list(out)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from .normalize import split_legal_name
+from .normalize import split_legal_tuple
 from .vocab import COMMON_WORDS, GENERIC_QUALIFIERS, PLACE_WORDS, STOPWORDS, VEHICLE_WORDS
 
 # Weights of evidence (see pairwise.py for the scale and the thresholds).
@@ -69,7 +69,7 @@ def _is_generic(tok: str) -> bool:
 @lru_cache(maxsize=200_000)
 def name_form(name: str) -> NameForm:
     """Split a name into identifying words, qualifiers, places and an acronym."""
-    legal, tail = split_legal_name(name)
+    legal, tail = split_legal_tuple(name)
     strong: list[str] = []
     qualifier: list[str] = []
     places: set[str] = set()
@@ -82,7 +82,7 @@ def name_form(name: str) -> NameForm:
             else:
                 bucket.append(tok)
     if not strong:  # a name made only of place or generic words ("International")
-        strong = [t for t in legal if t not in STOPWORDS] or legal
+        strong = [t for t in legal if t not in STOPWORDS] or list(legal)
         places -= set(strong)
     initials = [t[0] for t in legal if t not in STOPWORDS and not t.isdigit()]
     acronym = "".join(initials) if len(initials) >= 3 else ""
