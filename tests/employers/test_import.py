@@ -242,14 +242,15 @@ async def test_names_with_accents_quotes_and_emoji_are_stored_as_written(session
     assert event.after["legal_name"] == name and event.before is None and "row 2" in event.note
 
 
-async def test_the_import_leaves_the_connection_and_the_garbage_collector_as_it_found_them(sessionmaker, is_pg):
+async def test_the_import_leaves_the_connection_and_the_process_settings_as_it_found_them(sessionmaker, is_pg):
     import gc
 
     from sqlalchemy import text
 
     engine = sessionmaker.kw["bind"]
+    interval = sys.getswitchinterval()
     await run_import(sessionmaker, csv_bytes([employer("Mojave Solar Works", 1)]))
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
     if not is_pg:
         # Every pooled connection (the run borrowed one and tuned it) is back to the defaults.
         connections = [await engine.connect() for _ in range(3)]
