@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 from rapidfuzz import fuzz
@@ -237,6 +237,14 @@ class ValidRow:
 
     def record(self, record_id: str | int) -> EmployerRecord:
         return employer_record(record_id, self.values, [a for a, _ in self.aliases])
+
+    @cached_property
+    def lookups(self) -> tuple[tuple[int, str], ...]:
+        """The row's keys in ``KeyIndex`` as (table: 0 FEIN, 1 domain, 2 name, 3 ZIP + name start, key)."""
+        v = self.values
+        keys = [(0, v.get("fein")), (1, v.get("domain")), (2, v["name_key"]), *((2, k) for _, k in self.aliases),
+                (3, _zip_prefix(v.get("zip"), v["name_key"]))]
+        return tuple((table, key) for table, key in keys if key)
 
     @cached_property
     def query(self) -> EmployerRecord:
@@ -543,16 +551,15 @@ class KeyIndex:
         return None if ident is None else self._id(ident)
 
     def candidates(self, row: ValidRow) -> list[int | str]:
-        v = row.values
+        """Ids sharing a key with the row: FEIN, domain, name key, alias keys, ZIP + name start, in
+        that order, each table's ids in the order they came; at most MAX_CANDIDATES."""
+        tables = (self.by_fein, self.by_domain, self.by_name, self.by_zip_prefix)
         out: dict[int | str, None] = {}
-        keys = [(self.by_fein, v.get("fein")), (self.by_domain, v.get("domain")), (self.by_name, v["name_key"]),
-                *((self.by_name, k) for _, k in row.aliases),
-                (self.by_zip_prefix, _zip_prefix(v.get("zip"), v["name_key"]))]
         written = self.written
-        for table, key in keys:
-            if not key or (found := table.get(key)) is None:
+        for table, key in row.lookups:
+            if (found := tables[table].get(key)) is None:
                 continue
-            for ident in (found if found.__class__ is list else (found,)):  # type: ignore[union-attr]
+            for ident in cast(list[int | str], found) if found.__class__ is list else (cast(int | str, found),):
                 out[written.get(ident, ident) if ident.__class__ is str else ident] = None  # type: ignore[call-overload]
                 if len(out) >= MAX_CANDIDATES:
                     return list(out)
@@ -573,8 +580,8 @@ def worth_comparing(query: EmployerRecord, cand: EmployerRecord, names: str) -> 
     """Cheap pre-filter of retrieved candidates: a shared identifier, or a name at least loosely alike.
 
     The ZIP + name-start block brings neighbours ("Pacific Dental" for "Pacific Trucking"); the
-    matcher would call them distinct at ~100x the cost of this check. ``names`` is the query's
-    names joined (``query_names``).
+    matcher would call them distinct at ~100x the cost of this check. ``names`` is
+    ``query_names(query)``.
     """
     if (query.fein and query.fein == cand.fein) or (query.domain and query.domain == cand.domain) \
             or (query.phone and query.phone == cand.phone):
@@ -583,16 +590,19 @@ def worth_comparing(query: EmployerRecord, cand: EmployerRecord, names: str) -> 
 
 
 def query_names(query: EmployerRecord) -> str:
-    return " ".join((query.name, *query.aliases))
+    """The query's names as ``names_alike`` compares them (joined, rapidfuzz's default processing)."""
+    return default_process(" ".join((query.name, *query.aliases)))
 
 
 def names_alike(names: str, others: Iterable[str]) -> bool:
     """One of ``others`` inside ``names`` or the other way round ("Acme" / "Acme Logistics": parent or
     subsidiary, a review case), or close as a whole (typos, spacing, suffixes); a single shared
-    word is neither."""
+    word is neither. ``names`` comes processed (``query_names``), ``others`` as written."""
     for other in others:
-        if fuzz.token_set_ratio(names, other, processor=default_process) >= SUBSET_SIMILARITY \
-                or fuzz.ratio(names, other, processor=default_process) >= MIN_NAME_SIMILARITY:
+        other = default_process(other)
+        # score_cutoff: rapidfuzz stops early and returns 0 below it (the same verdict, sooner).
+        if fuzz.ratio(names, other, score_cutoff=MIN_NAME_SIMILARITY) \
+                or fuzz.token_set_ratio(names, other, score_cutoff=SUBSET_SIMILARITY):
             return True
     return False
 

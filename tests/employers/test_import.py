@@ -213,3 +213,63 @@ async def test_imported_employers_get_the_same_search_keys_refresh_keys_would_wr
     async with db.begin():
         await refresh_keys(db, [employer_id for _, employer_id in written])
     assert await stored() == written
+
+
+async def test_a_row_matches_an_employer_an_earlier_batch_of_the_same_file_created(sessionmaker, db):
+    # Batches of one row: each batch's candidates are found while the previous one commits.
+    data = csv_bytes([
+        employer("Harbor Freightways Inc", 1, phone="213-555-0101"),
+        {**employer("Harbor Freightways", 1), "zip": "", "contact_name": "Bo Diaz"},  # same site, no ZIP
+        employer("Sierra Dental Group", 2),
+    ])
+    result = await run_import(sessionmaker, data, batch_size=1)
+    assert (result.counts["new"], result.counts["duplicate"]) == (2, 1)
+    assert result.samples["duplicate"][0]["duplicate_of"] == 2
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 2
+    contacts = list(await db.scalars(select(EmployerContact.name)))
+    assert contacts == ["Bo Diaz"]
+
+
+async def test_names_with_accents_quotes_and_emoji_are_stored_as_written(sessionmaker, db):
+    name = 'Café "Ölé" Bäckerei 🍞 Inc'
+    data = csv_bytes([employer(name, 1, aliases="Bäckerei Ölé; L'Atelier", contact_name="Zoë Ñúñez",
+                               contact_email="zoe@cafe1.com")])
+    await run_import(sessionmaker, data)
+    assert await db.scalar(select(Employer.legal_name)) == name
+    assert set(await db.scalars(select(EmployerAlias.name))) == {"Bäckerei Ölé", "L'Atelier"}
+    assert await db.scalar(select(EmployerContact.name)) == "Zoë Ñúñez"
+    event = await db.scalar(select(AuditEvent).where(AuditEvent.action == "employer.create"))
+    assert event.after["legal_name"] == name and event.before is None and "row 2" in event.note
+
+
+async def test_an_import_in_a_server_process_leaves_its_frozen_startup_heap_frozen(sessionmaker):
+    import gc
+
+    # `crm serve` freezes its startup heap (crm.app.create_app_from_env); an upload import runs there.
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        await run_import(sessionmaker, csv_bytes([employer("Mojave Solar Works", 1)]))
+        # Still frozen (the run's garbage cycles were collected once before it was frozen again).
+        assert gc.isenabled() and gc.get_freeze_count() > frozen // 2
+    finally:
+        gc.unfreeze()
+
+
+async def test_the_import_leaves_the_connection_and_the_process_settings_as_it_found_them(sessionmaker, is_pg):
+    import gc
+
+    from sqlalchemy import text
+
+    engine = sessionmaker.kw["bind"]
+    interval = sys.getswitchinterval()
+    await run_import(sessionmaker, csv_bytes([employer("Mojave Solar Works", 1)]))
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
+    if not is_pg:
+        # Every pooled connection (the run borrowed one and tuned it) is back to the defaults.
+        connections = [await engine.connect() for _ in range(3)]
+        for conn in connections:
+            assert (await conn.execute(text("PRAGMA cache_size"))).scalar() == -2000
+            assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar() == 1000
+            await conn.close()

@@ -180,3 +180,43 @@ def test_fill_empty_never_overwrites_and_contacts_are_matched_by_email_then_name
     assert not contact_is_new({"name": "Ann", "email": "ANN@x.com"}, [{"name": "A. Lee", "email": "ann@x.com"}])
     assert contact_is_new({"name": "Ann", "email": None}, [{"name": "Bo", "email": None}])
     assert not contact_is_new({"name": "ann", "email": None}, [{"name": "Ann", "email": None}])
+
+
+def test_an_index_key_lists_every_employer_that_has_it_in_the_order_they_came():
+    index = KeyIndex()
+    index.add(7, "harbor freightways", "90012", "harbor.com", "12-3456789")
+    index.add(9, "harbor freightways", "90013", None, None)
+    index.add("row:4", "harbor freightways", "90012", None, None)
+    index.rename("row:4", 11)
+    row = valid(5, legal_name="Harbor Freightways LLC", zip="90012", website="harbor.com", fein="12-3456789")
+    assert index.candidates(row) == [7, 9, 11]
+    assert index.candidates(valid(6, legal_name="Harbor Freightways", zip="90013")) == [7, 9, 11]
+    assert index.candidates(valid(7, legal_name="Sierra Dental", zip="90013")) == []
+
+
+_WORDS = ["Harbor", "Harbour", "Freight", "Freightways", "Pacific", "Dental", "Group", "The", "Inc", "LLC", "&", "Co"]
+_names = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4).map(" ".join)
+_phones = st.sampled_from([None, "+12135550101", "+12135550102"])
+_feins = st.sampled_from([None, "12-3456789", "33-1111020"])
+_domains = st.sampled_from([None, "harbor.com", "pacific.org"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_names, _phones, _feins, _domains, _names, _phones, _feins, _domains, st.lists(_names, max_size=2))
+def test_a_candidate_left_unloaded_is_one_the_planner_would_not_compare(
+        name, phone, fein, domain, q_name, q_phone, q_fein, q_domain, q_aliases):
+    """The index tells "not worth comparing" from the legal name, phone, FEIN and domain it keeps,
+    exactly as the planner's pre-filter would on the loaded employer."""
+    from crm.employers.importer import query_names, worth_comparing
+    from crm.employers.matching import EmployerRecord, name_key
+
+    index = KeyIndex()
+    index.add(3, name_key(name), "90012", domain, fein)
+    index.brief[3] = (name, phone)
+    existing = EmployerRecord(id=3, name=name, domain=domain, fein=fein, phone=phone, zip="90012")
+    query = EmployerRecord(id="row:2", name=q_name, aliases=tuple(q_aliases), domain=q_domain, fein=q_fein,
+                           phone=q_phone, zip="90012")
+    names = query_names(query)
+    assert index.worth_loading(query, names, 3) == worth_comparing(query, existing, names)
+    index.forget(3)  # this run changed it: what the index knows is stale, so it is loaded
+    assert index.worth_loading(query, names, 3)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from .normalize import split_legal_name
+from .normalize import split_legal_tuple
 from .vocab import COMMON_WORDS, GENERIC_QUALIFIERS, PLACE_WORDS, STOPWORDS, VEHICLE_WORDS
 
 # Weights of evidence (see pairwise.py for the scale and the thresholds).
@@ -69,7 +69,7 @@ def _is_generic(tok: str) -> bool:
 @lru_cache(maxsize=200_000)
 def name_form(name: str) -> NameForm:
     """Split a name into identifying words, qualifiers, places and an acronym."""
-    legal, tail = split_legal_name(name)
+    legal, tail = split_legal_tuple(name)
     strong: list[str] = []
     qualifier: list[str] = []
     places: set[str] = set()
@@ -82,7 +82,7 @@ def name_form(name: str) -> NameForm:
             else:
                 bucket.append(tok)
     if not strong:  # a name made only of place or generic words ("International")
-        strong = [t for t in legal if t not in STOPWORDS] or legal
+        strong = [t for t in legal if t not in STOPWORDS] or list(legal)
         places -= set(strong)
     initials = [t[0] for t in legal if t not in STOPWORDS and not t.isdigit()]
     acronym = "".join(initials) if len(initials) >= 3 else ""
@@ -113,12 +113,19 @@ _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+_LITERAL_RULES = frozenset(("ph", "c", "y", "z", "w"))  # rules that are plain strings (no regex syntax)
+_REPEATS = _PHONETIC_RULES[-1][0]  # "(.)\1+": most words have no doubled letter to collapse
+
+
 @lru_cache(maxsize=200_000)
 def phonetic(word: str) -> str:
     """A light phonetic key (in the spirit of Metaphone) that makes spellings and
     transliterations of one name agree: "philips"/"filips", "electronics"/"ehlektroniks"."""
     for pattern, repl in _PHONETIC_RULES:
-        word = pattern.sub(repl, word)
+        if pattern.pattern in _LITERAL_RULES:
+            word = word.replace(pattern.pattern, repl)  # the same substitution, without the regex engine
+        elif pattern is not _REPEATS or _REPEATS.search(word):
+            word = pattern.sub(repl, word)
     return word
 
 

@@ -123,6 +123,15 @@ def split_legal_name(name: str) -> tuple[list[str], list[str]]:
     qualifier. Also drops a "dba ..." part, a leading "the" and leading legal
     forms used in Dutch/Nordic names ("N.V. Nutricia", "AB SKF").
     """
+    legal, qualifier = split_legal_tuple(name)
+    return list(legal), list(qualifier)
+
+
+# Small on purpose: a name is split twice close together (the import validates a row, then the
+# matcher parses it; a name key, then its form), not again much later.
+@lru_cache(maxsize=8192)
+def split_legal_tuple(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """split_legal_name as tuples, cached."""
     tokens = _strip_dba(normalize_name(name).split())
     qualifier: list[str] = []
     for i in range(1, len(tokens)):
@@ -133,7 +142,7 @@ def split_legal_name(name: str) -> tuple[list[str], list[str]]:
         tokens = tokens[1:]
     if len(tokens) > 2 and tuple(tokens[:2]) in LEGAL_PHRASES:
         tokens = tokens[2:]
-    return _strip_legal_tail(tokens), qualifier
+    return tuple(_strip_legal_tail(tokens)), tuple(qualifier)
 
 
 def name_key(name: str) -> str:
@@ -143,7 +152,7 @@ def name_key(name: str) -> str:
     Idempotent: name_key(name_key(x)) == name_key(x). A name that is nothing
     but a legal form keeps its last token rather than becoming empty.
     """
-    return " ".join(split_legal_name(name)[0])
+    return " ".join(split_legal_tuple(name)[0])
 
 
 @lru_cache(maxsize=1)
