@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import migrate
 from crm.db import make_engine, make_sessionmaker
+from crm.employers.importer import DEFAULT_BATCH_SIZE
 from crm.settings import Settings
 
 T = TypeVar("T")
@@ -267,7 +268,7 @@ def import_() -> None:
 @import_.command("employers")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="validate and match only; print what would happen, write nothing")
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+@click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
               help="rows per all-or-nothing batch (one transaction each)")
 @click.option("--region", default=None, help="region code: rows without county/region land here; others refused")
 @click.option("--map", "maps", multiple=True, metavar="HEADER=COLUMN",

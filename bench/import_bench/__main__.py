@@ -35,7 +35,7 @@ from crm.db import make_engine, make_sessionmaker
 from crm.demo import UniqueKeys, employer_rows
 from crm.directory.models import County, Region
 from crm.employers.import_service import run_import
-from crm.employers.importer import COLUMNS
+from crm.employers.importer import COLUMNS, DEFAULT_BATCH_SIZE
 from crm.employers.models import Employer
 from crm.seed import load_reference
 from crm.settings import Settings
@@ -133,7 +133,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.import_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--existing", type=int, default=250_000)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the generated database and CSV here; rerun with the same --workdir to time the "
                              "import again on a copy of the same data without regenerating it")

@@ -51,7 +51,10 @@ from crm.employers.service import sector_for_naics  # the service's own NAICS ru
 from crm.errors import FieldError
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-DEFAULT_BATCH_SIZE = 1000
+# Rows per all-or-nothing batch (one transaction). 2,000 rather than 1,000 halves the per-batch
+# flush and commit overhead (bench.import_bench, 100,000 rows: 29.5 s -> 24.2 s) while a bad row
+# still holds back at most 2,000 others -- and the dry run lists every bad row before anything runs.
+DEFAULT_BATCH_SIZE = 2000
 MAX_CANDIDATES = 40  # per row; a name block bigger than this is a chain, the closest keys come first
 # A candidate sharing no identifier (FEIN, domain, phone) reaches the matcher only when its name is
 # this alike (rapidfuzz 0-100): set well below the matcher's own review level, so that only clear
