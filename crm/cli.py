@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm import migrate
 from crm.db import make_engine, make_sessionmaker
@@ -36,6 +36,19 @@ def run_db(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             async with make_sessionmaker(engine)() as db, db.begin():
                 return await fn(db)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def run_sessions(settings: Settings, fn: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run ``fn`` with a sessionmaker: it opens and commits its own transactions."""
+
+    async def go() -> T:
+        engine = make_engine(settings)
+        try:
+            return await fn(make_sessionmaker(engine))
         finally:
             await engine.dispose()
 
@@ -81,6 +94,7 @@ def serve(host: str, port: int, workers: int, http_impl: str, loop: str, demo: b
 def _prepare_demo(settings: Settings) -> None:
     from crm.demo import load_demo
     from crm.seed import load_reference
+    from crm.touches.demo import load_touches_demo
 
     migrate.upgrade(settings)
 
@@ -94,6 +108,8 @@ def _prepare_demo(settings: Settings) -> None:
 
     report = run_db(settings, load)
     click.echo(str(report))
+    click.echo(str(run_sessions(settings, lambda sessionmaker: load_touches_demo(
+        sessionmaker, first=[email for _, email, _ in report.logins]))))
     click.echo("\nDemo logins (password: onedoor-demo):")
     for role, email, description in report.logins:
         click.echo(f"  {role:<8} {email:<42} {description}")
