@@ -212,20 +212,6 @@ def _override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy:
     raise FieldError("window_end", "every day of the window is in the employer's blackout dates")
 
 
-async def open_views(db: AsyncSession, employer_id: int) -> tuple[list[OpenRequestView], list[OpenTouchView]]:
-    requests = [OpenRequestView(id=r.id, requester_org_id=r.requester_org_id, employer_id=employer_id,
-                                purpose=Purpose(r.purpose), status=RequestStatus(r.status))
-                for r in (await db.execute(select(TouchRequest.id, TouchRequest.requester_org_id,
-                                                  TouchRequest.purpose, TouchRequest.status).where(
-                    TouchRequest.employer_id == employer_id, TouchRequest.status.in_(_OPEN_REQUESTS)))).all()]
-    touches = [OpenTouchView(id=t.id, employer_id=employer_id, region_id=t.region_id, status=TouchStatus(t.status),
-                             window_start=t.window_start, window_end=t.window_end, planned_date=t.planned_on)
-               for t in (await db.execute(select(Touch.id, Touch.region_id, Touch.status, Touch.window_start,
-                                                 Touch.window_end, Touch.planned_on).where(
-                   Touch.employer_id == employer_id, Touch.status.in_(_OPEN_TOUCHES)))).all()]
-    return requests, touches
-
-
 @dataclass(frozen=True, slots=True)
 class OpenTouch:
     """An open touch as intake may answer about it: its SPOC's name and e-mail, whether it has requests."""

@@ -20,8 +20,8 @@ from crm.db import begin_write
 from crm.employers.models import Employer
 from crm.notify.service import enqueue
 from crm.touches.assign import route_spoc
-from crm.touches.budget import counted_dates, load_policy
-from crm.touches.intake import TOUCH_AUDIT_FIELDS, lock_employer, open_views
+from crm.touches.budget import load_policy
+from crm.touches.intake import TOUCH_AUDIT_FIELDS, employer_state, lock_employer
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.requests import REQUEST_AUDIT_FIELDS, human_date
 from crm.touches.routing import (
@@ -137,10 +137,10 @@ async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, n
     for group in sorted(groups.values(), key=_group_order):
         region_id = group[0].region_id
         # Reloaded per group: the previous group's touch counts against this one's budget.
-        _, open_touches = await open_views(db, employer_id)
+        state = await employer_state(db, employer_id)
         views = [HeldRequestView(id=r.id, employer_id=employer_id, region_id=region_id,
                                  release_on=r.release_on or today, priority=Priority(r.priority)) for r in group]
-        results = release_held(views, open_touches, await counted_dates(db, employer_id),
+        results = release_held(views, [t.view for t in state.open_touches.values()], state.counted,
                                await load_policy(db, employer_id, region_id), today)
         for result in results:
             chosen = [r for r in group if r.id in set(result.request_ids)]
