@@ -89,6 +89,8 @@ async def load_touches_demo(sessionmaker: async_sessionmaker[AsyncSession], *, f
     for code in DEMO_REGION_CODES:
         if code in regions:
             await _region(sessionmaker, code, regions[code], set(first), today, now, report)
+    async with sessionmaker() as db:
+        report.touches = await db.scalar(select(func.count()).select_from(Touch).where(Touch.source == "routed")) or 0
     return report
 
 
@@ -163,8 +165,6 @@ async def _region(sessionmaker: async_sessionmaker[AsyncSession], code: str, reg
     # 5. An employer with no SPOC: the touch waits in the region's unassigned queue for the lead.
     if unassigned is not None:
         await ask(partners[1], unassigned)
-    async with sessionmaker() as db:
-        report.touches = await db.scalar(select(func.count()).select_from(Touch).where(Touch.source == "routed")) or 0
 
 
 async def _step(sessionmaker: async_sessionmaker[AsyncSession], fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
