@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiosqlite
 from advanced_alchemy.base import BigIntAuditBase, orm_registry
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -51,8 +53,10 @@ def make_engine(settings: Settings) -> AsyncEngine:
         path = settings.sqlite_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(settings.database_url, echo=settings.db_echo)
+        engine = create_async_engine(settings.database_url, echo=settings.db_echo,
+                                     async_creator=_sqlite_connector(settings.database_url))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "checkin", _back_to_worker_thread)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # "BEGIN IMMEDIATE" locking (see lock_for_write) works.
         event.listen(engine.sync_engine, "connect", _disable_pysqlite_begin)
@@ -68,6 +72,48 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # a plan's estimated cost crosses jit_above_cost, and the queue query then spent ~50 ms compiling.
         connect_args={"server_settings": {"jit": "off"}},
     )
+
+
+class SqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection, which runs each call in the connection's worker thread, except while
+    ``inline`` is set: then calls run at once in the caller's (the event loop's) thread.
+
+    A hand-off to the worker thread costs more than the short statements of a write transaction
+    (a wake-up each way and, under load, a wait for the GIL), and a transaction makes a dozen of
+    them while it holds the database's write lock. ``begin_write`` sets ``inline`` once
+    ``BEGIN IMMEDIATE`` holds that lock, so nothing the transaction runs can wait on another
+    writer; the connection returns to its worker thread when it goes back to the pool. Waiting for
+    the lock, reads outside write transactions and long queries stay off the event loop.
+    """
+
+    inline = False
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.inline:
+            return await super()._execute(fn, *args, **kwargs)
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def _sqlite_connector(database_url: str) -> Any:
+    url = make_url(database_url)
+    args, kwargs = url.get_dialect()().create_connect_args(url)
+    # The sqlite3 connection is used from its worker thread and, inline, from the event loop's.
+    kwargs["check_same_thread"] = False
+
+    def connect() -> SqliteConnection:
+        connection = SqliteConnection(lambda: sqlite3.connect(*args, **kwargs), 64)
+        connection._thread.daemon = True  # as SQLAlchemy's aiosqlite dialect does for its own
+        return connection
+
+    return connect
+
+
+def _back_to_worker_thread(dbapi_connection: Any, _record: Any) -> None:
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if isinstance(driver, SqliteConnection):
+        driver.inline = False
 
 
 def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
@@ -140,7 +186,7 @@ def _end_write_turn(session: Session, transaction: SessionTransaction) -> None:
             turn.release()
 
 
-async def begin_write(session: AsyncSession) -> None:
+async def begin_write(session: AsyncSession, *, inline: bool = True) -> None:
     """Start the session's transaction holding the database write lock on SQLite.
 
     Call before the first statement of a read-decide-write transaction. On SQLite, writers of
@@ -150,6 +196,11 @@ async def begin_write(session: AsyncSession) -> None:
     Waiting in SQLite's busy handler instead (sleep and poll, not FIFO) let some writers starve
     past ``busy_timeout`` under concurrency. On PostgreSQL it only begins the transaction (use
     row locks there).
+
+    ``inline`` (SQLite): once the lock is held, the transaction's statements run in the event
+    loop's thread (see ``SqliteConnection``). Pass ``False`` for a long transaction that wants
+    its statements to run beside other work in the driver's thread (the CSV import overlaps a
+    batch's commit with planning the next one).
     """
     if session.in_transaction():
         await session.commit()
@@ -170,7 +221,10 @@ async def begin_write(session: AsyncSession) -> None:
     try:
         session.sync_session.info[_TURN] = turn
         turn.finalizer = weakref.finalize(session.sync_session, turn.release_from_gc)
-        await session.connection(execution_options={"sqlite_immediate": True})
+        connection = await session.connection(execution_options={"sqlite_immediate": True})
+        driver = (await connection.get_raw_connection()).driver_connection
+        if inline and isinstance(driver, SqliteConnection):
+            driver.inline = True
     except BaseException:
         session.sync_session.info.pop(_TURN, None)
         turn.release()

@@ -496,7 +496,7 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
             if not dry_run:
                 # The write lock first: what we read to decide is what we write against (SQLite;
                 # a no-op on PostgreSQL, where row keys' unique index catches a concurrent rerun).
-                await begin_write(db)
+                await begin_write(db, inline=False)  # its commit overlaps the next batch's planning
             ids = prepared if prepared is not None else _candidate_ids(rows, index)
             records: dict[int | str, EmployerRecord] = dict(file_records)
             records.update(await load_records(db, ids))

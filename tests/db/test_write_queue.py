@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
 
-from crm.db import begin_write
+from crm.db import begin_write, make_engine, make_sessionmaker
 from crm.notify.models import OutboxMessage
 from crm.notify.service import enqueue
 
@@ -102,3 +103,68 @@ async def test_begin_write_takes_the_database_write_lock_at_begin(sessionmaker, 
                                             "next_attempt_at, created_at, updated_at) VALUES ('x', 'y', 'z', "
                                             "'pending', 0, '2026-01-01', '2026-01-01', '2026-01-01')"))
         await db.rollback()
+
+
+
+@pytest.fixture
+def sqlite_only(is_pg):
+    if is_pg:
+        pytest.skip("the SQLite driver's threads")
+
+
+async def _ran_in_loop_thread(db) -> bool:
+    driver = (await (await db.connection()).get_raw_connection()).driver_connection
+    driver._conn.create_function("thread_ident", 0, threading.get_ident)
+    return await db.scalar(text("SELECT thread_ident()")) == threading.get_ident()
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_a_write_transaction_runs_in_the_event_loop_thread_and_other_statements_in_the_drivers(
+        sessionmaker):
+    async with sessionmaker() as db:
+        assert not await _ran_in_loop_thread(db)  # a read outside a write transaction
+        await db.commit()
+        await begin_write(db)
+        assert await _ran_in_loop_thread(db)
+        enqueue(db, "inline@example.org", "inline", "", dt.datetime.now(dt.UTC))
+        await db.commit()
+        # Back in the pool, the connection went back to its worker thread.
+        assert not await _ran_in_loop_thread(db)
+        await db.rollback()
+        await begin_write(db)
+        await db.rollback()  # a rolled-back write as well
+        assert not await _ran_in_loop_thread(db)
+        await db.rollback()
+        await begin_write(db, inline=False)  # the import's long batches keep the driver's thread
+        assert not await _ran_in_loop_thread(db)
+        await db.rollback()
+    async with sessionmaker() as db:
+        assert await db.scalar(select(func.count()).where(OutboxMessage.subject == "inline")) == 1
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_waiting_for_another_process_write_lock_does_not_stop_the_event_loop(sessionmaker, settings):
+    # A second engine on the same file stands for another process (the CLI import, a second server).
+    other_engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(other_engine)() as other:
+            await begin_write(other)  # the other engine's own queue: SQLite's lock is all they share
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            ticker = asyncio.create_task(tick())
+            order: list[str] = []
+            writer = asyncio.create_task(_write(sessionmaker, "waiting", order))
+            await asyncio.sleep(0.3)
+            assert order == [] and ticks >= 10  # the writer waits for the lock, the loop goes on
+            await other.commit()
+            await asyncio.wait_for(writer, 5)
+            ticker.cancel()
+            assert order == ["waiting in", "waiting out"]
+    finally:
+        await other_engine.dispose()
