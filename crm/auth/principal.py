@@ -183,8 +183,9 @@ def forget_on_commit(session: Session, user_id: int) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _forget_committed(session: Session) -> None:
-    if not session.in_nested_transaction():  # the outermost commit, not a savepoint's release
-        forget_principals(session.info.get(_FORGET, ()))
+    forget = session.info.get(_FORGET)
+    if forget and not session.in_nested_transaction():  # the outermost commit, not a savepoint's
+        forget_principals(forget)
 
 
 @event.listens_for(Session, "after_transaction_end")
