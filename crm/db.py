@@ -57,6 +57,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
                                      async_creator=_sqlite_connector(settings.database_url))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "checkin", _back_to_worker_thread)
+        # And when taken out, in case one was dropped without going back (a session never closed).
+        event.listen(engine.sync_engine, "checkout", _back_to_worker_thread_on_checkout)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
         # "BEGIN IMMEDIATE" locking (see lock_for_write) works.
         event.listen(engine.sync_engine, "connect", _disable_pysqlite_begin)
@@ -114,6 +116,10 @@ def _back_to_worker_thread(dbapi_connection: Any, _record: Any) -> None:
     driver = getattr(dbapi_connection, "driver_connection", None)
     if isinstance(driver, SqliteConnection):
         driver.inline = False
+
+
+def _back_to_worker_thread_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    _back_to_worker_thread(dbapi_connection, record)
 
 
 def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
