@@ -36,16 +36,13 @@ metadata.naming_convention = {
 }
 
 
-BUSY_TIMEOUT_MS = 10_000
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # advanced-alchemy sets no pragmas: without foreign_keys SQLite silently ignores FKs,
     # and without WAL + busy_timeout concurrent writers fail with "database is locked".
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -80,52 +77,25 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
 
 class SqliteConnection(aiosqlite.Connection):
-    """aiosqlite's connection, which runs each call in the connection's worker thread, except in
-    inline mode: then calls run at once in the caller's (the event loop's) thread.
+    """aiosqlite's connection, which runs each call in the connection's worker thread, except while
+    ``inline`` is set: then calls run at once in the caller's (the event loop's) thread.
 
     A hand-off to the worker thread costs more than the short statements of a write transaction
     (a wake-up each way and, under load, a wait for the GIL), and a transaction makes a dozen of
-    them while it holds the database's write lock. ``begin_write`` starts its transaction in
-    inline mode: ``BEGIN IMMEDIATE`` is tried inline without waiting (``busy_timeout`` 0), and
-    only if another process holds the lock is it sent to the worker thread to wait there; once
-    it holds the lock nothing the transaction runs can wait on another writer. The connection goes
-    back to its worker thread (and its ``busy_timeout``) when it leaves or returns to the pool.
-    Reads outside write transactions and long queries stay off the event loop.
+    them while it holds the database's write lock. ``begin_write`` sets ``inline`` once
+    ``BEGIN IMMEDIATE`` holds that lock, so nothing the transaction runs can wait on another
+    writer; the connection returns to its worker thread when it goes back to the pool. Waiting for
+    the lock, reads outside write transactions and long queries stay off the event loop.
     """
 
     inline = False
-
-    def go_inline(self) -> None:
-        if not self.inline:
-            # Safe from this thread: the connection is checked out, so its worker thread is idle.
-            self._conn.execute("PRAGMA busy_timeout=0")
-            self.inline = True
-
-    def leave_inline(self) -> None:
-        if self.inline and self._connection is not None:
-            self._connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        self.inline = False
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if not self.inline:
             return await super()._execute(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        try:
-            return fn(*args, **kwargs)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes included
-                raise
-        # Another process holds the lock (nothing failed: SQLite changed nothing): wait for it in
-        # the worker thread, with the usual busy timeout, while the event loop goes on.
-        return await super()._execute(self._waiting, fn, *args, **kwargs)
-
-    def _waiting(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            self._conn.execute("PRAGMA busy_timeout=0")
+        return fn(*args, **kwargs)
 
 
 def _sqlite_connector(database_url: str) -> Any:
@@ -146,7 +116,7 @@ def _sqlite_connector(database_url: str) -> Any:
 def _back_to_worker_thread(dbapi_connection: Any, _record: Any) -> None:
     driver = getattr(dbapi_connection, "driver_connection", None)
     if isinstance(driver, SqliteConnection):
-        driver.leave_inline()
+        driver.inline = False
 
 
 def _back_to_worker_thread_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
@@ -160,12 +130,7 @@ def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock at BEGIN, so read-then-write decisions (bundling,
     # pacing, assignment) are serialized as FOR UPDATE serializes them on PostgreSQL.
-    options = conn.get_execution_options()
-    immediate = options.get("sqlite_immediate", False)
-    if immediate and options.get("sqlite_inline", False):
-        driver = conn.connection.driver_connection
-        if isinstance(driver, SqliteConnection):
-            driver.go_inline()
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -239,10 +204,10 @@ async def begin_write(session: AsyncSession, *, inline: bool = True) -> None:
     past ``busy_timeout`` under concurrency. On PostgreSQL it only begins the transaction (use
     row locks there).
 
-    ``inline`` (SQLite): the transaction's statements run in the event loop's thread, and so does
-    ``BEGIN IMMEDIATE`` unless it has to wait for another process (see ``SqliteConnection``).
-    Pass ``False`` for a long transaction that wants its statements to run beside other work in
-    the driver's thread (the CSV import overlaps a batch's commit with planning the next one).
+    ``inline`` (SQLite): once the lock is held, the transaction's statements run in the event
+    loop's thread (see ``SqliteConnection``). Pass ``False`` for a long transaction that wants
+    its statements to run beside other work in the driver's thread (the CSV import overlaps a
+    batch's commit with planning the next one).
     """
     if session.in_transaction():
         await session.commit()
@@ -263,7 +228,10 @@ async def begin_write(session: AsyncSession, *, inline: bool = True) -> None:
     try:
         session.sync_session.info[_TURN] = turn
         turn.finalizer = weakref.finalize(session.sync_session, turn.release_from_gc)
-        await session.connection(execution_options={"sqlite_immediate": True, "sqlite_inline": inline})
+        connection = await session.connection(execution_options={"sqlite_immediate": True})
+        driver = (await connection.get_raw_connection()).driver_connection
+        if inline and isinstance(driver, SqliteConnection):
+            driver.inline = True
     except BaseException:
         session.sync_session.info.pop(_TURN, None)
         turn.release()
