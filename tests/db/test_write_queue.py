@@ -105,7 +105,6 @@ async def test_begin_write_takes_the_database_write_lock_at_begin(sessionmaker, 
         await db.rollback()
 
 
-
 @pytest.fixture
 def sqlite_only(is_pg):
     if is_pg:
@@ -158,13 +157,15 @@ async def test_waiting_for_another_process_write_lock_does_not_stop_the_event_lo
                     ticks += 1
 
             ticker = asyncio.create_task(tick())
-            order: list[str] = []
-            writer = asyncio.create_task(_write(sessionmaker, "waiting", order))
-            await asyncio.sleep(0.3)
-            assert order == [] and ticks >= 10  # the writer waits for the lock, the loop goes on
-            await other.commit()
-            await asyncio.wait_for(writer, 5)
-            ticker.cancel()
-            assert order == ["waiting in", "waiting out"]
+            try:
+                order: list[str] = []
+                writer = asyncio.create_task(_write(sessionmaker, "waiting", order))
+                await asyncio.sleep(0.3)
+                assert order == [] and ticks >= 10  # the writer waits for the lock, the loop goes on
+                await other.commit()
+                await asyncio.wait_for(writer, 5)
+                assert order == ["waiting in", "waiting out"]
+            finally:
+                ticker.cancel()
     finally:
         await other_engine.dispose()
