@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from crm.audit.models import AuditEvent
 from crm.auth.models import Role
 from crm.auth.principal import Principal
-from crm.db import begin_write
+from crm.db import begin_write, make_sessionmaker
 from crm.directory.models import County, Region
 from crm.employers import importer
 from crm.employers.candidates import employer_search_key, record_keys, refresh_keys
@@ -444,7 +444,7 @@ async def _batch_sessions(sessionmaker: async_sessionmaker[AsyncSession],
                 await conn.exec_driver_sql(f"PRAGMA {pragma} = {int(value)}")
             await conn.commit()
         try:
-            yield async_sessionmaker(bind=conn, expire_on_commit=False)
+            yield make_sessionmaker(conn)
         finally:
             if conn.in_transaction():
                 await conn.rollback()
@@ -940,7 +940,7 @@ def cli_import(settings: Settings, path: Path, *, dry_run: bool = False, batch_s
     import click
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from crm.db import make_engine, make_sessionmaker
+    from crm.db import make_engine
 
     mapping: dict[str, str] = {}
     for item in maps:
