@@ -128,8 +128,6 @@ def _move_requests(db: AsyncSession, actor: Principal, requests: Iterable[TouchR
                      before={"status": before}, after={"status": r.status, "touch_id": touch_id})
 
 
-
-
 def _spoc_name(touch: Touch) -> str:
     return touch.spoc.name if touch.spoc else "the region's SPOC team"
 
