@@ -11,12 +11,11 @@ from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from crm import clock
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db, Me, PathId
-from crm.directory.models import Organization, Region
+from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
 from crm.errors import FieldError
 from crm.touches import requests as service
@@ -71,14 +70,6 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
         raise FieldError(field, text.split(" - at ")[0]) from None
 
 
-async def _default_region(db: Db, principal: Me) -> str:
-    if principal.organization_id is None:
-        return ""
-    org = await db.get(Organization, principal.organization_id, options=[selectinload(Organization.regions)],
-                       populate_existing=True)
-    return min((r.code for r in org.regions), default="") if org else ""
-
-
 async def panel_context(db: Db, employer_id: int | None, region_code: str | None,
                         today: dt.date) -> dict[str, Any]:
     """What any partner may know about an employer before asking (SPEC §1 visibility): its SPOC,
@@ -88,11 +79,12 @@ async def panel_context(db: Db, employer_id: int | None, region_code: str | None
     employer = await db.get(Employer, employer_id)
     if employer is None:
         return {"employer": None, "missing": employer_id}
+    home = await db.get(Region, employer.region_id) if employer.region_id is not None else None
     region = None
     if region_code:
         region = await db.scalar(select(Region).where(Region.code == region_code.strip().upper()))
-    if region is None and employer.region_id is not None:
-        region = await db.get(Region, employer.region_id)
+    if region is None:
+        region = home
     if region is None:
         return {"employer": employer, "region": None}
     assignment = await db.scalar(select(SpocAssignment).where(
@@ -108,7 +100,9 @@ async def panel_context(db: Db, employer_id: int | None, region_code: str | None
             TouchRequest.status.in_([s.value for s in OPEN_REQUEST_STATUSES])))))
     budget = await budget_view(db, employer.id, region.id, today)
     return {"employer": employer, "region": region, "spoc": assignment.spoc if assignment else None,
-            "touch": touch, "purposes": [_label(p) for p in purposes], "budget": budget}
+            "touch": touch, "purposes": [_label(p) for p in purposes], "budget": budget,
+            # A region chosen on the form that is not the employer's own: the panel says so.
+            "home": home if home is not None and home.id != region.id else None}
 
 
 class RequestPages(Controller):
@@ -128,10 +122,11 @@ class RequestPages(Controller):
                       withdrawable_ids=withdrawable)
 
     @get("/new")
-    async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+    async def new_form(self, request: Request[Any, Any, Any], db: Db,
                        employer_id: Annotated[int | None, Parameter(ge=1)] = None) -> Template:
         today = clock.today()
-        values = {"region": await _default_region(db, principal), "window_start": today.isoformat(),
+        # Region blank: the request goes to the employer's own region (intake's default).
+        values = {"region": "", "window_start": today.isoformat(),
                   "window_end": (today + dt.timedelta(days=DEFAULT_WINDOW_DAYS)).isoformat(),
                   "priority": "normal", "employer_id": str(employer_id or "")}
         if employer_id is not None and (employer := await db.get(Employer, employer_id)) is not None:
@@ -145,7 +140,8 @@ class RequestPages(Controller):
         panel = await panel_context(db, employer_id, values.get("region"), today)
         return render(request, "touches/request_new.html", status_code=status_code,
                       partial="touches/_request_form.html", values=values, errors=errors,
-                      regions=[(r.code, f"{r.code} · {r.name}") for r in regions], purposes=PURPOSES,
+                      regions=[("", "The employer's own region"),
+                               *((r.code, f"{r.code} · {r.name}") for r in regions)], purposes=PURPOSES,
                       priorities=PRIORITIES, panel=panel)
 
     @post("/new")

@@ -18,12 +18,13 @@ def form(client, employer_id, **extra):
             "window_start": TODAY.isoformat(), "window_end": (TODAY + dt.timedelta(days=30)).isoformat(), **extra}
 
 
-async def test_request_form_defaults_to_the_partners_region_and_a_thirty_day_window(client, world):
+async def test_request_form_defaults_to_the_employers_own_region_and_a_thirty_day_window(client, world):
     await login(client, world.users["partner"].email)
     r = await client.get("/requests/new")
     assert r.status_code == 200
     assert 'name="employer_name"' in r.text and 'name="employer_id"' in r.text  # the typeahead field group
-    assert '<option value="LA-BASIN" selected' in r.text
+    assert '<option value="" selected>The employer&#39;s own region</option>' in r.text
+    assert '<option value="LA-BASIN" selected' not in r.text
     assert f'value="{(TODAY + dt.timedelta(days=30)).isoformat()}"' in r.text
     assert 'id="employer-panel"' in r.text and "Choose an employer" in r.text
 
@@ -42,6 +43,30 @@ async def test_panel_shows_spoc_next_touch_purposes_and_budget_but_no_other_orgs
     assert "Maria Lopez" in panel.text and "Apprenticeship" in panel.text
     assert "1 of 2 touches in 30 days" in panel.text
     assert "CONFIDENTIAL" not in panel.text and "Quinn" not in panel.text
+
+
+async def test_a_request_left_on_the_employers_own_region_goes_to_that_regions_spoc(client, world, db):
+    # The partner's organization serves LA-BASIN; the employer is in BAY-PENINSULA (San Mateo county).
+    e = await world.f.employer("Harbor Biologics", county="San Mateo")
+    await world.f.assign(e, world.users["bay_spoc"], region="BAY-PENINSULA")
+    await login(client, world.users["partner"].email)
+    panel = await client.get("/requests/panel", params={"employer_id": e.id, "region": ""},
+                             headers={"HX-Request": "true"})
+    assert "SPOC (BAY-PENINSULA)" in panel.text and "Bay Spoc" in panel.text
+    assert 'data-panel="region"' not in panel.text
+    r = await client.post("/requests/new", data=form(client, e.id, region=""), follow_redirects=False)
+    assert r.status_code == 303
+    touch = (await db.scalars(select(Touch))).one()
+    assert (touch.employer_id, touch.spoc_id) == (e.id, world.users["bay_spoc"].id)
+
+
+async def test_panel_warns_when_the_chosen_region_is_not_the_employers(client, world):
+    e = await world.f.employer("Harbor Biologics", county="San Mateo")
+    await login(client, world.users["partner"].email)
+    panel = await client.get("/requests/panel", params={"employer_id": e.id, "region": "LA-BASIN"},
+                             headers={"HX-Request": "true"})
+    assert 'data-panel="region"' in panel.text
+    assert "Harbor Biologics is in BAY-PENINSULA" in panel.text and "go to LA-BASIN" in panel.text
 
 
 async def test_plain_form_post_redirects_to_the_request_with_its_decision_in_plain_words(client, world, db):
