@@ -153,8 +153,8 @@ def _part_of(part: int, total: int, what: str) -> str:
     return f"{part} of {total} {noun} {verb} {what}"
 
 
-def _badge(key: str, ok: bool | None, explanation: str) -> Badge:
-    return Badge(key=key, label=BADGE_LABELS[key], ok=ok, explanation=explanation)
+def _badge(key: str, ok: bool | None, explanation: str, label: str | None = None) -> Badge:
+    return Badge(key=key, label=label or BADGE_LABELS[key], ok=ok, explanation=explanation)
 
 
 def _current_chairs(current: Sequence[MemberView]) -> list[MemberView]:
@@ -248,12 +248,10 @@ def _terms_expiring_badge(current: Sequence[MemberView], today: date) -> Badge:
     first = expiring[0]
     assert first.term_end is not None  # filtered above; narrows the type
     verb = "ends" if len(expiring) == 1 else "end"
-    return _badge(
-        "terms_expiring",
-        False,
-        f"{_plural(len(expiring), 'term')} {verb} within {EXPIRING_WITHIN_DAYS} days "
-        f"(next: {first.name} on {first.term_end.isoformat()})",
-    )
+    soon = f"{_plural(len(expiring), 'term')} {verb} within {EXPIRING_WITHIN_DAYS} days"
+    # The failing badge says what is wrong ("✗ No terms expiring" read as a double negative).
+    return _badge("terms_expiring", False, f"{soon} (next: {first.name} on {first.term_end.isoformat()})",
+                  label=soon[:1].upper() + soon[1:])
 
 
 def council_badges(council: CouncilView, today: date) -> list[Badge]:

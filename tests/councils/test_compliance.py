@@ -348,6 +348,7 @@ def test_terms_expiring_names_the_next_one() -> None:
     b = badge(council(roster), "terms_expiring")
     assert b.ok is False
     assert b.explanation == "2 terms end within 60 days (next: Maria Lopez on 2026-07-05)"
+    assert b.label == "2 terms end within 60 days"  # not "✗ No terms expiring…", a double negative
 
 
 def test_term_ending_today_counts_as_expiring() -> None:
