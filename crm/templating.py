@@ -57,9 +57,15 @@ def active_nav(items: list[tuple[str, str]], path: str) -> str | None:
     return max(matches, key=len) if matches else None
 
 
+def words(value: str | None) -> str:
+    """A stored code as words: ``work_based_learning`` -> ``work based learning``."""
+    return (value or "").replace("_", " ")
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
+    env.filters["words"] = words
     env.filters["datetime"] = fmt_datetime
     env.globals["nav_for"] = nav_for
     env.globals["active_nav"] = active_nav

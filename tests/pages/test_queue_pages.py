@@ -42,18 +42,20 @@ async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_reques
     await desk.touch(late, world.users["spoc"], planned_in=-2)
     t = await desk.touch(soon, world.users["spoc"], planned_in=3)
     await desk.touch(far, world.users["spoc"], planned_in=20)
-    await desk.request(t, world.users["partner"], purpose="apprenticeship", summary="CNC apprentices for spring")
-    await desk.request(None, world.users["partner2"], employer=far, purpose="event", release_in=9,
+    await desk.request(t, world.users["partner"], purpose="work_based_learning", summary="CNC apprentices for spring")
+    await desk.request(None, world.users["partner2"], employer=far, purpose="training_upskilling", release_in=9,
                        summary="job fair booth")
     await login(client, world.users["spoc"].email)
     html = (await client.get("/queue")).text
     assert "Late Co" in _section(html, "group-overdue", "group-week")
     week = _section(html, "group-week", "group-later")
     assert "Soon Co" in week and "East LA College" in week and "CNC apprentices for spring" in week
+    assert "work based learning" in week and "work_based_learning" not in week  # codes read as words
     assert "Far Co" in _section(html, "group-later", "held")
     held = _section(html, "held", None)
     release = today() + dt.timedelta(days=9)
     assert "job fair booth" in held and f"{release.day} {release:%b %Y}" in held
+    assert "training upskilling" in held and "training_upskilling" not in held
     assert 'id="unassigned-queue"' not in html  # SPOCs do not work the unassigned queue
 
 
