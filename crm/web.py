@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from crm.auth.principal import Principal
 from crm.errors import FieldError
 
-T = TypeVar("T")
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 class FormErrors(dict[str, str]):
@@ -68,11 +68,14 @@ def principal_of(request: Request[Any, Any, Any]) -> Principal:
 _LEN = re.compile(r"length (<=|>=) (\d+)")
 
 
-def _human(message: str) -> str:
+def field_message(message: str) -> str:
+    """A msgspec validation message as a form shows it under the field ("is required", "at most 200 characters")."""
     if "got `null`" in message or "missing required field" in message:
         return "is required"
     if m := _LEN.search(message):
-        return f"at most {m.group(2)} characters" if m.group(1) == "<=" else f"at least {m.group(2)} characters"
+        if m.group(1) == ">=":
+            return "is required" if m.group(2) == "1" else f"at least {m.group(2)} characters"
+        return f"at most {m.group(2)} characters"
     if "pattern" in message:
         return "has the wrong format"
     return message.split(" - at ")[0].replace("`", "")
@@ -94,4 +97,4 @@ def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] =
         field = text.rsplit("$.", 1)[1].split("[")[0].split(".")[0] if "$." in text else ""
         if not field and "missing required field" in text:
             field = text.split("`")[1]
-        raise FieldError(field or "form", _human(text)) from None
+        raise FieldError(field or "form", field_message(text)) from None

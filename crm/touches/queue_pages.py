@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -44,7 +44,7 @@ from crm.touches.touch_schemas import (
     ReassignIn,
     ScheduleIn,
 )
-from crm.web import flash, form_data, redirect, render
+from crm.web import field_message, flash, form_data, redirect, render
 
 S = TypeVar("S", bound=msgspec.Struct)
 Row = QueueRow | Touch  # a queue row: read for the page, or the entity an action or its form works on
@@ -90,7 +90,8 @@ async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User
                User.is_active.is_(True))
         .order_by(RoleGrant.region_id, User.name, User.id).options(raiseload("*")))
     found: dict[int, list[User]] = {r: [] for r in region_ids}
-    for region_id, user in rows:
+    for grant_region_id, user in rows:
+        region_id = cast(int, grant_region_id)  # region_id IN (...) above: never a global grant's NULL
         if not found[region_id] or found[region_id][-1] is not user:  # a SPOC who is also the lead: once
             found[region_id].append(user)
     return found
@@ -210,10 +211,17 @@ class QueuePages(Controller):
                        touch_id: PathId) -> Template | Redirect:
         form = await form_data(request)
         try:
+            # Each request's outcome select says itself that it still needs a choice.
+            unanswered = [(k, "choose an outcome for this request") for k, v in form.items()
+                          if k.startswith("outcome_") and k[8:].isdigit() and not v.strip()]
+            if unanswered:
+                raise FieldError(*unanswered[0], *unanswered[1:])
             outcomes = [{"request_id": int(k[8:]), "outcome": v, "note": form.get(f"note_{k[8:]}", "")}
                         for k, v in form.items() if k.startswith("outcome_") and k[8:].isdigit() and v]
             hand_offs = []
             if org_name := form.get("handoff_org", "").strip():
+                if not form.get("handoff_need", "").strip():
+                    raise FieldError("hand_offs[0].need", "say what the partner should pick up")
                 org_id = await db.scalar(select(Organization.id).where(
                     func.lower(Organization.name) == org_name.lower()))
                 if org_id is None:
@@ -340,7 +348,7 @@ def _struct(struct: type[S], **data: Any) -> S:
     except msgspec.ValidationError as exc:
         text = str(exc)
         field = text.rsplit("$.", 1)[1].split(" ")[0].rstrip("`") if "$." in text else "form"
-        raise FieldError(field, text.split(" - at ")[0].replace("`", "")) from None
+        raise FieldError(field, field_message(text)) from None
 
 
 def _ints(values: list[Any], field: str) -> list[int]:

@@ -157,6 +157,28 @@ async def test_inline_complete_without_an_outcome_shows_the_error_in_place_and_w
     assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 
+async def test_inline_complete_marks_each_unanswered_outcome_and_a_hand_off_without_a_need(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    first, second = await desk.request(t, world.users["partner"]), await desk.request(
+        t, world.users["partner2"], purpose="event")
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)},
+                          data={f"outcome_{first.id}": "interested", f"outcome_{second.id}": ""})
+    assert r.status_code == 422
+    select_of = r.text.split(f'name="outcome_{second.id}"', 1)[1].split("</label>", 1)[0]
+    assert "choose an outcome for this request" in select_of
+    assert "choose an outcome" not in r.text.split(f'name="outcome_{first.id}"', 1)[1].split("</label>", 1)[0]
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        f"outcome_{first.id}": "interested", f"outcome_{second.id}": "referred", "handoff_org": "LA Basin WDB"})
+    assert r.status_code == 422
+    need = r.text.split('name="handoff_need"', 1)[1].split("</label>", 1)[0]
+    assert "say what the partner should pick up" in need
+    assert "Expected" not in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+    assert await db.scalar(select(func.count()).select_from(HandOff)) == 0
+
+
 async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     req = await desk.request(t, world.users["partner"])
