@@ -35,6 +35,8 @@ _FORM_FIELD = {"employer": "employer_name", "employer.name": "employer_name", "n
 _FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_id", "region",
                 "purpose", "summary", "window_start", "window_end", "priority"}
 _OPEN_TOUCHES = sorted(s.value for s in OPEN_TOUCH_STATUSES)
+# The API's field names inside messages, as the form labels them.
+_FORM_WORDS = {"window_start": "the earliest date", "window_end": "the latest date"}
 
 
 def _label(value: str) -> str:
@@ -62,6 +64,8 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
         raw["employer_id"] = int(employer_id)
     elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
         raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
+    else:
+        raise FieldError("employer_name", "choose an employer from the list, or type its name, website or FEIN")
     try:
         return msgspec.convert(raw, TouchRequestIn, strict=False)
     except msgspec.ValidationError as exc:
@@ -159,6 +163,8 @@ class RequestPages(Controller):
                 errors = {}
                 for name, message in exc.fields:
                     name = _FORM_FIELD.get(name, name)
+                    for api_name, words in _FORM_WORDS.items():
+                        message = message.replace(api_name, words)
                     # An error about something the form has no input for is shown on top.
                     errors[name if name in _FORM_INPUTS else "form"] = message if name in _FORM_INPUTS \
                         else f"{name}: {message}"

@@ -110,6 +110,21 @@ async def test_bad_form_input_rerenders_the_form_with_the_error_in_place_and_wri
     assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
 
 
+@pytest.mark.parametrize(("change", "said"), [
+    ({"employer_id": ""}, "choose an employer from the list, or type its name, website or FEIN"),
+    ({"window_start": (TODAY + dt.timedelta(days=9)).isoformat(), "window_end": TODAY.isoformat()},
+     "must be on or after the earliest date"),
+])
+async def test_form_errors_speak_the_forms_words_not_the_apis(client, world, db, change, said):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["partner"].email)
+    r = await client.post("/requests/new", data={**form(client, e.id), **change},
+                          headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422 and said in r.text
+    assert "employer_id or an employer" not in r.text and "after window_start" not in r.text
+    assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
+
+
 async def test_my_requests_lists_only_my_organizations_requests_and_withdraws_inline(client, world, db):
     e = await world.f.employer("Sunrise Family Dental")
     await login(client, world.users["partner2"].email)
