@@ -199,7 +199,8 @@ class QueuePages(Controller):
         try:
             data = _struct(ScheduleIn, scheduled_at=_when(form.get("scheduled_on", ""), form.get("scheduled_time", "")),
                            channel=form.get("channel", ""), override_reason=form.get("override_reason") or None,
-                           contact_ids=_ints(raw.getall("contact_ids", []), "contact_ids"))
+                           contact_ids=_ints(raw.getall("contact_ids", []), "contact_ids"),
+                           outside_window=bool(form.get("outside_window")))
             touch = await workflow.schedule(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "schedule", form)

@@ -23,6 +23,8 @@ class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
     channel: ChannelStr
     contact_ids: Ids = []
     override_reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    # A day outside a bundled request's dates must be confirmed; those requesters are told.
+    outside_window: bool = False
 
 
 class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -28,6 +28,7 @@ from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.touches import budget
 from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.requests import human_date
 from crm.touches.routing import (
     HOLD_HORIZON_DAYS,
     Channel,
@@ -162,18 +163,28 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
             who = "" if actor.can_in_region(touch.region_id, Role.lead) else " (a region lead may override)"
             raise Conflict(f"{day.isoformat()} breaks the employer's pacing budget{hint}{who}")
         touch.override_reason, overridden = override, True
+    requests = await _riding(db, touch)
+    outside = [r for r in requests if not r.window_start <= day <= r.window_end]
+    if outside and not data.outside_window:
+        dates = ", ".join(f"#{r.id} {human_date(r.window_start)} – {human_date(r.window_end)}" for r in outside)
+        raise FieldError("scheduled_at", f"{human_date(day)} is outside the dates requesters asked for ({dates}); "
+                                         "confirm to schedule it anyway, they are told")
     before = audit.snapshot(touch, ("status", "planned_on", "scheduled_at", "channel"))
     touch.status, touch.channel, touch.scheduled_at, touch.planned_on = new_status, channel, when, day
     touch.contacts = contacts
-    requests = await _riding(db, touch)
     _move_requests(db, actor, requests, "schedule", touch.employer_id, touch.id)
+    notes = [f"pacing override: {override}" if overridden else "",
+             f"outside the dates of request(s) {', '.join(f'#{r.id}' for r in outside)}" if outside else ""]
     audit.record(db, actor, "touch.schedule", "touch", touch.id, employer_id=touch.employer_id, before=before,
                  after={**audit.snapshot(touch, ("status", "planned_on", "scheduled_at", "channel")),
                         "contact_ids": [c.id for c in contacts]},
-                 note=f"pacing override: {override}" if overridden else None)
-    _tell_requesters(db, requests, f"Touch #{touch.id} with {touch.employer.legal_name} scheduled",
-                     f"{_spoc_name(touch)} will contact {touch.employer.legal_name} by {channel} on "
-                     f"{day.isoformat()}.", now)
+                 note="; ".join(n for n in notes if n) or None)
+    subject = f"Touch #{touch.id} with {touch.employer.legal_name} scheduled"
+    said = f"{_spoc_name(touch)} will contact {touch.employer.legal_name} by {channel} on {human_date(day)}."
+    _tell_requesters(db, [r for r in requests if r not in outside], subject, said, now)
+    for r in outside:
+        _tell_requesters(db, [r], subject, f"{said} That is outside the dates you asked for "
+                                           f"({human_date(r.window_start)} – {human_date(r.window_end)}).", now)
     await db.flush()
     return touch
 

@@ -131,6 +131,24 @@ async def test_inline_schedule_swaps_the_touch_row(client, world, desk, db):
     assert touch.status == "scheduled" and touch.planned_on.isoformat() == day
 
 
+async def test_scheduling_outside_the_requesters_dates_asks_to_confirm_in_place(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await desk.request(t, world.users["partner"])  # today .. today + 30
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    day = (today() + dt.timedelta(days=60)).isoformat()
+    form = {"scheduled_on": day, "scheduled_time": "10:00", "channel": "visit"}
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data=form)
+    assert r.status_code == 422 and "outside the dates requesters asked for" in r.text
+    assert 'name="outside_window"' in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={**form, "outside_window": "1"})
+    assert r.status_code == 200
+    touch = await _fresh(db, Touch, t.id)
+    assert (touch.status, touch.planned_on.isoformat()) == ("scheduled", day)
+
+
 async def test_the_scheduled_time_is_california_time(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await login(client, world.users["spoc"].email)

@@ -80,6 +80,24 @@ async def test_bad_schedule_input_is_422_naming_the_field(client, world, db, bun
     assert (await _state(db, t.id))[0].status == "queued"
 
 
+async def test_a_day_outside_the_requesters_dates_needs_confirming_and_they_are_told(client, world, db, bundled):
+    _, t, r1, r2 = bundled  # both asked for today .. today + 30
+    spoc = await world.f.auth(world.users["spoc"])
+    before = await _counts(db)
+    body = {"scheduled_at": at(45), "channel": "visit"}
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json=body)
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "scheduled_at"
+    assert "outside the dates requesters asked for" in r.text and f"#{r1.id}" in r.text and f"#{r2.id}" in r.text
+    assert (await _state(db, t.id))[0].status == "queued" and await _counts(db) == before
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={**body, "outside_window": True})
+    assert r.status_code == 200 and r.json()["planned_on"] == (today() + dt.timedelta(days=45)).isoformat()
+    await db.rollback()
+    bodies = (await db.scalars(select(OutboxMessage.body))).all()
+    assert len(bodies) == 2 and all("outside the dates you asked for" in b for b in bodies)
+    note = await db.scalar(select(AuditEvent.note).where(AuditEvent.action == "touch.schedule"))
+    assert note == f"outside the dates of request(s) #{r1.id}, #{r2.id}"
+
+
 async def test_schedule_breaking_the_pacing_budget_is_409_unless_a_lead_overrides(client, world, desk, db, bundled):
     e, t, _, _ = bundled
     await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2)  # min gap 7 days
