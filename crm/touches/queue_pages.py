@@ -103,9 +103,12 @@ def _staff_regions(principal: Principal) -> frozenset[int] | None:
 
 async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                errors: dict[str, str] | None = None, form: str | None = None, values: dict[str, str] | None = None,
-               status_code: int = 200) -> Template:
+               status_code: int = 200, with_held: bool = False) -> Template:
+    """One queue row; ``with_held`` adds the held requests out of band (an action that held some)."""
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form else ())
     ctx = await _choices(db, principal, [touch], forms=form is not None)
+    if with_held:
+        ctx.update(held=await queue.held_requests(db, _staff_regions(principal)), held_oob=True)
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
 
@@ -185,9 +188,9 @@ class QueuePages(Controller):
                                 touch_errors={touch_id: {"form": form, "errors": errors, "values": values}})
 
     async def _done(self, request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
-                    message: str) -> Template | Redirect:
+                    message: str, *, with_held: bool = False) -> Template | Redirect:
         if request.headers.get("hx-request"):
-            return await _row(request, db, principal, touch_id)
+            return await _row(request, db, principal, touch_id, with_held=with_held)
         flash(request, message)
         return redirect(request, "/queue")
 
@@ -246,7 +249,7 @@ class QueuePages(Controller):
             await workflow.cancel(db, principal, touch_id, _struct(CancelIn, reason=reason), dt.datetime.now(dt.UTC))
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "cancel", form)
-        return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} cancelled")
+        return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} cancelled", with_held=True)
 
     @post("/touches/{touch_id:int}/reassign")
     async def reassign(self, request: Request[Any, Any, Any], db: Db, principal: Me,

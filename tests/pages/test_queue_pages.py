@@ -221,6 +221,20 @@ async def test_cancel_without_javascript_redirects_back_to_the_queue_with_a_flas
     assert (await _fresh(db, Touch, t.id)).status == "cancelled"
 
 
+async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held_list(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    req = await desk.request(t, world.users["partner"], summary="forklift drivers")
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
+                          data={"reason": "owner retired"})
+    assert r.status_code == 200
+    row, held = r.text.split('id="held"', 1)
+    assert "sent them back to held" in row and "logged by the SPOC" not in row
+    assert 'hx-swap-oob="true"' in held and "forklift drivers" in held
+    assert (await _fresh(db, TouchRequest, req.id)).status == "held"
+
+
 async def test_schedule_error_without_javascript_rerenders_the_page_with_the_error(client, world, desk, db):
     e = await world.f.employer("Golden State Logistics")
     t = await desk.touch(e, world.users["spoc"])
