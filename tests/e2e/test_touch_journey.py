@@ -47,13 +47,19 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await touch.locator("select[name=channel]").first.select_option("visit")
     await touch.locator("button", has_text="Schedule").click()
     await expect(touch).to_have_attribute("data-status", "scheduled")
+    await expect(touch).to_be_focused()  # keyboard focus follows the swapped row, not <body>
 
     # ...and completes it with an outcome for the partner's request and a hand-off to the college.
     await touch.locator("summary", has_text="Complete").click()
     await touch.locator("select[name^=outcome_]").select_option("interested")
     await touch.locator("input[name^=note_]").fill("Wants 4 interns in June; contact Ana in HR")
     await touch.locator("input[name=handoff_org]").fill("East LA College")
-    await touch.locator("input[name=handoff_need]").fill("Pre-apprenticeship welding cohort")
+    await touch.locator("button", has_text="Complete touch").click()  # a hand-off without its need
+    need = touch.locator("input[name=handoff_need]")
+    await expect(need).to_be_focused()  # focus goes to the field the error is about
+    await expect(touch.locator("label.has-error:has(input[name=handoff_need])")).to_contain_text(
+        "say what the partner should pick up")
+    await need.fill("Pre-apprenticeship welding cohort")
     await touch.locator("button", has_text="Complete touch").click()
     await expect(touch).to_have_attribute("data-status", "completed")
 

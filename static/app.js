@@ -1,0 +1,17 @@
+// OneDoor's one script besides htmx. After an htmx form post swaps its answer in, keyboard focus
+// moves to what changed -- the first field with an error, else the swapped element -- instead of
+// falling back to <body> (where keyboard and screen-reader users lose their place).
+// GET swaps (typeahead results, the request panel, filters) leave focus where the user is typing.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const info = event.detail;
+  if (!info.requestConfig || info.requestConfig.verb === "get") return;
+  const id = info.target && info.target.id;
+  // An outerHTML swap replaced the target element: find its successor by id.
+  const swapped = (id && document.getElementById(id)) || info.target;
+  if (!swapped || !swapped.isConnected) return;
+  const field = swapped.querySelector(
+    ".has-error input, .has-error select, .has-error textarea, [aria-invalid=true]");
+  const goal = field || swapped.querySelector("[role=alert]") || swapped;
+  if (!field && !goal.hasAttribute("tabindex")) goal.setAttribute("tabindex", "-1");
+  goal.focus();
+});
