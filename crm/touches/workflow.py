@@ -166,8 +166,8 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     requests = await _riding(db, touch)
     outside = [r for r in requests if not r.window_start <= day <= r.window_end]
     if outside and not data.outside_window:
-        dates = ", ".join(f"#{r.id} {human_date(r.window_start)} – {human_date(r.window_end)}" for r in outside)
-        raise FieldError("scheduled_at", f"{human_date(day)} is outside the dates requesters asked for ({dates}); "
+        spans = ", ".join(f"#{r.id} {human_date(r.window_start)} – {human_date(r.window_end)}" for r in outside)
+        raise FieldError("scheduled_at", f"{human_date(day)} is outside the dates requesters asked for ({spans}); "
                                          "confirm to schedule it anyway, they are told")
     before = audit.snapshot(touch, ("status", "planned_on", "scheduled_at", "channel"))
     touch.status, touch.channel, touch.scheduled_at, touch.planned_on = new_status, channel, when, day
