@@ -1,5 +1,7 @@
 """Every HTML route handler, collected for ``create_app``."""
 
+from litestar.types import ControllerRouterHandler
+
 from crm.admin.pages import AdminPages
 from crm.auth.pages import LoginPages
 from crm.councils.chair_pages import ChairPages
@@ -15,6 +17,6 @@ from crm.touches.policy_pages import RegionPages
 from crm.touches.queue_pages import HandOffPages, QueuePages
 from crm.touches.request_pages import RequestPages
 
-route_handlers: list[object] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
+route_handlers: list[ControllerRouterHandler] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
                                 CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
                                 RegionPages, RequestPages, EmployerImportPages]

@@ -7,15 +7,15 @@ writer racing the request's own transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import Empty, Message, ScopeSession
 
-_LOADED = "_onedoor_session_loaded"
-_ROTATED_ID = "_onedoor_session_new_id"
-ROTATE = "_onedoor_rotate_session"
+_LOADED: Final = "_onedoor_session_loaded"
+_ROTATED_ID: Final = "_onedoor_session_new_id"
+ROTATE: Final = "_onedoor_rotate_session"
 
 
 def rotate_session_id(connection: ASGIConnection[Any, Any, Any, Any]) -> None:

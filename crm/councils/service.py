@@ -97,7 +97,7 @@ def visible_condition(principal: Principal) -> ColumnElement[bool]:
     return or_(*conds) if conds else false()
 
 
-def member_council_ids(user_id: int) -> Select[tuple[int]]:
+def member_council_ids(user_id: int) -> Select[int]:
     """Councils on whose roster the user currently sits (not removed; term not ended before today)."""
     return select(CouncilMember.council_id).where(
         CouncilMember.user_id == user_id, CouncilMember.removed_at.is_(None),

@@ -14,9 +14,10 @@ import datetime as dt
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Select, delete, func, insert, or_, select, update
+from sqlalchemy import Select, Table, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -80,7 +81,7 @@ def likely_pairs(records: list[EmployerRecord]) -> list[tuple[int, int, float, s
     involved = {i for a, b, _ in pairs for i in (a, b)}
     groups = cluster(pairs, "review", records=[r for r in records if r.id in involved])
     group_of = {member: n for n, group in enumerate(groups) for member in group}
-    out = []
+    out: list[tuple[int, int, float, str, str]] = []
     for a, b, result in pairs:
         if group_of.get(a) is None or group_of.get(a) != group_of.get(b):
             continue
@@ -97,7 +98,7 @@ async def scan_duplicates(db: AsyncSession, now: dt.datetime | None = None) -> S
     report.employers = len(records)
     found = likely_pairs(records)
     report.pairs = len(found)
-    t = DuplicateCandidate.__table__
+    t = cast(Table, DuplicateCandidate.__table__)
     existing = {(r.employer_a_id, r.employer_b_id): r for r in await db.execute(
         select(t.c.id, t.c.employer_a_id, t.c.employer_b_id, t.c.status, t.c.score, t.c.outcome,
                t.c.explanation, t.c.region_id))}
@@ -142,7 +143,7 @@ async def scan_job(db: AsyncSession, now: dt.datetime) -> str:
 # --- the review queue ---------------------------------------------------------------------------
 
 def queue_query(principal: Principal, *, status: str = CandidateStatus.open.value, region_id: int | None = None,
-                employer_id: int | None = None) -> Select[tuple[DuplicateCandidate]]:
+                employer_id: int | None = None) -> Select[DuplicateCandidate]:
     """Pairs the principal may decide: both employers in regions they lead (admins: all).
 
     Open pairs where either employer has been merged meanwhile are hidden: they come back if

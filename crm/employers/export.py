@@ -52,7 +52,7 @@ async def export_rows(db: AsyncSession, region_id: int | None = None) -> AsyncIt
                                              .where(EmployerAlias.employer_id.in_(ids))
                                              .order_by(EmployerAlias.employer_id, EmployerAlias.name)):
             aliases[emp_id].append(name)
-        contacts: dict[int, list[tuple[str, str | None, str | None, str | None]]] = defaultdict(list)
+        contacts: dict[int, list[tuple[str | None, str | None, str | None, str | None]]] = defaultdict(list)
         c = EmployerContact
         for emp_id, name, title, email, phone in await db.execute(
                 select(c.employer_id, c.name, c.title, c.email, c.phone).where(c.employer_id.in_(ids))

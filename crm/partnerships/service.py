@@ -79,7 +79,7 @@ def can_manage(principal: Principal, p: SectorPartnership) -> bool:
             or is_owner_staff(principal, p.owner_organization_id))
 
 
-def member_partnership_ids(user_id: int) -> Select[tuple[int]]:
+def member_partnership_ids(user_id: int) -> Select[int]:
     return select(PartnershipMember.partnership_id).where(
         PartnershipMember.user_id == user_id, PartnershipMember.removed_at.is_(None))
 

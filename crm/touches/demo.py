@@ -128,8 +128,8 @@ async def _region(sessionmaker: async_sessionmaker[AsyncSession], code: str, reg
         return result.body
 
     # 1. Several partners want the same employers: the first opens a touch, the others bundle into it.
-    first = [acme] if acme is not None else []
-    for n, employer_id in enumerate(first + employers[:5]):
+    acme_first = [acme] if acme is not None else []
+    for n, employer_id in enumerate(acme_first + employers[:5]):
         for partner in partners[n % len(partners):][:1 + n % 3] or partners[:1]:
             await ask(partner, employer_id)
     # 2. A touch the SPOC has scheduled: a visit next week at 10:00 California time.
@@ -157,9 +157,12 @@ async def _region(sessionmaker: async_sessionmaker[AsyncSession], code: str, reg
     #    request waits: held until the budget allows, then released into the next touch.
     busy = employers[7]
     for ago in (12, 3):
-        await _as_user(sessionmaker, spoc_of[busy], lambda db, me, ago=ago: workflow.log_touch(db, me, LogTouchIn(
-            employer_id=busy, channel="call", occurred_on=today - dt.timedelta(days=ago), region=code,
-            notes="The employer called in about open positions."), now))
+        # A def, not a lambda: mypy cannot infer a lambda with the extra ``ago=ago`` parameter.
+        async def log_call(db: AsyncSession, me: Principal, ago: int = ago) -> Touch:
+            return await workflow.log_touch(db, me, LogTouchIn(
+                employer_id=busy, channel="call", occurred_on=today - dt.timedelta(days=ago), region=code,
+                notes="The employer called in about open positions."), now)
+        await _as_user(sessionmaker, spoc_of[busy], log_call)
     held = await ask(partners[0], busy, days=14, purpose="event")
     report.held += held.status == "held"
     # 5. An employer with no SPOC: the touch waits in the region's unassigned queue for the lead.

@@ -43,7 +43,7 @@ def visible_hand_offs(actor: Principal) -> ColumnElement[bool]:
     return or_(*conds) if conds else false()
 
 
-def hand_offs_query(actor: Principal, status: str | None = None, received_only: bool = False) -> Select[tuple[HandOff]]:
+def hand_offs_query(actor: Principal, status: str | None = None, received_only: bool = False) -> Select[HandOff]:
     stmt = select(HandOff).where(visible_hand_offs(actor))
     if received_only:
         stmt = stmt.where(HandOff.to_org_id == actor.organization_id)

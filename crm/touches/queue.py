@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, exists, func, select, union
@@ -120,7 +121,7 @@ class Queue:
     keeping 200 was most of a lead's page on PostgreSQL.
     """
 
-    selects: list[Select[tuple[int, dt.date]]]
+    selects: list[Select[int, dt.date]]
 
     def _ids(self) -> Subquery:
         return (self.selects[0] if len(self.selects) == 1 else union(*self.selects)).subquery()
@@ -258,12 +259,16 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
             .join(User, User.id == TouchRequest.requester_id)
             .join(Organization, Organization.id == TouchRequest.requester_org_id)
             .where(TouchRequest.touch_id.in_(list(by_id))).order_by(TouchRequest.id))
-        for touch_id, *r in requests:
-            by_id[touch_id].requests.append(RequestRow(*r[:7], Named(r[7], r[8]), Named(r[9], r[10])))
+        for (touch_id, id_, status, purpose, priority, summary, outcome, outcome_note,
+             requester_id, requester_name, org_id, org_name) in requests:
+            # touch_id IN (...) above: never NULL here.
+            by_id[cast(int, touch_id)].requests.append(RequestRow(
+                id_, status, purpose, priority, summary, outcome, outcome_note,
+                Named(requester_id, requester_name), Named(org_id, org_name)))
     return rows, found[0].total if found else 0
 
 
-def _row(r: Row[tuple]) -> QueueRow:  # type: ignore[type-arg]
+def _row(r: Row[*tuple[Any, ...]]) -> QueueRow:
     (id_, status, source, channel, employer_id, employer_name, region_id, region_code, spoc_id, spoc_name,
      window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason, _total) = r
     return QueueRow(id_, status, source, channel, employer_id, EmployerRef(employer_id, employer_name), region_id,

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -174,7 +174,7 @@ def _query_name(req: TouchRequest) -> str | None:
     return str(name) if name else None
 
 
-def visible_requests(principal: Principal) -> Select[tuple[TouchRequest]]:
+def visible_requests(principal: Principal) -> Select[TouchRequest]:
     """Requests the principal may read in full: its organization's (partners), its regions' (staff)."""
     stmt = select(TouchRequest)
     if principal.is_admin:
@@ -185,7 +185,7 @@ def visible_requests(principal: Principal) -> Select[tuple[TouchRequest]]:
     regions = principal.regions_for(Role.lead, Role.spoc)
     if regions:
         conditions.append(TouchRequest.region_id.in_(sorted(regions)))
-    return stmt.where(or_(*conditions)) if conditions else stmt.where(False)  # noqa: FBT003
+    return stmt.where(or_(*conditions)) if conditions else stmt.where(false())
 
 
 async def list_requests(db: AsyncSession, principal: Principal, *, status: str | None = None,

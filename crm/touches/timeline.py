@@ -84,8 +84,8 @@ def touch_entry(viewer: Principal, t: Row[Any], purposes: list[str]) -> Timeline
 class History:
     """An employer's requests and touches as the timeline reads them (newest first, at most MAX_ROWS each)."""
 
-    requests: list[Row[Any]]
-    touches: list[Row[Any]]
+    requests: list[Row[*tuple[Any, ...]]]
+    touches: list[Row[*tuple[Any, ...]]]
     purposes: dict[int, list[str]]  # touch id -> purposes of the requests it carries
 
     @property
