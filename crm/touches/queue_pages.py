@@ -188,9 +188,15 @@ class QueuePages(Controller):
                                 touch_errors={touch_id: {"form": form, "errors": errors, "values": values}})
 
     async def _done(self, request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
-                    message: str, *, with_held: bool = False) -> Template | Redirect:
+                    message: str, *, with_held: bool = False, regroup: bool = False) -> Template | Redirect:
         if request.headers.get("hx-request"):
-            return await _row(request, db, principal, touch_id, with_held=with_held)
+            row = await _row(request, db, principal, touch_id, with_held=with_held)
+            if regroup:
+                # Once the row is in, the queue body reloads itself (_touches.html): a scheduled or
+                # reassigned touch may now belong to another group. A completed or cancelled row
+                # stays as it is, showing what was done, until the next load.
+                row.headers["HX-Trigger-After-Settle"] = "queue-changed"
+            return row
         flash(request, message)
         return redirect(request, "/queue")
 
@@ -208,7 +214,7 @@ class QueuePages(Controller):
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "schedule", form)
         return await self._done(request, db, principal, touch_id,
-                                f"Touch #{touch_id} scheduled for {touch.planned_on:%-d %b %Y}")
+                                f"Touch #{touch_id} scheduled for {touch.planned_on:%-d %b %Y}", regroup=True)
 
     @post("/touches/{touch_id:int}/complete")
     async def complete(self, request: Request[Any, Any, Any], db: Db, principal: Me,
@@ -262,7 +268,8 @@ class QueuePages(Controller):
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "reassign", form)
         return await self._done(request, db, principal, touch_id,
-                                f"Touch #{touch_id} is now {touch.spoc.name if touch.spoc else 'unassigned'}'s")
+                                f"Touch #{touch_id} is now {touch.spoc.name if touch.spoc else 'unassigned'}'s",
+                                regroup=True)
 
     @get("/log")
     async def log_form(self, request: Request[Any, Any, Any], db: Db,

@@ -42,12 +42,15 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     touch = page.locator("article.touch").filter(has_text="ACME Corporation")
     await expect(touch).to_contain_text("Summer internships for welding students")
     await touch.locator("summary", has_text="Schedule").click()
-    when = (clock.today() + dt.timedelta(days=3)).isoformat()
+    when = (clock.today() + dt.timedelta(days=20)).isoformat()
     await touch.locator("input[name=scheduled_on]").fill(when)
     await touch.locator("select[name=channel]").first.select_option("visit")
     await touch.locator("button", has_text="Schedule").click()
     await expect(touch).to_have_attribute("data-status", "scheduled")
-    await expect(touch).to_be_focused()  # keyboard focus follows the swapped row, not <body>
+    # The queue reloads itself around the row: 20 days out, the touch moved from "this week" to "later"...
+    await expect(page.locator("#group-later article.touch")).to_contain_text("ACME Corporation")
+    await expect(page.locator("#group-week")).not_to_contain_text("ACME Corporation")
+    await expect(touch).to_be_focused()  # ...and keyboard focus followed the row, not <body>
 
     # ...and completes it with an outcome for the partner's request and a hand-off to the college.
     await touch.locator("summary", has_text="Complete").click()

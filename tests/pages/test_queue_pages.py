@@ -127,6 +127,7 @@ async def test_inline_schedule_swaps_the_touch_row(client, world, desk, db):
                           data={"scheduled_on": day, "scheduled_time": "09:30", "channel": "call"})
     assert r.status_code == 200 and "<html" not in r.text
     assert r.text.lstrip().startswith(f'<article class="touch card" id="touch-{t.id}"') and "Scheduled" in r.text
+    assert r.headers["HX-Trigger-After-Settle"] == "queue-changed"  # the queue body then reloads itself
     touch = await _fresh(db, Touch, t.id)
     assert touch.status == "scheduled" and touch.planned_on.isoformat() == day
 
