@@ -76,8 +76,10 @@ def field_message(message: str) -> str:
         if m.group(1) == ">=":
             return "is required" if m.group(2) == "1" else f"at least {m.group(2)} characters"
         return f"at most {m.group(2)} characters"
-    if "pattern" in message:
+    if "pattern" in message or "matching regex" in message:
         return "has the wrong format"
+    if "Invalid RFC3339 encoded date" in message:
+        return "is not a date (YYYY-MM-DD)"
     return message.split(" - at ")[0].replace("`", "")
 
 
@@ -94,7 +96,7 @@ def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] =
         return msgspec.convert(data, struct, strict=False)
     except msgspec.ValidationError as exc:
         text = str(exc)
-        field = text.rsplit("$.", 1)[1].split("[")[0].split(".")[0] if "$." in text else ""
+        field = text.rsplit("$.", 1)[1].split("[")[0].split(".")[0].strip("`") if "$." in text else ""
         if not field and "missing required field" in text:
             field = text.split("`")[1]
         raise FieldError(field or "form", field_message(text)) from None

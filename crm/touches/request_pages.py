@@ -25,7 +25,7 @@ from crm.touches.intake import submit_request, write_turn
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.request_schemas import TouchRequestIn
 from crm.touches.routing import DEFAULT_WINDOW_DAYS, OPEN_REQUEST_STATUSES, OPEN_TOUCH_STATUSES, Priority, Purpose
-from crm.web import flash, form_data, redirect, render
+from crm.web import field_message, flash, form_data, redirect, render
 
 PAGE = 25
 # Field names of the API body (and of resolve_employer's errors) → the form's input names.
@@ -71,7 +71,7 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
     except msgspec.ValidationError as exc:
         text = str(exc)
         field = text.rsplit("$.", 1)[1].split("[")[0].strip("`") if "$." in text else "form"
-        raise FieldError(field, text.split(" - at ")[0]) from None
+        raise FieldError(field, field_message(text)) from None
 
 
 async def panel_context(db: Db, employer_id: int | None, region_code: str | None,

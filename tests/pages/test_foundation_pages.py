@@ -97,6 +97,20 @@ async def test_create_employer_form_rerenders_with_field_errors_and_writes_nothi
     assert r.status_code == 200 and "Created Acme Tools" in r.text
 
 
+@pytest.mark.parametrize(("data", "field", "said"), [
+    ({"legal_name": "Acme", "naics_code": "x"}, "naics_code", "has the wrong format"),
+    ({"legal_name": "A" * 201}, "legal_name", "at most 200 characters"),
+])
+async def test_a_value_the_schema_refuses_is_shown_under_its_field_in_words(client, world, db, data, field, said):
+    await login(client, world.users["spoc"].email)
+    await client.get("/employers/new")
+    r = await client.post("/employers/new", data={**data, "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422
+    label = r.text.split(f'name="{field}"', 1)[1].split("</label>", 1)[0]
+    assert f'<small class="error" role="alert">{said}</small>' in label and "regex" not in r.text
+    assert await db.scalar(select(func.count(Employer.id))) == 0
+
+
 @pytest.mark.parametrize("path", ["/employers", "/admin", "/admin/users"])
 async def test_chair_is_refused_crm_pages(client, world, path):
     await login(client, world.users["chair"].email)
