@@ -98,6 +98,7 @@ class TouchApi(Controller):
 
     @post("/{touch_id:int}/reassign", status_code=200)
     async def reassign(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[ReassignIn]) -> TouchOut:
+        """Give the touch to another SPOC or lead of its region: leads of the region (and admins) only."""
         return await _reloaded(db, await workflow.reassign(db, principal, touch_id, data, now_utc()))
 
 

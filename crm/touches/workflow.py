@@ -325,8 +325,13 @@ async def eligible_spoc(db: AsyncSession, user_id: int, region_id: int, field: s
 
 async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: ReassignIn,
                    now: dt.datetime) -> Touch:
-    """Give an open touch to another SPOC or lead of its region (the employer's assignment is unchanged)."""
+    """Give an open touch to another SPOC or lead of its region (the employer's assignment is unchanged).
+
+    Leads only (SPEC §1: assigning and reassigning SPOCs, and the unassigned queue, are the lead's).
+    """
     touch = await _touch_for_update(db, actor, touch_id)
+    if not actor.can_in_region(touch.region_id, Role.lead):
+        raise PermissionDeniedException("Only a lead of this touch's region may reassign it")
     _transition(touch, "reassign")
     spoc = await eligible_spoc(db, data.spoc_id, touch.region_id)
     if spoc.id == touch.spoc_id:

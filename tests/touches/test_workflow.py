@@ -233,6 +233,19 @@ async def test_reassign_to_another_spoc_of_the_region(client, world, db, bundled
     assert "spoc2@example.org" in (await db.scalars(select(OutboxMessage.to_email))).all()
 
 
+@pytest.mark.parametrize("who", ["spoc", "spoc2"])
+async def test_a_spoc_cannot_reassign_a_touch_not_even_to_themselves(client, world, db, desk, bundled, who):
+    _, t, _, _ = bundled  # Maria's touch
+    unassigned = await desk.touch(await world.f.employer("Nobody's Co"), None)
+    before = await _counts(db)
+    for touch in (t, unassigned):
+        r = await client.post(f"/api/touches/{touch.id}/reassign", headers=await world.f.auth(world.users[who]),
+                              json={"spoc_id": world.users[who].id})
+        assert r.status_code == 403 and "lead" in r.text
+    assert (await _state(db, t.id))[0].spoc_id == world.users["spoc"].id
+    assert (await _state(db, unassigned.id))[0].spoc_id is None and await _counts(db) == before
+
+
 async def test_reassign_to_a_spoc_of_another_region_is_422(client, world, db, bundled):
     _, t, _, _ = bundled
     r = await client.post(f"/api/touches/{t.id}/reassign", headers=await world.f.auth(world.users["lead"]),
