@@ -108,7 +108,7 @@ class AdminPages(Controller):
                                   principal: Me) -> Template | Redirect:
         form = await request.form()
         values = {"name": form.get("name", ""), "kind": form.get("kind", ""),
-                  "regions": form.getall("regions") if hasattr(form, "getall") else []}
+                  "regions": form.getall("regions", [])}
         try:
             org = await directory.create_organization(db, principal, str(values["name"]), str(values["kind"]),
                                                       [str(r) for r in values["regions"]])

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from crm.directory.models import Organization
 from crm.employers.models import Employer, SpocAssignment
 from tests.factories import csrf, login
 
@@ -133,6 +134,18 @@ async def test_admin_creates_user_and_sees_field_errors(client, world, db):
     r = await client.post("/admin/users", data={"email": "new@example.org", "name": "New Spoc", "role": "spoc",
                                                 "region": "LA-BASIN", "_csrf_token": token})
     assert r.status_code == 200 and "Created user new@example.org" in r.text
+
+
+async def test_admin_creates_an_organization_with_or_without_regions(client, world, db):
+    await login(client, world.users["admin"].email)
+    await client.get("/admin/organizations")
+    token = client.cookies.get("csrftoken")
+    for name, extra in (("CDCR Statewide", {}), ("Fresno City College", {"regions": "SAN-JOAQUIN"})):
+        kind = "community_college" if extra else "corrections"
+        r = await client.post("/admin/organizations", data={"name": name, "kind": kind, "_csrf_token": token,
+                                                            **extra})
+        assert r.status_code == 200 and f"Created organization {name}" in r.text
+    assert {"CDCR Statewide", "Fresno City College"} <= set(await db.scalars(select(Organization.name)))
 
 
 async def test_sign_in_issues_a_new_session_id_so_a_planted_one_is_useless(client, world):
