@@ -106,6 +106,23 @@ def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError
     return _response(request, 409, "The change conflicts with existing data (it may have been made already)")
 
 
+def _raised_in(exc: BaseException, function: str) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == function:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def recursion_error_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    # msgspec gives up on JSON nested deeper than the interpreter's recursion limit with a
+    # RecursionError, which Litestar does not turn into a 400 as it does other malformed bodies.
+    if _raised_in(exc, "decode_json"):
+        return _response(request, 400, "The request body is nested too deeply to be read as JSON")
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_error", extra={"path": request.url.path})
     return _response(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
@@ -114,5 +131,6 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 exception_handlers: dict[Any, Any] = {
     HTTPException: http_exception_handler,
     IntegrityError: integrity_error_handler,
+    RecursionError: recursion_error_handler,
     Exception: internal_error_handler,
 }

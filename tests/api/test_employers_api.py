@@ -72,6 +72,14 @@ async def test_malformed_json_is_400(client, world):
     assert r.json()["error"]["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("path", ["/api/employers", "/api/touch-requests", "/api/auth/token"])
+async def test_json_nested_too_deeply_is_400_not_500(client, world, path):
+    headers = await world.f.auth(world.users["spoc"])
+    r = await client.post(path, content=b"[" * 5000 + b"]" * 5000,
+                          headers={**headers, "content-type": "application/json"})
+    assert r.status_code == 400 and "nested too deeply" in r.json()["error"]["message"]
+
+
 async def test_search_finds_by_name_prefix_alias_and_domain_with_pagination(client, world):
     f = world.f
     await f.employer("Golden State Logistics LLC", website="gsl.com")
