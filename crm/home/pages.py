@@ -15,6 +15,9 @@ from crm.auth.principal import Principal
 from crm.deps import Db, Me
 from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerStatus, SpocAssignment
+from crm.touches.handoff_api import hand_offs_query
+from crm.touches.models import TouchRequest
+from crm.touches.routing import OPEN_REQUEST_STATUSES
 from crm.web import render
 
 
@@ -28,7 +31,21 @@ async def home(request: Request[Any, Any, Any], db: Db, principal: Me) -> Templa
     if role in (Role.lead, Role.spoc):
         # Staff work from the touch queue; its Overview tab keeps what this page used to show.
         return Redirect(path="/queue")
-    return render(request, "home/partner.html")
+    return render(request, "home/partner.html", **await partner_summary(db, principal))
+
+
+async def partner_summary(db: AsyncSession, principal: Principal) -> dict[str, Any]:
+    """The organization's open requests by status and the hand-offs waiting for its answer."""
+    if principal.organization_id is None:
+        return {"open_requests": {}, "pending_hand_offs": 0}
+    counts = dict((await db.execute(
+        select(TouchRequest.status, func.count()).where(
+            TouchRequest.requester_org_id == principal.organization_id,
+            TouchRequest.status.in_([s.value for s in OPEN_REQUEST_STATUSES]))
+        .group_by(TouchRequest.status))).tuples().all())
+    pending = await db.scalar(select(func.count()).select_from(
+        hand_offs_query(principal, "pending", True).order_by(None).subquery())) or 0
+    return {"open_requests": counts, "pending_hand_offs": pending}
 
 
 async def staff_overview(db: AsyncSession, principal: Principal) -> dict[str, Any]:
