@@ -13,11 +13,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from crm import clock
+from crm.audit.models import AuditEvent
 from crm.auth.guards import requires_crm_user
-from crm.deps import Db, Me, PathId
+from crm.auth.models import User
+from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
 from crm.errors import FieldError
+from crm.ids import parse_id
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
 from crm.touches.handoff_api import list_hand_offs
@@ -57,11 +60,10 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
         "window_start": value("window_start"), "window_end": value("window_end"),
         "priority": value("priority") or "normal",
     }
-    employer_id = value("employer_id")
-    if employer_id is not None:
-        if not employer_id.isdigit():
+    if (chosen := value("employer_id")) is not None:
+        if (employer_id := parse_id(chosen)) is None:
             raise FieldError("employer_id", "is not an employer id")
-        raw["employer_id"] = int(employer_id)
+        raw["employer_id"] = employer_id
     elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
         raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
     else:
@@ -127,7 +129,7 @@ class RequestPages(Controller):
 
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db,
-                       employer_id: Annotated[int | None, Parameter(ge=1)] = None) -> Template:
+                       employer_id: QueryId = None) -> Template:
         today = clock.today()
         # Region blank: the request goes to the employer's own region (intake's default).
         values = {"region": "", "window_start": today.isoformat(),
@@ -140,8 +142,7 @@ class RequestPages(Controller):
     async def _form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
                     errors: dict[str, str], *, today: dt.date, status_code: int = 200) -> Template:
         regions = list(await db.scalars(select(Region).order_by(Region.code)))
-        employer_id = int(values["employer_id"]) if (values.get("employer_id") or "").isdigit() else None
-        panel = await panel_context(db, employer_id, values.get("region"), today)
+        panel = await panel_context(db, parse_id(values.get("employer_id")), values.get("region"), today)
         return render(request, "touches/request_new.html", status_code=status_code,
                       partial="touches/_request_form.html", values=values, errors=errors,
                       regions=[("", "The employer's own region"),
@@ -184,15 +185,19 @@ class RequestPages(Controller):
                     employer_id: Annotated[str | None, Parameter(max_length=20)] = None,
                     region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
         """The "is someone already talking to this employer?" panel, loaded as the partner picks one."""
-        chosen = int(employer_id) if employer_id and employer_id.isdigit() else None
-        context = await panel_context(db, chosen, region, clock.today())
+        context = await panel_context(db, parse_id(employer_id), region, clock.today())
         return render(request, "touches/_panel.html", partial="touches/_panel.html", panel=context)
 
     @get("/{request_id:int}")
     async def detail(self, request: Request[Any, Any, Any], db: Db, principal: Me, request_id: PathId) -> Template:
         req = await service.get_request(db, principal, request_id)
+        history = (await db.execute(
+            select(AuditEvent.created_at, AuditEvent.action, AuditEvent.note, User.name)
+            .outerjoin(User, User.id == AuditEvent.actor_id)
+            .where(AuditEvent.entity_type == "touch_request", AuditEvent.entity_id == req.id)
+            .order_by(AuditEvent.created_at, AuditEvent.id))).all()
         return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req),
-                      created=True, can_withdraw=self._can_withdraw(principal, req))
+                      created=True, detail=True, history=history, can_withdraw=self._can_withdraw(principal, req))
 
     @staticmethod
     def _can_withdraw(principal: Me, req: TouchRequest) -> bool:

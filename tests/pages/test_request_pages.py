@@ -78,6 +78,10 @@ async def test_plain_form_post_redirects_to_the_request_with_its_decision_in_pla
     page = await client.get(r.headers["location"])
     touch_id = await db.scalar(select(Touch.id))
     assert f"Queued as touch #{touch_id} with Maria Lopez, planned for {TODAY.day} {TODAY:%B %Y}" in page.text
+    # The request's own page says where it stands and what happened to it, not "sent" again.
+    assert "Where it stands" in page.text and "sent</h2>" not in page.text
+    history = page.text.split('id="request-history"', 1)[1]
+    assert "<td>requested</td><td>Pat Partner</td>" in history and "Queued as touch" in history
 
 
 async def test_htmx_submit_swaps_in_the_bundled_decision(client, world, db):
