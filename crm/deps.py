@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.guards import current_principal
 from crm.auth.principal import Principal
+from crm.ids import MAX_ID
 from crm.settings import Settings
 
 
@@ -22,4 +23,6 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 Db = NamedDependency[AsyncSession]
 Me = NamedDependency[Principal]
 Conf = NamedDependency[Settings]
-PathId = FromPath[int]
+# Bounded like every id (crm.ids): a path or query id past 64 bits is a 422 naming it, not a driver crash.
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]

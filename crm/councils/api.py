@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from litestar import Controller, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from crm.auth.guards import requires_crm_user, requires_user
 from crm.councils import service
@@ -33,10 +33,6 @@ from crm.councils.schemas import (
 )
 from crm.deps import Db, Me, PathId
 from crm.pagination import Limit, Offset
-
-MemberId = FromPath[int]
-MeetingId = FromPath[int]
-RecId = FromPath[int]
 
 
 def badge_out(b: Badge) -> BadgeOut:
@@ -119,7 +115,7 @@ class CouncilApi(Controller):
         return member_out(await service.add_member(db, principal, council, data), service.today())
 
     @post("/{council_id:int}/members/{member_id:int}/remove", guards=[requires_crm_user], status_code=200)
-    async def remove_member(self, db: Db, principal: Me, council_id: PathId, member_id: MemberId,
+    async def remove_member(self, db: Db, principal: Me, council_id: PathId, member_id: PathId,
                             data: JSONBody[RemoveIn]) -> MemberOut:
         """End a seat; the row stays in the roster history."""
         council = await service.council_for_manage(db, principal, council_id)
@@ -142,8 +138,8 @@ class CouncilApi(Controller):
         return meeting_out(await service.add_meeting(db, principal, council, data), set())
 
     @put("/{council_id:int}/meetings/{meeting_id:int}/attendance/{member_id:int}", guards=[requires_crm_user])
-    async def set_attendance(self, db: Db, principal: Me, council_id: PathId, meeting_id: MeetingId,
-                             member_id: MemberId, data: JSONBody[AttendanceIn]) -> AttendanceOut:
+    async def set_attendance(self, db: Db, principal: Me, council_id: PathId, meeting_id: PathId,
+                             member_id: PathId, data: JSONBody[AttendanceIn]) -> AttendanceOut:
         """Tick a member present (an employer member's presence becomes a counted touch) or absent."""
         council = await service.council_for_manage(db, principal, council_id)
         row = await service.set_attendance(db, principal, council, meeting_id, member_id, data.present)
@@ -164,7 +160,7 @@ class CouncilApi(Controller):
         return rec_out(await service.add_recommendation(db, principal, council, data))
 
     @patch("/{council_id:int}/recommendations/{rec_id:int}", guards=[requires_crm_user])
-    async def update_recommendation(self, db: Db, principal: Me, council_id: PathId, rec_id: RecId,
+    async def update_recommendation(self, db: Db, principal: Me, council_id: PathId, rec_id: PathId,
                                     data: JSONBody[RecommendationPatch]) -> RecommendationOut:
         council = await service.council_for_manage(db, principal, council_id)
         return rec_out(await service.update_recommendation(db, principal, council, rec_id, data))

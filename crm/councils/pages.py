@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,6 @@ from crm.partnerships.service import employer_partnerships
 from crm.web import flash, form_data, parse_form, redirect, render
 
 PAGE = 25
-SubId = FromPath[int]
 MEMBER_TYPES = [(t.value, t.value.replace("_", " ")) for t in MemberType]
 ROLES = [(r.value, r.value.replace("_", " ")) for r in MemberRole]
 CSV_COLUMNS = ("Name", "Title", "Organization / employer", "Member type", "Role", "Term start", "Term end", "Email")
@@ -195,7 +194,7 @@ class CouncilPages(Controller):
 
     @post("/{council_id:int}/members/{member_id:int}/remove")
     async def remove_member(self, request: Request[Any, Any, Any], db: Db, principal: Me, council_id: PathId,
-                            member_id: SubId) -> Template | Redirect:
+                            member_id: PathId) -> Template | Redirect:
         council = await service.council_for_manage(db, principal, council_id)
         form = await form_data(request)
         try:
@@ -220,7 +219,7 @@ class CouncilPages(Controller):
 
     @post("/{council_id:int}/meetings/{meeting_id:int}/attendance/{member_id:int}")
     async def tick(self, request: Request[Any, Any, Any], db: Db, principal: Me, council_id: PathId,
-                   meeting_id: SubId, member_id: SubId) -> Template | Redirect:
+                   meeting_id: PathId, member_id: PathId) -> Template | Redirect:
         """One checkbox, one request: the answer is that checkbox again, as now saved."""
         council = await service.council_for_manage(db, principal, council_id)
         form = await form_data(request)
@@ -257,7 +256,7 @@ class CouncilPages(Controller):
 
     @post("/{council_id:int}/recommendations/{rec_id:int}")
     async def update_recommendation(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                                    council_id: PathId, rec_id: SubId) -> Template | Redirect:
+                                    council_id: PathId, rec_id: PathId) -> Template | Redirect:
         council = await service.council_for_manage(db, principal, council_id)
         form = await form_data(request)
         try:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from crm.ids import Id
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Short = Annotated[str, msgspec.Meta(max_length=120)]
@@ -19,7 +21,7 @@ Enum16 = Annotated[str, msgspec.Meta(max_length=16)]
 
 class CouncilIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
-    owner_organization_id: int
+    owner_organization_id: Id
     region: RegionCode
     program: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     naics_prefix: Naics | None = None
@@ -43,10 +45,10 @@ class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
     role: Enum16 = "member"
     email: Email | None = None
     title: Short | None = None
-    organization_id: int | None = None
-    employer_id: int | None = None
-    employer_contact_id: int | None = None
-    user_id: int | None = None
+    organization_id: Id | None = None
+    employer_id: Id | None = None
+    employer_contact_id: Id | None = None
+    user_id: Id | None = None
     term_start: dt.date | None = None
     term_end: dt.date | None = None
 
@@ -67,7 +69,7 @@ class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
-    meeting_id: int | None = None
+    meeting_id: Id | None = None
     owner: Short | None = None
     status: Enum16 = "open"
 

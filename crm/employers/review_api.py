@@ -10,19 +10,20 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_lead
-from crm.deps import Db, Me, PathId
+from crm.deps import Db, Me, PathId, QueryId
 from crm.employers import duplicates, merge
 from crm.employers.api import employer_out, employer_summary
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge
 from crm.employers.schemas import EmployerOut, EmployerSummary
 from crm.employers.service import load_profiles
+from crm.ids import Id
 from crm.pagination import Limit, Offset
 
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
 class MergeIn(msgspec.Struct, forbid_unknown_fields=True):
-    into: Annotated[int, msgspec.Meta(ge=1)]
+    into: Id
     reason: Reason | None = None
 
 
@@ -94,7 +95,7 @@ class ReviewApi(Controller):
         self, db: Db, principal: Me, limit: Limit = 25, offset: Offset = 0,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
-        employer_id: Annotated[int | None, Parameter(ge=1)] = None,
+        employer_id: QueryId = None,
     ) -> DuplicatePage:
         """Likely duplicate pairs in the caller's regions, best score first; paginated."""
         rows, total = await duplicates.list_candidates(db, principal, status=status, region=region,

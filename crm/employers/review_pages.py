@@ -22,6 +22,7 @@ from crm.employers.models import Employer, EmployerStatus
 from crm.employers.panels import employer_panel
 from crm.employers.service import load_profiles
 from crm.errors import FieldError
+from crm.ids import parse_id
 from crm.web import flash, form_data, redirect, render
 
 PAGE = 10
@@ -44,10 +45,9 @@ def _reason(form: dict[str, str], name: str = "reason") -> str | None:
 
 
 def _survivor_choice(form: dict[str, str], c: DuplicateCandidate) -> tuple[int, int]:
-    raw = (form.get("survivor_id") or "").strip()
-    if not raw.isdigit() or int(raw) not in (c.employer_a_id, c.employer_b_id):
+    survivor = parse_id(form.get("survivor_id"))
+    if survivor is None or survivor not in (c.employer_a_id, c.employer_b_id):
         raise FieldError("survivor_id", "choose which of the two records survives")
-    survivor = int(raw)
     loser = c.employer_b_id if survivor == c.employer_a_id else c.employer_a_id
     return loser, survivor
 
@@ -132,11 +132,11 @@ class ReviewPages(Controller):
                          employer_id: PathId) -> Redirect:
         """The employer page's "merge into #N" form."""
         form = await form_data(request)
-        raw = (form.get("into") or "").strip().lstrip("#")
+        into = parse_id((form.get("into") or "").strip().lstrip("#"))
         try:
-            if not raw.isdigit():
+            if into is None:
                 raise FieldError("into", "give the number of the employer that survives")
-            m = await merge.merge_employers(db, principal, employer_id, int(raw), _reason(form))
+            m = await merge.merge_employers(db, principal, employer_id, into, _reason(form))
         except HTTPException as exc:
             if exc.status_code not in (409, 422):
                 raise

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from crm.ids import Id
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -132,12 +134,12 @@ class EmployerPage(msgspec.Struct):
 
 class AssignIn(msgspec.Struct, forbid_unknown_fields=True):
     region: RegionCode
-    spoc_id: int
-    backup_spoc_id: int | None = None
+    spoc_id: Id
+    backup_spoc_id: Id | None = None
     reason: Note | None = None
     # The assignment the caller saw as active (None = "there was none"); a mismatch is a 409,
     # so two people reassigning at once cannot silently overwrite each other.
-    replaces_assignment_id: int | None = None
+    replaces_assignment_id: Id | None = None
 
 
 class AssignmentPage(msgspec.Struct):

@@ -30,6 +30,7 @@ from crm.employers.models import (
 )
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
 from crm.errors import Conflict, FieldError
+from crm.ids import parse_id
 
 # NAICS 2022 sectors that span several two-digit codes (census.gov/naics).
 _SECTOR_RANGES = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45",
@@ -270,8 +271,9 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
         domain = normalize_domain(raw) if "." in raw else None
         if domain:
             conds.append(Employer.domain == domain)
-        if raw.isdigit():
-            conds.append(Employer.id == int(raw))
+        # Only a number that can be an id is one ("²" or 20 digits are searched as text).
+        if (employer_id := parse_id(raw)) is not None:
+            conds.append(Employer.id == employer_id)
         if not conds:
             return stmt.where(false())
         stmt = stmt.where(or_(*conds))

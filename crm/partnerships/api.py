@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from crm.auth.guards import requires_crm_user, requires_user
 from crm.councils.api import badge_out
@@ -34,8 +34,6 @@ from crm.partnerships.schemas import (
     PartnershipPage,
     PartnershipPatch,
 )
-
-SubId = FromPath[int]
 
 
 def partnership_out(p: Partnership, indicators: list[Badge]) -> PartnershipOut:
@@ -124,7 +122,7 @@ class PartnershipApi(Controller):
         return member_out(await service.add_member(db, principal, p, data))
 
     @post("/{partnership_id:int}/members/{member_id:int}/remove", guards=[requires_crm_user], status_code=200)
-    async def remove_member(self, db: Db, principal: Me, partnership_id: PathId, member_id: SubId) -> PartnerMemberOut:
+    async def remove_member(self, db: Db, principal: Me, partnership_id: PathId, member_id: PathId) -> PartnerMemberOut:
         p = await service.partnership_for_manage(db, principal, partnership_id)
         return member_out(await service.remove_member(db, principal, p, member_id))
 
@@ -145,8 +143,8 @@ class PartnershipApi(Controller):
         return convening_out(await service.add_meeting(db, principal, p, data), set())
 
     @put("/{partnership_id:int}/meetings/{meeting_id:int}/attendance/{member_id:int}", guards=[requires_crm_user])
-    async def set_attendance(self, db: Db, principal: Me, partnership_id: PathId, meeting_id: SubId,
-                             member_id: SubId, data: JSONBody[AttendanceIn]) -> PartnerAttendanceOut:
+    async def set_attendance(self, db: Db, principal: Me, partnership_id: PathId, meeting_id: PathId,
+                             member_id: PathId, data: JSONBody[AttendanceIn]) -> PartnerAttendanceOut:
         """Tick a member present or absent; the business/public counts are recomputed and returned."""
         p = await service.partnership_for_manage(db, principal, partnership_id)
         row, meeting = await service.set_attendance(db, principal, p, meeting_id, member_id, data.present)
@@ -167,7 +165,7 @@ class PartnershipApi(Controller):
         return team_out(await service.add_action_team(db, principal, p, data))
 
     @post("/{partnership_id:int}/action-teams/{team_id:int}/milestones", guards=[requires_crm_user])
-    async def add_milestone(self, db: Db, principal: Me, partnership_id: PathId, team_id: SubId,
+    async def add_milestone(self, db: Db, principal: Me, partnership_id: PathId, team_id: PathId,
                             data: JSONBody[MilestoneIn]) -> MilestoneOut:
         p = await service.partnership_for_manage(db, principal, partnership_id)
         m = await service.add_milestone(db, principal, p, team_id, data)
@@ -175,8 +173,8 @@ class PartnershipApi(Controller):
 
     @patch("/{partnership_id:int}/action-teams/{team_id:int}/milestones/{milestone_id:int}",
            guards=[requires_crm_user])
-    async def set_milestone_status(self, db: Db, principal: Me, partnership_id: PathId, team_id: SubId,
-                                   milestone_id: SubId, data: JSONBody[MilestonePatch]) -> MilestoneOut:
+    async def set_milestone_status(self, db: Db, principal: Me, partnership_id: PathId, team_id: PathId,
+                                   milestone_id: PathId, data: JSONBody[MilestonePatch]) -> MilestoneOut:
         p = await service.partnership_for_manage(db, principal, partnership_id)
         m = await service.set_milestone_status(db, principal, p, team_id, milestone_id, data.status)
         return MilestoneOut(id=m.id, title=m.title, due_on=m.due_on, status=m.status)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,6 @@ from crm.partnerships.schemas import (
 from crm.web import flash, form_data, parse_form, redirect, render
 
 PAGE = 25
-SubId = FromPath[int]
 
 
 async def partnership_context(db: AsyncSession, p: SectorPartnership, *, base: str, manage: bool) -> dict[str, Any]:
@@ -168,7 +167,7 @@ class PartnershipPages(Controller):
 
     @post("/{partnership_id:int}/members/{member_id:int}/remove")
     async def remove_member(self, request: Request[Any, Any, Any], db: Db, principal: Me, partnership_id: PathId,
-                            member_id: SubId) -> Template | Redirect:
+                            member_id: PathId) -> Template | Redirect:
         p = await service.partnership_for_manage(db, principal, partnership_id)
         try:
             member = await service.remove_member(db, principal, p, member_id)
@@ -193,7 +192,7 @@ class PartnershipPages(Controller):
 
     @post("/{partnership_id:int}/meetings/{meeting_id:int}/attendance/{member_id:int}")
     async def tick(self, request: Request[Any, Any, Any], db: Db, principal: Me, partnership_id: PathId,
-                   meeting_id: SubId, member_id: SubId) -> Template | Redirect:
+                   meeting_id: PathId, member_id: PathId) -> Template | Redirect:
         """One tick, one request; the meeting's attendance block (with its business/public counts) comes back."""
         p = await service.partnership_for_manage(db, principal, partnership_id)
         form = await form_data(request)
@@ -220,7 +219,7 @@ class PartnershipPages(Controller):
 
     @post("/{partnership_id:int}/action-teams/{team_id:int}/milestones")
     async def add_milestone(self, request: Request[Any, Any, Any], db: Db, principal: Me, partnership_id: PathId,
-                            team_id: SubId) -> Template | Redirect:
+                            team_id: PathId) -> Template | Redirect:
         p = await service.partnership_for_manage(db, principal, partnership_id)
         form = await form_data(request)
         try:
@@ -232,7 +231,7 @@ class PartnershipPages(Controller):
 
     @post("/{partnership_id:int}/action-teams/{team_id:int}/milestones/{milestone_id:int}")
     async def set_milestone(self, request: Request[Any, Any, Any], db: Db, principal: Me, partnership_id: PathId,
-                            team_id: SubId, milestone_id: SubId) -> Template | Redirect:
+                            team_id: PathId, milestone_id: PathId) -> Template | Redirect:
         p = await service.partnership_for_manage(db, principal, partnership_id)
         form = await form_data(request)
         try:

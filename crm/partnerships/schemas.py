@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from crm.councils.schemas import BadgeOut
+from crm.ids import Id
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -21,7 +22,7 @@ Enum20 = Annotated[str, msgspec.Meta(max_length=20)]
 
 class PartnershipIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
-    owner_organization_id: int
+    owner_organization_id: Id
     regions: Annotated[list[RegionCode], msgspec.Meta(min_length=1, max_length=14)]
     naics_prefixes: Annotated[list[Naics], msgspec.Meta(max_length=20)] = []
     stage: Enum20 = "support_team"
@@ -32,7 +33,7 @@ class PartnershipFormIn(msgspec.Struct):
     """The create form's single-valued fields (regions and sectors arrive as lists)."""
 
     name: Name
-    owner_organization_id: int
+    owner_organization_id: Id
     stage: Enum20 = "support_team"
     description: Text | None = None
 
@@ -52,11 +53,11 @@ class PartnerMemberIn(msgspec.Struct, forbid_unknown_fields=True):
     name: PersonName | None = None
     email: Email | None = None
     title: Short | None = None
-    employer_id: int | None = None
-    employer_contact_id: int | None = None
-    organization_id: int | None = None
+    employer_id: Id | None = None
+    employer_contact_id: Id | None = None
+    organization_id: Id | None = None
     support_role: Annotated[str, msgspec.Meta(max_length=16)] | None = None
-    user_id: int | None = None
+    user_id: Id | None = None
 
 
 class ConveningIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,8 +72,8 @@ class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class ActionTeamIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
-    business_chair_id: int | None = None
-    support_staff_id: int | None = None
+    business_chair_id: Id | None = None
+    support_staff_id: Id | None = None
 
 
 class MilestoneIn(msgspec.Struct, forbid_unknown_fields=True):

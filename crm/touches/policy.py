@@ -105,7 +105,7 @@ async def list_rules(db: AsyncSession, region: Region) -> list[RoutingRule]:
 async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: RoutingRuleIn) -> RoutingRule:
     require_lead(actor, region)
     prefix = (data.naics_prefix or "").strip() or None
-    if prefix is not None and not (prefix.isdigit() and 2 <= len(prefix) <= 6):
+    if prefix is not None and not (prefix.isascii() and prefix.isdigit() and 2 <= len(prefix) <= 6):
         raise FieldError("naics_prefix", "must be 2 to 6 digits of a NAICS code")
     county = None
     if data.county and data.county.strip():

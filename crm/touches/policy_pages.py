@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -18,6 +19,7 @@ from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.employers.service import spoc_candidates
 from crm.errors import FieldError
+from crm.ids import parse_id
 from crm.touches import policy
 from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
 from crm.web import flash, form_data, redirect, render
@@ -28,9 +30,13 @@ async def _lead_regions(db: Db, principal: Principal) -> list[Region]:
     return [r for r in regions if principal.can_in_region(r.id, Role.lead)]
 
 
+# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
 def _int_field(form: dict[str, str], name: str) -> int:
     value = form.get(name, "").strip()
-    if not value.lstrip("-").isdigit() or len(value) > 6:
+    if not _WHOLE.fullmatch(value) or len(value) > 6:
         raise FieldError(name, "must be a whole number")
     return int(value)
 
@@ -91,11 +97,12 @@ class RegionPages(Controller):
         raw = await request.form()
         form = await form_data(request)
         try:
-            pool = [v for v in raw.getall("pool", []) if isinstance(v, str)]
-            if not pool or not all(v.isdigit() and len(v) <= 12 for v in pool):
+            chosen = [parse_id(v) for v in raw.getall("pool", []) if isinstance(v, str)]
+            pool = [v for v in chosen if v is not None]
+            if not pool or len(pool) != len(chosen):
                 raise FieldError("pool", "choose at least one SPOC")
             priority = _int_field(form, "priority") if form.get("priority", "").strip() else 100
-            data = RoutingRuleIn(pool=[int(v) for v in pool][:50], naics_prefix=form.get("naics_prefix") or None,
+            data = RoutingRuleIn(pool=pool[:50], naics_prefix=form.get("naics_prefix") or None,
                                  county=form.get("county") or None, priority=priority)
             if not 0 <= priority <= 10_000:
                 raise FieldError("priority", "must be between 0 and 10000")

@@ -27,11 +27,12 @@ from crm import clock
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
-from crm.deps import Db, Me, PathId
+from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer
 from crm.errors import FieldError
 from crm.home.pages import staff_overview
+from crm.ids import parse_id
 from crm.touches import queue, workflow
 from crm.touches.handoff_api import list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch
@@ -222,12 +223,13 @@ class QueuePages(Controller):
         form = await form_data(request)
         try:
             # Each request's outcome select says itself that it still needs a choice.
-            unanswered = [(k, "choose an outcome for this request") for k, v in form.items()
-                          if k.startswith("outcome_") and k[8:].isdigit() and not v.strip()]
+            # A field named after something that is not a request id is no outcome (forms carry other fields).
+            asked = {k: request_id for k in form if k.startswith("outcome_") and (request_id := parse_id(k[8:]))}
+            unanswered = [(k, "choose an outcome for this request") for k in asked if not form[k].strip()]
             if unanswered:
                 raise FieldError(*unanswered[0], *unanswered[1:])
-            outcomes = [{"request_id": int(k[8:]), "outcome": v, "note": form.get(f"note_{k[8:]}", "")}
-                        for k, v in form.items() if k.startswith("outcome_") and k[8:].isdigit() and v]
+            outcomes = [{"request_id": request_id, "outcome": form[k], "note": form.get(f"note_{k[8:]}", "")}
+                        for k, request_id in asked.items()]
             hand_offs = []
             if org_name := form.get("handoff_org", "").strip():
                 if not form.get("handoff_need", "").strip():
@@ -273,15 +275,14 @@ class QueuePages(Controller):
 
     @get("/log")
     async def log_form(self, request: Request[Any, Any, Any], db: Db,
-                       employer_id: Annotated[int | None, Parameter(ge=1)] = None) -> Template:
+                       employer_id: QueryId = None) -> Template:
         return await self._log_form(request, db, {"employer_id": str(employer_id or ""),
                                                   "occurred_on": _today().isoformat()}, {})
 
     async def _log_form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
                         errors: dict[str, str], status_code: int = 200) -> Template:
-        employer = None
-        if values.get("employer_id", "").isdigit():
-            employer = await db.get(Employer, int(values["employer_id"]))
+        employer_id = parse_id(values.get("employer_id"))
+        employer = await db.get(Employer, employer_id) if employer_id is not None else None
         return render(request, "touches/queue_log.html", status_code=status_code, values=values, errors=errors,
                       employer=employer, channels=[c.value for c in Channel])
 
@@ -365,9 +366,9 @@ def _struct(struct: type[S], **data: Any) -> S:
 def _ints(values: list[Any], field: str) -> list[int]:
     out = []
     for v in values:
-        if not isinstance(v, str) or not v.strip().isdigit() or len(v.strip()) > 12:
+        if (number := parse_id(v if isinstance(v, str) else None)) is None:
             raise FieldError(field, "choose from the list")
-        out.append(int(v))
+        out.append(number)
     return out
 
 

@@ -12,7 +12,7 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from crm import clock
 from crm.auth.guards import requires_crm_user
-from crm.deps import Db, Me, PathId
+from crm.deps import Db, Me, PathId, QueryId
 from crm.pagination import Limit, Offset
 from crm.touches import requests as service
 from crm.touches.intake import result_headers, submit_request, write_turn
@@ -45,7 +45,7 @@ class TouchRequestApi(Controller):
     async def list_requests(
         self, db: Db, principal: Me, limit: Limit = 25, offset: Offset = 0,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
-        employer_id: Annotated[int | None, Parameter(ge=1)] = None,
+        employer_id: QueryId = None,
     ) -> TouchRequestPage:
         """Partners: their organization's requests; SPOCs and leads: their regions'; admins: all."""
         rows, total = await service.list_requests(db, principal, status=status, employer_id=employer_id,

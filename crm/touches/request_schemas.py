@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from crm.ids import Id
+
 Summary = Annotated[str, msgspec.Meta(max_length=2000)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 
@@ -25,7 +27,7 @@ class TouchRequestIn(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/touch-requests: ``employer_id`` or ``employer``, plus what the partner wants."""
 
     purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-    employer_id: int | None = None
+    employer_id: Id | None = None
     employer: EmployerQueryIn | None = None
     region: Annotated[str, msgspec.Meta(min_length=2, max_length=32)] | None = None
     summary: Summary = ""

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, Parameter
 
 from crm import clock
 from crm.auth.guards import requires_crm_user, requires_staff
-from crm.deps import Db, Me, PathId
+from crm.deps import Db, Me, PathId, QueryId
 from crm.employers.models import Employer
 from crm.pagination import Limit, Offset
 from crm.touches import queue, timeline, workflow
@@ -64,7 +64,7 @@ class TouchApi(Controller):
         self, db: Db, principal: Me, limit: Limit = 50, offset: Offset = 0,
         status: Annotated[str | None, Parameter(max_length=16, description="open (default) or a touch status")] = None,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
-        employer_id: Annotated[int | None, Parameter(ge=1)] = None,
+        employer_id: QueryId = None,
         due_before: Annotated[dt.date | None, Parameter(description="planned on or before")] = None,
         due_after: Annotated[dt.date | None, Parameter(description="planned on or after")] = None,
         unassigned: Annotated[bool, Parameter(description="only touches without a SPOC")] = False,

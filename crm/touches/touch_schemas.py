@@ -7,10 +7,12 @@ from typing import Annotated
 
 import msgspec
 
+from crm.ids import Id
+
 Note = Annotated[str, msgspec.Meta(max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 ChannelStr = Annotated[str, msgspec.Meta(max_length=16)]
-Ids = Annotated[list[int], msgspec.Meta(max_length=20)]
+Ids = Annotated[list[Id], msgspec.Meta(max_length=20)]
 
 
 # ---------------------------------------------------------------- workflow bodies
@@ -28,7 +30,7 @@ class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
-    request_id: int
+    request_id: Id
     outcome: Annotated[str, msgspec.Meta(max_length=16)]
     note: Note = ""
 
@@ -36,9 +38,9 @@ class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
 class HandOffIn(msgspec.Struct, forbid_unknown_fields=True):
     """A warm referral made when completing a touch."""
 
-    to_org_id: int
+    to_org_id: Id
     need: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-    to_user_id: int | None = None
+    to_user_id: Id | None = None
 
 
 class CompleteIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -55,14 +57,14 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ReassignIn(msgspec.Struct, forbid_unknown_fields=True):
-    spoc_id: int
+    spoc_id: Id
     reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
 class LogTouchIn(msgspec.Struct, forbid_unknown_fields=True):
     """An unsolicited touch (the employer called in): already happened, counts toward the budget."""
 
-    employer_id: int
+    employer_id: Id
     channel: ChannelStr
     occurred_on: dt.date
     notes: Note = ""
@@ -207,7 +209,7 @@ class PolicyOut(msgspec.Struct):
 class RoutingRuleIn(msgspec.Struct, forbid_unknown_fields=True):
     """Employers of the region matching sector prefix and/or county go to the least-loaded of ``pool``."""
 
-    pool: Annotated[list[int], msgspec.Meta(min_length=1, max_length=50)]
+    pool: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=50)]
     naics_prefix: Annotated[str, msgspec.Meta(max_length=6)] | None = None
     county: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     priority: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 100
