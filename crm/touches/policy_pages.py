@@ -53,8 +53,8 @@ class RegionPages(Controller):
 
     async def _page(self, request: Request[Any, Any, Any], db: Db, principal: Principal, code: str | None, *,
                     policy_errors: dict[str, str] | None = None, rule_errors: dict[str, str] | None = None,
-                    values: dict[str, str] | None = None, status_code: int = 200,
-                    partial: str | None = None) -> Template:
+                    values: dict[str, Any] | None = None, status_code: int = 200,
+                    partial: str | None = None, saved: bool = False) -> Template:
         regions = await _lead_regions(db, principal)
         if not regions:
             raise PermissionDeniedException("You lead no region")
@@ -63,7 +63,7 @@ class RegionPages(Controller):
         return render(request, "region/index.html", partial=partial, status_code=status_code, regions=regions,
                       region=current, policy=current_policy, rules=await policy.list_rules(db, current),
                       candidates=await spoc_candidates(db, current.id), policy_errors=policy_errors or {},
-                      rule_errors=rule_errors or {}, values=values or {})
+                      rule_errors=rule_errors or {}, values=values or {}, policy_saved=saved)
 
     async def _region(self, db: Db, principal: Principal, code: str) -> Region:
         region = await policy.region_by_code(db, code)
@@ -77,15 +77,21 @@ class RegionPages(Controller):
         code = region.code  # the rollback below expires `region`
         form = await form_data(request)
         try:
-            data = PolicyIn(max_touches=_int_field(form, "max_touches"), period_days=_int_field(form, "period_days"),
-                            min_gap_days=_int_field(form, "min_gap_days"))
-            await policy.set_policy(db, principal, region, data)
+            numbers, problems = {}, []
+            for name in ("max_touches", "period_days", "min_gap_days"):  # every field's problem at once
+                try:
+                    numbers[name] = _int_field(form, name)
+                except FieldError as exc:
+                    problems += exc.fields
+            if problems:
+                raise FieldError(*problems[0], *problems[1:])
+            await policy.set_policy(db, principal, region, PolicyIn(**numbers))
         except FieldError as exc:
             await db.rollback()
             return await self._page(request, db, principal, code, policy_errors=dict(exc.fields), values=form,
                                     status_code=422, partial="region/_policy.html")
         if request.headers.get("hx-request"):
-            return await self._page(request, db, principal, region.code, partial="region/_policy.html")
+            return await self._page(request, db, principal, region.code, partial="region/_policy.html", saved=True)
         flash(request, f"Pacing policy of {region.code} saved")
         return redirect(request, f"/region?region={region.code}")
 
@@ -109,20 +115,23 @@ class RegionPages(Controller):
             await policy.add_rule(db, principal, region, data)
         except FieldError as exc:
             await db.rollback()
-            return await self._page(request, db, principal, code, rule_errors=dict(exc.fields), values=form,
-                                    status_code=422, partial="region/_rules.html")
+            ticked = [str(v) for v in raw.getall("pool", []) if isinstance(v, str)]
+            return await self._page(request, db, principal, code, rule_errors=dict(exc.fields),
+                                    values={**form, "pool": ticked}, status_code=422, partial="region/_rules.html")
         return await self._after_rule(request, db, principal, region, "Routing rule added")
 
     @post("/{code:str}/rules/{rule_id:int}/remove")
     async def remove_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
                           rule_id: PathId) -> Template | Redirect:
         region = await self._region(db, principal, code)
+        message = f"Routing rule #{rule_id} removed"
         try:
             await policy.remove_rule(db, principal, region, rule_id)
         except HTTPException as exc:
             if exc.status_code != 404:
                 raise
-        return await self._after_rule(request, db, principal, region, "Routing rule removed")
+            message = f"Routing rule #{rule_id} was already gone"  # removed meanwhile, e.g. in another tab
+        return await self._after_rule(request, db, principal, region, message)
 
     async def _after_rule(self, request: Request[Any, Any, Any], db: Db, principal: Principal, region: Region,
                           message: str) -> Template | Redirect:

@@ -37,6 +37,28 @@ async def test_bad_policy_shows_the_error_beside_the_field_with_htmx(client, wor
     assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
 
 
+async def test_saving_with_htmx_confirms_and_every_bad_number_is_marked_at_once(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "x", "period_days": "", "min_gap_days": "7"})
+    assert r.status_code == 422 and r.text.count("must be a whole number") == 2
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "3", "period_days": "30", "min_gap_days": "5"})
+    assert r.status_code == 200 and "Saved: at most 3 touches per 30 days, at least 5 days apart." in r.text
+
+
+async def test_a_refused_rule_keeps_the_spocs_that_were_ticked(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data={
+        "naics_prefix": "3x", "pool": [str(world.users["spoc2"].id)]})
+    assert r.status_code == 422
+    tags = [b.split(">", 1)[0] for b in r.text.split('<input type="checkbox" name="pool" ')[1:]]
+    boxes = {t.split('value="', 1)[1].split('"', 1)[0]: "checked" in t for t in tags}
+    assert boxes[str(world.users["spoc2"].id)] and not boxes[str(world.users["spoc"].id)]
+
+
 async def test_lead_adds_and_removes_a_routing_rule_with_htmx(client, world, db):
     await login(client, world.users["lead"].email)
     await client.get("/region")
