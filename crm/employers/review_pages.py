@@ -141,7 +141,9 @@ class ReviewPages(Controller):
             if exc.status_code not in (409, 422):
                 raise
             await db.rollback()
-            flash(request, exc.detail, "error")
+            # A field error reads as a sentence here ("Merge into: …"), not "into: …".
+            message = f"Merge into: {exc.fields[0][1]}" if isinstance(exc, FieldError) else exc.detail
+            flash(request, message, "error")
             return redirect(request, f"/employers/{employer_id}")
         flash(request, f"Merged {m.loser.legal_name} into {m.survivor.legal_name}")
         return redirect(request, f"/employers/{m.survivor_id}")

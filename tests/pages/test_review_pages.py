@@ -133,7 +133,7 @@ async def test_merge_into_form_on_the_employer_page(client, world, db):
     assert "Merge this employer into #" in page.text
     token = client.cookies.get("csrftoken")
     bad = await client.post(f"/employers/{b.id}/merge", data={"into": "abc", "_csrf_token": token})
-    assert bad.status_code == 200 and "give the number of the employer that survives" in bad.text
+    assert bad.status_code == 200 and "Merge into: give the number of the employer that survives" in bad.text
     ok = await client.post(f"/employers/{b.id}/merge", data={"into": f"#{a.id}", "_csrf_token": token},
                            follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == f"/employers/{a.id}"
