@@ -25,8 +25,9 @@ class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
     channel: ChannelStr
     contact_ids: Ids = []
     override_reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    # A day outside a bundled request's dates must be confirmed; those requesters are told.
-    outside_window: bool = False
+    outside_window: Annotated[bool, msgspec.Meta(description=(
+        "Confirm a day outside a bundled request's dates (without it that is a 422 naming scheduled_at); "
+        "those requesters are told it is outside what they asked for"))] = False
 
 
 class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
