@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm import clock
-from crm.touches.models import Touch, TouchRequest
+from crm.touches.models import HandOff, Touch, TouchRequest
 from tests.factories import csrf, login
 
 TODAY = clock.today()
@@ -161,24 +161,9 @@ async def test_chair_gets_403_on_request_pages(client, world, path):
     assert (await client.get(path)).status_code == 403
 
 
-async def test_my_requests_shows_hand_offs_to_my_organization_with_accept_and_decline(client, world, db):
-    from crm.touches.models import HandOff
-
-    e = await world.f.employer("Sunrise Family Dental")
-    db.add(HandOff(employer_id=e.id, from_user_id=world.users["spoc"].id, to_org_id=world.orgs["college"].id,
-                   need="Needs CNC machinist training for 6 staff"))
-    db.add(HandOff(employer_id=e.id, from_user_id=world.users["spoc"].id, to_org_id=world.orgs["board"].id,
-                   need="Other org's hand-off"))
-    await db.commit()
-    await login(client, world.users["partner"].email)
-    page = await client.get("/requests")
-    assert "Needs CNC machinist training" in page.text and "Other org's hand-off" not in page.text
-    assert "/accept" in page.text and "/decline" in page.text
-
-
-async def test_partner_home_counts_open_requests_and_hand_offs_waiting_for_an_answer(client, world, db):
-    from crm.touches.models import HandOff
-
+@pytest.fixture
+async def hand_offs(world, db):
+    """Maria's employer with a hand-off to the partner's college and one to another organization."""
     e = await world.f.employer("Sunrise Family Dental")
     await world.f.assign(e, world.users["spoc"])
     db.add(HandOff(employer_id=e.id, from_user_id=world.users["spoc"].id, to_org_id=world.orgs["college"].id,
@@ -186,9 +171,21 @@ async def test_partner_home_counts_open_requests_and_hand_offs_waiting_for_an_an
     db.add(HandOff(employer_id=e.id, from_user_id=world.users["spoc"].id, to_org_id=world.orgs["board"].id,
                    need="Other org's hand-off"))
     await db.commit()
+    return e
+
+
+async def test_my_requests_shows_hand_offs_to_my_organization_with_accept_and_decline(client, world, hand_offs):
+    await login(client, world.users["partner"].email)
+    page = await client.get("/requests")
+    assert "Needs CNC machinist training" in page.text and "Other org's hand-off" not in page.text
+    assert "/accept" in page.text and "/decline" in page.text
+
+
+async def test_partner_home_counts_open_requests_and_hand_offs_waiting_for_an_answer(client, world, hand_offs):
     await login(client, world.users["partner"].email)
     for purpose in ("hiring", "event"):
-        r = await client.post("/requests/new", data=form(client, e.id, purpose=purpose), follow_redirects=False)
+        r = await client.post("/requests/new", data=form(client, hand_offs.id, purpose=purpose),
+                              follow_redirects=False)
         assert r.status_code == 303
     home = (await client.get("/")).text.split('id="partner-summary"', 1)[1].split("</div>", 1)[0]
     assert "<strong>1</strong>hand-off waiting for your answer" in home
