@@ -244,6 +244,25 @@ async def begin_write(session: AsyncSession, *, inline: bool = True) -> None:
         raise
 
 
+async def reads_inline(session: AsyncSession) -> None:
+    """SQLite: run this session's reads in the event loop's thread until its connection goes back
+    to the pool (the end of the request's transaction). PostgreSQL: nothing.
+
+    For pages whose reads are many short statements: a hand-off to aiosqlite's worker thread and
+    back, with the two threads taking turns at the GIL, cost more than the statements themselves
+    (the SPOC queue's held list: 1.2 ms in SQLite, 6.7 ms wall through the worker, 2.8 ms inline).
+    In WAL mode a reader never waits for a writer, so only the query's own time is spent on the
+    loop; keep long queries (reports, exports, imports) in the worker thread. A later
+    ``begin_write`` first ends this transaction, so its ``BEGIN IMMEDIATE`` (which may wait for
+    another process) runs in the worker thread again.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    if isinstance(driver, SqliteConnection):
+        driver.inline = True
+
+
 # advanced-alchemy's session listeners (its repository cache and file objects, neither used here)
 # otherwise work out on every flush and commit whether they are enabled, building an engine
 # with options each time: a tenth of a short write transaction's ORM time.

@@ -11,15 +11,18 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from crm.db import begin_write, make_engine, make_sessionmaker
+from crm.db import begin_write, make_engine, make_sessionmaker, reads_inline
 from crm.notify.models import OutboxMessage
 from crm.notify.service import enqueue
 
 pytestmark = pytest.mark.usefixtures("world")
 
 
-async def _write(sessionmaker, label: str, order: list[str], *, hold: float = 0.0) -> None:
+async def _write(sessionmaker, label: str, order: list[str], *, hold: float = 0.0, read_first: bool = False) -> None:
     async with sessionmaker() as db:
+        if read_first:  # a page that read inline, then writes
+            await reads_inline(db)
+            await db.scalar(select(func.count(OutboxMessage.id)))
         await begin_write(db)
         order.append(f"{label} in")
         # Read-decide-write: what this writer read must still hold when it writes.
@@ -118,6 +121,17 @@ async def _ran_in_loop_thread(db) -> bool:
 
 
 @pytest.mark.usefixtures("sqlite_only")
+async def test_reads_inline_run_in_the_loop_thread_until_the_transaction_ends(sessionmaker):
+    async with sessionmaker() as db:
+        await reads_inline(db)
+        assert await _ran_in_loop_thread(db)
+        assert await db.scalar(select(func.count(OutboxMessage.id))) == 0
+        await db.commit()
+        assert not await _ran_in_loop_thread(db)  # the connection went back to its worker thread
+        await db.rollback()
+
+
+@pytest.mark.usefixtures("sqlite_only")
 async def test_a_write_transaction_runs_in_the_event_loop_thread_and_other_statements_in_the_drivers(
         sessionmaker):
     async with sessionmaker() as db:
@@ -142,7 +156,9 @@ async def test_a_write_transaction_runs_in_the_event_loop_thread_and_other_state
 
 
 @pytest.mark.usefixtures("sqlite_only")
-async def test_waiting_for_another_process_write_lock_does_not_stop_the_event_loop(sessionmaker, settings):
+@pytest.mark.parametrize("read_first", [False, True], ids=["write", "inline-reads-then-write"])
+async def test_waiting_for_another_process_write_lock_does_not_stop_the_event_loop(sessionmaker, settings,
+                                                                                      read_first):
     # A second engine on the same file stands for another process (the CLI import, a second server).
     other_engine = make_engine(settings)
     try:
@@ -159,7 +175,7 @@ async def test_waiting_for_another_process_write_lock_does_not_stop_the_event_lo
             ticker = asyncio.create_task(tick())
             try:
                 order: list[str] = []
-                writer = asyncio.create_task(_write(sessionmaker, "waiting", order))
+                writer = asyncio.create_task(_write(sessionmaker, "waiting", order, read_first=read_first))
                 await asyncio.sleep(0.3)
                 assert order == [] and ticks >= 10  # the writer waits for the lock, the loop goes on
                 await other.commit()
