@@ -14,6 +14,8 @@ async def test_lead_finds_employer_with_live_search_and_assigns_a_spoc(page, liv
     await f.employer("Golden State Logistics LLC", city="Los Angeles")
     await f.employer("Pacific Rim Packaging Inc")
 
+    failed: list[str] = []  # no request of the journey (pages, htmx, static files) fails
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     await sign_in(page, live_server, "lead@example.org", PASSWORD)
     await expect(page.locator("h1")).to_contain_text("Good day, Lee")
     await page.click("nav >> text=Employers")
@@ -34,3 +36,4 @@ async def test_lead_finds_employer_with_live_search_and_assigns_a_spoc(page, liv
     await page.reload()
     await expect(page.locator("#audit")).to_contain_text("spoc.assign")
     await expect(page.locator("#audit")).to_contain_text("Lee Lead")
+    assert failed == []
