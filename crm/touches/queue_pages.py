@@ -143,6 +143,11 @@ class QueuePages(Controller):
         for i, t in enumerate(touches):
             if t.id in (touch_errors or {}):
                 touches[i] = await queue.get_touch(db, principal, t.id, load=FORM_LOAD)
+        # A touch acted on from outside this page's rows (a colleague's, or past the first 200) comes
+        # back first, or its errors would be shown nowhere.
+        shown = {t.id for t in touches}
+        touches[:0] = [await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
+                       for touch_id in (touch_errors or {}) if touch_id not in shown]
         today = _today()
         assigned = [t for t in touches if t.spoc_id is not None]
         unassigned = [t for t in touches if t.spoc_id is None]

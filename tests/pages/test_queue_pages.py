@@ -253,6 +253,18 @@ async def test_schedule_error_without_javascript_rerenders_the_page_with_the_err
     assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 
+async def test_an_error_on_a_colleagues_touch_without_javascript_is_shown_on_the_page(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc2"])  # Sam's
+    await login(client, world.users["spoc"].email)  # Maria's queue does not list it
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/schedule", data={
+        "scheduled_on": "not-a-date", "channel": "visit", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422 and "<html" in r.text
+    card = r.text.split(f'id="touch-{t.id}"', 1)[1].split("</article>", 1)[0]
+    assert "is not a date (YYYY-MM-DD)" in card
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
 async def test_spoc_of_another_region_cannot_act_from_the_page(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await login(client, world.users["bay_spoc"].email)
