@@ -41,7 +41,7 @@ class TouchRef:
     planned_on: dt.date
     spoc_id: int | None
     spoc_name: str | None
-    region_code: str | None  # needed only when there is no SPOC ("the X unassigned queue")
+    region_code: str | None  # needed only when there is no SPOC ("the X lead assigns one")
 
 
 def employer_display_name(legal_name: str, dba: str | None) -> str:
@@ -66,7 +66,7 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
         verb = "Queued as" if opened_touch else "Bundled into"
         when = "scheduled for" if touch.status == TouchStatus.SCHEDULED else "planned for"
         where = f"with {touch.spoc_name}" if touch.spoc_id is not None else \
-            f"in the {touch.region_code} unassigned queue"
+            f"(no SPOC yet: the {touch.region_code} lead assigns one)"
         return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}"
     if status == RequestStatus.HELD and release_on is not None:
         return (f"Held until {human_date(release_on)}: the employer's contact budget is used up until then; "

@@ -67,6 +67,15 @@ async def test_new_request_opens_a_touch_for_the_assigned_spoc_planned_on_the_fi
     assert set(mail) == {"spoc@example.org", "partner@example.org"}
 
 
+async def test_a_touch_nobody_owns_yet_is_explained_in_plain_words(world, sessionmaker, db):
+    e = await world.f.employer("Sunrise Family Dental")  # no SPOC and no routing rule in LA-BASIN
+    r = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=TODAY, window_end=day(20))
+    touch = await db.get_one(Touch, r.body.touch_id)
+    assert touch.spoc_id is None
+    assert r.body.decision == (f"Queued as touch #{touch.id} (no SPOC yet: the LA-BASIN lead assigns one), "
+                               "planned for 1 March 2027")
+
+
 async def test_second_partner_request_bundles_into_open_touch_and_narrows_its_window(world, sessionmaker, db):
     e = await world.f.employer("Sunrise Family Dental")
     await world.f.assign(e, world.users["spoc"])
