@@ -60,6 +60,13 @@ def error_body(status: int, message: str, fields: list[dict[str, str]] | None = 
     return {"error": body}
 
 
+def validation_path(exc: Exception) -> str:
+    """The location a msgspec validation error names (``hand_offs[0].need`` for ``… - at `$.hand_offs[0].need```),
+    without ``$.`` and backticks; "" when it names none (a missing top-level field says it in the text)."""
+    text = str(exc)
+    return text.rsplit("$.", 1)[1].rstrip("`") if "$." in text else ""
+
+
 def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
     fields = []
     extra = exc.extra if isinstance(exc.extra, list) else []

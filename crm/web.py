@@ -11,7 +11,7 @@ from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
 
 from crm.auth.principal import Principal
-from crm.errors import FieldError
+from crm.errors import FieldError, validation_path
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -96,7 +96,7 @@ def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] =
         return msgspec.convert(data, struct, strict=False)
     except msgspec.ValidationError as exc:
         text = str(exc)
-        field = text.rsplit("$.", 1)[1].split("[")[0].split(".")[0].strip("`") if "$." in text else ""
+        field = validation_path(exc).split("[")[0].split(".")[0]
         if not field and "missing required field" in text:
             field = text.split("`")[1]
         raise FieldError(field or "form", field_message(text)) from None

@@ -48,7 +48,7 @@ from crm.employers.matching import (
 from crm.employers.models import SizeBand
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import sector_for_naics  # the service's own NAICS rule (a pure function)
-from crm.errors import FieldError
+from crm.errors import FieldError, validation_path
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # Rows per all-or-nothing batch (one transaction). 2,000 rather than 1,000 halves the per-batch
@@ -323,7 +323,7 @@ def fast_domain(value: str) -> str | None:
 
 def _struct_error(exc: msgspec.ValidationError) -> tuple[str, str]:
     text = str(exc)
-    path = text.rsplit("$.", 1)[1].rstrip("`") if "$." in text else ""
+    path = validation_path(exc)
     name = path.split("[")[0].split(".")[0] or "row"
     if name == "contacts":
         name = "contact_" + (path.rsplit(".", 1)[-1] if "." in path else "name")

@@ -31,7 +31,7 @@ from crm.db import reads_inline
 from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer
-from crm.errors import FieldError
+from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
 from crm.touches import queue, workflow
@@ -365,9 +365,7 @@ def _struct(struct: type[S], **data: Any) -> S:
     try:
         return msgspec.convert(data, struct, strict=False)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        field = text.rsplit("$.", 1)[1].split(" ")[0].rstrip("`") if "$." in text else "form"
-        raise FieldError(field, field_message(text)) from None
+        raise FieldError(validation_path(exc) or "form", field_message(str(exc))) from None
 
 
 def _ints(values: list[Any], field: str) -> list[int]:

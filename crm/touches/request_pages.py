@@ -19,7 +19,7 @@ from crm.auth.models import User
 from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
-from crm.errors import FieldError
+from crm.errors import FieldError, validation_path
 from crm.ids import parse_id
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
@@ -71,9 +71,7 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
     try:
         return msgspec.convert(raw, TouchRequestIn, strict=False)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        field = text.rsplit("$.", 1)[1].split("[")[0].strip("`") if "$." in text else "form"
-        raise FieldError(field, field_message(text)) from None
+        raise FieldError(validation_path(exc).split("[")[0] or "form", field_message(str(exc))) from None
 
 
 async def panel_context(db: Db, employer_id: int | None, region_code: str | None,
