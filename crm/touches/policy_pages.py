@@ -102,8 +102,9 @@ class RegionPages(Controller):
         code = region.code  # the rollback below expires `region`
         raw = await request.form()
         form = await form_data(request)
+        ticked = [v for v in raw.getall("pool", []) if isinstance(v, str)]
         try:
-            chosen = [parse_id(v) for v in raw.getall("pool", []) if isinstance(v, str)]
+            chosen = [parse_id(v) for v in ticked]
             pool = [v for v in chosen if v is not None]
             if not pool or len(pool) != len(chosen):
                 raise FieldError("pool", "choose at least one SPOC")
@@ -115,7 +116,6 @@ class RegionPages(Controller):
             await policy.add_rule(db, principal, region, data)
         except FieldError as exc:
             await db.rollback()
-            ticked = [str(v) for v in raw.getall("pool", []) if isinstance(v, str)]
             return await self._page(request, db, principal, code, rule_errors=dict(exc.fields),
                                     values={**form, "pool": ticked}, status_code=422, partial="region/_rules.html")
         return await self._after_rule(request, db, principal, region, "Routing rule added")
