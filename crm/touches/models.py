@@ -95,7 +95,8 @@ class Touch(Base):
         CheckConstraint("source IN ('routed','logged','meeting')", name="source_known"),
         Index("ix_touch_employer_planned", "employer_id", "planned_on"),
         Index("ix_touch_spoc_status_planned", "spoc_id", "status", "planned_on"),
-        Index("ix_touch_region_status_planned", "region_id", "status", "planned_on"),
+        # employer_id last: the reports count a region's touches per employer from the index alone.
+        Index("ix_touch_region_status_planned_employer", "region_id", "status", "planned_on", "employer_id"),
         Index("ix_touch_open_employer_region", "employer_id", "region_id",
               sqlite_where=text(_OPEN_TOUCHES_SQL), postgresql_where=text(_OPEN_TOUCHES_SQL)),
         # Every open touch soonest first: an admin's queue (all regions) reads its first page from here
@@ -145,6 +146,8 @@ class TouchRequest(Base):
         Index("uq_touch_request_open", "requester_org_id", "employer_id", "purpose", unique=True,
               sqlite_where=text(_OPEN_REQUESTS_SQL), postgresql_where=text(_OPEN_REQUESTS_SQL)),
         Index("ix_touch_request_employer_created", "employer_id", "created_at"),
+        # The bundling report reads a region's requests by day of arrival.
+        Index("ix_touch_request_region_created", "region_id", "created_at"),
         Index("ix_touch_request_org_status", "requester_org_id", "status"),
         Index("ix_touch_request_held", "status", "release_on"),
     )

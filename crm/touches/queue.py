@@ -2,7 +2,7 @@
 of the queue page, the API's list and the held requests.
 
 Who sees what is one rule (``visibility``) written as alternatives, each served by an index: a SPOC's
-own touches (``ix_touch_spoc_status_planned``), a lead's region (``ix_touch_region_status_planned``),
+own touches (``ix_touch_spoc_status_planned``), a lead's region (``ix_touch_region_status_planned_employer``),
 and an away SPOC's touches for their backup. As one ``OR`` the database could use none of them and
 read every touch ever made (2,000,000 at California scale) for every page.
 
