@@ -40,6 +40,7 @@ from crm.health import healthz, readyz
 from crm.jobs.scheduler import start_scheduler
 from crm.partnerships.api import PartnershipApi
 from crm.paths import asset_dir
+from crm.reports.api import ReportApi
 from crm.settings import Settings
 from crm.templating import configure_jinja
 from crm.touches.handoff_api import HandOffApi
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RegionPolicyApi,
             CouncilApi,
             PartnershipApi,
+            ReportApi,
             *pages.route_handlers,
             create_static_files_router(path="/static", directories=[asset_dir("static")],
                                        include_in_schema=False, opt={"exclude_from_auth": True}),

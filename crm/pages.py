@@ -12,6 +12,7 @@ from crm.employers.pages import EmployerPages
 from crm.employers.review_pages import ReviewPages
 from crm.home.pages import home
 from crm.partnerships.pages import PartnershipPages
+from crm.reports.pages import ReportPages
 from crm.touches import timeline  # noqa: F401  (registers the employer page's timeline panel)
 from crm.touches.policy_pages import RegionPages
 from crm.touches.queue_pages import HandOffPages, QueuePages
@@ -19,4 +20,4 @@ from crm.touches.request_pages import RequestPages
 
 route_handlers: list[ControllerRouterHandler] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
                                 CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
-                                RegionPages, RequestPages, EmployerImportPages]
+                                RegionPages, RequestPages, EmployerImportPages, ReportPages]

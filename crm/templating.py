@@ -44,6 +44,7 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
         items.append(("/employers/review", "Duplicates"))
         items.append(("/employers/import", "Import"))
         items.append(("/region", "Region settings"))
+        items.append(("/reports", "Reports"))
     if principal.has("chair") and not principal.is_crm_user:
         items.append(("/chair", "My councils"))
     if principal.is_admin:
@@ -62,11 +63,25 @@ def words(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
+def number(value: float | None, places: int = 0) -> str:
+    """``12345.6`` -> ``12,346``; nothing -> an em dash (a report cell with nothing to show)."""
+    if value is None:
+        return "—"
+    return f"{value:,.{places}f}"
+
+
+def percent(value: float | None) -> str:
+    """A share (0..1) as ``23.3%``; nothing to divide by -> an em dash."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
     env.filters["words"] = words
     env.filters["datetime"] = fmt_datetime
+    env.filters["number"] = number
+    env.filters["percent"] = percent
     env.globals["nav_for"] = nav_for
     env.globals["active_nav"] = active_nav
     env.trim_blocks = True

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import crm.models  # noqa: F401  (complete metadata)
 from crm.app import create_app
 from crm.db import make_engine, make_sessionmaker, metadata
+from crm.directory.models import Region
 from crm.seed import load_reference
 from crm.settings import Settings
 
@@ -77,6 +78,8 @@ async def _reset_pg(url: str) -> None:
         for table in reversed(metadata.sorted_tables):
             if table.name not in REFERENCE_TABLES:
                 await conn.execute(table.delete())
+        # Reference rows stay, but what a test may set on them goes back to what the seed leaves.
+        await conn.execute(update(Region).values(establishment_count=None))
     await engine.dispose()
 
 

@@ -1,0 +1,121 @@
+"""The arithmetic of the reports (SPEC §4 "Reports"): periods, California months, percentiles, rates.
+
+Plain functions over plain values, no database and no clock (``today`` is passed in), so every
+edge (an empty month, a period of one day, a rate with nothing to divide by) is tested directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crm.errors import FieldError
+
+# A period is read month by month (one CASE arm per month): five years bounds the statement.
+MAX_MONTHS = 60
+# WIOA "repeat business customers": served now and also within the three years before.
+REPEAT_LOOKBACK_YEARS = 3
+# Queue age buckets (days since the touch was opened), upper bounds inclusive; the last is open-ended.
+AGE_BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("0-7 days", 7), ("8-30 days", 30), ("31-90 days", 90), ("over 90 days", None))
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """California calendar days ``start``..``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def default_period(today: dt.date) -> Period:
+    """The current month and the eleven before it, up to today."""
+    return Period(add_months(today, -11), today)
+
+
+def parse_day(value: str | None, field: str) -> dt.date | None:
+    """A query's ISO date (``2026-03-01``); blank is None; anything else a 422 naming ``field``."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise FieldError(field, "must be a date (YYYY-MM-DD)") from None
+
+
+def period_of(start: dt.date | None, end: dt.date | None, today: dt.date) -> Period:
+    """The period asked for; a missing end is today, a missing start twelve months before the end."""
+    end = end or today
+    start = start or add_months(end, -11)
+    if end < start:
+        raise FieldError("to", "must not be before from")
+    if len(months(Period(start, end))) > MAX_MONTHS:
+        raise FieldError("from", f"the period may span at most {MAX_MONTHS} months")
+    return Period(start, end)
+
+
+def months(period: Period) -> list[dt.date]:
+    """First days of the calendar months the period touches, in order."""
+    found, month = [], first_of_month(period.start)
+    while month <= period.end:
+        found.append(month)
+        month = add_months(month, 1)
+    return found
+
+
+def month_label(month: dt.date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def lookback(period: Period, years: int = REPEAT_LOOKBACK_YEARS) -> Period:
+    """The ``years`` before the period (the day before it included)."""
+    start = period.start
+    try:
+        earlier = start.replace(year=start.year - years)
+    except ValueError:  # 29 February
+        earlier = start.replace(year=start.year - years, day=28)
+    return Period(earlier, start - dt.timedelta(days=1))
+
+
+def rate(part: int, whole: int | None) -> float | None:
+    """``part / whole`` rounded to four places; None when there is nothing to divide by."""
+    if not whole:
+        return None
+    return round(part / whole, 4)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0-100) by linear interpolation between closest ranks; None if empty."""
+    if not values:
+        return None
+    if not 0 <= q <= 100:
+        raise ValueError("q must be within 0..100")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return round(value, 2)
+
+
+def age_bucket(days: int) -> str:
+    """The queue-age bucket of a touch opened ``days`` ago."""
+    for label, bound in AGE_BUCKETS:
+        if bound is None or days <= bound:
+            return label
+    raise AssertionError("the last bucket is open-ended")

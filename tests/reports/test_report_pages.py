@@ -1,0 +1,60 @@
+"""`/reports`: the page loads each report in place; a report is a chart above a table of the same numbers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.factories import login
+from tests.reports.conftest import PERIOD
+
+HX = {"HX-Request": "true"}
+QUERY = "region=LA-BASIN&from=2025-01-01&to=2025-02-28"
+
+
+async def test_the_page_answers_with_the_period_and_one_loading_section_per_report(client, world, history):
+    await login(client, world.users["lead"].email)
+    page = await client.get("/reports", params=PERIOD)
+    assert page.status_code == 200
+    assert re.findall(r'hx-get="/reports/([a-z-]+)\?', page.text) == [
+        "touches-per-employer", "bundling", "response-times", "queue-age", "employer-measures"]
+    assert 'value="2025-01-01"' in page.text and 'value="2025-02-28"' in page.text
+    assert '<a href="/reports" aria-current="page">Reports</a>' in page.text
+
+
+async def test_a_section_loaded_by_htmx_is_a_chart_a_table_and_a_csv_link(client, world, history):
+    await login(client, world.users["lead"].email)
+    part = await client.get(f"/reports/bundling?{QUERY}", headers=HX)
+    assert part.status_code == 200 and "<html" not in part.text
+    assert part.text.count("<rect ") == 4  # two months x (requests, touches)
+    assert "<title>Jan 25: requests received 6</title>" in part.text
+    assert "<td>2025-01</td><td class=\"num\">6</td>" in part.text and "33.3%" in part.text
+    assert f'href="/api/reports/bundling/csv?{QUERY.replace("&", "&amp;")}"' in part.text
+
+
+async def test_without_javascript_a_section_is_its_own_page(client, world, history):
+    await login(client, world.users["lead"].email)
+    page = await client.get(f"/reports/employer-measures?{QUERY}")
+    assert page.status_code == 200 and "<html" in page.text and "All reports" in page.text
+    assert "50.0%" in page.text and "of 400 establishments in the region" in page.text
+    response = await client.get(f"/reports/response-times?{QUERY}")
+    assert "Maria Lopez" in response.text and "Sam Ortiz" in response.text
+
+
+async def test_a_bad_date_is_shown_in_the_form_and_nothing_loads(client, world, history):
+    await login(client, world.users["lead"].email)
+    page = await client.get("/reports", params={"from": "2025-02-30", "to": "2025-03-01"})
+    assert page.status_code == 422
+    assert "From must be a date (YYYY-MM-DD)" in page.text and "hx-get" not in page.text
+    later = await client.get("/reports", params={"from": "2025-03-02", "to": "2025-03-01"})
+    assert later.status_code == 422 and "To must not be before from" in later.text
+
+
+@pytest.mark.parametrize("who", ["partner", "spoc", "chair"])
+async def test_reports_are_refused_to_everyone_but_leads_and_admins(client, world, history, who):
+    await login(client, world.users[who].email)
+    assert (await client.get("/reports")).status_code == 403
+    assert (await client.get(f"/reports/queue-age?{QUERY}", headers=HX)).status_code == 403
+    home = await client.get("/")
+    assert 'href="/reports"' not in home.text
