@@ -65,3 +65,20 @@ async def create_organization(db: AsyncSession, actor: Principal | None, name: s
     audit.record(db, actor, "organization.create", "organization", org.id,
                  after={"name": name, "kind": kind, "regions": sorted(r.code for r in found)})
     return org
+
+
+# The largest RPU (Los Angeles Basin) has some 450,000 establishments; ten million bounds typos.
+MAX_ESTABLISHMENTS = 10_000_000
+
+
+async def set_establishment_count(db: AsyncSession, actor: Principal, region: Region, count: int | None) -> None:
+    """Record how many establishments the region has (QCEW), the base of the employer penetration
+    rate; None when unknown. The caller checks the actor leads the region. Audited."""
+    if count is not None and not 1 <= count <= MAX_ESTABLISHMENTS:
+        raise FieldError("establishment_count", f"must be between 1 and {MAX_ESTABLISHMENTS:,}, or blank")
+    before = region.establishment_count
+    if before == count:
+        return
+    region.establishment_count = count
+    audit.record(db, actor, "region.update", "region", region.id, before={"establishment_count": before},
+                 after={"establishment_count": count}, note=region.code)

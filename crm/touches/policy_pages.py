@@ -17,6 +17,7 @@ from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
+from crm.directory.service import set_establishment_count
 from crm.employers.service import spoc_candidates
 from crm.errors import FieldError
 from crm.ids import parse_id
@@ -34,9 +35,9 @@ async def _lead_regions(db: Db, principal: Principal) -> list[Region]:
 _WHOLE = re.compile(r"-?[0-9]+")
 
 
-def _int_field(form: dict[str, str], name: str) -> int:
+def _int_field(form: dict[str, str], name: str, digits: int = 6) -> int:
     value = form.get(name, "").strip()
-    if not _WHOLE.fullmatch(value) or len(value) > 6:
+    if not _WHOLE.fullmatch(value) or len(value) > digits:
         raise FieldError(name, "must be a whole number")
     return int(value)
 
@@ -54,7 +55,9 @@ class RegionPages(Controller):
     async def _page(self, request: Request[Any, Any, Any], db: Db, principal: Principal, code: str | None, *,
                     policy_errors: dict[str, str] | None = None, rule_errors: dict[str, str] | None = None,
                     values: dict[str, Any] | None = None, status_code: int = 200,
-                    partial: str | None = None, saved: bool = False) -> Template:
+                    partial: str | None = None, saved: bool = False,
+                    establishment_errors: dict[str, str] | None = None,
+                    establishments_saved: bool = False) -> Template:
         regions = await _lead_regions(db, principal)
         if not regions:
             raise PermissionDeniedException("You lead no region")
@@ -63,7 +66,8 @@ class RegionPages(Controller):
         return render(request, "region/index.html", partial=partial, status_code=status_code, regions=regions,
                       region=current, policy=current_policy, rules=await policy.list_rules(db, current),
                       candidates=await spoc_candidates(db, current.id), policy_errors=policy_errors or {},
-                      rule_errors=rule_errors or {}, values=values or {}, policy_saved=saved)
+                      rule_errors=rule_errors or {}, values=values or {}, policy_saved=saved,
+                      establishment_errors=establishment_errors or {}, establishments_saved=establishments_saved)
 
     async def _region(self, db: Db, principal: Principal, code: str) -> Region:
         region = await policy.region_by_code(db, code)
@@ -94,6 +98,26 @@ class RegionPages(Controller):
             return await self._page(request, db, principal, region.code, partial="region/_policy.html", saved=True)
         flash(request, f"Pacing policy of {region.code} saved")
         return redirect(request, f"/region?region={region.code}")
+
+    @post("/{code:str}/establishments")
+    async def set_establishments(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                                 code: FromPath[str]) -> Template | Redirect:
+        region = await self._region(db, principal, code)
+        code = region.code  # the rollback below expires `region`
+        form = await form_data(request)
+        raw = form.get("establishment_count", "").replace(",", "").strip()
+        try:
+            count = _int_field({"establishment_count": raw}, "establishment_count", digits=9) if raw else None
+            await set_establishment_count(db, principal, region, count)
+        except FieldError as exc:
+            await db.rollback()
+            return await self._page(request, db, principal, code, establishment_errors=dict(exc.fields),
+                                    values=form, status_code=422, partial="region/_establishments.html")
+        if request.headers.get("hx-request"):
+            return await self._page(request, db, principal, code, partial="region/_establishments.html",
+                                    establishments_saved=True)
+        flash(request, f"Establishment count of {code} saved")
+        return redirect(request, f"/region?region={code}")
 
     @post("/{code:str}/rules")
     async def add_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from crm.audit.models import AuditEvent
+from crm.directory.models import Region
 from crm.employers.models import RoutingRule
 from crm.touches.models import RegionPolicy
 from tests.factories import csrf, login
@@ -92,3 +94,37 @@ async def test_lead_of_another_region_cannot_post_to_this_one(client, world, db)
                           data={"max_touches": "9", "period_days": "30", "min_gap_days": "0"})
     assert r.status_code == 403
     assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
+
+
+async def test_lead_sets_the_establishment_count_the_reports_divide_by(client, world, db):
+    await login(client, world.users["lead"].email)
+    token = client.cookies.get("csrftoken")
+    r = await client.post("/region/LA-BASIN/establishments", headers=HX,
+                          data={"establishment_count": "452,310", "_csrf_token": token})
+    assert r.status_code == 200 and "Saved: 452,310." in r.text
+    assert await db.scalar(select(Region.establishment_count).where(Region.code == "LA-BASIN")) == 452_310
+    event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "region.update"))).one()
+    assert (event.before, event.after) == ({"establishment_count": None}, {"establishment_count": 452_310})
+    cleared = await client.post("/region/LA-BASIN/establishments", follow_redirects=False,
+                                data={"establishment_count": " ", "_csrf_token": token})
+    assert cleared.status_code == 303
+    await db.rollback()  # end the test session's read snapshot
+    assert await db.scalar(select(Region.establishment_count).where(Region.code == "LA-BASIN")) is None
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "99999999999", "12.5", "²"])
+async def test_a_bad_establishment_count_is_shown_in_place_and_changes_nothing(client, world, db, value):
+    await login(client, world.users["lead"].email)
+    r = await client.post("/region/LA-BASIN/establishments", headers=HX,
+                          data={"establishment_count": value, "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422 and 'role="alert"' in r.text and 'id="establishments"' in r.text
+    assert await db.scalar(select(Region.establishment_count).where(Region.code == "LA-BASIN")) is None
+
+
+@pytest.mark.parametrize("who", ["spoc", "partner", "bay_lead"])
+async def test_only_a_lead_of_the_region_sets_its_establishment_count(client, world, db, who):
+    await login(client, world.users[who].email)
+    r = await client.post("/region/LA-BASIN/establishments", headers=HX,
+                          data={"establishment_count": "1000", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 403
+    assert await db.scalar(select(Region.establishment_count).where(Region.code == "LA-BASIN")) is None
