@@ -15,3 +15,18 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (!field && !goal.hasAttribute("tabindex")) goal.setAttribute("tabindex", "-1");
   goal.focus();
 });
+
+// A section that loads itself (hx-trigger="load", aria-busy) and fails says so, instead of
+// reading "loading…" forever; its link still opens the section as a page of its own.
+function markLoadFailed(elt, why) {
+  if (!elt || elt.getAttribute("aria-busy") !== "true") return;
+  const status = elt.querySelector("[data-status]");
+  if (status) status.textContent = `could not load (${why}); the link opens it on its own`;
+  elt.setAttribute("aria-busy", "false");
+}
+document.addEventListener("htmx:responseError", (event) => {
+  markLoadFailed(event.detail.elt, `the server answered ${event.detail.xhr.status}`);
+});
+document.addEventListener("htmx:sendError", (event) => {
+  markLoadFailed(event.detail.elt, "the server could not be reached");
+});

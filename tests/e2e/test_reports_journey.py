@@ -50,3 +50,14 @@ async def test_lead_reads_the_regions_reports_and_downloads_one(page, live_serve
     lines = saved.read_text().splitlines()
     assert lines[0].startswith("month,requests,on_touches,touches,contacts_avoided")
     assert lines[-1].startswith("total,2,2,1,1,")
+
+
+async def test_a_report_that_fails_to_load_says_so_and_the_others_still_load(page, live_server, live_factory):
+    board = await live_factory.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    await live_factory.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
+    await sign_in(page, live_server, "lead@example.org", PASSWORD)
+    await page.route("**/reports/response-times?*", lambda route: route.fulfill(status=500, body="boom"))
+    await page.goto(f"{live_server}/reports")
+    await expect(page.locator("#report-response-times [data-status]")).to_contain_text(
+        "could not load (the server answered 500)")
+    await expect(page.locator("#report-queue-age")).to_contain_text("No open touch in the region.")
