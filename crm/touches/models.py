@@ -146,8 +146,6 @@ class TouchRequest(Base):
         Index("uq_touch_request_open", "requester_org_id", "employer_id", "purpose", unique=True,
               sqlite_where=text(_OPEN_REQUESTS_SQL), postgresql_where=text(_OPEN_REQUESTS_SQL)),
         Index("ix_touch_request_employer_created", "employer_id", "created_at"),
-        # The bundling report reads a region's requests by day of arrival.
-        Index("ix_touch_request_region_created", "region_id", "created_at"),
         Index("ix_touch_request_org_status", "requester_org_id", "status"),
         Index("ix_touch_request_held", "status", "release_on"),
     )
