@@ -35,7 +35,9 @@ async def run(url: str, runs: int) -> list[str]:
     async with AsyncSession(engine) as db:
         sizes = (await db.execute(select(Region, func.count(Touch.id)).join(Touch, Touch.region_id == Region.id)
                                   .group_by(Region.id).order_by(func.count(Touch.id).desc()))).all()
-        for region, touches in (sizes[0], sizes[-1]):
+        if not sizes:
+            raise SystemExit("no touches in this database: run python -m bench.generate first")
+        for region, touches in dict.fromkeys((sizes[0], sizes[-1])):
             reports: dict[str, Callable[[], Awaitable[Any]]] = {
                 "touches-per-employer": lambda r=region: service.touches_per_employer(db, r, period),
                 "bundling": lambda r=region: service.bundling(db, r, period),

@@ -120,3 +120,13 @@ async def test_bad_periods_are_422_naming_the_field(client, world, history, para
     r = await get(client, world, "touches-per-employer", **params)
     assert r.status_code == 422
     assert field in [f["field"] for f in r.json()["error"]["fields"]]
+
+
+async def test_the_reports_benchmark_times_every_report_of_the_busiest_and_quietest_region(database_url, history):
+    from bench.reports.__main__ import run
+
+    lines = await run(database_url, runs=1)
+    timed = [line.split()[:3] for line in lines[2:]]
+    assert [name for _, _, name in timed[:5]] == ["touches-per-employer", "bundling", "response-times",
+                                                   "queue-age", "employer-measures"]
+    assert timed[0][:2] == ["LA-BASIN", "14"] and timed[-1][0] == "BAY-PENINSULA"
