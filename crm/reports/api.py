@@ -46,34 +46,43 @@ Report = TouchesReport | BundlingReport | ResponseReport | QueueAgeReport | Empl
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """What every report is asked for: a region the user leads, a period, and today (California)."""
+
+    region: Region
+    period: Period
+    today: dt.date
+
+
+async def _touches(db: AsyncSession, s: Scope) -> TouchesReport:
+    rows, total = await service.touches_per_employer(db, s.region, s.period)
+    return TouchesReport(region=s.region.code, from_=s.period.start, to=s.period.end, rows=rows, total=total)
+
+
+async def _bundling(db: AsyncSession, s: Scope) -> BundlingReport:
+    rows, total = await service.bundling(db, s.region, s.period)
+    return BundlingReport(region=s.region.code, from_=s.period.start, to=s.period.end, rows=rows, total=total)
+
+
+async def _response(db: AsyncSession, s: Scope) -> ResponseReport:
+    rows, total = await service.response_times(db, s.region, s.period)
+    return ResponseReport(region=s.region.code, from_=s.period.start, to=s.period.end, rows=rows, total=total)
+
+
+async def _queue(db: AsyncSession, s: Scope) -> QueueAgeReport:
+    rows, total = await service.queue_age(db, s.region, s.today)
+    return QueueAgeReport(region=s.region.code, from_=s.today, to=s.today, rows=rows, total=total)
+
+
+async def _employers(db: AsyncSession, s: Scope) -> EmployerMeasuresReport:
+    row = await service.employer_measures(db, s.region, s.period)
+    return EmployerMeasuresReport(region=s.region.code, from_=s.period.start, to=s.period.end, rows=[row])
+
+
+@dataclass(frozen=True, slots=True)
 class ReportKind:
     title: str
-    build: Callable[[AsyncSession, Region, Period, dt.date], Awaitable[Report]]
-
-
-async def _touches(db: AsyncSession, region: Region, period: Period, _: dt.date) -> Report:
-    rows, total = await service.touches_per_employer(db, region, period)
-    return TouchesReport(region=region.code, from_=period.start, to=period.end, rows=rows, total=total)
-
-
-async def _bundling(db: AsyncSession, region: Region, period: Period, _: dt.date) -> Report:
-    rows, total = await service.bundling(db, region, period)
-    return BundlingReport(region=region.code, from_=period.start, to=period.end, rows=rows, total=total)
-
-
-async def _response(db: AsyncSession, region: Region, period: Period, _: dt.date) -> Report:
-    rows, total = await service.response_times(db, region, period)
-    return ResponseReport(region=region.code, from_=period.start, to=period.end, rows=rows, total=total)
-
-
-async def _queue(db: AsyncSession, region: Region, _: Period, today: dt.date) -> Report:
-    rows, total = await service.queue_age(db, region, today)
-    return QueueAgeReport(region=region.code, from_=today, to=today, rows=rows, total=total)
-
-
-async def _employers(db: AsyncSession, region: Region, period: Period, _: dt.date) -> Report:
-    row = await service.employer_measures(db, region, period)
-    return EmployerMeasuresReport(region=region.code, from_=period.start, to=period.end, rows=[row])
+    build: Callable[[AsyncSession, Scope], Awaitable[Report]]
 
 
 REPORTS: dict[str, ReportKind] = {
@@ -85,15 +94,20 @@ REPORTS: dict[str, ReportKind] = {
 }
 
 
+async def report_scope(db: AsyncSession, principal: Principal, region_code: str | None, start: str | None,
+                       end: str | None) -> Scope:
+    """The period asked for (422 naming `from`/`to`) and the region (404 unknown, 403 not led)."""
+    today = clock.today()
+    period = measures.period_of(measures.parse_day(start, "from"), measures.parse_day(end, "to"), today)
+    return Scope(await service.report_region(db, principal, region_code), period, today)
+
+
 async def build_report(db: AsyncSession, principal: Principal, name: str, region_code: str | None,
                        start: str | None, end: str | None) -> Report:
     kind = REPORTS.get(name)
     if kind is None:
         raise NotFoundException(f"No report {name!r}; one of {', '.join(REPORTS)}")
-    today = clock.today()
-    period = measures.period_of(measures.parse_day(start, "from"), measures.parse_day(end, "to"), today)
-    region = await service.report_region(db, principal, region_code)
-    return await kind.build(db, region, period, today)
+    return await kind.build(db, await report_scope(db, principal, region_code, start, end))
 
 
 def report_csv(report: Report) -> str:
@@ -123,26 +137,26 @@ class ReportApi(Controller):
     @get("/touches-per-employer")
     async def touches_per_employer(self, db: Db, principal: Me, region: RegionCode = None, start: From = None,
                                    end: To = None) -> TouchesReport:
-        return await build_report(db, principal, "touches-per-employer", region, start, end)  # type: ignore[return-value]
+        return await _touches(db, await report_scope(db, principal, region, start, end))
 
     @get("/bundling")
     async def bundling(self, db: Db, principal: Me, region: RegionCode = None, start: From = None,
                        end: To = None) -> BundlingReport:
-        return await build_report(db, principal, "bundling", region, start, end)  # type: ignore[return-value]
+        return await _bundling(db, await report_scope(db, principal, region, start, end))
 
     @get("/response-times")
     async def response_times(self, db: Db, principal: Me, region: RegionCode = None, start: From = None,
                              end: To = None) -> ResponseReport:
-        return await build_report(db, principal, "response-times", region, start, end)  # type: ignore[return-value]
+        return await _response(db, await report_scope(db, principal, region, start, end))
 
     @get("/queue-age")
     async def queue_age(self, db: Db, principal: Me, region: RegionCode = None) -> QueueAgeReport:
-        return await build_report(db, principal, "queue-age", region, None, None)  # type: ignore[return-value]
+        return await _queue(db, await report_scope(db, principal, region, None, None))
 
     @get("/employer-measures")
     async def employer_measures(self, db: Db, principal: Me, region: RegionCode = None, start: From = None,
                                 end: To = None) -> EmployerMeasuresReport:
-        return await build_report(db, principal, "employer-measures", region, start, end)  # type: ignore[return-value]
+        return await _employers(db, await report_scope(db, principal, region, start, end))
 
     @get("/{name:str}/csv", media_type="text/csv")
     async def as_csv(self, db: Db, principal: Me, name: Annotated[str, Parameter(max_length=64)],

@@ -57,8 +57,7 @@ class ReportPages(Controller):
 
     @get("/")
     async def index(self, request: Request[Any, Any, Any], db: Db, principal: Me, region: Text = None,
-                    start: From = None,
-                    end: To = None) -> Template:
+                    start: From = None, end: To = None) -> Template:
         regions = await service.report_regions(db, principal)
         current = await service.report_region(db, principal, region)
         values = {"region": current.code, "from": start or "", "to": end or ""}
@@ -77,8 +76,7 @@ class ReportPages(Controller):
     @get("/{name:str}")
     async def section(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                       name: Annotated[str, Parameter(max_length=64)], region: Text = None,
-                      start: From = None,
-                      end: To = None) -> Template:
+                      start: From = None, end: To = None) -> Template:
         report = await build_report(db, principal, name, region, start, end)
         query = urlencode({"region": report.region, "from": report.from_.isoformat(), "to": report.to.isoformat()})
         return render(request, "reports/section.html", partial="reports/_section.html", name=name,

@@ -130,3 +130,12 @@ async def test_the_reports_benchmark_times_every_report_of_the_busiest_and_quiet
     assert [name for _, _, name in timed[:5]] == ["touches-per-employer", "bundling", "response-times",
                                                    "queue-age", "employer-measures"]
     assert timed[0][:2] == ["LA-BASIN", "14"] and timed[-1][0] == "BAY-PENINSULA"
+
+
+async def test_openapi_documents_the_reports_with_from_and_to(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    bundling = schema["paths"]["/api/reports/bundling"]["get"]
+    assert {p["name"] for p in bundling["parameters"]} == {"region", "from", "to"}
+    assert "/api/reports/{name}/csv" in schema["paths"]
+    body = bundling["responses"]["200"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("BundlingReport")
