@@ -94,10 +94,8 @@ class RegionPages(Controller):
             await db.rollback()
             return await self._page(request, db, principal, code, policy_errors=dict(exc.fields), values=form,
                                     status_code=422, partial="region/_policy.html")
-        if request.headers.get("hx-request"):
-            return await self._page(request, db, principal, region.code, partial="region/_policy.html", saved=True)
-        flash(request, f"Pacing policy of {region.code} saved")
-        return redirect(request, f"/region?region={region.code}")
+        return await self._saved(request, db, principal, code, "region/_policy.html",
+                                 f"Pacing policy of {code} saved", saved=True)
 
     @post("/{code:str}/establishments")
     async def set_establishments(self, request: Request[Any, Any, Any], db: Db, principal: Me,
@@ -113,10 +111,16 @@ class RegionPages(Controller):
             await db.rollback()
             return await self._page(request, db, principal, code, establishment_errors=dict(exc.fields),
                                     values=form, status_code=422, partial="region/_establishments.html")
+        return await self._saved(request, db, principal, code, "region/_establishments.html",
+                                 f"Establishment count of {code} saved", establishments_saved=True)
+
+    async def _saved(self, request: Request[Any, Any, Any], db: Db, principal: Principal, code: str, partial: str,
+                     message: str, *, saved: bool = False, establishments_saved: bool = False) -> Template | Redirect:
+        """After a save: htmx gets the form's card back with its confirmation, a plain post a redirect."""
         if request.headers.get("hx-request"):
-            return await self._page(request, db, principal, code, partial="region/_establishments.html",
-                                    establishments_saved=True)
-        flash(request, f"Establishment count of {code} saved")
+            return await self._page(request, db, principal, code, partial=partial, saved=saved,
+                                    establishments_saved=establishments_saved)
+        flash(request, message)
         return redirect(request, f"/region?region={code}")
 
     @post("/{code:str}/rules")
