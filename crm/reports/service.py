@@ -165,7 +165,9 @@ def _interpolate(ranked: dict[int, float], n: int, q: int) -> float:
     low = math.floor(position) + 1
     a = ranked[low]
     b = ranked.get(low + 1, a)
-    return round(a + (b - a) * (position - low + 1), 1)
+    # A completion stamped a moment before the touch's opening (clocks of two processes, or data
+    # loaded with a fixed clock) is no negative response time: it reads 0.0, never "-0.0".
+    return max(0.0, round(a + (b - a) * (position - low + 1), 1))
 
 
 async def response_times(db: AsyncSession, region: Region, period: Period) -> tuple[list[SpocResponse],

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
+from sqlalchemy import select
 
 from crm.reports import measures
+from crm.touches.models import Touch
 from tests.reports.conftest import PERIOD
 
 API = "/api/reports"
@@ -139,3 +142,12 @@ async def test_openapi_documents_the_reports_with_from_and_to(client):
     assert "/api/reports/{name}/csv" in schema["paths"]
     body = bundling["responses"]["200"]["content"]["application/json"]["schema"]
     assert body["$ref"].endswith("BundlingReport")
+
+
+async def test_a_completion_stamped_before_the_opening_is_a_response_time_of_zero(client, world, db, history):
+    touch = (await db.scalars(select(Touch).where(Touch.planned_on == dt.date(2025, 2, 20)))).one()
+    touch.completed_at = touch.created_at - dt.timedelta(seconds=3)
+    await db.commit()
+    sam = {row["spoc"]: row for row in (await get(client, world, "response-times")).json()["rows"]}["Sam Ortiz"]
+    assert (sam["median_days"], sam["p90_days"]) == (0.0, 0.0)
+    assert "-0.0" not in (await get(client, world, "response-times/csv")).text
