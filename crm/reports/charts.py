@@ -56,6 +56,15 @@ def nice_max(value: float) -> float:
     raise AssertionError("10 x power always covers the value")
 
 
+def tick_values(top: float) -> list[float]:
+    """Round steps from 0 to ``top`` (a ``nice_max``): 5 -> 0, 1, ..., 5; 2.5 and 2 -> steps of 0.5."""
+    power = 10 ** math.floor(math.log10(top))
+    leading = round(top / power, 1)
+    step = {1.0: 0.2, 2.0: 0.5, 2.5: 0.5, 5.0: 1.0, 10.0: 2.0}[leading] * power
+    count = round(top / step)
+    return [round(step * k, 10) for k in range(count + 1)]
+
+
 def columns(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> Chart:
     """Vertical bars, one group per category, one bar per series within a group."""
     top = nice_max(max((v or 0 for _, values in series for v in values), default=0))
@@ -69,7 +78,7 @@ def columns(categories: Sequence[str], series: Sequence[tuple[str, Sequence[floa
             h = plot_h * value / top
             rects.append(Rect(x=round(LEFT + i * group + group * 0.1 + s * bar, 1), y=round(TOP + plot_h - h, 1),
                               w=round(bar, 1), h=round(h, 1), series=s, label=category, value=value))
-    ticks = [Tick(pos=round(TOP + plot_h - plot_h * k / 4, 1), value=top * k / 4) for k in range(5)]
+    ticks = [Tick(pos=round(TOP + plot_h - plot_h * v / top, 1), value=v) for v in tick_values(top)]
     step = max(1, math.ceil(len(categories) / MAX_LABELS))  # five years of months: every fifth labelled
     labels = [(round(LEFT + (i + 0.5) * group, 1), category) for i, category in enumerate(categories)
               if i % step == 0]
@@ -95,6 +104,6 @@ def stacked_rows(names: Sequence[str], segments: Sequence[tuple[str, Sequence[fl
                               value=value))
             x += w
     height = max(len(names), 1) * ROW + BOTTOM
-    ticks = [Tick(pos=round(NAME + plot_w * k / 4, 1), value=top * k / 4) for k in range(5)]
+    ticks = [Tick(pos=round(NAME + plot_w * v / top, 1), value=v) for v in tick_values(top)]
     labels = [(i * ROW + ROW / 2, name) for i, name in enumerate(names)]
     return Chart(WIDTH, height, rects, ticks, labels, [name for name, _ in segments])

@@ -71,6 +71,14 @@ def test_nice_max_rounds_up_to_a_readable_axis_end():
     assert [charts.nice_max(v) for v in (0, 0.7, 1, 7, 13, 2.4, 251)] == [1, 1, 1, 10, 20, 2.5, 500]
 
 
+def test_axis_ticks_are_round_steps_up_to_the_axis_end():
+    assert charts.tick_values(5) == [0, 1, 2, 3, 4, 5]
+    assert charts.tick_values(2.5) == [0, 0.5, 1, 1.5, 2, 2.5]
+    assert charts.tick_values(1) == [0, 0.2, 0.4, 0.6, 0.8, 1]
+    assert charts.tick_values(10_000) == [0, 2000, 4000, 6000, 8000, 10_000]
+    assert charts.tick_values(20) == [0, 5, 10, 15, 20]
+
+
 def test_columns_are_proportional_to_their_values_and_stay_inside_the_plot():
     chart = charts.columns(["2026-01", "2026-02"], [("requests", [10, 5]), ("touches", [4, None])])
     heights = {(r.label, r.series): r.h for r in chart.rects}
