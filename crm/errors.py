@@ -7,6 +7,7 @@ Shape: {"error": {"status": 422, "code": "validation_error", "message": "...",
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -67,13 +68,22 @@ def validation_path(exc: Exception) -> str:
     return text.rsplit("$.", 1)[1].rstrip("`") if "$." in text else ""
 
 
+# msgspec names a missing or unknown top-level field only in its message; Litestar then files the
+# error under the body parameter ("data"), which names nothing a client sent.
+_TOP_LEVEL_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
+
+
 def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
     fields = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            key = item.get("key") or item.get("source") or "body"
-            fields.append({"field": str(key), "message": str(item.get("message", exc.detail))})
+            key = str(item.get("key") or item.get("source") or "body")
+            message = str(item.get("message", exc.detail))
+            named = _TOP_LEVEL_FIELD.search(message)
+            if key in ("data", "body") and named:
+                key = named.group(1)
+            fields.append({"field": key, "message": message})
     return fields
 
 

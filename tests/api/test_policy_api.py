@@ -84,3 +84,12 @@ async def test_only_a_lead_of_the_region_changes_routing_rules(client, world, db
 
 async def test_partner_cannot_read_routing_rules(client, world):
     assert (await client.get(RULES, headers=await world.f.auth(world.users["partner"]))).status_code == 403
+
+
+@pytest.mark.parametrize(("body", "field"), [({"period_days": 30, "min_gap_days": 7}, "max_touches"),
+                                             ({"max_touches": 2, "period_days": 30, "min_gap_days": 7,
+                                               "colour": "red"}, "colour")])
+async def test_a_missing_or_unknown_field_is_named_in_the_errors_fields(client, world, body, field):
+    r = await client.put(POLICY, headers=await world.f.auth(world.users["lead"]), json=body)
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == [field]  # not the handler's "data"
