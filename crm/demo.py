@@ -46,13 +46,14 @@ from crm.demo_data import (
     REGION_PLACES,
     REGION_SECTOR_BOOST,
     SECTORS,
+    SERVICES_BY_KIND,
     STREET_NAMES,
     STREET_PREFIXES,
     STREET_TYPES,
     SURNAMES,
     DemoRegionSpec,
 )
-from crm.directory.models import County, Organization, OrganizationKind, Region
+from crm.directory.models import County, Organization, OrganizationKind, Region, Service, ServiceOffering
 from crm.employers.matching import LEGAL_FORMS, name_key, normalize_name
 from crm.employers.models import (
     Employer,
@@ -637,7 +638,26 @@ async def _load_orgs(db: AsyncSession, regions: dict[str, Region], plans: dict[s
     await db.flush()
     for name, org in existing.items():
         ids[name] = org.id
+    await _load_offerings(db, regions, plans, ids)
     return ids
+
+
+async def _load_offerings(db: AsyncSession, regions: dict[str, Region], plans: dict[str, list[_OrgPlan]],
+                          org_ids: dict[str, int]) -> None:
+    """The crosswalk: each demo organization offers its kind's services in its region (once)."""
+    services = {s.code: s.id for s in await db.scalars(select(Service))}
+    listed = set((await db.execute(select(ServiceOffering.organization_id, ServiceOffering.region_id)
+                                   .distinct())).tuples())
+    for code, orgs in plans.items():
+        region_id = regions[code].id
+        for plan in orgs:
+            org_id = org_ids[plan.name.lower()]
+            if (org_id, region_id) in listed:
+                continue
+            listed.add((org_id, region_id))
+            db.add_all(ServiceOffering(organization_id=org_id, region_id=region_id, service_id=services[c])
+                       for c in SERVICES_BY_KIND.get(plan.kind, ()) if c in services)
+    await db.flush()
 
 
 async def _load_users(db: AsyncSession, regions: dict[str, Region], people: list[_Person],

@@ -767,3 +767,23 @@ PARTNER_TITLES: dict[str, str] = {
     "state_agency": "Employment Program Manager",
     "other": "Career Services Librarian",
 }
+
+
+# What each kind of demo organization offers in its region's services crosswalk (seeds/services.csv codes).
+SERVICES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "workforce_board": ("business_services", "career_counseling", "job_placement", "training",
+                        "incumbent_worker_training", "layoff_aversion", "labor_market_information"),
+    "ajcc": ("career_counseling", "job_placement", "supportive_services", "training", "youth_services"),
+    "community_college": ("training", "apprenticeship", "work_based_learning", "customized_training",
+                          "career_counseling"),
+    "adult_education": ("adult_basic_education", "career_counseling", "training"),
+    "k12": ("youth_services", "work_based_learning", "career_counseling"),
+    "lea": ("youth_services", "work_based_learning"),
+    "cbo": ("supportive_services", "reentry", "career_counseling", "job_placement"),
+    "probation": ("reentry", "supportive_services"),
+    "corrections": ("reentry", "training"),
+    "economic_development": ("business_services", "layoff_aversion", "labor_market_information"),
+    "chamber": ("business_services",),
+    "labor": ("apprenticeship", "training"),
+    "state_agency": ("labor_market_information", "layoff_aversion", "business_services"),
+}

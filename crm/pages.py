@@ -6,6 +6,7 @@ from crm.admin.pages import AdminPages
 from crm.auth.pages import LoginPages
 from crm.councils.chair_pages import ChairPages
 from crm.councils.pages import CouncilPages
+from crm.directory.pages import CrosswalkPages
 from crm.employers.import_pages import EmployerImportPages
 from crm.employers.match_pages import MatchPages
 from crm.employers.pages import EmployerPages
@@ -20,4 +21,5 @@ from crm.touches.request_pages import RequestPages
 
 route_handlers: list[ControllerRouterHandler] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
                                 CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
-                                RegionPages, RequestPages, EmployerImportPages, ReportPages]
+                                RegionPages, RequestPages, EmployerImportPages, ReportPages,
+                                CrosswalkPages]

@@ -1,4 +1,4 @@
-"""Reference data loader: regions with counties and boards, NAICS sectors. Idempotent."""
+"""Reference data loader: regions with counties and boards, NAICS sectors, crosswalk services. Idempotent."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.directory.models import County, Region, Sector
+from crm.directory.models import County, Region, Sector, Service
 from crm.paths import asset_dir
 
 
@@ -18,11 +18,12 @@ class SeedReport:
     regions_added: int = 0
     counties_added: int = 0
     sectors_added: int = 0
+    services_added: int = 0
     updated: int = 0
 
     def __str__(self) -> str:
         return (f"regions +{self.regions_added}, counties +{self.counties_added}, "
-                f"sectors +{self.sectors_added}, updated {self.updated}")
+                f"sectors +{self.sectors_added}, services +{self.services_added}, updated {self.updated}")
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -32,7 +33,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 async def load_reference(db: AsyncSession) -> SeedReport:
-    """Insert or update every region, county and sector from ``seeds/``; rerunning changes nothing."""
+    """Insert or update every region, county, sector and service from ``seeds/``; rerunning changes nothing."""
     report = SeedReport()
     regions = {r.code: r for r in await db.scalars(select(Region))}
     counties = {c.name: c for c in await db.scalars(select(County))}
@@ -66,6 +67,15 @@ async def load_reference(db: AsyncSession) -> SeedReport:
             report.sectors_added += 1
         elif sector.title != row["title"]:
             sector.title = row["title"]
+            report.updated += 1
+    services = {s.code: s for s in await db.scalars(select(Service))}
+    for row in _rows("services.csv"):
+        service = services.get(row["code"])
+        if service is None:
+            db.add(Service(code=row["code"], name=row["name"], description=row["description"]))
+            report.services_added += 1
+        elif (service.name, service.description) != (row["name"], row["description"]):
+            service.name, service.description = row["name"], row["description"]
             report.updated += 1
     await db.flush()
     return report

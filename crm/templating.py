@@ -40,6 +40,7 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
         items.append(("/employers", "Employers"))
         items.append(("/councils", "Councils"))
         items.append(("/partnerships", "Partnerships"))
+        items.append(("/crosswalk", "Crosswalk"))
     if principal.has("lead", "admin"):
         items.append(("/employers/review", "Duplicates"))
         items.append(("/employers/import", "Import"))

@@ -31,7 +31,7 @@ if PG_URL and (_worker := os.environ.get("PYTEST_XDIST_WORKER")):
     PG_URL = f"{PG_URL}_{_worker}"
     os.environ["CRM_TEST_DATABASE_URL"] = PG_URL
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
-REFERENCE_TABLES = ("region", "county", "sector")
+REFERENCE_TABLES = ("region", "county", "sector", "service")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 

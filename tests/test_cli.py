@@ -24,9 +24,9 @@ def _run(*args, input=None):
 def test_db_upgrade_builds_an_empty_database_and_seed_is_idempotent(cli_env):
     assert _run("db", "upgrade").exit_code == 0
     first = _run("seed")
-    assert first.exit_code == 0 and "regions +14, counties +58, sectors +20" in first.output
+    assert first.exit_code == 0 and "regions +14, counties +58, sectors +20, services +14" in first.output
     second = _run("seed")
-    assert "regions +0, counties +0, sectors +0, updated 0" in second.output
+    assert "regions +0, counties +0, sectors +0, services +0, updated 0" in second.output
     with sqlite3.connect(cli_env / "cli.db") as db:
         assert db.execute("select count(*) from county").fetchone()[0] == 58
 

@@ -30,7 +30,15 @@ from crm.demo import (
     load_demo,
 )
 from crm.demo_data import COUNTY_GEO
-from crm.directory.models import County, Organization, OrganizationKind, Region, organization_region
+from crm.directory.models import (
+    County,
+    Organization,
+    OrganizationKind,
+    Region,
+    Service,
+    ServiceOffering,
+    organization_region,
+)
 from crm.employers.matching import name_key, normalize_domain, normalize_fein, normalize_phone
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, SpocAssignment
 from crm.employers.service import sector_for_naics
@@ -116,6 +124,19 @@ async def test_every_partner_kind_in_each_demo_region(demo: tuple[Path, DemoRepo
         assert names == {b.strip() for b in boards[code].split(";")}  # the region's real boards
     assert {name for *_, name in rows} >= {"Los Angeles Trade-Technical College", "De Anza College",
                                           "Bakersfield College", "San Bernardino Valley College"}
+
+
+async def test_the_demo_crosswalk_lists_what_each_kind_of_organization_offers(demo: tuple[Path, DemoReport]) -> None:
+    path, _ = demo
+    async with _session(path) as db:
+        offered = Counter((kind, code) for kind, code in await db.execute(
+            select(Organization.kind, Service.code)
+            .join(ServiceOffering, ServiceOffering.organization_id == Organization.id)
+            .join(Service, Service.id == ServiceOffering.service_id)))
+    regions = len(DEMO_REGION_CODES)
+    assert offered[("probation", "reentry")] == regions  # one probation department per region
+    assert offered[("community_college", "apprenticeship")] == 2 * regions
+    assert ("chamber", "reentry") not in offered
 
 
 async def test_every_role_has_a_working_login(demo: tuple[Path, DemoReport]) -> None:

@@ -1,17 +1,26 @@
-"""`/api/regions` and `/api/organizations`."""
+"""`/api/regions`, `/api/organizations` and the regional crosswalk (`/api/crosswalk`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, get, put
 from litestar.params import Parameter
 
 from crm.auth.guards import requires_crm_user
-from crm.deps import Db
-from crm.directory import service
+from crm.deps import Db, Me, PathId
+from crm.directory import crosswalk, service
 from crm.directory.models import Organization, Region
-from crm.directory.schemas import OrganizationOut, OrganizationPage, RegionOut
+from crm.directory.schemas import (
+    CrosswalkOut,
+    CrosswalkRowOut,
+    OrganizationOut,
+    OrganizationPage,
+    OrganizationServicesIn,
+    OrganizationServicesOut,
+    RegionOut,
+    ServiceOut,
+)
 from crm.pagination import Limit, Offset
 
 
@@ -43,3 +52,24 @@ class DirectoryApi(Controller):
     ) -> OrganizationPage:
         rows, total = await service.organizations(db, region=region, kind=kind, q=q, limit=limit, offset=offset)
         return OrganizationPage(items=[organization_out(o) for o in rows], total=total, limit=limit, offset=offset)
+
+    @get("/crosswalk")
+    async def get_crosswalk(
+        self, db: Db, principal: Me, region: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        service: Annotated[str | None, Parameter(max_length=40)] = None,
+    ) -> CrosswalkOut:
+        """Who offers which service in a region (default: your own region)."""
+        where = await crosswalk.crosswalk_region(db, principal, region)
+        table = await crosswalk.crosswalk(db, principal, where, kind=kind, service=service)
+        return CrosswalkOut(
+            region=where.code, services=[ServiceOut(s.code, s.name, s.description) for s in table.services],
+            organizations=[CrosswalkRowOut(r.organization_id, r.name, r.kind, sorted(r.services)) for r in table.rows])
+
+    @put("/organizations/{organization_id:int}/services")
+    async def set_services(self, db: Db, principal: Me, organization_id: PathId,
+                           data: OrganizationServicesIn) -> OrganizationServicesOut:
+        """Replace what the organization offers in a region (its own staff, a lead of the region, admins)."""
+        where = await crosswalk.crosswalk_region(db, principal, data.region)
+        codes = await crosswalk.set_services(db, principal, organization_id, where, data.services)
+        return OrganizationServicesOut(organization_id=organization_id, region=where.code, services=codes)

@@ -1,10 +1,10 @@
-"""Regions (RPUs), their counties, organizations and NAICS sectors."""
+"""Regions (RPUs), their counties, organizations, NAICS sectors and the services crosswalk."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import Base, metadata
@@ -83,3 +83,24 @@ class Sector(Base):
 
     code: Mapped[str] = mapped_column(String(8), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+
+
+class Service(Base):
+    """A kind of service in the regional crosswalk (``seeds/services.csv``); `code` is stable."""
+
+    __tablename__ = "service"
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class ServiceOffering(Base):
+    """An organization offers a service in a region (a cell of the crosswalk)."""
+
+    __tablename__ = "service_offering"
+    __table_args__ = (UniqueConstraint("organization_id", "region_id", "service_id", name="uq_service_offering"),)
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="RESTRICT"), index=True)

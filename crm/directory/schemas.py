@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 
@@ -22,3 +24,35 @@ class OrganizationPage(msgspec.Struct):
     total: int
     limit: int
     offset: int
+
+
+class ServiceOut(msgspec.Struct):
+    code: str
+    name: str
+    description: str
+
+
+class CrosswalkRowOut(msgspec.Struct):
+    id: int
+    name: str
+    kind: str
+    services: list[str]
+
+
+class CrosswalkOut(msgspec.Struct):
+    """Organizations serving the region × services: each row lists the codes of what it offers there."""
+
+    region: str
+    services: list[ServiceOut]
+    organizations: list[CrosswalkRowOut]
+
+
+class OrganizationServicesIn(msgspec.Struct, forbid_unknown_fields=True):
+    region: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    services: list[Annotated[str, msgspec.Meta(max_length=40)]]
+
+
+class OrganizationServicesOut(msgspec.Struct):
+    organization_id: int
+    region: str
+    services: list[str]
