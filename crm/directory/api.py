@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, put
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db, Me, PathId
@@ -68,7 +68,7 @@ class DirectoryApi(Controller):
 
     @put("/organizations/{organization_id:int}/services")
     async def set_services(self, db: Db, principal: Me, organization_id: PathId,
-                           data: OrganizationServicesIn) -> OrganizationServicesOut:
+                           data: JSONBody[OrganizationServicesIn]) -> OrganizationServicesOut:
         """Replace what the organization offers in a region (its own staff, a lead of the region, admins)."""
         where = await crosswalk.crosswalk_region(db, principal, data.region)
         codes = await crosswalk.set_services(db, principal, organization_id, where, data.services)
