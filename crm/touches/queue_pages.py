@@ -123,19 +123,32 @@ class QueuePages(Controller):
     @get("/")
     async def queue(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                     status: Annotated[str | None, Parameter(max_length=16)] = None, q: Query = None,
-                    region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
-        return await self._page(request, db, principal, status=status, q=q, region=region)
+                    region: Annotated[str | None, Parameter(max_length=32)] = None,
+                    who: Annotated[str | None, Parameter(max_length=16)] = None) -> Template:
+        return await self._page(request, db, principal, status=status, q=q, region=region, who=who)
 
     async def _page(self, request: Request[Any, Any, Any], db: Db, principal: Principal, *,
                     status: str | None = None, q: str | None = None, region: str | None = None,
-                    touch_errors: dict[int, dict[str, Any]] | None = None, status_code: int = 200) -> Template:
+                    who: str | None = None, touch_errors: dict[int, dict[str, Any]] | None = None,
+                    status_code: int = 200) -> Template:
         await reads_inline(db)  # a dozen short reads: cheaper in the loop's thread (crm.db.reads_inline)
         filter_errors: dict[str, str] = {}
         touches: list[Row]
+        works_unassigned = principal.is_admin or bool(principal.regions_for(Role.lead))
+        unassigned_total = 0
         try:
-            rows, total = await queue.queue_rows(db, principal, limit=QUEUE_PAGE, status=status, q=q,
-                                                 region=region or None)
+            if who not in (None, "", "unassigned"):
+                raise FieldError("who", "must be everyone's or unassigned")
+            only_unassigned = who == "unassigned"
+            filters: dict[str, Any] = {"status": status, "q": q, "region": region or None}
+            rows, total = await queue.queue_rows(db, principal, limit=QUEUE_PAGE, unassigned=only_unassigned,
+                                                 **filters)
             touches = list(rows)
+            if works_unassigned:
+                # The page shows the first 200 touches by date; the unassigned among them may be a few
+                # of the region's. The true count tells a lead when to look at the unassigned only.
+                unassigned_total = total if only_unassigned else await (
+                    await queue.queue_query(db, principal, unassigned=True, **filters)).total(db)
         except FieldError as exc:
             filter_errors, touches, total = dict(exc.fields), [], 0
         # Rows show no forms (fetched when opened) except one that comes back with its errors: that
@@ -158,7 +171,8 @@ class QueuePages(Controller):
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, total=total, limit=QUEUE_PAGE,
             held=await queue.held_requests(db, _staff_regions(principal)),
-            filters={"status": status or "", "q": q or "", "region": region or ""}, filter_errors=filter_errors,
+            filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
+            filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
             touch_errors=touch_errors or {},
             **await _choices(db, principal, touches, forms=bool(touch_errors)))

@@ -109,6 +109,27 @@ async def test_a_full_page_says_how_many_touches_the_queue_holds(client, world, 
     assert "Showing the first 2 of 3 touches" in html
 
 
+async def test_a_lead_sees_how_many_touches_are_unassigned_and_can_list_only_those(client, world, desk,
+                                                                                monkeypatch):
+    monkeypatch.setattr("crm.touches.queue_pages.QUEUE_PAGE", 3)
+    for name, days in (("Soon One Co", 1), ("Soon Two Co", 2), ("Soon Three Co", 3)):
+        await desk.touch(await world.f.employer(name), world.users["spoc"], planned_in=days)
+    for name, days in (("Orphan Later Co", 10), ("Orphan Last Co", 11)):
+        await desk.touch(await world.f.employer(name), planned_in=days)
+    await login(client, world.users["lead"].email)
+    page = (await client.get("/queue")).text
+    unassigned = _section(page, "unassigned-queue", "held")
+    assert "Orphan" not in unassigned and "(0 of 2)" in unassigned  # past the page's first 3 touches
+    assert 'href="/queue?who=unassigned">Show the 2 unassigned only</a>' in unassigned
+    only = (await client.get("/queue", params={"who": "unassigned"}, headers=HX)).text
+    assert "Orphan Later Co" in only and "Orphan Last Co" in only and "Soon One Co" not in only
+    assert "Show the 2 unassigned only" not in only and "(2)" in _section(only, "unassigned-queue", "held")
+    bad = (await client.get("/queue", params={"who": "nobody"})).text
+    assert "who: must be everyone" in bad
+    await login(client, world.users["spoc"].email)
+    assert 'name="who"' not in (await client.get("/queue")).text  # a SPOC works no unassigned queue
+
+
 async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, desk):
     await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.touch(await world.f.employer("Blue Ocean Seafood"), world.users["spoc"])
