@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, put
+from litestar import Controller, Response, get, put
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user
@@ -65,6 +65,18 @@ class DirectoryApi(Controller):
         return CrosswalkOut(
             region=where.code, services=[ServiceOut(s.code, s.name, s.description) for s in table.services],
             organizations=[CrosswalkRowOut(r.organization_id, r.name, r.kind, sorted(r.services)) for r in table.rows])
+
+    @get("/crosswalk/csv", media_type="text/csv")
+    async def crosswalk_csv(
+        self, db: Db, principal: Me, region: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        service: Annotated[str | None, Parameter(max_length=40)] = None,
+    ) -> Response[str]:
+        """The crosswalk as a spreadsheet: one row per organization, one column per service ("x" = offers it)."""
+        where = await crosswalk.crosswalk_region(db, principal, region)
+        table = await crosswalk.crosswalk(db, principal, where, kind=kind, service=service)
+        return Response(crosswalk.as_csv(table), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="onedoor-crosswalk-{where.code}.csv"'})
 
     @put("/organizations/{organization_id:int}/services")
     async def set_services(self, db: Db, principal: Me, organization_id: PathId,

@@ -8,6 +8,8 @@ before and after.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -44,6 +46,16 @@ class Crosswalk:
     def offering(self, code: str) -> int:
         """How many of the rows offer ``code``."""
         return sum(code in row.services for row in self.rows)
+
+
+def as_csv(table: Crosswalk) -> str:
+    """Organization, kind, then one column per service: "x" where the organization offers it."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["organization", "kind", *(s.name for s in table.services)])
+    for row in table.rows:
+        writer.writerow([row.name, row.kind, *("x" if s.code in row.services else "" for s in table.services)])
+    return out.getvalue()
 
 
 async def all_services(db: AsyncSession) -> list[Service]:

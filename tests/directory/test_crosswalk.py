@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import func, select
 
@@ -94,7 +97,23 @@ async def test_unknown_region_organization_or_service_filter(client, world):
 
 
 async def test_a_chair_cannot_read_the_crosswalk(client, world):
-    assert (await client.get(API, headers=await world.f.auth(world.users["chair"]))).status_code == 403
+    chair = await world.f.auth(world.users["chair"])
+    assert (await client.get(API, headers=chair)).status_code == 403
+    assert (await client.get(f"{API}/csv", headers=chair)).status_code == 403
+
+
+async def test_the_crosswalk_downloads_as_a_spreadsheet_with_the_pages_filters(client, world):
+    await put(client, world, "lead", "college", services=["training", "apprenticeship"])
+    await put(client, world, "lead", "board", services=["business_services"])
+    r = await client.get(f"{API}/csv", params={"region": "LA-BASIN", "service": "training"},
+                         headers=await world.f.auth(world.users["partner2"]))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="onedoor-crosswalk-LA-BASIN.csv"' in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:2] == ["organization", "kind"] and len(rows[0]) == 16
+    assert len(rows) == 2 and rows[1][:2] == ["East LA College", "community_college"]
+    marked = {rows[0][i] for i, cell in enumerate(rows[1]) if cell == "x"}
+    assert marked == {"Occupational skills training", "Apprenticeship"}
 
 
 async def test_the_page_shows_the_matrix_and_the_partner_keeps_its_row_without_javascript(client, world, db):
@@ -103,6 +122,7 @@ async def test_the_page_shows_the_matrix_and_the_partner_keeps_its_row_without_j
     page = await client.get("/crosswalk")
     assert page.status_code == 200 and "Services crosswalk · Los Angeles Basin" in page.text
     assert '<span aria-label="offers Business services">●</span>' in page.text
+    assert 'href="/api/crosswalk/csv?region=LA-BASIN"' in page.text
     edit = f"/crosswalk/organizations/{world.orgs['college'].id}?region=LA-BASIN"
     assert f'href="{edit}"' in page.text  # the partner's own row has an edit link
     assert f"/crosswalk/organizations/{world.orgs['board'].id}?" not in page.text  # not another's
