@@ -1,8 +1,9 @@
 """`/reports`: the region's reports with charts, each section loaded on its own (htmx) and downloadable as CSV.
 
-The page answers at once with the period form and one placeholder per report; each report then
-loads by itself (``hx-trigger="load"``), so the slow one (SPOC response times over a big region's
-year) holds up nothing else. Without JavaScript every placeholder is a link to that report's page.
+The page answers at once with the period form and, per report, a section holding only its title and
+a link; each report then loads into its section by itself (``hx-trigger="load"``), so the slow one
+(SPOC response times over a big region's year) holds up nothing else. Without JavaScript the link
+opens that report as a page of its own.
 """
 
 from __future__ import annotations
