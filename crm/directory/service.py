@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
+from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.directory.models import Organization, OrganizationKind, Region
 from crm.errors import Conflict, FieldError
@@ -22,6 +23,16 @@ async def region_id_for(db: AsyncSession, code: str) -> int:
     if region_id is None:
         raise FieldError("region", f"unknown region code {code!r}")
     return region_id
+
+
+async def led_regions(db: AsyncSession, principal: Principal, *, counties: bool = False) -> list[Region]:
+    """The regions this user leads (an admin: all), by code; no query for someone who leads none."""
+    if not principal.is_admin and not principal.regions_for(Role.lead):
+        return []
+    query = select(Region).order_by(Region.code)
+    if counties:
+        query = query.options(selectinload(Region.counties))
+    return [r for r in await db.scalars(query) if principal.can_in_region(r.id, Role.lead)]
 
 
 async def regions(db: AsyncSession) -> list[Region]:

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import undefer
 
 from crm.auth.guards import requires_lead
-from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
+from crm.directory.service import led_regions
 from crm.employers import importer
 from crm.employers.import_models import ImportJob, ImportStatus
 from crm.employers.import_service import mark_stale_jobs, run_import
@@ -47,11 +47,6 @@ def too_large(request: Request[Any, Any, Any], _exc: RequestEntityTooLarge) -> R
                     context={"principal": request.scope.get("user"), "flashes": [], "error": _TOO_LARGE,
                              "jobs": [], "regions": [], "values": {}, "columns": COLUMNS,
                              "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024)})  # type: ignore[return-value]
-
-
-async def _lead_regions(db: AsyncSession, principal: Principal) -> list[Region]:
-    regions = list(await db.scalars(select(Region).order_by(Region.code)))
-    return [r for r in regions if principal.can_in_region(r.id, Role.lead)]
 
 
 async def _job(db: AsyncSession, principal: Principal, job_id: int, content: bool = False) -> ImportJob:
@@ -104,7 +99,7 @@ class EmployerImportPages(Controller):
         if not principal.is_admin:
             stmt = stmt.where(ImportJob.created_by_id == principal.id)
         return render(request, "employers/import.html", status_code=status_code, error=error,
-                      jobs=list(await db.scalars(stmt)), regions=await _lead_regions(db, principal),
+                      jobs=list(await db.scalars(stmt)), regions=await led_regions(db, principal),
                       values=values or {}, columns=COLUMNS, max_mb=MAX_UPLOAD_BYTES // (1024 * 1024))
 
     @get("/")
@@ -132,7 +127,7 @@ class EmployerImportPages(Controller):
             return await refuse(_TOO_LARGE, 413)
         region_id = None
         if code := (values.get("region") or "").strip():
-            region = next((r for r in await _lead_regions(db, principal) if r.code == code), None)
+            region = next((r for r in await led_regions(db, principal) if r.code == code), None)
             if region is None:
                 return await refuse(f"You may not import into region {code!r}")
             region_id = region.id

@@ -16,6 +16,7 @@ from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
+from crm.directory.service import led_regions
 from crm.employers import service
 from crm.employers.candidates import Query, match_candidates
 from crm.employers.match_pages import blocking_matches, matches_context
@@ -107,8 +108,7 @@ class EmployerPages(Controller):
         audit = list(await db.scalars(
             select(AuditEvent).where(AuditEvent.employer_id == employer_id)
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50)))
-        lead_regions = [r for r in await db.scalars(select(Region).order_by(Region.code))
-                        if principal.can_in_region(r.id, Role.lead)] if principal.has(Role.admin, Role.lead) else []
+        lead_regions = await led_regions(db, principal)
         candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
         active = {a.region_id: a for a in history if a.ended_at is None}
         panels = [] if partial else await load_panels(db, principal, employer)

@@ -24,6 +24,7 @@ from crm.auth.guards import requires_lead
 from crm.auth.principal import Principal
 from crm.deps import Db, Me
 from crm.directory.models import Region
+from crm.directory.service import led_regions
 from crm.reports import measures, service
 from crm.reports.measures import Period
 from crm.reports.schemas import (
@@ -99,7 +100,7 @@ async def report_scope(db: AsyncSession, principal: Principal, region_code: str 
     """The period asked for (422 naming `from`/`to`) and the region (404 unknown, 403 not led)."""
     today = clock.today()
     period = measures.period_of(measures.parse_day(start, "from"), measures.parse_day(end, "to"), today)
-    return Scope(await service.report_region(db, principal, region_code), period, today)
+    return Scope(await service.report_region(db, region_code, await led_regions(db, principal)), period, today)
 
 
 async def build_report(db: AsyncSession, principal: Principal, name: str, region_code: str | None,

@@ -19,6 +19,7 @@ from litestar.response import Template
 from crm import clock
 from crm.auth.guards import requires_lead
 from crm.deps import Db, Me
+from crm.directory.service import led_regions
 from crm.errors import FieldError
 from crm.reports import charts, measures, service
 from crm.reports.api import REPORTS, From, Report, To, build_report
@@ -59,8 +60,8 @@ class ReportPages(Controller):
     @get("/")
     async def index(self, request: Request[Any, Any, Any], db: Db, principal: Me, region: Text = None,
                     start: From = None, end: To = None) -> Template:
-        regions = await service.report_regions(db, principal)
-        current = await service.report_region(db, principal, region)
+        regions = await led_regions(db, principal)
+        current = await service.report_region(db, region, regions)
         values = {"region": current.code, "from": start or "", "to": end or ""}
         errors: dict[str, str] = {}
         period = None

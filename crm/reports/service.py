@@ -30,8 +30,7 @@ from sqlalchemy import ColumnElement, Select, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
-from crm.auth.models import Role, User
-from crm.auth.principal import Principal
+from crm.auth.models import User
 from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerStatus
 from crm.reports import measures
@@ -45,15 +44,9 @@ _OPEN = sorted(s.value for s in OPEN_TOUCH_STATUSES)
 _PERCENTILES = (50, 90)
 
 
-async def report_regions(db: AsyncSession, principal: Principal) -> list[Region]:
-    """The regions whose reports this user may read: the ones they lead (an admin: all)."""
-    regions = await db.scalars(select(Region).order_by(Region.code))
-    return [r for r in regions if principal.can_in_region(r.id, Role.lead)]
-
-
-async def report_region(db: AsyncSession, principal: Principal, code: str | None) -> Region:
-    """The region asked for (default: the first one the user leads), refused unless they lead it."""
-    allowed = await report_regions(db, principal)
+async def report_region(db: AsyncSession, code: str | None, allowed: list[Region]) -> Region:
+    """The region asked for among those the user leads (``led_regions``; default the first); 403 for a
+    region they do not lead, 404 for one that does not exist."""
     if not allowed:
         raise PermissionDeniedException("Reports are for the leads of a region")
     if not code or not code.strip():

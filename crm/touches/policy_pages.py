@@ -9,27 +9,18 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from crm.auth.guards import requires_lead
-from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
-from crm.directory.service import set_establishment_count
+from crm.directory.service import led_regions, set_establishment_count
 from crm.employers.service import spoc_candidates
 from crm.errors import FieldError
 from crm.ids import parse_id
 from crm.touches import policy
 from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
 from crm.web import flash, form_data, redirect, render
-
-
-async def _lead_regions(db: Db, principal: Principal) -> list[Region]:
-    regions = await db.scalars(select(Region).options(selectinload(Region.counties)).order_by(Region.code))
-    return [r for r in regions if principal.can_in_region(r.id, Role.lead)]
-
 
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
 _WHOLE = re.compile(r"-?[0-9]+")
@@ -58,7 +49,7 @@ class RegionPages(Controller):
                     partial: str | None = None, saved: bool = False,
                     establishment_errors: dict[str, str] | None = None,
                     establishments_saved: bool = False) -> Template:
-        regions = await _lead_regions(db, principal)
+        regions = await led_regions(db, principal, counties=True)
         if not regions:
             raise PermissionDeniedException("You lead no region")
         current = next((r for r in regions if code and r.code == code.strip().upper()), regions[0])

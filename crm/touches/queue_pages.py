@@ -29,7 +29,8 @@ from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.db import reads_inline
 from crm.deps import Db, Me, PathId, QueryId
-from crm.directory.models import Organization, Region
+from crm.directory.models import Organization
+from crm.directory.service import led_regions
 from crm.employers.models import Employer
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
@@ -164,9 +165,7 @@ class QueuePages(Controller):
         today = _today()
         assigned = [t for t in touches if t.spoc_id is not None]
         unassigned = [t for t in touches if t.spoc_id is None]
-        lead_regions = principal.regions_for(Role.lead)
-        region_choices = [r for r in await db.scalars(select(Region).order_by(Region.code))
-                          if principal.is_admin or r.id in lead_regions] if principal.is_admin or lead_regions else []
+        region_choices = await led_regions(db, principal)
         return render(
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, total=total, limit=QUEUE_PAGE,
