@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crm.errors import FieldError
@@ -100,17 +100,25 @@ def rate(part: int, whole: int | None) -> float | None:
     return round(part / whole, 4)
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0-100) by linear interpolation between closest ranks; None if empty."""
-    if not values:
-        return None
+def interpolated(value_at: Callable[[int], float], n: int, q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``n`` ranked values, ``value_at(rank)`` giving the value at a
+    1-based rank: linear interpolation between the two closest ranks. The database variant reads only
+    the ranks ``(n - 1) * q // 100 + 1`` and the next one (``crm.reports.service.response_times``)."""
     if not 0 <= q <= 100:
         raise ValueError("q must be within 0..100")
+    position = (n - 1) * q / 100
+    low = math.floor(position) + 1
+    a = value_at(low)
+    b = value_at(low + 1) if low < n else a
+    return a + (b - a) * (position - low + 1)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile of ``values``, rounded to two places; None if empty."""
+    if not values:
+        return None
     ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-    return round(value, 2)
+    return round(interpolated(lambda rank: ordered[rank - 1], len(ordered), q), 2)
 
 
 def age_bucket(days: int) -> str:

@@ -20,7 +20,6 @@ Months are California months: a month's bounds are compared as instants (request
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -153,14 +152,10 @@ def _days_between(db: AsyncSession, start: Any, end: Any) -> ColumnElement[Any]:
 
 
 def _interpolate(ranked: dict[int, float], n: int, q: int) -> float:
-    """The ``q``-th percentile from the values at the two ranks around it (as ``measures.percentile``)."""
-    position = (n - 1) * q / 100
-    low = math.floor(position) + 1
-    a = ranked[low]
-    b = ranked.get(low + 1, a)
+    """The ``q``-th percentile from the values the database answered for the ranks around it."""
     # A completion stamped a moment before the touch's opening (clocks of two processes, or data
     # loaded with a fixed clock) is no negative response time: it reads 0.0, never "-0.0".
-    return max(0.0, round(a + (b - a) * (position - low + 1), 1))
+    return max(0.0, round(measures.interpolated(ranked.__getitem__, n, q), 1))
 
 
 async def response_times(db: AsyncSession, region: Region, period: Period) -> tuple[list[SpocResponse],
