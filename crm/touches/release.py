@@ -9,6 +9,7 @@ are no longer held, and requests still over budget keep (or move) their release 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm import clock
 from crm.audit import service as audit
 from crm.auth.models import User
+from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.employers.models import Employer
 from crm.notify.service import enqueue
@@ -59,27 +61,44 @@ async def _notify(db: AsyncSession, reqs: list[TouchRequest], text: str, now: dt
                 f"Purpose: {req.purpose.replace('_', ' ')}", now)
 
 
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """Who places requests on a touch and how the requesters and the SPOC are told: the release job
+    (no actor), or a SPOC confirming a request's employer (``crm.touches.match``)."""
+
+    actor: Principal | None = None
+    action: str = "touch_request.release"
+    told: str = "Released from hold into"  # + " touch #N with <SPOC>, planned for <date>."
+    spoc_subject: str = "held request(s) released"
+    spoc_body: str = "request(s) waiting for the pacing budget joined"
+
+
+RELEASE = Placing()
+
+
 async def _attach(db: AsyncSession, touch: Touch, reqs: list[TouchRequest], employer: Employer,
-                  now: dt.datetime) -> None:
+                  now: dt.datetime, how: Placing) -> None:
     status = RequestStatus.SCHEDULED if touch.status == TouchStatus.SCHEDULED else RequestStatus.QUEUED
     for req in reqs:
         before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
         req.status, req.touch_id, req.release_on = status.value, touch.id, None
-        audit.record(db, None, "touch_request.release", "touch_request", req.id, employer_id=employer.id,
+        audit.record(db, how.actor, how.action, "touch_request", req.id, employer_id=employer.id,
                      before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS))
     await db.flush()
     spoc = await db.get(User, touch.spoc_id) if touch.spoc_id is not None else None
     with_whom = f"with {spoc.name}" if spoc else "in the region's unassigned queue"
-    await _notify(db, reqs, f"Released from hold into touch #{touch.id} {with_whom}, planned for "
+    await _notify(db, reqs, f"{how.told} touch #{touch.id} {with_whom}, planned for "
                             f"{human_date(touch.planned_on)}.", now)
-    if spoc is not None:
-        enqueue(db, spoc.email, f"Touch #{touch.id} with {employer.display_name}: {len(reqs)} held request(s) "
-                                "released", f"{len(reqs)} request(s) waiting for the pacing budget joined touch "
-                                            f"#{touch.id}, planned for {human_date(touch.planned_on)}.", now)
+    if spoc is not None and (how.actor is None or spoc.id != how.actor.id):
+        enqueue(db, spoc.email, f"Touch #{touch.id} with {employer.display_name}: {len(reqs)} {how.spoc_subject}",
+                f"{len(reqs)} {how.spoc_body} touch #{touch.id}, planned for {human_date(touch.planned_on)}.", now)
 
 
-async def _apply(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], result: ReleaseDecision,
-                 now: dt.datetime) -> str:
+async def place(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], result: ReleaseDecision,
+                now: dt.datetime, how: Placing = RELEASE) -> str:
+    """Write one release decision for ``reqs`` (held, ``release_on`` set): join or open a touch, hold
+    them (to the decision's date) or decline them; audited, requesters told."""
+    actor = how.actor
     decision = result.decision
     if isinstance(decision, Bundle):
         touch = await db.get_one(Touch, decision.touch_id)
@@ -87,27 +106,27 @@ async def _apply(db: AsyncSession, employer: Employer, reqs: list[TouchRequest],
         touch.window_start, touch.window_end = decision.new_window
         touch.planned_on = decision.planned_date
         changed_before, changed_after = audit.diff(before, audit.snapshot(touch, TOUCH_AUDIT_FIELDS))
-        audit.record(db, None, "touch.bundle", "touch", touch.id, employer_id=employer.id,
+        audit.record(db, actor, "touch.bundle", "touch", touch.id, employer_id=employer.id,
                      before=changed_before or None, after={**changed_after, "released": list(result.request_ids)})
-        await _attach(db, touch, reqs, employer, now)
+        await _attach(db, touch, reqs, employer, now, how)
         return "bundled"
     if isinstance(decision, NewTouch):
-        spoc_id = await route_spoc(db, employer, result.region_id, None, now=now)
+        spoc_id = await route_spoc(db, employer, result.region_id, actor, now=now)
         touch = Touch(employer_id=employer.id, region_id=result.region_id, spoc_id=spoc_id, status="queued",
                       source="routed", window_start=decision.window[0], window_end=decision.window[1],
                       planned_on=decision.planned_date)
         db.add(touch)
         await db.flush()
-        audit.record(db, None, "touch.create", "touch", touch.id, employer_id=employer.id,
+        audit.record(db, actor, "touch.create", "touch", touch.id, employer_id=employer.id,
                      after={**audit.snapshot(touch, TOUCH_AUDIT_FIELDS), "released": list(result.request_ids)})
-        await _attach(db, touch, reqs, employer, now)
+        await _attach(db, touch, reqs, employer, now, how)
         return "new_touch"
     if isinstance(decision, Hold):
         for req in reqs:
             if req.release_on != decision.release_on:
                 before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
                 req.release_on = decision.release_on
-                audit.record(db, None, "touch_request.hold", "touch_request", req.id, employer_id=employer.id,
+                audit.record(db, actor, "touch_request.hold", "touch_request", req.id, employer_id=employer.id,
                              before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS))
         return "held"
     assert isinstance(decision, Refuse)
@@ -117,7 +136,7 @@ async def _apply(db: AsyncSession, employer: Employer, reqs: list[TouchRequest],
         before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
         req.status, req.decline_reason, req.closed_at, req.release_on = (
             RequestStatus.DECLINED.value, reason, now, None)
-        audit.record(db, None, "touch_request.decline", "touch_request", req.id, employer_id=employer.id,
+        audit.record(db, actor, "touch_request.decline", "touch_request", req.id, employer_id=employer.id,
                      before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS), note=reason)
     await _notify(db, reqs, f"Declined: {reason}.", now)
     return "declined"
@@ -144,7 +163,7 @@ async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, n
                                await load_policy(db, employer_id, region_id), today)
         for result in results:
             chosen = [r for r in group if r.id in set(result.request_ids)]
-            outcomes.append(await _apply(db, employer, chosen, result, now))
+            outcomes.append(await place(db, employer, chosen, result, now))
         await db.flush()
     return outcomes
 

@@ -11,12 +11,14 @@ from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from crm import clock
-from crm.auth.guards import requires_crm_user
+from crm.auth.guards import requires_crm_user, requires_staff
 from crm.deps import Db, Me, PathId, QueryId
+from crm.errors import FieldError
 from crm.pagination import Limit, Offset
 from crm.touches import requests as service
 from crm.touches.intake import result_headers, submit_request, write_turn
-from crm.touches.request_schemas import TouchRequestIn, TouchRequestOut, TouchRequestPage, WithdrawIn
+from crm.touches.match import confirm_match
+from crm.touches.request_schemas import MatchIn, TouchRequestIn, TouchRequestOut, TouchRequestPage, WithdrawIn
 
 
 class TouchRequestApi(Controller):
@@ -64,5 +66,19 @@ class TouchRequestApi(Controller):
         async with write_turn(db):
             req = await service.withdraw_request(db, principal, request_id, dt.datetime.now(dt.UTC),
                                                  reason=data.reason if data else None)
+            out = await service.request_out_of(db, req)
+        return out
+
+    @post("/{request_id:int}/match", status_code=200, guards=[requires_staff])
+    async def match(self, db: Db, principal: Me, request_id: PathId, data: JSONBody[MatchIn]) -> TouchRequestOut:
+        """A SPOC or lead of the request's region says which employer a ``needs_match`` request meant
+        (or creates it from what the partner typed); the request is then decided like a new one:
+        bundled, a new touch, held, or declined (do-not-contact, or a repeat of the organization's
+        open request). 409 when the request no longer needs a match."""
+        if (data.employer_id is None) == (not data.create):
+            raise FieldError("employer_id", "give the employer's id, or create: true to create it from what "
+                                            "the partner typed (one of the two)")
+        async with write_turn(db):
+            req, _ = await confirm_match(db, principal, request_id, data.employer_id, now=dt.datetime.now(dt.UTC))
             out = await service.request_out_of(db, req)
         return out

@@ -42,6 +42,14 @@ class WithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
+class MatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The employer a ``needs_match`` request meant: ``employer_id``, or ``create`` it from what the
+    partner typed (none of the candidates is right). Exactly one of the two."""
+
+    employer_id: Id | None = None
+    create: bool = False
+
+
 class SpocRef(msgspec.Struct):
     id: int
     name: str

@@ -1,0 +1,115 @@
+"""Requests in `needs_match`: a SPOC or lead says which employer was meant, and the request is decided."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditEvent
+from crm.directory.models import Region
+from crm.employers.models import Employer
+from crm.notify.models import OutboxMessage
+from crm.touches.models import Touch, TouchRequest
+from tests.touches.conftest import today
+
+
+@pytest.fixture
+async def ambiguous(world, sessionmaker):
+    """The partner typed "Bell Hardware"; intake found two Bell Hardware stores and parked the request."""
+    f = world.f
+    east, west = await f.employer("Bell Hardware East"), await f.employer("Bell Hardware West")
+    async with sessionmaker() as db, db.begin():
+        region_id = await db.scalar(select(Region.id).where(Region.code == "LA-BASIN"))
+        partner = world.users["partner"]
+        req = TouchRequest(requester_id=partner.id, requester_org_id=partner.organization_id, region_id=region_id,
+                           purpose="hiring", summary="two welders", window_start=today(),
+                           window_end=today() + dt.timedelta(days=30), status="needs_match",
+                           employer_query={"name": "Bell Hardware", "city": "Pasadena"},
+                           candidate_ids=[east.id, west.id])
+        db.add(req)
+    return {"east": east, "west": west, "request": req}
+
+
+async def _match(client, world, request_id, who="spoc", **body):
+    return await client.post(f"/api/touch-requests/{request_id}/match", json=body,
+                             headers=await world.f.auth(world.users[who]))
+
+
+async def test_spoc_confirms_a_candidate_and_the_request_opens_a_touch(client, world, ambiguous, db):
+    r = await _match(client, world, ambiguous["request"].id, employer_id=ambiguous["west"].id)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["status"], body["employer_id"], body["employer_name"]) == (
+        "queued", ambiguous["west"].id, "Bell Hardware West")
+    touch = await db.get(Touch, body["touch_id"])
+    assert (touch.employer_id, touch.status) == (ambiguous["west"].id, "queued")
+    actions = set(await db.scalars(select(AuditEvent.action)))
+    assert {"touch_request.match", "touch.create"} <= actions
+    told = list(await db.scalars(select(OutboxMessage.body).where(OutboxMessage.to_email == "partner@example.org")))
+    assert any("The employer was confirmed; your request joined touch" in b for b in told)
+
+
+async def test_a_confirmed_request_bundles_into_the_employers_open_touch(client, world, ambiguous, desk, db):
+    open_touch = await desk.touch(ambiguous["east"], world.users["spoc2"])
+    r = await _match(client, world, ambiguous["request"].id, who="lead", employer_id=ambiguous["east"].id)
+    assert r.status_code == 200, r.text
+    assert (r.json()["touch_id"], r.json()["status"]) == (open_touch.id, "queued")
+    assert await db.scalar(select(func.count()).select_from(Touch)) == 1
+
+
+async def test_none_of_the_candidates_creates_the_typed_employer(client, world, ambiguous, db):
+    r = await _match(client, world, ambiguous["request"].id, create=True)
+    assert r.status_code == 200, r.text
+    created = await db.get(Employer, r.json()["employer_id"])
+    assert (created.legal_name, created.city) == ("Bell Hardware", "Pasadena")
+    assert created.id not in (ambiguous["east"].id, ambiguous["west"].id)
+
+
+async def test_a_repeat_of_the_organizations_open_request_is_declined_pointing_to_it(
+        client, world, ambiguous, desk, db):
+    open_touch = await desk.touch(ambiguous["east"], world.users["spoc"])
+    earlier = await desk.request(open_touch, world.users["partner"])  # same org, employer, purpose
+    r = await _match(client, world, ambiguous["request"].id, employer_id=ambiguous["east"].id)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "declined"
+    req = await db.get(TouchRequest, ambiguous["request"].id)
+    assert req.decline_reason == f"Same as your organization's open request #{earlier.id}"
+
+
+async def test_do_not_contact_employer_declines_the_request(client, world, ambiguous, db):
+    async with db.begin():
+        (await db.get(Employer, ambiguous["east"].id)).do_not_contact = True
+    r = await _match(client, world, ambiguous["request"].id, employer_id=ambiguous["east"].id)
+    assert r.status_code == 200 and r.json()["status"] == "declined"
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({}, 422, "employer_id"),
+    ({"employer_id": 1, "create": True}, 422, "employer_id"),
+    ({"employer_id": 999999}, 422, "employer_id"),
+    ({"employer_id": "x"}, 422, "employer_id"),
+    ({"employer_id": 1, "colour": "red"}, 422, "colour"),
+])
+async def test_bad_matches_are_refused_naming_the_field_and_change_nothing(client, world, ambiguous, db,
+                                                                         body, status, field):
+    r = await _match(client, world, ambiguous["request"].id, **body)
+    assert r.status_code == status and field in r.text, r.text
+    req = await db.get(TouchRequest, ambiguous["request"].id)
+    assert (req.status, req.employer_id) == ("needs_match", None)
+    assert await db.scalar(select(func.count()).select_from(Touch)) == 0
+
+
+async def test_a_request_matched_already_is_409(client, world, ambiguous):
+    first = await _match(client, world, ambiguous["request"].id, employer_id=ambiguous["east"].id)
+    assert first.status_code == 200
+    again = await _match(client, world, ambiguous["request"].id, employer_id=ambiguous["west"].id)
+    assert again.status_code == 409 and "already queued" in again.text
+
+
+@pytest.mark.parametrize(("who", "status"), [("partner", 403), ("chair", 403), ("bay_spoc", 403), ("bay_lead", 403)])
+async def test_only_staff_of_the_requests_region_match_it(client, world, ambiguous, db, who, status):
+    r = await _match(client, world, ambiguous["request"].id, who=who, employer_id=ambiguous["east"].id)
+    assert r.status_code == status
+    assert (await db.get(TouchRequest, ambiguous["request"].id)).status == "needs_match"
