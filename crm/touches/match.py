@@ -67,9 +67,13 @@ class MatchRow:
     candidates: list[Employer]
 
 
-async def waiting(db: AsyncSession, region_ids: frozenset[int] | None, limit: int = 50) -> tuple[list[MatchRow], int]:
-    """Requests in ``needs_match`` of these regions (all when None), oldest first, and how many there are."""
+async def waiting(db: AsyncSession, region_ids: frozenset[int] | None, limit: int = 50, *,
+                  request_id: int | None = None) -> tuple[list[MatchRow], int]:
+    """Requests in ``needs_match`` of these regions (all when None; only ``request_id`` when given),
+    oldest first, and how many there are."""
     where = [TouchRequest.status == RequestStatus.NEEDS_MATCH.value]
+    if request_id is not None:
+        where.append(TouchRequest.id == request_id)
     if region_ids is not None:
         where.append(TouchRequest.region_id.in_(sorted(region_ids)))
     total = await db.scalar(select(func.count()).select_from(TouchRequest).where(*where)) or 0

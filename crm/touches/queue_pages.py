@@ -35,10 +35,11 @@ from crm.employers.models import Employer
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
-from crm.touches import queue, workflow
+from crm.touches import match, queue, workflow
 from crm.touches.handoff_api import list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch
 from crm.touches.queue import QueueRow
+from crm.touches.requests import request_out_of
 from crm.touches.routing import Channel, Outcome, TouchStatus
 from crm.touches.touch_schemas import (
     CancelIn,
@@ -166,10 +167,12 @@ class QueuePages(Controller):
         assigned = [t for t in touches if t.spoc_id is not None]
         unassigned = [t for t in touches if t.spoc_id is None]
         region_choices = await led_regions(db, principal)
+        matches, matches_total = await match.waiting(db, _staff_regions(principal))
         return render(
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, total=total, limit=QUEUE_PAGE,
             held=await queue.held_requests(db, _staff_regions(principal)),
+            matches=matches, matches_total=matches_total,
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
@@ -220,6 +223,38 @@ class QueuePages(Controller):
             return row
         flash(request, message)
         return redirect(request, "/queue")
+
+    @post("/requests/{request_id:int}/match")
+    async def match_request(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                            request_id: PathId) -> Template | Redirect:
+        """Say which employer a ``needs_match`` request meant (a candidate, any employer by number, or a
+        new one from what the partner typed); htmx gets the row back saying what became of it."""
+        form = await form_data(request)
+        try:
+            create = form.get("create") == "1"
+            employer_id = None if create else parse_id(form.get("employer_id", ""))
+            if not create and employer_id is None:
+                raise FieldError("employer_id", "give the employer's number (a whole number from 1)")
+            req, _ = await match.confirm_match(db, principal, request_id, employer_id, now=dt.datetime.now(dt.UTC))
+            out = await request_out_of(db, req)
+        except HTTPException as exc:
+            if exc.status_code not in (409, 422):
+                raise
+            await db.rollback()
+            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+            if not request.headers.get("hx-request"):
+                flash(request, f"Request #{request_id}: {next(iter(errors.values()))}", "error")
+                return redirect(request, "/queue")
+            rows, _ = await match.waiting(db, _staff_regions(principal), request_id=request_id)
+            return render(request, "touches/_match_row.html", status_code=exc.status_code,
+                          m=rows[0] if rows else {"id": request_id}, errors=errors,
+                          done=None if rows else exc.detail)
+        message = f"{out.employer_name}: {out.decision}"
+        if not request.headers.get("hx-request"):
+            flash(request, f"Request #{request_id} matched — {message}")
+            return redirect(request, "/queue")
+        return render(request, "touches/_match_row.html", m={"id": request_id}, errors={},
+                      done=f"matched — {message}", touch_id=out.touch_id)
 
     @post("/touches/{touch_id:int}/schedule")
     async def schedule(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -12,6 +12,7 @@ from crm.directory.models import Region
 from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
 from crm.touches.models import Touch, TouchRequest
+from tests.factories import csrf, login
 from tests.touches.conftest import today
 
 
@@ -113,3 +114,57 @@ async def test_only_staff_of_the_requests_region_match_it(client, world, ambiguo
     r = await _match(client, world, ambiguous["request"].id, who=who, employer_id=ambiguous["east"].id)
     assert r.status_code == status
     assert (await db.get(TouchRequest, ambiguous["request"].id)).status == "needs_match"
+
+
+# ---------------------------------------------------------------- the queue page's "Needs a match"
+
+HX = {"HX-Request": "true"}
+
+
+async def test_queue_lists_requests_needing_a_match_with_their_candidates(client, world, ambiguous):
+    await login(client, world.users["spoc"].email)
+    page = (await client.get("/queue")).text
+    section = page.split('id="needs-match"', 1)[1].split('id="held"', 1)[0]
+    assert f"Request #{ambiguous['request'].id}" in section and "name: Bell Hardware" in section
+    assert "This one: Bell Hardware East" in section and "This one: Bell Hardware West" in section
+    assert "None of these: create “Bell Hardware”" in section
+
+
+async def test_another_regions_spoc_does_not_see_the_request(client, world, ambiguous):
+    await login(client, world.users["bay_spoc"].email)
+    assert 'id="needs-match"' not in (await client.get("/queue")).text
+
+
+async def test_matching_from_the_queue_answers_the_row_in_place(client, world, ambiguous, db):
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    rid = ambiguous["request"].id
+    r = await client.post(f"/queue/requests/{rid}/match", data={"employer_id": str(ambiguous["east"].id)},
+                          headers={**HX, **csrf(client)})
+    assert r.status_code == 200, r.text
+    assert f'id="match-{rid}"' in r.text and "matched — Bell Hardware East: Queued as touch #" in r.text
+    assert "<html" not in r.text
+    assert (await db.get(TouchRequest, rid)).status == "queued"
+    assert 'id="needs-match"' not in (await client.get("/queue")).text
+
+
+async def test_a_bad_number_shows_the_error_in_the_row_and_changes_nothing(client, world, ambiguous, db):
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    rid = ambiguous["request"].id
+    r = await client.post(f"/queue/requests/{rid}/match", data={"employer_id": "999999"},
+                          headers={**HX, **csrf(client)})
+    assert r.status_code == 422 and "employer #999999 does not exist" in r.text
+    assert "This one: Bell Hardware East" in r.text  # the row, still offering its choices
+    blank = await client.post(f"/queue/requests/{rid}/match", data={"employer_id": ""},
+                              headers={**HX, **csrf(client)})
+    assert blank.status_code == 422 and "give the employer&#39;s number" in blank.text
+    assert (await db.get(TouchRequest, rid)).status == "needs_match"
+
+
+async def test_without_javascript_a_match_redirects_to_the_queue_with_a_message(client, world, ambiguous):
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/requests/{ambiguous['request'].id}/match",
+                          data={"create": "1", "_csrf_token": client.cookies.get("csrftoken")}, follow_redirects=True)
+    assert r.status_code == 200 and "matched — Bell Hardware: Queued as touch #" in r.text
