@@ -150,6 +150,14 @@ async def factory(sessionmaker: async_sessionmaker[AsyncSession]) -> Factory:
 
 
 @pytest.fixture
+def desk(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+    """Touches, bundled requests, contacts and hand-offs arranged in the database (``SpocDesk``)."""
+    from tests.touches.conftest import SpocDesk
+
+    return SpocDesk(sessionmaker)
+
+
+@pytest.fixture
 async def world(factory: Factory) -> World:
     f = factory
     college = await f.organization("East LA College", "community_college", ["LA-BASIN"])

@@ -81,7 +81,8 @@ async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: 
     # One datalist per complete form: hand-off targets by organization name.
     orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if forms else []
     return {"candidates": candidates, "channels": [c.value for c in Channel],
-            "outcomes": [o.value for o in Outcome], "today": _today(), "orgs": orgs}
+            "outcomes": [o.value for o in Outcome], "today": _today(),
+            "tomorrow": _today() + dt.timedelta(days=1), "orgs": orgs}
 
 
 async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User]]:
@@ -309,7 +310,12 @@ class QueuePages(Controller):
             reason = form.get("reason", "").strip()
             if not reason:
                 raise FieldError("reason", "say why, the requesters are told")
-            await workflow.cancel(db, principal, touch_id, _struct(CancelIn, reason=reason), dt.datetime.now(dt.UTC))
+            then = form.get("then", "hold")
+            if then not in ("hold", "decline"):
+                raise FieldError("then", "choose to hold or to decline the requests")
+            hold_until = (form.get("hold_until") or None) if then == "hold" else None
+            data = _struct(CancelIn, reason=reason, hold_until=hold_until, decline_requests=then == "decline")
+            await workflow.cancel(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "cancel", form)
         return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} cancelled", with_held=True)

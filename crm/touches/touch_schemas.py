@@ -55,6 +55,12 @@ class CompleteIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
+    hold_until: Annotated[dt.date | None, msgspec.Meta(description=(
+        "The bundled requests wait at least until this date (after today, within a year); default: a "
+        "week from today. Later still if the employer's pacing budget allows no touch that day."))] = None
+    decline_requests: Annotated[bool, msgspec.Meta(description=(
+        "Decline the bundled requests instead of holding them (the employer wants none of it); the "
+        "requesters are told the reason."))] = False
 
 
 class ReassignIn(msgspec.Struct, forbid_unknown_fields=True):

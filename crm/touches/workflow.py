@@ -46,6 +46,9 @@ from crm.touches.touch_schemas import CancelIn, CompleteIn, LogTouchIn, Reassign
 
 # Requests still riding on a touch (held ones have left it, closed ones are done).
 _ON_TOUCH = ("queued", "scheduled")
+# A cancelled touch's requests wait this long by default before the release job may put them on a
+# new touch: released the next night, the touch would repeat the one just called off.
+CANCEL_HOLD_DAYS = 7
 
 
 # ---------------------------------------------------------------- shared steps
@@ -272,24 +275,35 @@ async def _tell_org(db: AsyncSession, hand_off: HandOff, subject: str, body: str
 
 
 async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: CancelIn, now: dt.datetime) -> Touch:
-    """→ cancelled. Its bundled requests are held until the next date the budget allows, not declined.
+    """→ cancelled. Its bundled requests are held (default: a week; ``hold_until``) or, when the SPOC
+    says so (``decline_requests``), declined.
 
     A cancelled appointment does not make the partners' needs go away; holding them lets the
-    held-release job bundle them into the next touch without anyone resubmitting. Only when no
-    date is allowed at all (do-not-contact, blackout over the whole horizon) are they declined.
+    held-release job bundle them into the next touch without anyone resubmitting. They wait at
+    least until ``hold_until`` (a week by default), or a touch released the next night would
+    repeat the one just called off. Declined when the SPOC says so, or when no date is allowed at
+    all (do-not-contact, blackout over the whole horizon).
     """
     reason = data.reason.strip()
     if not reason:
         raise FieldError("reason", "is required")
+    today = clock.local_date(now)
+    if data.hold_until is not None:
+        if data.decline_requests:
+            raise FieldError("hold_until", "either hold the requests until a date or decline them, not both")
+        if not today < data.hold_until <= today + dt.timedelta(days=HOLD_HORIZON_DAYS):
+            raise FieldError("hold_until", "must be after today and within a year")
     touch = await _touch_for_update(db, actor, touch_id)
     touch.status = _transition(touch, "cancel")
     touch.cancelled_at, touch.cancel_reason = now, reason
     await db.flush()  # the cancelled touch gives its slot back before the release date is computed
     requests = await _riding(db, touch)
-    policy = await budget.load_policy(db, touch.employer_id, touch.region_id)
-    dates = await budget.counted_dates(db, touch.employer_id)
-    today = clock.local_date(now)
-    release = earliest_allowed_date(policy, dates, today, today + dt.timedelta(days=HOLD_HORIZON_DAYS))
+    release = None
+    if not data.decline_requests:
+        policy = await budget.load_policy(db, touch.employer_id, touch.region_id)
+        dates = await budget.counted_dates(db, touch.employer_id)
+        start = data.hold_until or today + dt.timedelta(days=CANCEL_HOLD_DAYS)
+        release = earliest_allowed_date(policy, dates, start, start + dt.timedelta(days=HOLD_HORIZON_DAYS))
     if release is not None:
         for r in requests:
             r.touch_id, r.release_on = None, release
@@ -300,8 +314,9 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
         for r in requests:
             r.decline_reason, r.closed_at = f"Touch cancelled: {reason}", now
         _move_requests(db, actor, requests, "decline", touch.employer_id, touch.id)
-        told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}) and the employer "
-                "cannot be contacted again for now, so your request was declined.")
+        why = "" if data.decline_requests else " and the employer cannot be contacted again for now"
+        told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}){why}, so your "
+                "request was declined.")
     audit.record(db, actor, "touch.cancel", "touch", touch.id, employer_id=touch.employer_id,
                  after={"status": touch.status, "held_until": release.isoformat() if release else None,
                         "request_ids": [r.id for r in requests]}, note=reason)

@@ -8,12 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from crm.auth.models import User
-from tests.touches.conftest import SpocDesk, today
-
-
-@pytest.fixture
-def desk(sessionmaker) -> SpocDesk:
-    return SpocDesk(sessionmaker)
+from tests.touches.conftest import today
 
 
 async def _ids(client, headers, **params):

@@ -10,14 +10,9 @@ from sqlalchemy import func, select
 from crm import clock
 from crm.touches.models import HandOff, Touch, TouchRequest
 from tests.factories import csrf, login
-from tests.touches.conftest import SpocDesk, today
+from tests.touches.conftest import today
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def desk(sessionmaker) -> SpocDesk:
-    return SpocDesk(sessionmaker)
 
 
 def _section(html: str, start: str, end: str | None) -> str:
@@ -256,9 +251,24 @@ async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held
                           data={"reason": "owner retired"})
     assert r.status_code == 200
     row, held = r.text.split('id="held"', 1)
-    assert "sent them back to held" in row and "logged by the SPOC" not in row
+    assert "cancelling held them for a later touch" in row and "logged by the SPOC" not in row
     assert 'hx-swap-oob="true"' in held and "forklift drivers" in held
     assert (await _fresh(db, TouchRequest, req.id)).status == "held"
+
+
+async def test_inline_cancel_may_decline_the_requests_or_shows_a_bad_hold_date_in_place(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    bad = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
+                            data={"reason": "closed", "then": "hold", "hold_until": today().isoformat()})
+    assert bad.status_code == 422 and "must be after today and within a year" in bad.text
+    assert 'value="decline"' in bad.text and (await _fresh(db, Touch, t.id)).status == "queued"
+    r = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
+                          data={"reason": "business closed", "then": "decline"})
+    assert r.status_code == 200
+    assert (await _fresh(db, TouchRequest, req.id)).status == "declined"
 
 
 async def test_schedule_error_without_javascript_rerenders_the_page_with_the_error(client, world, desk, db):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,8 +66,3 @@ class SpocDesk:
                         to_org_id=to_org_id, need=need, **extra)
             db.add(h)
         return h
-
-
-@pytest.fixture
-def desk(sessionmaker: async_sessionmaker[AsyncSession]) -> SpocDesk:
-    return SpocDesk(sessionmaker)

@@ -189,19 +189,53 @@ async def test_completing_a_cancelled_touch_is_409_and_nothing_changes(client, w
     assert (await _state(db, t.id))[0].status == "cancelled" and await _counts(db) == before
 
 
-async def test_cancel_holds_bundled_requests_until_the_next_allowed_date_and_tells_requesters(
-        client, world, desk, db, bundled):
+async def test_cancel_holds_bundled_requests_a_week_by_default_and_tells_requesters(client, world, db, bundled):
     e, t, r1, r2 = bundled
-    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-3)
     r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]),
                           json={"reason": "owner on leave"})
     assert r.status_code == 200, r.text
     touch, reqs = await _state(db, t.id)
     assert (touch.status, touch.cancel_reason) == ("cancelled", "owner on leave")
-    release = today() + dt.timedelta(days=4)  # 7-day gap from the touch 3 days ago
+    # Not today, though the budget would allow it: the release job would rebook what was just called off.
+    release = today() + dt.timedelta(days=7)
     assert [(q.status, q.touch_id, q.release_on) for q in reqs] == [("held", None, release)] * 2
     bodies = (await db.scalars(select(OutboxMessage.body))).all()
     assert len(bodies) == 2 and all("owner on leave" in b and release.isoformat() in b for b in bodies)
+
+
+@pytest.mark.parametrize(("hold_in", "released_in"), [(2, 4), (20, 20)])
+async def test_cancel_holds_until_the_chosen_date_or_the_first_the_budget_allows_after_it(
+        client, world, desk, db, bundled, hold_in, released_in):
+    e, t, _, _ = bundled
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-3)  # 7-day gap: not before day 4
+    r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]), json={
+        "reason": "owner on leave", "hold_until": (today() + dt.timedelta(days=hold_in)).isoformat()})
+    assert r.status_code == 200, r.text
+    _, reqs = await _state(db, t.id)
+    assert {q.release_on for q in reqs} == {today() + dt.timedelta(days=released_in)}
+
+
+async def test_cancel_may_decline_the_requests_with_the_reason(client, world, db, bundled):
+    _, t, _, _ = bundled
+    r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]),
+                          json={"reason": "business closed", "decline_requests": True})
+    assert r.status_code == 200, r.text
+    _, reqs = await _state(db, t.id)
+    assert [(q.status, q.decline_reason) for q in reqs] == [("declined", "Touch cancelled: business closed")] * 2
+    bodies = (await db.scalars(select(OutboxMessage.body))).all()
+    assert all("(business closed), so your request was declined" in b for b in bodies)
+
+
+@pytest.mark.parametrize("body", [
+    {"hold_until": "today"}, {"hold_until": "in 400 days"}, {"hold_until": "tomorrow", "decline_requests": True}])
+async def test_bad_hold_dates_are_422_naming_hold_until_and_nothing_changes(client, world, db, bundled, body):
+    _, t, _, _ = bundled
+    days = {"today": 0, "tomorrow": 1, "in 400 days": 400}
+    body = {**body, "hold_until": (today() + dt.timedelta(days=days[body["hold_until"]])).isoformat()}
+    r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]),
+                          json={"reason": "x", **body})
+    assert r.status_code == 422 and "hold_until" in r.text, r.text
+    assert (await _state(db, t.id))[0].status == "queued"
 
 
 async def test_cancel_of_a_do_not_contact_employer_declines_the_requests(client, world, desk, db, bundled):
