@@ -47,6 +47,7 @@ from crm.touches.handoff_api import HandOffApi
 from crm.touches.policy import RegionPolicyApi
 from crm.touches.request_api import TouchRequestApi
 from crm.touches.touch_api import TimelineApi, TouchApi
+from crm.touches.transfer_api import CaseloadApi
 from crm.transactions import TransactionMiddleware
 
 
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TimelineApi,
             HandOffApi,
             RegionPolicyApi,
+            CaseloadApi,
             CouncilApi,
             PartnershipApi,
             ReportApi,

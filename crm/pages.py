@@ -18,8 +18,9 @@ from crm.touches import timeline  # noqa: F401  (registers the employer page's t
 from crm.touches.policy_pages import RegionPages
 from crm.touches.queue_pages import HandOffPages, QueuePages
 from crm.touches.request_pages import RequestPages
+from crm.touches.transfer_pages import CaseloadPages
 
 route_handlers: list[ControllerRouterHandler] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
                                 CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
-                                RegionPages, RequestPages, EmployerImportPages, ReportPages,
+                                RegionPages, CaseloadPages, RequestPages, EmployerImportPages, ReportPages,
                                 CrosswalkPages]

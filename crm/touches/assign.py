@@ -60,7 +60,7 @@ class RoutedSpoc:
     email: str | None = None
 
 
-def _eligible(user: Any, region_id: int) -> ColumnElement[bool]:
+def eligible_user(user: Any, region_id: int) -> ColumnElement[bool]:
     """Active, and holding a SPOC or lead grant in the region."""
     return and_(user.is_active.is_(True), exists().where(
         RoleGrant.user_id == user.id, RoleGrant.region_id == region_id,
@@ -73,7 +73,7 @@ async def _people(db: AsyncSession, region_id: int, user_ids: set[int]
     if not user_ids:
         return {}
     rows = await db.execute(select(User.id, User.away, User.name, User.email)
-                            .where(User.id.in_(user_ids), _eligible(User, region_id)))
+                            .where(User.id.in_(user_ids), eligible_user(User, region_id)))
     return {uid: (bool(away), name, email) for uid, away, name, email in rows}
 
 

@@ -68,6 +68,40 @@ class ReassignIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
+class CaseloadTransferIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Move everything ``from_spoc_id`` holds in the region (employers as SPOC and as backup, open
+    touches) to ``to_spoc_id``, an active SPOC or lead of the region."""
+
+    from_spoc_id: Id
+    to_spoc_id: Id
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class CaseloadOut(msgspec.Struct):
+    """What one person holds in a region; ``can_work`` is false for former staff (deactivated, or no
+    longer SPOC or lead there), whose caseload should be transferred."""
+
+    user: PersonRef
+    can_work: bool
+    employers: int
+    backups: int
+    open_touches: int
+
+
+class CaseloadPage(msgspec.Struct):
+    items: list[CaseloadOut]
+    total: int
+
+
+class CaseloadTransferOut(msgspec.Struct):
+    region: str
+    from_spoc: PersonRef
+    to_spoc: PersonRef
+    employers: int
+    backups: int
+    open_touches: int
+
+
 class LogTouchIn(msgspec.Struct, forbid_unknown_fields=True):
     """An unsolicited touch (the employer called in): already happened, counts toward the budget."""
 
