@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -11,16 +12,28 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from crm.admin import service as admin_service
 from crm.audit import service as audit
 from crm.auth import service as auth_service
 from crm.auth.guards import requires_admin
-from crm.auth.models import Role, User
+from crm.auth.models import Role, RoleGrant, User
+from crm.auth.principal import forget_on_commit
 from crm.deps import Db, Me, PathId
 from crm.directory import service as directory
 from crm.directory.models import Organization, OrganizationKind, Region
 from crm.employers.models import Employer
 from crm.errors import FieldError
+from crm.touches.transfer import Caseload, caseload_of
 from crm.web import flash, form_data, redirect, render
+
+USERS_PAGE = 50
+
+
+async def _caseloads(db: Db, user_id: int) -> list[tuple[str, Caseload]]:
+    """(region code, caseload) for every region where the user holds a SPOC or lead role."""
+    regions = (await db.execute(select(Region.id, Region.code).join(RoleGrant, RoleGrant.region_id == Region.id)
+                                .where(RoleGrant.user_id == user_id).distinct().order_by(Region.code))).all()
+    return [(code, await caseload_of(db, region_id, user_id)) for region_id, code in regions]
 
 
 class AdminPages(Controller):
@@ -40,16 +53,27 @@ class AdminPages(Controller):
 
     @get("/users")
     async def users(self, request: Request[Any, Any, Any], db: Db,
-                    q: Annotated[str | None, Parameter(max_length=200)] = None) -> Template:
-        return await self._users(request, db, q, {}, {})
+                    q: Annotated[str | None, Parameter(max_length=200)] = None,
+                    role: Annotated[str | None, Parameter(max_length=16)] = None,
+                    page: Annotated[int, Parameter(ge=1, le=100_000)] = 1) -> Template:
+        return await self._users(request, db, q, {}, {}, role=role, page=page)
 
     async def _users(self, request: Request[Any, Any, Any], db: Db, q: str | None,
-                     values: dict[str, str], errors: dict[str, str], status_code: int = 200) -> Template:
-        stmt = select(User).order_by(User.name).limit(200).options(selectinload(User.grants))
+                     values: dict[str, str], errors: dict[str, str], status_code: int = 200, *,
+                     role: str | None = None, page: int = 1) -> Template:
+        stmt = select(User)
         if q:
             stmt = stmt.where(func.lower(User.name).contains(q.lower()) | User.email.contains(q.lower()))
+        if role:
+            if role not in {r.value for r in Role}:
+                raise FieldError("role", f"unknown role {role!r}")
+            stmt = stmt.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == role)))
+        total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = await db.scalars(stmt.order_by(User.name, User.id).limit(USERS_PAGE).offset((page - 1) * USERS_PAGE)
+                                .options(selectinload(User.grants)))
         return render(request, "admin/users.html", status_code=status_code,
-                      users=list(await db.scalars(stmt)), q=q or "", values=values, errors=errors,
+                      users=list(rows), total=total, page=page, pages=max(1, -(-total // USERS_PAGE)),
+                      role=role or "", q=q or "", values=values, errors=errors,
                       roles=[r.value for r in Role],
                       regions=list(await db.scalars(select(Region).order_by(Region.code))),
                       organizations=list(await db.scalars(select(Organization).order_by(Organization.name)
@@ -87,8 +111,93 @@ class AdminPages(Controller):
             await auth_service.revoke_tokens(db, user.id)
         audit.record(db, principal, "user.activate" if user.is_active else "user.deactivate", "user", user.id,
                      after={"is_active": user.is_active})
-        flash(request, f"{user.email} is now {'active' if user.is_active else 'deactivated'}")
-        return redirect(request, "/admin/users")
+        forget_on_commit(db.sync_session, user.id)
+        message = f"{user.email} is now {'active' if user.is_active else 'deactivated'}"
+        if not user.is_active:
+            # Routing skips an inactive SPOC, but what they hold stays theirs until a lead moves it.
+            held = [(code, c) for code, c in await _caseloads(db, user.id) if not c.empty]
+            if held:
+                message += "; still holds a caseload in " + ", ".join(
+                    f"{code} ({c.employers} employers, {c.open_touches} open touches)" for code, c in held) + \
+                    ": transfer it from the region's settings"
+        flash(request, message)
+        form = await form_data(request)
+        return redirect(request, f"/admin/users/{user.id}" if form.get("back") == "user" else "/admin/users")
+
+    # ------------------------------------------------------------ one user
+
+    async def _user(self, db: Db, user_id: int) -> User:
+        user = await admin_service.user_with_grants(db, user_id)
+        if user is None:
+            raise NotFoundException(f"User #{user_id} not found")
+        return user
+
+    async def _user_page(self, request: Request[Any, Any, Any], db: Db, user_id: int, *,
+                         errors: dict[str, dict[str, str]] | None = None, values: dict[str, str] | None = None,
+                         status_code: int = 200) -> Template:
+        user = await self._user(db, user_id)
+        caseloads = {code: c for code, c in await _caseloads(db, user.id) if not c.empty}
+        return render(request, "admin/user.html", status_code=status_code, user=user, errors=errors or {},
+                      values=values or {}, roles=[r.value for r in Role], caseloads=caseloads,
+                      regions=list(await db.scalars(select(Region).order_by(Region.code))),
+                      organizations=list(await db.scalars(select(Organization.name).order_by(Organization.name))))
+
+    @get("/users/{user_id:int}")
+    async def user(self, request: Request[Any, Any, Any], db: Db, user_id: PathId) -> Template:
+        return await self._user_page(request, db, user_id)
+
+    async def _user_change(self, request: Request[Any, Any, Any], db: Db, user_id: int, form_name: str,
+                           change: Callable[[User, dict[str, str]], Awaitable[str]]) -> Template | Redirect:
+        """Run one change of the user page's forms: a redirect with a message, or the page again with
+        the form's error in place (422/409), nothing written."""
+        form = await form_data(request)
+        user = await self._user(db, user_id)
+        try:
+            message = await change(user, form)
+        except HTTPException as exc:
+            if exc.status_code not in (409, 422):
+                raise
+            await db.rollback()
+            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+            return await self._user_page(request, db, user_id, errors={form_name: errors},
+                                         values={k: v for k, v in form.items() if k != "password"},
+                                         status_code=exc.status_code)
+        flash(request, message)
+        return redirect(request, f"/admin/users/{user_id}")
+
+    @post("/users/{user_id:int}")
+    async def update_user(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                          user_id: PathId) -> Template | Redirect:
+        async def change(user: User, form: dict[str, str]) -> str:
+            await admin_service.update_profile(db, principal, user, name=form.get("name", ""),
+                                               organization=form.get("organization", ""),
+                                               title=form.get("title", ""), phone=form.get("phone", ""))
+            return f"Saved {user.email}"
+        return await self._user_change(request, db, user_id, "profile", change)
+
+    @post("/users/{user_id:int}/grants")
+    async def add_grant(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                        user_id: PathId) -> Template | Redirect:
+        async def change(user: User, form: dict[str, str]) -> str:
+            grant = await admin_service.add_grant(db, principal, user, form.get("role", ""), form.get("region"))
+            return f"{user.name} is now {admin_service.grant_label(grant)}"
+        return await self._user_change(request, db, user_id, "grant", change)
+
+    @post("/users/{user_id:int}/grants/{grant_id:int}/remove")
+    async def remove_grant(self, request: Request[Any, Any, Any], db: Db, principal: Me, user_id: PathId,
+                           grant_id: PathId) -> Template | Redirect:
+        async def change(user: User, form: dict[str, str]) -> str:
+            label = await admin_service.remove_grant(db, principal, user, grant_id)
+            return f"{user.name} is no longer {label}"
+        return await self._user_change(request, db, user_id, "grants", change)
+
+    @post("/users/{user_id:int}/password")
+    async def set_password(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                           user_id: PathId) -> Template | Redirect:
+        async def change(user: User, form: dict[str, str]) -> str:
+            await admin_service.set_password(db, principal, user, form.get("password", ""))
+            return f"New password set for {user.email}; tell them through another channel"
+        return await self._user_change(request, db, user_id, "password", change)
 
     @get("/organizations")
     async def organizations(self, request: Request[Any, Any, Any], db: Db,

@@ -1,0 +1,116 @@
+"""Editing users after they exist: profile, role grants, password. Admins only (the pages check).
+
+Every change is audited with before/after and drops the user's cached principal when it commits
+(``forget_on_commit``), so a removed role stops working at once in this process.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm.audit import service as audit
+from crm.auth import service as auth_service
+from crm.auth.models import REGION_SCOPED, LoginFailure, Role, RoleGrant, User
+from crm.auth.passwords import hash_password
+from crm.auth.principal import Principal, forget_on_commit
+from crm.directory.models import Organization, Region
+from crm.errors import Conflict, FieldError
+from crm.touches.transfer import caseload_of
+
+MIN_PASSWORD = 10
+_PHONE = re.compile(r"[0-9+().\- ]{0,32}")
+
+
+async def user_with_grants(db: AsyncSession, user_id: int) -> User | None:
+    return await db.scalar(select(User).where(User.id == user_id)
+                           .options(selectinload(User.grants).joinedload(RoleGrant.region))
+                           .execution_options(populate_existing=True))
+
+
+def grant_label(grant: RoleGrant) -> str:
+    return f"{grant.role} · {grant.region.code}" if grant.region is not None else grant.role
+
+
+async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name: str, organization: str,
+                         title: str, phone: str) -> None:
+    """Name, organization (by name; blank: none), title and phone; 422 naming the field."""
+    name, title, phone = name.strip(), title.strip(), phone.strip()
+    if not name or len(name) > 120:
+        raise FieldError("name", "is required (at most 120 characters)")
+    if len(title) > 120:
+        raise FieldError("title", "must be at most 120 characters")
+    if not _PHONE.fullmatch(phone):
+        raise FieldError("phone", "digits, spaces and + ( ) . - only, at most 32")
+    org_id = None
+    if organization.strip():
+        org_id = await db.scalar(select(Organization.id).where(
+            func.lower(Organization.name) == organization.strip().lower()))
+        if org_id is None:
+            raise FieldError("organization", f"unknown organization {organization.strip()!r}")
+    if org_id is None and any(g.role == Role.partner.value for g in user.grants):
+        raise FieldError("organization", "a partner must belong to an organization")
+    before = audit.snapshot(user, ("name", "organization_id", "title", "phone"))
+    user.name, user.organization_id, user.title, user.phone = name, org_id, title or None, phone or None
+    changed_before, changed_after = audit.diff(before, audit.snapshot(user, ("name", "organization_id", "title",
+                                                                             "phone")))
+    if changed_after:
+        audit.record(db, actor, "user.update", "user", user.id, before=changed_before, after=changed_after)
+        forget_on_commit(db.sync_session, user.id)
+    await db.flush()
+
+
+async def add_grant(db: AsyncSession, actor: Principal, user: User, role: str, region_code: str | None) -> RoleGrant:
+    """Give ``user`` a role (in a region for SPOCs and leads); 409 when they hold it already."""
+    grant = await auth_service.make_grant(db, role, region_code or None,
+                                          organization_set=user.organization_id is not None)
+    if any(g.role == grant.role and g.region_id == grant.region_id for g in user.grants):
+        raise Conflict(f"{user.name} is {grant.role}{' in ' + region_code.upper() if region_code else ''} already")
+    user.grants.append(grant)
+    await db.flush()
+    await db.refresh(grant, ["region"])
+    audit.record(db, actor, "user.grant", "user", user.id, after={"role": grant.role, "region": region_code or None})
+    forget_on_commit(db.sync_session, user.id)
+    return grant
+
+
+async def remove_grant(db: AsyncSession, actor: Principal, user: User, grant_id: int) -> str:
+    """Take one role away. Refused (409) for a user's last role, an admin's own admin role, and the
+    last SPOC/lead role in a region where the user still holds a caseload (transfer it first)."""
+    grant = next((g for g in user.grants if g.id == grant_id), None)
+    if grant is None:
+        raise FieldError("grant", f"{user.name} has no role #{grant_id} (removed meanwhile?)")
+    label = grant_label(grant)
+    if len(user.grants) == 1:
+        raise Conflict(f"{label} is {user.name}'s only role; deactivate the account instead")
+    if user.id == actor.id and grant.role == Role.admin.value:
+        raise Conflict("You cannot remove your own admin role")
+    if Role(grant.role) in REGION_SCOPED and grant.region_id is not None:
+        still_staff = any(g.id != grant.id and g.region_id == grant.region_id and Role(g.role) in REGION_SCOPED
+                          for g in user.grants)
+        held = await caseload_of(db, grant.region_id, user.id)
+        if not still_staff and not held.empty:
+            code = await db.scalar(select(Region.code).where(Region.id == grant.region_id))
+            raise Conflict(f"{user.name} still holds {held.employers} employer(s), {held.backups} backup(s) and "
+                           f"{held.open_touches} open touch(es) in {code}: transfer the caseload first")
+    user.grants.remove(grant)
+    await db.flush()
+    audit.record(db, actor, "user.revoke", "user", user.id,
+                 before={"role": grant.role, "region_id": grant.region_id}, note=label)
+    forget_on_commit(db.sync_session, user.id)
+    return label
+
+
+async def set_password(db: AsyncSession, actor: Principal, user: User, password: str) -> None:
+    """A new password chosen by an admin (the user's API tokens stay; sign-in throttling is reset)."""
+    if len(password) < MIN_PASSWORD:
+        raise FieldError("password", f"must be at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise FieldError("password", "must be at most 1024 characters")
+    user.password_hash = hash_password(password)
+    await db.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
+    audit.record(db, actor, "user.password", "user", user.id, note="set by an admin")
+    await db.flush()

@@ -1,0 +1,149 @@
+"""Admin › Users: the list (filter, pages) and one user's page — profile, roles, password, activation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crm.audit.models import AuditEvent
+from crm.auth.models import RoleGrant, User
+from tests.factories import login
+
+
+def _form(client, **data):
+    return {**data, "_csrf_token": client.cookies.get("csrftoken")}
+
+
+@pytest.fixture
+async def admin(client, world):
+    await login(client, world.users["admin"].email)
+    await client.get("/admin/users")
+    return client
+
+
+async def _grants(db, user):
+    await db.rollback()
+    rows = await db.execute(select(RoleGrant.role, RoleGrant.region_id).where(RoleGrant.user_id == user.id))
+    return sorted((role, region_id is not None) for role, region_id in rows)
+
+
+async def test_users_list_filters_by_role_and_links_each_user(admin, world):
+    page = (await admin.get("/admin/users", params={"role": "spoc"})).text
+    assert "Maria Lopez" in page and "Sam Ortiz" in page and "Pat Partner" not in page
+    assert f'href="/admin/users/{world.users["spoc"].id}"' in page
+    assert '<option value="">Choose…</option>' in page  # the new-user role is chosen, never defaulted
+
+
+async def test_users_list_pages_fifty_at_a_time(admin, world):
+    for n in range(55):
+        await world.f.user(f"bulk{n:02}@example.org", f"Bulk User {n:02}", [("chair", None)])
+    first = (await admin.get("/admin/users", params={"q": "bulk"})).text
+    assert "Bulk User 49" in first and "Bulk User 50" not in first and "page 1 of 2" in first
+    second = (await admin.get("/admin/users", params={"q": "bulk", "page": 2})).text
+    assert "Bulk User 54" in second and "Bulk User 00" not in second
+
+
+async def test_admin_edits_a_profile_and_bad_input_changes_nothing(admin, world, db):
+    spoc = world.users["spoc"]
+    r = await admin.post(f"/admin/users/{spoc.id}", data=_form(
+        admin, name="Maria López", organization="East LA College", title="Business services rep",
+        phone="+1 323 555 0101"))
+    assert r.status_code == 200 and "Saved spoc@example.org" in r.text
+    user = await db.get(User, spoc.id)
+    assert (user.name, user.organization_id, user.title) == ("Maria López", world.orgs["college"].id,
+                                                            "Business services rep")
+    bad = await admin.post(f"/admin/users/{spoc.id}", data=_form(admin, name="X", phone="call me maybe",
+                                                                   organization=""))
+    assert bad.status_code == 422 and "digits, spaces and + ( ) . - only" in bad.text
+    await db.refresh(user)
+    assert user.name == "Maria López"
+    assert "user.update" in set(await db.scalars(select(AuditEvent.action)))
+
+
+async def test_a_partner_keeps_an_organization(admin, world):
+    r = await admin.post(f"/admin/users/{world.users['partner'].id}",
+                         data=_form(admin, name="Pat Partner", organization=""))
+    assert r.status_code == 422 and "a partner must belong to an organization" in r.text
+
+
+async def test_admin_adds_a_role_and_it_works_at_once(admin, world, db, client):
+    bay_spoc = world.users["bay_spoc"]
+    token = await world.f.auth(bay_spoc)
+    assert (await client.get("/api/regions/LA-BASIN/routing-rules", headers=token)).status_code == 403
+    r = await admin.post(f"/admin/users/{bay_spoc.id}/grants", data=_form(admin, role="spoc", region="LA-BASIN"))
+    assert r.status_code == 200 and "Bay Spoc is now spoc · LA-BASIN" in r.text
+    assert (await client.get("/api/regions/LA-BASIN/routing-rules", headers=token)).status_code == 200
+    again = await admin.post(f"/admin/users/{bay_spoc.id}/grants", data=_form(admin, role="spoc", region="LA-BASIN"))
+    assert again.status_code == 409 and "is spoc in LA-BASIN already" in again.text
+    regionless = await admin.post(f"/admin/users/{bay_spoc.id}/grants", data=_form(admin, role="lead", region=""))
+    assert regionless.status_code == 422 and "a lead must be given a region" in regionless.text
+    assert await _grants(db, bay_spoc) == [("spoc", True), ("spoc", True)]
+
+
+async def test_removing_a_role_stops_it_at_once(admin, world, db, client):
+    spoc2 = world.users["spoc2"]
+    await admin.post(f"/admin/users/{spoc2.id}/grants", data=_form(admin, role="partner", region=""))
+    token = await world.f.auth(spoc2)
+    assert (await client.get("/api/touches", headers=token)).status_code == 200
+    grant_id = await db.scalar(select(RoleGrant.id).where(RoleGrant.user_id == spoc2.id, RoleGrant.role == "spoc"))
+    r = await admin.post(f"/admin/users/{spoc2.id}/grants/{grant_id}/remove", data=_form(admin))
+    assert r.status_code == 200 and "Sam Ortiz is no longer spoc · LA-BASIN" in r.text
+    assert (await client.get("/api/touches", headers=token)).status_code == 403
+    await db.rollback()  # a new snapshot: the app committed after this session's first read
+    assert "user.revoke" in set(await db.scalars(select(AuditEvent.action)))
+
+
+async def test_a_spoc_role_with_a_caseload_is_kept_until_the_caseload_is_transferred(admin, world, db, desk):
+    spoc = world.users["spoc"]
+    await world.f.assign(await world.f.employer("A Co"), spoc)
+    await admin.post(f"/admin/users/{spoc.id}/grants", data=_form(admin, role="partner", region=""))
+    page = (await admin.get(f"/admin/users/{spoc.id}")).text
+    assert f'href="/region/transfer?region=LA-BASIN&amp;from_spoc_id={spoc.id}"' in page
+    grant_id = await db.scalar(select(RoleGrant.id).where(RoleGrant.user_id == spoc.id, RoleGrant.role == "spoc"))
+    r = await admin.post(f"/admin/users/{spoc.id}/grants/{grant_id}/remove", data=_form(admin))
+    assert r.status_code == 409
+    assert "still holds 1 employer(s), 0 backup(s) and 0 open touch(es) in LA-BASIN" in r.text
+    assert ("spoc", True) in await _grants(db, spoc)
+
+
+async def test_a_users_only_role_and_ones_own_admin_role_stay(admin, world, db):
+    chair = world.users["chair"]
+    only = await db.scalar(select(RoleGrant.id).where(RoleGrant.user_id == chair.id))
+    r = await admin.post(f"/admin/users/{chair.id}/grants/{only}/remove", data=_form(admin))
+    assert r.status_code == 409 and "only role; deactivate the account instead" in r.text
+    me = world.users["admin"]
+    await admin.post(f"/admin/users/{me.id}/grants", data=_form(admin, role="chair", region=""))
+    mine = await db.scalar(select(RoleGrant.id).where(RoleGrant.user_id == me.id, RoleGrant.role == "admin"))
+    r = await admin.post(f"/admin/users/{me.id}/grants/{mine}/remove", data=_form(admin))
+    assert r.status_code == 409 and "cannot remove your own admin role" in r.text
+
+
+async def test_admin_sets_a_password_the_user_signs_in_with(admin, world, app):
+    from litestar.testing import AsyncTestClient
+
+    chair = world.users["chair"]
+    short = await admin.post(f"/admin/users/{chair.id}/password", data=_form(admin, password="short"))
+    assert short.status_code == 422 and "at least 10 characters" in short.text
+    r = await admin.post(f"/admin/users/{chair.id}/password", data=_form(admin, password="a brand new secret"))
+    assert r.status_code == 200 and "New password set for chair@example.org" in r.text
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as other:
+        await login(other, chair.email, password="a brand new secret")
+
+
+async def test_deactivating_from_the_user_page_warns_of_a_caseload_and_returns_there(admin, world):
+    spoc = world.users["spoc"]
+    await world.f.assign(await world.f.employer("A Co"), spoc)
+    r = await admin.post(f"/admin/users/{spoc.id}/active", data=_form(admin, back="user"))
+    assert r.status_code == 200 and str(r.url).endswith(f"/admin/users/{spoc.id}")
+    assert "still holds a caseload in LA-BASIN (1 employers, 0 open touches)" in r.text
+    assert "deactivated" in r.text
+
+
+@pytest.mark.parametrize("who", ["lead", "spoc", "partner", "chair"])
+async def test_only_admins_edit_users(client, world, who):
+    await login(client, world.users[who].email)
+    target = world.users["spoc2"].id
+    assert (await client.get(f"/admin/users/{target}")).status_code == 403
+    for path, data in [("", {"name": "X"}), ("/grants", {"role": "admin"}), ("/password", {"password": "x" * 12})]:
+        r = await client.post(f"/admin/users/{target}{path}", data=_form(client, **data))
+        assert r.status_code == 403
