@@ -34,6 +34,9 @@ class Period:
         return (self.end - self.start).days + 1
 
 
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 def first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -54,9 +57,12 @@ def parse_day(value: str | None, field: str) -> dt.date | None:
     if value is None or not value.strip():
         return None
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise FieldError(field, "must be a date (YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # month and look-back arithmetic stays inside Python's dates
+        raise FieldError(field, f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+    return day
 
 
 def period_of(start: dt.date | None, end: dt.date | None, today: dt.date) -> Period:

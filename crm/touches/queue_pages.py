@@ -40,7 +40,7 @@ from crm.touches.handoff_api import list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch
 from crm.touches.queue import QueueRow
 from crm.touches.requests import request_out_of
-from crm.touches.routing import Channel, Outcome, TouchStatus
+from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus
 from crm.touches.touch_schemas import (
     CancelIn,
     CompleteIn,
@@ -440,6 +440,8 @@ def _day(value: str, field: str) -> dt.date:
 
 def _when(day: str, time: str) -> dt.datetime:
     on = _day(day, "scheduled_on")
+    if abs((on - _today()).days) > 2 * HOLD_HORIZON_DAYS:  # before the date arithmetic below can overflow
+        raise FieldError("scheduled_on", "must be within the next year")
     try:
         at = dt.time.fromisoformat(time.strip()) if time.strip() else dt.time(10, 0)
     except ValueError:

@@ -145,11 +145,17 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     touch = await _touch_for_update(db, actor, touch_id)
     new_status = _transition(touch, "schedule")
     channel = _channel(data.channel)
+    today = clock.local_date(now)
+    # Bounded before any date arithmetic (a year-9999 time would overflow it): a touch is planned
+    # within the pacing horizon, a year and a day past today's.
+    if abs((data.scheduled_at.date() - today).days) > 2 * HOLD_HORIZON_DAYS:
+        raise FieldError("scheduled_at", "must be within the next year")
     when = clock.as_instant(data.scheduled_at)  # a naive time is California wall time
     day = clock.local_date(when)
-    today = clock.local_date(now)
     if day < today:
         raise FieldError("scheduled_at", "must not be in the past")
+    if day > today + dt.timedelta(days=HOLD_HORIZON_DAYS):
+        raise FieldError("scheduled_at", "must be within the next year")
     contacts = await _contacts(db, touch.employer_id, data.contact_ids)
     override = (data.override_reason or "").strip() or None
     if touch.employer.do_not_contact:

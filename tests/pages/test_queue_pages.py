@@ -256,6 +256,17 @@ async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held
     assert (await _fresh(db, TouchRequest, req.id)).status == "held"
 
 
+async def test_inline_schedule_of_a_far_away_day_shows_the_error_in_place(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": "9999-12-31", "scheduled_time": "23:59", "channel": "call",
+                                "outside_window": "1"})
+    assert r.status_code == 422 and "must be within the next year" in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
 async def test_inline_cancel_may_decline_the_requests_or_shows_a_bad_hold_date_in_place(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     req = await desk.request(t, world.users["partner"])

@@ -118,9 +118,13 @@ async def test_a_lead_of_another_region_is_refused_and_an_unknown_region_or_repo
     ({"from": "2025-13-01"}, "from"),
     ({"to": "yesterday"}, "to"),
     ({"region": "X" * 40}, "region"),
+    ({"from": "9999-12-01", "to": "9999-12-31"}, "from"),  # month arithmetic past year 9999
+    ({"to": "0001-01-01"}, "to"),  # the default start, eleven months earlier, before year 1
+    ({"from": "0002-01-01", "to": "0002-06-01"}, "from"),  # the repeat-customer look-back
 ])
-async def test_bad_periods_are_422_naming_the_field(client, world, history, params, field):
-    r = await get(client, world, "touches-per-employer", **params)
+@pytest.mark.parametrize("report", ["touches-per-employer", "employer-measures", "bundling/csv"])
+async def test_bad_periods_are_422_naming_the_field(client, world, history, params, field, report):
+    r = await get(client, world, report, **params)
     assert r.status_code == 422
     assert field in [f["field"] for f in r.json()["error"]["fields"]]
 

@@ -80,6 +80,16 @@ async def test_bad_schedule_input_is_422_naming_the_field(client, world, db, bun
     assert (await _state(db, t.id))[0].status == "queued"
 
 
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59", "9999-12-31T20:00:00Z", "0001-01-01T00:00:00+14:00",
+                                  "2099-01-05T10:00:00Z"])
+async def test_a_time_beyond_the_next_year_is_422_naming_scheduled_at(client, world, db, bundled, when):
+    _, t, _, _ = bundled
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
+                          json={"scheduled_at": when, "channel": "call", "outside_window": True})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "scheduled_at", r.text
+    assert (await _state(db, t.id))[0].status == "queued"
+
+
 async def test_a_day_outside_the_requesters_dates_needs_confirming_and_they_are_told(client, world, db, bundled):
     _, t, r1, r2 = bundled  # both asked for today .. today + 30
     spoc = await world.f.auth(world.users["spoc"])
