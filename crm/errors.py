@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -87,13 +87,26 @@ def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
     return fields
 
 
+def _back_after_login(request: Request[Any, Any, Any]) -> str:
+    """Where sign-in returns to: the page asked for, or — for an htmx call or a form post, whose URL
+    answers no GET (a session that expired mid-action) — the page the user was on."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method == "GET" and not request.headers.get("hx-request"):
+        return here
+    page = request.headers.get("hx-current-url") or request.headers.get("referer") or ""
+    parsed = urlsplit(page)
+    if parsed.netloc and parsed.netloc != request.url.netloc:
+        return "/"  # never back to another site
+    return (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
+
+
 def _response(request: Request[Any, Any, Any], status: int, message: str,
               fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> Response[Any]:
     if _is_api(request):
         return Response(error_body(status, message, fields), status_code=status, media_type=MediaType.JSON,
                         headers=headers)
     if status == 401:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = _back_after_login(request)
         if request.headers.get("hx-request"):
             return Response("", status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
         return Redirect(path=f"/login?next={quote(target)}")  # type: ignore[return-value]

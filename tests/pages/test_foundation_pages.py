@@ -25,6 +25,21 @@ async def test_anonymous_page_request_redirects_to_login_with_next(client):
     assert r.headers["location"].startswith("/login?next=/employers")
 
 
+async def test_an_expired_session_sends_an_htmx_action_back_to_the_page_it_came_from(client, world):
+    # The action's own URL answers no GET: after sign-in the user lands where they were.
+    await client.get("/login")  # the CSRF cookie outlives the session
+    r = await client.post("/queue/touches/35/cancel", data={"reason": "x"}, follow_redirects=False,
+                          headers={"HX-Request": "true", "HX-Current-URL": "http://testserver.local/queue?q=Turner",
+                                   **csrf(client)})
+    assert r.status_code == 204 and r.headers["HX-Redirect"] == "/login?next=/queue%3Fq%3DTurner"
+    r = await client.get("/queue/touches/35/forms/cancel", follow_redirects=False,
+                         headers={"HX-Request": "true", "HX-Current-URL": "http://testserver.local/queue"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"] == "/login?next=/queue"
+    off_site = await client.get("/queue/touches/35/forms/cancel", follow_redirects=False,
+                                headers={"HX-Request": "true", "HX-Current-URL": "http://evil.example/queue"})
+    assert off_site.headers["HX-Redirect"] == "/login?next=/"
+
+
 async def test_wrong_password_rerenders_login_with_message(client, world):
     await client.get("/login")
     r = await client.post("/login", data={"email": "lead@example.org", "password": "nope",
