@@ -27,6 +27,12 @@ async def _grants(db, user):
     return sorted((role, region_id is not None) for role, region_id in rows)
 
 
+async def test_admin_home_links_to_pages_not_raw_json(admin):
+    page = (await admin.get("/admin")).text
+    assert 'href="/region"' in page and 'href="/api/regions"' not in page
+    assert (await admin.get("/region")).status_code == 200
+
+
 async def test_users_list_filters_by_role_and_links_each_user(admin, world):
     page = (await admin.get("/admin/users", params={"role": "spoc"})).text
     assert "Maria Lopez" in page and "Sam Ortiz" in page and "Pat Partner" not in page
