@@ -122,14 +122,19 @@ class Queue:
     """
 
     selects: list[Select[int, dt.date]]
+    newest_first: bool = False  # completed or cancelled touches: the latest are the ones looked for
+
+    def order(self, planned_on: Any, id_: Any) -> tuple[Any, Any]:
+        return (planned_on.desc(), id_.desc()) if self.newest_first else (planned_on, id_)
 
     def _ids(self) -> Subquery:
         return (self.selects[0] if len(self.selects) == 1 else union(*self.selects)).subquery()
 
     def page(self, limit: int, offset: int = 0) -> Subquery:
-        """The ids of one page, soonest first (``planned_on``, then ``id``), each with the queue's ``total``."""
+        """The ids of one page, soonest first (``planned_on``, then ``id``; closed touches latest first),
+        each with the queue's ``total``."""
         ids = self._ids()
-        return (select(ids.c.id, func.count().over().label("total")).order_by(ids.c.planned_on, ids.c.id)
+        return (select(ids.c.id, func.count().over().label("total")).order_by(*self.order(ids.c.planned_on, ids.c.id))
                 .limit(limit).offset(offset).subquery())
 
     async def total(self, db: AsyncSession) -> int:
@@ -143,10 +148,11 @@ async def queue_query(db: AsyncSession, actor: Principal, *, status: str | None 
     filters = await _filters(db, status=status, region=region, employer_id=employer_id,
                              due_before=due_before, due_after=due_after, q=q, unassigned=unassigned)
     branches = visibility(actor, [] if actor.is_admin else await covered_spocs(db, actor))
+    closed = status in (TouchStatus.COMPLETED.value, TouchStatus.CANCELLED.value)
     if branches is None:
-        return Queue([select(Touch.id, Touch.planned_on).where(_status(status, everyone=True), *filters)])
+        return Queue([select(Touch.id, Touch.planned_on).where(_status(status, everyone=True), *filters)], closed)
     return Queue([select(Touch.id, Touch.planned_on).where(branch, _status(status, everyone=False), *filters)
-                  for branch in branches])
+                  for branch in branches], closed)
 
 
 async def list_queue(db: AsyncSession, actor: Principal, *, limit: int, offset: int,
@@ -154,7 +160,8 @@ async def list_queue(db: AsyncSession, actor: Principal, *, limit: int, offset: 
     """One page of the actor's queue as entities (soonest first), loaded as ``QUEUE_LOAD`` says, and the total."""
     queue = await queue_query(db, actor, **filters)  # type: ignore[arg-type]
     page = queue.page(limit, offset)
-    rows = await db.scalars(select(Touch).join(page, page.c.id == Touch.id).order_by(Touch.planned_on, Touch.id)
+    rows = await db.scalars(select(Touch).join(page, page.c.id == Touch.id).order_by(*queue.order(Touch.planned_on,
+                                                                                                 Touch.id))
                             .options(*QUEUE_LOAD))
     return list(rows), await queue.total(db)
 
@@ -242,7 +249,7 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
                Touch.planned_on, Touch.scheduled_at, Touch.cancel_reason, Touch.override_reason, page.c.total)
         .select_from(page).join(Touch, Touch.id == page.c.id).join(Employer, Employer.id == Touch.employer_id)
         .join(Region, Region.id == Touch.region_id).outerjoin(spoc, spoc.id == Touch.spoc_id)
-        .order_by(Touch.planned_on, Touch.id))).all()
+        .order_by(*queue.order(Touch.planned_on, Touch.id)))).all()
     rows = [_row(r) for r in found]
     if rows:
         by_id = {r.id: r for r in rows}

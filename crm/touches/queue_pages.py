@@ -171,7 +171,8 @@ class QueuePages(Controller):
         matches, matches_total = await match.waiting(db, _staff_regions(principal))
         return render(
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
-            groups=group_by_urgency(assigned, today), unassigned=unassigned, total=total, limit=QUEUE_PAGE,
+            groups=group_by_urgency(assigned, today), unassigned=unassigned, rows=touches, total=total,
+            limit=QUEUE_PAGE,
             held=await queue.held_requests(db, _staff_regions(principal)),
             matches=matches, matches_total=matches_total,
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},

@@ -54,6 +54,18 @@ async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_reques
     assert 'id="unassigned-queue"' not in html  # SPOCs do not work the unassigned queue
 
 
+async def test_completed_touches_are_listed_latest_first_without_urgency_groups(client, world, desk):
+    old, recent = await world.f.employer("Old Co"), await world.f.employer("Recent Co")
+    await desk.touch(old, world.users["spoc"], status="completed", planned_in=-30)
+    await desk.touch(recent, world.users["spoc"], status="completed", planned_in=-2)
+    await login(client, world.users["spoc"].email)
+    page = (await client.get("/queue", params={"status": "completed"})).text
+    assert 'id="group-overdue"' not in page and 'id="group-closed"' in page
+    section = _section(page, "group-closed", "held")
+    assert "Completed <span class=\"muted\">(2)" in section
+    assert section.index("Recent Co") < section.index("Old Co")
+
+
 async def test_lead_sees_the_unassigned_queue_with_an_assign_form(client, world, desk):
     t = await desk.touch(await world.f.employer("Orphan Co"))
     await login(client, world.users["lead"].email)
