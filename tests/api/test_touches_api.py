@@ -42,6 +42,17 @@ async def test_lead_queue_is_the_whole_region_including_unassigned(client, world
     assert await _ids(client, lead, unassigned="true") == [u.id]
 
 
+async def test_open_touches_come_soonest_first_and_closed_ones_latest_first(client, world, desk):
+    e = await world.f.employer("A Co")
+    spoc = world.users["spoc"]
+    soon, later = await desk.touch(e, spoc, planned_in=2), await desk.touch(e, spoc, planned_in=9)
+    old = await desk.touch(e, spoc, status="completed", planned_in=-40)
+    recent = await desk.touch(e, spoc, status="completed", planned_in=-5)
+    headers = await world.f.auth(spoc)
+    assert await _ids(client, headers) == [soon.id, later.id]
+    assert await _ids(client, headers, status="completed") == [recent.id, old.id]
+
+
 async def test_queue_filters_status_employer_and_due_dates(client, world, desk):
     e = await world.f.employer("A Co")
     soon = await desk.touch(e, world.users["spoc"], planned_in=1)
