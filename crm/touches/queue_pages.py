@@ -345,6 +345,8 @@ class QueuePages(Controller):
                         errors: dict[str, str], status_code: int = 200) -> Template:
         employer_id = parse_id(values.get("employer_id"))
         employer = await db.get(Employer, employer_id) if employer_id is not None else None
+        if employer is not None and not values.get("employer_name"):
+            values = {**values, "employer_name": employer.display_name}
         return render(request, "touches/queue_log.html", status_code=status_code, values=values, errors=errors,
                       employer=employer, channels=[c.value for c in Channel])
 
@@ -352,16 +354,24 @@ class QueuePages(Controller):
     async def log_touch(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
         form = await form_data(request)
         try:
-            data = _struct(LogTouchIn, employer_id=_ints([form.get("employer_id", "")], "employer_id")[0],
-                           channel=form.get("channel", ""), notes=form.get("notes", ""),
-                           occurred_on=_day(form.get("occurred_on", ""), "occurred_on"))
+            employer_id = parse_id(form.get("employer_id", ""))
+            if employer_id is None:
+                raise FieldError("employer_id", "choose from the list" if form.get("employer_id", "").strip()
+                                 else "choose the employer from the suggestions as you type its name"
+                                 if form.get("employer_name", "").strip() else "is required")
+            data = _struct(LogTouchIn, employer_id=employer_id, channel=form.get("channel", ""),
+                           notes=form.get("notes", ""), occurred_on=_day(form.get("occurred_on", ""), "occurred_on"))
             touch = await workflow.log_touch(db, principal, data, dt.datetime.now(dt.UTC))
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
+            if exc.status_code not in (403, 409, 422):
                 raise
             await db.rollback()
             errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
-            return await self._log_form(request, db, form, errors, status_code=exc.status_code)
+            if exc.status_code == 403:  # an employer of a region the user does not work: say so at the field
+                errors = {"employer_id": "this employer is in a region you do not work; log it in your own region"}
+            if "region" in errors:
+                errors["employer_id"] = errors.pop("region")
+            return await self._log_form(request, db, form, errors, status_code=409 if exc.status_code == 409 else 422)
         flash(request, f"Logged a {touch.channel} with {touch.employer.legal_name}: it counts toward the budget")
         return redirect(request, f"/employers/{touch.employer_id}")
 

@@ -365,6 +365,23 @@ async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, 
     assert await db.scalar(select(func.count(Touch.id)).where(Touch.source == "logged")) == 1
 
 
+async def test_log_form_finds_the_employer_by_name_and_refuses_another_regions_at_the_field(client, world, db):
+    await world.f.employer("Golden State Logistics")
+    bay = await world.f.employer("Bay Bakery", county="San Mateo")
+    await login(client, world.users["spoc"].email)
+    form = (await client.get("/queue/log")).text
+    assert 'name="employer_name"' in form and 'hx-get="/employers/match"' in form  # typeahead, not a number box
+    token = client.cookies.get("csrftoken")
+    typed = await client.post("/queue/log", data={"employer_name": "Golden State", "employer_id": "", "channel": "call",
+                                                  "occurred_on": today().isoformat(), "_csrf_token": token})
+    assert typed.status_code == 422 and "choose the employer from the suggestions" in typed.text
+    other = await client.post("/queue/log", data={"employer_id": str(bay.id), "channel": "call", "notes": "kept",
+                                                  "occurred_on": today().isoformat(), "_csrf_token": token})
+    assert other.status_code == 422 and "a region you do not work" in other.text
+    assert "kept" in other.text and "<nav" in other.text  # the form again, with what was typed
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
 async def test_employer_page_shows_the_timeline_with_budget_left(client, world, desk):
     e = await world.f.employer("Golden State Logistics")
     t = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-3)
