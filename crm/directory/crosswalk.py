@@ -21,6 +21,7 @@ from crm.audit import service as audit
 from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.directory.models import Organization, Region, Service, ServiceOffering, organization_region
+from crm.directory.service import region_by_code
 from crm.errors import FieldError
 
 EDITORS_ONLY = "Only the organization's own staff, or a lead of the region, edit its services"
@@ -72,10 +73,7 @@ def may_edit(principal: Principal, organization_id: int, region_id: int) -> bool
 async def crosswalk_region(db: AsyncSession, principal: Principal, code: str | None) -> Region:
     """The region asked for; by default the first of the user's roles or organization, else the first."""
     if code and code.strip():
-        region = await db.scalar(select(Region).where(Region.code == code.strip().upper()))
-        if region is None:
-            raise NotFoundException(f"Region {code!r} not found")
-        return region
+        return await region_by_code(db, code)
     mine = set(principal.regions_for(*Role))
     if not mine and principal.organization_id is not None:
         mine = set(await db.scalars(select(organization_region.c.region_id).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.exceptions import NotFoundException
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -23,6 +24,16 @@ async def region_id_for(db: AsyncSession, code: str) -> int:
     if region_id is None:
         raise FieldError("region", f"unknown region code {code!r}")
     return region_id
+
+
+async def region_by_code(db: AsyncSession, code: str) -> Region:
+    """The region with this code (any case, spaces around ignored); 404 when there is none."""
+    # Without its counties (``Region.counties`` raises when not loaded): the pages that list them
+    # load the regions with ``led_regions(..., counties=True)`` or ``regions()``.
+    region = await db.scalar(select(Region).where(Region.code == code.strip().upper()))
+    if region is None:
+        raise NotFoundException(f"Region {code!r} not found")
+    return region
 
 
 async def led_regions(db: AsyncSession, principal: Principal, *, counties: bool = False) -> list[Region]:

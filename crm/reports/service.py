@@ -24,13 +24,14 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException
 from sqlalchemy import ColumnElement, Select, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
 from crm.auth.models import User
 from crm.directory.models import Region
+from crm.directory.service import region_by_code
 from crm.employers.models import Employer, EmployerStatus
 from crm.reports import measures
 from crm.reports.measures import Period
@@ -54,8 +55,7 @@ async def report_region(db: AsyncSession, code: str | None, allowed: list[Region
     region = next((r for r in allowed if r.code == wanted), None)
     if region is not None:
         return region
-    if await db.scalar(select(Region.id).where(Region.code == wanted)) is None:
-        raise NotFoundException(f"Region {code!r} not found")
+    await region_by_code(db, code)  # 404 when it does not exist
     raise PermissionDeniedException(f"Only a lead of {wanted} may read its reports")
 
 

@@ -13,7 +13,6 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth.guards import requires_crm_user, requires_staff
@@ -21,6 +20,7 @@ from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
+from crm.directory.service import region_by_code
 from crm.employers.models import RoutingRule
 from crm.errors import FieldError
 from crm.touches.models import RegionPolicy
@@ -36,14 +36,6 @@ from crm.touches.touch_schemas import (
 from crm.touches.workflow import eligible_spoc
 
 RegionCode = Annotated[str, FromPath]
-
-
-async def region_by_code(db: AsyncSession, code: str) -> Region:
-    region = await db.scalar(
-        select(Region).options(selectinload(Region.counties)).where(Region.code == code.strip().upper()))
-    if region is None:
-        raise NotFoundException(f"Region {code!r} not found")
-    return region
 
 
 def require_lead(actor: Principal, region: Region) -> None:

@@ -14,7 +14,7 @@ from crm.auth.guards import requires_lead
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
-from crm.directory.service import led_regions, set_establishment_count
+from crm.directory.service import led_regions, region_by_code, set_establishment_count
 from crm.employers.service import spoc_candidates
 from crm.errors import FieldError
 from crm.ids import parse_id
@@ -61,7 +61,7 @@ class RegionPages(Controller):
                       establishment_errors=establishment_errors or {}, establishments_saved=establishments_saved)
 
     async def _region(self, db: Db, principal: Principal, code: str) -> Region:
-        region = await policy.region_by_code(db, code)
+        region = await region_by_code(db, code)
         policy.require_lead(principal, region)
         return region
 
