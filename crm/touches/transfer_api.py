@@ -8,6 +8,7 @@ from litestar.params import JSONBody
 
 from crm.auth.guards import requires_lead
 from crm.deps import Db, Me
+from crm.directory.service import region_by_code
 from crm.touches import policy
 from crm.touches.touch_api import now_utc
 from crm.touches.touch_schemas import (
@@ -29,7 +30,7 @@ class CaseloadApi(Controller):
     async def caseloads(self, db: Db, principal: Me, code: policy.RegionCode) -> CaseloadPage:
         """Everyone holding employers, backups or open touches in the region, largest caseload first,
         former staff included (``can_work`` false)."""
-        region = await policy.region_by_code(db, code)
+        region = await region_by_code(db, code)
         policy.require_lead(principal, region)
         items = [CaseloadOut(user=PersonRef(h.user_id, h.name), can_work=h.can_work, employers=h.caseload.employers,
                              backups=h.caseload.backups, open_touches=h.caseload.open_touches)
@@ -42,7 +43,7 @@ class CaseloadApi(Controller):
         """Move everything ``from_spoc_id`` holds in the region to ``to_spoc_id`` in one transaction:
         each employer's assignment is ended and a new one started (history kept), open touches change
         SPOC, requesters on them are told. 422 when there is nothing to move."""
-        region = await policy.region_by_code(db, code)
+        region = await region_by_code(db, code)
         done = await transfer_caseload(db, principal, region, data.from_spoc_id, data.to_spoc_id,
                                        reason=data.reason, now=now_utc())
         return CaseloadTransferOut(region=done.region, from_spoc=PersonRef(done.from_user.id, done.from_user.name),
