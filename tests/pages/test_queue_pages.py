@@ -393,6 +393,18 @@ async def test_employer_page_shows_the_timeline_with_budget_left(client, world, 
     assert "board&#39;s plan" not in timeline and "LA Basin WDB" not in timeline  # another org's request
 
 
+async def test_a_partner_requests_contact_from_the_employer_page(client, world):
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["partner"].email)
+    html = (await client.get(f"/employers/{e.id}")).text
+    assert f'href="/requests/new?employer_id={e.id}"' in html
+    form = (await client.get(f"/requests/new?employer_id={e.id}")).text
+    assert 'value="Golden State Logistics"' in form and f'name="employer_id" value="{e.id}"' in form
+    await client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken")})
+    await login(client, world.users["spoc"].email)
+    assert "Request contact with this employer" not in (await client.get(f"/employers/{e.id}")).text
+
+
 async def test_partner_accepts_a_hand_off_with_htmx_and_declining_needs_a_note(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="completed")
     first = await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="welders")

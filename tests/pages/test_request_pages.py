@@ -139,6 +139,8 @@ async def test_my_requests_lists_only_my_organizations_requests_and_withdraws_in
     page = await client.get("/requests")
     assert f'id="request-{mine.id}"' in page.text and "other org" not in page.text
     assert page.text.count('<tr id="request-') == 1 and "Withdraw" in page.text
+    detail = (await client.get(f"/requests/{mine.id}")).text
+    assert f'data-confirm="Withdraw request #{mine.id}?' in detail  # asks first, as the list does
     r = await client.post(f"/requests/{mine.id}/withdraw", headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 200 and "withdrawn" in r.text.lower() and "<html" not in r.text
     await db.commit()  # end the session's read snapshot (SQLite WAL) before re-reading
