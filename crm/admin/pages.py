@@ -229,3 +229,47 @@ class AdminPages(Controller):
             return await self._orgs(request, db, None, values, errors, status_code=exc.status_code)
         flash(request, f"Created organization {org.name}")
         return redirect(request, "/admin/organizations")
+
+    @get("/organizations/{organization_id:int}")
+    async def organization(self, request: Request[Any, Any, Any], db: Db, organization_id: PathId) -> Template:
+        return await self._org_page(request, db, organization_id, {}, {})
+
+    async def _org(self, db: Db, organization_id: int) -> Organization:
+        org = await db.scalar(select(Organization).where(Organization.id == organization_id)
+                              .options(selectinload(Organization.regions))
+                              .execution_options(populate_existing=True))
+        if org is None:
+            raise NotFoundException(f"Organization #{organization_id} not found")
+        return org
+
+    async def _org_page(self, request: Request[Any, Any, Any], db: Db, organization_id: int,
+                        values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+        org = await self._org(db, organization_id)
+        members = await db.scalar(select(func.count(User.id)).where(User.organization_id == org.id))
+        return render(request, "admin/organization.html", status_code=status_code, org=org, members=members,
+                      values=values or {"name": org.name, "kind": org.kind,
+                                        "regions": [r.code for r in org.regions]},
+                      errors=errors, kinds=[k.value for k in OrganizationKind],
+                      regions=list(await db.scalars(select(Region).order_by(Region.code))))
+
+    @post("/organizations/{organization_id:int}")
+    async def update_organization(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                                  organization_id: PathId) -> Template | Redirect:
+        form = await request.form()
+        codes = [str(r) for r in form.getall("regions", [])]
+        values = {"name": form.get("name", ""), "kind": form.get("kind", ""), "regions": codes}
+        org = await self._org(db, organization_id)
+        try:
+            dropped = await directory.update_organization(db, principal, org, str(values["name"]),
+                                                          str(values["kind"]), codes)
+        except HTTPException as exc:
+            if exc.status_code not in (409, 422):
+                raise
+            await db.rollback()
+            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"name": exc.detail}
+            return await self._org_page(request, db, organization_id, values, errors, status_code=exc.status_code)
+        message = f"Saved {org.name}"
+        if dropped:
+            message += f"; its crosswalk services in {', '.join(dropped)} were removed with those regions"
+        flash(request, message)
+        return redirect(request, f"/admin/organizations/{organization_id}")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth.models import Role
 from crm.auth.principal import Principal
-from crm.directory.models import Organization, OrganizationKind, Region
+from crm.directory.models import Organization, OrganizationKind, Region, ServiceOffering
 from crm.errors import Conflict, FieldError
 
 _REGION_ID = select(Region.__table__.c.id).where(Region.__table__.c.code == bindparam("code"))
@@ -87,6 +87,38 @@ async def create_organization(db: AsyncSession, actor: Principal | None, name: s
     audit.record(db, actor, "organization.create", "organization", org.id,
                  after={"name": name, "kind": kind, "regions": sorted(r.code for r in found)})
     return org
+
+
+async def update_organization(db: AsyncSession, actor: Principal, org: Organization, name: str, kind: str,
+                              region_codes: list[str]) -> list[str]:
+    """Rename, re-kind and set the regions an organization serves (``org.regions`` loaded). Its services
+    in a region it no longer serves leave the crosswalk with it; answers those regions' codes. Audited."""
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise FieldError("name", "is required (at most 200 characters)")
+    if kind not in {k.value for k in OrganizationKind}:
+        raise FieldError("kind", f"must be one of {', '.join(k.value for k in OrganizationKind)}")
+    if await db.scalar(select(Organization.id).where(func.lower(Organization.name) == name.lower(),
+                                                     Organization.id != org.id)):
+        raise Conflict(f"An organization named {name!r} already exists")
+    wanted = {c.strip().upper() for c in region_codes if c.strip()}
+    found = list(await db.scalars(select(Region).where(Region.code.in_(sorted(wanted))).order_by(Region.code)))
+    missing = wanted - {r.code for r in found}
+    if missing:
+        raise FieldError("regions", f"unknown region code(s): {', '.join(sorted(missing))}")
+    before = {"name": org.name, "kind": org.kind, "regions": sorted(r.code for r in org.regions)}
+    dropped = [r for r in org.regions if r.code not in wanted]
+    if dropped:
+        await db.execute(delete(ServiceOffering).where(ServiceOffering.organization_id == org.id,
+                                                       ServiceOffering.region_id.in_([r.id for r in dropped])))
+    org.name, org.kind, org.regions = name, kind, found
+    after = {"name": name, "kind": kind, "regions": sorted(r.code for r in found)}
+    changed_before, changed_after = audit.diff(before, after)
+    if changed_after:
+        audit.record(db, actor, "organization.update", "organization", org.id, before=changed_before,
+                     after=changed_after)
+    await db.flush()
+    return sorted(r.code for r in dropped)
 
 
 # The largest RPU (Los Angeles Basin) has some 450,000 establishments; ten million bounds typos.

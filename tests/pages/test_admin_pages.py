@@ -1,4 +1,4 @@
-"""Admin › Users: the list (filter, pages) and one user's page — profile, roles, password, activation."""
+"""Admin pages: users (list, one user: profile, roles, password, activation) and organizations (edit)."""
 
 from __future__ import annotations
 
@@ -153,3 +153,52 @@ async def test_only_admins_edit_users(client, world, who):
     for path, data in [("", {"name": "X"}), ("/grants", {"role": "admin"}), ("/password", {"password": "x" * 12})]:
         r = await client.post(f"/admin/users/{target}{path}", data=_form(client, **data))
         assert r.status_code == 403
+
+
+# ---------------------------------------------------------------- organizations
+
+
+async def test_admin_edits_an_organization_and_its_services_leave_with_a_region(admin, world, db):
+    from crm.directory.models import Organization, ServiceOffering
+
+    college = world.orgs["college"]
+    put = await admin.put(f"/api/organizations/{college.id}/services", json={"region": "LA-BASIN",
+                                                                           "services": ["job_placement"]},
+                          headers=await world.f.auth(world.users["admin"]))
+    assert put.status_code == 200, put.text
+    listing = (await admin.get("/admin/organizations")).text
+    assert f'href="/admin/organizations/{college.id}"' in listing and "community college" in listing
+    page = (await admin.get(f"/admin/organizations/{college.id}")).text
+    assert 'value="LA-BASIN" checked' in page
+    r = await admin.post(f"/admin/organizations/{college.id}", data=_form(
+        admin, name="East Los Angeles College", kind="community_college", regions="BAY-PENINSULA"))
+    assert r.status_code == 200
+    assert "Saved East Los Angeles College; its crosswalk services in LA-BASIN were removed" in r.text
+    await db.rollback()
+    assert (await db.get(Organization, college.id)).name == "East Los Angeles College"
+    assert await db.scalar(select(ServiceOffering.id).where(ServiceOffering.organization_id == college.id)) is None
+    assert "organization.update" in set(await db.scalars(select(AuditEvent.action)))
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"name": "", "kind": "cbo"}, "is required"),
+    ({"name": "LA Basin WDB", "kind": "cbo"}, "already exists"),
+    ({"name": "New Name", "kind": "spaceship"}, "must be one of"),
+    ({"name": "New Name", "kind": "cbo", "regions": "ATLANTIS"}, "unknown region code"),
+])
+async def test_bad_organization_edits_show_the_error_and_change_nothing(admin, world, db, data, message):
+    from crm.directory.models import Organization
+
+    college = world.orgs["college"]
+    r = await admin.post(f"/admin/organizations/{college.id}", data=_form(admin, **data))
+    assert r.status_code in (409, 422) and message in r.text
+    await db.rollback()
+    assert (await db.get(Organization, college.id)).name == "East LA College"
+
+
+async def test_only_admins_edit_organizations(client, world):
+    await login(client, world.users["lead"].email)
+    college = world.orgs["college"]
+    assert (await client.get(f"/admin/organizations/{college.id}")).status_code == 403
+    r = await client.post(f"/admin/organizations/{college.id}", data=_form(client, name="X", kind="cbo"))
+    assert r.status_code == 403
