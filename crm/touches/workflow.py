@@ -124,12 +124,12 @@ def _tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject
 
 
 def _move_requests(db: AsyncSession, actor: Principal, requests: Iterable[TouchRequest], action: str,
-                   employer_id: int, touch_id: int | None = None) -> None:
+                   employer_id: int, touch_id: int | None = None, note: str | None = None) -> None:
     for r in requests:
         before = r.status
         r.status = transition_request(r.status, action).value  # type: ignore[arg-type]
         audit.record(db, actor, f"touch_request.{action}", "touch_request", r.id, employer_id=employer_id,
-                     before={"status": before}, after={"status": r.status, "touch_id": touch_id})
+                     before={"status": before}, after={"status": r.status, "touch_id": touch_id}, note=note)
 
 
 def _spoc_name(touch: Touch) -> str:
@@ -313,13 +313,15 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     if release is not None:
         for r in requests:
             r.touch_id, r.release_on = None, release
-        _move_requests(db, actor, requests, "hold", touch.employer_id)
+        _move_requests(db, actor, requests, "hold", touch.employer_id,
+                       note=f"touch #{touch.id} cancelled ({reason}); held until {release.isoformat()}")
         told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}). "
                 f"Your request is held and joins the next touch from {release.isoformat()}.")
     else:
         for r in requests:
             r.decline_reason, r.closed_at = f"Touch cancelled: {reason}", now
-        _move_requests(db, actor, requests, "decline", touch.employer_id, touch.id)
+        _move_requests(db, actor, requests, "decline", touch.employer_id, touch.id,
+                       note=f"touch #{touch.id} cancelled ({reason})")
         why = "" if data.decline_requests else " and the employer cannot be contacted again for now"
         told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}){why}, so your "
                 "request was declined.")

@@ -211,6 +211,9 @@ async def test_cancel_holds_bundled_requests_a_week_by_default_and_tells_request
     assert [(q.status, q.touch_id, q.release_on) for q in reqs] == [("held", None, release)] * 2
     bodies = (await db.scalars(select(OutboxMessage.body))).all()
     assert len(bodies) == 2 and all("owner on leave" in b and release.isoformat() in b for b in bodies)
+    # The request's own history says why it went back to held.
+    notes = set(await db.scalars(select(AuditEvent.note).where(AuditEvent.action == "touch_request.hold")))
+    assert notes == {f"touch #{t.id} cancelled (owner on leave); held until {release.isoformat()}"}
 
 
 @pytest.mark.parametrize(("hold_in", "released_in"), [(2, 4), (20, 20)])
