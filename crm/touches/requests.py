@@ -60,7 +60,8 @@ async def touch_openers(db: AsyncSession, reqs: list[TouchRequest]) -> dict[int,
 
 
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
-             outcome: str | None = None, decline_reason: str | None = None) -> str:
+             outcome: str | None = None, decline_reason: str | None = None,
+             window_end: dt.date | None = None) -> str:
     """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first)."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
         verb = "Queued as" if opened_touch else "Bundled into"
@@ -69,8 +70,10 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
             f"(no SPOC yet: the {touch.region_code} lead assigns one)"
         return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}"
     if status == RequestStatus.HELD and release_on is not None:
+        late = "" if window_end is None or release_on <= window_end else (
+            f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late")
         return (f"Held until {human_date(release_on)}: the employer's contact budget is used up until then; "
-                "it will join the first touch made then")
+                f"it will join the first touch made then{late}")
     if status == RequestStatus.NEEDS_MATCH:
         return "Needs a match: a SPOC will confirm which employer you meant"
     if status == RequestStatus.COMPLETED:
@@ -94,7 +97,8 @@ def decision_message(req: TouchRequest, openers: dict[int, int] | None = None) -
     touch = req.touch
     first = (openers or {}).get(touch.id, req.id) if touch is not None else req.id
     return describe(req.status, touch_ref(touch) if touch is not None else None, opened_touch=first == req.id,
-                    release_on=req.release_on, outcome=req.outcome, decline_reason=req.decline_reason)
+                    release_on=req.release_on, outcome=req.outcome, decline_reason=req.decline_reason,
+                    window_end=req.window_end)
 
 
 async def request_outs(db: AsyncSession, reqs: list[TouchRequest]) -> list[TouchRequestOut]:
@@ -159,7 +163,7 @@ async def request_out_by_id(db: AsyncSession, request_id: int) -> TouchRequestOu
         spoc=SpocRef(id=row.spoc_id, name=row.spoc_name) if touch is not None and row.spoc_id is not None else None,
         planned_date=row.planned_on if touch is not None else None, release_on=row.release_on,
         decision=describe(row.status, touch, opened_touch=row.opener == row.id, release_on=row.release_on,
-                          outcome=row.outcome, decline_reason=row.decline_reason),
+                          outcome=row.outcome, decline_reason=row.decline_reason, window_end=row.window_end),
         employer_name=employer_display_name(row.legal_name, row.dba) if row.employer_id is not None
         else (str(query_name) if query_name else None),
         region=row.region, purpose=row.purpose, priority=row.priority, summary=row.summary,

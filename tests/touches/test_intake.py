@@ -101,6 +101,9 @@ async def test_request_over_budget_is_held_until_the_earliest_date_the_budget_al
     # 2 touches per rolling 30 days: the day(-10) touch leaves the period on day(20).
     assert r.body.release_on == day(20)
     assert r.body.decision.startswith("Held until 21 March 2027")
+    # Past the partner's own last day (day 5): the answer says so.
+    assert r.body.decision.endswith("after the last day you asked for (6 March 2027): withdraw it if that is "
+                                    "too late")
     assert await db.scalar(select(func.count()).select_from(Touch)) == 2
 
 
