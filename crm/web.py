@@ -7,8 +7,10 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.principal import Principal
 from crm.errors import FieldError, validation_path
@@ -57,6 +59,15 @@ async def form_data(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted form as single strings (the CSRF field removed)."""
     form = await request.form()
     return {k: (v if isinstance(v, str) else "") for k, v in form.items() if k != "_csrf_token"}
+
+
+async def refused(db: AsyncSession, exc: HTTPException, key: str = "form") -> dict[str, str]:
+    """The errors a form shows for a refused change (409/422), after rolling the change back: each
+    field's message, or the whole refusal under ``key``. Any other error is raised again."""
+    if exc.status_code not in (409, 422):
+        raise exc
+    await db.rollback()
+    return dict(exc.fields) if isinstance(exc, FieldError) else {key: str(exc.detail)}
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal:

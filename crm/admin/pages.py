@@ -24,7 +24,7 @@ from crm.directory.models import Organization, OrganizationKind, Region
 from crm.employers.models import Employer
 from crm.errors import FieldError
 from crm.touches.transfer import Caseload, caseload_of
-from crm.web import flash, form_data, redirect, render
+from crm.web import flash, form_data, redirect, refused, render
 
 USERS_PAGE = 50
 
@@ -90,10 +90,7 @@ class AdminPages(Controller):
                 organization=form.get("organization") or None, password=form.get("password") or None,
                 actor=principal)
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"email": exc.detail}
+            errors = await refused(db, exc, "email")
             return await self._users(request, db, None, form, errors, status_code=exc.status_code)
         flash(request, f"Created user {user.email}")
         return redirect(request, "/admin/users")
@@ -155,10 +152,7 @@ class AdminPages(Controller):
         try:
             message = await change(user, form)
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+            errors = await refused(db, exc)
             return await self._user_page(request, db, user_id, errors={form_name: errors},
                                          values={k: v for k, v in form.items() if k != "password"},
                                          status_code=exc.status_code)
@@ -222,10 +216,7 @@ class AdminPages(Controller):
             org = await directory.create_organization(db, principal, str(values["name"]), str(values["kind"]),
                                                       [str(r) for r in values["regions"]])
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"name": exc.detail}
+            errors = await refused(db, exc, "name")
             return await self._orgs(request, db, None, values, errors, status_code=exc.status_code)
         flash(request, f"Created organization {org.name}")
         return redirect(request, "/admin/organizations")
@@ -263,10 +254,7 @@ class AdminPages(Controller):
             dropped = await directory.update_organization(db, principal, org, str(values["name"]),
                                                           str(values["kind"]), codes)
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"name": exc.detail}
+            errors = await refused(db, exc, "name")
             return await self._org_page(request, db, organization_id, values, errors, status_code=exc.status_code)
         message = f"Saved {org.name}"
         if dropped:

@@ -30,7 +30,7 @@ from crm.employers.models import Employer
 from crm.employers.panels import employer_panel
 from crm.errors import FieldError
 from crm.partnerships.service import employer_partnerships
-from crm.web import flash, form_data, parse_form, redirect, render
+from crm.web import flash, form_data, parse_form, redirect, refused, render
 
 PAGE = 25
 MEMBER_TYPES = [(t.value, t.value.replace("_", " ")) for t in MemberType]
@@ -149,11 +149,8 @@ class CouncilPages(Controller):
 
     async def _failed(self, request: Request[Any, Any, Any], db: Db, principal: Principal, council_id: int,
                       exc: HTTPException, form_name: str, partial: str, values: dict[str, str]) -> Template:
-        if exc.status_code not in (409, 422):
-            raise exc
-        await db.rollback()
+        errors = await refused(db, exc)
         council = await service.council_for_view(db, principal, council_id)
-        errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": str(exc.detail)}
         return await self._detail(request, db, principal, council, partial=partial, errors={form_name: errors},
                                   values=values, status_code=exc.status_code)
 

@@ -24,7 +24,7 @@ from crm.employers.models import Employer, SizeBand
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn
 from crm.errors import FieldError
-from crm.web import flash, form_data, parse_form, redirect, render
+from crm.web import flash, form_data, parse_form, redirect, refused, render
 
 PAGE = 25
 
@@ -126,10 +126,7 @@ class EmployerPages(Controller):
             data = parse_form(form, AssignIn)
             assignment = await service.assign_spoc(db, principal, employer_id, data)
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"assignment": exc.detail}
+            errors = await refused(db, exc, "assignment")
             return await self._detail(request, db, principal, employer_id, assign_errors=errors,
                                       status_code=exc.status_code, partial="employers/_spoc.html")
         flash(request, f"{assignment.spoc.name} is now the SPOC for {assignment.region.code}")

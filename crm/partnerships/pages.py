@@ -30,7 +30,7 @@ from crm.partnerships.schemas import (
     PartnershipIn,
     PartnershipPatch,
 )
-from crm.web import flash, form_data, parse_form, redirect, render
+from crm.web import flash, form_data, parse_form, redirect, refused, render
 
 PAGE = 25
 
@@ -130,11 +130,8 @@ class PartnershipPages(Controller):
 
     async def _failed(self, request: Request[Any, Any, Any], db: Db, principal: Principal, partnership_id: int,
                       exc: HTTPException, form_name: str, partial: str, values: dict[str, str]) -> Template:
-        if exc.status_code not in (409, 422):
-            raise exc
-        await db.rollback()
+        errors = await refused(db, exc)
         p = await service.partnership_for_view(db, principal, partnership_id)
-        errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": str(exc.detail)}
         return await self._detail(request, db, principal, p, partial=partial, errors={form_name: errors},
                                   values=values, status_code=exc.status_code)
 

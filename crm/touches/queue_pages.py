@@ -48,7 +48,7 @@ from crm.touches.touch_schemas import (
     ReassignIn,
     ScheduleIn,
 )
-from crm.web import field_message, flash, form_data, redirect, render
+from crm.web import field_message, flash, form_data, redirect, refused, render
 
 S = TypeVar("S", bound=msgspec.Struct)
 Row = QueueRow | Touch  # a queue row: read for the page, or the entity an action or its form works on
@@ -204,10 +204,7 @@ class QueuePages(Controller):
 
     async def _refused(self, request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                        exc: HTTPException, form: str, values: dict[str, str]) -> Template:
-        if exc.status_code not in (409, 422):
-            raise exc
-        await db.rollback()
-        errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+        errors = await refused(db, exc)
         if request.headers.get("hx-request"):
             return await _row(request, db, principal, touch_id, errors, form, values, status_code=exc.status_code)
         return await self._page(request, db, principal, status_code=exc.status_code,
@@ -240,10 +237,7 @@ class QueuePages(Controller):
             req, _ = await match.confirm_match(db, principal, request_id, employer_id, now=dt.datetime.now(dt.UTC))
             out = await request_out_of(db, req)
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+            errors = await refused(db, exc)
             if not request.headers.get("hx-request"):
                 flash(request, f"Request #{request_id}: {next(iter(errors.values()))}", "error")
                 return redirect(request, "/queue")

@@ -18,7 +18,7 @@ from crm.employers.service import spoc_candidates
 from crm.errors import FieldError
 from crm.ids import parse_id
 from crm.touches.transfer import holders, transfer_caseload
-from crm.web import flash, form_data, redirect, render
+from crm.web import flash, form_data, redirect, refused, render
 
 
 class CaseloadPages(Controller):
@@ -60,10 +60,7 @@ class CaseloadPages(Controller):
             done = await transfer_caseload(db, principal, region, from_id, to_id, reason=form.get("reason", ""),
                                            now=clock.now())
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+            errors = await refused(db, exc)
             return await self._page(request, db, principal, code, form, errors, status_code=exc.status_code)
         moved = done.moved
         flash(request, f"Transferred {done.from_user.name}'s caseload in {done.region} to {done.to_user.name}: "
