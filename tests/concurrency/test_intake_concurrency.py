@@ -204,3 +204,57 @@ async def test_forty_simultaneous_requests_needing_separate_touches_never_exceed
     for i, day in enumerate(dates):
         assert is_allowed(policy, dates[:i] + dates[i + 1:], day), (day, dates)
     assert all((b - a).days >= policy.min_gap_days for a, b in zip(dates, dates[1:], strict=False))
+
+
+async def test_a_caseload_transfer_racing_forty_requests_leaves_no_touch_with_the_old_spoc(servers, crowd):
+    """The transfer locks the employer rows intake locks: a request decided before it has its touch
+    moved, one decided after it is routed to the new SPOC — never a new touch for the old one."""
+    f = crowd.factory
+    board = await f.organization("Transfer Board", "workforce_board", ["LA-BASIN"])
+    new_spoc = await f.user("sam@example.org", "Sam Ortiz", [("spoc", "LA-BASIN")], org=board)
+    lead = await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
+    today = clock.today()
+    # Single-day windows two weeks apart: many separate touches, opened while the transfer runs.
+    bodies = [{"employer_id": crowd.employer.id, "region": "LA-BASIN", "purpose": "event",
+               "window_start": (today + dt.timedelta(days=3 + 14 * i)).isoformat(),
+               "window_end": (today + dt.timedelta(days=3 + 14 * i)).isoformat()} for i in range(CONCURRENT)]
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=CONCURRENT + 1)) as client:
+        transfer = client.post(f"{servers[-1]}/api/regions/LA-BASIN/transfer", headers=await f.auth(lead),
+                               json={"from_spoc_id": crowd.spoc_id, "to_spoc_id": new_spoc.id})
+        intakes = [client.post(f"{servers[i % len(servers)]}/api/touch-requests", json=body, headers=crowd.headers[i])
+                   for i, body in enumerate(bodies)]
+        responses = await asyncio.gather(*intakes[:CONCURRENT // 2], transfer, *intakes[CONCURRENT // 2:])
+    moved = responses[CONCURRENT // 2]
+    assert moved.status_code == 200 and moved.json()["employers"] == 1, moved.text
+    assert all(r.status_code in (201, 422) for r in responses if r is not moved)
+    async with f.sessionmaker() as db:
+        from crm.employers.models import SpocAssignment
+
+        active = list(await db.scalars(select(SpocAssignment.spoc_id).where(
+            SpocAssignment.employer_id == crowd.employer.id, SpocAssignment.ended_at.is_(None))))
+        open_spocs = set(await db.scalars(select(Touch.spoc_id).where(
+            Touch.employer_id == crowd.employer.id, Touch.status.in_(["queued", "scheduled"]))))
+    assert active == [new_spoc.id]
+    assert open_spocs == {new_spoc.id}
+
+
+async def test_a_caseload_transfer_waits_for_a_decision_in_progress_on_one_of_its_employers(servers, crowd):
+    """What makes the race above safe: the transfer takes the employer's row lock (PostgreSQL) or the
+    write lock (SQLite) that intake holds while deciding, so it cannot move a caseload under a decision."""
+    from sqlalchemy import text
+
+    f = crowd.factory
+    board = await f.organization("Transfer Board", "workforce_board", ["LA-BASIN"])
+    new_spoc = await f.user("sam@example.org", "Sam Ortiz", [("spoc", "LA-BASIN")], org=board)
+    lead = await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
+    headers = await f.auth(lead)
+    async with f.sessionmaker() as db, httpx.AsyncClient(timeout=60) as client:
+        await db.execute(text("UPDATE employer SET name_key = name_key WHERE id = :id"), {"id": crowd.employer.id})
+        transfer = asyncio.ensure_future(client.post(
+            f"{servers[0]}/api/regions/LA-BASIN/transfer", headers=headers,
+            json={"from_spoc_id": crowd.spoc_id, "to_spoc_id": new_spoc.id}))
+        await asyncio.sleep(1.5)
+        assert not transfer.done()  # waiting for the lock a deciding intake would hold
+        await db.rollback()
+        response = await transfer
+    assert response.status_code == 200 and response.json()["employers"] == 1, response.text
