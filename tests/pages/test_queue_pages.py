@@ -415,6 +415,7 @@ async def test_partner_accepts_a_hand_off_with_htmx_and_declining_needs_a_note(c
     assert r.status_code == 200 and '<section class="card" id="hand-offs">' in r.text and "accepted" in r.text
     r = await client.post(f"/hand-offs/{second.id}/decline", headers={**HX, **csrf(client)}, data={"note": ""})
     assert r.status_code == 422 and "say why you decline" in r.text
+    assert f'aria-describedby="hand-off-{second.id}-error"' in r.text  # the note field is marked, not just the row
     assert (await _fresh(db, HandOff, second.id)).status == "pending"
     assert (await db.get(HandOff, first.id)).status == "accepted"
 
