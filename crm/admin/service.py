@@ -22,6 +22,7 @@ from crm.errors import Conflict, FieldError
 from crm.touches.transfer import caseload_of
 
 MIN_PASSWORD = 10
+PROFILE_FIELDS = ("name", "organization_id", "title", "phone")
 _PHONE = re.compile(r"[0-9+().\- ]{0,32}")
 
 
@@ -53,10 +54,9 @@ async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name
             raise FieldError("organization", f"unknown organization {organization.strip()!r}")
     if org_id is None and any(g.role == Role.partner.value for g in user.grants):
         raise FieldError("organization", "a partner must belong to an organization")
-    before = audit.snapshot(user, ("name", "organization_id", "title", "phone"))
+    before = audit.snapshot(user, PROFILE_FIELDS)
     user.name, user.organization_id, user.title, user.phone = name, org_id, title or None, phone or None
-    changed_before, changed_after = audit.diff(before, audit.snapshot(user, ("name", "organization_id", "title",
-                                                                             "phone")))
+    changed_before, changed_after = audit.diff(before, audit.snapshot(user, PROFILE_FIELDS))
     if changed_after:
         audit.record(db, actor, "user.update", "user", user.id, before=changed_before, after=changed_after)
         forget_on_commit(db.sync_session, user.id)

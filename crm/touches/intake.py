@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -181,15 +181,21 @@ async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | No
     raise FieldError("region", "is required (the employer has no region)")
 
 
+async def employer_as_typed(db: AsyncSession, actor: Principal, typed: Mapping[str, Any],
+                            region_id: int) -> Employer:
+    """Create the employer a partner typed (``name``, ``website``, ``fein``, ``city``, ``zip``) in the region."""
+    name = str(typed.get("name") or "").strip() or str(typed.get("website") or "").strip() \
+        or f"FEIN {typed.get('fein')}"
+    region_code = await db.scalar(select(Region.code).where(Region.id == region_id))
+    return await create_employer(db, actor, EmployerIn(
+        legal_name=name[:200], website=typed.get("website") or None, fein=typed.get("fein") or None,
+        city=typed.get("city") or None, zip=typed.get("zip") or None, region=region_code))
+
+
 async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchRequestIn,
                                 region_id: int) -> EmployerRef:
-    query = data.employer
-    assert query is not None
-    name = (query.name or "").strip() or (query.website or "").strip() or f"FEIN {query.fein}"
-    region_code = await db.scalar(select(Region.code).where(Region.id == region_id))
-    employer = await create_employer(db, actor, EmployerIn(
-        legal_name=name[:200], website=query.website or None, fein=query.fein or None, city=query.city or None,
-        zip=query.zip or None, region=region_code))
+    assert data.employer is not None
+    employer = await employer_as_typed(db, actor, msgspec.structs.asdict(data.employer), region_id)
     if employer.status != EmployerStatus.provisional:
         # SPEC §3.1: an employer created from a request stays provisional until a SPOC verifies it,
         # whoever submitted the request.

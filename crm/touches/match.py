@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import func, select
@@ -24,12 +23,10 @@ from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerStatus
-from crm.employers.schemas import EmployerIn
-from crm.employers.service import create_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
 from crm.touches.budget import load_policy
-from crm.touches.intake import employer_state, lock_employer
+from crm.touches.intake import employer_as_typed, employer_state, lock_employer
 from crm.touches.models import TouchRequest
 from crm.touches.release import Placing, place
 from crm.touches.requests import REQUEST_AUDIT_FIELDS
@@ -92,16 +89,6 @@ async def waiting(db: AsyncSession, region_ids: frozenset[int] | None, limit: in
             for r, code, org in rows], int(total)
 
 
-async def _typed_employer(db: AsyncSession, actor: Principal, req: TouchRequest) -> Employer:
-    """The employer the partner typed, created now (the SPOC found none of the candidates right)."""
-    typed: dict[str, Any] = req.employer_query or {}
-    name = str(typed.get("name") or typed.get("website") or f"FEIN {typed.get('fein')}").strip()
-    region = await db.scalar(select(Region.code).where(Region.id == req.region_id))
-    return await create_employer(db, actor, EmployerIn(
-        legal_name=name[:200], website=typed.get("website") or None, fein=typed.get("fein") or None,
-        city=typed.get("city") or None, zip=typed.get("zip") or None, region=region))
-
-
 async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, employer_id: int | None, *,
                         now: dt.datetime) -> tuple[TouchRequest, str]:
     """Give a ``needs_match`` request its employer (``employer_id``, or None: create it from what the
@@ -116,7 +103,8 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
     if req.status != RequestStatus.NEEDS_MATCH.value:
         raise Conflict(f"Request #{req.id} is already {req.status.replace('_', ' ')}; nothing to match")
     if employer_id is None:
-        employer = await _typed_employer(db, actor, req)
+        # The SPOC found none of the candidates right: the employer as the partner typed it.
+        employer = await employer_as_typed(db, actor, req.employer_query or {}, req.region_id)
         await db.flush()
     else:
         found = await db.get(Employer, employer_id)
