@@ -646,8 +646,8 @@ async def _load_offerings(db: AsyncSession, regions: dict[str, Region], plans: d
                           org_ids: dict[str, int]) -> None:
     """The crosswalk: each demo organization offers its kind's services in its region (once)."""
     services = {s.code: s.id for s in await db.scalars(select(Service))}
-    listed = set((await db.execute(select(ServiceOffering.organization_id, ServiceOffering.region_id)
-                                   .distinct())).tuples())
+    listed = {(org_id, region_id) for org_id, region_id in await db.execute(
+        select(ServiceOffering.organization_id, ServiceOffering.region_id).distinct())}
     for code, orgs in plans.items():
         region_id = regions[code].id
         for plan in orgs:

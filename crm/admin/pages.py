@@ -17,7 +17,6 @@ from crm.audit import service as audit
 from crm.auth import service as auth_service
 from crm.auth.guards import requires_admin
 from crm.auth.models import Role, RoleGrant, User
-from crm.auth.principal import forget_on_commit
 from crm.deps import Db, Me, PathId
 from crm.directory import service as directory
 from crm.directory.models import Organization, OrganizationKind, Region
@@ -106,9 +105,9 @@ class AdminPages(Controller):
         user.is_active = not user.is_active
         if not user.is_active:
             await auth_service.revoke_tokens(db, user.id)
+            auth_service.end_sessions(db, user)  # reactivating does not revive them
         audit.record(db, principal, "user.activate" if user.is_active else "user.deactivate", "user", user.id,
                      after={"is_active": user.is_active})
-        forget_on_commit(db.sync_session, user.id)
         message = f"{user.email} is now {'active' if user.is_active else 'deactivated'}"
         if not user.is_active:
             # Routing skips an inactive SPOC, but what they hold stays theirs until a lead moves it.
@@ -190,6 +189,8 @@ class AdminPages(Controller):
                            user_id: PathId) -> Template | Redirect:
         async def change(user: User, form: dict[str, str]) -> str:
             await admin_service.set_password(db, principal, user, form.get("password", ""))
+            if user.id == principal.id:  # one's own: this browser stays signed in, the others are out
+                request.set_session({**request.session, "epoch": user.session_epoch})
             return f"New password set for {user.email}; tell them through another channel"
         return await self._user_change(request, db, user_id, "password", change)
 

@@ -111,6 +111,7 @@ async def set_password(db: AsyncSession, actor: Principal, user: User, password:
     if len(password) > 1024:
         raise FieldError("password", "must be at most 1024 characters")
     user.password_hash = hash_password(password)
+    auth_service.end_sessions(db, user)  # whoever knew the old password is signed out
     await db.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
     audit.record(db, actor, "user.password", "user", user.id, note="set by an admin")
     await db.flush()

@@ -68,20 +68,28 @@ class PrincipalMiddleware:
         token = bearer_token(scope)
         if token is not None:
             return await self._from_token(token)
-        session = scope.get("session") or {}
-        user_id = session.get("user_id") if isinstance(session, dict) else None
+        session = scope.get("session")
+        if not isinstance(session, dict):
+            return None
+        user_id = session.get("user_id")
         if not isinstance(user_id, int):
             return None
         key = ("user", user_id)
         cached = self.cache.get(key)
         if cached is not None:
-            return cached.principal
-        async with self.sessionmaker() as db:
-            conn = await db.connection()
-            rows = (await conn.execute(_by_user(), {"user_id": user_id})).all()
-        principal = Principal.from_rows(rows)
-        if principal is not None:
-            self.cache.put(key, principal)
+            principal: Principal | None = cached.principal
+        else:
+            async with self.sessionmaker() as db:
+                conn = await db.connection()
+                rows = (await conn.execute(_by_user(), {"user_id": user_id})).all()
+            principal = Principal.from_rows(rows)
+            if principal is not None:
+                self.cache.put(key, principal)
+        if principal is not None and session.get("epoch", 0) != principal.session_epoch:
+            # Signed in before the user's password was changed (or before a deactivation): that
+            # sign-in is over. Emptying the session deletes it from the store with this response.
+            session.clear()
+            return None
         return principal
 
     async def _from_token(self, token: str) -> Principal | None:

@@ -40,6 +40,9 @@ class User(Base):
     away: Mapped[bool] = mapped_column(default=False)
     title: Mapped[str | None] = mapped_column(String(120), default=None)
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Stamped into a browser session at sign-in; raising it (a new password, deactivation) ends
+    # every session signed in before (crm.auth.middleware).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     # Not eager: a user rides along with touches, requests, assignments and audit events; the

@@ -46,7 +46,7 @@ class LoginPages(Controller):
             return render(request, "login.html", status_code=status, next=target, email=email, error=exc.detail)
         # A fresh session id on login prevents session fixation.
         rotate_session_id(request)
-        request.set_session({"user_id": user.id})
+        request.set_session({"user_id": user.id, "epoch": user.session_epoch})
         return Redirect(path=target, status_code=303)
 
     @post("/logout")

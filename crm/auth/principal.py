@@ -26,6 +26,7 @@ class Principal:
     # role -> region ids (empty frozenset = not region-limited)
     roles: dict[str, frozenset[int]]
     via_token: bool = False
+    session_epoch: int = 0
 
     @classmethod
     def from_user(cls, user: User, via_token: bool = False) -> Principal:
@@ -42,6 +43,7 @@ class Principal:
             organization_name=user.organization.name if user.organization else None,
             roles={role: frozenset(regions) for role, regions in roles.items()},
             via_token=via_token,
+            session_epoch=user.session_epoch,
         )
 
     @classmethod
@@ -58,7 +60,8 @@ class Principal:
                     regions.add(row.region_id)
         return cls(id=first.user_id, email=first.email, name=first.name, organization_id=first.organization_id,
                    organization_name=first.organization_name,
-                   roles={role: frozenset(regions) for role, regions in roles.items()}, via_token=via_token)
+                   roles={role: frozenset(regions) for role, regions in roles.items()}, via_token=via_token,
+                   session_epoch=first.session_epoch)
 
     def has(self, *roles: Role | str) -> bool:
         return any(str(role) in self.roles for role in roles)
@@ -97,7 +100,7 @@ class Principal:
 
 def principal_select() -> Select[*tuple[Any, ...]]:
     """An active user with organization and grants in one statement (one row per grant); add the WHERE."""
-    return (select(User.id.label("user_id"), User.email, User.name, User.organization_id,
+    return (select(User.id.label("user_id"), User.email, User.name, User.organization_id, User.session_epoch,
                    Organization.name.label("organization_name"), RoleGrant.role, RoleGrant.region_id)
             .select_from(User)
             .outerjoin(Organization, Organization.id == User.organization_id)

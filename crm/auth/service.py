@@ -68,6 +68,12 @@ async def issue_token(db: AsyncSession, user: User, label: str = "api") -> str:
     return token
 
 
+def end_sessions(db: AsyncSession, user: User) -> None:
+    """Sign the user out of every browser: sessions carry the epoch they were signed in under."""
+    user.session_epoch += 1
+    forget_on_commit(db.sync_session, user.id)
+
+
 async def revoke_tokens(db: AsyncSession, user_id: int, token_id: int | None = None) -> int:
     """Revoke the user's tokens (or one); this process's cached principals of the user go at commit."""
     forget_on_commit(db.sync_session, user_id)

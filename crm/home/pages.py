@@ -42,7 +42,7 @@ async def partner_summary(db: AsyncSession, principal: Principal) -> dict[str, A
         select(TouchRequest.status, func.count()).where(
             TouchRequest.requester_org_id == principal.organization_id,
             TouchRequest.status.in_([s.value for s in OPEN_REQUEST_STATUSES]))
-        .group_by(TouchRequest.status))).tuples().all())
+        .group_by(TouchRequest.status))).all())
     pending = await db.scalar(select(func.count()).select_from(
         hand_offs_query(principal, "pending", True).order_by(None).subquery())) or 0
     return {"open_requests": counts, "pending_hand_offs": pending}

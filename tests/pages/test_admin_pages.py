@@ -136,6 +136,51 @@ async def test_admin_sets_a_password_the_user_signs_in_with(admin, world):
     assert (await admin.get("/chair")).status_code == 200
 
 
+def _browser(client, cookies=None):
+    """Switch the one test client between browsers: returns the current cookies, installs others."""
+    current = list(client.cookies.jar)
+    if cookies is not None:
+        client.cookies.clear()
+        for cookie in cookies:
+            client.cookies.jar.set_cookie(cookie)
+    return current
+
+
+async def _signed_in(client) -> bool:
+    r = await client.get("/", follow_redirects=False)
+    return r.status_code == 200 or "/login" not in r.headers.get("location", "")
+
+
+async def test_a_new_password_signs_the_user_out_of_every_browser_but_the_admin_stays(client, world):
+    chair, me = world.users["chair"], world.users["admin"]
+    await login(client, chair.email)
+    chairs = _browser(client, [])
+    await login(client, me.email)
+    await client.get(f"/admin/users/{chair.id}")
+    r = await client.post(f"/admin/users/{chair.id}/password", data=_form(client, password="a brand new secret"))
+    assert r.status_code == 200
+    r = await client.post(f"/admin/users/{me.id}/password", data=_form(client, password="the admin's new one"))
+    assert r.status_code == 200 and await _signed_in(client)  # one's own change keeps this browser
+    admins = _browser(client, chairs)
+    assert not await _signed_in(client)
+    assert (await client.get("/chair", follow_redirects=False)).headers["location"].startswith("/login")
+    _browser(client, admins)
+    assert await _signed_in(client)
+
+
+async def test_a_deactivated_users_sessions_stay_ended_when_reactivated(admin, world):
+    partner = world.users["partner"]
+    admins = _browser(admin, [])
+    await login(admin, partner.email)
+    partners = _browser(admin, admins)
+    for _ in range(2):  # deactivate, then activate again
+        assert (await admin.post(f"/admin/users/{partner.id}/active", data=_form(admin))).status_code == 200
+    _browser(admin, partners)
+    assert not await _signed_in(admin)
+    await login(admin, partner.email)  # signing in again works
+    assert await _signed_in(admin)
+
+
 async def test_deactivating_from_the_user_page_warns_of_a_caseload_and_returns_there(admin, world):
     spoc = world.users["spoc"]
     await world.f.assign(await world.f.employer("A Co"), spoc)
