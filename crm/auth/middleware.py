@@ -75,19 +75,23 @@ class PrincipalMiddleware:
         if not isinstance(user_id, int):
             return None
         key = ("user", user_id)
+        epoch = session.get("epoch", 0)
         cached = self.cache.get(key)
-        if cached is not None:
-            principal: Principal | None = cached.principal
-        else:
-            async with self.sessionmaker() as db:
-                conn = await db.connection()
-                rows = (await conn.execute(_by_user(), {"user_id": user_id})).all()
-            principal = Principal.from_rows(rows)
-            if principal is not None:
-                self.cache.put(key, principal)
-        if principal is not None and session.get("epoch", 0) != principal.session_epoch:
-            # Signed in before the user's password was changed (or before a deactivation): that
-            # sign-in is over. Emptying the session deletes it from the store with this response.
+        if cached is not None and cached.principal.session_epoch == epoch:
+            return cached.principal
+        # Not cached, or cached under another epoch: the user's sessions were ended (here or in another
+        # process) after the cache was filled, so the database decides both ways -- this sign-in is
+        # either the newer one or one that is over.
+        async with self.sessionmaker() as db:
+            conn = await db.connection()
+            rows = (await conn.execute(_by_user(), {"user_id": user_id})).all()
+        principal = Principal.from_rows(rows)
+        if principal is None:
+            return None
+        self.cache.put(key, principal)
+        if principal.session_epoch != epoch:
+            # Signed in before a new password or a deactivation: that sign-in is over. Emptying the
+            # session deletes it from the store with this response.
             session.clear()
             return None
         return principal

@@ -125,6 +125,27 @@ async def test_deactivation_elsewhere_takes_effect_within_the_cache_ttl(client, 
     assert (await client.get("/api/users/me", headers=headers)).status_code == 401
 
 
+async def test_sessions_ended_in_another_process_admit_the_new_sign_in_despite_the_cache(client, world, db, clock):
+    from crm.auth.models import User
+    from tests.factories import login
+
+    spoc = world.users["spoc"]
+    await login(client, spoc.email)
+    assert (await client.get("/queue", follow_redirects=False)).status_code == 200  # now cached, epoch 0
+    before = list(client.cookies.jar)
+    user = await db.get(User, spoc.id)
+    user.session_epoch += 1  # what an admin's new password in another process does; this one hears nothing
+    await db.commit()
+    client.cookies.clear()
+    await login(client, spoc.email)
+    assert (await client.get("/queue", follow_redirects=False)).status_code == 200
+    client.cookies.clear()
+    for cookie in before:
+        client.cookies.jar.set_cookie(cookie)
+    r = await client.get("/queue", follow_redirects=False)
+    assert r.status_code in (302, 303) and r.headers["location"].startswith("/login")
+
+
 async def test_deactivation_through_the_admin_page_refuses_a_cached_token_at_once(client, world, db, clock):
     from tests.factories import login
 
