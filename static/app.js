@@ -30,3 +30,14 @@ document.addEventListener("htmx:responseError", (event) => {
 document.addEventListener("htmx:sendError", (event) => {
   markLoadFailed(event.detail.elt, "the server could not be reached");
 });
+
+// The queue's group counts ("Due this week (3)") count the open touches shown. A row completed or
+// cancelled in place stays, saying what was done, until the next load: recount without it.
+document.addEventListener("htmx:afterSettle", () => {
+  for (const count of document.querySelectorAll(".queue-group [data-open-count]")) {
+    const group = count.closest(".queue-group");
+    const open = group.querySelectorAll(
+      "article.touch[data-status=queued], article.touch[data-status=scheduled]").length;
+    count.textContent = `(${open})`;
+  }
+});

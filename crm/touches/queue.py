@@ -295,8 +295,10 @@ class HeldRow:
     summary: str
 
 
-async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100) -> list[HeldRow]:
-    """Held requests (all regions when ``region_ids`` is None), soonest release first."""
+async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100, *,
+                        q: str | None = None, region: str | None = None) -> list[HeldRow]:
+    """Held requests (all regions when ``region_ids`` is None), soonest release first; ``q`` and
+    ``region`` (a code) narrow them as they narrow the queue's touches."""
     stmt = (select(TouchRequest.id, TouchRequest.release_on, TouchRequest.employer_id, Employer.legal_name,
                    Organization.name, TouchRequest.purpose, TouchRequest.summary)
             .outerjoin(Employer, Employer.id == TouchRequest.employer_id)
@@ -304,5 +306,9 @@ async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limi
             .where(TouchRequest.status == "held"))
     if region_ids is not None:
         stmt = stmt.where(TouchRequest.region_id.in_(sorted(region_ids)))
+    if region:
+        stmt = stmt.where(TouchRequest.region_id == await region_id_for(db, region))
+    if q and q.strip():
+        stmt = stmt.where(TouchRequest.employer_id.in_(search_query(q).with_only_columns(Employer.id)))
     rows = await db.execute(stmt.order_by(TouchRequest.release_on, TouchRequest.id).limit(limit))
     return [HeldRow(*r) for r in rows]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar, cast
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -113,7 +114,14 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form else ())
     ctx = await _choices(db, principal, [touch], forms=form is not None)
     if with_held:
-        ctx.update(held=await queue.held_requests(db, _staff_regions(principal)), held_oob=True)
+        # The page's filters are in its address (hx-push-url), which htmx sends along.
+        shown = parse_qs(urlsplit(request.headers.get("hx-current-url", "")).query)
+        try:
+            held = await queue.held_requests(db, _staff_regions(principal), q=shown.get("q", [""])[0],
+                                             region=shown.get("region", [""])[0])
+        except FieldError:
+            held = await queue.held_requests(db, _staff_regions(principal))
+        ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]})
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
 
@@ -147,6 +155,7 @@ class QueuePages(Controller):
             rows, total = await queue.queue_rows(db, principal, limit=QUEUE_PAGE, unassigned=only_unassigned,
                                                  **filters)
             touches = list(rows)
+            held = await queue.held_requests(db, _staff_regions(principal), q=q, region=region)
             if works_unassigned:
                 # The page shows the first 200 touches by date; the unassigned among them may be a few
                 # of the region's. The true count tells a lead when to look at the unassigned only.
@@ -154,6 +163,7 @@ class QueuePages(Controller):
                     await queue.queue_query(db, principal, unassigned=True, **filters)).total(db)
         except FieldError as exc:
             filter_errors, touches, total = dict(exc.fields), [], 0
+            held = await queue.held_requests(db, _staff_regions(principal))
         # Rows show no forms (fetched when opened) except one that comes back with its errors: that
         # row is the touch itself, with what its form shows.
         for i, t in enumerate(touches):
@@ -173,7 +183,7 @@ class QueuePages(Controller):
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, rows=touches, total=total,
             limit=QUEUE_PAGE,
-            held=await queue.held_requests(db, _staff_regions(principal)),
+            held=held,
             matches=matches, matches_total=matches_total,
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,

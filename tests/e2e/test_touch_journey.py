@@ -63,8 +63,10 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await expect(touch.locator("label.has-error:has(input[name=handoff_need])")).to_contain_text(
         "say what the partner should pick up")
     await need.fill("Pre-apprenticeship welding cohort")
+    await expect(page.locator("#group-later h2")).to_contain_text("Later (1)")
     await touch.locator("button", has_text="Complete touch").click()
     await expect(touch).to_have_attribute("data-status", "completed")
+    await expect(page.locator("#group-later h2")).to_contain_text("Later (0)")  # the count follows
 
     # The partner sees the outcome and accepts the hand-off.
     await page.context.clear_cookies()

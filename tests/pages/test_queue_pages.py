@@ -54,6 +54,18 @@ async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_reques
     assert 'id="unassigned-queue"' not in html  # SPOCs do not work the unassigned queue
 
 
+async def test_the_queue_search_narrows_the_held_requests_too(client, world, desk):
+    for name, summary in [("Far Co", "job fair booth"), ("Other Co", "mock interviews")]:
+        await desk.request(None, world.users["partner"], employer=await world.f.employer(name), release_in=9,
+                           summary=summary)
+    await login(client, world.users["spoc"].email)
+    held = _section((await client.get("/queue", params={"q": "far co"})).text, "held", None)
+    assert "job fair booth" in held and "mock interviews" not in held
+    held = _section((await client.get("/queue", params={"q": "nobody inc"})).text, "held", None)
+    assert "No held requests match “nobody inc”" in held
+    assert "mock interviews" in _section((await client.get("/queue")).text, "held", None)
+
+
 async def test_completed_touches_are_listed_latest_first_without_urgency_groups(client, world, desk):
     old, recent = await world.f.employer("Old Co"), await world.f.employer("Recent Co")
     await desk.touch(old, world.users["spoc"], status="completed", planned_in=-30)
@@ -257,6 +269,8 @@ async def test_cancel_without_javascript_redirects_back_to_the_queue_with_a_flas
 async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held_list(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     req = await desk.request(t, world.users["partner"], summary="forklift drivers")
+    other = await desk.touch(await world.f.employer("Acme Packaging"), world.users["spoc"])
+    await desk.request(other, world.users["partner2"], summary="pallet wrappers")
     await login(client, world.users["spoc"].email)
     await client.get("/queue")
     r = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
@@ -265,6 +279,11 @@ async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held
     row, held = r.text.split('id="held"', 1)
     assert "cancelling held them for a later touch" in row and "logged by the SPOC" not in row
     assert 'hx-swap-oob="true"' in held and "forklift drivers" in held
+    # The held list sent along keeps the page's search (its address, which htmx sends).
+    r = await client.post(f"/queue/touches/{other.id}/cancel", data={"reason": "owner retired"},
+                          headers={**HX, **csrf(client), "HX-Current-URL": "http://testserver.local/queue?q=acme"})
+    held = r.text.split('id="held"', 1)[1]
+    assert "pallet wrappers" in held and "forklift drivers" not in held
     assert (await _fresh(db, TouchRequest, req.id)).status == "held"
 
 
