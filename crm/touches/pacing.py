@@ -139,6 +139,14 @@ def effective_policy(
     )
 
 
+def most_touches_per_period(period_days: int, min_gap_days: int) -> int:
+    """The most touches that fit in `period_days` days when they are `min_gap_days` apart (at most one a
+    day): a region policy allowing more could never use its budget."""
+    if min_gap_days <= 1:
+        return period_days
+    return (period_days - 1) // min_gap_days + 1
+
+
 def _in_blackout(policy: PacingPolicy, day: date) -> bool:
     return any(start <= day <= end for start, end in policy.blackout)
 

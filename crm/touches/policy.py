@@ -24,7 +24,7 @@ from crm.directory.service import region_by_code
 from crm.employers.models import RoutingRule
 from crm.errors import FieldError
 from crm.touches.models import RegionPolicy
-from crm.touches.pacing import PacingPolicy, RoutingError
+from crm.touches.pacing import PacingPolicy, RoutingError, most_touches_per_period
 from crm.touches.touch_schemas import (
     PersonRef,
     PolicyIn,
@@ -63,8 +63,11 @@ async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: P
         PacingPolicy(max_touches=data.max_touches, period_days=data.period_days, min_gap_days=data.min_gap_days)
     except RoutingError as exc:
         raise FieldError(exc.field, exc.message) from None
-    if data.max_touches > data.period_days:
-        raise FieldError("max_touches", "cannot exceed period_days (at most one touch a day)")
+    most = most_touches_per_period(data.period_days, data.min_gap_days)
+    if data.max_touches > most:
+        apart = f" when they must be at least {data.min_gap_days} days apart" if data.min_gap_days > 1 else ""
+        raise FieldError("max_touches", f"at most {most} touches fit in {data.period_days} days{apart}: "
+                                        "lower max_touches or change the period or the gap")
     before = await get_policy(db, region)
     row = await db.scalar(select(RegionPolicy).where(RegionPolicy.region_id == region.id))
     if row is None:

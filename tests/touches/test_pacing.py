@@ -15,6 +15,7 @@ from crm.touches.pacing import (
     earliest_allowed_date,
     effective_policy,
     is_allowed,
+    most_touches_per_period,
     remaining_budget,
 )
 
@@ -338,3 +339,18 @@ def test_input_order_of_touch_dates_does_not_matter(p: PacingPolicy, history: li
     shuffled = list(reversed(history))
     assert is_allowed(p, history, day) == is_allowed(p, shuffled, day)
     assert remaining_budget(p, history, day) == remaining_budget(p, shuffled, day)
+
+
+@given(st.integers(1, 90), st.integers(0, 90))
+def test_most_touches_per_period_is_what_greedy_booking_fits_in_one_period(period: int, gap: int) -> None:
+    p = policy(max_touches=period, period_days=period, min_gap_days=gap)
+    booked: list[date] = []
+    for n in range(period):
+        if is_allowed(p, booked, d(n)):
+            booked.append(d(n))
+    assert len(booked) == most_touches_per_period(period, gap)
+
+
+def test_a_gap_longer_than_the_period_allows_one_touch_per_period() -> None:
+    assert most_touches_per_period(30, 45) == 1 and most_touches_per_period(30, 14) == 3
+    assert most_touches_per_period(30, 15) == 2 and most_touches_per_period(30, 0) == 30
