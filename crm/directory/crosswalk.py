@@ -21,7 +21,7 @@ from crm.audit import service as audit
 from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.directory.models import Organization, Region, Service, ServiceOffering, organization_region
-from crm.directory.service import region_by_code
+from crm.directory.service import check_kind, region_by_code
 from crm.errors import FieldError
 
 EDITORS_ONLY = "Only the organization's own staff, or a lead of the region, edit its services"
@@ -97,7 +97,7 @@ async def crosswalk(db: AsyncSession, principal: Principal, region: Region, *, k
              .join(organization_region, organization_region.c.organization_id == Organization.id)
              .where(organization_region.c.region_id == region.id).order_by(Organization.name))
     if kind:
-        query = query.where(Organization.kind == kind)
+        query = query.where(Organization.kind == check_kind(kind))
     offered: dict[int, set[str]] = {}
     for org_id, code in await db.execute(
             select(ServiceOffering.organization_id, Service.code)

@@ -50,6 +50,13 @@ async def regions(db: AsyncSession) -> list[Region]:
     return list(await db.scalars(select(Region).options(selectinload(Region.counties)).order_by(Region.code)))
 
 
+def check_kind(kind: str) -> str:
+    """``kind`` if it is an organization kind, else a 422 naming ``kind`` with the kinds there are."""
+    if kind not in {k.value for k in OrganizationKind}:
+        raise FieldError("kind", f"must be one of {', '.join(k.value for k in OrganizationKind)}")
+    return kind
+
+
 async def organizations(db: AsyncSession, *, region: str | None = None, kind: str | None = None,
                         q: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Organization], int]:
     stmt = select(Organization)
@@ -59,7 +66,7 @@ async def organizations(db: AsyncSession, *, region: str | None = None, kind: st
             raise FieldError("region", f"unknown region code {region!r}")
         stmt = stmt.where(Organization.regions.any(Region.id == region_row.id))
     if kind:
-        stmt = stmt.where(Organization.kind == kind)
+        stmt = stmt.where(Organization.kind == check_kind(kind))
     if q:
         stmt = stmt.where(func.lower(Organization.name).contains(q.lower(), autoescape=True))
     total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -73,8 +80,7 @@ async def create_organization(db: AsyncSession, actor: Principal | None, name: s
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise FieldError("name", "is required (at most 200 characters)")
-    if kind not in {k.value for k in OrganizationKind}:
-        raise FieldError("kind", f"must be one of {', '.join(k.value for k in OrganizationKind)}")
+    check_kind(kind)
     if await db.scalar(select(Organization.id).where(func.lower(Organization.name) == name.lower())):
         raise Conflict(f"An organization named {name!r} already exists")
     found = list(await db.scalars(select(Region).where(Region.code.in_([c.upper() for c in region_codes]))))
@@ -96,8 +102,7 @@ async def update_organization(db: AsyncSession, actor: Principal, org: Organizat
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise FieldError("name", "is required (at most 200 characters)")
-    if kind not in {k.value for k in OrganizationKind}:
-        raise FieldError("kind", f"must be one of {', '.join(k.value for k in OrganizationKind)}")
+    check_kind(kind)
     if await db.scalar(select(Organization.id).where(func.lower(Organization.name) == name.lower(),
                                                      Organization.id != org.id)):
         raise Conflict(f"An organization named {name!r} already exists")

@@ -91,6 +91,10 @@ async def test_unknown_region_organization_or_service_filter(client, world):
     headers = await world.f.auth(world.users["admin"])
     assert (await client.get(API, params={"region": "NOWHERE"}, headers=headers)).status_code == 404
     assert (await client.get(API, params={"service": "teleportation"}, headers=headers)).status_code == 422
+    r = await client.get(API, params={"kind": "spaceport"}, headers=headers)
+    assert r.status_code == 422 and "kind" in r.text and "community_college" in r.text
+    r = await client.get("/api/organizations", params={"kind": "spaceport"}, headers=headers)
+    assert r.status_code == 422 and "kind" in r.text
     r = await client.put("/api/organizations/999999/services", headers=headers,
                          json={"region": "LA-BASIN", "services": []})
     assert r.status_code == 404
