@@ -112,7 +112,10 @@ def _response(request: Request[Any, Any, Any], status: int, message: str,
         return Redirect(path=f"/login?next={quote(target)}")  # type: ignore[return-value]
     return Template(
         template_name="error.html",
-        context={"status": status, "message": message, "fields": fields or []},
+        # The signed-in user's navigation too (when the route got that far), so a refused or missing
+        # page is not a dead end.
+        context={"status": status, "message": message, "fields": fields or [],
+                 "principal": request.scope.get("user")},
         status_code=status,
         headers=headers,
     )  # type: ignore[return-value]

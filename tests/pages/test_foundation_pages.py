@@ -133,6 +133,15 @@ async def test_chair_is_refused_crm_pages(client, world, path):
     assert (await client.get(path)).status_code == 403
 
 
+async def test_a_refused_or_missing_page_keeps_the_users_navigation(client, world):
+    await login(client, world.users["partner"].email)
+    for path, status in [("/admin/users", 403), ("/employers/99999999", 404)]:
+        r = await client.get(path)
+        assert r.status_code == status
+        nav = r.text.split("<nav>", 1)[1].split("</nav>", 1)[0]
+        assert 'href="/requests"' in nav and "My requests" in nav
+
+
 @pytest.mark.parametrize("who", ["lead", "spoc", "partner"])
 async def test_only_admins_reach_admin_pages(client, world, who):
     await login(client, world.users[who].email)
