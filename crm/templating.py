@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import phonenumbers
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from crm import clock
 from crm.auth.principal import Principal
+from crm.employers.naics import sector_title
 
 
 def fmt_date(value: dt.date | dt.datetime | None, fmt: str = "%-d %b %Y") -> str:
@@ -76,6 +78,20 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def phone(value: str | None) -> str:
+    """A stored E.164 number as people write it: "(310) 555-0142" in North America, else
+    "+44 20 7946 0958"; what does not parse is shown as stored."""
+    if not value:
+        return ""
+    try:
+        parsed = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        return value
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 1
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(parsed, style)
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
@@ -83,6 +99,8 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["datetime"] = fmt_datetime
     env.filters["number"] = number
     env.filters["percent"] = percent
+    env.filters["phone"] = phone
+    env.filters["sector"] = sector_title
     env.globals["nav_for"] = nav_for
     env.globals["active_nav"] = active_nav
     env.trim_blocks = True

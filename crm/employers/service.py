@@ -28,15 +28,10 @@ from crm.employers.models import (
     SizeBand,
     SpocAssignment,
 )
+from crm.employers.naics import sector_code as naics_sector_code
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
-
-# NAICS 2022 sectors that span several two-digit codes (census.gov/naics).
-_SECTOR_RANGES = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45",
-                  "48": "48-49", "49": "48-49"}
-_VALID_SECTORS = {"11", "21", "22", "23", "42", "51", "52", "53", "54", "55", "56", "61", "62", "71",
-                  "72", "81", "92", *_SECTOR_RANGES}
 
 RELATIONS = ("county", "region", "aliases", "contacts")
 # Aliases and contacts are not loaded with every employer (models.py): what shows them asks for them.
@@ -49,10 +44,10 @@ def sector_for_naics(naics: str | None) -> str | None:
     """The NAICS sector code (``31-33`` for manufacturing) a 2-6 digit NAICS code falls in."""
     if not naics:
         return None
-    two = naics[:2]
-    if two not in _VALID_SECTORS:
+    sector = naics_sector_code(naics)
+    if sector is None:
         raise FieldError("naics_code", f"{naics!r} is not in a NAICS 2022 sector")
-    return _SECTOR_RANGES.get(two, two)
+    return sector
 
 
 def _clean(value: str | None) -> str | None:

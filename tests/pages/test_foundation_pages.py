@@ -71,6 +71,18 @@ async def test_live_search_returns_only_the_results_partial_for_htmx(client, wor
     assert "<html" not in part.text and "Golden State Logistics" in part.text and "Blue Ocean" not in part.text
 
 
+async def test_employer_pages_show_phones_as_written_and_sectors_by_name(client, world):
+    e = await world.f.employer("Sunrise Family Dental", phone="+13105550142", naics_code="621210")
+    uk = await world.f.employer("Thames Tooling", phone="+442079460958", naics_code="332999")
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/employers/{e.id}")).text
+    assert '<a href="tel:+13105550142">(310) 555-0142</a>' in page
+    assert "Health Care and Social Assistance (sector 62)" in page
+    listing = (await client.get("/employers", params={"q": "thames"})).text
+    assert ">Manufacturing</span>" in listing and "31-33</td>" not in listing
+    assert ">+44 20 7946 0958</a>" in (await client.get(f"/employers/{uk.id}")).text
+
+
 async def test_lead_assigns_spoc_from_the_employer_page_and_sees_it_with_audit(client, world, db):
     e = await world.f.employer("Sunrise Family Dental")
     await login(client, world.users["lead"].email)
