@@ -18,7 +18,7 @@ from crm.councils import service
 from crm.councils.pages import council_context, roster_csv, roster_print
 from crm.deps import Db, Me, PathId
 from crm.partnerships import service as partnerships
-from crm.partnerships.pages import partnership_context
+from crm.partnerships.pages import members_csv, partnership_context
 from crm.web import render
 
 CHAIR_LIMIT = 200  # a chair sits on a handful of bodies; no pager needed below this
@@ -52,6 +52,11 @@ class ChairPages(Controller):
     async def roster_download(self, db: Db, principal: Me, council_id: PathId) -> Response[bytes]:
         council = await service.council_for_chair(db, principal, council_id)
         return roster_csv(council, await service.members(db, council.id))
+
+    @get("/partnerships/{partnership_id:int}/members.csv")
+    async def partnership_members_download(self, db: Db, principal: Me, partnership_id: PathId) -> Response[bytes]:
+        p = await partnerships.partnership_for_chair(db, principal, partnership_id)
+        return members_csv(p, await partnerships.members(db, p.id))
 
     @get("/partnerships/{partnership_id:int}")
     async def partnership(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -3,8 +3,6 @@ recommendations), create/edit forms, roster CSV and print page, and the employer
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -24,6 +22,7 @@ from crm.councils.models import (
     CouncilMember,
 )
 from crm.councils.schemas import CouncilIn, CouncilPatch, MeetingIn, MemberIn, RecommendationIn, RecommendationPatch
+from crm.csvfile import csv_download, file_stem
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer
@@ -62,22 +61,11 @@ async def council_context(db: AsyncSession, principal: Principal, council: Advis
 
 
 def roster_csv(council: AdvisoryCouncil, members: list[CouncilMember]) -> Response[bytes]:
-    """The roster as CSV: a UTF-8 byte-order mark so Excel reads accents right, RFC 4180 quoting."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for m in members:
-        writer.writerow([_cell(v) for v in (m.name, m.title or "", m.affiliation, m.member_type, m.role,
-                                            m.term_start.isoformat() if m.term_start else "",
-                                            m.term_end.isoformat() if m.term_end else "", m.email or "")])
-    filename = "".join(ch if ch.isalnum() else "-" for ch in council.name.lower()).strip("-") or "council"
-    return Response(("\ufeff" + out.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}-roster.csv"'})
-
-
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets (OWASP "CSV injection").
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """The roster as a spreadsheet (crm.csvfile: byte-order mark, formula-safe cells)."""
+    return csv_download(f"{file_stem(council.name, 'council')}-roster.csv", CSV_COLUMNS, (
+        (m.name, m.title or "", m.affiliation, m.member_type, m.role,
+         m.term_start.isoformat() if m.term_start else "", m.term_end.isoformat() if m.term_end else "",
+         m.email or "") for m in members))
 
 
 async def roster_print(request: Request[Any, Any, Any], db: AsyncSession, council: AdvisoryCouncil,

@@ -71,12 +71,11 @@ class DirectoryApi(Controller):
         self, db: Db, principal: Me, region: Annotated[str | None, Parameter(max_length=32)] = None,
         kind: Annotated[str | None, Parameter(max_length=32)] = None,
         service: Annotated[str | None, Parameter(max_length=40)] = None,
-    ) -> Response[str]:
+    ) -> Response[bytes]:
         """The crosswalk as a spreadsheet: one row per organization, one column per service ("x" = offers it)."""
         where = await crosswalk.crosswalk_region(db, principal, region)
         table = await crosswalk.crosswalk(db, principal, where, kind=kind, service=service)
-        return Response(crosswalk.as_csv(table), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="onedoor-crosswalk-{where.code}.csv"'})
+        return crosswalk.as_csv(table)
 
     @put("/organizations/{organization_id:int}/services")
     async def set_services(self, db: Db, principal: Me, organization_id: PathId,

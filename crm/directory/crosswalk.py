@@ -8,10 +8,9 @@ before and after.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
+from litestar import Response
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from crm.audit import service as audit
 from crm.auth.models import Role
 from crm.auth.principal import Principal
+from crm.csvfile import csv_download
 from crm.directory.models import Organization, Region, Service, ServiceOffering, organization_region
 from crm.directory.service import check_kind, region_by_code
 from crm.errors import FieldError
@@ -49,14 +49,12 @@ class Crosswalk:
         return sum(code in row.services for row in self.rows)
 
 
-def as_csv(table: Crosswalk) -> str:
+def as_csv(table: Crosswalk) -> Response[bytes]:
     """Organization, kind, then one column per service: "x" where the organization offers it."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["organization", "kind", *(s.name for s in table.services)])
-    for row in table.rows:
-        writer.writerow([row.name, row.kind, *("x" if s.code in row.services else "" for s in table.services)])
-    return out.getvalue()
+    return csv_download(f"onedoor-crosswalk-{table.region.code}.csv",
+                        ["organization", "kind", *(s.name for s in table.services)],
+                        ([row.name, row.kind, *("x" if s.code in row.services else "" for s in table.services)]
+                         for row in table.rows))
 
 
 async def all_services(db: AsyncSession) -> list[Service]:

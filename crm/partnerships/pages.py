@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.guards import requires_crm_user
 from crm.auth.principal import Principal
+from crm.csvfile import csv_download, file_stem
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Organization, Region
 from crm.errors import FieldError
 from crm.partnerships import service
 from crm.partnerships.indicators import Stage, SupportRole, next_stages
-from crm.partnerships.models import MILESTONE_STATUSES, SectorPartnership
+from crm.partnerships.models import MILESTONE_STATUSES, PartnershipMember, SectorPartnership
 from crm.partnerships.schemas import (
     ActionTeamIn,
     ConveningIn,
@@ -56,6 +57,18 @@ async def partnership_context(db: AsyncSession, p: SectorPartnership, *, base: s
         "can_manage": manage, "base": base,
         "organizations": list(await db.scalars(select(Organization).order_by(Organization.name))) if manage else [],
     }
+
+
+MEMBER_COLUMNS = ("Kind", "Name", "Title", "Employer / organization", "Support role", "Email")
+KIND_WORDS = {"champion": "business champion / co-chair", "employer": "member employer", "support": "support team"}
+
+
+def members_csv(p: SectorPartnership, members: list[PartnershipMember]) -> Response[bytes]:
+    """The current members as a spreadsheet: champions, member employers, then the support team."""
+    return csv_download(f"{file_stem(p.name, 'partnership')}-members.csv", MEMBER_COLUMNS, (
+        (KIND_WORDS[m.kind], m.name or "", m.title or "",
+         m.employer.legal_name if m.employer else (m.organization.name if m.organization else ""),
+         m.support_role or "", m.email or "") for m in members))
 
 
 class PartnershipPages(Controller):
@@ -112,6 +125,11 @@ class PartnershipPages(Controller):
                      partnership_id: PathId) -> Template:
         p = await service.partnership_for_view(db, principal, partnership_id)
         return await self._detail(request, db, principal, p)
+
+    @get("/{partnership_id:int}/members.csv")
+    async def members_download(self, db: Db, principal: Me, partnership_id: PathId) -> Response[bytes]:
+        p = await service.partnership_for_view(db, principal, partnership_id)
+        return members_csv(p, await service.members(db, p.id))
 
     async def _detail(self, request: Request[Any, Any, Any], db: Db, principal: Principal, p: SectorPartnership, *,
                       partial: str | None = None, errors: dict[str, dict[str, str]] | None = None,

@@ -6,9 +6,7 @@ SPOCs and measure their queues). ``from``/``to`` are California dates, both incl
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -22,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm import clock
 from crm.auth.guards import requires_lead
 from crm.auth.principal import Principal
+from crm.csvfile import csv_download
 from crm.deps import Db, Me
 from crm.directory.models import Region
 from crm.directory.service import led_regions
@@ -111,19 +110,14 @@ async def build_report(db: AsyncSession, principal: Principal, name: str, region
     return await kind.build(db, await report_scope(db, principal, region_code, start, end))
 
 
-def report_csv(report: Report) -> str:
+def report_csv(report: Report, filename: str) -> Response[bytes]:
     """The report's rows, then its total, as CSV with the JSON field names as headers."""
     rows: list[Any] = list(report.rows)
     total = getattr(report, "total", None)
     if total is not None:
         rows.append(total)
-    out = io.StringIO()
-    writer = csv.writer(out)
     records = msgspec.to_builtins(rows)
-    if records:
-        writer.writerow(records[0].keys())
-    writer.writerows([("" if v is None else v for v in record.values()) for record in records])
-    return out.getvalue()
+    return csv_download(filename, list(records[0]) if records else [], (record.values() for record in records))
 
 
 def csv_filename(name: str, report: Report) -> str:
@@ -161,7 +155,6 @@ class ReportApi(Controller):
 
     @get("/{name:str}/csv", media_type="text/csv")
     async def as_csv(self, db: Db, principal: Me, name: Annotated[str, Parameter(max_length=64)],
-                     region: RegionCode = None, start: From = None, end: To = None) -> Response[str]:
+                     region: RegionCode = None, start: From = None, end: To = None) -> Response[bytes]:
         report = await build_report(db, principal, name, region, start, end)
-        return Response(report_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{csv_filename(name, report)}"'})
+        return report_csv(report, csv_filename(name, report))

@@ -113,7 +113,7 @@ async def test_the_crosswalk_downloads_as_a_spreadsheet_with_the_pages_filters(c
                          headers=await world.f.auth(world.users["partner2"]))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert 'filename="onedoor-crosswalk-LA-BASIN.csv"' in r.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(r.text)))
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][:2] == ["organization", "kind"] and len(rows[0]) == 16
     assert len(rows) == 2 and rows[1][:2] == ["East LA College", "community_college"]
     marked = {rows[0][i] for i, cell in enumerate(rows[1]) if cell == "x"}

@@ -91,7 +91,7 @@ async def test_partner_filters_the_crosswalk_keeps_its_row_and_downloads_it(page
     async with page.expect_download() as download:
         await page.click("a:has-text('CSV')")
     saved = await (await download.value).path()
-    table = list(csv.reader(io.StringIO(saved.read_text())))
+    table = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
     header, body = table[0], table[1:]
     assert header[:2] == ["organization", "kind"] and len(header) == 2 + 14
     assert [r[:2] for r in body] == [["East LA College", "community_college"], ["Homeboy Industries", "cbo"]]

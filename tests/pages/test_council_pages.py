@@ -241,3 +241,33 @@ async def test_ticking_someone_whose_term_does_not_cover_the_meeting_is_422_in_p
     assert "term does not cover the meeting" in r.text and "checked" not in r.text
     await db.rollback()
     assert await db.scalar(select(func.count(MeetingAttendance.id))) == 0
+
+
+async def test_partnership_members_download_as_a_spreadsheet_for_staff_and_the_chair_member(client, world):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"]})).json()
+    base = f"/api/partnerships/{p['id']}/members"
+    harbor = await world.f.employer("Harbor Freight Lines")
+    await client.post(base, headers=lead, json={"kind": "employer", "employer_id": harbor.id, "name": "Chris Chair",
+                                                "email": "chair@example.org", "title": "COO"})
+    await client.post(base, headers=lead, json={"kind": "employer", "employer_id": (await world.f.employer(
+        "=HYPERLINK(evil)")).id})
+    await client.post(base, headers=lead, json={"kind": "support", "organization_id": world.orgs["board"].id,
+                                                "support_role": "convener"})
+    expected = [["Kind", "Name", "Title", "Employer / organization", "Support role", "Email"],
+                ["member employer", "", "", "'=HYPERLINK(evil)", "", ""],  # never run as a formula
+                ["member employer", "Chris Chair", "COO", "Harbor Freight Lines", "", "chair@example.org"],
+                ["support team", "", "", "LA Basin WDB", "convener", ""]]
+    await login(client, world.users["lead"].email)
+    page = await client.get(f"/partnerships/{p['id']}")
+    assert f'href="/partnerships/{p["id"]}/members.csv"' in page.text
+    r = await client.get(f"/partnerships/{p['id']}/members.csv")
+    assert r.headers["content-disposition"] == 'attachment; filename="la-logistics-partnership-members.csv"'
+    assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) == expected
+    await client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken")})
+    await login(client, world.users["chair"].email)  # a seat gives the chair the read-only view
+    r = await client.get(f"/chair/partnerships/{p['id']}/members.csv")
+    assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) == expected
+    assert (await client.get(f"/partnerships/{p['id']}/members.csv")).status_code == 403

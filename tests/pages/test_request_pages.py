@@ -23,6 +23,9 @@ async def test_request_form_defaults_to_the_employers_own_region_and_a_thirty_da
     r = await client.get("/requests/new")
     assert r.status_code == 200
     assert 'name="employer_name"' in r.text and 'name="employer_id"' in r.text  # the typeahead field group
+    # Its matches appear right under the name, above the optional fields (on a phone they were off-screen).
+    assert r.text.index('name="employer_name"') < r.text.index('id="employer-match-results"') < r.text.index(
+        'name="employer_website"')
     assert '<option value="" selected>The employer&#39;s own region</option>' in r.text
     assert '<option value="LA-BASIN" selected' not in r.text
     assert f'value="{(TODAY + dt.timedelta(days=30)).isoformat()}"' in r.text

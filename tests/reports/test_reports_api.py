@@ -81,12 +81,13 @@ async def test_a_report_downloads_as_csv_with_its_total_last(client, world, hist
     r = await get(client, world, "bundling/csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert 'filename="onedoor-bundling-LA-BASIN-2025-01-01-2025-02-28.csv"' in r.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(r.text)))
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["month", "requests", "on_touches", "touches", "contacts_avoided", "avoided_share", "held_now"]
     assert rows[1] == ["2025-01", "6", "4", "2", "2", "0.3333", "1"]
     assert rows[2][5] == ""  # nothing to divide by: an empty cell, not "None"
     assert rows[-1][0] == "total"
-    measures_csv = list(csv.reader(io.StringIO((await get(client, world, "employer-measures/csv")).text)))
+    measures_csv = list(csv.reader(io.StringIO((await get(client, world, "employer-measures/csv")).content.decode(
+        "utf-8-sig"))))
     assert measures_csv[0][0] == "served" and measures_csv[1][:2] == ["2", "1"]
 
 

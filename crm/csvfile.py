@@ -1,0 +1,45 @@
+"""Spreadsheet downloads: one writer for every CSV OneDoor hands out (rosters, crosswalk, reports).
+
+Each file starts with a UTF-8 byte-order mark, so Excel reads names such as "Peña" right, and any
+text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+return) is prefixed with an apostrophe: OWASP's "CSV injection". Numbers are written as numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from litestar import Response
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A cell as written: nothing for None, text that would run as a formula quoted, anything else as is."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def csv_download(filename: str, header: Sequence[str], rows: Iterable[Iterable[Any]]) -> Response[bytes]:
+    """The rows as an attachment named ``filename`` (RFC 4180 quoting, byte-order mark)."""
+    return Response(("\ufeff" + csv_text(header, rows)).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def file_stem(name: str, fallback: str) -> str:
+    """A name as a file name: lower case, anything but letters and digits a hyphen."""
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or fallback
