@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Select, exists, false, func, inspect, or_, select, update
+from sqlalchemy import Select, false, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -32,6 +32,7 @@ from crm.employers.naics import sector_code as naics_sector_code
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
+from crm.touches.assign import eligible_spoc
 
 RELATIONS = ("county", "region", "aliases", "contacts")
 # Aliases and contacts are not loaded with every employer (models.py): what shows them asks for them.
@@ -312,16 +313,6 @@ async def spoc_candidates(db: AsyncSession, region_id: int) -> list[User]:
     return list(rows)
 
 
-async def _check_spoc(db: AsyncSession, user_id: int, region_id: int, field: str) -> User:
-    user = await db.get(User, user_id)
-    ok = user is not None and user.is_active and bool(await db.scalar(select(exists().where(
-        RoleGrant.user_id == user_id, RoleGrant.role.in_([Role.spoc.value, Role.lead.value]),
-        RoleGrant.region_id == region_id))))
-    if not ok or user is None:
-        raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
-    return user
-
-
 async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data: AssignIn,
                       now: dt.datetime | None = None) -> SpocAssignment:
     """Make ``data.spoc_id`` the employer's SPOC in a region, ending the current assignment.
@@ -335,11 +326,11 @@ async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data
     employer = await get_employer(db, employer_id)
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}")
-    spoc = await _check_spoc(db, data.spoc_id, region_id, "spoc_id")
+    spoc = await eligible_spoc(db, data.spoc_id, region_id, "spoc_id")
     if data.backup_spoc_id is not None:
         if data.backup_spoc_id == data.spoc_id:
             raise FieldError("backup_spoc_id", "must be someone other than the SPOC")
-        await _check_spoc(db, data.backup_spoc_id, region_id, "backup_spoc_id")
+        await eligible_spoc(db, data.backup_spoc_id, region_id, "backup_spoc_id")
     now = now or dt.datetime.now(dt.UTC)
     current = await active_assignment(db, employer_id, region_id)
     current_id = current.id if current else None

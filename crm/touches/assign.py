@@ -21,6 +21,7 @@ from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.employers.models import Employer, RoutingRule, SpocAssignment, routing_rule_pool
+from crm.errors import FieldError
 from crm.touches.models import Touch
 from crm.touches.routing import (
     OPEN_TOUCH_STATUSES,
@@ -65,6 +66,14 @@ def eligible_user(user: Any, region_id: int) -> ColumnElement[bool]:
     return and_(user.is_active.is_(True), exists().where(
         RoleGrant.user_id == user.id, RoleGrant.region_id == region_id,
         RoleGrant.role.in_([Role.spoc.value, Role.lead.value])))
+
+
+async def eligible_spoc(db: AsyncSession, user_id: int, region_id: int, field: str = "spoc_id") -> User:
+    """An active user holding a SPOC or lead grant in the region, or a 422 naming ``field``."""
+    user = await db.scalar(select(User).where(User.id == user_id, eligible_user(User, region_id)))
+    if user is None:
+        raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
+    return user
 
 
 async def _people(db: AsyncSession, region_id: int, user_ids: set[int]

@@ -23,6 +23,7 @@ from crm.directory.models import County, Region
 from crm.directory.service import region_by_code
 from crm.employers.models import RoutingRule
 from crm.errors import FieldError
+from crm.touches.assign import eligible_spoc
 from crm.touches.models import RegionPolicy
 from crm.touches.pacing import PacingPolicy, RoutingError, most_touches_per_period
 from crm.touches.touch_schemas import (
@@ -33,7 +34,6 @@ from crm.touches.touch_schemas import (
     RoutingRuleOut,
     RoutingRulePage,
 )
-from crm.touches.workflow import eligible_spoc
 
 RegionCode = Annotated[str, FromPath]
 

@@ -31,9 +31,8 @@ from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
-from crm.touches.assign import eligible_user
+from crm.touches.assign import eligible_spoc, eligible_user
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest
-from crm.touches.workflow import eligible_spoc
 
 _ON_TOUCH = ("queued", "scheduled")
 MAX_REASON = 500

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
@@ -27,6 +27,7 @@ from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.touches import budget
+from crm.touches.assign import eligible_spoc
 from crm.touches.models import HandOff, Touch, TouchRequest
 from crm.touches.requests import human_date
 from crm.touches.routing import (
@@ -334,16 +335,6 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
 
 
 # ---------------------------------------------------------------- reassign
-
-
-async def eligible_spoc(db: AsyncSession, user_id: int, region_id: int, field: str = "spoc_id") -> User:
-    """An active user holding a SPOC or lead grant in the region, or a 422 naming ``field``."""
-    user = await db.get(User, user_id)
-    if user is None or not user.is_active or not await db.scalar(select(exists().where(
-            RoleGrant.user_id == user_id, RoleGrant.role.in_([Role.spoc.value, Role.lead.value]),
-            RoleGrant.region_id == region_id))):
-        raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")
-    return user
 
 
 async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: ReassignIn,
