@@ -47,7 +47,7 @@ async def test_lead_reads_the_regions_reports_and_downloads_one(page, live_serve
     async with page.expect_download() as download:
         await page.click("#report-bundling .report-head a")
     saved = await (await download.value).path()
-    lines = saved.read_text().splitlines()
+    lines = saved.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("month,requests,on_touches,touches,contacts_avoided")
     assert lines[-1].startswith("total,2,2,1,1,")
 
