@@ -12,6 +12,7 @@ asks the core, and writes. Who may do what:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -376,6 +377,31 @@ async def record_meeting_touch(db: AsyncSession, actor: Principal, *, employer_i
     return touch
 
 
+async def attendance_touch(db: AsyncSession, actor: Principal, row: Any, member_model: Any, *, employer_id: int,
+                           region_id: int, held_on: dt.date, channel: str, note: str) -> int:
+    """The touch an employer's attendance stands for: one per employer and meeting, however many of its
+    people came -- the touch of a colleague already ticked present, else a new one."""
+    attendance = type(row)
+    shared = await db.scalar(
+        select(attendance.touch_id).join(member_model, member_model.id == attendance.member_id)
+        .where(attendance.meeting_id == row.meeting_id, attendance.present.is_(True),
+               attendance.touch_id.is_not(None), member_model.employer_id == employer_id).limit(1))
+    if shared is not None:
+        return int(shared)
+    touch = await record_meeting_touch(db, actor, employer_id=employer_id, region_id=region_id, held_on=held_on,
+                                       channel=channel, note=note)
+    return touch.id
+
+
+async def release_attendance_touch(db: AsyncSession, actor: Principal, row: Any, note: str) -> None:
+    """Unticking one attendee: their employer's touch goes when no colleague present still shares it."""
+    attendance = type(row)
+    if row.touch_id is not None and not await db.scalar(select(func.count()).select_from(attendance).where(
+            attendance.touch_id == row.touch_id, attendance.id != row.id, attendance.present.is_(True))):
+        await remove_meeting_touch(db, actor, row.touch_id, note)
+    row.touch_id = None
+
+
 async def remove_meeting_touch(db: AsyncSession, actor: Principal, touch_id: int | None, note: str) -> None:
     """Unticking attendance deletes its touch, which gives the pacing budget back."""
     if touch_id is None:
@@ -408,12 +434,11 @@ async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCo
     note = f"{member.name} at {council.name} meeting on {meeting.held_on.isoformat()}"
     if present and not was:
         if member.employer_id is not None and row.touch_id is None:
-            touch = await record_meeting_touch(db, actor, employer_id=member.employer_id, region_id=council.region_id,
-                                               held_on=meeting.held_on, channel="meeting", note=note)
-            row.touch_id = touch.id
+            row.touch_id = await attendance_touch(db, actor, row, CouncilMember, employer_id=member.employer_id,
+                                                  region_id=council.region_id, held_on=meeting.held_on,
+                                                  channel="meeting", note=note)
     elif not present and was:
-        await remove_meeting_touch(db, actor, row.touch_id, note)
-        row.touch_id = None
+        await release_attendance_touch(db, actor, row, note)
     row.present = present
     await db.flush()
     if present != was:

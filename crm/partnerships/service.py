@@ -20,7 +20,7 @@ from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.councils.compliance import Badge
-from crm.councils.service import is_owner_staff, record_meeting_touch, remove_meeting_touch, today
+from crm.councils.service import attendance_touch, is_owner_staff, release_attendance_touch, today
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.errors import Conflict, FieldError
@@ -384,13 +384,11 @@ async def set_attendance(db: AsyncSession, actor: Principal, p: SectorPartnershi
     was = row.present
     note = f"{member.display} at {p.name} convening on {meeting.held_on.isoformat()}"
     if present and not was and member.employer_id is not None and row.touch_id is None:
-        touch = await record_meeting_touch(db, actor, employer_id=member.employer_id,
-                                           region_id=touch_region_id(p, member.employer), held_on=meeting.held_on,
-                                           channel="event", note=note)
-        row.touch_id = touch.id
+        row.touch_id = await attendance_touch(db, actor, row, PartnershipMember, employer_id=member.employer_id,
+                                              region_id=touch_region_id(p, member.employer), held_on=meeting.held_on,
+                                              channel="event", note=note)
     elif not present and was:
-        await remove_meeting_touch(db, actor, row.touch_id, note)
-        row.touch_id = None
+        await release_attendance_touch(db, actor, row, note)
     row.present = present
     await db.flush()
     await _recount(db, meeting)

@@ -107,6 +107,27 @@ async def test_ticking_an_employer_member_present_spends_pacing_budget_and_untic
     assert {"touch.meeting_attended", "touch.meeting_attendance_removed", "council.attendance"} <= actions
 
 
+async def test_two_people_of_one_employer_at_a_meeting_are_one_touch_until_both_are_unticked(client, world, db):
+    council = await _council(client, world, who="lead", org="board")
+    lead = await world.f.auth(world.users["lead"])
+    employer = await world.f.employer("Pacific Steel Fabricators")
+    people = [(await _member(client, lead, council["id"], employer_id=employer.id, name=name)).json()
+              for name in ("Dana Whitfield", "Luis Ortega")]
+    meeting = (await client.post(f"/api/councils/{council['id']}/meetings", headers=lead,
+                                 json={"held_on": TODAY.isoformat()})).json()
+    region_id = (await world.f.region("LA-BASIN")).id
+    urls = [f"/api/councils/{council['id']}/meetings/{meeting['id']}/attendance/{m['id']}" for m in people]
+    ticked = [(await client.put(url, headers=lead, json={"present": True})).json() for url in urls]
+    assert ticked[0]["touch_id"] == ticked[1]["touch_id"] is not None
+    assert await _remaining(db, employer.id, region_id) == 1  # one meeting, one touch of the budget
+    assert (await client.put(urls[0], headers=lead, json={"present": False})).json()["touch_id"] is None
+    assert await _remaining(db, employer.id, region_id) == 1  # a colleague was still there
+    assert await db.scalar(select(func.count(Touch.id))) == 1
+    await client.put(urls[1], headers=lead, json={"present": False})
+    assert await _remaining(db, employer.id, region_id) == 2
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
 async def test_ticking_a_public_member_creates_no_touch(client, world, db):
     council = await _council(client, world)
     staff = await world.f.auth(world.users["partner"])
