@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -36,10 +37,10 @@ def csv_text(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:
 
 def csv_download(filename: str, header: Sequence[str], rows: Iterable[Iterable[Any]]) -> Response[bytes]:
     """The rows as an attachment named ``filename`` (RFC 4180 quoting, byte-order mark)."""
-    return Response(("\ufeff" + csv_text(header, rows)).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return Response(("\ufeff" + csv_text(header, rows)).encode("utf-8"), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def file_stem(name: str, fallback: str) -> str:
-    """A name as a file name: lower case, anything but letters and digits a hyphen."""
-    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or fallback
+    """A name as a file name: lower case ASCII letters and digits, each run of anything else one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or fallback

@@ -110,6 +110,12 @@ def _response(request: Request[Any, Any, Any], status: int, message: str,
         if request.headers.get("hx-request"):
             return Response("", status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
         return Redirect(path=f"/login?next={quote(target)}")  # type: ignore[return-value]
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true":
+        # An htmx request would swap a whole error page into the element it targets (a queue's body, a
+        # search's results), leaving a second page inside the first and nothing to target next time.
+        return Template(template_name="_error_inline.html", context={"message": message, "fields": fields or []},
+                        status_code=status,
+                        headers={**(headers or {}), "HX-Retarget": "#htmx-error", "HX-Reswap": "innerHTML"})
     return Template(
         template_name="error.html",
         # The signed-in user's navigation too (when the route got that far), so a refused or missing

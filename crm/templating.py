@@ -10,6 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from crm import clock
 from crm.auth.principal import Principal
+from crm.directory.models import KIND_LABELS
 from crm.employers.naics import sector_title
 
 
@@ -92,6 +93,11 @@ def phone(value: str | None) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
+def org_kind(kind: str | None) -> str:
+    """An organization kind as it reads on a page ("cbo" -> "Community-based organization (CBO)")."""
+    return KIND_LABELS.get(kind or "", words(kind))
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
@@ -100,6 +106,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["number"] = number
     env.filters["percent"] = percent
     env.filters["phone"] = phone
+    env.filters["org_kind"] = org_kind
     env.filters["sector"] = sector_title
     env.globals["nav_for"] = nav_for
     env.globals["active_nav"] = active_nav

@@ -41,3 +41,13 @@ document.addEventListener("htmx:afterSettle", () => {
     count.textContent = `(${open})`;
   }
 });
+
+// The server says why it refused an htmx request in #htmx-error (crm.errors): show it whatever the
+// status, while other error answers (a proxy's 502 page) are still not swapped into the page.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.getResponseHeader("HX-Retarget") === "#htmx-error") event.detail.shouldSwap = true;
+});
+document.addEventListener("htmx:beforeRequest", () => {
+  const said = document.getElementById("htmx-error");
+  if (said) said.replaceChildren();  // a new request: the last refusal is history
+});

@@ -63,7 +63,7 @@ async def council_context(db: AsyncSession, principal: Principal, council: Advis
 def roster_csv(council: AdvisoryCouncil, members: list[CouncilMember]) -> Response[bytes]:
     """The roster as a spreadsheet (crm.csvfile: byte-order mark, formula-safe cells)."""
     return csv_download(f"{file_stem(council.name, 'council')}-roster.csv", CSV_COLUMNS, (
-        (m.name, m.title or "", m.affiliation, m.member_type, m.role,
+        (m.name, m.title or "", m.affiliation, m.member_type.replace("_", " "), m.role.replace("_", " "),
          m.term_start.isoformat() if m.term_start else "", m.term_end.isoformat() if m.term_end else "",
          m.email or "") for m in members))
 

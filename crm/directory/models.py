@@ -28,6 +28,17 @@ class OrganizationKind(StrEnum):
     other = "other"
 
 
+
+# How each kind reads on a page (the codes are what the API and CSV files carry).
+KIND_LABELS: dict[str, str] = {
+    "workforce_board": "Workforce board", "ajcc": "America's Job Center (AJCC)",
+    "community_college": "Community college", "adult_education": "Adult education",
+    "k12": "K-12 school district", "lea": "Local education agency (LEA)",
+    "cbo": "Community-based organization (CBO)", "probation": "Probation", "corrections": "Corrections",
+    "economic_development": "Economic development", "chamber": "Chamber of commerce", "labor": "Labor organization",
+    "state_agency": "State agency", "employer": "Employer", "other": "Other",
+}
+
 organization_region = Table(
     "organization_region",
     metadata,

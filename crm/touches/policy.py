@@ -65,9 +65,10 @@ async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: P
         raise FieldError(exc.field, exc.message) from None
     most = most_touches_per_period(data.period_days, data.min_gap_days)
     if data.max_touches > most:
-        apart = f" when they must be at least {data.min_gap_days} days apart" if data.min_gap_days > 1 else ""
-        raise FieldError("max_touches", f"at most {most} touches fit in {data.period_days} days{apart}: "
-                                        "lower max_touches or change the period or the gap")
+        fit = f"only {most} touch fits" if most == 1 else f"only {most} touches fit"
+        apart = f" when they are at least {data.min_gap_days} days apart" if data.min_gap_days > 1 else ""
+        raise FieldError("max_touches", f"{fit} in {data.period_days} days{apart}: allow fewer touches, "
+                                        "or change the days or the gap")
     before = await get_policy(db, region)
     row = await db.scalar(select(RegionPolicy).where(RegionPolicy.region_id == region.id))
     if row is None:

@@ -27,7 +27,8 @@ async def test_policy_defaults_until_a_lead_sets_it_then_is_audited(client, worl
 @pytest.mark.parametrize(("body", "field"), [
     ({"max_touches": 0}, "max_touches"), ({"period_days": 400}, "period_days"), ({"min_gap_days": -1}, "min_gap_days"),
     ({"max_touches": 10, "period_days": 5}, "max_touches"), ({"max_touches": "two"}, "max_touches"),
-    ({"max_touches": 3, "period_days": 30, "min_gap_days": 45}, "at most 1 touches fit in 30 days"),
+    ({"max_touches": 3, "period_days": 30, "min_gap_days": 45},
+     "only 1 touch fits in 30 days when they are at least 45 days apart"),
     ({"extra": 1}, "extra")])
 async def test_out_of_range_policy_is_4xx_naming_the_field_and_writes_nothing(client, world, db, body, field):
     r = await client.put(POLICY, headers=await world.f.auth(world.users["lead"]),

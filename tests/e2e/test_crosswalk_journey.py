@@ -62,7 +62,7 @@ async def test_partner_filters_the_crosswalk_keeps_its_row_and_downloads_it(page
     await page.click("form.filters button[type=submit]")
     await expect(rows).to_have_count(1)
     await expect(rows).to_contain_text(["East LA College"])
-    await expect(page.locator("main")).to_contain_text("1 organization (community college) serving the region")
+    await expect(page.locator("main")).to_contain_text("1 organization (Community college) serving the region")
 
     # The partner ticks two services on its row's form; back on the crosswalk the matrix shows them.
     await _row(page, "East LA College").get_by_role("link", name="edit").click()

@@ -212,7 +212,7 @@ async def test_admin_edits_an_organization_and_its_services_leave_with_a_region(
                           headers=await world.f.auth(world.users["admin"]))
     assert put.status_code == 200, put.text
     listing = (await admin.get("/admin/organizations")).text
-    assert f'href="/admin/organizations/{college.id}"' in listing and "community college" in listing
+    assert f'href="/admin/organizations/{college.id}"' in listing and "Community college" in listing
     page = (await admin.get(f"/admin/organizations/{college.id}")).text
     assert 'value="LA-BASIN" checked' in page
     r = await admin.post(f"/admin/organizations/{college.id}", data=_form(

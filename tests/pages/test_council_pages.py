@@ -265,6 +265,7 @@ async def test_partnership_members_download_as_a_spreadsheet_for_staff_and_the_c
     assert f'href="/partnerships/{p["id"]}/members.csv"' in page.text
     r = await client.get(f"/partnerships/{p['id']}/members.csv")
     assert r.headers["content-disposition"] == 'attachment; filename="la-logistics-partnership-members.csv"'
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
     assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) == expected
     await client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken")})
     await login(client, world.users["chair"].email)  # a seat gives the chair the read-only view

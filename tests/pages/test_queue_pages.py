@@ -66,6 +66,16 @@ async def test_the_queue_search_narrows_the_held_requests_too(client, world, des
     assert "mock interviews" in _section((await client.get("/queue")).text, "held", None)
 
 
+async def test_a_refused_htmx_filter_is_said_above_the_page_instead_of_replacing_the_queue(client, world):
+    await login(client, world.users["spoc"].email)
+    page = (await client.get("/queue")).text
+    assert 'maxlength="200"' in page.split('name="q"', 1)[1].split(">", 1)[0] and 'id="htmx-error"' in page
+    r = await client.get("/queue", params={"q": "x" * 201}, headers=HX)
+    assert r.status_code == 422
+    assert r.headers["hx-retarget"] == "#htmx-error" and r.headers["hx-reswap"] == "innerHTML"
+    assert "<html" not in r.text and "<nav" not in r.text and 'role="alert"' in r.text and "q" in r.text
+
+
 async def test_completed_touches_are_listed_latest_first_without_urgency_groups(client, world, desk):
     old, recent = await world.f.employer("Old Co"), await world.f.employer("Recent Co")
     await desk.touch(old, world.users["spoc"], status="completed", planned_in=-30)
