@@ -241,10 +241,20 @@ async def withdraw_request(db: AsyncSession, principal: Principal, request_id: i
                  before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS), note=note)
     touch = req.touch
     if touch is not None and touch.status == TouchStatus.QUEUED and touch.source == "routed":
-        open_left = await db.scalar(select(func.count(TouchRequest.id)).where(
+        windows = (await db.execute(select(TouchRequest.window_start, TouchRequest.window_end).where(
             TouchRequest.touch_id == touch.id, TouchRequest.id != req.id,
-            TouchRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.SCHEDULED.value])))
-        if not open_left:
+            TouchRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.SCHEDULED.value])))).all()
+        if windows:
+            # Each request that joined narrowed the touch's window to what every one of them allows; the
+            # ones left may allow more again (its planned day, inside the old window, stays).
+            widened = (max(w.window_start for w in windows), min(w.window_end for w in windows))
+            if widened != (touch.window_start, touch.window_end):
+                audit.record(db, principal, "touch.window", "touch", touch.id, employer_id=touch.employer_id,
+                             before={"window": [touch.window_start.isoformat(), touch.window_end.isoformat()]},
+                             after={"window": [widened[0].isoformat(), widened[1].isoformat()]},
+                             note=f"request #{req.id} withdrawn")
+                touch.window_start, touch.window_end = widened
+        else:
             # Nobody wants this contact any more: cancelling gives its slot back to the pacing budget.
             touch.status = TouchStatus.CANCELLED.value
             touch.cancelled_at = now

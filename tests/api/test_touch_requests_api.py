@@ -185,6 +185,23 @@ async def test_requester_withdraws_and_the_now_empty_queued_touch_is_cancelled(c
     assert again.status_code == 409
 
 
+async def test_withdrawing_the_request_that_narrowed_a_touch_gives_the_others_their_dates_back(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    wide = (await client.post("/api/touch-requests", json=body(e.id),
+                              headers=await world.f.auth(world.users["partner"]))).json()
+    partner2 = await world.f.auth(world.users["partner2"])
+    narrow = (await client.post("/api/touch-requests", headers=partner2, json=body(
+        e.id, window_end=(TODAY + dt.timedelta(days=10)).isoformat(), purpose="hiring"))).json()
+    assert narrow["touch_id"] == wide["touch_id"]
+    touch = await db.get(Touch, wide["touch_id"])
+    assert touch.window_end == TODAY + dt.timedelta(days=10)
+    assert (await client.post(f"/api/touch-requests/{narrow['id']}/withdraw", headers=partner2)).status_code == 200
+    await db.rollback()
+    touch = await db.get(Touch, wide["touch_id"])
+    assert (touch.status, touch.window_start, touch.window_end) == ("queued", TODAY, TODAY + dt.timedelta(days=30))
+    assert await db.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "touch.window")) == 1
+
+
 async def test_another_organization_cannot_withdraw_a_request(client, world, db):
     e = await world.f.employer("Sunrise Family Dental")
     out = (await client.post("/api/touch-requests", json=body(e.id),

@@ -46,6 +46,7 @@ async def test_panel_shows_spoc_next_touch_purposes_and_budget_but_no_other_orgs
     assert "Maria Lopez" in panel.text and "Apprenticeship" in panel.text
     assert "1 of 2 touches in 30 days" in panel.text
     assert "CONFIDENTIAL" not in panel.text and "Quinn" not in panel.text
+    assert "joins it if your dates overlap" in panel.text  # queued: any overlap of dates (routing._bundle_into)
 
 
 async def test_a_request_left_on_the_employers_own_region_goes_to_that_regions_spoc(client, world, db):
