@@ -350,10 +350,17 @@ def _request_audit(out: TouchRequestOut, release_on: dt.date | None) -> dict[str
     return audit.values(REQUEST_AUDIT_FIELDS, values)
 
 
+# In a needs_match request's employer_query: the partner left the region to the employer, so the
+# region the request waits in (the organization's) gives way to the confirmed employer's.
+OWN_REGION = {"region": "the employer's own"}
+
+
 async def _needs_match(db: AsyncSession, actor: Principal, asked: _Asked, query: Any, candidate_ids: list[int],
-                       now: dt.datetime) -> IntakeResult:
+                       now: dt.datetime, *, region_chosen: bool) -> IntakeResult:
     """Ambiguous employer: a person confirms it; no touch until then (SPEC §3.1)."""
     employer_query = {k: v for k, v in msgspec.structs.asdict(query).items() if v}
+    if not region_chosen:
+        employer_query.update(OWN_REGION)
     created = dt.datetime.now(dt.UTC)
     request_id = await db.scalar(insert(_request_t).values(
         requester_id=actor.id, requester_org_id=actor.organization_id, region_id=asked.region_id,
@@ -440,7 +447,7 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
 
     if needs_match:
         assert query is not None
-        return await _needs_match(db, actor, asked, query, candidate_ids, now)
+        return await _needs_match(db, actor, asked, query, candidate_ids, now, region_chosen=region_hint is not None)
 
     if employer is None:
         employer = await _provisional_employer(db, actor, data, region_id)

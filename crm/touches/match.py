@@ -26,7 +26,7 @@ from crm.employers.models import Employer, EmployerStatus
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
 from crm.touches.budget import load_policy
-from crm.touches.intake import employer_as_typed, employer_state, lock_employer
+from crm.touches.intake import OWN_REGION, employer_as_typed, employer_state, lock_employer
 from crm.touches.models import TouchRequest
 from crm.touches.release import Placing, place
 from crm.touches.requests import REQUEST_AUDIT_FIELDS
@@ -102,6 +102,7 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
     require_region_staff(actor, req.region_id)
     if req.status != RequestStatus.NEEDS_MATCH.value:
         raise Conflict(f"Request #{req.id} is already {req.status.replace('_', ' ')}; nothing to match")
+    before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
     if employer_id is None:
         # The SPOC found none of the candidates right: the employer as the partner typed it.
         employer = await employer_as_typed(db, actor, req.employer_query or {}, req.region_id)
@@ -114,6 +115,10 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
             raise FieldError("employer_id", f"employer #{employer_id} was merged into #{found.merged_into_id}; "
                                             "choose that one")
         employer = found
+        if (OWN_REGION.items() <= (req.employer_query or {}).items() and found.region_id is not None
+                and found.region_id != req.region_id):
+            # The partner left the region to the employer: the request goes to the employer's region.
+            req.region_id = found.region_id
     await lock_employer(db, employer.id)
     today = clock.local_date(now)
     window = (max(req.window_start, today), req.window_end) if req.window_end >= today else default_window(today)
@@ -124,7 +129,6 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
                    window_start=window[0], window_end=window[1]),
         state.open_requests, [t.view for t in state.open_touches.values()], state.counted,
         await load_policy(db, employer.id, req.region_id), today)
-    before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
     if isinstance(decision, ReturnExisting):
         # The organization asked for this employer and purpose already: that request carries on.
         req.status, req.closed_at = RequestStatus.DECLINED.value, now
@@ -136,12 +140,13 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
                 f"{actor.name} confirmed the employer: {employer.display_name}. Your organization already has "
                 f"request #{decision.request_id} open for it with the same purpose, so #{req.id} was closed.", now)
         await db.flush()
-        await db.refresh(req, ["employer", "touch"])
+        await db.refresh(req, ["employer", "touch", "region"])
         return req, "repeat"
     # From here the request is an ordinary held one, due today: the release's writer places it.
     req.employer_id, req.status, req.release_on = employer.id, RequestStatus.HELD.value, today
     audit.record(db, actor, "touch_request.match", "touch_request", req.id, employer_id=employer.id,
-                 before=before, after={"employer_id": employer.id, "employer": employer.display_name})
+                 before=before, after={"employer_id": employer.id, "employer": employer.display_name,
+                                       "region_id": req.region_id})
     await db.flush()
     outcome = await place(db, employer, [req], ReleaseDecision((req.id,), req.region_id, decision), now,
                           replace(CONFIRMED, actor=actor))
@@ -150,5 +155,5 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
                 f"{actor.name} confirmed the employer: {employer.display_name}. Its pacing budget allows the "
                 f"next touch on {req.release_on:%-d %B %Y}; your request joins it then.", now)
     await db.flush()
-    await db.refresh(req, ["employer", "touch"])
+    await db.refresh(req, ["employer", "touch", "region"])
     return req, outcome

@@ -52,6 +52,24 @@ async def test_spoc_confirms_a_candidate_and_the_request_opens_a_touch(client, w
     assert any("The employer was confirmed; your request joined touch" in b for b in told)
 
 
+@pytest.mark.parametrize(("asked", "lands_in"), [(None, "BAY-PENINSULA"), ("LA-BASIN", "LA-BASIN")])
+async def test_a_request_left_to_the_employers_region_goes_to_the_confirmed_employers_region(
+        client, world, db, asked, lands_in):
+    await world.f.employer("Bell Hardware East")
+    west = await world.f.employer("Bell Hardware West", county="San Mateo")  # BAY-PENINSULA
+    r = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json={
+        "employer": {"name": "Bell Hardware"}, "purpose": "hiring", "summary": "two welders",
+        "window_start": today().isoformat(), "window_end": (today() + dt.timedelta(days=30)).isoformat(),
+        **({"region": asked} if asked else {})})
+    assert r.status_code == 201 and r.json()["status"] == "needs_match", r.text
+    assert r.json()["region"] == "LA-BASIN"  # waits with the partner's region's staff until matched
+    matched = await _match(client, world, r.json()["id"], who="lead", employer_id=west.id)
+    assert matched.status_code == 200, matched.text
+    touch = await db.get(Touch, matched.json()["touch_id"])
+    region = await db.get(Region, touch.region_id)
+    assert (matched.json()["region"], region.code) == (lands_in, lands_in)
+
+
 async def test_a_confirmed_request_bundles_into_the_employers_open_touch(client, world, ambiguous, desk, db):
     open_touch = await desk.touch(ambiguous["east"], world.users["spoc2"])
     r = await _match(client, world, ambiguous["request"].id, who="lead", employer_id=ambiguous["east"].id)
