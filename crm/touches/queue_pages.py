@@ -109,8 +109,9 @@ def _staff_regions(principal: Principal) -> frozenset[int] | None:
 
 async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                errors: dict[str, str] | None = None, form: str | None = None, values: dict[str, str] | None = None,
-               status_code: int = 200, with_held: bool = False) -> Template:
-    """One queue row; ``with_held`` adds the held requests out of band (an action that held some)."""
+               status_code: int = 200, with_held: bool = False, done_message: str | None = None) -> Template:
+    """One queue row; ``with_held`` adds the held requests out of band (an action that held some),
+    ``done_message`` what was done, said in the page's status line (which outlives the queue's reload)."""
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form else ())
     ctx = await _choices(db, principal, [touch], forms=form is not None)
     if with_held:
@@ -122,6 +123,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
         except FieldError:
             held = await queue.held_requests(db, _staff_regions(principal))
         ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]})
+    ctx["done_message"] = done_message
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
 
@@ -223,7 +225,7 @@ class QueuePages(Controller):
     async def _done(self, request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                     message: str, *, with_held: bool = False, regroup: bool = False) -> Template | Redirect:
         if request.headers.get("hx-request"):
-            row = await _row(request, db, principal, touch_id, with_held=with_held)
+            row = await _row(request, db, principal, touch_id, with_held=with_held, done_message=message)
             if regroup:
                 # Once the row is in, the queue body reloads itself (_touches.html): a scheduled or
                 # reassigned touch may now belong to another group. A completed or cancelled row
@@ -291,21 +293,22 @@ class QueuePages(Controller):
                 raise FieldError(*unanswered[0], *unanswered[1:])
             outcomes = [{"request_id": request_id, "outcome": form[k], "note": form.get(f"note_{k[8:]}", "")}
                         for k, request_id in asked.items()]
-            hand_offs = []
+            hand_offs, told = [], ""
             if org_name := form.get("handoff_org", "").strip():
                 if not form.get("handoff_need", "").strip():
                     raise FieldError("hand_offs[0].need", "say what the partner should pick up")
-                org_id = await db.scalar(select(Organization.id).where(
-                    func.lower(Organization.name) == org_name.lower()))
-                if org_id is None:
+                org = (await db.execute(select(Organization.id, Organization.name).where(
+                    func.lower(Organization.name) == org_name.lower()))).first()
+                if org is None:
                     raise FieldError("hand_offs[0].to_org_id", f"no partner organization is named {org_name!r}")
-                hand_offs.append({"to_org_id": org_id, "need": form.get("handoff_need", "")})
+                hand_offs.append({"to_org_id": org.id, "need": form.get("handoff_need", "")})
+                told = f"; hand-off to {org.name} sent"
             data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,
                            channel=form.get("channel") or None)
             await workflow.complete(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "complete", form)
-        return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} completed")
+        return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} completed{told}")
 
     @post("/touches/{touch_id:int}/cancel")
     async def cancel(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -261,6 +261,9 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
         f"outcome_{req.id}": "interested", f"note_{req.id}": "send 3 candidates", "handoff_org":
         "east la college", "handoff_need": "forklift training"})
     assert r.status_code == 200 and "completed" in r.text and "send 3 candidates" in r.text
+    # Said in the page's status line (out of band: it outlives the queue's own reload).
+    said = r.text.split('id="queue-status" hx-swap-oob="true"', 1)[1].split("</div>", 1)[0]
+    assert 'role="status"' in said and f"Touch #{t.id} completed; hand-off to East LA College sent" in said
     assert (await _fresh(db, TouchRequest, req.id)).outcome == "interested"
     assert (await db.scalars(select(HandOff.to_org_id))).one() == world.orgs["college"].id
 
