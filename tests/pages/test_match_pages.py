@@ -31,13 +31,27 @@ async def test_typeahead_with_empty_fields_renders_nothing(client, world):
     await world.f.employer("ACME Corporation")
     await login(client, world.users["spoc"].email)
     r = await client.get("/employers/match", params={"employer_name": ""}, headers=HTMX)
-    assert r.status_code == 200 and "data-employer-choice" not in r.text and "No existing" not in r.text
+    assert r.status_code == 200 and "data-employer-choice" not in r.text and "No employer in" not in r.text
 
 
 async def test_typeahead_says_when_nothing_matches(client, world):
     await login(client, world.users["partner"].email)
     r = await client.get("/employers/match", params={"employer_name": "Quokka Quantum Kitchens"}, headers=HTMX)
-    assert r.status_code == 200 and "No existing employer matches" in r.text
+    assert r.status_code == 200 and "sending the request creates it as a new (provisional) employer." in r.text
+
+
+async def test_typeahead_puts_merely_similar_names_after_saying_a_new_employer_will_be_created(
+        client, world, sessionmaker):
+    from crm.employers.candidates import refresh_keys
+
+    alike = [await world.f.employer(n) for n in ("Delta Robotics Fabrication", "Bell Robotics")]
+    async with sessionmaker() as db, db.begin():
+        await refresh_keys(db, [e.id for e in alike])
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={"employer_name": "Zyzzyva Robotics Fabrication"}, headers=HTMX)
+    said = r.text.index("creates it as a new (provisional) employer, unless it is one of these")
+    assert said < r.text.index("Delta Robotics Fabrication") and 'aria-label="Employers with similar names"' in r.text
+    assert 'aria-label="Matching employers"' not in r.text
 
 
 async def test_typeahead_ignores_a_half_typed_fein(client, world):
