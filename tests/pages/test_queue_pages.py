@@ -106,6 +106,7 @@ async def test_action_forms_are_fetched_when_opened_and_all_shown_on_the_touch_p
     assert f'href="/queue/touches/{t.id}#schedule-{t.id}"' in row  # without JavaScript: the touch's own page
     form = (await client.get(f"/queue/touches/{t.id}/forms/complete", headers=HX)).text
     assert "<html" not in form and f'action="/queue/touches/{t.id}/complete"' in form and "East LA College" in form
+    assert '<select name="channel" required><option value="">Choose how</option>' in form  # never scheduled
     page = (await client.get(f"/queue/touches/{t.id}")).text
     for action in ("schedule", "complete", "cancel"):
         assert f'action="/queue/touches/{t.id}/{action}"' in page
