@@ -22,7 +22,7 @@ from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.directory.service import region_by_code
 from crm.employers.models import RoutingRule
-from crm.errors import FieldError
+from crm.errors import Conflict, FieldError
 from crm.touches.assign import eligible_spoc
 from crm.touches.models import RegionPolicy
 from crm.touches.pacing import PacingPolicy, RoutingError, most_touches_per_period
@@ -109,6 +109,14 @@ async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: Rou
         county = await db.scalar(select(County).where(func.lower(County.name) == name))
         if county is None or county.region_id != region.id:
             raise FieldError("county", f"{data.county!r} is not a county of {region.code}")
+    same = await db.scalar(select(RoutingRule.id).where(
+        RoutingRule.region_id == region.id, RoutingRule.active.is_(True),
+        RoutingRule.naics_prefix.is_(None) if prefix is None else RoutingRule.naics_prefix == prefix,
+        RoutingRule.county_id.is_(None) if county is None else RoutingRule.county_id == county.id))
+    if same is not None:
+        # Two rules for the same employers: one of them would never route anyone.
+        raise Conflict(f"Rule #{same} already routes {'NAICS ' + prefix if prefix else 'any sector'} in "
+                       f"{county.name + ' county' if county else 'any county'}: change or remove that one")
     pool: list[User] = []
     for user_id in dict.fromkeys(data.pool):
         pool.append(await eligible_spoc(db, user_id, region.id, field="pool"))

@@ -60,8 +60,14 @@ async def test_lead_adds_lists_and_removes_a_routing_rule(client, world, db):
     assert (rule["county"], sorted(p["name"] for p in rule["pool"])) == ("Los Angeles", ["Maria Lopez", "Sam Ortiz"])
     listing = (await client.get(RULES, headers=await world.f.auth(world.users["spoc"]))).json()
     assert [x["id"] for x in listing["items"]] == [rule["id"]]
+    again = await client.post(RULES, headers=lead, json={"naics_prefix": "33", "county": "Los Angeles",
+                                                         "pool": [world.users["spoc2"].id], "priority": 5})
+    assert again.status_code == 409 and f"Rule #{rule['id']} already routes NAICS 33 in Los Angeles" in again.text
     assert (await client.delete(f"{RULES}/{rule['id']}", headers=lead)).status_code == 204
     assert (await client.get(RULES, headers=lead)).json()["items"] == []
+    # Once removed, the same employers may get a rule again.
+    assert (await client.post(RULES, headers=lead, json={"naics_prefix": "33", "county": "Los Angeles",
+                                                         "pool": [world.users["spoc2"].id]})).status_code == 201
     assert (await db.get(RoutingRule, rule["id"])).active is False  # kept: sticky assignments cite it
 
 
