@@ -50,7 +50,7 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
         items.append(("/region", "Region settings"))
         items.append(("/reports", "Reports"))
     if principal.has("chair") and not principal.is_crm_user:
-        items.append(("/chair", "My councils"))
+        items.append(("/chair", "My councils & partnerships"))
     if principal.is_admin:
         items.append(("/admin", "Admin"))
     return items

@@ -250,7 +250,7 @@ def resolve_window(start: date | None, end: date | None, today: date) -> Window:
     if end < today:
         raise RoutingError("window_end", "the window is entirely in the past")
     if start > today + timedelta(days=MAX_LEAD_DAYS):
-        raise RoutingError("window_start", f"must be within {MAX_LEAD_DAYS} days from today")
+        raise RoutingError("window_start", "must be within two years from today")
     start = max(start, today)
     if (end - start).days > MAX_WINDOW_DAYS:
         raise RoutingError("window_end", f"the window may span at most {MAX_WINDOW_DAYS} days")

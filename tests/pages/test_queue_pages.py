@@ -168,7 +168,7 @@ async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, de
     assert r.status_code == 200 and "<html" not in r.text and 'id="queue-body"' in r.text
     assert "Golden State Logistics" in r.text and "Blue Ocean" not in r.text
     r = await client.get("/queue", params={"q": "zebra"}, headers=HX)
-    assert "Nothing due this week matches “zebra”." in r.text
+    assert "Nothing due in the next 7 days matches “zebra”." in r.text
     r = await client.get("/queue", params={"status": "bogus"}, headers=HX)
     assert r.text.index('role="alert"') < r.text.index('id="group-overdue"')  # the filter's error comes first
 
