@@ -98,6 +98,49 @@ def org_kind(kind: str | None) -> str:
     return KIND_LABELS.get(kind or "", words(kind))
 
 
+# What an employer's audit trail says for each action (other actions read as their code in words).
+AUDIT_ACTIONS = {
+    "employer.create": "Employer created", "employer.update": "Employer details changed",
+    "employer.alias_add": "Other name added", "employer.contact_add": "Contact added",
+    "employer.merge": "Merged with another record", "employer.merge_undo": "Merge undone",
+    "employer.merged_into": "Merged into another record", "employer.not_duplicate": "Marked not a duplicate",
+    "spoc.assign": "SPOC assigned", "spoc.reassign": "SPOC changed", "spoc.transfer": "Caseload transferred",
+    "touch.create": "Touch opened", "touch.bundle": "Request bundled into a touch", "touch.schedule": "Touch scheduled",
+    "touch.complete": "Touch completed", "touch.cancel": "Touch cancelled", "touch.reassign": "Touch reassigned",
+    "touch.log": "Touch logged by the SPOC", "touch.override": "Pacing budget overridden",
+    "touch.window": "Touch dates changed", "touch.meeting_attended": "Attended a meeting",
+    "touch.meeting_attendance_removed": "Meeting attendance removed",
+    "touch_request.create": "Contact requested", "touch_request.hold": "Request held",
+    "touch_request.release": "Held request released", "touch_request.match": "Employer confirmed for a request",
+    "touch_request.decline": "Request declined", "touch_request.withdraw": "Request withdrawn",
+    "hand_off.create": "Hand-off made", "hand_off.accept": "Hand-off accepted", "hand_off.decline": "Hand-off declined",
+    "council.attendance": "Council attendance", "partnership.attendance": "Partnership attendance",
+}
+
+
+def audit_action(action: str) -> str:
+    return AUDIT_ACTIONS.get(action) or words(action.replace(".", ": ")).capitalize()
+
+
+def audit_value(value: Any) -> str:
+    """A value of an audit change as a person reads it: dates and instants in California's calendar,
+    nothing as a dash, lists joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(audit_value(v) for v in value) or "—"
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            if len(value) == 10:
+                return fmt_date(dt.date.fromisoformat(value))
+            return fmt_datetime(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
@@ -107,6 +150,8 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["percent"] = percent
     env.filters["phone"] = phone
     env.filters["org_kind"] = org_kind
+    env.filters["audit_action"] = audit_action
+    env.filters["audit_value"] = audit_value
     env.filters["sector"] = sector_title
     env.globals["nav_for"] = nav_for
     env.globals["active_nav"] = active_nav

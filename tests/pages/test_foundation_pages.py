@@ -92,7 +92,9 @@ async def test_lead_assigns_spoc_from_the_employer_page_and_sees_it_with_audit(c
         "region": "LA-BASIN", "spoc_id": str(world.users["spoc"].id), "reason": "manufacturing specialist",
         "replaces_assignment_id": "", "_csrf_token": client.cookies.get("csrftoken")}, follow_redirects=True)
     assert r.status_code == 200
-    assert "Maria Lopez" in r.text and "spoc.assign" in r.text and "manufacturing specialist" in r.text
+    assert "Maria Lopez" in r.text and "manufacturing specialist" in r.text
+    trail = r.text.split('id="audit"', 1)[1]
+    assert '<span title="spoc.assign">SPOC assigned</span>' in trail and "spoc id: " in trail and "None" not in trail
     assert await db.scalar(select(func.count(SpocAssignment.id))) == 1
 
 

@@ -1,0 +1,23 @@
+"""Jinja filters that turn stored values into what people read (crm.templating)."""
+
+from __future__ import annotations
+
+from crm.templating import audit_action, audit_value, org_kind, phone
+
+
+def test_audit_values_read_as_dates_dashes_and_words() -> None:
+    assert audit_value(None) == "—" and audit_value("") == "—" and audit_value(True) == "yes"
+    assert audit_value("2026-11-30T18:00:00+00:00") == "30 Nov 2026 10:00 PST"  # the instant, in California
+    assert audit_value("2026-11-30") == "30 Nov 2026" and audit_value([3, 4]) == "3, 4"
+    assert audit_value("2026-13-45") == "2026-13-45" and audit_value(7) == "7"
+
+
+def test_audit_actions_and_organization_kinds_read_as_words() -> None:
+    assert audit_action("touch.log") == "Touch logged by the SPOC"
+    assert audit_action("region_policy.update") == "Region policy: update"  # one without its own words
+    assert org_kind("cbo") == "Community-based organization (CBO)" and org_kind("something_new") == "something new"
+
+
+def test_phones_are_written_as_people_write_them() -> None:
+    assert phone("+13105550142") == "(310) 555-0142" and phone("+442079460958") == "+44 20 7946 0958"
+    assert phone("not a number") == "not a number" and phone(None) == ""
