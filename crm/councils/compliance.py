@@ -230,8 +230,8 @@ def _met_last_12_months_badge(meetings: Iterable[MeetingView], today: date) -> B
         return _badge("met_last_12_months", False, "no meetings recorded")
     last = max(held)
     if last >= one_year_before(today):
-        return _badge("met_last_12_months", True, f"last met on {last.isoformat()}")
-    return _badge("met_last_12_months", False, f"last met on {last.isoformat()}, more than 12 months ago")
+        return _badge("met_last_12_months", True, f"last met on {last:%-d %b %Y}")
+    return _badge("met_last_12_months", False, f"last met on {last:%-d %b %Y}, more than 12 months ago")
 
 
 def _terms_expiring_badge(current: Sequence[MemberView], today: date) -> Badge:
@@ -250,7 +250,7 @@ def _terms_expiring_badge(current: Sequence[MemberView], today: date) -> Badge:
     verb = "ends" if len(expiring) == 1 else "end"
     soon = f"{_plural(len(expiring), 'term')} {verb} within {EXPIRING_WITHIN_DAYS} days"
     # The failing badge says what is wrong ("✗ No terms expiring" read as a double negative).
-    return _badge("terms_expiring", False, f"{soon} (next: {first.name} on {first.term_end.isoformat()})",
+    return _badge("terms_expiring", False, f"{soon} (next: {first.name} on {first.term_end:%-d %b %Y})",
                   label=soon[:1].upper() + soon[1:])
 
 

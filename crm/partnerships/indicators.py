@@ -126,7 +126,7 @@ def _latest_meeting_badge(held: Sequence[MeetingAttendanceView]) -> Badge:
         key=badge.key,
         label=badge.label,
         ok=badge.ok,
-        explanation=f"latest meeting ({latest.held_on.isoformat()}): {badge.explanation}",
+        explanation=f"latest meeting ({latest.held_on:%-d %b %Y}): {badge.explanation}",
     )
 
 
@@ -155,8 +155,8 @@ def _met_badge(held: Sequence[MeetingAttendanceView], cutoff: date) -> Badge:
         return _badge("met_last_12_months", False, "no meetings recorded")
     last = held[-1].held_on
     if last >= cutoff:
-        return _badge("met_last_12_months", True, f"last met on {last.isoformat()}")
-    return _badge("met_last_12_months", False, f"last met on {last.isoformat()}, more than 12 months ago")
+        return _badge("met_last_12_months", True, f"last met on {last:%-d %b %Y}")
+    return _badge("met_last_12_months", False, f"last met on {last:%-d %b %Y}, more than 12 months ago")
 
 
 def partnership_indicators(meetings: Sequence[MeetingAttendanceView], today: date) -> list[Badge]:

@@ -286,12 +286,12 @@ def test_no_meetings_recorded() -> None:
 
 def test_meeting_exactly_twelve_months_ago_counts() -> None:
     b = badge(council(meetings=[date(2025, 6, 15)]), "met_last_12_months")
-    assert (b.ok, b.explanation) == (True, "last met on 2025-06-15")
+    assert (b.ok, b.explanation) == (True, "last met on 15 Jun 2025")
 
 
 def test_meeting_twelve_months_and_one_day_ago_does_not_count() -> None:
     b = badge(council(meetings=[date(2025, 6, 14)]), "met_last_12_months")
-    assert (b.ok, b.explanation) == (False, "last met on 2025-06-14, more than 12 months ago")
+    assert (b.ok, b.explanation) == (False, "last met on 14 Jun 2025, more than 12 months ago")
 
 
 def test_meeting_today_counts() -> None:
@@ -306,12 +306,12 @@ def test_future_meeting_is_ignored() -> None:
 def test_future_meeting_does_not_hide_an_old_one() -> None:
     view = council(meetings=[date(2026, 9, 1), date(2024, 3, 1)])
     b = badge(view, "met_last_12_months")
-    assert (b.ok, b.explanation) == (False, "last met on 2024-03-01, more than 12 months ago")
+    assert (b.ok, b.explanation) == (False, "last met on 1 Mar 2024, more than 12 months ago")
 
 
 def test_explanation_names_the_latest_meeting_whatever_the_order() -> None:
     view = council(meetings=[date(2026, 1, 10), date(2026, 5, 2), date(2025, 11, 30)])
-    assert badge(view, "met_last_12_months").explanation == "last met on 2026-05-02"
+    assert badge(view, "met_last_12_months").explanation == "last met on 2 May 2026"
 
 
 def test_met_last_12_months_does_not_need_members() -> None:
@@ -347,14 +347,14 @@ def test_terms_expiring_names_the_next_one() -> None:
     ]
     b = badge(council(roster), "terms_expiring")
     assert b.ok is False
-    assert b.explanation == "2 terms end within 60 days (next: Maria Lopez on 2026-07-05)"
+    assert b.explanation == "2 terms end within 60 days (next: Maria Lopez on 5 Jul 2026)"
     assert b.label == "2 terms end within 60 days"  # not "✗ No terms expiring…", a double negative
 
 
 def test_term_ending_today_counts_as_expiring() -> None:
     b = badge(council([member("Tess Today", term_end=TODAY)]), "terms_expiring")
     assert b.ok is False
-    assert b.explanation == "1 term ends within 60 days (next: Tess Today on 2026-06-15)"
+    assert b.explanation == "1 term ends within 60 days (next: Tess Today on 15 Jun 2026)"
 
 
 def test_term_ending_on_day_60_is_expiring_and_day_61_is_not() -> None:

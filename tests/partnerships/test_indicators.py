@@ -108,7 +108,7 @@ def test_latest_meeting_decides_the_ratio_badge_whatever_the_order() -> None:
     meetings = [meeting(date(2026, 5, 1), 2, 6), meeting(date(2026, 3, 1), 9, 1)]
     b = indicator(meetings, "business_outnumber_public")
     assert b.ok is False
-    assert b.explanation == "latest meeting (2026-05-01): 2 business vs 6 public"
+    assert b.explanation == "latest meeting (1 May 2026): 2 business vs 6 public"
     assert indicator(list(reversed(meetings)), "business_outnumber_public") == b
 
 
@@ -116,14 +116,14 @@ def test_latest_meeting_ignores_future_meetings() -> None:
     meetings = [meeting(date(2026, 5, 1), 8, 2), meeting(TODAY + timedelta(days=1), 0, 5)]
     b = indicator(meetings, "business_outnumber_public")
     assert b.ok is True
-    assert b.explanation == "latest meeting (2026-05-01): 8 business vs 2 public"
+    assert b.explanation == "latest meeting (1 May 2026): 8 business vs 2 public"
 
 
 def test_latest_meeting_without_attendance_is_not_applicable() -> None:
     b = indicator(
         [meeting(date(2026, 1, 1), 9, 1), meeting(date(2026, 5, 1), 0, 0)], "business_outnumber_public"
     )
-    assert (b.ok, b.explanation) == (None, "latest meeting (2026-05-01): no attendance recorded")
+    assert (b.ok, b.explanation) == (None, "latest meeting (1 May 2026): no attendance recorded")
 
 
 def test_two_meetings_on_the_latest_day_use_the_weaker_one() -> None:
@@ -176,12 +176,12 @@ def test_share_with_only_old_meetings_is_not_applicable() -> None:
 def test_met_in_last_12_months_boundary() -> None:
     assert indicator([meeting(date(2025, 6, 15), 1, 0)], "met_last_12_months").ok is True
     old = indicator([meeting(date(2025, 6, 14), 1, 0)], "met_last_12_months")
-    assert (old.ok, old.explanation) == (False, "last met on 2025-06-14, more than 12 months ago")
+    assert (old.ok, old.explanation) == (False, "last met on 14 Jun 2025, more than 12 months ago")
 
 
 def test_met_in_last_12_months_counts_a_meeting_without_attendance() -> None:
     b = indicator([meeting(date(2026, 5, 1), 0, 0)], "met_last_12_months")
-    assert (b.ok, b.explanation) == (True, "last met on 2026-05-01")
+    assert (b.ok, b.explanation) == (True, "last met on 1 May 2026")
 
 
 def test_future_meeting_alone_is_not_a_meeting_held() -> None:
