@@ -36,7 +36,7 @@ from crm.employers.models import Employer
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
-from crm.touches import match, queue, workflow
+from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch
 from crm.touches.queue import QueueRow
@@ -126,6 +126,25 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
     ctx["done_message"] = done_message
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
+
+
+async def _crowded_by(db: Db, logged: Touch) -> str | None:
+    """What a logged contact (a fact, always recorded) now crowds: open touches of the employer closer to
+    it than the pacing gap, or a budget it used up; None when it fits."""
+    policy = await budget.load_policy(db, logged.employer_id, logged.region_id)
+    gap = dt.timedelta(days=policy.min_gap_days - 1)
+    near = [] if policy.min_gap_days <= 0 else list(await db.execute(select(Touch.id, Touch.planned_on).where(
+        Touch.employer_id == logged.employer_id, Touch.id != logged.id, Touch.status.in_(OPEN_TOUCH_VALUES),
+        Touch.planned_on.between(logged.planned_on - gap, logged.planned_on + gap)).order_by(Touch.planned_on)))
+    if near:
+        which = ", ".join(f"#{t.id} ({t.planned_on:%-d %b})" for t in near)
+        return (f"Touch{'es' if len(near) > 1 else ''} {which} now fall{'' if len(near) > 1 else 's'} within "
+                f"{policy.min_gap_days} days of this contact, closer than the employer's pacing allows: "
+                "reschedule or cancel if the conversation covered them")
+    view = await budget.budget_view(db, logged.employer_id, logged.region_id, logged.planned_on)
+    if view.remaining <= 0:
+        return "This contact used the employer's last pacing budget for the period: new requests will be held"
+    return None
 
 
 class QueuePages(Controller):
@@ -380,6 +399,8 @@ class QueuePages(Controller):
                 errors["employer_id"] = errors.pop("region")
             return await self._log_form(request, db, form, errors, status_code=409 if exc.status_code == 409 else 422)
         flash(request, f"Logged a {touch.channel} with {touch.employer.legal_name}: it counts toward the budget")
+        if crowded := await _crowded_by(db, touch):
+            flash(request, crowded, "warn")
         return redirect(request, f"/employers/{touch.employer_id}")
 
     @get("/overview")

@@ -398,6 +398,30 @@ async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, 
     assert await db.scalar(select(func.count(Touch.id)).where(Touch.source == "logged")) == 1
 
 
+async def test_a_logged_contact_that_crowds_a_planned_touch_says_so(client, world, desk):
+    e = await world.f.employer("Golden State Logistics")
+    planned = await desk.touch(e, world.users["spoc"], planned_in=3)  # the default gap: 7 days
+    await login(client, world.users["spoc"].email)
+    r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call",
+                                              "occurred_on": today().isoformat(),
+                                              "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 200 and "Logged a call with Golden State Logistics" in r.text
+    warned = r.text.split('class="flash flash-warn"', 1)[1].split("</div>", 1)[0]
+    assert f"Touch #{planned.id} (" in warned and "now falls within 7 days of this contact" in warned
+
+
+async def test_a_logged_contact_that_spends_the_last_budget_says_new_requests_will_be_held(client, world):
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["spoc"].email)
+    said = []
+    for days_ago in (10, 0):  # the default budget: 2 touches per 30 days
+        r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call",
+                                                  "occurred_on": (today() - dt.timedelta(days=days_ago)).isoformat(),
+                                                  "_csrf_token": client.cookies.get("csrftoken")})
+        said.append("used the employer&#39;s last pacing budget for the period" in r.text)
+    assert said == [False, True]
+
+
 async def test_log_form_finds_the_employer_by_name_and_refuses_another_regions_at_the_field(client, world, db):
     await world.f.employer("Golden State Logistics")
     bay = await world.f.employer("Bay Bakery", county="San Mateo")
