@@ -269,6 +269,10 @@ async def test_partnership_members_download_as_a_spreadsheet_for_staff_and_the_c
     assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) == expected
     await client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken")})
     await login(client, world.users["chair"].email)  # a seat gives the chair the read-only view
+    page = await client.get(f"/chair/partnerships/{p['id']}")
+    assert page.status_code == 200 and '<a href="/chair">← My councils &amp; partnerships</a>' in page.text
+    assert f'href="/chair/partnerships/{p["id"]}/members.csv"' in page.text and "Harbor Freight Lines" in page.text
+    assert "Add a member" not in page.text and "<form" not in page.text.split("<main>", 1)[1]  # read-only
     r = await client.get(f"/chair/partnerships/{p['id']}/members.csv")
     assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) == expected
     assert (await client.get(f"/partnerships/{p['id']}/members.csv")).status_code == 403
