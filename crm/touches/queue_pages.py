@@ -381,10 +381,16 @@ class QueuePages(Controller):
         form = await form_data(request)
         try:
             employer_id = parse_id(form.get("employer_id", ""))
+            missing: list[tuple[str, str]] = []  # every field's problem at once, not one per submit
             if employer_id is None:
-                raise FieldError("employer_id", "choose from the list" if form.get("employer_id", "").strip()
-                                 else "choose the employer from the suggestions as you type its name"
-                                 if form.get("employer_name", "").strip() else "is required")
+                missing.append(("employer_id", "choose from the list" if form.get("employer_id", "").strip()
+                                else "choose the employer from the suggestions as you type its name"
+                                if form.get("employer_name", "").strip() else "is required"))
+            if not form.get("occurred_on", "").strip():
+                missing.append(("occurred_on", "is required"))
+            if missing:
+                raise FieldError(*missing[0], *missing[1:])
+            assert employer_id is not None
             data = _struct(LogTouchIn, employer_id=employer_id, channel=form.get("channel", ""),
                            notes=form.get("notes", ""), occurred_on=_day(form.get("occurred_on", ""), "occurred_on"))
             touch = await workflow.log_touch(db, principal, data, dt.datetime.now(dt.UTC))

@@ -398,6 +398,14 @@ async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, 
     assert await db.scalar(select(func.count(Touch.id)).where(Touch.source == "logged")) == 1
 
 
+async def test_an_empty_log_form_marks_every_missing_field_at_once(client, world, db):
+    await login(client, world.users["spoc"].email)
+    r = await client.post("/queue/log", data={"employer_id": "", "channel": "call", "occurred_on": "",
+                                              "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422 and r.text.count('class="error" role="alert"') == 2
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
 async def test_a_logged_contact_that_crowds_a_planned_touch_says_so(client, world, desk):
     e = await world.f.employer("Golden State Logistics")
     planned = await desk.touch(e, world.users["spoc"], planned_in=3)  # the default gap: 7 days
