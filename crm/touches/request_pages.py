@@ -67,7 +67,10 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
     elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
         raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
     else:
-        raise FieldError("employer_name", "choose an employer from the list, or type its name, website or FEIN")
+        no_employer = ("employer_name", "choose an employer from the list, or type its name, website or FEIN")
+        if not value("purpose"):  # an empty form: say both at once
+            raise FieldError(*no_employer, ("purpose", "choose a purpose"))
+        raise FieldError(*no_employer)
     try:
         return msgspec.convert(raw, TouchRequestIn, strict=False)
     except msgspec.ValidationError as exc:

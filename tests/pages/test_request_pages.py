@@ -118,6 +118,14 @@ async def test_bad_form_input_rerenders_the_form_with_the_error_in_place_and_wri
     assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
 
 
+async def test_an_empty_request_form_marks_the_employer_and_the_purpose_at_once(client, world, db):
+    await login(client, world.users["partner"].email)
+    r = await client.post("/requests/new", data={**form(client, None), "employer_id": "", "purpose": ""},
+                          headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422 and "choose a purpose" in r.text
+    assert "choose an employer from the list, or type its name, website or FEIN" in r.text
+
+
 @pytest.mark.parametrize(("change", "said"), [
     ({"employer_id": ""}, "choose an employer from the list, or type its name, website or FEIN"),
     ({"window_start": (TODAY + dt.timedelta(days=9)).isoformat(), "window_end": TODAY.isoformat()},
