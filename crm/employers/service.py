@@ -268,7 +268,7 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
         if domain:
             conds.append(Employer.domain == domain)
         # Only a number that can be an id is one ("²" or 20 digits are searched as text).
-        if (employer_id := parse_id(raw)) is not None:
+        if (employer_id := parse_id(raw.removeprefix("#"))) is not None:  # "#42" as the pages write it
             conds.append(Employer.id == employer_id)
         if not conds:
             return stmt.where(false())

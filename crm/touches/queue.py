@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, exists, func, select, union
+from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, exists, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
@@ -31,6 +31,7 @@ from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerContact, SpocAssignment
 from crm.employers.service import search_query
 from crm.errors import FieldError
+from crm.ids import parse_id
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest, touch_contact, touch_is_open
 from crm.touches.routing import TouchStatus
 from crm.touches.workflow import require_region_staff
@@ -107,7 +108,10 @@ async def _filters(db: AsyncSession, *, status: str | None, region: str | None, 
     if unassigned:
         filters.append(Touch.spoc_id.is_(None))
     if q and q.strip():
-        filters.append(Touch.employer_id.in_(search_query(q).with_only_columns(Employer.id)))
+        employers = Touch.employer_id.in_(search_query(q).with_only_columns(Employer.id))
+        # "#29" (or "29") is also touch #29, as cards, e-mails and the timeline name touches.
+        touch_id = parse_id(q.strip().removeprefix("#"))
+        filters.append(employers if touch_id is None else or_(employers, Touch.id == touch_id))
     return filters
 
 

@@ -62,13 +62,15 @@ async def test_login_does_not_redirect_off_site(client, world):
 
 
 async def test_live_search_returns_only_the_results_partial_for_htmx(client, world):
-    await world.f.employer("Golden State Logistics LLC")
+    golden = await world.f.employer("Golden State Logistics LLC")
     await world.f.employer("Blue Ocean Seafood Co")
     await login(client, world.users["partner"].email)
     full = await client.get("/employers", params={"q": "golden"})
     assert "<html" in full.text and "Golden State Logistics" in full.text
     part = await client.get("/employers", params={"q": "golden"}, headers={"HX-Request": "true"})
     assert "<html" not in part.text and "Golden State Logistics" in part.text and "Blue Ocean" not in part.text
+    by_number = await client.get("/employers", params={"q": f"#{golden.id}"}, headers={"HX-Request": "true"})
+    assert "Golden State Logistics" in by_number.text and "Blue Ocean" not in by_number.text  # "#id", as placeholdered
 
 
 async def test_employer_pages_show_phones_as_written_and_sectors_by_name(client, world):

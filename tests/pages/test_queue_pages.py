@@ -169,6 +169,11 @@ async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, de
     assert "Golden State Logistics" in r.text and "Blue Ocean" not in r.text
     r = await client.get("/queue", params={"q": "zebra"}, headers=HX)
     assert "Nothing due in the next 7 days matches “zebra”." in r.text
+    # A touch's number finds it, as cards and e-mails write it; so does an employer's.
+    ocean_touch = await desk.touch(await world.f.employer("Ocean Harbor Freight"), world.users["spoc"])
+    for q in (f"#{ocean_touch.id}", str(ocean_touch.id), f"#{ocean_touch.employer_id}"):
+        found = (await client.get("/queue", params={"q": q}, headers=HX)).text
+        assert "Ocean Harbor Freight" in found and "Golden State Logistics" not in found, q
     r = await client.get("/queue", params={"status": "bogus"}, headers=HX)
     assert r.text.index('role="alert"') < r.text.index('id="group-overdue"')  # the filter's error comes first
 
