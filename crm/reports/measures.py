@@ -70,9 +70,9 @@ def period_of(start: dt.date | None, end: dt.date | None, today: dt.date) -> Per
     end = end or today
     start = start or add_months(end, -11)
     if end < start:
-        raise FieldError("to", "must not be before from")
+        raise FieldError("to", "must be on or after the From date")
     if len(months(Period(start, end))) > MAX_MONTHS:
-        raise FieldError("from", f"the period may span at most {MAX_MONTHS} months")
+        raise FieldError("from", f"must be at most {MAX_MONTHS} months before the To date")
     return Period(start, end)
 
 
