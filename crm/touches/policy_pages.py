@@ -28,8 +28,10 @@ _WHOLE = re.compile(r"-?[0-9]+")
 
 def _int_field(form: dict[str, str], name: str, digits: int = 6) -> int:
     value = form.get(name, "").strip()
-    if not _WHOLE.fullmatch(value) or len(value) > digits:
+    if not _WHOLE.fullmatch(value):
         raise FieldError(name, "must be a whole number")
+    if len(value) > digits:
+        raise FieldError(name, f"must be at most {int('9' * digits):,}")
     return int(value)
 
 
