@@ -38,7 +38,7 @@ from crm.home.pages import staff_overview
 from crm.ids import parse_id
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import list_hand_offs
-from crm.touches.models import OPEN_TOUCH_VALUES, Touch
+from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch
 from crm.touches.queue import QueueRow
 from crm.touches.requests import request_out_of
 from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus
@@ -107,6 +107,15 @@ def _staff_regions(principal: Principal) -> frozenset[int] | None:
     return None if principal.is_admin else principal.regions_for(Role.lead, Role.spoc)
 
 
+async def _hand_offs_of(db: Db, touch_id: int) -> dict[int, list[Any]]:
+    """The hand-offs a touch made (to which organization, what for, answered or not), for its card."""
+    rows = list(await db.execute(
+        select(HandOff.need, HandOff.status, Organization.name.label("org"))
+        .join(Organization, Organization.id == HandOff.to_org_id).where(HandOff.touch_id == touch_id)
+        .order_by(HandOff.id)))
+    return {touch_id: rows} if rows else {}
+
+
 async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                errors: dict[str, str] | None = None, form: str | None = None, values: dict[str, str] | None = None,
                status_code: int = 200, with_held: bool = False, done_message: str | None = None) -> Template:
@@ -123,7 +132,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
         except FieldError:
             held = await queue.held_requests(db, _staff_regions(principal))
         ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]})
-    ctx["done_message"] = done_message
+    ctx.update(done_message=done_message, hand_offs_by_touch=await _hand_offs_of(db, touch.id))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
 
@@ -217,7 +226,7 @@ class QueuePages(Controller):
         """One touch with every action's form open (what a queue row links to without JavaScript)."""
         touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
         return render(request, "touches/touch.html", touch=touch, touch_errors={},
-                      **await _choices(db, principal, [touch]))
+                      hand_offs_by_touch=await _hand_offs_of(db, touch.id), **await _choices(db, principal, [touch]))
 
     @get("/touches/{touch_id:int}/forms/{form:str}")
     async def touch_form(self, request: Request[Any, Any, Any], db: Db, principal: Me, touch_id: PathId,

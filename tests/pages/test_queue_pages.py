@@ -270,6 +270,9 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
     # Said in the page's status line (out of band: it outlives the queue's own reload).
     said = r.text.split('id="queue-status" hx-swap-oob="true"', 1)[1].split("</div>", 1)[0]
     assert 'role="status"' in said and f"Touch #{t.id} completed; hand-off to East LA College sent" in said
+    card = r.text.split('id="queue-status"', 1)[0]  # the row itself shows what was handed off, and so does its page
+    for html in (card, (await client.get(f"/queue/touches/{t.id}")).text):
+        assert "Hand-offs:" in html and "East LA College · forklift training · pending" in html
     assert (await _fresh(db, TouchRequest, req.id)).outcome == "interested"
     assert (await db.scalars(select(HandOff.to_org_id))).one() == world.orgs["college"].id
 
