@@ -39,3 +39,22 @@ async def test_typing_acme_corp_in_request_form_shows_acme_corporation_and_keybo
     await name.press("End")
     await name.press("Backspace")
     await expect(page.locator("input[name=employer_id]")).to_have_value("")
+
+
+async def test_on_a_phone_the_panel_answers_right_under_the_employer_field(page, live_server, live_factory):
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    await f.employer("ACME Corporation", website="https://www.acme.com", city="Los Angeles")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/new")
+    name, panel = page.locator("input[name=employer_name]"), page.locator("#employer-panel")
+    purpose = page.locator("select[name=purpose]")
+    await name.press_sequentially("acme corp", delay=40)
+    await page.locator("[data-employer-choice]").first.click()
+    await expect(panel).to_contain_text("ACME Corporation")
+    # Top to bottom: the name typed, what the panel says about that employer, then the rest of the form.
+    tops = [(await el.bounding_box())["y"] for el in (name, panel, purpose)]
+    assert tops == sorted(tops), tops
+    assert tops[0] < 700  # the field is on the first screen, not under the keyboard
