@@ -59,10 +59,14 @@ async def get_policy(db: AsyncSession, region: Region) -> PolicyOut:
 async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: PolicyIn) -> PolicyOut:
     """Validate with the pacing core, then write the region's policy (audited)."""
     require_lead(actor, region)
-    try:
-        PacingPolicy(max_touches=data.max_touches, period_days=data.period_days, min_gap_days=data.min_gap_days)
-    except RoutingError as exc:
-        raise FieldError(exc.field, exc.message) from None
+    wrong: list[tuple[str, str]] = []  # every field out of range at once, each checked by the core alone
+    for field in ("max_touches", "period_days", "min_gap_days"):
+        try:
+            PacingPolicy(**{field: getattr(data, field)})
+        except RoutingError as exc:
+            wrong.append((exc.field, exc.message))
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
     most = most_touches_per_period(data.period_days, data.min_gap_days)
     if data.max_touches > most:
         fit = f"only {most} touch fits" if most == 1 else f"only {most} touches fit"

@@ -46,6 +46,9 @@ async def test_saving_with_htmx_confirms_and_every_bad_number_is_marked_at_once(
                           data={"max_touches": "x", "period_days": "", "min_gap_days": "7"})
     assert r.status_code == 422 and r.text.count("must be a whole number") == 2
     r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "0", "period_days": "30", "min_gap_days": "400"})
+    assert r.status_code == 422 and "between 1 and 366" in r.text and "between 0 and 366" in r.text  # both at once
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
                           data={"max_touches": "3", "period_days": "30", "min_gap_days": "5"})
     assert r.status_code == 200 and "Saved: at most 3 touches per 30 days, at least 5 days apart." in r.text
 
