@@ -34,6 +34,6 @@ async def test_lead_finds_employer_with_live_search_and_assigns_a_spoc(page, liv
     await expect(page.locator(".spoc-current")).to_contain_text("Maria Lopez")
     await expect(page.locator("#assignment-history")).to_contain_text("logistics specialist")
     await page.reload()
-    await expect(page.locator("#audit")).to_contain_text("spoc.assign")
+    await expect(page.locator("#audit")).to_contain_text("SPOC assigned")
     await expect(page.locator("#audit")).to_contain_text("Lee Lead")
     assert failed == []

@@ -38,7 +38,7 @@ async def test_lead_merges_two_employers_from_the_review_queue_and_undoes_it(pag
     await result.locator("a", has_text="ACME Corporation").click()
     await expect(page.locator("h1")).to_have_text("ACME Corporation")
     await expect(page.locator("#merged-from")).to_contain_text("Acme Corp.")
-    await expect(page.locator("#audit")).to_contain_text("employer.merge")
+    await expect(page.locator("#audit")).to_contain_text("Merged with another record")
 
     await page.goto(live_server + f"/employers/{dup.id}")
     await expect(page.locator(".flash-warn")).to_contain_text("Merged into")
