@@ -47,7 +47,9 @@ document.addEventListener("htmx:afterSettle", () => {
 document.addEventListener("htmx:beforeSwap", (event) => {
   if (event.detail.xhr.getResponseHeader("HX-Retarget") === "#htmx-error") event.detail.shouldSwap = true;
 });
-document.addEventListener("htmx:beforeRequest", () => {
+document.addEventListener("htmx:beforeRequest", (event) => {
+  // Something the user did next (not a poll or a section loading itself): the last refusal is history.
+  if (!event.detail.requestConfig || !event.detail.requestConfig.triggeringEvent) return;
   const said = document.getElementById("htmx-error");
-  if (said) said.replaceChildren();  // a new request: the last refusal is history
+  if (said) said.replaceChildren();
 });
