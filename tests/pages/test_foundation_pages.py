@@ -70,7 +70,8 @@ async def test_live_search_returns_only_the_results_partial_for_htmx(client, wor
     part = await client.get("/employers", params={"q": "golden"}, headers={"HX-Request": "true"})
     assert "<html" not in part.text and "Golden State Logistics" in part.text and "Blue Ocean" not in part.text
     by_number = await client.get("/employers", params={"q": f"#{golden.id}"}, headers={"HX-Request": "true"})
-    assert "Golden State Logistics" in by_number.text and "Blue Ocean" not in by_number.text  # "#id", as placeholdered
+    # "#id", as the search box suggests
+    assert "Golden State Logistics" in by_number.text and "Blue Ocean" not in by_number.text
 
 
 async def test_employer_pages_show_phones_as_written_and_sectors_by_name(client, world):
