@@ -12,6 +12,7 @@ from sqlalchemy import Select, bindparam, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from crm import clock
 from crm.audit import service as audit
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
@@ -246,8 +247,10 @@ async def withdraw_request(db: AsyncSession, principal: Principal, request_id: i
             TouchRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.SCHEDULED.value])))).all()
         if windows:
             # Each request that joined narrowed the touch's window to what every one of them allows; the
-            # ones left may allow more again (its planned day, inside the old window, stays).
-            widened = (max(w.window_start for w in windows), min(w.window_end for w in windows))
+            # ones left may allow more again (its planned day, inside the old window, stays). Never back
+            # into days already past; a later bundle still re-paces through the routing core.
+            floor = min(touch.window_start, clock.local_date(now))
+            widened = (max(floor, *(w.window_start for w in windows)), min(w.window_end for w in windows))
             if widened != (touch.window_start, touch.window_end):
                 audit.record(db, principal, "touch.window", "touch", touch.id, employer_id=touch.employer_id,
                              before={"window": [touch.window_start.isoformat(), touch.window_end.isoformat()]},
