@@ -34,6 +34,8 @@ from crm.partnerships.schemas import (
 from crm.web import flash, form_data, parse_form, redirect, refused, render
 
 PAGE = 25
+# How each kind of member reads (the page's history list and the members CSV).
+KIND_WORDS = {"champion": "business champion / co-chair", "employer": "member employer", "support": "support team"}
 
 
 async def partnership_context(db: AsyncSession, p: SectorPartnership, *, base: str, manage: bool) -> dict[str, Any]:
@@ -54,13 +56,12 @@ async def partnership_context(db: AsyncSession, p: SectorPartnership, *, base: s
         "teams": await service.action_teams(db, p.id), "milestone_statuses": MILESTONE_STATUSES,
         "stages": [s.value for s in Stage], "next_stages": [s.value for s in next_stages(Stage(p.stage))],
         "support_roles": [r.value for r in SupportRole], "today": service.today(),
-        "can_manage": manage, "base": base,
+        "can_manage": manage, "base": base, "kind_words": KIND_WORDS,
         "organizations": list(await db.scalars(select(Organization).order_by(Organization.name))) if manage else [],
     }
 
 
 MEMBER_COLUMNS = ("Kind", "Name", "Title", "Employer / organization", "Support role", "Email")
-KIND_WORDS = {"champion": "business champion / co-chair", "employer": "member employer", "support": "support team"}
 
 
 def members_csv(p: SectorPartnership, members: list[PartnershipMember]) -> Response[bytes]:

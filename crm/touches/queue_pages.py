@@ -140,7 +140,8 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
 async def _crowded_by(db: Db, logged: Touch) -> str | None:
     """What a logged contact (a fact, always recorded) now crowds: open touches of the employer closer to
     it than the pacing gap, or a budget it used up; None when it fits."""
-    policy = await budget.load_policy(db, logged.employer_id, logged.region_id)
+    view = await budget.budget_view(db, logged.employer_id, logged.region_id, logged.planned_on)
+    policy = view.policy
     gap = dt.timedelta(days=policy.min_gap_days - 1)
     near = [] if policy.min_gap_days <= 0 else list(await db.execute(select(Touch.id, Touch.planned_on).where(
         Touch.employer_id == logged.employer_id, Touch.id != logged.id, Touch.status.in_(OPEN_TOUCH_VALUES),
@@ -150,7 +151,6 @@ async def _crowded_by(db: Db, logged: Touch) -> str | None:
         return (f"Touch{'es' if len(near) > 1 else ''} {which} now fall{'' if len(near) > 1 else 's'} within "
                 f"{policy.min_gap_days} days of this contact, closer than the employer's pacing allows: "
                 "reschedule or cancel if the conversation covered them")
-    view = await budget.budget_view(db, logged.employer_id, logged.region_id, logged.planned_on)
     if view.remaining <= 0:
         return "This contact used the employer's last pacing budget for the period: new requests will be held"
     return None
