@@ -52,9 +52,10 @@ from crm.councils.schemas import (
     RecommendationIn,
     RecommendationPatch,
 )
+from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
-from crm.employers.service import region_id_for
+from crm.employers.service import lock_employer, region_id_for
 from crm.errors import Conflict, FieldError
 from crm.touches.models import Touch
 
@@ -342,8 +343,9 @@ async def add_meeting(db: AsyncSession, actor: Principal, council: AdvisoryCounc
     return meeting
 
 
-async def get_meeting(db: AsyncSession, council: AdvisoryCouncil, meeting_id: int) -> CouncilMeeting:
-    meeting = await db.get(CouncilMeeting, meeting_id)
+async def get_meeting(db: AsyncSession, council: AdvisoryCouncil, meeting_id: int, *,
+                      for_update: bool = False) -> CouncilMeeting:
+    meeting = await db.get(CouncilMeeting, meeting_id, with_for_update=for_update, populate_existing=for_update)
     if meeting is None or meeting.council_id != council.id:
         raise NotFoundException(f"Meeting #{meeting_id} is not a meeting of this council")
     return meeting
@@ -388,6 +390,7 @@ async def attendance_touch(db: AsyncSession, actor: Principal, row: Any, member_
                attendance.touch_id.is_not(None), member_model.employer_id == employer_id).limit(1))
     if shared is not None:
         return int(shared)
+    await lock_employer(db, employer_id)  # the touch counts toward pacing, which intake decides under this lock
     touch = await record_meeting_touch(db, actor, employer_id=employer_id, region_id=region_id, held_on=held_on,
                                        channel=channel, note=note)
     return touch.id
@@ -418,7 +421,10 @@ async def remove_meeting_touch(db: AsyncSession, actor: Principal, touch_id: int
 
 async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, meeting_id: int,
                          member_id: int, present: bool) -> MeetingAttendance:
-    meeting = await get_meeting(db, council, meeting_id)
+    # Ticks of one meeting are decided one at a time (its row lock; SQLite: the write lock), so two
+    # colleagues ticked at once share one touch and neither tick is lost.
+    await begin_write(db)
+    meeting = await get_meeting(db, council, meeting_id, for_update=True)
     member = await db.get(CouncilMember, member_id)
     if member is None or member.council_id != council.id or member.removed_at is not None:
         raise FieldError("member_id", f"#{member_id} is not a member of this council")

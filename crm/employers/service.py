@@ -41,6 +41,13 @@ AUDITED_FIELDS = ("legal_name", "dba", "website", "domain", "fein", "phone", "na
                   "address_line", "city", "zip", "county_id", "region_id", "status", "do_not_contact", "notes")
 
 
+async def lock_employer(db: AsyncSession, employer_id: int) -> None:
+    """Take the employer's row lock (PostgreSQL): the serialization point of every decision that
+    adds to or reads its touches for pacing (intake locks the same row). SQLite has no row locks;
+    there the transaction must have started with ``crm.db.begin_write``."""
+    await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
+
+
 def sector_for_naics(naics: str | None) -> str | None:
     """The NAICS sector code (``31-33`` for manufacturing) a 2-6 digit NAICS code falls in."""
     if not naics:

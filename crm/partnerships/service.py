@@ -21,6 +21,7 @@ from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.councils.compliance import Badge
 from crm.councils.service import attendance_touch, is_owner_staff, release_attendance_touch, today
+from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.errors import Conflict, FieldError
@@ -345,8 +346,9 @@ async def add_meeting(db: AsyncSession, actor: Principal, p: SectorPartnership,
     return meeting
 
 
-async def get_meeting(db: AsyncSession, p: SectorPartnership, meeting_id: int) -> PartnershipMeeting:
-    meeting = await db.get(PartnershipMeeting, meeting_id)
+async def get_meeting(db: AsyncSession, p: SectorPartnership, meeting_id: int, *,
+                      for_update: bool = False) -> PartnershipMeeting:
+    meeting = await db.get(PartnershipMeeting, meeting_id, with_for_update=for_update, populate_existing=for_update)
     if meeting is None or meeting.partnership_id != p.id:
         raise NotFoundException(f"Convening #{meeting_id} is not a convening of this partnership")
     return meeting
@@ -372,7 +374,9 @@ def touch_region_id(p: SectorPartnership, employer: Employer | None) -> int:
 
 async def set_attendance(db: AsyncSession, actor: Principal, p: SectorPartnership, meeting_id: int, member_id: int,
                          present: bool) -> tuple[PartnershipAttendance, PartnershipMeeting]:
-    meeting = await get_meeting(db, p, meeting_id)
+    # One tick of a convening at a time (see councils.service.set_attendance); the counts too.
+    await begin_write(db)
+    meeting = await get_meeting(db, p, meeting_id, for_update=True)
     member = await db.get(PartnershipMember, member_id)
     if member is None or member.partnership_id != p.id or member.removed_at is not None:
         raise FieldError("member_id", f"#{member_id} is not a member of this partnership")

@@ -24,6 +24,7 @@ from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
+from crm.employers.service import lock_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.touches import budget
@@ -61,19 +62,13 @@ def require_region_staff(actor: Principal, region_id: int) -> None:
         raise PermissionDeniedException("Only SPOCs and leads of this touch's region may work it")
 
 
-async def _lock_employer(db: AsyncSession, employer_id: int) -> None:
-    # The employer row is the serialization point for pacing decisions (intake locks it too);
-    # SQLite has no row locks and relies on begin_write's database lock instead.
-    await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
-
-
 async def _touch_for_update(db: AsyncSession, actor: Principal, touch_id: int) -> Touch:
     await begin_write(db)
     found = (await db.execute(select(Touch.employer_id, Touch.region_id).where(Touch.id == touch_id))).first()
     if found is None:
         raise NotFoundException(f"Touch #{touch_id} not found")
     require_region_staff(actor, found.region_id)
-    await _lock_employer(db, found.employer_id)
+    await lock_employer(db, found.employer_id)
     touch = await db.scalar(select(Touch).where(Touch.id == touch_id).with_for_update(of=Touch)
                             .execution_options(populate_existing=True))
     assert touch is not None
@@ -387,7 +382,7 @@ async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: d
     if data.occurred_on < clock.local_date(now) - dt.timedelta(days=366):
         raise FieldError("occurred_on", "must be within the last year")
     contacts = await _contacts(db, employer.id, data.contact_ids)
-    await _lock_employer(db, employer.id)
+    await lock_employer(db, employer.id)
     day = data.occurred_on
     touch = Touch(employer_id=employer.id, region_id=region_id, spoc_id=actor.id, status=TouchStatus.COMPLETED.value,
                   source="logged", channel=channel, window_start=day, window_end=day, planned_on=day,

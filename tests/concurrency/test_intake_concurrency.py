@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 import crm.models  # noqa: F401  (complete metadata)
 from crm import clock
+from crm.councils.models import MeetingAttendance
 from crm.db import make_engine, make_sessionmaker, metadata
 from crm.employers.models import Employer
 from crm.seed import load_reference
@@ -258,3 +259,32 @@ async def test_a_caseload_transfer_waits_for_a_decision_in_progress_on_one_of_it
         await db.rollback()
         response = await transfer
     assert response.status_code == 200 and response.json()["employers"] == 1, response.text
+
+
+async def test_colleagues_ticked_present_at_the_same_instant_share_one_touch_and_every_tick(servers, crowd):
+    """Attendance at a meeting is one counted touch per employer (councils.service.attendance_touch):
+    ticks of one meeting arriving together are decided one at a time, never one touch per person."""
+    f = crowd.factory
+    lead = await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")],
+                        org=await f.organization("Council Board", "workforce_board", ["LA-BASIN"]))
+    headers = await f.auth(lead)
+    people = 8
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=people)) as client:
+        council = (await client.post(f"{servers[0]}/api/councils", headers=headers, json={
+            "name": "Logistics Advisory", "owner_organization_id": lead.organization_id, "region": "LA-BASIN",
+            "program": "Supply Chain", "naics_prefix": "4931"})).json()
+        members = [(await client.post(f"{servers[0]}/api/councils/{council['id']}/members", headers=headers, json={
+            "name": f"Person {i}", "member_type": "industry", "employer_id": crowd.employer.id})).json()
+            for i in range(people)]
+        meeting = (await client.post(f"{servers[0]}/api/councils/{council['id']}/meetings", headers=headers,
+                                     json={"held_on": clock.today().isoformat()})).json()
+        ticks = await asyncio.gather(*(
+            client.put(f"{servers[i % len(servers)]}/api/councils/{council['id']}/meetings/{meeting['id']}"
+                       f"/attendance/{m['id']}", headers=headers, json={"present": True})
+            for i, m in enumerate(members)))
+    assert [r.status_code for r in ticks] == [200] * people, [r.text for r in ticks if r.status_code != 200]
+    async with f.sessionmaker() as db:
+        touches = list(await db.scalars(select(Touch.id).where(Touch.employer_id == crowd.employer.id)))
+        present = list(await db.scalars(select(MeetingAttendance.touch_id).where(
+            MeetingAttendance.meeting_id == meeting["id"], MeetingAttendance.present.is_(True))))
+    assert len(touches) == 1 and present == touches * people
