@@ -166,10 +166,22 @@ routing_rule_pool = Table(
 )
 
 
+ROUTING_TARGET_PREFIX = "coalesce(naics_prefix, '')"
+ROUTING_TARGET_COUNTY = "coalesce(county_id, 0)"
+
+
 class RoutingRule(Base):
     """Which SPOC pool of a region receives unassigned employers (by sector and/or county)."""
 
     __tablename__ = "routing_rule"
+    __table_args__ = (
+        # Two active rules for the same employers (same sector prefix and county, "any" included):
+        # one of them would never route anyone. Said in the database so two leads adding the same
+        # rule at once cannot both succeed; "any" is NULL, hence the COALESCE.
+        Index("uq_routing_rule_active_target", "region_id", text(ROUTING_TARGET_PREFIX),
+              text(ROUTING_TARGET_COUNTY), unique=True, sqlite_where=text("active"),
+              postgresql_where=text("active")),
+    )
 
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"), index=True)
     naics_prefix: Mapped[str | None] = mapped_column(String(6), default=None)

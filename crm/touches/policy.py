@@ -12,12 +12,14 @@ from litestar import Controller, delete, get, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
+from crm.db import begin_write
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.directory.service import region_by_code
@@ -56,6 +58,15 @@ async def get_policy(db: AsyncSession, region: Region) -> PolicyOut:
                      min_gap_days=row.min_gap_days, is_default=False)
 
 
+async def _lock_region(db: AsyncSession, region: Region) -> None:
+    """A lead's change to the region's policy or rules is decided one at a time: the region's row lock
+    (``FOR NO KEY UPDATE``, which does not hold up touches and requests referring to the region) on
+    PostgreSQL, the write lock on SQLite. Two first-time policies, or two identical rules, at once
+    would otherwise both be inserted (or fail with "database is locked" on SQLite)."""
+    await begin_write(db)
+    await db.execute(select(Region.id).where(Region.id == region.id).with_for_update(key_share=True))
+
+
 async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: PolicyIn) -> PolicyOut:
     """Validate with the pacing core, then write the region's policy (audited)."""
     require_lead(actor, region)
@@ -73,6 +84,7 @@ async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: P
         apart = f" when they are at least {data.min_gap_days} days apart" if data.min_gap_days > 1 else ""
         raise FieldError("max_touches", f"{fit} in {data.period_days} days{apart}: allow fewer touches, "
                                         "or change the days or the gap")
+    await _lock_region(db, region)
     before = await get_policy(db, region)
     row = await db.scalar(select(RegionPolicy).where(RegionPolicy.region_id == region.id))
     if row is None:
@@ -113,21 +125,26 @@ async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: Rou
         county = await db.scalar(select(County).where(func.lower(County.name) == name))
         if county is None or county.region_id != region.id:
             raise FieldError("county", f"{data.county!r} is not a county of {region.code}")
+    await _lock_region(db, region)
+    target = f"{'NAICS ' + prefix if prefix else 'any sector'} in {county.name + ' county' if county else 'any county'}"
     same = await db.scalar(select(RoutingRule.id).where(
         RoutingRule.region_id == region.id, RoutingRule.active.is_(True),
         RoutingRule.naics_prefix.is_(None) if prefix is None else RoutingRule.naics_prefix == prefix,
         RoutingRule.county_id.is_(None) if county is None else RoutingRule.county_id == county.id))
     if same is not None:
         # Two rules for the same employers: one of them would never route anyone.
-        raise Conflict(f"Rule #{same} already routes {'NAICS ' + prefix if prefix else 'any sector'} in "
-                       f"{county.name + ' county' if county else 'any county'}: change or remove that one")
+        raise Conflict(f"Rule #{same} already routes {target}: change or remove that one")
     pool: list[User] = []
     for user_id in dict.fromkeys(data.pool):
         pool.append(await eligible_spoc(db, user_id, region.id, field="pool"))
     rule = RoutingRule(region_id=region.id, naics_prefix=prefix, county_id=county.id if county else None,
                        priority=data.priority, pool=pool)
     db.add(rule)
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError as exc:  # uq_routing_rule_active_target: the same rule added at this very moment
+        raise Conflict(f"Another rule for {target} was added just now: reload the rules and change that one") \
+            from exc
     await db.refresh(rule, ["county", "pool"])
     audit.record(db, actor, "routing_rule.create", "routing_rule", rule.id, note=region.code,
                  after={"naics_prefix": prefix, "county": county.name if county else None,

@@ -288,3 +288,32 @@ async def test_colleagues_ticked_present_at_the_same_instant_share_one_touch_and
         present = list(await db.scalars(select(MeetingAttendance.touch_id).where(
             MeetingAttendance.meeting_id == meeting["id"], MeetingAttendance.present.is_(True))))
     assert len(touches) == 1 and present == touches * people
+
+
+async def test_the_same_routing_rule_and_a_first_policy_sent_at_once_are_each_written_once(servers, crowd):
+    """A lead's region settings are decided one at a time (policy._lock_region; the unique index
+    uq_routing_rule_active_target behind it): of identical rules sent together one is created and the
+    others are told it exists; first-time policies sent together all succeed, the last one standing."""
+    f = crowd.factory
+    lead = await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")],
+                        org=await f.organization("Rules Board", "workforce_board", ["LA-BASIN"]))
+    headers = await f.auth(lead)
+    copies = 6
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=2 * copies)) as client:
+        rules, policies = await asyncio.gather(
+            asyncio.gather(*(client.post(f"{servers[i % len(servers)]}/api/regions/LA-BASIN/routing-rules",
+                                         headers=headers, json={"naics_prefix": "4931", "county": "Los Angeles",
+                                                                "pool": [crowd.spoc_id]})
+                             for i in range(copies))),
+            asyncio.gather(*(client.put(f"{servers[i % len(servers)]}/api/regions/LA-BASIN/policy", headers=headers,
+                                        json={"max_touches": 2 + i % 2, "period_days": 30, "min_gap_days": 7})
+                             for i in range(copies))))
+    assert sorted(r.status_code for r in rules) == [201] + [409] * (copies - 1), [r.text for r in rules]
+    assert all("4931" in r.json()["error"]["message"] for r in rules if r.status_code == 409)
+    assert [r.status_code for r in policies] == [200] * copies, [r.text for r in policies if r.status_code != 200]
+    async with f.sessionmaker() as db:
+        from crm.employers.models import RoutingRule
+        from crm.touches.models import RegionPolicy
+
+        assert len(list(await db.scalars(select(RoutingRule.id).where(RoutingRule.active.is_(True))))) == 1
+        assert len(list(await db.scalars(select(RegionPolicy.id)))) == 1
