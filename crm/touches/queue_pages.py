@@ -12,7 +12,7 @@ form (the link a row offers without JavaScript).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -52,6 +52,8 @@ from crm.touches.touch_schemas import (
 from crm.web import field_message, flash, form_data, redirect, refused, render
 
 S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T")
+CHANNELS = frozenset(c.value for c in Channel)
 Row = QueueRow | Touch  # a queue row: read for the page, or the entity an action or its form works on
 QUEUE_PAGE = 200
 FORMS = ("schedule", "complete", "cancel", "reassign")
@@ -298,9 +300,15 @@ class QueuePages(Controller):
         raw = await request.form()
         form = await form_data(request)
         try:
-            data = _struct(ScheduleIn, scheduled_at=_when(form.get("scheduled_on", ""), form.get("scheduled_time", "")),
-                           channel=form.get("channel", ""), override_reason=form.get("override_reason") or None,
-                           contact_ids=_ints(raw.getall("contact_ids", []), "contact_ids"),
+            wrong: list[tuple[str, str]] = []  # every field the form got wrong, said at once
+            when = _gather(wrong, _when, form.get("scheduled_on", ""), form.get("scheduled_time", ""))
+            if form.get("channel", "") not in CHANNELS:
+                wrong.append(("channel", "choose how you will contact them"))
+            contact_ids = _gather(wrong, _ints, raw.getall("contact_ids", []), "contact_ids")
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
+            data = _struct(ScheduleIn, scheduled_at=when, channel=form.get("channel", ""),
+                           override_reason=form.get("override_reason") or None, contact_ids=contact_ids,
                            outside_window=bool(form.get("outside_window")))
             touch = await workflow.schedule(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
         except HTTPException as exc:
@@ -316,21 +324,28 @@ class QueuePages(Controller):
             # Each request's outcome select says itself that it still needs a choice.
             # A field named after something that is not a request id is no outcome (forms carry other fields).
             asked = {k: request_id for k in form if k.startswith("outcome_") and (request_id := parse_id(k[8:]))}
-            unanswered = [(k, "choose an outcome for this request") for k in asked if not form[k].strip()]
-            if unanswered:
-                raise FieldError(*unanswered[0], *unanswered[1:])
+            wrong = [(k, "choose an outcome for this request") for k in asked if not form[k].strip()]
             outcomes = [{"request_id": request_id, "outcome": form[k], "note": form.get(f"note_{k[8:]}", "")}
                         for k, request_id in asked.items()]
             hand_offs, told = [], ""
-            if org_name := form.get("handoff_org", "").strip():
-                if not form.get("handoff_need", "").strip():
-                    raise FieldError("hand_offs[0].need", "say what the partner should pick up")
+            org_name, need = form.get("handoff_org", "").strip(), form.get("handoff_need", "").strip()
+            if org_name or need:
+                if not need:
+                    wrong.append(("hand_offs[0].need", "say what the partner should pick up"))
                 org = (await db.execute(select(Organization.id, Organization.name).where(
-                    func.lower(Organization.name) == org_name.lower()))).first()
-                if org is None:
-                    raise FieldError("hand_offs[0].to_org_id", f"no partner organization is named {org_name!r}")
-                hand_offs.append({"to_org_id": org.id, "need": form.get("handoff_need", "")})
-                told = f"; hand-off to {org.name} sent"
+                    func.lower(Organization.name) == org_name.lower()))).first() if org_name else None
+                if org is None:  # a need typed without a partner used to vanish without a word
+                    wrong.append(("hand_offs[0].to_org_id", f"no partner organization is named {org_name!r}"
+                                  if org_name else "say which partner organization picks this need up"))
+                else:
+                    hand_offs.append({"to_org_id": org.id, "need": need})
+                    told = f"; hand-off to {org.name} sent"
+            if not form.get("channel") and await db.scalar(
+                    select(Touch.id).where(Touch.id == touch_id, Touch.channel.is_(None))) is not None:
+                # Never scheduled: nothing says yet how the contact happened (the reports count channels).
+                wrong.append(("channel", "say how the contact happened"))
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,
                            channel=form.get("channel") or None)
             await workflow.complete(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
@@ -476,6 +491,15 @@ def _struct(struct: type[S], **data: Any) -> S:
         raise FieldError(validation_path(exc) or "form", field_message(str(exc))) from None
 
 
+def _gather(wrong: list[tuple[str, str]], check: Callable[..., T], *args: Any) -> T | None:
+    """``check(*args)``, or None with its field errors added to ``wrong`` (to say them all at once)."""
+    try:
+        return check(*args)
+    except FieldError as exc:
+        wrong.extend(exc.fields)
+        return None
+
+
 def _ints(values: list[Any], field: str) -> list[int]:
     out = []
     for v in values:
@@ -493,11 +517,15 @@ def _day(value: str, field: str) -> dt.date:
 
 
 def _when(day: str, time: str) -> dt.datetime:
-    on = _day(day, "scheduled_on")
-    if abs((on - _today()).days) > 2 * HOLD_HORIZON_DAYS:  # before the date arithmetic below can overflow
-        raise FieldError("scheduled_on", "must be within the next year")
+    wrong: list[tuple[str, str]] = []
+    on = _gather(wrong, _day, day, "scheduled_on")
+    if on is not None and abs((on - _today()).days) > 2 * HOLD_HORIZON_DAYS:  # before date arithmetic overflows
+        wrong.append(("scheduled_on", "must be within the next year"))
     try:
         at = dt.time.fromisoformat(time.strip()) if time.strip() else dt.time(10, 0)
     except ValueError:
-        raise FieldError("scheduled_time", "is not a time (HH:MM)") from None
+        wrong.append(("scheduled_time", "is not a time (HH:MM)"))
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+    assert on is not None
     return clock.local_instant(on, at)

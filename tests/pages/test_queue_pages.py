@@ -225,37 +225,47 @@ async def test_the_scheduled_time_is_california_time(client, world, desk, db):
     assert "17:30 P" in r.text
 
 
-async def test_inline_complete_without_an_outcome_shows_the_error_in_place_and_writes_nothing(client, world, desk, db):
-    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
-    req = await desk.request(t, world.users["partner"])
-    await login(client, world.users["spoc"].email)
-    await client.get("/queue")
-    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={"notes": "x"})
-    assert r.status_code == 422 and "<html" not in r.text
-    assert f"missing outcome for request(s) [{req.id}]" in r.text and 'id="touch-' in r.text
-    assert (await _fresh(db, Touch, t.id)).status == "queued"
-
-
-async def test_inline_complete_marks_each_unanswered_outcome_and_a_hand_off_without_a_need(client, world, desk, db):
+async def test_inline_complete_says_every_missing_answer_at_once_in_place_and_writes_nothing(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     first, second = await desk.request(t, world.users["partner"]), await desk.request(
         t, world.users["partner2"], purpose="event")
     await login(client, world.users["spoc"].email)
     await client.get("/queue")
-    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)},
-                          data={f"outcome_{first.id}": "interested", f"outcome_{second.id}": ""})
-    assert r.status_code == 422
-    select_of = r.text.split(f'name="outcome_{second.id}"', 1)[1].split("</label>", 1)[0]
-    assert "choose an outcome for this request" in select_of
-    assert "choose an outcome" not in r.text.split(f'name="outcome_{first.id}"', 1)[1].split("</label>", 1)[0]
+
+    def field(html, name):
+        return html.split(f'name="{name}"', 1)[1].split("</label>", 1)[0]
+
+    # One submit: an outcome left out, a hand-off without its need, and no channel on a never-scheduled touch.
     r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
-        f"outcome_{first.id}": "interested", f"outcome_{second.id}": "referred", "handoff_org": "LA Basin WDB"})
+        f"outcome_{first.id}": "interested", f"outcome_{second.id}": "", "handoff_org": "LA Basin WDB"})
     assert r.status_code == 422
-    need = r.text.split('name="handoff_need"', 1)[1].split("</label>", 1)[0]
-    assert "say what the partner should pick up" in need
+    assert "choose an outcome for this request" in field(r.text, f"outcome_{second.id}")
+    assert "choose an outcome" not in field(r.text, f"outcome_{first.id}")
+    assert "say what the partner should pick up" in field(r.text, "handoff_need")
+    assert "say how the contact happened" in field(r.text, "channel")
     assert "Expected" not in r.text
+    # A need typed without saying who picks it up is not dropped without a word.
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        f"outcome_{first.id}": "interested", f"outcome_{second.id}": "referred", "channel": "call",
+        "handoff_need": "forklift training"})
+    assert r.status_code == 422
+    assert "say which partner organization picks this need up" in field(r.text, "handoff_org")
     assert (await _fresh(db, Touch, t.id)).status == "queued"
     assert await db.scalar(select(func.count()).select_from(HandOff)) == 0
+
+
+async def test_inline_schedule_says_a_bad_date_and_a_bad_time_at_once(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": "next tuesday", "scheduled_time": "25:99", "channel": "pigeon"})
+    assert r.status_code == 422
+    for name, said in (("scheduled_on", "is not a date"), ("scheduled_time", "is not a time"),
+                       ("channel", "choose how you will contact them")):
+        assert said in r.text.split(f'name="{name}"', 1)[1].split("</label>", 1)[0], name
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 
 async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, desk, db):
@@ -265,7 +275,7 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
     await client.get("/queue")
     r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
         f"outcome_{req.id}": "interested", f"note_{req.id}": "send 3 candidates", "handoff_org":
-        "east la college", "handoff_need": "forklift training"})
+        "east la college", "handoff_need": "forklift training", "channel": "call"})
     assert r.status_code == 200 and "completed" in r.text and "send 3 candidates" in r.text
     # Said in the page's status line (out of band: it outlives the queue's own reload).
     said = r.text.split('id="queue-status" hx-swap-oob="true"', 1)[1].split("</div>", 1)[0]
