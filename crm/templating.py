@@ -9,6 +9,7 @@ import phonenumbers
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from crm import clock
+from crm.audit.names import changes
 from crm.auth.principal import Principal
 from crm.directory.models import KIND_LABELS
 from crm.employers.naics import sector_title
@@ -152,6 +153,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["org_kind"] = org_kind
     env.filters["audit_action"] = audit_action
     env.filters["audit_value"] = audit_value
+    env.filters["audit_changes"] = changes
     env.filters["sector"] = sector_title
     env.globals["nav_for"] = nav_for
     env.globals["active_nav"] = active_nav

@@ -21,3 +21,16 @@ def test_audit_actions_and_organization_kinds_read_as_words() -> None:
 def test_phones_are_written_as_people_write_them() -> None:
     assert phone("+13105550142") == "(310) 555-0142" and phone("+442079460958") == "+44 20 7946 0958"
     assert phone("not a number") == "not a number" and phone(None) == ""
+
+
+def test_audit_changes_name_ids_and_say_what_was_removed():
+    from crm.audit.models import AuditEvent
+    from crm.audit.names import changes
+
+    names = {("user", 7): "Maria Lopez", ("contact", 3): "Ana Ruiz"}
+    ev = AuditEvent(before={"spoc_id": 9, "planned_on": "2026-11-20"},
+                    after={"spoc_id": 7, "spoc": "Maria Lopez", "touch_id": 12, "contact_ids": [3, 4]})
+    assert changes(ev, names) == [
+        ("SPOC", "#9", "Maria Lopez", True),  # a SPOC since deleted reads by number; "spoc" (the name) is not repeated
+        ("touch", None, "#12", False), ("contacts", None, ["Ana Ruiz", "#4"], False),
+        ("planned on", "2026-11-20", None, True)]  # only before: removed

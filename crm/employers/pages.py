@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from crm.audit.models import AuditEvent
+from crm.audit.names import id_names
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role
 from crm.deps import Db, Me, PathId
@@ -105,18 +106,20 @@ class EmployerPages(Controller):
                       status_code: int = 200, partial: str | None = None) -> Template:
         employer = await _with_profile(db, employer_id)
         history = await service.assignments(db, employer_id)
+        show_audit = principal.has(Role.admin, Role.lead, Role.spoc)
         audit = list(await db.scalars(
             select(AuditEvent).where(AuditEvent.employer_id == employer_id)
-            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50)))
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50))) if show_audit else []
         lead_regions = await led_regions(db, principal)
         candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
         active = {a.region_id: a for a in history if a.ended_at is None}
         panels = [] if partial else await load_panels(db, principal, employer)
         return render(request, "employers/detail.html", status_code=status_code, partial=partial, panels=panels,
                       employer=employer, history=history, audit=audit, lead_regions=lead_regions,
+                      audit_names=await id_names(db, audit),
                       candidates=candidates, active=active, assign_errors=assign_errors or {},
                       can_edit=service.can_edit(principal, employer),
-                      show_audit=principal.has(Role.admin, Role.lead, Role.spoc))
+                      show_audit=show_audit)
 
     @post("/{employer_id:int}/assign", guards=[requires_staff])
     async def assign(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -97,7 +97,9 @@ async def test_lead_assigns_spoc_from_the_employer_page_and_sees_it_with_audit(c
     assert r.status_code == 200
     assert "Maria Lopez" in r.text and "manufacturing specialist" in r.text
     trail = r.text.split('id="audit"', 1)[1]
-    assert '<span title="spoc.assign">SPOC assigned</span>' in trail and "spoc id: " in trail and "None" not in trail
+    assert '<span title="spoc.assign">SPOC assigned</span>' in trail and "None" not in trail
+    # Ids read as what they point at: the SPOC by name, the region by code; never "spoc id: 7".
+    assert "SPOC: Maria Lopez" in trail and "region: LA-BASIN" in trail and " id: " not in trail
     assert await db.scalar(select(func.count(SpocAssignment.id))) == 1
 
 

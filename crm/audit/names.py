@@ -1,0 +1,113 @@
+"""Audit changes as people read them: the ids an event stored (``spoc_id: 7``) named by what they
+point at (``SPOC: Maria Lopez``), looked up once for a whole trail.
+
+Events keep ids, not names, on purpose: a name changes, the id does not. The names are what the
+rows say now; an id whose row is gone reads ``#7``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit.models import AuditEvent
+from crm.auth.models import User
+from crm.directory.models import County, Organization, Region
+from crm.employers.models import Employer, EmployerContact
+
+# What an id-valued key of ``before``/``after`` points at, and how the key reads.
+KEY_KINDS: dict[str, tuple[str, str]] = {
+    "spoc_id": ("user", "SPOC"),
+    "backup_spoc_id": ("user", "backup SPOC"),
+    "from_spoc_id": ("user", "from SPOC"),
+    "to_spoc_id": ("user", "to SPOC"),
+    "to_user_id": ("user", "to person"),
+    "user_id": ("user", "person"),
+    "requester_id": ("user", "requester"),
+    "assigned_by_id": ("user", "assigned by"),
+    "pool": ("user", "pool"),
+    "to_org_id": ("organization", "to organization"),
+    "requester_org_id": ("organization", "requesting organization"),
+    "owner_organization_id": ("organization", "owner"),
+    "organization_id": ("organization", "organization"),
+    "employer_id": ("employer", "employer"),
+    "merged_into_id": ("employer", "merged into"),
+    "loser_id": ("employer", "merged employer"),
+    "survivor_id": ("employer", "kept employer"),
+    "other_employer_id": ("employer", "other employer"),
+    "region_id": ("region", "region"),
+    "county_id": ("county", "county"),
+    "contact_ids": ("contact", "contacts"),
+    "contact_id": ("contact", "contact"),
+}
+
+_SOURCES: dict[str, tuple[Any, Any]] = {
+    "user": (User.id, User.name),
+    "organization": (Organization.id, Organization.name),
+    "employer": (Employer.id, Employer.legal_name),
+    "region": (Region.id, Region.code),
+    "county": (County.id, County.name),
+    "contact": (EmployerContact.id, EmployerContact.name),
+}
+
+Names = Mapping[tuple[str, int], str]
+
+
+def _ids(value: Any) -> Iterable[int]:
+    for v in value if isinstance(value, list) else [value]:
+        if isinstance(v, int) and not isinstance(v, bool):
+            yield v
+
+
+async def id_names(db: AsyncSession, events: Iterable[AuditEvent]) -> dict[tuple[str, int], str]:
+    """(kind, id) -> name for every id the events' changes hold, one query per kind."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for ev in events:
+        for change in (ev.before, ev.after):
+            for key, value in (change or {}).items():
+                if key in KEY_KINDS:
+                    wanted[KEY_KINDS[key][0]].update(_ids(value))
+    names: dict[tuple[str, int], str] = {}
+    for kind, ids in wanted.items():
+        id_col, name_col = _SOURCES[kind]
+        for row_id, name in await db.execute(select(id_col, name_col).where(id_col.in_(sorted(ids)))):
+            names[(kind, row_id)] = name
+    return names
+
+
+def _is_ref(key: str) -> bool:
+    return key.endswith(("_id", "_ids"))
+
+
+def change_key(key: str) -> str:
+    """``spoc_id`` -> ``SPOC``, ``touch_id`` -> ``touch``; other keys as words."""
+    if key in KEY_KINDS:
+        return KEY_KINDS[key][1]
+    return (key.rsplit("_", 1)[0] if _is_ref(key) else key).replace("_", " ")
+
+
+def named(key: str, value: Any, names: Names) -> Any:
+    """The value with the ids of an id-valued key replaced by names (``#7`` when the row is gone, or
+    for ids of things without a name: touches, requests, assignments)."""
+    if value is None or not (key in KEY_KINDS or _is_ref(key)):
+        return value
+    if isinstance(value, list):
+        return [named(key, v, names) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return names.get((KEY_KINDS[key][0], value), f"#{value}") if key in KEY_KINDS else f"#{value}"
+    return value
+
+
+def changes(ev: AuditEvent, names: Names) -> list[tuple[str, Any, Any, bool]]:
+    """(key as words, before, after, whether there was a before) per key of the event, ``after``'s keys
+    first; ids named. A key only ``before`` has was removed (its after is None)."""
+    before, after = ev.before or {}, ev.after or {}
+    keys = [*after, *(k for k in before if k not in after)]
+    # "spoc" beside "spoc_id" is the name as it was then; the id is named already.
+    keys = [k for k in keys if f"{k}_id" not in keys or f"{k}_id" not in KEY_KINDS]
+    return [(change_key(k), named(k, before.get(k), names), named(k, after.get(k), names), k in before)
+            for k in keys]
