@@ -343,7 +343,7 @@ class QueuePages(Controller):
             if not form.get("channel") and await db.scalar(
                     select(Touch.id).where(Touch.id == touch_id, Touch.channel.is_(None))) is not None:
                 # Never scheduled: nothing says yet how the contact happened (the reports count channels).
-                wrong.append(("channel", "say how the contact happened"))
+                wrong.append(("channel", workflow.CHANNEL_NEEDED))
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,

@@ -197,6 +197,9 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
 # ---------------------------------------------------------------- complete
 
 
+CHANNEL_NEEDED = "say how the contact happened: this touch was never scheduled"
+
+
 async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: CompleteIn,
                    now: dt.datetime) -> Touch:
     """→ completed with one outcome per bundled request; optional hand-offs to partner organizations."""
@@ -204,15 +207,27 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
     new_status = _transition(touch, "complete")
     channel = _channel(data.channel)
     requests = await _riding(db, touch)
+    wrong: list[tuple[str, str]] = []  # every problem at once
+    if channel is None and touch.channel is None:
+        # Never scheduled (reached before any appointment): nothing says yet how; the reports count channels.
+        wrong.append(("channel", CHANNEL_NEEDED))
     given = {o.request_id: o for o in data.outcomes}
     if len(given) != len(data.outcomes):
-        raise FieldError("outcomes", "one outcome per request, each request once")
-    try:
-        validate_outcomes([r.id for r in requests], {k: v.outcome for k, v in given.items()})  # type: ignore[misc]
-    except RoutingError as exc:
-        raise FieldError(exc.field, exc.message) from None
-    hand_offs = [await _new_hand_off(db, actor, touch, i, h.to_org_id, h.to_user_id, h.need)
-                 for i, h in enumerate(data.hand_offs)]
+        wrong.append(("outcomes", "one outcome per request, each request once"))
+    else:
+        try:
+            validate_outcomes([r.id for r in requests], {k: v.outcome for k, v in given.items()})  # type: ignore[misc]
+        except RoutingError as exc:
+            wrong.append((exc.field, exc.message))
+    hand_offs: list[HandOff] = []
+    for i, wanted in enumerate(data.hand_offs):
+        try:
+            hand_offs.append(await _new_hand_off(db, actor, touch, i, wanted.to_org_id, wanted.to_user_id,
+                                                  wanted.need))
+        except FieldError as exc:
+            wrong.extend(exc.fields)
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
     before = audit.snapshot(touch, ("status", "planned_on"))
     touch.status, touch.completed_at = new_status, now
     # The budget counts the day the contact happened: the appointment day if it has passed,

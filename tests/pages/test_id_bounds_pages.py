@@ -17,7 +17,8 @@ CASES = [
     ([TWENTY_DIGITS], "GET", "/queue/log", {"employer_id": "{v}"}, 422, "employer_id"),
     (NOT_IDS, "POST", "/queue/log", {"employer_id": "{v}", "channel": "call", "occurred_on": "{day}"}, 422,
      "choose from the list"),
-    (NOT_IDS, "POST", "/queue/touches/{t}/complete", {"outcome_{v}": "interested"}, 200, None),  # names no request
+    (NOT_IDS, "POST", "/queue/touches/{t}/complete", {"outcome_{v}": "interested", "channel": "call"}, 200,
+     None),  # names no request
     ([SUPERSCRIPT], "POST", "/queue/touches/{t}/reassign", {"spoc_id": "{v}"}, 422, "choose from the list"),
     ([SUPERSCRIPT], "POST", "/queue/touches/{t}/schedule",
      {"scheduled_on": "{day}", "channel": "call", "contact_ids": "{v}"}, 422, "choose from the list"),

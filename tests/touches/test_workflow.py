@@ -162,12 +162,25 @@ async def test_outcomes_for_requests_not_on_the_touch_are_422_and_nothing_change
     before = await _counts(db)
     r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
         "outcomes": [{"request_id": r1.id, "outcome": "interested"}, {"request_id": r2.id, "outcome": "referred"},
-                     {"request_id": elsewhere.id, "outcome": "interested"}]})
+                     {"request_id": elsewhere.id, "outcome": "interested"}], "channel": "call"})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "outcomes"
     assert f"[{elsewhere.id}] are not bundled" in r.text
     touch, reqs = await _state(db, t.id)
     assert touch.status == "queued" and [q.status for q in reqs] == ["queued", "queued", "held"]
     assert await _counts(db) == before
+
+
+async def test_completing_a_never_scheduled_touch_asks_how_with_every_other_problem_at_once(client, world, db,
+                                                                                            bundled):
+    _, t, r1, _ = bundled
+    before = await _counts(db)
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
+        "outcomes": [{"request_id": r1.id, "outcome": "interested"}],
+        "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "  "}]})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["channel", "outcomes", "hand_offs[0].need"]
+    assert "never scheduled" in r.json()["error"]["fields"][0]["message"]
+    assert (await _state(db, t.id))[0].status == "queued" and await _counts(db) == before
 
 
 @pytest.mark.parametrize("outcomes", [[], [{"outcome": "interested"}], [{"outcome": "thrilled"}]])
