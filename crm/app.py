@@ -45,6 +45,7 @@ from crm.settings import Settings
 from crm.templating import configure_jinja
 from crm.touches.handoff_api import HandOffApi
 from crm.touches.policy import RegionPolicyApi
+from crm.touches.preferences import PreferencesApi
 from crm.touches.request_api import TouchRequestApi
 from crm.touches.touch_api import TimelineApi, TouchApi
 from crm.touches.transfer_api import CaseloadApi
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TimelineApi,
             HandOffApi,
             RegionPolicyApi,
+            PreferencesApi,
             CaseloadApi,
             CouncilApi,
             PartnershipApi,

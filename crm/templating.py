@@ -102,6 +102,7 @@ def org_kind(kind: str | None) -> str:
 # What an employer's audit trail says for each action (other actions read as their code in words).
 AUDIT_ACTIONS = {
     "employer.create": "Employer created", "employer.update": "Employer details changed",
+    "employer.preferences": "Contact preferences changed",
     "employer.alias_add": "Other name added", "employer.contact_add": "Contact added",
     "employer.merge": "Merged with another record", "employer.merge_undo": "Merge undone",
     "employer.merged_into": "Merged into another record", "employer.not_duplicate": "Marked not a duplicate",

@@ -1,0 +1,268 @@
+"""An employer's own contact preferences (SPEC §2 Employer, §3.4): stricter pacing, a preferred
+channel and blackout dates, set by the SPOCs and leads of its region (admins anywhere).
+
+Routing already obeys them (``budget.load_policy`` tightens the region's policy with them and
+blocks blackout days); this is where people say them. A preference can only make pacing stricter:
+a value looser than the region's is kept but has no effect, and ``effective`` says what applies.
+Saving replaces the whole set, under the employer's row lock like every pacing decision. Touches
+already queued or scheduled stay where they are; new requests and held releases follow the new
+preferences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post, put
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.params import JSONBody
+from litestar.response import Template
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm import clock
+from crm.audit import service as audit
+from crm.auth.guards import requires_crm_user, requires_staff
+from crm.auth.principal import Principal
+from crm.db import begin_write
+from crm.deps import Db, Me, PathId
+from crm.directory.models import Region
+from crm.employers.models import Employer
+from crm.employers.panels import employer_panel
+from crm.employers.service import can_edit, lock_employer
+from crm.errors import FieldError, validation_path
+from crm.touches.budget import load_policy
+from crm.touches.models import EmployerBlackout, EmployerPacing
+from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
+from crm.touches.routing import Channel
+from crm.touches.touch_schemas import ChannelStr
+from crm.web import field_message, form_data, refused, render
+
+# How far from today a blackout may lie: a typo like 2062 is refused instead of stored.
+BLACKOUT_YEARS = 3
+BLANK_ROWS = 2  # empty blackout rows the form offers for new dates
+
+
+class BlackoutIn(msgspec.Struct, forbid_unknown_fields=True):
+    starts_on: dt.date
+    ends_on: dt.date
+    reason: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The whole set; a number left out (null) means "as the region's policy"."""
+
+    max_touches: Annotated[int, msgspec.Meta(ge=1, le=MAX_PERIOD_DAYS)] | None = None
+    period_days: Annotated[int, msgspec.Meta(ge=1, le=MAX_PERIOD_DAYS)] | None = None
+    min_gap_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_PERIOD_DAYS)] | None = None
+    preferred_channel: ChannelStr | None = None
+    blackouts: Annotated[list[BlackoutIn], msgspec.Meta(max_length=50)] = []
+
+
+class EffectiveOut(msgspec.Struct):
+    region: str
+    max_touches: int
+    period_days: int
+    min_gap_days: int
+
+
+class PreferencesOut(msgspec.Struct):
+    employer_id: int
+    max_touches: int | None
+    period_days: int | None
+    min_gap_days: int | None
+    preferred_channel: str | None
+    blackouts: list[BlackoutIn]
+    do_not_contact: bool
+    effective: EffectiveOut | None  # in the employer's own region; None while it has none
+
+
+async def _employer(db: AsyncSession, principal: Principal, employer_id: int) -> Employer:
+    employer = await db.get(Employer, employer_id)
+    if employer is None or employer.status == "merged":
+        raise NotFoundException(f"Employer #{employer_id} not found")
+    if not can_edit(principal, employer):
+        raise PermissionDeniedException("Only SPOCs and leads of the employer's region set its contact preferences")
+    return employer
+
+
+async def get_preferences(db: AsyncSession, employer: Employer) -> PreferencesOut:
+    own = await db.scalar(select(EmployerPacing).where(EmployerPacing.employer_id == employer.id))
+    blackouts = list(await db.scalars(select(EmployerBlackout).where(EmployerBlackout.employer_id == employer.id)
+                                      .order_by(EmployerBlackout.starts_on, EmployerBlackout.id)))
+    effective = None
+    if employer.region_id is not None:
+        policy = await load_policy(db, employer.id, employer.region_id)
+        code = await db.scalar(select(Region.code).where(Region.id == employer.region_id))
+        effective = EffectiveOut(region=code or "", max_touches=policy.max_touches,
+                                 period_days=policy.period_days, min_gap_days=policy.min_gap_days)
+    return PreferencesOut(
+        employer_id=employer.id, max_touches=own.max_touches if own else None,
+        period_days=own.period_days if own else None, min_gap_days=own.min_gap_days if own else None,
+        preferred_channel=employer.preferred_channel,
+        blackouts=[BlackoutIn(b.starts_on, b.ends_on, b.reason) for b in blackouts],
+        do_not_contact=employer.do_not_contact, effective=effective)
+
+
+def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
+    """Every problem of the set at once, each naming its field."""
+    wrong: list[tuple[str, str]] = []
+    if data.preferred_channel is not None and data.preferred_channel not in {c.value for c in Channel}:
+        wrong.append(("preferred_channel", f"must be one of {', '.join(c.value for c in Channel)}"))
+    if None not in (data.max_touches, data.period_days, data.min_gap_days):
+        assert data.max_touches is not None and data.period_days is not None and data.min_gap_days is not None
+        most = most_touches_per_period(data.period_days, data.min_gap_days)
+        if data.max_touches > most:
+            wrong.append(("max_touches", f"only {most} {'touch fits' if most == 1 else 'touches fit'} in "
+                                         f"{data.period_days} days {data.min_gap_days} days apart: allow fewer "
+                                         "touches, or change the days or the gap"))
+    earliest, latest = today.replace(year=today.year - BLACKOUT_YEARS), today.replace(year=today.year + BLACKOUT_YEARS)
+    for i, b in enumerate(data.blackouts):
+        field = f"blackouts[{i}]"
+        if not earliest <= b.starts_on <= latest:
+            wrong.append((f"{field}.starts_on", f"must be within {BLACKOUT_YEARS} years of today"))
+        elif not earliest <= b.ends_on <= latest:
+            wrong.append((f"{field}.ends_on", f"must be within {BLACKOUT_YEARS} years of today"))
+        elif b.ends_on < b.starts_on:
+            wrong.append((f"{field}.ends_on", "must be on or after the first day"))
+        elif (b.ends_on - b.starts_on).days >= MAX_PERIOD_DAYS:
+            wrong.append((f"{field}.ends_on", "a blackout of a year or more: mark the employer do-not-contact "
+                                              "instead"))
+    return wrong
+
+
+def _said(p: PreferencesOut) -> dict[str, Any]:
+    return {"max_touches": p.max_touches, "period_days": p.period_days, "min_gap_days": p.min_gap_days,
+            "preferred_channel": p.preferred_channel,
+            "blackouts": [f"{b.starts_on.isoformat()} – {b.ends_on.isoformat()}" for b in p.blackouts]}
+
+
+async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, data: PreferencesIn) -> PreferencesOut:
+    await begin_write(db)
+    employer = await _employer(db, actor, employer_id)
+    wrong = _problems(data, clock.today())
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+    await lock_employer(db, employer.id)  # pacing decisions read these under the same lock
+    before = await get_preferences(db, employer)
+    own = await db.scalar(select(EmployerPacing).where(EmployerPacing.employer_id == employer.id))
+    numbers = (data.max_touches, data.period_days, data.min_gap_days)
+    if all(n is None for n in numbers):
+        if own is not None:
+            await db.delete(own)
+    else:
+        if own is None:
+            own = EmployerPacing(employer_id=employer.id)
+            db.add(own)
+        own.max_touches, own.period_days, own.min_gap_days = numbers
+    await db.execute(delete(EmployerBlackout).where(EmployerBlackout.employer_id == employer.id))
+    db.add_all(EmployerBlackout(employer_id=employer.id, starts_on=b.starts_on, ends_on=b.ends_on,
+                                reason=(b.reason or "").strip() or None)
+               for b in sorted(data.blackouts, key=lambda b: (b.starts_on, b.ends_on)))
+    employer.preferred_channel = data.preferred_channel
+    await db.flush()
+    after = await get_preferences(db, employer)
+    if _said(before) != _said(after):
+        audit.record(db, actor, "employer.preferences", "employer", employer.id, employer_id=employer.id,
+                     before=_said(before), after=_said(after))
+    return after
+
+
+# ---------------------------------------------------------------- API
+
+
+class PreferencesApi(Controller):
+    path = "/api/employers/{employer_id:int}/preferences"
+    tags = ["employers"]
+    guards = [requires_staff]
+
+    @get()
+    async def read(self, db: Db, principal: Me, employer_id: PathId) -> PreferencesOut:
+        """The employer's own contact preferences and what pacing applies in its region."""
+        return await get_preferences(db, await _employer(db, principal, employer_id))
+
+    @put()
+    async def replace(self, db: Db, principal: Me, employer_id: PathId,
+                      data: JSONBody[PreferencesIn]) -> PreferencesOut:
+        """Replace the whole set (numbers left out follow the region; blackouts not sent are removed)."""
+        return await set_preferences(db, principal, employer_id, data)
+
+
+# ---------------------------------------------------------------- page
+
+
+@employer_panel(order=15)
+async def preferences_panel(db: AsyncSession, viewer: Principal, employer: Employer) -> dict[str, Any] | None:
+    """The employer page's contact preferences, for those who may set them."""
+    if employer.status == "merged" or not can_edit(viewer, employer):
+        return None
+    return await _panel(db, employer)
+
+
+async def _panel(db: AsyncSession, employer: Employer, errors: dict[str, str] | None = None,
+                 values: dict[str, Any] | None = None, saved: bool = False) -> dict[str, Any]:
+    prefs = await get_preferences(db, employer)
+    rows = values["blackouts"] if values else [
+        {"starts_on": b.starts_on.isoformat(), "ends_on": b.ends_on.isoformat(), "reason": b.reason or ""}
+        for b in prefs.blackouts]
+    blank = {"starts_on": "", "ends_on": "", "reason": ""}
+    return {"template": "touches/_preferences.html", "prefs": prefs, "pref_employer": employer,
+            "pref_errors": errors or {}, "pref_values": values, "pref_saved": saved,
+            "blackout_rows": [*rows, *([blank] * BLANK_ROWS)], "channels": [c.value for c in Channel]}
+
+
+def _form_number(value: str, field: str, wrong: list[tuple[str, str]]) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 4):
+        wrong.append((field, "must be a whole number (or blank: as the region)"))
+        return None
+    return int(value)
+
+
+class PreferencesPages(Controller):
+    path = "/employers"
+    guards = [requires_crm_user]
+
+    @post("/{employer_id:int}/preferences")
+    async def save(self, request: Request[Any, Any, Any], db: Db, principal: Me, employer_id: PathId) -> Template:
+        raw = await request.form()
+        form = await form_data(request)
+        starts, ends, reasons = (list(raw.getall(k, [])) for k in ("starts_on", "ends_on", "reason"))
+        rows = [{"starts_on": str(s).strip(), "ends_on": str(e).strip(), "reason": str(r).strip()}
+                for s, e, r in zip(starts, ends, reasons + [""] * (len(starts) - len(reasons)), strict=False)]
+        rows = [r for r in rows if r["starts_on"] or r["ends_on"] or r["reason"]]
+        values: dict[str, Any] = {k: form.get(k, "") for k in ("max_touches", "period_days", "min_gap_days",
+                                                               "preferred_channel")}
+        values["blackouts"] = rows
+        try:
+            employer = await _employer(db, principal, employer_id)
+            wrong: list[tuple[str, str]] = []
+            numbers = {k: _form_number(values[k], k, wrong) for k in ("max_touches", "period_days", "min_gap_days")}
+            blackouts = []
+            for i, r in enumerate(rows):
+                days = {}
+                for k in ("starts_on", "ends_on"):
+                    try:
+                        days[k] = dt.date.fromisoformat(r[k])
+                    except ValueError:
+                        wrong.append((f"blackouts[{i}].{k}", "is not a date (YYYY-MM-DD)"))
+                if len(days) == 2:
+                    blackouts.append({**days, "reason": r["reason"][:200] or None})
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
+            try:
+                data = msgspec.convert({**numbers, "preferred_channel": values["preferred_channel"] or None,
+                                        "blackouts": blackouts}, PreferencesIn)
+            except msgspec.ValidationError as exc:
+                raise FieldError(validation_path(exc) or "form", field_message(str(exc))) from None
+            await set_preferences(db, principal, employer_id, data)
+        except HTTPException as exc:
+            errors = await refused(db, exc)  # rolled back; anything but 409/422 is raised again
+            employer = await _employer(db, principal, employer_id)
+            return render(request, "touches/_preferences.html", status_code=exc.status_code,
+                          panel=await _panel(db, employer, errors, values))
+        return render(request, "touches/_preferences.html", panel=await _panel(db, employer, saved=True))

@@ -1,0 +1,134 @@
+"""An employer's own contact preferences (stricter pacing, preferred channel, blackout dates): set by its
+region's staff through the API and the employer page, obeyed by intake, refused whole when wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from crm import clock
+from crm.audit.models import AuditEvent
+from crm.employers.models import Employer
+from crm.touches.models import EmployerBlackout, EmployerPacing, Touch
+from tests.factories import csrf, login
+
+HX = {"HX-Request": "true"}
+
+
+def _url(employer_id: int) -> str:
+    return f"/api/employers/{employer_id}/preferences"
+
+
+def _day(days: int) -> str:
+    return (clock.today() + dt.timedelta(days=days)).isoformat()
+
+
+async def _stored(db, employer_id):
+    await db.rollback()  # read what the app committed
+    own = await db.scalar(select(EmployerPacing).where(EmployerPacing.employer_id == employer_id))
+    blackouts = [(b.starts_on, b.ends_on, b.reason) for b in await db.scalars(
+        select(EmployerBlackout).where(EmployerBlackout.employer_id == employer_id)
+        .order_by(EmployerBlackout.starts_on))]
+    channel = await db.scalar(select(Employer.preferred_channel).where(Employer.id == employer_id))
+    return (own.max_touches, own.period_days, own.min_gap_days) if own else None, blackouts, channel
+
+
+async def test_a_spoc_sets_preferences_that_tighten_the_regions_pacing_and_intake_obeys_them(client, world, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.put(_url(e.id), headers=spoc, json={
+        "max_touches": 1, "period_days": 60, "preferred_channel": "email",
+        "blackouts": [{"starts_on": _day(0), "ends_on": _day(20), "reason": "harvest season"}]})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["max_touches"], out["period_days"], out["min_gap_days"], out["preferred_channel"]) == (1, 60, None,
+                                                                                                       "email")
+    # The region's default is 2 per 30 days, 7 apart: each number is the stricter of the two.
+    assert out["effective"] == {"region": "LA-BASIN", "max_touches": 1, "period_days": 60, "min_gap_days": 7}
+    assert (await client.get(_url(e.id), headers=spoc)).json() == out
+    assert await _stored(db, e.id) == ((1, 60, None), [(clock.today(), clock.today() + dt.timedelta(days=20),
+                                                        "harvest season")], "email")
+    event = await db.scalar(select(AuditEvent).where(AuditEvent.action == "employer.preferences"))
+    assert event.employer_id == e.id and event.after["preferred_channel"] == "email"
+    # A partner asking for the blackout weeks gets no touch inside them.
+    r = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json={
+        "employer_id": e.id, "region": "LA-BASIN", "purpose": "hiring", "window_start": _day(1),
+        "window_end": _day(40)})
+    assert r.status_code == 201, r.text
+    planned = await db.scalar(select(Touch.planned_on).where(Touch.employer_id == e.id))
+    assert planned is None or planned > clock.today() + dt.timedelta(days=20)
+
+
+async def test_saving_an_empty_set_clears_every_preference(client, world, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    lead = await world.f.auth(world.users["lead"])
+    await client.put(_url(e.id), headers=lead, json={"min_gap_days": 21, "preferred_channel": "call", "blackouts": [
+        {"starts_on": _day(5), "ends_on": _day(9)}]})
+    r = await client.put(_url(e.id), headers=lead, json={})
+    assert r.status_code == 200 and r.json()["effective"]["min_gap_days"] == 7 and r.json()["blackouts"] == []
+    assert await _stored(db, e.id) == (None, [], None)
+
+
+async def test_wrong_preferences_are_422_naming_every_field_and_change_nothing(client, world, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    spoc = await world.f.auth(world.users["spoc"])
+    await client.put(_url(e.id), headers=spoc, json={"max_touches": 1})
+    r = await client.put(_url(e.id), headers=spoc, json={
+        "max_touches": 3, "period_days": 30, "min_gap_days": 20, "preferred_channel": "fax",
+        "blackouts": [{"starts_on": _day(10), "ends_on": _day(2)}, {"starts_on": _day(1), "ends_on": _day(400)},
+                      {"starts_on": "2099-01-01", "ends_on": "2099-01-02"}]})
+    assert r.status_code == 422
+    fields = {f["field"]: f["message"] for f in r.json()["error"]["fields"]}
+    assert set(fields) == {"preferred_channel", "max_touches", "blackouts[0].ends_on", "blackouts[1].ends_on",
+                           "blackouts[2].starts_on"}
+    assert fields["max_touches"].startswith("only 2 touches fit in 30 days 20 days apart")
+    assert "do-not-contact" in fields["blackouts[1].ends_on"]
+    r = await client.put(_url(e.id), headers=spoc, json={"max_touches": 0})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "max_touches"
+    assert await _stored(db, e.id) == ((1, None, None), [], None)
+
+
+@pytest.mark.parametrize(("who", "status"), [("admin", 200), ("lead", 200), ("spoc", 200), ("partner", 403),
+                                             ("chair", 403), ("bay_spoc", 403), ("bay_lead", 403)])
+async def test_only_the_regions_staff_and_admins_read_or_set_preferences(client, world, db, who, status):
+    e = await world.f.employer("Valley Harvest Foods")
+    headers = await world.f.auth(world.users[who])
+    assert (await client.get(_url(e.id), headers=headers)).status_code == status
+    assert (await client.put(_url(e.id), headers=headers, json={"max_touches": 1})).status_code == status
+    assert (await _stored(db, e.id))[0] == ((1, None, None) if status == 200 else None)
+    assert (await client.get(_url(999_999), headers=headers)).status_code in (403, 404)
+
+
+async def test_the_employer_page_shows_and_saves_preferences_in_place(client, world, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    await login(client, world.users["spoc"].email)
+    page = (await client.get(f"/employers/{e.id}")).text
+    assert 'id="preferences"' in page and "at most <strong>2" in page
+    # Every mistake of the form at once, in place, nothing written.
+    r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
+        "max_touches": "two", "period_days": "", "min_gap_days": "14", "preferred_channel": "",
+        "starts_on": [_day(3), "tomorrow"], "ends_on": [_day(1), _day(5)], "reason": ["trade show", ""]})
+    assert r.status_code == 422 and "<html" not in r.text
+    assert "must be a whole number" in r.text and "is not a date" in r.text
+    assert 'value="trade show"' in r.text and 'value="14"' in r.text  # what was typed stays
+    assert await _stored(db, e.id) == (None, [], None)
+    r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
+        "max_touches": "", "period_days": "", "min_gap_days": "14", "preferred_channel": "visit",
+        "starts_on": [_day(3), ""], "ends_on": [_day(1), ""], "reason": ["trade show", ""]})
+    assert r.status_code == 422 and "must be on or after the first day" in r.text
+    r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
+        "max_touches": "", "period_days": "", "min_gap_days": "14", "preferred_channel": "visit",
+        "starts_on": [_day(3), ""], "ends_on": [_day(6), ""], "reason": ["trade show", ""]})
+    assert r.status_code == 200 and "Contact preferences saved" in r.text and "14\n    days apart" in r.text
+    assert await _stored(db, e.id) == ((None, None, 14), [(clock.today() + dt.timedelta(days=3),
+                                                           clock.today() + dt.timedelta(days=6), "trade show")],
+                                       "visit")
+    await login(client, world.users["partner"].email)
+    assert 'id="preferences"' not in (await client.get(f"/employers/{e.id}")).text
+    r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={"min_gap_days": "1"})
+    assert r.status_code == 403
+    assert (await _stored(db, e.id))[0] == (None, None, 14)
+    assert await db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "employer.preferences")) == 1
