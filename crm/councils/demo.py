@@ -103,6 +103,24 @@ async def _industry_seats(db: AsyncSession, employers: list[Employer], start: D,
     return seats
 
 
+async def _attendance_touches(db: AsyncSession, actor: Principal, present: list[tuple[int, int | None, str]], *,
+                              region_id: int, held_on: D, channel: str, report: CouncilDemoReport) -> dict[int, int]:
+    """member id -> the touch their attendance stands for: one per employer and meeting, as ticking
+    attendance makes them (``councils.service.attendance_touch``); the first person present names it."""
+    by_employer: dict[int, int] = {}
+    out = {}
+    for member_id, employer_id, note in present:
+        if employer_id is None:
+            continue
+        if employer_id not in by_employer:
+            touch = await record_meeting_touch(db, actor, employer_id=employer_id, region_id=region_id,
+                                               held_on=held_on, channel=channel, note=note)
+            by_employer[employer_id] = touch.id
+            report.meeting_touches += 1
+        out[member_id] = by_employer[employer_id]
+    return out
+
+
 async def _council_meetings(db: AsyncSession, actor: Principal, council: AdvisoryCouncil,
                             meetings: list[tuple[D, str, str, list[CouncilMember]]],
                             report: CouncilDemoReport) -> list[CouncilMeeting]:
@@ -111,15 +129,12 @@ async def _council_meetings(db: AsyncSession, actor: Principal, council: Advisor
         meeting = CouncilMeeting(council_id=council.id, held_on=held_on, agenda=agenda, minutes=minutes)
         db.add(meeting)
         await db.flush()
-        for m in present:
-            row = MeetingAttendance(meeting_id=meeting.id, member_id=m.id, present=True)
-            if m.employer_id is not None:
-                touch = await record_meeting_touch(
-                    db, actor, employer_id=m.employer_id, region_id=council.region_id, held_on=held_on,
-                    channel="meeting", note=f"{m.name} at {council.name} meeting on {held_on.isoformat()}")
-                row.touch_id = touch.id
-                report.meeting_touches += 1
-            db.add(row)
+        touches = await _attendance_touches(
+            db, actor, [(m.id, m.employer_id, f"{m.name} at {council.name} meeting on {held_on.isoformat()}")
+                        for m in present], region_id=council.region_id, held_on=held_on, channel="meeting",
+            report=report)
+        db.add_all(MeetingAttendance(meeting_id=meeting.id, member_id=m.id, present=True, touch_id=touches.get(m.id))
+                   for m in present)
         out.append(meeting)
     await db.flush()
     return out
@@ -269,15 +284,11 @@ async def _partnership_meeting(db: AsyncSession, actor: Principal, p: SectorPart
                                  public_count=sum(1 for m in present if not m.is_business))
     db.add(meeting)
     await db.flush()
-    for m in present:
-        row = PartnershipAttendance(meeting_id=meeting.id, member_id=m.id, present=True)
-        if m.employer_id is not None:
-            touch = await record_meeting_touch(db, actor, employer_id=m.employer_id, region_id=region.id,
-                                               held_on=held_on, channel="event",
-                                               note=f"{m.display} at {p.name} convening on {held_on.isoformat()}")
-            row.touch_id = touch.id
-            report.meeting_touches += 1
-        db.add(row)
+    touches = await _attendance_touches(
+        db, actor, [(m.id, m.employer_id, f"{m.display} at {p.name} convening on {held_on.isoformat()}")
+                    for m in present], region_id=region.id, held_on=held_on, channel="event", report=report)
+    db.add_all(PartnershipAttendance(meeting_id=meeting.id, member_id=m.id, present=True, touch_id=touches.get(m.id))
+               for m in present)
     await db.flush()
 
 

@@ -94,3 +94,23 @@ async def test_demo_partnerships_are_at_different_stages_and_attendance_counted_
                       "San Joaquin Valley Ag-Tech Partnership": "scoping"}
     assert teams == 2
     assert employer_ticks > 0 and meeting_touches > employer_ticks  # partnership convenings count too
+
+
+async def test_demo_meetings_make_one_touch_per_employer_as_ticking_attendance_does(demo_url):
+    from crm.councils.models import CouncilMember
+    from crm.partnerships.models import PartnershipAttendance, PartnershipMember
+
+    async def check(db):
+        per = []
+        for attendance, member in ((MeetingAttendance, CouncilMember), (PartnershipAttendance, PartnershipMember)):
+            per += list(await db.execute(
+                select(attendance.meeting_id, member.employer_id, func.count(func.distinct(attendance.touch_id)),
+                       func.count(attendance.id))
+                .join(member, member.id == attendance.member_id)
+                .where(attendance.present.is_(True), member.employer_id.is_not(None))
+                .group_by(attendance.meeting_id, member.employer_id)))
+        return per
+
+    per = await _with_db(demo_url, check)
+    assert per and all(touches == 1 for _, _, touches, _ in per)
+    assert any(people > 1 for _, _, _, people in per)  # colleagues did come together, and share their touch
