@@ -29,8 +29,8 @@ def test_audit_changes_name_ids_and_say_what_was_removed():
 
     names = {("user", 7): "Maria Lopez", ("contact", 3): "Ana Ruiz"}
     ev = AuditEvent(before={"spoc_id": 9, "planned_on": "2026-11-20"},
-                    after={"spoc_id": 7, "spoc": "Maria Lopez", "touch_id": 12, "contact_ids": [3, 4]})
+                    after={"spoc_id": 7, "spoc": "Maria Lopez", "touch_id": 12, "contact_ids": [3, 4], "outcome": None})
     assert changes(ev, names) == [
         ("SPOC", "#9", "Maria Lopez", True),  # a SPOC since deleted reads by number; "spoc" (the name) is not repeated
         ("touch", None, "#12", False), ("contacts", None, ["Ana Ruiz", "#4"], False),
-        ("planned on", "2026-11-20", None, True)]  # only before: removed
+        ("planned on", "2026-11-20", None, True)]  # only before: removed; "outcome" empty both times: left out

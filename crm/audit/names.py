@@ -104,10 +104,13 @@ def named(key: str, value: Any, names: Names) -> Any:
 
 def changes(ev: AuditEvent, names: Names) -> list[tuple[str, Any, Any, bool]]:
     """(key as words, before, after, whether there was a before) per key of the event, ``after``'s keys
-    first; ids named. A key only ``before`` has was removed (its after is None)."""
+    first; ids named. A key only ``before`` has was removed (its after is None); one empty before and
+    after is left out."""
     before, after = ev.before or {}, ev.after or {}
     keys = [*after, *(k for k in before if k not in after)]
     # "spoc" beside "spoc_id" is the name as it was then; the id is named already.
     keys = [k for k in keys if f"{k}_id" not in keys or f"{k}_id" not in KEY_KINDS]
+    # A field that was empty and still is says nothing ("outcome: —" on every new request).
+    keys = [k for k in keys if before.get(k) not in (None, "", []) or after.get(k) not in (None, "", [])]
     return [(change_key(k), named(k, before.get(k), names), named(k, after.get(k), names), k in before)
             for k in keys]

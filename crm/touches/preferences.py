@@ -164,9 +164,11 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     employer.preferred_channel = data.preferred_channel
     await db.flush()
     after = await get_preferences(db, employer)
-    if _said(before) != _said(after):
+    was, now = _said(before), _said(after)
+    changed = [k for k in now if now[k] != was[k]]
+    if changed:
         audit.record(db, actor, "employer.preferences", "employer", employer.id, employer_id=employer.id,
-                     before=_said(before), after=_said(after))
+                     before={k: was[k] for k in changed}, after={k: now[k] for k in changed})
     return after
 
 

@@ -52,6 +52,7 @@ async def test_a_spoc_sets_preferences_that_tighten_the_regions_pacing_and_intak
                                                         "harvest season")], "email")
     event = await db.scalar(select(AuditEvent).where(AuditEvent.action == "employer.preferences"))
     assert event.employer_id == e.id and event.after["preferred_channel"] == "email"
+    assert "min_gap_days" not in event.after  # only what changed is recorded
     # A partner asking for the blackout weeks gets no touch inside them.
     r = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json={
         "employer_id": e.id, "region": "LA-BASIN", "purpose": "hiring", "window_start": _day(1),
