@@ -34,7 +34,7 @@ from crm.employers.panels import employer_panel
 from crm.employers.service import can_edit, lock_employer
 from crm.errors import FieldError, validation_path
 from crm.touches.budget import load_policy
-from crm.touches.models import EmployerBlackout, EmployerPacing
+from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
 from crm.touches.routing import Channel
 from crm.touches.touch_schemas import ChannelStr
@@ -77,6 +77,8 @@ class PreferencesOut(msgspec.Struct):
     blackouts: list[BlackoutIn]
     do_not_contact: bool
     effective: EffectiveOut | None  # in the employer's own region; None while it has none
+    # Open touches already planned on a blackout day: saving does not move them; their SPOC must.
+    touches_in_blackouts: list[int] = []
 
 
 async def _employer(db: AsyncSession, principal: Principal, employer_id: int) -> Employer:
@@ -98,8 +100,11 @@ async def get_preferences(db: AsyncSession, employer: Employer) -> PreferencesOu
         code = await db.scalar(select(Region.code).where(Region.id == employer.region_id))
         effective = EffectiveOut(region=code or "", max_touches=policy.max_touches,
                                  period_days=policy.period_days, min_gap_days=policy.min_gap_days)
+    open_touches = (await db.execute(select(Touch.id, Touch.planned_on).where(
+        Touch.employer_id == employer.id, Touch.status.in_(OPEN_TOUCH_VALUES)).order_by(Touch.planned_on))).all()
+    clashing = [t.id for t in open_touches if any(b.starts_on <= t.planned_on <= b.ends_on for b in blackouts)]
     return PreferencesOut(
-        employer_id=employer.id, max_touches=own.max_touches if own else None,
+        touches_in_blackouts=clashing, employer_id=employer.id, max_touches=own.max_touches if own else None,
         period_days=own.period_days if own else None, min_gap_days=own.min_gap_days if own else None,
         preferred_channel=employer.preferred_channel,
         blackouts=[BlackoutIn(b.starts_on, b.ends_on, b.reason) for b in blackouts],

@@ -133,3 +133,18 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
     assert (await _stored(db, e.id))[0] == (None, None, 14)
     assert await db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "employer.preferences")) == 1
+
+
+async def test_a_blackout_over_an_open_touch_is_pointed_out_and_the_touch_is_left_to_its_spoc(client, world, desk, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    inside = await desk.touch(e, world.users["spoc"], planned_in=4)
+    await desk.touch(e, world.users["spoc"], planned_in=30)
+    await desk.touch(e, world.users["spoc"], planned_in=5, status="completed")  # closed: nothing to do
+    r = await client.put(_url(e.id), headers=await world.f.auth(world.users["spoc"]),
+                         json={"blackouts": [{"starts_on": _day(2), "ends_on": _day(9)}]})
+    assert r.status_code == 200 and r.json()["touches_in_blackouts"] == [inside.id]
+    await db.rollback()
+    assert (await db.get(Touch, inside.id)).planned_on == clock.today() + dt.timedelta(days=4)
+    await login(client, world.users["spoc"].email)
+    panel = (await client.get(f"/employers/{e.id}")).text.split('id="preferences"', 1)[1]
+    assert f'<a href="/queue/touches/{inside.id}">touch #{inside.id}</a>' in panel and "reschedule or cancel" in panel
