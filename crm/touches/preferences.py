@@ -123,7 +123,8 @@ def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
             wrong.append(("max_touches", f"only {most} {'touch fits' if most == 1 else 'touches fit'} in "
                                          f"{data.period_days} days {data.min_gap_days} days apart: allow fewer "
                                          "touches, or change the days or the gap"))
-    earliest, latest = today.replace(year=today.year - BLACKOUT_YEARS), today.replace(year=today.year + BLACKOUT_YEARS)
+    reach = dt.timedelta(days=366 * BLACKOUT_YEARS)  # not date.replace(year=...): 29 February has no twin
+    earliest, latest = today - reach, today + reach
     for i, b in enumerate(data.blackouts):
         field = f"blackouts[{i}]"
         if not earliest <= b.starts_on <= latest:

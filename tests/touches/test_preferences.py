@@ -148,3 +148,13 @@ async def test_a_blackout_over_an_open_touch_is_pointed_out_and_the_touch_is_lef
     await login(client, world.users["spoc"].email)
     panel = (await client.get(f"/employers/{e.id}")).text.split('id="preferences"', 1)[1]
     assert f'<a href="/queue/touches/{inside.id}">touch #{inside.id}</a>' in panel and "reschedule or cancel" in panel
+
+
+def test_blackout_bounds_hold_on_the_29th_of_february():
+    from crm.touches.preferences import BlackoutIn, PreferencesIn, _problems
+
+    leap = dt.date(2028, 2, 29)
+    ok = PreferencesIn(blackouts=[BlackoutIn(dt.date(2028, 3, 1), dt.date(2028, 3, 5))])
+    far = PreferencesIn(blackouts=[BlackoutIn(dt.date(2032, 3, 1), dt.date(2032, 3, 5))])
+    assert _problems(ok, leap) == []
+    assert _problems(far, leap) == [("blackouts[0].starts_on", "must be within 3 years of today")]
