@@ -147,8 +147,13 @@ def most_touches_per_period(period_days: int, min_gap_days: int) -> int:
     return (period_days - 1) // min_gap_days + 1
 
 
+def blackout_of(policy: PacingPolicy, day: date) -> tuple[date, date] | None:
+    """The blackout period (first day, last day) that `day` falls in, if any."""
+    return next(((start, end) for start, end in policy.blackout if start <= day <= end), None)
+
+
 def _in_blackout(policy: PacingPolicy, day: date) -> bool:
-    return any(start <= day <= end for start, end in policy.blackout)
+    return blackout_of(policy, day) is not None
 
 
 def _peak_count(period_days: int, dates: Sequence[date], day: date) -> int:

@@ -33,10 +33,10 @@ from crm.employers.models import Employer
 from crm.employers.panels import employer_panel
 from crm.employers.service import can_edit, lock_employer
 from crm.errors import FieldError, validation_path
-from crm.touches.budget import load_policy
+from crm.touches.budget import counted_dates, load_policy
 from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
-from crm.touches.routing import Channel
+from crm.touches.routing import Channel, blackout_of, earliest_allowed_date
 from crm.touches.touch_schemas import ChannelStr
 from crm.web import field_message, form_data, refused, render
 
@@ -68,6 +68,11 @@ class EffectiveOut(msgspec.Struct):
     min_gap_days: int
 
 
+class MovedTouch(msgspec.Struct):
+    id: int
+    planned_on: dt.date
+
+
 class PreferencesOut(msgspec.Struct):
     employer_id: int
     max_touches: int | None
@@ -77,8 +82,10 @@ class PreferencesOut(msgspec.Struct):
     blackouts: list[BlackoutIn]
     do_not_contact: bool
     effective: EffectiveOut | None  # in the employer's own region; None while it has none
-    # Open touches already planned on a blackout day: saving does not move them; their SPOC must.
+    # Open touches planned on a blackout day: a scheduled one (an appointment) is its SPOC's to move;
+    # a queued one whose window has an allowed day was moved there by this save (``moved``).
     touches_in_blackouts: list[int] = []
+    moved: list[MovedTouch] = []
 
 
 async def _employer(db: AsyncSession, principal: Principal, employer_id: int) -> Employer:
@@ -169,13 +176,46 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
                for b in sorted(data.blackouts, key=lambda b: (b.starts_on, b.ends_on)))
     employer.preferred_channel = data.preferred_channel
     await db.flush()
+    moved = await _replan_out_of_blackouts(db, actor, employer)
     after = await get_preferences(db, employer)
+    after.moved = moved
     was, now = _said(before), _said(after)
     changed = [k for k in now if now[k] != was[k]]
     if changed:
         audit.record(db, actor, "employer.preferences", "employer", employer.id, employer_id=employer.id,
                      before={k: was[k] for k in changed}, after={k: now[k] for k in changed})
     return after
+
+
+async def _replan_out_of_blackouts(db: AsyncSession, actor: Principal, employer: Employer) -> list[MovedTouch]:
+    """Queued touches (no appointment yet: their day is only a plan) planned on a blackout day move to
+    the first day their window and the budget allow, never into the past; audited as ``touch.replan``."""
+    today = clock.today()
+    queued = list(await db.scalars(select(Touch).where(
+        Touch.employer_id == employer.id, Touch.status == "queued").order_by(Touch.planned_on, Touch.id)))
+    if not queued:
+        return []
+    dates = await counted_dates(db, employer.id)
+    moved = []
+    policies: dict[int, Any] = {}
+    for touch in queued:
+        policy = policies.get(touch.region_id) or await load_policy(db, employer.id, touch.region_id)
+        policies[touch.region_id] = policy
+        if blackout_of(policy, touch.planned_on) is None:
+            continue
+        others = list(dates)
+        others.remove(touch.planned_on)
+        day = earliest_allowed_date(policy, others, max(touch.window_start, today), touch.window_end)
+        if day is None:
+            continue  # no allowed day in its window: pointed out, the SPOC decides
+        audit.record(db, actor, "touch.replan", "touch", touch.id, employer_id=employer.id,
+                     before={"planned_on": touch.planned_on.isoformat()}, after={"planned_on": day.isoformat()},
+                     note="out of the employer's blackout dates")
+        dates = [*others, day]
+        touch.planned_on = day
+        moved.append(MovedTouch(touch.id, day))
+    await db.flush()
+    return moved
 
 
 # ---------------------------------------------------------------- API
@@ -267,10 +307,12 @@ class PreferencesPages(Controller):
                                         "blackouts": blackouts}, PreferencesIn)
             except msgspec.ValidationError as exc:
                 raise FieldError(validation_path(exc) or "form", field_message(str(exc))) from None
-            await set_preferences(db, principal, employer_id, data)
+            saved = await set_preferences(db, principal, employer_id, data)
         except HTTPException as exc:
             errors = await refused(db, exc)  # rolled back; anything but 409/422 is raised again
             employer = await _employer(db, principal, employer_id)
             return render(request, "touches/_preferences.html", status_code=exc.status_code,
                           panel=await _panel(db, employer, errors, values))
-        return render(request, "touches/_preferences.html", panel=await _panel(db, employer, saved=True))
+        panel = await _panel(db, employer, saved=True)
+        panel["prefs"].moved = saved.moved
+        return render(request, "touches/_preferences.html", panel=panel)

@@ -20,6 +20,7 @@ from crm.touches.pacing import Blackout as Blackout
 from crm.touches.pacing import PacingPolicy as PacingPolicy
 from crm.touches.pacing import PacingPreference as PacingPreference
 from crm.touches.pacing import RoutingError as RoutingError
+from crm.touches.pacing import blackout_of as blackout_of
 from crm.touches.pacing import earliest_allowed_date as earliest_allowed_date
 from crm.touches.pacing import effective_policy as effective_policy
 from crm.touches.pacing import is_allowed as is_allowed

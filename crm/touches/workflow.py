@@ -38,6 +38,7 @@ from crm.touches.routing import (
     RoutingError,
     TouchAction,
     TouchStatus,
+    blackout_of,
     earliest_allowed_date,
     is_allowed,
     transition_request,
@@ -162,11 +163,17 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
         dates.remove(touch.planned_on)
     overridden = False
     if not is_allowed(policy, dates, day):
+        blackout = blackout_of(policy, day)
         if override is None or not actor.can_in_region(touch.region_id, Role.lead):
             nxt = earliest_allowed_date(policy, dates, today, today + dt.timedelta(days=HOLD_HORIZON_DAYS))
-            hint = f"; the next allowed date is {nxt.isoformat()}" if nxt else ""
+            hint = f"; the next allowed date is {human_date(nxt)}" if nxt else ""
             who = "" if actor.can_in_region(touch.region_id, Role.lead) else " (a region lead may override)"
-            raise Conflict(f"{day.isoformat()} breaks the employer's pacing budget{hint}{who}")
+            why = (f"falls in {touch.employer.legal_name}'s blackout dates ({human_date(blackout[0])} – "
+                   f"{human_date(blackout[1])}: they asked not to be contacted then)" if blackout
+                   else "breaks the employer's pacing budget")
+            raise Conflict(f"{human_date(day)} {why}{hint}{who}")
+        if blackout:  # said on the touch and in the audit: the override of an employer's own wish stands out
+            override = f"{override} (inside the employer's blackout dates)"
         touch.override_reason, overridden = override, True
     requests = await _riding(db, touch)
     outside = [r for r in requests if not r.window_start <= day <= r.window_end]

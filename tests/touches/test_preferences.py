@@ -135,19 +135,50 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
         AuditEvent.action == "employer.preferences")) == 1
 
 
-async def test_a_blackout_over_an_open_touch_is_pointed_out_and_the_touch_is_left_to_its_spoc(client, world, desk, db):
+async def test_a_new_blackout_moves_queued_touches_out_and_points_out_appointments(client, world, desk, db):
     e = await world.f.employer("Valley Harvest Foods")
-    inside = await desk.touch(e, world.users["spoc"], planned_in=4)
-    await desk.touch(e, world.users["spoc"], planned_in=30)
-    await desk.touch(e, world.users["spoc"], planned_in=5, status="completed")  # closed: nothing to do
+    queued = await desk.touch(e, world.users["spoc"], planned_in=4, window=(0, 40))
+    appointment = await desk.touch(e, world.users["spoc"], planned_in=6, status="scheduled", channel="visit",
+                                   scheduled_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=6))
+    stuck = await desk.touch(e, world.users["spoc"], planned_in=8, window=(7, 9))  # no other day in its window
+    await desk.touch(e, world.users["spoc"], planned_in=-20, status="completed")  # closed: nothing to do
     r = await client.put(_url(e.id), headers=await world.f.auth(world.users["spoc"]),
                          json={"blackouts": [{"starts_on": _day(2), "ends_on": _day(9)}]})
-    assert r.status_code == 200 and r.json()["touches_in_blackouts"] == [inside.id]
+    assert r.status_code == 200, r.text
+    moved = r.json()["moved"]
+    assert [m["id"] for m in moved] == [queued.id] and r.json()["touches_in_blackouts"] == [appointment.id, stuck.id]
     await db.rollback()
-    assert (await db.get(Touch, inside.id)).planned_on == clock.today() + dt.timedelta(days=4)
+    day = (await db.get(Touch, queued.id)).planned_on
+    assert day.isoformat() == moved[0]["planned_on"] and clock.today() + dt.timedelta(days=9) < day
+    assert day <= clock.today() + dt.timedelta(days=40)  # inside its window, and the pacing gap kept:
+    assert all(abs((day - other).days) >= 7 for other in (clock.today() + dt.timedelta(days=6),
+                                                          clock.today() + dt.timedelta(days=8)))
+    assert (await db.get(Touch, appointment.id)).planned_on == clock.today() + dt.timedelta(days=6)
+    replan = await db.scalar(select(AuditEvent).where(AuditEvent.action == "touch.replan"))
+    assert replan.entity_id == queued.id and replan.after == {"planned_on": day.isoformat()}
+    # The employer page says both: what moved, and what its SPOC must move.
     await login(client, world.users["spoc"].email)
-    panel = (await client.get(f"/employers/{e.id}")).text.split('id="preferences"', 1)[1]
-    assert f'<a href="/queue/touches/{inside.id}">touch #{inside.id}</a>' in panel and "reschedule or cancel" in panel
+    r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
+        "starts_on": [_day(2), _day(day.toordinal() - clock.today().toordinal())],
+        "ends_on": [_day(9), _day(day.toordinal() - clock.today().toordinal())], "reason": ["", "trade show"]})
+    assert r.status_code == 200 and f"Touch #{queued.id} moved to " in r.text
+    assert f'<a href="/queue/touches/{appointment.id}">touch #{appointment.id}</a>' in r.text
+
+
+async def test_scheduling_on_a_blackout_day_says_so_and_a_leads_override_is_marked(client, world, desk, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    t = await desk.touch(e, world.users["spoc"], planned_in=20)
+    await client.put(_url(e.id), headers=await world.f.auth(world.users["lead"]),
+                     json={"blackouts": [{"starts_on": _day(2), "ends_on": _day(9), "reason": "harvest"}]})
+    when = (dt.datetime.combine(clock.today() + dt.timedelta(days=4), dt.time(10, 0))).isoformat()
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
+                          json={"scheduled_at": when, "channel": "call"})
+    assert r.status_code == 409 and "blackout dates" in r.text and "pacing budget" not in r.text
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["lead"]),
+                          json={"scheduled_at": when, "channel": "call", "override_reason": "they called us"})
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    assert (await db.get(Touch, t.id)).override_reason == "they called us (inside the employer's blackout dates)"
 
 
 def test_blackout_bounds_hold_on_the_29th_of_february():

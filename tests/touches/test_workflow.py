@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from crm.audit.models import AuditEvent
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, RegionPolicy, Touch, TouchRequest
+from crm.touches.requests import human_date
 from tests.touches.conftest import today
 
 
@@ -115,7 +116,7 @@ async def test_schedule_breaking_the_pacing_budget_is_409_unless_a_lead_override
     body = {"scheduled_at": at(1), "channel": "call"}
     r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json=body)
     assert r.status_code == 409 and "pacing budget" in r.text
-    assert "next allowed date is " + (today() + dt.timedelta(days=5)).isoformat() in r.text
+    assert "next allowed date is " + human_date(today() + dt.timedelta(days=5)) in r.text
     r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={**body, "override_reason": "urgent"})
     assert r.status_code == 409  # a SPOC cannot override
     assert (await _state(db, t.id))[0].status == "queued"
