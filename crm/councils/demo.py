@@ -31,7 +31,7 @@ from crm.councils.models import (
     MeetingAttendance,
     Recommendation,
 )
-from crm.councils.service import record_meeting_touch
+from crm.councils.service import meeting_day, record_meeting_touch
 from crm.demo_data import DEMO_CHAIR_NAME
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
@@ -104,20 +104,21 @@ async def _industry_seats(db: AsyncSession, employers: list[Employer], start: D,
 
 
 async def _attendance_touches(db: AsyncSession, actor: Principal, present: list[tuple[int, int | None, str]], *,
-                              region_id: int, held_on: D, channel: str, report: CouncilDemoReport) -> dict[int, int]:
-    """member id -> the touch their attendance stands for: one per employer and meeting, as ticking
-    attendance makes them (``councils.service.attendance_touch``); the first person present names it."""
-    by_employer: dict[int, int] = {}
-    out = {}
-    for member_id, employer_id, note in present:
-        if employer_id is None:
-            continue
-        if employer_id not in by_employer:
-            touch = await record_meeting_touch(db, actor, employer_id=employer_id, region_id=region_id,
-                                               held_on=held_on, channel=channel, note=note)
-            by_employer[employer_id] = touch.id
-            report.meeting_touches += 1
-        out[member_id] = by_employer[employer_id]
+                              where: str, region_id: int, held_on: D, channel: str,
+                              report: CouncilDemoReport) -> dict[int, int]:
+    """member id -> the touch their attendance stands for: one per employer and meeting, naming everyone
+    of the employer who came, as ticking attendance makes them (``councils.service.attendance_touch``)."""
+    people: dict[int, list[tuple[int, str]]] = {}
+    for member_id, employer_id, name in present:
+        if employer_id is not None:
+            people.setdefault(employer_id, []).append((member_id, name))
+    out: dict[int, int] = {}
+    for employer_id, members in people.items():
+        touch = await record_meeting_touch(db, actor, employer_id=employer_id, region_id=region_id,
+                                           held_on=held_on, channel=channel,
+                                           note=f"{', '.join(name for _, name in members)} {where}")
+        report.meeting_touches += 1
+        out.update((member_id, touch.id) for member_id, _ in members)
     return out
 
 
@@ -130,9 +131,9 @@ async def _council_meetings(db: AsyncSession, actor: Principal, council: Advisor
         db.add(meeting)
         await db.flush()
         touches = await _attendance_touches(
-            db, actor, [(m.id, m.employer_id, f"{m.name} at {council.name} meeting on {held_on.isoformat()}")
-                        for m in present], region_id=council.region_id, held_on=held_on, channel="meeting",
-            report=report)
+            db, actor, [(m.id, m.employer_id, m.name) for m in present],
+            where=f"at {council.name} meeting on {meeting_day(held_on)}", region_id=council.region_id,
+            held_on=held_on, channel="meeting", report=report)
         db.add_all(MeetingAttendance(meeting_id=meeting.id, member_id=m.id, present=True, touch_id=touches.get(m.id))
                    for m in present)
         out.append(meeting)
@@ -285,8 +286,9 @@ async def _partnership_meeting(db: AsyncSession, actor: Principal, p: SectorPart
     db.add(meeting)
     await db.flush()
     touches = await _attendance_touches(
-        db, actor, [(m.id, m.employer_id, f"{m.display} at {p.name} convening on {held_on.isoformat()}")
-                    for m in present], region_id=region.id, held_on=held_on, channel="event", report=report)
+        db, actor, [(m.id, m.employer_id, m.display) for m in present],
+        where=f"at {p.name} convening on {meeting_day(held_on)}", region_id=region.id, held_on=held_on,
+        channel="event", report=report)
     db.add_all(PartnershipAttendance(meeting_id=meeting.id, member_id=m.id, present=True, touch_id=touches.get(m.id))
                for m in present)
     await db.flush()

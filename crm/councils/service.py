@@ -406,17 +406,38 @@ async def release_attendance_touch(db: AsyncSession, actor: Principal, row: Any,
 
 
 async def remove_meeting_touch(db: AsyncSession, actor: Principal, touch_id: int | None, note: str) -> None:
-    """Unticking attendance deletes its touch, which gives the pacing budget back."""
+    """Unticking the last attendee of an employer cancels its meeting touch, which gives the pacing budget
+    back. Cancelled, not deleted: its history stays, and its number is never given to another touch
+    (SQLite reuses the highest id of a deleted row)."""
     if touch_id is None:
         return
     touch = await db.get(Touch, touch_id)
-    if touch is None:
+    if touch is None or touch.status == "cancelled":
         return
-    employer_id = touch.employer_id
-    await db.delete(touch)
+    touch.status, touch.cancelled_at = "cancelled", dt.datetime.now(dt.UTC)
+    touch.cancel_reason = "Attendance unticked: nobody of the employer is recorded at this meeting any more"
     await db.flush()
-    audit.record(db, actor, "touch.meeting_attendance_removed", "touch", touch_id, employer_id=employer_id,
-                 before={"planned_on": touch.planned_on.isoformat(), "channel": touch.channel}, note=note)
+    audit.record(db, actor, "touch.meeting_attendance_removed", "touch", touch_id, employer_id=touch.employer_id,
+                 before={"status": "completed"}, after={"status": "cancelled"}, note=note)
+
+
+def meeting_day(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+async def refresh_meeting_note(db: AsyncSession, attendance: Any, member_model: Any, touch_id: int | None,
+                               where: str, label: Any) -> None:
+    """A meeting touch says who of the employer came: every attendee sharing it, as ticked now."""
+    if touch_id is None:
+        return
+    touch = await db.get(Touch, touch_id)
+    if touch is None or touch.status == "cancelled":
+        return
+    members = list(await db.scalars(select(member_model).join(attendance, attendance.member_id == member_model.id)
+                                    .where(attendance.touch_id == touch_id, attendance.present.is_(True))
+                                    .order_by(member_model.id)))
+    if members:
+        touch.notes = f"{', '.join(label(m) for m in members)} {where}"
 
 
 async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, meeting_id: int,
@@ -436,8 +457,9 @@ async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCo
     if row is None:
         row = MeetingAttendance(meeting_id=meeting.id, member_id=member.id, present=False)
         db.add(row)
-    was = row.present
-    note = f"{member.name} at {council.name} meeting on {meeting.held_on.isoformat()}"
+    was, touch_before = row.present, row.touch_id
+    where = f"at {council.name} meeting on {meeting_day(meeting.held_on)}"
+    note = f"{member.name} {where}"
     if present and not was:
         if member.employer_id is not None and row.touch_id is None:
             row.touch_id = await attendance_touch(db, actor, row, CouncilMember, employer_id=member.employer_id,
@@ -447,6 +469,8 @@ async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCo
         await release_attendance_touch(db, actor, row, note)
     row.present = present
     await db.flush()
+    await refresh_meeting_note(db, MeetingAttendance, CouncilMember, row.touch_id or touch_before, where,
+                               lambda m: m.name)
     if present != was:
         audit.record(db, actor, "council.attendance", "council_meeting", meeting.id, employer_id=member.employer_id,
                      before={"member_id": member.id, "present": was}, after={"member_id": member.id,

@@ -20,7 +20,14 @@ from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.councils.compliance import Badge
-from crm.councils.service import attendance_touch, is_owner_staff, release_attendance_touch, today
+from crm.councils.service import (
+    attendance_touch,
+    is_owner_staff,
+    meeting_day,
+    refresh_meeting_note,
+    release_attendance_touch,
+    today,
+)
 from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
@@ -385,8 +392,9 @@ async def set_attendance(db: AsyncSession, actor: Principal, p: SectorPartnershi
     if row is None:
         row = PartnershipAttendance(meeting_id=meeting.id, member_id=member.id, present=False)
         db.add(row)
-    was = row.present
-    note = f"{member.display} at {p.name} convening on {meeting.held_on.isoformat()}"
+    was, touch_before = row.present, row.touch_id
+    where = f"at {p.name} convening on {meeting_day(meeting.held_on)}"
+    note = f"{member.display} {where}"
     if present and not was and member.employer_id is not None and row.touch_id is None:
         row.touch_id = await attendance_touch(db, actor, row, PartnershipMember, employer_id=member.employer_id,
                                               region_id=touch_region_id(p, member.employer), held_on=meeting.held_on,
@@ -395,6 +403,8 @@ async def set_attendance(db: AsyncSession, actor: Principal, p: SectorPartnershi
         await release_attendance_touch(db, actor, row, note)
     row.present = present
     await db.flush()
+    await refresh_meeting_note(db, PartnershipAttendance, PartnershipMember, row.touch_id or touch_before, where,
+                               lambda m: m.display)
     await _recount(db, meeting)
     if present != was:
         audit.record(db, actor, "partnership.attendance", "partnership_meeting", meeting.id,

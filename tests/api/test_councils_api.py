@@ -123,9 +123,17 @@ async def test_two_people_of_one_employer_at_a_meeting_are_one_touch_until_both_
     assert (await client.put(urls[0], headers=lead, json={"present": False})).json()["touch_id"] is None
     assert await _remaining(db, employer.id, region_id) == 1  # a colleague was still there
     assert await db.scalar(select(func.count(Touch.id))) == 1
+    touch = await db.get(Touch, ticked[0]["touch_id"])  # and the touch names who of the employer came
+    assert touch.notes.startswith("Luis Ortega at Welding Advisory meeting on ") and "Dana" not in touch.notes
     await client.put(urls[1], headers=lead, json={"present": False})
     assert await _remaining(db, employer.id, region_id) == 2
-    assert await db.scalar(select(func.count(Touch.id))) == 0
+    # Nobody left: the touch is cancelled, not deleted, so its number and history stay its own.
+    await db.rollback()
+    touch = await db.get(Touch, ticked[0]["touch_id"])
+    assert touch.status == "cancelled" and touch.cancel_reason.startswith("Attendance unticked")
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.status != "cancelled")) == 0
+    ticked_again = (await client.put(urls[1], headers=lead, json={"present": True})).json()
+    assert ticked_again["touch_id"] not in (None, ticked[0]["touch_id"])
 
 
 async def test_ticking_a_public_member_creates_no_touch(client, world, db):
