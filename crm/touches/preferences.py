@@ -130,20 +130,25 @@ def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
             wrong.append(("max_touches", f"only {most} {'touch fits' if most == 1 else 'touches fit'} in "
                                          f"{data.period_days} days {data.min_gap_days} days apart: allow fewer "
                                          "touches, or change the days or the gap"))
+    for i, b in enumerate(data.blackouts):
+        if problem := _blackout_problem(b.starts_on, b.ends_on, today):
+            wrong.append((f"blackouts[{i}].{problem[0]}", problem[1]))
+    return wrong
+
+
+def _blackout_problem(starts_on: dt.date, ends_on: dt.date, today: dt.date) -> tuple[str, str] | None:
+    """What is wrong with one blackout period, as (its field, the message), or None."""
     reach = dt.timedelta(days=366 * BLACKOUT_YEARS)  # not date.replace(year=...): 29 February has no twin
     earliest, latest = today - reach, today + reach
-    for i, b in enumerate(data.blackouts):
-        field = f"blackouts[{i}]"
-        if not earliest <= b.starts_on <= latest:
-            wrong.append((f"{field}.starts_on", f"must be within {BLACKOUT_YEARS} years of today"))
-        elif not earliest <= b.ends_on <= latest:
-            wrong.append((f"{field}.ends_on", f"must be within {BLACKOUT_YEARS} years of today"))
-        elif b.ends_on < b.starts_on:
-            wrong.append((f"{field}.ends_on", "must be on or after the first day"))
-        elif (b.ends_on - b.starts_on).days >= MAX_PERIOD_DAYS:
-            wrong.append((f"{field}.ends_on", "a blackout of a year or more: mark the employer do-not-contact "
-                                              "instead"))
-    return wrong
+    if not earliest <= starts_on <= latest:
+        return "starts_on", f"must be within {BLACKOUT_YEARS} years of today"
+    if not earliest <= ends_on <= latest:
+        return "ends_on", f"must be within {BLACKOUT_YEARS} years of today"
+    if ends_on < starts_on:
+        return "ends_on", "must be on or after the first day"
+    if (ends_on - starts_on).days >= MAX_PERIOD_DAYS:
+        return "ends_on", "a blackout of a year or more: mark the employer do-not-contact instead"
+    return None
 
 
 def _said(p: PreferencesOut) -> dict[str, Any]:
@@ -261,12 +266,16 @@ async def _panel(db: AsyncSession, employer: Employer, errors: dict[str, str] | 
             "blackout_rows": [*rows, *([blank] * BLANK_ROWS)], "channels": [c.value for c in Channel]}
 
 
+NUMBER_LOW = {"max_touches": 1, "period_days": 1, "min_gap_days": 0}
+
+
 def _form_number(value: str, field: str, wrong: list[tuple[str, str]]) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not (value.isascii() and value.isdigit() and len(value) <= 4):
-        wrong.append((field, "must be a whole number (or blank: as the region)"))
+    low = NUMBER_LOW[field]
+    if not (value.isascii() and value.isdigit() and len(value) <= 4) or not low <= int(value) <= MAX_PERIOD_DAYS:
+        wrong.append((field, f"must be a whole number from {low} to {MAX_PERIOD_DAYS} (or blank: as the region)"))
         return None
     return int(value)
 
@@ -288,17 +297,27 @@ class PreferencesPages(Controller):
         values["blackouts"] = rows
         try:
             employer = await _employer(db, principal, employer_id)
+            # Every mistake of the form at once: numbers, channel and pacing together, then each row.
             wrong: list[tuple[str, str]] = []
             numbers = {k: _form_number(values[k], k, wrong) for k in ("max_touches", "period_days", "min_gap_days")}
+            channel = values["preferred_channel"] or None
+            wrong += _problems(PreferencesIn(max_touches=numbers["max_touches"], period_days=numbers["period_days"],
+                                             min_gap_days=numbers["min_gap_days"], preferred_channel=channel),
+                               clock.today())
             blackouts = []
             for i, r in enumerate(rows):
+                if not r["starts_on"] and not r["ends_on"]:
+                    wrong.append((f"blackouts[{i}].starts_on", "give the first and last day, or clear the reason"))
+                    continue
                 days = {}
                 for k in ("starts_on", "ends_on"):
                     try:
                         days[k] = dt.date.fromisoformat(r[k])
                     except ValueError:
-                        wrong.append((f"blackouts[{i}].{k}", "is not a date (YYYY-MM-DD)"))
+                        wrong.append((f"blackouts[{i}].{k}", "choose a day" if not r[k] else "is not a date"))
                 if len(days) == 2:
+                    if problem := _blackout_problem(days["starts_on"], days["ends_on"], clock.today()):
+                        wrong.append((f"blackouts[{i}].{problem[0]}", problem[1]))
                     blackouts.append({**days, "reason": r["reason"][:200] or None})
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])

@@ -109,16 +109,19 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
     assert 'id="preferences"' in page and "at most <strong>2" in page
     # Every mistake of the form at once, in place, nothing written.
     r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
-        "max_touches": "two", "period_days": "", "min_gap_days": "14", "preferred_channel": "",
-        "starts_on": [_day(3), "tomorrow"], "ends_on": [_day(1), _day(5)], "reason": ["trade show", ""]})
+        "max_touches": "two", "period_days": "0", "min_gap_days": "14", "preferred_channel": "",
+        "starts_on": [_day(3), "tomorrow", ""], "ends_on": [_day(1), _day(5), ""],
+        "reason": ["trade show", "", "fair week"]})
     assert r.status_code == 422 and "<html" not in r.text
-    assert "must be a whole number" in r.text and "is not a date" in r.text
+    assert r.text.count("must be a whole number from") == 2  # max_touches and period_days (0)
+    for said in ("must be on or after the first day", "is not a date", "give the first and last day"):
+        assert said in r.text, said  # one row each, all in the same answer
     assert 'value="trade show"' in r.text and 'value="14"' in r.text  # what was typed stays
     assert await _stored(db, e.id) == (None, [], None)
     r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
-        "max_touches": "", "period_days": "", "min_gap_days": "14", "preferred_channel": "visit",
+        "max_touches": "3", "period_days": "30", "min_gap_days": "20", "preferred_channel": "visit",
         "starts_on": [_day(3), ""], "ends_on": [_day(1), ""], "reason": ["trade show", ""]})
-    assert r.status_code == 422 and "must be on or after the first day" in r.text
+    assert r.status_code == 422 and "must be on or after the first day" in r.text and "only 2 touches fit" in r.text
     r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
         "max_touches": "", "period_days": "", "min_gap_days": "14", "preferred_channel": "visit",
         "starts_on": [_day(3), ""], "ends_on": [_day(6), ""], "reason": ["trade show", ""]})
@@ -126,13 +129,17 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
     assert await _stored(db, e.id) == ((None, None, 14), [(clock.today() + dt.timedelta(days=3),
                                                            clock.today() + dt.timedelta(days=6), "trade show")],
                                        "visit")
+    # A preference looser than the region's is kept, and the card says the region's applies.
+    r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
+        "max_touches": "5", "min_gap_days": "14", "preferred_channel": "visit"})
+    assert r.status_code == 200 and "The region's 2 is stricter and applies." in r.text
     await login(client, world.users["partner"].email)
     assert 'id="preferences"' not in (await client.get(f"/employers/{e.id}")).text
     r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={"min_gap_days": "1"})
     assert r.status_code == 403
-    assert (await _stored(db, e.id))[0] == (None, None, 14)
+    assert (await _stored(db, e.id))[0] == (5, None, 14)
     assert await db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "employer.preferences")) == 1
+        AuditEvent.action == "employer.preferences")) == 2
 
 
 async def test_a_new_blackout_moves_queued_touches_out_and_points_out_appointments(client, world, desk, db):
