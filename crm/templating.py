@@ -134,6 +134,8 @@ def audit_value(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(audit_value(v) for v in value) or "—"
+    if isinstance(value, str) and len(value) == 23 and value[10:13] == " – ":  # a period: "2026-12-01 – 2026-12-05"
+        return f"{audit_value(value[:10])} – {audit_value(value[13:])}"
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
             if len(value) == 10:

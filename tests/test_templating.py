@@ -30,6 +30,12 @@ def test_audit_changes_name_ids_and_say_what_was_removed():
     names = {("user", 7): "Maria Lopez", ("contact", 3): "Ana Ruiz"}
     ev = AuditEvent(before={"spoc_id": 9, "planned_on": "2026-11-20"},
                     after={"spoc_id": 7, "spoc": "Maria Lopez", "touch_id": 12, "contact_ids": [3, 4], "outcome": None})
+    assert audit_value("2026-12-01 – 2026-12-05") == "1 Dec 2026 – 5 Dec 2026"
+    assert changes(AuditEvent(entity_type="council_meeting", before={"member_id": 2, "present": True},
+                              after={"member_id": 2, "present": False}), {("council_member", 2): "Dana Whitfield"}) \
+        == [("member", "Dana Whitfield", "Dana Whitfield", False), ("present", True, False, True)]  # who: said once
+    assert changes(AuditEvent(after={"outcomes": {"12": "not_interested"}}), {}) == [
+        ("outcomes", None, "#12: not interested", False)]
     assert changes(ev, names) == [
         ("SPOC", "#9", "Maria Lopez", True),  # a SPOC since deleted reads by number; "spoc" (the name) is not repeated
         ("touch", None, "#12", False), ("contacts", None, ["Ana Ruiz", "#4"], False),

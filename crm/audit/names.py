@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit.models import AuditEvent
 from crm.auth.models import User
+from crm.councils.models import CouncilMember
 from crm.directory.models import County, Organization, Region
 from crm.employers.models import Employer, EmployerContact
+from crm.partnerships.models import PartnershipMember
 
 # What an id-valued key of ``before``/``after`` points at, and how the key reads.
 KEY_KINDS: dict[str, tuple[str, str]] = {
@@ -45,7 +47,15 @@ KEY_KINDS: dict[str, tuple[str, str]] = {
     "contact_id": ("contact", "contact"),
 }
 
+# Keys whose kind depends on what the event is about.
+ENTITY_KEY_KINDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("council_meeting", "member_id"): ("council_member", "member"),
+    ("partnership_meeting", "member_id"): ("partnership_member", "member"),
+}
+
 _SOURCES: dict[str, tuple[Any, Any]] = {
+    "council_member": (CouncilMember.id, CouncilMember.name),
+    "partnership_member": (PartnershipMember.id, PartnershipMember.name),
     "user": (User.id, User.name),
     "organization": (Organization.id, Organization.name),
     "employer": (Employer.id, Employer.legal_name),
@@ -69,8 +79,8 @@ async def id_names(db: AsyncSession, events: Iterable[AuditEvent]) -> dict[tuple
     for ev in events:
         for change in (ev.before, ev.after):
             for key, value in (change or {}).items():
-                if key in KEY_KINDS:
-                    wanted[KEY_KINDS[key][0]].update(_ids(value))
+                if found := _kind(ev.entity_type, key):
+                    wanted[found[0]].update(_ids(value))
     names: dict[tuple[str, int], str] = {}
     for kind, ids in wanted.items():
         id_col, name_col = _SOURCES[kind]
@@ -79,38 +89,51 @@ async def id_names(db: AsyncSession, events: Iterable[AuditEvent]) -> dict[tuple
     return names
 
 
+def _kind(entity_type: str | None, key: str) -> tuple[str, str] | None:
+    return ENTITY_KEY_KINDS.get((entity_type or "", key)) or KEY_KINDS.get(key)
+
+
 def _is_ref(key: str) -> bool:
     return key.endswith(("_id", "_ids"))
 
 
-def change_key(key: str) -> str:
+def change_key(key: str, entity_type: str | None = None) -> str:
     """``spoc_id`` -> ``SPOC``, ``touch_id`` -> ``touch``; other keys as words."""
-    if key in KEY_KINDS:
-        return KEY_KINDS[key][1]
+    if found := _kind(entity_type, key):
+        return found[1]
     return (key.rsplit("_", 1)[0] if _is_ref(key) else key).replace("_", " ")
 
 
-def named(key: str, value: Any, names: Names) -> Any:
+def named(key: str, value: Any, names: Names, entity_type: str | None = None) -> Any:
     """The value with the ids of an id-valued key replaced by names (``#7`` when the row is gone, or
-    for ids of things without a name: touches, requests, assignments)."""
-    if value is None or not (key in KEY_KINDS or _is_ref(key)):
+    for ids of things without a name: touches, requests, assignments). A mapping of request ids
+    (``outcomes``) reads ``#12: interested``."""
+    if isinstance(value, dict):
+        return ", ".join(f"#{k}: {str(v).replace('_', ' ')}" for k, v in value.items()) or None
+    found = _kind(entity_type, key)
+    if value is None or not (found or _is_ref(key)):
         return value
     if isinstance(value, list):
-        return [named(key, v, names) for v in value]
+        return [named(key, v, names, entity_type) for v in value]
     if isinstance(value, int) and not isinstance(value, bool):
-        return names.get((KEY_KINDS[key][0], value), f"#{value}") if key in KEY_KINDS else f"#{value}"
+        return names.get((found[0], value), f"#{value}") if found else f"#{value}"
     return value
 
 
 def changes(ev: AuditEvent, names: Names) -> list[tuple[str, Any, Any, bool]]:
-    """(key as words, before, after, whether there was a before) per key of the event, ``after``'s keys
+    """(key as words, before, after, whether to show the before) per key of the event, ``after``'s keys
     first; ids named. A key only ``before`` has was removed (its after is None); one empty before and
-    after is left out."""
+    after is left out; one equal before and after is shown once."""
     before, after = ev.before or {}, ev.after or {}
     keys = [*after, *(k for k in before if k not in after)]
     # "spoc" beside "spoc_id" is the name as it was then; the id is named already.
     keys = [k for k in keys if f"{k}_id" not in keys or f"{k}_id" not in KEY_KINDS]
     # A field that was empty and still is says nothing ("outcome: —" on every new request).
     keys = [k for k in keys if before.get(k) not in (None, "", []) or after.get(k) not in (None, "", [])]
-    return [(change_key(k), named(k, before.get(k), names), named(k, after.get(k), names), k in before)
-            for k in keys]
+    out = []
+    for k in keys:
+        was, now = named(k, before.get(k), names, ev.entity_type), named(k, after.get(k), names, ev.entity_type)
+        # The same before and after is what the change is about (which member), not a change: said once.
+        out.append((change_key(k, ev.entity_type), was, now, k in before and k in after and was != now
+                    or k in before and k not in after))
+    return out
