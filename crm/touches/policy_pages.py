@@ -16,7 +16,7 @@ from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.directory.service import led_regions, region_by_code, set_establishment_count
 from crm.employers.service import spoc_candidates
-from crm.errors import FieldError
+from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
 from crm.touches import policy
 from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
@@ -125,20 +125,32 @@ class RegionPages(Controller):
         form = await form_data(request)
         ticked = [v for v in raw.getall("pool", []) if isinstance(v, str)]
         try:
+            wrong: list[tuple[str, str]] = []  # every mistake of the form at once
             chosen = [parse_id(v) for v in ticked]
             pool = [v for v in chosen if v is not None]
             if not pool or len(pool) != len(chosen):
-                raise FieldError("pool", "choose at least one SPOC")
-            priority = _int_field(form, "priority") if form.get("priority", "").strip() else 100
-            data = RoutingRuleIn(pool=pool[:50], naics_prefix=form.get("naics_prefix") or None,
+                wrong.append(("pool", "choose at least one SPOC"))
+            prefix = form.get("naics_prefix", "").strip()
+            if prefix and not (prefix.isascii() and prefix.isdigit() and 2 <= len(prefix) <= 6):
+                wrong.append(("naics_prefix", "must be 2 to 6 digits of a NAICS code"))
+            priority = 100
+            if form.get("priority", "").strip():
+                try:
+                    priority = _int_field(form, "priority")
+                    if not 0 <= priority <= 10_000:
+                        wrong.append(("priority", "must be between 0 and 10000"))
+                except FieldError as exc:
+                    wrong.extend(exc.fields)
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
+            data = RoutingRuleIn(pool=pool[:50], naics_prefix=prefix or None,
                                  county=form.get("county") or None, priority=priority)
-            if not 0 <= priority <= 10_000:
-                raise FieldError("priority", "must be between 0 and 10000")
             await policy.add_rule(db, principal, region, data)
-        except FieldError as exc:
+        except (FieldError, Conflict) as exc:  # said in the form, not above the page
             await db.rollback()
-            return await self._page(request, db, principal, code, rule_errors=dict(exc.fields),
-                                    values={**form, "pool": ticked}, status_code=422, partial="region/_rules.html")
+            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": str(exc.detail)}
+            return await self._page(request, db, principal, code, rule_errors=errors, values={**form, "pool": ticked},
+                                    status_code=exc.status_code, partial="region/_rules.html")
         return await self._after_rule(request, db, principal, region, "Routing rule added")
 
     @post("/{code:str}/rules/{rule_id:int}/remove")

@@ -81,7 +81,24 @@ async def test_rule_without_a_pool_is_refused_in_place(client, world, db):
     await client.get("/region")
     r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data={"naics_prefix": "33"})
     assert r.status_code == 422 and "choose at least one SPOC" in r.text
+    # Every mistake at once: the prefix, the priority and the pool.
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)},
+                          data={"naics_prefix": "abc", "priority": "-5"})
+    assert r.status_code == 422 and "choose at least one SPOC" in r.text
+    assert "must be 2 to 6 digits" in r.text and "must be between 0 and 10000" in r.text
     assert await db.scalar(select(func.count(RoutingRule.id))) == 0
+
+
+async def test_the_same_rule_twice_is_refused_in_the_form(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    data = {"naics_prefix": "33", "pool": [str(world.users["spoc"].id)]}
+    assert (await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data=data)).status_code == 200
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data=data)
+    assert r.status_code == 409 and "HX-Retarget" not in r.headers  # in the rules card, not above the page
+    form = r.text.split("<h3>Add a rule</h3>", 1)[1]
+    assert "already routes NAICS 33 in any county" in form.split("<form", 1)[0]
+    assert await db.scalar(select(func.count(RoutingRule.id))) == 1
 
 
 @pytest.mark.parametrize("who", ["spoc", "partner", "chair"])
