@@ -358,13 +358,23 @@ class QueuePages(Controller):
                      touch_id: PathId) -> Template | Redirect:
         form = await form_data(request)
         try:
+            wrong: list[tuple[str, str]] = []  # every mistake at once
             reason = form.get("reason", "").strip()
             if not reason:
-                raise FieldError("reason", "say why, the requesters are told")
+                wrong.append(("reason", "say why, the requesters are told"))
             then = form.get("then", "hold")
             if then not in ("hold", "decline"):
-                raise FieldError("then", "choose to hold or to decline the requests")
+                wrong.append(("then", "choose to hold or to decline the requests"))
             hold_until = (form.get("hold_until") or None) if then == "hold" else None
+            if hold_until is not None:
+                horizon = _today() + dt.timedelta(days=HOLD_HORIZON_DAYS)
+                try:
+                    if not _today() < dt.date.fromisoformat(hold_until) <= horizon:
+                        wrong.append(("hold_until", "must be after today and within a year"))
+                except ValueError:
+                    wrong.append(("hold_until", "is not a date"))
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CancelIn, reason=reason, hold_until=hold_until, decline_requests=then == "decline")
             await workflow.cancel(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
         except HTTPException as exc:

@@ -60,17 +60,28 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
         "window_start": value("window_start"), "window_end": value("window_end"),
         "priority": value("priority") or "normal",
     }
+    wrong: list[tuple[str, str]] = []  # what the form itself can tell is missing or wrong, all at once
     if (chosen := value("employer_id")) is not None:
         if (employer_id := parse_id(chosen)) is None:
-            raise FieldError("employer_id", "is not an employer id")
+            wrong.append(("employer_id", "is not an employer id"))
         raw["employer_id"] = employer_id
     elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
         raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
     else:
-        no_employer = ("employer_name", "choose an employer from the list, or type its name, website or FEIN")
-        if not value("purpose"):  # an empty form: say both at once
-            raise FieldError(*no_employer, ("purpose", "choose a purpose"))
-        raise FieldError(*no_employer)
+        wrong.append(("employer_name", "choose an employer from the list, or type its name, website or FEIN"))
+    if not value("purpose"):
+        wrong.append(("purpose", "choose a purpose"))
+    days: dict[str, dt.date] = {}
+    for name in ("window_start", "window_end"):
+        if (typed := value(name)) is not None:
+            try:
+                days[name] = dt.date.fromisoformat(typed)
+            except ValueError:
+                wrong.append((name, "is not a date"))
+    if len(days) == 2 and days["window_end"] < days["window_start"]:
+        wrong.append(("window_end", "must be on or after the earliest date"))
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
     try:
         return msgspec.convert(raw, TouchRequestIn, strict=False)
     except msgspec.ValidationError as exc:

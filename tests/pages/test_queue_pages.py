@@ -336,8 +336,9 @@ async def test_inline_cancel_may_decline_the_requests_or_shows_a_bad_hold_date_i
     await login(client, world.users["spoc"].email)
     await client.get("/queue")
     bad = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
-                            data={"reason": "closed", "then": "hold", "hold_until": today().isoformat()})
+                            data={"reason": " ", "then": "hold", "hold_until": today().isoformat()})
     assert bad.status_code == 422 and "must be after today and within a year" in bad.text
+    assert "say why, the requesters are told" in bad.text  # both mistakes in one answer
     assert 'value="decline"' in bad.text and (await _fresh(db, Touch, t.id)).status == "queued"
     r = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
                           data={"reason": "business closed", "then": "decline"})

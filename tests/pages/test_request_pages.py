@@ -124,6 +124,14 @@ async def test_an_empty_request_form_marks_the_employer_and_the_purpose_at_once(
                           headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 422 and "choose a purpose" in r.text
     assert "choose an employer from the list, or type its name, website or FEIN" in r.text
+    # With the dates reversed too, all three are said in the same answer.
+    r = await client.post("/requests/new", data={
+        **form(client, None), "employer_id": "", "purpose": "",
+        "window_start": (TODAY + dt.timedelta(days=9)).isoformat(), "window_end": TODAY.isoformat()},
+        headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422 and "choose a purpose" in r.text and "choose an employer from the list" in r.text
+    assert "must be on or after the earliest date" in r.text
+    assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
 
 
 @pytest.mark.parametrize(("change", "said"), [
