@@ -14,14 +14,14 @@ from sqlalchemy.orm import joinedload
 from crm.audit.models import AuditEvent
 from crm.audit.names import id_names
 from crm.auth.guards import requires_crm_user, requires_staff
-from crm.auth.models import Role
+from crm.auth.models import Role, User
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.directory.service import led_regions
 from crm.employers import service
 from crm.employers.candidates import Query, match_candidates
 from crm.employers.match_pages import blocking_matches, matches_context
-from crm.employers.models import Employer, SizeBand
+from crm.employers.models import Employer, SizeBand, SpocAssignment
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn
 from crm.errors import FieldError
@@ -58,8 +58,15 @@ class EmployerPages(Controller):
         rows, total = await service.search_employers(db, q, region=region or None, status=status or None,
                                                      limit=PAGE, offset=(page - 1) * PAGE)
         regions = list(await db.scalars(select(Region).order_by(Region.code)))
+        # Who to go through, which is what partners search the directory for: the SPOC of each
+        # employer's own region (one statement for the page).
+        spocs = {employer_id: name for employer_id, name in await db.execute(
+            select(SpocAssignment.employer_id, User.name).join(User, User.id == SpocAssignment.spoc_id)
+            .join(Employer, Employer.id == SpocAssignment.employer_id)
+            .where(SpocAssignment.employer_id.in_([e.id for e in rows]), SpocAssignment.ended_at.is_(None),
+                   SpocAssignment.region_id == Employer.region_id))} if rows else {}
         return render(request, "employers/list.html", partial="employers/_results.html",
-                      employers=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),
+                      employers=rows, total=total, page=page, pages=max(1, -(-total // PAGE)), spocs=spocs,
                       q=q or "", region=region or "", status=status or "", regions=regions)
 
     @get("/new", guards=[requires_staff])

@@ -205,3 +205,14 @@ async def test_sign_out_ends_the_session(client, world):
     assert r.status_code == 303
     r = await client.get("/employers", follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"].startswith("/login")
+
+
+async def test_a_partner_searching_the_directory_sees_each_employers_spoc(client, world):
+    golden = await world.f.employer("Golden State Logistics LLC")
+    await world.f.employer("Golden Gate Bakery")
+    await world.f.assign(golden, world.users["spoc"])
+    await login(client, world.users["partner"].email)
+    rows = (await client.get("/employers", params={"q": "golden"}, headers={"HX-Request": "true"})).text
+    assert "<th>SPOC</th>" in rows
+    row_of = {name: rows.split(name, 1)[1].split("</tr>", 1)[0] for name in ("Golden State", "Golden Gate")}
+    assert "<td>Maria Lopez" in row_of["Golden State"] and "none yet" in row_of["Golden Gate"]
