@@ -189,7 +189,8 @@ class RequestPages(Controller):
             return render(request, "touches/request_detail.html", partial="touches/_decision.html",
                           out=result.body, created=result.created)
         flash(request, result.body.decision if result.created else
-              f"Your organization already asked for this: request #{result.body.id}")
+              f"Your organization already asked for this: request #{result.body.id}. Nothing new was sent; "
+              "what you typed this time was not added.")
         return redirect(request, f"/requests/{result.body.id}")
 
     @get("/panel")
