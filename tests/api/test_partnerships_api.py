@@ -194,3 +194,25 @@ async def test_chair_member_reads_their_partnership_but_never_writes(client, wor
         assert r.status_code == 403, (method, url, r.status_code)
     await db.rollback()
     assert {t: await db.scalar(select(func.count(t.id))) for t in tables} == before
+
+
+async def test_the_convening_page_marks_an_employers_tick_as_a_counted_touch(client, world):
+    from tests.factories import csrf, login
+
+    p = await _partnership(client, world)
+    lead = await world.f.auth(world.users["lead"])
+    employer = await world.f.employer("Harbor Freight Lines")
+    business = (await _add(client, lead, p["id"], kind="employer", employer_id=employer.id)).json()
+    convener = (await _add(client, lead, p["id"], kind="support", organization_id=world.orgs["board"].id,
+                           support_role="convener")).json()
+    meeting = (await client.post(f"/api/partnerships/{p['id']}/meetings", headers=lead,
+                                 json={"held_on": TODAY})).json()
+    await login(client, world.users["lead"].email)
+    url = f"/partnerships/{p['id']}/meetings/{meeting['id']}/attendance"
+    for member in (business, convener):
+        r = await client.post(f"{url}/{member['id']}", data={"present": "1"}, headers={"HX-Request": "true",
+                                                                                      **csrf(client)})
+        assert r.status_code == 200, r.text
+    ticks = {m["id"]: r.text.split(f'/attendance/{m["id"]}"', 1)[1].split("</form>", 1)[0]
+             for m in (business, convener)}
+    assert "touch counted" in ticks[business["id"]] and "touch counted" not in ticks[convener["id"]]
