@@ -51,18 +51,24 @@ async def test_unknown_stage_on_create_is_refused_and_nothing_written(client, wo
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
 
 
-async def test_convening_attendance_is_split_business_vs_public_and_counts_as_event_touch(client, world, db):
+async def _convening(client, world):
+    """A partnership with an employer member and a convener, and a convening of today."""
     p = await _partnership(client, world)
     lead = await world.f.auth(world.users["lead"])
     employer = await world.f.employer("Harbor Freight Lines")
     business = (await _add(client, lead, p["id"], kind="employer", employer_id=employer.id)).json()
     convener = (await _add(client, lead, p["id"], kind="support", organization_id=world.orgs["board"].id,
                            support_role="convener")).json()
+    meeting = (await client.post(f"/api/partnerships/{p['id']}/meetings", headers=lead,
+                                 json={"held_on": TODAY})).json()
+    return p, lead, employer, business, convener, meeting
+
+
+async def test_convening_attendance_is_split_business_vs_public_and_counts_as_event_touch(client, world, db):
+    p, lead, employer, business, convener, meeting = await _convening(client, world)
     college = (await _add(client, lead, p["id"], kind="support", organization_id=world.orgs["college"].id,
                           support_role="core")).json()
     assert (business["side"], convener["side"]) == ("business", "public")
-    meeting = (await client.post(f"/api/partnerships/{p['id']}/meetings", headers=lead,
-                                 json={"held_on": TODAY})).json()
     url = f"/api/partnerships/{p['id']}/meetings/{meeting['id']}/attendance"
     r = await client.put(f"{url}/{business['id']}", headers=lead, json={"present": True})
     assert r.status_code == 200 and (r.json()["business_count"], r.json()["public_count"]) == (1, 0)
@@ -199,14 +205,7 @@ async def test_chair_member_reads_their_partnership_but_never_writes(client, wor
 async def test_the_convening_page_marks_an_employers_tick_as_a_counted_touch(client, world):
     from tests.factories import csrf, login
 
-    p = await _partnership(client, world)
-    lead = await world.f.auth(world.users["lead"])
-    employer = await world.f.employer("Harbor Freight Lines")
-    business = (await _add(client, lead, p["id"], kind="employer", employer_id=employer.id)).json()
-    convener = (await _add(client, lead, p["id"], kind="support", organization_id=world.orgs["board"].id,
-                           support_role="convener")).json()
-    meeting = (await client.post(f"/api/partnerships/{p['id']}/meetings", headers=lead,
-                                 json={"held_on": TODAY})).json()
+    p, _, _, business, convener, meeting = await _convening(client, world)
     await login(client, world.users["lead"].email)
     url = f"/partnerships/{p['id']}/meetings/{meeting['id']}/attendance"
     for member in (business, convener):
