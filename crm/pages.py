@@ -8,7 +8,7 @@ from crm.councils.chair_pages import ChairPages
 from crm.councils.pages import CouncilPages
 from crm.directory.pages import CrosswalkPages
 from crm.employers.import_pages import EmployerImportPages
-from crm.employers.match_pages import MatchPages
+from crm.employers.match_pages import ContactOptionsPages, MatchPages
 from crm.employers.pages import EmployerPages
 from crm.employers.review_pages import ReviewPages
 from crm.home.pages import home
@@ -24,4 +24,4 @@ from crm.touches.transfer_pages import CaseloadPages
 route_handlers: list[ControllerRouterHandler] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
                                 CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
                                 RegionPages, CaseloadPages, RequestPages, EmployerImportPages, ReportPages,
-                                CrosswalkPages, PreferencesPages]
+                                CrosswalkPages, PreferencesPages, ContactOptionsPages]

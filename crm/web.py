@@ -111,3 +111,10 @@ def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] =
         if not field and "missing required field" in text:
             field = text.split("`")[1]
         raise FieldError(field or "form", field_message(text)) from None
+
+
+def picked_employer(form: dict[str, str]) -> None:
+    """A form with an employer field group that only takes an employer picked from the list: a name
+    typed and left unpicked is refused rather than dropped (the member would be saved without it)."""
+    if form.get("employer_name", "").strip() and not form.get("employer_id", "").strip():
+        raise FieldError("employer_name", "choose the employer from the list (or clear the name)")

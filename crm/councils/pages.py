@@ -29,7 +29,7 @@ from crm.employers.models import Employer
 from crm.employers.panels import employer_panel
 from crm.errors import FieldError
 from crm.partnerships.service import employer_partnerships
-from crm.web import flash, form_data, parse_form, redirect, refused, render
+from crm.web import flash, form_data, parse_form, picked_employer, redirect, refused, render
 
 PAGE = 25
 MEMBER_TYPES = [(t.value, t.value.replace("_", " ")) for t in MemberType]
@@ -171,6 +171,7 @@ class CouncilPages(Controller):
         council = await service.council_for_manage(db, principal, council_id)
         form = await form_data(request)
         try:
+            picked_employer(form)
             member = await service.add_member(db, principal, council, parse_form(form, MemberIn))
         except HTTPException as exc:
             return await self._failed(request, db, principal, council_id, exc, "member", "councils/_roster.html", form)

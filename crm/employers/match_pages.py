@@ -16,12 +16,15 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery, Parameter
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Template
+from sqlalchemy import select
 
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db
 from crm.employers.candidates import Candidate, match_candidates
 from crm.employers.match_api import query_from
 from crm.employers.matching import MatchResult
+from crm.employers.models import EmployerContact
+from crm.ids import parse_id
 
 SHOWN = 8
 Text = Annotated[str | None, Parameter(max_length=200)]
@@ -61,3 +64,23 @@ class MatchPages(Controller):
         matches = await match_candidates(db, query, limit=SHOWN) if asked else []
         return HTMXTemplate(template_name="employers/_matches.html",
                             context=matches_context(matches, mode, asked=asked))
+
+
+class ContactOptionsPages(Controller):
+    """``GET /employers/contact-options?employer_id=``: the people of the employer picked in an employer
+    field group, as the options of a select (a partnership champion is one of them). Contacts are
+    what every CRM user sees on the employer page."""
+
+    path = "/employers/contact-options"
+    guards = [requires_crm_user]
+    include_in_schema = False
+
+    @get("/")
+    async def options(self, request: Request[Any, Any, Any], db: Db,
+                      employer_id: Annotated[str | None, Parameter(max_length=20)] = None,
+                      selected: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
+        chosen = parse_id(employer_id)
+        contacts = list(await db.scalars(select(EmployerContact).where(EmployerContact.employer_id == chosen)
+                                         .order_by(EmployerContact.name))) if chosen else []
+        return HTMXTemplate(template_name="employers/_contact_options.html",
+                            context={"contacts": contacts, "chosen": chosen, "selected": parse_id(selected)})

@@ -31,7 +31,7 @@ from crm.partnerships.schemas import (
     PartnershipIn,
     PartnershipPatch,
 )
-from crm.web import flash, form_data, parse_form, redirect, refused, render
+from crm.web import flash, form_data, parse_form, picked_employer, redirect, refused, render
 
 PAGE = 25
 # How each kind of member reads (the page's history list and the members CSV).
@@ -174,6 +174,7 @@ class PartnershipPages(Controller):
         p = await service.partnership_for_manage(db, principal, partnership_id)
         form = await form_data(request)
         try:
+            picked_employer(form)
             member = await service.add_member(db, principal, p, parse_form(form, PartnerMemberIn))
         except HTTPException as exc:
             return await self._failed(request, db, principal, partnership_id, exc, "member",

@@ -215,3 +215,15 @@ async def test_the_convening_page_marks_an_employers_tick_as_a_counted_touch(cli
     ticks = {m["id"]: r.text.split(f'/attendance/{m["id"]}"', 1)[1].split("</form>", 1)[0]
              for m in (business, convener)}
     assert "touch counted" in ticks[business["id"]] and "touch counted" not in ticks[convener["id"]]
+
+
+async def test_the_add_member_form_picks_the_employer_and_then_lists_its_people(client, world):
+    from tests.factories import login
+
+    p = await _partnership(client, world)
+    await login(client, world.users["lead"].email)
+    page = (await client.get(f"/partnerships/{p['id']}")).text
+    assert 'id="pmember-employer"' in page and "Employer contact #" not in page
+    # The people load into their own box: inheriting the form's hx-target would replace the members list.
+    loader = page.split('hx-get="/employers/contact-options"', 1)[1].split(">", 1)[0]
+    assert 'hx-target="this"' in loader and "employer-chosen from:#pmember-employer" in loader

@@ -276,3 +276,42 @@ async def test_partnership_members_download_as_a_spreadsheet_for_staff_and_the_c
     r = await client.get(f"/chair/partnerships/{p['id']}/members.csv")
     assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) == expected
     assert (await client.get(f"/partnerships/{p['id']}/members.csv")).status_code == 403
+
+
+async def test_members_are_added_by_picking_the_employer_and_a_typed_name_alone_is_refused(client, world, db):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/councils/{a['council']['id']}")).text
+    form = page.split('action="/councils/', 2)[-1]
+    assert 'id="cmember-employer"' in page and 'name="employer_name"' in page and "Employer #" not in page
+    assert 'name="employer_website"' not in form  # pick only: no website / FEIN / ZIP to resolve from
+    url = f"/councils/{a['council']['id']}/members"
+    r = await client.post(url, headers={"HX-Request": "true", **csrf(client)}, data={
+        "name": "Rosa Diaz", "member_type": "industry", "role": "member", "employer_name": "Pacific Steel"})
+    assert r.status_code == 422 and "choose the employer from the list" in r.text
+    assert await db.scalar(select(func.count(CouncilMember.id))) == 3
+    r = await client.post(url, headers={"HX-Request": "true", **csrf(client)}, data={
+        "name": "Rosa Diaz", "member_type": "industry", "role": "member", "employer_name": "Pacific Steel Fabricators",
+        "employer_id": str(a["employer"].id)})
+    assert r.status_code == 200
+    await db.rollback()
+    assert await db.scalar(select(CouncilMember.employer_id).where(CouncilMember.name == "Rosa Diaz")) == \
+        a["employer"].id
+
+
+async def test_picking_an_employer_lists_its_people_for_a_champion(client, world):
+    employer = await world.f.employer("Pacific Steel Fabricators")
+    async with world.f.sessionmaker() as db, db.begin():
+        from crm.employers.models import EmployerContact
+
+        db.add_all([EmployerContact(employer_id=employer.id, name="Ana Ruiz", title="HR Director"),
+                    EmployerContact(employer_id=employer.id, name="Bo Chen")])
+    await login(client, world.users["lead"].email)
+    r = await client.get("/employers/contact-options", params={"employer_id": str(employer.id)},
+                         headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.text
+    assert ">Ana Ruiz · HR Director</option>" in r.text and ">Bo Chen</option>" in r.text
+    assert "Pick the employer first" in (await client.get("/employers/contact-options")).text
+    await login(client, world.users["chair"].email)
+    assert (await client.get("/employers/contact-options", params={"employer_id": str(employer.id)})).status_code \
+        == 403
