@@ -402,7 +402,9 @@ async def test_overview_tab_keeps_my_employers_and_the_leads_region_overview(cli
 async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, db):
     e = await world.f.employer("Golden State Logistics")
     await login(client, world.users["spoc"].email)
-    assert "Golden State Logistics" in (await client.get(f"/queue/log?employer_id={e.id}")).text
+    form = (await client.get(f"/queue/log?employer_id={e.id}")).text
+    assert "Golden State Logistics" in form
+    assert 'name="employer_website"' not in form  # only an employer picked from the list can be logged
     token = client.cookies.get("csrftoken")
     tomorrow = (today() + dt.timedelta(days=1)).isoformat()
     r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call", "occurred_on": tomorrow,
