@@ -31,7 +31,7 @@ from crm.councils.models import (
     MeetingAttendance,
     Recommendation,
 )
-from crm.councils.service import meeting_day, record_meeting_touch
+from crm.councils.service import record_meeting_touch
 from crm.demo_data import DEMO_CHAIR_NAME
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
@@ -43,6 +43,7 @@ from crm.partnerships.models import (
     PartnershipMember,
     SectorPartnership,
 )
+from crm.touches.requests import human_date
 
 D = dt.date
 
@@ -132,7 +133,7 @@ async def _council_meetings(db: AsyncSession, actor: Principal, council: Advisor
         await db.flush()
         touches = await _attendance_touches(
             db, actor, [(m.id, m.employer_id, m.name) for m in present],
-            where=f"at {council.name} meeting on {meeting_day(held_on)}", region_id=council.region_id,
+            where=f"at {council.name} meeting on {human_date(held_on)}", region_id=council.region_id,
             held_on=held_on, channel="meeting", report=report)
         db.add_all(MeetingAttendance(meeting_id=meeting.id, member_id=m.id, present=True, touch_id=touches.get(m.id))
                    for m in present)
@@ -287,7 +288,7 @@ async def _partnership_meeting(db: AsyncSession, actor: Principal, p: SectorPart
     await db.flush()
     touches = await _attendance_touches(
         db, actor, [(m.id, m.employer_id, m.display) for m in present],
-        where=f"at {p.name} convening on {meeting_day(held_on)}", region_id=region.id, held_on=held_on,
+        where=f"at {p.name} convening on {human_date(held_on)}", region_id=region.id, held_on=held_on,
         channel="event", report=report)
     db.add_all(PartnershipAttendance(meeting_id=meeting.id, member_id=m.id, present=True, touch_id=touches.get(m.id))
                for m in present)

@@ -58,6 +58,7 @@ from crm.employers.models import Employer, EmployerContact, EmployerStatus, Spoc
 from crm.employers.service import lock_employer, region_id_for
 from crm.errors import Conflict, FieldError
 from crm.touches.models import Touch
+from crm.touches.requests import human_date
 
 COUNCIL_FIELDS = ("name", "owner_organization_id", "region_id", "program", "naics_prefix", "description")
 MEMBER_FIELDS = ("name", "email", "title", "organization_id", "employer_id", "employer_contact_id", "user_id",
@@ -421,10 +422,6 @@ async def remove_meeting_touch(db: AsyncSession, actor: Principal, touch_id: int
                  before={"status": "completed"}, after={"status": "cancelled"}, note=note)
 
 
-def meeting_day(day: dt.date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
 async def refresh_meeting_note(db: AsyncSession, attendance: Any, member_model: Any, touch_id: int | None,
                                where: str, label: Any) -> None:
     """A meeting touch says who of the employer came: every attendee sharing it, as ticked now."""
@@ -458,7 +455,7 @@ async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCo
         row = MeetingAttendance(meeting_id=meeting.id, member_id=member.id, present=False)
         db.add(row)
     was, touch_before = row.present, row.touch_id
-    where = f"at {council.name} meeting on {meeting_day(meeting.held_on)}"
+    where = f"at {council.name} meeting on {human_date(meeting.held_on)}"
     note = f"{member.name} {where}"
     if present and not was:
         if member.employer_id is not None and row.touch_id is None:

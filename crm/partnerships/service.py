@@ -23,7 +23,6 @@ from crm.councils.compliance import Badge
 from crm.councils.service import (
     attendance_touch,
     is_owner_staff,
-    meeting_day,
     refresh_meeting_note,
     release_attendance_touch,
     today,
@@ -59,6 +58,7 @@ from crm.partnerships.schemas import (
     PartnershipIn,
     PartnershipPatch,
 )
+from crm.touches.requests import human_date
 
 KINDS = ("champion", "employer", "support")
 
@@ -393,7 +393,7 @@ async def set_attendance(db: AsyncSession, actor: Principal, p: SectorPartnershi
         row = PartnershipAttendance(meeting_id=meeting.id, member_id=member.id, present=False)
         db.add(row)
     was, touch_before = row.present, row.touch_id
-    where = f"at {p.name} convening on {meeting_day(meeting.held_on)}"
+    where = f"at {p.name} convening on {human_date(meeting.held_on)}"
     note = f"{member.display} {where}"
     if present and not was and member.employer_id is not None and row.touch_id is None:
         row.touch_id = await attendance_touch(db, actor, row, PartnershipMember, employer_id=member.employer_id,

@@ -255,14 +255,14 @@ async def preferences_panel(db: AsyncSession, viewer: Principal, employer: Emplo
 
 
 async def _panel(db: AsyncSession, employer: Employer, errors: dict[str, str] | None = None,
-                 values: dict[str, Any] | None = None, saved: bool = False) -> dict[str, Any]:
-    prefs = await get_preferences(db, employer)
+                 values: dict[str, Any] | None = None, saved: PreferencesOut | None = None) -> dict[str, Any]:
+    prefs = saved or await get_preferences(db, employer)  # what was just saved is read already
     rows = values["blackouts"] if values else [
         {"starts_on": b.starts_on.isoformat(), "ends_on": b.ends_on.isoformat(), "reason": b.reason or ""}
         for b in prefs.blackouts]
     blank = {"starts_on": "", "ends_on": "", "reason": ""}
     return {"template": "touches/_preferences.html", "prefs": prefs, "pref_employer": employer,
-            "pref_errors": errors or {}, "pref_values": values, "pref_saved": saved,
+            "pref_errors": errors or {}, "pref_values": values, "pref_saved": saved is not None,
             "blackout_rows": [*rows, *([blank] * BLANK_ROWS)], "channels": [c.value for c in Channel]}
 
 
@@ -332,6 +332,4 @@ class PreferencesPages(Controller):
             employer = await _employer(db, principal, employer_id)
             return render(request, "touches/_preferences.html", status_code=exc.status_code,
                           panel=await _panel(db, employer, errors, values))
-        panel = await _panel(db, employer, saved=True)
-        panel["prefs"].moved = saved.moved
-        return render(request, "touches/_preferences.html", panel=panel)
+        return render(request, "touches/_preferences.html", panel=await _panel(db, employer, saved=saved))
