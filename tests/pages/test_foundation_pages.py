@@ -40,6 +40,14 @@ async def test_an_expired_session_sends_an_htmx_action_back_to_the_page_it_came_
     assert off_site.headers["HX-Redirect"] == "/login?next=/"
 
 
+async def test_pages_link_an_icon_that_is_served(client):
+    page = await client.get("/login")
+    assert '<link rel="icon" href="/static/favicon.svg"' in page.text
+    icon = await client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+
+
 async def test_wrong_password_rerenders_login_with_message(client, world):
     await client.get("/login")
     r = await client.post("/login", data={"email": "lead@example.org", "password": "nope",
