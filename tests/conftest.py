@@ -176,7 +176,7 @@ async def factory(sessionmaker: async_sessionmaker[AsyncSession]) -> Factory:
 
 @pytest.fixture
 def desk(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
-    """Touches, bundled requests, contacts and hand-offs arranged in the database (``SpocDesk``)."""
+    """Touches, bundled requests, contacts, hand-offs and blackout dates arranged in the database (``SpocDesk``)."""
     from tests.touches.conftest import SpocDesk
 
     return SpocDesk(sessionmaker)

@@ -134,7 +134,8 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
         except FieldError:
             held = await queue.held_requests(db, _staff_regions(principal))
         ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]})
-    ctx.update(done_message=done_message, hand_offs_by_touch=await _hand_offs_of(db, touch.id))
+    ctx.update(done_message=done_message, hand_offs_by_touch=await _hand_offs_of(db, touch.id),
+               blackouts_by_touch=await queue.blackout_clashes(db, [touch]))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
 
@@ -220,7 +221,7 @@ class QueuePages(Controller):
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
-            touch_errors=touch_errors or {},
+            touch_errors=touch_errors or {}, blackouts_by_touch=await queue.blackout_clashes(db, touches),
             **await _choices(db, principal, touches, forms=bool(touch_errors)))
 
     @get("/touches/{touch_id:int}")
@@ -228,7 +229,9 @@ class QueuePages(Controller):
         """One touch with every action's form open (what a queue row links to without JavaScript)."""
         touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
         return render(request, "touches/touch.html", touch=touch, touch_errors={},
-                      hand_offs_by_touch=await _hand_offs_of(db, touch.id), **await _choices(db, principal, [touch]))
+                      hand_offs_by_touch=await _hand_offs_of(db, touch.id),
+                      blackouts_by_touch=await queue.blackout_clashes(db, [touch]),
+                      **await _choices(db, principal, [touch]))
 
     @get("/touches/{touch_id:int}/forms/{form:str}")
     async def touch_form(self, request: Request[Any, Any, Any], db: Db, principal: Me, touch_id: PathId,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from crm import clock
 from crm.touches.models import HandOff, Touch, TouchRequest
@@ -18,6 +19,16 @@ HX = {"HX-Request": "true"}
 def _section(html: str, start: str, end: str | None) -> str:
     chunk = html.split(f'id="{start}"', 1)[1]
     return chunk.split(f'id="{end}"', 1)[0] if end else chunk
+
+
+def _card(html: str, touch_id: int) -> str:
+    return html.split(f'id="touch-{touch_id}"', 1)[1].split("</article>", 1)[0]
+
+
+def _day(days: int) -> str:
+    """Today + ``days`` as the pages write a date ("20 Dec 2026")."""
+    day = today() + dt.timedelta(days=days)
+    return f"{day.day} {day:%b %Y}"
 
 
 async def _fresh(db, model, id_):
@@ -74,6 +85,62 @@ async def test_a_refused_htmx_filter_is_said_above_the_page_instead_of_replacing
     assert r.status_code == 422
     assert r.headers["hx-retarget"] == "#htmx-error" and r.headers["hx-reswap"] == "innerHTML"
     assert "<html" not in r.text and "<nav" not in r.text and 'role="alert"' in r.text and "q" in r.text
+
+
+async def test_a_touch_planned_in_its_employers_blackout_dates_says_so_on_its_card_and_its_page(client, world, desk):
+    closing = await world.f.employer("Harbor Freight Lines")
+    t = await desk.touch(closing, world.users["spoc"], planned_in=10)
+    await desk.blackout(closing, 8, 20, "year-end close")
+    await desk.blackout(closing, 40, 45, "harvest season")  # another period of the employer, not the touch's day
+    calm = await world.f.employer("Calm Waters Co")
+    fine = await desk.touch(calm, world.users["spoc"], planned_in=10)
+    await desk.blackout(calm, 30, 35, "inventory")
+    await login(client, world.users["spoc"].email)
+    html = (await client.get("/queue")).text
+    warning = f"Planned on a blackout day: {_day(8)} – {_day(20)} (year-end close)."
+    card = _card(html, t.id)
+    assert warning in card and "harvest season" not in card
+    assert "blackout" not in _card(html, fine.id)
+    page = (await client.get(f"/queue/touches/{t.id}")).text
+    assert warning in page and "Harbor Freight Lines asked not to be contacted then" in page
+
+
+async def test_an_appointment_a_lead_makes_inside_the_blackout_dates_is_flagged_on_the_swapped_row(client, world,
+                                                                                                   desk, db):
+    closing = await world.f.employer("Harbor Freight Lines")
+    t = await desk.touch(closing, world.users["spoc"], planned_in=3)
+    await desk.blackout(closing, 8, 20, "year-end close")
+    await login(client, world.users["lead"].email)
+    await client.get("/queue")
+    assert "blackout day" not in _card((await client.get("/queue")).text, t.id)  # planned before the dates
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": (today() + dt.timedelta(days=10)).isoformat(), "scheduled_time": "10:00", "channel": "visit",
+        "override_reason": "the owner asked us to come before the close"})
+    assert r.status_code == 200, r.text
+    assert (await _fresh(db, Touch, t.id)).status == "scheduled"
+    assert f"Scheduled on a blackout day: {_day(8)} – {_day(20)} (year-end close)." in _card(r.text, t.id)
+
+
+async def test_the_queue_reads_the_blackout_dates_of_every_card_in_one_statement(client, world, desk):
+    touches = []
+    for name in ("First Co", "Second Co", "Third Co"):
+        employer = await world.f.employer(name)
+        touches.append(await desk.touch(employer, world.users["spoc"], planned_in=10))
+        await desk.blackout(employer, 5, 15, f"{name} stocktake")
+    await login(client, world.users["spoc"].email)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        html = (await client.get("/queue")).text
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert all("(" + name + " stocktake)" in _card(html, t.id)
+               for t, name in zip(touches, ("First Co", "Second Co", "Third Co"), strict=True))
+    assert len([s for s in statements if "employer_blackout" in s]) == 1
 
 
 async def test_completed_touches_are_listed_latest_first_without_urgency_groups(client, world, desk):

@@ -12,7 +12,7 @@ from crm import clock
 from crm.auth.models import User
 from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerContact
-from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.models import EmployerBlackout, HandOff, Touch, TouchRequest
 
 
 def today() -> dt.date:
@@ -20,7 +20,7 @@ def today() -> dt.date:
 
 
 class SpocDesk:
-    """Arranges touches, bundled requests, contacts and hand-offs directly in the database."""
+    """Arranges touches, bundled requests, contacts, hand-offs and blackout dates directly in the database."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
@@ -58,6 +58,15 @@ class SpocDesk:
             c = EmployerContact(employer_id=employer.id, name=name)
             db.add(c)
         return c
+
+    async def blackout(self, employer: Employer, starts_in: int, ends_in: int,
+                       reason: str | None = None) -> EmployerBlackout:
+        """Days the employer asked not to be contacted, from today + ``starts_in`` to today + ``ends_in``."""
+        async with self.sessionmaker() as db, db.begin():
+            b = EmployerBlackout(employer_id=employer.id, starts_on=today() + dt.timedelta(days=starts_in),
+                                 ends_on=today() + dt.timedelta(days=ends_in), reason=reason)
+            db.add(b)
+        return b
 
     async def hand_off(self, touch: Touch, from_user: User, to_org_id: int, need: str = "hiring 5 welders",
                        **extra: Any) -> HandOff:
