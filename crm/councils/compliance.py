@@ -11,7 +11,9 @@ No database and no clock: the shell loads the council into plain views, passes
   public individuals with neither are not the owner's staff.
 - "Met in the last 12 months" counts meetings from the same calendar date one
   year ago (Feb 29 falls back to Feb 28) up to and including today; meetings
-  dated after today are scheduled, not held, and are ignored.
+  dated after today are scheduled, not held, and are ignored. A meeting counts
+  only when at least one person was ticked present: one recorded with nobody
+  present is no evidence that the council met (`last_met`).
 - A council has at most one chair on any day. `validate_roster` rejects two
   chairs whose terms overlap, which needs no clock and also stops a future
   chair from being added before the sitting chair's term is ended.
@@ -64,9 +66,10 @@ class MemberView:
 
 @dataclass(frozen=True, slots=True)
 class MeetingView:
-    """One council meeting (held or scheduled)."""
+    """One council meeting (held or scheduled) and how many people were ticked present at it."""
 
     held_on: date
+    present: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,15 +226,26 @@ def _industry_majority_badge(current: Sequence[MemberView]) -> Badge:
     return _badge("industry_majority", ok, text)
 
 
-def _met_last_12_months_badge(meetings: Iterable[MeetingView], today: date) -> Badge:
-    """A meeting was held between one year ago and today, inclusive."""
-    held = [m.held_on for m in meetings if m.held_on <= today]
+def last_met(meetings: Iterable[MeetingView], today: date) -> date | None:
+    """The latest day up to `today` on which a meeting had at least one person present, if any."""
+    return max((m.held_on for m in meetings if m.held_on <= today and m.present > 0), default=None)
+
+
+def _met_last_12_months_badge(meetings: Sequence[MeetingView], today: date) -> Badge:
+    """A meeting with someone present was held between one year ago and today, inclusive."""
+    held = [m for m in meetings if m.held_on <= today]
     if not held:
         return _badge("met_last_12_months", False, "no meetings recorded")
-    last = max(held)
+    last = last_met(held, today)
+    # The latest meeting held since then with nobody ticked present: its attendance may just be missing.
+    empty = max((m.held_on for m in held if m.present == 0 and (last is None or m.held_on > last)), default=None)
+    unticked = f"nobody is ticked present at the meeting of {empty:%-d %b %Y}" if empty else ""
+    if last is None:
+        return _badge("met_last_12_months", False, f"no meeting with anyone present ({unticked})")
+    note = f"; {unticked}" if unticked else ""
     if last >= one_year_before(today):
-        return _badge("met_last_12_months", True, f"last met on {last:%-d %b %Y}")
-    return _badge("met_last_12_months", False, f"last met on {last:%-d %b %Y}, more than 12 months ago")
+        return _badge("met_last_12_months", True, f"last met on {last:%-d %b %Y}{note}")
+    return _badge("met_last_12_months", False, f"last met on {last:%-d %b %Y}, more than 12 months ago{note}")
 
 
 def _terms_expiring_badge(current: Sequence[MemberView], today: date) -> Badge:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.auth.guards import requires_crm_user
 from crm.auth.principal import Principal
 from crm.councils import service
-from crm.councils.compliance import MemberRole, MemberType, is_current
+from crm.councils.compliance import MemberRole, MemberType, is_current, last_met
 from crm.councils.models import (
     RECOMMENDATION_STATUSES,
     AdvisoryCouncil,
@@ -71,10 +71,11 @@ def roster_csv(council: AdvisoryCouncil, members: list[CouncilMember]) -> Respon
 async def roster_print(request: Request[Any, Any, Any], db: AsyncSession, council: AdvisoryCouncil,
                        back: str) -> Template:
     members = await service.members(db, council.id)
-    meetings = await service.meetings(db, council.id)
+    on = service.today()
+    # "Last met" as the compliance badge decides it: held by today, with someone ticked present.
     return render(request, "councils/roster_print.html", council=council, members=members,
-                  badges=await service.badges(db, council), today=service.today(),
-                  last_meeting=meetings[0] if meetings else None, back=back)
+                  badges=await service.badges(db, council, on), today=on,
+                  last_met=last_met(await service.meeting_views(db, council.id), on), back=back)
 
 
 class CouncilPages(Controller):
@@ -224,8 +225,10 @@ class CouncilPages(Controller):
             flash(request, "Attendance saved")
             return redirect(request, f"{base}#meeting-{meeting_id}")
         member = await service.get_member(db, council, member_id)
+        # Who was present decides whether the meeting counts as met: the page's badges follow the tick.
         return render(request, "councils/_tick.html", base=base, meeting_id=meeting_id, m=member,
-                      checked=row.present, counted=row.touch_id is not None)
+                      checked=row.present, counted=row.touch_id is not None, council=council,
+                      tick_badges=await service.badges(db, council))
 
     @post("/{council_id:int}/recommendations")
     async def add_recommendation(self, request: Request[Any, Any, Any], db: Db, principal: Me,

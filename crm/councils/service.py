@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
@@ -221,11 +221,21 @@ async def meetings(db: AsyncSession, council_id: int) -> list[CouncilMeeting]:
                                  .order_by(CouncilMeeting.held_on.desc(), CouncilMeeting.id.desc())))
 
 
+async def meeting_views(db: AsyncSession, council_id: int) -> list[MeetingView]:
+    """Every meeting of the council with how many people were ticked present (unticked rows stay as
+    ``present = false``), in one statement."""
+    present = await db.execute(
+        select(CouncilMeeting.held_on, func.count(MeetingAttendance.id))
+        .outerjoin(MeetingAttendance, and_(MeetingAttendance.meeting_id == CouncilMeeting.id,
+                                           MeetingAttendance.present.is_(True)))
+        .where(CouncilMeeting.council_id == council_id).group_by(CouncilMeeting.id, CouncilMeeting.held_on))
+    return [MeetingView(held_on, count) for held_on, count in present]
+
+
 async def badges(db: AsyncSession, council: AdvisoryCouncil, on: dt.date | None = None) -> list[Badge]:
     roster = await members(db, council.id)
-    held = await db.scalars(select(CouncilMeeting.held_on).where(CouncilMeeting.council_id == council.id))
     view = CouncilView(owner_organization_id=council.owner_organization_id,
-                       members=[member_view(m) for m in roster], meetings=[MeetingView(d) for d in held])
+                       members=[member_view(m) for m in roster], meetings=await meeting_views(db, council.id))
     return council_badges(view, on or today())
 
 

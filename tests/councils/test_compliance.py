@@ -21,6 +21,7 @@ from crm.councils.compliance import (
     council_badges,
     current_members,
     is_current,
+    last_met,
     one_year_before,
     validate_member_term,
     validate_roster,
@@ -67,12 +68,13 @@ def staff(name: str = "Owen Owner", role: MemberRole = MemberRole.MEMBER) -> Mem
 
 def council(
     members: list[MemberView] | None = None,
-    meetings: list[date] | None = None,
+    meetings: list[date | MeetingView] | None = None,
 ) -> CouncilView:
+    """A council; a meeting given as a date had someone present."""
     return CouncilView(
         owner_organization_id=OWNER,
         members=members or [],
-        meetings=[MeetingView(held_on=d) for d in (meetings or [])],
+        meetings=[m if isinstance(m, MeetingView) else MeetingView(held_on=m, present=3) for m in meetings or []],
     )
 
 
@@ -318,6 +320,34 @@ def test_met_last_12_months_does_not_need_members() -> None:
     assert badge(council([], [TODAY]), "met_last_12_months").ok is True
 
 
+def test_a_meeting_with_nobody_ticked_present_is_not_a_meeting_held() -> None:
+    b = badge(council(meetings=[MeetingView(date(2026, 5, 2), present=0)]), "met_last_12_months")
+    assert (b.ok, b.explanation) == (
+        False, "no meeting with anyone present (nobody is ticked present at the meeting of 2 May 2026)")
+
+
+def test_an_empty_meeting_after_the_last_one_with_people_is_pointed_out() -> None:
+    view = council(meetings=[date(2026, 3, 10), MeetingView(date(2026, 5, 2), present=0)])
+    b = badge(view, "met_last_12_months")
+    assert (b.ok, b.explanation) == (
+        True, "last met on 10 Mar 2026; nobody is ticked present at the meeting of 2 May 2026")
+
+
+def test_an_empty_recent_meeting_does_not_make_an_old_council_met() -> None:
+    view = council(meetings=[date(2024, 3, 1), MeetingView(date(2026, 5, 2), present=0)])
+    b = badge(view, "met_last_12_months")
+    assert (b.ok, b.explanation) == (False, "last met on 1 Mar 2024, more than 12 months ago; nobody is ticked "
+                                            "present at the meeting of 2 May 2026")
+
+
+def test_last_met_is_the_latest_held_meeting_with_someone_present() -> None:
+    meetings = [MeetingView(date(2026, 1, 10), 2), MeetingView(date(2026, 5, 2), 0), MeetingView(TODAY, 1),
+                MeetingView(TODAY + timedelta(days=1), 5)]
+    assert last_met(meetings, TODAY) == TODAY
+    assert last_met(meetings, TODAY - timedelta(days=1)) == date(2026, 1, 10)
+    assert last_met([MeetingView(date(2026, 5, 2), 0)], TODAY) is None
+
+
 def test_one_year_before_leap_day_is_feb_28() -> None:
     assert one_year_before(date(2028, 2, 29)) == date(2027, 2, 28)
     assert one_year_before(date(2027, 3, 1)) == date(2026, 3, 1)
@@ -498,7 +528,9 @@ def _member_from(
 _rosters = st.lists(st.builds(_member_from, st.sampled_from(_PROFILES), _term_dates, _term_dates), max_size=8)
 _todays = st.integers(0, 5 * 365).map(lambda n: _BASE + timedelta(days=n))
 _meetings = st.lists(
-    st.integers(-400, 6 * 365).map(lambda n: MeetingView(_BASE + timedelta(days=n))), max_size=5
+    st.builds(MeetingView, st.integers(-400, 6 * 365).map(lambda n: _BASE + timedelta(days=n)),
+              st.integers(0, 2)),
+    max_size=5,
 )
 # 50 examples keep this file well under a second; raise locally when changing a rule.
 _fast = settings(max_examples=50, deadline=None, database=None)
@@ -562,9 +594,9 @@ def test_one_year_before_is_365_or_366_days_back(today: date) -> None:
 
 @_fast
 @given(meetings=_meetings, today=_todays)
-def test_met_last_12_months_ok_iff_a_meeting_falls_in_the_window(
+def test_met_last_12_months_ok_iff_a_meeting_with_someone_present_falls_in_the_window(
     meetings: list[MeetingView], today: date
 ) -> None:
-    in_window = any(one_year_before(today) <= m.held_on <= today for m in meetings)
+    in_window = any(one_year_before(today) <= m.held_on <= today and m.present > 0 for m in meetings)
     view = CouncilView(OWNER, [], meetings)
     assert badge(view, "met_last_12_months", today).ok is in_window

@@ -44,13 +44,17 @@ async def test_lead_records_a_meeting_and_ticks_attendance_in_place(page, live_s
     await form.locator("button").click()
     meeting = page.locator("article.meeting").first
     await expect(meeting).to_contain_text("Curriculum review")
-    # The badges were refreshed out of band with the meetings partial.
-    await expect(page.locator("summary[data-badge=met_last_12_months]")).to_contain_text("✓")
+    # The badges were refreshed out of band with the meetings partial: a meeting nobody is ticked
+    # present at is not a meeting held yet.
+    met = page.locator("summary[data-badge=met_last_12_months]")
+    await expect(met).to_have_attribute("title", re.compile("nobody is ticked present"))
+    await expect(met).to_contain_text("✗")
 
     await page.evaluate("window.__no_reload = true")
     tick = meeting.locator(f"form.tick[id$='-{member_ids[1]}']")
     await tick.locator("input[type=checkbox]").check()
     await expect(meeting.locator(f"form.tick[id$='-{member_ids[1]}'] .counted")).to_have_text("touch counted")
+    await expect(met).to_contain_text("✓")  # refreshed out of band with the tick
     assert await page.evaluate("window.__no_reload === true")  # swapped in place, not a page load
 
     await page.reload()

@@ -2,7 +2,9 @@
 forms with errors in place, roster CSV and print page, the chair's read-only view."""
 
 import csv
+import datetime as dt
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -66,6 +68,44 @@ async def test_lead_ticks_attendance_in_place_and_the_employer_touch_is_counted(
     assert "checked" not in off.text and "touch counted" not in off.text
     await db.rollback()
     assert await db.scalar(select(func.count(Touch.id)).where(Touch.status != "cancelled")) == 0  # cancelled, kept
+
+
+def _met(html: str) -> tuple[str, str]:
+    """The first "met in the last 12 months" badge of a page: its class (ok or bad) and its explanation."""
+    found = re.search(r'<summary class="badge (\w*)" title="([^"]*)"\s+data-badge="met_last_12_months"', html)
+    assert found, html
+    return found.group(1), found.group(2)
+
+
+async def test_a_meeting_counts_as_met_only_once_someone_is_ticked_present(client, world):
+    a = await _arrange(client, world)  # a meeting today, nobody ticked present yet
+    council_id = a["council"]["id"]
+    staff = await world.f.auth(world.users["partner"])
+    # A meeting next week with someone ticked already is scheduled, not held: it never counts either.
+    next_week = today() + dt.timedelta(days=7)
+    future = (await client.post(f"/api/councils/{council_id}/meetings", headers=staff,
+                                json={"held_on": next_week.isoformat()})).json()
+    r = await client.put(f"/api/councils/{council_id}/meetings/{future['id']}/attendance/{a['faculty']['id']}",
+                         headers=staff, json={"present": True})
+    assert r.status_code == 200, r.text
+    day = f"{today().day} {today():%b %Y}"
+    unmet = ("bad", f"no meeting with anyone present (nobody is ticked present at the meeting of {day})")
+    await login(client, world.users["lead"].email)
+    assert _met((await client.get(f"/councils/{council_id}")).text) == unmet
+    assert _met((await client.get("/councils")).text) == unmet
+    assert "last met" not in (await client.get(f"/councils/{council_id}/roster")).text
+    badge = next(b for b in (await client.get(f"/api/councils/{council_id}", headers=staff)).json()["badges"]
+                 if b["key"] == "met_last_12_months")
+    assert badge["ok"] is False
+    url = f"/councils/{council_id}/meetings/{a['meeting']['id']}/attendance/{a['faculty']['id']}"
+    r = await client.post(url, data={"present": "1"}, headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 200 and r.text.strip().startswith('<form class="tick"')
+    # The page's badges follow the tick, out of band.
+    assert f'id="badges-{council_id}" hx-swap-oob="true"' in r.text and _met(r.text) == ("ok", f"last met on {day}")
+    roster = (await client.get(f"/councils/{council_id}/roster")).text
+    assert f"last met {day}" in roster and f"{next_week.day} {next_week:%b %Y}" not in roster
+    await login(client, world.users["chair"].email)
+    assert _met((await client.get("/chair")).text) == ("ok", f"last met on {day}")
 
 
 async def test_attendance_form_works_without_javascript(client, world, db):
