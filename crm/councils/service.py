@@ -390,6 +390,14 @@ async def record_meeting_touch(db: AsyncSession, actor: Principal, *, employer_i
     return touch
 
 
+def require_held(held_on: dt.date, present: bool) -> None:
+    """Who came is ticked once the meeting has happened: a tick for a meeting still to come would
+    count a completed touch, dated in the future, against the employer's pacing budget."""
+    if present and held_on > today():
+        raise FieldError("present", f"the meeting of {human_date(held_on)} has not happened yet; "
+                                    "tick who came on that day or after")
+
+
 async def attendance_touch(db: AsyncSession, actor: Principal, row: Any, member_model: Any, *, employer_id: int,
                            region_id: int, held_on: dt.date, channel: str, note: str) -> int:
     """The touch an employer's attendance stands for: one per employer and meeting, however many of its
@@ -453,6 +461,7 @@ async def set_attendance(db: AsyncSession, actor: Principal, council: AdvisoryCo
     # colleagues ticked at once share one touch and neither tick is lost.
     await begin_write(db)
     meeting = await get_meeting(db, council, meeting_id, for_update=True)
+    require_held(meeting.held_on, present)
     member = await db.get(CouncilMember, member_id)
     if member is None or member.council_id != council.id or member.removed_at is not None:
         raise FieldError("member_id", f"#{member_id} is not a member of this council")

@@ -25,6 +25,7 @@ from crm.councils.service import (
     is_owner_staff,
     refresh_meeting_note,
     release_attendance_touch,
+    require_held,
     today,
 )
 from crm.db import begin_write
@@ -384,6 +385,7 @@ async def set_attendance(db: AsyncSession, actor: Principal, p: SectorPartnershi
     # One tick of a convening at a time (see councils.service.set_attendance); the counts too.
     await begin_write(db)
     meeting = await get_meeting(db, p, meeting_id, for_update=True)
+    require_held(meeting.held_on, present)
     member = await db.get(PartnershipMember, member_id)
     if member is None or member.partnership_id != p.id or member.removed_at is not None:
         raise FieldError("member_id", f"#{member_id} is not a member of this partnership")

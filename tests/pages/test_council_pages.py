@@ -81,13 +81,14 @@ async def test_a_meeting_counts_as_met_only_once_someone_is_ticked_present(clien
     a = await _arrange(client, world)  # a meeting today, nobody ticked present yet
     council_id = a["council"]["id"]
     staff = await world.f.auth(world.users["partner"])
-    # A meeting next week with someone ticked already is scheduled, not held: it never counts either.
+    # A meeting next week is scheduled, not held: it never counts, and nobody can be ticked present yet.
     next_week = today() + dt.timedelta(days=7)
     future = (await client.post(f"/api/councils/{council_id}/meetings", headers=staff,
                                 json={"held_on": next_week.isoformat()})).json()
     r = await client.put(f"/api/councils/{council_id}/meetings/{future['id']}/attendance/{a['faculty']['id']}",
                          headers=staff, json={"present": True})
-    assert r.status_code == 200, r.text
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "present", r.text
+    assert "has not happened yet" in r.text
     day = f"{today().day} {today():%b %Y}"
     unmet = ("bad", f"no meeting with anyone present (nobody is ticked present at the meeting of {day})")
     await login(client, world.users["lead"].email)
