@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from typing import Any
 
@@ -11,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm import clock
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.passwords import new_token
 from crm.directory.models import County, Organization, Region
@@ -103,3 +105,11 @@ async def login(client: AsyncTestClient[Litestar], email: str, password: str = P
 
 def csrf(client: AsyncTestClient[Litestar]) -> dict[str, str]:
     return {"x-csrftoken": client.cookies.get("csrftoken") or ""}
+
+
+def today() -> dt.date:
+    """Today's California date, read when called, as the app under test reads it (crm.clock.today).
+
+    Never keep it in a module-level constant or a parametrize argument: those are computed at import and
+    collection, and a run crossing midnight in California would compare the app's new day with a stale one."""
+    return clock.today()

@@ -4,6 +4,7 @@ import datetime as dt
 
 from crm import clock
 from crm.templating import fmt_datetime
+from tests.factories import today
 
 
 def test_an_evening_instant_is_still_the_same_california_day():
@@ -33,3 +34,14 @@ def test_pages_show_instants_in_california_time():
 def test_today_follows_the_california_date(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC))
     assert clock.today() == dt.date(2026, 11, 30)
+
+
+def test_tests_read_today_when_they_run_and_it_turns_over_at_california_midnight(monkeypatch):
+    # A module-level TODAY kept the day the module was imported: a run crossing midnight in California then
+    # compared it with the app's new day. Tests call tests.factories.today instead.
+    imported = today()
+    midnight = clock.local_instant(imported + dt.timedelta(days=1), dt.time(0, 0))
+    monkeypatch.setattr(clock, "now", lambda: midnight - dt.timedelta(minutes=1))  # already tomorrow in UTC
+    assert today() == imported
+    monkeypatch.setattr(clock, "now", lambda: midnight + dt.timedelta(minutes=1))
+    assert today() == imported + dt.timedelta(days=1)

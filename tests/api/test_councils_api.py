@@ -8,11 +8,9 @@ from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
-from crm.councils.service import today
 from crm.touches.budget import budget_view
 from crm.touches.models import Touch
-
-TODAY = today()
+from tests.factories import today
 
 
 async def _council(client, world, who="partner", org="college", region="LA-BASIN", name="Welding Advisory"):
@@ -31,7 +29,7 @@ async def _member(client, headers, council_id, **body):
 async def _remaining(db, employer_id, region_id):
     """The employer's pacing budget left today, as the intake sees it (crm.touches.budget)."""
     await db.rollback()  # read what the app committed since the last look
-    return (await budget_view(db, employer_id, region_id, TODAY)).remaining
+    return (await budget_view(db, employer_id, region_id, today())).remaining
 
 
 async def test_owner_staff_creates_council_adds_members_and_sees_badges_explained(client, world):
@@ -82,7 +80,7 @@ async def test_ticking_an_employer_member_present_spends_pacing_budget_and_untic
     await world.f.assign(employer, world.users["spoc"])
     member = (await _member(client, lead, council["id"], employer_id=employer.id)).json()
     meeting = (await client.post(f"/api/councils/{council['id']}/meetings", headers=lead,
-                                 json={"held_on": TODAY.isoformat(), "agenda": "Curriculum review"})).json()
+                                 json={"held_on": today().isoformat(), "agenda": "Curriculum review"})).json()
     region_id = (await world.f.region("LA-BASIN")).id
     assert await _remaining(db, employer.id, region_id) == 2  # the region default: 2 touches per 30 days
 
@@ -92,7 +90,7 @@ async def test_ticking_an_employer_member_present_spends_pacing_budget_and_untic
     await db.rollback()  # a fresh snapshot: the app committed in its own session
     touch_id = ticked.json()["touch_id"]
     touch = await db.get(Touch, touch_id)
-    assert (touch.source, touch.channel, touch.status, touch.planned_on) == ("meeting", "meeting", "completed", TODAY)
+    assert (touch.source, touch.channel, touch.status, touch.planned_on) == ("meeting", "meeting", "completed", today())
     assert touch.spoc_id == world.users["spoc"].id and touch.region_id == region_id
     assert await _remaining(db, employer.id, region_id) == 1
     # Ticking twice is idempotent: still one touch.
@@ -114,7 +112,7 @@ async def test_two_people_of_one_employer_at_a_meeting_are_one_touch_until_both_
     people = [(await _member(client, lead, council["id"], employer_id=employer.id, name=name)).json()
               for name in ("Dana Whitfield", "Luis Ortega")]
     meeting = (await client.post(f"/api/councils/{council['id']}/meetings", headers=lead,
-                                 json={"held_on": TODAY.isoformat()})).json()
+                                 json={"held_on": today().isoformat()})).json()
     region_id = (await world.f.region("LA-BASIN")).id
     urls = [f"/api/councils/{council['id']}/meetings/{meeting['id']}/attendance/{m['id']}" for m in people]
     ticked = [(await client.put(url, headers=lead, json={"present": True})).json() for url in urls]
@@ -141,7 +139,7 @@ async def test_ticking_a_public_member_creates_no_touch(client, world, db):
     staff = await world.f.auth(world.users["partner"])
     member = (await _member(client, staff, council["id"], name="Rosa Diaz", member_type="public")).json()
     meeting = (await client.post(f"/api/councils/{council['id']}/meetings", headers=staff,
-                                 json={"held_on": TODAY.isoformat()})).json()
+                                 json={"held_on": today().isoformat()})).json()
     r = await client.put(f"/api/councils/{council['id']}/meetings/{meeting['id']}/attendance/{member['id']}",
                          headers=staff, json={"present": True})
     assert r.status_code == 200 and r.json()["touch_id"] is None and r.json()["present"] is True
@@ -203,7 +201,7 @@ async def test_chair_can_never_write_to_a_council_api(client, world, db):
     member = await _seat_chair(client, world, council["id"])
     staff = await world.f.auth(world.users["partner"])
     meeting = (await client.post(f"/api/councils/{council['id']}/meetings", headers=staff,
-                                 json={"held_on": TODAY.isoformat()})).json()
+                                 json={"held_on": today().isoformat()})).json()
     rec = (await client.post(f"/api/councils/{council['id']}/recommendations", headers=staff,
                              json={"text": "Add a robotics module"})).json()
     before = {m: await db.scalar(select(func.count(m.id))) for m in
@@ -216,7 +214,7 @@ async def test_chair_can_never_write_to_a_council_api(client, world, db):
         ("PATCH", c, {"name": "Renamed"}),
         ("POST", f"{c}/members", {"name": "New Person", "member_type": "industry"}),
         ("POST", f"{c}/members/{member['id']}/remove", {}),
-        ("POST", f"{c}/meetings", {"held_on": TODAY.isoformat()}),
+        ("POST", f"{c}/meetings", {"held_on": today().isoformat()}),
         ("PUT", f"{c}/meetings/{meeting['id']}/attendance/{member['id']}", {"present": True}),
         ("POST", f"{c}/recommendations", {"text": "x"}),
         ("PATCH", f"{c}/recommendations/{rec['id']}", {"status": "done"}),
@@ -280,7 +278,7 @@ async def test_attendance_of_a_non_member_is_refused_and_writes_nothing(client, 
     former = (await _member(client, staff, council["id"], name="Former Member",
                             term_start="2020-01-01", term_end="2021-01-01")).json()
     meeting = (await client.post(f"/api/councils/{council['id']}/meetings", headers=staff,
-                                 json={"held_on": TODAY.isoformat()})).json()
+                                 json={"held_on": today().isoformat()})).json()
     for member_id in (outsider["id"], former["id"], 999999):
         r = await client.put(f"/api/councils/{council['id']}/meetings/{meeting['id']}/attendance/{member_id}",
                              headers=staff, json={"present": True})
@@ -303,7 +301,7 @@ async def test_recommendation_follow_up_status_is_tracked_and_validated(client, 
     council = await _council(client, world)
     staff = await world.f.auth(world.users["partner"])
     meeting = (await client.post(f"/api/councils/{council['id']}/meetings", headers=staff,
-                                 json={"held_on": (TODAY - dt.timedelta(days=3)).isoformat()})).json()
+                                 json={"held_on": (today() - dt.timedelta(days=3)).isoformat()})).json()
     rec = await client.post(f"/api/councils/{council['id']}/recommendations", headers=staff,
                             json={"text": "Add CNC plasma cutting to WELD 120", "meeting_id": meeting["id"],
                                   "owner": "Dept. chair"})

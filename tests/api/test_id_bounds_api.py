@@ -11,17 +11,16 @@ from litestar import Litestar
 from tests.touches.conftest import SpocDesk, today
 
 TOO_BIG = 2**63  # one past the largest id SQLite INTEGER and PostgreSQL BIGINT hold
-DAY = today().isoformat()
 
 # (method, url, body, field); {e}, {t}, {c}, {p} are a real employer, touch, council and partnership,
-# so only the bound stands between the number and the database.
+# so only the bound stands between the number and the database; a body's {day} is today.
 CASES = [
     ("GET", f"/api/employers/{TOO_BIG}", None, "employer_id"),
     ("PUT", f"/api/councils/{{c}}/meetings/{TOO_BIG}/attendance/1", {"present": True}, "meeting_id"),
     ("GET", f"/api/touches?employer_id={TOO_BIG}", None, "employer_id"),
     ("GET", f"/api/touch-requests?employer_id={TOO_BIG}", None, "employer_id"),
     ("GET", f"/api/employers/duplicates?employer_id={TOO_BIG}", None, "employer_id"),
-    ("POST", "/api/touches", {"employer_id": TOO_BIG, "channel": "call", "occurred_on": DAY}, "employer_id"),
+    ("POST", "/api/touches", {"employer_id": TOO_BIG, "channel": "call", "occurred_on": "{day}"}, "employer_id"),
     ("POST", "/api/employers/{e}/merge", {"into": TOO_BIG}, "into"),
     ("POST", "/api/employers/{e}/spoc-assignments", {"region": "LA-BASIN", "spoc_id": TOO_BIG}, "spoc_id"),
     ("POST", "/api/councils/{c}/recommendations", {"text": "Add a robotics module", "meeting_id": TOO_BIG},
@@ -50,6 +49,8 @@ async def rows(client, world, sessionmaker) -> dict[str, int]:
 
 @pytest.mark.parametrize(("method", "url", "body", "field"), CASES)
 async def test_an_id_past_64_bits_is_422_naming_it(client, world, rows, method, url, body, field):
+    if body:
+        body = {k: v.format(day=today().isoformat()) if isinstance(v, str) else v for k, v in body.items()}
     r = await client.request(method, url.format(**rows), json=body, headers=await world.f.auth(world.users["admin"]))
     assert r.status_code == 422, r.text
     assert field in [f["field"] for f in r.json()["error"]["fields"]]

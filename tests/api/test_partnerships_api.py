@@ -4,7 +4,6 @@ and counted as touches, action teams with milestones; scope by role and region; 
 import pytest
 from sqlalchemy import func, select
 
-from crm.councils.service import today
 from crm.partnerships.models import (
     ActionTeam,
     Milestone,
@@ -14,8 +13,7 @@ from crm.partnerships.models import (
     SectorPartnership,
 )
 from crm.touches.models import Touch
-
-TODAY = today().isoformat()
+from tests.factories import today
 
 
 async def _partnership(client, world, who="lead", **body):
@@ -60,7 +58,7 @@ async def _convening(client, world):
     convener = (await _add(client, lead, p["id"], kind="support", organization_id=world.orgs["board"].id,
                            support_role="convener")).json()
     meeting = (await client.post(f"/api/partnerships/{p['id']}/meetings", headers=lead,
-                                 json={"held_on": TODAY})).json()
+                                 json={"held_on": today().isoformat()})).json()
     return p, lead, employer, business, convener, meeting
 
 
@@ -143,7 +141,7 @@ async def test_duplicate_member_and_attendance_of_a_non_member_are_refused(clien
     assert dup.status_code == 422 and "already a member" in dup.json()["error"]["message"]
     outsider = (await _add(client, lead, other["id"], kind="employer", employer_id=employer.id)).json()
     meeting = (await client.post(f"/api/partnerships/{p['id']}/meetings", headers=lead,
-                                 json={"held_on": TODAY})).json()
+                                 json={"held_on": today().isoformat()})).json()
     r = await client.put(f"/api/partnerships/{p['id']}/meetings/{meeting['id']}/attendance/{outsider['id']}",
                          headers=lead, json={"present": True})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "member_id"
@@ -176,7 +174,7 @@ async def test_chair_member_reads_their_partnership_but_never_writes(client, wor
     ms = (await client.post(f"/api/partnerships/{p['id']}/action-teams/{team['id']}/milestones", headers=lead,
                             json={"title": "M1", "due_on": "2027-01-01"})).json()
     meeting = (await client.post(f"/api/partnerships/{p['id']}/meetings", headers=lead,
-                                 json={"held_on": TODAY})).json()
+                                 json={"held_on": today().isoformat()})).json()
     chair = await world.f.auth(world.users["chair"])
     listing = (await client.get("/api/partnerships", headers=chair)).json()
     assert [x["name"] for x in listing["items"]] == ["LA Logistics Partnership"]
@@ -190,7 +188,7 @@ async def test_chair_member_reads_their_partnership_but_never_writes(client, wor
         ("PATCH", base, {"stage": "launched"}),
         ("POST", f"{base}/members", {"kind": "support", "name": "X", "support_role": "core"}),
         ("POST", f"{base}/members/{seat['id']}/remove", None),
-        ("POST", f"{base}/meetings", {"held_on": TODAY}),
+        ("POST", f"{base}/meetings", {"held_on": today().isoformat()}),
         ("PUT", f"{base}/meetings/{meeting['id']}/attendance/{seat['id']}", {"present": True}),
         ("POST", f"{base}/action-teams", {"name": "Mine"}),
         ("POST", f"{base}/action-teams/{team['id']}/milestones", {"title": "M2", "due_on": "2027-01-01"}),

@@ -10,13 +10,14 @@ from crm.audit.models import AuditEvent
 from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
 from crm.touches.models import IdempotencyRecord, Touch, TouchRequest
+from tests.factories import today
 
-TODAY = clock.today()
 
-
-def body(employer_id, **extra):
+def body(employer_id, /, *, starts_in=0, ends_in=30, **extra):
+    """A request for the window from ``starts_in`` to ``ends_in`` days from today."""
     return {"employer_id": employer_id, "region": "LA-BASIN", "purpose": "hiring", "summary": "Summer interns",
-            "window_start": TODAY.isoformat(), "window_end": (TODAY + dt.timedelta(days=30)).isoformat(), **extra}
+            "window_start": (today() + dt.timedelta(days=starts_in)).isoformat(),
+            "window_end": (today() + dt.timedelta(days=ends_in)).isoformat(), **extra}
 
 
 async def counts(db):
@@ -32,7 +33,7 @@ async def test_first_request_opens_a_queued_touch_with_the_employers_spoc(client
     out = r.json()
     assert out["status"] == "queued" and out["employer_id"] == e.id and out["touch_id"]
     assert out["spoc"] == {"id": world.users["spoc"].id, "name": "Maria Lopez"}
-    assert out["planned_date"] == TODAY.isoformat() and out["release_on"] is None
+    assert out["planned_date"] == today().isoformat() and out["release_on"] is None
     assert out["decision"].startswith(f"Queued as touch #{out['touch_id']} with Maria Lopez, planned for ")
     touch = await db.get(Touch, out["touch_id"])
     assert touch.spoc_id == world.users["spoc"].id and touch.status == "queued"
@@ -98,10 +99,8 @@ async def test_do_not_contact_employer_is_refused_with_409_and_nothing_written(c
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"window_start": (TODAY + dt.timedelta(days=10)).isoformat(),
-      "window_end": (TODAY + dt.timedelta(days=5)).isoformat()}, "window_end"),
-    ({"window_start": (TODAY - dt.timedelta(days=20)).isoformat(),
-      "window_end": (TODAY - dt.timedelta(days=10)).isoformat()}, "window_end"),
+    ({"starts_in": 10, "ends_in": 5}, "window_end"),
+    ({"starts_in": -20, "ends_in": -10}, "window_end"),
     ({"purpose": "sales_pitch"}, "purpose"),
     ({"employer_id": 987654}, "employer_id"),
     ({"summary": "x" * 2001}, "summary"),
@@ -113,7 +112,7 @@ async def test_bad_request_input_is_4xx_naming_the_field_and_writes_nothing(clie
     e = await world.f.employer("Sunrise Family Dental")
     headers = await world.f.auth(world.users["partner"])
     before = await counts(db)
-    r = await client.post("/api/touch-requests", json={**body(e.id), **change}, headers=headers)
+    r = await client.post("/api/touch-requests", json=body(e.id, **change), headers=headers)
     assert 400 <= r.status_code < 500, r.text
     assert field in [f["field"] for f in r.json()["error"].get("fields", [])], r.text
     assert await counts(db) == before
@@ -191,14 +190,14 @@ async def test_withdrawing_the_request_that_narrowed_a_touch_gives_the_others_th
                               headers=await world.f.auth(world.users["partner"]))).json()
     partner2 = await world.f.auth(world.users["partner2"])
     narrow = (await client.post("/api/touch-requests", headers=partner2, json=body(
-        e.id, window_end=(TODAY + dt.timedelta(days=10)).isoformat(), purpose="hiring"))).json()
+        e.id, ends_in=10, purpose="hiring"))).json()
     assert narrow["touch_id"] == wide["touch_id"]
     touch = await db.get(Touch, wide["touch_id"])
-    assert touch.window_end == TODAY + dt.timedelta(days=10)
+    assert touch.window_end == today() + dt.timedelta(days=10)
     assert (await client.post(f"/api/touch-requests/{narrow['id']}/withdraw", headers=partner2)).status_code == 200
     await db.rollback()
     touch = await db.get(Touch, wide["touch_id"])
-    assert (touch.status, touch.window_start, touch.window_end) == ("queued", TODAY, TODAY + dt.timedelta(days=30))
+    assert (touch.status, touch.window_start, touch.window_end) == ("queued", today(), today() + dt.timedelta(days=30))
     assert await db.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "touch.window")) == 1
 
 
@@ -229,11 +228,11 @@ async def test_the_answer_to_a_submission_is_what_reading_the_request_returns(cl
     unassigned = await world.f.employer("Harbor Tool Rental")
     logged = await world.f.employer("Golden Gate Bakery")
     db.add(TouchRow(employer_id=logged.id, region_id=logged.region_id, status="queued", source="logged",
-                    window_start=TODAY, window_end=TODAY + dt.timedelta(days=30),
-                    planned_on=TODAY + dt.timedelta(days=3)))
+                    window_start=today(), window_end=today() + dt.timedelta(days=30),
+                    planned_on=today() + dt.timedelta(days=3)))
     busy = await world.f.employer("Busy Freight Co")
     for ago in (10, 2):  # two touches in the last 30 days: the default budget is spent
-        day = TODAY - dt.timedelta(days=ago)
+        day = today() - dt.timedelta(days=ago)
         db.add(TouchRow(employer_id=busy.id, region_id=busy.region_id, status="completed", source="logged",
                         window_start=day, window_end=day, planned_on=day))
     await db.commit()
@@ -244,10 +243,9 @@ async def test_the_answer_to_a_submission_is_what_reading_the_request_returns(cl
         (partner, body(assigned.id)),                              # new touch with the SPOC
         (partner2, body(assigned.id, purpose="apprenticeship")),   # bundled into it
         (partner, body(unassigned.id)),                            # the unassigned queue
-        (partner2, body(unassigned.id, purpose="event", window_start=(TODAY + dt.timedelta(days=60)).isoformat(),
-                        window_end=(TODAY + dt.timedelta(days=61)).isoformat())),  # second touch, paced
+        (partner2, body(unassigned.id, purpose="event", starts_in=60, ends_in=61)),  # second touch, paced
         (partner, body(logged.id)),                                # joins a touch that had no request
-        (partner, body(busy.id, window_end=(TODAY + dt.timedelta(days=5)).isoformat())),  # held
+        (partner, body(busy.id, ends_in=5)),  # held
         (partner, {**body(None), "employer_id": None, "employer": {"name": "Acme Plumbing"}}),  # needs a match
         (partner, body(assigned.id, summary="again")),             # the open request, repeated (200)
     ]

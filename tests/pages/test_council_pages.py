@@ -11,12 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
-from crm.councils.service import today
 from crm.partnerships.models import PartnershipMeeting, PartnershipMember, SectorPartnership
 from crm.touches.models import Touch
-from tests.factories import csrf, login
-
-TODAY = today().isoformat()
+from tests.factories import csrf, login, today
 
 
 async def _arrange(client, world):
@@ -36,7 +33,7 @@ async def _arrange(client, world):
         "term_start": "2025-09-01"})).json()
     faculty = (await client.post(f"{base}/members", headers=staff, json={
         "name": "Ivan Ortiz", "member_type": "education", "organization_id": world.orgs["college"].id})).json()
-    meeting = (await client.post(f"{base}/meetings", headers=staff, json={"held_on": TODAY,
+    meeting = (await client.post(f"{base}/meetings", headers=staff, json={"held_on": today().isoformat(),
                                                                             "agenda": "Curriculum review"})).json()
     return {"council": council, "employer": employer, "chair": chair, "member": member, "faculty": faculty,
             "meeting": meeting}
@@ -217,7 +214,7 @@ async def test_chair_can_never_write_through_the_pages(client, world, db):
              (f"{c}/edit", {"name": "Renamed"}),
              (f"{c}/members", {"name": "X", "member_type": "industry"}),
              (f"{c}/members/{a['member']['id']}/remove", {}),
-             (f"{c}/meetings", {"held_on": TODAY}),
+             (f"{c}/meetings", {"held_on": today().isoformat()}),
              (f"{c}/meetings/{a['meeting']['id']}/attendance/{a['member']['id']}", {"present": "1"}),
              (f"{c}/recommendations", {"text": "x"}),
              ("/partnerships/new", {"name": "X"})]
@@ -248,7 +245,7 @@ async def test_partnership_convening_ticks_split_business_and_public(client, wor
                                                                          "employer_id": employer.id})).json()
     support = (await client.post(f"{base}/members", headers=lead, json={
         "kind": "support", "organization_id": world.orgs["board"].id, "support_role": "convener"})).json()
-    meeting = (await client.post(f"{base}/meetings", headers=lead, json={"held_on": TODAY})).json()
+    meeting = (await client.post(f"{base}/meetings", headers=lead, json={"held_on": today().isoformat()})).json()
     await login(client, world.users["lead"].email)
     page = await client.get(f"/partnerships/{p['id']}")
     assert page.status_code == 200 and "Harbor Freight Lines" in page.text

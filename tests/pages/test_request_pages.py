@@ -5,17 +5,16 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from crm import clock
 from crm.touches.models import HandOff, Touch, TouchRequest
-from tests.factories import csrf, login
-
-TODAY = clock.today()
+from tests.factories import csrf, login, today
 
 
-def form(client, employer_id, **extra):
+def form(client, employer_id, /, *, starts_in=0, ends_in=30, **extra):
+    """The request form filled in for the window from ``starts_in`` to ``ends_in`` days from today."""
     return {"_csrf_token": client.cookies.get("csrftoken"), "employer_id": str(employer_id), "region": "LA-BASIN",
             "purpose": "hiring", "summary": "Forklift operators, twelve openings", "priority": "normal",
-            "window_start": TODAY.isoformat(), "window_end": (TODAY + dt.timedelta(days=30)).isoformat(), **extra}
+            "window_start": (today() + dt.timedelta(days=starts_in)).isoformat(),
+            "window_end": (today() + dt.timedelta(days=ends_in)).isoformat(), **extra}
 
 
 async def test_request_form_defaults_to_the_employers_own_region_and_a_thirty_day_window(client, world):
@@ -28,7 +27,7 @@ async def test_request_form_defaults_to_the_employers_own_region_and_a_thirty_da
         'name="employer_website"')
     assert '<option value="" selected>The employer&#39;s own region</option>' in r.text
     assert '<option value="LA-BASIN" selected' not in r.text
-    assert f'value="{(TODAY + dt.timedelta(days=30)).isoformat()}"' in r.text
+    assert f'value="{(today() + dt.timedelta(days=30)).isoformat()}"' in r.text
     assert 'id="employer-panel"' in r.text and "Choose an employer" in r.text
 
 
@@ -81,7 +80,8 @@ async def test_plain_form_post_redirects_to_the_request_with_its_decision_in_pla
     assert r.status_code == 303
     page = await client.get(r.headers["location"])
     touch_id = await db.scalar(select(Touch.id))
-    assert f"Queued as touch #{touch_id} with Maria Lopez, planned for {TODAY.day} {TODAY:%B %Y}" in page.text
+    day = today()
+    assert f"Queued as touch #{touch_id} with Maria Lopez, planned for {day.day} {day:%B %Y}" in page.text
     # The request's own page says where it stands and what happened to it, not "sent" again.
     assert "Where it stands" in page.text and "sent</h2>" not in page.text
     history = page.text.split('id="request-history"', 1)[1]
@@ -107,8 +107,7 @@ async def test_htmx_submit_swaps_in_the_bundled_decision(client, world, db):
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"window_end": (TODAY - dt.timedelta(days=1)).isoformat(),
-      "window_start": (TODAY - dt.timedelta(days=9)).isoformat()}, "window_end"),
+    ({"starts_in": -9, "ends_in": -1}, "window_end"),
     ({"purpose": "nonsense"}, "purpose"),
     ({"employer_id": "99999"}, "employer_id"),
     ({"summary": "x" * 2001}, "summary"),
@@ -117,7 +116,7 @@ async def test_bad_form_input_rerenders_the_form_with_the_error_in_place_and_wri
         client, world, db, change, field):
     e = await world.f.employer("Sunrise Family Dental")
     await login(client, world.users["partner"].email)
-    r = await client.post("/requests/new", data={**form(client, e.id), **change},
+    r = await client.post("/requests/new", data=form(client, e.id, **change),
                           headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 422 and 'id="request-form"' in r.text and "<html" not in r.text
     assert 'class="error"' in r.text
@@ -131,10 +130,8 @@ async def test_an_empty_request_form_marks_the_employer_and_the_purpose_at_once(
     assert r.status_code == 422 and "choose a purpose" in r.text
     assert "choose an employer from the list, or type its name, website or FEIN" in r.text
     # With the dates reversed too, all three are said in the same answer.
-    r = await client.post("/requests/new", data={
-        **form(client, None), "employer_id": "", "purpose": "",
-        "window_start": (TODAY + dt.timedelta(days=9)).isoformat(), "window_end": TODAY.isoformat()},
-        headers={"HX-Request": "true", **csrf(client)})
+    r = await client.post("/requests/new", data=form(client, None, employer_id="", purpose="", starts_in=9, ends_in=0),
+                          headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 422 and "choose a purpose" in r.text and "choose an employer from the list" in r.text
     assert "must be on or after the earliest date" in r.text
     assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
@@ -142,13 +139,12 @@ async def test_an_empty_request_form_marks_the_employer_and_the_purpose_at_once(
 
 @pytest.mark.parametrize(("change", "said"), [
     ({"employer_id": ""}, "choose an employer from the list, or type its name, website or FEIN"),
-    ({"window_start": (TODAY + dt.timedelta(days=9)).isoformat(), "window_end": TODAY.isoformat()},
-     "must be on or after the earliest date"),
+    ({"starts_in": 9, "ends_in": 0}, "must be on or after the earliest date"),
 ])
 async def test_form_errors_speak_the_forms_words_not_the_apis(client, world, db, change, said):
     e = await world.f.employer("Sunrise Family Dental")
     await login(client, world.users["partner"].email)
-    r = await client.post("/requests/new", data={**form(client, e.id), **change},
+    r = await client.post("/requests/new", data=form(client, e.id, **change),
                           headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 422 and said in r.text
     assert "employer_id or an employer" not in r.text and "after window_start" not in r.text

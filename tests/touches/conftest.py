@@ -8,15 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm import clock
 from crm.auth.models import User
 from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerContact
 from crm.touches.models import EmployerBlackout, HandOff, Touch, TouchRequest
-
-
-def today() -> dt.date:
-    return clock.today()
+from tests.factories import today
 
 
 class SpocDesk:
