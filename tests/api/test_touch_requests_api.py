@@ -14,7 +14,8 @@ from tests.factories import today
 
 
 def body(employer_id, /, *, starts_in=0, ends_in=30, **extra):
-    """A request for the window from ``starts_in`` to ``ends_in`` days from today."""
+    """A request for the window from ``starts_in`` to ``ends_in`` days from today (dates made when called);
+    ``extra`` overrides any field, ``employer_id`` too."""
     return {"employer_id": employer_id, "region": "LA-BASIN", "purpose": "hiring", "summary": "Summer interns",
             "window_start": (today() + dt.timedelta(days=starts_in)).isoformat(),
             "window_end": (today() + dt.timedelta(days=ends_in)).isoformat(), **extra}
@@ -245,7 +246,7 @@ async def test_the_answer_to_a_submission_is_what_reading_the_request_returns(cl
         (partner, body(unassigned.id)),                            # the unassigned queue
         (partner2, body(unassigned.id, purpose="event", starts_in=60, ends_in=61)),  # second touch, paced
         (partner, body(logged.id)),                                # joins a touch that had no request
-        (partner, body(busy.id, ends_in=5)),  # held
+        (partner, body(busy.id, ends_in=5)),                       # held
         (partner, {**body(None), "employer_id": None, "employer": {"name": "Acme Plumbing"}}),  # needs a match
         (partner, body(assigned.id, summary="again")),             # the open request, repeated (200)
     ]

@@ -10,7 +10,8 @@ from tests.factories import csrf, login, today
 
 
 def form(client, employer_id, /, *, starts_in=0, ends_in=30, **extra):
-    """The request form filled in for the window from ``starts_in`` to ``ends_in`` days from today."""
+    """The request form for the window from ``starts_in`` to ``ends_in`` days from today (dates made when
+    called); ``extra`` overrides any field, ``employer_id`` too."""
     return {"_csrf_token": client.cookies.get("csrftoken"), "employer_id": str(employer_id), "region": "LA-BASIN",
             "purpose": "hiring", "summary": "Forklift operators, twelve openings", "priority": "normal",
             "window_start": (today() + dt.timedelta(days=starts_in)).isoformat(),
