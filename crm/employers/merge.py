@@ -16,6 +16,12 @@ first, explicitly:
   keep using;
 - an active council/partnership seat of the loser that duplicates one of the survivor (same body,
   same person) is ended as history;
+- open touches: the employer gets one agenda per region (SPEC §3), so an open touch of the loser in
+  a region where the survivor has one is combined into it -- its open requests move onto the kept
+  touch (the one with an appointment, else the survivor's), whose window narrows to what every
+  request allows, and the other is cancelled saying so -- when the kept touch's day suits them all.
+  Two appointments, or a day that does not suit, stay apart for a lead to combine (counted as
+  ``to_combine``). A queued touch of the loser left alone goes to the survivor's SPOC of its region;
 - any other unique rule the database enforces: the row that cannot move stays on the tombstone and
   is counted in the merge summary.
 
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -52,7 +58,7 @@ from crm.employers.duplicate_models import (
 from crm.employers.matching import name_key
 from crm.employers.models import Employer, EmployerStatus
 from crm.errors import Conflict, FieldError
-from crm.touches.routing import OPEN_REQUEST_STATUSES, RequestStatus
+from crm.touches.routing import OPEN_REQUEST_STATUSES, OPEN_TOUCH_STATUSES, RequestStatus, TouchStatus
 
 # Bookkeeping and derived tables that reference employers but must not move: the review queue and
 # merge log describe the pair itself, and search keys are recomputed by refresh_keys.
@@ -64,6 +70,7 @@ SEAT_KEYS: dict[str, tuple[str, ...]] = {
     "partnership_member": ("partnership_id", "kind", "name", "email"),
 }
 _OPEN_REQUESTS = sorted(s.value for s in OPEN_REQUEST_STATUSES)
+_OPEN_TOUCHES = sorted(s.value for s in OPEN_TOUCH_STATUSES)
 _STRICTER_LOWER = ("max_touches",)  # fewer touches allowed is stricter
 _STRICTER_HIGHER = ("period_days", "min_gap_days")  # a longer period or gap is stricter
 
@@ -195,6 +202,7 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     await _settle_pacing(db, log, loser.id, survivor.id, keep)
     await _withdraw_duplicate_requests(db, log, loser.id, survivor.id, now)
     await _end_duplicate_seats(db, log, loser.id, survivor.id, now)
+    combined = await _combine_open_touches(db, log, loser.id, survivor.id, now)
     for table, column in employer_references():
         await _move(db, log, table, column, loser.id, survivor.id, keep.get(table.name, set()))
     await _move(db, log, metadata.tables["audit_event"], metadata.tables["audit_event"].c.employer_id,
@@ -213,7 +221,8 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     db.add_all(log.changes)
     audit.record(db, actor, "employer.merge", "employer_merge", merge.id, employer_id=survivor.id,
                  after={"loser_id": loser.id, "loser": loser.legal_name, "survivor_id": survivor.id,
-                        "moved": {k: v.get("moved", 0) for k, v in log.summary.items()}},
+                        "moved": {k: v.get("moved", 0) for k, v in log.summary.items()},
+                        **({"touches_combined": combined} if combined else {})},
                  note=merge.reason)
     audit.record(db, actor, "employer.merged_into", "employer", loser.id, employer_id=loser.id,
                  before={"status": loser.status}, after={"status": "merged", "merged_into_id": survivor.id},
@@ -223,6 +232,20 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     await _reload(db, loser, survivor)
     await db.refresh(merge, ["loser", "survivor", "merged_by", "undone_by"])
     return merge
+
+
+def touches_said(merge: EmployerMerge) -> str:
+    """What the merge did to open touches, in words for the lead ("" when it did nothing to them)."""
+    counts = (merge.summary or {}).get("touch", {})
+    combined, apart = counts.get("combined", 0), counts.get("to_combine", 0)
+    said = []
+    if combined:
+        said.append(f"{combined} open touch{'es' if combined > 1 else ''} combined into one with the other "
+                    "record's, carrying every request")
+    if apart:
+        said.append(f"{apart} open touch{'es' if apart > 1 else ''} could not be combined (two appointments, or "
+                    "days the requests do not share): both are in the queue for you to combine or cancel")
+    return "; ".join(said)
 
 
 async def _reload(db: AsyncSession, *employers: Employer) -> None:
@@ -308,6 +331,92 @@ async def _end_duplicate_seats(db: AsyncSession, log: _Log, loser_id: int, survi
                     values["removed_reason"] = f"duplicate seat after merge into employer #{survivor_id}"
                 await _update_row(db, log, t, {"id": row.id}, values)
                 log.count(t.name, "ended", 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenTouch:
+    id: int
+    employer_id: int
+    region_id: int
+    status: str
+    window_start: dt.date
+    window_end: dt.date
+    planned_on: dt.date
+    spoc_id: int | None
+
+
+async def _combine_open_touches(db: AsyncSession, log: _Log, loser_id: int, survivor_id: int,
+                                now: dt.datetime) -> dict[str, str]:
+    """Combine the loser's open touches into the survivor's, region by region (module docstring).
+
+    Answers {cancelled touch id: "into #kept id"}, for the merge's audit event ("#26: into #27").
+    """
+    t, r, a = (metadata.tables[n] for n in ("touch", "touch_request", "spoc_assignment"))
+    touches = [_OpenTouch(*row) for row in await db.execute(
+        select(t.c.id, t.c.employer_id, t.c.region_id, t.c.status, t.c.window_start, t.c.window_end,
+               t.c.planned_on, t.c.spoc_id)
+        .where(t.c.employer_id.in_([loser_id, survivor_id]), t.c.status.in_(_OPEN_TOUCHES))
+        .order_by(t.c.planned_on, t.c.id))]
+    if not any(x.employer_id == loser_id for x in touches):
+        return {}
+    open_requests: dict[int, list[Any]] = {}
+    for req in await db.execute(select(r.c.id, r.c.touch_id, r.c.window_start, r.c.window_end).where(
+            r.c.touch_id.in_([x.id for x in touches]), r.c.status.in_(_OPEN_REQUESTS)).order_by(r.c.id)):
+        open_requests.setdefault(req.touch_id, []).append(req)
+    # After _end_duplicate_assignments: where both had a SPOC, the survivor's is the active one.
+    spocs = {region_id: spoc_id for region_id, spoc_id in await db.execute(select(a.c.region_id, a.c.spoc_id).where(
+        a.c.employer_id == survivor_id, a.c.ended_at.is_(None)))}
+    theirs: dict[int, list[_OpenTouch]] = {}
+    for x in touches:
+        if x.employer_id == survivor_id:
+            theirs.setdefault(x.region_id, []).append(x)
+    combined: dict[str, str] = {}
+    for lost in (x for x in touches if x.employer_id == loser_id):
+        region = theirs.setdefault(lost.region_id, [])
+        found = next(filter(None, (_combination(lost, other, open_requests) for other in region)), None)
+        if found is None:
+            if region:
+                log.count(t.name, "to_combine", 1)
+            spoc = spocs.get(lost.region_id)
+            if lost.status == TouchStatus.QUEUED and spoc is not None and spoc != lost.spoc_id:
+                await _update_row(db, log, t, {"id": lost.id}, {"spoc_id": spoc})
+                log.count(t.name, "reassigned", 1)
+            continue
+        kept, gone = found
+        request_status = (RequestStatus.SCHEDULED if kept.status == TouchStatus.SCHEDULED
+                          else RequestStatus.QUEUED).value
+        moving = open_requests.pop(gone.id, [])
+        for req in moving:
+            await _update_row(db, log, r, {"id": req.id}, {"touch_id": kept.id, "status": request_status})
+        open_requests.setdefault(kept.id, []).extend(moving)
+        await _update_row(db, log, t, {"id": kept.id}, {"window_start": kept.window_start,
+                                                        "window_end": kept.window_end})
+        await _update_row(db, log, t, {"id": gone.id}, {
+            "status": TouchStatus.CANCELLED.value, "cancelled_at": now,
+            "cancel_reason": f"combined into touch #{kept.id} when employer #{loser_id} was merged into "
+                             f"#{survivor_id}"})
+        log.count(t.name, "combined", 1)
+        combined[str(gone.id)] = f"into #{kept.id}"
+        # From here on the kept touch, with its narrowed window, is the region's open touch.
+        region[:] = [kept, *(x for x in region if x.id not in (kept.id, gone.id))]
+    return combined
+
+
+def _combination(lost: _OpenTouch, other: _OpenTouch,
+                 open_requests: dict[int, list[Any]]) -> tuple[_OpenTouch, _OpenTouch] | None:
+    """(kept with its new window, cancelled) for two open touches of one region, or None when they stay
+    apart: two appointments, or no window that every open request allows around the kept touch's day."""
+    scheduled = [x for x in (other, lost) if x.status == TouchStatus.SCHEDULED]
+    if len(scheduled) == 2:
+        return None
+    kept = scheduled[0] if scheduled else other
+    gone = lost if kept is other else other
+    moving = open_requests.get(gone.id, [])
+    window = (max([kept.window_start, *(q.window_start for q in moving)]),
+              min([kept.window_end, *(q.window_end for q in moving)]))
+    if not window[0] <= kept.planned_on <= window[1]:
+        return None
+    return replace(kept, window_start=window[0], window_end=window[1]), gone
 
 
 async def _move(db: AsyncSession, log: _Log, table: Table, column: Column[Any], loser_id: int,

@@ -108,8 +108,9 @@ class ReviewPages(Controller):
                 raise
             return await self._pair_error(request, db, principal, candidate_id, exc)
         if _is_htmx(request):
-            return render(request, "employers/_merge_result.html", m=m, blockers=await _undo_state(db, m))
-        flash(request, f"Merged {m.loser.legal_name} into {m.survivor.legal_name}")
+            return render(request, "employers/_merge_result.html", m=m, blockers=await _undo_state(db, m),
+                          touches_said=merge.touches_said(m))
+        flash(request, _merged(m))
         return redirect(request, "/employers/review")
 
     @post("/review/{candidate_id:int}/dismiss")
@@ -145,7 +146,7 @@ class ReviewPages(Controller):
             message = f"Merge into: {exc.fields[0][1]}" if isinstance(exc, FieldError) else exc.detail
             flash(request, message, "error")
             return redirect(request, f"/employers/{employer_id}")
-        flash(request, f"Merged {m.loser.legal_name} into {m.survivor.legal_name}")
+        flash(request, _merged(m))
         return redirect(request, f"/employers/{m.survivor_id}")
 
     @post("/merges/{merge_id:int}/undo")
@@ -169,6 +170,11 @@ class ReviewPages(Controller):
             return render(request, "employers/_merge_result.html", m=m, blockers=[])
         flash(request, f"Undid the merge: {m.loser.legal_name} is its own employer again")
         return redirect(request, f"/employers/{m.loser_id}")
+
+
+def _merged(m: EmployerMerge) -> str:
+    touches = merge.touches_said(m)
+    return f"Merged {m.loser.legal_name} into {m.survivor.legal_name}" + (f"; {touches}" if touches else "")
 
 
 @employer_panel(order=30)

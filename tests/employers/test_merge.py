@@ -333,3 +333,93 @@ async def test_a_failing_merge_writes_nothing(world, sessionmaker, db, monkeypat
             await merging.merge_employers(s, as_principal(world.users["lead"]), pair.loser.id, pair.survivor.id)
         await s.rollback()
     assert await table_rows(db, skip) == before
+
+
+async def open_touches(world: Any, *, loser: str = "queued", survivor: str = "queued",
+                       survivor_day: dt.date = DAY + dt.timedelta(days=5)) -> Pair:
+    """Two records of one establishment, each with its SPOC (loser: spoc2, survivor: spoc) and an open
+    touch in LA-BASIN carrying a request of a different organization; the loser's request allows
+    DAY .. DAY+20, the survivor's DAY+3 .. DAY+30."""
+    f, u, orgs = world.f, world.users, world.orgs
+    la = await f.region("LA-BASIN")
+    survivor_e = await f.employer("Harbor Freight Lines")
+    loser_e = await f.employer("Harbor Freight Lines Inc")
+    ids: dict[str, int] = {}
+    async with f.sessionmaker() as db, db.begin():
+        for employer, spoc in ((loser_e, u["spoc2"]), (survivor_e, u["spoc"])):
+            db.add(SpocAssignment(employer_id=employer.id, region_id=la.id, spoc_id=spoc.id, started_at=NOW))
+        for key, employer, spoc, status, start, end, day, org, who in (
+                ("lost", loser_e, u["spoc2"], loser, DAY, DAY + dt.timedelta(days=20), DAY + dt.timedelta(days=4),
+                 orgs["college"], u["partner"]),
+                ("kept", survivor_e, u["spoc"], survivor, DAY + dt.timedelta(days=3), DAY + dt.timedelta(days=30),
+                 survivor_day, orgs["board"], u["partner2"])):
+            touch = Touch(employer_id=employer.id, region_id=la.id, spoc_id=spoc.id, status=status, source="routed",
+                          window_start=start, window_end=end, planned_on=day, channel="call" if status == "scheduled"
+                          else None, scheduled_at=NOW + (day - DAY) if status == "scheduled" else None)
+            db.add(touch)
+            await db.flush()
+            req = TouchRequest(requester_id=who.id, requester_org_id=org.id, employer_id=employer.id,
+                               region_id=la.id, purpose="hiring", summary=key, window_start=start, window_end=end,
+                               status="scheduled" if status == "scheduled" else "queued", touch_id=touch.id)
+            db.add(req)
+            await db.flush()
+            ids[f"{key}_touch"], ids[f"{key}_request"] = touch.id, req.id
+    return Pair(loser=loser_e, survivor=survivor_e, ids=ids)
+
+
+async def test_both_open_touches_in_a_region_become_one_and_undo_parts_them(world, sessionmaker, db):
+    pair = await open_touches(world)
+    skip = {"audit_event", "employer_merge", "employer_merge_change", "employer_search_key", "session_store",
+            "job_run"}
+    before = await table_rows(db, skip)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    assert m.summary["touch"] == {"combined": 1, "moved": 1}
+    await db.rollback()
+    open_touches_left = list(await db.scalars(select(Touch).where(
+        Touch.employer_id == pair.survivor.id, Touch.status.in_(["queued", "scheduled"]))))
+    assert [t.id for t in open_touches_left] == [pair.ids["kept_touch"]]
+    kept = open_touches_left[0]
+    # Its window is what both requests allow; its day (inside it) and its SPOC stay.
+    assert (kept.window_start, kept.window_end, kept.planned_on, kept.spoc_id) == (
+        DAY + dt.timedelta(days=3), DAY + dt.timedelta(days=20), DAY + dt.timedelta(days=5), world.users["spoc"].id)
+    moved = await db.get(TouchRequest, pair.ids["lost_request"])
+    assert (moved.touch_id, moved.status, moved.employer_id) == (kept.id, "queued", pair.survivor.id)
+    gone = await db.get(Touch, pair.ids["lost_touch"])
+    assert gone.status == "cancelled" and gone.cancel_reason == (
+        f"combined into touch #{kept.id} when employer #{pair.loser.id} was merged into #{pair.survivor.id}")
+    audit = await db.scalar(select(AuditEvent).where(AuditEvent.action == "employer.merge"))
+    assert audit.after["touches_combined"] == {str(gone.id): f"into #{kept.id}"}
+
+    await do_undo(sessionmaker, world.users["lead"], m.id)
+    assert await table_rows(db, skip) == before
+
+
+async def test_a_queued_touch_joins_the_other_records_appointment(world, sessionmaker, db):
+    pair = await open_touches(world, loser="scheduled", survivor="queued")
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    assert m.summary["touch"]["combined"] == 1
+    await db.rollback()
+    # The appointment (the loser's, on DAY+4) is kept; the survivor's queued touch gives it its request.
+    kept = await db.get(Touch, pair.ids["lost_touch"])
+    assert (kept.status, kept.employer_id, kept.window_start, kept.window_end) == (
+        "scheduled", pair.survivor.id, DAY + dt.timedelta(days=3), DAY + dt.timedelta(days=20))
+    joined = await db.get(TouchRequest, pair.ids["kept_request"])
+    assert (joined.touch_id, joined.status) == (kept.id, "scheduled")
+    assert (await db.get(Touch, pair.ids["kept_touch"])).status == "cancelled"
+
+
+@pytest.mark.parametrize(("loser", "survivor", "survivor_day"), [
+    ("scheduled", "scheduled", DAY + dt.timedelta(days=5)),  # two appointments: a lead decides
+    ("queued", "queued", DAY + dt.timedelta(days=25)),  # the survivor's day is past the loser's request's window
+])
+async def test_touches_that_cannot_be_combined_stay_apart_and_are_counted(world, sessionmaker, db, loser, survivor,
+                                                                          survivor_day):
+    pair = await open_touches(world, loser=loser, survivor=survivor, survivor_day=survivor_day)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    assert m.summary["touch"]["to_combine"] == 1 and "combined" not in m.summary["touch"]
+    await db.rollback()
+    lost = await db.get(Touch, pair.ids["lost_touch"])
+    assert lost.status == loser and lost.employer_id == pair.survivor.id
+    # A queued touch goes to the survivor's SPOC (the loser's assignment ended); an appointment keeps its SPOC.
+    assert lost.spoc_id == world.users["spoc" if loser == "queued" else "spoc2"].id
+    assert (await db.get(TouchRequest, pair.ids["lost_request"])).touch_id == lost.id

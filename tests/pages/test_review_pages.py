@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge
 from crm.employers.models import Employer
 from tests.employers.test_duplicates import scan, small_world
+from tests.employers.test_merge import open_touches
 from tests.factories import csrf, login
 
 HTMX = {"HX-Request": "true"}
@@ -147,3 +148,12 @@ async def test_merge_post_without_csrf_is_refused(client, world, sessionmaker, d
     assert r.status_code == 403
     await db.rollback()
     assert await db.scalar(select(func.count()).select_from(EmployerMerge)) == 0
+
+
+async def test_the_lead_is_told_what_the_merge_did_to_open_touches(client, world, db):
+    pair = await open_touches(world, loser="scheduled", survivor="scheduled")
+    await login(client, world.users["lead"].email)
+    r = await client.post(f"/employers/{pair.loser.id}/merge", data={
+        "into": str(pair.survivor.id), "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 200 and f"Merged {pair.loser.legal_name} into {pair.survivor.legal_name}; 1 open touch " \
+        "could not be combined (two appointments, or days the requests do not share)" in r.text
