@@ -279,7 +279,7 @@ class QueuePages(Controller):
             employer_id = None if create else parse_id(form.get("employer_id", ""))
             if not create and employer_id is None:
                 raise FieldError("employer_id", "give the employer's number (a whole number from 1)")
-            req, _ = await match.confirm_match(db, principal, request_id, employer_id, now=dt.datetime.now(dt.UTC))
+            req, _ = await match.confirm_match(db, principal, request_id, employer_id, now=clock.now())
             out = await request_out_of(db, req)
         except HTTPException as exc:
             errors = await refused(db, exc)
@@ -313,7 +313,7 @@ class QueuePages(Controller):
             data = _struct(ScheduleIn, scheduled_at=when, channel=form.get("channel", ""),
                            override_reason=form.get("override_reason") or None, contact_ids=contact_ids,
                            outside_window=bool(form.get("outside_window")))
-            touch = await workflow.schedule(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
+            touch = await workflow.schedule(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "schedule", form)
         return await self._done(request, db, principal, touch_id,
@@ -351,7 +351,7 @@ class QueuePages(Controller):
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,
                            channel=form.get("channel") or None)
-            await workflow.complete(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
+            await workflow.complete(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "complete", form)
         return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} completed{told}")
@@ -379,7 +379,7 @@ class QueuePages(Controller):
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CancelIn, reason=reason, hold_until=hold_until, decline_requests=then == "decline")
-            await workflow.cancel(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
+            await workflow.cancel(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "cancel", form)
         return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} cancelled", with_held=True)
@@ -391,7 +391,7 @@ class QueuePages(Controller):
         try:
             data = _struct(ReassignIn, spoc_id=_ints([form.get("spoc_id", "")], "spoc_id")[0],
                            reason=form.get("reason") or None)
-            touch = await workflow.reassign(db, principal, touch_id, data, dt.datetime.now(dt.UTC))
+            touch = await workflow.reassign(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "reassign", form)
         return await self._done(request, db, principal, touch_id,
@@ -430,7 +430,7 @@ class QueuePages(Controller):
             assert employer_id is not None
             data = _struct(LogTouchIn, employer_id=employer_id, channel=form.get("channel", ""),
                            notes=form.get("notes", ""), occurred_on=_day(form.get("occurred_on", ""), "occurred_on"))
-            touch = await workflow.log_touch(db, principal, data, dt.datetime.now(dt.UTC))
+            touch = await workflow.log_touch(db, principal, data, clock.now())
         except HTTPException as exc:
             if exc.status_code not in (403, 409, 422):
                 raise
@@ -466,7 +466,7 @@ class HandOffPages(Controller):
         status_code = 200
         try:
             h = await workflow.respond_hand_off(db, principal, hand_off_id, accept, form.get("note", "")[:2000],
-                                                dt.datetime.now(dt.UTC))
+                                                clock.now())
             message = f"Hand-off #{h.id} {h.status}"
         except HTTPException as exc:
             if exc.status_code not in (409, 422):

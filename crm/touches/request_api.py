@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
@@ -64,7 +63,7 @@ class TouchRequestApi(Controller):
                        data: JSONBody[WithdrawIn | None] = None) -> TouchRequestOut:
         """The requesting organization withdraws its open request."""
         async with write_turn(db):
-            req = await service.withdraw_request(db, principal, request_id, dt.datetime.now(dt.UTC),
+            req = await service.withdraw_request(db, principal, request_id, clock.now(),
                                                  reason=data.reason if data else None)
             out = await service.request_out_of(db, req)
         return out
@@ -79,6 +78,6 @@ class TouchRequestApi(Controller):
             raise FieldError("employer_id", "give the employer's id, or create: true to create it from what "
                                             "the partner typed (one of the two)")
         async with write_turn(db):
-            req, _ = await confirm_match(db, principal, request_id, data.employer_id, now=dt.datetime.now(dt.UTC))
+            req, _ = await confirm_match(db, principal, request_id, data.employer_id, now=clock.now())
             out = await service.request_out_of(db, req)
         return out

@@ -222,7 +222,7 @@ class RequestPages(Controller):
                        request_id: PathId) -> Template | Redirect:
         form = await form_data(request)
         async with write_turn(db):
-            req = await service.withdraw_request(db, principal, request_id, dt.datetime.now(dt.UTC),
+            req = await service.withdraw_request(db, principal, request_id, clock.now(),
                                                  reason=form.get("reason"))
             out = await service.request_out_of(db, req)
         if request.headers.get("hx-request"):
