@@ -196,25 +196,41 @@ def users() -> None:
     """Create users and API tokens."""
 
 
+# The options a user-creation problem names, as the command line spells them.
+_USER_OPTIONS = {"email": "EMAIL", "name": "--name", "role": "--role", "region": "--region", "organization": "--org",
+                 "password": "the password"}
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--role", "roles", required=True, multiple=True,
               help="admin, lead, spoc, partner or chair (repeatable)")
-@click.option("--region", default=None, help="region code for lead/spoc grants, e.g. LA-BASIN")
+@click.option("--region", default=None,
+              help="region code of the lead/spoc roles, e.g. LA-BASIN (admin, partner and chair take none)")
 @click.option("--org", default=None, help="organization name")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def users_create(email: str, name: str, roles: tuple[str, ...], region: str | None, org: str | None,
                  password_stdin: bool) -> None:
     """Create a user."""
+    from crm.auth.models import REGION_SCOPED
     from crm.auth.service import create_user
     from crm.errors import Conflict, FieldError
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    # One --region for every --role: it goes to the roles that take one (``--role admin --role spoc
+    # --region X`` is an admin everywhere and a SPOC in X). Given with none of them, it reaches every role
+    # and is refused as meaningless there, not dropped in silence.
+    scoped = {r.value for r in REGION_SCOPED}
+    takes_region = any(r in scoped for r in roles)
+    grants = [(r, region if r in scoped or not takes_region else None) for r in roles]
     try:
         user = run_db(_settings(), lambda db: create_user(
-            db, email=email, name=name, roles=[(r, region) for r in roles], organization=org, password=password))
-    except (FieldError, Conflict) as exc:
+            db, email=email, name=name, roles=grants, organization=org, password=password))
+    except FieldError as exc:
+        raise click.ClickException("; ".join(
+            f"{_USER_OPTIONS.get(field, field)}: {message}" for field, message in dict.fromkeys(exc.fields))) from None
+    except Conflict as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"created user #{user.id} {user.email}")
 

@@ -52,6 +52,20 @@ def test_users_create_rejects_unknown_region_with_a_message(cli_env):
     assert result.exit_code != 0 and "unknown region code" in result.output
 
 
+def test_users_create_refuses_a_region_for_an_admin_and_gives_it_only_to_the_regional_roles(cli_env):
+    _run("db", "upgrade")
+    _run("seed")
+    refused = _run("users", "create", "boss@example.org", "--name", "Boss", "--role", "admin", "--region", "LA-BASIN")
+    assert refused.exit_code != 0 and "--region: an admin works in every region" in refused.output
+    made = _run("users", "create", "both@example.org", "--name", "Both", "--role", "admin", "--role", "spoc",
+                "--region", "LA-BASIN")
+    assert made.exit_code == 0, made.output
+    with sqlite3.connect(cli_env / "cli.db") as db:
+        grants = db.execute("select u.email, g.role, r.code from role_grant g join user_account u on u.id = g.user_id"
+                            " left join region r on r.id = g.region_id order by g.role").fetchall()
+    assert grants == [("both@example.org", "admin", None), ("both@example.org", "spoc", "LA-BASIN")]
+
+
 def test_db_backup_writes_a_consistent_copy(cli_env):
     _run("db", "upgrade")
     _run("seed")

@@ -21,7 +21,9 @@ class Role(StrEnum):
     chair = "chair"
 
 
-# Roles whose grants are scoped to one region.
+# Roles whose grants are scoped to one region (SPEC §1). The others take none: an admin works in every
+# region, a partner is scoped by their organization, a chair by the councils and partnerships they sit
+# on; a region on their grant would read as a limit that nothing enforces.
 REGION_SCOPED = {Role.lead, Role.spoc}
 
 
@@ -61,6 +63,8 @@ class RoleGrant(Base):
         CheckConstraint(
             "role IN ('admin','lead','spoc','partner','chair')", name="role_known"
         ),
+        # Only REGION_SCOPED roles carry a region (migration 0013 cleared the others').
+        CheckConstraint("role IN ('lead','spoc') OR region_id IS NULL", name="region_only_for_staff"),
     )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)

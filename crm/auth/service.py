@@ -124,16 +124,36 @@ async def create_user(
     return user
 
 
-async def make_grant(db: AsyncSession, role: str, region_code: str | None, *, organization_set: bool) -> RoleGrant:
+# Why a role takes no region, said when one is given (the form's region list, the API, the CLI).
+_REGIONLESS = {
+    Role.admin: "an admin works in every region: leave the region empty",
+    Role.partner: "a partner is scoped by their organization, not by a region: leave the region empty",
+    Role.chair: "a chair sees the councils and partnerships they sit on, not a region: leave the region empty",
+}
+
+
+def grant_problems(role: str, region_code: str | None, *, organization_set: bool) -> list[tuple[str, str]]:
+    """Every problem of granting ``role`` in ``region_code`` (or none), each naming its field."""
     try:
         role_v = Role(role)
     except ValueError:
-        raise FieldError("role", f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
-    region_id = None
+        return [("role", f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}" if role
+                 else "choose a role")]
+    wrong = []
     if role_v in REGION_SCOPED and not region_code:
-        raise FieldError("region", f"a {role_v.value} must be given a region")
+        wrong.append(("region", f"a {role_v.value} must be given a region"))
+    if role_v not in REGION_SCOPED and region_code:
+        wrong.append(("region", _REGIONLESS[role_v]))
     if role_v is Role.partner and not organization_set:
-        raise FieldError("organization", "a partner must belong to an organization")
-    if region_code:
-        region_id = await region_id_for(db, region_code)
-    return RoleGrant(role=role_v.value, region_id=region_id)
+        wrong.append(("organization", "a partner must belong to an organization"))
+    return wrong
+
+
+async def make_grant(db: AsyncSession, role: str, region_code: str | None, *, organization_set: bool) -> RoleGrant:
+    """A role grant, region-scoped for SPOCs and leads only; 422 naming every field that is wrong."""
+    region_code = (region_code or "").strip() or None
+    wrong = grant_problems(role, region_code, organization_set=organization_set)
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+    region_id = await region_id_for(db, region_code) if region_code else None
+    return RoleGrant(role=Role(role).value, region_id=region_id)

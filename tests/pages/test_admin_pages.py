@@ -86,6 +86,23 @@ async def test_admin_adds_a_role_and_it_works_at_once(admin, world, db, client):
     assert await _grants(db, bay_spoc) == [("spoc", True), ("spoc", True)]
 
 
+@pytest.mark.parametrize(("role", "message"), [
+    ("admin", "an admin works in every region: leave the region empty"),
+    ("partner", "a partner is scoped by their organization, not by a region"),
+    ("chair", "a chair sees the councils and partnerships they sit on, not a region"),
+])
+async def test_a_region_is_refused_for_a_role_it_would_not_limit(admin, world, db, role, message):
+    spoc2 = world.users["spoc2"]  # has an organization, so a partner role fails only for the region
+    r = await admin.post(f"/admin/users/{spoc2.id}/grants", data=_form(admin, role=role, region="LA-BASIN"))
+    assert r.status_code == 422 and message in r.text
+    assert 'id="roles"' in r.text  # said on the user page, by the form
+    assert await _grants(db, spoc2) == [("spoc", True)]
+    made = await admin.post("/admin/users", data=_form(admin, email="new@example.org", name="New User", role=role,
+                                                       region="LA-BASIN", organization="East LA College"))
+    assert made.status_code == 422 and message in made.text
+    assert await db.scalar(select(User.id).where(User.email == "new@example.org")) is None
+
+
 async def test_removing_a_role_stops_it_at_once(admin, world, db, client):
     spoc2 = world.users["spoc2"]
     await admin.post(f"/admin/users/{spoc2.id}/grants", data=_form(admin, role="partner", region=""))
