@@ -66,6 +66,15 @@ def test_users_create_refuses_a_region_for_an_admin_and_gives_it_only_to_the_reg
     assert grants == [("both@example.org", "admin", None), ("both@example.org", "spoc", "LA-BASIN")]
 
 
+def test_users_create_refuses_an_e_mail_address_with_a_space(cli_env):
+    _run("db", "upgrade")
+    _run("seed")
+    refused = _run("users", "create", "a b@x.org", "--name", "Ann Bee", "--role", "chair")
+    assert refused.exit_code != 0 and "EMAIL: is not a valid e-mail address" in refused.output
+    with sqlite3.connect(cli_env / "cli.db") as db:
+        assert db.execute("select count(*) from user_account").fetchone()[0] == 0
+
+
 def test_db_backup_writes_a_consistent_copy(cli_env):
     _run("db", "upgrade")
     _run("seed")

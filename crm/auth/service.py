@@ -16,6 +16,7 @@ from crm.auth.principal import Principal, forget_on_commit
 from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
+from crm.emails import checked_email
 from crm.errors import Conflict, FieldError
 from crm.settings import Settings
 
@@ -95,9 +96,10 @@ async def create_user(
     actor: Principal | None = None,
 ) -> User:
     """Create a user with role grants ``[(role, region_code|None)]``; validates every field."""
-    email_n = normalize_email(email)
-    if "@" not in email_n or len(email_n) > 254 or email_n.startswith("@") or email_n.endswith("@"):
-        raise FieldError("email", "must be a valid e-mail address")
+    try:
+        email_n = checked_email(email)
+    except ValueError as exc:
+        raise FieldError("email", str(exc)) from None
     if not name.strip() or len(name) > 120:
         raise FieldError("name", "is required (at most 120 characters)")
     if password is not None and len(password) < 10:

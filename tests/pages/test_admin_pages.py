@@ -103,6 +103,15 @@ async def test_a_region_is_refused_for_a_role_it_would_not_limit(admin, world, d
     assert await db.scalar(select(User.id).where(User.email == "new@example.org")) is None
 
 
+async def test_a_new_user_with_a_space_in_the_e_mail_is_refused_on_the_server(admin, db):
+    # The browser's type="email" check is bypassed: a plain POST.
+    r = await admin.post("/admin/users", data=_form(admin, email="a b@x.org", name="Ann Bee", role="chair",
+                                                    password="a-long-password"))
+    assert r.status_code == 422 and "is not a valid e-mail address" in r.text and "SPACE" in r.text
+    assert 'value="a b@x.org"' in r.text  # kept in the form to correct
+    assert await db.scalar(select(User.id).where(User.name == "Ann Bee")) is None
+
+
 async def test_removing_a_role_stops_it_at_once(admin, world, db, client):
     spoc2 = world.users["spoc2"]
     await admin.post(f"/admin/users/{spoc2.id}/grants", data=_form(admin, role="partner", region=""))
