@@ -96,12 +96,14 @@ class AdminPages(Controller):
 
     @post("/users/{user_id:int}/active")
     async def toggle_active(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                            user_id: PathId) -> Redirect:
+                            user_id: PathId) -> Template | Redirect:
         user = await db.get(User, user_id)
         if user is None:
             raise NotFoundException(f"User #{user_id} not found")
         if user.id == principal.id:
-            raise FieldError("user", "you cannot deactivate yourself")
+            # The page offers no button for one's own account; a forged or stale post is answered on it.
+            return await self._user_page(request, db, user_id, status_code=409, errors={"access": {
+                "form": "You cannot deactivate your own account: another admin can do it"}})
         user.is_active = not user.is_active
         if not user.is_active:
             await auth_service.revoke_tokens(db, user.id)

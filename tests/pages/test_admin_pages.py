@@ -216,6 +216,27 @@ async def test_deactivating_from_the_user_page_warns_of_a_caseload_and_returns_t
     assert "deactivated" in r.text
 
 
+async def test_an_admin_is_not_offered_to_deactivate_their_own_account_and_a_forced_post_is_refused_in_place(
+        admin, world, db):
+    me = world.users["admin"]
+    own = (await admin.get(f"/admin/users/{me.id}")).text
+    assert "Deactivate account" not in own and "This is your own account" in own
+    assert "Deactivate account" in (await admin.get(f"/admin/users/{world.users['chair'].id}")).text
+    r = await admin.post(f"/admin/users/{me.id}/active", data=_form(admin, back="user"))
+    assert r.status_code == 409 and 'id="access"' in r.text  # the user page, the refusal beside the button
+    assert r.text.count("You cannot deactivate your own account") == 1 and "Something went wrong" not in r.text
+    await db.rollback()
+    assert (await db.get(User, me.id)).is_active
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+async def test_an_error_page_says_each_field_error_once(admin, htmx):
+    headers = {"hx-request": "true"} if htmx else {}
+    r = await admin.get("/admin/users", params={"role": "emperor"}, headers=headers)
+    assert r.status_code == 422 and r.text.count("unknown role") == 1
+    assert "Something went wrong" not in r.text
+
+
 @pytest.mark.parametrize("who", ["lead", "spoc", "partner", "chair"])
 async def test_only_admins_edit_users(client, world, who):
     await login(client, world.users[who].email)
