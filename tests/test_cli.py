@@ -75,6 +75,17 @@ def test_users_create_refuses_an_e_mail_address_with_a_space(cli_env):
         assert db.execute("select count(*) from user_account").fetchone()[0] == 0
 
 
+def test_users_create_names_every_mistake_at_once(cli_env):
+    _run("db", "upgrade")
+    _run("seed")
+    result = _run("users", "create", "nobody", "--name", " ", "--role", "spoc", "--role", "lead",
+                  "--password-stdin", input="short\n")
+    assert result.exit_code != 0
+    for said in ("EMAIL: is not a valid e-mail address", "--name: is required", "the password: must be at least 10",
+                 "--region: a spoc must be given a region", "--region: a lead must be given a region"):
+        assert said in result.output
+
+
 def test_db_backup_writes_a_consistent_copy(cli_env):
     _run("db", "upgrade")
     _run("seed")

@@ -38,22 +38,24 @@ def grant_label(grant: RoleGrant) -> str:
 
 async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name: str, organization: str,
                          title: str, phone: str) -> None:
-    """Name, organization (by name; blank: none), title and phone; 422 naming the field."""
-    name, title, phone = name.strip(), title.strip(), phone.strip()
+    """Name, organization (by name; blank: none), title and phone; a 422 names every field that is wrong."""
+    name, title, phone, organization = name.strip(), title.strip(), phone.strip(), organization.strip()
+    wrong: list[tuple[str, str]] = []
     if not name or len(name) > 120:
-        raise FieldError("name", "is required (at most 120 characters)")
+        wrong.append(("name", "is required (at most 120 characters)"))
     if len(title) > 120:
-        raise FieldError("title", "must be at most 120 characters")
+        wrong.append(("title", "must be at most 120 characters"))
     if not _PHONE.fullmatch(phone):
-        raise FieldError("phone", "digits, spaces and + ( ) . - only, at most 32")
+        wrong.append(("phone", "digits, spaces and + ( ) . - only, at most 32"))
     org_id = None
-    if organization.strip():
-        org_id = await db.scalar(select(Organization.id).where(
-            func.lower(Organization.name) == organization.strip().lower()))
+    if organization:
+        org_id = await db.scalar(select(Organization.id).where(func.lower(Organization.name) == organization.lower()))
         if org_id is None:
-            raise FieldError("organization", f"unknown organization {organization.strip()!r}")
-    if org_id is None and any(g.role == Role.partner.value for g in user.grants):
-        raise FieldError("organization", "a partner must belong to an organization")
+            wrong.append(("organization", f"unknown organization {organization!r}"))
+    elif any(g.role == Role.partner.value for g in user.grants):
+        wrong.append(("organization", "a partner must belong to an organization"))
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
     before = audit.snapshot(user, PROFILE_FIELDS)
     user.name, user.organization_id, user.title, user.phone = name, org_id, title or None, phone or None
     changed_before, changed_after = audit.diff(before, audit.snapshot(user, PROFILE_FIELDS))

@@ -95,30 +95,53 @@ async def create_user(
     password: str | None = None,
     actor: Principal | None = None,
 ) -> User:
-    """Create a user with role grants ``[(role, region_code|None)]``; validates every field."""
+    """Create a user with role grants ``[(role, region_code|None)]``; a 422 names every field that is
+    wrong at once (a 409 when the e-mail is taken and nothing else is wrong); nothing is written then."""
+    wrong: list[tuple[str, str]] = []
+    email_n = ""
     try:
         email_n = checked_email(email)
     except ValueError as exc:
-        raise FieldError("email", str(exc)) from None
-    if not name.strip() or len(name) > 120:
-        raise FieldError("name", "is required (at most 120 characters)")
-    if password is not None and len(password) < 10:
-        raise FieldError("password", "must be at least 10 characters")
+        wrong.append(("email", str(exc)))
+    name = name.strip()
+    if not name or len(name) > 120:
+        wrong.append(("name", "is required (at most 120 characters)"))
+    if password is not None and not 10 <= len(password) <= 1024:
+        wrong.append(("password", "must be at least 10 characters" if len(password) < 10
+                      else "must be at most 1024 characters"))
     if not roles:
-        raise FieldError("role", "at least one role is required")
-    if await db.scalar(select(User.id).where(User.email == email_n)):
-        raise Conflict(f"A user with e-mail {email_n} already exists")
+        wrong.append(("role", "at least one role is required"))
     org_id = None
+    organization = (organization or "").strip()
     if organization:
-        org_id = await db.scalar(
-            select(Organization.id).where(func.lower(Organization.name) == organization.strip().lower())
-        )
+        org_id = await db.scalar(select(Organization.id).where(func.lower(Organization.name) == organization.lower()))
         if org_id is None:
-            raise FieldError("organization", f"unknown organization {organization!r}")
-    user = User(email=email_n, name=name.strip(), organization_id=org_id,
-                password_hash=hash_password(password) if password else None)
+            wrong.append(("organization", f"unknown organization {organization!r}"))
+    region_ids: list[int | None] = []
     for role, region_code in roles:
-        user.grants.append(await make_grant(db, role, region_code, organization_set=org_id is not None))
+        code = (region_code or "").strip() or None
+        # An organization named but unknown is said once, as unknown, not again as missing for a partner.
+        problems = grant_problems(role, code, organization_set=bool(organization))
+        wrong += problems
+        region_id = None
+        if code and not problems:
+            try:
+                region_id = await region_id_for(db, code)
+            except FieldError as exc:
+                wrong += exc.fields
+        region_ids.append(region_id)
+    taken = bool(email_n) and await db.scalar(select(User.id).where(User.email == email_n)) is not None
+    if wrong:
+        if taken:
+            wrong.append(("email", f"a user with e-mail {email_n} already exists"))
+        wrong = list(dict.fromkeys(wrong))  # several roles may share one problem (the CLI's one --region)
+        raise FieldError(*wrong[0], *wrong[1:])
+    if taken:
+        raise Conflict(f"A user with e-mail {email_n} already exists")
+    user = User(email=email_n, name=name, organization_id=org_id,
+                password_hash=hash_password(password) if password else None)
+    for (role, _), region_id in zip(roles, region_ids, strict=True):
+        user.grants.append(RoleGrant(role=Role(role).value, region_id=region_id))
     db.add(user)
     await db.flush()
     audit.record(db, actor, "user.create", "user", user.id,

@@ -75,18 +75,38 @@ async def organizations(db: AsyncSession, *, region: str | None = None, kind: st
     return list(rows), total
 
 
+async def _checked_organization(db: AsyncSession, name: str, kind: str, region_codes: list[str], *,
+                                other_than: int | None = None) -> tuple[str, list[Region]]:
+    """The organization's name (spaces collapsed) and regions (by code), or a 422 naming every field that
+    is wrong at once; a 409 when the name is taken and nothing else is wrong."""
+    name = " ".join(name.split())
+    wrong: list[tuple[str, str]] = []
+    if not name or len(name) > 200:
+        wrong.append(("name", "is required (at most 200 characters)"))
+    if kind not in {k.value for k in OrganizationKind}:
+        wrong.append(("kind", f"must be one of {', '.join(k.value for k in OrganizationKind)}"))
+    wanted = {c.strip().upper() for c in region_codes if c.strip()}
+    found = list(await db.scalars(select(Region).where(Region.code.in_(sorted(wanted))).order_by(Region.code)))
+    missing = wanted - {r.code for r in found}
+    if missing:
+        wrong.append(("regions", f"unknown region code(s): {', '.join(sorted(missing))}"))
+    same_name = select(Organization.id).where(func.lower(Organization.name) == name.lower())
+    if other_than is not None:
+        same_name = same_name.where(Organization.id != other_than)
+    taken = bool(name) and await db.scalar(same_name) is not None
+    if wrong:
+        if taken:
+            wrong.append(("name", f"an organization named {name!r} already exists"))
+        raise FieldError(*wrong[0], *wrong[1:])
+    if taken:
+        raise Conflict(f"An organization named {name!r} already exists")
+    return name, found
+
+
 async def create_organization(db: AsyncSession, actor: Principal | None, name: str, kind: str,
                               region_codes: list[str], website: str | None = None) -> Organization:
-    name = " ".join(name.split())
-    if not name or len(name) > 200:
-        raise FieldError("name", "is required (at most 200 characters)")
-    check_kind(kind)
-    if await db.scalar(select(Organization.id).where(func.lower(Organization.name) == name.lower())):
-        raise Conflict(f"An organization named {name!r} already exists")
-    found = list(await db.scalars(select(Region).where(Region.code.in_([c.upper() for c in region_codes]))))
-    missing = {c.upper() for c in region_codes} - {r.code for r in found}
-    if missing:
-        raise FieldError("regions", f"unknown region code(s): {', '.join(sorted(missing))}")
+    """A new organization; every field's problem at once (``_checked_organization``). Audited."""
+    name, found = await _checked_organization(db, name, kind, region_codes)
     org = Organization(name=name, kind=kind, website=website or None, regions=found)
     db.add(org)
     await db.flush()
@@ -98,19 +118,10 @@ async def create_organization(db: AsyncSession, actor: Principal | None, name: s
 async def update_organization(db: AsyncSession, actor: Principal, org: Organization, name: str, kind: str,
                               region_codes: list[str]) -> list[str]:
     """Rename, re-kind and set the regions an organization serves (``org.regions`` loaded). Its services
-    in a region it no longer serves leave the crosswalk with it; answers those regions' codes. Audited."""
-    name = " ".join(name.split())
-    if not name or len(name) > 200:
-        raise FieldError("name", "is required (at most 200 characters)")
-    check_kind(kind)
-    if await db.scalar(select(Organization.id).where(func.lower(Organization.name) == name.lower(),
-                                                     Organization.id != org.id)):
-        raise Conflict(f"An organization named {name!r} already exists")
-    wanted = {c.strip().upper() for c in region_codes if c.strip()}
-    found = list(await db.scalars(select(Region).where(Region.code.in_(sorted(wanted))).order_by(Region.code)))
-    missing = wanted - {r.code for r in found}
-    if missing:
-        raise FieldError("regions", f"unknown region code(s): {', '.join(sorted(missing))}")
+    in a region it no longer serves leave the crosswalk with it; answers those regions' codes. Every
+    field's problem at once (``_checked_organization``). Audited."""
+    name, found = await _checked_organization(db, name, kind, region_codes, other_than=org.id)
+    wanted = {r.code for r in found}
     before = {"name": org.name, "kind": org.kind, "regions": sorted(r.code for r in org.regions)}
     dropped = [r for r in org.regions if r.code not in wanted]
     if dropped:

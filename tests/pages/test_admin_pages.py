@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.auth.models import RoleGrant, User
@@ -19,6 +22,11 @@ async def admin(client, world):
     await login(client, world.users["admin"].email)
     await client.get("/admin/users")
     return client
+
+
+def _errors(page: str) -> list[str]:
+    """The error messages shown beside the form's fields, in page order."""
+    return [html.unescape(m) for m in re.findall(r'<small class="error"[^>]*>(.*?)</small>', page)]
 
 
 async def _grants(db, user):
@@ -294,3 +302,67 @@ async def test_only_admins_edit_organizations(client, world):
     assert (await client.get(f"/admin/organizations/{college.id}")).status_code == 403
     r = await client.post(f"/admin/organizations/{college.id}", data=_form(client, name="X", kind="cbo"))
     assert r.status_code == 403
+
+
+# ---------------------------------------------------------------- every error of a form at once
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+async def test_an_empty_new_user_form_shows_every_missing_field_at_once(admin, htmx):
+    r = await admin.post("/admin/users", data=_form(admin, email="", name="", role=""),
+                         headers={"hx-request": "true"} if htmx else {})
+    assert r.status_code == 422
+    assert _errors(r.text) == ["is required", "is required (at most 120 characters)", "choose a role"]
+
+
+async def test_a_new_user_with_several_mistakes_shows_them_all_and_is_not_created(admin, db):
+    r = await admin.post("/admin/users", data=_form(admin, email="not-an-address", name="Lee Newlead", role="lead",
+                                                    region="", password="short"))
+    assert r.status_code == 422
+    errors = _errors(r.text)
+    assert len(errors) == 3 and errors[0].startswith("is not a valid e-mail address")
+    assert errors[1:] == ["a lead must be given a region", "must be at least 10 characters"]
+    assert await db.scalar(select(User.id).where(User.name == "Lee Newlead")) is None
+
+
+async def test_a_taken_e_mail_is_said_beside_the_other_mistakes(admin, world):
+    r = await admin.post("/admin/users", data=_form(admin, email="SPOC@example.org", name="", role="chair"))
+    assert r.status_code == 422
+    assert _errors(r.text) == ["a user with e-mail spoc@example.org already exists",
+                               "is required (at most 120 characters)"]
+    alone = await admin.post("/admin/users", data=_form(admin, email="spoc@example.org", name="X", role="chair"))
+    assert alone.status_code == 409 and "already exists" in alone.text
+
+
+async def test_a_profile_with_several_mistakes_shows_them_all_and_changes_nothing(admin, world, db):
+    spoc = world.users["spoc"]
+    r = await admin.post(f"/admin/users/{spoc.id}", data=_form(admin, name="", phone="call me", title="T" * 121,
+                                                               organization="Nowhere College"))
+    assert r.status_code == 422
+    assert _errors(r.text) == ["is required (at most 120 characters)", "unknown organization 'Nowhere College'",
+                               "must be at most 120 characters", "digits, spaces and + ( ) . - only, at most 32"]
+    await db.rollback()
+    user = await db.get(User, spoc.id)
+    assert (user.name, user.title, user.phone) == ("Maria Lopez", None, None)
+
+
+async def test_a_new_organization_with_several_mistakes_shows_them_all_and_is_not_created(admin, world, db):
+    from crm.directory.models import Organization
+
+    before = await db.scalar(select(func.count(Organization.id)))
+    r = await admin.post("/admin/organizations", data=_form(admin, name=" ", kind="spaceship", regions="ATLANTIS"))
+    assert r.status_code == 422
+    errors = _errors(r.text)
+    assert errors[0] == "is required (at most 200 characters)" and errors[1].startswith("must be one of")
+    assert errors[2] == "unknown region code(s): ATLANTIS"
+    taken = await admin.post("/admin/organizations", data=_form(admin, name="la basin wdb", kind=""))
+    assert taken.status_code == 422
+    assert _errors(taken.text)[0] == "an organization named 'la basin wdb' already exists"
+    await db.rollback()
+    assert await db.scalar(select(func.count(Organization.id))) == before
+
+
+async def test_an_organization_edit_with_several_mistakes_shows_them_all(admin, world):
+    college = world.orgs["college"]
+    r = await admin.post(f"/admin/organizations/{college.id}", data=_form(admin, name="", kind="x", regions="NOPE"))
+    assert r.status_code == 422 and len(_errors(r.text)) == 3
