@@ -2,10 +2,10 @@
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-11-27 09:00:00
+Create Date: 2026-11-26 11:00:00
 
 An admin works in every region, a partner is scoped by their organization and a chair by the
-councils and partnerships they sit on; until 2026-11-27 the admin page and `crm users create`
+councils and partnerships they sit on; until 2026-11-26 the admin page and `crm users create`
 accepted a region for them anyway, which nothing enforced but the pages showed ("admin · LA-BASIN"
 read as a limit), the crosswalk took as the user's default region and /api/auth/me reported. Such
 grants lose the region: one that duplicates a grant of the same role the user also holds (without a
