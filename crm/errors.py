@@ -55,10 +55,9 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
 
 
 def error_body(status: int, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"status": status, "code": _CODES.get(status, "error"), "message": message}
-    if fields:
-        body["fields"] = fields
-    return {"error": body}
+    # ``fields`` is always there (empty when no field is to blame), as the README promises clients.
+    return {"error": {"status": status, "code": _CODES.get(status, "error"), "message": message,
+                      "fields": fields or []}}
 
 
 def validation_path(exc: Exception) -> str:
