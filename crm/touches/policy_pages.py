@@ -131,8 +131,8 @@ class RegionPages(Controller):
             if not pool or len(pool) != len(chosen):
                 wrong.append(("pool", "choose at least one SPOC"))
             prefix = form.get("naics_prefix", "").strip()
-            if prefix and not (prefix.isascii() and prefix.isdigit() and 2 <= len(prefix) <= 6):
-                wrong.append(("naics_prefix", "must be 2 to 6 digits of a NAICS code"))
+            if prefix and (problem := policy.naics_prefix_problem(prefix)):
+                wrong.append(("naics_prefix", problem))
             priority = 100
             if form.get("priority", "").strip():
                 try:

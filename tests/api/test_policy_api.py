@@ -83,6 +83,25 @@ async def test_bad_routing_rule_is_4xx_naming_the_field(client, world, db, chang
     assert await db.scalar(select(func.count(RoutingRule.id))) == 0
 
 
+@pytest.mark.parametrize("prefix", ["99", "10", "34", "43", "4600", "50", "9999"])
+async def test_a_routing_rule_for_a_sector_naics_does_not_have_is_refused_naming_the_prefix(client, world, db, prefix):
+    r = await client.post(RULES, headers=await world.f.auth(world.users["lead"]),
+                          json={"naics_prefix": prefix, "pool": [world.users["spoc"].id]})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["naics_prefix"]
+    assert f"{prefix[:2]} is not a NAICS sector" in r.text and "31-33" in r.text
+    assert await db.scalar(select(func.count(RoutingRule.id))) == 0
+
+
+@pytest.mark.parametrize("prefix", ["11", "31", "32", "33", "3361", "44", "45", "48", "49", "4931", "62",
+                                    "622110", "92"])
+async def test_a_prefix_under_a_known_sector_makes_a_rule(client, world, db, prefix):
+    r = await client.post(RULES, headers=await world.f.auth(world.users["lead"]),
+                          json={"naics_prefix": prefix, "pool": [world.users["spoc"].id]})
+    assert r.status_code == 201, r.text
+    assert r.json()["naics_prefix"] == prefix
+
+
 @pytest.mark.parametrize("who", ["spoc", "partner", "bay_lead"])
 async def test_only_a_lead_of_the_region_changes_routing_rules(client, world, db, who):
     r = await client.post(RULES, headers=await world.f.auth(world.users[who]), json={"pool": [world.users["spoc"].id]})

@@ -89,6 +89,19 @@ async def test_rule_without_a_pool_is_refused_in_place(client, world, db):
     assert await db.scalar(select(func.count(RoutingRule.id))) == 0
 
 
+async def test_a_prefix_of_no_naics_sector_is_refused_in_the_form_with_the_other_mistakes(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)},
+                          data={"naics_prefix": "99", "priority": "-5"})
+    assert r.status_code == 422 and 'id="rules"' in r.text
+    assert "99 is not a NAICS sector" in r.text and "must be between 0 and 10000" in r.text
+    assert "choose at least one SPOC" in r.text
+    error_at = r.text.index("99 is not a NAICS sector")
+    assert r.text.rindex('name="naics_prefix"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert await db.scalar(select(func.count(RoutingRule.id))) == 0
+
+
 async def test_the_same_rule_twice_is_refused_in_the_form(client, world, db):
     await login(client, world.users["lead"].email)
     await client.get("/region")
