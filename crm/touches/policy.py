@@ -6,7 +6,7 @@ shell turns its RoutingError into a 422 naming the field.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -68,15 +68,28 @@ async def _lock_region(db: AsyncSession, region: Region) -> None:
     await db.execute(select(Region.id).where(Region.id == region.id).with_for_update(key_share=True))
 
 
+POLICY_FIELDS = ("max_touches", "period_days", "min_gap_days")
+
+
+def range_problems(numbers: dict[str, int]) -> list[tuple[str, str]]:
+    """Every given number out of its range at once, each checked by the pacing core alone (the form
+    passes the fields it could read, so a number out of range is said beside one that is not a number)."""
+    wrong: list[tuple[str, str]] = []
+    for field in POLICY_FIELDS:
+        if field not in numbers:
+            continue
+        value: Any = numbers[field]  # checked by the core, which says what is wrong with it
+        try:
+            PacingPolicy(**{field: value})
+        except RoutingError as exc:
+            wrong.append((exc.field, exc.message))
+    return wrong
+
+
 async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: PolicyIn) -> PolicyOut:
     """Validate with the pacing core, then write the region's policy (audited)."""
     require_lead(actor, region)
-    wrong: list[tuple[str, str]] = []  # every field out of range at once, each checked by the core alone
-    for field in ("max_touches", "period_days", "min_gap_days"):
-        try:
-            PacingPolicy(**{field: getattr(data, field)})
-        except RoutingError as exc:
-            wrong.append((exc.field, exc.message))
+    wrong = range_problems({field: getattr(data, field) for field in POLICY_FIELDS})
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
     most = most_touches_per_period(data.period_days, data.min_gap_days)
@@ -94,9 +107,9 @@ async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: P
     row.max_touches, row.period_days, row.min_gap_days = data.max_touches, data.period_days, data.min_gap_days
     row.updated_by_id = actor.id
     await db.flush()
-    fields = ("max_touches", "period_days", "min_gap_days")
     audit.record(db, actor, "region_policy.update", "region_policy", row.id,
-                 before={f: getattr(before, f) for f in fields}, after={f: getattr(row, f) for f in fields},
+                 before={f: getattr(before, f) for f in POLICY_FIELDS},
+                 after={f: getattr(row, f) for f in POLICY_FIELDS},
                  note=region.code)
     return await get_policy(db, region)
 

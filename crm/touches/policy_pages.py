@@ -75,11 +75,13 @@ class RegionPages(Controller):
         form = await form_data(request)
         try:
             numbers, problems = {}, []
-            for name in ("max_touches", "period_days", "min_gap_days"):  # every field's problem at once
+            for name in policy.POLICY_FIELDS:  # every field's problem at once
                 try:
                     numbers[name] = _int_field(form, name)
                 except FieldError as exc:
                     problems += exc.fields
+            # The numbers that did parse are checked for range too: "abc / 0 / -5" names all three.
+            problems += policy.range_problems(numbers)
             if problems:
                 raise FieldError(*problems[0], *problems[1:])
             await policy.set_policy(db, principal, region, PolicyIn(**numbers))

@@ -53,6 +53,20 @@ async def test_saving_with_htmx_confirms_and_every_bad_number_is_marked_at_once(
     assert r.status_code == 200 and "Saved: at most 3 touches per 30 days, at least 5 days apart." in r.text
 
 
+async def test_a_word_a_zero_and_a_negative_are_each_marked_beside_their_field_at_once(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "abc", "period_days": "0", "min_gap_days": "-5"})
+    assert r.status_code == 422 and 'id="policy"' in r.text
+    for field, message in (("max_touches", "must be a whole number"), ("period_days", "must be between 1 and 366"),
+                           ("min_gap_days", "must be between 0 and 366")):
+        error_at = r.text.index(message)
+        assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert 'value="abc"' in r.text and 'value="-5"' in r.text  # what was typed stays to be corrected
+    assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
+
+
 async def test_a_refused_rule_keeps_the_spocs_that_were_ticked(client, world, db):
     await login(client, world.users["lead"].email)
     await client.get("/region")
