@@ -96,9 +96,10 @@ REPORTS: dict[str, ReportKind] = {
 
 async def report_scope(db: AsyncSession, principal: Principal, region_code: str | None, start: str | None,
                        end: str | None) -> Scope:
-    """The period asked for (422 naming `from`/`to`) and the region (404 unknown, 403 not led)."""
+    """The period asked for (422 naming `from`/`to`, both when both are wrong) and the region (404 unknown,
+    403 not led)."""
     today = clock.today()
-    period = measures.period_of(measures.parse_day(start, "from"), measures.parse_day(end, "to"), today)
+    period = measures.parse_period(start, end, today)
     return Scope(await service.report_region(db, region_code, await led_regions(db, principal)), period, today)
 
 

@@ -66,14 +66,41 @@ def parse_day(value: str | None, field: str) -> dt.date | None:
 
 
 def period_of(start: dt.date | None, end: dt.date | None, today: dt.date) -> Period:
-    """The period asked for; a missing end is today, a missing start twelve months before the end."""
+    """The period asked for; a missing end is today, a missing start twelve months before the end.
+    Every problem at once, each naming its field; a period wholly after today is refused (every report
+    of it would be zeros that look like a region that did nothing)."""
+    given_start, given_end = start, end
     end = end or today
     start = start or add_months(end, -11)
+    wrong: list[tuple[str, str]] = []
+    if start > today:
+        if given_start is not None:
+            wrong.append(("from", f"is after today ({today.isoformat()}): that period has not happened yet"))
+        else:
+            wrong.append(("to", f"leaves a period from {start.isoformat()}, after today ({today.isoformat()}): "
+                                "it has not happened yet; give a From date up to today"))
     if end < start:
-        raise FieldError("to", "must be on or after the From date")
-    if len(months(Period(start, end))) > MAX_MONTHS:
-        raise FieldError("from", f"must be at most {MAX_MONTHS} months before the To date")
+        if given_end is not None:  # a To left blank is today: the From error above says it all
+            wrong.append(("to", "must be on or after the From date"))
+    elif len(months(Period(start, end))) > MAX_MONTHS and not wrong:  # one message a field: not yet happened first
+        wrong.append(("from", f"must be at most {MAX_MONTHS} months before the To date"))
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
     return Period(start, end)
+
+
+def parse_period(start: str | None, end: str | None, today: dt.date) -> Period:
+    """A query's ``from`` and ``to`` read into a period (``period_of``); a 422 naming each bad one at once."""
+    days: dict[str, dt.date | None] = {}
+    wrong: list[tuple[str, str]] = []
+    for field, text in (("from", start), ("to", end)):
+        try:
+            days[field] = parse_day(text, field)
+        except FieldError as exc:
+            wrong += exc.fields
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+    return period_of(days["from"], days["to"], today)
 
 
 def months(period: Period) -> list[dt.date]:

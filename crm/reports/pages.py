@@ -66,8 +66,7 @@ class ReportPages(Controller):
         errors: dict[str, str] = {}
         period = None
         try:
-            period = measures.period_of(measures.parse_day(start, "from"), measures.parse_day(end, "to"),
-                                        clock.today())
+            period = measures.parse_period(start, end, clock.today())
         except FieldError as exc:
             errors.update(exc.fields)
         query = urlencode({"region": current.code, "from": period.start.isoformat(), "to": period.end.isoformat()}) \

@@ -32,6 +32,32 @@ def test_a_period_ending_before_it_starts_or_longer_than_five_years_names_its_fi
     assert measures.period_of(D(2021, 1, 1), D(2025, 12, 31), D(2026, 11, 25)).days == 1826  # 60 months: allowed
 
 
+def test_a_period_wholly_after_today_is_refused_naming_the_date_that_put_it_there():
+    today = D(2026, 11, 25)
+    with pytest.raises(FieldError) as given:
+        measures.period_of(D(2029, 6, 1), D(2030, 1, 1), today)
+    assert given.value.fields == [("from", "is after today (2026-11-25): that period has not happened yet")]
+    with pytest.raises(FieldError) as to_only:
+        measures.period_of(None, D(2030, 1, 1), today)  # from defaults to 2029-02-01
+    assert [f for f, _ in to_only.value.fields] == ["to"] and "2029-02-01" in to_only.value.fields[0][1]
+    with pytest.raises(FieldError) as from_only:
+        measures.period_of(D(2026, 11, 26), None, today)  # to defaults to today: one complaint, not two
+    assert [f for f, _ in from_only.value.fields] == ["from"]
+    with pytest.raises(FieldError) as both:
+        measures.period_of(D(2030, 2, 1), D(2030, 1, 1), today)
+    assert [f for f, _ in both.value.fields] == ["from", "to"]
+    # Reaching past today is fine as long as part of the period has happened; today itself has.
+    assert measures.period_of(D(2026, 1, 1), D(2027, 1, 1), today).start == D(2026, 1, 1)
+    assert measures.period_of(today, today, today).days == 1
+
+
+def test_both_bad_dates_of_a_query_are_named_at_once():
+    with pytest.raises(FieldError) as both:
+        measures.parse_period("abc", "xyz", D(2026, 11, 25))
+    assert both.value.fields == [("from", "must be a date (YYYY-MM-DD)"), ("to", "must be a date (YYYY-MM-DD)")]
+    assert measures.parse_period(" 2026-01-01 ", "", D(2026, 11, 25)) == Period(D(2026, 1, 1), D(2026, 11, 25))
+
+
 def test_months_cross_the_year_and_a_one_day_period_is_one_month():
     assert [measures.month_label(m) for m in measures.months(Period(D(2025, 11, 15), D(2026, 2, 1)))] == [
         "2025-11", "2025-12", "2026-01", "2026-02"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
+from crm import clock
 from tests.factories import login
 from tests.reports.conftest import PERIOD
 
@@ -49,6 +51,27 @@ async def test_a_bad_date_is_shown_in_the_form_and_nothing_loads(client, world, 
     assert "From must be a date (YYYY-MM-DD)" in page.text and "hx-get" not in page.text
     later = await client.get("/reports", params={"from": "2025-03-02", "to": "2025-03-01"})
     assert later.status_code == 422 and "To must be on or after the From date" in later.text
+
+
+async def test_two_bad_dates_are_both_shown_in_the_form(client, world, history):
+    await login(client, world.users["lead"].email)
+    page = await client.get("/reports", params={"from": "abc", "to": "xyz"})
+    assert page.status_code == 422 and "hx-get" not in page.text
+    assert "From must be a date (YYYY-MM-DD)" in page.text and "To must be a date (YYYY-MM-DD)" in page.text
+    assert 'value="abc"' in page.text and 'value="xyz"' in page.text
+    assert page.text.count('aria-invalid="true"') == 2
+
+
+async def test_a_period_that_has_not_happened_yet_is_said_instead_of_reporting_zeros(client, world, history):
+    await login(client, world.users["lead"].email)
+    future = (clock.today() + dt.timedelta(days=400)).isoformat()
+    page = await client.get("/reports", params={"from": future, "to": "2999-01-01"})
+    assert page.status_code == 422 and "hx-get" not in page.text
+    assert f"From is after today ({clock.today().isoformat()}): that period has not happened yet" in page.text
+    only_to = await client.get("/reports", params={"to": future})
+    assert only_to.status_code == 422 and "it has not happened yet" in only_to.text
+    section = await client.get(f"/reports/employer-measures?region=LA-BASIN&from={future}", headers=HX)
+    assert section.status_code == 422 and "has not happened yet" in section.text
 
 
 @pytest.mark.parametrize("who", ["partner", "spoc", "chair"])

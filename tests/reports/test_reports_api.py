@@ -122,6 +122,7 @@ async def test_a_lead_of_another_region_is_refused_and_an_unknown_region_or_repo
     ({"from": "9999-12-01", "to": "9999-12-31"}, "from"),  # month arithmetic past year 9999
     ({"to": "0001-01-01"}, "to"),  # the default start, eleven months earlier, before year 1
     ({"from": "0002-01-01", "to": "0002-06-01"}, "from"),  # the repeat-customer look-back
+    ({"from": "2998-01-01", "to": "2998-06-01"}, "from"),  # has not happened yet
 ])
 @pytest.mark.parametrize("report", ["touches-per-employer", "employer-measures", "bundling/csv"])
 async def test_bad_periods_are_422_naming_the_field(client, world, history, params, field, report):
@@ -138,6 +139,12 @@ async def test_the_reports_benchmark_times_every_report_of_the_busiest_and_quiet
     assert [name for _, _, name in timed[:5]] == ["touches-per-employer", "bundling", "response-times",
                                                    "queue-age", "employer-measures"]
     assert timed[0][:2] == ["LA-BASIN", "14"] and timed[-1][0] == "BAY-PENINSULA"
+
+
+async def test_both_bad_dates_are_named_in_one_answer(client, world, history):
+    r = await get(client, world, "bundling", **{"from": "abc", "to": "xyz"})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["from", "to"]
 
 
 async def test_openapi_documents_the_reports_with_from_and_to(client):
