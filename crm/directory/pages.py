@@ -20,6 +20,13 @@ from crm.errors import FieldError
 from crm.web import flash, redirect, render
 
 Code = Annotated[str | None, Parameter(max_length=40)]
+# The matrix's filters take any text: a wrong one is said beside its filter, not by a bare error page.
+Filter = Annotated[str | None, Parameter(max_length=2000)]
+
+
+def _quoted(value: str, limit: int = 40) -> str:
+    """A wrong filter as the message repeats it, cut short: the query may hold any text."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 class CrosswalkPages(Controller):
@@ -28,13 +35,28 @@ class CrosswalkPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], db: Db, principal: Me, region: Code = None,
-                    kind: Code = None, service: Code = None) -> Template:
-        where = await crosswalk.crosswalk_region(db, principal, region)
-        table = await crosswalk.crosswalk(db, principal, where, kind=kind or None, service=service or None)
+    async def index(self, request: Request[Any, Any, Any], db: Db, principal: Me, region: Filter = None,
+                    kind: Filter = None, service: Filter = None) -> Template:
         regions = list(await db.scalars(select(Region).order_by(Region.code)))
-        return render(request, "crosswalk/index.html", table=table, regions=regions, kinds=list(OrganizationKind),
-                      values={"kind": kind or "", "service": service or ""})
+        region, kind, service = (region or "").strip(), (kind or "").strip(), (service or "").strip()
+        # Every wrong filter at once, each said beside its own; the matrix shows what the others select.
+        errors: dict[str, str] = {}
+        unknown_region = region if region and region.upper() not in {r.code for r in regions} else ""
+        if unknown_region:
+            region = ""  # said below, with the region shown instead
+        if kind and kind not in {k.value for k in OrganizationKind}:
+            errors["kind"] = f"{_quoted(kind)} is not a kind of organization; showing every kind"
+            kind = ""
+        if service and service not in {s.code for s in await crosswalk.all_services(db)}:
+            errors["service"] = f"{_quoted(service)} is not a service; showing every service"
+            service = ""
+        where = await crosswalk.crosswalk_region(db, principal, region or None)
+        if unknown_region:
+            errors["region"] = f"{_quoted(unknown_region)} is not a region code; showing {where.code}"
+        table = await crosswalk.crosswalk(db, principal, where, kind=kind or None, service=service or None)
+        return render(request, "crosswalk/index.html", status_code=422 if errors else 200, table=table,
+                      regions=regions, kinds=list(OrganizationKind), errors=errors,
+                      values={"kind": kind, "service": service})
 
     @get("/organizations/{organization_id:int}")
     async def edit(self, request: Request[Any, Any, Any], db: Db, principal: Me, organization_id: PathId,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 import pytest
@@ -141,3 +142,35 @@ async def test_the_page_shows_the_matrix_and_the_partner_keeps_its_row_without_j
     bad = await client.post(edit, data={"services": ["teleportation"], "_csrf_token": client.cookies.get("csrftoken")})
     assert bad.status_code == 422 and "unknown service(s): teleportation" in bad.text
     assert (await client.get(f"/crosswalk/organizations/{world.orgs['board'].id}")).status_code == 403
+
+
+@pytest.mark.parametrize(("params", "field", "message"), [
+    ({"kind": "bogus"}, "kind", "'bogus' is not a kind of organization; showing every kind"),
+    ({"service": "teleportation"}, "service", "'teleportation' is not a service; showing every service"),
+    ({"region": "NOWHERE"}, "region", "'NOWHERE' is not a region code; showing LA-BASIN"),
+    ({"kind": "x" * 300}, "kind", "is not a kind of organization"),  # longer than any code: still in place
+])
+async def test_a_wrong_filter_is_said_beside_it_and_the_matrix_still_shows(client, world, params, field, message):
+    await put(client, world, "lead", "college", services=["training"])
+    await login(client, world.users["partner"].email)
+    page = await client.get("/crosswalk", params=params)
+    text = html.unescape(page.text)
+    assert page.status_code == 422
+    assert "Services crosswalk · Los Angeles Basin" in text and '<table class="grid crosswalk">' in text
+    assert "East LA College" in text and "LA Basin WDB" in text  # the wrong filter filters nothing
+    said = text.index(message)
+    assert text.rindex(f'<select name="{field}" aria-invalid="true" aria-describedby="{field}-error"', 0,
+                       said) > text.rindex("<label", 0, said)
+    assert text.count('role="alert"') == 1
+
+
+async def test_every_wrong_filter_is_said_at_once_and_a_right_one_still_applies(client, world):
+    await put(client, world, "lead", "college", services=["training"])
+    await put(client, world, "lead", "board", services=["business_services"])
+    await login(client, world.users["partner"].email)
+    page = await client.get("/crosswalk", params={"kind": "bogus", "service": "nothing", "region": "{x}"})
+    assert page.status_code == 422 and page.text.count('role="alert"') == 3
+    assert "'{x}' is not a region code" in html.unescape(page.text)
+    kept = await client.get("/crosswalk", params={"kind": "bogus", "service": "training"})
+    assert kept.status_code == 422 and "East LA College" in kept.text and "LA Basin WDB" not in kept.text
+    assert '<option value="training" selected>' in kept.text
