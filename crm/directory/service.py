@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -11,7 +11,10 @@ from crm.audit import service as audit
 from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.directory.models import Organization, OrganizationKind, Region, ServiceOffering
+from crm.employers.models import Employer, EmployerStatus
 from crm.errors import Conflict, FieldError
+from crm.touches.models import Touch
+from crm.touches.routing import TouchStatus
 
 _REGION_ID = select(Region.__table__.c.id).where(Region.__table__.c.code == bindparam("code"))
 
@@ -141,11 +144,33 @@ async def update_organization(db: AsyncSession, actor: Principal, org: Organizat
 MAX_ESTABLISHMENTS = 10_000_000
 
 
+async def employers_known_in(db: AsyncSession, region_id: int) -> int:
+    """How many establishments OneDoor already knows the region has: every employer served there (a
+    completed touch in the region, what the penetration rate's numerator counts, whatever the employer's
+    status) and every verified (``active``) employer on file in it. Provisional employers nobody has
+    served yet are left out (unverified, perhaps a duplicate or in another region); merged ones are
+    tombstones of another record and never count."""
+    t = Touch.__table__.c
+    served = select(t.employer_id).where(t.region_id == region_id, t.status == TouchStatus.COMPLETED.value)
+    return int(await db.scalar(select(func.count(Employer.id)).where(
+        Employer.status != EmployerStatus.merged.value,
+        or_(and_(Employer.region_id == region_id, Employer.status == EmployerStatus.active.value),
+            Employer.id.in_(served)))) or 0)
+
+
 async def set_establishment_count(db: AsyncSession, actor: Principal, region: Region, count: int | None) -> None:
     """Record how many establishments the region has (QCEW), the base of the employer penetration
-    rate; None when unknown. The caller checks the actor leads the region. Audited."""
+    rate; None when unknown. The caller checks the actor leads the region. Audited.
+
+    A count below the employers OneDoor already knows in the region (``employers_known_in``) is
+    refused: it cannot be the region's count, and it would put penetration over 100%."""
     if count is not None and not 1 <= count <= MAX_ESTABLISHMENTS:
         raise FieldError("establishment_count", f"must be between 1 and {MAX_ESTABLISHMENTS:,}, or blank")
+    if count is not None and count < (known := await employers_known_in(db, region.id)):
+        raise FieldError("establishment_count",
+                         f"must be at least {known:,}: OneDoor already knows {known:,} employers in {region.code} "
+                         "(verified employers on file and every employer served there), so the region cannot "
+                         "have fewer establishments")
     before = region.establishment_count
     if before == count:
         return

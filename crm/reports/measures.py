@@ -133,6 +133,14 @@ def rate(part: int, whole: int | None) -> float | None:
     return round(part / whole, 4)
 
 
+def penetration(served: int, establishments: int | None) -> float | None:
+    """Employers served per establishment of the region; None when the count is unknown or below the
+    employers served (a rate over 100% says the count is wrong, not how far the region reached)."""
+    if establishments is None or served > establishments:
+        return None
+    return rate(served, establishments)
+
+
 def interpolated(value_at: Callable[[int], float], n: int, q: float) -> float:
     """The ``q``-th percentile (0-100) of ``n`` ranked values, ``value_at(rank)`` giving the value at a
     1-based rank: linear interpolation between the two closest ranks. The database variant reads only

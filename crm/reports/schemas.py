@@ -62,9 +62,12 @@ class EmployerMeasures(msgspec.Struct, kw_only=True):
     repeat_rate: float | None
     lookback_from: dt.date
     establishments: int | None
-    penetration: float | None
+    penetration: float | None  # None when the count is unknown, or too low (below the employers served)
     employers_on_file: int
     share_of_file: float | None
+    # More employers served than the region's establishment count: the count cannot be right, and a
+    # penetration over 100% would be read as a fact; it is left out (None) and this says why.
+    establishments_too_low: bool = False
 
 
 class _Report(msgspec.Struct, kw_only=True):

@@ -11,7 +11,8 @@ What each counts, in the words the report page uses:
 - *Queue age*: today's open touches by days since opened, and how many are past their planned day.
 - *Employer measures* (WIOA): employers served (a completed touch in the period); repeat business
   customers (also served in the three years before); penetration against the region's establishment
-  count when it is known, and against the employers on file.
+  count when it is known (left out, and flagged, when the count is below the employers served), and
+  against the employers on file.
 
 Months are California months: a month's bounds are compared as instants (requests) or dates
 (touches), one CASE arm per month, so both databases bucket identically.
@@ -252,5 +253,7 @@ async def employer_measures(db: AsyncSession, region: Region, period: Period) ->
     served, repeat, on_file = int(served or 0), int(repeat or 0), int(on_file or 0)
     return EmployerMeasures(served=served, repeat_customers=repeat, repeat_rate=measures.rate(repeat, served),
                             lookback_from=before.start, establishments=region.establishment_count,
-                            penetration=measures.rate(served, region.establishment_count),
-                            employers_on_file=on_file, share_of_file=measures.rate(served, on_file))
+                            penetration=measures.penetration(served, region.establishment_count),
+                            employers_on_file=on_file, share_of_file=measures.rate(served, on_file),
+                            establishments_too_low=(region.establishment_count is not None
+                                                    and served > region.establishment_count))

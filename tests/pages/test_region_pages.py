@@ -177,3 +177,26 @@ async def test_only_a_lead_of_the_region_sets_its_establishment_count(client, wo
                           data={"establishment_count": "1000", "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 403
     assert await db.scalar(select(Region.establishment_count).where(Region.code == "LA-BASIN")) is None
+
+
+async def test_an_establishment_count_below_the_employers_onedoor_knows_there_is_refused(client, world, db, desk):
+    f, spoc = world.f, world.users["spoc"]
+    for employer in [*[await f.employer() for _ in range(3)],
+                     await f.employer(status="provisional"),  # unverified, but served: it exists
+                     await f.employer(county="Santa Clara")]:  # on file in BAY-PENINSULA, served in LA-BASIN
+        await desk.touch(employer, spoc, status="completed", planned_in=-5)
+    await f.employer()  # verified, on file, not served yet: an establishment of the region all the same
+    await f.employer(status="provisional")  # unverified and never served: perhaps a duplicate, not counted
+    survivor = await f.employer()
+    await f.employer(status="merged", merged_into_id=survivor.id)  # a tombstone, never counted
+    await login(client, world.users["lead"].email)
+    token = client.cookies.get("csrftoken")
+    r = await client.post("/region/LA-BASIN/establishments", headers=HX,
+                          data={"establishment_count": "6", "_csrf_token": token})
+    assert r.status_code == 422 and 'id="establishments"' in r.text and 'value="6"' in r.text
+    assert "must be at least 7: OneDoor already knows 7 employers in LA-BASIN" in r.text
+    assert await db.scalar(select(Region.establishment_count).where(Region.code == "LA-BASIN")) is None
+    assert await db.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "region.update")) == 0
+    r = await client.post("/region/LA-BASIN/establishments", headers=HX,
+                          data={"establishment_count": "7", "_csrf_token": token})
+    assert r.status_code == 200 and "Saved: 7." in r.text

@@ -58,6 +58,13 @@ def test_both_bad_dates_of_a_query_are_named_at_once():
     assert measures.parse_period(" 2026-01-01 ", "", D(2026, 11, 25)) == Period(D(2026, 1, 1), D(2026, 11, 25))
 
 
+def test_penetration_is_left_out_when_the_count_is_unknown_or_below_the_employers_served():
+    assert measures.penetration(9, 5) is None  # 180% would say the count is wrong, not the reach
+    assert measures.penetration(5, None) is None
+    assert measures.penetration(5, 5) == 1.0 and measures.penetration(2, 400) == 0.005
+    assert measures.penetration(0, 10) == 0.0
+
+
 def test_months_cross_the_year_and_a_one_day_period_is_one_month():
     assert [measures.month_label(m) for m in measures.months(Period(D(2025, 11, 15), D(2026, 2, 1)))] == [
         "2025-11", "2025-12", "2026-01", "2026-02"]

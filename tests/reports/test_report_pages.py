@@ -6,8 +6,10 @@ import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import update
 
 from crm import clock
+from crm.directory.models import Region
 from tests.factories import login
 from tests.reports.conftest import PERIOD
 
@@ -42,6 +44,19 @@ async def test_without_javascript_a_section_is_its_own_page(client, world, histo
     assert "50.0%" in page.text and "of 400 establishments in the region" in page.text
     response = await client.get(f"/reports/response-times?{QUERY}")
     assert "Maria Lopez" in response.text and "Sam Ortiz" in response.text
+
+
+async def test_an_establishment_count_below_the_employers_served_is_called_too_low_not_a_rate(client, world, db,
+                                                                                          history):
+    # Set before counts were checked against the employers on file (or the region served more since).
+    await db.execute(update(Region).where(Region.code == "LA-BASIN").values(establishment_count=1))
+    await db.commit()
+    await login(client, world.users["lead"].email)
+    part = await client.get(f"/reports/employer-measures?{QUERY}", headers=HX)
+    assert part.status_code == 200
+    assert "200.0%" not in part.text and "%" not in part.text.split("Employer penetration", 1)[1].split("</div>")[0]
+    assert "establishment count (1) is below the 2 employers served: it looks too low" in part.text
+    assert 'href="/region?region=LA-BASIN#establishments"' in part.text
 
 
 async def test_a_bad_date_is_shown_in_the_form_and_nothing_loads(client, world, history):

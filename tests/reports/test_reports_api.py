@@ -7,8 +7,9 @@ import datetime as dt
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from crm.directory.models import Region
 from crm.reports import measures
 from crm.touches.models import Touch
 from tests.reports.conftest import PERIOD
@@ -74,7 +75,19 @@ async def test_employer_measures_count_served_repeat_and_penetration(client, wor
     body = (await get(client, world, "employer-measures")).json()
     assert body["rows"] == [{"served": 2, "repeat_customers": 1, "repeat_rate": 0.5, "lookback_from": "2022-01-01",
                              "establishments": 400, "penetration": 0.005, "employers_on_file": 2,
-                             "share_of_file": 1.0}]
+                             "share_of_file": 1.0, "establishments_too_low": False}]
+
+
+async def test_penetration_over_100_percent_is_left_out_and_the_count_flagged_too_low(client, world, db, history):
+    await db.execute(update(Region).where(Region.code == "LA-BASIN").values(establishment_count=1))
+    await db.commit()
+    row = (await get(client, world, "employer-measures")).json()["rows"][0]
+    assert (row["served"], row["establishments"]) == (2, 1)
+    assert row["penetration"] is None and row["establishments_too_low"] is True
+    await db.execute(update(Region).where(Region.code == "LA-BASIN").values(establishment_count=2))
+    await db.commit()
+    row = (await get(client, world, "employer-measures")).json()["rows"][0]
+    assert row["penetration"] == 1.0 and row["establishments_too_low"] is False  # every establishment: 100%
 
 
 async def test_a_report_downloads_as_csv_with_its_total_last(client, world, history):
