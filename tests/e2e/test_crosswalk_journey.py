@@ -8,7 +8,7 @@ import io
 import httpx
 from playwright.async_api import Locator, Page, expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import ARTIFACTS, sign_in
 from tests.factories import PASSWORD
 
 
@@ -98,3 +98,46 @@ async def test_partner_filters_the_crosswalk_keeps_its_row_and_downloads_it(page
     marked = {r[0]: {header[i] for i, cell in enumerate(r) if cell == "x"} for r in body}
     assert marked == {"East LA College": {"Reentry services", "Occupational skills training"},
                       "Homeboy Industries": {"Reentry services", "Job placement"}}
+
+
+async def test_on_a_phone_the_organization_column_stays_beside_the_dots_as_the_services_scroll(
+        page, live_server, live_factory):
+    f = live_factory
+    college = await f.organization("East Los Angeles Community College District", "community_college", ["LA-BASIN"])
+    board = await f.organization("Los Angeles Basin Workforce Development Board", "workforce_board", ["LA-BASIN"])
+    lead = await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
+    async with httpx.AsyncClient(base_url=live_server, headers=await f.auth(lead)) as api:
+        for org in (college, board):
+            r = await api.put(f"/api/organizations/{org.id}/services",
+                              json={"region": "LA-BASIN", "services": ["youth_services", "training"]})
+            assert r.status_code == 200, r.text
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_in(page, live_server, "lead@example.org", PASSWORD)
+    await page.goto(f"{live_server}/crosswalk")
+    name = _row(page, "East Los Angeles Community College").locator("th")
+    await name.scroll_into_view_if_needed()
+    before = await name.bounding_box()
+    scrolled = await page.evaluate("""() => {
+        let el = document.querySelector('table.crosswalk');
+        while (el && !(el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX !== 'visible')) {
+            el = el.parentElement;
+        }
+        if (!el) return 0;
+        el.scrollLeft = el.scrollWidth;
+        return el.scrollLeft;
+    }""")
+    assert scrolled > 100  # fourteen services do not fit 390 px: the matrix scrolls sideways
+    after = await name.bounding_box()
+    assert before is not None and after is not None and after["x"] == before["x"]
+    # Opaque: what shows at the column's middle is the name, not a dot scrolled underneath it.
+    under = await page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('th, td').tagName",
+                                [after["x"] + after["width"] / 2, after["y"] + 5])
+    assert under == "TH"
+    await page.screenshot(path=str(ARTIFACTS / "crosswalk-phone-scrolled.png"))
+
+    # The sentence about printing is for the screen: the printed matrix does not carry it.
+    note = page.get_by_text("Printed, the matrix comes without the filters and links.")
+    await expect(note).to_be_visible()
+    await page.emulate_media(media="print")
+    await expect(note).to_be_hidden()
+    await expect(page.locator("table.crosswalk")).to_be_visible()
