@@ -9,11 +9,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm import migrate
@@ -153,25 +155,75 @@ def current() -> None:
 
 @db.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def backup(path: Path) -> None:
-    """Write a consistent backup to PATH (SQLite online backup, or pg_dump custom format)."""
+@click.option("--force", is_flag=True, help="replace PATH if it exists (never the database itself)")
+def backup(path: Path, force: bool) -> None:
+    """Write a consistent backup of the configured database to PATH.
+
+    SQLite: the online backup API (a copy that opens as a database). PostgreSQL: pg_dump
+    --format=custom (restore with pg_restore; needs pg_dump on the PATH). PATH must not exist
+    unless --force; it is written to a temporary file beside it first, so a failed backup leaves
+    PATH as it was.
+    """
     settings = _settings()
+    _check_backup_target(path, force, settings.sqlite_path if settings.is_sqlite else None)
     if settings.is_sqlite:
         source = settings.sqlite_path
         if source is None or not source.exists():
             raise click.ClickException(f"no SQLite database at {source}")
-        # The online backup API copies a consistent snapshot even while the app is writing.
-        with sqlite3.connect(source) as src, sqlite3.connect(path) as dst:
-            src.backup(dst)
+        with _replacing(path) as tmp:
+            try:
+                # The online backup API copies a consistent snapshot even while the app is writing.
+                with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(tmp)) as dst:
+                    src.backup(dst)
+            except sqlite3.Error as exc:
+                raise click.ClickException(f"cannot back up {source}: {exc}") from None
         click.echo(f"backed up {source} to {path}")
         return
     if not shutil.which("pg_dump"):
-        raise click.ClickException("pg_dump is not installed")
-    url = settings.sync_database_url.replace("postgresql+psycopg", "postgresql")
-    result = subprocess.run(["pg_dump", "--format=custom", f"--file={path}", url], check=False)
-    if result.returncode != 0:
-        raise click.ClickException("pg_dump failed")
+        raise click.ClickException("pg_dump is not installed (PostgreSQL backups are pg_dump archives)")
+    url = make_url(settings.sync_database_url.replace("postgresql+psycopg", "postgresql"))
+    # The password goes in the environment, not on pg_dump's command line (which `ps` shows).
+    env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+    dbname = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    with _replacing(path) as tmp:
+        result = subprocess.run(["pg_dump", "--format=custom", f"--file={tmp}", f"--dbname={dbname}"], check=False,
+                                env=env)
+        if result.returncode != 0:
+            raise click.ClickException("pg_dump failed (its message is above); nothing was written")
     click.echo(f"backed up to {path} (restore with pg_restore)")
+
+
+def _check_backup_target(path: Path, force: bool, source: Path | None) -> None:
+    """Refuse a backup target that is the live database (or one of its journal files, by any name:
+    resolved paths, so also through a symlink), an existing file unless --force, or in a folder
+    that does not exist."""
+    target = path.resolve()
+    if source is not None:
+        live = source.resolve()
+        if target == live or (path.exists() and source.exists() and os.path.samefile(path, source)):
+            raise click.ClickException(f"{path} is the database being backed up ({source}): choose another file")
+        if target in {live.with_name(live.name + suffix) for suffix in ("-wal", "-shm", "-journal")}:
+            raise click.ClickException(f"{path} is a journal file of the database being backed up ({source})")
+    if not target.parent.is_dir():
+        raise click.ClickException(f"cannot write {path}: the folder {path.parent} does not exist")
+    if path.exists():
+        if not force:
+            raise click.ClickException(f"{path} exists: use --force to replace it")
+        if target.with_name(target.name + "-wal").exists():
+            # A SQLite file with a write-ahead log beside it is open as a database (or was not closed
+            # cleanly): replacing it under that log corrupts it, --force or not.
+            raise click.ClickException(f"{path} is a SQLite database in use ({path}-wal exists): not replacing it")
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it when the block succeeds (removed when it fails)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --- seed ------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The `crm` command: upgrade from empty, idempotent seed, users and tokens, backup."""
 
+import shutil
 import sqlite3
+from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
@@ -106,3 +108,71 @@ def test_settings_come_from_crm_variables():
                            "CRM_BASE_URL": "https://onedoor.example/", "CRM_LOG_LEVEL": "debug"})
     assert s.database_url == "postgresql+asyncpg://db/x" and s.scheduler_enabled is False
     assert s.base_url == "https://onedoor.example" and s.secure_cookies and s.log_level == "DEBUG"
+
+
+# --- db backup: never over something it should not replace ---------------------------------------
+
+def _migrated(cli_env):
+    assert _run("db", "upgrade").exit_code == 0
+    assert _run("seed").exit_code == 0
+    return cli_env / "cli.db"
+
+
+def _regions(path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("select count(*) from region").fetchone()[0]
+
+
+def test_db_backup_refuses_an_existing_file_unless_forced(cli_env):
+    _migrated(cli_env)
+    target = cli_env / "notes.txt"
+    target.write_text("keep me")
+    refused = _run("db", "backup", str(target))
+    assert refused.exit_code == 1 and "exists: use --force" in refused.output
+    assert target.read_text() == "keep me"
+    forced = _run("db", "backup", "--force", str(target))  # a file that was no database: replaced whole
+    assert forced.exit_code == 0 and _regions(target) == 14
+    assert [p.name for p in cli_env.iterdir() if ".tmp" in p.name] == []
+
+
+def test_db_backup_never_writes_over_the_database_it_backs_up(cli_env):
+    live = _migrated(cli_env)
+    (cli_env / "link.db").symlink_to(live)
+    for spelling in (live, cli_env / "." / "cli.db", cli_env / "link.db", cli_env / "cli.db-wal"):
+        result = _run("db", "backup", "--force", str(spelling))
+        assert result.exit_code == 1 and not result.output.startswith("backed up")
+        assert "database being backed up" in result.output
+    assert _regions(live) == 14
+
+
+def test_db_backup_will_not_replace_a_database_in_use_even_when_forced(cli_env):
+    # CRM_DATABASE_URL points at one database, PATH is another one a server has open.
+    _migrated(cli_env)
+    other = cli_env / "other.db"
+    with closing(sqlite3.connect(other)) as server:
+        server.execute("pragma journal_mode=wal")
+        server.execute("create table precious (x)")
+        server.execute("insert into precious values (1)")
+        server.commit()
+        result = _run("db", "backup", "--force", str(other))
+        assert result.exit_code == 1 and "in use" in result.output
+        assert server.execute("select x from precious").fetchall() == [(1,)]
+
+
+def test_db_backup_into_a_missing_folder_is_one_clear_line(cli_env):
+    _migrated(cli_env)
+    result = _run("db", "backup", str(cli_env / "nowhere" / "backup.db"))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: cannot write {cli_env / 'nowhere' / 'backup.db'}: the folder " \
+                                    f"{cli_env / 'nowhere'} does not exist"
+
+
+def test_db_backup_on_postgresql_is_a_pg_dump_archive_and_refuses_an_existing_file(tmp_path, settings, is_pg):
+    if not is_pg or not shutil.which("pg_dump"):
+        pytest.skip("PostgreSQL with pg_dump only")
+    env = {"CRM_DATABASE_URL": settings.database_url}
+    target = tmp_path / "onedoor.dump"
+    made = CliRunner().invoke(main, ["db", "backup", str(target)], env=env, catch_exceptions=False)
+    assert made.exit_code == 0 and target.read_bytes().startswith(b"PGDMP")
+    again = CliRunner().invoke(main, ["db", "backup", str(target)], env=env, catch_exceptions=False)
+    assert again.exit_code == 1 and "exists: use --force" in again.output
