@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm import migrate
@@ -28,6 +29,50 @@ T = TypeVar("T")
 
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+class DatabaseUnreachable(click.ClickException):
+    """The configured database does not answer (wrong URL, server down, unreadable file)."""
+
+
+def _where(settings: Settings) -> str:
+    path = settings.sqlite_path
+    return f"the database at {path if path is not None else _safe_url(settings.database_url)}"
+
+
+def schema_problem(settings: Settings) -> str | None:
+    """What keeps the configured database from serving this code (no OneDoor tables, behind, a
+    revision these migrations do not know), or None when it is at the migrations' head."""
+    where = _where(settings)
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        # Connecting would create an empty file: say what is missing without leaving one behind.
+        return migrate.SchemaState(None, migrate.head_revisions()).problem(where)
+
+    async def go() -> migrate.SchemaState:
+        engine = make_engine(settings)
+        try:
+            async with engine.connect() as conn:
+                return await migrate.schema_state(conn)
+        finally:
+            await engine.dispose()
+
+    try:
+        state = asyncio.run(go())
+    except (OSError, SQLAlchemyError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseUnreachable(f"cannot read {where}: {str(reason).splitlines()[0]}") from None
+    return None if state.ready else state.problem(where)
+
+
+def _migrated_settings() -> Settings:
+    """The settings, once the database is known to be at the migrations' head: every command that
+    reads or writes OneDoor's tables starts here, so an unmigrated database is one clear line
+    (and exit 1), not a traceback ending in "no such table"."""
+    settings = _settings()
+    if problem := schema_problem(settings):
+        raise click.ClickException(problem)
+    return settings
 
 
 def run_db(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -234,11 +279,10 @@ def seed(demo: bool) -> None:
     """Load reference data (regions, counties, NAICS sectors); idempotent."""
     from crm.seed import load_reference
 
-    settings = _settings()
     if demo:
-        _prepare_demo(settings)
+        _prepare_demo(_settings())  # migrates first
         return
-    click.echo(str(run_db(settings, load_reference)))
+    click.echo(str(run_db(_migrated_settings(), load_reference)))
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -269,6 +313,7 @@ def users_create(email: str, name: str, roles: tuple[str, ...], region: str | No
     from crm.auth.service import create_user
     from crm.errors import Conflict, FieldError
 
+    settings = _migrated_settings()
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     # One --region for every --role: it goes to the roles that take one (``--role admin --role spoc
     # --region X`` is an admin everywhere and a SPOC in X). Given with none of them, it reaches every role
@@ -277,7 +322,7 @@ def users_create(email: str, name: str, roles: tuple[str, ...], region: str | No
     takes_region = any(r in scoped for r in roles)
     grants = [(r, region if r in scoped or not takes_region else None) for r in roles]
     try:
-        user = run_db(_settings(), lambda db: create_user(
+        user = run_db(settings, lambda db: create_user(
             db, email=email, name=name, roles=grants, organization=org, password=password))
     except FieldError as exc:
         raise click.ClickException("; ".join(
@@ -303,7 +348,7 @@ def users_token(email: str, label: str) -> None:
             raise click.ClickException(f"no active user {email}")
         return await issue_token(db, user, label)
 
-    click.echo(run_db(_settings(), make))
+    click.echo(run_db(_migrated_settings(), make))
 
 
 # --- employers -------------------------------------------------------------------------------
@@ -318,7 +363,7 @@ def employers_reindex() -> None:
     """Rebuild every employer's typeahead/intake search keys (after a migration or a bulk load)."""
     from crm.employers.candidates import reindex_all
 
-    count, keys = run_db(_settings(), reindex_all)
+    count, keys = run_db(_migrated_settings(), reindex_all)
     click.echo(f"reindexed {count} employers ({keys} search keys)")
 
 
@@ -330,9 +375,10 @@ def employers_scan_duplicates() -> None:
 
     from crm.employers.duplicates import scan_duplicates
 
+    settings = _migrated_settings()
     console = Console()
     with console.status("scanning employers for duplicates..."):
-        report = run_db(_settings(), scan_duplicates)
+        report = run_db(settings, scan_duplicates)
     table = Table(title="Duplicate scan", show_header=False)
     for label, value in (("employers scanned", report.employers), ("likely pairs", report.pairs),
                          ("new in the review queue", report.new), ("updated", report.updated),
@@ -361,7 +407,7 @@ def import_employers(path: Path, dry_run: bool, batch_size: int, region: str | N
     """Import employers from a CSV file (canonical columns: see `crm export employers`)."""
     from crm.employers.import_service import cli_import
 
-    raise SystemExit(cli_import(_settings(), path, dry_run=dry_run, batch_size=batch_size, region=region,
+    raise SystemExit(cli_import(_migrated_settings(), path, dry_run=dry_run, batch_size=batch_size, region=region,
                                 maps=maps))
 
 
@@ -378,7 +424,7 @@ def export_employers(out: str, region: str | None) -> None:
     """Export employers as CSV in the columns `crm import employers` reads."""
     from crm.employers.export import cli_export
 
-    cli_export(_settings(), out, region)
+    cli_export(_migrated_settings(), out, region)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import crm.models  # noqa: F401  (complete metadata)
 from crm.app import create_app
 from crm.db import make_engine, make_sessionmaker, metadata
 from crm.directory.models import Region
+from crm.migrate import stamp_head
 from crm.seed import load_reference
 from crm.settings import Settings
 
@@ -41,6 +42,7 @@ async def _build_schema(settings: Settings) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(metadata.drop_all)
         await conn.run_sync(metadata.create_all)
+        await conn.run_sync(stamp_head)  # as `crm db upgrade` leaves it: /readyz and the CLI check it
     async with make_sessionmaker(engine)() as db, db.begin():
         await load_reference(db)
     await engine.dispose()

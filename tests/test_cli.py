@@ -1,13 +1,17 @@
 """The `crm` command: upgrade from empty, idempotent seed, users and tokens, backup."""
 
+import asyncio
 import shutil
 import sqlite3
 from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from crm.cli import main
+from crm.db import make_engine
+from crm.migrate import head_revisions
 from crm.settings import DEFAULT_SECRET, Settings
 
 
@@ -176,3 +180,55 @@ def test_db_backup_on_postgresql_is_a_pg_dump_archive_and_refuses_an_existing_fi
     assert made.exit_code == 0 and target.read_bytes().startswith(b"PGDMP")
     again = CliRunner().invoke(main, ["db", "backup", str(target)], env=env, catch_exceptions=False)
     assert again.exit_code == 1 and "exists: use --force" in again.output
+
+
+# --- an unmigrated database: one line saying what to run ------------------------------------------
+
+@pytest.mark.parametrize("command", [
+    ["seed"],
+    ["users", "create", "x@example.org", "--name", "X", "--role", "admin"],
+    ["users", "token", "x@example.org"],
+    ["employers", "reindex"],
+    ["export", "employers"],
+])
+def test_commands_on_a_database_never_migrated_say_to_run_db_upgrade(cli_env, command):
+    result = _run(*command)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: the database at {cli_env / 'cli.db'} has no OneDoor tables")
+    assert "run `crm db upgrade` first" in result.output and len(result.output.splitlines()) == 1
+    assert not (cli_env / "cli.db").exists()  # asking did not leave an empty database behind
+
+
+def test_import_on_an_empty_database_file_says_to_run_db_upgrade(cli_env):
+    sqlite3.connect(cli_env / "cli.db").close()  # the file is there, the tables are not
+    source = cli_env / "in.csv"
+    source.write_text("legal_name,zip\nMojave Solar Works,93501\n")
+    result = _run("import", "employers", str(source))
+    assert result.exit_code == 1 and "has no OneDoor tables" in result.output
+
+
+def test_commands_on_a_database_behind_the_migrations_say_to_run_db_upgrade(settings, db):
+    env = {"CRM_DATABASE_URL": settings.database_url}
+    head = ", ".join(head_revisions())
+    asyncio.run(_set_revision(settings, "0011"))
+    try:
+        result = CliRunner().invoke(main, ["seed"], env=env, catch_exceptions=False)
+        assert result.exit_code == 1
+        assert f"is behind (revision 0011, expected {head}): run `crm db upgrade` first" in result.output
+    finally:
+        asyncio.run(_set_revision(settings, head))
+    assert CliRunner().invoke(main, ["seed"], env=env, catch_exceptions=False).exit_code == 0
+
+
+async def _set_revision(settings, revision):
+    engine = make_engine(settings)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    await engine.dispose()
+
+
+def test_export_to_a_missing_folder_is_one_clear_line(cli_env):
+    _migrated(cli_env)
+    result = _run("export", "employers", "--out", str(cli_env / "nowhere" / "x.csv"))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: cannot write {cli_env / 'nowhere' / 'x.csv'}: No such file or directory"

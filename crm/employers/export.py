@@ -101,8 +101,12 @@ def cli_export(settings: Settings, out: str, region: str | None) -> int:
     if out == "-":
         n = asyncio.run(go(sys.stdout))
     else:
-        # utf-8-sig: Excel opens it with the right accents; the import accepts the BOM.
-        with open(out, "w", encoding="utf-8-sig", newline="") as fh:
+        try:
+            # utf-8-sig: Excel opens it with the right accents; the import accepts the BOM.
+            fh = open(out, "w", encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+        with fh:
             n = asyncio.run(go(fh))
         click.echo(f"exported {n} rows to {out}", err=True)
     return n
