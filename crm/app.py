@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -38,6 +39,7 @@ from crm.employers.review_api import ReviewApi
 from crm.errors import exception_handlers
 from crm.health import healthz, readyz
 from crm.jobs.scheduler import start_scheduler
+from crm.migrate import head_revisions
 from crm.partnerships.api import PartnershipApi
 from crm.paths import asset_dir
 from crm.reports.api import ReportApi
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # /readyz compares the database with the migrations' head: read the scripts now, in a
+        # thread, rather than on the event loop at the first probe.
+        await asyncio.to_thread(head_revisions)
         scheduler = start_scheduler(settings, sessionmaker) if settings.scheduler_enabled else None
         try:
             yield

@@ -126,6 +126,7 @@ def serve(host: str, port: int, workers: int, http_impl: str, loop: str, demo: b
     settings.check()
     if demo:
         _prepare_demo(settings)
+    _refuse_unmigrated(settings)
     if workers > 1 and (loop == "asyncio" or (loop == "auto" and importlib.util.find_spec("uvloop") is None)):
         # uvicorn's shared socket for several workers is created without IPPROTO_TCP, so the asyncio
         # loop does not set TCP_NODELAY on accepted connections: keep-alive responses then wait out
@@ -136,6 +137,20 @@ def serve(host: str, port: int, workers: int, http_impl: str, loop: str, demo: b
     click.echo(f"OneDoor is starting at {base}  (database: {_safe_url(settings.database_url)})")
     uvicorn.run("crm.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower(), proxy_headers=True, http=http_impl, loop=loop)
+
+
+def _refuse_unmigrated(settings: Settings) -> None:
+    """``crm serve`` on a database without OneDoor's tables, or behind the code, would answer every
+    request with a 500: refuse to start and say what to run. A database that does not answer yet (a
+    PostgreSQL still starting) only warns: the server starts, /readyz answers 503 until it does."""
+    try:
+        problem = schema_problem(settings)
+    except DatabaseUnreachable as exc:
+        click.echo(f"warning: {exc.message}; starting anyway, /readyz answers 503 until it answers", err=True)
+        return
+    if problem:
+        hint = " (or `crm serve --demo` for a demo database)" if settings.is_sqlite else ""
+        raise click.ClickException(problem + hint)
 
 
 def _prepare_demo(settings: Settings) -> None:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from crm import migrate
 from crm.cli import main
 from crm.db import make_engine
 from crm.migrate import head_revisions
@@ -232,3 +233,27 @@ def test_export_to_a_missing_folder_is_one_clear_line(cli_env):
     result = _run("export", "employers", "--out", str(cli_env / "nowhere" / "x.csv"))
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: cannot write {cli_env / 'nowhere' / 'x.csv'}: No such file or directory"
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def started(monkeypatch):
+    """uvicorn.run replaced: the calls `crm serve` made to start the server."""
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    return calls
+
+
+def test_serve_refuses_a_database_that_was_never_migrated(cli_env, started):
+    result = _run("serve")
+    assert result.exit_code == 1 and "has no OneDoor tables" in result.output and "crm db upgrade" in result.output
+    assert started == []
+
+
+def test_serve_starts_on_a_migrated_database_and_demo_migrates_a_fresh_one_first(cli_env, started, monkeypatch):
+    monkeypatch.setattr("crm.cli._prepare_demo", migrate.upgrade)  # the demo data itself: tests/test_demo.py
+    assert _run("serve", "--demo").exit_code == 0
+    assert len(started) == 1

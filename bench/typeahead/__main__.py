@@ -47,6 +47,7 @@ from crm.employers.candidates import (
 )
 from crm.employers.matching import rank_candidates
 from crm.employers.models import Employer
+from crm.migrate import stamp_head
 from crm.seed import load_reference
 from crm.settings import Settings
 
@@ -103,16 +104,21 @@ async def build(settings: Settings, n: int, rebuild: bool) -> None:
                 current = False
             if have == n and keys and current:
                 print(f"reusing {have:,} employers, {keys:,} search keys")
+                async with engine.begin() as conn:
+                    await conn.run_sync(stamp_head)  # a set built before the schema was stamped
                 return
             if have == n:
                 # Same employers, keys of another scheme (or none): rebuild the keys only.
                 print(f"reusing {have:,} employers; their search keys are not the current scheme's: reindexing")
                 await _reindex(engine, sessionmaker, settings)
+                async with engine.begin() as conn:
+                    await conn.run_sync(stamp_head)
                 return
         t0 = time.perf_counter()
         async with engine.begin() as conn:
             await conn.run_sync(metadata.drop_all)
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(stamp_head)  # `crm serve` and /readyz want the schema at head
         async with sessionmaker() as db, db.begin():
             await load_reference(db)
         async with sessionmaker() as db:
