@@ -19,12 +19,24 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    """A cell as written: nothing for None, text that would run as a formula quoted, anything else as is."""
+    """A cell as written: nothing for None, text that would run as a formula quoted, anything else as is.
+
+    Text that already starts with apostrophes before such a character ("'=x") gets one more, so
+    that ``read_cell`` can tell the added apostrophe from one the text had: the export of employers
+    is read back by the import, and that round trip must not change a name."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.lstrip("'").startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def read_cell(cell: str) -> str:
+    """A text cell as it was before ``safe_cell``: the one apostrophe it added taken off, any other kept
+    ("'Twas Bakery" stays as it is)."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_STARTS):
+        return cell[1:]
+    return cell
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:

@@ -3,6 +3,11 @@
 One row per contact (an employer without contacts gets one row): the import reads the repeated
 employer as duplicates of its first row and adds each row's contact, so the round trip keeps every
 contact. Merged tombstones are left out; they are not employers any more.
+
+The file is meant for Excel (UTF-8 with a byte-order mark), so a cell that a spreadsheet would run
+as a formula ("=1+2 Formula Co", a contact "-Minus Guy", every "+1..." phone) starts with an
+apostrophe, as in every other CSV OneDoor hands out (``crm.csvfile``); the import takes off exactly
+that apostrophe (``csvfile.read_cell``), so export → import stays lossless.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.csvfile import safe_cell
 from crm.directory.models import County, Region
 from crm.employers.importer import COLUMNS
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, EmployerStatus
@@ -63,7 +69,7 @@ async def export_rows(db: AsyncSession, region_id: int | None = None) -> AsyncIt
             for contact in contacts.get(r.id) or [(None, None, None, None)]:
                 row = {**cells, **dict(zip(("contact_name", "contact_title", "contact_email", "contact_phone"),
                                            contact, strict=True))}
-                yield ["" if row[col] is None else str(row[col]) for col in COLUMNS]
+                yield ["" if row[col] is None else safe_cell(str(row[col])) for col in COLUMNS]
 
 
 async def write_csv(db: AsyncSession, out: io.TextIOBase | Any, region_id: int | None = None) -> int:

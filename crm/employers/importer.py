@@ -35,6 +35,7 @@ import msgspec
 from rapidfuzz import fuzz
 from rapidfuzz.utils import default_process
 
+from crm.csvfile import read_cell
 from crm.employers.matching import (
     EmployerRecord,
     MatchResult,
@@ -211,9 +212,10 @@ def file_sha256(data: bytes) -> str:
 
 
 def raw_rows(table: CsvTable, columns: Mapping[int, str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(spreadsheet row number, {column: value}) for every data row."""
+    """(spreadsheet row number, {column: value}) for every data row, each value as ``csvfile.read_cell`` reads it."""
     for n, cells in enumerate(table.rows, start=2):
-        yield n, {name: cells[i] if i < len(cells) else "" for i, name in columns.items()}
+        # read_cell: the apostrophe a spreadsheet-safe export put before "=…", "+…" (crm.csvfile).
+        yield n, {name: read_cell(cells[i]) if i < len(cells) else "" for i, name in columns.items()}
 
 
 # --- validating one row ----------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import sqlite3
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -97,3 +99,51 @@ def test_cli_export_and_import_round_trip(tmp_path, settings, world):
     assert again.exit_code == 0 and "0 new" in again.output
     bad = runner.invoke(main, ["import", "employers", str(source), "--map", "zip=zipcode"], env=env)
     assert bad.exit_code == 2 and "Unknown column(s): zip" in bad.output
+
+
+FORMULA_NAMES = ["=1+2 Formula Co", "@Sum Industries", "'Twas Bakery", "'=Quoted Formula LLC"]
+
+
+async def arrange_formulas(sessionmaker, world) -> None:
+    admin = world.users["admin"]
+    actor = Principal(id=admin.id, email=admin.email, name=admin.name, organization_id=None, organization_name=None,
+                      roles={"admin": frozenset()})
+    async with sessionmaker() as db, db.begin():
+        for i, name in enumerate(FORMULA_NAMES):
+            await service.create_employer(db, actor, EmployerIn(
+                legal_name=name, county="Los Angeles", zip=f"9000{i}", phone="(213) 555-0101",
+                aliases=["-Dash Alias", "=HYPERLINK(\"http://x\")"] if i == 0 else [],
+                contacts=[ContactIn(name="-Minus Guy", title="=cmd|' /C calc'!A0", phone="213-555-0102"),
+                          ContactIn(name="+x", title="@x")] if i == 0 else []))
+
+
+async def test_export_quotes_every_cell_a_spreadsheet_would_run_as_a_formula(sessionmaker, world):
+    await arrange_formulas(sessionmaker, world)
+    rows = list(csv.DictReader(io.StringIO(await export(sessionmaker))))
+    cells = [cell for row in rows for cell in row.values()]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert [r["legal_name"] for r in rows] == ["'=1+2 Formula Co", "'=1+2 Formula Co", "'@Sum Industries",
+                                                "'Twas Bakery", "''=Quoted Formula LLC"]
+    assert {r["contact_name"] for r in rows} >= {"'-Minus Guy", "'+x"}
+    assert rows[0]["phone"] == "'+12135550101"
+
+
+async def test_export_import_into_a_fresh_database_export_is_byte_identical_with_formula_like_names(
+        tmp_path, settings, world, sessionmaker):
+    await arrange_formulas(sessionmaker, world)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    fresh = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    for url, command in ((settings.database_url, ["export", "employers", "--out", str(first)]),
+                         (fresh, ["db", "upgrade"]), (fresh, ["seed"]), (fresh, ["import", "employers", str(first)]),
+                         (fresh, ["export", "employers", "--out", str(second)])):
+        # In a thread: the command runs its own event loop, as from a shell.
+        result = await asyncio.to_thread(CliRunner().invoke, main, command, env={"CRM_DATABASE_URL": url},
+                                         catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    assert second.read_bytes() == first.read_bytes()
+    names = [r["legal_name"] for r in csv.DictReader(io.StringIO(second.read_text("utf-8-sig")))]
+    assert "'Twas Bakery" in names  # an apostrophe the name has is not taken for the export's
+    with sqlite3.connect(tmp_path / "fresh.db") as db:
+        stored = {r[0] for r in db.execute("select legal_name from employer")}
+        contacts = {r[0] for r in db.execute("select name from employer_contact")}
+    assert stored == set(FORMULA_NAMES) and contacts == {"-Minus Guy", "+x"}
