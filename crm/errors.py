@@ -67,6 +67,30 @@ def validation_path(exc: Exception) -> str:
     return text.rsplit("$.", 1)[1].rstrip("`") if "$." in text else ""
 
 
+_LEN = re.compile(r"`(str|array|object)` of length (<=|>=) (\d+)")
+_DIGITS = re.compile(r"matching regex '\^\\\\d\{(\d+),(\d+)\}\$'")
+
+
+def field_message(message: str) -> str:
+    """A msgspec validation message in words, as a form shows it under the field and the CSV import
+    in its row errors ("is required", "at most 200 characters", "must be 2 to 6 digits")."""
+    if "got `null`" in message or "missing required field" in message:
+        return "is required"
+    if m := _LEN.search(message):
+        kind, op, n = m.groups()
+        unit = "characters" if kind == "str" else "entries"
+        if op == ">=":
+            return "is required" if n == "1" else f"at least {n} {unit}"
+        return f"at most {n} {unit}"
+    if m := _DIGITS.search(message):
+        return f"must be {m.group(1)} to {m.group(2)} digits"
+    if "pattern" in message or "matching regex" in message:
+        return "has the wrong format"
+    if "Invalid RFC3339 encoded date" in message:
+        return "is not a date (YYYY-MM-DD)"
+    return message.split(" - at ")[0].replace("`", "")
+
+
 # msgspec names a missing or unknown top-level field only in its message; Litestar then files the
 # error under the body parameter ("data"), which names nothing a client sent.
 _TOP_LEVEL_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")

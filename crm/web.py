@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, TypeVar
 
 import msgspec
@@ -13,7 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.principal import Principal
-from crm.errors import FieldError, validation_path
+from crm.errors import FieldError, field_message, validation_path
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -74,24 +73,6 @@ def principal_of(request: Request[Any, Any, Any]) -> Principal:
     user = request.scope.get("user")
     assert isinstance(user, Principal)
     return user
-
-
-_LEN = re.compile(r"length (<=|>=) (\d+)")
-
-
-def field_message(message: str) -> str:
-    """A msgspec validation message as a form shows it under the field ("is required", "at most 200 characters")."""
-    if "got `null`" in message or "missing required field" in message:
-        return "is required"
-    if m := _LEN.search(message):
-        if m.group(1) == ">=":
-            return "is required" if m.group(2) == "1" else f"at least {m.group(2)} characters"
-        return f"at most {m.group(2)} characters"
-    if "pattern" in message or "matching regex" in message:
-        return "has the wrong format"
-    if "Invalid RFC3339 encoded date" in message:
-        return "is not a date (YYYY-MM-DD)"
-    return message.split(" - at ")[0].replace("`", "")
 
 
 def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] = ()) -> T:

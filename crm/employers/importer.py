@@ -49,7 +49,7 @@ from crm.employers.matching import (
 from crm.employers.models import SizeBand
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import sector_for_naics  # the service's own NAICS rule (a pure function)
-from crm.errors import FieldError, validation_path
+from crm.errors import FieldError, field_message, validation_path
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # Rows per all-or-nothing batch (one transaction). 2,000 rather than 1,000 halves the per-batch
@@ -329,12 +329,7 @@ def _struct_error(exc: msgspec.ValidationError) -> tuple[str, str]:
     name = path.split("[")[0].split(".")[0] or "row"
     if name == "contacts":
         name = "contact_" + (path.rsplit(".", 1)[-1] if "." in path else "name")
-    message = text.split(" - at ")[0].replace("`", "")
-    if m := re.search(r"length <= (\d+)", message):
-        message = f"at most {m.group(1)} characters"
-    elif "pattern" in message:
-        message = "has the wrong format" + (" (2-6 digits)" if name == "naics_code" else "")
-    return name, message
+    return name, field_message(text)  # in words, as the web forms say it
 
 
 _PAYLOAD_COLUMNS = tuple(c for c in EMPLOYER_COLUMNS if c != "aliases")

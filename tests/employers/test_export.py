@@ -147,3 +147,12 @@ async def test_export_import_into_a_fresh_database_export_is_byte_identical_with
         stored = {r[0] for r in db.execute("select legal_name from employer")}
         contacts = {r[0] for r in db.execute("select name from employer_contact")}
     assert stored == set(FORMULA_NAMES) and contacts == {"-Minus Guy", "+x"}
+
+
+def test_cli_import_says_a_bad_naics_code_in_words(tmp_path, settings, world):
+    source = tmp_path / "in.csv"
+    source.write_text("legal_name,zip,county,naics_code\nMojave Solar Works,93501,Kern,12a\n")
+    result = CliRunner().invoke(main, ["import", "employers", str(source)],
+                                env={"CRM_DATABASE_URL": settings.database_url})
+    assert result.exit_code == 1 and "row 2, naics_code: must be 2 to 6 digits" in result.output
+    assert "regex" not in result.output

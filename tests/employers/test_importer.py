@@ -86,6 +86,17 @@ def test_lengths_come_from_the_api_schema_and_a_missing_name_is_required():
     assert validate_row(4, {"legal_name": "  "}, REF) == [RowError(4, "legal_name", "is required")]
 
 
+def test_values_the_api_schema_refuses_are_said_in_words_not_as_msgspec_messages():
+    assert validate_row(5, {"legal_name": "Acme", "naics_code": "12a"}, REF) == [
+        RowError(5, "naics_code", "must be 2 to 6 digits")]
+    assert validate_row(6, {"legal_name": "Acme", "aliases": ";".join(f"Acme {i}" for i in range(51))}, REF) == [
+        RowError(6, "aliases", "at most 50 entries")]
+    assert validate_row(7, {"legal_name": "Acme", "region": "X"}, REF) == [
+        RowError(7, "region", "at least 2 characters")]
+    assert validate_row(8, {"legal_name": "Acme", "contact_name": "x" * 121}, REF) == [
+        RowError(8, "contact_name", "at most 120 characters")]
+
+
 def test_row_values_are_normalized_like_the_employer_service():
     row = valid(2, website="https://www.Harbor-Freight.com/about", fein="123456789", phone="(213) 555-0101",
                 zip="90012-1234", county="Los Angeles County", naics_code="484110", aliases="HFI; ; Harbor Freight")

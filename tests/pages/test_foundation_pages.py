@@ -141,7 +141,7 @@ async def test_create_employer_form_rerenders_with_field_errors_and_writes_nothi
 
 
 @pytest.mark.parametrize(("data", "field", "said"), [
-    ({"legal_name": "Acme", "naics_code": "x"}, "naics_code", "has the wrong format"),
+    ({"legal_name": "Acme", "naics_code": "x"}, "naics_code", "must be 2 to 6 digits"),
     ({"legal_name": "A" * 201}, "legal_name", "at most 200 characters"),
 ])
 async def test_a_value_the_schema_refuses_is_shown_under_its_field_in_words(client, world, db, data, field, said):
