@@ -10,7 +10,7 @@ setup(
     package_dir=ASSETS,
     package_data={
         "crm.templates": ["*.html", "**/*.html"],
-        "crm.static": ["*.css", "**/*.js", "**/*.css", "**/*.svg"],
+        "crm.static": ["*.css", "**/*.js", "**/*.css", "**/*.svg", "**/*.txt"],
         "crm.seeds": ["*.csv", "*.md"],
         "crm": ["migrations/*.mako", "migrations/versions/*.py"],
     },

@@ -16,6 +16,7 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -53,6 +54,7 @@ from crm.touches.touch_api import TimelineApi, TouchApi
 from crm.touches.transfer_api import CaseloadApi
 from crm.transactions import TransactionMiddleware
 
+REDOC = "redoc-2.5.4.standalone.js"  # static/vendor/, from the npm package redoc 2.5.4 (MIT)
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
@@ -137,6 +139,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", description="POST /api/auth/token")}),
             security=[{"bearer": []}],
+            # The API reference works offline like every page: Redoc is vendored (no CDN, no web fonts).
+            render_plugins=[RedocRenderPlugin(
+                js_url=f"/static/vendor/{REDOC}", google_fonts=False, path=["/", "/redoc"],
+                favicon='<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">')],
         ),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},

@@ -224,3 +224,12 @@ async def test_a_partner_searching_the_directory_sees_each_employers_spoc(client
     assert "<th>SPOC</th>" in rows
     row_of = {name: rows.split(name, 1)[1].split("</tr>", 1)[0] for name in ("Golden State", "Golden Gate")}
     assert "<td>Maria Lopez" in row_of["Golden State"] and "none yet" in row_of["Golden Gate"]
+
+
+async def test_the_api_reference_loads_nothing_from_outside(client):
+    page = await client.get("/schema")
+    assert page.status_code == 200 and "Redoc.init(" in page.text
+    assert "https://" not in page.text.split("<body>", 1)[0]  # no CDN script, web font or remote icon
+    assert '<script src="/static/vendor/redoc-2.5.4.standalone.js"' in page.text
+    js = await client.get("/static/vendor/redoc-2.5.4.standalone.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"] and "Redoc" in js.text[:2000]
