@@ -72,6 +72,7 @@ class ContactOptionsPages(Controller):
     what every CRM user sees on the employer page."""
 
     path = "/employers/contact-options"
+    include_in_schema = False
     guards = [requires_crm_user]
     include_in_schema = False
 

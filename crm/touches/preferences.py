@@ -282,6 +282,7 @@ def _form_number(value: str, field: str, wrong: list[tuple[str, str]]) -> int | 
 
 class PreferencesPages(Controller):
     path = "/employers"
+    include_in_schema = False
     guards = [requires_crm_user]
 
     @post("/{employer_id:int}/preferences")

@@ -233,3 +233,8 @@ async def test_the_api_reference_loads_nothing_from_outside(client):
     assert '<script src="/static/vendor/redoc-2.5.4.standalone.js"' in page.text
     js = await client.get("/static/vendor/redoc-2.5.4.standalone.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"] and "Redoc" in js.text[:2000]
+
+
+async def test_the_api_reference_lists_the_api_and_no_page(client):
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    assert [p for p in paths if not p.startswith("/api/")] == ["/healthz", "/readyz"]
