@@ -106,6 +106,9 @@ def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
             named = _TOP_LEVEL_FIELD.search(message)
             if key in ("data", "body") and named:
                 key = named.group(1)
+            elif key in ("data", "body") and message.strip("'\"") == key:
+                # No body at all: Litestar reports the missing handler argument as the KeyError "'data'".
+                key, message = "body", "is required: send a JSON object"
             fields.append({"field": key, "message": message})
     return fields
 

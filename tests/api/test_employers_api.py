@@ -72,6 +72,15 @@ async def test_malformed_json_is_400(client, world):
     assert r.json()["error"]["code"] == "bad_request"
 
 
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/api/employers"), ("POST", "/api/touch-requests"), ("POST", "/api/employers/1/merge"),
+    ("PUT", "/api/regions/LA-BASIN/policy")])
+async def test_a_missing_body_is_said_in_words(client, world, method, path):
+    r = await client.request(method, path, headers=await world.f.auth(world.users["lead"]))
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"] == [{"field": "body", "message": "is required: send a JSON object"}]
+
+
 @pytest.mark.parametrize("path", ["/api/employers", "/api/touch-requests", "/api/auth/token"])
 async def test_json_nested_too_deeply_is_400_not_500(client, world, path):
     headers = await world.f.auth(world.users["spoc"])
