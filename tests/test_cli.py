@@ -208,6 +208,17 @@ def test_import_on_an_empty_database_file_says_to_run_db_upgrade(cli_env):
     assert result.exit_code == 1 and "has no OneDoor tables" in result.output
 
 
+def test_import_names_every_problem_of_map_at_once(cli_env):
+    _migrated(cli_env)
+    source = cli_env / "in.csv"
+    source.write_text("legal_name,fien\nMojave Solar Works,12-3456789\n")
+    result = _run("import", "employers", str(source), "--map", "fien=bogus", "--map", "Fein=fein")
+    assert result.exit_code == 2
+    assert "'bogus' (mapped from 'fien') is not a column to import into" in result.output
+    assert "'Fein' is not a column of the file; its columns are legal_name, fien" in result.output
+    assert "Nothing was written" in result.output
+
+
 def test_commands_on_a_database_behind_the_migrations_say_to_run_db_upgrade(settings, db):
     env = {"CRM_DATABASE_URL": settings.database_url}
     head = ", ".join(head_revisions())

@@ -327,7 +327,7 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
     with stages("read"):
         table = importer.read_csv(data)
         wanted = {**importer.guess_mapping(table.headers), **(mapping or {})}
-        columns = importer.check_mapping(table.headers, wanted)
+        columns = importer.check_mapping(table.headers, wanted, mapping)
     result = ImportResult(dry_run=dry_run, total_rows=len(table.rows), stages=stages)
     result.unknown_ignored = [h for h in table.headers if wanted.get(h) == importer.IGNORE]
 

@@ -182,8 +182,22 @@ def guess_mapping(headers: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def check_mapping(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[int, str]:
-    """Column index → canonical column, or ImportFileError naming unknown/duplicate columns."""
+def check_mapping(headers: Sequence[str], mapping: Mapping[str, str],
+                  given: Mapping[str, str] | None = None) -> dict[int, str]:
+    """Column index → canonical column, or one ImportFileError naming every problem of the mapping.
+
+    ``given`` is what the user mapped by hand (``--map``, the mapping form); a header it names that
+    the file does not have is a problem too (a typo there must not pass for "nothing to map").
+    """
+    problems: list[str] = []
+    bad_targets: dict[str, list[str]] = {}
+    for source, target in (given or {}).items():
+        if source not in headers:
+            swapped = source in COLUMNS and target in headers
+            hint = f" (HEADER=COLUMN: did you mean {target}={source}?)" if swapped else ""
+            problems.append(f"{source!r} is not a column of the file{hint}; its columns are {', '.join(headers)}")
+            if target and target not in COLUMNS and target != IGNORE and not swapped:
+                bad_targets.setdefault(target, []).append(source)
     unknown: list[str] = []
     out: dict[int, str] = {}
     seen: dict[str, str] = {}
@@ -192,18 +206,27 @@ def check_mapping(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[in
         if target == IGNORE:
             continue
         if target not in COLUMNS:
-            unknown.append(header or f"(column {i + 1} without a name)")
+            if target:
+                bad_targets.setdefault(target, []).append(header)
+            else:
+                unknown.append(header or f"(column {i + 1} without a name)")
             continue
         if target in seen:
-            raise ImportFileError(f"Columns {seen[target]!r} and {header!r} are both mapped to {target}")
+            problems.append(f"Columns {seen[target]!r} and {header!r} are both mapped to {target}")
+            continue
         seen[target] = header
         out[i] = target
+    for target, sources in bad_targets.items():
+        problems.append(f"{target!r} (mapped from {', '.join(map(repr, sources))}) is not a column to import into")
     if unknown:
-        raise ImportFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Map each to one of {', '.join(COLUMNS)} or ignore it "
-            "explicitly (CLI: --map 'Header=column' or --map 'Header=ignore')")
+        problems.append(f"Unknown column(s): {', '.join(unknown)}")
+    if unknown or bad_targets:
+        problems.append(f"Map each column to one of {', '.join(COLUMNS)} or ignore it explicitly "
+                        "(CLI: --map 'Header=column' or --map 'Header=ignore')")
     if "legal_name" not in seen:
-        raise ImportFileError("No legal_name column: map the column holding the employer's name to legal_name")
+        problems.append("No legal_name column: map the column holding the employer's name to legal_name")
+    if problems:
+        raise ImportFileError(".\n".join(problems))  # one per line in the CLI; a space on the page
     return out
 
 

@@ -71,6 +71,22 @@ def test_headers_are_guessed_by_name_and_unknown_ones_must_be_mapped_or_ignored(
         check_mapping(["a", "b", "name"], {"a": "zip", "b": "zip", "name": "legal_name"})
 
 
+def test_a_hand_mapping_is_refused_with_every_problem_at_once():
+    headers = ["legal_name", "fien", "E-mail"]
+    wanted = {**guess_mapping(headers), "fien": "bogus", "Phone #": "phone"}
+    with pytest.raises(ImportFileError) as refused:
+        check_mapping(headers, wanted, given={"fien": "bogus", "Phone #": "phone"})
+    said = str(refused.value)
+    assert "'bogus' (mapped from 'fien') is not a column to import into" in said
+    assert "one of legal_name, dba, website, fein" in said
+    assert "'Phone #' is not a column of the file; its columns are legal_name, fien, E-mail" in said
+
+
+def test_a_hand_mapping_written_column_first_is_pointed_out():
+    with pytest.raises(ImportFileError, match="did you mean fien=fein"):
+        check_mapping(["legal_name", "fien"], {"legal_name": "legal_name", "fien": IGNORE}, given={"fein": "fien"})
+
+
 def test_row_errors_name_the_row_and_every_bad_field():
     out = validate_row(7, {"legal_name": "Acme", "fein": "12-345", "zip": "9", "website": "not a site",
                            "county": "Atlantis", "size_band": "huge", "naics_code": "99"}, REF)
