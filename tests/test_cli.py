@@ -208,6 +208,18 @@ def test_import_on_an_empty_database_file_says_to_run_db_upgrade(cli_env):
     assert result.exit_code == 1 and "has no OneDoor tables" in result.output
 
 
+def test_import_reports_every_problem_of_a_row(cli_env):
+    _migrated(cli_env)
+    source = cli_env / "in.csv"
+    source.write_text("legal_name,fein,naics_code,zip,phone\n" + "x" * 201 + ",12-34,12a,9,555\n")
+    result = _run("import", "employers", "--dry-run", str(source))
+    assert result.exit_code == 1
+    for said in ("row 2, legal_name: at most 200 characters", "row 2, fein: '12-34' is not a valid FEIN",
+                 "row 2, phone: '555' is not a valid phone number", "row 2, naics_code: must be 2 to 6 digits",
+                 "row 2, zip: '9' is not a ZIP code"):
+        assert said in result.output
+
+
 def test_import_names_every_problem_of_map_at_once(cli_env):
     _migrated(cli_env)
     source = cli_env / "in.csv"

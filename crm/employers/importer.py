@@ -355,15 +355,44 @@ def _struct_error(exc: msgspec.ValidationError) -> tuple[str, str]:
     return name, field_message(text)  # in words, as the web forms say it
 
 
+def _schema_problems(payload: Mapping[str, Any], exc: msgspec.ValidationError) -> dict[str, str]:
+    """Every column of a row the API schema refuses, in words. msgspec stops at the first problem,
+    so each filled column is checked again on its own - only for rows that failed, the rare case."""
+    problems: dict[str, str] = {}
+    for name, value in payload.items():
+        if name == "contacts":
+            for key, cell in value[0].items():
+                if cell is not None:
+                    contact = {"name": "-", key: cell}
+                    _schema_check(problems, f"contact_{key}", {"legal_name": "-", "contacts": [contact]})
+        elif name == "legal_name" or value:
+            _schema_check(problems, name, {"legal_name": "-", name: value})
+    if not problems:  # not one column alone: say what msgspec said of the whole
+        name, message = _struct_error(exc)
+        problems[name] = message
+    return problems
+
+
+def _schema_check(problems: dict[str, str], column: str, payload: Mapping[str, Any]) -> None:
+    try:
+        msgspec.convert(payload, EmployerIn)
+    except msgspec.ValidationError as exc:
+        problems[column] = field_message(str(exc))
+
+
 _PAYLOAD_COLUMNS = tuple(c for c in EMPLOYER_COLUMNS if c != "aliases")
+_COLUMN_ORDER = {c: i for i, c in enumerate(COLUMNS)}
 
 
 def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRow | list[RowError]:
-    """Normalize one row with the employer service's rules; every problem is a RowError naming the field."""
+    """Normalize one row with the employer service's rules; every problem of the row is a RowError
+    naming its column (all of them at once, in the order of ``COLUMNS``)."""
     errors: list[RowError] = []
+    refused: dict[str, str] = {}  # column -> what the API schema says of it: the column's one error
 
     def err(field_name: str, message: str) -> None:
-        errors.append(RowError(number, field_name, message))
+        if field_name not in refused:
+            errors.append(RowError(number, field_name, message))
 
     aliases = [a for a in (_clean(x) for x in (raw.get("aliases") or "").split(";")) if a]
     # _clean inlined (17 cells a row, 100,000 rows): whitespace collapsed, blank is None.
@@ -381,9 +410,8 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
     try:
         msgspec.convert(payload, EmployerIn)  # the API's length and format limits
     except msgspec.ValidationError as exc:
-        name, message = _struct_error(exc)
-        err(name, "is required" if name == "legal_name" and not payload["legal_name"] else message)
-        return errors
+        refused = _schema_problems(payload, exc)
+        errors += [RowError(number, name, message) for name, message in refused.items()]
 
     values: dict[str, Any] = {}
     legal = payload["legal_name"]
@@ -439,7 +467,9 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
             region_id = rid
     if region_id is None and not county_name and not region_code:
         region_id = ref.default_region_id
-    if region_id is not None and ref.default_region_id is not None and region_id != ref.default_region_id:
+    if errors and any(e.field in ("county", "region") for e in errors):
+        pass  # where the row belongs is unknown: no region limit to say it breaks
+    elif region_id is not None and ref.default_region_id is not None and region_id != ref.default_region_id:
         err("county" if county_name else "region",
             f"is in {ref.region_codes.get(region_id, region_id)}; this import is limited to "
             f"{ref.region_codes.get(ref.default_region_id)}")
@@ -448,7 +478,7 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
     values["county_id"], values["region_id"] = county_id, region_id
 
     contact = None
-    if contact_values["contact_name"]:
+    if payload.get("contacts"):  # any contact column filled (a missing name is said above)
         email = contact_values["contact_email"]
         if email and ("@" not in email or email.startswith("@")):
             err("contact_email", f"{email!r} is not an e-mail address")
@@ -459,6 +489,7 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
         contact = {"name": contact_values["contact_name"], "title": contact_values["contact_title"],
                    "email": email.lower() if email else None, "phone": cphone_n}
     if errors:
+        errors.sort(key=lambda e: _COLUMN_ORDER.get(e.field, len(COLUMNS)))
         return errors
 
     alias_pairs: list[tuple[str, str]] = []

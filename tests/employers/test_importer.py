@@ -96,6 +96,28 @@ def test_row_errors_name_the_row_and_every_bad_field():
     assert str(RowError(7, "fein", "bad")) == "row 7, fein: bad"
 
 
+def test_a_row_with_many_problems_reports_every_one_in_column_order():
+    # A name too long for the API schema used to stop validation there: the other seven went unsaid.
+    out = validate_row(9, {"legal_name": "x" * 201, "website": "not a site", "fein": "12-345", "phone": "555",
+                           "naics_code": "12a", "zip": "9", "contact_name": "Ann Lee", "contact_email": "ann at acme",
+                           "contact_phone": "12"}, REF)
+    assert isinstance(out, list)
+    assert [(e.row, e.field) for e in out] == [(9, "legal_name"), (9, "website"), (9, "fein"), (9, "phone"),
+                                               (9, "naics_code"), (9, "zip"), (9, "contact_email"),
+                                               (9, "contact_phone")]
+    assert [e.message for e in out if e.field in ("legal_name", "naics_code")] == ["at most 200 characters",
+                                                                                   "must be 2 to 6 digits"]
+
+
+def test_schema_limits_of_several_columns_are_reported_together_once_each():
+    out = validate_row(4, {"legal_name": "Acme", "fein": "1" * 25, "zip": "1" * 12, "region": "X",
+                           "contact_email": "x" * 255}, REF)
+    assert out == [RowError(4, "fein", "at most 20 characters"), RowError(4, "zip", "at most 10 characters"),
+                   RowError(4, "region", "at least 2 characters"),
+                   RowError(4, "contact_name", "is required when other contact columns are filled"),
+                   RowError(4, "contact_email", "at most 254 characters")]
+
+
 def test_lengths_come_from_the_api_schema_and_a_missing_name_is_required():
     out = validate_row(3, {"legal_name": "x" * 201}, REF)
     assert out == [RowError(3, "legal_name", "at most 200 characters")]

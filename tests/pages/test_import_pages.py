@@ -86,6 +86,18 @@ async def test_invalid_fein_is_reported_by_row_and_field_and_its_batch_imports_n
     assert await employers(db) == 0
 
 
+async def test_the_preview_lists_every_problem_of_a_row_each_under_its_column(client, world, db):
+    await login(client, world.users["lead"].email)
+    data = b"legal_name,fein,naics_code,zip,contact_name,contact_email\nBad Co,12-34,12a,9,Ann Lee,ann at bad\n"
+    job_url = (await upload(client, data)).headers["location"]
+    await client.post(f"{job_url}/preview", data={f"map_{i}": c for i, c in enumerate(
+        ["legal_name", "fein", "naics_code", "zip", "contact_name", "contact_email"])}, headers=csrf(client))
+    preview = await client.get(job_url)
+    for column in ("fein", "naics_code", "zip", "contact_email"):
+        assert f"<td>2</td><td>{column}</td>" in preview.text
+    assert "Errors (4)" in preview.text
+
+
 @pytest.mark.parametrize(("name", "data", "content_type", "message"), [
     ("employers.xlsx", b"PK\x03\x04workbook", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
      "is not a CSV file"),
