@@ -925,7 +925,7 @@ def result_lines(result: ImportResult, limit: int = 50) -> list[str]:
     if len(result.errors) > limit:
         lines.append(f"  ... and {len(result.errors) - limit} more errors")
     for s in result.samples.get("review", [])[:20]:
-        lines.append(f"  review row {s['row']} {s['name']}: {s['explanation']}")
+        lines.append(f"  row {s['row']} ({s['name']}) needs review: {s['explanation']}")
     lines.append(f"{'dry run, nothing written' if result.dry_run else 'done'} in {result.seconds:.1f} s"
                  + (f" (job #{result.job_id})" if result.job_id else ""))
     return lines

@@ -733,8 +733,7 @@ def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | st
             continue
         if outcome == "review":
             plans.append(RowPlan(row.number, "review", row, explanation="; ".join(
-                f"#{c.id if c.id not in rows_of_file else 'row ' + str(rows_of_file[c.id])} {c.name}: "
-                f"{r.outcome} ({r.explanation})" for c, r in ranked[:3]),
+                f"{_candidate_label(c, rows_of_file)}: {r.outcome} ({r.explanation})" for c, r in ranked[:3]),
                 candidates=[(c.id, c.name, r.explanation) for c, r in ranked[:5]]))
             continue
         ident = f"row:{row.number}"
@@ -743,6 +742,13 @@ def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | st
         plans.append(RowPlan(row.number, "new", row, target=ident, record=query))
         rows_of_file[ident] = row.number
     return plans
+
+
+def _candidate_label(candidate: EmployerRecord, rows_of_file: Mapping[int | str, int]) -> str:
+    """"employer #12 (Acme Corp)", or "row 5 (Fresh Co)" for an employer this file creates."""
+    if candidate.id in rows_of_file:
+        return f"row {rows_of_file[candidate.id]} ({candidate.name})"
+    return f"employer #{candidate.id} ({candidate.name})"
 
 
 FILLABLE = ("dba", "website", "fein", "phone", "naics_code", "size_band", "address_line", "city", "zip")

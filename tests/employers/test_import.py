@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.audit.models import AuditEvent
 from crm.employers.import_models import ImportBatch, ImportRowKey
-from crm.employers.import_service import run_import
+from crm.employers.import_service import result_lines, run_import
 from crm.employers.importer import ImportFileError
 from crm.employers.models import Employer, EmployerAlias, EmployerContact
 
@@ -119,6 +119,20 @@ async def test_review_level_match_is_reported_and_not_imported(sessionmaker, db,
     assert result.counts["review"] == 1 and result.counts["new"] == 0
     assert "ACME Corporation" in result.samples["review"][0]["explanation"]
     assert await db.scalar(select(func.count()).select_from(Employer)) == 1
+
+
+async def test_the_review_report_names_the_row_or_employer_a_row_may_be(sessionmaker, db, factory):
+    acme = await factory.employer("ACME Corporation", website="https://acme.com", zip="90012")
+    data = csv_bytes([{"legal_name": "Fresh Co", "website": "freshco.com", "zip": "90012"},
+                      {"legal_name": "Fresh Co", "website": "fresh-co.net", "zip": "90013"},
+                      {"legal_name": "Acme Corp", "website": "acme-corp.net", "zip": "90012"}])
+    result = await run_import(sessionmaker, data, dry_run=True)
+    why = {s["row"]: s["explanation"] for s in result.samples["review"]}
+    assert why[3].startswith("row 2 (Fresh Co): review (same name")
+    assert why[4].startswith(f"employer #{acme.id} (ACME Corporation): review (")
+    lines = result_lines(result)
+    assert f"  row 3 (Fresh Co) needs review: {why[3]}" in lines
+    assert f"  row 4 (Acme Corp) needs review: {why[4]}" in lines
 
 
 async def test_unknown_column_refuses_the_file_until_it_is_mapped_or_ignored(sessionmaker, db):
