@@ -9,8 +9,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm import migrate
 from crm.db import make_engine, make_sessionmaker
 from crm.employers.importer import DEFAULT_BATCH_SIZE
+from crm.files import replacing
 from crm.settings import Settings
 
 T = TypeVar("T")
@@ -230,7 +231,7 @@ def backup(path: Path, force: bool) -> None:
         source = settings.sqlite_path
         if source is None or not source.exists():
             raise click.ClickException(f"no SQLite database at {source}")
-        with _replacing(path) as tmp:
+        with replacing(path) as tmp:
             try:
                 # The online backup API copies a consistent snapshot even while the app is writing.
                 with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(tmp)) as dst:
@@ -245,7 +246,7 @@ def backup(path: Path, force: bool) -> None:
     # The password goes in the environment, not on pg_dump's command line (which `ps` shows).
     env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
     dbname = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    with _replacing(path) as tmp:
+    with replacing(path) as tmp:
         result = subprocess.run(["pg_dump", "--format=custom", f"--file={tmp}", f"--dbname={dbname}"], check=False,
                                 env=env)
         if result.returncode != 0:
@@ -273,17 +274,6 @@ def _check_backup_target(path: Path, force: bool, source: Path | None) -> None:
             # A SQLite file with a write-ahead log beside it is open as a database (or was not closed
             # cleanly): replacing it under that log corrupts it, --force or not.
             raise click.ClickException(f"{path} is a SQLite database in use ({path}-wal exists): not replacing it")
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """A temporary file beside ``path`` that replaces it when the block succeeds (removed when it fails)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --- seed ------------------------------------------------------------------------------------

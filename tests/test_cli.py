@@ -258,6 +258,42 @@ def test_export_to_a_missing_folder_is_one_clear_line(cli_env):
     assert result.output.strip() == f"Error: cannot write {cli_env / 'nowhere' / 'x.csv'}: No such file or directory"
 
 
+def test_export_to_an_unknown_region_leaves_no_file_behind(cli_env):
+    _migrated(cli_env)
+    target = cli_env / "f.csv"
+    result = _run("export", "employers", "--region", "UNKNOWN", "--out", str(target))
+    assert result.exit_code == 1 and "unknown region code 'UNKNOWN'" in result.output
+    assert sorted(p.name for p in cli_env.iterdir() if not p.name.startswith("cli.db")) == []
+
+
+def test_a_failed_export_leaves_the_earlier_file_as_it_was(cli_env, monkeypatch):
+    _migrated(cli_env)
+    target = cli_env / "employers.csv"
+    target.write_text("the export of last week\n")
+    assert _run("export", "employers", "--region", "UNKNOWN", "--out", str(target)).exit_code == 1
+    assert target.read_text() == "the export of last week\n"
+
+    async def half_written(db, out, region_id=None):
+        out.write("legal_name\r\nHarbor")
+        raise OSError("disk full")
+
+    monkeypatch.setattr("crm.employers.export.write_csv", half_written)
+    failed = CliRunner().invoke(main, ["export", "employers", "--out", str(target)])
+    assert failed.exit_code != 0
+    assert target.read_text() == "the export of last week\n"
+    assert sorted(p.name for p in cli_env.iterdir() if not p.name.startswith("cli.db")) == ["employers.csv"]
+
+
+def test_export_replaces_an_earlier_file_once_written(cli_env):
+    _migrated(cli_env)
+    target = cli_env / "employers.csv"
+    target.write_text("the export of last week\n")
+    result = _run("export", "employers", "--region", "LA-BASIN", "--out", str(target))
+    assert result.exit_code == 0 and f"exported 0 rows to {target}" in result.output
+    assert target.read_text(encoding="utf-8-sig").startswith("legal_name,dba,website")
+    assert sorted(p.name for p in cli_env.iterdir() if not p.name.startswith("cli.db")) == ["employers.csv"]
+
+
 # --- serve -------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -83,15 +83,22 @@ async def write_csv(db: AsyncSession, out: io.TextIOBase | Any, region_id: int |
 
 
 def cli_export(settings: Settings, out: str, region: str | None) -> int:
-    """``crm export employers``: write the CSV to ``out`` ("-" = standard output)."""
+    """``crm export employers``: write the CSV to ``out`` ("-" = standard output).
+
+    The region is checked before anything is written, and the file is written beside ``out`` and
+    renamed over it once complete: a refused or failed export leaves no file, and an earlier
+    export at ``out`` as it was.
+    """
     import asyncio
     import sys
+    from pathlib import Path
 
     import click
 
     from crm.db import make_engine, make_sessionmaker
+    from crm.files import replacing
 
-    async def go(stream: Any) -> int:
+    async def go() -> int:
         engine = make_engine(settings)
         try:
             async with make_sessionmaker(engine)() as db:
@@ -100,19 +107,20 @@ def cli_export(settings: Settings, out: str, region: str | None) -> int:
                     region_id = await db.scalar(select(Region.id).where(Region.code == region.strip().upper()))
                     if region_id is None:
                         raise click.ClickException(f"unknown region code {region!r}")
-                return await write_csv(db, stream, region_id)
+                if out == "-":
+                    return await write_csv(db, sys.stdout, region_id)
+                with replacing(Path(out)) as tmp:
+                    try:
+                        # utf-8-sig: Excel opens it with the right accents; the import accepts the BOM.
+                        fh = open(tmp, "w", encoding="utf-8-sig", newline="")  # noqa: ASYNC230 - the CLI's own loop
+                    except OSError as exc:
+                        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+                    with fh:
+                        return await write_csv(db, fh, region_id)
         finally:
             await engine.dispose()
 
-    if out == "-":
-        n = asyncio.run(go(sys.stdout))
-    else:
-        try:
-            # utf-8-sig: Excel opens it with the right accents; the import accepts the BOM.
-            fh = open(out, "w", encoding="utf-8-sig", newline="")
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
-        with fh:
-            n = asyncio.run(go(fh))
+    n = asyncio.run(go())
+    if out != "-":
         click.echo(f"exported {n} rows to {out}", err=True)
     return n
