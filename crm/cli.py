@@ -310,11 +310,15 @@ _USER_OPTIONS = {"email": "EMAIL", "name": "--name", "role": "--role", "region":
 @click.option("--region", default=None,
               help="region code of the lead/spoc roles, e.g. LA-BASIN (admin, partner and chair take none)")
 @click.option("--org", default=None, help="organization name")
-@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@click.option("--password-stdin", is_flag=True,
+              help="read the password from standard input (without one the user cannot sign in until an admin "
+                   "sets it on /admin/users)")
 def users_create(email: str, name: str, roles: tuple[str, ...], region: str | None, org: str | None,
                  password_stdin: bool) -> None:
     """Create a user."""
-    from crm.auth.models import REGION_SCOPED
+    from sqlalchemy import func, select
+
+    from crm.auth.models import REGION_SCOPED, Role, RoleGrant, User
     from crm.auth.service import create_user
     from crm.errors import Conflict, FieldError
 
@@ -326,15 +330,31 @@ def users_create(email: str, name: str, roles: tuple[str, ...], region: str | No
     scoped = {r.value for r in REGION_SCOPED}
     takes_region = any(r in scoped for r in roles)
     grants = [(r, region if r in scoped or not takes_region else None) for r in roles]
+
+    async def create(db: AsyncSession) -> tuple[User, int | None]:
+        user = await create_user(db, email=email, name=name, roles=grants, organization=org, password=password)
+        if password is not None:
+            return user, None
+        return user, await db.scalar(select(func.count()).select_from(User).join(RoleGrant).where(
+            RoleGrant.role == Role.admin.value, User.is_active, User.password_hash.is_not(None)))
+
     try:
-        user = run_db(settings, lambda db: create_user(
-            db, email=email, name=name, roles=grants, organization=org, password=password))
+        user, admins = run_db(settings, create)
     except FieldError as exc:
         raise click.ClickException("; ".join(
             f"{_USER_OPTIONS.get(field, field)}: {message}" for field, message in dict.fromkeys(exc.fields))) from None
     except Conflict as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"created user #{user.id} {user.email}")
+    # There is no sign-up or password-reset flow: a password comes from here or from an admin.
+    if admins:
+        click.echo(f"no password: {user.email} cannot sign in until an admin sets one on "
+                   f"{settings.base_url}/admin/users/{user.id} (\"Set password\"); "
+                   f"API tokens (crm users token {user.email}) work without one")
+    elif admins == 0:
+        click.echo(f"no password: {user.email} cannot sign in, and no admin can sign in to set one on "
+                   f"{settings.base_url}/admin/users/{user.id}: first create an admin with a password "
+                   "(crm users create EMAIL --name NAME --role admin --password-stdin)")
 
 
 @users.command("token")

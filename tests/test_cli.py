@@ -51,6 +51,22 @@ def test_users_create_and_token_then_the_token_authenticates(cli_env):
     assert len(hashes) == 1 and token not in hashes
 
 
+def test_a_user_created_without_a_password_is_told_how_to_get_one(cli_env, monkeypatch):
+    monkeypatch.delenv("CRM_BASE_URL", raising=False)
+    _migrated(cli_env)
+    first = _run("users", "create", "chair@example.org", "--name", "Cy Chair", "--role", "chair")
+    assert first.exit_code == 0 and "created user #1 chair@example.org" in first.output
+    assert "no password: chair@example.org cannot sign in, and no admin can sign in to set one" in first.output
+    assert "--role admin --password-stdin" in first.output
+    admin = _run("users", "create", "boss@example.org", "--name", "Boss", "--role", "admin", "--password-stdin",
+                 input="a-long-password\n")
+    assert admin.exit_code == 0 and "no password" not in admin.output
+    later = _run("users", "create", "spoc@example.org", "--name", "Sam Spoc", "--role", "spoc", "--region", "LA-BASIN")
+    assert later.exit_code == 0
+    assert ("no password: spoc@example.org cannot sign in until an admin sets one on "
+            "http://127.0.0.1:8000/admin/users/3") in later.output
+
+
 def test_users_create_rejects_unknown_region_with_a_message(cli_env):
     _run("db", "upgrade")
     _run("seed")
