@@ -254,17 +254,24 @@ def backup(path: Path, force: bool) -> None:
     click.echo(f"backed up to {path} (restore with pg_restore)")
 
 
+def _refuse_live_database(path: Path, source: Path | None, doing: str) -> None:
+    """Refuse to write ``path`` when it is the SQLite database (or one of its journal files) by any name:
+    resolved paths, so also through a symlink, and the same file under another name."""
+    if source is None:
+        return
+    target, live = path.resolve(), source.resolve()
+    if target == live or (path.exists() and source.exists() and os.path.samefile(path, source)):
+        raise click.ClickException(f"{path} is the database {doing} ({source}): choose another file")
+    if target in {live.with_name(live.name + suffix) for suffix in ("-wal", "-shm", "-journal")}:
+        raise click.ClickException(f"{path} is a journal file of the database {doing} ({source})")
+
+
 def _check_backup_target(path: Path, force: bool, source: Path | None) -> None:
     """Refuse a backup target that is the live database (or one of its journal files, by any name:
     resolved paths, so also through a symlink), an existing file unless --force, or in a folder
     that does not exist."""
     target = path.resolve()
-    if source is not None:
-        live = source.resolve()
-        if target == live or (path.exists() and source.exists() and os.path.samefile(path, source)):
-            raise click.ClickException(f"{path} is the database being backed up ({source}): choose another file")
-        if target in {live.with_name(live.name + suffix) for suffix in ("-wal", "-shm", "-journal")}:
-            raise click.ClickException(f"{path} is a journal file of the database being backed up ({source})")
+    _refuse_live_database(path, source, "being backed up")
     if not target.parent.is_dir():
         raise click.ClickException(f"cannot write {path}: the folder {path.parent} does not exist")
     if path.exists():
@@ -449,7 +456,10 @@ def export_employers(out: str, region: str | None) -> None:
     """Export employers as CSV in the columns `crm import employers` reads."""
     from crm.employers.export import cli_export
 
-    cli_export(_migrated_settings(), out, region)
+    settings = _migrated_settings()
+    if out != "-":
+        _refuse_live_database(Path(out), settings.sqlite_path if settings.is_sqlite else None, "exported from")
+    cli_export(settings, out, region)
 
 
 if __name__ == "__main__":

@@ -300,6 +300,14 @@ def test_a_failed_export_leaves_the_earlier_file_as_it_was(cli_env, monkeypatch)
     assert sorted(p.name for p in cli_env.iterdir() if not p.name.startswith("cli.db")) == ["employers.csv"]
 
 
+def test_export_never_writes_over_the_database_it_exports_from(cli_env):
+    live = _migrated(cli_env)
+    for spelling in (live, cli_env / "." / "cli.db", cli_env / "cli.db-wal"):
+        result = _run("export", "employers", "--out", str(spelling))
+        assert result.exit_code == 1 and "database exported from" in result.output
+    assert _regions(live) == 14
+
+
 def test_export_replaces_an_earlier_file_once_written(cli_env):
     _migrated(cli_env)
     target = cli_env / "employers.csv"
