@@ -55,6 +55,7 @@ from crm.councils.schemas import (
 from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
+from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import lock_employer, region_id_for
 from crm.errors import Conflict, FieldError
 from crm.touches.models import Touch
@@ -154,12 +155,20 @@ async def list_councils(db: AsyncSession, principal: Principal, *, limit: int = 
 # councils
 # ----------------------------------------------------------------------------------------------
 
+def _naics_prefix(prefix: str | None) -> str | None:
+    """The council's NAICS prefix, checked as routing rules check theirs (a prefix of no sector is refused)."""
+    if prefix and (problem := naics_prefix_problem(prefix)):
+        raise FieldError("naics_prefix", problem)
+    return prefix or None
+
+
 async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) -> AdvisoryCouncil:
     region_id = await region_id_for(db, data.region)
     if await db.get(Organization, data.owner_organization_id) is None:
         raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
     council = AdvisoryCouncil(name=_clean(data.name) or "", owner_organization_id=data.owner_organization_id,
-                              region_id=region_id, program=_clean(data.program), naics_prefix=data.naics_prefix,
+                              region_id=region_id, program=_clean(data.program),
+                              naics_prefix=_naics_prefix(data.naics_prefix),
                               description=(data.description or "").strip() or None)
     if not council.name:
         raise FieldError("name", "is required")
@@ -186,7 +195,7 @@ async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCo
     if "program" in fields:
         council.program = _clean(fields["program"])
     if "naics_prefix" in fields:
-        council.naics_prefix = fields["naics_prefix"]
+        council.naics_prefix = _naics_prefix(fields["naics_prefix"])
     if "description" in fields:
         council.description = (fields["description"] or "").strip() or None
     await db.flush()

@@ -44,3 +44,14 @@ def sector_title(naics: str | None) -> str:
     """The title of the sector a NAICS code or prefix falls in ("Manufacturing"); "" when none."""
     sector = sector_code(naics) if naics else None
     return SECTOR_TITLES[sector] if sector else ""
+
+
+def naics_prefix_problem(prefix: str) -> str | None:
+    """What is wrong with a NAICS prefix someone typed (digits, length, a sector NAICS 2022 has), or None."""
+    if not (prefix.isascii() and prefix.isdigit() and 2 <= len(prefix) <= 6):
+        return "must be 2 to 6 digits of a NAICS code"
+    if sector_code(prefix) is None:
+        # A routing rule, partnership or council for a sector no employer can be in (99, 10, ...) would
+        # never route anyone, find no member employers and match no one's sector.
+        return f"{prefix[:2]} is not a NAICS sector; the sectors are {', '.join(SECTOR_TITLES)}"
+    return None

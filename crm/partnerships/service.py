@@ -31,6 +31,7 @@ from crm.councils.service import (
 from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
+from crm.employers.naics import naics_prefix_problem
 from crm.errors import Conflict, FieldError
 from crm.partnerships.indicators import (
     MeetingAttendanceView,
@@ -182,16 +183,27 @@ def _stage(value: str) -> str:
         raise input_error(exc) from None
 
 
+def _naics_prefixes(prefixes: list[str]) -> list[str]:
+    """The sector's NAICS prefixes as kept (distinct, sorted); a 422 on ``naics_prefixes`` naming each bad entry
+    by its place in the list, with the routing rules' reason (a prefix of no NAICS sector is refused)."""
+    wrong = [f"entry {n} ({prefix}): {problem}" for n, prefix in enumerate(prefixes, start=1)
+             if (problem := naics_prefix_problem(prefix))]
+    if wrong:
+        raise FieldError("naics_prefixes", "; ".join(wrong))
+    return sorted(set(prefixes))
+
+
 async def create_partnership(db: AsyncSession, actor: Principal, data: PartnershipIn) -> SectorPartnership:
     name = _clean(data.name)
     if not name:
         raise FieldError("name", "is required")
     stage = _stage(data.stage)
+    naics_prefixes = _naics_prefixes(data.naics_prefixes)
     regions = await _regions(db, data.regions)
     if await db.get(Organization, data.owner_organization_id) is None:
         raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
     p = SectorPartnership(name=name, owner_organization_id=data.owner_organization_id, stage=stage,
-                          naics_prefixes=sorted(set(data.naics_prefixes)), regions=regions,
+                          naics_prefixes=naics_prefixes, regions=regions,
                           description=(data.description or "").strip() or None)
     if not can_manage(actor, p):
         raise PermissionDeniedException("Partnerships are created by their convening organization's staff or a "
@@ -217,7 +229,7 @@ async def update_partnership(db: AsyncSession, actor: Principal, p: SectorPartne
     if patch.stage is not msgspec.UNSET:
         p.stage = _stage(patch.stage)
     if patch.naics_prefixes is not msgspec.UNSET:
-        p.naics_prefixes = sorted(set(patch.naics_prefixes))
+        p.naics_prefixes = _naics_prefixes(patch.naics_prefixes)
     if patch.description is not msgspec.UNSET:
         p.description = (patch.description or "").strip() or None
     await db.flush()

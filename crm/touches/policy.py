@@ -24,7 +24,7 @@ from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.directory.service import region_by_code
 from crm.employers.models import RoutingRule
-from crm.employers.naics import SECTOR_TITLES, sector_code
+from crm.employers.naics import naics_prefix_problem
 from crm.errors import Conflict, FieldError
 from crm.touches.assign import eligible_spoc
 from crm.touches.models import RegionPolicy
@@ -126,16 +126,6 @@ async def list_rules(db: AsyncSession, region: Region) -> list[RoutingRule]:
     return list(await db.scalars(select(RoutingRule).where(RoutingRule.region_id == region.id,
                                                            RoutingRule.active.is_(True))
                                  .order_by(RoutingRule.priority, RoutingRule.id)))
-
-
-def naics_prefix_problem(prefix: str) -> str | None:
-    """What is wrong with a rule's NAICS prefix (digits, length, a sector NAICS 2022 has), or None."""
-    if not (prefix.isascii() and prefix.isdigit() and 2 <= len(prefix) <= 6):
-        return "must be 2 to 6 digits of a NAICS code"
-    if sector_code(prefix) is None:
-        # A rule for a sector no employer can be in (99, 10, ...) would never route anyone.
-        return f"{prefix[:2]} is not a NAICS sector; the sectors are {', '.join(SECTOR_TITLES)}"
-    return None
 
 
 async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: RoutingRuleIn) -> RoutingRule:

@@ -15,6 +15,7 @@ from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.directory.service import led_regions, region_by_code, set_establishment_count
+from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import spoc_candidates
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
@@ -133,7 +134,7 @@ class RegionPages(Controller):
             if not pool or len(pool) != len(chosen):
                 wrong.append(("pool", "choose at least one SPOC"))
             prefix = form.get("naics_prefix", "").strip()
-            if prefix and (problem := policy.naics_prefix_problem(prefix)):
+            if prefix and (problem := naics_prefix_problem(prefix)):
                 wrong.append(("naics_prefix", problem))
             priority = 100
             if form.get("priority", "").strip():

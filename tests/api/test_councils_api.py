@@ -297,6 +297,22 @@ async def test_bad_council_input_is_4xx_and_writes_nothing(client, world, db, bo
     assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
 
 
+@pytest.mark.parametrize("prefix", ["99", "10", "3400"])
+async def test_a_council_for_a_naics_prefix_of_no_sector_is_refused_on_create_and_on_change(client, world, db, prefix):
+    staff = await world.f.auth(world.users["partner"])
+    r = await client.post("/api/councils", headers=staff, json={
+        "name": "Welding", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN",
+        "naics_prefix": prefix})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["error"]["fields"]] == ["naics_prefix"]
+    assert f"{prefix[:2]} is not a NAICS sector" in r.json()["error"]["message"]
+    assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
+    council = await _council(client, world)
+    r = await client.patch(f"/api/councils/{council['id']}", headers=staff, json={"naics_prefix": prefix})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "naics_prefix"
+    await db.rollback()
+    assert (await db.get(AdvisoryCouncil, council["id"])).naics_prefix == "3323"
+
+
 async def test_recommendation_follow_up_status_is_tracked_and_validated(client, world):
     council = await _council(client, world)
     staff = await world.f.auth(world.users["partner"])

@@ -49,6 +49,32 @@ async def test_unknown_stage_on_create_is_refused_and_nothing_written(client, wo
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
 
 
+@pytest.mark.parametrize("prefixes", [["484", "99"], ["10"], ["484", "3400"]])
+async def test_a_partnership_for_a_naics_prefix_of_no_sector_is_refused_naming_the_entry(client, world, db, prefixes):
+    r = await client.post("/api/partnerships", headers=await world.f.auth(world.users["lead"]), json={
+        "name": "X", "owner_organization_id": world.orgs["board"].id, "regions": ["LA-BASIN"],
+        "naics_prefixes": prefixes})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["naics_prefixes"]
+    bad = prefixes[-1]
+    assert f"entry {len(prefixes)} ({bad}): {bad[:2]} is not a NAICS sector" in r.json()["error"]["message"]
+    assert "31-33" in r.json()["error"]["message"]
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
+
+
+async def test_changing_a_partnership_to_a_naics_prefix_of_no_sector_is_refused_and_keeps_the_old_ones(client, world,
+                                                                                                        db):
+    p = await _partnership(client, world)
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.patch(f"/api/partnerships/{p['id']}", headers=lead, json={"naics_prefixes": ["99", "484", "10"]})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "naics_prefixes"
+    assert "entry 1 (99): 99 is not a NAICS sector" in r.text and "entry 3 (10): 10 is not a NAICS sector" in r.text
+    ok = await client.patch(f"/api/partnerships/{p['id']}", headers=lead, json={"naics_prefixes": ["4841", "31", "45"]})
+    assert ok.status_code == 200 and ok.json()["naics_prefixes"] == ["31", "45", "4841"]
+    await db.rollback()
+    assert (await db.get(SectorPartnership, p["id"])).naics_prefixes == ["31", "45", "4841"]
+
+
 async def _convening(client, world):
     """A partnership with an employer member and a convener, and a convening of today."""
     p = await _partnership(client, world)

@@ -232,7 +232,31 @@ async def test_crm_users_without_the_chair_role_get_403_on_chair_pages(client, w
     assert (await client.get("/chair")).status_code == 403
 
 
+async def test_council_form_refuses_a_naics_prefix_of_no_sector_beside_the_field(client, world, db):
+    await login(client, world.users["partner"].email)
+    await client.get("/councils/new")
+    r = await client.post("/councils/new", headers=csrf(client), data={
+        "name": "Welding", "owner_organization_id": str(world.orgs["college"].id), "region": "LA-BASIN",
+        "naics_prefix": "99"})
+    assert r.status_code == 422 and "99 is not a NAICS sector" in r.text
+    error_at = r.text.index("99 is not a NAICS sector")
+    assert r.text.rindex('name="naics_prefix"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
+
+
 # --- partnerships ---------------------------------------------------------------------------------
+
+async def test_partnership_form_refuses_a_naics_prefix_of_no_sector_naming_the_entry(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/partnerships/new")
+    r = await client.post("/partnerships/new", headers=csrf(client), data={
+        "name": "LA Logistics", "owner_organization_id": str(world.orgs["board"].id), "regions": "LA-BASIN",
+        "stage": "scoping", "naics_prefixes": "484, 99"})
+    assert r.status_code == 422 and "entry 2 (99): 99 is not a NAICS sector" in r.text
+    error_at = r.text.index("99 is not a NAICS sector")
+    assert r.text.rindex('name="naics_prefixes"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert 'value="484, 99"' in r.text  # what was typed is kept
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
 
 async def test_partnership_convening_ticks_split_business_and_public(client, world, db):
     lead = await world.f.auth(world.users["lead"])
