@@ -34,13 +34,16 @@ _CODES = {
 
 
 class FieldError(HTTPException):
-    """A 422 naming the offending field(s); raised by services on bad input."""
+    """A 422 naming the offending field(s); raised by services on bad input.
+
+    Its detail (the API's ``message``) is "field: message" for one field and every field's, in order and
+    joined by "; ", for several, so a client that shows only the message still sees all that is wrong."""
 
     status_code = 422
 
     def __init__(self, field: str, message: str, *more: tuple[str, str]) -> None:
         self.fields = [(field, message), *more]
-        super().__init__(detail=f"{field}: {message}")
+        super().__init__(detail="; ".join(f"{f}: {m}" for f, m in dict.fromkeys(self.fields)))
 
 
 class Conflict(HTTPException):

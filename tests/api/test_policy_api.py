@@ -37,6 +37,19 @@ async def test_out_of_range_policy_is_4xx_naming_the_field_and_writes_nothing(cl
     assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
 
 
+async def test_the_error_message_of_a_policy_wrong_in_several_fields_names_every_field(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.put(POLICY, headers=lead, json={"max_touches": 0, "period_days": 400, "min_gap_days": -1})
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert [f["field"] for f in error["fields"]] == ["max_touches", "period_days", "min_gap_days"]
+    assert error["message"] == "; ".join(f"{f['field']}: {f['message']}" for f in error["fields"])
+    one = (await client.put(POLICY, headers=lead, json={"max_touches": 0, "period_days": 30,
+                                                         "min_gap_days": 7})).json()["error"]
+    assert one["message"] == f"max_touches: {one['fields'][0]['message']}"  # one field: as it always read
+    assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
+
+
 @pytest.mark.parametrize("who", ["spoc", "partner", "chair", "bay_lead"])
 async def test_only_a_lead_of_the_region_changes_its_policy(client, world, db, who):
     r = await client.put(POLICY, headers=await world.f.auth(world.users[who]),
