@@ -54,6 +54,7 @@ from crm.councils.schemas import (
 )
 from crm.db import begin_write
 from crm.directory.models import Organization
+from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import lock_employer, region_id_for
@@ -286,7 +287,10 @@ async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCounci
             raise FieldError("employer_id", f"employer #{employer_id} was merged into #{employer.merged_into_id}")
     if data.organization_id is not None and await db.get(Organization, data.organization_id) is None:
         raise FieldError("organization_id", f"unknown organization #{data.organization_id}")
-    email = data.email.strip().lower() if data.email else None
+    try:
+        email = optional_email(data.email)
+    except ValueError as exc:
+        raise FieldError("email", str(exc)) from None
     user_id = data.user_id
     if user_id is not None and await db.get(User, user_id) is None:
         raise FieldError("user_id", f"unknown user #{user_id}")

@@ -36,6 +36,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.utils import default_process
 
 from crm.csvfile import read_cell
+from crm.emails import optional_email
 from crm.employers.matching import (
     EmployerRecord,
     MatchResult,
@@ -479,15 +480,17 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
 
     contact = None
     if payload.get("contacts"):  # any contact column filled (a missing name is said above)
-        email = contact_values["contact_email"]
-        if email and ("@" not in email or email.startswith("@")):
-            err("contact_email", f"{email!r} is not an e-mail address")
+        email = typed_email = contact_values["contact_email"]
+        try:
+            email = optional_email(typed_email)
+        except ValueError as exc:
+            err("contact_email", f"{typed_email!r} {exc}")
         cphone = contact_values["contact_phone"]
         cphone_n = fast_phone(cphone) if cphone else None
         if cphone and not cphone_n:
             err("contact_phone", f"{cphone!r} is not a valid phone number")
         contact = {"name": contact_values["contact_name"], "title": contact_values["contact_title"],
-                   "email": email.lower() if email else None, "phone": cphone_n}
+                   "email": email, "phone": cphone_n}
     if errors:
         errors.sort(key=lambda e: _COLUMN_ORDER.get(e.field, len(COLUMNS)))
         return errors

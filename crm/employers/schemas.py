@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from crm.emails import Email
 from crm.ids import Id
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -19,7 +20,7 @@ RegionCode = Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
     title: Annotated[str, msgspec.Meta(max_length=120)] | None = None
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    email: Email | None = None
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 

@@ -18,6 +18,7 @@ from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.directory.models import County
 from crm.directory.service import region_id_for
+from crm.emails import optional_email
 from crm.employers.candidates import refresh_keys
 from crm.employers.matching import name_key, normalize_domain, normalize_fein, normalize_phone, normalize_zip
 from crm.employers.models import (
@@ -160,8 +161,9 @@ async def create_employer(db: AsyncSession, actor: Principal, data: EmployerIn) 
         if key and key not in seen:
             seen.add(key)
             employer.aliases.append(EmployerAlias(name=_clean(alias) or alias, name_key=key))
-    for contact in data.contacts:
-        employer.contacts.append(await _contact(contact.name, contact.title, contact.email, contact.phone))
+    for n, contact in enumerate(data.contacts):
+        employer.contacts.append(await _contact(contact.name, contact.title, contact.email, contact.phone,
+                                                at=f"contacts[{n}]."))
     db.add(employer)
     await db.flush()
     await db.refresh(employer, RELATIONS)
@@ -171,15 +173,17 @@ async def create_employer(db: AsyncSession, actor: Principal, data: EmployerIn) 
     return employer
 
 
-async def _contact(name: str, title: str | None, email: str | None, phone: str | None) -> EmployerContact:
-    email_n = _clean(email)
-    if email_n and ("@" not in email_n or email_n.startswith("@")):
-        raise FieldError("contacts.email", f"{email_n!r} is not an e-mail address")
+async def _contact(name: str, title: str | None, email: str | None, phone: str | None, *,
+                   at: str = "") -> EmployerContact:
+    """A contact as kept; a bad e-mail or phone is a 422 on ``{at}email``/``{at}phone`` (``contacts[1].email``)."""
+    try:
+        email_n = optional_email(email)
+    except ValueError as exc:
+        raise FieldError(f"{at}email", f"{email.strip()!r} {exc}" if email else str(exc)) from None
     phone_n = normalize_phone(phone) if _clean(phone) else None
     if _clean(phone) and not phone_n:
-        raise FieldError("contacts.phone", f"{phone!r} is not a valid phone number")
-    return EmployerContact(name=_clean(name) or name, title=_clean(title),
-                           email=email_n.lower() if email_n else None, phone=phone_n)
+        raise FieldError(f"{at}phone", f"{phone!r} is not a valid phone number")
+    return EmployerContact(name=_clean(name) or name, title=_clean(title), email=email_n, phone=phone_n)
 
 
 async def add_contact(db: AsyncSession, actor: Principal, employer: Employer, name: str,

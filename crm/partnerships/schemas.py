@@ -8,12 +8,12 @@ from typing import Annotated
 import msgspec
 
 from crm.councils.schemas import BadgeOut
+from crm.emails import Email
 from crm.ids import Id
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Short = Annotated[str, msgspec.Meta(max_length=120)]
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 RegionCode = Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
 Naics = Annotated[str, msgspec.Meta(pattern=r"^\d{2,6}$")]

@@ -30,6 +30,7 @@ from crm.councils.service import (
 )
 from crm.db import begin_write
 from crm.directory.models import Organization, Region
+from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.employers.naics import naics_prefix_problem
 from crm.errors import Conflict, FieldError
@@ -257,7 +258,11 @@ async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
                      data: PartnerMemberIn) -> PartnershipMember:
     if data.kind not in KINDS:
         raise FieldError("kind", f"unknown kind {data.kind!r}; expected one of: {', '.join(KINDS)}")
-    name, email, title = _clean(data.name), (data.email or "").strip().lower() or None, _clean(data.title)
+    try:
+        email = optional_email(data.email)
+    except ValueError as exc:
+        raise FieldError("email", str(exc)) from None
+    name, title = _clean(data.name), _clean(data.title)
     employer_id, contact_id, org_id, support_role = data.employer_id, data.employer_contact_id, None, None
     if data.kind == "champion" and contact_id is None:
         raise FieldError("employer_contact_id", "a business champion is one of the employer's contacts")

@@ -233,6 +233,8 @@ async def test_chair_can_never_write_to_a_council_api(client, world, db):
     ({"member_type": "astronaut"}, "member_type"),
     ({"role": "president"}, "role"),
     ({"email": "not-an-email"}, "email"),
+    ({"email": "dana@psf..com"}, "email"),
+    ({"email": "dana@psf.local"}, "email"),
     ({"name": ""}, "name"),
     ({"name": "x" * 121}, "name"),
     ({"employer_id": 999999}, "employer_id"),

@@ -27,6 +27,18 @@ async def test_spoc_creates_an_employer_with_normalized_keys_and_an_audit_event(
     assert events[0].actor_id == world.users["spoc"].id
 
 
+@pytest.mark.parametrize(("email", "reason"), [("a b@x.org", "SPACE"), ("ana@acme", "period"),
+                                               ("ana@acme.local", "special-use")])
+async def test_a_contact_email_is_checked_as_a_users_is_naming_the_contact(client, world, db, email, reason):
+    r = await client.post("/api/employers", headers=await world.f.auth(world.users["spoc"]), json={
+        "legal_name": "Acme Corporation", "county": "Los Angeles",
+        "contacts": [{"name": "Ana Ruiz", "email": "ana@acme.com"}, {"name": "Bo Diaz", "email": email}]})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["contacts[1].email"]
+    assert f"{email!r} is not a valid e-mail address" in r.text and reason in r.text
+    assert await _count(db) == 0
+
+
 async def test_partner_created_employer_is_provisional(client, world):
     headers = await world.f.auth(world.users["partner"])
     r = await client.post("/api/employers", json={"legal_name": "Blue Sky Bakery", "county": "Los Angeles"},

@@ -148,6 +148,8 @@ async def test_action_team_with_business_chair_support_staff_and_milestones(clie
     ({"kind": "support", "name": "Tom Lee", "support_role": "boss"}, "support_role"),
     ({"kind": "support", "support_role": "core"}, "name"),
     ({"kind": "support", "name": "Tom", "support_role": "core", "email": "nope"}, "email"),
+    ({"kind": "support", "name": "Tom", "support_role": "core", "email": "tom@board..org"}, "email"),
+    ({"kind": "support", "name": "Tom", "support_role": "core", "email": "tom@board.test"}, "email"),
 ])
 async def test_bad_member_input_is_422_naming_the_field(client, world, db, body, field):
     p = await _partnership(client, world)

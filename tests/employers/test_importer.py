@@ -170,6 +170,20 @@ def test_contact_columns_need_a_name_and_a_real_email():
     assert isinstance(errors, list) and errors[0].field == "contact_email"
 
 
+@pytest.mark.parametrize(("email", "reason"), [("a b@x.org", "SPACE"), ("ann@harbor", "period"),
+                                               ("ann@harbor..com", "two periods"), ("ann@acme.local", "special-use")])
+def test_an_imported_contact_email_is_checked_as_a_users_is(email, reason):
+    errors = validate_row(2, {"legal_name": "A", "contact_name": "Ann", "contact_email": email}, REF)
+    assert isinstance(errors, list) and [e.field for e in errors] == ["contact_email"]
+    assert errors[0].message.startswith(f"{email!r} is not a valid e-mail address") and reason in errors[0].message
+
+
+def test_an_imported_contact_email_is_kept_case_folded():
+    values = validate_row(2, {"legal_name": "A", "contact_name": "Ann", "contact_email": "Ann.Lee@Harbor.COM"}, REF)
+    assert isinstance(values, ValidRow) and values.contact is not None
+    assert values.contact["email"] == "ann.lee@harbor.com"
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.from_regex(r"\A ?[0-9]{2}-?[0-9]{7} ?\Z") | st.text(max_size=12))
 def test_fast_fein_agrees_with_normalize_fein(value):

@@ -130,6 +130,20 @@ async def test_member_form_error_comes_back_in_place_and_nothing_is_written(clie
     assert await db.scalar(select(func.count(CouncilMember.id))) == 3
 
 
+async def test_member_form_refuses_an_email_no_one_can_write_to_beside_the_field(client, world, db):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    await client.get(f"/councils/{a['council']['id']}")
+    r = await client.post(f"/councils/{a['council']['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"name": "Late Joiner", "member_type": "industry", "role": "member",
+                                "email": "late joiner@psf.com"})
+    assert r.status_code == 422 and "is not a valid e-mail address" in r.text and "SPACE" in r.text
+    error_at = r.text.index("is not a valid e-mail address")
+    assert r.text.rindex('name="email"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    await db.rollback()
+    assert await db.scalar(select(func.count(CouncilMember.id))) == 3
+
+
 async def test_roster_csv_opens_with_the_right_columns(client, world):
     a = await _arrange(client, world)
     await login(client, world.users["partner"].email)
