@@ -356,12 +356,45 @@ def users_create(email: str, name: str, roles: tuple[str, ...], region: str | No
     # There is no sign-up or password-reset flow: a password comes from here or from an admin.
     if admins:
         click.echo(f"no password: {user.email} cannot sign in until an admin sets one on "
-                   f"{settings.base_url}/admin/users/{user.id} (\"Set password\"); "
-                   f"API tokens (crm users token {user.email}) work without one")
+                   f"{settings.base_url}/admin/users/{user.id} (\"Set password\") or you run "
+                   f"crm users password {user.email}; API tokens (crm users token {user.email}) work without one")
     elif admins == 0:
         click.echo(f"no password: {user.email} cannot sign in, and no admin can sign in to set one on "
-                   f"{settings.base_url}/admin/users/{user.id}: first create an admin with a password "
-                   "(crm users create EMAIL --name NAME --role admin --password-stdin)")
+                   f"{settings.base_url}/admin/users/{user.id}: give it one with crm users password {user.email}")
+
+
+@users.command("password")
+@click.argument("email")
+def users_password(email: str) -> None:
+    """Set EMAIL's password: typed twice at a terminal, else the first line of standard input.
+
+    For a user created without one, or an admin locked out: their browser sessions end, API tokens stay.
+    """
+    from sqlalchemy import select
+
+    from crm.admin.service import set_password
+    from crm.auth.models import User
+    from crm.auth.service import normalize_email
+    from crm.errors import FieldError
+
+    settings = _migrated_settings()
+    if sys.stdin.isatty():
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def change(db: AsyncSession) -> str:
+        user = await db.scalar(select(User).where(User.email == normalize_email(email)))
+        if user is None or not user.is_active:
+            raise click.ClickException(f"no active user {email}")
+        await set_password(db, None, user, password, note="set with crm users password")
+        return user.email
+
+    try:
+        changed = run_db(settings, change)
+    except FieldError as exc:
+        raise click.ClickException("; ".join(f"the password: {m}" for _, m in exc.fields)) from None
+    click.echo(f"password set for {changed}; their browser sessions were signed out")
 
 
 @users.command("token")

@@ -57,7 +57,7 @@ def test_a_user_created_without_a_password_is_told_how_to_get_one(cli_env, monke
     first = _run("users", "create", "chair@example.org", "--name", "Cy Chair", "--role", "chair")
     assert first.exit_code == 0 and "created user #1 chair@example.org" in first.output
     assert "no password: chair@example.org cannot sign in, and no admin can sign in to set one" in first.output
-    assert "--role admin --password-stdin" in first.output
+    assert "give it one with crm users password chair@example.org" in first.output
     admin = _run("users", "create", "boss@example.org", "--name", "Boss", "--role", "admin", "--password-stdin",
                  input="a-long-password\n")
     assert admin.exit_code == 0 and "no password" not in admin.output
@@ -65,6 +65,23 @@ def test_a_user_created_without_a_password_is_told_how_to_get_one(cli_env, monke
     assert later.exit_code == 0
     assert ("no password: spoc@example.org cannot sign in until an admin sets one on "
             "http://127.0.0.1:8000/admin/users/3") in later.output
+
+
+def test_users_password_gives_a_user_a_password_they_sign_in_with(cli_env):
+    from crm.auth.passwords import verify_password
+
+    _migrated(cli_env)
+    _run("users", "create", "chair@example.org", "--name", "Cy Chair", "--role", "chair")
+    short = _run("users", "password", "chair@example.org", input="short\n")
+    assert short.exit_code == 1 and "the password: must be at least 10 characters" in short.output
+    unknown = _run("users", "password", "nobody@example.org", input="a-long-password\n")
+    assert unknown.exit_code == 1 and "no active user nobody@example.org" in unknown.output
+    done = _run("users", "password", "Chair@Example.org", input="a-long-password\n")
+    assert done.exit_code == 0 and "password set for chair@example.org" in done.output
+    with sqlite3.connect(cli_env / "cli.db") as db:
+        (stored,) = db.execute("select password_hash from user_account").fetchone()
+        (note,) = db.execute("select note from audit_event where action = 'user.password'").fetchone()
+    assert verify_password(stored, "a-long-password") and note == "set with crm users password"
 
 
 def test_users_create_rejects_unknown_region_with_a_message(cli_env):

@@ -106,8 +106,10 @@ async def remove_grant(db: AsyncSession, actor: Principal, user: User, grant_id:
     return label
 
 
-async def set_password(db: AsyncSession, actor: Principal, user: User, password: str) -> None:
-    """A new password chosen by an admin (the user's API tokens stay; sign-in throttling is reset)."""
+async def set_password(db: AsyncSession, actor: Principal | None, user: User, password: str, *,
+                       note: str = "set by an admin") -> None:
+    """A new password chosen by an admin, or on the command line (``actor`` None): the user's API tokens
+    stay, their browser sessions end, sign-in throttling is reset."""
     if len(password) < MIN_PASSWORD:
         raise FieldError("password", f"must be at least {MIN_PASSWORD} characters")
     if len(password) > 1024:
@@ -115,5 +117,5 @@ async def set_password(db: AsyncSession, actor: Principal, user: User, password:
     user.password_hash = hash_password(password)
     auth_service.end_sessions(db, user)  # whoever knew the old password is signed out
     await db.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
-    audit.record(db, actor, "user.password", "user", user.id, note="set by an admin")
+    audit.record(db, actor, "user.password", "user", user.id, note=note)
     await db.flush()
