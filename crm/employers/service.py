@@ -66,50 +66,85 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+def _website(raw: str | None) -> tuple[str | None, str | None]:
+    """(website as typed, its normalized domain); ValueError when it is no web address."""
+    website = _clean(raw)
+    domain = normalize_domain(website) if website else None
+    if website and not domain:
+        raise ValueError(f"{website!r} is not a web address")
+    return website, domain
+
+
+def _zip(raw: str | None) -> str | None:
+    typed = _clean(raw)
+    zip_code = normalize_zip(typed) if typed else None
+    if typed and not zip_code:
+        raise ValueError(f"{typed!r} is not a ZIP code")
+    return zip_code
+
+
+def typed_problems(*, website: str | None, fein: str | None, zip: str | None) -> list[tuple[str, str]]:
+    """What is wrong with an employer's website, FEIN and ZIP as someone typed them, each as
+    ``create_employer`` would say it (intake checks a typed employer with it before anything else)."""
+    wrong: list[tuple[str, str]] = []
+    for name, check, value in (("website", _website, website), ("fein", normalize_fein, _clean(fein)),
+                               ("zip", _zip, zip)):
+        try:
+            check(value)
+        except ValueError as exc:
+            wrong.append((name, str(exc)))
+    return wrong
+
+
 async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, Any]) -> None:
-    """Validate and normalize every given field onto the employer; raise FieldError on the first bad one."""
+    """Validate and normalize every given field onto the employer; one FieldError names every bad one."""
+    wrong: list[tuple[str, str]] = []
     if "legal_name" in fields:
         legal = _clean(fields["legal_name"])
+        key = name_key(legal) if legal else ""
         if not legal:
-            raise FieldError("legal_name", "is required")
-        key = name_key(legal)
-        if not key:
-            raise FieldError("legal_name", "must contain letters or digits")
-        employer.legal_name, employer.name_key = legal, key
+            wrong.append(("legal_name", "is required"))
+        elif not key:
+            wrong.append(("legal_name", "must contain letters or digits"))
+        else:
+            employer.legal_name, employer.name_key = legal, key
     if "dba" in fields:
         employer.dba = _clean(fields["dba"])
     if "website" in fields:
-        website = _clean(fields["website"])
-        domain = normalize_domain(website) if website else None
-        if website and not domain:
-            raise FieldError("website", f"{website!r} is not a web address")
-        employer.website, employer.domain = website, domain
+        try:
+            employer.website, employer.domain = _website(fields["website"])
+        except ValueError as exc:
+            wrong.append(("website", str(exc)))
     if "fein" in fields:
         try:
             employer.fein = normalize_fein(_clean(fields["fein"]))
         except ValueError as exc:
-            raise FieldError("fein", str(exc)) from None
+            wrong.append(("fein", str(exc)))
     if "phone" in fields:
         phone = _clean(fields["phone"])
         employer.phone = normalize_phone(phone) if phone else None
         if phone and not employer.phone:
-            raise FieldError("phone", f"{phone!r} is not a valid phone number")
+            wrong.append(("phone", f"{phone!r} is not a valid phone number"))
     if "naics_code" in fields:
         employer.naics_code = _clean(fields["naics_code"])
-        employer.sector_code = sector_for_naics(employer.naics_code)
+        try:
+            employer.sector_code = sector_for_naics(employer.naics_code)
+        except FieldError as exc:
+            wrong += exc.fields
     if "size_band" in fields:
         band = _clean(fields["size_band"])
         if band and band not in {b.value for b in SizeBand}:
-            raise FieldError("size_band", f"must be one of {', '.join(b.value for b in SizeBand)}")
+            wrong.append(("size_band", f"must be one of {', '.join(b.value for b in SizeBand)}"))
         employer.size_band = band
     for name in ("address_line", "city"):
         if name in fields:
             setattr(employer, name, _clean(fields[name]))
     if "zip" in fields:
-        raw = _clean(fields["zip"])
-        employer.zip = normalize_zip(raw) if raw else None
-        if raw and not employer.zip:
-            raise FieldError("zip", f"{raw!r} is not a ZIP code")
+        try:
+            employer.zip = _zip(fields["zip"])
+        except ValueError as exc:
+            wrong.append(("zip", str(exc)))
+    county_found = True
     if "county" in fields:
         county_name = _clean(fields["county"])
         county = None
@@ -118,23 +153,32 @@ async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, 
                 select(County).where(func.lower(County.name) == county_name.lower().removesuffix(" county"))
             )
             if county is None:
-                raise FieldError("county", f"unknown California county {county_name!r}")
+                county_found = False
+                wrong.append(("county", f"unknown California county {county_name!r}"))
         employer.county_id = county.id if county else None
         if county:
             employer.region_id = county.region_id
     if fields.get("region") is not None:
-        region_id = await region_id_for(db, fields["region"])
-        if employer.county_id is not None and fields.get("county") and region_id != employer.region_id:
-            raise FieldError("region", "does not contain the given county")
-        employer.region_id = region_id
+        try:
+            region_id = await region_id_for(db, fields["region"])
+        except FieldError as exc:
+            wrong += exc.fields
+        else:
+            if employer.county_id is not None and fields.get("county") and region_id != employer.region_id:
+                wrong.append(("region", "does not contain the given county"))
+            elif county_found:
+                employer.region_id = region_id
     if "do_not_contact" in fields:
         employer.do_not_contact = bool(fields["do_not_contact"])
     if "notes" in fields:
         employer.notes = fields["notes"] or None
     if "status" in fields:
         if fields["status"] not in (EmployerStatus.active, EmployerStatus.provisional):
-            raise FieldError("status", "can be set to active or provisional (merging has its own action)")
-        employer.status = fields["status"]
+            wrong.append(("status", "can be set to active or provisional (merging has its own action)"))
+        else:
+            employer.status = fields["status"]
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
 
 
 def can_edit(principal: Principal, employer: Employer) -> bool:

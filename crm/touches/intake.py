@@ -44,7 +44,7 @@ from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.resolve import EmployerRef, employer_ref, resolve_employer
 from crm.employers.schemas import EmployerIn
-from crm.employers.service import create_employer
+from crm.employers.service import create_employer, typed_problems
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
 from crm.touches.assign import RoutedSpoc, route
@@ -145,26 +145,35 @@ async def _replay(db: AsyncSession, actor: Principal, key: str, digest: str) -> 
 
 
 def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, tuple[dt.date, dt.date]]:
+    """The request's purpose, priority and window; one FieldError names every problem of the body at once
+    (a typed employer's website, FEIN and ZIP too, checked as creating it would)."""
+    wrong: list[tuple[str, str]] = []
+    purpose = priority = window = None
     try:
         purpose = Purpose(data.purpose)
     except ValueError:
-        raise FieldError("purpose", f"unknown purpose {data.purpose!r}; one of {', '.join(Purpose)}") from None
+        wrong.append(("purpose", f"unknown purpose {data.purpose!r}; one of {', '.join(Purpose)}"))
     try:
         priority = Priority(data.priority)
     except ValueError:
-        raise FieldError("priority", f"must be one of {', '.join(Priority)}") from None
+        wrong.append(("priority", f"must be one of {', '.join(Priority)}"))
     try:
         window = resolve_window(data.window_start, data.window_end, today)
     except RoutingError as exc:
-        raise FieldError(exc.field, exc.message) from None
+        wrong.append((exc.field, exc.message))
     if data.employer_id is None and data.employer is None:
-        raise FieldError("employer_id", "give an employer_id or an employer {name, website, fein, city, zip}")
+        wrong.append(("employer_id", "give an employer_id or an employer {name, website, fein, city, zip}"))
     if data.employer_id is not None and data.employer is not None:
-        raise FieldError("employer", "give either employer_id or employer, not both")
+        wrong.append(("employer", "give either employer_id or employer, not both"))
     if data.employer is not None:
-        given = (data.employer.name, data.employer.website, data.employer.fein)
-        if not any((v or "").strip() for v in given):
-            raise FieldError("employer.name", "give the employer's name, website or FEIN")
+        typed = data.employer
+        if not any((v or "").strip() for v in (typed.name, typed.website, typed.fein)):
+            wrong.append(("employer.name", "give the employer's name, website or FEIN"))
+        wrong += [(f"employer.{field}", message) for field, message in typed_problems(
+            website=typed.website, fein=typed.fein, zip=typed.zip)]
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+    assert purpose is not None and priority is not None and window is not None
     return purpose, priority, window
 
 

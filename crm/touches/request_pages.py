@@ -19,6 +19,7 @@ from crm.auth.models import User
 from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
+from crm.employers.service import typed_problems
 from crm.errors import FieldError, validation_path
 from crm.ids import parse_id
 from crm.touches import requests as service
@@ -27,14 +28,23 @@ from crm.touches.handoff_api import list_hand_offs
 from crm.touches.intake import submit_request, write_turn
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.request_schemas import TouchRequestIn
-from crm.touches.routing import DEFAULT_WINDOW_DAYS, OPEN_REQUEST_STATUSES, OPEN_TOUCH_STATUSES, Priority, Purpose
+from crm.touches.routing import (
+    DEFAULT_WINDOW_DAYS,
+    OPEN_REQUEST_STATUSES,
+    OPEN_TOUCH_STATUSES,
+    Priority,
+    Purpose,
+    RoutingError,
+    resolve_window,
+)
 from crm.web import field_message, flash, form_data, redirect, render
 
 PAGE = 25
 # Field names of the API body (and of resolve_employer's errors) → the form's input names.
 _FORM_FIELD = {"employer": "employer_name", "employer.name": "employer_name", "name": "employer_name",
                "legal_name": "employer_name", "website": "employer_website", "fein": "employer_fein",
-               "zip": "employer_zip", "city": "employer_name"}
+               "zip": "employer_zip", "city": "employer_name", "employer.website": "employer_website",
+               "employer.fein": "employer_fein", "employer.zip": "employer_zip", "employer.city": "employer_name"}
 _FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_id", "region",
                 "purpose", "summary", "window_start", "window_end", "priority"}
 _OPEN_TOUCHES = sorted(s.value for s in OPEN_TOUCH_STATUSES)
@@ -67,6 +77,8 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
         raw["employer_id"] = employer_id
     elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
         raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
+        wrong += [(f"employer_{field}", message) for field, message in typed_problems(
+            website=value("employer_website"), fein=value("employer_fein"), zip=value("employer_zip"))]
     else:
         wrong.append(("employer_name", "choose an employer from the list, or type its name, website or FEIN"))
     if not value("purpose"):
@@ -80,6 +92,11 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
                 wrong.append((name, "is not a date"))
     if len(days) == 2 and days["window_end"] < days["window_start"]:
         wrong.append(("window_end", "must be on or after the earliest date"))
+    elif not any(name in ("window_start", "window_end") for name, _ in wrong):
+        try:  # what intake says of the dates (past, too far ahead, too long), said with the form's other mistakes
+            resolve_window(days.get("window_start"), days.get("window_end"), clock.today())
+        except RoutingError as exc:
+            wrong.append((exc.field, exc.message))
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
     try:

@@ -76,6 +76,16 @@ async def test_bad_employer_input_is_4xx_naming_the_field_and_writes_nothing(cli
     assert await db.scalar(select(func.count(AuditEvent.id))) == 0
 
 
+async def test_every_bad_employer_field_is_named_at_once(client, world, db):
+    before = await _count(db)
+    r = await client.post("/api/employers", headers=await world.f.auth(world.users["spoc"]), json={
+        "legal_name": "Zzqx Widgets", "website": "not a url !!", "fein": "12-34", "zip": "abc",
+        "county": "Atlantis", "size_band": "huge"})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["website", "fein", "size_band", "zip", "county"]
+    assert await _count(db) == before
+
+
 async def test_malformed_json_is_400(client, world):
     headers = await world.f.auth(world.users["spoc"])
     r = await client.post("/api/employers", content=b'{"legal_name": ', headers={**headers,

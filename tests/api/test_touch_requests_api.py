@@ -119,6 +119,18 @@ async def test_bad_request_input_is_4xx_naming_the_field_and_writes_nothing(clie
     assert await counts(db) == before
 
 
+async def test_every_problem_of_a_request_body_is_named_at_once(client, world, db):
+    before = await counts(db)
+    r = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json={
+        "employer": {"name": "Zzqx Widgets", "fein": "12-34", "website": "not a url !!", "zip": "abc"},
+        "purpose": "sales_pitch", "window_start": (today() - dt.timedelta(days=30)).isoformat(),
+        "window_end": (today() - dt.timedelta(days=20)).isoformat()})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == [
+        "purpose", "window_end", "employer.website", "employer.fein", "employer.zip"]
+    assert await counts(db) == before
+
+
 async def test_partner_cannot_read_another_organizations_request(client, world):
     e = await world.f.employer("Sunrise Family Dental")
     mine = (await client.post("/api/touch-requests", json=body(e.id),

@@ -138,6 +138,19 @@ async def test_an_empty_request_form_marks_the_employer_and_the_purpose_at_once(
     assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
 
 
+async def test_a_typed_employer_and_a_past_window_are_marked_at_once(client, world, db):
+    await login(client, world.users["partner"].email)
+    r = await client.post("/requests/new", data=form(
+        client, None, employer_id="", employer_name="Zzqx Widgets", employer_fein="12-34",
+        employer_website="not a url !!", employer_zip="abc", purpose="", starts_in=-30, ends_in=-20),
+        headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422
+    for said in ("choose a purpose", "the window is entirely in the past", "is not a web address",
+                 "&#39;abc&#39; is not a ZIP code", "FEIN"):
+        assert said in r.text, said
+    assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
+
+
 @pytest.mark.parametrize(("change", "said"), [
     ({"employer_id": ""}, "choose an employer from the list, or type its name, website or FEIN"),
     ({"starts_in": 9, "ends_in": 0}, "must be on or after the earliest date"),
