@@ -425,6 +425,8 @@ class QueuePages(Controller):
                                 if form.get("employer_name", "").strip() else "is required"))
             if not form.get("occurred_on", "").strip():
                 missing.append(("occurred_on", "is required"))
+            elif (day := _gather(missing, _day, form.get("occurred_on", ""), "occurred_on")) is not None:
+                missing += workflow.occurred_on_problems(day, _today())
             if missing:
                 raise FieldError(*missing[0], *missing[1:])
             assert employer_id is not None

@@ -383,6 +383,15 @@ async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: Reas
 # ---------------------------------------------------------------- log an unsolicited touch
 
 
+def occurred_on_problems(day: dt.date, today: dt.date) -> list[tuple[str, str]]:
+    """What is wrong with the day a logged touch happened (the log form says it with its other mistakes)."""
+    if day > today:
+        return [("occurred_on", "must be today or earlier (log a touch once it has happened)")]
+    if day < today - dt.timedelta(days=366):
+        return [("occurred_on", "must be within the last year")]
+    return []
+
+
 async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: dt.datetime) -> Touch:
     """Record a contact that already happened (the employer called in); it counts toward the budget."""
     await begin_write(db)
@@ -399,10 +408,8 @@ async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: d
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; log it there")
     channel = _channel(data.channel)
-    if data.occurred_on > clock.local_date(now):
-        raise FieldError("occurred_on", "must be today or earlier (log a touch once it has happened)")
-    if data.occurred_on < clock.local_date(now) - dt.timedelta(days=366):
-        raise FieldError("occurred_on", "must be within the last year")
+    if wrong := occurred_on_problems(data.occurred_on, clock.local_date(now)):
+        raise FieldError(*wrong[0], *wrong[1:])
     contacts = await _contacts(db, employer.id, data.contact_ids)
     await lock_employer(db, employer.id)
     day = data.occurred_on

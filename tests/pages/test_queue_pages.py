@@ -494,6 +494,16 @@ async def test_an_empty_log_form_marks_every_missing_field_at_once(client, world
     assert await db.scalar(select(func.count(Touch.id))) == 0
 
 
+async def test_an_unpicked_employer_and_a_future_day_are_marked_at_once(client, world, db):
+    await login(client, world.users["spoc"].email)
+    r = await client.post("/queue/log", data={
+        "employer_id": "", "employer_name": "Turner Roof", "channel": "call",
+        "occurred_on": (today() + dt.timedelta(days=30)).isoformat(), "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422 and "choose the employer from the suggestions" in r.text
+    assert "must be today or earlier" in r.text
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
 async def test_a_logged_contact_that_crowds_a_planned_touch_says_so(client, world, desk):
     e = await world.f.employer("Golden State Logistics")
     planned = await desk.touch(e, world.users["spoc"], planned_in=3)  # the default gap: 7 days
