@@ -23,7 +23,7 @@ from crm.employers.models import Employer
 from crm.employers.panels import employer_panel
 from crm.touches import budget
 from crm.touches.models import Touch, TouchRequest
-from crm.touches.routing import TouchStatus
+from crm.touches.routing import OPEN_REQUEST_STATUSES, RequestStatus, TouchStatus
 from crm.touches.touch_schemas import BudgetOut, TimelineEntryOut
 
 # An employer's history is tens of rows; this bounds a pathological one.
@@ -49,8 +49,11 @@ _REQUEST_COLUMNS = (
     TouchRequest.summary, TouchRequest.outcome, TouchRequest.outcome_note, TouchRequest.touch_id,
     TouchRequest.release_on,
 )
-# The purposes of the requests a touch carries, in the touch's own row (one statement fewer).
-_CARRIED = (select(func.aggregate_strings(TouchRequest.purpose, ",")).where(TouchRequest.touch_id == Touch.id)
+# The purposes of the requests a touch carries, in the touch's own row (one statement fewer): the open
+# ones and those completed on it. A withdrawn or declined request keeps its touch_id but left the touch.
+_CARRIED_STATUSES = sorted(s.value for s in OPEN_REQUEST_STATUSES | {RequestStatus.COMPLETED})
+_CARRIED = (select(func.aggregate_strings(TouchRequest.purpose, ","))
+            .where(TouchRequest.touch_id == Touch.id, TouchRequest.status.in_(_CARRIED_STATUSES))
             .correlate(Touch).scalar_subquery())
 _TOUCH_COLUMNS = (
     Touch.id, Touch.planned_on, Touch.scheduled_at, Touch.completed_at, Touch.status, Touch.region_id,
@@ -86,7 +89,7 @@ class History:
 
     requests: list[Row[*tuple[Any, ...]]]
     touches: list[Row[*tuple[Any, ...]]]
-    purposes: dict[int, list[str]]  # touch id -> purposes of the requests it carries
+    purposes: dict[int, list[str]]  # touch id -> purposes of the requests it carries (or completed on it)
 
     @property
     def complete(self) -> bool:

@@ -51,3 +51,19 @@ async def test_staff_of_another_region_see_that_regions_entries_like_a_partner(w
         items = await timeline.entries(db, viewer, e.id)
     assert all(i.notes is None and i.summary is None for i in items)
     assert {i.kind for i in items} == {"touch", "request"}
+
+
+async def test_touch_lists_purposes_of_requests_it_carries_or_completed_not_of_those_that_left(
+        world, desk, sessionmaker):
+    e = await world.f.employer("Golden State Logistics")
+    upcoming = await desk.touch(e, world.users["spoc"], planned_in=6)
+    await desk.request(upcoming, world.users["partner"], purpose="hiring")
+    await desk.request(upcoming, world.users["partner2"], purpose="event", status="withdrawn")
+    done = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-5)
+    await desk.request(done, world.users["partner"], purpose="apprenticeship", status="completed")
+    await desk.request(done, world.users["partner2"], purpose="training_upskilling", status="declined")
+    viewer = await _principal(sessionmaker, world.users["spoc"])
+    async with sessionmaker() as db:
+        items = await timeline.entries(db, viewer, e.id)
+    purposes = {i.id: i.purposes for i in items if i.kind == "touch"}
+    assert purposes == {upcoming.id: ["hiring"], done.id: ["apprenticeship"]}
