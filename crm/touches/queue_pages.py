@@ -109,13 +109,20 @@ def _staff_regions(principal: Principal) -> frozenset[int] | None:
     return None if principal.is_admin else principal.regions_for(Role.lead, Role.spoc)
 
 
-async def _hand_offs_of(db: Db, touch_id: int) -> dict[int, list[Any]]:
-    """The hand-offs a touch made (to which organization, what for, answered or not), for its card."""
-    rows = list(await db.execute(
-        select(HandOff.need, HandOff.status, Organization.name.label("org"))
-        .join(Organization, Organization.id == HandOff.to_org_id).where(HandOff.touch_id == touch_id)
-        .order_by(HandOff.id)))
-    return {touch_id: rows} if rows else {}
+async def _hand_offs_of(db: Db, touches: Sequence[Row]) -> dict[int, list[Any]]:
+    """Touch id -> the hand-offs it made (to which organization, what for, answered or not), for the
+    cards of one page in one statement. Only completing a touch makes hand-offs: other touches have none."""
+    completed = [t.id for t in touches if t.status == TouchStatus.COMPLETED.value]
+    if not completed:
+        return {}
+    rows = await db.execute(
+        select(HandOff.touch_id, HandOff.need, HandOff.status, Organization.name.label("org"))
+        .join(Organization, Organization.id == HandOff.to_org_id).where(HandOff.touch_id.in_(completed))
+        .order_by(HandOff.id))
+    found: dict[int, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row.touch_id, []).append(row)
+    return found
 
 
 async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
@@ -134,7 +141,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
         except FieldError:
             held = await queue.held_requests(db, _staff_regions(principal))
         ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]})
-    ctx.update(done_message=done_message, hand_offs_by_touch=await _hand_offs_of(db, touch.id),
+    ctx.update(done_message=done_message, hand_offs_by_touch=await _hand_offs_of(db, [touch]),
                blackouts_by_touch=await queue.blackout_clashes(db, [touch]))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
@@ -222,6 +229,7 @@ class QueuePages(Controller):
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
             touch_errors=touch_errors or {}, blackouts_by_touch=await queue.blackout_clashes(db, touches),
+            hand_offs_by_touch=await _hand_offs_of(db, touches),
             **await _choices(db, principal, touches, forms=bool(touch_errors)))
 
     @get("/touches/{touch_id:int}")
@@ -229,7 +237,7 @@ class QueuePages(Controller):
         """One touch with every action's form open (what a queue row links to without JavaScript)."""
         touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
         return render(request, "touches/touch.html", touch=touch, touch_errors={},
-                      hand_offs_by_touch=await _hand_offs_of(db, touch.id),
+                      hand_offs_by_touch=await _hand_offs_of(db, [touch]),
                       blackouts_by_touch=await queue.blackout_clashes(db, [touch]),
                       **await _choices(db, principal, [touch]))
 

@@ -143,6 +143,30 @@ async def test_the_queue_reads_the_blackout_dates_of_every_card_in_one_statement
     assert len([s for s in statements if "employer_blackout" in s]) == 1
 
 
+async def test_completed_cards_show_their_hand_offs_after_a_reload_read_in_one_statement(client, world, desk):
+    done = []
+    for name, need in (("First Co", "needs 3 welders"), ("Second Co", "forklift training")):
+        t = await desk.touch(await world.f.employer(name), world.users["spoc"], status="completed", planned_in=-2)
+        await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need=need)
+        done.append(t)
+    quiet = await desk.touch(await world.f.employer("Third Co"), world.users["spoc"], status="completed", planned_in=-3)
+    await login(client, world.users["spoc"].email)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        html = (await client.get("/queue", params={"status": "completed"})).text
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert "East LA College · needs 3 welders · pending" in _card(html, done[0].id)
+    assert "East LA College · forklift training · pending" in _card(html, done[1].id)
+    assert "Hand-offs:" not in _card(html, quiet.id)
+    assert len([s for s in statements if "FROM hand_off" in s]) == 1
+
+
 async def test_completed_touches_are_listed_latest_first_without_urgency_groups(client, world, desk):
     old, recent = await world.f.employer("Old Co"), await world.f.employer("Recent Co")
     await desk.touch(old, world.users["spoc"], status="completed", planned_in=-30)
