@@ -67,3 +67,19 @@ async def test_demo_chair_sees_only_their_council_and_is_refused_the_crm(demo_db
         response = await page.goto(live_server + url)
         assert response is not None and response.status == 403, url
         await expect(page.locator("h1")).to_have_text("Not allowed")
+
+
+async def test_on_a_phone_the_printable_roster_scrolls_sideways_in_its_own_box_not_the_page(
+        demo_db, page, live_server):
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_in(page, live_server, CHAIR, DEMO_PASSWORD)
+    welding = demo_db["Advanced Manufacturing & Welding Technology Advisory Committee"]
+    await page.goto(f"{live_server}/chair/councils/{welding}/roster")
+    await expect(page.locator("table.roster-table")).to_contain_text("Robert Castellanos")
+    assert await page.evaluate("document.documentElement.scrollWidth") == 390
+    scrolled = await page.evaluate("""() => {
+        const box = document.querySelector('table.roster-table').parentElement;
+        box.scrollLeft = box.scrollWidth;
+        return box.scrollLeft;
+    }""")
+    assert scrolled > 0  # seven columns do not fit 390 px: the table's own box scrolls
