@@ -13,6 +13,7 @@ from crm.audit.names import changes
 from crm.auth.principal import Principal
 from crm.directory.models import KIND_LABELS
 from crm.employers.naics import sector_title
+from crm.touches.routing import Outcome
 
 
 def fmt_date(value: dt.date | dt.datetime | None, fmt: str = "%-d %b %Y") -> str:
@@ -66,6 +67,17 @@ def active_nav(items: list[tuple[str, str]], path: str) -> str | None:
 def words(value: str | None) -> str:
     """A stored code as words: ``work_based_learning`` -> ``work based learning``."""
     return (value or "").replace("_", " ")
+
+
+# A request's outcome badge reads by what it means for the requester: a lead (good), a promise to come
+# back (needs watching), a no (bad); no response yet says nothing either way.
+OUTCOME_BADGES: dict[str, str] = {Outcome.INTERESTED: "ok", Outcome.REFERRED: "ok", Outcome.FOLLOW_UP: "warn",
+                  Outcome.NOT_INTERESTED: "bad", Outcome.NO_RESPONSE: ""}
+
+
+def outcome_badge(outcome: str | None) -> str:
+    """The badge class of a request's outcome (``ok``, ``warn``, ``bad``, or none for a neutral one)."""
+    return OUTCOME_BADGES.get(outcome, "") if outcome else ""
 
 
 def number(value: float | None, places: int = 0) -> str:
@@ -152,6 +164,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["words"] = words
     env.filters["datetime"] = fmt_datetime
     env.filters["number"] = number
+    env.filters["outcome_badge"] = outcome_badge
     env.filters["percent"] = percent
     env.filters["phone"] = phone
     env.filters["org_kind"] = org_kind

@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.touches.models import HandOff, Touch, TouchRequest
 from tests.factories import csrf, login, today
@@ -182,6 +182,25 @@ async def test_my_requests_lists_only_my_organizations_requests_and_withdraws_in
     await db.commit()  # end the session's read snapshot (SQLite WAL) before re-reading
     await db.refresh(mine)
     assert mine.status == "withdrawn"
+
+
+async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_the_request(client, world, desk, db):
+    done = await desk.touch(await world.f.employer("Sunrise Family Dental"), world.users["spoc"], status="completed",
+                            planned_in=-2)
+    badge = {"interested": "ok", "referred": "ok", "follow_up": "warn", "not_interested": "bad", "no_response": ""}
+    ids = {outcome: (await desk.request(done, world.users["partner"], purpose=purpose, status="completed")).id
+           for purpose, outcome in zip(("hiring", "event", "apprenticeship", "training_upskilling", "other"), badge,
+                                       strict=True)}
+    for outcome, request_id in ids.items():
+        await db.execute(update(TouchRequest).where(TouchRequest.id == request_id).values(outcome=outcome))
+    await db.commit()
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/requests")).text
+    for outcome, kind in badge.items():
+        said = f'<span class="badge {kind}">{outcome.replace("_", " ")}</span>'
+        row = page.split(f'id="request-{ids[outcome]}"', 1)[1].split("</tr>", 1)[0]
+        assert said in row, outcome
+        assert said in (await client.get(f"/requests/{ids[outcome]}")).text, outcome
 
 
 async def test_partner_cannot_open_another_organizations_request_page(client, world, db):
