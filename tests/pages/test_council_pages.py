@@ -303,6 +303,27 @@ async def test_partnership_convening_ticks_split_business_and_public(client, wor
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 1
 
 
+async def test_only_open_milestones_past_their_due_date_are_marked_overdue(client, world):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"], "naics_prefixes": ["484"], "stage": "action_teams"})).json()
+    team = (await client.post(f"/api/partnerships/{p['id']}/action-teams", headers=lead,
+                              json={"name": "CDL apprenticeship"})).json()
+    base = f"/api/partnerships/{p['id']}/action-teams/{team['id']}/milestones"
+    past, later = (today() - dt.timedelta(days=3)).isoformat(), (today() + dt.timedelta(days=3)).isoformat()
+    for title, due_on, status in (("Planned late", past, "planned"), ("Started late", past, "in_progress"),
+                                  ("Done late", past, "done"), ("Missed", past, "missed"),
+                                  ("Planned ahead", later, "planned")):
+        ms = (await client.post(base, headers=lead, json={"title": title, "due_on": due_on})).json()
+        assert (await client.patch(f"{base}/{ms['id']}", headers=lead, json={"status": status})).status_code == 200
+    await login(client, world.users["lead"].email)
+    page = (await client.get(f"/partnerships/{p['id']}")).text
+    overdue = {title for title in ("Planned late", "Started late", "Done late", "Missed", "Planned ahead")
+               if "overdue" in page.split(f"<td>{title}</td>", 1)[1].split("</tr>", 1)[0]}
+    assert overdue == {"Planned late", "Started late"}
+
+
 async def test_ticking_someone_whose_term_does_not_cover_the_meeting_is_422_in_place(client, world, db):
     a = await _arrange(client, world)
     staff = await world.f.auth(world.users["partner"])
