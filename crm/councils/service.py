@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
-from crm.clock import today
+from crm.clock import local_date, today
 from crm.councils.compliance import (
     Badge,
     ComplianceInputError,
@@ -518,8 +518,16 @@ def _status(value: str) -> str:
 
 
 async def recommendations(db: AsyncSession, council_id: int) -> list[Recommendation]:
-    return list(await db.scalars(select(Recommendation).where(Recommendation.council_id == council_id)
-                                 .order_by(Recommendation.id.desc())))
+    """The council's recommendations, newest first by their meeting's date (one made outside a meeting by
+    the California day it was recorded), ties by id."""
+    rows = list(await db.execute(
+        select(Recommendation, CouncilMeeting.held_on)
+        .outerjoin(CouncilMeeting, CouncilMeeting.id == Recommendation.meeting_id)
+        .where(Recommendation.council_id == council_id)))
+    # Sorted here, not in SQL: the recorded day is the California date of a UTC instant, which neither
+    # database computes alike, and a council has tens of recommendations.
+    rows.sort(key=lambda r: (r.held_on or local_date(r.Recommendation.created_at), r.Recommendation.id), reverse=True)
+    return [r.Recommendation for r in rows]
 
 
 async def add_recommendation(db: AsyncSession, actor: Principal, council: AdvisoryCouncil,

@@ -324,6 +324,25 @@ async def test_only_open_milestones_past_their_due_date_are_marked_overdue(clien
     assert overdue == {"Planned late", "Started late"}
 
 
+async def test_recommendations_are_listed_newest_first_by_their_meetings_date_or_the_day_recorded(client, world):
+    a = await _arrange(client, world)  # a meeting today
+    staff = await world.f.auth(world.users["partner"])
+    base = f"/api/councils/{a['council']['id']}"
+    long_ago, lately = [(await client.post(f"{base}/meetings", headers=staff, json={
+        "held_on": (today() - dt.timedelta(days=days)).isoformat()})).json()["id"] for days in (400, 30)]
+    ids = {}
+    for name, meeting_id in (("today's", a["meeting"]["id"]), ("long ago", long_ago), ("lately", lately),
+                             ("between meetings", None)):  # recorded today, after the one of today's meeting
+        ids[name] = (await client.post(f"{base}/recommendations", headers=staff, json={
+            "text": f"Recommended {name}", "meeting_id": meeting_id})).json()["id"]
+    newest_first = [ids[n] for n in ("between meetings", "today's", "lately", "long ago")]
+    listing = (await client.get(f"{base}/recommendations", headers=staff)).json()
+    assert [r["id"] for r in listing["items"]] == newest_first
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/councils/{a['council']['id']}")).text
+    assert sorted(newest_first, key=lambda i: page.index(f'id="rec-{i}"')) == newest_first
+
+
 async def test_ticking_someone_whose_term_does_not_cover_the_meeting_is_422_in_place(client, world, db):
     a = await _arrange(client, world)
     staff = await world.f.auth(world.users["partner"])
