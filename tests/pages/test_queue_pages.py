@@ -252,7 +252,7 @@ async def test_a_lead_sees_how_many_touches_are_unassigned_and_can_list_only_tho
 
 
 async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, desk):
-    await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    golden = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.touch(await world.f.employer("Blue Ocean Seafood"), world.users["spoc"])
     await login(client, world.users["spoc"].email)
     r = await client.get("/queue", params={"q": "golden"}, headers=HX)
@@ -264,7 +264,10 @@ async def test_filtering_with_htmx_returns_only_the_queue_body(client, world, de
     ocean_touch = await desk.touch(await world.f.employer("Ocean Harbor Freight"), world.users["spoc"])
     for q in (f"#{ocean_touch.id}", str(ocean_touch.id), f"#{ocean_touch.employer_id}"):
         found = (await client.get("/queue", params={"q": q}, headers=HX)).text
-        assert "Ocean Harbor Freight" in found and "Golden State Logistics" not in found, q
+        # Touch and employer numbers count separately (PostgreSQL's never restart between tests), so the
+        # number may be Golden's touch or employer too: then it is found as well, and only then.
+        also_golden = int(q.lstrip("#")) in (golden.id, golden.employer_id)
+        assert "Ocean Harbor Freight" in found and ("Golden State Logistics" in found) == also_golden, q
     r = await client.get("/queue", params={"status": "bogus"}, headers=HX)
     assert r.text.index('role="alert"') < r.text.index('id="group-overdue"')  # the filter's error comes first
 
