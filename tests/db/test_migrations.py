@@ -30,6 +30,18 @@ async def _recreate_pg_database(url: str) -> None:
     await admin.dispose()
 
 
+def scratch_url(tmp_path, which: str, name: str) -> str:
+    """A fresh, empty database of its own for a migration test: a SQLite file, or a PostgreSQL database
+    named after the test database (so per parallel worker too), dropped and created again."""
+    if which == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+    if not PG_URL:
+        pytest.skip("CRM_TEST_DATABASE_URL not set")
+    url = f"{PG_URL}_{name}"
+    asyncio.run(_recreate_pg_database(url))
+    return url
+
+
 async def _diff(url: str) -> list:
     engine = make_engine(Settings(database_url=url))
     async with engine.connect() as conn:

@@ -11,20 +11,9 @@ import crm.models  # noqa: F401
 from crm import migrate
 from crm.db import make_engine
 from crm.settings import Settings
-from tests.conftest import PG_URL
-from tests.db.test_migrations import _recreate_pg_database
+from tests.db.test_migrations import scratch_url
 
 GRANTS = crm.models.RoleGrant.__table__
-
-
-def _url(tmp_path, which):
-    if which == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'grants.db'}"
-    if not PG_URL:
-        pytest.skip("CRM_TEST_DATABASE_URL not set")
-    url = f"{PG_URL}_role_grants"  # a database of its own (per test database and parallel worker)
-    asyncio.run(_recreate_pg_database(url))
-    return url
 
 
 async def _arrange(url: str) -> None:
@@ -65,7 +54,7 @@ async def _grants_then_insert_regional_admin(url: str) -> tuple[list[tuple[int, 
 
 @pytest.mark.parametrize("which", ["sqlite", "postgresql"])
 def test_upgrade_takes_the_region_off_grants_it_means_nothing_to_and_then_refuses_one(tmp_path, which):
-    url = _url(tmp_path, which)
+    url = scratch_url(tmp_path, which, "role_grants")
     settings = Settings(database_url=url)
     migrate.upgrade(settings, "0012")
     asyncio.run(_arrange(url))

@@ -12,20 +12,9 @@ import crm.models  # noqa: F401
 from crm import migrate
 from crm.db import make_engine
 from crm.settings import Settings
-from tests.conftest import PG_URL
-from tests.db.test_migrations import _recreate_pg_database
+from tests.db.test_migrations import scratch_url
 
 RULES = crm.models.RoutingRule.__table__
-
-
-def _url(tmp_path, which):
-    if which == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'rules.db'}"
-    if not PG_URL:
-        pytest.skip("CRM_TEST_DATABASE_URL not set")
-    url = f"{PG_URL}_routing_rules"  # a database of its own (per test database and parallel worker)
-    asyncio.run(_recreate_pg_database(url))
-    return url
 
 
 async def _arrange(url: str) -> None:
@@ -64,7 +53,7 @@ async def _active_then_insert_duplicate(url: str) -> tuple[list[int], bool]:
 
 @pytest.mark.parametrize("which", ["sqlite", "postgresql"])
 def test_upgrade_keeps_the_oldest_of_duplicate_rules_and_then_refuses_new_ones(tmp_path, which):
-    url = _url(tmp_path, which)
+    url = scratch_url(tmp_path, which, "routing_rules")
     settings = Settings(database_url=url)
     migrate.upgrade(settings, "0011")
     asyncio.run(_arrange(url))

@@ -13,21 +13,9 @@ from crm.employers.candidates import employer_search_key, reindex_all
 from crm.employers.matching import EmployerRecord, blocking_keys, name_key
 from crm.employers.models import Employer, EmployerAlias
 from crm.settings import Settings
-from tests.conftest import PG_URL
-from tests.db.test_migrations import _recreate_pg_database
+from tests.db.test_migrations import scratch_url
 
 KEYS = employer_search_key.c
-
-
-def _url(tmp_path, which):
-    if which == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
-    if not PG_URL:
-        pytest.skip("CRM_TEST_DATABASE_URL not set")
-    # A database of its own (per test database and parallel worker): test_migrations.py recreates its own.
-    url = f"{PG_URL}_search_keys"
-    asyncio.run(_recreate_pg_database(url))
-    return url
 
 
 async def _arrange_version_1(url: str) -> dict[str, int]:
@@ -67,7 +55,7 @@ async def _reindex(url: str) -> None:
 
 @pytest.mark.parametrize("which", ["sqlite", "postgresql"])
 def test_upgrade_writes_what_reindex_writes_and_downgrade_drops_only_the_initial_keys(tmp_path, which):
-    url = _url(tmp_path, which)
+    url = scratch_url(tmp_path, which, "search_keys")
     settings = Settings(database_url=url)
     migrate.upgrade(settings, "0007")
     ids = asyncio.run(_arrange_version_1(url))

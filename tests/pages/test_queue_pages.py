@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, func, select
@@ -121,13 +123,9 @@ async def test_an_appointment_a_lead_makes_inside_the_blackout_dates_is_flagged_
     assert f"Scheduled on a blackout day: {_day(8)} – {_day(20)} (year-end close)." in _card(r.text, t.id)
 
 
-async def test_the_queue_reads_the_blackout_dates_of_every_card_in_one_statement(client, world, desk):
-    touches = []
-    for name in ("First Co", "Second Co", "Third Co"):
-        employer = await world.f.employer(name)
-        touches.append(await desk.touch(employer, world.users["spoc"], planned_in=10))
-        await desk.blackout(employer, 5, 15, f"{name} stocktake")
-    await login(client, world.users["spoc"].email)
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    """The SQL statements every engine of this process runs inside the block."""
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args):
@@ -135,9 +133,20 @@ async def test_the_queue_reads_the_blackout_dates_of_every_card_in_one_statement
 
     event.listen(Engine, "before_cursor_execute", count)
     try:
-        html = (await client.get("/queue")).text
+        yield statements
     finally:
         event.remove(Engine, "before_cursor_execute", count)
+
+
+async def test_the_queue_reads_the_blackout_dates_of_every_card_in_one_statement(client, world, desk):
+    touches = []
+    for name in ("First Co", "Second Co", "Third Co"):
+        employer = await world.f.employer(name)
+        touches.append(await desk.touch(employer, world.users["spoc"], planned_in=10))
+        await desk.blackout(employer, 5, 15, f"{name} stocktake")
+    await login(client, world.users["spoc"].email)
+    with recorded_statements() as statements:
+        html = (await client.get("/queue")).text
     assert all("(" + name + " stocktake)" in _card(html, t.id)
                for t, name in zip(touches, ("First Co", "Second Co", "Third Co"), strict=True))
     assert len([s for s in statements if "employer_blackout" in s]) == 1
@@ -151,16 +160,8 @@ async def test_completed_cards_show_their_hand_offs_after_a_reload_read_in_one_s
         done.append(t)
     quiet = await desk.touch(await world.f.employer("Third Co"), world.users["spoc"], status="completed", planned_in=-3)
     await login(client, world.users["spoc"].email)
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         html = (await client.get("/queue", params={"status": "completed"})).text
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
     assert "East LA College · needs 3 welders · pending" in _card(html, done[0].id)
     assert "East LA College · forklift training · pending" in _card(html, done[1].id)
     assert "Hand-offs:" not in _card(html, quiet.id)
