@@ -14,7 +14,7 @@ from crm.auth.guards import requires_lead
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
-from crm.directory.service import led_regions, region_by_code, set_establishment_count
+from crm.directory.service import employers_known_in, led_regions, region_by_code, set_establishment_count
 from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import spoc_candidates
 from crm.errors import Conflict, FieldError
@@ -61,7 +61,8 @@ class RegionPages(Controller):
                       region=current, policy=current_policy, rules=await policy.list_rules(db, current),
                       candidates=await spoc_candidates(db, current.id), policy_errors=policy_errors or {},
                       rule_errors=rule_errors or {}, values=values or {}, policy_saved=saved,
-                      establishment_errors=establishment_errors or {}, establishments_saved=establishments_saved)
+                      establishment_errors=establishment_errors or {}, establishments_saved=establishments_saved,
+                      establishments_known=await employers_known_in(db, current.id))
 
     async def _region(self, db: Db, principal: Principal, code: str) -> Region:
         region = await region_by_code(db, code)

@@ -190,6 +190,9 @@ async def test_an_establishment_count_below_the_employers_onedoor_knows_there_is
     survivor = await f.employer()
     await f.employer(status="merged", merged_into_id=survivor.id)  # a tombstone, never counted
     await login(client, world.users["lead"].email)
+    # The card says the floor before anyone types a number below it.
+    page = (await client.get("/region", params={"region": "LA-BASIN"})).text
+    assert "At least 7: the employers OneDoor already knows in LA-BASIN" in page
     token = client.cookies.get("csrftoken")
     r = await client.post("/region/LA-BASIN/establishments", headers=HX,
                           data={"establishment_count": "6", "_csrf_token": token})
