@@ -201,6 +201,11 @@ async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_th
         row = page.split(f'id="request-{ids[outcome]}"', 1)[1].split("</tr>", 1)[0]
         assert said in row, outcome
         assert said in (await client.get(f"/requests/{ids[outcome]}")).text, outcome
+    # The SPOC's card of the touch reads them the same way.
+    await login(client, world.users["spoc"].email)
+    card = (await client.get(f"/queue/touches/{done.id}")).text
+    for outcome, kind in badge.items():
+        assert f'<span class="badge {kind}">{outcome.replace("_", " ")}</span>' in card, outcome
 
 
 async def test_partner_cannot_open_another_organizations_request_page(client, world, db):
