@@ -17,8 +17,9 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", exclude_from_auth=True, tags=["health"])
 async def readyz(db: Db) -> Response[dict[str, str | None]]:
-    """Ready when the database answers and is at the migrations' head: a process serving an
-    unmigrated (or behind) database would answer every request with a 500."""
+    """Ready when the database answers and is at the migrations' head, or ahead of it (a rolling deploy
+    migrated it for the next release): a process serving an unmigrated or behind database would answer
+    every request with a 500."""
     expected = head_revisions()  # read once per process (warmed in the app's lifespan)
     try:
         # One indexed read of a one-row table, about what "SELECT 1" costs.
@@ -33,7 +34,13 @@ async def readyz(db: Db) -> Response[dict[str, str | None]]:
             return Response({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
         return _not_at_head(state)
     if current != expected:
-        return _not_at_head(SchemaState(current, expected))
+        state = SchemaState(current, expected)
+        if state.unknown:
+            # Migrated ahead by a newer OneDoor: a rolling deploy migrates first, then replaces processes.
+            # Pulling every old process out of the load balancer at once would be an outage, and migrations
+            # stay backward compatible for one release; `crm serve` refuses to start on such a database.
+            return Response({"status": "ok", "schema": state.problem("the database")})
+        return _not_at_head(state)
     return Response({"status": "ok"})
 
 
