@@ -37,8 +37,9 @@ async def readyz(db: Db) -> Response[dict[str, str | None]]:
         state = SchemaState(current, expected)
         if state.unknown:
             # Migrated ahead by a newer OneDoor: a rolling deploy migrates first, then replaces processes.
-            # Pulling every old process out of the load balancer at once would be an outage, and migrations
-            # stay backward compatible for one release; `crm serve` refuses to start on such a database.
+            # Pulling every old process out of the load balancer at once would be an outage; whether the old
+            # code still works on the new schema is the release's to ensure (expand, then contract).
+            # `crm serve` still refuses to start on such a database.
             return Response({"status": "ok", "schema": state.problem("the database")})
         return _not_at_head(state)
     return Response({"status": "ok"})
