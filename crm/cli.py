@@ -309,6 +309,19 @@ _USER_OPTIONS = {"email": "EMAIL", "name": "--name", "role": "--role", "region":
                  "password": "the password"}
 
 
+async def _active_user(db: AsyncSession, email: str) -> Any:
+    """The active user with this e-mail (any case), or a one-line error."""
+    from sqlalchemy import select
+
+    from crm.auth.models import User
+    from crm.auth.service import normalize_email
+
+    user = await db.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None or not user.is_active:
+        raise click.ClickException(f"no active user {email}")
+    return user
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--name", required=True)
@@ -370,11 +383,8 @@ def users_password(email: str) -> None:
 
     For a user created without one, or an admin locked out: their browser sessions end, API tokens stay.
     """
-    from sqlalchemy import select
 
     from crm.admin.service import set_password
-    from crm.auth.models import User
-    from crm.auth.service import normalize_email
     from crm.errors import FieldError
 
     settings = _migrated_settings()
@@ -384,9 +394,7 @@ def users_password(email: str) -> None:
         password = sys.stdin.readline().rstrip("\n")
 
     async def change(db: AsyncSession) -> str:
-        user = await db.scalar(select(User).where(User.email == normalize_email(email)))
-        if user is None or not user.is_active:
-            raise click.ClickException(f"no active user {email}")
+        user = await _active_user(db, email)
         await set_password(db, None, user, password, note="set with crm users password")
         return user.email
 
@@ -402,16 +410,10 @@ def users_password(email: str) -> None:
 @click.option("--label", default="cli")
 def users_token(email: str, label: str) -> None:
     """Issue an API bearer token for EMAIL (printed once; stored hashed)."""
-    from sqlalchemy import select
-
-    from crm.auth.models import User
-    from crm.auth.service import issue_token, normalize_email
+    from crm.auth.service import issue_token
 
     async def make(db: AsyncSession) -> str:
-        user = await db.scalar(select(User).where(User.email == normalize_email(email)))
-        if user is None or not user.is_active:
-            raise click.ClickException(f"no active user {email}")
-        return await issue_token(db, user, label)
+        return await issue_token(db, await _active_user(db, email), label)
 
     click.echo(run_db(_migrated_settings(), make))
 

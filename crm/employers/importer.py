@@ -468,9 +468,9 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
             region_id = rid
     if region_id is None and not county_name and not region_code:
         region_id = ref.default_region_id
-    if errors and any(e.field in ("county", "region") for e in errors):
-        pass  # where the row belongs is unknown: no region limit to say it breaks
-    elif region_id is not None and ref.default_region_id is not None and region_id != ref.default_region_id:
+    # A wrong county or region leaves where the row belongs unknown: no region limit to say it breaks.
+    placed = not any(e.field in ("county", "region") for e in errors)
+    if placed and region_id is not None and ref.default_region_id is not None and region_id != ref.default_region_id:
         err("county" if county_name else "region",
             f"is in {ref.region_codes.get(region_id, region_id)}; this import is limited to "
             f"{ref.region_codes.get(ref.default_region_id)}")

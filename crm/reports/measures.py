@@ -133,10 +133,15 @@ def rate(part: int, whole: int | None) -> float | None:
     return round(part / whole, 4)
 
 
+def establishments_too_low(served: int, establishments: int | None) -> bool:
+    """A known establishment count below the employers served: the count is wrong, not the reach."""
+    return establishments is not None and served > establishments
+
+
 def penetration(served: int, establishments: int | None) -> float | None:
-    """Employers served per establishment of the region; None when the count is unknown or below the
-    employers served (a rate over 100% says the count is wrong, not how far the region reached)."""
-    if establishments is None or served > establishments:
+    """Employers served per establishment of the region; None when the count is unknown or too low
+    (``establishments_too_low``: a rate over 100% would be read as a fact)."""
+    if establishments_too_low(served, establishments):
         return None
     return rate(served, establishments)
 

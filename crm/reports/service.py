@@ -255,5 +255,5 @@ async def employer_measures(db: AsyncSession, region: Region, period: Period) ->
                             lookback_from=before.start, establishments=region.establishment_count,
                             penetration=measures.penetration(served, region.establishment_count),
                             employers_on_file=on_file, share_of_file=measures.rate(served, on_file),
-                            establishments_too_low=(region.establishment_count is not None
-                                                    and served > region.establishment_count))
+                            establishments_too_low=measures.establishments_too_low(
+                                served, region.establishment_count))

@@ -125,6 +125,13 @@ async def _hand_offs_of(db: Db, touches: Sequence[Row]) -> dict[int, list[Any]]:
     return found
 
 
+async def _card_notes(db: Db, touches: Sequence[Any]) -> dict[str, Any]:
+    """What the cards say beyond the touch itself: its hand-offs and the blackout days it falls on, each
+    read for every card of the page in one statement."""
+    return {"hand_offs_by_touch": await _hand_offs_of(db, touches),
+            "blackouts_by_touch": await queue.blackout_clashes(db, touches)}
+
+
 async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
                errors: dict[str, str] | None = None, form: str | None = None, values: dict[str, str] | None = None,
                status_code: int = 200, with_held: bool = False, done_message: str | None = None) -> Template:
@@ -141,8 +148,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
         except FieldError:
             held = await queue.held_requests(db, _staff_regions(principal))
         ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]})
-    ctx.update(done_message=done_message, hand_offs_by_touch=await _hand_offs_of(db, [touch]),
-               blackouts_by_touch=await queue.blackout_clashes(db, [touch]))
+    ctx.update(done_message=done_message, **await _card_notes(db, [touch]))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
 
@@ -228,8 +234,7 @@ class QueuePages(Controller):
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
-            touch_errors=touch_errors or {}, blackouts_by_touch=await queue.blackout_clashes(db, touches),
-            hand_offs_by_touch=await _hand_offs_of(db, touches),
+            touch_errors=touch_errors or {}, **await _card_notes(db, touches),
             **await _choices(db, principal, touches, forms=bool(touch_errors)))
 
     @get("/touches/{touch_id:int}")
@@ -237,8 +242,7 @@ class QueuePages(Controller):
         """One touch with every action's form open (what a queue row links to without JavaScript)."""
         touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
         return render(request, "touches/touch.html", touch=touch, touch_errors={},
-                      hand_offs_by_touch=await _hand_offs_of(db, [touch]),
-                      blackouts_by_touch=await queue.blackout_clashes(db, [touch]),
+                      **await _card_notes(db, [touch]),
                       **await _choices(db, principal, [touch]))
 
     @get("/touches/{touch_id:int}/forms/{form:str}")
