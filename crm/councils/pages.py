@@ -28,7 +28,9 @@ from crm.directory.models import Organization, Region
 from crm.employers.models import Employer
 from crm.employers.panels import employer_panel
 from crm.errors import FieldError
+from crm.partnerships.models import SectorPartnership
 from crm.partnerships.service import employer_partnerships
+from crm.partnerships.service import visible_condition as partnership_visible_condition
 from crm.web import flash, form_data, parse_form, picked_employer, redirect, refused, render
 
 PAGE = 25
@@ -276,5 +278,14 @@ async def councils_panel(db: AsyncSession, principal: Principal, employer: Emplo
         .where(CouncilMember.employer_id == employer.id, CouncilMember.removed_at.is_(None))
         .order_by(AdvisoryCouncil.name, CouncilMember.name)))
     partnerships = await employer_partnerships(db, employer.id)
+    # Every viewer of the employer sees its seats; only the bodies the viewer may open are links.
+    council_ids = {c.id for _m, c in seats}
+    partnership_ids = {p.id for _m, p in partnerships}
+    openable_councils = set(await db.scalars(select(AdvisoryCouncil.id).where(
+        AdvisoryCouncil.id.in_(council_ids), service.visible_condition(principal)))) if council_ids else set()
+    openable_partnerships = set(await db.scalars(select(SectorPartnership.id).where(
+        SectorPartnership.id.in_(partnership_ids),
+        partnership_visible_condition(principal)))) if partnership_ids else set()
     return {"template": "councils/_employer_panel.html", "council_seats": seats,
-            "partnership_seats": partnerships, "seat_today": service.today()}
+            "partnership_seats": partnerships, "seat_today": service.today(),
+            "openable_councils": openable_councils, "openable_partnerships": openable_partnerships}

@@ -390,10 +390,12 @@ async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data
     current = await active_assignment(db, employer_id, region_id)
     current_id = current.id if current else None
     if current_id != data.replaces_assignment_id:
-        raise Conflict(
-            f"The SPOC assignment changed meanwhile (active is #{current_id}, you replaced "
-            f"#{data.replaces_assignment_id}); reload and try again"
-        )
+        now_said = (f"{current.spoc.name} is its SPOC in {data.region.upper()} now" if current is not None
+                    else f"it has no SPOC in {data.region.upper()} now")
+        raise Conflict(f"The SPOC assignment changed while you were looking: {now_said}. "
+                       "Reload the page and try again")
+    if current is not None and (current.spoc_id, current.backup_spoc_id) == (spoc.id, data.backup_spoc_id):
+        raise FieldError("spoc_id", f"{spoc.name} is already the SPOC here, with the same backup")
     before = None
     if current is not None:
         before = {"assignment_id": current.id, "spoc_id": current.spoc_id, "backup_spoc_id": current.backup_spoc_id}

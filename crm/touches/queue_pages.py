@@ -547,7 +547,7 @@ def _when(day: str, time: str) -> dt.datetime:
     wrong: list[tuple[str, str]] = []
     on = _gather(wrong, _day, day, "scheduled_on")
     if on is not None and abs((on - _today()).days) > 2 * HOLD_HORIZON_DAYS:  # before date arithmetic overflows
-        wrong.append(("scheduled_on", "must be within the next year"))
+        wrong.append(("scheduled_on", "must not be in the past" if on < _today() else "must be within the next year"))
     try:
         at = dt.time.fromisoformat(time.strip()) if time.strip() else dt.time(10, 0)
     except ValueError:

@@ -75,6 +75,23 @@ async def test_stale_reassignment_is_409(client, world):
     assert (await _assign(client, lead, e.id, world.users["spoc"].id)).status_code == 201
     r = await _assign(client, lead, e.id, world.users["spoc2"].id)  # thinks there is none
     assert r.status_code == 409
+    assert "Maria Lopez is its SPOC in LA-BASIN now" in r.json()["error"]["message"]
+
+
+async def test_assigning_the_same_spoc_and_backup_again_is_refused_and_keeps_history_as_it_was(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    lead = await world.f.auth(world.users["lead"])
+    first = (await _assign(client, lead, e.id, world.users["spoc"].id)).json()
+    r = await _assign(client, lead, e.id, world.users["spoc"].id, replaces=first["id"])
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "spoc_id"
+    assert "already the SPOC" in r.json()["error"]["message"]
+    assert await db.scalar(select(func.count()).select_from(SpocAssignment)
+                           .where(SpocAssignment.employer_id == e.id)) == 1
+    # A new backup for the same SPOC is a real change.
+    r = await client.post(f"/api/employers/{e.id}/spoc-assignments", headers=lead,
+                          json={"region": "LA-BASIN", "spoc_id": world.users["spoc"].id,
+                                "backup_spoc_id": world.users["spoc2"].id, "replaces_assignment_id": first["id"]})
+    assert r.status_code == 201, r.text
 
 
 async def test_two_concurrent_assignments_one_wins_one_409(client, world, db, is_pg):

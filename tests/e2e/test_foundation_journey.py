@@ -37,3 +37,16 @@ async def test_lead_finds_employer_with_live_search_and_assigns_a_spoc(page, liv
     await expect(page.locator("#audit")).to_contain_text("SPOC assigned")
     await expect(page.locator("#audit")).to_contain_text("Lee Lead")
     assert failed == []
+
+
+async def test_on_a_phone_a_long_website_wraps_inside_the_employer_page(page, live_server, live_factory):
+    f = live_factory
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    employer = await f.employer("Central Valley Irrigation Supply", website=(
+        "https://www.centralvalleyagriculturalequipmentandirrigationsupply.com/locations/fresno"))
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_in(page, live_server, "spoc@example.org", PASSWORD)
+    await page.goto(f"{live_server}/employers/{employer.id}")
+    await expect(page.locator("dl.props")).to_contain_text("centralvalleyagricultural")
+    assert await page.evaluate("document.documentElement.scrollWidth") == 390

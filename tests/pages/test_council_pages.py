@@ -198,6 +198,18 @@ async def test_employer_page_panel_lists_the_councils_it_sits_on(client, world, 
     assert [(m.name, c.name) for m, c in panel["council_seats"]] == [("Dana Whitfield", "Welding Advisory")]
 
 
+
+async def test_the_employer_page_links_only_the_councils_the_viewer_may_open(client, world):
+    a = await _arrange(client, world)  # owned by the partner's college; the board's partner is not on it
+    council_id = a["council"]["id"]
+    link = f'<a href="/councils/{council_id}">Welding Advisory</a>'
+    await login(client, world.users["partner"].email)
+    assert link in (await client.get(f"/employers/{a['employer'].id}")).text
+    await login(client, world.users["partner2"].email)
+    page = (await client.get(f"/employers/{a['employer'].id}")).text
+    assert "Welding Advisory" in page and link not in page
+    assert (await client.get(f"/councils/{council_id}")).status_code == 403
+
 # --- the chair ------------------------------------------------------------------------------------
 
 async def test_chair_sees_only_their_council_read_only(client, world):

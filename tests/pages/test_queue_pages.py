@@ -414,7 +414,7 @@ async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held
     assert (await _fresh(db, TouchRequest, req.id)).status == "held"
 
 
-async def test_inline_schedule_of_a_far_away_day_shows_the_error_in_place(client, world, desk, db):
+async def test_inline_schedule_of_a_day_far_away_or_long_past_shows_the_error_in_place(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await login(client, world.users["spoc"].email)
     await client.get("/queue")
@@ -422,6 +422,10 @@ async def test_inline_schedule_of_a_far_away_day_shows_the_error_in_place(client
                           data={"scheduled_on": "9999-12-31", "scheduled_time": "23:59", "channel": "call",
                                 "outside_window": "1"})
     assert r.status_code == 422 and "must be within the next year" in r.text
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": "2020-01-01", "scheduled_time": "10:00", "channel": "call",
+                                "outside_window": "1"})
+    assert r.status_code == 422 and "must not be in the past" in r.text and "next year" not in r.text
     assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 
