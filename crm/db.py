@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
@@ -133,10 +134,39 @@ def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+# Set while a request that may write (not GET/HEAD/OPTIONS) runs its handler: see ``writing_request``.
+_writing_request: ContextVar[bool] = ContextVar("crm_writing_request", default=False)
+
+
+@contextmanager
+def writing_request(writes: bool) -> Iterator[None]:
+    """While the block runs, every SQLite transaction begun in this context starts as a writer.
+
+    In WAL mode a transaction that read first cannot become a writer once another connection has
+    committed since its read began: SQLite answers "database is locked" at once, whatever
+    ``busy_timeout`` says. A handler that reads and then writes without ``begin_write`` (an
+    employer's edit, a council's meeting) therefore failed with a 500 whenever another write landed
+    in between. ``TransactionMiddleware`` wraps each unsafe request's handler in this, so its
+    transactions begin with ``BEGIN IMMEDIATE`` (waiting in the busy handler, if need be, for the
+    writer ahead) when they first touch the database. PostgreSQL: nothing changes.
+    """
+    token = _writing_request.set(writes)
+    try:
+        yield
+    finally:
+        _writing_request.reset(token)
+
+
+def end_writing_request() -> None:
+    """The request's transaction has ended: later sessions of this context (the session store's
+    write, background tasks such as an import's long reads) begin as readers again."""
+    _writing_request.set(False)
+
+
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock at BEGIN, so read-then-write decisions (bundling,
     # pacing, assignment) are serialized as FOR UPDATE serializes them on PostgreSQL.
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    immediate = conn.get_execution_options().get("sqlite_immediate", False) or _writing_request.get()
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

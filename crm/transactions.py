@@ -4,13 +4,22 @@ advanced-alchemy commits in a ``before_send`` hook, which runs after every middl
 wrapper; the session middleware writes its store in such a wrapper. Ending the transaction
 here, innermost, means the request's writes are committed (2xx/3xx, redirects included) or
 rolled back (4xx/5xx) before anything else touches the database.
+
+A request that may write (any method but GET, HEAD and OPTIONS) begins its SQLite transactions as
+a writer (``crm.db.writing_request``): a read that later wants to write cannot be refused then.
 """
 
 from __future__ import annotations
 
+from typing import cast
+
 from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db import end_writing_request, writing_request
+
+_READ_ONLY = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 class TransactionMiddleware:
@@ -35,6 +44,8 @@ class TransactionMiddleware:
                     finally:
                         await session.close()
                         delete_aa_scope_state(scope, self.key)
+                end_writing_request()
             await send(message)
 
-        await self.app(scope, receive, end_transaction)
+        with writing_request(cast("HTTPScope", scope)["method"] not in _READ_ONLY):
+            await self.app(scope, receive, end_transaction)

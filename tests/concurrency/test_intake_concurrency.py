@@ -317,3 +317,27 @@ async def test_the_same_routing_rule_and_a_first_policy_sent_at_once_are_each_wr
 
         assert len(list(await db.scalars(select(RoutingRule.id).where(RoutingRule.active.is_(True))))) == 1
         assert len(list(await db.scalars(select(RegionPolicy.id)))) == 1
+
+
+async def test_plain_edits_sent_at_once_all_succeed_whatever_the_database(servers, crowd):
+    """Edits that read before they write (an employer's profile, a council, its meetings) sent together:
+    on SQLite a read transaction cannot become a writer once another has committed ("database is
+    locked" at once, whatever busy_timeout says) -- every unsafe request's transaction starts as a writer."""
+    f = crowd.factory
+    board = await f.organization("Edit Board", "workforce_board", ["LA-BASIN"])
+    lead = await f.auth(await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board))
+    employers = [await f.employer(f"Edited Employer {i:02d}") for i in range(CONCURRENT // 2)]
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=CONCURRENT)) as client:
+        council = (await client.post(f"{servers[0]}/api/councils", headers=lead, json={
+            "name": "Edit Council", "owner_organization_id": board.id, "region": "LA-BASIN"})).json()
+        calls = [client.patch(f"{servers[i % len(servers)]}/api/employers/{e.id}", headers=lead,
+                              json={"dba": f"Edited {i}"}) for i, e in enumerate(employers)]
+        calls += [client.post(f"{servers[i % len(servers)]}/api/councils/{council['id']}/meetings", headers=lead,
+                              json={"held_on": (clock.today() - dt.timedelta(days=i + 1)).isoformat()})
+                  for i in range(CONCURRENT // 2)]
+        responses = await asyncio.gather(*calls)
+    assert [r.status_code for r in responses] == [200] * len(employers) + [201] * (CONCURRENT // 2), \
+        [r.text for r in responses if r.status_code >= 300]
+    async with f.sessionmaker() as db:
+        dbas = set(await db.scalars(select(Employer.dba).where(Employer.id.in_([e.id for e in employers]))))
+    assert dbas == {f"Edited {i}" for i in range(len(employers))}

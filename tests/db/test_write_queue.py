@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from crm.db import begin_write, make_engine, make_sessionmaker, reads_inline
 from crm.notify.models import OutboxMessage
 from crm.notify.service import enqueue
+from tests.factories import recorded_statements
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -185,3 +186,20 @@ async def test_waiting_for_another_process_write_lock_does_not_stop_the_event_lo
                 ticker.cancel()
     finally:
         await other_engine.dispose()
+
+
+async def test_a_request_that_may_write_begins_as_a_writer_and_a_read_stays_a_reader(client, world, is_pg):
+    """SQLite: an unsafe request's transaction takes the write lock at BEGIN (a read that later writes
+    cannot be refused "database is locked"); GETs keep beginning as readers, never holding up writers."""
+    if is_pg:
+        pytest.skip("PostgreSQL sends no BEGIN of its own")
+    employer = await world.f.employer("Sunrise Family Dental")
+    lead = await world.f.auth(world.users["lead"])
+    await client.get(f"/api/employers/{employer.id}", headers=lead)  # the token's first use is bookkept
+    with recorded_statements() as statements:
+        assert (await client.get(f"/api/employers/{employer.id}", headers=lead)).status_code == 200
+    assert "BEGIN" in statements and "BEGIN IMMEDIATE" not in statements
+    with recorded_statements() as statements:
+        r = await client.patch(f"/api/employers/{employer.id}", headers=lead, json={"dba": "Sunrise Dental"})
+    assert r.status_code == 200, r.text
+    assert statements[0] == "BEGIN IMMEDIATE" and "BEGIN" not in statements

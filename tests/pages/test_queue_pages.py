@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select
 
 from crm import clock
 from crm.touches.models import HandOff, Touch, TouchRequest
-from tests.factories import csrf, login
+from tests.factories import csrf, login, recorded_statements
 from tests.touches.conftest import today
 
 HX = {"HX-Request": "true"}
@@ -121,21 +118,6 @@ async def test_an_appointment_a_lead_makes_inside_the_blackout_dates_is_flagged_
     assert r.status_code == 200, r.text
     assert (await _fresh(db, Touch, t.id)).status == "scheduled"
     assert f"Scheduled on a blackout day: {_day(8)} – {_day(20)} (year-end close)." in _card(r.text, t.id)
-
-
-@contextmanager
-def recorded_statements() -> Iterator[list[str]]:
-    """The SQL statements every engine of this process runs inside the block."""
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
 
 
 async def test_the_queue_reads_the_blackout_dates_of_every_card_in_one_statement(client, world, desk):
