@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm import migrate
 from crm.db import make_engine, make_sessionmaker
-from crm.employers.importer import DEFAULT_BATCH_SIZE
+from crm.employers.import_service import DEFAULT_BATCH_SIZE
 from crm.files import replacing
 from crm.settings import Settings
 

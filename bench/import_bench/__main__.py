@@ -34,8 +34,8 @@ from crm import migrate
 from crm.db import make_engine, make_sessionmaker
 from crm.demo import UniqueKeys, employer_rows
 from crm.directory.models import County, Region
-from crm.employers.import_service import run_import
-from crm.employers.importer import COLUMNS, DEFAULT_BATCH_SIZE
+from crm.employers.import_file import COLUMNS
+from crm.employers.import_service import DEFAULT_BATCH_SIZE, run_import
 from crm.employers.models import Employer
 from crm.seed import load_reference
 from crm.settings import Settings

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.csvfile import safe_cell
 from crm.directory.models import County, Region
-from crm.employers.importer import COLUMNS
+from crm.employers.import_file import COLUMNS
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, EmployerStatus
 from crm.settings import Settings
 

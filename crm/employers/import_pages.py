@@ -26,10 +26,10 @@ from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.directory.service import led_regions
-from crm.employers import importer
+from crm.employers import import_file
+from crm.employers.import_file import COLUMNS, IGNORE, MAX_UPLOAD_BYTES, ImportFileError
 from crm.employers.import_models import ImportJob, ImportStatus
 from crm.employers.import_service import mark_stale_jobs, run_import
-from crm.employers.importer import COLUMNS, IGNORE, MAX_UPLOAD_BYTES, ImportFileError
 from crm.web import flash, redirect, render
 
 log = logging.getLogger("crm.import")
@@ -134,14 +134,14 @@ class EmployerImportPages(Controller):
         elif not principal.is_admin:
             return await refuse("Choose the region the employers belong to")
         try:
-            table = importer.read_csv(data)
+            table = import_file.read_csv(data)
         except ImportFileError as exc:
             return await refuse(str(exc))
         if not table.rows:
             return await refuse("The file has a header but no rows")
         job = ImportJob(created_by_id=principal.id, source="web", filename=name[:255],
-                        file_sha256=importer.file_sha256(data), file_size=len(data), content=data,
-                        headers=table.headers, mapping=importer.guess_mapping(table.headers), region_id=region_id,
+                        file_sha256=import_file.file_sha256(data), file_size=len(data), content=data,
+                        headers=table.headers, mapping=import_file.guess_mapping(table.headers), region_id=region_id,
                         total_rows=len(table.rows), status=ImportStatus.uploaded.value)
         db.add(job)
         await db.flush()
@@ -175,7 +175,7 @@ class EmployerImportPages(Controller):
         mapping = {h: str(form.get(f"map_{i}") or "") for i, h in enumerate(job.headers)}
         job.mapping = mapping
         try:
-            importer.check_mapping(job.headers, mapping)
+            import_file.check_mapping(job.headers, mapping)
         except ImportFileError as exc:
             # Nothing is saved (a 422 rolls back); the form re-renders with the user's choices.
             job.status = ImportStatus.uploaded.value

@@ -15,8 +15,8 @@ from crm.auth.principal import Principal
 from crm.cli import main
 from crm.employers import service
 from crm.employers.export import write_csv
+from crm.employers.import_file import COLUMNS
 from crm.employers.import_service import run_import
-from crm.employers.importer import COLUMNS
 from crm.employers.models import Employer, EmployerAlias, EmployerContact
 from crm.employers.schemas import ContactIn, EmployerIn
 

@@ -6,24 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm.employers.importer import (
-    IGNORE,
-    ImportFileError,
-    KeyIndex,
+from crm.employers.import_file import IGNORE, ImportFileError, check_mapping, decode, guess_mapping, read_csv
+from crm.employers.import_matching import KeyIndex, contact_is_new, fill_empty, plan_batch
+from crm.employers.import_rows import (
     Reference,
     RowError,
     ValidRow,
-    check_mapping,
-    contact_is_new,
-    decode,
     employer_record,
     fast_domain,
     fast_fein,
     fast_phone,
-    fill_empty,
-    guess_mapping,
-    plan_batch,
-    read_csv,
     validate_row,
 )
 from crm.employers.matching import normalize_domain, normalize_fein, normalize_phone
@@ -270,7 +262,7 @@ def test_a_candidate_left_unloaded_is_one_the_planner_would_not_compare(
         name, phone, fein, domain, q_name, q_phone, q_fein, q_domain, q_aliases):
     """The index tells "not worth comparing" from the legal name, phone, FEIN and domain it keeps,
     exactly as the planner's pre-filter would on the loaded employer."""
-    from crm.employers.importer import query_names, worth_comparing
+    from crm.employers.import_matching import query_names, worth_comparing
     from crm.employers.matching import EmployerRecord, name_key
 
     index = KeyIndex()
