@@ -472,7 +472,7 @@ def import_() -> None:
               help="map a CSV header to a column (or =ignore to drop it); repeatable")
 def import_employers(path: Path, dry_run: bool, batch_size: int, region: str | None, maps: tuple[str, ...]) -> None:
     """Import employers from a CSV file (canonical columns: see `crm export employers`)."""
-    from crm.employers.import_service import cli_import
+    from crm.employers.import_cli import cli_import
 
     raise SystemExit(cli_import(_migrated_settings(), path, dry_run=dry_run, batch_size=batch_size, region=region,
                                 maps=maps))

@@ -1,10 +1,10 @@
 """CSV import of employers, planning: match each valid row against the existing employers and the
 file's earlier rows.
 
-No database and no clock in here (STYLE.md, "functional core"). The shell (``import_service``)
-loads what planning needs - the county/region reference, the keys of the existing employers
+No database and no clock in here (STYLE.md, "functional core"). The shell (``import_reads``) loads
+what planning needs - the county/region reference, the keys of the existing employers
 (``KeyIndex``), the candidate employers of a batch as ``EmployerRecord``s and the row keys earlier
-imports recorded - and writes what the plan says.
+imports recorded - and ``import_writes`` writes what the plan says.
 
 Decisions a user of the import sees (documented in the upload page and the CLI help):
 

@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crm.audit.models import AuditEvent
+from crm.employers.import_cli import result_lines
 from crm.employers.import_file import ImportFileError
 from crm.employers.import_models import ImportBatch, ImportRowKey
-from crm.employers.import_service import result_lines, run_import
+from crm.employers.import_service import run_import
 from crm.employers.models import Employer, EmployerAlias, EmployerContact
 
 HEADER = ["legal_name", "website", "fein", "phone", "address_line", "zip", "county", "aliases", "contact_name",
