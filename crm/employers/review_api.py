@@ -11,7 +11,7 @@ from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_lead
 from crm.deps import Db, Me, PathId, QueryId
-from crm.employers import duplicates, merge
+from crm.employers import duplicates, merge, merge_undo
 from crm.employers.api import employer_out, employer_summary
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge
 from crm.employers.schemas import EmployerOut, EmployerSummary
@@ -77,7 +77,7 @@ def duplicate_out(c: DuplicateCandidate) -> DuplicateOut:
 
 
 async def merge_out(db: Db, m: EmployerMerge) -> MergeOut:
-    blockers = await merge.undo_blockers(db, m)
+    blockers = await merge_undo.undo_blockers(db, m)
     await load_profiles(db, [m.loser, m.survivor])
     return MergeOut(id=m.id, status=m.status, loser=employer_out(m.loser), survivor=employer_out(m.survivor),
                     reason=m.reason, merged_by=m.merged_by.name if m.merged_by else None, merged_at=m.created_at,
@@ -117,11 +117,11 @@ class ReviewApi(Controller):
 
     @get("/merges/{merge_id:int}")
     async def get_merge(self, db: Db, principal: Me, merge_id: PathId) -> MergeOut:
-        m = await merge.get_merge(db, merge_id)
-        merge.check_can_view(principal, m)
+        m = await merge_undo.get_merge(db, merge_id)
+        merge_undo.check_can_view(principal, m)
         return await merge_out(db, m)
 
     @post("/merges/{merge_id:int}/undo")
     async def undo(self, db: Db, principal: Me, merge_id: PathId, data: JSONBody[UndoIn]) -> MergeOut:
         """Restore what the merge changed, while nothing new depends on it (409 says what does)."""
-        return await merge_out(db, await merge.undo_merge(db, principal, merge_id, data.reason))
+        return await merge_out(db, await merge_undo.undo_merge(db, principal, merge_id, data.reason))

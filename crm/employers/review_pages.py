@@ -16,7 +16,7 @@ from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
-from crm.employers import duplicates, merge
+from crm.employers import duplicates, merge, merge_undo
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge, MergeStatus
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.panels import employer_panel
@@ -57,7 +57,7 @@ def _is_htmx(request: Request[Any, Any, Any]) -> bool:
 
 
 async def _undo_state(db: AsyncSession, m: EmployerMerge) -> list[str]:
-    return await merge.undo_blockers(db, m) if m.status == MergeStatus.done else []
+    return await merge_undo.undo_blockers(db, m) if m.status == MergeStatus.done else []
 
 
 class ReviewPages(Controller):
@@ -154,13 +154,13 @@ class ReviewPages(Controller):
                    merge_id: PathId) -> Template | Redirect:
         form = await form_data(request)
         try:
-            m = await merge.undo_merge(db, principal, merge_id, _reason(form))
+            m = await merge_undo.undo_merge(db, principal, merge_id, _reason(form))
         except HTTPException as exc:
             if exc.status_code not in (409, 422):
                 raise
             await db.rollback()
             if _is_htmx(request):
-                m = await merge.get_merge(db, merge_id)
+                m = await merge_undo.get_merge(db, merge_id)
                 return render(request, "employers/_merge_result.html", status_code=exc.status_code, m=m,
                               blockers=await _undo_state(db, m), error=exc.detail)
             flash(request, exc.detail, "error")
@@ -182,7 +182,7 @@ async def merge_panel(db: AsyncSession, viewer: Principal, employer: Employer) -
     """Possible duplicates of this employer, what was merged into it, and undo for leads."""
     if not viewer.has(Role.admin, Role.lead, Role.spoc):
         return None
-    merges = await merge.merges_of(db, employer.id)
+    merges = await merge_undo.merges_of(db, employer.id)
     is_lead = merge.can_merge(viewer, employer)
     pairs: list[DuplicateCandidate] = []
     if is_lead and employer.status != EmployerStatus.merged:

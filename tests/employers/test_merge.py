@@ -19,6 +19,7 @@ from crm.auth.principal import Principal
 from crm.councils.models import AdvisoryCouncil, CouncilMember
 from crm.db import metadata
 from crm.employers import merge as merging
+from crm.employers import merge_undo
 from crm.employers.duplicate_models import EmployerMerge
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, SpocAssignment
 from crm.errors import Conflict
@@ -165,7 +166,7 @@ async def do_merge(sessionmaker: Any, actor: Any, loser_id: int, survivor_id: in
 
 async def do_undo(sessionmaker: Any, actor: Any, merge_id: int) -> EmployerMerge:
     async with sessionmaker() as db:
-        m = await merging.undo_merge(db, as_principal(actor), merge_id, "merged by mistake")
+        m = await merge_undo.undo_merge(db, as_principal(actor), merge_id, "merged by mistake")
         await db.commit()
         return m
 
@@ -297,7 +298,7 @@ async def test_undo_is_refused_once_a_new_request_joined_a_moved_touch(world, se
                            window_start=DAY, window_end=DAY + dt.timedelta(days=30), status="queued",
                            touch_id=pair.ids["queued"]))
     async with sessionmaker() as s:
-        blockers = await merging.undo_blockers(s, await merging.get_merge(s, m.id))
+        blockers = await merge_undo.undo_blockers(s, await merge_undo.get_merge(s, m.id))
     assert blockers == ["1 new touch_request row(s) reference moved touch rows"]
 
 
