@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -131,3 +132,13 @@ def recorded_statements() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(Engine, "before_cursor_execute", count)
+
+
+def seen_in(html: str, form_action: str | None = None) -> str:
+    """The ``seen`` a rendered form carries (crm.seen): what a browser would post back from that page.
+    With ``form_action``, the one of the form posting there (a page may hold several)."""
+    if form_action is not None:
+        html = html[html.index(f'action="{form_action}"'):]
+    found = re.search(r'name="seen" value="([^"]*)"', html)
+    assert found, "the form carries no seen field"
+    return found.group(1)

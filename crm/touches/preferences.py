@@ -4,7 +4,9 @@ channel and blackout dates, set by the SPOCs and leads of its region (admins any
 Routing already obeys them (``budget.load_policy`` tightens the region's policy with them and
 blocks blackout days); this is where people say them. A preference can only make pacing stricter:
 a value looser than the region's is kept but has no effect, and ``effective`` says what applies.
-Saving replaces the whole set, under the employer's row lock like every pacing decision. Touches
+Saving replaces the whole set, under the employer's row lock like every pacing decision; a form (or
+API client) that says what it ``seen`` is refused with 409 when someone saved meanwhile (``crm.seen``):
+replacing the whole set from a stale page would silently drop their blackout days. Touches
 already queued or scheduled stay where they are; new requests and held releases follow the new
 preferences.
 """
@@ -22,7 +24,7 @@ from litestar.response import Template
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm import clock
+from crm import clock, seen
 from crm.audit import service as audit
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.principal import Principal
@@ -59,6 +61,7 @@ class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
     min_gap_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_PERIOD_DAYS)] | None = None
     preferred_channel: ChannelStr | None = None
     blackouts: Annotated[list[BlackoutIn], msgspec.Meta(max_length=50)] = []
+    seen: seen.Seen | None = None  # what the form or client read (crm.seen); optional
 
 
 class EffectiveOut(msgspec.Struct):
@@ -86,6 +89,14 @@ class PreferencesOut(msgspec.Struct):
     # a queued one whose window has an allowed day was moved there by this save (``moved``).
     touches_in_blackouts: list[int] = []
     moved: list[MovedTouch] = []
+    seen: str = ""  # send it back with the next PUT to be refused rather than overwrite someone's change
+
+
+def _seen(own: EmployerPacing | None, channel: str | None, blackouts: list[EmployerBlackout]) -> str:
+    """The digest of everything a save replaces (``crm.seen``)."""
+    return seen.digest([own.max_touches if own else None, own.period_days if own else None,
+                        own.min_gap_days if own else None, channel,
+                        [[b.starts_on, b.ends_on, b.reason] for b in blackouts]])
 
 
 async def _employer(db: AsyncSession, principal: Principal, employer_id: int) -> Employer:
@@ -115,7 +126,8 @@ async def get_preferences(db: AsyncSession, employer: Employer) -> PreferencesOu
         period_days=own.period_days if own else None, min_gap_days=own.min_gap_days if own else None,
         preferred_channel=employer.preferred_channel,
         blackouts=[BlackoutIn(b.starts_on, b.ends_on, b.reason) for b in blackouts],
-        do_not_contact=employer.do_not_contact, effective=effective)
+        do_not_contact=employer.do_not_contact, effective=effective,
+        seen=_seen(own, employer.preferred_channel, blackouts))
 
 
 def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
@@ -164,7 +176,14 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
     await lock_employer(db, employer.id)  # pacing decisions read these under the same lock
+    # Read again under the lock: the employer row was read before it (its preferred channel).
+    await db.refresh(employer)
     before = await get_preferences(db, employer)
+    if data.seen and data.seen != before.seen:
+        raise seen.Changed(f"{employer.legal_name}'s contact preferences were changed meanwhile by "
+                           f"{await seen.last_change(db, 'employer', employer.id, ('employer.preferences',))}: "
+                           "nothing was saved. What is saved now is shown; your entries are kept below — "
+                           "check them against it and save again.")
     own = await db.scalar(select(EmployerPacing).where(EmployerPacing.employer_id == employer.id))
     numbers = (data.max_touches, data.period_days, data.min_gap_days)
     if all(n is None for n in numbers):
@@ -255,7 +274,8 @@ async def preferences_panel(db: AsyncSession, viewer: Principal, employer: Emplo
 
 
 async def _panel(db: AsyncSession, employer: Employer, errors: dict[str, str] | None = None,
-                 values: dict[str, Any] | None = None, saved: PreferencesOut | None = None) -> dict[str, Any]:
+                 values: dict[str, Any] | None = None, saved: PreferencesOut | None = None,
+                 stale: bool = False) -> dict[str, Any]:
     prefs = saved or await get_preferences(db, employer)  # what was just saved is read already
     rows = values["blackouts"] if values else [
         {"starts_on": b.starts_on.isoformat(), "ends_on": b.ends_on.isoformat(), "reason": b.reason or ""}
@@ -263,6 +283,7 @@ async def _panel(db: AsyncSession, employer: Employer, errors: dict[str, str] | 
     blank = {"starts_on": "", "ends_on": "", "reason": ""}
     return {"template": "touches/_preferences.html", "prefs": prefs, "pref_employer": employer,
             "pref_errors": errors or {}, "pref_values": values, "pref_saved": saved is not None,
+            "pref_stale": stale,
             "blackout_rows": [*rows, *([blank] * BLANK_ROWS)], "channels": [c.value for c in Channel]}
 
 
@@ -324,7 +345,7 @@ class PreferencesPages(Controller):
                 raise FieldError(*wrong[0], *wrong[1:])
             try:
                 data = msgspec.convert({**numbers, "preferred_channel": values["preferred_channel"] or None,
-                                        "blackouts": blackouts}, PreferencesIn)
+                                        "blackouts": blackouts, "seen": form.get("seen") or None}, PreferencesIn)
             except msgspec.ValidationError as exc:
                 raise FieldError(validation_path(exc) or "form", field_message(str(exc))) from None
             saved = await set_preferences(db, principal, employer_id, data)
@@ -332,5 +353,5 @@ class PreferencesPages(Controller):
             errors = await refused(db, exc)  # rolled back; anything but 409/422 is raised again
             employer = await _employer(db, principal, employer_id)
             return render(request, "touches/_preferences.html", status_code=exc.status_code,
-                          panel=await _panel(db, employer, errors, values))
+                          panel=await _panel(db, employer, errors, values, stale=isinstance(exc, seen.Changed)))
         return render(request, "touches/_preferences.html", panel=await _panel(db, employer, saved=saved))

@@ -12,7 +12,7 @@ from crm import clock
 from crm.audit.models import AuditEvent
 from crm.employers.models import Employer
 from crm.touches.models import EmployerBlackout, EmployerPacing, Touch
-from tests.factories import csrf, login
+from tests.factories import csrf, login, seen_in
 
 HX = {"HX-Request": "true"}
 
@@ -141,6 +141,52 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
     assert await db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "employer.preferences")) == 2
 
+
+
+async def test_saving_from_a_page_older_than_anothers_save_is_refused_and_keeps_the_blackout(client, world, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    form = f"/employers/{e.id}/preferences"
+    await login(client, world.users["spoc"].email)
+    spoc_saw = seen_in((await client.get(f"/employers/{e.id}")).text, form)  # the SPOC's page stays open
+    await login(client, world.users["lead"].email)
+    lead_saw = seen_in((await client.get(f"/employers/{e.id}")).text, form)
+    r = await client.post(form, headers=csrf(client), data={
+        "seen": lead_saw, "starts_on": [_day(3), ""], "ends_on": [_day(9), ""], "reason": ["asked us not to", ""]})
+    assert r.status_code == 200 and "Contact preferences saved" in r.text
+    # The SPOC, on the page from before the lead's save, changes the touches allowed: it would have
+    # replaced the whole set, the blackout the employer asked for with it. Plain POST and htmx alike.
+    for headers in (csrf(client), {**HX, **csrf(client)}):
+        await login(client, world.users["spoc"].email)
+        r = await client.post(form, headers={**headers, **csrf(client)}, data={
+            "seen": spoc_saw, "max_touches": "1", "starts_on": [""], "ends_on": [""], "reason": [""]})
+        assert r.status_code == 409, r.text
+        assert "changed meanwhile by Lee Lead" in r.text and "nothing was saved" in r.text
+        assert "Saved now:" in r.text and "asked us not to" in r.text  # what is saved now, blackout included
+        assert 'name="max_touches" min="1" max="366" inputmode="numeric"\n               value="1"' in r.text
+    expected = (None, [(clock.today() + dt.timedelta(days=3), clock.today() + dt.timedelta(days=9),
+                        "asked us not to")], None)
+    assert await _stored(db, e.id) == expected
+    # The refusal's form shows what is saved now: saving from it is a deliberate choice, and goes through.
+    r = await client.post(form, headers={**HX, **csrf(client)}, data={
+        "seen": seen_in(r.text), "max_touches": "1", "starts_on": [_day(3)], "ends_on": [_day(9)],
+        "reason": ["asked us not to"]})
+    assert r.status_code == 200, r.text
+    assert await _stored(db, e.id) == ((1, None, None), *expected[1:])
+
+
+async def test_the_api_refuses_a_stale_seen_and_still_saves_without_one(client, world, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    spoc, lead = await world.f.auth(world.users["spoc"]), await world.f.auth(world.users["lead"])
+    read = (await client.get(_url(e.id), headers=spoc)).json()
+    r = await client.put(_url(e.id), headers=lead, json={"seen": read["seen"], "blackouts": [
+        {"starts_on": _day(3), "ends_on": _day(9)}]})
+    assert r.status_code == 200 and r.json()["seen"] != read["seen"]
+    r = await client.put(_url(e.id), headers=spoc, json={"seen": read["seen"], "max_touches": 1})
+    assert r.status_code == 409 and "changed meanwhile" in r.json()["error"]["message"]
+    assert len((await _stored(db, e.id))[1]) == 1
+    # Clients that never send it replace the set as before.
+    r = await client.put(_url(e.id), headers=spoc, json={"max_touches": 1})
+    assert r.status_code == 200 and r.json()["blackouts"] == []
 
 async def test_a_new_blackout_moves_queued_touches_out_and_points_out_appointments(client, world, desk, db):
     e = await world.f.employer("Valley Harvest Foods")
