@@ -43,7 +43,7 @@ def council_out(c: AdvisoryCouncil, badges: list[Badge]) -> CouncilOut:
     return CouncilOut(id=c.id, name=c.name, owner_organization_id=c.owner_organization_id,
                       owner_organization=c.owner_organization.name, region=c.region.code, program=c.program,
                       naics_prefix=c.naics_prefix, description=c.description,
-                      badges=[badge_out(b) for b in badges])
+                      badges=[badge_out(b) for b in badges], seen=service.council_seen(c))
 
 
 def member_out(m: CouncilMember, on: dt.date) -> MemberOut:

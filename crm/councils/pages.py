@@ -31,6 +31,7 @@ from crm.errors import FieldError
 from crm.partnerships.models import SectorPartnership
 from crm.partnerships.service import employer_partnerships
 from crm.partnerships.service import visible_condition as partnership_visible_condition
+from crm.seen import Changed
 from crm.web import flash, form_data, parse_form, picked_employer, redirect, refused, render
 
 PAGE = 25
@@ -95,13 +96,16 @@ class CouncilPages(Controller):
 
     async def _form(self, request: Request[Any, Any, Any], db: Db, principal: Principal, values: dict[str, Any],
                     errors: dict[str, str], council: AdvisoryCouncil | None = None,
-                    status_code: int = 200) -> Template:
+                    status_code: int = 200, stale: bool = False) -> Template:
         regions = list(await db.scalars(select(Region).order_by(Region.code)))
         orgs = list(await db.scalars(select(Organization).order_by(Organization.name)))
         if not (principal.is_admin or principal.regions_for("lead")):
             orgs = [o for o in orgs if o.id == principal.organization_id]
+        # The edit form carries what it shows of the council now (crm.seen); ``stale`` shows that beside
+        # what the user typed, after a save from an older page was refused.
         return render(request, "councils/form.html", status_code=status_code, values=values, errors=errors,
-                      council=council, regions=regions, organizations=orgs)
+                      council=council, regions=regions, organizations=orgs, stale=stale,
+                      seen=service.council_seen(council) if council else None)
 
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template:
@@ -158,13 +162,13 @@ class CouncilPages(Controller):
         council = await service.council_for_manage(db, principal, council_id)
         form = await form_data(request)
         try:
-            patch = parse_form({k: form.get(k, "") for k in ("name", "program", "naics_prefix", "description")},
-                               CouncilPatch)
+            patch = parse_form({k: form.get(k, "") for k in (*service.EDITED_FIELDS, "seen")}, CouncilPatch)
             await service.update_council(db, principal, council, patch)
-        except FieldError as exc:
-            await db.rollback()
+        except HTTPException as exc:
+            errors = await refused(db, exc)
             council = await service.council_for_manage(db, principal, council_id)
-            return await self._form(request, db, principal, form, dict(exc.fields), council=council, status_code=422)
+            return await self._form(request, db, principal, form, errors, council=council,
+                                    status_code=exc.status_code, stale=isinstance(exc, Changed))
         flash(request, "Council saved")
         return redirect(request, f"/councils/{council.id}")
 

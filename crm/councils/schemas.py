@@ -9,6 +9,7 @@ import msgspec
 
 from crm.emails import Email
 from crm.ids import Id
+from crm.seen import Seen
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -35,6 +36,7 @@ class CouncilPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     program: Annotated[str, msgspec.Meta(max_length=200)] | None | msgspec.UnsetType = msgspec.UNSET
     naics_prefix: Naics | None | msgspec.UnsetType = msgspec.UNSET
     description: Text | None | msgspec.UnsetType = msgspec.UNSET
+    seen: Seen | None = None  # what the form or client read (crm.seen); optional, never a field to change
 
 
 class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -97,6 +99,7 @@ class CouncilOut(msgspec.Struct):
     naics_prefix: str | None
     description: str | None
     badges: list[BadgeOut]
+    seen: str = ""  # send it back with the next PATCH to be refused rather than overwrite someone's change
 
 
 class CouncilPage(msgspec.Struct):

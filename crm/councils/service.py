@@ -59,6 +59,7 @@ from crm.employers.models import Employer, EmployerContact, EmployerStatus, Spoc
 from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import lock_employer, region_id_for
 from crm.errors import Conflict, FieldError
+from crm.seen import Changed, digest, last_change
 from crm.touches.models import Touch
 from crm.touches.requests import human_date
 
@@ -184,10 +185,30 @@ async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) ->
     return council
 
 
+EDITED_FIELDS = ("name", "program", "naics_prefix", "description")  # what the edit form shows and saves
+
+
+def council_seen(council: AdvisoryCouncil) -> str:
+    """The digest of what the edit form shows (``crm.seen``)."""
+    return digest([getattr(council, k) for k in EDITED_FIELDS])
+
+
 async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCouncil,
                          patch: CouncilPatch) -> AdvisoryCouncil:
+    """Change the fields the patch has; one that says what it ``seen`` is refused (409) when someone saved
+    meanwhile, under the council's row lock (the edit form sends every field: a stale one would blank theirs)."""
+    await begin_write(db)
+    locked = await db.scalar(select(AdvisoryCouncil).where(AdvisoryCouncil.id == council.id).with_for_update()
+                             .execution_options(populate_existing=True))
+    if locked is None:
+        raise NotFoundException(f"Council #{council.id} not found")
+    council = locked
+    if patch.seen and patch.seen != council_seen(council):
+        who = await last_change(db, "advisory_council", council.id, ("council.update", "council.create"))
+        raise Changed(f"{council.name} was changed meanwhile by {who}: nothing was saved. What is saved now is "
+                      "shown; your entries are kept below — check them against it and save again.")
     before = audit.snapshot(council, COUNCIL_FIELDS)
-    fields = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+    fields = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET and k != "seen"}
     if "name" in fields:
         name = _clean(fields["name"])
         if not name:

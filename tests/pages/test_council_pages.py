@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
 from crm.partnerships.models import PartnershipMeeting, PartnershipMember, SectorPartnership
 from crm.touches.models import Touch
-from tests.factories import csrf, login, today
+from tests.factories import csrf, login, seen_in, today
 
 
 async def _arrange(client, world):
@@ -209,6 +209,44 @@ async def test_the_employer_page_links_only_the_councils_the_viewer_may_open(cli
     page = (await client.get(f"/employers/{a['employer'].id}")).text
     assert "Welding Advisory" in page and link not in page
     assert (await client.get(f"/councils/{council_id}")).status_code == 403
+
+
+async def test_saving_a_council_from_an_edit_page_older_than_anothers_save_is_refused(client, world, db):
+    staff = await world.f.auth(world.users["partner"])
+    council = (await client.post("/api/councils", headers=staff, json={
+        "name": "Welding Advisory", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN"})).json()
+    edit = f"/councils/{council['id']}/edit"
+    await login(client, world.users["lead"].email)
+    lead_saw = seen_in((await client.get(edit)).text)  # the lead's edit page stays open
+    await login(client, world.users["partner"].email)
+    fields = {"name": "Welding Advisory", "program": "", "naics_prefix": ""}
+    partner_saw = seen_in((await client.get(edit)).text)
+    r = await client.post(edit, headers=csrf(client), follow_redirects=False, data={
+        **fields, "description": "Meets each semester with the welding shops", "seen": partner_saw})
+    assert r.status_code == 303
+    # The lead renames it from the older page, whose description was still empty: it would have blanked it.
+    await login(client, world.users["lead"].email)
+    r = await client.post(edit, headers=csrf(client), data={
+        **fields, "name": "Welding & Fabrication Advisory", "description": "", "seen": lead_saw})
+    assert r.status_code == 409, r.text
+    assert "Welding Advisory was changed meanwhile by Pat Partner" in r.text and "nothing was saved" in r.text
+    assert "Saved now:" in r.text and "Meets each semester with the welding shops" in r.text
+    assert 'value="Welding &amp; Fabrication Advisory"' in r.text  # what the lead typed stays
+    await db.rollback()
+    saved = await db.get(AdvisoryCouncil, council["id"], populate_existing=True)
+    assert (saved.name, saved.description) == ("Welding Advisory", "Meets each semester with the welding shops")
+    # Saving again from the refusal's form, which showed what is saved now, is deliberate and goes through.
+    r = await client.post(edit, headers=csrf(client), follow_redirects=False, data={
+        **fields, "name": "Welding & Fabrication Advisory", "description": "Meets each semester with the welding shops",
+        "seen": seen_in(r.text)})
+    assert r.status_code == 303
+    # The API: seen is optional; a stale one is refused like the form's.
+    api = f"/api/councils/{council['id']}"
+    r = await client.patch(api, headers=staff, json={"program": "Welding", "seen": lead_saw})
+    assert r.status_code == 409 and "changed meanwhile" in r.json()["error"]["message"]
+    r = await client.patch(api, headers=staff, json={"program": "Welding"})
+    assert r.status_code == 200 and r.json()["name"] == "Welding & Fabrication Advisory" and r.json()["seen"]
+
 
 # --- the chair ------------------------------------------------------------------------------------
 
