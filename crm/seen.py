@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from sqlalchemy import select
@@ -46,13 +46,18 @@ def instant(value: dt.datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
 
 
-async def last_change(db: AsyncSession, entity_type: str, entity_id: int, actions: tuple[str, ...]) -> str:
-    """Who made the latest of ``actions`` to the record and when, for the refusal's message
-    ("Lee Lead, 26 Nov 2026 13:05 PST"); "someone" when the audit trail has none."""
+class Change(NamedTuple):
+    action: str | None  # the audited action, None when the trail has none
+    by: str  # "Lee Lead, 26 Nov 2026 13:05 PST"
+
+
+async def last_change(db: AsyncSession, entity_type: str, entity_id: int, actions: tuple[str, ...]) -> Change:
+    """The latest of ``actions`` to the record: which, who made it and when, for the refusal's message
+    (``by`` is "someone" when the audit trail has none)."""
     event = await db.scalar(select(AuditEvent).where(
         AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id, AuditEvent.action.in_(actions))
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(1))
     if event is None:
-        return "someone"
+        return Change(None, "someone")
     who = event.actor.name if event.actor else "the system"
-    return f"{who}, {clock.local(event.created_at):%-d %b %Y %H:%M %Z}"
+    return Change(event.action, f"{who}, {clock.local(event.created_at):%-d %b %Y %H:%M %Z}")

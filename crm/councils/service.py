@@ -204,7 +204,7 @@ async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCo
         raise NotFoundException(f"Council #{council.id} not found")
     council = locked
     if patch.seen and patch.seen != council_seen(council):
-        who = await last_change(db, "advisory_council", council.id, ("council.update", "council.create"))
+        who = (await last_change(db, "advisory_council", council.id, ("council.update", "council.create"))).by
         raise Changed(f"{council.name} was changed meanwhile by {who}: nothing was saved. What is saved now is "
                       "shown; your entries are kept below — check them against it and save again.")
     before = audit.snapshot(council, COUNCIL_FIELDS)

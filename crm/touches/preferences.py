@@ -180,8 +180,8 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     await db.refresh(employer)
     before = await get_preferences(db, employer)
     if data.seen and data.seen != before.seen:
-        raise seen.Changed(f"{employer.legal_name}'s contact preferences were changed meanwhile by "
-                           f"{await seen.last_change(db, 'employer', employer.id, ('employer.preferences',))}: "
+        who = (await seen.last_change(db, "employer", employer.id, ("employer.preferences",))).by
+        raise seen.Changed(f"{employer.legal_name}'s contact preferences were changed meanwhile by {who}: "
                            "nothing was saved. What is saved now is shown; your entries are kept below — "
                            "check them against it and save again.")
     own = await db.scalar(select(EmployerPacing).where(EmployerPacing.employer_id == employer.id))

@@ -84,7 +84,7 @@ async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: 
     # One datalist per complete form: hand-off targets by organization name.
     orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if forms else []
     return {"candidates": candidates, "channels": [c.value for c in Channel],
-            "outcomes": [o.value for o in Outcome], "today": _today(),
+            "outcomes": [o.value for o in Outcome], "today": _today(), "schedule_seen": workflow.schedule_seen,
             "tomorrow": _today() + dt.timedelta(days=1), "orgs": orgs}
 
 
@@ -324,7 +324,7 @@ class QueuePages(Controller):
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(ScheduleIn, scheduled_at=when, channel=form.get("channel", ""),
                            override_reason=form.get("override_reason") or None, contact_ids=contact_ids,
-                           outside_window=bool(form.get("outside_window")))
+                           outside_window=bool(form.get("outside_window")), seen=form.get("seen") or None)
             touch = await workflow.schedule(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "schedule", form)

@@ -46,6 +46,7 @@ def touch_out(t: Touch) -> TouchOut:
             id=r.id, status=r.status, purpose=r.purpose, priority=r.priority, requester_org=r.requester_org.name,
             requester=r.requester.name, summary=r.summary, window_start=r.window_start, window_end=r.window_end,
             outcome=r.outcome, outcome_note=r.outcome_note) for r in t.requests],
+        seen=workflow.schedule_seen(t),
     )
 
 

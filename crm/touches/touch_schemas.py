@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from crm.ids import Id
+from crm.seen import Seen
 
 Note = Annotated[str, msgspec.Meta(max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -28,6 +29,7 @@ class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
     outside_window: Annotated[bool, msgspec.Meta(description=(
         "Confirm a day outside a bundled request's dates (without it that is a 422 naming scheduled_at); "
         "those requesters are told it is outside what they asked for"))] = False
+    seen: Seen | None = None  # the touch's ``seen`` as read (crm.seen): refused if scheduled or reassigned since
 
 
 class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -160,6 +162,7 @@ class TouchOut(msgspec.Struct):
     contacts: list[PersonRef]
     requests: list[BundledRequestOut]
     hand_offs: list[int] = []
+    seen: str = ""  # send it back with a schedule to be refused if someone scheduled or reassigned it since
 
 
 class TouchPage(msgspec.Struct):

@@ -27,6 +27,7 @@ from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.employers.service import lock_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
+from crm.seen import Changed, digest, instant, last_change
 from crm.touches import budget
 from crm.touches.assign import eligible_spoc
 from crm.touches.models import HandOff, Touch, TouchRequest
@@ -136,11 +137,35 @@ def _spoc_name(touch: Touch) -> str:
 # ---------------------------------------------------------------- schedule
 
 
+def schedule_seen(touch: Touch) -> str:
+    """The digest of what a schedule form shows of the touch (``crm.seen``): its appointment and its owner."""
+    return digest([touch.status, touch.spoc_id, instant(touch.scheduled_at), touch.channel,
+                   sorted(c.id for c in touch.contacts)])
+
+
+async def _changed_since_seen(db: AsyncSession, touch: Touch) -> Changed:
+    """The refusal of a schedule form older than the touch's last schedule or reassignment, saying which."""
+    change = await last_change(db, "touch", touch.id, ("touch.schedule", "touch.reassign"))
+    owner = touch.spoc.name if touch.spoc else "no one (it is unassigned)"
+    if change.action == "touch.reassign":
+        what = f"Touch #{touch.id} now belongs to {owner} (reassigned by {change.by})"
+    elif touch.status == TouchStatus.SCHEDULED.value and touch.scheduled_at is not None:
+        what = (f"Touch #{touch.id} was scheduled meanwhile by {change.by}: {touch.channel} on "
+                f"{clock.local(touch.scheduled_at):%-d %b %Y %H:%M %Z} with {owner}")
+    else:
+        what = f"Touch #{touch.id} changed since this form was shown (last by {change.by})"
+    return Changed(f"{what}. Nothing was changed; the form now shows the touch as it is: schedule again only to "
+                   "replace that.")
+
+
 async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: ScheduleIn,
                    now: dt.datetime) -> Touch:
     """Queued/scheduled → scheduled on a date the pacing budget allows (a lead may override with a reason)."""
     touch = await _touch_for_update(db, actor, touch_id)
     new_status = _transition(touch, "schedule")
+    # A form from before someone else's schedule or reassignment would silently replace their appointment.
+    if data.seen and data.seen != schedule_seen(touch):
+        raise await _changed_since_seen(db, touch)
     channel = _channel(data.channel)
     today = clock.local_date(now)
     # Bounded before any date arithmetic (a year-9999 time would overflow it): a touch is planned

@@ -146,3 +146,21 @@ async def test_timeline_is_refused_to_chairs_and_404_for_unknown_employers(clien
                              headers=await world.f.auth(world.users["chair"]))).status_code == 403
     assert (await client.get("/api/employers/999999/timeline",
                              headers=await world.f.auth(world.users["spoc"]))).status_code == 404
+
+
+async def test_scheduling_through_the_api_refuses_a_stale_seen_and_still_works_without_one(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    spoc, lead = await world.f.auth(world.users["spoc"]), await world.f.auth(world.users["lead"])
+    read = (await client.get(f"/api/touches/{t.id}", headers=spoc)).json()
+    when = f"{(today() + dt.timedelta(days=4)).isoformat()}T10:00:00"
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=lead, json={
+        "scheduled_at": when, "channel": "visit", "seen": read["seen"]})
+    assert r.status_code == 200 and r.json()["seen"] != read["seen"]
+    later = f"{(today() + dt.timedelta(days=9)).isoformat()}T10:00:00"
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={
+        "scheduled_at": later, "channel": "call", "seen": read["seen"]})
+    assert r.status_code == 409 and "scheduled meanwhile by Lee Lead" in r.json()["error"]["message"]
+    # Clients that never send it schedule as before.
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={"scheduled_at": later,
+                                                                                 "channel": "call"})
+    assert r.status_code == 200 and r.json()["channel"] == "call"

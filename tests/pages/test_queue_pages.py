@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from crm import clock
+from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, Touch, TouchRequest
-from tests.factories import csrf, login, recorded_statements
+from tests.factories import csrf, login, recorded_statements, seen_in
 from tests.touches.conftest import today
 
 HX = {"HX-Request": "true"}
@@ -267,6 +268,72 @@ async def test_inline_schedule_swaps_the_touch_row(client, world, desk, db):
     assert r.headers["HX-Trigger-After-Settle"] == "queue-changed"  # the queue body then reloads itself
     touch = await _fresh(db, Touch, t.id)
     assert touch.status == "scheduled" and touch.planned_on.isoformat() == day
+
+
+
+async def _schedule_form_seen(client, touch_id: int) -> str:
+    """The ``seen`` of the schedule form a queue row fetches when opened."""
+    form = await client.get(f"/queue/touches/{touch_id}/forms/schedule", headers=HX)
+    assert form.status_code == 200
+    return seen_in(form.text)
+
+
+async def _mail_to(db, email: str) -> list[str]:
+    await db.rollback()
+    return [m.subject for m in await db.scalars(select(OutboxMessage).where(OutboxMessage.to_email == email)
+                                                .order_by(OutboxMessage.id))]
+
+
+async def test_a_schedule_form_older_than_anothers_appointment_is_refused_in_the_row_keeping_what_was_typed(
+        client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await desk.request(t, world.users["partner"])
+    await login(client, world.users["admin"].email)
+    admin_saw = await _schedule_form_seen(client, t.id)  # the admin's form stays open
+    await login(client, world.users["lead"].email)
+    visit_on = (today() + dt.timedelta(days=8)).isoformat()
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": visit_on, "scheduled_time": "10:00", "channel": "visit",
+        "seen": await _schedule_form_seen(client, t.id)})
+    assert r.status_code == 200, r.text
+    await login(client, world.users["admin"].email)
+    call_on = (today() + dt.timedelta(days=14)).isoformat()
+    typed = {"scheduled_on": call_on, "scheduled_time": "15:45", "channel": "call", "seen": admin_saw}
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data=typed)
+    assert r.status_code == 409
+    assert r.text.lstrip().startswith(f'<article class="touch card" id="touch-{t.id}"')  # the row, in place
+    assert f"Touch #{t.id} was scheduled meanwhile by Lee Lead, " in r.text and f"visit on {_day(8)} 10:00" in r.text
+    assert f"Scheduled {_day(8)} 10:00" in r.text  # the card shows the appointment as it is now
+    assert f'value="{call_on}"' in r.text and 'value="15:45"' in r.text  # what the admin typed stays
+    assert '<option value="call" selected>' in r.text
+    # Without JavaScript: the queue page with the refusal on the row.
+    r = await client.post(f"/queue/touches/{t.id}/schedule", data={
+        **typed, "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 409 and "<html" in r.text and "scheduled meanwhile by Lee Lead" in _card(r.text, t.id)
+    touch = await _fresh(db, Touch, t.id)
+    assert (touch.channel, touch.planned_on.isoformat()) == ("visit", visit_on)
+    assert len(await _mail_to(db, world.users["partner"].email)) == 1  # no contradicting second e-mail
+    # Rescheduling stays allowed from a form that showed the current appointment (the refusal's form).
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={**typed, "seen": seen_in(r.text, f"/queue/touches/{t.id}/schedule")})
+    assert r.status_code == 200, r.text
+    assert (await _fresh(db, Touch, t.id)).planned_on.isoformat() == call_on
+
+
+async def test_a_schedule_form_older_than_a_reassignment_says_who_owns_the_touch_now(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    maria_saw = await _schedule_form_seen(client, t.id)
+    await login(client, world.users["lead"].email)
+    r = await client.post(f"/queue/touches/{t.id}/reassign", headers={**HX, **csrf(client)},
+                          data={"spoc_id": str(world.users["spoc2"].id)})
+    assert r.status_code == 200, r.text
+    await login(client, world.users["spoc"].email)
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": (today() + dt.timedelta(days=5)).isoformat(), "scheduled_time": "10:00", "channel": "call",
+        "seen": maria_saw})
+    assert r.status_code == 409 and f"Touch #{t.id} now belongs to Sam Ortiz (reassigned by Lee Lead" in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 
 async def test_scheduling_outside_the_requesters_dates_asks_to_confirm_in_place(client, world, desk, db):
