@@ -222,6 +222,12 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     for r in outside:
         _tell_requesters(db, [r], subject, f"{said} That is outside the dates you asked for "
                                            f"({human_date(r.window_start)} – {human_date(r.window_end)}).", now)
+    if touch.spoc is not None and touch.spoc_id != actor.id:
+        # A lead (or admin, or a colleague) booked it in the owner's name: the owner keeps the appointment.
+        notify(db, touch.spoc.email, f"{actor.name} scheduled your touch #{touch.id} with {touch.employer.legal_name}",
+               f"{actor.name} scheduled touch #{touch.id}, which is yours: you will contact "
+               f"{touch.employer.legal_name} by {channel} on {human_date(day)} "
+               f"({clock.local(when):%H:%M %Z}).", now)
     await db.flush()
     return touch
 

@@ -336,6 +336,23 @@ async def test_a_schedule_form_older_than_a_reassignment_says_who_owns_the_touch
     assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 
+async def test_the_owner_is_told_when_someone_else_schedules_their_touch(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc2"])  # Sam's
+    await login(client, world.users["lead"].email)
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": (today() + dt.timedelta(days=5)).isoformat(), "scheduled_time": "11:00", "channel": "visit",
+        "seen": await _schedule_form_seen(client, t.id)})
+    assert r.status_code == 200, r.text
+    assert await _mail_to(db, world.users["spoc2"].email) == [
+        f"Lee Lead scheduled your touch #{t.id} with Golden State Logistics"]
+    # The owner scheduling it himself is not mailed about his own appointment.
+    await login(client, world.users["spoc2"].email)
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": (today() + dt.timedelta(days=6)).isoformat(), "scheduled_time": "11:00", "channel": "visit",
+        "seen": await _schedule_form_seen(client, t.id)})
+    assert r.status_code == 200, r.text
+    assert len(await _mail_to(db, world.users["spoc2"].email)) == 1
+
 async def test_scheduling_outside_the_requesters_dates_asks_to_confirm_in_place(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.request(t, world.users["partner"])  # today .. today + 30
