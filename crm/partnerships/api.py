@@ -41,7 +41,7 @@ def partnership_out(p: Partnership, indicators: list[Badge]) -> PartnershipOut:
                           owner_organization=p.owner_organization.name, regions=[r.code for r in p.regions],
                           naics_prefixes=list(p.naics_prefixes or []), stage=p.stage,
                           next_stages=[s.value for s in next_stages(Stage(p.stage))], description=p.description,
-                          indicators=[badge_out(b) for b in indicators])
+                          indicators=[badge_out(b) for b in indicators], seen=service.partnership_seen(p))
 
 
 def member_out(m: PartnershipMember) -> PartnerMemberOut:

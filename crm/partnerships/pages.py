@@ -56,7 +56,7 @@ async def partnership_context(db: AsyncSession, p: SectorPartnership, *, base: s
         "teams": await service.action_teams(db, p.id), "milestone_statuses": MILESTONE_STATUSES,
         "stages": [s.value for s in Stage], "next_stages": [s.value for s in next_stages(Stage(p.stage))],
         "support_roles": [r.value for r in SupportRole], "today": service.today(),
-        "can_manage": manage, "base": base, "kind_words": KIND_WORDS,
+        "can_manage": manage, "base": base, "kind_words": KIND_WORDS, "partnership_seen": service.partnership_seen,
         "organizations": list(await db.scalars(select(Organization).order_by(Organization.name))) if manage else [],
     }
 
@@ -160,8 +160,8 @@ class PartnershipPages(Controller):
         p = await service.partnership_for_manage(db, principal, partnership_id)
         form = await form_data(request)
         try:
-            await service.update_partnership(db, principal, p, parse_form({"stage": form.get("stage", "")},
-                                                                          PartnershipPatch))
+            await service.update_partnership(db, principal, p, parse_form(
+                {"stage": form.get("stage", ""), "seen": form.get("seen", "")}, PartnershipPatch))
         except HTTPException as exc:
             return await self._failed(request, db, principal, partnership_id, exc, "stage",
                                       "partnerships/_stage.html", form)

@@ -10,6 +10,7 @@ import msgspec
 from crm.councils.schemas import BadgeOut
 from crm.emails import Email
 from crm.ids import Id
+from crm.seen import Seen
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
@@ -43,6 +44,7 @@ class PartnershipPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults
     stage: Enum20 | msgspec.UnsetType = msgspec.UNSET
     naics_prefixes: Annotated[list[Naics], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     description: Text | None | msgspec.UnsetType = msgspec.UNSET
+    seen: Seen | None = None  # what the form or client read (crm.seen); optional, never a field to change
 
 
 class PartnerMemberIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -97,6 +99,7 @@ class PartnershipOut(msgspec.Struct):
     next_stages: list[str]
     description: str | None
     indicators: list[BadgeOut]
+    seen: str = ""  # send it back with the next PATCH to be refused rather than overwrite someone's change
 
 
 class PartnershipPage(msgspec.Struct):

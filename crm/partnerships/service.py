@@ -61,6 +61,7 @@ from crm.partnerships.schemas import (
     PartnershipIn,
     PartnershipPatch,
 )
+from crm.seen import Changed, digest, last_change
 from crm.touches.requests import human_date
 
 KINDS = ("champion", "employer", "support")
@@ -218,9 +219,30 @@ async def create_partnership(db: AsyncSession, actor: Principal, data: Partnersh
     return p
 
 
+EDITED_FIELDS = ("name", "stage", "naics_prefixes", "description")
+
+
+def partnership_seen(p: SectorPartnership) -> str:
+    """The digest of what a PATCH may change (``crm.seen``): the stage form carries it."""
+    return digest([getattr(p, k) for k in EDITED_FIELDS])
+
+
 async def update_partnership(db: AsyncSession, actor: Principal, p: SectorPartnership,
                              patch: PartnershipPatch) -> SectorPartnership:
-    fields = ("name", "stage", "naics_prefixes", "description")
+    """Change the fields the patch has; one that says what it ``seen`` is refused (409) when someone saved
+    meanwhile, under the partnership's row lock (a stale stage form would undo their stage change)."""
+    await begin_write(db)
+    locked = await db.scalar(select(SectorPartnership).where(SectorPartnership.id == p.id).with_for_update()
+                             .execution_options(populate_existing=True))
+    if locked is None:
+        raise NotFoundException(f"Partnership #{p.id} not found")
+    p = locked
+    if patch.seen and patch.seen != partnership_seen(p):
+        who = (await last_change(db, "sector_partnership", p.id,
+                                 ("partnership.update", "partnership.stage", "partnership.create"))).by
+        raise Changed(f"{p.name} was changed meanwhile by {who}: nothing was saved. It is shown as it is now "
+                      f"(stage {p.stage.replace('_', ' ')}); choose again.")
+    fields = EDITED_FIELDS
     before = audit.snapshot(p, fields)
     if patch.name is not msgspec.UNSET:
         name = _clean(patch.name)

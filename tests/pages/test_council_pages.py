@@ -322,6 +322,29 @@ async def test_partnership_form_refuses_a_naics_prefix_of_no_sector_naming_the_e
     assert 'value="484, 99"' in r.text  # what was typed is kept
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
 
+
+async def test_a_stage_chosen_on_a_partnership_page_older_than_anothers_change_is_refused(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"], "stage": "scoping"})).json()
+    stage = f"/partnerships/{p['id']}/stage"
+    await login(client, world.users["lead"].email)
+    older = seen_in((await client.get(f"/partnerships/{p['id']}")).text, stage)
+    r = await client.post(stage, headers=csrf(client), follow_redirects=False,
+                          data={"stage": "launched", "seen": older})
+    assert r.status_code == 303
+    # The same older page moves it on to "preparing launch": it would have undone the launch.
+    r = await client.post(stage, headers={"HX-Request": "true", **csrf(client)},
+                          data={"stage": "preparing_launch", "seen": older})
+    assert r.status_code == 409 and "changed meanwhile by Lee Lead" in r.text and "stage launched" in r.text
+    assert '<option value="preparing_launch" selected>' in r.text  # the choice made stays chosen
+    await db.rollback()
+    assert (await db.get(SectorPartnership, p["id"], populate_existing=True)).stage == "launched"
+    r = await client.post(stage, headers={"HX-Request": "true", **csrf(client)},
+                          data={"stage": "preparing_launch", "seen": seen_in(r.text, stage)})
+    assert r.status_code == 200
+
 async def test_partnership_convening_ticks_split_business_and_public(client, world, db):
     lead = await world.f.auth(world.users["lead"])
     p = (await client.post("/api/partnerships", headers=lead, json={
