@@ -198,8 +198,9 @@ async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCo
     """Change the fields the patch has; one that says what it ``seen`` is refused (409) when someone saved
     meanwhile, under the council's row lock (the edit form sends every field: a stale one would blank theirs)."""
     await begin_write(db)
-    locked = await db.scalar(select(AdvisoryCouncil).where(AdvisoryCouncil.id == council.id).with_for_update()
-                             .execution_options(populate_existing=True))
+    # OF its own table only: the owner organization (and region) come joined and need no lock.
+    locked = await db.scalar(select(AdvisoryCouncil).where(AdvisoryCouncil.id == council.id)
+                             .with_for_update(of=AdvisoryCouncil).execution_options(populate_existing=True))
     if locked is None:
         raise NotFoundException(f"Council #{council.id} not found")
     council = locked

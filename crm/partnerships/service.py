@@ -232,8 +232,9 @@ async def update_partnership(db: AsyncSession, actor: Principal, p: SectorPartne
     """Change the fields the patch has; one that says what it ``seen`` is refused (409) when someone saved
     meanwhile, under the partnership's row lock (a stale stage form would undo their stage change)."""
     await begin_write(db)
-    locked = await db.scalar(select(SectorPartnership).where(SectorPartnership.id == p.id).with_for_update()
-                             .execution_options(populate_existing=True))
+    # OF its own table only: the owner organization (and region) come joined and need no lock.
+    locked = await db.scalar(select(SectorPartnership).where(SectorPartnership.id == p.id)
+                             .with_for_update(of=SectorPartnership).execution_options(populate_existing=True))
     if locked is None:
         raise NotFoundException(f"Partnership #{p.id} not found")
     p = locked
