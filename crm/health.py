@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import text
 
 from crm.deps import Db
@@ -15,7 +16,9 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", exclude_from_auth=True, tags=["health"])
+@get("/readyz", exclude_from_auth=True, tags=["health"], responses={
+    503: ResponseSpec(dict[str, str | None], generate_examples=False,
+                      description="Not ready: the database does not answer, or is behind the code's migrations")})
 async def readyz(db: Db) -> Response[dict[str, str | None]]:
     """Ready when the database answers and is at the migrations' head, or ahead of it (a rolling deploy
     migrated it for the next release): a process serving an unmigrated or behind database would answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, post
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.params import JSONBody
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -22,7 +23,8 @@ class AuthApi(Controller):
     path = "/api"
     tags = ["auth"]
 
-    @post("/auth/token", status_code=201, exclude_from_auth=True, security=[])
+    @post("/auth/token", status_code=201, exclude_from_auth=True,
+          raises=[NotAuthorizedException, TooManyRequestsException])
     async def create_token(self, request: Request, db: Db, settings: Conf,
                            data: JSONBody[TokenRequest]) -> TokenOut:
         """Exchange e-mail and password for a bearer token (stored hashed, revocable)."""

@@ -1,0 +1,90 @@
+"""The API reference (/schema/openapi.json) documents what the server answers: crm.errors' one error
+shape for every error status an operation can answer, which operations are public, optional bodies."""
+
+import json
+
+import msgspec
+
+from crm.openapi import Error
+
+OPERATIONS = ("get", "put", "post", "patch", "delete")
+
+
+async def _schema(client):
+    r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    return r.json()
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in OPERATIONS:
+                yield f"{method.upper()} {path}", operation
+
+
+async def test_touch_request_submission_documents_its_422_with_the_error_component(client):
+    responses = (await _schema(client))["paths"]["/api/touch-requests"]["post"]["responses"]
+    assert responses["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert {"400", "401", "403", "409", "413"} <= set(responses)
+
+
+async def test_no_operation_documents_litestars_default_error_body(client):
+    schema = await _schema(client)
+    for name, operation in _operations(schema):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400 and status != "503":
+                assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (
+                    name, status)
+        assert '"detail"' not in json.dumps(operation["responses"]) and '"extra"' not in json.dumps(
+            operation["responses"]), name
+
+
+async def test_each_operation_documents_the_errors_it_can_answer_and_no_others(client):
+    paths = (await _schema(client))["paths"]
+    codes = lambda method, path: set(paths[path][method]["responses"])  # noqa: E731
+    # A read of one record: unauthenticated, refused, not found, a bad id; no body to be malformed.
+    assert codes("get", "/api/employers/{employer_id}") == {"200", "401", "403", "404", "422"}
+    # A read without parameters cannot answer 422, nor 404.
+    assert codes("get", "/api/regions") == {"200", "401", "403"}
+    # A write with a body: not JSON, too large, invalid, and conflicts.
+    assert codes("post", "/api/employers") == {"201", "400", "401", "403", "409", "413", "422"}
+
+
+async def test_the_error_component_describes_what_the_server_answers(client, world):
+    r = await client.post("/api/touch-requests", json={"employer_id": "x"},
+                          headers=await world.f.auth(world.users["partner"]))
+    assert r.status_code == 422
+    error = msgspec.convert(r.json(), Error)
+    assert error.error.status == 422 and error.error.fields[0].field == "employer_id"
+    unauthenticated = await client.get("/api/regions")
+    assert msgspec.convert(unauthenticated.json(), Error).error.status == 401
+
+
+async def test_signing_in_and_the_probes_are_public_in_the_schema(client):
+    schema = await _schema(client)
+    assert schema["security"] == [{"bearer": []}]
+    paths = schema["paths"]
+    for method, path in (("post", "/api/auth/token"), ("get", "/healthz"), ("get", "/readyz")):
+        assert paths[path][method]["security"] == [{}], path
+        assert "403" not in paths[path][method]["responses"], path
+    # Everything else keeps the app-wide bearer requirement (no operation-level override).
+    assert "security" not in paths["/api/auth/token"]["delete"]
+    assert "security" not in paths["/api/employers"]["get"]
+
+
+async def test_signing_in_documents_wrong_credentials_and_too_many_attempts(client):
+    responses = (await _schema(client))["paths"]["/api/auth/token"]["post"]["responses"]
+    assert {"401", "422", "429"} <= set(responses) and "403" not in responses
+    assert responses["429"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+async def test_readyz_documents_its_503(client):
+    responses = (await _schema(client))["paths"]["/readyz"]["get"]["responses"]
+    assert set(responses) == {"200", "503"}
+
+
+async def test_withdrawing_a_request_documents_its_body_as_optional(client):
+    paths = (await _schema(client))["paths"]
+    assert paths["/api/touch-requests/{request_id}/withdraw"]["post"]["requestBody"]["required"] is False
+    assert paths["/api/touch-requests"]["post"]["requestBody"]["required"] is True
