@@ -63,11 +63,20 @@ def error_body(status: int, message: str, fields: list[dict[str, str]] | None = 
                       "fields": fields or []}}
 
 
+# msgspec names a missing or unknown field only in its message; its path points at the object that
+# lacks (or has) it, the body itself for a top-level one.
+_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
+
+
 def validation_path(exc: Exception) -> str:
-    """The location a msgspec validation error names (``hand_offs[0].need`` for ``… - at `$.hand_offs[0].need```),
-    without ``$.`` and backticks; "" when it names none (a missing top-level field says it in the text)."""
+    """The field a msgspec validation error names (``hand_offs[0].need`` for ``… - at `$.hand_offs[0].need```,
+    and for ``Object missing required field `need` - at `$.hand_offs[0]```), without ``$.`` and backticks;
+    "" when it names none below the top level (a missing top-level field says it in the text)."""
     text = str(exc)
-    return text.rsplit("$.", 1)[1].rstrip("`") if "$." in text else ""
+    if "$." not in text:
+        return ""
+    path = text.rsplit("$.", 1)[1].rstrip("`")
+    return f"{path}.{named.group(1)}" if (named := _NAMED_FIELD.search(text)) else path
 
 
 _LEN = re.compile(r"`(str|array|object)` of length (<=|>=) (\d+)")
@@ -94,11 +103,6 @@ def field_message(message: str) -> str:
     return message.split(" - at ")[0].replace("`", "")
 
 
-# msgspec names a missing or unknown top-level field only in its message; Litestar then files the
-# error under the body parameter ("data"), which names nothing a client sent.
-_TOP_LEVEL_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
-
-
 def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
     fields = []
     extra = exc.extra if isinstance(exc.extra, list) else []
@@ -106,12 +110,18 @@ def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
         if isinstance(item, dict):
             key = str(item.get("key") or item.get("source") or "body")
             message = str(item.get("message", exc.detail))
-            named = _TOP_LEVEL_FIELD.search(message)
+            named = _NAMED_FIELD.search(message)
+            # Litestar files an error in the body under its parameter ("data"), which names nothing a
+            # client sent, and one inside it under the object that lacks (or has) the field msgspec names.
             if key in ("data", "body") and named:
                 key = named.group(1)
             elif key in ("data", "body") and message.strip("'\"") == key:
                 # No body at all: Litestar reports the missing handler argument as the KeyError "'data'".
                 key, message = "body", "is required: send a JSON object"
+            elif key in ("data", "body"):
+                key = "body"  # the body as a whole: not an object (``[]``, ``"x"``, ``null``)
+            elif named and item.get("source") == "body":
+                key = f"{key}.{named.group(1)}"
             fields.append({"field": key, "message": message})
     return fields
 

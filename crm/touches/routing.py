@@ -494,9 +494,10 @@ def choose_spoc(
 # ---------------------------------------------------------------- outcomes and transitions
 
 
-def validate_outcomes(touch_request_ids: Iterable[int], outcomes: Mapping[int, Outcome]) -> None:
-    """Check that completing a touch gives exactly one valid outcome per bundled request."""
-    expected, given = set(touch_request_ids), set(outcomes)
+def validate_outcomes(touch_request_ids: Iterable[int], outcomes: Sequence[tuple[int, str]]) -> None:
+    """Check that completing a touch gives exactly one valid outcome per bundled request; ``outcomes`` are
+    (request id, outcome) in the order given, so a bad one is named by its place (``outcomes[0].outcome``)."""
+    expected, given = set(touch_request_ids), {request_id for request_id, _ in outcomes}
     problems = []
     if missing := sorted(expected - given):
         problems.append(f"missing outcome for request(s) {missing}")
@@ -504,8 +505,8 @@ def validate_outcomes(touch_request_ids: Iterable[int], outcomes: Mapping[int, O
         problems.append(f"request(s) {unknown} are not bundled on this touch")
     if problems:
         raise RoutingError("outcomes", "; ".join(problems))
-    for request_id, outcome in sorted(outcomes.items()):
-        _coerce(Outcome, f"outcomes[{request_id}]", outcome)
+    for i, (_, outcome) in enumerate(outcomes):
+        _coerce(Outcome, f"outcomes[{i}].outcome", outcome)
 
 
 # A queued touch may be completed directly: a SPOC who reaches the employer

@@ -254,7 +254,7 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
         wrong.append(("outcomes", "one outcome per request, each request once"))
     else:
         try:
-            validate_outcomes([r.id for r in requests], {k: v.outcome for k, v in given.items()})  # type: ignore[misc]
+            validate_outcomes([r.id for r in requests], [(o.request_id, o.outcome) for o in data.outcomes])
         except RoutingError as exc:
             wrong.append((exc.field, exc.message))
     hand_offs: list[HandOff] = []

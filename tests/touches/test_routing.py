@@ -525,21 +525,21 @@ def test_no_matching_rule_goes_to_the_unassigned_queue() -> None:
 
 
 def test_outcomes_for_exactly_the_bundled_requests_are_accepted() -> None:
-    validate_outcomes([1, 2], {1: Outcome.INTERESTED, 2: Outcome.NO_RESPONSE})
-    validate_outcomes([], {})
+    validate_outcomes([1, 2], [(1, Outcome.INTERESTED), (2, Outcome.NO_RESPONSE)])
+    validate_outcomes([], [])
 
 
 def test_missing_and_unknown_outcomes_are_named() -> None:
     with pytest.raises(RoutingError) as err:
-        validate_outcomes([1, 2], {1: Outcome.INTERESTED, 3: Outcome.REFERRED})
+        validate_outcomes([1, 2], [(1, Outcome.INTERESTED), (3, Outcome.REFERRED)])
     assert err.value.field == "outcomes"
     assert "[2]" in err.value.message and "[3]" in err.value.message
 
 
-def test_unknown_outcome_value_is_rejected() -> None:
+def test_unknown_outcome_value_is_named_by_its_place_in_the_list_not_its_request_id() -> None:
     with pytest.raises(RoutingError) as err:
-        validate_outcomes([1], {1: "thrilled"})  # type: ignore[dict-item]
-    assert err.value.field == "outcomes[1]"
+        validate_outcomes([7, 8], [(8, Outcome.INTERESTED), (7, "thrilled")])
+    assert err.value.field == "outcomes[1].outcome"
 
 
 @pytest.mark.parametrize(
