@@ -281,6 +281,28 @@ def council_badges(council: CouncilView, today: date) -> list[Badge]:
     ]
 
 
+# The days a council's or a partnership's records carry (a meeting, a term, a milestone): none before the
+# programmes' era, none further ahead than a plan can mean. 0001-01-01 or 9999-12-31 is a slip, and a
+# meeting on such a day made a counted touch planned on it when someone was ticked present.
+EARLIEST_RECORD_DAY = date(1990, 1, 1)
+MEETING_YEARS_AHEAD = 1
+TERM_START_YEARS_AHEAD = 1
+TERM_END_YEARS_AHEAD = 10
+MILESTONE_YEARS_AHEAD = 5
+
+
+def record_day_problem(day: date | None, today: date, years_ahead: int) -> str | None:
+    """What is wrong with a record's day, or None (no day is no problem: optional ones may be left out)."""
+    if day is None:
+        return None
+    if day < EARLIEST_RECORD_DAY:
+        return f"must not be before {EARLIEST_RECORD_DAY:%-d %b %Y}"
+    # 366 days a year, as every other horizon: date.replace(year=...) has no 29 February in most years.
+    if day > today + timedelta(days=366 * years_ahead):
+        return "must be within the next year" if years_ahead == 1 else f"must be within the next {years_ahead} years"
+    return None
+
+
 def validate_member_term(term_start: date | None, term_end: date | None) -> None:
     """Reject a term that ends before it starts (a one-day term is fine)."""
     if term_start is not None and term_end is not None and term_end < term_start:

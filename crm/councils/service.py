@@ -24,6 +24,9 @@ from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.clock import local_date, today
 from crm.councils.compliance import (
+    MEETING_YEARS_AHEAD,
+    TERM_END_YEARS_AHEAD,
+    TERM_START_YEARS_AHEAD,
     Badge,
     ComplianceInputError,
     CouncilView,
@@ -33,6 +36,7 @@ from crm.councils.compliance import (
     MemberView,
     council_badges,
     is_current,
+    record_day_problem,
     validate_member_term,
     validate_roster,
 )
@@ -289,6 +293,8 @@ async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCounci
         raise FieldError("name", "is required")
     member_type = _enum("member_type", data.member_type, MemberType)
     role = _enum("role", data.role, MemberRole)
+    check_record_days(("term_start", data.term_start, TERM_START_YEARS_AHEAD),
+                      ("term_end", data.term_end, TERM_END_YEARS_AHEAD))
     try:
         validate_member_term(data.term_start, data.term_end)
     except ComplianceInputError as exc:
@@ -380,6 +386,7 @@ async def remove_member(db: AsyncSession, actor: Principal, council: AdvisoryCou
 # ----------------------------------------------------------------------------------------------
 
 async def add_meeting(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, data: MeetingIn) -> CouncilMeeting:
+    check_record_days(("held_on", data.held_on, MEETING_YEARS_AHEAD))
     meeting = CouncilMeeting(council_id=council.id, held_on=data.held_on,
                              agenda=(data.agenda or "").strip() or None, minutes=(data.minutes or "").strip() or None)
     db.add(meeting)
@@ -423,6 +430,13 @@ async def record_meeting_touch(db: AsyncSession, actor: Principal, *, employer_i
     audit.record(db, actor, "touch.meeting_attended", "touch", touch.id, employer_id=employer_id,
                  after={"channel": channel, "planned_on": held_on.isoformat(), "source": "meeting"}, note=note)
     return touch
+
+
+def check_record_days(*days: tuple[str, dt.date | None, int]) -> None:
+    """422 naming every (field, day, years ahead) whose day is out of bounds (``record_day_problem``)."""
+    wrong = [(field, problem) for field, day, years in days if (problem := record_day_problem(day, today(), years))]
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
 
 
 def require_held(held_on: dt.date, present: bool) -> None:

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
-from crm.councils.compliance import Badge
+from crm.councils.compliance import MEETING_YEARS_AHEAD, MILESTONE_YEARS_AHEAD, Badge
 from crm.councils.service import (
     attendance_touch,
+    check_record_days,
     is_owner_staff,
     refresh_meeting_note,
     release_attendance_touch,
@@ -384,6 +385,7 @@ async def indicators(db: AsyncSession, p: SectorPartnership, on: dt.date | None 
 
 async def add_meeting(db: AsyncSession, actor: Principal, p: SectorPartnership,
                       data: ConveningIn) -> PartnershipMeeting:
+    check_record_days(("held_on", data.held_on, MEETING_YEARS_AHEAD))
     meeting = PartnershipMeeting(partnership_id=p.id, held_on=data.held_on,
                                  agenda=(data.agenda or "").strip() or None,
                                  minutes=(data.minutes or "").strip() or None)
@@ -522,6 +524,7 @@ async def add_milestone(db: AsyncSession, actor: Principal, p: SectorPartnership
         raise FieldError("title", "is required")
     if any(m.title.casefold() == title.casefold() for m in team.milestones):
         raise FieldError("title", f"{title!r} is already a milestone of this action team")
+    check_record_days(("due_on", data.due_on, MILESTONE_YEARS_AHEAD))
     milestone = Milestone(action_team_id=team.id, title=title, due_on=data.due_on,
                           status=_milestone_status(data.status))
     db.add(milestone)
