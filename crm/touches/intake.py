@@ -130,13 +130,27 @@ def request_hash(data: TouchRequestIn) -> str:
     return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
 
 
-async def _replay(db: AsyncSession, actor: Principal, key: str, digest: str) -> IntakeResult | None:
+async def recorded_answer(db: AsyncSession, actor: Principal, key: str) -> IdempotencyRecord | None:
+    """The first answer this user got for ``key`` (an ``Idempotency-Key`` header, or the one-time key a form
+    was rendered with), or None. Call in the write transaction that will record the answer: a second
+    request with the same key waits here until the first commits (PostgreSQL: an advisory lock; SQLite:
+    ``begin_write`` already serializes writers), and the record's unique key stops any that slips past."""
     if _is_pg(db):
-        # Two requests with the same key at once: the second waits here and then replays the first.
         await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                          {"k": f"idempotency:{actor.id}:{key}"})
-    record = await db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.user_id == actor.id,
-                                                             IdempotencyRecord.key == key))
+    return await db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.user_id == actor.id,
+                                                           IdempotencyRecord.key == key))
+
+
+def remember_answer(db: AsyncSession, actor: Principal, key: str, digest: str, status_code: int,
+                    body: bytes) -> None:
+    """Record the answer to ``key`` (in the transaction that wrote what it answers), for repeats to replay."""
+    db.add(IdempotencyRecord(user_id=actor.id, key=key, request_hash=digest, status_code=status_code,
+                             response_body=body.decode()))
+
+
+async def _replay(db: AsyncSession, actor: Principal, key: str, digest: str) -> IntakeResult | None:
+    record = await recorded_answer(db, actor, key)
     if record is None:
         return None
     if record.request_hash != digest:
@@ -419,8 +433,7 @@ async def submit_request(db: AsyncSession, actor: Principal, data: TouchRequestI
             return replay
     result = await _submit(db, actor, data, today=today, now=now)
     if idempotency_key is not None:
-        db.add(IdempotencyRecord(user_id=actor.id, key=idempotency_key, request_hash=digest,
-                                 status_code=result.status_code, response_body=result.encoded().decode()))
+        remember_answer(db, actor, idempotency_key, digest, result.status_code, result.encoded())
         await db.flush()
     return result
 

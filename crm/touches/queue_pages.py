@@ -12,6 +12,7 @@ form (the link a row offers without JavaScript).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +43,7 @@ from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch
 from crm.touches.queue import QueueRow
 from crm.touches.requests import request_out_of
 from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus
+from crm.touches.touch_api import log_touch_once
 from crm.touches.touch_schemas import (
     CancelIn,
     CompleteIn,
@@ -413,8 +415,10 @@ class QueuePages(Controller):
     @get("/log")
     async def log_form(self, request: Request[Any, Any, Any], db: Db,
                        employer_id: QueryId = None) -> Template:
+        # The form's one-time key: sending this form again (a double-click, Back and submit) logs nothing new.
         return await self._log_form(request, db, {"employer_id": str(employer_id or ""),
-                                                  "occurred_on": _today().isoformat()}, {})
+                                                  "occurred_on": _today().isoformat(),
+                                                  "form_key": secrets.token_urlsafe(16)}, {})
 
     async def _log_form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
                         errors: dict[str, str], status_code: int = 200) -> Template:
@@ -444,21 +448,29 @@ class QueuePages(Controller):
             assert employer_id is not None
             data = _struct(LogTouchIn, employer_id=employer_id, channel=form.get("channel", ""),
                            notes=form.get("notes", ""), occurred_on=_day(form.get("occurred_on", ""), "occurred_on"))
-            touch = await workflow.log_touch(db, principal, data, clock.now())
+            logged = await log_touch_once(db, principal, data, clock.now(), form.get("form_key", "")[:200] or None)
         except HTTPException as exc:
             if exc.status_code not in (403, 409, 422):
                 raise
             await db.rollback()
             errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+            conflict = exc.status_code == 409
+            if "Idempotency-Key" in errors:  # Back, changed, sent again: the first contact is logged already
+                errors = {"form": "This form was already sent and its contact is logged. To log another contact, "
+                                  "check the form and send it again."}
+                form, conflict = {**form, "form_key": secrets.token_urlsafe(16)}, True
             if exc.status_code == 403:  # an employer of a region the user does not work: say so at the field
                 errors = {"employer_id": "this employer is in a region you do not work; log it in your own region"}
             if "region" in errors:
                 errors["employer_id"] = errors.pop("region")
-            return await self._log_form(request, db, form, errors, status_code=409 if exc.status_code == 409 else 422)
-        flash(request, f"Logged a {touch.channel} with {touch.employer.legal_name}: it counts toward the budget")
+            return await self._log_form(request, db, form, errors, status_code=409 if conflict else 422)
+        out = logged.touch()
+        # A repeat answers as the first did: the same message and page, about the one touch logged.
+        flash(request, f"Logged a {out.channel} with {out.employer_name}: it counts toward the budget")
+        touch = await db.get_one(Touch, out.id)
         if crowded := await _crowded_by(db, touch):
             flash(request, crowded, "warn")
-        return redirect(request, f"/employers/{touch.employer_id}")
+        return redirect(request, f"/employers/{out.employer_id}")
 
     @get("/overview")
     async def overview(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+import msgspec
+from litestar import Controller, MediaType, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from crm import clock
 from crm.auth.guards import requires_crm_user, requires_staff
+from crm.auth.principal import Principal
+from crm.db import begin_write
 from crm.deps import Db, Me, PathId, QueryId
 from crm.employers.models import Employer
+from crm.errors import FieldError
 from crm.pagination import Limit, Offset
 from crm.touches import queue, timeline, workflow
+from crm.touches.intake import recorded_answer, remember_answer, write_turn
 from crm.touches.models import Touch
 from crm.touches.touch_schemas import (
     BundledRequestOut,
@@ -50,6 +57,35 @@ def touch_out(t: Touch) -> TouchOut:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """What logging a touch answered: the touch's JSON, and whether it is the replay of an earlier answer."""
+
+    status_code: int
+    body: bytes
+    replayed: bool
+
+    def touch(self) -> TouchOut:
+        return msgspec.json.decode(self.body, type=TouchOut)
+
+
+async def log_touch_once(db: Db, principal: Principal, data: LogTouchIn, now: dt.datetime,
+                         key: str | None) -> Logged:
+    """Log a touch, once per ``key``: a repeat of the key (a double-click, a form sent again after Back, an
+    API retry) logs nothing and answers as the first did; the same key with other values is refused."""
+    await begin_write(db)
+    digest = hashlib.sha256(b"touch.log:" + msgspec.json.encode(data)).hexdigest()
+    if key is not None and (record := await recorded_answer(db, principal, key)) is not None:
+        if record.request_hash != digest:
+            raise FieldError("Idempotency-Key", "was already used with a different request body")
+        return Logged(record.status_code, record.response_body.encode(), replayed=True)
+    body = msgspec.json.encode(touch_out(await workflow.logged_touch(db, principal, data, now)))
+    if key is not None:
+        remember_answer(db, principal, key, digest, 201, body)
+        await db.flush()
+    return Logged(201, body, replayed=False)
+
+
 async def _reloaded(db: Db, touch: Touch) -> TouchOut:
     await db.refresh(touch, ["requests", "contacts", "spoc"])
     return touch_out(touch)
@@ -76,10 +112,21 @@ class TouchApi(Controller):
             due_before=due_before, due_after=due_after, unassigned=unassigned)
         return TouchPage(items=[touch_out(t) for t in rows], total=total, limit=limit, offset=offset)
 
-    @post("/")
-    async def log_touch(self, db: Db, principal: Me, data: JSONBody[LogTouchIn]) -> TouchOut:
-        """Log an unsolicited touch (the employer called in); it counts toward the pacing budget."""
-        return touch_out(await workflow.log_touch(db, principal, data, now_utc()))
+    @post("/", status_code=201)
+    async def log_touch(
+        self, db: Db, principal: Me, data: JSONBody[LogTouchIn],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", min_length=1,
+                                                                max_length=200)] = None,
+    ) -> Response[TouchOut]:
+        """Log an unsolicited touch (the employer called in); it counts toward the pacing budget.
+
+        With an ``Idempotency-Key`` header, a repeat of the key logs nothing and answers the first response again.
+        """
+        async with write_turn(db):
+            logged = await log_touch_once(db, principal, data, now_utc(), idempotency_key)
+        content: Any = msgspec.json.decode(logged.body)
+        return Response(content, status_code=logged.status_code, media_type=MediaType.JSON,
+                        headers={"Idempotent-Replayed": "true"} if logged.replayed else {})
 
     @get("/{touch_id:int}")
     async def get_touch(self, db: Db, principal: Me, touch_id: PathId) -> TouchOut:

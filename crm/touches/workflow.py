@@ -426,6 +426,11 @@ def occurred_on_problems(day: dt.date, today: dt.date) -> list[tuple[str, str]]:
 async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: dt.datetime) -> Touch:
     """Record a contact that already happened (the employer called in); it counts toward the budget."""
     await begin_write(db)
+    return await logged_touch(db, actor, data, now)
+
+
+async def logged_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: dt.datetime) -> Touch:
+    """``log_touch`` in a write transaction the caller began (``begin_write``), e.g. after checking its key."""
     employer = await db.get(Employer, data.employer_id)
     if employer is None:
         raise FieldError("employer_id", f"employer #{data.employer_id} does not exist")

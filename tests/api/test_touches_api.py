@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from crm.auth.models import User
+from crm.touches.models import Touch
 from tests.touches.conftest import today
 
 
@@ -105,6 +106,25 @@ async def test_spoc_of_another_region_cannot_log_a_touch_there(client, world):
     r = await client.post("/api/touches", headers=await world.f.auth(world.users["bay_spoc"]),
                           json={"employer_id": e.id, "channel": "call", "occurred_on": today().isoformat()})
     assert r.status_code == 403
+
+
+async def test_a_logged_touch_sent_again_with_its_idempotency_key_is_logged_once(client, world, db):
+    e = await world.f.employer("A Co")
+    headers = {**await world.f.auth(world.users["spoc"]), "Idempotency-Key": "call-42"}
+    body = {"employer_id": e.id, "channel": "call", "occurred_on": today().isoformat(), "notes": "asked for interns"}
+    first = await client.post("/api/touches", headers=headers, json=body)
+    again = await client.post("/api/touches", headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 1
+    other = await client.post("/api/touches", headers=headers, json={**body, "channel": "visit"})
+    assert other.status_code == 422 and other.json()["error"]["fields"][0]["field"] == "Idempotency-Key"
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 1
+    without_key = {k: v for k, v in headers.items() if k != "Idempotency-Key"}
+    assert (await client.post("/api/touches", headers=without_key, json=body)).status_code == 201
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 2
 
 
 async def test_spoc_of_another_region_does_not_see_the_touch(client, world, desk):

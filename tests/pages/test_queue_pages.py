@@ -584,6 +584,64 @@ async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, 
     assert await db.scalar(select(func.count(Touch.id)).where(Touch.source == "logged")) == 1
 
 
+def _form_key(html: str) -> str:
+    return html.split('name="form_key" value="', 1)[1].split('"', 1)[0]
+
+
+async def test_the_log_form_sent_twice_logs_one_touch_and_answers_both_alike(client, world, db):
+    """A double-click, or Back (the browser refills the form) and submit again: one touch, one use of the budget."""
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["spoc"].email)
+    key = _form_key((await client.get(f"/queue/log?employer_id={e.id}")).text)
+    data = {"employer_id": str(e.id), "channel": "call", "occurred_on": today().isoformat(), "notes": "interns",
+            "form_key": key, "_csrf_token": client.cookies.get("csrftoken")}
+    answers = [await client.post("/queue/log", data=data) for _ in range(2)]
+    assert [r.status_code for r in answers] == [200, 200]
+    assert all("Logged a call with Golden State Logistics" in r.text for r in answers)
+    assert all(str(r.url).endswith(f"/employers/{e.id}") for r in answers)
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 1
+    # A new form is a new contact.
+    fresh = _form_key((await client.get(f"/queue/log?employer_id={e.id}")).text)
+    assert fresh != key
+    assert (await client.post("/queue/log", data={**data, "form_key": fresh})).status_code == 200
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 2
+
+
+async def test_a_log_form_that_failed_keeps_its_key_and_is_logged_once_when_corrected(client, world, db):
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["spoc"].email)
+    key = _form_key((await client.get(f"/queue/log?employer_id={e.id}")).text)
+    data = {"employer_id": str(e.id), "channel": "call", "form_key": key,
+            "_csrf_token": client.cookies.get("csrftoken")}
+    refused = await client.post("/queue/log", data={**data, "occurred_on": ""})
+    assert refused.status_code == 422 and _form_key(refused.text) == key
+    for _ in range(2):
+        assert (await client.post("/queue/log", data={**data, "occurred_on": today().isoformat()})).status_code == 200
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 1
+
+
+async def test_a_sent_log_form_changed_after_back_says_it_was_logged_and_offers_a_new_form(client, world, db):
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["spoc"].email)
+    key = _form_key((await client.get(f"/queue/log?employer_id={e.id}")).text)
+    data = {"employer_id": str(e.id), "channel": "call", "occurred_on": today().isoformat(), "form_key": key,
+            "_csrf_token": client.cookies.get("csrftoken")}
+    assert (await client.post("/queue/log", data=data)).status_code == 200
+    changed = await client.post("/queue/log", data={**data, "notes": "also asked about a job fair"})
+    assert changed.status_code == 409 and "already sent and its contact is logged" in changed.text
+    assert "also asked about a job fair" in changed.text and _form_key(changed.text) != key
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 1
+    again = await client.post("/queue/log", data={**data, "notes": "also asked about a job fair",
+                                                  "form_key": _form_key(changed.text)})
+    assert again.status_code == 200
+    await db.rollback()
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == e.id)) == 2
+
+
 async def test_an_empty_log_form_marks_every_missing_field_at_once(client, world, db):
     await login(client, world.users["spoc"].email)
     r = await client.post("/queue/log", data={"employer_id": "", "channel": "call", "occurred_on": "",
