@@ -488,11 +488,11 @@ class HandOffPages(Controller):
     async def _answer(self, request: Request[Any, Any, Any], db: Db, principal: Principal, hand_off_id: int,
                       accept: bool) -> Template | Redirect:
         form = await form_data(request)
+        note = form.get("note", "")[:2000]
         errors: dict[int, str] = {}
         status_code = 200
         try:
-            h = await workflow.respond_hand_off(db, principal, hand_off_id, accept, form.get("note", "")[:2000],
-                                                clock.now())
+            h = await workflow.respond_hand_off(db, principal, hand_off_id, accept, note, clock.now())
             message = f"Hand-off #{h.id} {h.status}"
         except HTTPException as exc:
             if exc.status_code not in (409, 422):
@@ -500,10 +500,13 @@ class HandOffPages(Controller):
             await db.rollback()
             errors[hand_off_id] = exc.fields[0][1] if isinstance(exc, FieldError) else exc.detail
             status_code, message = exc.status_code, errors[hand_off_id]
+            if note.strip() and exc.status_code == 409:  # answered in another tab: the note typed here was not sent
+                message += f"; your note was not sent: {note.strip()}"
         if request.headers.get("hx-request"):
             rows, _ = await list_hand_offs(db, principal, received_only=not principal.is_admin, limit=100)
+            # The row shows the refusal (and the note typed, not sent) whatever its state now is.
             return render(request, "touches/_handoffs.html", status_code=status_code, hand_offs=rows,
-                          hand_off_errors=errors)
+                          hand_off_errors=errors, hand_off_notes={hand_off_id: note} if errors else {})
         flash(request, message, "ok" if not errors else "error")
         target = form.get("next", "")
         return redirect(request, target if target.startswith("/") and not target.startswith("//") else "/requests")

@@ -464,6 +464,14 @@ async def logged_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now
 # ---------------------------------------------------------------- hand-off responses
 
 
+async def _answered(db: AsyncSession, hand_off: HandOff) -> str:
+    """"Hand-off #1 was already accepted by Ana Ruiz on 3 March 2027" (who and when, as far as known)."""
+    by = await db.scalar(select(User.name).where(User.id == hand_off.responded_by_id)) \
+        if hand_off.responded_by_id is not None else None
+    return (f"Hand-off #{hand_off.id} was already {hand_off.status}" + (f" by {by}" if by else "")
+            + (f" on {human_date(clock.local_date(hand_off.responded_at))}" if hand_off.responded_at else ""))
+
+
 async def respond_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int, accept: bool, note: str,
                            now: dt.datetime) -> HandOff:
     """The receiving organization's partner accepts or declines a pending hand-off."""
@@ -476,7 +484,7 @@ async def respond_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int,
     if not (receiving or actor.is_admin):
         raise PermissionDeniedException("Only the receiving organization may answer this hand-off")
     if hand_off.status != "pending":
-        raise Conflict(f"Hand-off #{hand_off.id} was already {hand_off.status}")
+        raise Conflict(await _answered(db, hand_off))
     note = note.strip()
     if not accept and not note:
         raise FieldError("note", "say why you decline, so the SPOC can find someone else")

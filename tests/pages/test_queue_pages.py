@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from crm import clock
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.requests import human_date
 from tests.factories import csrf, login, recorded_statements, seen_in
 from tests.touches.conftest import today
 
@@ -737,6 +738,34 @@ async def test_partner_accepts_a_hand_off_with_htmx_and_declining_needs_a_note(c
     assert f'aria-describedby="hand-off-{second.id}-error"' in r.text  # the note field is marked, not just the row
     assert (await _fresh(db, HandOff, second.id)).status == "pending"
     assert (await db.get(HandOff, first.id)).status == "accepted"
+
+
+async def test_a_hand_off_answered_in_another_tab_says_so_in_its_row_and_keeps_the_note(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="completed")
+    h = await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="welders")
+    await login(client, world.users["partner"].email)
+    await client.get("/requests")
+    assert (await client.post(f"/hand-offs/{h.id}/accept", headers={**HX, **csrf(client)},
+                              data={"note": ""})).status_code == 200  # tab 1
+    r = await client.post(f"/hand-offs/{h.id}/decline", headers={**HX, **csrf(client)},  # tab 2, the old row
+                          data={"note": "we have no welding program this term"})
+    assert r.status_code == 409
+    row = r.text.split(f'id="hand-off-{h.id}"', 1)[1].split("</tr>", 1)[0]
+    partner = world.users["partner"].name
+    assert f"Hand-off #{h.id} was already accepted by {partner} on {human_date(today())}" in " ".join(row.split())
+    assert 'role="alert"' in row and "we have no welding program this term" in row
+    assert (await _fresh(db, HandOff, h.id)).status == "accepted"
+
+
+async def test_a_hand_off_answered_in_another_tab_is_said_after_a_plain_post_too(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="completed")
+    h = await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="welders")
+    await login(client, world.users["partner"].email)
+    token = client.cookies.get("csrftoken")
+    await client.post(f"/hand-offs/{h.id}/accept", data={"note": "", "_csrf_token": token})
+    r = await client.post(f"/hand-offs/{h.id}/decline", data={"note": "no program", "_csrf_token": token})
+    assert r.status_code == 200 and f"Hand-off #{h.id} was already accepted by" in r.text
+    assert "your note was not sent: no program" in r.text
 
 
 async def test_hand_off_to_an_unknown_organization_is_shown_in_place(client, world, desk, db):
