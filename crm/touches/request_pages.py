@@ -20,7 +20,7 @@ from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
 from crm.employers.service import typed_problems
-from crm.errors import FieldError, validation_path
+from crm.errors import Conflict, FieldError, validation_path
 from crm.ids import parse_id
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
@@ -238,10 +238,20 @@ class RequestPages(Controller):
     async def withdraw(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        request_id: PathId) -> Template | Redirect:
         form = await form_data(request)
-        async with write_turn(db):
-            req = await service.withdraw_request(db, principal, request_id, clock.now(),
-                                                 reason=form.get("reason"))
-            out = await service.request_out_of(db, req)
+        try:
+            async with write_turn(db):
+                req = await service.withdraw_request(db, principal, request_id, clock.now(),
+                                                     reason=form.get("reason"))
+                out = await service.request_out_of(db, req)
+        except Conflict as exc:
+            if not request.headers.get("hx-request"):
+                raise
+            # The request moved on meanwhile (the SPOC completed its touch): the row shows where it is now,
+            # with the reason, instead of the stale "queued" and a Withdraw button that can only fail again.
+            req = await service.get_request(db, principal, request_id)
+            return render(request, "touches/_request_row.html", status_code=exc.status_code,
+                          r=await service.request_out_of(db, req), withdrawable=self._can_withdraw(principal, req),
+                          row_error=exc.detail)
         if request.headers.get("hx-request"):
             return render(request, "touches/_request_row.html", partial="touches/_request_row.html", r=out,
                           withdrawable=False)

@@ -184,6 +184,23 @@ async def test_my_requests_lists_only_my_organizations_requests_and_withdraws_in
     assert mine.status == "withdrawn"
 
 
+async def test_a_refused_inline_withdraw_swaps_in_the_rows_current_state_with_the_reason(client, world, desk, db):
+    """The list was loaded while the request was queued; the SPOC completed the touch before Withdraw was clicked."""
+    t = await desk.touch(await world.f.employer("Sunrise Family Dental"), world.users["spoc"])
+    req = await desk.request(t, world.users["partner"], purpose="event")
+    await login(client, world.users["partner"].email)
+    assert "Withdraw" in (await client.get("/requests")).text
+    await db.execute(update(TouchRequest).where(TouchRequest.id == req.id).values(status="completed",
+                                                                                 outcome="interested"))
+    await db.execute(update(Touch).where(Touch.id == t.id).values(status="completed"))
+    await db.commit()
+    r = await client.post(f"/requests/{req.id}/withdraw", headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 409 and r.text.lstrip().startswith(f'<tr id="request-{req.id}"')
+    assert "HX-Retarget" not in r.headers  # the row itself is the answer, not only the message on top
+    assert 'data-status="completed"' in r.text and "Withdraw" not in r.text
+    assert 'role="alert"' in r.text and "is completed and can no longer be withdrawn" in r.text
+
+
 async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_the_request(client, world, desk, db):
     done = await desk.touch(await world.f.employer("Sunrise Family Dental"), world.users["spoc"], status="completed",
                             planned_in=-2)
