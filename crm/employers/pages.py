@@ -110,7 +110,8 @@ class EmployerPages(Controller):
 
     async def _detail(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                       employer_id: PathId, assign_errors: dict[str, str] | None = None,
-                      status_code: int = 200, partial: str | None = None) -> Template:
+                      status_code: int = 200, partial: str | None = None,
+                      assign_values: dict[str, str] | None = None) -> Template:
         employer = await _with_profile(db, employer_id)
         history = await service.assignments(db, employer_id)
         show_audit = principal.has(Role.admin, Role.lead, Role.spoc)
@@ -125,6 +126,7 @@ class EmployerPages(Controller):
                       employer=employer, history=history, audit=audit, lead_regions=lead_regions,
                       audit_names=await id_names(db, audit),
                       candidates=candidates, active=active, assign_errors=assign_errors or {},
+                      assign_values=assign_values or {},
                       can_edit=service.can_edit(principal, employer),
                       show_audit=show_audit)
 
@@ -137,7 +139,7 @@ class EmployerPages(Controller):
             assignment = await service.assign_spoc(db, principal, employer_id, data)
         except HTTPException as exc:
             errors = await refused(db, exc, "assignment")
-            return await self._detail(request, db, principal, employer_id, assign_errors=errors,
+            return await self._detail(request, db, principal, employer_id, assign_errors=errors, assign_values=form,
                                       status_code=exc.status_code, partial="employers/_spoc.html")
         flash(request, f"{assignment.spoc.name} is now the SPOC for {assignment.region.code}")
         if request.headers.get("hx-request"):

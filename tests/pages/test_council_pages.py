@@ -397,6 +397,29 @@ async def test_only_open_milestones_past_their_due_date_are_marked_overdue(clien
     assert overdue == {"Planned late", "Started late"}
 
 
+async def test_refused_convening_and_milestone_forms_keep_what_was_typed_and_mark_the_field(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"], "naics_prefixes": ["484"], "stage": "action_teams"})).json()
+    team = (await client.post(f"/api/partnerships/{p['id']}/action-teams", headers=lead,
+                              json={"name": "CDL apprenticeship"})).json()
+    await login(client, world.users["lead"].email)
+    await client.get(f"/partnerships/{p['id']}")
+    hx = {"HX-Request": "true", **csrf(client)}
+    r = await client.post(f"/partnerships/{p['id']}/meetings", headers=hx,
+                          data={"held_on": "", "agenda": "Forklift certification and the spring hiring fair"})
+    assert r.status_code == 422 and "Forklift certification and the spring hiring fair</textarea>" in r.text
+    r = await client.post(f"/partnerships/{p['id']}/action-teams/{team['id']}/milestones", headers=hx,
+                          data={"title": "First cohort of 20 drivers", "due_on": ""})
+    assert r.status_code == 422 and 'value="First cohort of 20 drivers"' in r.text
+    assert "due_on:" not in r.text  # the field is named by its label, as every form does
+    due = r.text.split('name="due_on"', 1)[1].split("</label>", 1)[0]
+    assert 'aria-invalid="true"' in due and "is required" in due
+    assert "Due date" in r.text.split('name="due_on"', 1)[0].rsplit("<label", 1)[1]
+    assert await db.scalar(select(func.count(PartnershipMeeting.id))) == 0
+
+
 async def test_recommendations_are_listed_newest_first_by_their_meetings_date_or_the_day_recorded(client, world):
     a = await _arrange(client, world)  # a meeting today
     staff = await world.f.auth(world.users["partner"])

@@ -122,6 +122,22 @@ async def test_assign_form_shows_field_error_in_place_for_htmx(client, world, db
     assert await db.scalar(select(func.count(SpocAssignment.id))) == 0
 
 
+async def test_a_refused_assign_form_keeps_the_spoc_backup_and_reason_chosen(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    spoc, backup = world.users["spoc"], world.users["spoc2"]
+    await login(client, world.users["lead"].email)
+    await client.get(f"/employers/{e.id}")
+    r = await client.post(f"/employers/{e.id}/assign", headers={"HX-Request": "true", **csrf(client)}, data={
+        "region": "LA-BASIN", "spoc_id": str(spoc.id), "backup_spoc_id": str(backup.id),
+        "reason": "x" * 2001})  # one character too many
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    spoc_select, backup_select = r.text.split('name="spoc_id"', 1)[1], r.text.split('name="backup_spoc_id"', 1)[1]
+    assert f'<option value="{spoc.id}" selected>' in spoc_select.split("</select>", 1)[0]
+    assert f'<option value="{backup.id}" selected>' in backup_select.split("</select>", 1)[0]
+    assert 'value="' + "x" * 2001 + '"' in r.text
+    assert await db.scalar(select(func.count(SpocAssignment.id))) == 0
+
+
 async def test_spoc_page_has_no_assign_form(client, world):
     e = await world.f.employer("Sunrise Family Dental")
     await login(client, world.users["spoc"].email)

@@ -173,6 +173,19 @@ async def test_lead_sees_the_unassigned_queue_with_an_assign_form(client, world,
     assert "<html" not in form and "Sam Ortiz" in form and f'action="/queue/touches/{t.id}/reassign"' in form
 
 
+async def test_a_refused_reassign_form_keeps_the_spoc_chosen_and_the_reason(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Orphan Co"))
+    sam = world.users["spoc2"]
+    await login(client, world.users["lead"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/reassign", headers={**HX, **csrf(client)},
+                          data={"spoc_id": str(sam.id), "reason": "x" * 2001})  # one character too many
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    assert f'<option value="{sam.id}" selected>' in r.text.split('name="spoc_id"', 1)[1].split("</select>", 1)[0]
+    assert 'value="' + "x" * 2001 + '"' in r.text
+    assert (await _fresh(db, Touch, t.id)).spoc_id is None
+
+
 async def test_action_forms_are_fetched_when_opened_and_all_shown_on_the_touch_page(client, world, desk):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.request(t, world.users["partner"])
