@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -75,23 +76,55 @@ def principal_of(request: Request[Any, Any, Any]) -> Principal:
     return user
 
 
-def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] = ()) -> T:
-    """Validate a form against the same msgspec Struct the API uses; errors name the field."""
+def _form_dict(form: dict[str, str], fields: dict[str, Any], drop: tuple[str, ...]) -> dict[str, Any]:
+    return {name: value.strip() or None for name, value in form.items() if name in fields and name not in drop}
+
+
+def form_fields(form: dict[str, str], struct: type[T], *,
+                drop: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Each of the form's fields checked on its own against ``struct``'s type for it: the values that pass
+    (converted) and every field's problem, said the way ``parse_form`` says them. A service's checks across
+    fields can then run on what did pass, and the form is told everything wrong at once."""
     fields = {f.name: f for f in msgspec.structs.fields(struct)}
-    data: dict[str, Any] = {}
-    for name, value in form.items():
-        if name not in fields or name in drop:
+    data = _form_dict(form, fields, drop)
+    values: dict[str, Any] = {}
+    wrong: list[tuple[str, str]] = []
+    for name, info in fields.items():
+        if name not in data:
+            if info.required:
+                wrong.append((name, "is required"))
             continue
-        value = value.strip()
-        data[name] = value or None
+        try:
+            values[name] = msgspec.convert(data[name], info.type, strict=False)
+        except msgspec.ValidationError as exc:
+            wrong.append((name, field_message(str(exc))))
+    return values, wrong
+
+
+def parse_form(form: dict[str, str], struct: type[T], *, drop: tuple[str, ...] = ()) -> T:
+    """Validate a form against the same msgspec Struct the API uses; one error names every field that is wrong."""
+    fields = {f.name: f for f in msgspec.structs.fields(struct)}
+    data = _form_dict(form, fields, drop)
     try:
         return msgspec.convert(data, struct, strict=False)
     except msgspec.ValidationError as exc:
-        text = str(exc)
-        field = validation_path(exc).split("[")[0].split(".")[0]
-        if not field and "missing required field" in text:
-            field = text.split("`")[1]
-        raise FieldError(field or "form", field_message(text)) from None
+        _, wrong = form_fields(form, struct, drop=drop)
+        if not wrong:  # a rule of the struct as a whole (none today): say what msgspec said
+            text = str(exc)
+            field = validation_path(exc).split("[")[0].split(".")[0]
+            if not field and "missing required field" in text:
+                field = text.split("`")[1]
+            wrong = [(field or "form", field_message(text))]
+        raise FieldError(*wrong[0], *wrong[1:]) from None
+
+
+def problems(check: Callable[..., Any], *args: Any) -> list[tuple[str, str]]:
+    """The field problems ``check(*args)`` raises (a FieldError), or none: to gather every check's at once."""
+    try:
+        check(*args)
+    except FieldError as exc:
+        return list(exc.fields)
+    return []
 
 
 def picked_employer(form: dict[str, str]) -> None:

@@ -12,7 +12,8 @@ asks the core, and writes. Who may do what:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -287,20 +288,40 @@ def compliance_error(exc: ComplianceInputError) -> FieldError:
     return FieldError(exc.field, exc.message)
 
 
-async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, data: MemberIn) -> CouncilMember:
-    name = _clean(data.name)
-    if not name:
-        raise FieldError("name", "is required")
-    member_type = _enum("member_type", data.member_type, MemberType)
-    role = _enum("role", data.role, MemberRole)
-    check_record_days(("term_start", data.term_start, TERM_START_YEARS_AHEAD),
-                      ("term_end", data.term_end, TERM_END_YEARS_AHEAD))
+def member_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of a seat's fields that needs no database (name, type, role, term, e-mail, for whom it
+    sits), at once; ``values`` may lack fields a form already refused (the page checks what did parse)."""
+    wrong: list[tuple[str, str]] = []
+    if "name" in values and not _clean(values["name"]):
+        wrong.append(("name", "is required"))
+    for field, allowed in (("member_type", MemberType), ("role", MemberRole)):
+        if values.get(field) is not None:
+            try:
+                _enum(field, values[field], allowed)
+            except FieldError as exc:
+                wrong.extend(exc.fields)
+    for field, years in (("term_start", TERM_START_YEARS_AHEAD), ("term_end", TERM_END_YEARS_AHEAD)):
+        if problem := record_day_problem(values.get(field), today(), years):
+            wrong.append((field, problem))
     try:
-        validate_member_term(data.term_start, data.term_end)
+        validate_member_term(values.get("term_start"), values.get("term_end"))
     except ComplianceInputError as exc:
-        raise compliance_error(exc) from None
-    if data.organization_id is not None and (data.employer_id is not None or data.employer_contact_id is not None):
-        raise FieldError("organization_id", "a member sits for an employer or for an organization, not both")
+        wrong.append((exc.field, exc.message))
+    if values.get("organization_id") is not None and (values.get("employer_id") is not None
+                                                      or values.get("employer_contact_id") is not None):
+        wrong.append(("organization_id", "a member sits for an employer or for an organization, not both"))
+    try:
+        optional_email(values.get("email"))
+    except ValueError as exc:
+        wrong.append(("email", str(exc)))
+    return wrong
+
+
+async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, data: MemberIn) -> CouncilMember:
+    if wrong := member_problems(msgspec.structs.asdict(data)):
+        raise FieldError(*wrong[0], *wrong[1:])
+    name = cast(str, _clean(data.name))
+    member_type, role = MemberType(data.member_type).value, MemberRole(data.role).value
     employer_id = data.employer_id
     if data.employer_contact_id is not None:
         contact = await db.get(EmployerContact, data.employer_contact_id)
@@ -315,10 +336,7 @@ async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCounci
             raise FieldError("employer_id", f"employer #{employer_id} was merged into #{employer.merged_into_id}")
     if data.organization_id is not None and await db.get(Organization, data.organization_id) is None:
         raise FieldError("organization_id", f"unknown organization #{data.organization_id}")
-    try:
-        email = optional_email(data.email)
-    except ValueError as exc:
-        raise FieldError("email", str(exc)) from None
+    email = optional_email(data.email)
     user_id = data.user_id
     if user_id is not None and await db.get(User, user_id) is None:
         raise FieldError("user_id", f"unknown user #{user_id}")

@@ -9,6 +9,8 @@ leads of any of its regions and the owner organization's staff.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -278,18 +280,42 @@ async def members(db: AsyncSession, partnership_id: int, *, include_removed: boo
     return sorted(rows, key=lambda m: (m.removed_at is not None, rank.get(m.kind, 9), m.display.casefold()))
 
 
+def member_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of a member's fields that needs no database (kind, e-mail, what each kind sits for), at
+    once; ``values`` may lack fields a form already refused (the page checks what did parse)."""
+    wrong: list[tuple[str, str]] = []
+    kind = values.get("kind")
+    if kind is not None and kind not in KINDS:
+        wrong.append(("kind", f"unknown kind {kind!r}; expected one of: {', '.join(KINDS)}"))
+    try:
+        optional_email(values.get("email"))
+    except ValueError as exc:
+        wrong.append(("email", str(exc)))
+    employer_id, contact_id = values.get("employer_id"), values.get("employer_contact_id")
+    if kind == "champion" and contact_id is None:
+        wrong.append(("employer_contact_id", "a business champion is one of the employer's contacts"))
+    if kind in BUSINESS_KINDS:
+        if employer_id is None and contact_id is None:
+            wrong.append(("employer_id", "a member employer is required"))
+        if values.get("organization_id") is not None or values.get("support_role") is not None:
+            wrong.append(("organization_id", "business members sit for an employer, not an organization"))
+    elif kind == "support":
+        if employer_id is not None or contact_id is not None:
+            wrong.append(("employer_id", "the support team is organizations and people, not employers"))
+        if values.get("support_role") not in {r.value for r in SupportRole}:
+            wrong.append(("support_role", "must be one of: " + ", ".join(r.value for r in SupportRole)))
+        if values.get("organization_id") is None and not _clean(values.get("name")):
+            wrong.append(("name", "name the person or choose an organization"))
+    return wrong
+
+
 async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
                      data: PartnerMemberIn) -> PartnershipMember:
-    if data.kind not in KINDS:
-        raise FieldError("kind", f"unknown kind {data.kind!r}; expected one of: {', '.join(KINDS)}")
-    try:
-        email = optional_email(data.email)
-    except ValueError as exc:
-        raise FieldError("email", str(exc)) from None
+    if wrong := member_problems(msgspec.structs.asdict(data)):
+        raise FieldError(*wrong[0], *wrong[1:])
+    email = optional_email(data.email)
     name, title = _clean(data.name), _clean(data.title)
     employer_id, contact_id, org_id, support_role = data.employer_id, data.employer_contact_id, None, None
-    if data.kind == "champion" and contact_id is None:
-        raise FieldError("employer_contact_id", "a business champion is one of the employer's contacts")
     if contact_id is not None:
         contact = await db.get(EmployerContact, contact_id)
         if contact is None or (employer_id is not None and contact.employer_id != employer_id):
@@ -297,27 +323,16 @@ async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
         employer_id = contact.employer_id
         name, email, title = name or contact.name, email or contact.email, title or contact.title
     if data.kind in BUSINESS_KINDS:
-        if employer_id is None:
-            raise FieldError("employer_id", "a member employer is required")
-        if data.organization_id is not None or data.support_role is not None:
-            raise FieldError("organization_id", "business members sit for an employer, not an organization")
         employer = await db.get(Employer, employer_id)
         if employer is None:
             raise FieldError("employer_id", f"unknown employer #{employer_id}")
         if employer.status == EmployerStatus.merged:
             raise FieldError("employer_id", f"employer #{employer_id} was merged into #{employer.merged_into_id}")
     else:
-        if employer_id is not None:
-            raise FieldError("employer_id", "the support team is organizations and people, not employers")
-        try:
-            support_role = SupportRole(data.support_role or "").value
-        except ValueError:
-            raise FieldError("support_role", "must be one of: " + ", ".join(r.value for r in SupportRole)) from None
+        support_role = SupportRole(data.support_role or "").value
         org_id = data.organization_id
         if org_id is not None and await db.get(Organization, org_id) is None:
             raise FieldError("organization_id", f"unknown organization #{org_id}")
-        if org_id is None and name is None:
-            raise FieldError("name", "name the person or choose an organization")
     user_id = data.user_id
     if user_id is not None and await db.get(User, user_id) is None:
         raise FieldError("user_id", f"unknown user #{user_id}")

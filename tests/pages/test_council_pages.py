@@ -130,6 +130,34 @@ async def test_member_form_error_comes_back_in_place_and_nothing_is_written(clie
     assert await db.scalar(select(func.count(CouncilMember.id))) == 3
 
 
+async def test_member_form_says_every_problem_at_once_beside_each_field(client, world, db):
+    a = await _arrange(client, world)
+    await login(client, world.users["partner"].email)
+    await client.get(f"/councils/{a['council']['id']}")
+    r = await client.post(f"/councils/{a['council']['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"name": "", "member_type": "industry", "role": "member", "email": "late joiner@psf.com",
+                                "term_start": "2026-06-01", "term_end": "2026-05-01", "employer_name": "Harbor Frei"})
+    assert r.status_code == 422
+    for field, said in (("name", "is required"), ("email", "is not a valid e-mail address"),
+                        ("term_end", "term end 2026-05-01 is before term start 2026-06-01"),
+                        ("employer_name", "choose the employer from the list")):
+        error_at = r.text.index(said)
+        assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at), field
+    assert 'value="2026-06-01"' in r.text and "late joiner@psf.com" in r.text
+    await db.rollback()
+    assert await db.scalar(select(func.count(CouncilMember.id))) == 3
+
+
+async def test_member_api_names_every_field_that_is_wrong(client, world):
+    a = await _arrange(client, world)
+    staff = await world.f.auth(world.users["partner"])
+    r = await client.post(f"/api/councils/{a['council']['id']}/members", headers=staff,
+                          json={"name": " ", "member_type": "alien", "email": "x@", "term_start": "2026-06-01",
+                                "term_end": "2026-05-01"})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["name", "member_type", "term_end", "email"]
+
+
 async def test_member_form_refuses_an_email_no_one_can_write_to_beside_the_field(client, world, db):
     a = await _arrange(client, world)
     await login(client, world.users["partner"].email)
@@ -453,6 +481,33 @@ async def test_ticking_someone_whose_term_does_not_cover_the_meeting_is_422_in_p
     assert "term does not cover the meeting" in r.text and "checked" not in r.text
     await db.rollback()
     assert await db.scalar(select(func.count(MeetingAttendance.id))) == 0
+
+
+async def test_partnership_support_team_form_says_every_problem_at_once_and_keeps_the_choices(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"]})).json()
+    await login(client, world.users["lead"].email)
+    await client.get(f"/partnerships/{p['id']}")
+    r = await client.post(f"/partnerships/{p['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"kind": "support", "support_role": "", "name": "", "email": "pat@",
+                                "organization_id": "", "employer_name": "Harbor Frei"})
+    assert r.status_code == 422
+    for field, said in (("support_role", "must be one of"), ("name", "name the person or choose an organization"),
+                        ("email", "is not a valid e-mail address"),
+                        ("employer_name", "choose the employer from the list")):
+        error_at = r.text.index(said)
+        assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at), field
+    assert r.text.count("choose the employer from the list") == 1  # beside its field, not again below
+    org = world.orgs["board"]
+    r = await client.post(f"/partnerships/{p['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"kind": "support", "support_role": "convener", "organization_id": str(org.id),
+                                "email": "pat@"})
+    assert r.status_code == 422 and f'<option value="{org.id}" selected>' in r.text
+    assert "<option selected>convener</option>" in r.text
+    await db.rollback()
+    assert await db.scalar(select(func.count(PartnershipMember.id))) == 0
 
 
 async def test_partnership_members_download_as_a_spreadsheet_for_staff_and_the_chair_member(client, world):
