@@ -1,0 +1,58 @@
+"""A form sent twice in Chromium does what it says once: the SPOC's "Log touch" double-clicked, then sent
+again after Back; a partner's hand-off answered in one tab and declined in another."""
+
+from playwright.async_api import expect
+from sqlalchemy import func, select
+
+from crm.touches.models import HandOff, Touch
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+
+
+async def test_a_log_form_double_clicked_and_sent_again_after_back_logs_one_touch(page, live_server, live_factory):
+    f = live_factory
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    acme = await f.employer("ACME Corporation")
+    await f.assign(acme, spoc)
+
+    await sign_in(page, live_server, "spoc@example.org", PASSWORD)
+    await page.goto(f"{live_server}/queue/log?employer_id={acme.id}")
+    await page.select_option("select[name=channel]", "call")
+    await page.fill("textarea[name=notes]", "Owner called about summer interns")
+    await page.locator("button", has_text="Log touch").dblclick()
+    await page.wait_for_url(f"{live_server}/employers/{acme.id}")
+    await expect(page.locator("main")).to_contain_text("Logged a call with ACME Corporation")
+    await page.go_back()
+    await expect(page.locator("textarea[name=notes]")).to_have_value("Owner called about summer interns")
+    await page.locator("button", has_text="Log touch").click()
+    await page.wait_for_url(f"{live_server}/employers/{acme.id}")
+    await expect(page.locator("main")).to_contain_text("Logged a call with ACME Corporation")
+    async with f.sessionmaker() as db:
+        assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == acme.id)) == 1
+
+
+async def test_a_hand_off_accepted_in_one_tab_and_declined_in_another_says_so_in_the_row(page, live_server,
+                                                                                        live_factory):
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    acme = await f.employer("ACME Corporation")
+    async with f.sessionmaker() as db, db.begin():
+        hand_off = HandOff(employer_id=acme.id, from_user_id=spoc.id, to_org_id=college.id, need="Welding cohort")
+        db.add(hand_off)
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests")
+    other_tab = await page.context.new_page()
+    await other_tab.goto(live_server + "/requests")
+    await page.locator("#hand-offs button", has_text="Accept").click()
+    await expect(page.locator("#hand-offs")).to_contain_text("accepted")
+    await other_tab.locator("#hand-offs input[name=note]").fill("No welding program this term")
+    await other_tab.locator("#hand-offs button", has_text="Decline").click()
+    row = other_tab.locator(f"#hand-off-{hand_off.id}")
+    await expect(row.locator("[role=alert]")).to_contain_text(f"Hand-off #{hand_off.id} was already accepted by "
+                                                              "Pat Partner")
+    await expect(row).to_contain_text("No welding program this term")
+    await expect(row.locator("button")).to_have_count(0)
