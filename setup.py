@@ -12,6 +12,6 @@ setup(
         "crm.templates": ["*.html", "**/*.html"],
         "crm.static": ["*.css", "**/*.js", "**/*.css", "**/*.svg", "**/*.txt"],
         "crm.seeds": ["*.csv", "*.md"],
-        "crm": ["migrations/*.mako", "migrations/versions/*.py"],
+        "crm": ["migrations/*.mako"],
     },
 )
