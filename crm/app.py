@@ -39,7 +39,7 @@ from crm.employers.match_api import MatchApi
 from crm.employers.review_api import ReviewApi
 from crm.errors import exception_handlers
 from crm.health import healthz, readyz
-from crm.inputs import refuse_nul_characters
+from crm.inputs import screen_request
 from crm.jobs.scheduler import start_scheduler
 from crm.migrate import head_revisions
 from crm.openapi import ApiReference
@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             directory=asset_dir("templates"), engine=JinjaTemplateEngine, engine_callback=configure_jinja
         ),
         exception_handlers=exception_handlers,
-        before_request=refuse_nul_characters,
+        before_request=screen_request,
         openapi_config=OpenAPIConfig(
             title="OneDoor API",
             version="0.1.0",

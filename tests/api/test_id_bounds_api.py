@@ -78,3 +78,15 @@ async def test_search_for_a_number_that_cannot_be_an_id_searches_names(client, w
     r = await client.get("/api/employers", params={"q": q}, headers=await world.f.auth(world.users["spoc"]))
     assert r.status_code == 200, r.text
     assert [e["legal_name"] for e in r.json()["items"]] == [name]
+
+
+@pytest.mark.parametrize("spelling", ["%EF%BC%91", "%D9%A1", "+1", "%201", "1_0"])
+async def test_a_path_id_not_written_in_ascii_digits_is_422_naming_it(client, world, rows, spelling):
+    """int() reads "１" (full-width), "١" (Arabic-Indic), "+1", " 1" and "1_0" (ten); each named a record."""
+    admin = await world.f.auth(world.users["admin"])
+    r = await client.get(f"/api/employers/{spelling}", headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["fields"][0]["field"] == "employer_id"
+    r = await client.get(f"/api/touches/{spelling}", headers=admin)
+    assert r.status_code == 422, r.text
+    assert (await client.get(f"/api/employers/{rows['e']}", headers=admin)).status_code == 200
