@@ -127,6 +127,20 @@ def problems(check: Callable[..., Any], *args: Any) -> list[tuple[str, str]]:
     return []
 
 
+def parse_member_form(form: dict[str, str], struct: type[T],
+                      member_problems: Callable[[dict[str, Any]], list[tuple[str, str]]]) -> T:
+    """A council or partnership seat from its page form, every problem said at once: an employer typed
+    but not picked, the fields that do not parse, and the service's checks (``member_problems``, which
+    need no database) of the fields that did."""
+    wrong = problems(picked_employer, form)
+    values, unparsed = form_fields(form, struct)
+    said = {field for field, _ in unparsed}
+    wrong += unparsed + [w for w in member_problems(values) if w[0] not in said]
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+    return parse_form(form, struct)
+
+
 def picked_employer(form: dict[str, str]) -> None:
     """A form with an employer field group that only takes an employer picked from the list: a name
     typed and left unpicked is refused rather than dropped (the member would be saved without it)."""

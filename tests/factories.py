@@ -142,3 +142,10 @@ def seen_in(html: str, form_action: str | None = None) -> str:
     found = re.search(r'name="seen" value="([^"]*)"', html)
     assert found, "the form carries no seen field"
     return found.group(1)
+
+
+def said_beside(html: str, field: str, message: str) -> bool:
+    """Whether ``message`` is shown in the label of the form field named ``field`` (the label holding the
+    field is the last one opened before the message)."""
+    error_at = html.index(message)
+    return html.rindex(f'name="{field}"', 0, error_at) > html.rindex("<label", 0, error_at)

@@ -32,7 +32,15 @@ from crm.partnerships.models import SectorPartnership
 from crm.partnerships.service import employer_partnerships
 from crm.partnerships.service import visible_condition as partnership_visible_condition
 from crm.seen import Changed
-from crm.web import flash, form_data, form_fields, parse_form, picked_employer, problems, redirect, refused, render
+from crm.web import (
+    flash,
+    form_data,
+    parse_form,
+    parse_member_form,
+    redirect,
+    refused,
+    render,
+)
 
 PAGE = 25
 MEMBER_TYPES = [(t.value, t.value.replace("_", " ")) for t in MemberType]
@@ -178,15 +186,8 @@ class CouncilPages(Controller):
         council = await service.council_for_manage(db, principal, council_id)
         form = await form_data(request)
         try:
-            # Every problem at once: an employer typed but not picked, fields that do not parse, and the
-            # service's own checks of the fields that did.
-            wrong = problems(picked_employer, form)
-            values, unparsed = form_fields(form, MemberIn)
-            said = {field for field, _ in unparsed}
-            wrong += unparsed + [w for w in service.member_problems(values) if w[0] not in said]
-            if wrong:
-                raise FieldError(*wrong[0], *wrong[1:])
-            member = await service.add_member(db, principal, council, parse_form(form, MemberIn))
+            data = parse_member_form(form, MemberIn, service.member_problems)
+            member = await service.add_member(db, principal, council, data)
         except HTTPException as exc:
             return await self._failed(request, db, principal, council_id, exc, "member", "councils/_roster.html", form)
         return await self._changed(request, db, principal, council, "councils/_roster.html", "roster",

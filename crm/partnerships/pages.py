@@ -31,7 +31,15 @@ from crm.partnerships.schemas import (
     PartnershipIn,
     PartnershipPatch,
 )
-from crm.web import flash, form_data, form_fields, parse_form, picked_employer, problems, redirect, refused, render
+from crm.web import (
+    flash,
+    form_data,
+    parse_form,
+    parse_member_form,
+    redirect,
+    refused,
+    render,
+)
 
 PAGE = 25
 # How each kind of member reads (the page's history list and the members CSV).
@@ -174,14 +182,8 @@ class PartnershipPages(Controller):
         p = await service.partnership_for_manage(db, principal, partnership_id)
         form = await form_data(request)
         try:
-            # Every problem at once, as the council's member form says them.
-            wrong = problems(picked_employer, form)
-            values, unparsed = form_fields(form, PartnerMemberIn)
-            said = {field for field, _ in unparsed}
-            wrong += unparsed + [w for w in service.member_problems(values) if w[0] not in said]
-            if wrong:
-                raise FieldError(*wrong[0], *wrong[1:])
-            member = await service.add_member(db, principal, p, parse_form(form, PartnerMemberIn))
+            data = parse_member_form(form, PartnerMemberIn, service.member_problems)
+            member = await service.add_member(db, principal, p, data)
         except HTTPException as exc:
             return await self._failed(request, db, principal, partnership_id, exc, "member",
                                       "partnerships/_members.html", form)

@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,10 +21,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import crm.models  # noqa: F401  (complete metadata)
+from crm.auth.models import User
 from crm.db import make_engine, make_sessionmaker, metadata
+from crm.employers.models import Employer
 from crm.seed import load_reference
 from crm.settings import Settings
 from tests.conftest import TEST_SECRET
+from tests.factories import Factory
 
 PG_URL = os.environ.get("CRM_TEST_DATABASE_URL")
 
@@ -110,3 +114,24 @@ def servers(concurrency_db: tuple[str, int]) -> Iterator[list[str]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@dataclass
+class Staffed:
+    factory: Factory
+    spoc: User
+    employer: Employer
+
+
+@pytest.fixture
+async def staffed(concurrency_db: tuple[str, int]) -> AsyncIterator[Staffed]:
+    """A factory on the servers' database, and one employer with its SPOC (Maria Lopez of the LA Basin WDB)."""
+    url, _ = concurrency_db
+    engine = make_engine(Settings(database_url=url))
+    f = Factory(make_sessionmaker(engine))
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    employer = await f.employer("Golden State Logistics LLC")
+    await f.assign(employer, spoc)
+    yield Staffed(f, spoc, employer)
+    await engine.dispose()

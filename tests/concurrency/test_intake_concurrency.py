@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -18,9 +17,7 @@ from sqlalchemy import select
 import crm.models  # noqa: F401  (complete metadata)
 from crm import clock
 from crm.councils.models import MeetingAttendance
-from crm.db import make_engine, make_sessionmaker
 from crm.employers.models import Employer
-from crm.settings import Settings
 from crm.touches.budget import load_policy
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.pacing import is_allowed
@@ -38,22 +35,15 @@ class Crowd:
 
 
 @pytest.fixture
-async def crowd(concurrency_db: tuple[str, int]) -> AsyncIterator[Crowd]:
+async def crowd(staffed) -> Crowd:
     """40 partners of 40 different organizations, and one employer with a SPOC."""
-    url, _ = concurrency_db
-    engine = make_engine(Settings(database_url=url))
-    f = Factory(make_sessionmaker(engine))
-    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
-    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
-    employer = await f.employer("Golden State Logistics LLC")
-    await f.assign(employer, spoc)
+    f = staffed.factory
     headers = []
     for i in range(CONCURRENT):
         org = await f.organization(f"Partner Org {i:02d}", "cbo", ["LA-BASIN"])
         user = await f.user(f"partner{i:02d}@example.org", f"Partner {i:02d}", [("partner", None)], org=org)
         headers.append(await f.auth(user))
-    yield Crowd(f, employer, headers, spoc.id)
-    await engine.dispose()
+    return Crowd(f, staffed.employer, headers, staffed.spoc.id)
 
 
 async def _fire(bases: list[str], bodies: list[dict], headers: list[dict[str, str]]) -> list[httpx.Response]:

@@ -4,7 +4,6 @@ same instant, over several server processes, logs one touch (SQLite and PostgreS
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -12,9 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm import clock
-from crm.db import make_engine, make_sessionmaker
 from crm.employers.models import Employer
-from crm.settings import Settings
 from crm.touches.models import Touch
 from tests.factories import PASSWORD, Factory
 
@@ -30,16 +27,8 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(concurrency_db: tuple[str, int]) -> AsyncIterator[Desk]:
-    url, _ = concurrency_db
-    engine = make_engine(Settings(database_url=url))
-    f = Factory(make_sessionmaker(engine))
-    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
-    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
-    employer = await f.employer("Golden State Logistics LLC")
-    await f.assign(employer, spoc)
-    yield Desk(f, employer, spoc.email, await f.auth(spoc))
-    await engine.dispose()
+async def desk(staffed) -> Desk:
+    return Desk(staffed.factory, staffed.employer, staffed.spoc.email, await staffed.factory.auth(staffed.spoc))
 
 
 async def _logged(desk: Desk) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
 from crm.partnerships.models import PartnershipMeeting, PartnershipMember, SectorPartnership
 from crm.touches.models import Touch
-from tests.factories import csrf, login, seen_in, today
+from tests.factories import csrf, login, said_beside, seen_in, today
 
 
 async def _arrange(client, world):
@@ -141,8 +141,7 @@ async def test_member_form_says_every_problem_at_once_beside_each_field(client, 
     for field, said in (("name", "is required"), ("email", "is not a valid e-mail address"),
                         ("term_end", "term end 2026-05-01 is before term start 2026-06-01"),
                         ("employer_name", "choose the employer from the list")):
-        error_at = r.text.index(said)
-        assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at), field
+        assert said_beside(r.text, field, said), field
     assert 'value="2026-06-01"' in r.text and "late joiner@psf.com" in r.text
     await db.rollback()
     assert await db.scalar(select(func.count(CouncilMember.id))) == 3
@@ -166,8 +165,7 @@ async def test_member_form_refuses_an_email_no_one_can_write_to_beside_the_field
                           data={"name": "Late Joiner", "member_type": "industry", "role": "member",
                                 "email": "late joiner@psf.com"})
     assert r.status_code == 422 and "is not a valid e-mail address" in r.text and "SPACE" in r.text
-    error_at = r.text.index("is not a valid e-mail address")
-    assert r.text.rindex('name="email"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert said_beside(r.text, "email", "is not a valid e-mail address")
     await db.rollback()
     assert await db.scalar(select(func.count(CouncilMember.id))) == 3
 
@@ -331,8 +329,7 @@ async def test_council_form_refuses_a_naics_prefix_of_no_sector_beside_the_field
         "name": "Welding", "owner_organization_id": str(world.orgs["college"].id), "region": "LA-BASIN",
         "naics_prefix": "99"})
     assert r.status_code == 422 and "99 is not a NAICS sector" in r.text
-    error_at = r.text.index("99 is not a NAICS sector")
-    assert r.text.rindex('name="naics_prefix"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert said_beside(r.text, "naics_prefix", "99 is not a NAICS sector")
     assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
 
 
@@ -345,8 +342,7 @@ async def test_partnership_form_refuses_a_naics_prefix_of_no_sector_naming_the_e
         "name": "LA Logistics", "owner_organization_id": str(world.orgs["board"].id), "regions": "LA-BASIN",
         "stage": "scoping", "naics_prefixes": "484, 99"})
     assert r.status_code == 422 and "entry 2 (99): 99 is not a NAICS sector" in r.text
-    error_at = r.text.index("99 is not a NAICS sector")
-    assert r.text.rindex('name="naics_prefixes"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert said_beside(r.text, "naics_prefixes", "99 is not a NAICS sector")
     assert 'value="484, 99"' in r.text  # what was typed is kept
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
 
@@ -497,8 +493,7 @@ async def test_partnership_support_team_form_says_every_problem_at_once_and_keep
     for field, said in (("support_role", "must be one of"), ("name", "name the person or choose an organization"),
                         ("email", "is not a valid e-mail address"),
                         ("employer_name", "choose the employer from the list")):
-        error_at = r.text.index(said)
-        assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at), field
+        assert said_beside(r.text, field, said), field
     assert r.text.count("choose the employer from the list") == 1  # beside its field, not again below
     org = world.orgs["board"]
     r = await client.post(f"/partnerships/{p['id']}/members", headers={"HX-Request": "true", **csrf(client)},

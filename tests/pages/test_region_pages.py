@@ -9,7 +9,7 @@ from crm.audit.models import AuditEvent
 from crm.directory.models import Region
 from crm.employers.models import RoutingRule
 from crm.touches.models import RegionPolicy
-from tests.factories import csrf, login
+from tests.factories import csrf, login, said_beside
 
 HX = {"HX-Request": "true"}
 
@@ -34,8 +34,7 @@ async def test_bad_policy_shows_the_error_beside_the_field_with_htmx(client, wor
     data = {"max_touches": "2", "period_days": "30", "min_gap_days": "7", field: value}
     r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)}, data=data)
     assert r.status_code == 422 and "<html" not in r.text and 'id="policy"' in r.text
-    error_at = r.text.index(message)
-    assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert said_beside(r.text, field, message)
     assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
 
 
@@ -61,8 +60,7 @@ async def test_a_word_a_zero_and_a_negative_are_each_marked_beside_their_field_a
     assert r.status_code == 422 and 'id="policy"' in r.text
     for field, message in (("max_touches", "must be a whole number"), ("period_days", "must be between 1 and 366"),
                            ("min_gap_days", "must be between 0 and 366")):
-        error_at = r.text.index(message)
-        assert r.text.rindex(f'name="{field}"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+        assert said_beside(r.text, field, message), field
     assert 'value="abc"' in r.text and 'value="-5"' in r.text  # what was typed stays to be corrected
     assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
 
@@ -111,8 +109,7 @@ async def test_a_prefix_of_no_naics_sector_is_refused_in_the_form_with_the_other
     assert r.status_code == 422 and 'id="rules"' in r.text
     assert "99 is not a NAICS sector" in r.text and "must be between 0 and 10000" in r.text
     assert "choose at least one SPOC" in r.text
-    error_at = r.text.index("99 is not a NAICS sector")
-    assert r.text.rindex('name="naics_prefix"', 0, error_at) > r.text.rindex("<label", 0, error_at)
+    assert said_beside(r.text, "naics_prefix", "99 is not a NAICS sector")
     assert await db.scalar(select(func.count(RoutingRule.id))) == 0
 
 
