@@ -400,13 +400,19 @@ async def test_partnership_convening_ticks_split_business_and_public(client, wor
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 1
 
 
-async def test_only_open_milestones_past_their_due_date_are_marked_overdue(client, world):
+async def _partnership_with_a_team(client, world):
+    """The lead's token, an LA logistics partnership at the action-teams stage, and its CDL action team."""
     lead = await world.f.auth(world.users["lead"])
     p = (await client.post("/api/partnerships", headers=lead, json={
         "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
         "regions": ["LA-BASIN"], "naics_prefixes": ["484"], "stage": "action_teams"})).json()
     team = (await client.post(f"/api/partnerships/{p['id']}/action-teams", headers=lead,
                               json={"name": "CDL apprenticeship"})).json()
+    return lead, p, team
+
+
+async def test_only_open_milestones_past_their_due_date_are_marked_overdue(client, world):
+    lead, p, team = await _partnership_with_a_team(client, world)
     base = f"/api/partnerships/{p['id']}/action-teams/{team['id']}/milestones"
     past, later = (today() - dt.timedelta(days=3)).isoformat(), (today() + dt.timedelta(days=3)).isoformat()
     for title, due_on, status in (("Planned late", past, "planned"), ("Started late", past, "in_progress"),
@@ -422,12 +428,7 @@ async def test_only_open_milestones_past_their_due_date_are_marked_overdue(clien
 
 
 async def test_refused_convening_and_milestone_forms_keep_what_was_typed_and_mark_the_field(client, world, db):
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"], "naics_prefixes": ["484"], "stage": "action_teams"})).json()
-    team = (await client.post(f"/api/partnerships/{p['id']}/action-teams", headers=lead,
-                              json={"name": "CDL apprenticeship"})).json()
+    lead, p, team = await _partnership_with_a_team(client, world)
     await login(client, world.users["lead"].email)
     await client.get(f"/partnerships/{p['id']}")
     hx = {"HX-Request": "true", **csrf(client)}
