@@ -26,14 +26,17 @@ from crm.employers.schemas import (
 from crm.pagination import Limit, Offset
 
 
-def employer_out(e: Employer) -> EmployerOut:
+def employer_out(e: Employer, *, reach_contacts: bool = True) -> EmployerOut:
+    """The employer as the API answers it; without ``reach_contacts`` (``service.can_reach_contacts``) its
+    people come without e-mail and phone."""
     return EmployerOut(
         id=e.id, legal_name=e.legal_name, dba=e.dba, name_key=e.name_key, website=e.website, domain=e.domain,
         fein=e.fein, phone=e.phone, naics_code=e.naics_code, sector_code=e.sector_code, size_band=e.size_band,
         address_line=e.address_line, city=e.city, zip=e.zip, county=e.county.name if e.county else None,
         region=e.region.code if e.region else None, status=e.status, merged_into_id=e.merged_into_id,
         do_not_contact=e.do_not_contact, aliases=[a.name for a in e.aliases],
-        contacts=[ContactOut(id=c.id, name=c.name, title=c.title, email=c.email, phone=c.phone) for c in e.contacts],
+        contacts=[ContactOut(id=c.id, name=c.name, title=c.title, email=c.email if reach_contacts else None,
+                             phone=c.phone if reach_contacts else None) for c in e.contacts],
         created_at=e.created_at, updated_at=e.updated_at,
     )
 
@@ -77,8 +80,9 @@ class EmployerApi(Controller):
         return employer_out(employer)
 
     @get("/{employer_id:int}")
-    async def get_employer(self, db: Db, employer_id: PathId) -> EmployerOut:
-        return employer_out(await service.get_employer(db, employer_id))
+    async def get_employer(self, db: Db, principal: Me, employer_id: PathId) -> EmployerOut:
+        return employer_out(await service.get_employer(db, employer_id),
+                            reach_contacts=service.can_reach_contacts(principal))
 
     @patch("/{employer_id:int}", guards=[requires_staff])
     async def update_employer(self, db: Db, principal: Me, employer_id: PathId,

@@ -128,7 +128,7 @@ class EmployerPages(Controller):
                       candidates=candidates, active=active, assign_errors=assign_errors or {},
                       assign_values=assign_values or {},
                       can_edit=service.can_edit(principal, employer),
-                      show_audit=show_audit)
+                      reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit)
 
     @post("/{employer_id:int}/assign", guards=[requires_staff])
     async def assign(self, request: Request[Any, Any, Any], db: Db, principal: Me,

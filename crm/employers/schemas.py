@@ -64,6 +64,8 @@ class EmployerPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
 
 
 class ContactOut(msgspec.Struct):
+    """A person at the employer; a partner gets ``email`` and ``phone`` as null (reached through the SPOC)."""
+
     id: int
     name: str
     title: str | None

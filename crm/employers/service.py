@@ -181,6 +181,13 @@ async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, 
         raise FieldError(*wrong[0], *wrong[1:])
 
 
+def can_reach_contacts(principal: Principal) -> bool:
+    """Whether the employer's people are shown with their e-mail and phone: to SPOCs, leads and admins.
+    Partners see who they are (name, title) but reach them through the SPOC -- the one door of SPEC §3:
+    an address book handed to every partner is the ten uncoordinated calls OneDoor exists to stop."""
+    return principal.has(Role.admin, Role.lead, Role.spoc)
+
+
 def can_edit(principal: Principal, employer: Employer) -> bool:
     """Admins, and leads/SPOCs of the employer's region (unplaced employers: any lead/SPOC)."""
     if principal.is_admin:

@@ -27,6 +27,19 @@ async def test_spoc_creates_an_employer_with_normalized_keys_and_an_audit_event(
     assert events[0].actor_id == world.users["spoc"].id
 
 
+async def test_a_partner_sees_who_the_employers_people_are_but_not_how_to_reach_them(client, world):
+    spoc = await world.f.auth(world.users["spoc"])
+    e = (await client.post("/api/employers", headers=spoc, json={
+        "legal_name": "Acme Corporation", "county": "Los Angeles",
+        "contacts": [{"name": "Ana Ruiz", "title": "HR Manager", "email": "ana@acme.com", "phone": "213-555-0134"}]}
+    )).json()
+    partner = (await client.get(f"/api/employers/{e['id']}", headers=await world.f.auth(world.users["partner"])))
+    assert [(c["name"], c["title"], c["email"], c["phone"]) for c in partner.json()["contacts"]] == [
+        ("Ana Ruiz", "HR Manager", None, None)]
+    staff = (await client.get(f"/api/employers/{e['id']}", headers=spoc)).json()["contacts"][0]
+    assert staff["email"] == "ana@acme.com" and staff["phone"]
+
+
 @pytest.mark.parametrize(("email", "reason"), [("a b@x.org", "SPACE"), ("ana@acme", "period"),
                                                ("ana@acme.local", "special-use")])
 async def test_a_contact_email_is_checked_as_a_users_is_naming_the_contact(client, world, db, email, reason):

@@ -242,6 +242,20 @@ async def test_a_partner_searching_the_directory_sees_each_employers_spoc(client
     assert "<td>Maria Lopez" in row_of["Golden State"] and "none yet" in row_of["Golden Gate"]
 
 
+async def test_the_employer_page_gives_a_partner_the_contacts_names_and_the_spoc_their_addresses(client, world):
+    e = (await client.post("/api/employers", headers=await world.f.auth(world.users["spoc"]), json={
+        "legal_name": "Acme Corporation", "county": "Los Angeles",
+        "contacts": [{"name": "Ana Ruiz", "title": "HR Manager", "email": "ana@acme.com", "phone": "213-555-0134"}]}
+    )).json()
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/employers/{e['id']}")).text
+    assert "Ana Ruiz" in page and "ana@acme.com" not in page and "tel:" not in page.split("<h3>Contacts</h3>")[1]
+    assert "stay with the SPOC" in page
+    await login(client, world.users["spoc"].email)
+    page = (await client.get(f"/employers/{e['id']}")).text
+    assert "ana@acme.com" in page and "stay with the SPOC" not in page
+
+
 async def test_the_api_reference_loads_nothing_from_outside(client):
     page = await client.get("/schema")
     assert page.status_code == 200 and "Redoc.init(" in page.text
