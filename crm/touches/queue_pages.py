@@ -404,7 +404,7 @@ class QueuePages(Controller):
         form = await form_data(request)
         try:
             data = _struct(ReassignIn, spoc_id=_ints([form.get("spoc_id", "")], "spoc_id")[0],
-                           reason=form.get("reason") or None)
+                           reason=form.get("reason") or None, seen=form.get("seen") or None)
             touch = await workflow.reassign(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "reassign", form)

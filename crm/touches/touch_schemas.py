@@ -68,6 +68,7 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
 class ReassignIn(msgspec.Struct, forbid_unknown_fields=True):
     spoc_id: Id
     reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    seen: Seen | None = None  # the touch's ``seen`` as read (crm.seen): refused if scheduled or reassigned since
 
 
 class CaseloadTransferIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -143,8 +143,10 @@ def schedule_seen(touch: Touch) -> str:
                    sorted(c.id for c in touch.contacts)])
 
 
-async def _changed_since_seen(db: AsyncSession, touch: Touch) -> Changed:
-    """The refusal of a schedule form older than the touch's last schedule or reassignment, saying which."""
+async def _changed_since_seen(db: AsyncSession, touch: Touch,
+                              again: str = "schedule again only to replace that") -> Changed:
+    """The refusal of a schedule or reassign form older than the touch's last schedule or reassignment,
+    saying which (``again``: what sending the refreshed form does)."""
     change = await last_change(db, "touch", touch.id, ("touch.schedule", "touch.reassign"))
     owner = touch.spoc.name if touch.spoc else "no one (it is unassigned)"
     if change.action == "touch.reassign":
@@ -154,8 +156,7 @@ async def _changed_since_seen(db: AsyncSession, touch: Touch) -> Changed:
                 f"{clock.local(touch.scheduled_at):%-d %b %Y %H:%M %Z} with {owner}")
     else:
         what = f"Touch #{touch.id} changed since this form was shown (last by {change.by})"
-    return Changed(f"{what}. Nothing was changed; the form now shows the touch as it is: schedule again only to "
-                   "replace that.")
+    return Changed(f"{what}. Nothing was changed; the form now shows the touch as it is: {again}.")
 
 
 async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: ScheduleIn,
@@ -395,6 +396,9 @@ async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: Reas
     if not actor.can_in_region(touch.region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this touch's region may reassign it")
     _transition(touch, "reassign")
+    # A form from before another lead's reassignment (or the owner's appointment) would silently undo it.
+    if data.seen and data.seen != schedule_seen(touch):
+        raise await _changed_since_seen(db, touch, again="reassign again to hand it over anyway")
     spoc = await eligible_spoc(db, data.spoc_id, touch.region_id)
     if spoc.id == touch.spoc_id:
         raise FieldError("spoc_id", f"{spoc.name} already has this touch")

@@ -367,6 +367,30 @@ async def test_the_owner_is_told_when_someone_else_schedules_their_touch(client,
     assert r.status_code == 200, r.text
     assert len(await _mail_to(db, world.users["spoc2"].email)) == 1
 
+
+async def test_a_reassign_form_older_than_anothers_reassignment_is_refused_and_can_be_sent_again(
+        client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["lead"].email)
+    form = await client.get(f"/queue/touches/{t.id}/forms/reassign", headers=HX)
+    lead_saw = seen_in(form.text)
+    await login(client, world.users["admin"].email)
+    r = await client.post(f"/queue/touches/{t.id}/reassign", headers={**HX, **csrf(client)},
+                          data={"spoc_id": str(world.users["spoc2"].id), "seen": lead_saw})
+    assert r.status_code == 200, r.text
+    # The lead, from the form that still showed Maria as the owner, would silently undo the admin's choice.
+    await login(client, world.users["lead"].email)
+    r = await client.post(f"/queue/touches/{t.id}/reassign", headers={**HX, **csrf(client)},
+                          data={"spoc_id": str(world.users["lead"].id), "reason": "I'll take it", "seen": lead_saw})
+    assert r.status_code == 409 and f"Touch #{t.id} now belongs to Sam Ortiz (reassigned by Ada Admin" in r.text
+    assert "reassign again to hand it over anyway" in r.text and "take it" in r.text  # the reason typed stays
+    assert (await _fresh(db, Touch, t.id)).spoc_id == world.users["spoc2"].id
+    r = await client.post(f"/queue/touches/{t.id}/reassign", headers={**HX, **csrf(client)},
+                          data={"spoc_id": str(world.users["lead"].id), "seen": seen_in(r.text)})
+    assert r.status_code == 200, r.text
+    assert (await _fresh(db, Touch, t.id)).spoc_id == world.users["lead"].id
+
+
 async def test_scheduling_outside_the_requesters_dates_asks_to_confirm_in_place(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.request(t, world.users["partner"])  # today .. today + 30
