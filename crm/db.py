@@ -8,7 +8,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from advanced_alchemy.base import BigIntAuditBase, orm_registry
@@ -17,7 +17,7 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import Connection, Engine, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url, select
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -272,6 +272,21 @@ async def begin_write(session: AsyncSession, *, inline: bool = True) -> None:
         session.sync_session.info.pop(_TURN, None)
         turn.release()
         raise
+
+
+M = TypeVar("M")
+
+
+async def lock_row(session: AsyncSession, model: type[M], row_id: int) -> M | None:
+    """The row read again under its write lock, in a transaction begun with ``begin_write``: a save
+    that compares what the user saw (``crm.seen``) with what is stored needs it to stay so until it
+    commits. PostgreSQL: ``FOR UPDATE OF`` the model's own table only, so rows its relationships bring
+    along by join are not locked (and PostgreSQL refuses to lock the nullable side of an outer join)."""
+    await begin_write(session)
+    table: Any = model  # every model of crm.db's Base has an integer ``id``
+    row: M | None = await session.scalar(select(table).where(table.id == row_id).with_for_update(of=table)
+                                         .execution_options(populate_existing=True))
+    return row
 
 
 async def reads_inline(session: AsyncSession) -> None:

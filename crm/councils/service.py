@@ -57,7 +57,7 @@ from crm.councils.schemas import (
     RecommendationIn,
     RecommendationPatch,
 )
-from crm.db import begin_write
+from crm.db import begin_write, lock_row
 from crm.directory.models import Organization
 from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
@@ -202,10 +202,7 @@ async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCo
                          patch: CouncilPatch) -> AdvisoryCouncil:
     """Change the fields the patch has; one that says what it ``seen`` is refused (409) when someone saved
     meanwhile, under the council's row lock (the edit form sends every field: a stale one would blank theirs)."""
-    await begin_write(db)
-    # OF its own table only: the owner organization (and region) come joined and need no lock.
-    locked = await db.scalar(select(AdvisoryCouncil).where(AdvisoryCouncil.id == council.id)
-                             .with_for_update(of=AdvisoryCouncil).execution_options(populate_existing=True))
+    locked = await lock_row(db, AdvisoryCouncil, council.id)
     if locked is None:
         raise NotFoundException(f"Council #{council.id} not found")
     council = locked

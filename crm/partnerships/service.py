@@ -31,7 +31,7 @@ from crm.councils.service import (
     require_held,
     today,
 )
-from crm.db import begin_write
+from crm.db import begin_write, lock_row
 from crm.directory.models import Organization, Region
 from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
@@ -234,10 +234,7 @@ async def update_partnership(db: AsyncSession, actor: Principal, p: SectorPartne
                              patch: PartnershipPatch) -> SectorPartnership:
     """Change the fields the patch has; one that says what it ``seen`` is refused (409) when someone saved
     meanwhile, under the partnership's row lock (a stale stage form would undo their stage change)."""
-    await begin_write(db)
-    # OF its own table only: the owner organization (and region) come joined and need no lock.
-    locked = await db.scalar(select(SectorPartnership).where(SectorPartnership.id == p.id)
-                             .with_for_update(of=SectorPartnership).execution_options(populate_existing=True))
+    locked = await lock_row(db, SectorPartnership, p.id)
     if locked is None:
         raise NotFoundException(f"Partnership #{p.id} not found")
     p = locked
