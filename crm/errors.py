@@ -201,6 +201,14 @@ def recursion_error_handler(request: Request[Any, Any, Any], exc: RecursionError
     return internal_error_handler(request, exc)
 
 
+def unicode_error_handler(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # msgspec reads a JSON string holding bytes that are not UTF-8 (b'{"email": "\xff"}') with a
+    # UnicodeDecodeError, which Litestar does not turn into a 400 as it does other malformed bodies.
+    if _raised_in(exc, "decode_json"):
+        return _response(request, 400, "The request body is not UTF-8 text")
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_error", extra={"path": request.url.path})
     return _response(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
@@ -210,5 +218,6 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: http_exception_handler,
     IntegrityError: integrity_error_handler,
     RecursionError: recursion_error_handler,
+    UnicodeDecodeError: unicode_error_handler,
     Exception: internal_error_handler,
 }

@@ -96,8 +96,8 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
         if any(marker in body for marker in _JSON_NUL):
             try:
                 decoded = msgspec.json.decode(body)
-            except msgspec.DecodeError:
-                return  # not JSON: the handler's own decoding says so
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                return  # not JSON (or not UTF-8): the handler's own decoding says so
             where = _where_in(decoded, "")
             if where is not None:
                 raise FieldError(where or "body", _MESSAGE)

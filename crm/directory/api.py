@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, put
+from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user
@@ -53,7 +54,7 @@ class DirectoryApi(Controller):
         rows, total = await service.organizations(db, region=region, kind=kind, q=q, limit=limit, offset=offset)
         return OrganizationPage(items=[organization_out(o) for o in rows], total=total, limit=limit, offset=offset)
 
-    @get("/crosswalk")
+    @get("/crosswalk", raises=[NotFoundException])  # an unknown region code (crosswalk_region)
     async def get_crosswalk(
         self, db: Db, principal: Me, region: Annotated[str | None, Parameter(max_length=32)] = None,
         kind: Annotated[str | None, Parameter(max_length=32)] = None,
@@ -66,7 +67,7 @@ class DirectoryApi(Controller):
             region=where.code, services=[ServiceOut(s.code, s.name, s.description) for s in table.services],
             organizations=[CrosswalkRowOut(r.organization_id, r.name, r.kind, sorted(r.services)) for r in table.rows])
 
-    @get("/crosswalk/csv", media_type="text/csv")
+    @get("/crosswalk/csv", media_type="text/csv", raises=[NotFoundException])
     async def crosswalk_csv(
         self, db: Db, principal: Me, region: Annotated[str | None, Parameter(max_length=32)] = None,
         kind: Annotated[str | None, Parameter(max_length=32)] = None,

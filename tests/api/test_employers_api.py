@@ -124,6 +124,17 @@ async def test_json_nested_too_deeply_is_400_not_500(client, world, path):
     assert r.status_code == 400 and "nested too deeply" in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(("path", "body"), [("/api/auth/token", b'{"email": "\xff", "password": "x"}'),
+                                            ("/api/employers", b'{"legal_name": "\xff\xfe"}'),
+                                            ("/api/employers", b'{"legal_name": "\xc3 \\u0000"}')])
+async def test_a_json_string_that_is_not_utf8_is_400_not_500(client, world, db, path, body):
+    headers = await world.f.auth(world.users["spoc"])
+    before = await _count(db)
+    r = await client.post(path, content=body, headers={**headers, "content-type": "application/json"})
+    assert r.status_code == 400 and "not UTF-8" in r.json()["error"]["message"], r.text
+    assert await _count(db) == before
+
+
 async def test_search_finds_by_name_prefix_alias_and_domain_with_pagination(client, world):
     f = world.f
     await f.employer("Golden State Logistics LLC", website="gsl.com")

@@ -49,6 +49,8 @@ async def test_each_operation_documents_the_errors_it_can_answer_and_no_others(c
     assert codes("get", "/api/regions") == {"200", "401", "403"}
     # A write with a body: not JSON, too large, invalid, and conflicts.
     assert codes("post", "/api/employers") == {"201", "400", "401", "403", "409", "413", "422"}
+    # A region named in the query that does not exist: 422 for most lists, 404 for reports and the crosswalk.
+    assert "404" in codes("get", "/api/reports/bundling") and "404" in codes("get", "/api/crosswalk")
 
 
 async def test_the_error_component_describes_what_the_server_answers(client, world):
