@@ -41,9 +41,7 @@ def digest(state: Any) -> str:
 
 def instant(value: dt.datetime | None) -> str | None:
     """A stored time as the same text whichever way the driver handed it back (aware or naive UTC)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
+    return None if value is None else clock.local(value).isoformat()
 
 
 class Change(NamedTuple):

@@ -30,7 +30,7 @@ def _restore(column: Column[Any], value: Any) -> Any:
         return None
     try:
         kind = column.type.python_type
-    except NotImplementedError:
+    except NotImplementedError:  # SQLAlchemy's answer for a type with no Python type: keep the stored value
         return value
     if kind is dt.datetime:
         return dt.datetime.fromisoformat(value)
