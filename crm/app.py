@@ -42,7 +42,7 @@ from crm.health import healthz, readyz
 from crm.inputs import screen_request
 from crm.jobs.scheduler import start_scheduler
 from crm.migrate import head_revisions
-from crm.openapi import ApiReference
+from crm.openapi import ApiReference, StructReference
 from crm.partnerships.api import PartnershipApi
 from crm.paths import asset_dir
 from crm.reports.api import ReportApi
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[asset_dir("static")],
                                        include_in_schema=False, opt={"exclude_from_auth": True}),
         ],
-        plugins=[SQLAlchemyPlugin(config=alchemy), HTMXPlugin(), ApiReference()],
+        plugins=[SQLAlchemyPlugin(config=alchemy), HTMXPlugin(), ApiReference(), StructReference()],
         middleware=[
             session_config.middleware,
             DefineMiddleware(PrincipalMiddleware, sessionmaker=sessionmaker, cache=principal_cache),

@@ -24,5 +24,6 @@ Db = NamedDependency[AsyncSession]
 Me = NamedDependency[Principal]
 Conf = NamedDependency[Settings]
 # Bounded like every id (crm.ids): a path or query id past 64 bits is a 422 naming it, not a driver crash.
-PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+# schema_extra: Litestar documents ge/le as floats, and float(MAX_ID) is one more than MAX_ID.
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID, schema_extra={"minimum": 1, "maximum": MAX_ID})]
 QueryId = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]

@@ -11,6 +11,12 @@ every operation the statuses it can answer, each described by ``Error``, from wh
 - 409: it writes (a concurrent or repeated change, a unique key);
 - and any a handler declares with ``raises=`` (signing in: 401 and 429).
 
+``StructReference`` completes Litestar's schema of a msgspec Struct with what msgspec enforces and
+Litestar leaves out: ``additionalProperties: false`` for a body refusing unknown fields, the constraints
+of list items (``contact_ids[i]`` is an id, ``aliases[i]`` a bounded name), and the ``extra_json_schema``
+of a field's ``msgspec.Meta`` -- where ``choice`` puts the values a field accepts (``enum``), which the
+handlers check themselves so that one 422 names every problem of a body.
+
 A public handler (``exclude_from_auth``) is documented ``security: [{}]`` -- Litestar drops an empty
 ``security=[]``, which left the app-wide bearer requirement on it -- and a handler whose body has a
 default documents the body as optional (Litestar marks every body required). ``ApiOperation`` drops
@@ -19,17 +25,27 @@ what Litestar still documents in its own shape (its 400 where no body is read: t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+from litestar import params
+
+# Litestar's own Struct plugin (not exported; Litestar is pinned to 2.25): StructReference completes it.
+from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.constants import RESERVED_KWARGS
 from litestar.enums import HttpMethod
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIResponse, Operation, Reference, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIResponse, OpenAPIType, Operation, Parameter, Reference, RequestBody, Schema
+from litestar.params import ParameterKwarg
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
+from litestar.typing import FieldDefinition
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 
 class ErrorField(msgspec.Struct):
@@ -73,6 +89,20 @@ class ApiOperation(Operation):
     def __post_init__(self) -> None:
         self.responses = {status: response for status, response in (self.responses or {}).items()
                           if not _litestars_error(response)}
+        for parameter in self.parameters or ():
+            if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
+                _integral_bounds(parameter.schema)
+
+
+def _integral_bounds(schema: Schema) -> None:
+    """An integer parameter's bounds as integers: Litestar writes ``ge=1`` as ``1.0``. (A float past
+    2**53 may not be the declared bound: such a parameter says its bounds in ``schema_extra``.)"""
+    if schema.type != OpenAPIType.INTEGER:
+        return
+    for name in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
+        value = getattr(schema, name)
+        if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+            setattr(schema, name, int(value))
 
 
 def _litestars_error(response: OpenAPIResponse | Reference) -> bool:
@@ -133,3 +163,82 @@ class ApiReference(ReceiveRoutePlugin):
             data: Any = handler.parsed_fn_signature.parameters.get("data")
             handler.operation_class = (OptionalBodyOperation if data is not None and data.has_default
                                        else ApiOperation)
+
+
+def choice(values: Iterable[str], *, max_length: int) -> msgspec.Meta:
+    """A string field's constraint naming the values it accepts, documented as its ``enum``; the handler
+    checks the value (naming every problem of the body at once)."""
+    return msgspec.Meta(max_length=max_length, extra_json_schema={"enum": [str(value) for value in values]})
+
+
+def choice_parameter(values: Iterable[str], *, max_length: int, description: str | None = None) -> ParameterKwarg:
+    """A query parameter naming the values it accepts (its ``enum``); the handler checks the value."""
+    return params.Parameter(max_length=max_length, description=description,
+                     schema_extra={"enum": [str(value) for value in values]})
+
+
+class StructReference(StructSchemaPlugin):
+    """Litestar's component schema of a msgspec Struct, completed (see the module's docstring)."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        assert isinstance(info, msgspec.inspect.StructType)
+        if info.forbid_unknown_fields:
+            schema.additional_properties = False
+        for field in info.fields:
+            prop = (schema.properties or {}).get(field.encode_name)
+            if isinstance(prop, Schema):
+                _complete(prop, field.type)
+        return schema
+
+
+def _complete(schema: Schema, kind: msgspec.inspect.Type) -> None:
+    """Adds to ``schema`` the Meta extras and list item constraints of the field type ``kind``."""
+    nullable = False
+    if isinstance(kind, msgspec.inspect.UnionType):
+        nullable = any(isinstance(one, msgspec.inspect.NoneType) for one in kind.types)
+        present = [one for one in kind.types if not isinstance(one, msgspec.inspect.NoneType)]
+        if len(present) != 1:
+            return
+        kind = present[0]
+    if isinstance(kind, msgspec.inspect.Metadata):
+        extra = {key: value for key, value in (kind.extra_json_schema or {}).items()
+                 if key not in {"title", "description", "examples"}}
+        if nullable and "enum" in extra:
+            extra["enum"] = [*extra["enum"], None]
+        _set(schema, extra)
+        kind = kind.type
+    if isinstance(kind, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
+        _set(schema, _constraints(kind))  # Litestar's are floats: 2**63 - 1 became 2**63
+    if schema.one_of is not None and len(schema.one_of) == 1 and isinstance(schema.one_of[0], Schema):
+        # Litestar's schema of ``T | UnsetType``: a oneOf of one; the field is just T (or absent).
+        only, schema.one_of = schema.one_of[0], None
+        for name in ("type", "format", "items", "enum", "pattern"):
+            if getattr(schema, name) is None:
+                setattr(schema, name, getattr(only, name))
+    if isinstance(kind, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.FrozenSetType)):
+        array = schema if schema.items is not None else next(
+            (one for one in schema.one_of or () if isinstance(one, Schema) and one.items is not None), None)
+        if array is not None and isinstance(array.items, Schema):
+            _set(array.items, _constraints(kind.item_type))
+
+
+def _constraints(kind: msgspec.inspect.Type) -> dict[str, Any]:
+    """What msgspec checks of one value of type ``kind`` (a list item), as JSON Schema keywords."""
+    extra: dict[str, Any] = {}
+    if isinstance(kind, msgspec.inspect.Metadata):
+        extra = dict(kind.extra_json_schema or {})
+        kind = kind.type
+    if isinstance(kind, msgspec.inspect.StrType):
+        extra |= {"minLength": kind.min_length, "maxLength": kind.max_length, "pattern": kind.pattern}
+    elif isinstance(kind, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
+        extra |= {"minimum": kind.ge, "maximum": kind.le, "exclusiveMinimum": kind.gt,
+                  "exclusiveMaximum": kind.lt, "multipleOf": kind.multiple_of}
+    return {key: value for key, value in extra.items() if value is not None}
+
+
+def _set(schema: Schema, keywords: dict[str, Any]) -> None:
+    aliases = schema.field_aliases()
+    for key, value in keywords.items():
+        setattr(schema, aliases.get(key, key), value)

@@ -7,8 +7,11 @@ from typing import Annotated
 
 import msgspec
 
+from crm.councils.compliance import MemberRole, MemberType
+from crm.councils.models import RECOMMENDATION_STATUSES
 from crm.emails import Email
 from crm.ids import Id
+from crm.openapi import choice
 from crm.seen import Seen
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -17,7 +20,9 @@ Short = Annotated[str, msgspec.Meta(max_length=120)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 RegionCode = Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
 Naics = Annotated[str, msgspec.Meta(pattern=r"^\d{2,6}$")]
-Enum16 = Annotated[str, msgspec.Meta(max_length=16)]
+MemberTypeStr = Annotated[str, choice(MemberType, max_length=16)]
+MemberRoleStr = Annotated[str, choice(MemberRole, max_length=16)]
+RecommendationStatus = Annotated[str, choice(RECOMMENDATION_STATUSES, max_length=16)]
 
 
 class CouncilIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,8 +48,8 @@ class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
     """A seat: a person from an employer (``employer_id``), a partner organization, or the public (neither)."""
 
     name: PersonName
-    member_type: Enum16
-    role: Enum16 = "member"
+    member_type: MemberTypeStr
+    role: MemberRoleStr = "member"
     email: Email | None = None
     title: Short | None = None
     organization_id: Id | None = None
@@ -73,11 +78,11 @@ class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
     meeting_id: Id | None = None
     owner: Short | None = None
-    status: Enum16 = "open"
+    status: RecommendationStatus = "open"
 
 
 class RecommendationPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    status: Enum16 | msgspec.UnsetType = msgspec.UNSET
+    status: RecommendationStatus | msgspec.UnsetType = msgspec.UNSET
     owner: Short | None | msgspec.UnsetType = msgspec.UNSET
     follow_up: Annotated[str, msgspec.Meta(max_length=5000)] | None | msgspec.UnsetType = msgspec.UNSET
 

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, Parameter
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db, Me, PathId
 from crm.directory import crosswalk, service
-from crm.directory.models import Organization, Region
+from crm.directory.models import Organization, OrganizationKind, Region
 from crm.directory.schemas import (
     CrosswalkOut,
     CrosswalkRowOut,
@@ -22,6 +22,7 @@ from crm.directory.schemas import (
     RegionOut,
     ServiceOut,
 )
+from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 
 
@@ -48,7 +49,7 @@ class DirectoryApi(Controller):
     async def list_organizations(
         self, db: Db, limit: Limit = 50, offset: Offset = 0,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
-        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: Annotated[str | None, choice_parameter(OrganizationKind, max_length=32)] = None,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> OrganizationPage:
         rows, total = await service.organizations(db, region=region, kind=kind, q=q, limit=limit, offset=offset)
@@ -57,7 +58,7 @@ class DirectoryApi(Controller):
     @get("/crosswalk", raises=[NotFoundException])  # an unknown region code (crosswalk_region)
     async def get_crosswalk(
         self, db: Db, principal: Me, region: Annotated[str | None, Parameter(max_length=32)] = None,
-        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: Annotated[str | None, choice_parameter(OrganizationKind, max_length=32)] = None,
         service: Annotated[str | None, Parameter(max_length=40)] = None,
     ) -> CrosswalkOut:
         """Who offers which service in a region (default: your own region)."""
@@ -70,7 +71,7 @@ class DirectoryApi(Controller):
     @get("/crosswalk/csv", media_type="text/csv", raises=[NotFoundException])
     async def crosswalk_csv(
         self, db: Db, principal: Me, region: Annotated[str | None, Parameter(max_length=32)] = None,
-        kind: Annotated[str | None, Parameter(max_length=32)] = None,
+        kind: Annotated[str | None, choice_parameter(OrganizationKind, max_length=32)] = None,
         service: Annotated[str | None, Parameter(max_length=40)] = None,
     ) -> Response[bytes]:
         """The crosswalk as a spreadsheet: one row per organization, one column per service ("x" = offers it)."""

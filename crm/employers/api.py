@@ -10,7 +10,7 @@ from litestar.params import JSONBody, Parameter
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.deps import Db, Me, PathId
 from crm.employers import service
-from crm.employers.models import Employer, SpocAssignment
+from crm.employers.models import Employer, EmployerStatus, SpocAssignment
 from crm.employers.schemas import (
     AssignIn,
     AssignmentOut,
@@ -23,6 +23,7 @@ from crm.employers.schemas import (
     EmployerSummary,
     SpocOut,
 )
+from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 
 
@@ -66,7 +67,7 @@ class EmployerApi(Controller):
         self, db: Db, limit: Limit = 25, offset: Offset = 0,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
-        status: Annotated[str | None, Parameter(max_length=16)] = None,
+        status: Annotated[str | None, choice_parameter(EmployerStatus, max_length=16)] = None,
         sector: Annotated[str | None, Parameter(max_length=8)] = None,
     ) -> EmployerPage:
         """Search employers by name, alias, domain or id; paginated."""

@@ -13,10 +13,11 @@ from crm.auth.guards import requires_lead
 from crm.deps import Db, Me, PathId, QueryId
 from crm.employers import duplicates, merge, merge_undo
 from crm.employers.api import employer_out, employer_summary
-from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge
+from crm.employers.duplicate_models import CandidateStatus, DuplicateCandidate, EmployerMerge
 from crm.employers.schemas import EmployerOut, EmployerSummary
 from crm.employers.service import load_profiles
 from crm.ids import Id
+from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -93,7 +94,7 @@ class ReviewApi(Controller):
     @get("/duplicates")
     async def list_duplicates(
         self, db: Db, principal: Me, limit: Limit = 25, offset: Offset = 0,
-        status: Annotated[str | None, Parameter(max_length=16)] = None,
+        status: Annotated[str | None, choice_parameter(CandidateStatus, max_length=16)] = None,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
         employer_id: QueryId = None,
     ) -> DuplicatePage:

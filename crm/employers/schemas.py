@@ -8,7 +8,9 @@ from typing import Annotated
 import msgspec
 
 from crm.emails import Email
+from crm.employers.models import EmployerStatus, SizeBand
 from crm.ids import Id
+from crm.openapi import choice
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -31,7 +33,7 @@ class EmployerIn(msgspec.Struct, forbid_unknown_fields=True):
     fein: Annotated[str, msgspec.Meta(max_length=20)] | None = None
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     naics_code: Naics | None = None
-    size_band: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    size_band: Annotated[str, choice(SizeBand, max_length=8)] | None = None
     address_line: Short | None = None
     city: Annotated[str, msgspec.Meta(max_length=80)] | None = None
     zip: Annotated[str, msgspec.Meta(max_length=10)] | None = None
@@ -52,7 +54,7 @@ class EmployerPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     fein: Annotated[str, msgspec.Meta(max_length=20)] | None | msgspec.UnsetType = msgspec.UNSET
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None | msgspec.UnsetType = msgspec.UNSET
     naics_code: Naics | None | msgspec.UnsetType = msgspec.UNSET
-    size_band: Annotated[str, msgspec.Meta(max_length=8)] | None | msgspec.UnsetType = msgspec.UNSET
+    size_band: Annotated[str, choice(SizeBand, max_length=8)] | None | msgspec.UnsetType = msgspec.UNSET
     address_line: Short | None | msgspec.UnsetType = msgspec.UNSET
     city: Annotated[str, msgspec.Meta(max_length=80)] | None | msgspec.UnsetType = msgspec.UNSET
     zip: Annotated[str, msgspec.Meta(max_length=10)] | None | msgspec.UnsetType = msgspec.UNSET
@@ -60,7 +62,9 @@ class EmployerPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     region: RegionCode | None | msgspec.UnsetType = msgspec.UNSET
     do_not_contact: bool | msgspec.UnsetType = msgspec.UNSET
     notes: Note | None | msgspec.UnsetType = msgspec.UNSET
-    status: Annotated[str, msgspec.Meta(max_length=16)] | msgspec.UnsetType = msgspec.UNSET
+    # merged is its own action
+    status: Annotated[str, choice((EmployerStatus.active, EmployerStatus.provisional),
+                                  max_length=16)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ContactOut(msgspec.Struct):

@@ -18,6 +18,7 @@ STAGES_SQL = ("stage IN ('support_team','scoping','preparing_launch','launched',
 MILESTONE_STATUSES = ("planned", "in_progress", "done", "missed")
 # Which side of the "business outnumber public partners" indicator a member counts on.
 BUSINESS_KINDS = ("champion", "employer")
+MEMBER_KINDS = (*BUSINESS_KINDS, "support")  # a partnership member: business side or support team
 
 partnership_region = Table(
     "sector_partnership_region",

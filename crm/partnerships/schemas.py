@@ -10,6 +10,9 @@ import msgspec
 from crm.councils.schemas import BadgeOut
 from crm.emails import Email
 from crm.ids import Id
+from crm.openapi import choice
+from crm.partnerships.indicators import Stage, SupportRole
+from crm.partnerships.models import MEMBER_KINDS, MILESTONE_STATUSES
 from crm.seen import Seen
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -18,7 +21,8 @@ Short = Annotated[str, msgspec.Meta(max_length=120)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 RegionCode = Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
 Naics = Annotated[str, msgspec.Meta(pattern=r"^\d{2,6}$")]
-Enum20 = Annotated[str, msgspec.Meta(max_length=20)]
+StageStr = Annotated[str, choice(Stage, max_length=20)]
+MilestoneStatus = Annotated[str, choice(MILESTONE_STATUSES, max_length=16)]
 
 
 class PartnershipIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -26,7 +30,7 @@ class PartnershipIn(msgspec.Struct, forbid_unknown_fields=True):
     owner_organization_id: Id
     regions: Annotated[list[RegionCode], msgspec.Meta(min_length=1, max_length=14)]
     naics_prefixes: Annotated[list[Naics], msgspec.Meta(max_length=20)] = []
-    stage: Enum20 = "support_team"
+    stage: StageStr = "support_team"
     description: Text | None = None
 
 
@@ -35,13 +39,13 @@ class PartnershipFormIn(msgspec.Struct):
 
     name: Name
     owner_organization_id: Id
-    stage: Enum20 = "support_team"
+    stage: StageStr = "support_team"
     description: Text | None = None
 
 
 class PartnershipPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    stage: Enum20 | msgspec.UnsetType = msgspec.UNSET
+    stage: StageStr | msgspec.UnsetType = msgspec.UNSET
     naics_prefixes: Annotated[list[Naics], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     description: Text | None | msgspec.UnsetType = msgspec.UNSET
     seen: Seen | None = None  # what the form or client read (crm.seen); optional, never a field to change
@@ -51,14 +55,14 @@ class PartnerMemberIn(msgspec.Struct, forbid_unknown_fields=True):
     """``champion`` (business co-chair: an employer contact), ``employer`` (member employer) or ``support``
     (an organization or a person on the support team, with ``support_role``)."""
 
-    kind: Annotated[str, msgspec.Meta(max_length=16)]
+    kind: Annotated[str, choice(MEMBER_KINDS, max_length=16)]
     name: PersonName | None = None
     email: Email | None = None
     title: Short | None = None
     employer_id: Id | None = None
     employer_contact_id: Id | None = None
     organization_id: Id | None = None
-    support_role: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    support_role: Annotated[str, choice(SupportRole, max_length=16)] | None = None
     user_id: Id | None = None
 
 
@@ -81,11 +85,11 @@ class ActionTeamIn(msgspec.Struct, forbid_unknown_fields=True):
 class MilestoneIn(msgspec.Struct, forbid_unknown_fields=True):
     title: Name
     due_on: dt.date
-    status: Annotated[str, msgspec.Meta(max_length=16)] = "planned"
+    status: MilestoneStatus = "planned"
 
 
 class MilestonePatch(msgspec.Struct, forbid_unknown_fields=True):
-    status: Annotated[str, msgspec.Meta(max_length=16)]
+    status: MilestoneStatus
 
 
 class PartnershipOut(msgspec.Struct):

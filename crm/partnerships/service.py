@@ -47,6 +47,7 @@ from crm.partnerships.indicators import (
 )
 from crm.partnerships.models import (
     BUSINESS_KINDS,
+    MEMBER_KINDS,
     MILESTONE_STATUSES,
     ActionTeam,
     Milestone,
@@ -66,8 +67,6 @@ from crm.partnerships.schemas import (
 )
 from crm.seen import Changed, digest, last_change
 from crm.touches.requests import human_date
-
-KINDS = ("champion", "employer", "support")
 
 
 def _clean(value: str | None) -> str | None:
@@ -273,7 +272,7 @@ async def members(db: AsyncSession, partnership_id: int, *, include_removed: boo
     if not include_removed:
         stmt = stmt.where(PartnershipMember.removed_at.is_(None))
     rows = list(await db.scalars(stmt.order_by(PartnershipMember.id)))
-    rank = {k: i for i, k in enumerate(KINDS)}
+    rank = {k: i for i, k in enumerate(MEMBER_KINDS)}
     return sorted(rows, key=lambda m: (m.removed_at is not None, rank.get(m.kind, 9), m.display.casefold()))
 
 
@@ -282,8 +281,8 @@ def member_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     once; ``values`` may lack fields a form already refused (the page checks what did parse)."""
     wrong: list[tuple[str, str]] = []
     kind = values.get("kind")
-    if kind is not None and kind not in KINDS:
-        wrong.append(("kind", f"unknown kind {kind!r}; expected one of: {', '.join(KINDS)}"))
+    if kind is not None and kind not in MEMBER_KINDS:
+        wrong.append(("kind", f"unknown kind {kind!r}; expected one of: {', '.join(MEMBER_KINDS)}"))
     try:
         optional_email(values.get("email"))
     except ValueError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.errors import FieldError
+from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 from crm.touches import workflow
 from crm.touches.models import HandOff, Touch
@@ -72,7 +73,7 @@ class HandOffApi(Controller):
     @get("/")
     async def list_hand_offs(
         self, db: Db, principal: Me, limit: Limit = 50, offset: Offset = 0,
-        status: Annotated[str | None, Parameter(max_length=16)] = None,
+        status: Annotated[str | None, choice_parameter(STATUSES, max_length=16)] = None,
     ) -> HandOffPage:
         rows, total = await list_hand_offs(db, principal, status=status, limit=limit, offset=offset)
         return HandOffPage(items=[hand_off_out(h) for h in rows], total=total, limit=limit, offset=offset)

@@ -7,17 +7,19 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.openapi import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody
 
 from crm import clock
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.deps import Db, Me, PathId, QueryId
 from crm.errors import FieldError
+from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 from crm.touches import requests as service
 from crm.touches.intake import result_headers, submit_request, write_turn
 from crm.touches.match import confirm_match
 from crm.touches.request_schemas import MatchIn, TouchRequestIn, TouchRequestOut, TouchRequestPage, WithdrawIn
+from crm.touches.routing import RequestStatus
 
 
 class TouchRequestApi(Controller):
@@ -45,7 +47,7 @@ class TouchRequestApi(Controller):
     @get("/")
     async def list_requests(
         self, db: Db, principal: Me, limit: Limit = 25, offset: Offset = 0,
-        status: Annotated[str | None, Parameter(max_length=16)] = None,
+        status: Annotated[str | None, choice_parameter(RequestStatus, max_length=16)] = None,
         employer_id: QueryId = None,
     ) -> TouchRequestPage:
         """Partners: their organization's requests; SPOCs and leads: their regions'; admins: all."""

@@ -8,6 +8,8 @@ from typing import Annotated
 import msgspec
 
 from crm.ids import Id
+from crm.openapi import choice
+from crm.touches.routing import Priority, Purpose
 
 Summary = Annotated[str, msgspec.Meta(max_length=2000)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -26,14 +28,14 @@ class EmployerQueryIn(msgspec.Struct, forbid_unknown_fields=True):
 class TouchRequestIn(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/touch-requests: ``employer_id`` or ``employer``, plus what the partner wants."""
 
-    purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    purpose: Annotated[str, choice(Purpose, max_length=32)]
     employer_id: Id | None = None
     employer: EmployerQueryIn | None = None
     region: Annotated[str, msgspec.Meta(min_length=2, max_length=32)] | None = None
     summary: Summary = ""
     window_start: dt.date | None = None
     window_end: dt.date | None = None
-    priority: Annotated[str, msgspec.Meta(max_length=16)] = "normal"
+    priority: Annotated[str, choice(Priority, max_length=16)] = "normal"
     # A lead of the region may open a touch the pacing budget would hold; the reason is audited.
     override_reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 

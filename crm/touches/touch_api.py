@@ -19,10 +19,12 @@ from crm.db import begin_write
 from crm.deps import Db, Me, PathId, QueryId
 from crm.employers.models import Employer
 from crm.errors import FieldError
+from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 from crm.touches import queue, timeline, workflow
 from crm.touches.intake import recorded_answer, remember_answer, write_turn
 from crm.touches.models import Touch
+from crm.touches.routing import TouchStatus
 from crm.touches.touch_schemas import (
     BundledRequestOut,
     CancelIn,
@@ -99,7 +101,8 @@ class TouchApi(Controller):
     @get("/")
     async def list_touches(
         self, db: Db, principal: Me, limit: Limit = 50, offset: Offset = 0,
-        status: Annotated[str | None, Parameter(max_length=16, description="open (default) or a touch status")] = None,
+        status: Annotated[str | None, choice_parameter(("open", *TouchStatus), max_length=16,
+                                                       description="open (default) or a touch status")] = None,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
         employer_id: QueryId = None,
         due_before: Annotated[dt.date | None, Parameter(description="planned on or before")] = None,

@@ -8,11 +8,13 @@ from typing import Annotated
 import msgspec
 
 from crm.ids import Id
+from crm.openapi import choice
 from crm.seen import Seen
+from crm.touches.routing import Channel, Outcome
 
 Note = Annotated[str, msgspec.Meta(max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-ChannelStr = Annotated[str, msgspec.Meta(max_length=16)]
+ChannelStr = Annotated[str, choice(Channel, max_length=16)]
 Ids = Annotated[list[Id], msgspec.Meta(max_length=20)]
 
 
@@ -34,7 +36,7 @@ class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
     request_id: Id
-    outcome: Annotated[str, msgspec.Meta(max_length=16)]
+    outcome: Annotated[str, choice(Outcome, max_length=16)]
     note: Note = ""
 
 

@@ -90,3 +90,77 @@ async def test_withdrawing_a_request_documents_its_body_as_optional(client):
     paths = (await _schema(client))["paths"]
     assert paths["/api/touch-requests/{request_id}/withdraw"]["post"]["requestBody"]["required"] is False
     assert paths["/api/touch-requests"]["post"]["requestBody"]["required"] is True
+
+
+def _walk(node, path=""):
+    """Every (path, schema object) of a JSON document."""
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _walk(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{path}/{i}")
+
+
+async def test_bodies_that_refuse_unknown_fields_say_so_and_answers_do_not(client, world):
+    schemas = (await _schema(client))["components"]["schemas"]
+    for name in ("TouchRequestIn", "EmployerQueryIn", "CompleteIn", "OutcomeIn", "EmployerPatch", "PreferencesIn"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert "additionalProperties" not in schemas["TouchRequestOut"]
+    r = await client.post("/api/touch-requests", json={"employer_id": 1, "purpose": "hiring", "colour": "red"},
+                          headers=await world.f.auth(world.users["partner"]))
+    assert r.status_code == 422 and "colour" in r.text
+
+
+async def test_fields_with_a_fixed_list_of_values_document_it_as_their_enum(client):
+    from crm.employers.models import SizeBand
+    from crm.touches.routing import Channel, Outcome, Priority, Purpose, TouchStatus
+
+    schema = await _schema(client)
+    props = lambda name: schema["components"]["schemas"][name]["properties"]  # noqa: E731
+    assert props("TouchRequestIn")["purpose"]["enum"] == [p.value for p in Purpose]
+    assert props("TouchRequestIn")["priority"]["enum"] == [p.value for p in Priority]
+    assert props("OutcomeIn")["outcome"]["enum"] == [o.value for o in Outcome]
+    assert props("ScheduleIn")["channel"]["enum"] == [c.value for c in Channel]
+    # A field that may be null lists null among its values; merging is its own action, not a status to set.
+    assert props("EmployerPatch")["size_band"]["enum"] == [*(b.value for b in SizeBand), None]
+    assert props("EmployerPatch")["status"]["enum"] == ["active", "provisional"]
+    status = next(p for p in schema["paths"]["/api/touches"]["get"]["parameters"] if p["name"] == "status")
+    assert status["schema"]["enum"] == ["open", *(s.value for s in TouchStatus)]
+
+
+async def test_a_value_left_out_of_an_enum_is_refused_with_every_other_problem_of_the_body(client, world):
+    r = await client.post("/api/touch-requests", json={"employer_id": 1, "purpose": "", "priority": "urgent"},
+                          headers=await world.f.auth(world.users["partner"]))
+    assert r.status_code == 422
+    assert {f["field"] for f in r.json()["error"]["fields"]} >= {"purpose", "priority"}
+
+
+async def test_number_bounds_are_the_exact_integers_the_server_enforces(client):
+    from crm.ids import MAX_ID
+
+    schema = await _schema(client)
+    for path, node in _walk(schema):
+        for key in ("minimum", "maximum"):
+            if key in node:
+                assert isinstance(node[key], int), (path, key, node[key])
+    touch_id = schema["paths"]["/api/touches/{touch_id}/schedule"]["post"]["parameters"][0]["schema"]
+    assert (touch_id["minimum"], touch_id["maximum"]) == (1, MAX_ID)
+    limit = next(p for p in schema["paths"]["/api/touches"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 200)
+
+
+async def test_list_items_carry_their_own_constraints(client):
+    from crm.ids import MAX_ID
+
+    schemas = (await _schema(client))["components"]["schemas"]
+    assert schemas["LogTouchIn"]["properties"]["contact_ids"]["items"] == {
+        "type": "integer", "minimum": 1, "maximum": MAX_ID}
+    assert schemas["EmployerIn"]["properties"]["aliases"]["items"]["maxLength"] == 200
+    assert schemas["PartnershipIn"]["properties"]["naics_prefixes"]["items"]["pattern"] == r"^\d{2,6}$"
+
+
+async def test_a_field_that_may_be_left_out_is_documented_as_its_type_alone(client):
+    name = (await _schema(client))["components"]["schemas"]["PartnershipPatch"]["properties"]["name"]
+    assert name["type"] == "string" and "oneOf" not in name
