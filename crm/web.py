@@ -27,11 +27,12 @@ def render(request: Request[Any, Any, Any], template: str, status_code: int = 20
     """The full page, or only ``partial`` when htmx asked for it (same markup either way)."""
     context.setdefault("principal", request.scope.get("user"))
     context.setdefault("flashes", pop_flashes(request))
-    name = partial if partial and _is_htmx(request) else template
+    name = partial if partial and is_htmx(request) else template
     return HTMXTemplate(template_name=name, context=context, status_code=status_code)
 
 
-def _is_htmx(request: Request[Any, Any, Any]) -> bool:
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    """htmx asked for a fragment (a boosted link or form wants the whole page)."""
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
 
 

@@ -42,6 +42,33 @@ async def _with_profile(db: Db, employer_id: int) -> Employer:
     return employer
 
 
+async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, employer_id: int,
+                        assign_errors: dict[str, str] | None = None, status_code: int = 200,
+                        partial: str | None = None, assign_values: dict[str, str] | None = None,
+                        panel: dict[str, Any] | None = None) -> Template:
+    """The employer page (or its ``partial``); ``panel`` stands in for the panel of its template (a form
+    posted without JavaScript, shown again with its problems)."""
+    employer = await _with_profile(db, employer_id)
+    history = await service.assignments(db, employer_id)
+    show_audit = principal.has(Role.admin, Role.lead, Role.spoc)
+    audit = list(await db.scalars(
+        select(AuditEvent).where(AuditEvent.employer_id == employer_id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50))) if show_audit else []
+    lead_regions = await led_regions(db, principal)
+    candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
+    active = {a.region_id: a for a in history if a.ended_at is None}
+    panels = [] if partial else await load_panels(db, principal, employer)
+    if panel is not None:
+        panels = [panel if p["template"] == panel["template"] else p for p in panels]
+    return render(request, "employers/detail.html", status_code=status_code, partial=partial, panels=panels,
+                  employer=employer, history=history, audit=audit, lead_regions=lead_regions,
+                  audit_names=await id_names(db, audit),
+                  candidates=candidates, active=active, assign_errors=assign_errors or {},
+                  assign_values=assign_values or {},
+                  can_edit=service.can_edit(principal, employer),
+                  reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit)
+
+
 class EmployerPages(Controller):
     path = "/employers"
     guards = [requires_crm_user]
@@ -106,29 +133,7 @@ class EmployerPages(Controller):
     @get("/{employer_id:int}")
     async def detail(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                      employer_id: PathId) -> Template:
-        return await self._detail(request, db, principal, employer_id)
-
-    async def _detail(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                      employer_id: PathId, assign_errors: dict[str, str] | None = None,
-                      status_code: int = 200, partial: str | None = None,
-                      assign_values: dict[str, str] | None = None) -> Template:
-        employer = await _with_profile(db, employer_id)
-        history = await service.assignments(db, employer_id)
-        show_audit = principal.has(Role.admin, Role.lead, Role.spoc)
-        audit = list(await db.scalars(
-            select(AuditEvent).where(AuditEvent.employer_id == employer_id)
-            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50))) if show_audit else []
-        lead_regions = await led_regions(db, principal)
-        candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
-        active = {a.region_id: a for a in history if a.ended_at is None}
-        panels = [] if partial else await load_panels(db, principal, employer)
-        return render(request, "employers/detail.html", status_code=status_code, partial=partial, panels=panels,
-                      employer=employer, history=history, audit=audit, lead_regions=lead_regions,
-                      audit_names=await id_names(db, audit),
-                      candidates=candidates, active=active, assign_errors=assign_errors or {},
-                      assign_values=assign_values or {},
-                      can_edit=service.can_edit(principal, employer),
-                      reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit)
+        return await employer_page(request, db, principal, employer_id)
 
     @post("/{employer_id:int}/assign", guards=[requires_staff])
     async def assign(self, request: Request[Any, Any, Any], db: Db, principal: Me,
@@ -139,10 +144,10 @@ class EmployerPages(Controller):
             assignment = await service.assign_spoc(db, principal, employer_id, data)
         except HTTPException as exc:
             errors = await refused(db, exc, "assignment")
-            return await self._detail(request, db, principal, employer_id, assign_errors=errors, assign_values=form,
+            return await employer_page(request, db, principal, employer_id, assign_errors=errors, assign_values=form,
                                       status_code=exc.status_code, partial="employers/_spoc.html")
         flash(request, f"{assignment.spoc.name} is now the SPOC for {assignment.region.code}")
         if request.headers.get("hx-request"):
-            return await self._detail(request, db, principal, employer_id, partial="employers/_spoc.html")
+            return await employer_page(request, db, principal, employer_id, partial="employers/_spoc.html")
         return redirect(request, f"/employers/{employer_id}")
 

@@ -23,7 +23,7 @@ from crm.employers.panels import employer_panel
 from crm.employers.service import load_profiles
 from crm.errors import FieldError
 from crm.ids import parse_id
-from crm.web import flash, form_data, redirect, render
+from crm.web import flash, form_data, is_htmx, redirect, render
 
 PAGE = 10
 _REASON_MAX = 2000
@@ -50,10 +50,6 @@ def _survivor_choice(form: dict[str, str], c: DuplicateCandidate) -> tuple[int, 
         raise FieldError("survivor_id", "choose which of the two records survives")
     loser = c.employer_b_id if survivor == c.employer_a_id else c.employer_a_id
     return loser, survivor
-
-
-def _is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 async def _undo_state(db: AsyncSession, m: EmployerMerge) -> list[str]:
@@ -88,7 +84,7 @@ class ReviewPages(Controller):
                           exc: HTTPException) -> Template:
         await db.rollback()
         errors = dict(exc.fields) if isinstance(exc, FieldError) else {"pair": exc.detail}
-        if _is_htmx(request):
+        if is_htmx(request):
             c = await duplicates.get_candidate(db, principal, candidate_id)
             await load_profiles(db, [c.employer_a, c.employer_b])
             return render(request, "employers/_merge_pair.html", status_code=exc.status_code, c=c,
@@ -107,7 +103,7 @@ class ReviewPages(Controller):
             if exc.status_code not in (409, 422):
                 raise
             return await self._pair_error(request, db, principal, candidate_id, exc)
-        if _is_htmx(request):
+        if is_htmx(request):
             return render(request, "employers/_merge_result.html", m=m, blockers=await _undo_state(db, m),
                           touches_said=merge.touches_said(m))
         flash(request, _merged(m))
@@ -123,7 +119,7 @@ class ReviewPages(Controller):
             if exc.status_code not in (409, 422):
                 raise
             return await self._pair_error(request, db, principal, candidate_id, exc)
-        if _is_htmx(request):
+        if is_htmx(request):
             return render(request, "employers/_merge_dismissed.html", c=c)
         flash(request, f"Remembered: {c.employer_a.legal_name} and {c.employer_b.legal_name} are not duplicates")
         return redirect(request, "/employers/review")
@@ -159,14 +155,14 @@ class ReviewPages(Controller):
             if exc.status_code not in (409, 422):
                 raise
             await db.rollback()
-            if _is_htmx(request):
+            if is_htmx(request):
                 m = await merge_undo.get_merge(db, merge_id)
                 return render(request, "employers/_merge_result.html", status_code=exc.status_code, m=m,
                               blockers=await _undo_state(db, m), error=exc.detail)
             flash(request, exc.detail, "error")
             found = await db.get(EmployerMerge, merge_id)
             return redirect(request, f"/employers/{found.survivor_id if found else ''}")
-        if _is_htmx(request):
+        if is_htmx(request):
             return render(request, "employers/_merge_result.html", m=m, blockers=[])
         flash(request, f"Undid the merge: {m.loser.legal_name} is its own employer again")
         return redirect(request, f"/employers/{m.loser_id}")

@@ -20,7 +20,7 @@ import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import JSONBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,7 @@ from crm.db import begin_write
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.employers.models import Employer
+from crm.employers.pages import employer_page
 from crm.employers.panels import employer_panel
 from crm.employers.service import can_edit, lock_employer
 from crm.errors import FieldError, validation_path
@@ -40,7 +41,7 @@ from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPaci
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
 from crm.touches.routing import Channel, blackout_of, earliest_allowed_date
 from crm.touches.touch_schemas import ChannelStr
-from crm.web import field_message, form_data, refused, render
+from crm.web import field_message, flash, form_data, is_htmx, redirect, refused, render
 
 # How far from today a blackout may lie: a typo like 2062 is refused instead of stored.
 BLACKOUT_YEARS = 3
@@ -307,7 +308,8 @@ class PreferencesPages(Controller):
     guards = [requires_crm_user]
 
     @post("/{employer_id:int}/preferences")
-    async def save(self, request: Request[Any, Any, Any], db: Db, principal: Me, employer_id: PathId) -> Template:
+    async def save(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                   employer_id: PathId) -> Template | Redirect:
         raw = await request.form()
         form = await form_data(request)
         starts, ends, reasons = (list(raw.getall(k, [])) for k in ("starts_on", "ends_on", "reason"))
@@ -352,6 +354,12 @@ class PreferencesPages(Controller):
         except HTTPException as exc:
             errors = await refused(db, exc)  # rolled back; anything but 409/422 is raised again
             employer = await _employer(db, principal, employer_id)
-            return render(request, "touches/_preferences.html", status_code=exc.status_code,
-                          panel=await _panel(db, employer, errors, values, stale=isinstance(exc, seen.Changed)))
+            panel = await _panel(db, employer, errors, values, stale=isinstance(exc, seen.Changed))
+            if not is_htmx(request):  # posted without JavaScript: the whole page, this panel as it was sent
+                return await employer_page(request, db, principal, employer_id, status_code=exc.status_code,
+                                           panel=panel)
+            return render(request, "touches/_preferences.html", status_code=exc.status_code, panel=panel)
+        if not is_htmx(request):
+            flash(request, f"Contact preferences of {employer.legal_name} saved")
+            return redirect(request, f"/employers/{employer_id}#preferences")
         return render(request, "touches/_preferences.html", panel=await _panel(db, employer, saved=saved))

@@ -143,6 +143,26 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
 
 
 
+async def test_preferences_posted_without_javascript_answer_the_whole_employer_page(client, world, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    await login(client, world.users["spoc"].email)
+    await client.get(f"/employers/{e.id}")
+    r = await client.post(f"/employers/{e.id}/preferences", headers=csrf(client), data={
+        "max_touches": "two", "min_gap_days": "14", "starts_on": [_day(3)], "ends_on": [_day(1)],
+        "reason": ["trade show"]})
+    # The page itself, its other panels included, with the form's problems and values in place.
+    assert r.status_code == 422 and "<html" in r.text and "Valley Harvest Foods" in r.text
+    assert "must be a whole number from" in r.text and 'value="trade show"' in r.text
+    assert 'id="timeline"' in r.text and r.text.count('id="preferences"') == 1
+    assert await _stored(db, e.id) == (None, [], None)
+    r = await client.post(f"/employers/{e.id}/preferences", headers=csrf(client), data={"min_gap_days": "14"},
+                          follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/employers/{e.id}#preferences"
+    page = (await client.get(r.headers["location"])).text
+    assert "Contact preferences of Valley Harvest Foods saved" in page and "<html" in page
+    assert (await _stored(db, e.id))[0] == (None, None, 14)
+
+
 async def test_saving_from_a_page_older_than_anothers_save_is_refused_and_keeps_the_blackout(client, world, db):
     e = await world.f.employer("Valley Harvest Foods")
     form = f"/employers/{e.id}/preferences"
@@ -152,7 +172,7 @@ async def test_saving_from_a_page_older_than_anothers_save_is_refused_and_keeps_
     lead_saw = seen_in((await client.get(f"/employers/{e.id}")).text, form)
     r = await client.post(form, headers=csrf(client), data={
         "seen": lead_saw, "starts_on": [_day(3), ""], "ends_on": [_day(9), ""], "reason": ["asked us not to", ""]})
-    assert r.status_code == 200 and "Contact preferences saved" in r.text
+    assert r.status_code == 200 and "Contact preferences of Valley Harvest Foods saved" in r.text
     # The SPOC, on the page from before the lead's save, changes the touches allowed: it would have
     # replaced the whole set, the blackout the employer asked for with it. Plain POST and htmx alike.
     for headers in (csrf(client), {**HX, **csrf(client)}):
