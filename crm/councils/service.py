@@ -59,6 +59,7 @@ from crm.councils.schemas import (
 )
 from crm.db import begin_write, lock_row
 from crm.directory.models import Organization
+from crm.directory.service import regions_served
 from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.naics import naics_prefix_problem
@@ -171,7 +172,7 @@ def _naics_prefix(prefix: str | None) -> str | None:
 
 async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) -> AdvisoryCouncil:
     region_id = await region_id_for(db, data.region)
-    if await db.get(Organization, data.owner_organization_id) is None:
+    if (owner := await db.get(Organization, data.owner_organization_id)) is None:
         raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
     council = AdvisoryCouncil(name=_clean(data.name) or "", owner_organization_id=data.owner_organization_id,
                               region_id=region_id, program=_clean(data.program),
@@ -182,6 +183,10 @@ async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) ->
     if not can_manage(actor, council):
         raise PermissionDeniedException("Councils are created by their owner organization's staff or the "
                                         "region's leads")
+    if not (actor.is_admin or actor.can_in_region(region_id, Role.lead)) and (
+            region_id not in await regions_served(db, data.owner_organization_id)):
+        # Its attendance counts against employers' contact budgets: only where the owner works.
+        raise FieldError("region", f"is not a region {owner.name} serves")
     db.add(council)
     await db.flush()
     await db.refresh(council, ["owner_organization", "region"])

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from crm.audit import service as audit
 from crm.auth.models import Role
 from crm.auth.principal import Principal
-from crm.directory.models import Organization, OrganizationKind, Region, ServiceOffering
+from crm.directory.models import Organization, OrganizationKind, Region, ServiceOffering, organization_region
 from crm.employers.models import Employer, EmployerStatus
 from crm.errors import Conflict, FieldError
 from crm.touches.models import Touch
@@ -47,6 +47,12 @@ async def led_regions(db: AsyncSession, principal: Principal, *, counties: bool 
     if counties:
         query = query.options(selectinload(Region.counties))
     return [r for r in await db.scalars(query) if principal.can_in_region(r.id, Role.lead)]
+
+
+async def regions_served(db: AsyncSession, organization_id: int) -> set[int]:
+    """The ids of the regions an organization serves."""
+    return set(await db.scalars(select(organization_region.c.region_id).where(
+        organization_region.c.organization_id == organization_id)))
 
 
 async def regions(db: AsyncSession) -> list[Region]:

@@ -33,9 +33,11 @@ from crm.councils.service import (
 )
 from crm.db import begin_write, lock_row
 from crm.directory.models import Organization, Region
+from crm.directory.service import regions_served
 from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.employers.naics import naics_prefix_problem
+from crm.employers.service import can_reach_contacts
 from crm.errors import Conflict, FieldError
 from crm.partnerships.indicators import (
     MeetingAttendanceView,
@@ -204,7 +206,7 @@ async def create_partnership(db: AsyncSession, actor: Principal, data: Partnersh
     stage = _stage(data.stage)
     naics_prefixes = _naics_prefixes(data.naics_prefixes)
     regions = await _regions(db, data.regions)
-    if await db.get(Organization, data.owner_organization_id) is None:
+    if (owner := await db.get(Organization, data.owner_organization_id)) is None:
         raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
     p = SectorPartnership(name=name, owner_organization_id=data.owner_organization_id, stage=stage,
                           naics_prefixes=naics_prefixes, regions=regions,
@@ -212,6 +214,11 @@ async def create_partnership(db: AsyncSession, actor: Principal, data: Partnersh
     if not can_manage(actor, p):
         raise PermissionDeniedException("Partnerships are created by their convening organization's staff or a "
                                         "lead of one of their regions")
+    if not (actor.is_admin or any(actor.can_in_region(r.id, Role.lead) for r in regions)):
+        # Its convenings count against employers' contact budgets: only where the convener works.
+        served = await regions_served(db, data.owner_organization_id)
+        if outside := [r.code for r in regions if r.id not in served]:
+            raise FieldError("regions", f"{owner.name} does not serve {', '.join(outside)}")
     db.add(p)
     await db.flush()
     await db.refresh(p, ["owner_organization", "regions"])
@@ -317,7 +324,9 @@ async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
         if contact is None or (employer_id is not None and contact.employer_id != employer_id):
             raise FieldError("employer_contact_id", "is not a contact of the given employer")
         employer_id = contact.employer_id
-        name, email, title = name or contact.name, email or contact.email, title or contact.title
+        # The contact's address only for who may reach the employer's people (not partners: SPEC §3).
+        known = contact.email if can_reach_contacts(actor) else None
+        name, email, title = name or contact.name, email or known, title or contact.title
     if data.kind in BUSINESS_KINDS:
         employer = await db.get(Employer, employer_id)
         if employer is None:

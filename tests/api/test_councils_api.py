@@ -177,6 +177,18 @@ async def test_partner_cannot_create_a_council_owned_by_another_organization(cli
     assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
 
 
+async def test_owner_staff_create_councils_only_in_regions_their_organization_serves(client, world, db):
+    """Attendance at a council's meetings counts against employers' contact budgets: a partner may not
+    open one in a region its organization does not work in (the region's lead may)."""
+    body = {"name": "Bay committee", "owner_organization_id": world.orgs["college"].id, "region": "BAY-PENINSULA"}
+    r = await client.post("/api/councils", headers=await world.f.auth(world.users["partner"]), json=body)
+    assert r.status_code == 422 and r.json()["error"]["fields"] == [
+        {"field": "region", "message": "is not a region East LA College serves"}]
+    assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
+    r = await client.post("/api/councils", headers=await world.f.auth(world.users["admin"]), json=body)
+    assert r.status_code == 201
+
+
 async def _seat_chair(client, world, council_id):
     staff = await world.f.auth(world.users["partner"])
     r = await _member(client, staff, council_id, name="Chris Chair", email="chair@example.org", role="chair")

@@ -42,6 +42,40 @@ async def test_lead_creates_partnership_and_moves_its_stage(client, world, db):
     assert (await db.get(SectorPartnership, p["id"])).stage == "preparing_launch"
 
 
+async def test_convening_staff_create_partnerships_only_in_regions_their_organization_serves(client, world, db):
+    """Convenings count against employers' contact budgets: a partner may not convene where its organization
+    does not work; a lead of one of the partnership's regions may."""
+    body = {"name": "X", "owner_organization_id": world.orgs["board"].id, "regions": ["LA-BASIN", "BAY-PENINSULA"]}
+    r = await client.post("/api/partnerships", headers=await world.f.auth(world.users["partner2"]), json=body)
+    assert r.status_code == 422 and r.json()["error"]["fields"] == [
+        {"field": "regions", "message": "LA Basin WDB does not serve BAY-PENINSULA"}]
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
+    r = await client.post("/api/partnerships", headers=await world.f.auth(world.users["lead"]), json=body)
+    assert r.status_code == 201
+
+
+async def test_a_partner_adding_a_champion_from_the_employers_people_does_not_get_their_address(client, world, db):
+    """Partners reach an employer's people through the SPOC: a roster seat must not hand them the address
+    the employer API keeps from them (SPEC §3). The region's lead adding the same person copies it."""
+    from crm.employers.models import EmployerContact
+
+    employer = await world.f.employer("Harbor Freight Lines")
+    contact = EmployerContact(employer_id=employer.id, name="Rosa Diaz", title="HR Director", email="rosa@harbor.com")
+    db.add(contact)
+    await db.commit()
+    p = await _partnership(client, world)
+    r = await _add(client, await world.f.auth(world.users["partner2"]), p["id"], kind="champion",
+                   employer_contact_id=contact.id)
+    assert r.status_code == 201 and (r.json()["name"], r.json()["email"]) == ("Rosa Diaz", None)
+    members = (await client.get(f"/api/partnerships/{p['id']}/members",
+                                headers=await world.f.auth(world.users["partner2"]))).text
+    assert "rosa@harbor.com" not in members
+    other = await _partnership(client, world, name="Second Partnership")
+    r = await _add(client, await world.f.auth(world.users["lead"]), other["id"], kind="champion",
+                   employer_contact_id=contact.id)
+    assert r.status_code == 201 and r.json()["email"] == "rosa@harbor.com"
+
+
 async def test_unknown_stage_on_create_is_refused_and_nothing_written(client, world, db):
     r = await client.post("/api/partnerships", headers=await world.f.auth(world.users["lead"]), json={
         "name": "X", "owner_organization_id": world.orgs["board"].id, "regions": ["LA-BASIN"], "stage": "done"})
