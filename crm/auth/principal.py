@@ -93,6 +93,11 @@ class Principal:
         return region_id in self.regions_for(*roles)
 
     @property
+    def is_staff(self) -> bool:
+        """A region's staff (SPOC, lead) or an admin: who works employers and reads each other's notes."""
+        return self.has(Role.admin, Role.lead, Role.spoc)
+
+    @property
     def is_crm_user(self) -> bool:
         """Everyone but chairs-only users may see the CRM side."""
         return self.has(Role.admin, Role.lead, Role.spoc, Role.partner)

@@ -47,12 +47,13 @@ def employer_summary(e: Employer) -> EmployerSummary:
                            region=e.region.code if e.region else None, status=e.status, sector_code=e.sector_code)
 
 
-def assignment_out(a: SpocAssignment) -> AssignmentOut:
+def assignment_out(a: SpocAssignment, notes: bool = True) -> AssignmentOut:
+    """``notes``: with the lead's reason (staff only: partners see who, and since when)."""
     return AssignmentOut(
         id=a.id, region=a.region.code, spoc=SpocOut(id=a.spoc.id, name=a.spoc.name, email=a.spoc.email),
         backup_spoc=SpocOut(id=a.backup_spoc.id, name=a.backup_spoc.name, email=a.backup_spoc.email)
         if a.backup_spoc else None,
-        started_at=a.started_at, ended_at=a.ended_at, reason=a.reason,
+        started_at=a.started_at, ended_at=a.ended_at, reason=a.reason if notes else None,
         assigned_by=a.assigned_by.name if a.assigned_by else None, active=a.ended_at is None,
     )
 
@@ -91,11 +92,11 @@ class EmployerApi(Controller):
         return employer_out(await service.update_employer(db, principal, employer_id, data))
 
     @get("/{employer_id:int}/spoc-assignments")
-    async def list_assignments(self, db: Db, employer_id: PathId) -> AssignmentPage:
-        """Current and past SPOC assignments, active first."""
+    async def list_assignments(self, db: Db, principal: Me, employer_id: PathId) -> AssignmentPage:
+        """Current and past SPOC assignments, active first; ``reason`` is null for partners."""
         await service.get_employer(db, employer_id)
         rows = await service.assignments(db, employer_id)
-        return AssignmentPage(items=[assignment_out(a) for a in rows], total=len(rows))
+        return AssignmentPage(items=[assignment_out(a, principal.is_staff) for a in rows], total=len(rows))
 
     @post("/{employer_id:int}/spoc-assignments", guards=[requires_staff])
     async def assign(self, db: Db, principal: Me, employer_id: PathId,

@@ -8,13 +8,14 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from crm.audit.models import AuditEvent
 from crm.audit.names import id_names
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, User
+from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.directory.service import led_regions
@@ -25,6 +26,7 @@ from crm.employers.models import Employer, SizeBand, SpocAssignment
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn
 from crm.errors import FieldError
+from crm.touches.models import HandOff, Touch, TouchRequest
 from crm.web import flash, form_data, parse_form, redirect, refused, render
 
 PAGE = 25
@@ -42,6 +44,24 @@ async def _with_profile(db: Db, employer_id: int) -> Employer:
     return employer
 
 
+def _audit_visible(principal: Principal) -> ColumnElement[bool]:
+    """The employer's audit events a SPOC or lead reads: the work of their own regions (touches, requests,
+    hand-offs, SPOC assignments: reasons and notes of another region's staff stay there, as on the
+    timeline), and what concerns the employer itself (its record, preferences, merges, seats)."""
+    if principal.is_admin:
+        return true()
+    mine = principal.regions_for(Role.lead, Role.spoc)
+    kind, entity = AuditEvent.entity_type, AuditEvent.entity_id
+    return or_(
+        kind.not_in(("touch", "touch_request", "hand_off", "spoc_assignment")),
+        and_(kind == "touch", entity.in_(select(Touch.id).where(Touch.region_id.in_(mine)))),
+        and_(kind == "touch_request", entity.in_(select(TouchRequest.id).where(TouchRequest.region_id.in_(mine)))),
+        and_(kind == "hand_off", entity.in_(select(HandOff.id).join(Touch, Touch.id == HandOff.touch_id)
+                                            .where(Touch.region_id.in_(mine)))),
+        and_(kind == "spoc_assignment", entity.in_(select(SpocAssignment.id)
+                                                   .where(SpocAssignment.region_id.in_(mine)))))
+
+
 async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, employer_id: int,
                         assign_errors: dict[str, str] | None = None, status_code: int = 200,
                         partial: str | None = None, assign_values: dict[str, str] | None = None,
@@ -50,9 +70,9 @@ async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, 
     posted without JavaScript, shown again with its problems)."""
     employer = await _with_profile(db, employer_id)
     history = await service.assignments(db, employer_id)
-    show_audit = principal.has(Role.admin, Role.lead, Role.spoc)
+    show_audit = principal.is_staff
     audit = list(await db.scalars(
-        select(AuditEvent).where(AuditEvent.employer_id == employer_id)
+        select(AuditEvent).where(AuditEvent.employer_id == employer_id, _audit_visible(principal))
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50))) if show_audit else []
     lead_regions = await led_regions(db, principal)
     candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
@@ -66,7 +86,8 @@ async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, 
                   candidates=candidates, active=active, assign_errors=assign_errors or {},
                   assign_values=assign_values or {},
                   can_edit=service.can_edit(principal, employer),
-                  reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit)
+                  reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit,
+                  staff=principal.is_staff)
 
 
 class EmployerPages(Controller):

@@ -185,7 +185,7 @@ def can_reach_contacts(principal: Principal) -> bool:
     """Whether the employer's people are shown with their e-mail and phone: to SPOCs, leads and admins.
     Partners see who they are (name, title) but reach them through the SPOC -- the one door of SPEC §3:
     an address book handed to every partner is the ten uncoordinated calls OneDoor exists to stop."""
-    return principal.has(Role.admin, Role.lead, Role.spoc)
+    return principal.is_staff
 
 
 def can_edit(principal: Principal, employer: Employer) -> bool:

@@ -111,6 +111,32 @@ async def test_lead_assigns_spoc_from_the_employer_page_and_sees_it_with_audit(c
     assert await db.scalar(select(func.count(SpocAssignment.id))) == 1
 
 
+async def test_the_audit_trail_keeps_a_regions_reasons_from_another_regions_staff(client, world):
+    """The timeline's rule: staff of another region see that work happened there, not its notes."""
+    e = await world.f.employer("Sunrise Family Dental")
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.post(f"/api/employers/{e.id}/spoc-assignments", headers=lead, json={
+        "region": "LA-BASIN", "spoc_id": world.users["spoc"].id, "reason": "owner asked for Maria"})
+    assert r.status_code == 201, r.text
+    r = await client.patch(f"/api/employers/{e.id}", headers=lead, json={"dba": "Sunrise Dental"})
+    assert r.status_code == 200
+    await login(client, world.users["bay_spoc"].email)
+    trail = (await client.get(f"/employers/{e.id}")).text.split('id="audit"', 1)[1]
+    assert "Sunrise Dental" in trail  # the employer's own record: any region's staff
+    assert "spoc.assign" not in trail and "owner asked for Maria" not in trail
+    await login(client, world.users["spoc2"].email)
+    trail = (await client.get(f"/employers/{e.id}")).text.split('id="audit"', 1)[1]
+    assert '<span title="spoc.assign">' in trail
+    # The lead's reason is a note between staff: a partner sees who the SPOC is and since when.
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/employers/{e.id}")).text
+    assert "Maria Lopez" in page and "owner asked for Maria" not in page
+    listed = f"/api/employers/{e.id}/spoc-assignments"
+    partner = await world.f.auth(world.users["partner"])
+    assert (await client.get(listed, headers=partner)).json()["items"][0]["reason"] is None
+    assert (await client.get(listed, headers=lead)).json()["items"][0]["reason"] == "owner asked for Maria"
+
+
 async def test_assign_form_shows_field_error_in_place_for_htmx(client, world, db):
     e = await world.f.employer("Sunrise Family Dental")
     await login(client, world.users["lead"].email)
