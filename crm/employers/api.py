@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user, requires_staff
@@ -78,6 +79,11 @@ class EmployerApi(Controller):
 
     @post("/")
     async def create_employer(self, db: Db, principal: Me, data: JSONBody[EmployerIn]) -> EmployerOut:
+        """Staff only. A partner names a new employer in a touch request, where intake matches it against
+        the employers on file first (a record made beside the real one would make it ambiguous)."""
+        if not principal.is_staff:
+            raise PermissionDeniedException("Partners name a new employer in a touch request; OneDoor matches "
+                                            "it against the employers on file first")
         employer = await service.create_employer(db, principal, data)
         return employer_out(employer)
 

@@ -198,11 +198,12 @@ def can_edit(principal: Principal, employer: Employer) -> bool:
 
 
 async def create_employer(db: AsyncSession, actor: Principal, data: EmployerIn) -> Employer:
-    """Create an employer; partners create ``provisional`` ones until a SPOC verifies them."""
+    """Create an employer: staff directly, a partner's touch request (intake, when no employer on file is
+    the one named) as ``provisional`` until a SPOC verifies it."""
     employer = Employer(legal_name="", name_key="")
     fields = msgspec.structs.asdict(data)
     await _apply_fields(db, employer, fields)
-    if not actor.has(Role.admin, Role.lead, Role.spoc):
+    if not actor.is_staff:
         employer.status = EmployerStatus.provisional.value
     elif employer.region_id is not None and not can_edit(actor, employer):
         raise PermissionDeniedException("You may only create employers in your own region")

@@ -52,12 +52,14 @@ async def test_a_contact_email_is_checked_as_a_users_is_naming_the_contact(clien
     assert await _count(db) == 0
 
 
-async def test_partner_created_employer_is_provisional(client, world):
+async def test_a_partner_cannot_create_an_employer_directly(client, world, db):
+    """A partner names a new employer in a touch request, which matches it first (a record created beside
+    the real one with its FEIN made every partner's request for that employer ambiguous)."""
     headers = await world.f.auth(world.users["partner"])
-    r = await client.post("/api/employers", json={"legal_name": "Blue Sky Bakery", "county": "Los Angeles"},
-                          headers=headers)
-    assert r.status_code == 201
-    assert r.json()["status"] == "provisional"
+    r = await client.post("/api/employers", json={"legal_name": "Blue Sky Bakery", "county": "Los Angeles",
+                                                   "do_not_contact": True}, headers=headers)
+    assert r.status_code == 403 and "touch request" in r.text
+    assert await _count(db) == 0
 
 
 @pytest.mark.parametrize(
