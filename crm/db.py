@@ -17,7 +17,7 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import Connection, Engine, event, make_url, select
+from sqlalchemy import Connection, Engine, event, make_url, select, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -247,8 +247,7 @@ async def begin_write(session: AsyncSession, *, inline: bool = True) -> None:
     """
     if session.in_transaction():
         await session.commit()
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
+    engine = _engine(session)
     if engine.dialect.name != "sqlite":
         await session.connection()
         return
@@ -287,6 +286,24 @@ async def lock_row(session: AsyncSession, model: type[M], row_id: int) -> M | No
     row: M | None = await session.scalar(select(table).where(table.id == row_id).with_for_update(of=table)
                                          .execution_options(populate_existing=True))
     return row
+
+
+async def lock_keys(session: AsyncSession, *keys: str) -> None:
+    """Hold ``keys`` (names of things that have no row to lock, such as an e-mail being signed in to)
+    until the transaction, begun with ``begin_write``, ends. PostgreSQL: transaction-scoped advisory
+    locks, taken in one global order (sorted) so two holders never wait for each other. SQLite:
+    nothing more to do, ``begin_write`` already holds the database's one write lock."""
+    if not session.in_transaction():
+        await begin_write(session)
+    if _engine(session).dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+def _engine(session: AsyncSession) -> Engine:
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
 
 
 async def reads_inline(session: AsyncSession) -> None:

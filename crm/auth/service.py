@@ -13,7 +13,7 @@ from crm.audit import service as audit
 from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGrant, User
 from crm.auth.passwords import hash_password, new_token, verify_password
 from crm.auth.principal import Principal, forget_on_commit
-from crm.db import begin_write
+from crm.db import begin_write, lock_keys
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
 from crm.emails import checked_email
@@ -34,6 +34,9 @@ async def authenticate(db: AsyncSession, settings: Settings, email: str, passwor
     # caller already runs its own transaction (CLI, tests), which then owns the locking.
     if not db.in_transaction():
         await begin_write(db)
+    # Count, then record a failure: without a lock, concurrent guesses all read the count below the limit
+    # (PostgreSQL; SQLite's write lock already makes them take turns).
+    await lock_keys(db, f"sign-in:{email}", f"sign-in-from:{remote_addr}")
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.login_window_seconds)
     by_email, by_addr = (
         await db.execute(
@@ -54,7 +57,9 @@ async def authenticate(db: AsyncSession, settings: Settings, email: str, passwor
     user = await db.scalar(
         select(User).where(User.email == email).options(selectinload(User.grants))
     )
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    # The hash is checked even for an unknown e-mail (against a dummy): answering at once told which exist.
+    right = verify_password(user.password_hash if user is not None else None, password)
+    if user is None or not user.is_active or not right:
         db.add(LoginFailure(email=email, remote_addr=remote_addr))
         await db.commit()
         raise NotAuthorizedException("Wrong e-mail or password")
