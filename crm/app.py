@@ -38,6 +38,7 @@ from crm.employers.api import EmployerApi
 from crm.employers.match_api import MatchApi
 from crm.employers.review_api import ReviewApi
 from crm.errors import exception_handlers
+from crm.headers import add_security_headers
 from crm.health import healthz, readyz
 from crm.inputs import screen_request
 from crm.jobs.scheduler import start_scheduler
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         before_request=screen_request,
+        before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(
             title="OneDoor API",
             version="0.1.0",
