@@ -49,10 +49,37 @@ async def test_a_hand_off_accepted_in_one_tab_and_declined_in_another_says_so_in
     await other_tab.goto(live_server + "/requests")
     await page.locator("#hand-offs button", has_text="Accept").click()
     await expect(page.locator("#hand-offs")).to_contain_text("accepted")
-    await other_tab.locator("#hand-offs input[name=note]").fill("No welding program this term")
+    await other_tab.locator("#hand-offs textarea[name=note]").fill("No welding program this term")
     await other_tab.locator("#hand-offs button", has_text="Decline").click()
     row = other_tab.locator(f"#hand-off-{hand_off.id}")
     await expect(row.locator("[role=alert]")).to_contain_text(f"Hand-off #{hand_off.id} was already accepted by "
                                                               "Pat Partner")
     await expect(row).to_contain_text("No welding program this term")
     await expect(row.locator("button")).to_have_count(0)
+
+
+async def test_enter_in_a_hand_off_note_does_not_answer_the_hand_off(page, live_server, live_factory):
+    """The note is typed to decline; Enter in it pressed the form's first button, Accept."""
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    acme = await f.employer("ACME Corporation")
+    async with f.sessionmaker() as db, db.begin():
+        hand_off = HandOff(employer_id=acme.id, from_user_id=spoc.id, to_org_id=college.id, need="Welding cohort")
+        db.add(hand_off)
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests")
+    note = page.locator("#hand-offs textarea[name=note]")
+    await note.fill("Sorry, our OJT funds are spent")
+    await note.press("Enter")
+    await note.type("for this year")
+    await page.wait_for_timeout(300)  # a submit would have swapped the row by now
+    async with f.sessionmaker() as db:
+        assert (await db.get(HandOff, hand_off.id)).status == "pending"
+    await page.locator("#hand-offs button", has_text="Decline").click()
+    await expect(page.locator(f"#hand-off-{hand_off.id}")).to_contain_text("declined")
+    async with f.sessionmaker() as db:
+        answered = await db.get(HandOff, hand_off.id)
+        assert (answered.status, answered.response_note) == ("declined", "Sorry, our OJT funds are spent\nfor this year")
