@@ -277,16 +277,16 @@ def _open_requests_stmt() -> Select[*tuple[Any, ...]]:
 def _touches_stmt() -> Select[*tuple[Any, ...]]:
     t, u, r = _touch_t.c, _user_t.c, _request_t.c
     has_requests = case((t.status.in_(_OPEN_TOUCHES), exists().where(r.touch_id == t.id)), else_=False)
-    return (select(t.id, t.region_id, t.status, t.window_start, t.window_end, t.planned_on, t.spoc_id,
-                   u.name, u.email, has_requests.label("has_requests"))
+    return (select(t.id, t.region_id, t.status, t.window_start, t.window_end, t.planned_on, t.scheduled_at,
+                   t.spoc_id, u.name, u.email, has_requests.label("has_requests"))
             .select_from(_touch_t.outerjoin(_user_t, u.id == t.spoc_id))
             .where(t.employer_id == bindparam("employer_id"), t.status != TouchStatus.CANCELLED.value)
             .order_by(t.planned_on))
 
 
-async def employer_state(db: AsyncSession, employer_id: int) -> EmployerState:
+async def employer_state(db: AsyncSession, employer_id: int, now: dt.datetime) -> EmployerState:
     """The employer's open requests, and its touches: every uncancelled one counts against the budget
-    (SPEC §3.4), the open ones can take a bundle. Two statements."""
+    (SPEC §3.4), the open ones can take a bundle unless their appointment is past ``now``. Two statements."""
     conn = await db.connection()
     params = {"employer_id": employer_id}
     requests = [OpenRequestView(id=r.id, requester_org_id=r.requester_org_id, employer_id=employer_id,
@@ -299,7 +299,8 @@ async def employer_state(db: AsyncSession, employer_id: int) -> EmployerState:
         if t.status in OPEN_TOUCH_STATUSES:
             touches[t.id] = OpenTouch(
                 OpenTouchView(id=t.id, employer_id=employer_id, region_id=t.region_id, status=TouchStatus(t.status),
-                              window_start=t.window_start, window_end=t.window_end, planned_date=t.planned_on),
+                              window_start=t.window_start, window_end=t.window_end, planned_date=t.planned_on,
+                              appointment_passed=t.scheduled_at is not None and t.scheduled_at <= now),
                 t.spoc_id, t.name, t.email, bool(t.has_requests))
     return EmployerState(requests, touches, counted)
 
@@ -478,7 +479,7 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
     elif data.employer_id is None:
         await lock_employer(db, employer.id)  # by id it was read FOR UPDATE already
 
-    state = await employer_state(db, employer.id)
+    state = await employer_state(db, employer.id, now)
     policy = await load_policy(db, employer.id, region_id)
     decision = decide_request(
         NewRequest(requester_org_id=org_id, employer_id=employer.id, region_id=region_id, purpose=purpose,

@@ -122,7 +122,7 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
     await lock_employer(db, employer.id)
     today = clock.local_date(now)
     window = (max(req.window_start, today), req.window_end) if req.window_end >= today else default_window(today)
-    state = await employer_state(db, employer.id)
+    state = await employer_state(db, employer.id, now)
     decision = decide_request(
         NewRequest(requester_org_id=req.requester_org_id, employer_id=employer.id, region_id=req.region_id,
                    purpose=Purpose(req.purpose), priority=Priority(req.priority),

@@ -163,6 +163,8 @@ class TouchRequest(Base):
     touch_id: Mapped[int | None] = mapped_column(ForeignKey("touch.id", ondelete="SET NULL"), index=True,
                                                  default=None)
     release_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # Why it is held when not for the employer's budget (its touch was cancelled); cleared on release.
+    hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)
     outcome_note: Mapped[str | None] = mapped_column(Text, default=None)
     decline_reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -81,7 +81,7 @@ async def _attach(db: AsyncSession, touch: Touch, reqs: list[TouchRequest], empl
     status = RequestStatus.SCHEDULED if touch.status == TouchStatus.SCHEDULED else RequestStatus.QUEUED
     for req in reqs:
         before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
-        req.status, req.touch_id, req.release_on = status.value, touch.id, None
+        req.status, req.touch_id, req.release_on, req.hold_reason = status.value, touch.id, None, None
         audit.record(db, how.actor, how.action, "touch_request", req.id, employer_id=employer.id,
                      before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS))
     await db.flush()
@@ -125,7 +125,7 @@ async def place(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], 
         for req in reqs:
             if req.release_on != decision.release_on:
                 before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
-                req.release_on = decision.release_on
+                req.release_on, req.hold_reason = decision.release_on, None  # held by the budget now
                 audit.record(db, actor, "touch_request.hold", "touch_request", req.id, employer_id=employer.id,
                              before=before, after=audit.snapshot(req, REQUEST_AUDIT_FIELDS))
         return "held"
@@ -156,9 +156,10 @@ async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, n
     for group in sorted(groups.values(), key=_group_order):
         region_id = group[0].region_id
         # Reloaded per group: the previous group's touch counts against this one's budget.
-        state = await employer_state(db, employer_id)
+        state = await employer_state(db, employer_id, now)
         views = [HeldRequestView(id=r.id, employer_id=employer_id, region_id=region_id,
-                                 release_on=r.release_on or today, priority=Priority(r.priority)) for r in group]
+                                 release_on=r.release_on or today, priority=Priority(r.priority),
+                                 window_start=r.window_start, window_end=r.window_end) for r in group]
         results = release_held(views, [t.view for t in state.open_touches.values()], state.counted,
                                await load_policy(db, employer_id, region_id), today)
         for result in results:

@@ -62,7 +62,7 @@ async def touch_openers(db: AsyncSession, reqs: list[TouchRequest]) -> dict[int,
 
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
              outcome: str | None = None, decline_reason: str | None = None,
-             window_end: dt.date | None = None) -> str:
+             window_end: dt.date | None = None, hold_reason: str | None = None) -> str:
     """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first)."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
         verb = "Queued as" if opened_touch else "Bundled into"
@@ -73,8 +73,8 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
     if status == RequestStatus.HELD and release_on is not None:
         late = "" if window_end is None or release_on <= window_end else (
             f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late")
-        return (f"Held until {human_date(release_on)}: the employer's contact budget is used up until then; "
-                f"it will join the first touch made then{late}")
+        why = hold_reason or "the employer's contact budget is used up until then"
+        return f"Held until {human_date(release_on)}: {why}; it will join the first touch made then{late}"
     if status == RequestStatus.NEEDS_MATCH:
         return "Needs a match: a SPOC will confirm which employer you meant"
     if status == RequestStatus.COMPLETED:
@@ -99,7 +99,7 @@ def decision_message(req: TouchRequest, openers: dict[int, int] | None = None) -
     first = (openers or {}).get(touch.id, req.id) if touch is not None else req.id
     return describe(req.status, touch_ref(touch) if touch is not None else None, opened_touch=first == req.id,
                     release_on=req.release_on, outcome=req.outcome, decline_reason=req.decline_reason,
-                    window_end=req.window_end)
+                    window_end=req.window_end, hold_reason=req.hold_reason)
 
 
 async def request_outs(db: AsyncSession, reqs: list[TouchRequest]) -> list[TouchRequestOut]:
@@ -136,7 +136,8 @@ def _request_out_stmt() -> Select[*tuple[Any, ...]]:
     return (select(TouchRequest.id, TouchRequest.status, TouchRequest.touch_id, TouchRequest.employer_id,
                    TouchRequest.release_on, TouchRequest.purpose, TouchRequest.priority, TouchRequest.summary,
                    TouchRequest.window_start, TouchRequest.window_end, TouchRequest.outcome,
-                   TouchRequest.outcome_note, TouchRequest.decline_reason, TouchRequest.employer_query,
+                   TouchRequest.outcome_note, TouchRequest.decline_reason, TouchRequest.hold_reason,
+                   TouchRequest.employer_query,
                    TouchRequest.created_at, Touch.status.label("touch_status"), Touch.planned_on, Touch.spoc_id,
                    spoc.name.label("spoc_name"), touch_region.code.label("touch_region"), Employer.legal_name,
                    Employer.dba, region.code.label("region"), requester.name.label("requester"),
@@ -164,7 +165,8 @@ async def request_out_by_id(db: AsyncSession, request_id: int) -> TouchRequestOu
         spoc=SpocRef(id=row.spoc_id, name=row.spoc_name) if touch is not None and row.spoc_id is not None else None,
         planned_date=row.planned_on if touch is not None else None, release_on=row.release_on,
         decision=describe(row.status, touch, opened_touch=row.opener == row.id, release_on=row.release_on,
-                          outcome=row.outcome, decline_reason=row.decline_reason, window_end=row.window_end),
+                          outcome=row.outcome, decline_reason=row.decline_reason, window_end=row.window_end,
+                          hold_reason=row.hold_reason),
         employer_name=employer_display_name(row.legal_name, row.dba) if row.employer_id is not None
         else (str(query_name) if query_name else None),
         region=row.region, purpose=row.purpose, priority=row.priority, summary=row.summary,

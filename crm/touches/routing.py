@@ -143,7 +143,9 @@ class OpenRequestView:
 
 @dataclass(frozen=True, slots=True)
 class OpenTouchView:
-    """An existing touch; `planned_date` is the scheduled date once it is scheduled."""
+    """An existing touch; `planned_date` is the scheduled date once it is scheduled. `appointment_passed`:
+    it is scheduled for a time already gone (not yet marked completed): it carries no new request, whose
+    purpose the contact that took place never raised."""
 
     id: int
     employer_id: int
@@ -152,17 +154,20 @@ class OpenTouchView:
     window_start: date
     window_end: date
     planned_date: date
+    appointment_passed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class HeldRequestView:
-    """A held request waiting for its release date."""
+    """A held request waiting for its release date, and the days its requester asked for."""
 
     id: int
     employer_id: int
     region_id: int
     release_on: date
     priority: Priority = Priority.NORMAL
+    window_start: date | None = None
+    window_end: date | None = None
 
 
 # ---------------------------------------------------------------- decisions
@@ -245,13 +250,13 @@ def resolve_window(start: date | None, end: date | None, today: date) -> Window:
     if end is not None:
         _check_day("window_end", end)
     start = today if start is None else start
+    if start > today + timedelta(days=MAX_LEAD_DAYS):  # before adding to it: 9999-12-31 + 30 days overflows
+        raise RoutingError("window_start", "must be within two years from today")
     end = start + timedelta(days=DEFAULT_WINDOW_DAYS) if end is None else end
     if end < start:
         raise RoutingError("window_end", "must be on or after window_start")
     if end < today:
         raise RoutingError("window_end", "the window is entirely in the past")
-    if start > today + timedelta(days=MAX_LEAD_DAYS):
-        raise RoutingError("window_start", "must be within two years from today")
     start = max(start, today)
     if (end - start).days > MAX_WINDOW_DAYS:
         raise RoutingError("window_end", f"the window may span at most {MAX_WINDOW_DAYS} days")
@@ -321,6 +326,7 @@ def _best_bundle(
         bundle
         for touch in open_touches
         if touch.status in OPEN_TOUCH_STATUSES and touch.employer_id == employer_id and touch.region_id == region_id
+        and not touch.appointment_passed
         for bundle in [_bundle_into(touch, window, dates, policy)]
         if bundle is not None
     ]
@@ -357,6 +363,18 @@ def decide_request(
     return bundle if bundle is not None else _pace(window, dates, policy)
 
 
+def release_window(group: Sequence[HeldRequestView], today: date) -> Window:
+    """The days a released group's touch may take: what every request whose dates are still to come asked
+    for (from today on); the default window when none is left, or when they have no day in common -- a
+    request held past its last day was told so, and is served as soon as the budget allows."""
+    current = [(max(h.window_start, today), h.window_end) for h in group
+               if h.window_start is not None and h.window_end is not None and h.window_end >= today]
+    window: Window | None = current[0] if current else None
+    for other in current[1:]:
+        window = _intersect(window, other) if window is not None else None
+    return window if window is not None else default_window(today)
+
+
 def release_held(
     held: Sequence[HeldRequestView],
     open_touches: Sequence[OpenTouchView],
@@ -384,11 +402,11 @@ def release_held(
         ),
     )
     dates = sorted(counted_touch_dates)
-    window = default_window(today)
     results: list[ReleaseDecision] = []
     for group in order:
         ids = tuple(sorted(h.id for h in group))
         region_id = group[0].region_id
+        window = release_window(group, today)
         decision: Bundle | NewTouch | Hold | Refuse
         if policy.do_not_contact:
             decision = Refuse(RefuseReason.DO_NOT_CONTACT)

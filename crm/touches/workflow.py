@@ -363,10 +363,11 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     if release is not None:
         for r in requests:
             r.touch_id, r.release_on = None, release
+            r.hold_reason = f"touch #{touch.id} was cancelled ({reason})"
         _move_requests(db, actor, requests, "hold", touch.employer_id,
-                       note=f"touch #{touch.id} cancelled ({reason}); held until {release.isoformat()}")
+                       note=f"touch #{touch.id} cancelled ({reason}); held until {human_date(release)}")
         told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}). "
-                f"Your request is held and joins the next touch from {release.isoformat()}.")
+                f"Your request is held and joins the next touch from {human_date(release)}.")
     else:
         for r in requests:
             r.decline_reason, r.closed_at = f"Touch cancelled: {reason}", now

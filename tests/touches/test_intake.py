@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.audit.models import AuditEvent
 from crm.auth.models import User
 from crm.auth.principal import Principal
@@ -29,12 +30,12 @@ async def as_principal(sessionmaker, user) -> Principal:
         return Principal.from_user(await s.get_one(User, user.id, options=[selectinload(User.grants)]))
 
 
-async def submit(sessionmaker, user, *, today=TODAY, **fields):
+async def submit(sessionmaker, user, *, today=TODAY, now=None, **fields):
     fields.setdefault("purpose", "hiring")
     fields.setdefault("region", "LA-BASIN")
     principal = await as_principal(sessionmaker, user)
     async with sessionmaker() as s:
-        result = await submit_request(s, principal, TouchRequestIn(**fields), today=today)
+        result = await submit_request(s, principal, TouchRequestIn(**fields), today=today, now=now)
         await s.commit()
     return result
 
@@ -90,6 +91,24 @@ async def test_second_partner_request_bundles_into_open_touch_and_narrows_its_wi
     assert second.body.decision == f"Bundled into touch #{touch.id} with Maria Lopez, planned for 11 March 2027"
     assert await db.scalar(select(func.count()).select_from(Touch)) == 1
     assert "touch.bundle" in (await db.scalars(select(AuditEvent.action))).all()
+
+
+async def test_an_appointment_already_held_today_takes_no_new_request(world, sessionmaker, db):
+    """Scheduled for 09:00 and not marked completed by 15:00: the conversation is over, so a request sent
+    in the afternoon does not ride on it (its SPOC would have to report an outcome nobody raised)."""
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    first = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=TODAY, window_end=day(30))
+    nine = clock.local_instant(TODAY, dt.time(9))
+    await db.execute(update(Touch).where(Touch.id == first.body.touch_id).values(
+        status="scheduled", scheduled_at=nine, planned_on=TODAY))
+    await db.commit()
+    morning = await submit(sessionmaker, world.users["partner2"], employer_id=e.id, purpose="apprenticeship",
+                           now=nine - dt.timedelta(hours=1))
+    assert morning.body.touch_id == first.body.touch_id  # before the appointment it still rides along
+    afternoon = await submit(sessionmaker, world.users["partner2"], employer_id=e.id, purpose="event",
+                             now=nine + dt.timedelta(hours=6))
+    assert afternoon.status_code == 201 and afternoon.body.touch_id not in (None, first.body.touch_id)
 
 
 async def test_request_over_budget_is_held_until_the_earliest_date_the_budget_allows(world, sessionmaker, db):
@@ -199,8 +218,8 @@ def _hide_open(monkeypatch, *, requests: bool = True, touches: bool = False) -> 
 
     real = intake.employer_state
 
-    async def blind(db, employer_id):
-        state = await real(db, employer_id)
+    async def blind(db, employer_id, now):
+        state = await real(db, employer_id, now)
         return intake.EmployerState([] if requests else state.open_requests,
                                     {} if touches else state.open_touches, state.counted)
 

@@ -96,3 +96,28 @@ async def test_two_processes_running_the_same_release_slot_run_it_once(world, se
     second = await run_claimed(sessionmaker, job, now=at(day(20)) + dt.timedelta(minutes=1))
     assert first == "new_touch=1" and second is None
     assert await db.scalar(select(func.count()).select_from(Touch)) == 3
+
+
+async def test_a_request_held_by_a_cancelled_touch_is_released_into_its_own_days(world, sessionmaker, db):
+    """The touch was called off five weeks before the days the partner asked for: a week later the job
+    plans the new touch in those days, not on the release day."""
+    from crm.touches import workflow
+    from crm.touches.touch_schemas import CancelIn
+    from tests.touches.test_intake import as_principal
+
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    a = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=day(40), window_end=day(60))
+    assert (a.body.status, a.body.planned_date) == ("queued", day(40))
+    spoc = await as_principal(sessionmaker, world.users["spoc"])
+    async with sessionmaker() as s:
+        await workflow.cancel(s, spoc, a.body.touch_id, CancelIn(reason="SPOC out sick that week"), at(TODAY))
+        await s.commit()
+    held = await db.get_one(TouchRequest, a.body.id)
+    assert (held.status, held.release_on) == ("held", day(7))
+    assert await run_job(sessionmaker, day(7)) == "new_touch=1"
+    await db.rollback()  # read what the job committed
+    held = await db.get_one(TouchRequest, a.body.id)
+    touch = await db.get_one(Touch, held.touch_id)
+    assert (touch.planned_on, touch.window_start, touch.window_end) == (day(40), day(40), day(60))
+    assert held.hold_reason is None  # released: no longer held for the cancel

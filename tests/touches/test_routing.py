@@ -131,6 +131,7 @@ def test_missing_start_defaults_to_today() -> None:
         (d(-10), d(-1), "window_end"),  # entirely in the past
         (d(0), d(400), "window_end"),  # longer than a year
         (d(800), d(810), "window_start"),  # years ahead
+        (date(9999, 12, 31), None, "window_start"),  # the default end would overflow the calendar
         ("2025-03-03", d(10), "window_start"),  # not a date
     ],
 )
@@ -372,8 +373,41 @@ def test_stricter_employer_preference_holds_what_the_region_would_allow() -> Non
 # ------------------------------------------------------------------ release of held requests
 
 
-def held(id: int, release: int, *, region: int = REGION, priority: Priority = Priority.NORMAL) -> HeldRequestView:
-    return HeldRequestView(id, EMPLOYER, region, d(release), priority)
+def held(id: int, release: int, *, region: int = REGION, priority: Priority = Priority.NORMAL,
+         window: tuple[int, int] | None = None) -> HeldRequestView:
+    start, end = (d(window[0]), d(window[1])) if window is not None else (None, None)
+    return HeldRequestView(id, EMPLOYER, region, d(release), priority, start, end)
+
+
+def test_a_held_request_whose_dates_are_still_to_come_is_released_into_them() -> None:
+    """Its touch was cancelled weeks before the days the partner asked for: the new touch is planned in them,
+    not on the release day (a week after the cancel)."""
+    out = release_held([held(1, 0, window=(40, 60))], [], [], PacingPolicy(), TODAY)
+    assert out[0].decision == NewTouch((d(40), d(60)), d(40))
+    # A touch already planned before those days does not take it.
+    out = release_held([held(1, 0, window=(40, 60))], [touch(9, 5, window=(0, 30))], [d(5)], PacingPolicy(), TODAY)
+    assert out[0].decision == NewTouch((d(40), d(60)), d(40))
+
+
+def test_held_requests_released_together_keep_to_the_days_all_still_ask_for() -> None:
+    group = [held(1, 0, window=(-10, 20)), held(2, -1, window=(5, 45)), held(3, -3, window=(-40, -20))]
+    # 3's days are over (it was told so when held): 1 and 2 share days 5 to 20.
+    assert release_held(group, [], [], PacingPolicy(), TODAY)[0].decision == NewTouch((d(5), d(20)), d(5))
+    # No day in common, or none left: as soon as the budget allows, in the default window.
+    apart = [held(1, 0, window=(0, 3)), held(2, 0, window=(10, 20))]
+    assert release_held(apart, [], [], PacingPolicy(), TODAY)[0].decision == NewTouch((d(0), d(30)), d(0))
+    over = [held(1, 0, window=(-30, -1))]
+    assert release_held(over, [], [], PacingPolicy(), TODAY)[0].decision == NewTouch((d(0), d(30)), d(0))
+
+
+def test_an_appointment_whose_time_has_passed_takes_no_new_request() -> None:
+    """Scheduled for 09:00 today and not completed yet at 15:00: that contact never raised the new purpose."""
+    past = replace(touch(9, 0, window=(0, 10), status=TouchStatus.SCHEDULED), appointment_passed=True)
+    assert isinstance(decide(request(start=0, end=20), touches=[past]), NewTouch)
+    assert release_held([held(1, 0)], [past], [d(0)], PacingPolicy(), TODAY)[0].decision != Bundle(
+        9, (d(0), d(10)), d(0))
+    later = touch(9, 0, window=(0, 10), status=TouchStatus.SCHEDULED)  # the same appointment, still to come
+    assert decide(request(start=0, end=20), touches=[later]) == Bundle(9, (d(0), d(10)), d(0))
 
 
 def test_held_requests_not_yet_due_stay_untouched() -> None:

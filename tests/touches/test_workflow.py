@@ -224,10 +224,14 @@ async def test_cancel_holds_bundled_requests_a_week_by_default_and_tells_request
     release = today() + dt.timedelta(days=7)
     assert [(q.status, q.touch_id, q.release_on) for q in reqs] == [("held", None, release)] * 2
     bodies = (await db.scalars(select(OutboxMessage.body))).all()
-    assert len(bodies) == 2 and all("owner on leave" in b and release.isoformat() in b for b in bodies)
+    assert len(bodies) == 2 and all("owner on leave" in b and human_date(release) in b for b in bodies)
     # The request's own history says why it went back to held.
     notes = set(await db.scalars(select(AuditEvent.note).where(AuditEvent.action == "touch_request.hold")))
-    assert notes == {f"touch #{t.id} cancelled (owner on leave); held until {release.isoformat()}"}
+    assert notes == {f"touch #{t.id} cancelled (owner on leave); held until {human_date(release)}"}
+    # And so does what the partner reads of it: the SPOC's reason, not the employer's budget.
+    mine = (await client.get(f"/api/touch-requests/{r1.id}", headers=await world.f.auth(world.users["partner"]))).json()
+    assert mine["decision"] == (f"Held until {human_date(release)}: touch #{t.id} was cancelled (owner on leave); "
+                                "it will join the first touch made then")
 
 
 @pytest.mark.parametrize(("hold_in", "released_in"), [(2, 4), (20, 20)])
