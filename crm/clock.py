@@ -36,6 +36,18 @@ def as_instant(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+def skipped_hour(value: dt.datetime) -> bool:
+    """Whether a California wall time never happens: the hour the clocks skip when summer time starts
+    (02:30 on 8 March 2026). ``as_instant`` would quietly make it 03:30."""
+    if value.tzinfo is not None:
+        return False
+    there = value.replace(tzinfo=LOCAL_TZ)
+    return there.astimezone(dt.UTC).astimezone(LOCAL_TZ).replace(tzinfo=None) != value
+
+
+SKIPPED_HOUR = "does not exist that day: the clocks move from 02:00 to 03:00"
+
+
 def local_instant(day: dt.date, time: dt.time) -> dt.datetime:
     """The UTC instant of a California day and wall-clock time (a form's date and time fields)."""
     return as_instant(dt.datetime.combine(day, time))

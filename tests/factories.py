@@ -119,6 +119,15 @@ def today() -> dt.date:
     return clock.today()
 
 
+def next_spring_forward() -> dt.date:
+    """The next day California's clocks skip 02:00-03:00 (the second Sunday of March), after today."""
+    for year in (today().year, today().year + 1):
+        second_sunday = dt.date(year, 3, 8) + dt.timedelta(days=(6 - dt.date(year, 3, 8).weekday()) % 7)
+        if second_sunday > today():
+            return second_sunday
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def recorded_statements() -> Iterator[list[str]]:
     """The SQL statements every engine of this process runs inside the block."""

@@ -45,3 +45,10 @@ def test_tests_read_today_when_they_run_and_it_turns_over_at_california_midnight
     assert today() == imported
     monkeypatch.setattr(clock, "now", lambda: midnight + dt.timedelta(minutes=1))
     assert today() == imported + dt.timedelta(days=1)
+
+
+def test_the_hour_skipped_when_summer_time_starts_is_not_a_wall_time():
+    assert clock.skipped_hour(dt.datetime(2027, 3, 14, 2, 30))  # a second Sunday of March
+    assert not clock.skipped_hour(dt.datetime(2027, 3, 14, 3, 30))
+    assert not clock.skipped_hour(dt.datetime(2027, 11, 7, 1, 30))  # the repeated hour exists (its first time)
+    assert not clock.skipped_hour(dt.datetime(2027, 3, 14, 2, 30, tzinfo=dt.UTC))  # an instant is an instant

@@ -151,9 +151,14 @@ def _share_badge(recent: Sequence[MeetingAttendanceView]) -> Badge:
 
 
 def _met_badge(held: Sequence[MeetingAttendanceView], cutoff: date) -> Badge:
+    """As the councils' badge: a convening counts once someone is ticked present (a date alone is no meeting)."""
     if not held:
         return _badge("met_last_12_months", False, "no meetings recorded")
-    last = held[-1].held_on
+    attended = [m for m in held if m.business_count + m.public_count > 0]
+    if not attended:
+        return _badge("met_last_12_months", False,
+                      f"no meeting with anyone present (nobody is ticked present at {held[-1].held_on:%-d %b %Y})")
+    last = attended[-1].held_on
     if last >= cutoff:
         return _badge("met_last_12_months", True, f"last met on {last:%-d %b %Y}")
     return _badge("met_last_12_months", False, f"last met on {last:%-d %b %Y}, more than 12 months ago")

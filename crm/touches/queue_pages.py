@@ -567,6 +567,8 @@ def _when(day: str, time: str) -> dt.datetime:
         at = dt.time.fromisoformat(time.strip()) if time.strip() else dt.time(10, 0)
     except ValueError:
         wrong.append(("scheduled_time", "is not a time (HH:MM)"))
+    if on is not None and not wrong and clock.skipped_hour(dt.datetime.combine(on, at)):
+        wrong.append(("scheduled_time", clock.SKIPPED_HOUR))
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
     assert on is not None

@@ -78,7 +78,9 @@ def touch_entry(viewer: Principal, t: Row[Any], purposes: list[str]) -> Timeline
     if not _full_view(viewer, t.region_id):
         return TimelineEntryOut(kind="touch", id=t.id, on=t.planned_on, status=t.status, purposes=purposes,
                                 region=t.region, spoc=t.spoc)
-    return TimelineEntryOut(kind="touch", id=t.id, on=t.planned_on, at=t.scheduled_at or t.completed_at,
+    # A touch completed before its appointment happened when it was completed, not at the appointment.
+    at = t.completed_at if t.status == TouchStatus.COMPLETED and t.completed_at else t.scheduled_at or t.completed_at
+    return TimelineEntryOut(kind="touch", id=t.id, on=t.planned_on, at=at,
                             status=t.status, purposes=purposes, region=t.region, channel=t.channel,
                             source=t.source, spoc=t.spoc, notes=t.notes, cancel_reason=t.cancel_reason)
 

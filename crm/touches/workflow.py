@@ -173,6 +173,8 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     # within the pacing horizon, a year and a day past today's.
     if abs((data.scheduled_at.date() - today).days) > 2 * HOLD_HORIZON_DAYS:
         raise FieldError("scheduled_at", "must be within the next year")
+    if clock.skipped_hour(data.scheduled_at):
+        raise FieldError("scheduled_at", clock.SKIPPED_HOUR)
     when = clock.as_instant(data.scheduled_at)  # a naive time is California wall time
     day = clock.local_date(when)
     if day < today:

@@ -11,7 +11,7 @@ from crm import clock
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, Touch, TouchRequest
 from crm.touches.requests import human_date
-from tests.factories import csrf, login, recorded_statements, seen_in
+from tests.factories import csrf, login, next_spring_forward, recorded_statements, seen_in
 from tests.touches.conftest import today
 
 HX = {"HX-Request": "true"}
@@ -464,6 +464,20 @@ async def test_inline_schedule_says_a_bad_date_and_a_bad_time_at_once(client, wo
     for name, said in (("scheduled_on", "is not a date"), ("scheduled_time", "is not a time"),
                        ("channel", "choose how you will contact them")):
         assert said in r.text.split(f'name="{name}"', 1)[1].split("</label>", 1)[0], name
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
+async def test_inline_schedule_refuses_a_time_the_clocks_skip(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": next_spring_forward().isoformat(), "scheduled_time": "02:30",
+                                "channel": "visit"})
+    assert r.status_code == 422
+    label = r.text.split('name="scheduled_time"', 1)[1].split("</label>", 1)[0]
+    assert "the clocks move from 02:00 to 03:00" in label
     assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 

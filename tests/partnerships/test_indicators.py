@@ -179,9 +179,12 @@ def test_met_in_last_12_months_boundary() -> None:
     assert (old.ok, old.explanation) == (False, "last met on 14 Jun 2025, more than 12 months ago")
 
 
-def test_met_in_last_12_months_counts_a_meeting_without_attendance() -> None:
+def test_met_in_last_12_months_needs_someone_present_as_a_councils_does() -> None:
+    """A date with nobody ticked present is a meeting planned or not recorded, not one held."""
     b = indicator([meeting(date(2026, 5, 1), 0, 0)], "met_last_12_months")
-    assert (b.ok, b.explanation) == (True, "last met on 1 May 2026")
+    assert (b.ok, b.explanation) == (False, "no meeting with anyone present (nobody is ticked present at 1 May 2026)")
+    b = indicator([meeting(date(2026, 3, 1), 2, 1), meeting(date(2026, 5, 1), 0, 0)], "met_last_12_months")
+    assert (b.ok, b.explanation) == (True, "last met on 1 Mar 2026")
 
 
 def test_future_meeting_alone_is_not_a_meeting_held() -> None:

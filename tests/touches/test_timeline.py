@@ -67,3 +67,16 @@ async def test_touch_lists_purposes_of_requests_it_carries_or_completed_not_of_t
         items = await timeline.entries(db, viewer, e.id)
     purposes = {i.id: i.purposes for i in items if i.kind == "touch"}
     assert purposes == {upcoming.id: ["hiring"], done.id: ["apprenticeship"]}
+
+
+async def test_a_touch_completed_before_its_appointment_is_shown_when_it_happened(world, desk, sessionmaker):
+    """Reached on the phone on Monday ahead of Friday's visit: the entry is Monday's, not Friday 10:00."""
+    e = await world.f.employer("Golden State Logistics")
+    done = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    friday = done + dt.timedelta(days=4)
+    t = await desk.touch(e, world.users["spoc"], status="completed", planned_in=0, scheduled_at=friday,
+                         completed_at=done)
+    viewer = await _principal(sessionmaker, world.users["spoc"])
+    async with sessionmaker() as db:
+        entry = next(i for i in await timeline.entries(db, viewer, e.id) if i.id == t.id)
+    assert entry.at == done

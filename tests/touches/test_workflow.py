@@ -11,6 +11,7 @@ from crm.audit.models import AuditEvent
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, RegionPolicy, Touch, TouchRequest
 from crm.touches.requests import human_date
+from tests.factories import next_spring_forward
 from tests.touches.conftest import today
 
 
@@ -353,3 +354,14 @@ async def test_region_policy_change_is_what_schedule_checks(client, world, desk,
     r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
                           json={"scheduled_at": at(1), "channel": "call"})
     assert r.status_code == 200, r.text
+
+
+async def test_a_time_the_clocks_skip_is_refused_not_moved_an_hour(client, world, db, bundled):
+    """02:30 on the night summer time starts never happens: it was stored as 03:30 without a word."""
+    e, t, r1, r2 = bundled
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc,
+                          json={"scheduled_at": f"{next_spring_forward().isoformat()}T02:30:00", "channel": "visit"})
+    assert r.status_code == 422 and r.json()["error"]["fields"] == [
+        {"field": "scheduled_at", "message": "does not exist that day: the clocks move from 02:00 to 03:00"}]
+    assert (await _state(db, t.id))[0].status == "queued"
