@@ -33,6 +33,8 @@ from crm.db import reads_inline
 from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Organization
 from crm.directory.service import led_regions
+from crm.employers.candidates import Candidate, match_candidates
+from crm.employers.candidates import Query as EmployerQuery
 from crm.employers.models import Employer
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
@@ -421,24 +423,31 @@ class QueuePages(Controller):
                                                   "form_key": secrets.token_urlsafe(16)}, {})
 
     async def _log_form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
-                        errors: dict[str, str], status_code: int = 200) -> Template:
+                        errors: dict[str, str], status_code: int = 200,
+                        choices: list[Candidate] | None = None) -> Template:
         employer_id = parse_id(values.get("employer_id"))
         employer = await db.get(Employer, employer_id) if employer_id is not None else None
         if employer is not None and not values.get("employer_name"):
             values = {**values, "employer_name": employer.display_name}
         return render(request, "touches/queue_log.html", status_code=status_code, values=values, errors=errors,
-                      employer=employer, channels=[c.value for c in Channel])
+                      employer=employer, channels=[c.value for c in Channel], choices=choices or [])
 
     @post("/log")
     async def log_touch(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
         form = await form_data(request)
+        choices: list[Candidate] = []
         try:
-            employer_id = parse_id(form.get("employer_id", ""))
+            # employer_choice: the list offered when the name was sent without a pick (no JavaScript).
+            employer_id = parse_id(form.get("employer_id", "")) or parse_id(form.get("employer_choice", ""))
             missing: list[tuple[str, str]] = []  # every field's problem at once, not one per submit
-            if employer_id is None:
+            typed = form.get("employer_name", "").strip()
+            if employer_id is None and typed and not form.get("employer_id", "").strip():
+                choices = [c for c, _ in await match_candidates(db, EmployerQuery(name=typed), limit=6)]
+                missing.append(("employer_id", "choose which employer you mean" if choices
+                                else "no employer on file matches this name; check its spelling"))
+            elif employer_id is None:
                 missing.append(("employer_id", "choose from the list" if form.get("employer_id", "").strip()
-                                else "choose the employer from the suggestions as you type its name"
-                                if form.get("employer_name", "").strip() else "is required"))
+                                else "is required"))
             if not form.get("occurred_on", "").strip():
                 missing.append(("occurred_on", "is required"))
             elif (day := _gather(missing, _day, form.get("occurred_on", ""), "occurred_on")) is not None:
@@ -463,7 +472,8 @@ class QueuePages(Controller):
                 errors = {"employer_id": "this employer is in a region you do not work; log it in your own region"}
             if "region" in errors:
                 errors["employer_id"] = errors.pop("region")
-            return await self._log_form(request, db, form, errors, status_code=409 if conflict else 422)
+            return await self._log_form(request, db, form, errors, status_code=409 if conflict else 422,
+                                        choices=choices)
         out = logged.touch()
         # A repeat answers as the first did: the same message and page, about the one touch logged.
         flash(request, f"Logged a {out.channel} with {out.employer_name}: it counts toward the budget")

@@ -707,7 +707,7 @@ async def test_an_unpicked_employer_and_a_future_day_are_marked_at_once(client, 
     r = await client.post("/queue/log", data={
         "employer_id": "", "employer_name": "Turner Roof", "channel": "call",
         "occurred_on": (today() + dt.timedelta(days=30)).isoformat(), "_csrf_token": client.cookies.get("csrftoken")})
-    assert r.status_code == 422 and "choose the employer from the suggestions" in r.text
+    assert r.status_code == 422 and "no employer on file matches this name" in r.text
     assert "must be today or earlier" in r.text
     assert await db.scalar(select(func.count(Touch.id))) == 0
 
@@ -743,14 +743,30 @@ async def test_log_form_finds_the_employer_by_name_and_refuses_another_regions_a
     form = (await client.get("/queue/log")).text
     assert 'name="employer_name"' in form and 'hx-get="/employers/match"' in form  # typeahead, not a number box
     token = client.cookies.get("csrftoken")
-    typed = await client.post("/queue/log", data={"employer_name": "Golden State", "employer_id": "", "channel": "call",
-                                                  "occurred_on": today().isoformat(), "_csrf_token": token})
-    assert typed.status_code == 422 and "choose the employer from the suggestions" in typed.text
     other = await client.post("/queue/log", data={"employer_id": str(bay.id), "channel": "call", "notes": "kept",
                                                   "occurred_on": today().isoformat(), "_csrf_token": token})
     assert other.status_code == 422 and "a region you do not work" in other.text
     assert "kept" in other.text and "<nav" in other.text  # the form again, with what was typed
     assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
+async def test_a_log_form_sent_without_javascript_offers_the_employers_its_name_matches(client, world, db):
+    """No suggestions without JavaScript: the name sent alone comes back with the employers it matches to
+    choose from (the form could not be sent at all), and choosing one logs the contact."""
+    golden = await world.f.employer("Golden State Logistics")
+    await world.f.employer("Golden Gate Produce")
+    await login(client, world.users["spoc"].email)
+    token = client.cookies.get("csrftoken")
+    form = {"employer_name": "Golden State Logistics", "employer_id": "", "channel": "call",
+            "occurred_on": today().isoformat(), "notes": "called about drivers", "_csrf_token": token}
+    typed = await client.post("/queue/log", data=form)
+    assert typed.status_code == 422 and "choose which employer you mean" in typed.text
+    assert f'name="employer_choice" value="{golden.id}"' in typed.text and "called about drivers" in typed.text
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+    chosen = await client.post("/queue/log", data={**form, "employer_choice": str(golden.id)})
+    assert chosen.status_code == 200 and "Logged a call with Golden State Logistics" in chosen.text
+    await db.rollback()  # read what the app committed
+    assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == golden.id)) == 1
 
 
 async def test_employer_page_shows_the_timeline_with_budget_left(client, world, desk):
