@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,8 +43,9 @@ from crm.ids import parse_id
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch
+from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
-from crm.touches.requests import request_out_of
+from crm.touches.requests import human_date, request_out_of
 from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus
 from crm.touches.touch_api import log_touch_once
 from crm.touches.touch_schemas import (
@@ -160,7 +162,8 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
 async def _crowded_by(db: Db, logged: Touch) -> str | None:
     """What a logged contact (a fact, always recorded) now crowds: open touches of the employer closer to
     it than the pacing gap, or a budget it used up; None when it fits."""
-    view = await budget.budget_view(db, logged.employer_id, logged.region_id, logged.planned_on)
+    counted = await budget.counted_dates(db, logged.employer_id)
+    view = await budget.budget_view(db, logged.employer_id, logged.region_id, logged.planned_on, counted)
     policy = view.policy
     gap = dt.timedelta(days=policy.min_gap_days - 1)
     near = [] if policy.min_gap_days <= 0 else list(await db.execute(select(Touch.id, Touch.planned_on).where(
@@ -171,6 +174,12 @@ async def _crowded_by(db: Db, logged: Touch) -> str | None:
         return (f"Touch{'es' if len(near) > 1 else ''} {which} now fall{'' if len(near) > 1 else 's'} within "
                 f"{policy.min_gap_days} days of this contact, closer than the employer's pacing allows: "
                 "reschedule or cancel if the conversation covered them")
+    others = list(counted)
+    others.remove(logged.planned_on)
+    if not is_allowed(replace(policy, do_not_contact=False, blackout=()), others, logged.planned_on):
+        after = f" until {human_date(view.next_allowed)}" if view.next_allowed else ""
+        return (f"This contact goes beyond the employer's pacing (at most {policy.max_touches} touches in "
+                f"{policy.period_days} days, {policy.min_gap_days} days apart): new requests will be held{after}")
     if view.remaining <= 0:
         return "This contact used the employer's last pacing budget for the period: new requests will be held"
     return None

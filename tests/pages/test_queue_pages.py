@@ -736,6 +736,20 @@ async def test_a_logged_contact_that_spends_the_last_budget_says_new_requests_wi
     assert said == [False, True]
 
 
+async def test_a_logged_contact_beyond_the_budget_says_so_rather_than_that_it_used_the_last(client, world):
+    """Touches 20 and 6 days ago, logging one today: 3 in 30 days, 6 days after the last (the default
+    budget: 2 per 30 days, 7 days apart). It is recorded (it happened) and the SPOC is told it went over."""
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["spoc"].email)
+    for days_ago in (20, 6, 0):
+        r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call",
+                                                  "occurred_on": (today() - dt.timedelta(days=days_ago)).isoformat(),
+                                                  "_csrf_token": client.cookies.get("csrftoken")})
+    warned = r.text.split('class="flash flash-warn"', 1)[1].split("</div>", 1)[0]
+    assert "goes beyond the employer&#39;s pacing (at most 2 touches in 30 days, 7 days apart)" in warned
+    assert "last pacing budget" not in warned
+
+
 async def test_log_form_finds_the_employer_by_name_and_refuses_another_regions_at_the_field(client, world, db):
     await world.f.employer("Golden State Logistics")
     bay = await world.f.employer("Bay Bakery", county="San Mateo")
