@@ -346,6 +346,7 @@ class HeldRow:
     requester_org: str
     purpose: str
     summary: str
+    hold_reason: str | None  # None: the employer's pacing budget
 
 
 async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100, *,
@@ -353,7 +354,7 @@ async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limi
     """Held requests (all regions when ``region_ids`` is None), soonest release first; ``q`` and
     ``region`` (a code) narrow them as they narrow the queue's touches."""
     stmt = (select(TouchRequest.id, TouchRequest.release_on, TouchRequest.employer_id, Employer.legal_name,
-                   Organization.name, TouchRequest.purpose, TouchRequest.summary)
+                   Organization.name, TouchRequest.purpose, TouchRequest.summary, TouchRequest.hold_reason)
             .outerjoin(Employer, Employer.id == TouchRequest.employer_id)
             .join(Organization, Organization.id == TouchRequest.requester_org_id)
             .where(TouchRequest.status == "held"))

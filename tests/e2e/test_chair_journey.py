@@ -83,3 +83,18 @@ async def test_on_a_phone_the_printable_roster_scrolls_sideways_in_its_own_box_n
         return box.scrollLeft;
     }""")
     assert scrolled > 0  # seven columns do not fit 390 px: the table's own box scrolls
+
+
+async def test_at_tablet_width_the_roster_and_the_employer_list_stay_within_the_page(demo_db, page, live_server):
+    """768 px: the roster and the employer list pushed the whole page sideways, cutting off the Status column."""
+    await page.set_viewport_size({"width": 768, "height": 1024})
+    await sign_in(page, live_server, CHAIR, DEMO_PASSWORD)
+    welding = demo_db["Advanced Manufacturing & Welding Technology Advisory Committee"]
+    await page.goto(f"{live_server}/chair/councils/{welding}")
+    await expect(page.locator("#roster")).to_contain_text("Robert Castellanos")
+    assert await page.evaluate("document.documentElement.scrollWidth") == 768
+    await page.context.clear_cookies()
+    await sign_in(page, live_server, "admin@demo.onedoor.org", DEMO_PASSWORD)
+    await page.goto(f"{live_server}/employers")
+    await expect(page.locator("table.grid")).to_contain_text("Status")
+    assert await page.evaluate("document.documentElement.scrollWidth") == 768

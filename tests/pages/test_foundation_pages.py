@@ -280,6 +280,10 @@ async def test_the_employer_page_gives_a_partner_the_contacts_names_and_the_spoc
     await login(client, world.users["spoc"].email)
     page = (await client.get(f"/employers/{e['id']}")).text
     assert "ana@acme.com" in page and "stay with the SPOC" not in page
+    # On a line of their own, apart from the title (they ran together: "HR Managerana@acme.com").
+    contact = page.split("<strong>Ana Ruiz</strong>", 1)[1].split("</li>", 1)[0]
+    assert contact.startswith(", HR Manager")
+    assert '<br><span class="muted contact-ways"><a href="mailto:ana@acme.com">' in contact
 
 
 async def test_the_api_reference_loads_nothing_from_outside(client):

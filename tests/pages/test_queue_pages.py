@@ -524,6 +524,9 @@ async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held
     row, held = r.text.split('id="held"', 1)
     assert "cancelling held them for a later touch" in row and "logged by the SPOC" not in row
     assert 'hx-swap-oob="true"' in held and "forklift drivers" in held
+    # Each held request links to its page and says why it waits: this SPOC's cancel, not the budget.
+    assert f'<a href="/requests/{req.id}">#{req.id}</a>' in held
+    assert f"touch #{t.id} was cancelled (owner retired)" in held
     # The held list sent along keeps the page's search (its address, which htmx sends).
     r = await client.post(f"/queue/touches/{other.id}/cancel", data={"reason": "owner retired"},
                           headers={**HX, **csrf(client), "HX-Current-URL": "http://testserver.local/queue?q=acme"})
