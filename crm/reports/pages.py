@@ -29,8 +29,8 @@ Text = Annotated[str | None, Parameter(max_length=32)]
 
 
 def _month_name(month: str) -> str:
-    """``2026-03`` -> ``Mar 26`` for an axis."""
-    return dt.date.fromisoformat(f"{month}-01").strftime("%b %y")
+    """``2026-03`` -> ``Mar 2026`` for an axis ("Mar 26" read as the 26th of March)."""
+    return dt.date.fromisoformat(f"{month}-01").strftime("%b %Y")
 
 
 def _chart(name: str, report: Report) -> charts.Chart | None:

@@ -270,6 +270,9 @@ async def test_admin_edits_an_organization_and_its_services_leave_with_a_region(
     assert f'href="/admin/organizations/{college.id}"' in listing and "Community college" in listing
     page = (await admin.get(f"/admin/organizations/{college.id}")).text
     assert 'value="LA-BASIN" checked' in page
+    # Its services, per region it serves (the link without a region answered 422).
+    crosswalk = f"/crosswalk/organizations/{college.id}?region=LA-BASIN"
+    assert f'<a href="{crosswalk}">LA-BASIN</a>' in page and (await admin.get(crosswalk)).status_code == 200
     r = await admin.post(f"/admin/organizations/{college.id}", data=_form(
         admin, name="East Los Angeles College", kind="community_college", regions="BAY-PENINSULA"))
     assert r.status_code == 200

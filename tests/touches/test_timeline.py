@@ -80,3 +80,16 @@ async def test_a_touch_completed_before_its_appointment_is_shown_when_it_happene
     async with sessionmaker() as db:
         entry = next(i for i in await timeline.entries(db, viewer, e.id) if i.id == t.id)
     assert entry.at == done
+
+
+async def test_only_a_held_request_says_until_when(client, world, desk):
+    """A withdrawn request that had been held read "withdrawn until 14 Dec"."""
+    from tests.factories import login
+
+    e = await world.f.employer("Golden State Logistics")
+    await desk.request(None, world.users["partner"], employer=e, status="withdrawn", release_in=12)
+    await desk.request(None, world.users["partner2"], employer=e, purpose="event", release_in=9)
+    await login(client, world.users["spoc"].email)
+    rows = (await client.get(f"/employers/{e.id}")).text.split('id="timeline"', 1)[1].split("</table>", 1)[0]
+    withdrawn, held = rows.split("withdrawn", 1)[1].split("</tr>", 1)[0], rows.split(">held", 1)[1].split("</tr>", 1)[0]
+    assert "until" not in withdrawn and "until" in held
