@@ -205,6 +205,10 @@ async def test_print_roster_page_uses_the_print_stylesheet(client, world):
     r = await client.get(f"/councils/{a['council']['id']}/roster")
     assert r.status_code == 200 and "/static/print-roster.css" in r.text
     assert "Dana Whitfield" in r.text and "Industry-chaired" in r.text
+    # Landmarks and a title like every page's: screen-reader users jump to its main part.
+    assert "<main>" in r.text and "— roster · OneDoor</title>" in r.text and '<nav class="no-print"' in r.text
+    staffed = (await client.get(f"/councils/{a['council']['id']}")).text
+    assert "<th></th>" not in staffed and '<th><span class="visually-hidden">Actions</span></th>' in staffed
     css = await client.get("/static/print-roster.css")
     assert css.status_code == 200 and "@media print" in css.text
 

@@ -192,7 +192,9 @@ async def test_a_value_the_schema_refuses_is_shown_under_its_field_in_words(clie
     r = await client.post("/employers/new", data={**data, "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 422
     label = r.text.split(f'name="{field}"', 1)[1].split("</label>", 1)[0]
-    assert f'<small class="error" role="alert">{said}</small>' in label and "regex" not in r.text
+    assert f'<small class="error" role="alert" id="{field}-error">{said}</small>' in label and "regex" not in r.text
+    # Screen readers hear it as the field's description, and that the value is not accepted.
+    assert f'aria-invalid="true" aria-describedby="{field}-error"' in label
     assert await db.scalar(select(func.count(Employer.id))) == 0
 
 
