@@ -3,6 +3,7 @@ recommendations), create/edit forms, roster CSV and print page, and the employer
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.auth.guards import requires_crm_user
 from crm.auth.principal import Principal
 from crm.councils import service
-from crm.councils.compliance import MemberRole, MemberType, is_current, last_met
+from crm.councils.compliance import EXPIRING_WITHIN_DAYS, MemberRole, MemberType, is_current, last_met
 from crm.councils.models import (
     RECOMMENDATION_STATUSES,
     AdvisoryCouncil,
@@ -64,6 +65,9 @@ async def council_context(db: AsyncSession, principal: Principal, council: Advis
         "council": council, "badges": await service.badges(db, council, on), "today": on,
         "members": current, "history": [m for m in roster if m.removed_at is not None],
         "is_current": lambda m: is_current(service.member_view(m), on),
+        # The seats the "terms ending" badge counts, marked in the roster itself.
+        "ends_soon": lambda m: m.term_end is not None and on <= m.term_end <= on + dt.timedelta(
+            days=EXPIRING_WITHIN_DAYS),
         "meetings": meetings, "present": present, "eligible": eligible, "attendees": attendees,
         "recommendations": await service.recommendations(db, council.id), "statuses": RECOMMENDATION_STATUSES,
         "can_manage": manage, "base": base, "member_types": MEMBER_TYPES, "roles": ROLES,

@@ -199,6 +199,20 @@ async def test_roster_csv_quotes_commas_and_neutralizes_formulas(client, world):
     assert row[0] == "'=HYPERLINK(\"x\")"
 
 
+async def test_the_roster_marks_the_seats_whose_terms_end_soon(client, world):
+    """The badge "1 term ends within 60 days" did not say whose; the roster now marks the seat (the chair's
+    view included)."""
+    a = await _arrange(client, world)
+    staff = await world.f.auth(world.users["partner"])
+    soon = (today() + dt.timedelta(days=20)).isoformat()
+    await client.post(f"/api/councils/{a['council']['id']}/members", headers=staff, json={
+        "name": "Evan Peterson", "member_type": "labor", "term_start": "2025-01-01", "term_end": soon})
+    await login(client, world.users["chair"].email)
+    page = (await client.get(f"/chair/councils/{a['council']['id']}")).text
+    rows = {name: page.split(f"<td>{name}", 1)[1].split("</tr>", 1)[0] for name in ("Evan Peterson", "Chris Chair")}
+    assert "ends soon" in rows["Evan Peterson"] and "ends soon" not in rows["Chris Chair"]
+
+
 async def test_print_roster_page_uses_the_print_stylesheet(client, world):
     a = await _arrange(client, world)
     await login(client, world.users["partner"].email)
