@@ -243,6 +243,7 @@ async def test_a_lead_sees_how_many_touches_are_unassigned_and_can_list_only_tho
     only = (await client.get("/queue", params={"who": "unassigned"}, headers=HX)).text
     assert "Orphan Later Co" in only and "Orphan Last Co" in only and "Soon One Co" not in only
     assert "Show the 2 unassigned only" not in only and "(2)" in _section(only, "unassigned-queue", "held")
+    assert 'id="group-overdue"' not in only and "Nothing overdue" not in only  # not three empty groups first
     bad = (await client.get("/queue", params={"who": "nobody"})).text
     assert "who: must be everyone" in bad
     await login(client, world.users["spoc"].email)
