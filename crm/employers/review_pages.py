@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from crm.auth.guards import requires_lead
 from crm.auth.models import Role
@@ -126,13 +127,23 @@ class ReviewPages(Controller):
 
     @post("/{employer_id:int}/merge")
     async def merge_into(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                         employer_id: PathId) -> Redirect:
-        """The employer page's "merge into #N" form."""
+                         employer_id: PathId) -> Template | Redirect:
+        """The employer page's "merge into #N" form; it first shows both records to confirm (a mistyped
+        digit would merge the employer into another company)."""
         form = await form_data(request)
         into = parse_id((form.get("into") or "").strip().lstrip("#"))
         try:
             if into is None:
                 raise FieldError("into", "give the number of the employer that survives")
+            if form.get("confirmed") != "yes":
+                pair = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_([employer_id, into]))
+                                                           .options(joinedload(Employer.region)))}
+                if into not in pair or pair[into].status == EmployerStatus.merged:
+                    raise FieldError("into", f"no employer #{into} to merge into")
+                if into == employer_id:
+                    raise FieldError("into", "is this employer itself")
+                return render(request, "employers/merge_confirm.html", loser=pair[employer_id],
+                              survivor=pair[into], reason=form.get("reason") or "")
             m = await merge.merge_employers(db, principal, employer_id, into, _reason(form))
         except HTTPException as exc:
             if exc.status_code not in (409, 422):

@@ -135,8 +135,16 @@ async def test_merge_into_form_on_the_employer_page(client, world, db):
     token = client.cookies.get("csrftoken")
     bad = await client.post(f"/employers/{b.id}/merge", data={"into": "abc", "_csrf_token": token})
     assert bad.status_code == 200 and "Merge into: give the number of the employer that survives" in bad.text
-    ok = await client.post(f"/employers/{b.id}/merge", data={"into": f"#{a.id}", "_csrf_token": token},
-                           follow_redirects=False)
+    # First both records side by side: a mistyped number merged the employer into another company at once.
+    asked = await client.post(f"/employers/{b.id}/merge", data={"into": f"#{a.id}", "reason": "same practice",
+                                                                "_csrf_token": token}, follow_redirects=False)
+    assert asked.status_code == 200 and "Sunrise Family Dental" in asked.text and "Sunrise Dental Group" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text and 'value="same practice"' in asked.text
+    assert (await _fresh(db, Employer, b.id)).merged_into_id is None
+    unknown = await client.post(f"/employers/{b.id}/merge", data={"into": "999999", "_csrf_token": token})
+    assert "Merge into: no employer #999999 to merge into" in unknown.text
+    ok = await client.post(f"/employers/{b.id}/merge", data={"into": str(a.id), "confirmed": "yes",
+                                                             "_csrf_token": token}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == f"/employers/{a.id}"
     assert (await _fresh(db, Employer, b.id)).merged_into_id == a.id
 
@@ -154,6 +162,6 @@ async def test_the_lead_is_told_what_the_merge_did_to_open_touches(client, world
     pair = await open_touches(world, loser="scheduled", survivor="scheduled")
     await login(client, world.users["lead"].email)
     r = await client.post(f"/employers/{pair.loser.id}/merge", data={
-        "into": str(pair.survivor.id), "_csrf_token": client.cookies.get("csrftoken")})
+        "into": str(pair.survivor.id), "confirmed": "yes", "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 200 and f"Merged {pair.loser.legal_name} into {pair.survivor.legal_name}; 1 open touch " \
         "could not be combined (two appointments, or days the requests do not share)" in r.text
