@@ -163,10 +163,13 @@ def _prepare_demo(settings: Settings) -> None:
 
     async def load(db: AsyncSession) -> Any:
         from crm.employers.candidates import reindex_all
+        from crm.employers.duplicates import scan_duplicates
 
         await load_reference(db)
         report = await load_demo(db)
         await reindex_all(db)  # the demo bulk-inserts employers: give them typeahead keys
+        # Its planted near-duplicates wait in the review queue at once, not after the first daily scan.
+        await scan_duplicates(db)
         return report
 
     report = run_db(settings, load)

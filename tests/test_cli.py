@@ -357,3 +357,12 @@ def test_serve_starts_on_a_migrated_database_and_demo_migrates_a_fresh_one_first
     monkeypatch.setattr("crm.cli._prepare_demo", migrate.upgrade)  # the demo data itself: tests/test_demo.py
     assert _run("serve", "--demo").exit_code == 0
     assert len(started) == 1
+
+
+def test_seed_demo_leaves_its_planted_duplicates_waiting_for_review(cli_env):
+    """The demo's near-duplicate employers are in the lead's review queue at once (it read "0 pairs" until
+    the first daily scan, never with the scheduler off)."""
+    result = _run("seed", "--demo")
+    assert result.exit_code == 0 and "Demo logins" in result.output
+    with sqlite3.connect(cli_env / "cli.db") as db:
+        assert db.execute("select count(*) from duplicate_candidate where status = 'open'").fetchone()[0] > 0

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -24,6 +24,7 @@ from crm.employers.panels import employer_panel
 from crm.employers.service import load_profiles
 from crm.errors import FieldError
 from crm.ids import parse_id
+from crm.jobs.models import JobRun
 from crm.web import flash, form_data, is_htmx, redirect, render
 
 PAGE = 10
@@ -77,9 +78,11 @@ class ReviewPages(Controller):
         await load_profiles(db, [e for c in rows for e in (c.employer_a, c.employer_b)])  # names, contacts
         regions = [r for r in await db.scalars(select(Region).order_by(Region.code))
                    if principal.can_in_region(r.id, Role.lead)]
+        # When the queue was last filled: an empty queue is news only if the scan has run.
+        last_scan = await db.scalar(select(func.max(JobRun.finished_at)).where(JobRun.job_name == "scan_duplicates"))
         return render(request, "employers/review.html", status_code=status_code, pairs=rows, total=total,
                       page=page, pages=max(1, -(-total // PAGE)), region=region or "", regions=regions,
-                      errors=errors or {}, suggested=suggested_survivor)
+                      errors=errors or {}, suggested=suggested_survivor, last_scan=last_scan)
 
     async def _pair_error(self, request: Request[Any, Any, Any], db: Db, principal: Me, candidate_id: int,
                           exc: HTTPException) -> Template:

@@ -50,6 +50,12 @@ async def test_lead_of_another_region_sees_an_empty_queue(client, world, session
     await login(client, world.users["bay_lead"].email)
     r = await client.get("/employers/review")
     assert r.status_code == 200 and "ACME" not in r.text and "No possible duplicates" in r.text
+    # An empty queue says whether the scan that fills it has run.
+    assert "The daily duplicate scan has not run yet" in r.text
+    from crm.jobs.scheduler import JOBS, run_claimed
+
+    await run_claimed(sessionmaker, next(j for j in JOBS if j.name == "scan_duplicates"))
+    assert "The daily duplicate scan last ran" in (await client.get("/employers/review")).text
 
 
 async def test_plain_form_merge_redirects_with_a_flash_and_the_loser_page_points_to_the_survivor(
