@@ -27,6 +27,18 @@ async def test_typeahead_partial_lists_candidates_as_choice_buttons_with_explana
     assert "<button" in r.text  # keyboard-reachable choices
 
 
+async def test_typeahead_says_a_name_several_employers_match_needs_a_pick(client, world):
+    """Sent without a pick, such a name waited for a SPOC's confirmation ("needs a match"), unannounced."""
+    await world.f.employer("Torres Equipment Repair", city="Fresno")
+    await world.f.employer("Torres Equipment Repair", city="Bakersfield")
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={"employer_name": "Torres Equipment Repair"}, headers=HTMX)
+    assert "2 employers match: pick one" in r.text and "a SPOC will have to confirm" in r.text
+    await world.f.employer("Quokka Quantum Kitchens")
+    single = await client.get("/employers/match", params={"employer_name": "Quokka Quantum Kitchens"}, headers=HTMX)
+    assert "data-employer-choice" in single.text and "employers match: pick one" not in single.text
+
+
 async def test_typeahead_with_empty_fields_renders_nothing(client, world):
     await world.f.employer("ACME Corporation")
     await login(client, world.users["spoc"].email)
