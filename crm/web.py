@@ -23,12 +23,14 @@ class FormErrors(dict[str, str]):
 
 
 def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, *,
-           partial: str | None = None, **context: Any) -> Template:
-    """The full page, or only ``partial`` when htmx asked for it (same markup either way)."""
+           partial: str | None = None, push_url: str | None = None, **context: Any) -> Template:
+    """The full page, or only ``partial`` when htmx asked for it (same markup either way); ``push_url``:
+    the address htmx shows for the partial (the page a refresh should open)."""
     context.setdefault("principal", request.scope.get("user"))
     context.setdefault("flashes", pop_flashes(request))
     name = partial if partial and is_htmx(request) else template
-    return HTMXTemplate(template_name=name, context=context, status_code=status_code)
+    return HTMXTemplate(template_name=name, context=context, status_code=status_code,
+                        push_url=push_url if name == partial else None)
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:

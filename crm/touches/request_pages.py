@@ -203,8 +203,9 @@ class RequestPages(Controller):
             return await self._form(request, db, form, errors, today=today, status_code=exc.status_code)
         assert result.body is not None
         if request.headers.get("hx-request"):
+            # The request's own address: a refresh shows its decision, not an empty form again.
             return render(request, "touches/request_detail.html", partial="touches/_decision.html",
-                          out=result.body, created=result.created)
+                          out=result.body, created=result.created, push_url=f"/requests/{result.body.id}")
         flash(request, result.body.decision if result.created else
               f"Your organization already asked for this: request #{result.body.id}. Nothing new was sent; "
               "what you typed this time was not added.")

@@ -99,11 +99,15 @@ async def test_htmx_submit_swaps_in_the_bundled_decision(client, world, db):
     assert r.status_code == 200 and "<html" not in r.text
     touch_id = await db.scalar(select(Touch.id))
     assert f"Bundled into touch #{touch_id} with Maria Lopez" in r.text
+    # The address bar shows the request: a refresh opens it, not an empty form that lost the decision.
+    mine = await db.scalar(select(func.max(TouchRequest.id)))
+    assert r.headers["hx-push-url"] == f"/requests/{mine}"
     # The same again, with new words: the first request stands and the partner is told what was not added.
     r = await client.post("/requests/new", data=form(client, e.id, summary="Now fifteen openings"),
                           headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 200 and "Your organization already asked for this" in r.text
     assert "Nothing new was sent" in r.text and "was not added" in r.text and "Its dates" in r.text
+    assert "Its summary" in r.text and "Now fifteen openings" not in r.text  # the first request's, as it says
     assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 2
 
 
