@@ -229,7 +229,9 @@ async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchR
     return EmployerRef.of(employer)
 
 
-def _override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy: PacingPolicy) -> NewTouch:
+def override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy: PacingPolicy) -> NewTouch:
+    """A lead's override of a hold or a no-date refusal: a new touch on the window's first day outside the
+    employer's blackout dates (the budget and the gap lifted; do-not-contact never)."""
     if isinstance(decision, Refuse) and decision.reason == RefuseReason.DO_NOT_CONTACT:
         raise Conflict("This employer asked not to be contacted; pacing overrides cannot lift do-not-contact")
     day = window[0]
@@ -489,7 +491,7 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
         return IntakeResult(200, await request_out_by_id(db, decision.request_id), decision.request_id,
                             created=False)
     if override is not None and isinstance(decision, Hold | Refuse):
-        decision = _override_touch(decision, window, policy)
+        decision = override_touch(decision, window, policy)
     if isinstance(decision, Refuse):
         if decision.reason == RefuseReason.DO_NOT_CONTACT:
             raise Conflict(f"{employer.display_name} asked not to be contacted (do-not-contact)")

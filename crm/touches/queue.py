@@ -347,6 +347,7 @@ class HeldRow:
     purpose: str
     summary: str
     hold_reason: str | None  # None: the employer's pacing budget
+    region_id: int
 
 
 async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100, *,
@@ -354,7 +355,8 @@ async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limi
     """Held requests (all regions when ``region_ids`` is None), soonest release first; ``q`` and
     ``region`` (a code) narrow them as they narrow the queue's touches."""
     stmt = (select(TouchRequest.id, TouchRequest.release_on, TouchRequest.employer_id, Employer.legal_name,
-                   Organization.name, TouchRequest.purpose, TouchRequest.summary, TouchRequest.hold_reason)
+                   Organization.name, TouchRequest.purpose, TouchRequest.summary, TouchRequest.hold_reason,
+                   TouchRequest.region_id)
             .outerjoin(Employer, Employer.id == TouchRequest.employer_id)
             .join(Organization, Organization.id == TouchRequest.requester_org_id)
             .where(TouchRequest.status == "held"))

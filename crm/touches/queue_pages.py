@@ -45,7 +45,8 @@ from crm.touches.handoff_api import list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
-from crm.touches.requests import human_date, request_out_of
+from crm.touches.release import release_now
+from crm.touches.requests import human_date, request_out_by_id, request_out_of
 from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus
 from crm.touches.touch_api import log_touch_once
 from crm.touches.touch_schemas import (
@@ -422,6 +423,24 @@ class QueuePages(Controller):
         return await self._done(request, db, principal, touch_id,
                                 f"Touch #{touch_id} is now {touch.spoc.name if touch.spoc else 'unassigned'}'s",
                                 regroup=True)
+
+    @post("/requests/{request_id:int}/release")
+    async def release_request(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                              request_id: PathId) -> Redirect:
+        """A lead's "Release now" on a held request (crm.touches.release.release_now)."""
+        form = await form_data(request)
+        try:
+            req = await release_now(db, principal, request_id, form.get("reason", ""), clock.now())
+            out = await request_out_by_id(db, req.id)
+        except HTTPException as exc:
+            if exc.status_code not in (409, 422):
+                raise
+            await db.rollback()
+            said = "; ".join(m for _, m in exc.fields) if isinstance(exc, FieldError) else exc.detail
+            flash(request, f"Request #{request_id} was not released: {said}", "error")
+            return redirect(request, "/queue#held")
+        flash(request, f"Request #{request_id} released: {out.decision}")
+        return redirect(request, "/queue")
 
     @get("/log")
     async def log_form(self, request: Request[Any, Any, Any], db: Db,

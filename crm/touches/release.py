@@ -11,21 +11,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from litestar.exceptions import PermissionDeniedException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
 from crm.audit import service as audit
-from crm.auth.models import User
+from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.employers.models import Employer
+from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
 from crm.touches.assign import route_spoc
 from crm.touches.budget import load_policy
-from crm.touches.intake import TOUCH_AUDIT_FIELDS, employer_state, lock_employer
+from crm.touches.intake import TOUCH_AUDIT_FIELDS, employer_state, lock_employer, override_touch
 from crm.touches.models import Touch, TouchRequest
-from crm.touches.requests import REQUEST_AUDIT_FIELDS, human_date
+from crm.touches.requests import REQUEST_AUDIT_FIELDS, get_request, human_date
 from crm.touches.routing import (
     Bundle,
     HeldRequestView,
@@ -38,6 +40,7 @@ from crm.touches.routing import (
     RequestStatus,
     TouchStatus,
     release_held,
+    release_window,
 )
 
 
@@ -71,6 +74,7 @@ class Placing:
     told: str = "Released from hold into"  # + " touch #N with <SPOC>, planned for <date>."
     spoc_subject: str = "held request(s) released"
     spoc_body: str = "request(s) waiting for the pacing budget joined"
+    override: str | None = None  # a lead's reason for placing them despite the pacing budget (audited)
 
 
 RELEASE = Placing()
@@ -114,10 +118,12 @@ async def place(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], 
         spoc_id = await route_spoc(db, employer, result.region_id, actor, now=now)
         touch = Touch(employer_id=employer.id, region_id=result.region_id, spoc_id=spoc_id, status="queued",
                       source="routed", window_start=decision.window[0], window_end=decision.window[1],
-                      planned_on=decision.planned_date)
+                      planned_on=decision.planned_date, override_reason=how.override,
+                      created_by_id=actor.id if actor else None)
         db.add(touch)
         await db.flush()
-        audit.record(db, actor, "touch.create", "touch", touch.id, employer_id=employer.id,
+        audit.record(db, actor, "touch.override" if how.override else "touch.create", "touch", touch.id,
+                     employer_id=employer.id, note=how.override,
                      after={**audit.snapshot(touch, TOUCH_AUDIT_FIELDS), "released": list(result.request_ids)})
         await _attach(db, touch, reqs, employer, now, how)
         return "new_touch"
@@ -181,3 +187,40 @@ async def release_due_requests(db: AsyncSession, now: dt.datetime) -> str:
         for outcome in await release_employer(db, employer_id, today, now):
             counts[outcome] = counts.get(outcome, 0) + 1
     return " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing due"
+
+
+async def release_now(db: AsyncSession, actor: Principal, request_id: int, reason: str,
+                      now: dt.datetime) -> TouchRequest:
+    """A lead releases a held request before its date (SPEC §3.4: a lead may override the pacing budget,
+    with a reason, audited): it joins an open touch that can take it, or a new one opened despite the
+    budget and the gap -- never on the employer's blackout days, never when it asked not to be contacted."""
+    reason = reason.strip()
+    if not reason:
+        raise FieldError("reason", "is required: an early release overrides the employer's pacing and is audited")
+    await begin_write(db)
+    req = await get_request(db, actor, request_id)
+    if not actor.can_in_region(req.region_id, Role.lead):
+        raise PermissionDeniedException("Only a lead of this request's region may release it early")
+    if req.employer_id is None:
+        raise Conflict(f"Request #{req.id} has no employer yet: confirm its match first")
+    await lock_employer(db, req.employer_id)
+    await db.refresh(req)  # under the employer's lock: the job or another lead may have released it
+    if req.status != RequestStatus.HELD:
+        raise Conflict(f"Request #{req.id} is {req.status.replace('_', ' ')}, not held")
+    today = clock.local_date(now)
+    employer = await db.get_one(Employer, req.employer_id)
+    state = await employer_state(db, employer.id, now)
+    policy = await load_policy(db, employer.id, req.region_id)
+    view = HeldRequestView(id=req.id, employer_id=employer.id, region_id=req.region_id, release_on=today,
+                           priority=Priority(req.priority), window_start=req.window_start, window_end=req.window_end)
+    result = release_held([view], [t.view for t in state.open_touches.values()], state.counted, policy, today)[0]
+    decision = result.decision
+    if isinstance(decision, Hold | Refuse):
+        decision = override_touch(decision, release_window([view], today), policy)
+    how = Placing(actor=actor, action="touch_request.release", told=f"Released early by {actor.name} into",
+                  spoc_body=f"request(s) released early by {actor.name} joined",
+                  override=reason if isinstance(decision, NewTouch) else None)
+    await place(db, employer, [req], ReleaseDecision(result.request_ids, result.region_id, decision), now, how)
+    audit.record(db, actor, "touch_request.override", "touch_request", req.id, employer_id=employer.id, note=reason)
+    await db.flush()
+    return req

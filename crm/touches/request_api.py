@@ -18,7 +18,15 @@ from crm.pagination import Limit, Offset
 from crm.touches import requests as service
 from crm.touches.intake import result_headers, submit_request, write_turn
 from crm.touches.match import confirm_match
-from crm.touches.request_schemas import MatchIn, TouchRequestIn, TouchRequestOut, TouchRequestPage, WithdrawIn
+from crm.touches.release import release_now
+from crm.touches.request_schemas import (
+    MatchIn,
+    ReleaseIn,
+    TouchRequestIn,
+    TouchRequestOut,
+    TouchRequestPage,
+    WithdrawIn,
+)
 from crm.touches.routing import RequestStatus
 
 
@@ -68,6 +76,16 @@ class TouchRequestApi(Controller):
             req = await service.withdraw_request(db, principal, request_id, clock.now(),
                                                  reason=data.reason if data else None)
             out = await service.request_out_of(db, req)
+        return out
+
+    @post("/{request_id:int}/release", status_code=200, guards=[requires_staff])
+    async def release(self, db: Db, principal: Me, request_id: PathId, data: JSONBody[ReleaseIn]) -> TouchRequestOut:
+        """A lead of the request's region releases a held request now, overriding the employer's pacing
+        budget with a reason (audited): it joins an open touch that can take it, or a new touch (never on
+        the employer's blackout days; never for a do-not-contact employer: 409). 409 when it is not held."""
+        async with write_turn(db):
+            req = await release_now(db, principal, request_id, data.reason, clock.now())
+            out = await service.request_out_by_id(db, req.id)  # with the touch it joined
         return out
 
     @post("/{request_id:int}/match", status_code=200, guards=[requires_staff])

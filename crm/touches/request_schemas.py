@@ -44,6 +44,12 @@ class WithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
+class ReleaseIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A lead's early release of a held request: why the employer's pacing is overridden (audited)."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
 class MatchIn(msgspec.Struct, forbid_unknown_fields=True):
     """The employer a ``needs_match`` request meant: ``employer_id``, or ``create`` it from what the
     partner typed (none of the candidates is right). Exactly one of the two."""
