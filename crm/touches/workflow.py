@@ -23,7 +23,7 @@ from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
-from crm.employers.models import Employer, EmployerContact, EmployerStatus
+from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.service import lock_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
@@ -465,6 +465,15 @@ async def logged_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now
                  after={"status": touch.status, "source": "logged", "channel": channel, "planned_on": day.isoformat(),
                         "region_id": region_id})
     await db.refresh(touch, ["employer", "region", "spoc", "requests"])
+    # Someone else reached the employer of a SPOC: its SPOC learns it (the contact counts on their budget).
+    owner = await db.scalar(select(User).join(SpocAssignment, SpocAssignment.spoc_id == User.id).where(
+        SpocAssignment.employer_id == employer.id, SpocAssignment.region_id == region_id,
+        SpocAssignment.ended_at.is_(None)))
+    if owner is not None and owner.id != actor.id:
+        notify(db, owner.email, f"{actor.name} logged a {channel} with {employer.legal_name}",
+               f"{actor.name} logged a {channel} with {employer.legal_name}, whose SPOC you are, on "
+               f"{human_date(day)} (touch #{touch.id}). It counts toward the employer's pacing budget."
+               + (f"\nNotes: {touch.notes}" if touch.notes else ""), now)
     return touch
 
 

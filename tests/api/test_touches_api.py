@@ -184,3 +184,23 @@ async def test_scheduling_through_the_api_refuses_a_stale_seen_and_still_works_w
     r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={"scheduled_at": later,
                                                                                  "channel": "call"})
     assert r.status_code == 200 and r.json()["channel"] == "call"
+
+
+async def test_a_touch_logged_by_someone_else_is_told_to_the_employers_spoc(client, world, db):
+    """A colleague reached Maria's employer: Maria learns it (it spends her employer's budget); her own
+    logging tells nobody."""
+    from crm.notify.models import OutboxMessage
+
+    e = await world.f.employer("Golden State Logistics")
+    await world.f.assign(e, world.users["spoc"])
+    body = {"employer_id": e.id, "channel": "call", "occurred_on": today().isoformat(), "notes": "asked about interns"}
+    r = await client.post("/api/touches", json=body, headers=await world.f.auth(world.users["spoc2"]))
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/touches", json={**body, "channel": "email"},
+                          headers=await world.f.auth(world.users["spoc"]))
+    assert r.status_code == 201, r.text
+    await db.rollback()
+    told = (await db.execute(select(OutboxMessage.to_email, OutboxMessage.subject, OutboxMessage.body))).all()
+    assert [(to, subject) for to, subject, _ in told] == [
+        ("spoc@example.org", "Sam Ortiz logged a call with Golden State Logistics")]
+    assert "asked about interns" in told[0][2]
