@@ -320,8 +320,12 @@ class QueuePages(Controller):
         if not request.headers.get("hx-request"):
             flash(request, f"Request #{request_id} matched — {message}")
             return redirect(request, "/queue")
-        return render(request, "touches/_match_row.html", m={"id": request_id}, errors={},
-                      done=f"matched — {message}", touch_id=out.touch_id)
+        row = render(request, "touches/_match_row.html", m={"id": request_id}, errors={},
+                     done=f"matched — {message}", touch_id=out.touch_id,
+                     done_message=f"Request #{request_id} matched — {message}")
+        # The queue reloads around it: the counts, and the touch the request joined or opened.
+        row.headers["HX-Trigger-After-Settle"] = "queue-changed"
+        return row
 
     @post("/touches/{touch_id:int}/schedule")
     async def schedule(self, request: Request[Any, Any, Any], db: Db, principal: Me,
