@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -862,3 +863,38 @@ async def test_hand_off_to_an_unknown_organization_is_shown_in_place(client, wor
         f"outcome_{req.id}": "referred", "handoff_org": "Nowhere Agency", "handoff_need": "welders"})
     assert r.status_code == 422 and "no partner organization is named" in r.text
     assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
+class _Labels(HTMLParser):
+    """Controls per <label>: a label holds one (nested labels or two controls confuse screen readers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth, self.controls, self.crowded = 0, 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "label":
+            self.crowded += self.depth > 0
+            self.depth, self.controls = self.depth + 1, 0
+        elif tag in ("input", "select", "textarea") and self.depth and dict(attrs).get("type") != "hidden":
+            self.controls += 1
+            self.crowded += self.controls > 1
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.depth -= 1
+
+
+async def test_each_label_of_the_touch_forms_holds_one_control(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], window=(0, 5))
+    await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    far = (today() + dt.timedelta(days=40)).isoformat()  # outside the requesters' dates: "Schedule anyway" shows
+    refused = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                                data={"scheduled_on": far, "scheduled_time": "10:00", "channel": "visit"})
+    assert "Schedule anyway" in refused.text
+    for html in (refused.text, (await client.get(f"/queue/touches/{t.id}/forms/cancel", headers=HX)).text):
+        labels = _Labels()
+        labels.feed(html)
+        assert labels.crowded == 0
