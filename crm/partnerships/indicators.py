@@ -66,8 +66,9 @@ class PartnershipInputError(ValueError):
 
 
 INDICATOR_LABELS: dict[str, str] = {
-    "business_outnumber_public": "Business outnumber public partners",
-    "business_outnumber_public_share": "Business outnumber public partners over 12 months",
+    # Which meetings each counts is in its label: side by side, a ✓ and a ✗ of one name read as a contradiction.
+    "business_outnumber_public": "Business outnumbered public partners at the latest meeting",
+    "business_outnumber_public_share": "Business outnumbered public partners at most meetings of the last 12 months",
     "met_last_12_months": "Met in the last 12 months",
 }
 INDICATOR_KEYS: tuple[str, ...] = tuple(INDICATOR_LABELS)

@@ -40,7 +40,7 @@ def indicator(meetings: list[MeetingAttendanceView], key: str, today: date = TOD
 def test_more_business_than_public_outnumbers() -> None:
     b = business_outnumber_public(MeetingAttendance(business=7, public=4))
     assert (b.key, b.ok, b.explanation) == ("business_outnumber_public", True, "7 business vs 4 public")
-    assert b.label == "Business outnumber public partners"
+    assert b.label == "Business outnumbered public partners at the latest meeting"  # says which meetings it counts
 
 
 def test_a_tie_does_not_outnumber() -> None:
