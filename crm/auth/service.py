@@ -67,6 +67,18 @@ async def authenticate(db: AsyncSession, settings: Settings, email: str, passwor
     return user
 
 
+async def seat_user(db: AsyncSession, user_id: int | None, email: str | None) -> int | None:
+    """The sign-in a roster seat (council or partnership) links, which lets it read that body: an industry
+    chair's, given by id or found by the seat's e-mail. Any other user (a partner of another organization)
+    would be handed the roster this way, and an unknown id says nothing different (ids are not probed)."""
+    chair = select(User.id).join(RoleGrant).where(RoleGrant.role == Role.chair.value)
+    if user_id is not None:
+        if await db.scalar(chair.where(User.id == user_id)) is None:
+            raise FieldError("user_id", f"#{user_id} is not an industry chair's sign-in")
+        return user_id
+    return await db.scalar(chair.where(User.email == email)) if email else None
+
+
 async def issue_token(db: AsyncSession, user: User, label: str = "api") -> str:
     token, digest = new_token()
     db.add(ApiToken(user_id=user.id, token_hash=digest, label=label))

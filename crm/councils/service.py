@@ -21,8 +21,9 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
-from crm.auth.models import Role, RoleGrant, User
+from crm.auth.models import Role
 from crm.auth.principal import Principal
+from crm.auth.service import seat_user
 from crm.clock import local_date, today
 from crm.councils.compliance import (
     MEETING_YEARS_AHEAD,
@@ -339,13 +340,8 @@ async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCounci
     if data.organization_id is not None and await db.get(Organization, data.organization_id) is None:
         raise FieldError("organization_id", f"unknown organization #{data.organization_id}")
     email = optional_email(data.email)
-    user_id = data.user_id
-    if user_id is not None and await db.get(User, user_id) is None:
-        raise FieldError("user_id", f"unknown user #{user_id}")
-    if user_id is None and email:
-        # A chair's sign-in is linked through the roster e-mail they were invited with.
-        user_id = await db.scalar(select(User.id).join(RoleGrant).where(
-            User.email == email, RoleGrant.role == Role.chair.value))
+    # A chair's sign-in, given or linked through the roster e-mail they were invited with.
+    user_id = await seat_user(db, data.user_id, email)
     current = await members(db, council.id)
     _check_duplicate(current, name, email, employer_id, data.organization_id, data.employer_contact_id, user_id)
     member = CouncilMember(council_id=council.id, name=name, email=email, title=_clean(data.title),

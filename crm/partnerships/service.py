@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
-from crm.auth.models import Role, RoleGrant, User
+from crm.auth.models import Role
 from crm.auth.principal import Principal
+from crm.auth.service import seat_user
 from crm.councils.compliance import MEETING_YEARS_AHEAD, MILESTONE_YEARS_AHEAD, Badge
 from crm.councils.service import (
     attendance_touch,
@@ -338,12 +339,7 @@ async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
         org_id = data.organization_id
         if org_id is not None and await db.get(Organization, org_id) is None:
             raise FieldError("organization_id", f"unknown organization #{org_id}")
-    user_id = data.user_id
-    if user_id is not None and await db.get(User, user_id) is None:
-        raise FieldError("user_id", f"unknown user #{user_id}")
-    if user_id is None and email:
-        user_id = await db.scalar(select(User.id).join(RoleGrant).where(
-            User.email == email, RoleGrant.role == Role.chair.value))
+    user_id = await seat_user(db, data.user_id, email)
     for m in await members(db, p.id):
         same_person = (email and m.email == email) or (user_id is not None and m.user_id == user_id) or (
             contact_id is not None and m.employer_contact_id == contact_id)

@@ -196,6 +196,20 @@ async def _seat_chair(client, world, council_id):
     return r.json()
 
 
+async def test_a_seat_links_only_an_industry_chairs_sign_in(client, world, db):
+    """A seat's sign-in reads the council: a partner of another organization linked by id got its roster."""
+    council = await _council(client, world)
+    staff = await world.f.auth(world.users["partner"])
+    for user_id in (world.users["partner2"].id, 999999):
+        r = await _member(client, staff, council["id"], name="Quinn Partner", user_id=user_id)
+        assert r.status_code == 422 and r.json()["error"]["fields"] == [
+            {"field": "user_id", "message": f"#{user_id} is not an industry chair's sign-in"}]
+    assert (await client.get(f"/api/councils/{council['id']}",
+                             headers=await world.f.auth(world.users["partner2"]))).status_code == 403
+    r = await _member(client, staff, council["id"], name="Chris Chair", user_id=world.users["chair"].id)
+    assert r.status_code == 201 and r.json()["user_id"] == world.users["chair"].id
+
+
 async def test_chair_reads_only_the_councils_they_sit_on(client, world):
     mine = await _council(client, world, name="Welding Advisory")
     other = await _council(client, world, name="Nursing Advisory")
