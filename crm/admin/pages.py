@@ -191,9 +191,11 @@ class AdminPages(Controller):
                            user_id: PathId) -> Template | Redirect:
         async def change(user: User, form: dict[str, str]) -> str:
             await admin_service.set_password(db, principal, user, form.get("password", ""))
+            revoked = await auth_service.revoke_tokens(db, user.id) if form.get("revoke_tokens") == "1" else 0
             if user.id == principal.id:  # one's own: this browser stays signed in, the others are out
                 request.set_session({**request.session, "epoch": user.session_epoch})
-            return f"New password set for {user.email}; tell them through another channel"
+            tokens = f" and {revoked} API token{'s' if revoked != 1 else ''} revoked" if revoked else ""
+            return f"New password set for {user.email}{tokens}; tell them through another channel"
         return await self._user_change(request, db, user_id, "password", change)
 
     @get("/organizations")

@@ -170,6 +170,19 @@ async def test_admin_sets_a_password_the_user_signs_in_with(admin, world):
     assert (await admin.get("/chair")).status_code == 200
 
 
+async def test_a_password_reset_may_revoke_the_api_tokens_the_old_password_bought(admin, client, world):
+    """Whoever learned the old password may hold a token from /api/auth/token: the admin can end those too."""
+    spoc = world.users["spoc"]
+    token = await world.f.auth(spoc)
+    assert (await admin.get("/api/touches", headers=token)).status_code == 200
+    r = await admin.post(f"/admin/users/{spoc.id}/password", data=_form(admin, password="a brand new secret"))
+    assert "API token revoked" not in r.text and (await admin.get("/api/touches", headers=token)).status_code == 200
+    r = await admin.post(f"/admin/users/{spoc.id}/password",
+                         data=_form(admin, password="another new secret", revoke_tokens="1"))
+    assert r.status_code == 200 and f"New password set for {spoc.email} and 1 API token revoked" in r.text
+    assert (await admin.get("/api/touches", headers=token)).status_code == 401
+
+
 def _browser(client, cookies=None):
     """Switch the one test client between browsers: returns the current cookies, installs others."""
     current = list(client.cookies.jar)
