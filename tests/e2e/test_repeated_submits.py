@@ -32,9 +32,8 @@ async def test_a_log_form_double_clicked_and_sent_again_after_back_logs_one_touc
         assert await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == acme.id)) == 1
 
 
-async def test_a_hand_off_accepted_in_one_tab_and_declined_in_another_says_so_in_the_row(page, live_server,
-                                                                                        live_factory):
-    f = live_factory
+async def _partner_with_a_hand_off(page, live_server, f) -> HandOff:
+    """A hand-off from Maria (LA Basin WDB) to East LA College, whose partner is signed in on My requests."""
     college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
     board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
     await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
@@ -45,6 +44,12 @@ async def test_a_hand_off_accepted_in_one_tab_and_declined_in_another_says_so_in
         db.add(hand_off)
     await sign_in(page, live_server, "partner@example.org", PASSWORD)
     await page.goto(live_server + "/requests")
+    return hand_off
+
+
+async def test_a_hand_off_accepted_in_one_tab_and_declined_in_another_says_so_in_the_row(page, live_server,
+                                                                                        live_factory):
+    hand_off = await _partner_with_a_hand_off(page, live_server, live_factory)
     other_tab = await page.context.new_page()
     await other_tab.goto(live_server + "/requests")
     await page.locator("#hand-offs button", has_text="Accept").click()
@@ -60,27 +65,17 @@ async def test_a_hand_off_accepted_in_one_tab_and_declined_in_another_says_so_in
 
 async def test_enter_in_a_hand_off_note_does_not_answer_the_hand_off(page, live_server, live_factory):
     """The note is typed to decline; Enter in it pressed the form's first button, Accept."""
-    f = live_factory
-    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
-    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
-    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
-    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
-    acme = await f.employer("ACME Corporation")
-    async with f.sessionmaker() as db, db.begin():
-        hand_off = HandOff(employer_id=acme.id, from_user_id=spoc.id, to_org_id=college.id, need="Welding cohort")
-        db.add(hand_off)
-    await sign_in(page, live_server, "partner@example.org", PASSWORD)
-    await page.goto(live_server + "/requests")
+    hand_off = await _partner_with_a_hand_off(page, live_server, live_factory)
     note = page.locator("#hand-offs textarea[name=note]")
     await note.fill("Sorry, our OJT funds are spent")
     await note.press("Enter")
     await note.type("for this year")
     await page.wait_for_timeout(300)  # a submit would have swapped the row by now
-    async with f.sessionmaker() as db:
+    async with live_factory.sessionmaker() as db:
         assert (await db.get(HandOff, hand_off.id)).status == "pending"
     await page.locator("#hand-offs button", has_text="Decline").click()
     await expect(page.locator(f"#hand-off-{hand_off.id}")).to_contain_text("declined")
-    async with f.sessionmaker() as db:
+    async with live_factory.sessionmaker() as db:
         answered = await db.get(HandOff, hand_off.id)
         assert answered.status == "declined"
         assert answered.response_note == "Sorry, our OJT funds are spent\nfor this year"
