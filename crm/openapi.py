@@ -174,7 +174,7 @@ def choice(values: Iterable[str], *, max_length: int) -> msgspec.Meta:
 def choice_parameter(values: Iterable[str], *, max_length: int, description: str | None = None) -> ParameterKwarg:
     """A query parameter naming the values it accepts (its ``enum``); the handler checks the value."""
     return params.Parameter(max_length=max_length, description=description,
-                     schema_extra={"enum": [str(value) for value in values]})
+                            schema_extra={"enum": [str(value) for value in values]})
 
 
 class StructReference(StructSchemaPlugin):

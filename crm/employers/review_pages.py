@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
@@ -141,6 +141,8 @@ class ReviewPages(Controller):
             if form.get("confirmed") != "yes":
                 pair = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_([employer_id, into]))
                                                            .options(joinedload(Employer.region)))}
+                if employer_id not in pair:
+                    raise NotFoundException(f"No employer #{employer_id}")
                 if into not in pair or pair[into].status == EmployerStatus.merged:
                     raise FieldError("into", f"no employer #{into} to merge into")
                 if into == employer_id:

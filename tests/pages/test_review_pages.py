@@ -149,6 +149,8 @@ async def test_merge_into_form_on_the_employer_page(client, world, db):
     assert (await _fresh(db, Employer, b.id)).merged_into_id is None
     unknown = await client.post(f"/employers/{b.id}/merge", data={"into": "999999", "_csrf_token": token})
     assert "Merge into: no employer #999999 to merge into" in unknown.text
+    gone = await client.post("/employers/999999/merge", data={"into": str(a.id), "_csrf_token": token})
+    assert gone.status_code == 404
     ok = await client.post(f"/employers/{b.id}/merge", data={"into": str(a.id), "confirmed": "yes",
                                                              "_csrf_token": token}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == f"/employers/{a.id}"
