@@ -176,7 +176,8 @@ async def _crowded_by(db: Db, logged: Touch) -> str | None:
                 f"{policy.min_gap_days} days of this contact, closer than the employer's pacing allows: "
                 "reschedule or cancel if the conversation covered them")
     others = list(counted)
-    others.remove(logged.planned_on)
+    if logged.planned_on in others:  # the logged contact itself (it counts, unless cancelled since)
+        others.remove(logged.planned_on)
     if not is_allowed(replace(policy, do_not_contact=False, blackout=()), others, logged.planned_on):
         after = f" until {human_date(view.next_allowed)}" if view.next_allowed else ""
         return (f"This contact goes beyond the employer's pacing (at most {policy.max_touches} touches in "
