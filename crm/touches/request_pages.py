@@ -15,7 +15,7 @@ from sqlalchemy import select
 from crm import clock
 from crm.audit.models import AuditEvent
 from crm.auth.guards import requires_crm_user
-from crm.auth.models import User
+from crm.auth.models import Role, User
 from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
@@ -34,6 +34,7 @@ from crm.touches.routing import (
     OPEN_TOUCH_STATUSES,
     Priority,
     Purpose,
+    RequestStatus,
     RoutingError,
     resolve_window,
 )
@@ -228,7 +229,9 @@ class RequestPages(Controller):
             .where(AuditEvent.entity_type == "touch_request", AuditEvent.entity_id == req.id)
             .order_by(AuditEvent.created_at, AuditEvent.id))).all()
         return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req),
-                      created=True, detail=True, history=history, can_withdraw=self._can_withdraw(principal, req))
+                      created=True, detail=True, history=history, can_withdraw=self._can_withdraw(principal, req),
+                      can_release=(req.status == RequestStatus.HELD
+                                   and principal.can_in_region(req.region_id, Role.lead)))
 
     @staticmethod
     def _can_withdraw(principal: Me, req: TouchRequest) -> bool:

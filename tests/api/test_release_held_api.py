@@ -83,8 +83,10 @@ async def test_the_queue_offers_a_lead_release_now_on_a_held_request(client, wor
     _, request_id = held
     await login(client, world.users["spoc"].email)
     assert "Release now" not in (await client.get("/queue")).text  # SPOCs do not override pacing
+    assert 'id="release"' not in (await client.get(f"/requests/{request_id}")).text
     await login(client, world.users["lead"].email)
-    page = (await client.get("/queue")).text
+    assert f'<a href="/requests/{request_id}#release">Release now…</a>' in (await client.get("/queue")).text
+    page = (await client.get(f"/requests/{request_id}")).text  # the form is on the request's page
     assert f'action="/queue/requests/{request_id}/release"' in page
     token = client.cookies.get("csrftoken")
     refused = await client.post(f"/queue/requests/{request_id}/release", data={"reason": " ", "_csrf_token": token})
