@@ -64,9 +64,19 @@ def active_nav(items: list[tuple[str, str]], path: str) -> str | None:
     return max(matches, key=len) if matches else None
 
 
+# Codes whose plain spelling out reads wrong ("labor market info", "reentry fair chance").
+CODE_WORDS = {
+    "work_based_learning": "work-based learning", "training_upskilling": "training and upskilling",
+    "advisory_recruitment": "advisory board recruitment", "reentry_fair_chance": "reentry and fair-chance hiring",
+    "labor_market_info": "labor market information", "time_sensitive": "time-sensitive",
+    "follow_up": "follow-up",
+}
+
+
 def words(value: str | None) -> str:
-    """A stored code as words: ``work_based_learning`` -> ``work based learning``."""
-    return (value or "").replace("_", " ")
+    """A stored code as words: ``not_interested`` -> ``not interested``, ``labor_market_info`` -> ``labor
+    market information``."""
+    return CODE_WORDS.get(value or "") or (value or "").replace("_", " ")
 
 
 # A request's outcome badge reads by what it means for the requester: a lead (good), a promise to come

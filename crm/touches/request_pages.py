@@ -22,6 +22,7 @@ from crm.employers.models import Employer, SpocAssignment
 from crm.employers.service import typed_problems
 from crm.errors import Conflict, FieldError, validation_path
 from crm.ids import parse_id
+from crm.templating import words
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
 from crm.touches.handoff_api import list_hand_offs
@@ -54,7 +55,7 @@ _FORM_WORDS = {"window_start": "the earliest date", "window_end": "the latest da
 
 
 def _label(value: str) -> str:
-    return value.replace("_", " ").capitalize()
+    return words(value).capitalize()
 
 
 PURPOSES = [(p.value, _label(p.value)) for p in Purpose]

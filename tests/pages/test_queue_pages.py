@@ -58,12 +58,12 @@ async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_reques
     assert "Late Co" in _section(html, "group-overdue", "group-week")
     week = _section(html, "group-week", "group-later")
     assert "Soon Co" in week and "East LA College" in week and "CNC apprentices for spring" in week
-    assert "work based learning" in week and "work_based_learning" not in week  # codes read as words
+    assert "work-based learning" in week and "work_based_learning" not in week  # codes read as words
     assert "Far Co" in _section(html, "group-later", "held")
     held = _section(html, "held", None)
     release = today() + dt.timedelta(days=9)
     assert "job fair booth" in held and f"{release.day} {release:%b %Y}" in held
-    assert "training upskilling" in held and "training_upskilling" not in held
+    assert "training and upskilling" in held and "training_upskilling" not in held
     assert 'id="unassigned-queue"' not in html  # SPOCs do not work the unassigned queue
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
+from crm.templating import words
 from crm.touches.models import HandOff, Touch, TouchRequest
 from tests.factories import csrf, login, today
 
@@ -218,7 +219,7 @@ async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_th
     await login(client, world.users["partner"].email)
     page = (await client.get("/requests")).text
     for outcome, kind in badge.items():
-        said = f'<span class="badge {kind}">{outcome.replace("_", " ")}</span>'
+        said = f'<span class="badge {kind}">{words(outcome)}</span>'
         row = page.split(f'id="request-{ids[outcome]}"', 1)[1].split("</tr>", 1)[0]
         assert said in row, outcome
         assert said in (await client.get(f"/requests/{ids[outcome]}")).text, outcome
@@ -226,7 +227,7 @@ async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_th
     await login(client, world.users["spoc"].email)
     card = (await client.get(f"/queue/touches/{done.id}")).text
     for outcome, kind in badge.items():
-        assert f'<span class="badge {kind}">{outcome.replace("_", " ")}</span>' in card, outcome
+        assert f'<span class="badge {kind}">{words(outcome)}</span>' in card, outcome
 
 
 async def test_partner_cannot_open_another_organizations_request_page(client, world, db):
