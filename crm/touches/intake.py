@@ -47,6 +47,7 @@ from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer, typed_problems
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
+from crm.templating import words
 from crm.touches.assign import RoutedSpoc, route
 from crm.touches.budget import load_policy
 from crm.touches.models import _OPEN_REQUESTS_SQL, IdempotencyRecord, Touch, TouchRequest
@@ -408,7 +409,7 @@ async def _needs_match(db: AsyncSession, actor: Principal, asked: _Asked, query:
 def _requester_message(actor: Principal, out: TouchRequestOut, now: dt.datetime) -> dict[str, Any]:
     return message_row(actor.email, f"Your touch request #{out.id}: {out.status.replace('_', ' ')}",
                        f"{out.decision}.\n\nEmployer: {out.employer_name or 'to be confirmed'}\n"
-                       f"Purpose: {out.purpose.replace('_', ' ')}", now)
+                       f"Purpose: {words(out.purpose)}", now)
 
 
 def _spoc_message(email: str, touch: TouchRef, out: TouchRequestOut, actor: Principal, employer_name: str,
@@ -417,7 +418,7 @@ def _spoc_message(email: str, touch: TouchRef, out: TouchRequestOut, actor: Prin
     return message_row(
         email, f"Touch #{touch.id} with {employer_name}: {verb} request from {org}",
         f"{actor.name} ({org}) asks for a touch with {employer_name}.\n"
-        f"Purpose: {out.purpose.replace('_', ' ')}\nWindow: {human_date(out.window_start)} to "
+        f"Purpose: {words(out.purpose)}\nWindow: {human_date(out.window_start)} to "
         f"{human_date(out.window_end)}\nTouch #{touch.id} is planned for {human_date(touch.planned_on)}.\n\n"
         f"{out.summary}", now)
 

@@ -23,6 +23,7 @@ from crm.db import begin_write
 from crm.employers.models import Employer
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
+from crm.templating import words
 from crm.touches.assign import route_spoc
 from crm.touches.budget import load_policy
 from crm.touches.intake import TOUCH_AUDIT_FIELDS, employer_state, lock_employer, override_touch
@@ -61,7 +62,7 @@ async def _notify(db: AsyncSession, reqs: list[TouchRequest], text: str, now: dt
     for req in reqs:
         enqueue(db, req.requester.email, f"Your touch request #{req.id}: {req.status.replace('_', ' ')}",
                 f"{text}\n\nEmployer: {req.employer.display_name if req.employer else ''}\n"
-                f"Purpose: {req.purpose.replace('_', ' ')}", now)
+                f"Purpose: {words(req.purpose)}", now)
 
 
 @dataclass(frozen=True, slots=True)
