@@ -60,7 +60,7 @@ from crm.councils.schemas import (
 )
 from crm.db import begin_write, lock_row
 from crm.directory.models import Organization
-from crm.directory.service import regions_served
+from crm.directory.service import check_member_employer, regions_served
 from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.naics import naics_prefix_problem
@@ -337,6 +337,7 @@ async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCounci
             raise FieldError("employer_id", f"unknown employer #{employer_id}")
         if employer.status == EmployerStatus.merged:
             raise FieldError("employer_id", f"employer #{employer_id} was merged into #{employer.merged_into_id}")
+        await check_member_employer(db, actor, await db.get_one(Organization, council.owner_organization_id), employer)
     if data.organization_id is not None and await db.get(Organization, data.organization_id) is None:
         raise FieldError("organization_id", f"unknown organization #{data.organization_id}")
     email = optional_email(data.email)

@@ -55,6 +55,17 @@ async def regions_served(db: AsyncSession, organization_id: int) -> set[int]:
         organization_region.c.organization_id == organization_id)))
 
 
+async def check_member_employer(db: AsyncSession, actor: Principal, owner: Organization, employer: Employer) -> None:
+    """An employer seated on a council or partnership by its owner's staff is one the owner works with: in a
+    region it serves (its attendance counts against the employer's contact budget). A lead or SPOC of the
+    employer's region, and an admin, seat any."""
+    if employer.region_id is None or actor.is_admin or actor.can_in_region(employer.region_id, Role.lead, Role.spoc):
+        return
+    if employer.region_id not in await regions_served(db, owner.id):
+        code = await db.scalar(select(Region.code).where(Region.id == employer.region_id))
+        raise FieldError("employer_id", f"{employer.legal_name} is in {code}, which {owner.name} does not serve")
+
+
 async def regions(db: AsyncSession) -> list[Region]:
     return list(await db.scalars(select(Region).options(selectinload(Region.counties)).order_by(Region.code)))
 

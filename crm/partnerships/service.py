@@ -34,7 +34,7 @@ from crm.councils.service import (
 )
 from crm.db import begin_write, lock_row
 from crm.directory.models import Organization, Region
-from crm.directory.service import regions_served
+from crm.directory.service import check_member_employer, regions_served
 from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.employers.naics import naics_prefix_problem
@@ -334,6 +334,7 @@ async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
             raise FieldError("employer_id", f"unknown employer #{employer_id}")
         if employer.status == EmployerStatus.merged:
             raise FieldError("employer_id", f"employer #{employer_id} was merged into #{employer.merged_into_id}")
+        await check_member_employer(db, actor, await db.get_one(Organization, p.owner_organization_id), employer)
     else:
         support_role = SupportRole(data.support_role or "").value
         org_id = data.organization_id

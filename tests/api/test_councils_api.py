@@ -196,6 +196,17 @@ async def _seat_chair(client, world, council_id):
     return r.json()
 
 
+async def test_owner_staff_seat_only_employers_of_regions_their_organization_serves(client, world, db):
+    """Ticked present, a seat is a counted touch: a partner spent a Bay Area employer's budget from an LA council."""
+    council = await _council(client, world)
+    bay = await world.f.employer("Bay Bakery", county="San Mateo")
+    r = await _member(client, await world.f.auth(world.users["partner"]), council["id"], employer_id=bay.id)
+    assert r.status_code == 422 and r.json()["error"]["fields"] == [
+        {"field": "employer_id", "message": "Bay Bakery is in BAY-PENINSULA, which East LA College does not serve"}]
+    r = await _member(client, await world.f.auth(world.users["admin"]), council["id"], employer_id=bay.id)
+    assert r.status_code == 201
+
+
 async def test_a_seat_links_only_an_industry_chairs_sign_in(client, world, db):
     """A seat's sign-in reads the council: a partner of another organization linked by id got its roster."""
     council = await _council(client, world)

@@ -76,6 +76,15 @@ async def test_a_partner_adding_a_champion_from_the_employers_people_does_not_ge
     assert r.status_code == 201 and r.json()["email"] == "rosa@harbor.com"
 
 
+async def test_convening_staff_seat_only_employers_of_regions_their_organization_serves(client, world, db):
+    p = await _partnership(client, world)
+    bay = await world.f.employer("Bay Bakery", county="San Mateo")
+    r = await _add(client, await world.f.auth(world.users["partner2"]), p["id"], kind="employer", employer_id=bay.id)
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "employer_id"
+    assert "which LA Basin WDB does not serve" in r.text
+    assert await db.scalar(select(func.count(PartnershipMember.id))) == 0
+
+
 async def test_unknown_stage_on_create_is_refused_and_nothing_written(client, world, db):
     r = await client.post("/api/partnerships", headers=await world.f.auth(world.users["lead"]), json={
         "name": "X", "owner_organization_id": world.orgs["board"].id, "regions": ["LA-BASIN"], "stage": "done"})
