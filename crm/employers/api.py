@@ -9,6 +9,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user, requires_staff
+from crm.auth.models import Role
 from crm.deps import Db, Me, PathId
 from crm.employers import service
 from crm.employers.models import Employer, EmployerStatus, SpocAssignment
@@ -99,10 +100,12 @@ class EmployerApi(Controller):
 
     @get("/{employer_id:int}/spoc-assignments")
     async def list_assignments(self, db: Db, principal: Me, employer_id: PathId) -> AssignmentPage:
-        """Current and past SPOC assignments, active first; ``reason`` is null for partners."""
+        """Current and past SPOC assignments, active first; ``reason`` is null but for the region's staff."""
         await service.get_employer(db, employer_id)
         rows = await service.assignments(db, employer_id)
-        return AssignmentPage(items=[assignment_out(a, principal.is_staff) for a in rows], total=len(rows))
+        # The lead's reason stays with the region's staff (as its audit trail does).
+        return AssignmentPage(items=[assignment_out(a, principal.can_in_region(a.region_id, Role.lead, Role.spoc))
+                                     for a in rows], total=len(rows))
 
     @post("/{employer_id:int}/spoc-assignments", guards=[requires_staff])
     async def assign(self, db: Db, principal: Me, employer_id: PathId,

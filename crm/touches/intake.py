@@ -78,6 +78,7 @@ from crm.touches.routing import (
     ReturnExisting,
     RoutingError,
     TouchStatus,
+    blackout_of,
     decide_request,
     resolve_window,
 )
@@ -230,6 +231,15 @@ async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchR
     return EmployerRef.of(employer)
 
 
+def blackout_hold_reason(policy: PacingPolicy, window: tuple[dt.date, dt.date]) -> str | None:
+    """Why a request is held when the budget is not the reason: every day it asked for is one the employer
+    asked not to be contacted on (None: the budget holds it)."""
+    days = (window[0] + dt.timedelta(days=n) for n in range((window[1] - window[0]).days + 1))
+    if all(blackout_of(policy, day) is not None for day in days):
+        return "the employer asked not to be contacted on the days you asked for"
+    return None
+
+
 def override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy: PacingPolicy) -> NewTouch:
     """A lead's override of a hold or a no-date refusal: a new touch on the window's first day outside the
     employer's blackout dates (the budget and the gap lifted; do-not-contact never)."""
@@ -356,14 +366,15 @@ class _Asked:
 
 def _answer(actor: Principal, asked: _Asked, *, request_id: int, status: str, employer_id: int | None,
             employer_name: str | None, created_at: dt.datetime, touch: TouchRef | None = None,
-            opened_touch: bool = False, release_on: dt.date | None = None) -> TouchRequestOut:
+            opened_touch: bool = False, release_on: dt.date | None = None,
+            hold_reason: str | None = None) -> TouchRequestOut:
     """The answer for a request this intake wrote, from the values at hand."""
     return TouchRequestOut(
         id=request_id, status=status, touch_id=touch.id if touch else None, employer_id=employer_id,
         spoc=SpocRef(id=touch.spoc_id, name=touch.spoc_name or "") if touch and touch.spoc_id is not None else None,
         planned_date=touch.planned_on if touch else None, release_on=release_on,
         decision=describe(status, touch, opened_touch=opened_touch, release_on=release_on,
-                          window_end=asked.window[1]),
+                          window_end=asked.window[1], hold_reason=hold_reason),
         employer_name=employer_name, region=asked.region_code, purpose=asked.purpose.value,
         priority=asked.priority.value, summary=asked.summary, window_start=asked.window[0],
         window_end=asked.window[1], requester=actor.name, requester_org=actor.organization_name or "",
@@ -498,11 +509,11 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
             raise Conflict(f"{employer.display_name} asked not to be contacted (do-not-contact)")
         raise FieldError("window_end", "the employer's pacing budget and blackout dates allow no touch in this "
                                        "window or the year after it")
-    return await _apply(db, actor, asked, employer, state, decision, now)
+    return await _apply(db, actor, asked, employer, state, decision, policy, now)
 
 
 async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: EmployerRef, state: EmployerState,
-                 decision: Bundle | NewTouch | Hold, now: dt.datetime) -> IntakeResult:
+                 decision: Bundle | NewTouch | Hold, policy: PacingPolicy, now: dt.datetime) -> IntakeResult:
     """Write the decision for a new request, its audit events and notices; answer from what was written."""
     created = dt.datetime.now(dt.UTC)
     conn = await db.connection()
@@ -513,8 +524,10 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
     opened_touch = False
     new_touch_id: int | None = None
     undo: dict[str, Any] = {}
+    hold_reason = None
     if isinstance(decision, Hold):
         status, release_on = RequestStatus.HELD.value, decision.release_on
+        hold_reason = blackout_hold_reason(policy, asked.window)
     else:
         release_on = None
         if isinstance(decision, Bundle):
@@ -564,7 +577,8 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
         "requester_id": actor.id, "requester_org_id": actor.organization_id, "employer_id": employer.id,
         "region_id": asked.region_id, "purpose": asked.purpose.value, "priority": asked.priority.value,
         "summary": asked.summary, "window_start": asked.window[0], "window_end": asked.window[1], "status": status,
-        "touch_id": touch.id if touch else None, "release_on": release_on, "outcome": None, "outcome_note": None,
+        "touch_id": touch.id if touch else None, "release_on": release_on, "hold_reason": hold_reason,
+        "outcome": None, "outcome_note": None,
         "decline_reason": None, "closed_at": None, "employer_query": None, "candidate_ids": None,
         "created_at": created, "updated_at": created})
     if request_id is None:
@@ -584,7 +598,7 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
 
     out = _answer(actor, asked, request_id=request_id, status=status, employer_id=employer.id,
                   employer_name=employer_name, created_at=created, touch=touch, opened_touch=opened_touch,
-                  release_on=release_on)
+                  release_on=release_on, hold_reason=hold_reason)
     events.append(audit.row(actor, "touch_request.create", "touch_request", request_id, at=created,
                             employer_id=employer.id, after=_request_audit(out, release_on), note=out.decision))
     await audit.insert_rows(db, events)

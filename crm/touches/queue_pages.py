@@ -441,9 +441,9 @@ class QueuePages(Controller):
             if exc.status_code not in (409, 422):
                 raise
             await db.rollback()
-            said = "; ".join(m for _, m in exc.fields) if isinstance(exc, FieldError) else exc.detail
+            said = "; ".join(f"{f}: {m}" for f, m in exc.fields) if isinstance(exc, FieldError) else exc.detail
             flash(request, f"Request #{request_id} was not released: {said}", "error")
-            return redirect(request, "/queue#held")
+            return redirect(request, f"/requests/{request_id}#release")  # back to the form it came from
         flash(request, f"Request #{request_id} released: {out.decision}")
         return redirect(request, "/queue")
 

@@ -216,11 +216,16 @@ async def release_now(db: AsyncSession, actor: Principal, request_id: int, reaso
                            priority=Priority(req.priority), window_start=req.window_start, window_end=req.window_end)
     result = release_held([view], [t.view for t in state.open_touches.values()], state.counted, policy, today)[0]
     decision = result.decision
-    if isinstance(decision, Hold | Refuse):
-        decision = override_touch(decision, release_window([view], today), policy)
+    overridden = isinstance(decision, Hold | Refuse)  # released today, the budget would not have allowed it
+    if overridden:
+        try:
+            decision = override_touch(decision, release_window([view], today), policy)
+        except FieldError:
+            raise Conflict("Every day this request asks for is in the employer's blackout dates: it cannot be "
+                           "released into them") from None
     how = Placing(actor=actor, action="touch_request.release", told=f"Released early by {actor.name} into",
                   spoc_body=f"request(s) released early by {actor.name} joined",
-                  override=reason if isinstance(decision, NewTouch) else None)
+                  override=reason if overridden else None)
     await place(db, employer, [req], ReleaseDecision(result.request_ids, result.region_id, decision), now, how)
     audit.record(db, actor, "touch_request.override", "touch_request", req.id, employer_id=employer.id, note=reason)
     await db.flush()

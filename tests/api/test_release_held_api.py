@@ -90,8 +90,27 @@ async def test_the_queue_offers_a_lead_release_now_on_a_held_request(client, wor
     assert f'action="/queue/requests/{request_id}/release"' in page
     token = client.cookies.get("csrftoken")
     refused = await client.post(f"/queue/requests/{request_id}/release", data={"reason": " ", "_csrf_token": token})
-    assert f"Request #{request_id} was not released: is required" in refused.text
+    assert f"Request #{request_id} was not released: reason: is required" in refused.text
+    assert 'id="release"' in refused.text  # back on the request's page, at its form
     r = await client.post(f"/queue/requests/{request_id}/release", data={"reason": "HR asked", "_csrf_token": token})
     assert r.status_code == 200 and f"Request #{request_id} released: Queued as touch #" in r.text
     await db.rollback()
     assert (await db.get_one(TouchRequest, request_id)).status == "queued"
+
+
+async def test_an_early_release_the_budget_would_allow_is_not_marked_an_override(client, world, db):
+    """Held until today's job run, released by a lead a moment before: nothing was overridden."""
+    e = await world.f.employer("Golden State Logistics")
+    await world.f.assign(e, world.users["spoc"])
+    on = today() - dt.timedelta(days=40)  # long enough ago to leave the budget whole
+    db.add(TouchRequest(requester_id=world.users["partner"].id, requester_org_id=world.orgs["college"].id,
+                        employer_id=e.id, region_id=e.region_id, purpose="hiring", window_start=today(),
+                        window_end=today() + dt.timedelta(days=10), status="held", release_on=today(),
+                        created_at=dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)))
+    await db.commit()
+    request_id = await db.scalar(select(TouchRequest.id).where(TouchRequest.employer_id == e.id))
+    r = await client.post(f"/api/touch-requests/{request_id}/release", json={"reason": "asked"},
+                          headers=await world.f.auth(world.users["lead"]))
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    assert (await db.get_one(Touch, r.json()["touch_id"])).override_reason is None

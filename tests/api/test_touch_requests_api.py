@@ -283,3 +283,20 @@ async def test_a_window_starting_today_in_california_is_accepted_after_utc_midni
         e.id, window_start="2026-11-30", window_end="2026-11-30"))
     assert r.status_code == 201, r.text
     assert r.json()["planned_date"] == "2026-11-30"
+
+
+async def test_a_request_held_by_the_employers_blackout_says_so_not_the_budget(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    blackout = {"starts_on": today().isoformat(), "ends_on": (today() + dt.timedelta(days=40)).isoformat(),
+                "reason": "inventory"}
+    r = await client.put(f"/api/employers/{e.id}/preferences", json={"blackouts": [blackout]},
+                         headers=await world.f.auth(world.users["lead"]))
+    assert r.status_code == 200, r.text
+    r = await client.post("/api/touch-requests", json=body(e.id, ends_in=20),
+                          headers=await world.f.auth(world.users["partner"]))
+    assert r.status_code == 201 and r.json()["status"] == "held"
+    assert "the employer asked not to be contacted on the days you asked for" in r.json()["decision"]
+    partner = await world.f.auth(world.users["partner"])
+    again = await client.get(f"/api/touch-requests/{r.json()['id']}", headers=partner)
+    assert again.json()["decision"] == r.json()["decision"]  # stored, not only said once

@@ -135,6 +135,11 @@ async def test_the_audit_trail_keeps_a_regions_reasons_from_another_regions_staf
     partner = await world.f.auth(world.users["partner"])
     assert (await client.get(listed, headers=partner)).json()["items"][0]["reason"] is None
     assert (await client.get(listed, headers=lead)).json()["items"][0]["reason"] == "owner asked for Maria"
+    # And stays in its region: a Bay Area SPOC sees the assignment, not the LA lead's reason.
+    bay = await world.f.auth(world.users["bay_spoc"])
+    assert (await client.get(listed, headers=bay)).json()["items"][0]["reason"] is None
+    await login(client, world.users["bay_spoc"].email)
+    assert "owner asked for Maria" not in (await client.get(f"/employers/{e.id}")).text
 
 
 async def test_assign_form_shows_field_error_in_place_for_htmx(client, world, db):

@@ -151,6 +151,11 @@ async def test_merge_into_form_on_the_employer_page(client, world, db):
     assert "Merge into: no employer #999999 to merge into" in unknown.text
     gone = await client.post("/employers/999999/merge", data={"into": str(a.id), "_csrf_token": token})
     assert gone.status_code == 404
+    # One the lead may not merge into is said at once, not after confirming (a 403 page then).
+    bay = await world.f.employer("Bay Bakery", county="San Mateo")
+    theirs = await client.post(f"/employers/{b.id}/merge", data={"into": str(bay.id), "_csrf_token": token})
+    assert "Merge into: Bay Bakery is in a region you do not lead" in theirs.text
+    assert 'name="confirmed"' not in theirs.text
     ok = await client.post(f"/employers/{b.id}/merge", data={"into": str(a.id), "confirmed": "yes",
                                                              "_csrf_token": token}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == f"/employers/{a.id}"
