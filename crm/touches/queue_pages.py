@@ -475,7 +475,9 @@ class QueuePages(Controller):
             missing: list[tuple[str, str]] = []  # every field's problem at once, not one per submit
             typed = form.get("employer_name", "").strip()
             if employer_id is None and typed and not form.get("employer_id", "").strip():
-                choices = [c for c, _ in await match_candidates(db, EmployerQuery(name=typed), limit=6)]
+                # Only employers the user may log contacts with: those of their own regions.
+                choices = [c for c, _ in await match_candidates(db, EmployerQuery(name=typed), limit=12)
+                           if principal.can_in_region(c.region_id, Role.lead, Role.spoc)][:6]
                 missing.append(("employer_id", "choose which employer you mean" if choices
                                 else "no employer on file matches this name; check its spelling"))
             elif employer_id is None:

@@ -781,6 +781,8 @@ async def test_a_log_form_sent_without_javascript_offers_the_employers_its_name_
     typed = await client.post("/queue/log", data=form)
     assert typed.status_code == 422 and "choose which employer you mean" in typed.text
     assert f'name="employer_choice" value="{golden.id}"' in typed.text and "called about drivers" in typed.text
+    bay = await world.f.employer("Golden State Bakery", county="San Mateo")  # not this SPOC's region: not offered
+    assert f'value="{bay.id}"' not in (await client.post("/queue/log", data=form)).text
     assert await db.scalar(select(func.count(Touch.id))) == 0
     chosen = await client.post("/queue/log", data={**form, "employer_choice": str(golden.id)})
     assert chosen.status_code == 200 and "Logged a call with Golden State Logistics" in chosen.text
