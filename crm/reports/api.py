@@ -159,7 +159,8 @@ class ReportApi(Controller):
         return await _employers(db, await report_scope(db, principal, region, start, end))
 
     @get("/{name:str}/csv", media_type="text/csv")
-    async def as_csv(self, db: Db, principal: Me, name: Annotated[str, Parameter(max_length=64)],
+    async def as_csv(self, db: Db, principal: Me,
+                     name: Annotated[str, Parameter(max_length=64, schema_extra={"enum": list(REPORTS)})],
                      region: RegionCode = None, start: From = None, end: To = None) -> Response[bytes]:
         report = await build_report(db, principal, name, region, start, end)
         return report_csv(report, csv_filename(name, report))

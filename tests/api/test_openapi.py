@@ -128,6 +128,10 @@ async def test_fields_with_a_fixed_list_of_values_document_it_as_their_enum(clie
     assert props("EmployerPatch")["status"]["enum"] == ["active", "provisional"]
     status = next(p for p in schema["paths"]["/api/touches"]["get"]["parameters"] if p["name"] == "status")
     assert status["schema"]["enum"] == ["open", *(s.value for s in TouchStatus)]
+    from crm.reports.api import REPORTS
+
+    report = next(p for p in schema["paths"]["/api/reports/{name}/csv"]["get"]["parameters"] if p["name"] == "name")
+    assert report["schema"]["enum"] == list(REPORTS)
 
 
 async def test_a_value_left_out_of_an_enum_is_refused_with_every_other_problem_of_the_body(client, world):
