@@ -92,24 +92,31 @@ async def lock_pair(db: AsyncSession, first_id: int, second_id: int) -> dict[int
     return {e.id: e for e in rows}
 
 
-async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, survivor_id: int,
-                          reason: str | None = None, *, now: dt.datetime | None = None) -> EmployerMerge:
-    """Merge employer ``loser_id`` into ``survivor_id`` in the caller's transaction (audited)."""
+def check_pair(actor: Principal, loser_id: int, survivor_id: int,
+               found: dict[int, Employer]) -> tuple[Employer, Employer]:
+    """The two employers of a merge from ``found`` (read by id), if ``actor`` may merge the one into the other;
+    the merge checks them under its row locks, the employer page before asking to confirm."""
     if loser_id == survivor_id:
         raise FieldError("into", "must be a different employer than the one merged")
-    now = now or dt.datetime.now(dt.UTC)
-    found = await lock_pair(db, loser_id, survivor_id)
     loser, survivor = found.get(loser_id), found.get(survivor_id)
     if loser is None:
         raise NotFoundException(f"Employer #{loser_id} not found")
     if survivor is None:
-        raise FieldError("into", f"employer #{survivor_id} does not exist")
+        raise FieldError("into", f"no employer #{survivor_id} to merge into")
     if not can_merge(actor, loser, survivor):
         raise PermissionDeniedException("Only a lead of both employers' regions may merge them")
     if loser.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{loser.id} was already merged into #{loser.merged_into_id}")
     if survivor.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{survivor.id} was merged into #{survivor.merged_into_id}; merge into that one")
+    return loser, survivor
+
+
+async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, survivor_id: int,
+                          reason: str | None = None, *, now: dt.datetime | None = None) -> EmployerMerge:
+    """Merge employer ``loser_id`` into ``survivor_id`` in the caller's transaction (audited)."""
+    now = now or dt.datetime.now(dt.UTC)
+    loser, survivor = check_pair(actor, loser_id, survivor_id, await lock_pair(db, loser_id, survivor_id))
 
     merge = EmployerMerge(loser_id=loser.id, survivor_id=survivor.id, merged_by_id=actor.id,
                           reason=(reason or "").strip() or None, summary={})

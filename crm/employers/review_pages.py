@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
@@ -22,7 +22,7 @@ from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge, Me
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.panels import employer_panel
 from crm.employers.service import load_profiles
-from crm.errors import Conflict, FieldError
+from crm.errors import FieldError
 from crm.ids import parse_id
 from crm.jobs.models import JobRun
 from crm.web import flash, form_data, is_htmx, redirect, render
@@ -141,19 +141,13 @@ class ReviewPages(Controller):
             if form.get("confirmed") != "yes":
                 pair = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_([employer_id, into]))
                                                            .options(joinedload(Employer.region)))}
-                if employer_id not in pair:
-                    raise NotFoundException(f"No employer #{employer_id}")
-                if pair[employer_id].status == EmployerStatus.merged:
-                    raise Conflict(f"{pair[employer_id].legal_name} was already merged")
-                if into not in pair or pair[into].status == EmployerStatus.merged:
-                    raise FieldError("into", f"no employer #{into} to merge into")
-                if into == employer_id:
-                    raise FieldError("into", "is this employer itself")
-                if not merge.can_merge(principal, pair[employer_id], pair[into]):
+                try:
+                    loser, survivor = merge.check_pair(principal, employer_id, into, pair)
+                except PermissionDeniedException:  # said at the field, before confirming, not as a 403 after
                     raise FieldError("into", f"{pair[into].legal_name} is in a region you do not lead: a lead of "
-                                             "both employers' regions merges them")
-                return render(request, "employers/merge_confirm.html", loser=pair[employer_id],
-                              survivor=pair[into], reason=form.get("reason") or "")
+                                             "both employers' regions merges them") from None
+                return render(request, "employers/merge_confirm.html", loser=loser, survivor=survivor,
+                              reason=form.get("reason") or "")
             m = await merge.merge_employers(db, principal, employer_id, into, _reason(form))
         except HTTPException as exc:
             if exc.status_code not in (409, 422):

@@ -438,10 +438,8 @@ class QueuePages(Controller):
             req = await release_now(db, principal, request_id, form.get("reason", ""), clock.now())
             out = await request_out_by_id(db, req.id)
         except HTTPException as exc:
-            if exc.status_code not in (409, 422):
-                raise
-            await db.rollback()
-            said = "; ".join(f"{f}: {m}" for f, m in exc.fields) if isinstance(exc, FieldError) else exc.detail
+            errors = await refused(db, exc)  # rolled back; anything but 409/422 is raised again
+            said = "; ".join(f"{field}: {message}" if field != "form" else message for field, message in errors.items())
             flash(request, f"Request #{request_id} was not released: {said}", "error")
             return redirect(request, f"/requests/{request_id}#release")  # back to the form it came from
         flash(request, f"Request #{request_id} released: {out.decision}")
