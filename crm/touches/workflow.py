@@ -53,6 +53,8 @@ _ON_TOUCH = ("queued", "scheduled")
 # A cancelled touch's requests wait this long by default before the release job may put them on a
 # new touch: released the next night, the touch would repeat the one just called off.
 CANCEL_HOLD_DAYS = 7
+# How far in the past a scheduled time may be: the minutes a SPOC spends filling in the form.
+SCHEDULE_GRACE = dt.timedelta(minutes=15)
 
 
 # ---------------------------------------------------------------- shared steps
@@ -177,8 +179,10 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
         raise FieldError("scheduled_at", clock.SKIPPED_HOUR)
     when = clock.as_instant(data.scheduled_at)  # a naive time is California wall time
     day = clock.local_date(when)
-    if day < today:
-        raise FieldError("scheduled_at", "must not be in the past")
+    # Today's earlier hours are past too; a few minutes' grace for a form filled in slowly.
+    if day < today or when < now - SCHEDULE_GRACE:
+        raise FieldError("scheduled_at", f"must not be in the past (it is {clock.local(now):%H:%M %Z} now)"
+                         if day == today else "must not be in the past")
     if day > today + dt.timedelta(days=HOLD_HORIZON_DAYS):
         raise FieldError("scheduled_at", "must be within the next year")
     contacts = await _contacts(db, touch.employer_id, data.contact_ids)

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
+from crm import clock
 from crm.audit.models import AuditEvent
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, RegionPolicy, Touch, TouchRequest
@@ -89,6 +90,16 @@ async def test_a_time_beyond_the_next_year_is_422_naming_scheduled_at(client, wo
     r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
                           json={"scheduled_at": when, "channel": "call", "outside_window": True})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "scheduled_at", r.text
+    assert (await _state(db, t.id))[0].status == "queued"
+
+
+async def test_an_hour_already_past_today_is_422_naming_scheduled_at(client, world, db, bundled):
+    _, t, _, _ = bundled
+    earlier = clock.local(clock.now() - dt.timedelta(minutes=20)).replace(tzinfo=None, microsecond=0)
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["spoc"]),
+                          json={"scheduled_at": earlier.isoformat(), "channel": "call"})
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "scheduled_at", r.text
+    assert "must not be in the past" in r.text
     assert (await _state(db, t.id))[0].status == "queued"
 
 
