@@ -320,9 +320,17 @@ def member_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return wrong
 
 
+async def _lock_roster(db: AsyncSession, council: AdvisoryCouncil) -> None:
+    """Take the council's row lock before reading its roster: two seats added at once would each
+    pass the duplicate and one-chair checks against a roster without the other."""
+    if await lock_row(db, AdvisoryCouncil, council.id) is None:
+        raise NotFoundException(f"Council #{council.id} not found")
+
+
 async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, data: MemberIn) -> CouncilMember:
     if wrong := member_problems(msgspec.structs.asdict(data)):
         raise FieldError(*wrong[0], *wrong[1:])
+    await _lock_roster(db, council)
     name = cast(str, _clean(data.name))
     member_type, role = MemberType(data.member_type).value, MemberRole(data.role).value
     employer_id = data.employer_id
@@ -386,6 +394,7 @@ async def get_member(db: AsyncSession, council: AdvisoryCouncil, member_id: int)
 async def remove_member(db: AsyncSession, actor: Principal, council: AdvisoryCouncil, member_id: int,
                         reason: str | None = None, now: dt.datetime | None = None) -> CouncilMember:
     """End a seat: the row stays (roster history), it only stops counting."""
+    await _lock_roster(db, council)
     member = await get_member(db, council, member_id)
     if member.removed_at is not None:
         raise Conflict(f"{member.name} was already removed")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import undefer
 
 from crm.auth.guards import requires_lead
 from crm.auth.principal import Principal
+from crm.db import begin_write
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.directory.service import led_regions
@@ -49,11 +50,17 @@ def too_large(request: Request[Any, Any, Any], _exc: RequestEntityTooLarge) -> R
                              "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024)})  # type: ignore[return-value]
 
 
-async def _job(db: AsyncSession, principal: Principal, job_id: int, content: bool = False) -> ImportJob:
-    """The job, if this user started it (admins: any); otherwise 404, not a hint that it exists."""
+async def _job(db: AsyncSession, principal: Principal, job_id: int, content: bool = False, *,
+               for_update: bool = False) -> ImportJob:
+    """The job, if this user started it (admins: any); otherwise 404, not a hint that it exists.
+    ``for_update``: read under its row lock in a write transaction, so that of two clicks on Preview or
+    Import only one finds the job waiting and starts it."""
     stmt = select(ImportJob).where(ImportJob.id == job_id)
     if content:
         stmt = stmt.options(undefer(ImportJob.content))
+    if for_update:
+        await begin_write(db)
+        stmt = stmt.with_for_update(of=ImportJob).execution_options(populate_existing=True)
     job = await db.scalar(stmt)
     if job is None or not (principal.is_admin or job.created_by_id == principal.id):
         raise NotFoundException(f"Import #{job_id} not found")
@@ -168,7 +175,7 @@ class EmployerImportPages(Controller):
     @post("/{job_id:int}/preview")
     async def preview(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                       job_id: PathId) -> Template | Redirect:
-        job = await _job(db, principal, job_id)
+        job = await _job(db, principal, job_id, for_update=True)
         if job.status not in (ImportStatus.uploaded.value, ImportStatus.previewed.value, ImportStatus.failed.value):
             return redirect(request, f"/employers/import/{job.id}")
         form = await request.form()
@@ -187,7 +194,7 @@ class EmployerImportPages(Controller):
 
     @post("/{job_id:int}/run")
     async def run(self, request: Request[Any, Any, Any], db: Db, principal: Me, job_id: PathId) -> Redirect:
-        job = await _job(db, principal, job_id)
+        job = await _job(db, principal, job_id, for_update=True)
         if job.status != ImportStatus.previewed.value:
             flash(request, "Preview the import first (or it is already running)", "warn")
             return redirect(request, f"/employers/import/{job.id}")

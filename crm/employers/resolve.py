@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, raiseload
 from crm.directory.models import Region
 from crm.employers import matching
 from crm.employers.candidates import Candidate, Query, find_candidates, load_candidates
-from crm.employers.matching import EmployerRecord, MatchResult
+from crm.employers.matching import EmployerRecord, MatchResult, name_key
 from crm.employers.matching.vocab import FREE_MAIL_DOMAINS
 from crm.employers.models import Employer, EmployerStatus
 from crm.errors import FieldError
@@ -168,6 +168,18 @@ async def _by_identifier(db: AsyncSession, query: EmployerRecord, column: str, v
         employer = next(e for e, _ in candidates if e.id == int(chosen.id))
         return Resolution("match", employer, candidates)
     return Resolution("review", None, candidates)
+
+
+def identity_keys(name: str | None, website: str | None, fein: str | None) -> list[str]:
+    """Lock names (``crm.db.lock_keys``) for the employer a description would create: its name key,
+    domain and FEIN, so that two writers creating the same new employer take turns."""
+    record = Query(name=name, website=website, fein=fein).record
+    keys = [f"employer-name:{name_key(record.name)}"] if record.name else []
+    if record.domain and record.domain not in FREE_MAIL_DOMAINS:
+        keys.append(f"employer-domain:{record.domain}")
+    if record.fein:
+        keys.append(f"employer-fein:{record.fein}")
+    return keys
 
 
 async def resolve_employer(

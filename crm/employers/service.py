@@ -387,6 +387,10 @@ async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data
     if not actor.can_in_region(region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this region may assign its SPOCs")
     employer = await get_employer(db, employer_id)
+    # Locked before its status is read: a merge moving the assignments has then finished, and its
+    # tombstone is refused rather than given the SPOC its survivor would lack.
+    await lock_employer(db, employer.id)
+    await db.refresh(employer, ["status", "merged_into_id"])
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}")
     spoc = await eligible_spoc(db, data.spoc_id, region_id, "spoc_id")
@@ -409,7 +413,8 @@ async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data
         before = {"assignment_id": current.id, "spoc_id": current.spoc_id, "backup_spoc_id": current.backup_spoc_id}
         ended = await db.execute(
             update(SpocAssignment)
-            .where(SpocAssignment.id == current.id, SpocAssignment.ended_at.is_(None))
+            .where(SpocAssignment.id == current.id, SpocAssignment.employer_id == employer_id,
+                   SpocAssignment.ended_at.is_(None))
             .values(ended_at=now)
         )
         if ended.rowcount != 1:  # type: ignore[attr-defined]

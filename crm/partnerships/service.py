@@ -313,10 +313,18 @@ def member_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return wrong
 
 
+async def _lock_roster(db: AsyncSession, p: SectorPartnership) -> None:
+    """Take the partnership's row lock before reading its roster: two seats added at once would each
+    pass the duplicate check against a roster without the other."""
+    if await lock_row(db, SectorPartnership, p.id) is None:
+        raise NotFoundException(f"Partnership #{p.id} not found")
+
+
 async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
                      data: PartnerMemberIn) -> PartnershipMember:
     if wrong := member_problems(msgspec.structs.asdict(data)):
         raise FieldError(*wrong[0], *wrong[1:])
+    await _lock_roster(db, p)
     email = optional_email(data.email)
     name, title = _clean(data.name), _clean(data.title)
     employer_id, contact_id, org_id, support_role = data.employer_id, data.employer_contact_id, None, None
@@ -372,6 +380,7 @@ async def get_member(db: AsyncSession, p: SectorPartnership, member_id: int) -> 
 
 async def remove_member(db: AsyncSession, actor: Principal, p: SectorPartnership, member_id: int,
                         now: dt.datetime | None = None) -> PartnershipMember:
+    await _lock_roster(db, p)
     member = await get_member(db, p, member_id)
     if member.removed_at is not None:
         raise Conflict(f"{member.display} was already removed")

@@ -38,11 +38,11 @@ from sqlalchemy.orm import selectinload
 from crm.audit import service as audit
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
-from crm.db import begin_write
+from crm.db import begin_write, lock_keys
 from crm.directory.models import Organization, Region
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerStatus
-from crm.employers.resolve import EmployerRef, employer_ref, resolve_employer
+from crm.employers.resolve import EmployerRef, Resolution, employer_ref, identity_keys, resolve_employer
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer, typed_problems
 from crm.errors import Conflict, FieldError
@@ -51,7 +51,7 @@ from crm.templating import words
 from crm.touches.assign import RoutedSpoc, route
 from crm.touches.budget import load_policy
 from crm.touches.models import _OPEN_REQUESTS_SQL, IdempotencyRecord, Touch, TouchRequest
-from crm.touches.request_schemas import SpocRef, TouchRequestIn, TouchRequestOut
+from crm.touches.request_schemas import EmployerQueryIn, SpocRef, TouchRequestIn, TouchRequestOut
 from crm.touches.requests import (
     REQUEST_AUDIT_FIELDS,
     TouchRef,
@@ -215,6 +215,11 @@ async def employer_as_typed(db: AsyncSession, actor: Principal, typed: Mapping[s
     return await create_employer(db, actor, EmployerIn(
         legal_name=name[:200], website=typed.get("website") or None, fein=typed.get("fein") or None,
         city=typed.get("city") or None, zip=typed.get("zip") or None, region=region_code))
+
+
+async def _resolve(db: AsyncSession, query: EmployerQueryIn, region_hint: tuple[int, str] | None) -> Resolution:
+    return await resolve_employer(db, name=query.name, website=query.website, fein=query.fein, city=query.city,
+                                  zip=query.zip, region_id=region_hint[0] if region_hint else None)
 
 
 async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchRequestIn,
@@ -469,9 +474,12 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
         employer, needs_match, candidate_ids = await employer_ref(db, data.employer_id, for_update=True), False, []
     else:
         assert query is not None
-        resolution = await resolve_employer(
-            db, name=query.name, website=query.website, fein=query.fein, city=query.city, zip=query.zip,
-            region_id=region_hint[0] if region_hint else None)
+        resolution = await _resolve(db, query, region_hint)
+        if resolution.kind == "none":
+            # About to create the employer: concurrent requests naming the same new employer take turns
+            # here (PostgreSQL), and the later ones find the one the first created.
+            await lock_keys(db, *identity_keys(query.name, query.website, query.fein))
+            resolution = await _resolve(db, query, region_hint)
         employer = EmployerRef.of(resolution.employer) if resolution.kind == "match" and resolution.employer \
             else None
         needs_match = resolution.kind == "review"
@@ -491,7 +499,9 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
         await db.flush()  # its audit events before the intake's (Core inserts do not autoflush)
         await lock_employer(db, employer.id)
     elif data.employer_id is None:
-        await lock_employer(db, employer.id)  # by id it was read FOR UPDATE already
+        # By id it was read FOR UPDATE already. Read again under the lock: a merge that held it
+        # meanwhile made the matched employer a tombstone, and the request follows it to the survivor.
+        employer = await employer_ref(db, employer.id, for_update=True)
 
     state = await employer_state(db, employer.id, now)
     policy = await load_policy(db, employer.id, region_id)

@@ -452,13 +452,16 @@ async def logged_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now
     else:
         region_id = employer.region_id
     require_region_staff(actor, region_id)
+    # Locked before its status is read: a merge holding the row has then finished, and its tombstone
+    # is refused rather than given a touch its survivor's budget would never count.
+    await lock_employer(db, employer.id)
+    await db.refresh(employer, ["status", "merged_into_id"])
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; log it there")
     channel = _channel(data.channel)
     if wrong := occurred_on_problems(data.occurred_on, clock.local_date(now)):
         raise FieldError(*wrong[0], *wrong[1:])
     contacts = await _contacts(db, employer.id, data.contact_ids)
-    await lock_employer(db, employer.id)
     day = data.occurred_on
     touch = Touch(employer_id=employer.id, region_id=region_id, spoc_id=actor.id, status=TouchStatus.COMPLETED.value,
                   source="logged", channel=channel, window_start=day, window_end=day, planned_on=day,

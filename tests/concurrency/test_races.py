@@ -1,0 +1,191 @@
+"""Writes racing each other over real server processes (PostgreSQL: two; SQLite: one): a new employer
+named by many requests at once, writes that wait on an employer a merge holds, roster seats added at
+once, and an import started twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from crm import clock
+from crm.councils.models import CouncilMember
+from crm.employers import merge as merging
+from crm.employers.import_models import ImportJob
+from crm.employers.models import Employer, SpocAssignment
+from crm.touches.models import Touch, TouchRequest
+from tests.employers.test_merge import as_principal
+from tests.factories import PASSWORD
+
+PURPOSES = ("hiring", "work_based_learning", "apprenticeship", "training_upskilling", "curriculum_review")
+
+
+def _ask(name: str, website: str, purpose: str) -> dict[str, Any]:
+    today = clock.today()
+    return {"employer": {"name": name, "website": website}, "region": "LA-BASIN", "purpose": purpose,
+            "summary": "placements", "window_start": (today + dt.timedelta(days=1)).isoformat(),
+            "window_end": (today + dt.timedelta(days=40)).isoformat()}
+
+
+def _client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=20))
+
+
+async def _count(f: Any, *where: Any, what: Any = Employer.id) -> int:
+    async with f.sessionmaker() as db:
+        return int(await db.scalar(select(func.count(what)).where(*where)) or 0)
+
+
+async def _partners(f: Any, count: int) -> list[dict[str, str]]:
+    headers = []
+    for i in range(count):
+        org = await f.organization(f"Race Partner {i}", "cbo", ["LA-BASIN"])
+        headers.append(await f.auth(await f.user(f"race{i}@example.org", f"Race {i}", [("partner", None)], org=org)))
+    return headers
+
+
+async def test_many_requests_naming_one_new_employer_at_once_create_it_once_and_share_one_touch(servers, staffed):
+    f = staffed.factory
+    partners = await _partners(f, 2)
+    async with _client() as client:
+        answers = await asyncio.gather(*(
+            client.post(f"{servers[i % len(servers)]}/api/touch-requests", headers=partners[i % 2],
+                        json=_ask("Zyqwert Fabrication LLC", "https://zyqwert-fabrication.com", PURPOSES[i // 2]))
+            for i in range(2 * len(PURPOSES))))
+    assert [r.status_code for r in answers] == [201] * len(answers), [r.text for r in answers]
+    assert len({r.json()["employer_id"] for r in answers}) == 1
+    assert await _count(f, Employer.domain == "zyqwert-fabrication.com") == 1
+    assert await _count(f, Touch.status == "queued", what=Touch.id) == 1
+
+
+async def _while_merging(f: Any, lead: Any, loser: Employer, survivor: Employer,
+                         writes: list[Awaitable[httpx.Response]]) -> list[httpx.Response]:
+    """Send ``writes`` while a merge of ``loser`` into ``survivor`` holds the loser's row lock; merge and
+    commit once they have all reached that lock."""
+    async def already_begun(_: Any) -> None:
+        """The merge runs in the transaction that took the lock (``begin_write`` would end it first)."""
+
+    async with f.sessionmaker() as holder:
+        await holder.execute(select(Employer.id).where(Employer.id == loser.id).with_for_update())
+        tasks = [asyncio.ensure_future(w) for w in writes]
+        await asyncio.sleep(1.5)  # each has read the employer and now waits for its lock
+        assert not any(t.done() for t in tasks), [t.result().text for t in tasks if t.done()]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(merging, "begin_write", already_begun)
+            await merging.merge_employers(holder, as_principal(lead), loser.id, survivor.id)
+        await holder.commit()
+    return list(await asyncio.gather(*tasks))
+
+
+@pytest.fixture
+async def pair(staffed, concurrency_db):
+    """Two records of one employer, each with Maria as its SPOC; the old one known by its own domain."""
+    if concurrency_db[0].startswith("sqlite"):
+        pytest.skip("SQLite writers never wait on a row lock: its database lock serializes them whole")
+    f = staffed.factory
+    loser = await f.employer("Acme Widgets Old Record", website="https://acme-widgets-old.com")
+    survivor = await f.employer("Acme Widgets")
+    await f.assign(loser, staffed.spoc)
+    await f.assign(survivor, staffed.spoc)
+    board = await f.organization("Race Board", "workforce_board", ["LA-BASIN"])
+    lead = await f.user("racelead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
+    spoc2 = await f.user("racespoc2@example.org", "Sam Ortiz", [("spoc", "LA-BASIN")], org=board)
+    return loser, survivor, lead, spoc2
+
+
+async def test_requests_and_logged_touches_waiting_on_a_merge_never_land_on_the_merged_record(
+        servers, staffed, pair):
+    f, (loser, survivor, lead, _) = staffed.factory, pair
+    (partner,), spoc = await _partners(f, 1), await f.auth(staffed.spoc)
+    logged = {"employer_id": loser.id, "channel": "call", "occurred_on": clock.today().isoformat()}
+    async with _client() as client:
+        answers = await _while_merging(f, lead, loser, survivor, [
+            *(client.post(f"{servers[i % len(servers)]}/api/touch-requests", headers=partner,
+                          json=_ask("Acme Widgets Old Record", "https://acme-widgets-old.com", p))
+              for i, p in enumerate(PURPOSES[:3])),
+            *(client.post(f"{servers[i % len(servers)]}/api/touches", headers=spoc, json=logged) for i in range(2))])
+    requests, logs = answers[:3], answers[3:]
+    assert [r.status_code for r in requests] == [201] * 3, [r.text for r in requests]
+    assert {r.json()["employer_id"] for r in requests} == {survivor.id}
+    assert [r.status_code for r in logs] == [409, 409] and "was merged into" in logs[0].text
+    assert await _count(f, Touch.employer_id == loser.id, what=Touch.id) == 0
+    assert await _count(f, TouchRequest.employer_id == loser.id, what=TouchRequest.id) == 0
+
+
+async def test_a_spoc_assignment_waiting_on_a_merge_is_refused_and_the_survivor_keeps_its_spoc(
+        servers, staffed, pair):
+    f, (loser, survivor, lead, spoc2) = staffed.factory, pair
+    async with f.sessionmaker() as db:
+        current = await db.scalar(select(SpocAssignment.id).where(SpocAssignment.employer_id == loser.id))
+    async with _client() as client:
+        (answer,) = await _while_merging(f, lead, loser, survivor, [client.post(
+            f"{servers[0]}/api/employers/{loser.id}/spoc-assignments", headers=await f.auth(lead),
+            json={"region": "LA-BASIN", "spoc_id": spoc2.id, "replaces_assignment_id": current})])
+    assert answer.status_code == 409 and "was merged into" in answer.text
+    async with f.sessionmaker() as db:
+        active = (await db.execute(select(SpocAssignment.employer_id, SpocAssignment.spoc_id).where(
+            SpocAssignment.ended_at.is_(None), SpocAssignment.employer_id.in_([loser.id, survivor.id])))).all()
+    assert active == [(survivor.id, staffed.spoc.id)]
+
+
+async def test_seats_added_at_once_leave_one_chair_and_one_seat_per_person(servers, staffed):
+    f = staffed.factory
+    board = await f.organization("Seat Board", "workforce_board", ["LA-BASIN"])
+    lead = await f.auth(await f.user("seatlead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board))
+    chairs = [{"name": f"Chair {i}", "member_type": "industry", "role": "chair", "email": f"chair{i}@example.com"}
+              for i in range(5)]
+    same = [{"name": "Dana Reyes", "member_type": "industry", "email": "dana@example.com"}] * 5
+    async with _client() as client:
+        r = await client.post(f"{servers[0]}/api/councils", headers=lead, json={
+            "name": "Logistics Advisory", "owner_organization_id": board.id, "region": "LA-BASIN"})
+        assert r.status_code == 201, r.text
+        url = f"/api/councils/{r.json()['id']}/members"
+        answers = await asyncio.gather(*(client.post(f"{servers[i % len(servers)]}{url}", headers=lead, json=body)
+                                         for i, body in enumerate(chairs + same)))
+    assert sorted(r.status_code for r in answers) == [201, 201] + [422] * 8, [r.text for r in answers]
+    assert await _count(f, CouncilMember.removed_at.is_(None), CouncilMember.role == "chair",
+                        what=CouncilMember.id) == 1
+    assert await _count(f, CouncilMember.email == "dana@example.com", what=CouncilMember.id) == 1
+
+
+async def test_an_import_started_twice_at_once_runs_once(servers, staffed):
+    f = staffed.factory
+    board = await f.organization("Import Board", "workforce_board", ["LA-BASIN"])
+    bearer = await f.auth(await f.user("importlead@example.org", "Ida Import", [("lead", "LA-BASIN")], org=board))
+    body = "legal_name,website,city,zip\n" + "".join(f"Race Co {i},https://race{i}-co.com,Los Angeles,90012\n"
+                                                     for i in range(5))
+    async with httpx.AsyncClient(base_url=servers[0], timeout=120) as client:
+        await client.get("/login")
+        token = {"_csrf_token": client.cookies["csrftoken"]}
+        r = await client.post("/login", data={"email": "importlead@example.org", "password": PASSWORD, **token})
+        assert r.status_code == 303, r.text
+        r = await client.post("/employers/import", data={"region": "LA-BASIN", **token},
+                              files={"file": ("race.csv", body.encode(), "text/csv")})
+        assert r.status_code == 303, r.text
+        job_url = r.headers["location"]
+        r = await client.post(f"{job_url}/preview", data={
+            "map_0": "legal_name", "map_1": "website", "map_2": "city", "map_3": "zip", **token})
+        assert r.status_code == 303
+        for _ in range(100):  # the preview runs after its answer
+            if ">Preview<" in (page := (await client.get(job_url)).text) or "new employers" in page:
+                break
+            await asyncio.sleep(0.1)
+        # With a token, not the session: requests of one browser session take turns on its row.
+        async with _client() as other:
+            answers = await asyncio.gather(*(other.post(f"{servers[i % len(servers)]}{job_url}/run", headers=bearer)
+                                             for i in range(16)))
+        assert all(r.status_code == 303 for r in answers)
+        for _ in range(100):
+            async with f.sessionmaker() as db:
+                job = await db.scalar(select(ImportJob).where(ImportJob.id == int(job_url.rsplit("/", 1)[1])))
+            assert job is not None
+            if job.status not in ("running", "previewed"):
+                break
+            await asyncio.sleep(0.1)
+    assert (job.status, job.error) == ("done", None)
+    assert await _count(f, Employer.legal_name.like("Race Co %")) == 5
