@@ -1,19 +1,20 @@
-"""`/api/auth/token` and `/api/users/me`."""
+"""`/api/auth/token`, `/api/users/me` and marking a SPOC away (`/api/users/me/away`, `/api/users/{id}/away`)."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.params import JSONBody
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth import service
-from crm.auth.guards import requires_user
+from crm.auth.guards import requires_lead, requires_user
 from crm.auth.middleware import client_addr
 from crm.auth.models import User
-from crm.auth.schemas import GrantOut, TokenOut, TokenRequest, UserOut
-from crm.deps import Conf, Db, Me
+from crm.auth.principal import Principal
+from crm.auth.schemas import AwayIn, GrantOut, TokenOut, TokenRequest, UserOut
+from crm.deps import Conf, Db, Me, PathId
 from crm.directory.models import Region
 
 HOME = {"admin": "/admin", "lead": "/queue", "spoc": "/queue", "partner": "/requests", "chair": "/chair"}
@@ -39,11 +40,28 @@ class AuthApi(Controller):
     @get("/users/me", guards=[requires_user])
     async def me(self, db: Db, principal: Me) -> UserOut:
         user = await db.get_one(User, principal.id, options=[selectinload(User.grants)], populate_existing=True)
-        codes = {rid: code for rid, code in await db.execute(select(Region.id, Region.code))}
-        return UserOut(
-            id=user.id, email=user.email, name=user.name,
-            organization=principal.organization_name,
-            roles=[GrantOut(role=g.role, region=codes.get(g.region_id) if g.region_id else None)
-                   for g in user.grants],
-            home=HOME.get(principal.primary_role, "/"),
-        )
+        return await user_out(db, user)
+
+    @put("/users/me/away", guards=[requires_user])
+    async def set_my_away(self, db: Db, principal: Me, data: JSONBody[AwayIn]) -> UserOut:
+        """Mark yourself away (your backups cover your queue) or back; SPOCs only."""
+        return await user_out(db, await service.set_away(db, principal, principal.id, data.away))
+
+    @put("/users/{user_id:int}/away", guards=[requires_lead])
+    async def set_away(self, db: Db, principal: Me, user_id: PathId, data: JSONBody[AwayIn]) -> UserOut:
+        """Mark a SPOC away or back: a lead of a region where they are a SPOC, or an admin."""
+        return await user_out(db, await service.set_away(db, principal, user_id, data.away))
+
+
+async def user_out(db: Db, user: User) -> UserOut:
+    """The user as ``/api/users/me`` shows them (``user.grants`` loaded)."""
+    codes = {rid: code for rid, code in await db.execute(select(Region.id, Region.code))}
+    principal = Principal.from_user(user)
+    return UserOut(
+        id=user.id, email=user.email, name=user.name,
+        organization=principal.organization_name,
+        roles=[GrantOut(role=g.role, region=codes.get(g.region_id) if g.region_id else None)
+               for g in user.grants],
+        home=HOME.get(principal.primary_role, "/"),
+        away=user.away,
+    )

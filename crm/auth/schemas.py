@@ -30,3 +30,11 @@ class UserOut(msgspec.Struct):
     organization: str | None
     roles: list[GrantOut]
     home: str
+    # A SPOC marked away: new touches of their employers go to the assignments' backups.
+    away: bool = False
+
+
+class AwayIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Mark a SPOC away (their backups cover their queue) or back."""
+
+    away: bool

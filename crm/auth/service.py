@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -13,7 +18,7 @@ from crm.audit import service as audit
 from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGrant, User
 from crm.auth.passwords import hash_password, new_token, verify_password
 from crm.auth.principal import Principal, forget_on_commit
-from crm.db import begin_write, lock_keys
+from crm.db import begin_write, lock_keys, lock_row
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
 from crm.emails import checked_email
@@ -199,3 +204,39 @@ async def make_grant(db: AsyncSession, role: str, region_code: str | None, *, or
         raise FieldError(*wrong[0], *wrong[1:])
     region_id = await region_id_for(db, region_code) if region_code else None
     return RoleGrant(role=Role(role).value, region_id=region_id)
+
+
+# ---------------------------------------------------------------- away (SPEC §3.5: an absent SPOC's queue
+# goes to the backup)
+
+
+def may_set_away(actor: Principal, user_id: int, spoc_regions: frozenset[int]) -> bool:
+    """Whether ``actor`` may mark the user (a SPOC in ``spoc_regions``) away or back: the SPOC themselves,
+    a lead of a region where they are a SPOC, an admin."""
+    if actor.is_admin:
+        return True
+    if actor.id == user_id:
+        return bool(spoc_regions)
+    return bool(spoc_regions & actor.regions_for(Role.lead))
+
+
+async def set_away(db: AsyncSession, actor: Principal, user_id: int, away: bool) -> User:
+    """Mark a SPOC away (their backups get their queue and new touches) or back, audited with
+    before/after; 404 for an unknown user, 403 for someone who may not, 422 (``away``) for marking
+    a user away who holds no SPOC role (an admin may still clear a flag left from a removed role)."""
+    user = await lock_row(db, User, user_id)  # two toggles at once: each audits what it replaced
+    if user is None:
+        raise NotFoundException(f"User #{user_id} not found")
+    await db.refresh(user, ["grants"])
+    spoc_regions = frozenset(g.region_id for g in user.grants if g.role == Role.spoc.value and g.region_id)
+    if not may_set_away(actor, user.id, spoc_regions):
+        raise PermissionDeniedException(
+            "Only the SPOC themselves, a lead of their region or an admin may mark a SPOC away")
+    if away and not spoc_regions:
+        raise FieldError("away", f"{user.name} holds no SPOC role: only a SPOC's queue has a backup to go to")
+    if user.away != away:
+        audit.record(db, actor, "user.away", "user", user.id, before={"away": user.away}, after={"away": away},
+                     note="marked away" if away else "back")
+        user.away = away
+        await db.flush()
+    return user
