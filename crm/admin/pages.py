@@ -186,6 +186,16 @@ class AdminPages(Controller):
             return f"{user.name} is no longer {label}"
         return await self._user_change(request, db, user_id, "grants", change)
 
+    @post("/users/{user_id:int}/away")
+    async def set_away(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                       user_id: PathId) -> Template | Redirect:
+        async def change(user: User, form: dict[str, str]) -> str:
+            away = form.get("away") == "1"
+            await auth_service.set_away(db, principal, user.id, away)
+            return (f"{user.name} is marked away: the backups of their assignments get their new touches" if away
+                    else f"{user.name} is back: their new touches come to them again")
+        return await self._user_change(request, db, user_id, "away", change)
+
     @post("/users/{user_id:int}/password")
     async def set_password(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                            user_id: PathId) -> Template | Redirect:

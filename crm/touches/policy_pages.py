@@ -9,9 +9,13 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.guards import requires_lead
+from crm.auth.models import Role, RoleGrant
 from crm.auth.principal import Principal
+from crm.auth.service import set_away
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.directory.service import employers_known_in, led_regions, region_by_code, set_establishment_count
@@ -34,6 +38,12 @@ def _int_field(form: dict[str, str], name: str, digits: int = 6) -> int:
     if len(value) > digits:
         raise FieldError(name, f"must be at most {int('9' * digits):,}")
     return int(value)
+
+
+async def spocs_of(db: AsyncSession, region_id: int) -> set[int]:
+    """Users holding a SPOC role in the region: those a lead may mark away."""
+    return set(await db.scalars(select(RoleGrant.user_id).where(RoleGrant.region_id == region_id,
+                                                                 RoleGrant.role == Role.spoc.value)))
 
 
 class RegionPages(Controller):
@@ -62,7 +72,20 @@ class RegionPages(Controller):
                       candidates=await spoc_candidates(db, current.id), policy_errors=policy_errors or {},
                       rule_errors=rule_errors or {}, values=values or {}, policy_saved=saved,
                       establishment_errors=establishment_errors or {}, establishments_saved=establishments_saved,
-                      establishments_known=await employers_known_in(db, current.id))
+                      establishments_known=await employers_known_in(db, current.id),
+                      spoc_ids=await spocs_of(db, current.id))
+
+    @post("/{code:str}/spocs/{user_id:int}/away")
+    async def set_away(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
+                       user_id: PathId) -> Template | Redirect:
+        """A lead marks a SPOC of the region away or back (SPEC §3.5); the service checks who may."""
+        region = await self._region(db, principal, code)
+        code = region.code
+        away = (await form_data(request)).get("away") == "1"
+        user = await set_away(db, principal, user_id, away)
+        message = f"{user.name} is {'marked away: their backups get their new touches' if away else 'back'}"
+        flash(request, message)
+        return redirect(request, f"/region?region={code}#region-spocs")
 
     async def _region(self, db: Db, principal: Principal, code: str) -> Region:
         region = await region_by_code(db, code)

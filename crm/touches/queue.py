@@ -68,6 +68,37 @@ async def covered_spocs(db: AsyncSession, actor: Principal) -> list[int]:
     return list(await db.scalars(select(User.id).where(User.away.is_(True), exists(backed_up)).order_by(User.id)))
 
 
+@dataclass(frozen=True, slots=True)
+class Backup:
+    name: str
+    employers: int  # active assignments of the away SPOC naming them backup
+    away: bool  # away too: those employers' new touches go by the region's routing rules
+
+
+@dataclass(frozen=True, slots=True)
+class AwayState:
+    """A SPOC's own away flag and who covers their employers while it is set (the queue page says so)."""
+
+    away: bool
+    backups: list[Backup]
+    uncovered: int  # active assignments without a backup
+
+
+async def away_state(db: AsyncSession, actor: Principal) -> AwayState | None:
+    """The actor's away flag and backups; None for a user who holds no SPOC role (nothing to cover)."""
+    if not actor.has(Role.spoc):
+        return None
+    away = bool(await db.scalar(select(User.away).where(User.id == actor.id)))
+    active = and_(SpocAssignment.spoc_id == actor.id, SpocAssignment.ended_at.is_(None))
+    rows = await db.execute(
+        select(User.name, User.away, func.count(SpocAssignment.id))
+        .join(SpocAssignment, SpocAssignment.backup_spoc_id == User.id).where(active)
+        .group_by(User.id, User.name, User.away).order_by(User.name))
+    uncovered = await db.scalar(select(func.count(SpocAssignment.id))
+                                .where(active, SpocAssignment.backup_spoc_id.is_(None))) or 0
+    return AwayState(away, [Backup(name, int(n), bool(b_away)) for name, b_away, n in rows], int(uncovered))
+
+
 def visibility(actor: Principal, covered: Sequence[int]) -> list[ColumnElement[bool]] | None:
     """The actor's queue as alternatives, each one an index's job; None means everything (admins).
 

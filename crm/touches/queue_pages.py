@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, raiseload
 
 from crm import clock
+from crm.auth import service as auth_service
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
@@ -250,7 +251,27 @@ class QueuePages(Controller):
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
             touch_errors=touch_errors or {}, **await _card_notes(db, touches),
+            away_state=await queue.away_state(db, principal),
             **await _choices(db, principal, touches, forms=bool(touch_errors)))
+
+    @post("/away")
+    async def set_away(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
+        """The SPOC's own away toggle (SPEC §3.5): htmx gets the notice back, a plain post the queue."""
+        form = await form_data(request)
+        away = form.get("away") == "1"
+        errors: dict[str, str] = {}
+        try:
+            await auth_service.set_away(db, principal, principal.id, away)
+        except HTTPException as exc:
+            errors = await refused(db, exc, "away")
+        message = errors.get("away") or ("You are marked away: your backups get your new touches and see your "
+                                         "queue" if away else "Welcome back: your new touches come to you again")
+        if request.headers.get("hx-request"):
+            state = await queue.away_state(db, principal)
+            return render(request, "touches/_away.html", status_code=422 if errors else 200,
+                          away_state=state, away_errors=errors, done_message=None if errors else message)
+        flash(request, message, "error" if errors else "ok")
+        return redirect(request, "/queue")
 
     @get("/touches/{touch_id:int}")
     async def touch_page(self, request: Request[Any, Any, Any], db: Db, principal: Me, touch_id: PathId) -> Template:

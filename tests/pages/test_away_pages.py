@@ -1,0 +1,164 @@
+"""Marking a SPOC away in the pages: the SPOC's own toggle on /queue (htmx and plain POST), the admin's on
+/admin/users/{id}, and "(away)" where a lead sees the region's SPOCs (/region)."""
+
+from __future__ import annotations
+
+import html as htmllib
+
+import pytest
+from sqlalchemy import select, update
+
+from crm.audit.models import AuditEvent
+from crm.auth.models import User
+from tests.factories import csrf, login
+
+HX = {"HX-Request": "true"}
+MARK_AWAY = "I'm away — my backup covers my queue"
+
+
+async def _away(db, user) -> bool:
+    await db.rollback()  # a fresh read, not the test session's last snapshot
+    return bool(await db.scalar(select(User.away).where(User.id == user.id)))
+
+
+async def _set_away(db, user) -> None:
+    await db.execute(update(User).where(User.id == user.id).values(away=True))
+    await db.commit()
+
+
+def _text(page: str) -> str:
+    return htmllib.unescape(page)
+
+
+async def test_spoc_marks_themselves_away_without_javascript_and_the_queue_names_the_backup(client, world, db):
+    spoc, backup = world.users["spoc"], world.users["spoc2"]
+    await world.f.assign(await world.f.employer("Sunrise Family Dental"), spoc, backup_spoc_id=backup.id)
+    await world.f.assign(await world.f.employer("Harbor Freight Lines"), spoc)
+    await login(client, spoc.email)
+    page = _text((await client.get("/queue")).text)
+    assert MARK_AWAY in page and 'action="/queue/away"' in page and "You are marked away" not in page
+    r = await client.post("/queue/away", follow_redirects=False,
+                          data={"away": "1", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303 and r.headers["location"] == "/queue"
+    assert await _away(db, spoc)
+    page = _text((await client.get("/queue")).text)
+    assert "You are marked away" in page and "You are marked away: your backups get your new touches" in page
+    away = page.split('id="away"', 1)[1].split("</section>", 1)[0]
+    assert "<strong>Sam Ortiz</strong> (1 employer)" in away
+    assert "1 of your employers have no backup" in away
+    assert "I'm back" in away and MARK_AWAY not in away
+    event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "user.away"))).one()
+    assert (event.actor_id, event.entity_id, event.after) == (spoc.id, spoc.id, {"away": True})
+
+
+async def test_spoc_comes_back_with_htmx_and_gets_the_notice_swapped(client, world, db):
+    spoc = world.users["spoc"]
+    await _set_away(db, spoc)
+    await login(client, spoc.email)
+    await client.get("/queue")
+    r = await client.post("/queue/away", headers={**HX, **csrf(client)}, data={"away": "0"})
+    assert r.status_code == 200, r.text
+    fragment = _text(r.text)
+    assert fragment.lstrip().startswith('<div id="queue-status" hx-swap-oob="true"')
+    assert 'id="away"' in fragment and MARK_AWAY in fragment and "You are marked away" not in fragment
+    assert "Welcome back" in fragment and "<html" not in fragment
+    assert not await _away(db, spoc)
+
+
+async def test_toggle_without_csrf_token_is_refused_and_changes_nothing(client, world, db):
+    await login(client, world.users["spoc"].email)
+    r = await client.post("/queue/away", data={"away": "1"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert not await _away(db, world.users["spoc"])
+
+
+async def test_a_lead_without_a_spoc_role_gets_no_toggle_and_cannot_post_one(client, world, db):
+    await login(client, world.users["lead"].email)
+    page = _text((await client.get("/queue")).text)
+    assert MARK_AWAY not in page and 'id="away"' not in page
+    r = await client.post("/queue/away", headers=csrf(client), data={"away": "1"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert not await _away(db, world.users["lead"])
+
+
+@pytest.mark.parametrize("who", ["partner", "chair"])
+async def test_partner_or_chair_cannot_post_the_toggle(client, world, db, who):
+    await login(client, world.users[who].email)
+    r = await client.post("/queue/away", headers=csrf(client), data={"away": "1"}, follow_redirects=False)
+    assert r.status_code == 403 and not await _away(db, world.users[who])
+
+
+async def test_admin_marks_a_spoc_away_and_back_on_the_user_page(client, world, db):
+    spoc = world.users["spoc"]
+    await login(client, world.users["admin"].email)
+    page = _text((await client.get(f"/admin/users/{spoc.id}")).text)
+    assert f'action="/admin/users/{spoc.id}/away"' in page and "Mark away" in page
+    r = await client.post(f"/admin/users/{spoc.id}/away", follow_redirects=False,
+                          data={"away": "1", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303 and r.headers["location"] == f"/admin/users/{spoc.id}"
+    assert await _away(db, spoc)
+    page = _text((await client.get(f"/admin/users/{spoc.id}")).text)
+    assert "Maria Lopez is marked away" in page and "Mark back" in page
+    r = await client.post(f"/admin/users/{spoc.id}/away", follow_redirects=False,
+                          data={"away": "0", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303 and not await _away(db, spoc)
+    events = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "user.away")
+                               .order_by(AuditEvent.id))).all()
+    assert [(e.actor_id, e.before, e.after) for e in events] == [
+        (world.users["admin"].id, {"away": False}, {"away": True}),
+        (world.users["admin"].id, {"away": True}, {"away": False})]
+
+
+async def test_admin_user_page_offers_no_away_control_for_a_user_without_a_spoc_role(client, world, db):
+    partner = world.users["partner"]
+    await login(client, world.users["admin"].email)
+    page = _text((await client.get(f"/admin/users/{partner.id}")).text)
+    assert f'action="/admin/users/{partner.id}/away"' not in page
+    r = await client.post(f"/admin/users/{partner.id}/away", follow_redirects=False,
+                          data={"away": "1", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422
+    assert "holds no SPOC role" in _text(r.text)
+    assert not await _away(db, partner)
+
+
+async def test_a_non_admin_cannot_post_the_admin_away_form(client, world, db):
+    spoc = world.users["spoc"]
+    await login(client, world.users["lead"].email)
+    r = await client.post(f"/admin/users/{spoc.id}/away", headers=csrf(client), data={"away": "1"},
+                          follow_redirects=False)
+    assert r.status_code == 403 and not await _away(db, spoc)
+
+
+async def test_region_page_shows_which_spocs_are_away(client, world, db):
+    await _set_away(db, world.users["spoc2"])
+    await login(client, world.users["lead"].email)
+    page = _text((await client.get("/region")).text)
+    spocs = page.split('id="region-spocs"', 1)[1].split("</section>", 1)[0]
+    assert "Sam Ortiz (away)" in spocs and "Maria Lopez (away)" not in spocs and "Maria Lopez" in spocs
+
+
+async def test_lead_marks_a_spoc_of_their_region_away_and_back_on_the_region_page(client, world, db):
+    spoc = world.users["spoc2"]
+    await login(client, world.users["lead"].email)
+    page = _text((await client.get("/region")).text)
+    spocs = page.split('id="region-spocs"', 1)[1].split("</section>", 1)[0]
+    assert f'action="/region/LA-BASIN/spocs/{spoc.id}/away"' in spocs
+    assert f'/spocs/{world.users["lead"].id}/away' not in spocs  # a lead without a SPOC role has no queue to cover
+    r = await client.post(f"/region/LA-BASIN/spocs/{spoc.id}/away", follow_redirects=False,
+                          data={"away": "1", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303 and r.headers["location"].startswith("/region?region=LA-BASIN")
+    assert await _away(db, spoc)
+    assert "Sam Ortiz is marked away" in _text((await client.get("/region")).text)
+    r = await client.post(f"/region/LA-BASIN/spocs/{spoc.id}/away", follow_redirects=False,
+                          data={"away": "0", "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303 and not await _away(db, spoc)
+    events = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "user.away"))).all()
+    assert [e.actor_id for e in events] == [world.users["lead"].id] * 2
+
+
+async def test_lead_cannot_mark_a_spoc_of_another_region_away_through_their_own_region(client, world, db):
+    bay_spoc = world.users["bay_spoc"]
+    await login(client, world.users["lead"].email)
+    r = await client.post(f"/region/LA-BASIN/spocs/{bay_spoc.id}/away", headers=csrf(client), data={"away": "1"},
+                          follow_redirects=False)
+    assert r.status_code == 403 and not await _away(db, bay_spoc)
