@@ -194,11 +194,15 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     if touch.planned_on in dates:  # moving this touch must not count against itself
         dates.remove(touch.planned_on)
     overridden = False
-    if not is_allowed(policy, dates, day):
+    # A lead's override the touch already carries approved its planned day: a time on that day keeps it.
+    standing = touch.override_reason is not None and day == touch.planned_on
+    if not standing and not is_allowed(policy, dates, day):
         blackout = blackout_of(policy, day)
         if override is None or not actor.can_in_region(touch.region_id, Role.lead):
             nxt = earliest_allowed_date(policy, dates, today, today + dt.timedelta(days=HOLD_HORIZON_DAYS))
             hint = f"; the next allowed date is {human_date(nxt)}" if nxt else ""
+            if touch.override_reason is not None:
+                hint += f"; the lead's override approved {human_date(touch.planned_on)} only"
             who = "" if actor.can_in_region(touch.region_id, Role.lead) else " (a region lead may override)"
             why = (f"falls in {touch.employer.legal_name}'s blackout dates ({human_date(blackout[0])} – "
                    f"{human_date(blackout[1])}: they asked not to be contacted then)" if blackout

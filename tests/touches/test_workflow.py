@@ -140,6 +140,28 @@ async def test_schedule_breaking_the_pacing_budget_is_409_unless_a_lead_override
     assert note == "pacing override: layoff notice, must meet this week"
 
 
+async def test_a_leads_override_carries_to_a_new_time_on_its_day_but_not_to_another_day(
+        client, world, desk, db, bundled):
+    e, t, _, _ = bundled
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2)  # min gap 7 days
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=await world.f.auth(world.users["lead"]),
+                          json={"scheduled_at": at(1), "channel": "call", "override_reason": "layoff notice"})
+    assert r.status_code == 200, r.text
+    spoc = await world.f.auth(world.users["spoc"])
+    # The SPOC moves the call to later that day: the lead's approval of the day stands.
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc,
+                          json={"scheduled_at": at(1, hour=20), "channel": "visit"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["planned_on"], r.json()["override_reason"]) == (
+        (today() + dt.timedelta(days=1)).isoformat(), "layoff notice")
+    # Another day inside the gap is a new decision, and the refusal says what was approved.
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc,
+                          json={"scheduled_at": at(2), "channel": "visit"})
+    assert r.status_code == 409 and "pacing budget" in r.text
+    assert f"the lead's override approved {human_date(today() + dt.timedelta(days=1))} only" in r.text
+    assert (await _state(db, t.id))[0].planned_on == today() + dt.timedelta(days=1)
+
+
 async def test_rescheduling_does_not_count_the_touch_against_itself(client, world, desk, db, bundled):
     e, t, _, _ = bundled
     spoc = await world.f.auth(world.users["spoc"])
