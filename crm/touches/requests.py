@@ -20,6 +20,7 @@ from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer
 from crm.errors import Conflict, FieldError
+from crm.templating import words
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.request_schemas import SpocRef, TouchRequestOut
 from crm.touches.routing import RequestStatus, RoutingError, TouchStatus, transition_request
@@ -266,5 +267,27 @@ async def withdraw_request(db: AsyncSession, principal: Principal, request_id: i
             touch.cancel_reason = "every bundled request was withdrawn"
             audit.record(db, principal, "touch.cancel", "touch", touch.id, employer_id=touch.employer_id,
                          before={"status": "queued"}, after={"status": "cancelled"}, note=touch.cancel_reason)
+    elif touch is not None and touch.status == TouchStatus.SCHEDULED and touch.spoc_id is not None:
+        # An appointment is booked: only its SPOC can call it off, so they are told.
+        await _tell_spoc_of_withdrawal(db, principal, req, touch, now)
     await db.flush()
     return req
+
+
+async def _tell_spoc_of_withdrawal(db: AsyncSession, principal: Principal, req: TouchRequest, touch: Touch,
+                                   now: dt.datetime) -> None:
+    from crm.touches.workflow import notify  # workflow imports this module
+
+    left = await db.scalar(select(func.count(TouchRequest.id)).where(
+        TouchRequest.touch_id == touch.id, TouchRequest.id != req.id,
+        TouchRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.SCHEDULED.value])))
+    spoc_email = await db.scalar(select(User.email).where(User.id == touch.spoc_id))
+    employer = await db.scalar(select(Employer.legal_name).where(Employer.id == touch.employer_id))
+    when = human_date(touch.planned_on)
+    rest = (f"{left} other request(s) still ride on it." if left else
+            "No request rides on it any more: cancel it to give the employer's pacing budget its slot back, "
+            "or keep it as your own contact.")
+    if spoc_email:
+        notify(db, spoc_email, f"Request #{req.id} withdrawn from your touch #{touch.id} with {employer}",
+               f"{principal.name} withdrew request #{req.id} ({words(req.purpose)}) from touch #{touch.id} with "
+               f"{employer}, scheduled for {when}. {rest}", now)

@@ -31,6 +31,7 @@ from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
+from crm.templating import words
 from crm.touches.assign import eligible_spoc, eligible_user
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest
 
@@ -207,7 +208,7 @@ async def _messages(db: AsyncSession, moved_touches: Sequence[Any], moved: Casel
             .where(TouchRequest.touch_id.in_(touch_ids), TouchRequest.status.in_(_ON_TOUCH))
             .order_by(TouchRequest.id))
         messages += [message_row(email, f"New SPOC for touch #{touch_id}",
-                                 f"Your request #{request_id} ({purpose}): {taker_name} now handles your touch "
+                                 f"Your request #{request_id} ({words(purpose)}): {taker_name} now handles your touch "
                                  f"with {employer}.", now)
                      for request_id, purpose, touch_id, email, employer in riding]
     return messages

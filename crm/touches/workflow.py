@@ -28,6 +28,7 @@ from crm.employers.service import lock_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.seen import Changed, digest, instant, last_change
+from crm.templating import words
 from crm.touches import budget
 from crm.touches.assign import eligible_spoc
 from crm.touches.models import HandOff, Touch, TouchRequest
@@ -120,7 +121,7 @@ def notify(db: AsyncSession, to_email: str, subject: str, body: str, now: dt.dat
 def _tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject: str, body: str,
                      now: dt.datetime) -> None:
     for r in requests:
-        notify(db, r.requester.email, subject, f"Your request #{r.id} ({r.purpose}): {body}", now)
+        notify(db, r.requester.email, subject, f"Your request #{r.id} ({words(r.purpose)}): {body}", now)
 
 
 def _move_requests(db: AsyncSession, actor: Principal, requests: Iterable[TouchRequest], action: str,
@@ -295,7 +296,7 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
     for r in requests:
         note = f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else ""
         notify(db, r.requester.email, f"Outcome of your request for {touch.employer.legal_name}",
-               f"Your request #{r.id} ({r.purpose}) was completed on touch #{touch.id}: "
+               f"Your request #{r.id} ({words(r.purpose)}) was completed on touch #{touch.id}: "
                f"{r.outcome}.{note}", now)
     db.add_all(hand_offs)
     await db.flush()

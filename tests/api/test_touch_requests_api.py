@@ -10,7 +10,7 @@ from crm.audit.models import AuditEvent
 from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
 from crm.touches.models import IdempotencyRecord, Touch, TouchRequest
-from tests.factories import today
+from tests.factories import login, today
 
 
 def body(employer_id, /, *, starts_in=0, ends_in=30, **extra):
@@ -300,3 +300,26 @@ async def test_a_request_held_by_the_employers_blackout_says_so_not_the_budget(c
     partner = await world.f.auth(world.users["partner"])
     again = await client.get(f"/api/touch-requests/{r.json()['id']}", headers=partner)
     assert again.json()["decision"] == r.json()["decision"]  # stored, not only said once
+
+
+async def test_withdrawing_the_last_request_of_a_scheduled_touch_tells_its_spoc_who_decides(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    partner, spoc = await world.f.auth(world.users["partner"]), await world.f.auth(world.users["spoc"])
+    out = (await client.post("/api/touch-requests", json=body(e.id), headers=partner)).json()
+    visit = f"{(today() + dt.timedelta(days=3)).isoformat()}T10:00:00"
+    r = await client.post(f"/api/touches/{out['touch_id']}/schedule", headers=spoc,
+                          json={"scheduled_at": visit, "channel": "visit"})
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/touch-requests/{out['id']}/withdraw", json={"reason": "filled"}, headers=partner)
+    assert r.status_code == 200
+    await db.rollback()
+    assert (await db.get(Touch, out["touch_id"])).status == "scheduled"  # the appointment is the SPOC's call
+    subject, said = (await db.execute(select(OutboxMessage.subject, OutboxMessage.body)
+                                      .where(OutboxMessage.to_email == "spoc@example.org",
+                                             OutboxMessage.subject.like("%withdrawn%")))).one()
+    assert subject == f"Request #{out['id']} withdrawn from your touch #{out['touch_id']} with Sunrise Family Dental"
+    assert "Pat Partner withdrew" in said and "No request rides on it any more" in said
+    await login(client, world.users["spoc"].email)
+    card = (await client.get("/queue")).text.split(f'id="touch-{out["touch_id"]}"', 1)[1].split("</article>", 1)[0]
+    assert "Every request on it was withdrawn" in card

@@ -249,6 +249,8 @@ async def test_completing_a_cancelled_touch_is_409_and_nothing_changes(client, w
 
 async def test_cancel_holds_bundled_requests_a_week_by_default_and_tells_requesters(client, world, db, bundled):
     e, t, r1, r2 = bundled
+    await db.execute(update(TouchRequest).where(TouchRequest.id == r2.id).values(purpose="work_based_learning"))
+    await db.commit()
     r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]),
                           json={"reason": "owner on leave"})
     assert r.status_code == 200, r.text
@@ -259,6 +261,7 @@ async def test_cancel_holds_bundled_requests_a_week_by_default_and_tells_request
     assert [(q.status, q.touch_id, q.release_on) for q in reqs] == [("held", None, release)] * 2
     bodies = (await db.scalars(select(OutboxMessage.body))).all()
     assert len(bodies) == 2 and all("owner on leave" in b and human_date(release) in b for b in bodies)
+    assert any(f"Your request #{r2.id} (work-based learning):" in b for b in bodies)  # words, not a code
     # The request's own history says why it went back to held.
     notes = set(await db.scalars(select(AuditEvent.note).where(AuditEvent.action == "touch_request.hold")))
     assert notes == {f"touch #{t.id} cancelled (owner on leave); held until {human_date(release)}"}
