@@ -56,6 +56,7 @@ from crm.touches.requests import (
     REQUEST_AUDIT_FIELDS,
     TouchRef,
     describe,
+    hold_words,
     human_date,
     request_out_by_id,
 )
@@ -78,7 +79,7 @@ from crm.touches.routing import (
     ReturnExisting,
     RoutingError,
     TouchStatus,
-    blackout_of,
+    blocking_limits,
     decide_request,
     resolve_window,
 )
@@ -236,13 +237,10 @@ async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchR
     return EmployerRef.of(employer)
 
 
-def blackout_hold_reason(policy: PacingPolicy, window: tuple[dt.date, dt.date]) -> str | None:
-    """Why a request is held when the budget is not the reason: every day it asked for is one the employer
-    asked not to be contacted on (None: the budget holds it)."""
-    days = (window[0] + dt.timedelta(days=n) for n in range((window[1] - window[0]).days + 1))
-    if all(blackout_of(policy, day) is not None for day in days):
-        return "the employer asked not to be contacted on the days you asked for"
-    return None
+def hold_reason_for(policy: PacingPolicy, counted: list[dt.date], window: tuple[dt.date, dt.date]) -> str | None:
+    """Why a request is held: the limits that keep a touch off every day it asked for, in words (None: the
+    budget, ``describe``'s default)."""
+    return hold_words(blocking_limits(policy, counted, *window), policy.min_gap_days)
 
 
 def override_touch(decision: Decision, window: tuple[dt.date, dt.date], policy: PacingPolicy) -> NewTouch:
@@ -537,7 +535,7 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
     hold_reason = None
     if isinstance(decision, Hold):
         status, release_on = RequestStatus.HELD.value, decision.release_on
-        hold_reason = blackout_hold_reason(policy, asked.window)
+        hold_reason = hold_reason_for(policy, state.counted, asked.window)
     else:
         release_on = None
         if isinstance(decision, Bundle):

@@ -13,13 +13,16 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal, TypeAlias
 
 __all__ = [
     "MAX_PERIOD_DAYS",
     "Blackout",
+    "Limit",
     "PacingPolicy",
     "PacingPreference",
     "RoutingError",
+    "blocking_limits",
     "earliest_allowed_date",
     "effective_policy",
     "is_allowed",
@@ -31,6 +34,9 @@ __all__ = [
 MAX_PERIOD_DAYS = 366
 
 Blackout = tuple[tuple[date, date], ...]
+# What keeps a touch off a day: the employer's blackout dates, the budget (the rolling period is full)
+# or the minimum gap to another touch (do-not-contact keeps it off every day).
+Limit: TypeAlias = Literal["do_not_contact", "blackout", "budget", "min_gap"]
 
 
 class RoutingError(ValueError):
@@ -199,3 +205,23 @@ def earliest_allowed_date(policy: PacingPolicy, touch_dates: Sequence[date], sta
             return day
         day += timedelta(days=1)
     return None
+
+
+def blocking_limits(policy: PacingPolicy, touch_dates: Sequence[date], start: date, end: date) -> frozenset[Limit]:
+    """The limits that keep one more touch off the days of [start, end]; each blocked day counts once, by the
+    first of blackout, budget, minimum gap that blocks it (empty when every day is allowed)."""
+    if policy.do_not_contact:
+        return frozenset({"do_not_contact"})
+    dates = sorted(touch_dates)
+    near = timedelta(days=policy.min_gap_days - 1) if policy.min_gap_days > 0 else None
+    found: set[Limit] = set()
+    day = start
+    while day <= end:
+        if _in_blackout(policy, day):
+            found.add("blackout")
+        elif _peak_count(policy.period_days, dates, day) >= policy.max_touches:
+            found.add("budget")
+        elif near is not None and bisect_right(dates, day + near) > bisect_left(dates, day - near):
+            found.add("min_gap")
+        day += timedelta(days=1)
+    return frozenset(found)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -61,6 +63,44 @@ async def touch_openers(db: AsyncSession, reqs: list[TouchRequest]) -> dict[int,
     return {touch_id: first for touch_id, first in rows if touch_id is not None}
 
 
+BUDGET_USED = "the employer's contact budget is used up"
+BUDGET_HOLD = f"{BUDGET_USED} until then"
+BLACKOUT_HOLD = "the employer asked not to be contacted on the days you asked for"
+# A hold after a cancelled touch quotes the SPOC's reason: only its requester and the region's staff read it.
+_CANCELLED_HOLD = re.compile(r"touch #\d+ was cancelled \(")
+
+
+def _gap(min_gap_days: int) -> str:
+    return f"contacts must be at least {min_gap_days} days apart (the minimum gap between contacts)"
+
+
+def hold_words(limits: Collection[str], min_gap_days: int) -> str | None:
+    """Why a request is held, from the pacing limits that kept a touch off every day it asked for
+    (``pacing.blocking_limits``); None when it is the budget (``describe``'s default words)."""
+    if set(limits) == {"blackout"}:
+        return BLACKOUT_HOLD
+    if "min_gap" in limits:
+        if "budget" in limits:
+            return f"the employer's contact budget is used up and its {_gap(min_gap_days)}"
+        return f"the employer's {_gap(min_gap_days)}"
+    return None
+
+
+def cancelled_hold(touch_id: int, reason: str) -> str:
+    """The hold reason of a request whose touch a SPOC cancelled (``reason``: the SPOC's words)."""
+    return f"touch #{touch_id} was cancelled ({reason})"
+
+
+def public_hold_reason(hold_reason: str | None) -> str:
+    """Why a request is held, in words any partner may read: a cancelled touch's reason is the SPOC's note, and
+    only the reasons intake words itself (``hold_words``: all about "the employer") are shown as they are."""
+    if hold_reason is None:
+        return BUDGET_USED
+    if _CANCELLED_HOLD.match(hold_reason):
+        return "the touch it was on was cancelled"
+    return hold_reason if hold_reason.startswith("the employer") else "held by the region's staff"
+
+
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
              outcome: str | None = None, decline_reason: str | None = None,
              window_end: dt.date | None = None, hold_reason: str | None = None) -> str:
@@ -74,7 +114,7 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
     if status == RequestStatus.HELD and release_on is not None:
         late = "" if window_end is None or release_on <= window_end else (
             f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late")
-        why = hold_reason or "the employer's contact budget is used up until then"
+        why = hold_reason or BUDGET_HOLD
         return f"Held until {human_date(release_on)}: {why}; it will join the first touch made then{late}"
     if status == RequestStatus.NEEDS_MATCH:
         return "Needs a match: a SPOC will confirm which employer you meant"

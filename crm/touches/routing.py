@@ -17,10 +17,12 @@ from typing import Literal, TypeAlias, TypeVar
 # Re-exported (`X as X`) so the shell imports the whole routing core from here.
 from crm.touches.pacing import MAX_PERIOD_DAYS as MAX_PERIOD_DAYS
 from crm.touches.pacing import Blackout as Blackout
+from crm.touches.pacing import Limit as Limit
 from crm.touches.pacing import PacingPolicy as PacingPolicy
 from crm.touches.pacing import PacingPreference as PacingPreference
 from crm.touches.pacing import RoutingError as RoutingError
 from crm.touches.pacing import blackout_of as blackout_of
+from crm.touches.pacing import blocking_limits as blocking_limits
 from crm.touches.pacing import earliest_allowed_date as earliest_allowed_date
 from crm.touches.pacing import effective_policy as effective_policy
 from crm.touches.pacing import is_allowed as is_allowed

@@ -32,7 +32,7 @@ from crm.templating import words
 from crm.touches import budget
 from crm.touches.assign import eligible_spoc
 from crm.touches.models import HandOff, Touch, TouchRequest
-from crm.touches.requests import human_date
+from crm.touches.requests import cancelled_hold, human_date
 from crm.touches.routing import (
     HOLD_HORIZON_DAYS,
     Channel,
@@ -374,7 +374,7 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     if release is not None:
         for r in requests:
             r.touch_id, r.release_on = None, release
-            r.hold_reason = f"touch #{touch.id} was cancelled ({reason})"
+            r.hold_reason = cancelled_hold(touch.id, reason)
         _move_requests(db, actor, requests, "hold", touch.employer_id,
                        note=f"touch #{touch.id} cancelled ({reason}); held until {human_date(release)}")
         told = (f"touch #{touch.id} with {touch.employer.legal_name} was cancelled ({reason}). "

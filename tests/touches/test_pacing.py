@@ -12,6 +12,7 @@ from crm.touches.pacing import (
     PacingPolicy,
     PacingPreference,
     RoutingError,
+    blocking_limits,
     earliest_allowed_date,
     effective_policy,
     is_allowed,
@@ -354,3 +355,27 @@ def test_most_touches_per_period_is_what_greedy_booking_fits_in_one_period(perio
 def test_a_gap_longer_than_the_period_allows_one_touch_per_period() -> None:
     assert most_touches_per_period(30, 45) == 1 and most_touches_per_period(30, 14) == 3
     assert most_touches_per_period(30, 15) == 2 and most_touches_per_period(30, 0) == 30
+
+
+# ------------------------------------------------------------------ which limit blocks
+
+
+def test_blocking_limits_names_the_gap_when_the_budget_has_room() -> None:
+    p = PacingPolicy(max_touches=2, period_days=30, min_gap_days=7)
+    assert blocking_limits(p, [d(0)], d(3), d(5)) == {"min_gap"}
+    assert blocking_limits(p, [d(0), d(10)], d(12), d(14)) == {"budget"}  # full period: the budget, gap or not
+    assert blocking_limits(p, [d(0)], d(20), d(25)) == frozenset()
+    assert blocking_limits(PacingPolicy(blackout=((d(1), d(2)),)), [d(-5)], d(0), d(2)) == {"min_gap", "blackout"}
+    assert blocking_limits(PacingPolicy(do_not_contact=True), [], d(0), d(1)) == {"do_not_contact"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(policies, histories, days, st.integers(min_value=0, max_value=20))
+def test_blocking_limits_are_empty_exactly_when_every_day_is_allowed(
+        p: PacingPolicy, history: list[date], start: date, length: int) -> None:
+    end = start + timedelta(days=length)
+    every_day = all(is_allowed(p, history, start + timedelta(days=n)) for n in range(length + 1))
+    assert (blocking_limits(p, history, start, end) == frozenset()) == every_day
+    # A day the budget would allow but the gap does not is named by the gap alone.
+    if blocking_limits(p, history, start, start) == {"min_gap"}:
+        assert remaining_budget(p, history, start) > 0 and not is_allowed(p, history, start)
