@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -16,6 +17,7 @@ from crm import clock
 from crm.audit.models import AuditEvent
 from crm.auth.guards import requires_crm_user
 from crm.auth.models import Role, User
+from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
@@ -26,17 +28,18 @@ from crm.templating import words
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
 from crm.touches.handoff_api import list_hand_offs
-from crm.touches.intake import submit_request, write_turn
-from crm.touches.models import Touch, TouchRequest
+from crm.touches.intake import employer_state, submit_request, write_turn
+from crm.touches.models import TouchRequest
 from crm.touches.request_schemas import TouchRequestIn
 from crm.touches.routing import (
     DEFAULT_WINDOW_DAYS,
     OPEN_REQUEST_STATUSES,
-    OPEN_TOUCH_STATUSES,
+    Limit,
     Priority,
     Purpose,
     RequestStatus,
     RoutingError,
+    blocking_limits,
     resolve_window,
 )
 from crm.web import field_message, flash, form_data, redirect, render
@@ -49,7 +52,6 @@ _FORM_FIELD = {"employer": "employer_name", "employer.name": "employer_name", "n
                "employer.fein": "employer_fein", "employer.zip": "employer_zip", "employer.city": "employer_name"}
 _FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_id", "region",
                 "purpose", "summary", "window_start", "window_end", "priority"}
-_OPEN_TOUCHES = sorted(s.value for s in OPEN_TOUCH_STATUSES)
 # The API's field names inside messages, as the form labels them.
 _FORM_WORDS = {"window_start": "the earliest date", "window_end": "the latest date"}
 
@@ -107,10 +109,52 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
         raise FieldError(validation_path(exc).split("[")[0] or "form", field_message(str(exc))) from None
 
 
-async def panel_context(db: Db, employer_id: int | None, region_code: str | None,
-                        today: dt.date) -> dict[str, Any]:
-    """What any partner may know about an employer before asking (SPEC §1 visibility): its SPOC,
-    the next planned touch and the purposes it carries, and the pacing budget left — no notes."""
+@dataclass(frozen=True, slots=True)
+class HeldLine:
+    """A held request of the employer as the panel lists it: the viewer's own (or, for the region's staff,
+    any) with its reason in full; another organization's only by purpose, dates and the kind of reason."""
+
+    purpose: str
+    window_start: dt.date
+    window_end: dt.date
+    release_on: dt.date | None
+    why: str
+    request_id: int | None  # shown only when the viewer may open the request
+
+
+def _limit_words(limits: frozenset[Limit], min_gap_days: int) -> str:
+    """The pacing limits that keep a new touch off the days before the next allowed one, in the panel's words."""
+    said = [words for limit, words in (
+        ("budget", "the contact budget is used up"),
+        ("min_gap", f"contacts must be at least {min_gap_days} days apart"),
+        ("blackout", "the employer asked not to be contacted on some of those days"),
+    ) if limit in limits]
+    return " and ".join(said)
+
+
+async def _held_lines(db: Db, viewer: Principal, employer_id: int, region_id: int) -> list[HeldLine]:
+    rows = (await db.execute(select(
+        TouchRequest.id, TouchRequest.requester_org_id, TouchRequest.purpose, TouchRequest.window_start,
+        TouchRequest.window_end, TouchRequest.release_on, TouchRequest.hold_reason)
+        .where(TouchRequest.employer_id == employer_id, TouchRequest.region_id == region_id,
+               TouchRequest.status == RequestStatus.HELD.value)
+        .order_by(TouchRequest.release_on, TouchRequest.id))).all()
+    staff = viewer.can_in_region(region_id, Role.lead, Role.spoc)
+    lines = []
+    for r in rows:
+        full = staff or (viewer.organization_id is not None and r.requester_org_id == viewer.organization_id)
+        why = (r.hold_reason or service.BUDGET_USED) if full \
+            else service.public_hold_reason(r.hold_reason)
+        lines.append(HeldLine(_label(r.purpose), r.window_start, r.window_end, r.release_on, why,
+                              r.id if full else None))
+    return lines
+
+
+async def panel_context(db: Db, viewer: Principal, employer_id: int | None, region_code: str | None,
+                        now: dt.datetime) -> dict[str, Any]:
+    """What any partner may know about an employer before asking (SPEC §1 visibility): its SPOC, the next
+    touch a request would join (by intake's own rule), the requests held for it and the pacing budget left
+    — no other organization's notes."""
     if employer_id is None:
         return {"employer": None}
     employer = await db.get(Employer, employer_id)
@@ -124,20 +168,32 @@ async def panel_context(db: Db, employer_id: int | None, region_code: str | None
         region = home
     if region is None:
         return {"employer": employer, "region": None}
+    today = clock.local_date(now)
     assignment = await db.scalar(select(SpocAssignment).where(
         SpocAssignment.employer_id == employer.id, SpocAssignment.region_id == region.id,
         SpocAssignment.ended_at.is_(None)))
-    touch = await db.scalar(select(Touch).where(
-        Touch.employer_id == employer.id, Touch.region_id == region.id, Touch.status.in_(_OPEN_TOUCHES))
-        .order_by(Touch.planned_on, Touch.id).limit(1))
+    # Intake's reading of the employer (employer_state): an open touch whose appointment has passed
+    # takes no new request (routing._best_bundle), so it is not the touch a request would join.
+    state = await employer_state(db, employer.id, now)
+    here = sorted((t.view for t in state.open_touches.values() if t.view.region_id == region.id),
+                  key=lambda v: (v.planned_date, v.id))
+    touch = next((v for v in here if not v.appointment_passed), None)
     purposes: list[str] = []
     if touch is not None:
         purposes = sorted(set(await db.scalars(select(TouchRequest.purpose).where(
             TouchRequest.touch_id == touch.id,
             TouchRequest.status.in_([s.value for s in OPEN_REQUEST_STATUSES])))))
-    budget = await budget_view(db, employer.id, region.id, today)
+    budget = await budget_view(db, employer.id, region.id, today, state.counted)
+    # The next allowed day, whenever it is not today (the budget may have room and the gap still block),
+    # and what blocks the days before it.
+    later = budget.next_allowed is not None and budget.next_allowed > today
+    blocked_by = "" if not later or budget.next_allowed is None else _limit_words(blocking_limits(
+        budget.policy, budget.counted, today, budget.next_allowed - dt.timedelta(days=1)), budget.policy.min_gap_days)
     return {"employer": employer, "region": region, "spoc": assignment.spoc if assignment else None,
-            "touch": touch, "purposes": [_label(p) for p in purposes], "budget": budget,
+            "touch": touch, "purposes": [_label(p) for p in purposes], "budget": budget, "today": today,
+            "passed": [v for v in here if v.appointment_passed],
+            "next_allowed_later": later, "blocked_by": blocked_by,
+            "held": await _held_lines(db, viewer, employer.id, region.id),
             # A region chosen on the form that is not the employer's own: the panel says so.
             "home": home if home is not None and home.id != region.id else None}
 
@@ -159,7 +215,7 @@ class RequestPages(Controller):
                       withdrawable_ids=withdrawable)
 
     @get("/new")
-    async def new_form(self, request: Request[Any, Any, Any], db: Db,
+    async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        employer_id: QueryId = None) -> Template:
         today = clock.today()
         # Region blank: the request goes to the employer's own region (intake's default).
@@ -168,12 +224,13 @@ class RequestPages(Controller):
                   "priority": "normal", "employer_id": str(employer_id or "")}
         if employer_id is not None and (employer := await db.get(Employer, employer_id)) is not None:
             values["employer_name"] = employer.legal_name
-        return await self._form(request, db, values, {}, today=today)
+        return await self._form(request, db, principal, values, {})
 
-    async def _form(self, request: Request[Any, Any, Any], db: Db, values: dict[str, str],
-                    errors: dict[str, str], *, today: dt.date, status_code: int = 200) -> Template:
+    async def _form(self, request: Request[Any, Any, Any], db: Db, principal: Me, values: dict[str, str],
+                    errors: dict[str, str], *, status_code: int = 200) -> Template:
         regions = list(await db.scalars(select(Region).order_by(Region.code)))
-        panel = await panel_context(db, parse_id(values.get("employer_id")), values.get("region"), today)
+        panel = await panel_context(db, principal, parse_id(values.get("employer_id")), values.get("region"),
+                                    clock.now())
         return render(request, "touches/request_new.html", status_code=status_code,
                       partial="touches/_request_form.html", values=values, errors=errors,
                       regions=[("", "The employer's own region"),
@@ -202,7 +259,7 @@ class RequestPages(Controller):
                         else f"{name}: {message}"
             else:
                 errors = {"form": exc.detail}
-            return await self._form(request, db, form, errors, today=today, status_code=exc.status_code)
+            return await self._form(request, db, principal, form, errors, status_code=exc.status_code)
         assert result.body is not None
         if request.headers.get("hx-request"):
             # The request's own address: a refresh shows its decision, not an empty form again.
@@ -214,11 +271,11 @@ class RequestPages(Controller):
         return redirect(request, f"/requests/{result.body.id}")
 
     @get("/panel")
-    async def panel(self, request: Request[Any, Any, Any], db: Db,
+    async def panel(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                     employer_id: Annotated[str | None, Parameter(max_length=20)] = None,
                     region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
         """The "is someone already talking to this employer?" panel, loaded as the partner picks one."""
-        context = await panel_context(db, parse_id(employer_id), region, clock.today())
+        context = await panel_context(db, principal, parse_id(employer_id), region, clock.now())
         return render(request, "touches/_panel.html", partial="touches/_panel.html", panel=context)
 
     @get("/{request_id:int}")

@@ -50,6 +50,87 @@ async def test_panel_shows_spoc_next_touch_purposes_and_budget_but_no_other_orgs
     assert "joins it if your dates overlap" in panel.text  # queued: any overlap of dates (routing._bundle_into)
 
 
+def _day(days: int) -> str:
+    """today + ``days`` as the pages write it (the ``date`` filter)."""
+    from crm.templating import fmt_date
+
+    return fmt_date(today() + dt.timedelta(days=days))
+
+
+async def _panel(client, employer_id) -> str:
+    r = await client.get("/requests/panel", params={"employer_id": employer_id, "region": "LA-BASIN"},
+                         headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    return r.text
+
+
+async def test_panel_does_not_offer_a_touch_whose_appointment_has_passed_as_the_one_a_request_joins(
+        client, world, desk, db):
+    """Intake skips such a touch (routing._best_bundle): the panel said the request would join it."""
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    passed = await desk.touch(e, world.users["spoc"], status="scheduled", planned_in=-1, window=(-3, 5),
+                              scheduled_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    await login(client, world.users["partner"].email)
+    panel = await _panel(client, e.id)
+    touch_line = panel.split('data-panel="touch"', 1)[1].split("</dd>", 1)[0]
+    assert f"Touch #{passed.id}, scheduled, planned for" not in touch_line and "joins it" not in touch_line
+    assert f"Touch #{passed.id}, scheduled for {_day(-1)}: the appointment has passed, awaiting its outcome" \
+        in touch_line
+    # The 7-day gap after yesterday's appointment: the new touch is six days out.
+    assert f"None that your request could join: your request would open a new touch on {_day(6)} at the earliest" \
+        in touch_line
+    r = await client.post("/requests/new", data=form(client, e.id), follow_redirects=False)
+    assert r.status_code == 303
+    mine = (await db.scalars(select(TouchRequest))).one()
+    assert mine.touch_id is not None and mine.touch_id != passed.id
+    assert (await db.get(Touch, mine.touch_id)).planned_on == today() + dt.timedelta(days=6)
+
+
+async def test_panel_shows_the_next_allowed_day_when_the_minimum_gap_blocks_though_the_budget_has_room(
+        client, world, desk, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-3, window=(-5, -3))
+    await login(client, world.users["partner"].email)
+    budget_line = (await _panel(client, e.id)).split('data-panel="budget"', 1)[1].split("</dd>", 1)[0]
+    assert "1 of 2 touches in 30 days" in budget_line
+    assert f"Next possible: {_day(4)} (contacts must be at least 7 days apart until then)" in budget_line
+    # A request for the next two days only is held to that day, and told it is the gap, not the budget.
+    r = await client.post("/requests/new", data=form(client, e.id, ends_in=2), follow_redirects=False)
+    page = await client.get(r.headers["location"])
+    held = (await db.scalars(select(TouchRequest))).one()
+    assert (held.status, held.release_on) == ("held", today() + dt.timedelta(days=4))
+    assert "must be at least 7 days apart (the minimum gap between contacts)" in page.text
+    assert "budget is used up" not in page.text
+
+
+async def test_panel_lists_held_requests_with_another_organizations_only_by_purpose_dates_and_kind_of_reason(
+        client, world, desk, db):
+    """A cancelled touch's requests wait held; the panel said "None planned" of them."""
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    theirs = await desk.request(None, world.users["partner2"], employer=e, purpose="apprenticeship",
+                                summary="CONFIDENTIAL layoff plans", release_in=5)
+    mine = await desk.request(None, world.users["partner"], employer=e, purpose="event", release_in=9)
+    await db.execute(update(TouchRequest).where(TouchRequest.id == theirs.id).values(
+        hold_reason="touch #41 was cancelled (employer closed for inventory week)"))  # as workflow.cancel writes it
+    await db.commit()
+    await login(client, world.users["partner"].email)
+    panel = await _panel(client, e.id)
+    assert "None planned" not in panel and "None yet (2 held below)" in panel
+    held = panel.split('data-panel="held"', 1)[1].split("</dd>", 1)[0]
+    assert "2 waiting for this employer" in held
+    assert f"Apprenticeship, asked for {_day(0)} – {_day(30)}, held until {_day(5)}: the touch it was on was " \
+           "cancelled" in held
+    assert f'<a href="/requests/{mine.id}">#{mine.id}</a> Event' in held and f"held until {_day(9)}" in held
+    assert "contact budget is used up" in held  # mine: held by the budget (no reason stored)
+    assert "inventory week" not in panel and "CONFIDENTIAL" not in panel and f"#{theirs.id}" not in held
+    # Its own organization reads the SPOC's reason.
+    await login(client, world.users["partner2"].email)
+    assert "touch #41 was cancelled (employer closed for inventory week)" in await _panel(client, e.id)
+
+
 async def test_a_request_left_on_the_employers_own_region_goes_to_that_regions_spoc(client, world, db):
     # The partner's organization serves LA-BASIN; the employer is in BAY-PENINSULA (San Mateo county).
     e = await world.f.employer("Harbor Biologics", county="San Mateo")
