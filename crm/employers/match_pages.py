@@ -20,10 +20,13 @@ from sqlalchemy import select
 
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db
+from crm.directory.models import Region
 from crm.employers.candidates import Candidate, match_candidates
 from crm.employers.match_api import query_from
 from crm.employers.matching import MatchResult
 from crm.employers.models import EmployerContact
+from crm.employers.resolve import Resolution, resolve_employer
+from crm.errors import FieldError
 from crm.ids import parse_id
 
 SHOWN = 8
@@ -37,9 +40,29 @@ def blocking_matches(matches: list[tuple[Candidate, MatchResult]]) -> list[tuple
 
 
 def matches_context(matches: list[tuple[Candidate, MatchResult]], mode: str, *, asked: bool,
-                    confirm: bool = False) -> dict[str, Any]:
+                    confirm: bool = False, resolved: Resolution | None = None) -> dict[str, Any]:
     return {"matches": matches, "mode": mode, "asked": asked, "confirm": confirm,
-            "blocking": blocking_matches(matches)}
+            "blocking": blocking_matches(matches), "resolved": resolved}
+
+
+async def intake_resolution(db: Db, name: str | None, website: str | None, fein: str | None, zip: str | None,
+                            region: str | None) -> Resolution | None:
+    """What intake would make of the typed employer if the request were sent now without a pick (the same
+    ``resolve_employer`` call, with the form's region when one is chosen); None when intake would refuse the
+    typed values (a malformed FEIN) or there is nothing to resolve."""
+    def typed(value: str | None) -> str | None:  # as the request form posts it (request_pages._form_to_body)
+        return (value or "").strip() or None
+
+    region_id = None
+    if region and region.strip():
+        region_id = await db.scalar(select(Region.id).where(Region.code == region.strip().upper()))
+        if region_id is None:
+            return None
+    try:
+        return await resolve_employer(db, name=typed(name), website=typed(website), fein=typed(fein), zip=typed(zip),
+                                      region_id=region_id)
+    except FieldError:
+        return None
 
 
 class MatchPages(Controller):
@@ -56,14 +79,20 @@ class MatchPages(Controller):
         # The create form's own field names.
         legal_name: Text = None, website: Text = None, fein: Short = None, zip: Short = None,
         city: Short = None, phone: Short = None,
+        # The request form's typeahead: say what intake would do with the typed employer (in this region).
+        intake: FromQuery[bool] = False, region: Annotated[str | None, Parameter(max_length=32)] = None,
     ) -> Template:
         # A half-typed FEIN is normal while typing: it is ignored here, validated on submit.
         query = query_from(employer_name or legal_name, employer_website or website, employer_fein or fein,
                            employer_zip or zip, phone, city, strict_fein=False)
         asked = not query.is_empty
         matches = await match_candidates(db, query, limit=SHOWN) if asked else []
+        resolved = None
+        if intake and mode == "pick" and asked:
+            resolved = await intake_resolution(db, employer_name, employer_website, employer_fein, employer_zip,
+                                               region)
         return HTMXTemplate(template_name="employers/_matches.html",
-                            context=matches_context(matches, mode, asked=asked))
+                            context=matches_context(matches, mode, asked=asked, resolved=resolved))
 
 
 class ContactOptionsPages(Controller):

@@ -39,6 +39,53 @@ async def test_typeahead_says_a_name_several_employers_match_needs_a_pick(client
     assert "data-employer-choice" in single.text and "employers match: pick one" not in single.text
 
 
+INTAKE = {"mode": "pick", "intake": "true"}
+
+
+async def test_request_typeahead_names_the_employer_intake_would_use_when_it_resolves_by_itself(client, world, db):
+    """One confident match among names alike: intake uses it (resolve_employer "match"), no SPOC involved; the
+    typeahead said "2 employers match: pick one, or a SPOC will have to confirm"."""
+    from crm.touches.models import TouchRequest
+    from tests.pages.test_request_pages import form
+
+    torres = await world.f.employer("Torres Equipment Repair", city="Fresno")
+    await world.f.employer("Torres Equipment Repair Services", city="Fresno")
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Torres Equipment Repair"},
+                         headers=HTMX)
+    assert r.text.count("data-employer-choice") == 2
+    assert "a SPOC will have to confirm" not in r.text and "employers match: pick one" not in r.text
+    assert "Sent as typed, this request goes to Torres Equipment Repair</strong>" in r.text
+    assert f"#{torres.id} · Fresno" in r.text and "unless you pick another below" in r.text
+    # And so it does.
+    sent = await client.post("/requests/new", data=form(client, "", employer_name="Torres Equipment Repair"),
+                             follow_redirects=False)
+    assert sent.status_code == 303
+    request = (await db.scalars(select(TouchRequest))).one()
+    assert (request.status, request.employer_id) == ("queued", torres.id)
+
+
+async def test_request_typeahead_says_a_spoc_confirms_only_when_intake_would_ask_for_review(client, world):
+    await world.f.employer("Torres Equipment Repair", city="Fresno")
+    await world.f.employer("Torres Equipment Repair", city="Bakersfield", county="San Mateo")
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Torres Equipment Repair"},
+                         headers=HTMX)
+    assert "2 employers match: pick one</strong>, or a SPOC will have to confirm" in r.text
+    assert "Sent as typed" not in r.text
+    # With a region chosen, intake takes the worksite in it (resolve._decide): so does the typeahead.
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Torres Equipment Repair",
+                                                     "region": "BAY-PENINSULA"}, headers=HTMX)
+    assert "Sent as typed, this request goes to Torres Equipment Repair</strong>" in r.text
+    assert "Bakersfield · BAY-PENINSULA" in r.text and "SPOC will have to confirm" not in r.text
+
+
+async def test_request_form_typeahead_asks_for_intakes_reading_in_the_chosen_region(client, world):
+    await login(client, world.users["partner"].email)
+    page = await client.get("/requests/new")
+    assert 'hx-include="#employer-match, #request-region"' in page.text and '"intake": true' in page.text
+
+
 async def test_typeahead_with_empty_fields_renders_nothing(client, world):
     await world.f.employer("ACME Corporation")
     await login(client, world.users["spoc"].email)
