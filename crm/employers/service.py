@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +21,15 @@ from crm.directory.models import County
 from crm.directory.service import region_id_for
 from crm.emails import optional_email
 from crm.employers.candidates import refresh_keys
-from crm.employers.matching import name_key, normalize_domain, normalize_fein, normalize_phone, normalize_zip
+from crm.employers.matching import (
+    LEGAL_FORMS,
+    name_key,
+    normalize_domain,
+    normalize_fein,
+    normalize_name,
+    normalize_phone,
+    normalize_zip,
+)
 from crm.employers.models import (
     Employer,
     EmployerAlias,
@@ -75,18 +84,34 @@ def _website(raw: str | None) -> tuple[str | None, str | None]:
     return website, domain
 
 
+# A ZIP as a person types it: five digits, or ZIP+4. (A spreadsheet's "9001" lost its leading zero
+# and the import pads it; typed, it is a typo, and padding would file it in New Jersey.)
+_TYPED_ZIP = re.compile(r"\d{5}(?:-?\d{4})?")
+
+
 def _zip(raw: str | None) -> str | None:
     typed = _clean(raw)
-    zip_code = normalize_zip(typed) if typed else None
+    zip_code = normalize_zip(typed) if typed and _TYPED_ZIP.fullmatch(typed) else None
     if typed and not zip_code:
-        raise ValueError(f"{typed!r} is not a ZIP code")
+        raise ValueError(f"{typed!r} is not a ZIP code (five digits, or ZIP+4)")
     return zip_code
 
 
-def typed_problems(*, website: str | None, fein: str | None, zip: str | None) -> list[tuple[str, str]]:
-    """What is wrong with an employer's website, FEIN and ZIP as someone typed them, each as
+def only_legal_form(name: str | None) -> str | None:
+    """Why a typed employer name names no employer ("LLC", "Inc."), or None."""
+    words = normalize_name(name or "").split()
+    if words and all(w in LEGAL_FORMS or w == "the" for w in words):
+        return f"{_clean(name)!r} is only a legal form: give the employer's name"
+    return None
+
+
+def typed_problems(*, website: str | None, fein: str | None, zip: str | None,
+                   name: str | None = None) -> list[tuple[str, str]]:
+    """What is wrong with an employer's name, website, FEIN and ZIP as someone typed them, each as
     ``create_employer`` would say it (intake checks a typed employer with it before anything else)."""
     wrong: list[tuple[str, str]] = []
+    if why := only_legal_form(name):
+        wrong.append(("name", why))
     for name, check, value in (("website", _website, website), ("fein", normalize_fein, _clean(fein)),
                                ("zip", _zip, zip)):
         try:
@@ -106,6 +131,8 @@ async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, 
             wrong.append(("legal_name", "is required"))
         elif not key:
             wrong.append(("legal_name", "must contain letters or digits"))
+        elif why := only_legal_form(legal):
+            wrong.append(("legal_name", why))
         else:
             employer.legal_name, employer.name_key = legal, key
     if "dba" in fields:

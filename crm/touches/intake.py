@@ -187,7 +187,7 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
         if not any((v or "").strip() for v in (typed.name, typed.website, typed.fein)):
             wrong.append(("employer.name", "give the employer's name, website or FEIN"))
         wrong += [(f"employer.{field}", message) for field, message in typed_problems(
-            website=typed.website, fein=typed.fein, zip=typed.zip)]
+            name=typed.name, website=typed.website, fein=typed.fein, zip=typed.zip)]
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
     assert purpose is not None and priority is not None and window is not None

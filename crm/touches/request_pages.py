@@ -82,7 +82,8 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
     elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
         raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
         wrong += [(f"employer_{field}", message) for field, message in typed_problems(
-            website=value("employer_website"), fein=value("employer_fein"), zip=value("employer_zip"))]
+            name=value("employer_name"), website=value("employer_website"), fein=value("employer_fein"),
+            zip=value("employer_zip"))]
     else:
         wrong.append(("employer_name", "choose an employer from the list, or type its name, website or FEIN"))
     if not value("purpose"):

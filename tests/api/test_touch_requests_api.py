@@ -109,6 +109,8 @@ async def test_do_not_contact_employer_is_refused_with_409_and_nothing_written(c
     ({"priority": "urgent!!"}, "priority"),
     ({"window_start": "next tuesday"}, "window_start"),
     ({"window_start": "9999-12-31", "window_end": None}, "window_start"),  # was a 500: its default end overflowed
+    ({"employer_id": None, "employer": {"name": "L.L.C."}}, "employer.name"),  # no employer's name at all
+    ({"employer_id": None, "employer": {"name": "Pinecrest Dental", "zip": "9001"}}, "employer.zip"),  # not 09001
 ])
 async def test_bad_request_input_is_4xx_naming_the_field_and_writes_nothing(client, world, db, change, field):
     e = await world.f.employer("Sunrise Family Dental")
