@@ -426,6 +426,29 @@ async def test_the_scheduled_time_is_california_time(client, world, desk, db):
     assert "17:30 P" in r.text
 
 
+async def test_the_reschedule_form_starts_from_the_appointments_california_day_and_time(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    day = today() + dt.timedelta(days=4)
+    # 17:30 in California is the next day in UTC: both the day and the hour are shown as typed.
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": day.isoformat(), "scheduled_time": "17:30", "channel": "visit"})
+    assert r.status_code == 200, r.text
+
+    def prefilled(html: str) -> tuple[str, str]:
+        form = html.split(f'action="/queue/touches/{t.id}/schedule"', 1)[1].split("</form>", 1)[0]
+        return tuple(form.split(f'name="{n}"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+                     for n in ("scheduled_on", "scheduled_time"))
+
+    assert prefilled((await client.get(f"/queue/touches/{t.id}/forms/schedule", headers=HX)).text) == (
+        day.isoformat(), "17:30")
+    assert prefilled((await client.get(f"/queue/touches/{t.id}")).text) == (day.isoformat(), "17:30")  # no JS
+    # A touch not scheduled yet still offers its planned day at 10:00.
+    queued = await desk.touch(await world.f.employer("Turner Roofing Inc"), world.users["spoc"], planned_in=6)
+    form = (await client.get(f"/queue/touches/{queued.id}/forms/schedule", headers=HX)).text
+    assert f'value="{(today() + dt.timedelta(days=6)).isoformat()}"' in form and 'value="10:00"' in form
+
+
 async def test_inline_complete_says_every_missing_answer_at_once_in_place_and_writes_nothing(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     first, second = await desk.request(t, world.users["partner"]), await desk.request(
