@@ -265,7 +265,8 @@ class RequestPages(Controller):
         if request.headers.get("hx-request"):
             # The request's own address: a refresh shows its decision, not an empty form again.
             return render(request, "touches/request_detail.html", partial="touches/_decision.html",
-                          out=result.body, created=result.created, push_url=f"/requests/{result.body.id}")
+                          out=result.body, created=result.created, requester=True,
+                          push_url=f"/requests/{result.body.id}")
         flash(request, result.body.decision if result.created else
               f"Your organization already asked for this: request #{result.body.id}. Nothing new was sent; "
               "what you typed this time was not added.")
@@ -287,7 +288,11 @@ class RequestPages(Controller):
             .outerjoin(User, User.id == AuditEvent.actor_id)
             .where(AuditEvent.entity_type == "touch_request", AuditEvent.entity_id == req.id)
             .order_by(AuditEvent.created_at, AuditEvent.id))).all()
-        return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req),
+        # The requesting organization reads "your dates" and what it may do; anyone else (staff, an admin)
+        # reads the same facts about the requester.
+        requester = principal.organization_id is not None and principal.organization_id == req.requester_org_id
+        return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req, requester),
+                      requester=requester,
                       created=True, detail=True, history=history, can_withdraw=self._can_withdraw(principal, req),
                       can_release=(req.status == RequestStatus.HELD
                                    and principal.can_in_region(req.region_id, Role.lead)))

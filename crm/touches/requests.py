@@ -103,8 +103,9 @@ def public_hold_reason(hold_reason: str | None) -> str:
 
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
              outcome: str | None = None, decline_reason: str | None = None,
-             window_end: dt.date | None = None, hold_reason: str | None = None) -> str:
-    """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first)."""
+             window_end: dt.date | None = None, hold_reason: str | None = None, to_requester: bool = True) -> str:
+    """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first),
+    or, not ``to_requester``, as staff read it: no "you", and no advice meant for the requester."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
         verb = "Queued as" if opened_touch else "Bundled into"
         when = "scheduled for" if touch.status == TouchStatus.SCHEDULED else "planned for"
@@ -113,11 +114,12 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
         return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}"
     if status == RequestStatus.HELD and release_on is not None:
         late = "" if window_end is None or release_on <= window_end else (
-            f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late")
+            f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late"
+            if to_requester else f" — after the last day asked for ({human_date(window_end)})")
         why = hold_reason or BUDGET_HOLD
         return f"Held until {human_date(release_on)}: {why}; it will join the first touch made then{late}"
     if status == RequestStatus.NEEDS_MATCH:
-        return "Needs a match: a SPOC will confirm which employer you meant"
+        return f"Needs a match: a SPOC will confirm which employer {'you' if to_requester else 'the requester'} meant"
     if status == RequestStatus.COMPLETED:
         return f"Completed: {(outcome or 'done').replace('_', ' ')}"
     if status == RequestStatus.DECLINED:
@@ -134,13 +136,13 @@ def touch_ref(touch: Touch) -> TouchRef:
                     region_code=touch.region.code if touch.spoc is None else None)
 
 
-def decision_message(req: TouchRequest, openers: dict[int, int] | None = None) -> str:
-    """What happened to the request, in the words the partner reads."""
+def decision_message(req: TouchRequest, openers: dict[int, int] | None = None, to_requester: bool = True) -> str:
+    """What happened to the request, in the words the partner reads (or staff, not ``to_requester``)."""
     touch = req.touch
     first = (openers or {}).get(touch.id, req.id) if touch is not None else req.id
     return describe(req.status, touch_ref(touch) if touch is not None else None, opened_touch=first == req.id,
                     release_on=req.release_on, outcome=req.outcome, decline_reason=req.decline_reason,
-                    window_end=req.window_end, hold_reason=req.hold_reason)
+                    window_end=req.window_end, hold_reason=req.hold_reason, to_requester=to_requester)
 
 
 async def request_outs(db: AsyncSession, reqs: list[TouchRequest]) -> list[TouchRequestOut]:
@@ -148,17 +150,17 @@ async def request_outs(db: AsyncSession, reqs: list[TouchRequest]) -> list[Touch
     return [request_out(r, openers) for r in reqs]
 
 
-async def request_out_of(db: AsyncSession, req: TouchRequest) -> TouchRequestOut:
-    return request_out(req, await touch_openers(db, [req]))
+async def request_out_of(db: AsyncSession, req: TouchRequest, to_requester: bool = True) -> TouchRequestOut:
+    return request_out(req, await touch_openers(db, [req]), to_requester)
 
 
-def request_out(req: TouchRequest, openers: dict[int, int]) -> TouchRequestOut:
+def request_out(req: TouchRequest, openers: dict[int, int], to_requester: bool = True) -> TouchRequestOut:
     touch = req.touch
     spoc = SpocRef(id=touch.spoc.id, name=touch.spoc.name) if touch is not None and touch.spoc else None
     return TouchRequestOut(
         id=req.id, status=req.status, touch_id=req.touch_id, employer_id=req.employer_id, spoc=spoc,
         planned_date=touch.planned_on if touch is not None else None, release_on=req.release_on,
-        decision=decision_message(req, openers),
+        decision=decision_message(req, openers, to_requester),
         employer_name=req.employer.display_name if req.employer is not None else _query_name(req),
         region=req.region.code, purpose=req.purpose, priority=req.priority, summary=req.summary,
         window_start=req.window_start, window_end=req.window_end, requester=req.requester.name,

@@ -311,6 +311,23 @@ async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_th
         assert f'<span class="badge {kind}">{words(outcome)}</span>' in card, outcome
 
 
+async def test_a_request_page_speaks_to_the_requester_and_neutrally_to_staff(client, world, desk):
+    # Held until after the last day asked for (today + 30): the requester is told it may withdraw.
+    held = await desk.request(None, world.users["partner"], employer=await world.f.employer("Far Co"), release_in=40)
+    await login(client, world.users["partner"].email)
+    mine = (await client.get(f"/requests/{held.id}")).text.split('id="request-area"', 1)[1].split("</div>", 1)[0]
+    assert "Your dates" in mine and "withdraw it if that is too late" in mine
+    assert 'href="/requests">My requests</a>' in mine and 'href="/requests/new"' in mine
+    for who in ("lead", "spoc"):
+        await login(client, world.users[who].email)
+        r = await client.get(f"/requests/{held.id}")
+        assert r.status_code == 200, who
+        area = r.text.split('id="request-area"', 1)[1].split("</div>", 1)[0]
+        assert "Requested dates" in area and "Your dates" not in area, who
+        assert "after the last day asked for" in area and "withdraw it" not in area and " you " not in area, who
+        assert 'href="/requests">My requests</a>' not in area and 'href="/requests/new"' not in area, who
+
+
 async def test_partner_cannot_open_another_organizations_request_page(client, world, db):
     e = await world.f.employer("Sunrise Family Dental")
     await login(client, world.users["partner2"].email)
