@@ -43,12 +43,12 @@ from crm.home.pages import staff_overview
 from crm.ids import parse_id
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import list_hand_offs
-from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch
+from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
 from crm.touches.release import release_now
 from crm.touches.requests import human_date, request_out_by_id, request_out_of
-from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus
+from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus, missing_outcome
 from crm.touches.touch_api import log_touch_once
 from crm.touches.touch_schemas import (
     CancelIn,
@@ -188,6 +188,24 @@ async def _crowded_by(db: Db, logged: Touch) -> str | None:
     return None
 
 
+async def _outcomes_at_their_requests(db: Db, touch_id: int, asked: set[int],
+                                      errors: dict[str, str]) -> dict[str, str]:
+    """A request bundled onto the touch after its complete form was opened had no field in that form; the
+    form sent back shows it, and the refusal (``routing.missing_outcome``) is said at its select instead of
+    above the form."""
+    late = await db.scalars(select(TouchRequest.id).where(TouchRequest.touch_id == touch_id,
+                                                          TouchRequest.status.in_(("queued", "scheduled")),
+                                                          TouchRequest.id.not_in(asked)))
+    said = errors["outcomes"].split("; ")
+    placed: dict[str, str] = {}
+    for request_id in late:
+        if (message := missing_outcome(request_id)) in said:
+            placed[f"outcome_{request_id}"] = message
+            said.remove(message)
+    rest = {k: v for k, v in errors.items() if k != "outcomes"}
+    return {**({"outcomes": "; ".join(said)} if said else {}), **rest, **placed}
+
+
 class QueuePages(Controller):
     path = "/queue"
     guards = [requires_staff]
@@ -296,8 +314,11 @@ class QueuePages(Controller):
         return render(request, "touches/_touch_form.html", touch=touch, form=form, touch_errors={}, **choices)
 
     async def _refused(self, request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int,
-                       exc: HTTPException, form: str, values: dict[str, str]) -> Template:
-        errors = await refused(db, exc)
+                       exc: HTTPException, form: str, values: dict[str, str],
+                       errors: dict[str, str] | None = None) -> Template:
+        """The row (htmx) or the page with ``form`` open showing ``errors`` (those of ``exc`` if not given)."""
+        if errors is None:
+            errors = await refused(db, exc)
         if request.headers.get("hx-request"):
             return await _row(request, db, principal, touch_id, errors, form, values, status_code=exc.status_code)
         return await self._page(request, db, principal, status_code=exc.status_code,
@@ -375,10 +396,10 @@ class QueuePages(Controller):
     async def complete(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        touch_id: PathId) -> Template | Redirect:
         form = await form_data(request)
+        # Each request's outcome select says itself that it still needs a choice.
+        # A field named after something that is not a request id is no outcome (forms carry other fields).
+        asked = {k: request_id for k in form if k.startswith("outcome_") and (request_id := parse_id(k[8:]))}
         try:
-            # Each request's outcome select says itself that it still needs a choice.
-            # A field named after something that is not a request id is no outcome (forms carry other fields).
-            asked = {k: request_id for k in form if k.startswith("outcome_") and (request_id := parse_id(k[8:]))}
             wrong = [(k, "choose an outcome for this request") for k in asked if not form[k].strip()]
             outcomes = [{"request_id": request_id, "outcome": form[k], "note": form.get(f"note_{k[8:]}", "")}
                         for k, request_id in asked.items()]
@@ -405,7 +426,10 @@ class QueuePages(Controller):
                            channel=form.get("channel") or None)
             await workflow.complete(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
-            return await self._refused(request, db, principal, touch_id, exc, "complete", form)
+            errors = await refused(db, exc)
+            if "outcomes" in errors:
+                errors = await _outcomes_at_their_requests(db, touch_id, set(asked.values()), errors)
+            return await self._refused(request, db, principal, touch_id, exc, "complete", form, errors)
         return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} completed{told}")
 
     @post("/touches/{touch_id:int}/cancel")

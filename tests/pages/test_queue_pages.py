@@ -478,6 +478,28 @@ async def test_inline_complete_says_every_missing_answer_at_once_in_place_and_wr
     assert await db.scalar(select(func.count()).select_from(HandOff)) == 0
 
 
+async def test_a_request_bundled_after_the_complete_form_opened_is_asked_for_at_its_own_select(
+        client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    first = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    opened = (await client.get(f"/queue/touches/{t.id}/forms/complete", headers=HX)).text
+    assert f'name="outcome_{first.id}"' in opened
+    late = await desk.request(t, world.users["partner2"], purpose="event")  # bundled while the form is open
+    sent = {f"outcome_{first.id}": "interested", f"note_{first.id}": "call back in May", "channel": "call"}
+    for headers, data in (({**HX, **csrf(client)}, sent),
+                          ({}, {**sent, "_csrf_token": client.cookies.get("csrftoken")})):  # and without JS
+        r = await client.post(f"/queue/touches/{t.id}/complete", headers=headers, data=data)
+        assert r.status_code == 422
+        card = _card(r.text, t.id)
+        at_late = card.split(f'name="outcome_{late.id}"', 1)[1].split("</label>", 1)[0]
+        assert f"missing an outcome for request #{late.id}, added after you opened this form" in at_late
+        assert 'class="field has-error"><span>Outcome for #' + str(late.id) in card
+        assert card.count(f"request #{late.id}") == 1 and "missing outcome for request(s)" not in card  # not on top
+        assert 'value="call back in May"' in card  # what was typed stays
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
 async def test_inline_schedule_says_a_bad_date_and_a_bad_time_at_once(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.request(t, world.users["partner"])

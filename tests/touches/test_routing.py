@@ -38,6 +38,7 @@ from crm.touches.routing import (
     choose_spoc,
     decide_request,
     default_window,
+    missing_outcome,
     release_held,
     resolve_window,
     transition_request,
@@ -563,11 +564,23 @@ def test_outcomes_for_exactly_the_bundled_requests_are_accepted() -> None:
     validate_outcomes([], [])
 
 
-def test_missing_and_unknown_outcomes_are_named() -> None:
+def test_missing_and_unknown_outcomes_are_named_in_words_for_people() -> None:
     with pytest.raises(RoutingError) as err:
         validate_outcomes([1, 2], [(1, Outcome.INTERESTED), (3, Outcome.REFERRED)])
     assert err.value.field == "outcomes"
-    assert "[2]" in err.value.message and "[3]" in err.value.message
+    assert err.value.message == (
+        "missing an outcome for request #2, added after you opened this form; "
+        "request #3 is not on this touch (withdrawn or moved since you opened this form)")
+
+
+def test_each_missing_outcome_is_said_on_its_own_as_the_form_shows_it_at_its_request() -> None:
+    with pytest.raises(RoutingError) as err:
+        validate_outcomes([62, 5, 9], [(5, Outcome.INTERESTED)])
+    assert err.value.message.split("; ") == [missing_outcome(9), missing_outcome(62)]
+    assert missing_outcome(62) == "missing an outcome for request #62, added after you opened this form"
+    with pytest.raises(RoutingError) as err:
+        validate_outcomes([], [(4, Outcome.INTERESTED), (7, Outcome.REFERRED), (8, Outcome.REFERRED)])
+    assert err.value.message.startswith("requests #4, #7 and #8 are not on this touch")
 
 
 def test_unknown_outcome_value_is_named_by_its_place_in_the_list_not_its_request_id() -> None:

@@ -199,7 +199,7 @@ async def test_outcomes_for_requests_not_on_the_touch_are_422_and_nothing_change
         "outcomes": [{"request_id": r1.id, "outcome": "interested"}, {"request_id": r2.id, "outcome": "referred"},
                      {"request_id": elsewhere.id, "outcome": "interested"}], "channel": "call"})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "outcomes"
-    assert f"[{elsewhere.id}] are not bundled" in r.text
+    assert f"request #{elsewhere.id} is not on this touch" in r.text
     touch, reqs = await _state(db, t.id)
     assert touch.status == "queued" and [q.status for q in reqs] == ["queued", "queued", "held"]
     assert await _counts(db) == before
