@@ -40,6 +40,7 @@ from crm.touches.budget import counted_dates, load_policy
 from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
 from crm.touches.routing import Channel, blackout_of, earliest_allowed_date
+from crm.touches.timeline import timeline_panel
 from crm.touches.touch_schemas import ChannelStr
 from crm.web import field_message, flash, form_data, is_htmx, redirect, refused, render
 
@@ -362,4 +363,6 @@ class PreferencesPages(Controller):
         if not is_htmx(request):
             flash(request, f"Contact preferences of {employer.legal_name} saved")
             return redirect(request, f"/employers/{employer_id}#preferences")
-        return render(request, "touches/_preferences.html", panel=await _panel(db, employer, saved=saved))
+        # The timeline and budget beside the panel show the touches it moved and the new pacing at once.
+        return render(request, "touches/_preferences_saved.html", panel=await _panel(db, employer, saved=saved),
+                      timeline=await timeline_panel(db, principal, employer))

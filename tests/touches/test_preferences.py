@@ -238,6 +238,30 @@ async def test_a_new_blackout_moves_queued_touches_out_and_points_out_appointmen
     assert f'<a href="/queue/touches/{appointment.id}">touch #{appointment.id}</a>' in r.text
 
 
+async def test_saving_preferences_in_place_refreshes_the_timeline_and_budget_out_of_band(client, world, desk, db):
+    e = await world.f.employer("Valley Harvest Foods")
+    queued = await desk.touch(e, world.users["spoc"], planned_in=4, window=(0, 40))
+    await login(client, world.users["spoc"].email)
+    page = (await client.get(f"/employers/{e.id}")).text
+    assert "at most <strong>2" in page and "of 2 per" in page.split('id="budget"', 1)[1]
+    r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
+        "max_touches": "1", "starts_on": [_day(2)], "ends_on": [_day(9)], "reason": [""]})
+    assert r.status_code == 200, r.text
+    day = (await _fresh_touch(db, queued.id)).planned_on
+    assert f"Touch #{queued.id} moved to {day.day} {day:%b %Y}" in r.text
+    # The page's timeline (with its budget tiles) comes along, swapped out of band, showing the new day.
+    timeline = r.text.split('<section class="card" id="timeline" hx-swap-oob="true">', 1)[1].split("</section>", 1)[0]
+    row = timeline.split(f"Touch #{queued.id}", 1)[0].rsplit("<tr", 1)[1]
+    assert f"{day.day} {day:%b %Y}" in row
+    assert "of 1 per" in timeline.split('id="budget"', 1)[1]  # the stricter pacing
+    assert 'id="preferences"' in r.text.split('id="timeline"', 1)[0]  # the panel itself, swapped as before
+
+
+async def _fresh_touch(db, touch_id):
+    await db.rollback()
+    return await db.get(Touch, touch_id)
+
+
 async def test_scheduling_on_a_blackout_day_says_so_and_a_leads_override_is_marked(client, world, desk, db):
     e = await world.f.employer("Valley Harvest Foods")
     t = await desk.touch(e, world.users["spoc"], planned_in=20)
