@@ -31,14 +31,16 @@ document.addEventListener("htmx:sendError", (event) => {
   markLoadFailed(event.detail.elt, "the server could not be reached");
 });
 
-// The queue's group counts ("Due this week (3)") count the open touches shown. A row completed or
-// cancelled in place stays, saying what was done, until the next load: recount without it.
+// The queue's group counts ("Due this week (3)", "Unassigned queue (2 of 40)") count the open touches
+// shown (``data-beyond``: the unassigned not shown). A row completed or cancelled in place stays, saying
+// what was done, until the next load: recount without it.
 document.addEventListener("htmx:afterSettle", () => {
-  for (const count of document.querySelectorAll(".queue-group [data-open-count]")) {
-    const group = count.closest(".queue-group");
+  for (const count of document.querySelectorAll(".queue-group [data-open-count], #unassigned-queue [data-open-count]")) {
+    const group = count.closest("section");
     const open = group.querySelectorAll(
       "article.touch[data-status=queued], article.touch[data-status=scheduled]").length;
-    count.textContent = `(${open})`;
+    const beyond = Number(count.dataset.beyond || 0);
+    count.textContent = beyond > 0 ? `(${open} of ${open + beyond})` : `(${open})`;
   }
 });
 
