@@ -44,6 +44,48 @@ document.addEventListener("htmx:afterSettle", () => {
   }
 });
 
+// After a schedule, reassign or match the queue body reloads itself ("queue-changed"), as the touch may
+// belong to another group now. That reload would throw away what was typed into another row's open form
+// (a half-filled Complete form): while one is open and edited the reload waits, and happens once that form
+// is sent (its row swapped) or closed. A form that came back refused, with what was typed, counts as edited.
+let queueReloadWaiting = false;
+function editedQueueForm() {
+  const body = document.getElementById("queue-body");
+  if (!body) return null;
+  for (const form of body.querySelectorAll("form[data-edited]")) {
+    if (!form.closest("details:not([open])")) return form;
+  }
+  return null;
+}
+function markEdited(event) {
+  const form = event.target.closest && event.target.closest("#queue-body form");
+  if (form) form.dataset.edited = "";
+}
+document.addEventListener("input", markEdited, true);
+document.addEventListener("change", markEdited, true);
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const config = event.detail.requestConfig;
+  if (!event.detail.elt || event.detail.elt.id !== "queue-body") return;
+  if (!config || !config.triggeringEvent || config.triggeringEvent.type !== "queue-changed") return;
+  queueReloadWaiting = Boolean(editedQueueForm());
+  if (queueReloadWaiting) event.preventDefault();
+});
+function reloadQueueIfWaiting() {
+  // After the swap's own triggers (a sent form may ask for the reload itself): one reload, not two.
+  setTimeout(() => {
+    if (!queueReloadWaiting || editedQueueForm()) return;
+    queueReloadWaiting = false;
+    htmx.trigger(document.body, "queue-changed");
+  }, 0);
+}
+document.addEventListener("htmx:afterSettle", reloadQueueIfWaiting);
+// "toggle" does not bubble: listen while it goes down to the <details>.
+document.addEventListener("toggle", (event) => {
+  if (event.target.matches && event.target.matches("#queue-body details") && !event.target.open) {
+    reloadQueueIfWaiting();
+  }
+}, true);
+
 // The server says why it refused an htmx request in #htmx-error (crm.errors): show it whatever the
 // status, while other error answers (a proxy's 502 page) are still not swapped into the page.
 document.addEventListener("htmx:beforeSwap", (event) => {

@@ -1,4 +1,5 @@
-"""The SPOC queue in Chromium while several rows are worked at once: the unassigned heading counts a row
+"""The SPOC queue in Chromium while several rows are worked at once: scheduling one touch (which regroups the
+queue) does not throw away a half-filled form of another row, and the unassigned heading counts a row
 cancelled in place."""
 
 import datetime as dt
@@ -31,6 +32,42 @@ async def _people(f):
     spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
     await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
     return partner, spoc
+
+
+async def test_scheduling_one_touch_keeps_a_half_filled_form_of_another_and_regroups_once_it_is_sent(
+        page, live_server, live_factory):
+    f = live_factory
+    partner, spoc = await _people(f)
+    for name, planned_in in (("Turner Roofing Inc", 3), ("Golden State Logistics", 20)):
+        employer = await f.employer(name)
+        await f.assign(employer, spoc)
+        await _queued(f, employer, spoc, partner, planned_in)
+    await sign_in(page, live_server, "spoc@example.org", PASSWORD)
+    turner = page.locator("article.touch").filter(has_text="Turner Roofing")
+    golden = page.locator("article.touch").filter(has_text="Golden State Logistics")
+    await expect(page.locator("#group-later article.touch")).to_have_count(1)
+    # Half a Complete form on Turner's touch...
+    await turner.locator("summary", has_text="Complete").click()
+    await turner.locator("select[name^=outcome_]").select_option("interested")
+    await turner.locator("input[name=notes]").fill("Owner wants a call back in May")
+    await turner.locator("select[name=channel]").select_option("call")
+    # ...while Golden's touch is scheduled for this week: it belongs in another group now.
+    await golden.locator("summary", has_text="Schedule").click()
+    await golden.locator("input[name=scheduled_on]").fill((today() + dt.timedelta(days=4)).isoformat())
+    await golden.locator("input[name=scheduled_time]").fill("11:15")
+    await golden.locator("select[name=channel]").select_option("visit")
+    await golden.locator("button", has_text="Schedule").click()
+    await expect(golden.locator("[data-status=scheduled], .badge", has_text="scheduled").first).to_be_visible()
+    await page.wait_for_timeout(700)  # the reload, had it happened, would have closed Turner's form by now
+    await expect(turner.locator("details[open] summary", has_text="Complete")).to_have_count(1)
+    await expect(turner.locator("input[name=notes]")).to_have_value("Owner wants a call back in May")
+    await expect(turner.locator("select[name^=outcome_]")).to_have_value("interested")
+    await expect(page.locator("#group-later article.touch")).to_have_count(1)  # not regrouped yet
+    # Sending the form it waited for: Turner's touch completes and the queue then regroups.
+    await turner.locator("button", has_text="Complete touch").click()
+    await expect(page.locator("#queue-status")).to_contain_text("completed")
+    await expect(page.locator("#group-later article.touch")).to_have_count(0)
+    await expect(page.locator("#group-week article.touch").filter(has_text="Golden State Logistics")).to_have_count(1)
 
 
 async def test_the_unassigned_heading_counts_a_row_cancelled_in_place(page, live_server, live_factory):
