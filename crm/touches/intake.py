@@ -195,15 +195,19 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
 
 
 async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None) -> tuple[int, str]:
-    """(id, code) of the region a request without ``region`` goes to: the employer's, else the organization's."""
+    """(id, code) of the region a request without ``region`` goes to: the employer's, else the one region the
+    organization serves. A new employer's region is not guessed among several: it would be filed there."""
     if employer is not None and employer.region_id is not None and employer.region_code is not None:
         return employer.region_id, employer.region_code
     if actor.organization_id is not None:
         org = await db.get(Organization, actor.organization_id, options=[selectinload(Organization.regions)],
                            populate_existing=True)
+        if org is not None and len(org.regions) == 1:
+            return org.regions[0].id, org.regions[0].code
         if org is not None and org.regions:
-            first = min(org.regions, key=lambda r: r.code)
-            return first.id, first.code
+            codes = ", ".join(sorted(r.code for r in org.regions))
+            raise FieldError("region", f"choose the employer's region: it is not on file yet, and your organization "
+                                       f"serves several ({codes})")
     raise FieldError("region", "is required (the employer has no region)")
 
 

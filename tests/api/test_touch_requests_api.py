@@ -325,3 +325,19 @@ async def test_withdrawing_the_last_request_of_a_scheduled_touch_tells_its_spoc_
     await login(client, world.users["spoc"].email)
     card = (await client.get("/queue")).text.split(f'id="touch-{out["touch_id"]}"', 1)[1].split("</article>", 1)[0]
     assert "Every request on it was withdrawn" in card
+
+
+async def test_a_new_employer_is_not_filed_in_a_guessed_region_of_a_many_region_organization(client, world, db):
+    both = await world.f.organization("Bay to Basin College", "community_college", ["BAY-PENINSULA", "LA-BASIN"])
+    partner = await world.f.auth(await world.f.user("both@example.org", "Bo Th", [("partner", None)], org=both))
+    ask = {**body(None), "employer": {"name": "Nimbus Cloud Kitchens", "zip": "94103"}}
+    del ask["region"]
+    before = await counts(db)
+    r = await client.post("/api/touch-requests", json=ask, headers=partner)
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "region", r.text
+    assert "BAY-PENINSULA, LA-BASIN" in r.text and await counts(db) == before
+    r = await client.post("/api/touch-requests", json={**ask, "region": "BAY-PENINSULA"}, headers=partner)
+    assert r.status_code == 201, r.text
+    await db.rollback()
+    region = await db.scalar(select(Employer.region_id).where(Employer.id == r.json()["employer_id"]))
+    assert region == (await world.f.region("BAY-PENINSULA")).id
