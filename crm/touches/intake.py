@@ -206,7 +206,7 @@ async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | No
             return org.regions[0].id, org.regions[0].code
         if org is not None and org.regions:
             codes = ", ".join(sorted(r.code for r in org.regions))
-            raise FieldError("region", f"choose the employer's region: it is not on file yet, and your organization "
+            raise FieldError("region", f"choose the region: the employer's is not known yet, and your organization "
                                        f"serves several ({codes})")
     raise FieldError("region", "is required (the employer has no region)")
 

@@ -229,7 +229,8 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
                         "contact_ids": [c.id for c in contacts]},
                  note="; ".join(n for n in notes if n) or None)
     subject = f"Touch #{touch.id} with {touch.employer.legal_name} scheduled"
-    said = f"{_spoc_name(touch)} will contact {touch.employer.legal_name} by {channel} on {human_date(day)}."
+    said = (f"{_spoc_name(touch)} will contact {touch.employer.legal_name} by {channel} on {human_date(day)} "
+            f"at {clock.local(when):%H:%M %Z}.")
     _tell_requesters(db, [r for r in requests if r not in outside], subject, said, now)
     for r in outside:
         _tell_requesters(db, [r], subject, f"{said} That is outside the dates you asked for "

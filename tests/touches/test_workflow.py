@@ -55,8 +55,12 @@ async def test_schedule_moves_touch_and_requests_to_scheduled_and_tells_requeste
         "scheduled", (today() + dt.timedelta(days=5)).isoformat(), "Dana Owner")
     touch, reqs = await _state(db, t.id)
     assert touch.status == "scheduled" and [q.status for q in reqs] == ["scheduled", "scheduled"]
-    mails = (await db.scalars(select(OutboxMessage.to_email).order_by(OutboxMessage.to_email))).all()
-    assert mails == ["partner2@example.org", "partner@example.org"]
+    mails = (await db.execute(select(OutboxMessage.to_email, OutboxMessage.body)
+                              .order_by(OutboxMessage.to_email))).all()
+    assert [to for to, _ in mails] == ["partner2@example.org", "partner@example.org"]
+    # The time too: a SPOC moving the visit within its day tells them something new.
+    local = clock.local(dt.datetime.fromisoformat(at(5)))
+    assert all(f"on {human_date(local.date())} at {local:%H:%M %Z}." in said for _, said in mails)
     actions = set((await db.scalars(select(AuditEvent.action).where(AuditEvent.employer_id == e.id))).all())
     assert {"touch.schedule", "touch_request.schedule"} <= actions
 
