@@ -462,4 +462,42 @@ async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data
                  after={"assignment_id": assignment.id, "spoc_id": spoc.id, "spoc": spoc.name,
                         "backup_spoc_id": data.backup_spoc_id, "region": data.region.upper()},
                  note=assignment.reason)
+    await _hand_over_open_touches(db, actor, employer, region_id, current.spoc_id if current else None, spoc, now)
     return assignment
+
+
+async def _hand_over_open_touches(db: AsyncSession, actor: Principal, employer: Employer, region_id: int,
+                                  old_spoc_id: int | None, spoc: User, now: dt.datetime) -> None:
+    """The employer's SPOC owns every touch: its open touches in the region that the old SPOC held (or
+    nobody, in the unassigned queue) go with the assignment, so pages and intake name one SPOC. A touch a
+    lead gave someone else by hand stays theirs. The new SPOC and the requesters riding them are told."""
+    from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest
+    from crm.touches.workflow import notify
+
+    held = Touch.spoc_id.is_(None) if old_spoc_id is None else or_(Touch.spoc_id.is_(None),
+                                                                    Touch.spoc_id == old_spoc_id)
+    moved = (await db.execute(
+        update(Touch).where(Touch.employer_id == employer.id, Touch.region_id == region_id,
+                            Touch.status.in_(OPEN_TOUCH_VALUES), held)
+        .values(spoc_id=spoc.id, updated_at=now).returning(Touch.id, Touch.spoc_id)
+        .execution_options(synchronize_session="fetch"))).all()
+    if not moved:
+        return
+    ids = sorted(touch_id for touch_id, _ in moved)
+    for touch_id in ids:
+        audit.record(db, actor, "touch.reassign", "touch", touch_id, employer_id=employer.id,
+                     before={"spoc_id": old_spoc_id}, after={"spoc_id": spoc.id, "spoc": spoc.name},
+                     note="moved with the employer's SPOC assignment")
+    listed = ", ".join(f"#{i}" for i in ids)
+    if spoc.id != actor.id:
+        notify(db, spoc.email, f"{employer.legal_name}'s open touches are yours",
+               f"{actor.name} made you {employer.legal_name}'s SPOC; its open touch(es) {listed} are now in "
+               "your queue.", now)
+    riding = await db.execute(
+        select(TouchRequest.id, TouchRequest.touch_id, User.email)
+        .join(User, User.id == TouchRequest.requester_id)
+        .where(TouchRequest.touch_id.in_(ids), TouchRequest.status.in_(("queued", "scheduled")))
+        .order_by(TouchRequest.id))
+    for request_id, on_touch, email in riding:
+        notify(db, email, f"New SPOC for touch #{on_touch}",
+               f"Your request #{request_id}: {spoc.name} now handles your touch with {employer.legal_name}.", now)

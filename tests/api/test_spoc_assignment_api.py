@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.employers.models import SpocAssignment
+from crm.notify.models import OutboxMessage
+from crm.touches.models import Touch
 
 
 async def _assign(client, headers, employer_id, spoc_id, replaces=None, region="LA-BASIN"):
@@ -106,3 +108,26 @@ async def test_two_concurrent_assignments_one_wins_one_409(client, world, db, is
     active = await db.scalar(select(func.count(SpocAssignment.id)).where(
         SpocAssignment.employer_id == e.id, SpocAssignment.ended_at.is_(None)))
     assert active == 1
+
+
+async def test_a_new_spoc_takes_the_employers_open_touches_but_not_one_a_lead_gave_someone_else(
+        client, world, desk, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    lead = await world.f.auth(world.users["lead"])
+    first = (await _assign(client, lead, e.id, world.users["spoc"].id)).json()
+    mine = await desk.touch(e, world.users["spoc"])
+    queued = await desk.request(mine, world.users["partner"])
+    unassigned = await desk.touch(e, None, planned_in=20)
+    elsewhere = await desk.touch(e, world.users["bay_spoc"], planned_in=40)  # reassigned by hand earlier
+    r = await _assign(client, lead, e.id, world.users["spoc2"].id, replaces=first["id"])
+    assert r.status_code == 201, r.text
+    await db.rollback()
+    owners = dict((await db.execute(select(Touch.id, Touch.spoc_id).where(Touch.employer_id == e.id))).all())
+    assert owners == {mine.id: world.users["spoc2"].id, unassigned.id: world.users["spoc2"].id,
+                      elsewhere.id: world.users["bay_spoc"].id}
+    told = dict((await db.execute(select(OutboxMessage.to_email, OutboxMessage.body))).all())
+    assert f"open touch(es) #{mine.id}, #{unassigned.id} are now in your queue" in told["spoc2@example.org"]
+    assert f"Your request #{queued.id}: Sam Ortiz now handles your touch" in told["partner@example.org"]
+    reassigned = (await db.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "touch.reassign")
+                                   .order_by(AuditEvent.entity_id))).all()
+    assert reassigned == [mine.id, unassigned.id]
