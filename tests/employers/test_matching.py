@@ -385,6 +385,17 @@ def test_typeahead_completes_a_half_typed_last_word() -> None:
     assert "'lo' read as 'logistics'" in ranked[0][1].explanation
 
 
+def test_a_legal_form_ending_a_full_name_is_not_read_as_a_half_typed_word() -> None:
+    firms = [R("1", "Condor Wilshire Roofing Inc"), R("2", "Turner Roofing Inc")]
+    ranked = rank_candidates(R("q", "Turner Roofing Co"), firms)
+    assert [(c.name, r.outcome) for c, r in ranked] == [("Turner Roofing Inc", "match"),
+                                                         ("Condor Wilshire Roofing Inc", "distinct")]
+    assert resolve(R("q", "Turner Roofing Co"), firms)[0] == "match"
+    # After a single word it may still be the start of one: "Pacific Co" -> "Pacific Coast".
+    coast = rank_candidates(R("q", "Pacific Co"), [R("3", "Pacific Coast Seafood")])
+    assert "'Co' read as 'coast'" in coast[0][1].explanation
+
+
 def test_typeahead_respects_the_limit() -> None:
     assert len(rank_candidates(R("q", "acme"), _CANDIDATES, limit=2)) == 2
 

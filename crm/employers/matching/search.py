@@ -8,6 +8,7 @@ from typing import Literal
 
 from .normalize import normalize_name
 from .pairwise import EmployerRecord, MatchResult, compare_features, features
+from .vocab import LEGAL_FORMS
 
 _RANK = {"match": 2, "review": 1, "distinct": 0}
 # A distinct candidate is still worth showing in a typeahead when its name
@@ -16,8 +17,12 @@ MIN_TYPEAHEAD_SCORE = 0.05
 
 
 def _last_word(query: EmployerRecord) -> str:
+    """The query's last word, to be completed as if half-typed; none when it is a legal form after a name
+    of two words or more ("Turner Roofing Co" is finished: reading "Co" as "Condor" finds another firm)."""
     words = query.name.split()
     last = normalize_name(words[-1]) if words else ""
+    if last in LEGAL_FORMS and len(words) > 2:
+        return ""
     return last if " " not in last else ""
 
 
