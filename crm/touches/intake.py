@@ -477,9 +477,10 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
     else:
         assert query is not None
         resolution = await _resolve(db, query, region_hint)
-        if resolution.kind == "none":
+        if resolution.kind == "none" and _is_pg(db):
             # About to create the employer: concurrent requests naming the same new employer take turns
-            # here (PostgreSQL), and the later ones find the one the first created.
+            # here, and the later ones find the one the first created. (SQLite: this transaction has held
+            # the database's write lock since it began.)
             await lock_keys(db, *identity_keys(query.name, query.website, query.fein))
             resolution = await _resolve(db, query, region_hint)
         employer = EmployerRef.of(resolution.employer) if resolution.kind == "match" and resolution.employer \
