@@ -202,7 +202,7 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
                for b in sorted(data.blackouts, key=lambda b: (b.starts_on, b.ends_on)))
     employer.preferred_channel = data.preferred_channel
     await db.flush()
-    moved = await _replan_out_of_blackouts(db, actor, employer)
+    moved = await replan_out_of_blackouts(db, actor, employer)
     after = await get_preferences(db, employer)
     after.moved = moved
     was, now = _said(before), _said(after)
@@ -213,7 +213,7 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     return after
 
 
-async def _replan_out_of_blackouts(db: AsyncSession, actor: Principal, employer: Employer) -> list[MovedTouch]:
+async def replan_out_of_blackouts(db: AsyncSession, actor: Principal, employer: Employer) -> list[MovedTouch]:
     """Queued touches (no appointment yet: their day is only a plan) planned on a blackout day move to
     the first day their window and the budget allow, never into the past; audited as ``touch.replan``."""
     today = clock.today()

@@ -454,7 +454,8 @@ class QueuePages(Controller):
                     wrong.append(("hold_until", "is not a date"))
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
-            data = _struct(CancelIn, reason=reason, hold_until=hold_until, decline_requests=then == "decline")
+            data = _struct(CancelIn, reason=reason, hold_until=hold_until, decline_requests=then == "decline",
+                           pause_employer=form.get("pause_employer") == "1")
             await workflow.cancel(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "cancel", form)

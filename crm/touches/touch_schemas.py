@@ -65,6 +65,10 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
     decline_requests: Annotated[bool, msgspec.Meta(description=(
         "Decline the bundled requests instead of holding them (the employer wants none of it); the "
         "requesters are told the reason."))] = False
+    pause_employer: Annotated[bool, msgspec.Meta(description=(
+        "The employer asked not to be contacted for now: record today until the day before "
+        "``hold_until`` (default: a week) as its blackout dates, so new requests wait as well and "
+        "queued touches move out of those days."))] = False
 
 
 class ReassignIn(msgspec.Struct, forbid_unknown_fields=True):

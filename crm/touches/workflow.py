@@ -31,7 +31,7 @@ from crm.seen import Changed, digest, instant, last_change
 from crm.templating import words
 from crm.touches import budget
 from crm.touches.assign import eligible_spoc
-from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.models import EmployerBlackout, HandOff, Touch, TouchRequest
 from crm.touches.requests import cancelled_hold, human_date
 from crm.touches.routing import (
     HOLD_HORIZON_DAYS,
@@ -365,6 +365,9 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     touch.status = _transition(touch, "cancel")
     touch.cancelled_at, touch.cancel_reason = now, reason
     await db.flush()  # the cancelled touch gives its slot back before the release date is computed
+    if data.pause_employer:
+        await _pause_employer(db, actor, touch, reason, (data.hold_until or today + dt.timedelta(
+            days=CANCEL_HOLD_DAYS)) - dt.timedelta(days=1), today)
     requests = await _riding(db, touch)
     release = None
     if not data.decline_requests:
@@ -394,6 +397,21 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     _tell_requesters(db, requests, f"Touch #{touch.id} with {touch.employer.legal_name} cancelled", told, now)
     await db.flush()
     return touch
+
+
+async def _pause_employer(db: AsyncSession, actor: Principal, touch: Touch, reason: str, until: dt.date,
+                          today: dt.date) -> None:
+    """The employer asked for no contact until ``until`` (a SPOC cancelling says so): blackout dates, which
+    intake, scheduling and the release job already respect; queued touches planned then move out. Under
+    the employer's row lock the touch was read with."""
+    from crm.touches.preferences import replan_out_of_blackouts  # preferences reads this module's helpers
+
+    why = f"touch #{touch.id} cancelled: {reason}"[:200]
+    db.add(EmployerBlackout(employer_id=touch.employer_id, starts_on=today, ends_on=until, reason=why))
+    audit.record(db, actor, "employer.blackout", "employer", touch.employer_id, employer_id=touch.employer_id,
+                 after={"blackout": [today.isoformat(), until.isoformat()]}, note=why)
+    await db.flush()
+    await replan_out_of_blackouts(db, actor, touch.employer)
 
 
 # ---------------------------------------------------------------- reassign

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 from crm import clock
 from crm.audit.models import AuditEvent
 from crm.notify.models import OutboxMessage
-from crm.touches.models import HandOff, RegionPolicy, Touch, TouchRequest
+from crm.touches.models import EmployerBlackout, HandOff, RegionPolicy, Touch, TouchRequest
 from crm.touches.requests import human_date
-from tests.factories import next_spring_forward
+from tests.factories import csrf, login, next_spring_forward
 from tests.touches.conftest import today
 
 
@@ -285,6 +285,42 @@ async def test_cancel_holds_until_the_chosen_date_or_the_first_the_budget_allows
     assert r.status_code == 200, r.text
     _, reqs = await _state(db, t.id)
     assert {q.release_on for q in reqs} == {today() + dt.timedelta(days=released_in)}
+
+
+async def test_cancel_pausing_the_employer_makes_new_requests_wait_with_the_held_ones(client, world, desk, db, bundled):
+    e, t, _, _ = bundled
+    queued = await desk.touch(e, world.users["spoc2"], planned_in=2, region="LA-BASIN")  # another open touch
+    back = today() + dt.timedelta(days=10)
+    r = await client.post(f"/api/touches/{t.id}/cancel", headers=await world.f.auth(world.users["spoc"]), json={
+        "reason": "closed for inventory", "hold_until": back.isoformat(), "pause_employer": True})
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    blackout = (await db.execute(select(EmployerBlackout.starts_on, EmployerBlackout.ends_on, EmployerBlackout.reason)
+                                 .where(EmployerBlackout.employer_id == e.id))).one()
+    assert blackout == (today(), back - dt.timedelta(days=1), f"touch #{t.id} cancelled: closed for inventory")
+    assert (await db.get(Touch, queued.id)).planned_on == back  # out of the paused days
+    # A partner asking meanwhile joins the held ones on their day instead of a contact during the closure.
+    r = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json={
+        "employer_id": e.id, "region": "LA-BASIN", "purpose": "event", "window_start": today().isoformat(),
+        "window_end": (today() + dt.timedelta(days=30)).isoformat()})
+    assert r.status_code == 201, r.text
+    await db.rollback()
+    touch = await db.get(Touch, r.json()["touch_id"])
+    assert touch.planned_on >= back
+
+
+async def test_pausing_the_employer_from_the_queue_form(client, world, db, bundled):
+    e, t, _, _ = bundled
+    await login(client, world.users["spoc"].email)
+    page = (await client.get(f"/queue/touches/{t.id}")).text
+    form = page.split(f'action="/queue/touches/{t.id}/cancel"', 1)[1].split("</form>")[0]
+    assert 'name="pause_employer" value="1"' in form
+    r = await client.post(f"/queue/touches/{t.id}/cancel", headers=csrf(client),
+                          data={"reason": "closed for inventory", "then": "hold", "pause_employer": "1"})
+    assert r.status_code in (200, 303), r.text
+    await db.rollback()
+    ends = await db.scalar(select(EmployerBlackout.ends_on).where(EmployerBlackout.employer_id == e.id))
+    assert ends == today() + dt.timedelta(days=6)  # the day before the default week's hold ends
 
 
 async def test_cancel_may_decline_the_requests_with_the_reason(client, world, db, bundled):
