@@ -34,8 +34,11 @@ def render(request: Request[Any, Any, Any], template: str, status_code: int = 20
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    """htmx asked for a fragment (a boosted link or form wants the whole page)."""
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    """htmx asked for a fragment (a boosted link or form wants the whole page, and so does Back restoring a
+    page htmx did not keep: it sends HX-Request too, and a fragment would replace the whole body)."""
+    headers = request.headers
+    return (headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+            and headers.get("hx-history-restore-request") != "true")
 
 
 def flash(request: Request[Any, Any, Any], message: str, kind: str = "ok") -> None:

@@ -58,3 +58,27 @@ async def test_on_a_phone_the_panel_answers_right_under_the_employer_field(page,
     tops = [(await el.bounding_box())["y"] for el in (name, panel, purpose)]
     assert tops == sorted(tops), tops
     assert tops[0] < 700  # the field is on the first screen, not under the keyboard
+
+
+async def test_back_after_sending_shows_a_fresh_form_not_a_half_kept_choice(page, live_server, live_factory):
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    await f.employer("ACME Corporation", website="https://www.acme.com", city="Los Angeles")
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/")
+    await page.goto(live_server + "/requests/new")
+    await page.locator("input[name=employer_name]").press_sequentially("acme corp", delay=40)
+    await page.locator("[data-employer-choice]").first.click()
+    await expect(page.locator("[data-match-chosen]")).to_contain_text("Chosen: ACME Corporation")
+    await page.locator("select[name=purpose]").select_option("hiring")
+    await page.get_by_role("button", name="Send request").click()
+    await expect(page).to_have_url(live_server + "/requests/" + page.url.rsplit("/", 1)[-1], timeout=15_000)
+    await expect(page.locator("main")).to_contain_text("touch #")
+    await page.go_back()
+    await expect(page).to_have_url(live_server + "/requests/new")
+    # The whole page, loaded afresh: no choice kept without the name it belongs to.
+    await expect(page.locator("nav").first).to_be_visible()
+    await expect(page.locator("input[name=employer_id]")).to_have_value("")
+    await expect(page.locator("[data-match-chosen]")).to_have_text("")
+    await expect(page.locator("button", has_text="Send request")).to_be_visible()

@@ -373,3 +373,12 @@ async def test_partner_home_counts_open_requests_and_hand_offs_waiting_for_an_an
     home = (await client.get("/")).text.split('id="partner-summary"', 1)[1].split("</div>", 1)[0]
     assert "<strong>1</strong>hand-off waiting for your answer" in home
     assert "<strong>2</strong>open requests" in home and "2 queued" in home
+
+
+async def test_back_to_a_page_htmx_did_not_keep_gets_the_whole_page_and_the_form_is_never_kept(client, world):
+    await login(client, world.users["partner"].email)
+    fragment = await client.get("/requests/new", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    restored = await client.get("/requests/new", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert restored.status_code == 200 and "<html" in restored.text and '<nav' in restored.text
+    assert 'hx-history="false"' in restored.text  # Back reloads the form rather than a half-kept copy
