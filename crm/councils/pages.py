@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from crm.councils.schemas import CouncilIn, CouncilPatch, MeetingIn, MemberIn, R
 from crm.csvfile import csv_download, file_stem
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Organization, Region
+from crm.directory.service import led_regions
 from crm.employers.models import Employer
 from crm.employers.panels import employer_panel
 from crm.errors import FieldError
@@ -93,6 +94,15 @@ async def roster_print(request: Request[Any, Any, Any], db: AsyncSession, counci
                   last_met=last_met(await service.meeting_views(db, council.id), on), back=back)
 
 
+
+async def led_region_code(db: Db, principal: Principal) -> str | None:
+    """The region a new council defaults to: the one its lead leads (the first, for a lead of several); none
+    for an admin or staff, who choose."""
+    if principal.is_admin:
+        return None
+    led = await led_regions(db, principal)
+    return led[0].code if led else None
+
 class CouncilPages(Controller):
     path = "/councils"
     guards = [requires_crm_user]
@@ -121,7 +131,8 @@ class CouncilPages(Controller):
 
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template:
-        return await self._form(request, db, principal, {"owner_organization_id": principal.organization_id}, {})
+        return await self._form(request, db, principal, {"owner_organization_id": principal.organization_id,
+                                                         "region": await led_region_code(db, principal)}, {})
 
     @post("/new")
     async def create(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
@@ -131,6 +142,10 @@ class CouncilPages(Controller):
         except FieldError as exc:
             await db.rollback()
             return await self._form(request, db, principal, form, dict(exc.fields), status_code=422)
+        except PermissionDeniedException as exc:  # this owner in this region: said at the field, input kept
+            await db.rollback()
+            return await self._form(request, db, principal, form, {"owner_organization_id": exc.detail},
+                                    status_code=403)
         flash(request, f"Created {council.name}")
         return redirect(request, f"/councils/{council.id}")
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -126,6 +126,10 @@ class PartnershipPages(Controller):
             await db.rollback()
             return await self._form(request, db, principal, {**values, "regions": regions}, dict(exc.fields),
                                     status_code=422)
+        except PermissionDeniedException as exc:  # this owner in these regions: said at the field, input kept
+            await db.rollback()
+            return await self._form(request, db, principal, {**values, "regions": regions},
+                                    {"owner_organization_id": exc.detail}, status_code=403)
         flash(request, f"Created {p.name}")
         return redirect(request, f"/partnerships/{p.id}")
 

@@ -351,6 +351,19 @@ async def test_council_form_refuses_a_naics_prefix_of_no_sector_beside_the_field
     assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
 
 
+async def test_a_council_owner_not_allowed_in_the_region_is_said_beside_the_field_and_the_form_kept(
+        client, world, db):
+    await login(client, world.users["lead"].email)
+    form = await client.get("/councils/new")
+    assert '<option value="LA-BASIN" selected>' in form.text  # the lead's own region first
+    r = await client.post("/councils/new", headers=csrf(client), data={
+        "name": "Bay Welding Advisory", "owner_organization_id": str(world.orgs["bay_board"].id),
+        "region": "BAY-PENINSULA"})
+    assert r.status_code == 403 and 'value="Bay Welding Advisory"' in r.text
+    assert said_beside(r.text, "owner_organization_id", "Councils are created by")
+    assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
+
+
 # --- partnerships ---------------------------------------------------------------------------------
 
 async def test_partnership_form_refuses_a_naics_prefix_of_no_sector_naming_the_entry(client, world, db):
@@ -596,3 +609,15 @@ async def test_picking_an_employer_lists_its_people_for_a_champion(client, world
     await login(client, world.users["chair"].email)
     assert (await client.get("/employers/contact-options", params={"employer_id": str(employer.id)})).status_code \
         == 403
+
+
+async def test_a_partnership_owner_not_allowed_in_the_regions_is_said_beside_the_field_and_the_form_kept(
+        client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/partnerships/new")
+    r = await client.post("/partnerships/new", headers=csrf(client), data={
+        "name": "Bay Logistics", "owner_organization_id": str(world.orgs["bay_board"].id),
+        "regions": "BAY-PENINSULA", "stage": "scoping"})
+    assert r.status_code == 403 and 'value="Bay Logistics"' in r.text, r.text[:2000]
+    assert 'name="owner_organization_id"' in r.text and 'role="alert"' in r.text
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
