@@ -216,16 +216,25 @@ def plan_batch(rows: Sequence[ValidRow], index: KeyIndex, records: dict[int | st
 
     ``records`` holds every candidate the index can name; ``known_keys`` maps row keys that
     earlier imports wrote to their employer; ``rows_of_file`` maps ids created from this file
-    (employer id or ``row:N``) to their row number. New rows are added to ``index``, ``records``
-    and ``rows_of_file`` as ``row:N`` as they are planned, so later rows of the file meet them.
+    (employer id or ``row:N``) to their row number, and ``key:<row key>`` to the first row with it. New
+    rows are added to ``index``, ``records`` and ``rows_of_file`` as ``row:N`` as they are planned, so later
+    rows of the file meet them.
     """
     plans: list[RowPlan] = []
     for row in rows:
         v = row.values
+        # ``key:<row key>`` -> the row of this file that had it first: a repeat whose first copy an earlier
+        # batch of this run wrote is its duplicate (as the preview says), not a row "imported before".
+        first_copy = rows_of_file.get(f"key:{row.row_key}")
         if (known := known_keys.get(row.row_key)) is not None:
-            plans.append(RowPlan(row.number, "unchanged", row, target=known,
-                                 explanation=f"imported before as employer #{known}"))
+            if first_copy is not None:
+                plans.append(RowPlan(row.number, "duplicate", row, target=known, duplicate_of=first_copy,
+                                     explanation=f"same as row {first_copy}"))
+            else:
+                plans.append(RowPlan(row.number, "unchanged", row, target=known,
+                                     explanation=f"imported before as employer #{known}"))
             continue
+        rows_of_file.setdefault(f"key:{row.row_key}", row.number)
         exact = index.exact(v["name_key"], v.get("zip"))
         if exact is not None and exact in rows_of_file:
             first = rows_of_file[exact]

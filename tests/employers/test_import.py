@@ -245,6 +245,20 @@ async def test_a_row_matches_an_employer_an_earlier_batch_of_the_same_file_creat
     assert contacts == ["Bo Diaz"]
 
 
+async def test_a_row_repeated_in_a_later_batch_is_its_duplicate_as_the_preview_said_not_imported_before(
+        sessionmaker, db):
+    data = csv_bytes([employer("Harbor Freightways Inc", 1), employer("Sierra Dental Group", 2),
+                      employer("Harbor Freightways Inc", 1)])  # row 4 repeats row 2 word for word
+    preview = await run_import(sessionmaker, data, dry_run=True, batch_size=2)
+    result = await run_import(sessionmaker, data, batch_size=2)
+    for said in (preview, result):
+        assert (said.counts["new"], said.counts["duplicate"], said.counts["unchanged"]) == (2, 1, 0)
+        assert said.samples["duplicate"][0]["duplicate_of"] == 2
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 2
+    again = await run_import(sessionmaker, data, batch_size=2)  # another run of the file: imported before
+    assert (again.counts["unchanged"], again.counts["new"], again.counts["duplicate"]) == (3, 0, 0)
+
+
 async def test_names_with_accents_quotes_and_emoji_are_stored_as_written(sessionmaker, db):
     name = 'Café "Ölé" Bäckerei 🍞 Inc'
     data = csv_bytes([employer(name, 1, aliases="Bäckerei Ölé; L'Atelier", contact_name="Zoë Ñúñez",
