@@ -60,6 +60,10 @@ class ImportFileError(ValueError):
 _BINARY_SIGNATURES = {b"PK\x03\x04": "a ZIP/XLSX workbook", b"%PDF": "a PDF", b"\xd0\xcf\x11\xe0": "an XLS workbook"}
 
 
+# A well-formed UTF-8 sequence of two to four bytes (accented letters, symbols, emoji).
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding) of an uploaded CSV; ImportFileError when it is not UTF-8 or cp1252 text."""
     for signature, what in _BINARY_SIGNATURES.items():
@@ -72,8 +76,13 @@ def decode(data: bytes) -> tuple[str, str]:
         data = data[3:]
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if _UTF8_MULTIBYTE.search(data):
+            # Some rows are UTF-8 and others not (rows pasted together from two files): read as
+            # Windows-1252, the UTF-8 ones would turn to "CafÃ©" without anyone noticing.
+            line = data[:exc.start].count(b"\n") + 1
+            raise ImportFileError(f"The file mixes UTF-8 with another encoding (line {line} is not UTF-8): save "
+                                  "it as \"CSV UTF-8\" and upload that") from None
     try:
         # Excel on Windows saves "CSV" in cp1252; five byte values are undefined there, so
         # anything else (Latin-2, Shift-JIS...) usually fails here rather than turning to mojibake.

@@ -39,6 +39,9 @@ def test_utf8_bom_and_cp1252_files_decode_and_utf16_or_binary_is_refused():
         decode(b"PK\x03\x04rest-of-a-workbook")
     with pytest.raises(ImportFileError, match="neither UTF-8 nor Windows-1252"):
         decode(b"legal_name\n\x81\x8d\x8f\n")
+    # One Windows-1252 row among UTF-8 ones: reading it all as Windows-1252 would garble the UTF-8 rows.
+    with pytest.raises(ImportFileError, match=r"mixes UTF-8 with another encoding \(line 2 is not UTF-8\)"):
+        decode(b"legal_name\nCaf\xe9 Ol\xe9 Catering\n" + "Café Olé Catering\n".encode())
 
 
 def test_semicolon_separated_files_are_read_and_an_empty_file_is_refused():
