@@ -46,7 +46,7 @@ def matches_context(matches: list[tuple[Candidate, MatchResult]], mode: str, *, 
 
 
 async def intake_resolution(db: Db, name: str | None, website: str | None, fein: str | None, zip: str | None,
-                            region: str | None) -> Resolution | None:
+                            region: str | None, *, city: str | None = None) -> Resolution | None:
     """What intake would make of the typed employer if the request were sent now without a pick (the same
     ``resolve_employer`` call, with the form's region when one is chosen); None when intake would refuse the
     typed values (a malformed FEIN) or there is nothing to resolve."""
@@ -60,7 +60,7 @@ async def intake_resolution(db: Db, name: str | None, website: str | None, fein:
             return None
     try:
         return await resolve_employer(db, name=typed(name), website=typed(website), fein=typed(fein), zip=typed(zip),
-                                      region_id=region_id)
+                                      city=typed(city), region_id=region_id)
     except FieldError:
         return None
 
@@ -75,7 +75,7 @@ class MatchPages(Controller):
         self, request: Request[Any, Any, Any], db: Db,
         mode: FromQuery[Literal["pick", "create"]] = "pick",
         employer_name: Text = None, employer_website: Text = None,
-        employer_fein: Short = None, employer_zip: Short = None,
+        employer_fein: Short = None, employer_zip: Short = None, employer_city: Short = None,
         # The create form's own field names.
         legal_name: Text = None, website: Text = None, fein: Short = None, zip: Short = None,
         city: Short = None, phone: Short = None,
@@ -84,13 +84,13 @@ class MatchPages(Controller):
     ) -> Template:
         # A half-typed FEIN is normal while typing: it is ignored here, validated on submit.
         query = query_from(employer_name or legal_name, employer_website or website, employer_fein or fein,
-                           employer_zip or zip, phone, city, strict_fein=False)
+                           employer_zip or zip, phone, employer_city or city, strict_fein=False)
         asked = not query.is_empty
         matches = await match_candidates(db, query, limit=SHOWN) if asked else []
         resolved = None
         if intake and mode == "pick" and asked:
             resolved = await intake_resolution(db, employer_name, employer_website, employer_fein, employer_zip,
-                                               region)
+                                               region, city=employer_city)
         return HTMXTemplate(template_name="employers/_matches.html",
                             context=matches_context(matches, mode, asked=asked, resolved=resolved))
 

@@ -48,9 +48,10 @@ PAGE = 25
 # Field names of the API body (and of resolve_employer's errors) → the form's input names.
 _FORM_FIELD = {"employer": "employer_name", "employer.name": "employer_name", "name": "employer_name",
                "legal_name": "employer_name", "website": "employer_website", "fein": "employer_fein",
-               "zip": "employer_zip", "city": "employer_name", "employer.website": "employer_website",
-               "employer.fein": "employer_fein", "employer.zip": "employer_zip", "employer.city": "employer_name"}
-_FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_id", "region",
+               "zip": "employer_zip", "city": "employer_city", "employer.website": "employer_website",
+               "employer.fein": "employer_fein", "employer.zip": "employer_zip", "employer.city": "employer_city"}
+_FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_city", "employer_id",
+                "region",
                 "purpose", "summary", "window_start", "window_end", "priority"}
 # The API's field names inside messages, as the form labels them.
 _FORM_WORDS = {"window_start": "the earliest date", "window_end": "the latest date"}
@@ -80,7 +81,7 @@ def _form_to_body(form: dict[str, str]) -> TouchRequestIn:
             wrong.append(("employer_id", "is not an employer id"))
         raw["employer_id"] = employer_id
     elif any(value(f"employer_{k}") for k in ("name", "website", "fein", "zip")):
-        raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip")}
+        raw["employer"] = {k: value(f"employer_{k}") for k in ("name", "website", "fein", "zip", "city")}
         wrong += [(f"employer_{field}", message) for field, message in typed_problems(
             name=value("employer_name"), website=value("employer_website"), fein=value("employer_fein"),
             zip=value("employer_zip"))]

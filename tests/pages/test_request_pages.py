@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
+from crm.employers.models import Employer
 from crm.templating import words
 from crm.touches.models import HandOff, Touch, TouchRequest
 from tests.factories import csrf, login, today
@@ -382,3 +383,20 @@ async def test_back_to_a_page_htmx_did_not_keep_gets_the_whole_page_and_the_form
     restored = await client.get("/requests/new", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert restored.status_code == 200 and "<html" in restored.text and '<nav' in restored.text
     assert 'hx-history="false"' in restored.text  # Back reloads the form rather than a half-kept copy
+
+
+async def test_a_new_employers_city_is_asked_for_stored_and_kept(client, world, db):
+    await login(client, world.users["partner"].email)
+    page = await client.get("/requests/new")
+    assert 'name="employer_city"' in page.text
+    r = await client.post("/requests/new", data=form(client, None, employer_id="", employer_name="Nimbus Kitchens",
+                                                     employer_city="Glendale", purpose="event"),
+                          follow_redirects=False)
+    assert r.status_code == 303, r.text
+    await db.rollback()
+    assert await db.scalar(select(Employer.city).where(Employer.legal_name == "Nimbus Kitchens")) == "Glendale"
+    # A refused form keeps the city typed.
+    r = await client.post("/requests/new", data=form(client, None, employer_id="", employer_name="Orbit Cafe",
+                                                     employer_city="Burbank", purpose=""),
+                          headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422 and 'name="employer_city" value="Burbank"' in r.text
