@@ -47,6 +47,8 @@ from crm.employers.candidates import (
 )
 from crm.employers.matching import rank_candidates
 from crm.employers.models import Employer
+from crm.employers.resolve import resolve_employer
+from crm.errors import FieldError
 from crm.migrate import stamp_head
 from crm.seed import load_reference
 from crm.settings import Settings
@@ -272,6 +274,22 @@ async def run(settings: Settings, cases: list[Case], other_cases: list[Case]) ->
                 first[case.kind] += bool(ids) and ids[0] == case.target
                 top8[case.kind] += case.target in ids
                 await db.rollback()
+            # The partner's request form asks the resolver too (what intake would do with the typed
+            # employer: crm.employers.match_pages.intake_resolution), after the same candidates.
+            form_times: list[float] = []
+            resolver_times: list[float] = []
+            for case in cases:
+                q = case.query
+                t0 = time.perf_counter()
+                await match_candidates(db, q, limit=8)
+                t1 = time.perf_counter()
+                try:
+                    await resolve_employer(db, name=q.name, website=q.website, fein=q.fein, zip=q.zip, city=q.city)
+                except FieldError:
+                    pass  # a malformed FEIN: the form shows no verdict
+                form_times.append((time.perf_counter() - t0) * 1000)
+                resolver_times.append((time.perf_counter() - t1) * 1000)
+                await db.rollback()
             # The same path in its two steps, on queries made from other employers (the ranking of
             # candidates seen before is cheaper: the matcher caches their features).
             retrieval: list[float] = []
@@ -302,6 +320,10 @@ async def run(settings: Settings, cases: list[Case], other_cases: list[Case]) ->
     print(f"CPU time of this process per query (both threads; unaffected by other processes' load): "
           f"p50 {statistics.median(cpu):.2f} ms, p95 {_pct(cpu, 95):.2f} ms, p99 {_pct(cpu, 99):.2f} ms")
     print(f"SQL statements per query: mean {statistics.mean(sent):.2f}, max {max(sent)}")
+    print(f"request form (candidates + ranking + intake's resolver, {len(form_times)} queries): wall p50 "
+          f"{statistics.median(form_times):.2f} ms, p95 {_pct(form_times, 95):.2f} ms, p99 {_pct(form_times, 99):.2f}"
+          f" ms; the resolver alone p50 {statistics.median(resolver_times):.2f} ms, "
+          f"p95 {_pct(resolver_times, 95):.2f} ms")
     print(f"retrieval only (candidates + rows, {len(retrieval)} queries): "
           f"wall p50 {statistics.median(retrieval):.2f} ms, p95 {_pct(retrieval, 95):.2f} ms; "
           f"CPU p50 {statistics.median(retrieval_cpu):.2f} ms;"
