@@ -51,8 +51,7 @@ _FORM_FIELD = {"employer": "employer_name", "employer.name": "employer_name", "n
                "zip": "employer_zip", "city": "employer_city", "employer.website": "employer_website",
                "employer.fein": "employer_fein", "employer.zip": "employer_zip", "employer.city": "employer_city"}
 _FORM_INPUTS = {"employer_name", "employer_website", "employer_fein", "employer_zip", "employer_city", "employer_id",
-                "region",
-                "purpose", "summary", "window_start", "window_end", "priority"}
+                "region", "purpose", "summary", "window_start", "window_end", "priority"}
 # The API's field names inside messages, as the form labels them.
 _FORM_WORDS = {"window_start": "the earliest date", "window_end": "the latest date"}
 
