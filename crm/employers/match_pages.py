@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from crm.auth.guards import requires_crm_user
 from crm.deps import Db
-from crm.directory.models import Region
+from crm.directory.service import region_id_for
 from crm.employers.candidates import Candidate, match_candidates
 from crm.employers.match_api import query_from
 from crm.employers.matching import MatchResult
@@ -53,12 +53,8 @@ async def intake_resolution(db: Db, name: str | None, website: str | None, fein:
     def typed(value: str | None) -> str | None:  # as the request form posts it (request_pages._form_to_body)
         return (value or "").strip() or None
 
-    region_id = None
-    if region and region.strip():
-        region_id = await db.scalar(select(Region.id).where(Region.code == region.strip().upper()))
-        if region_id is None:
-            return None
-    try:
+    try:  # an unknown region or a malformed FEIN: intake would refuse the request, so no verdict
+        region_id = await region_id_for(db, region) if region and region.strip() else None
         return await resolve_employer(db, name=typed(name), website=typed(website), fein=typed(fein), zip=typed(zip),
                                       city=typed(city), region_id=region_id)
     except FieldError:

@@ -53,9 +53,12 @@ AUDITED_FIELDS = ("legal_name", "dba", "website", "domain", "fein", "phone", "na
 
 async def lock_employer(db: AsyncSession, employer_id: int) -> None:
     """Take the employer's row lock (PostgreSQL): the serialization point of every decision that
-    adds to or reads its touches for pacing (intake locks the same row). SQLite has no row locks;
-    there the transaction must have started with ``crm.db.begin_write``."""
-    await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
+    adds to or reads its touches for pacing, intake's among them. SQLite has no row locks (a
+    statement there would lock nothing): the transaction must have started with
+    ``crm.db.begin_write``, which holds the database's write lock."""
+    if db.get_bind().dialect.name == "postgresql":
+        # Only the id column: FOR UPDATE may not reach the outer joins Employer's eager loads add.
+        await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
 
 
 def sector_for_naics(naics: str | None) -> str | None:
@@ -474,16 +477,14 @@ async def _hand_over_open_touches(db: AsyncSession, actor: Principal, employer: 
     from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest
     from crm.touches.workflow import notify
 
-    held = Touch.spoc_id.is_(None) if old_spoc_id is None else or_(Touch.spoc_id.is_(None),
-                                                                    Touch.spoc_id == old_spoc_id)
-    moved = (await db.execute(
+    ids = sorted((await db.scalars(
         update(Touch).where(Touch.employer_id == employer.id, Touch.region_id == region_id,
-                            Touch.status.in_(OPEN_TOUCH_VALUES), held)
-        .values(spoc_id=spoc.id, updated_at=now).returning(Touch.id, Touch.spoc_id)
-        .execution_options(synchronize_session="fetch"))).all()
-    if not moved:
+                            Touch.status.in_(OPEN_TOUCH_VALUES),
+                            or_(Touch.spoc_id.is_(None), Touch.spoc_id == old_spoc_id))
+        .values(spoc_id=spoc.id, updated_at=now).returning(Touch.id)
+        .execution_options(synchronize_session="fetch"))).all())
+    if not ids:
         return
-    ids = sorted(touch_id for touch_id, _ in moved)
     for touch_id in ids:
         audit.record(db, actor, "touch.reassign", "touch", touch_id, employer_id=employer.id,
                      before={"spoc_id": old_spoc_id}, after={"spoc_id": spoc.id, "spoc": spoc.name},

@@ -44,7 +44,7 @@ from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.resolve import EmployerRef, Resolution, employer_ref, identity_keys, resolve_employer
 from crm.employers.schemas import EmployerIn
-from crm.employers.service import create_employer, typed_problems
+from crm.employers.service import create_employer, lock_employer, typed_problems
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
 from crm.templating import words
@@ -120,13 +120,6 @@ async def write_turn(db: AsyncSession) -> AsyncIterator[None]:
     except BaseException:
         await db.rollback()
         raise
-
-
-async def lock_employer(db: AsyncSession, employer_id: int) -> None:
-    """Serialize every routing decision for this employer (PostgreSQL; SQLite holds the database lock)."""
-    if _is_pg(db):
-        # Only the id column: FOR UPDATE may not reach the outer joins Employer's eager loads add.
-        await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
 
 
 def request_hash(data: TouchRequestIn) -> str:

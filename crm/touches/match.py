@@ -23,10 +23,11 @@ from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerStatus
+from crm.employers.service import lock_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
 from crm.touches.budget import load_policy
-from crm.touches.intake import OWN_REGION, employer_as_typed, employer_state, lock_employer
+from crm.touches.intake import OWN_REGION, employer_as_typed, employer_state
 from crm.touches.models import TouchRequest
 from crm.touches.release import Placing, place
 from crm.touches.requests import REQUEST_AUDIT_FIELDS

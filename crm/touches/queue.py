@@ -89,14 +89,16 @@ async def away_state(db: AsyncSession, actor: Principal) -> AwayState | None:
     if not actor.has(Role.spoc):
         return None
     away = bool(await db.scalar(select(User.away).where(User.id == actor.id)))
-    active = and_(SpocAssignment.spoc_id == actor.id, SpocAssignment.ended_at.is_(None))
-    rows = await db.execute(
-        select(User.name, User.away, func.count(SpocAssignment.id))
-        .join(SpocAssignment, SpocAssignment.backup_spoc_id == User.id).where(active)
-        .group_by(User.id, User.name, User.away).order_by(User.name))
-    uncovered = await db.scalar(select(func.count(SpocAssignment.id))
-                                .where(active, SpocAssignment.backup_spoc_id.is_(None))) or 0
-    return AwayState(away, [Backup(name, int(n), bool(b_away)) for name, b_away, n in rows], int(uncovered))
+    # One pass over the actor's active assignments, by backup (none: the row with a NULL backup).
+    rows = (await db.execute(
+        select(SpocAssignment.backup_spoc_id, User.name, User.away, func.count(SpocAssignment.id))
+        .outerjoin(User, User.id == SpocAssignment.backup_spoc_id)
+        .where(SpocAssignment.spoc_id == actor.id, SpocAssignment.ended_at.is_(None))
+        .group_by(SpocAssignment.backup_spoc_id, User.name, User.away))).all()
+    backups = sorted((Backup(name, int(n), bool(b_away)) for backup_id, name, b_away, n in rows
+                      if backup_id is not None), key=lambda b: b.name)
+    uncovered = sum(int(n) for backup_id, _, _, n in rows if backup_id is None)
+    return AwayState(away, backups, uncovered)
 
 
 def visibility(actor: Principal, covered: Sequence[int]) -> list[ColumnElement[bool]] | None:

@@ -21,12 +21,13 @@ from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.employers.models import Employer
+from crm.employers.service import lock_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
 from crm.templating import words
 from crm.touches.assign import route_spoc
 from crm.touches.budget import load_policy
-from crm.touches.intake import TOUCH_AUDIT_FIELDS, employer_state, lock_employer, override_touch
+from crm.touches.intake import TOUCH_AUDIT_FIELDS, employer_state, override_touch
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.requests import REQUEST_AUDIT_FIELDS, get_request, human_date
 from crm.touches.routing import (

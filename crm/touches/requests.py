@@ -271,7 +271,7 @@ async def withdraw_request(db: AsyncSession, principal: Principal, request_id: i
         raise PermissionDeniedException("Only the requesting organization may withdraw its request")
     if req.employer_id is not None and db.get_bind().dialect.name == "postgresql":
         # Same lock as intake: the touch this request leaves must not be joined meanwhile.
-        from crm.touches.intake import lock_employer
+        from crm.employers.service import lock_employer
 
         await lock_employer(db, req.employer_id)
         await db.refresh(req)
@@ -323,13 +323,14 @@ async def _tell_spoc_of_withdrawal(db: AsyncSession, principal: Principal, req: 
     left = await db.scalar(select(func.count(TouchRequest.id)).where(
         TouchRequest.touch_id == touch.id, TouchRequest.id != req.id,
         TouchRequest.status.in_([RequestStatus.QUEUED.value, RequestStatus.SCHEDULED.value])))
-    spoc_email = await db.scalar(select(User.email).where(User.id == touch.spoc_id))
-    employer = await db.scalar(select(Employer.legal_name).where(Employer.id == touch.employer_id))
+    found = (await db.execute(select(User.email, Employer.legal_name).where(
+        User.id == touch.spoc_id, Employer.id == touch.employer_id))).first()
     when = human_date(touch.planned_on)
     rest = (f"{left} other request(s) still ride on it." if left else
             "No request rides on it any more: cancel it to give the employer's pacing budget its slot back, "
             "or keep it as your own contact.")
-    if spoc_email:
+    if found is not None:
+        spoc_email, employer = found
         notify(db, spoc_email, f"Request #{req.id} withdrawn from your touch #{touch.id} with {employer}",
                f"{principal.name} withdrew request #{req.id} ({words(req.purpose)}) from touch #{touch.id} with "
                f"{employer}, scheduled for {when}. {rest}", now)
