@@ -34,6 +34,7 @@ from crm.councils.api import CouncilApi
 from crm.db import make_alchemy_config, make_engine, make_sessionmaker
 from crm.deps import provide_principal
 from crm.directory.api import DirectoryApi
+from crm.employers import zips
 from crm.employers.api import EmployerApi
 from crm.employers.match_api import MatchApi
 from crm.employers.review_api import ReviewApi
@@ -87,12 +88,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # /readyz compares the database with the migrations' head: read the scripts now, in a
         # thread, rather than on the event loop at the first probe.
         await asyncio.to_thread(head_revisions)
+        # The ZIP → county table (about a second to read) loads beside the first requests, not in one.
+        warming = asyncio.create_task(asyncio.to_thread(zips.warm))
         scheduler = start_scheduler(settings, sessionmaker) if settings.scheduler_enabled else None
         try:
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await warming
             await engine.dispose()
 
     return Litestar(

@@ -28,6 +28,7 @@ from crm.employers.matching import (
 from crm.employers.models import SizeBand
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import sector_for_naics  # the service's own NAICS rule (a pure function)
+from crm.employers.zips import county_of_zip
 from crm.errors import FieldError, field_message, validation_path
 
 
@@ -271,6 +272,11 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
             region_id = rid
     if region_id is None and not county_name and not region_code:
         region_id = ref.default_region_id
+    if county_id is None and not county_name and not any(e.field == "region" for e in errors):
+        # No county column: the ZIP's, where it is in the row's region (or the row has none yet).
+        found = ref.counties.get((county_of_zip(values["zip"]) or "").lower())
+        if found is not None and region_id in (None, found[1]):
+            county_id, region_id = found
     # A wrong county or region leaves where the row belongs unknown: no region limit to say it breaks.
     placed = not any(e.field in ("county", "region") for e in errors)
     if placed and region_id is not None and ref.default_region_id is not None and region_id != ref.default_region_id:

@@ -40,6 +40,7 @@ from crm.employers.models import (
 )
 from crm.employers.naics import sector_code as naics_sector_code
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
+from crm.employers.zips import county_of_zip
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
 from crm.touches.assign import eligible_spoc
@@ -188,9 +189,10 @@ async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, 
         employer.county_id = county.id if county else None
         if county:
             employer.region_id = county.region_id
+    region_given = None
     if fields.get("region") is not None:
         try:
-            region_id = await region_id_for(db, fields["region"])
+            region_given = region_id = await region_id_for(db, fields["region"])
         except FieldError as exc:
             wrong += exc.fields
         else:
@@ -198,6 +200,8 @@ async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, 
                 wrong.append(("region", "does not contain the given county"))
             elif county_found:
                 employer.region_id = region_id
+    if employer.county_id is None and employer.zip and not _clean(fields.get("county")) and not wrong:
+        await _county_from_zip(db, employer, region_given)
     if "do_not_contact" in fields:
         employer.do_not_contact = bool(fields["do_not_contact"])
     if "notes" in fields:
@@ -209,6 +213,21 @@ async def _apply_fields(db: AsyncSession, employer: Employer, fields: dict[str, 
             employer.status = fields["status"]
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
+
+
+async def _county_from_zip(db: AsyncSession, employer: Employer, region_given: int | None) -> None:
+    """The county of an employer's California ZIP when nobody gave one, so county routing rules and
+    county reports see it. It never moves the employer: only a county in the region it is in (or was
+    just given) is taken, and an employer with no region gets the ZIP's."""
+    name = county_of_zip(employer.zip)
+    if name is None:
+        return
+    county = await db.scalar(select(County).where(County.name == name))
+    if county is None:
+        return
+    region_id = region_given if region_given is not None else employer.region_id
+    if region_id is None or region_id == county.region_id:
+        employer.county_id, employer.region_id = county.id, county.region_id
 
 
 def can_reach_contacts(principal: Principal) -> bool:

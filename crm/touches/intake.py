@@ -39,12 +39,14 @@ from crm.audit import service as audit
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.db import begin_write, lock_keys
-from crm.directory.models import Organization, Region
+from crm.directory.models import County, Organization, Region
 from crm.directory.service import region_id_for
+from crm.employers.matching import normalize_zip
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.resolve import EmployerRef, Resolution, employer_ref, identity_keys, resolve_employer
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer, lock_employer, typed_problems
+from crm.employers.zips import county_of_zip
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
 from crm.templating import words
@@ -187,9 +189,11 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
     return purpose, priority, window
 
 
-async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None) -> tuple[int, str]:
+async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None,
+                  typed_zip: str | None) -> tuple[int, str]:
     """(id, code) of the region a request without ``region`` goes to: the employer's, else the one region the
-    organization serves. A new employer's region is not guessed among several: it would be filed there."""
+    organization serves, else, among several, the one a new employer's California ZIP lies in. A new
+    employer's region is not guessed otherwise: it would be filed there."""
     if employer is not None and employer.region_id is not None and employer.region_code is not None:
         return employer.region_id, employer.region_code
     if actor.organization_id is not None:
@@ -197,6 +201,12 @@ async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | No
                            populate_existing=True)
         if org is not None and len(org.regions) == 1:
             return org.regions[0].id, org.regions[0].code
+        county = county_of_zip(normalize_zip(typed_zip)) if employer is None and typed_zip else None
+        if org is not None and county is not None:
+            at_zip = await db.scalar(select(County.region_id).where(County.name == county))
+            for region in (org.regions if at_zip is not None else ()):
+                if region.id == at_zip:
+                    return region.id, region.code
         if org is not None and org.regions:
             codes = ", ".join(sorted(r.code for r in org.regions))
             raise FieldError("region", f"choose the region: the employer's is not known yet, and your organization "
@@ -480,7 +490,8 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
             else None
         needs_match = resolution.kind == "review"
         candidate_ids = [e.id for e, _ in resolution.candidates]
-    region_id, region_code = region_hint if region_hint is not None else await _region(db, actor, employer)
+    region_id, region_code = region_hint if region_hint is not None else await _region(
+        db, actor, employer, data.employer.zip if data.employer is not None else None)
     override = (data.override_reason or "").strip() or None
     if override is not None and not actor.can_in_region(region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this region may override the pacing budget")

@@ -27,6 +27,27 @@ async def test_spoc_creates_an_employer_with_normalized_keys_and_an_audit_event(
     assert events[0].actor_id == world.users["spoc"].id
 
 
+async def test_an_employer_without_a_county_takes_its_zips_in_its_region(client, world, db):
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.post("/api/employers", headers=spoc, json={"legal_name": "Boyle Heights Bakery",
+                                                                "zip": "90033", "region": "LA-BASIN"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["county"], r.json()["region"]) == ("Los Angeles", "LA-BASIN")
+    admin = await world.f.auth(world.users["admin"])
+    r = await client.post("/api/employers", headers=admin, json={"legal_name": "Mission Bakery", "zip": "94103"})
+    assert (r.json()["county"], r.json()["region"]) == ("San Francisco", "BAY-PENINSULA"), r.text
+    # A ZIP in another region than the one given leaves the county to be told.
+    r = await client.post("/api/employers", headers=spoc, json={"legal_name": "Valencia Street Bakery",
+                                                                "zip": "94110", "region": "LA-BASIN"})
+    assert (r.json()["county"], r.json()["region"]) == (None, "LA-BASIN"), r.text
+    # So does an existing employer's new ZIP elsewhere; one in its region fills the county in.
+    e = r.json()["id"]
+    r = await client.patch(f"/api/employers/{e}", headers=spoc, json={"zip": "94117"})
+    assert (r.json()["county"], r.json()["region"]) == (None, "LA-BASIN"), r.text
+    r = await client.patch(f"/api/employers/{e}", headers=spoc, json={"zip": "91101"})
+    assert (r.json()["county"], r.json()["region"]) == ("Los Angeles", "LA-BASIN"), r.text
+
+
 async def test_a_partner_sees_who_the_employers_people_are_but_not_how_to_reach_them(client, world):
     spoc = await world.f.auth(world.users["spoc"])
     e = (await client.post("/api/employers", headers=spoc, json={

@@ -330,14 +330,43 @@ async def test_withdrawing_the_last_request_of_a_scheduled_touch_tells_its_spoc_
 async def test_a_new_employer_is_not_filed_in_a_guessed_region_of_a_many_region_organization(client, world, db):
     both = await world.f.organization("Bay to Basin College", "community_college", ["BAY-PENINSULA", "LA-BASIN"])
     partner = await world.f.auth(await world.f.user("both@example.org", "Bo Th", [("partner", None)], org=both))
-    ask = {**body(None), "employer": {"name": "Nimbus Cloud Kitchens", "zip": "94103"}}
-    del ask["region"]
-    before = await counts(db)
-    r = await client.post("/api/touch-requests", json=ask, headers=partner)
-    assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "region", r.text
-    assert "BAY-PENINSULA, LA-BASIN" in r.text and await counts(db) == before
+    # No ZIP, one outside California (New York) and one in a region the college does not serve (Fresno).
+    for typed_zip in (None, "10001", "93721"):
+        ask = {**body(None), "employer": {"name": "Nimbus Cloud Kitchens", "zip": typed_zip}}
+        del ask["region"]
+        before = await counts(db)
+        r = await client.post("/api/touch-requests", json=ask, headers=partner)
+        assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "region", r.text
+        assert "BAY-PENINSULA, LA-BASIN" in r.text and await counts(db) == before
     r = await client.post("/api/touch-requests", json={**ask, "region": "BAY-PENINSULA"}, headers=partner)
     assert r.status_code == 201, r.text
     await db.rollback()
     region = await db.scalar(select(Employer.region_id).where(Employer.id == r.json()["employer_id"]))
     assert region == (await world.f.region("BAY-PENINSULA")).id
+
+
+async def test_a_new_employers_california_zip_chooses_among_the_organizations_regions(client, world, db):
+    both = await world.f.organization("Bay to Basin College", "community_college", ["BAY-PENINSULA", "LA-BASIN"])
+    partner = await world.f.auth(await world.f.user("both@example.org", "Bo Th", [("partner", None)], org=both))
+    ask = {**body(None), "employer": {"name": "Nimbus Cloud Kitchens", "zip": "94103-2231"}}  # San Francisco
+    del ask["region"]
+    r = await client.post("/api/touch-requests", json=ask, headers=partner)
+    assert r.status_code == 201, r.text
+    await db.rollback()
+    employer = await db.get(Employer, r.json()["employer_id"])
+    assert (employer.region.code, employer.county.name) == ("BAY-PENINSULA", "San Francisco")
+    touch = await db.get(Touch, r.json()["touch_id"])
+    assert touch.region_id == employer.region_id
+
+
+async def test_a_new_employer_takes_its_zips_county_only_in_the_region_it_is_filed_in(client, world, db):
+    partner = await world.f.auth(world.users["partner"])  # East LA College: LA-BASIN only
+    for name, typed_zip, county in (("Boyle Heights Bakery", "90033", "Los Angeles"),
+                                    ("Mission Street Bakery", "94103", None)):
+        ask = {**body(None), "employer": {"name": name, "zip": typed_zip}}
+        r = await client.post("/api/touch-requests", json=ask, headers=partner)
+        assert r.status_code == 201, r.text
+        await db.rollback()
+        employer = await db.get(Employer, r.json()["employer_id"])
+        assert employer.region.code == "LA-BASIN"
+        assert (employer.county.name if employer.county else None) == county

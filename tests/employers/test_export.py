@@ -34,7 +34,7 @@ async def arrange(sessionmaker, world) -> None:
             contacts=[ContactIn(name="Ann Lee", title="HR Director", email="ann@harborfw.com", phone="213-555-0102"),
                       ContactIn(name="Bo Diaz", title="Dispatcher")]))
         await service.create_employer(db, actor, EmployerIn(legal_name="Bayside Robotics, \"BR\" Ltd.",
-                                                            region="BAY-PENINSULA", zip="94103"))
+                                                            region="BAY-PENINSULA"))
         await service.create_employer(db, actor, EmployerIn(legal_name="Sierra Dental Group", county="Orange",
                                                             address_line="1 Main St, Suite 4", zip="92701"))
 

@@ -152,6 +152,24 @@ def test_county_and_region_must_agree_and_the_import_region_limits_rows():
     assert isinstance(errors, list) and errors[0].field == "region"
 
 
+def test_a_row_without_a_county_takes_its_california_zips_county_within_its_region():
+    # 90012 is Los Angeles, 94103 San Francisco (the zipcodes package's data); 10001 is New York.
+    assert placed(REF, zip="90012") == (19, 1)
+    assert placed(REF, zip="94103", region="BAY-PENINSULA") == (38, 2)
+    assert placed(REF, zip="10001") == (None, None)
+    # The ZIP never moves a row out of the region it names or the import is limited to.
+    assert placed(REF, zip="94103", region="LA-BASIN") == (None, 1)
+    assert placed(Reference(**{**REF.__dict__, "default_region_id": 1}), zip="94103") == (None, 1)
+    assert placed(Reference(**{**REF.__dict__, "default_region_id": 1}), zip="90012") == (19, 1)
+    # A county the row names wins over its ZIP's.
+    assert placed(REF, zip="94103", county="Los Angeles") == (19, 1)
+
+
+def placed(ref: Reference, **raw: str) -> tuple[int | None, int | None]:
+    values = valid_in(ref, {"legal_name": "A", **raw})
+    return values["county_id"], values["region_id"]
+
+
 def valid_in(ref: Reference, raw: dict[str, str]) -> dict:
     out = validate_row(2, raw, ref)
     assert isinstance(out, ValidRow)

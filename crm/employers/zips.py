@@ -1,0 +1,30 @@
+"""California ZIP code → county, for employers whose county nobody typed (SPEC §2: county → region).
+
+The table is the ``zipcodes`` package's U.S. data (one primary county per ZIP), read once per process:
+the first read parses the whole country (about a second), so the app warms it in a thread at startup."""
+from __future__ import annotations
+
+import functools
+
+import zipcodes
+
+
+@functools.cache
+def _counties() -> dict[str, str]:
+    """California's five-digit ZIPs → county name as seeded ("Los Angeles", no " County"); PO-box ZIPs the
+    data gives no county are left out."""
+    return {row["zip_code"]: row["county"].removesuffix(" County")
+            for row in zipcodes.filter_by(state="CA") if row["county"]}
+
+
+def county_of_zip(zip_code: str | None) -> str | None:
+    """The California county of a normalized ZIP ("93721" or "93721-1234"), or None: no ZIP, a ZIP outside
+    California, or one the data does not place."""
+    if not zip_code:
+        return None
+    return _counties().get(zip_code[:5])
+
+
+def warm() -> None:
+    """Read the table now (in a worker thread at startup), not in the first request that needs it."""
+    _counties()
