@@ -135,8 +135,9 @@ class EmployerImportPages(Controller):
         region_id = None
         if code := (values.get("region") or "").strip():
             region = next((r for r in await led_regions(db, principal) if r.code == code), None)
-            if region is None:
-                return await refuse(f"You may not import into region {code!r}")
+            if region is None:  # another region's (403), or a code naming no region (422)
+                known = await db.scalar(select(Region.id).where(Region.code == code.upper()))
+                return await refuse(f"You may not import into region {code!r}", 403 if known is not None else 422)
             region_id = region.id
         elif not principal.is_admin:
             return await refuse("Choose the region the employers belong to")

@@ -551,8 +551,8 @@ class QueuePages(Controller):
                 errors = {"employer_id": "this employer is in a region you do not work; log it in your own region"}
             if "region" in errors:
                 errors["employer_id"] = errors.pop("region")
-            return await self._log_form(request, db, form, errors, status_code=409 if conflict else 422,
-                                        choices=choices)
+            return await self._log_form(request, db, form, errors, status_code=409 if conflict else 403
+                                        if exc.status_code == 403 else 422, choices=choices)
         out = logged.touch()
         # A repeat answers as the first did: the same message and page, about the one touch logged.
         flash(request, f"Logged a {out.channel} with {out.employer_name}: it counts toward the budget")

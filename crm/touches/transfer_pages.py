@@ -8,11 +8,13 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 
 from crm import clock
 from crm.auth.guards import requires_lead
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, QueryId
+from crm.directory.models import Region
 from crm.directory.service import led_regions
 from crm.employers.service import spoc_candidates
 from crm.errors import FieldError
@@ -51,7 +53,11 @@ class CaseloadPages(Controller):
             regions = {r.code: r for r in await led_regions(db, principal)}
             region = regions.get(code.strip().upper())
             if region is None:
-                raise FieldError("region", f"you lead no region {code!r}")
+                # Another region's caseload is refused (403), a code naming no region is a typo (422).
+                known = await db.scalar(select(Region.id).where(Region.code == code.strip().upper()))
+                return await self._page(request, db, principal, code, form,
+                                        {"region": f"you lead no region {code!r}"},
+                                        status_code=403 if known is not None else 422)
             from_id, to_id = parse_id(form.get("from_spoc_id", "")), parse_id(form.get("to_spoc_id", ""))
             if from_id is None:
                 raise FieldError("from_spoc_id", "choose someone from the list")

@@ -138,6 +138,8 @@ async def test_anonymous_user_is_sent_to_sign_in(client):
 async def test_a_lead_imports_only_into_own_region_and_sees_only_own_imports(client, world):
     await login(client, world.users["lead"].email)
     r = await upload(client, GOOD, region="BAY-PENINSULA")
+    assert r.status_code == 403 and "may not import into region" in r.text
+    r = await upload(client, GOOD, region="ATLANTIS")
     assert r.status_code == 422 and "may not import into region" in r.text
     job_url = (await upload(client, GOOD)).headers["location"]
     await client.post("/logout", headers=csrf(client))

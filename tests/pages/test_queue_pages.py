@@ -811,7 +811,7 @@ async def test_log_form_finds_the_employer_by_name_and_refuses_another_regions_a
     token = client.cookies.get("csrftoken")
     other = await client.post("/queue/log", data={"employer_id": str(bay.id), "channel": "call", "notes": "kept",
                                                   "occurred_on": today().isoformat(), "_csrf_token": token})
-    assert other.status_code == 422 and "a region you do not work" in other.text
+    assert other.status_code == 403 and "a region you do not work" in other.text
     assert "kept" in other.text and "<nav" in other.text  # the form again, with what was typed
     assert await db.scalar(select(func.count(Touch.id))) == 0
 

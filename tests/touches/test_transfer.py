@@ -166,7 +166,11 @@ async def test_page_shows_errors_in_place_and_changes_nothing(client, world, cas
     other = await client.post("/region/transfer", data={
         "region": "BAY-PENINSULA", "from_spoc_id": str(u["spoc"].id), "to_spoc_id": str(u["spoc2"].id),
         "_csrf_token": client.cookies.get("csrftoken")})
-    assert other.status_code == 422 and "you lead no region" in other.text
+    assert other.status_code == 403 and "you lead no region" in other.text  # another region's: refused
+    typo = await client.post("/region/transfer", data={
+        "region": "LA-BASN", "from_spoc_id": str(u["spoc"].id), "to_spoc_id": str(u["spoc2"].id),
+        "_csrf_token": client.cookies.get("csrftoken")})
+    assert typo.status_code == 422 and "you lead no region &#39;LA-BASN&#39;" in typo.text
     assert await _active(db, caseload["a"].id) == (u["spoc"].id, None)
 
 
