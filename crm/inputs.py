@@ -7,9 +7,16 @@ JSON string -- answered 500, even the unauthenticated sign-in; SQLite stored it 
 databases disagreed. No real name, note or code holds one: it is refused here, in one place, with a
 422 naming where it was, and nothing runs. File uploads (multipart) are the import's to read.
 
+The other control characters (C0 and C1, but tab, line feed and carriage return) are refused in form
+and JSON bodies the same way: a BEL or an ANSI escape in a name passed "is required" and was stored.
+
 A path id (``{id:int}``) is read by Python's ``int()``, which also takes "１" (full-width), "٣"
 (Arabic-Indic), "1_0" (ten), "+1" and " 1": each named a real record. Query, body and form ids
 accept ASCII digits only (``crm.ids``); path ids now do too.
+
+A JSON body is read strictly: Litestar converts it with msgspec's lax rules, which took ``{"away": 0}``
+as false, ``"3e1"`` as 30 days and ``1800000000`` as a date. A body those rules alone accept is a 422
+naming the field and the type it must be; anything else wrong is left to the handler's own decoding.
 """
 
 from __future__ import annotations
@@ -21,39 +28,76 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import Request
 
-from crm.errors import FieldError
+from crm.errors import FieldError, field_message, validation_path
 
 NUL = "\x00"
 _MESSAGE = "must not contain the NUL character (\\u0000)"
-_JSON_NUL = (b"\\u0000", b"\x00")  # the JSON escape, or a raw byte (which the decoder refuses anyway)
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+# C0 and C1 control characters but tab, line feed and carriage return (NUL among them).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Where a body may hold one, before it is decoded: a JSON escape (\u0007, \b, \f) or raw byte (C1 in
+# UTF-8: C2 80-9F), or a form's percent-encoding. Only a body that matches is decoded and searched.
+_RAW_CONTROL = rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_JSON_CONTROL = re.compile(rb"\\u00[0189][0-9a-fA-F]|\\u007[fF]|\\[bf]|\xc2[\x80-\x9f]|" + _RAW_CONTROL)
+_FORM_CONTROL = re.compile(rb"%(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])|" + _RAW_CONTROL)
 
 
-def _where_in(value: Any, at: str) -> str | None:
-    """The path (``employer.name``, ``outcomes[0].note``) of the first string in ``value`` holding a NUL."""
+def _where_in(value: Any, at: str) -> tuple[str, str] | None:
+    """The path (``employer.name``, ``outcomes[0].note``) of the first string in ``value`` holding a control
+    character, and the character."""
     if isinstance(value, str):
-        return at if NUL in value else None
+        return (at, found.group()) if (found := CONTROL.search(value)) else None
     if isinstance(value, dict):
         for key, item in value.items():
             name = f"{at}.{key}" if at else str(key)
-            if NUL in str(key):
-                return at or "body"
-            if (found := _where_in(item, name)) is not None:
-                return found
+            if found := CONTROL.search(str(key)):
+                return at or "body", found.group()
+            if (where := _where_in(item, name)) is not None:
+                return where
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            if (found := _where_in(item, f"{at}[{i}]")) is not None:
-                return found
+            if (where := _where_in(item, f"{at}[{i}]")) is not None:
+                return where
     return None
 
 
-def _where_in_pairs(pairs: list[tuple[str, str]], whole: str) -> str | None:
+def _where_in_pairs(pairs: list[tuple[str, str]], whole: str) -> tuple[str, str] | None:
     for key, value in pairs:
-        if NUL in key:
-            return whole
-        if NUL in value:
-            return key
+        if found := CONTROL.search(key):
+            return whole, found.group()
+        if found := CONTROL.search(value):
+            return key, found.group()
     return None
+
+
+def control_message(char: str) -> str:
+    """What a field holding the control character ``char`` is told."""
+    return _MESSAGE if char == NUL else f"must not contain control characters (U+{ord(char):04X})"
+
+
+def _refuse_control(where: tuple[str, str] | None) -> None:
+    if where is not None:
+        field, char = where
+        raise FieldError(field or "body", control_message(char))
+
+
+def _refuse_lax_json(request: Request[Any, Any, Any], body: bytes) -> None:
+    """A 422 for a JSON body only msgspec's lax rules accept (``{"away": 0}``), naming the field."""
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None or not body.strip():
+        return
+    try:
+        decoded = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return  # not JSON, not UTF-8 or nested too deeply: the handler's own decoding says so
+    try:
+        msgspec.convert(decoded, type=data.annotation, strict=True, str_keys=True)
+    except msgspec.ValidationError as strict:  # (a DecodeError too: caught apart from the one above)
+        try:
+            msgspec.convert(decoded, type=data.annotation, strict=False, str_keys=True)
+        except (msgspec.ValidationError, TypeError, ValueError):
+            return  # wrong however read: the handler's own validation names every field
+        raise FieldError(validation_path(strict) or "body", field_message(str(strict))) from None
 
 
 def _refuse_loose_path_ids(request: Request[Any, Any, Any]) -> None:
@@ -71,33 +115,32 @@ def _refuse_loose_path_ids(request: Request[Any, Any, Any]) -> None:
 
 
 async def screen_request(request: Request[Any, Any, Any]) -> None:
-    """Litestar ``before_request``: a 422 when the path, the query or a form/JSON body holds a NUL, or
-    a path id is not written in ASCII digits."""
+    """Litestar ``before_request``: a 422 when the path or the query holds a NUL, a form/JSON body a
+    control character, a path id is not written in ASCII digits, or a JSON body is right only if read
+    laxly."""
     _refuse_loose_path_ids(request)
     if NUL in request.scope["path"]:
         named = next((k for k, v in request.path_params.items() if isinstance(v, str) and NUL in v), "path")
         raise FieldError(named, _MESSAGE)
     query = request.scope["query_string"]
-    if b"%00" in query or b"\x00" in query:
-        where = _where_in_pairs(parse_qsl(query.decode("latin-1"), keep_blank_values=True), "query")
-        if where is not None:
-            raise FieldError(where, _MESSAGE)
+    if b"%00" in query or b"\x00" in query:  # the NUL only: a query is searched for, never stored
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        named = next((key for key, value in pairs if NUL in value), "query")
+        raise FieldError(named, _MESSAGE)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
         body = await request.body()
-        if b"%00" in body or b"\x00" in body:
-            where = _where_in_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True), "body")
-            if where is not None:
-                raise FieldError(where, _MESSAGE)
+        if _FORM_CONTROL.search(body):
+            _refuse_control(_where_in_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True),
+                                            "body"))
     elif not content_type.startswith("multipart/"):
         body = await request.body()
-        if any(marker in body for marker in _JSON_NUL):
+        if _JSON_CONTROL.search(body):
             try:
                 decoded = msgspec.json.decode(body)
-            except (msgspec.DecodeError, UnicodeDecodeError):
-                return  # not JSON (or not UTF-8): the handler's own decoding says so
-            where = _where_in(decoded, "")
-            if where is not None:
-                raise FieldError(where or "body", _MESSAGE)
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                return  # not JSON, not UTF-8 or nested too deeply: the handler's own decoding says so
+            _refuse_control(_where_in(decoded, ""))
+        _refuse_lax_json(request, body)

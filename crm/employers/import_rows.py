@@ -30,6 +30,7 @@ from crm.employers.schemas import EmployerIn
 from crm.employers.service import sector_for_naics  # the service's own NAICS rule (a pure function)
 from crm.employers.zips import county_of_zip
 from crm.errors import FieldError, field_message, validation_path
+from crm.inputs import CONTROL, control_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,10 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
         if field_name not in refused:
             errors.append(RowError(number, field_name, message))
 
+    if CONTROL.search("".join(v for v in raw.values() if v)):  # a BEL or an escape sequence, as the API refuses
+        for column, cell in raw.items():
+            if cell and (control := CONTROL.search(cell)):
+                err(column, control_message(control.group()))
     aliases = [a for a in (_clean(x) for x in (raw.get("aliases") or "").split(";")) if a]
     # _clean inlined (17 cells a row, 100,000 rows): whitespace collapsed, blank is None.
     contact_values = {c: " ".join(v.split()) or None if (v := raw.get(c)) else None for c in CONTACT_COLUMNS}
