@@ -49,7 +49,9 @@ class CrosswalkOut(msgspec.Struct):
 
 class OrganizationServicesIn(msgspec.Struct, forbid_unknown_fields=True):
     region: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-    services: list[Annotated[str, msgspec.Meta(max_length=40)]]
+    # At most 100 (crosswalk.MAX_SERVICES), said by the service in words; documented here.
+    services: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(
+        extra_json_schema={"maxItems": 100})]
 
 
 class OrganizationServicesOut(msgspec.Struct):

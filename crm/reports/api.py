@@ -37,9 +37,9 @@ from crm.reports.schemas import (
 RegionCode = Annotated[str | None, Parameter(max_length=32, description="Region code; default: the first you lead")]
 # Dates as text, parsed by ``measures.parse_day``: a bad one is a 422 naming `from`/`to` as the client
 # wrote them (Litestar's own parsing would name the Python parameters).
-From = Annotated[str | None, QueryParameter(name="from", max_length=32,
+From = Annotated[str | None, QueryParameter(name="from", max_length=32, format="date",
                                             description="First day, YYYY-MM-DD (default: 11 months before to)")]
-To = Annotated[str | None, QueryParameter(name="to", max_length=32,
+To = Annotated[str | None, QueryParameter(name="to", max_length=32, format="date",
                                           description="Last day, YYYY-MM-DD, included (default: today)")]
 
 Report = TouchesReport | BundlingReport | ResponseReport | QueueAgeReport | EmployerMeasuresReport

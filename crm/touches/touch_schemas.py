@@ -10,6 +10,7 @@ import msgspec
 from crm.ids import Id
 from crm.openapi import choice
 from crm.seen import Seen
+from crm.touches.pacing import MAX_PERIOD_DAYS
 from crm.touches.routing import Channel, Outcome
 
 Note = Annotated[str, msgspec.Meta(max_length=4000)]
@@ -243,10 +244,16 @@ class TimelineOut(msgspec.Struct):
     offset: int
 
 
+def _documented_range(low: int, high: int) -> msgspec.Meta:
+    """A number's range as the schema documents it; the pacing core checks it, naming every field out of
+    range at once (msgspec would stop at the first)."""
+    return msgspec.Meta(extra_json_schema={"minimum": low, "maximum": high})
+
+
 class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
-    max_touches: int
-    period_days: int
-    min_gap_days: int
+    max_touches: Annotated[int, _documented_range(1, MAX_PERIOD_DAYS)]
+    period_days: Annotated[int, _documented_range(1, MAX_PERIOD_DAYS)]
+    min_gap_days: Annotated[int, _documented_range(0, MAX_PERIOD_DAYS)]
 
 
 class PolicyOut(msgspec.Struct):

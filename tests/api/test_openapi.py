@@ -168,3 +168,15 @@ async def test_list_items_carry_their_own_constraints(client):
 async def test_a_field_that_may_be_left_out_is_documented_as_its_type_alone(client):
     name = (await _schema(client))["components"]["schemas"]["PartnershipPatch"]["properties"]["name"]
     assert name["type"] == "string" and "oneOf" not in name
+
+
+async def test_limits_the_server_says_in_words_are_documented_too(client):
+    schema = await _schema(client)
+    policy = schema["components"]["schemas"]["PolicyIn"]["properties"]
+    assert {k: (v["minimum"], v["maximum"]) for k, v in policy.items()} == {
+        "max_touches": (1, 366), "period_days": (1, 366), "min_gap_days": (0, 366)}
+    assert schema["components"]["schemas"]["OrganizationServicesIn"]["properties"]["services"]["maxItems"] == 100
+    for report in ("touches-per-employer", "bundling", "response-times", "employer-measures"):
+        params = schema["paths"][f"/api/reports/{report}"]["get"]["parameters"]
+        assert {p["name"]: p["schema"].get("format") for p in params if p["name"] in ("from", "to")} == {
+            "from": "date", "to": "date"}
