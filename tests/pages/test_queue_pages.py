@@ -12,6 +12,7 @@ from crm import clock
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, Touch, TouchRequest
 from crm.touches.requests import human_date
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, next_spring_forward, recorded_statements, seen_in
 from tests.touches.conftest import today
 
@@ -947,3 +948,43 @@ async def test_each_label_of_the_touch_forms_holds_one_control(client, world, de
         labels = _Labels()
         labels.feed(html)
         assert labels.crowded == 0
+
+
+async def test_a_refused_inline_form_ties_each_error_to_its_field_by_an_id_carrying_the_touch(
+        client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"])
+    await desk.request(t, world.users["partner"])
+    await login(client, world.users["lead"].email)
+    await client.get("/queue")
+    bad = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
+                            data={"reason": " ", "then": "hold", "hold_until": today().isoformat()})
+    assert bad.status_code == 422
+    tied = tied_errors(bad.text)
+    assert "say why, the requesters are told" in tied["reason"]
+    assert "must be after today and within a year" in tied["hold_until"]
+    hold = attrs_of(bad.text, "input", name="hold_until")
+    assert hold["aria-describedby"] == f"cancel-{t.id}-hold-hint cancel-{t.id}-then-error"  # its hint kept
+    bad = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                            data={"scheduled_on": "not-a-date", "scheduled_time": "25:99", "channel": "pigeon"})
+    tied = tied_errors(bad.text)
+    assert set(tied) == {"scheduled_on", "scheduled_time", "channel"}
+    assert attrs_of(bad.text, "input", name="scheduled_on")["aria-describedby"].split() == [
+        f"schedule-{t.id}-dates-hint", f"schedule-{t.id}-scheduled_on-error"]
+    bad = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)},
+                            data={"channel": "pigeon"})
+    tied = tied_errors(bad.text)
+    assert set(tied) == {"channel"}
+    bad = await client.post(f"/queue/touches/{t.id}/reassign", headers={**HX, **csrf(client)},
+                            data={"spoc_id": "", "reason": ""})
+    assert "spoc_id" in tied_errors(bad.text)
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
+async def test_the_touch_page_with_every_form_open_repeats_no_id(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await desk.request(t, world.users["partner"])
+    await login(client, world.users["lead"].email)
+    html = (await client.get(f"/queue/touches/{t.id}")).text
+    assert tied_errors(html) == {}  # fails on a repeated id
+    assert attrs_of(html, "input", name="scheduled_on")["aria-describedby"] == f"schedule-{t.id}-dates-hint"

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from crm.employers.models import Employer
 from crm.templating import words
 from crm.touches.models import HandOff, Touch, TouchRequest
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, today
 
 
@@ -400,3 +401,29 @@ async def test_a_new_employers_city_is_asked_for_stored_and_kept(client, world, 
                                                      employer_city="Burbank", purpose=""),
                           headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 422 and 'name="employer_city" value="Burbank"' in r.text
+
+
+async def test_request_form_errors_are_tied_to_their_fields_and_the_employer_name_is_required(client, world, db):
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/requests/new")).text
+    name = attrs_of(page, "input", name="employer_name")
+    assert name["aria-required"] == "true" and name["aria-describedby"] == "employer-match-hint"
+    assert "aria-invalid" not in name
+    htmx = {"HX-Request": "true", **csrf(client)}
+    r = await client.post("/requests/new", data=form(client, None, employer_id=""), headers=htmx)
+    assert "choose an employer from the list" in tied_errors(r.text)["employer_name"]
+    assert attrs_of(r.text, "input", name="employer_name")["aria-describedby"] == (
+        "employer-match-hint employer-match-name-error")
+    r = await client.post("/requests/new", data=form(
+        client, None, employer_id="", employer_name="Zzqx Widgets", employer_fein="12-34",
+        employer_website="not a url !!", employer_zip="abc"), headers=htmx)
+    assert r.status_code == 422
+    assert {"employer_website", "employer_fein", "employer_zip"} <= set(tied_errors(r.text))
+    e = await world.f.employer("Sunrise Family Dental")
+    r = await client.post("/requests/new", data=form(client, e.id, summary="x" * 2001), headers=htmx)
+    assert "summary" in tied_errors(r.text)
+    assert attrs_of(r.text, "textarea", name="summary")["aria-describedby"] == "summary-error"
+    r = await client.post("/requests/new", data=form(client, e.id, region="X"), headers=htmx)
+    assert "region" in tied_errors(r.text)
+    assert attrs_of(r.text, "select", name="region")["aria-describedby"] == "request-region-hint region-error"
+    assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
