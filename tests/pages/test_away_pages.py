@@ -59,7 +59,7 @@ async def test_spoc_comes_back_with_htmx_and_gets_the_notice_swapped(client, wor
     r = await client.post("/queue/away", headers={**HX, **csrf(client)}, data={"away": "0"})
     assert r.status_code == 200, r.text
     fragment = _text(r.text)
-    assert fragment.lstrip().startswith('<div id="queue-status" hx-swap-oob="true"')
+    assert fragment.lstrip().startswith('<div id="queue-status" hx-swap-oob="innerHTML"')
     assert 'id="away"' in fragment and MARK_AWAY in fragment and "You are marked away" not in fragment
     assert "Welcome back" in fragment and "<html" not in fragment
     assert not await _away(db, spoc)

@@ -540,9 +540,11 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
         f"outcome_{req.id}": "interested", f"note_{req.id}": "send 3 candidates", "handoff_org":
         "east la college", "handoff_need": "forklift training", "channel": "call"})
     assert r.status_code == 200 and "completed" in r.text and "send 3 candidates" in r.text
-    # Said in the page's status line (out of band: it outlives the queue's own reload).
-    said = r.text.split('id="queue-status" hx-swap-oob="true"', 1)[1].split("</div>", 1)[0]
-    assert 'role="status"' in said and f"Touch #{t.id} completed; hand-off to East LA College sent" in said
+    # Said in the page's status line (out of band: it outlives the queue's own reload), into the live region
+    # the page has (innerHTML: a region swapped in whole is not reliably announced).
+    said = r.text.split('id="queue-status" hx-swap-oob="innerHTML"', 1)[1].split("</div>", 1)[0]
+    assert f"Touch #{t.id} completed; hand-off to East LA College sent" in said
+    assert 'role="status"' in (await client.get("/queue")).text.split('id="queue-status"', 1)[1].split(">", 1)[0]
     card = r.text.split('id="queue-status"', 1)[0]  # the row itself shows what was handed off, and so does its page
     for html in (card, (await client.get(f"/queue/touches/{t.id}")).text):
         assert "Hand-offs:" in html and "East LA College · forklift training · pending" in html
@@ -988,3 +990,13 @@ async def test_the_touch_page_with_every_form_open_repeats_no_id(client, world, 
     html = (await client.get(f"/queue/touches/{t.id}")).text
     assert tied_errors(html) == {}  # fails on a repeated id
     assert attrs_of(html, "input", name="scheduled_on")["aria-describedby"] == f"schedule-{t.id}-dates-hint"
+
+
+async def test_a_card_is_named_by_its_heading_an_h2_on_the_touchs_own_page(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    queue_page = (await client.get("/queue")).text
+    assert attrs_of(queue_page, "article", id=f"touch-{t.id}")["aria-labelledby"] == f"touch-{t.id}-title"
+    assert f'<h3 id="touch-{t.id}-title">' in queue_page  # under the queue's group headings (h2)
+    page = (await client.get(f"/queue/touches/{t.id}")).text
+    assert f'<h2 id="touch-{t.id}-title">' in page and "<h3" not in page.split(f'id="touch-{t.id}"', 1)[1]

@@ -163,7 +163,7 @@ async def test_matching_from_the_queue_answers_the_row_in_place(client, world, a
     assert f'id="match-{rid}"' in r.text and "matched — Bell Hardware East: Queued as touch #" in r.text
     assert "<html" not in r.text
     # Announced, and the queue reloads around the row: its counts and the touch the request opened.
-    assert '<div id="queue-status" hx-swap-oob="true"' in r.text and f"Request #{rid} matched" in r.text
+    assert '<div id="queue-status" hx-swap-oob="innerHTML"' in r.text and f"Request #{rid} matched" in r.text
     assert r.headers["hx-trigger-after-settle"] == "queue-changed"
     assert (await db.get(TouchRequest, rid)).status == "queued"
     assert 'id="needs-match"' not in (await client.get("/queue")).text
