@@ -2,7 +2,9 @@
 
 Every action posts a plain form (works without JavaScript: 303 back to the queue) and htmx swaps
 the touch's row (`touches/_touch.html`, the macro the full page renders for each row). A refused
-action answers 422/409 with the same row showing the errors in place; nothing is written.
+action answers 409 with the same row showing the errors in place, and a form with field errors (422)
+only itself (`touches/_touch_form.html`, retargeted), so the row's other open forms keep what was typed
+in them; nothing is written.
 
 A row's action forms are fetched when first opened (`/queue/touches/{id}/forms/{form}`), so the
 queue page stays small at hundreds of touches; `/queue/touches/{id}` shows one touch with every
@@ -159,6 +161,20 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
     ctx.update(done_message=done_message, **await _card_notes(db, [touch]))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
+
+
+async def _refused_form(request: Request[Any, Any, Any], db: Db, principal: Principal, touch_id: int, form: str,
+                        errors: dict[str, str], values: dict[str, str]) -> Template | None:
+    """Only the form sent with field errors, in place of itself (HX-Retarget): swapping the whole row would
+    throw away what was typed in its other open forms. None if the touch closed meanwhile (the row says so)."""
+    touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
+    if touch.status not in OPEN_TOUCH_VALUES:
+        return None
+    choices = await _choices(db, principal, [touch], forms=form == "complete")
+    answer = render(request, "touches/_touch_form.html", status_code=422, touch=touch, form=form,
+                    touch_errors={touch.id: {"form": form, "errors": errors, "values": values}}, **choices)
+    answer.headers.update({"HX-Retarget": f"#{form}-{touch_id}-form", "HX-Reswap": "outerHTML"})
+    return answer
 
 
 async def _crowded_by(db: Db, logged: Touch) -> str | None:
@@ -320,6 +336,10 @@ class QueuePages(Controller):
         if errors is None:
             errors = await refused(db, exc)
         if request.headers.get("hx-request"):
+            if exc.status_code == 422 and "form" not in errors:
+                alone = await _refused_form(request, db, principal, touch_id, form, errors, values)
+                if alone is not None:
+                    return alone
             return await _row(request, db, principal, touch_id, errors, form, values, status_code=exc.status_code)
         return await self._page(request, db, principal, status_code=exc.status_code,
                                 touch_errors={touch_id: {"form": form, "errors": errors, "values": values}})

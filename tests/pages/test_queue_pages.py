@@ -494,7 +494,8 @@ async def test_a_request_bundled_after_the_complete_form_opened_is_asked_for_at_
                           ({}, {**sent, "_csrf_token": client.cookies.get("csrftoken")})):  # and without JS
         r = await client.post(f"/queue/touches/{t.id}/complete", headers=headers, data=data)
         assert r.status_code == 422
-        card = _card(r.text, t.id)
+        # htmx gets the form alone (the row's other forms keep what was typed), the page its row
+        card = r.text if headers else _card(r.text, t.id)
         at_late = card.split(f'name="outcome_{late.id}"', 1)[1].split("</label>", 1)[0]
         assert f"missing an outcome for request #{late.id}, added after you opened this form" in at_late
         assert 'class="field has-error"><span>Outcome for #' + str(late.id) in card
@@ -1000,3 +1001,25 @@ async def test_a_card_is_named_by_its_heading_an_h2_on_the_touchs_own_page(clien
     assert f'<h3 id="touch-{t.id}-title">' in queue_page  # under the queue's group headings (h2)
     page = (await client.get(f"/queue/touches/{t.id}")).text
     assert f'<h2 id="touch-{t.id}-title">' in page and "<h3" not in page.split(f'id="touch-{t.id}"', 1)[1]
+
+
+async def test_a_form_refused_for_its_fields_comes_back_alone_and_a_conflict_brings_the_whole_row(
+        client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"])
+    await desk.touch(e, world.users["spoc"], status="completed", planned_in=-1)
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
+                          data={"reason": " ", "then": "hold"})
+    assert r.status_code == 422 and "say why, the requesters are told" in r.text
+    # Only the form, in place of itself: what was typed in the row's other open forms stays.
+    assert r.headers["hx-retarget"] == f"#cancel-{t.id}-form" and r.headers["hx-reswap"] == "outerHTML"
+    assert r.text.lstrip().startswith(f'<form id="cancel-{t.id}-form"') and "<article" not in r.text
+    assert "data-edited" in r.text.split(">", 1)[0]
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": (today() + dt.timedelta(days=1)).isoformat(), "scheduled_time": "10:00",
+        "channel": "visit"})
+    assert r.status_code == 409 and "breaks the employer&#39;s pacing budget" in r.text
+    assert "hx-retarget" not in r.headers and f'<article class="touch card" id="touch-{t.id}"' in r.text
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
