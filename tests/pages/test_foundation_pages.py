@@ -305,3 +305,12 @@ async def test_the_api_reference_loads_nothing_from_outside(client):
 async def test_the_api_reference_lists_the_api_and_no_page(client):
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
     assert [p for p in paths if not p.startswith("/api/")] == ["/healthz", "/readyz"]
+
+
+@pytest.mark.parametrize("who", ["partner", "spoc"])
+async def test_every_page_opens_with_a_skip_link_to_its_focusable_main(client, world, who):
+    await login(client, world.users[who].email)
+    html = (await client.get("/", follow_redirects=True)).text
+    body = html.split("<body", 1)[1].split(">", 1)[1]
+    assert body.lstrip().startswith('<a class="skip-link" href="#main">Skip to content</a>')
+    assert '<main id="main" tabindex="-1">' in body
