@@ -27,6 +27,11 @@ async def test_typing_acme_corp_in_request_form_shows_acme_corporation_and_keybo
     await expect(first).to_contain_text("ACME Corporation", timeout=15_000)  # a busy CI machine is slow
     await expect(first).to_contain_text("same name")
     await expect(results).not_to_contain_text("Pacific Rim")
+    # A screen reader hears one short line, not the list (no live region around it).
+    status = page.locator("#employer-match [data-match-status][role=status]")
+    count = await results.locator("[data-employer-choice]").count()
+    await expect(status).to_have_text(f"{count} {'match' if count == 1 else 'matches'} — press ↓ to choose")
+    assert await results.get_attribute("aria-live") is None
 
     await name.press("ArrowDown")
     await expect(first).to_be_focused()
@@ -34,6 +39,7 @@ async def test_typing_acme_corp_in_request_form_shows_acme_corporation_and_keybo
     await expect(page.locator("input[name=employer_id]")).to_have_value(str(acme.id))
     await expect(name).to_have_value("ACME Corporation")
     await expect(page.locator("[data-match-chosen]")).to_contain_text("Chosen: ACME Corporation")
+    await expect(status).to_have_text("")  # the list is gone: "Chosen" is what is said
     assert await page.evaluate("window.chosenId") == acme.id
 
     await name.press("End")

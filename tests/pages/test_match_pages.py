@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.employers.models import Employer
+from tests.a11y import attrs_of
 from tests.factories import csrf, login
 
 HTMX = {"hx-request": "true"}
@@ -193,3 +194,19 @@ async def test_invalid_input_still_wins_over_the_duplicate_warning(client, world
 
 def _token(client) -> dict[str, str]:
     return {"_csrf_token": csrf(client)["x-csrftoken"]}
+
+
+async def test_the_typeahead_says_how_many_matched_in_a_status_line_not_by_reading_out_the_list(client, world):
+    await world.f.employer("Torres Equipment Repair", city="Fresno")
+    await world.f.employer("Torres Equipment Repair", city="Bakersfield")
+    await login(client, world.users["partner"].email)
+    form = (await client.get("/requests/new")).text
+    results = attrs_of(form, "div", id="employer-match-results")
+    assert "aria-live" not in results
+    assert attrs_of(form, "p", role="status")["data-match-status"] == ""  # the line the results' summary fills
+    r = await client.get("/employers/match", params={"employer_name": "Torres Equipment Repair"}, headers=HTMX)
+    assert "<p hidden data-match-summary>2 matches — press ↓ to choose</p>" in r.text
+    r = await client.get("/employers/match", params={"employer_name": "Zzqx Widgets"}, headers=HTMX)
+    assert "<p hidden data-match-summary>No employer on file matches</p>" in r.text
+    r = await client.get("/employers/match", params={"employer_name": ""}, headers=HTMX)
+    assert "data-match-summary" not in r.text  # nothing typed: nothing said
