@@ -279,7 +279,8 @@ class RequestPages(Controller):
                     region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
         """The "is someone already talking to this employer?" panel, loaded as the partner picks one."""
         context = await panel_context(db, principal, parse_id(employer_id), region, clock.now())
-        return render(request, "touches/_panel.html", partial="touches/_panel.html", panel=context)
+        # htmx swaps the contents into the panel's section (a live region, kept); a plain GET gets the section.
+        return render(request, "touches/_panel.html", partial="touches/_panel_body.html", panel=context)
 
     @get("/{request_id:int}")
     async def detail(self, request: Request[Any, Any, Any], db: Db, principal: Me, request_id: PathId) -> Template:

@@ -88,3 +88,27 @@ async def test_back_after_sending_shows_a_fresh_form_not_a_half_kept_choice(page
     await expect(page.locator("input[name=employer_id]")).to_have_value("")
     await expect(page.locator("[data-match-chosen]")).to_have_text("")
     await expect(page.locator("button", has_text="Send request")).to_be_visible()
+
+
+async def test_the_panel_answers_in_the_same_live_region_as_the_employer_and_region_change(
+        page, live_server, live_factory):
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    await f.employer("ACME Corporation", website="https://www.acme.com", city="Los Angeles")
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/new")
+    await page.evaluate("document.getElementById('employer-panel').dataset.original = 'yes'")
+    panel = page.locator("#employer-panel[data-original=yes][aria-live=polite]")  # the very same element
+    name = page.locator("input[name=employer_name]")
+    await name.press_sequentially("acme corp", delay=40)
+    await page.locator("[data-employer-choice]").first.click()
+    await expect(panel.locator("[data-panel=spoc]")).to_be_visible()
+    await expect(panel).to_contain_text("ACME Corporation")
+    await page.locator("select[name=region]").select_option("BAY-PENINSULA")
+    await expect(panel.locator("[data-panel=region]")).to_contain_text("this request would go to BAY-PENINSULA")
+    await name.press("End")
+    await name.press("Backspace")  # the choice is cleared: so is the panel
+    await expect(panel).to_contain_text("Choose an employer to see its SPOC")
+    await expect(page.locator("#employer-panel")).to_have_count(1)
+    await expect(page.locator("#employer-panel h2")).to_have_count(1)

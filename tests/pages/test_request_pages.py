@@ -427,3 +427,16 @@ async def test_request_form_errors_are_tied_to_their_fields_and_the_employer_nam
     assert "region" in tied_errors(r.text)
     assert attrs_of(r.text, "select", name="region")["aria-describedby"] == "request-region-hint region-error"
     assert await db.scalar(select(func.count()).select_from(TouchRequest)) == 0
+
+
+async def test_the_panel_reloads_into_its_own_section_so_the_live_region_stays(client, world):
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/requests/new")).text
+    section = attrs_of(page, "section", id="employer-panel")
+    assert section["hx-swap"] == "innerHTML" and section["aria-live"] == "polite"
+    r = await client.get("/requests/panel", params={"employer_id": e.id, "region": "LA-BASIN"},
+                         headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<section" not in r.text and "employer-panel" not in r.text
+    assert r.text.lstrip().startswith("<h2>Is someone already talking to this employer?</h2>")
+    assert "Sunrise Family Dental" in r.text
