@@ -98,3 +98,29 @@ async def test_at_tablet_width_the_roster_and_the_employer_list_stay_within_the_
     await page.goto(f"{live_server}/employers")
     await expect(page.locator("table.grid")).to_contain_text("Status")
     assert await page.evaluate("document.documentElement.scrollWidth") == 768
+
+
+async def test_at_320_px_the_council_page_and_a_partners_hand_offs_stay_within_the_page(demo_db, page, live_server):
+    """Roster e-mails break instead of widening their row; recommendations stack like the roster; a table's
+    visually-hidden header stays in the table's scroll box instead of widening the page."""
+    await page.set_viewport_size({"width": 320, "height": 800})
+    await sign_in(page, live_server, CHAIR, DEMO_PASSWORD)
+    welding = demo_db["Advanced Manufacturing & Welding Technology Advisory Committee"]
+    await page.goto(f"{live_server}/chair/councils/{welding}")
+    await expect(page.locator("#recommendations")).to_contain_text("robotic welding cell")
+    assert await page.evaluate("document.documentElement.scrollWidth") == 320
+    # Every row and what is in it (text spilling out of a cell does not widen the cell): within the screen.
+    widest = await page.evaluate("""() => Math.max(...[...document.querySelectorAll(
+        '#roster tr, #roster td > *, #recommendations tr, #recommendations td > *')].map(
+        el => el.getBoundingClientRect().left + el.scrollWidth))""")
+    assert widest <= 320, widest
+    await page.context.clear_cookies()
+    await sign_in(page, live_server, "tiffany.simmons@demo.onedoor.org", DEMO_PASSWORD)
+    await page.goto(f"{live_server}/requests")
+    await expect(page.locator("#hand-offs .visually-hidden")).to_have_count(1)
+    # Positioned within its table (its scroll box): a wider table would otherwise push the page sideways.
+    assert await page.evaluate("""() => {
+        const hidden = document.querySelector('#hand-offs table.grid .visually-hidden');
+        return hidden.offsetParent === hidden.closest('table.grid');
+    }""")
+    assert await page.evaluate("document.documentElement.scrollWidth") == 320
