@@ -126,7 +126,7 @@ async def test_the_page_shows_the_matrix_and_the_partner_keeps_its_row_without_j
     await login(client, world.users["partner"].email)
     page = await client.get("/crosswalk")
     assert page.status_code == 200 and "Services crosswalk · Los Angeles Basin" in page.text
-    assert '<span aria-label="offers Business services">●</span>' in page.text
+    assert '<span role="img" aria-label="offers Business services">●</span>' in page.text
     assert 'href="/api/crosswalk/csv?region=LA-BASIN"' in page.text
     edit = f"/crosswalk/organizations/{world.orgs['college'].id}?region=LA-BASIN"
     assert f'href="{edit}"' in page.text  # the partner's own row has an edit link
