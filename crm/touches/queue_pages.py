@@ -17,6 +17,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -95,6 +96,7 @@ async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: 
     orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if forms else []
     return {"candidates": candidates, "channels": [c.value for c in Channel],
             "outcomes": [o.value for o in Outcome], "today": _today(), "schedule_seen": workflow.schedule_seen,
+            "schedule_default": partial(workflow.schedule_default, now=clock.now()),
             "tomorrow": _today() + dt.timedelta(days=1), "orgs": orgs}
 
 

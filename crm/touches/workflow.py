@@ -146,6 +146,30 @@ def schedule_seen(touch: Touch) -> str:
                    sorted(c.id for c in touch.contacts)])
 
 
+# The hour a new appointment's form suggests; later today, the next quarter hour from now.
+DEFAULT_SCHEDULE_TIME = dt.time(10, 0)
+
+
+def schedule_default(touch: Touch, now: dt.datetime) -> tuple[dt.date, dt.time]:
+    """The California day and time a schedule form starts from: the appointment as it is (a default hour
+    silently moved every appointment rescheduled to another day), else the planned day at 10:00; never a
+    moment already past, which ``schedule`` would refuse."""
+    local_now = clock.local(now)
+    if touch.status == TouchStatus.SCHEDULED and touch.scheduled_at is not None:
+        appointment = clock.local(touch.scheduled_at)
+        day, at = appointment.date(), appointment.time().replace(second=0, microsecond=0)
+    else:
+        day, at = touch.planned_on, DEFAULT_SCHEDULE_TIME
+    if day < local_now.date():
+        day = local_now.date()
+    if day == local_now.date() and at <= local_now.time():
+        minutes = (local_now.hour * 60 + local_now.minute) // 15 * 15 + 15
+        if minutes >= 24 * 60:
+            return day + dt.timedelta(days=1), DEFAULT_SCHEDULE_TIME
+        at = dt.time(minutes // 60, minutes % 60)
+    return day, at
+
+
 async def _changed_since_seen(db: AsyncSession, touch: Touch,
                               again: str = "schedule again only to replace that") -> Changed:
     """The refusal of a schedule or reassign form older than the touch's last schedule or reassignment,

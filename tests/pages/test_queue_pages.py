@@ -452,6 +452,20 @@ async def test_the_reschedule_form_starts_from_the_appointments_california_day_a
     assert f'value="{(today() + dt.timedelta(days=6)).isoformat()}"' in form and 'value="10:00"' in form
 
 
+async def test_a_touch_planned_today_offers_a_time_still_ahead_which_schedules_as_offered(
+        client, world, desk, monkeypatch):
+    afternoon = clock.as_instant(dt.datetime.combine(today(), dt.time(15, 7)))  # California wall time
+    monkeypatch.setattr(clock, "now", lambda: afternoon)
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], planned_in=0)
+    await login(client, world.users["spoc"].email)
+    form = (await client.get(f"/queue/touches/{t.id}/forms/schedule", headers=HX)).text
+    assert f'name="scheduled_on" required value="{today().isoformat()}"' in form
+    assert 'name="scheduled_time" required value="15:15"' in form  # 10:00 was already past, and refused
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": today().isoformat(), "scheduled_time": "15:15", "channel": "call"})
+    assert r.status_code == 200 and "scheduled" in r.text, r.text
+
+
 async def test_inline_complete_says_every_missing_answer_at_once_in_place_and_writes_nothing(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     first, second = await desk.request(t, world.users["partner"]), await desk.request(

@@ -441,3 +441,30 @@ async def test_a_time_the_clocks_skip_is_refused_not_moved_an_hour(client, world
     assert r.status_code == 422 and r.json()["error"]["fields"] == [
         {"field": "scheduled_at", "message": "does not exist that day: the clocks move from 02:00 to 03:00"}]
     assert (await _state(db, t.id))[0].status == "queued"
+
+
+@pytest.mark.parametrize(("planned", "status", "appointment", "now", "expected"), [
+    # California times (PST in January): a planned day ahead starts at 10:00.
+    ("2027-01-12", "queued", None, "2027-01-11 15:07", ("2027-01-12", "10:00")),
+    # Planned today, before 10:00: 10:00; after it, the next quarter hour from now.
+    ("2027-01-11", "queued", None, "2027-01-11 09:30", ("2027-01-11", "10:00")),
+    ("2027-01-11", "queued", None, "2027-01-11 15:07", ("2027-01-11", "15:15")),
+    ("2027-01-11", "queued", None, "2027-01-11 15:00", ("2027-01-11", "15:15")),
+    # Overdue: today, never the past.
+    ("2027-01-04", "queued", None, "2027-01-11 08:00", ("2027-01-11", "10:00")),
+    ("2027-01-04", "queued", None, "2027-01-11 23:50", ("2027-01-12", "10:00")),
+    # A scheduled touch: its own appointment, unless that is past.
+    ("2027-01-14", "scheduled", "2027-01-14 14:30", "2027-01-11 15:07", ("2027-01-14", "14:30")),
+    ("2027-01-11", "scheduled", "2027-01-11 09:00", "2027-01-11 11:20", ("2027-01-11", "11:30")),
+])
+def test_the_schedule_form_starts_from_the_appointment_or_10_00_and_never_from_the_past(
+        planned, status, appointment, now, expected):
+    from crm.touches.workflow import schedule_default
+
+    def instant(text: str) -> dt.datetime:
+        return clock.as_instant(dt.datetime.fromisoformat(text))
+
+    touch = Touch(planned_on=dt.date.fromisoformat(planned), status=status,
+                  scheduled_at=instant(appointment) if appointment else None)
+    day, at = schedule_default(touch, instant(now))
+    assert (day.isoformat(), at.strftime("%H:%M")) == expected
