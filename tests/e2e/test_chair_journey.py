@@ -69,12 +69,17 @@ async def test_demo_chair_sees_only_their_council_and_is_refused_the_crm(demo_db
         await expect(page.locator("h1")).to_have_text("Not allowed")
 
 
-async def test_on_a_phone_the_printable_roster_scrolls_sideways_in_its_own_box_not_the_page(
-        demo_db, page, live_server):
-    await page.set_viewport_size({"width": 390, "height": 844})
+async def _welding_council_as_chair(page, live_server, demo_db, viewport: tuple[int, int], sub: str = "") -> None:
+    """The chair signed in on a screen ``viewport`` wide and high, on the demo's welding council's page."""
+    await page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     await sign_in(page, live_server, CHAIR, DEMO_PASSWORD)
     welding = demo_db["Advanced Manufacturing & Welding Technology Advisory Committee"]
-    await page.goto(f"{live_server}/chair/councils/{welding}/roster")
+    await page.goto(f"{live_server}/chair/councils/{welding}{sub}")
+
+
+async def test_on_a_phone_the_printable_roster_scrolls_sideways_in_its_own_box_not_the_page(
+        demo_db, page, live_server):
+    await _welding_council_as_chair(page, live_server, demo_db, (390, 844), "/roster")
     await expect(page.locator("table.roster-table")).to_contain_text("Robert Castellanos")
     assert await page.evaluate("document.documentElement.scrollWidth") == 390
     scrolled = await page.evaluate("""() => {
@@ -87,10 +92,7 @@ async def test_on_a_phone_the_printable_roster_scrolls_sideways_in_its_own_box_n
 
 async def test_at_tablet_width_the_roster_and_the_employer_list_stay_within_the_page(demo_db, page, live_server):
     """768 px: the roster and the employer list pushed the whole page sideways, cutting off the Status column."""
-    await page.set_viewport_size({"width": 768, "height": 1024})
-    await sign_in(page, live_server, CHAIR, DEMO_PASSWORD)
-    welding = demo_db["Advanced Manufacturing & Welding Technology Advisory Committee"]
-    await page.goto(f"{live_server}/chair/councils/{welding}")
+    await _welding_council_as_chair(page, live_server, demo_db, (768, 1024))
     await expect(page.locator("#roster")).to_contain_text("Robert Castellanos")
     assert await page.evaluate("document.documentElement.scrollWidth") == 768
     await page.context.clear_cookies()
@@ -103,10 +105,7 @@ async def test_at_tablet_width_the_roster_and_the_employer_list_stay_within_the_
 async def test_at_320_px_the_council_page_and_a_partners_hand_offs_stay_within_the_page(demo_db, page, live_server):
     """Roster e-mails break instead of widening their row; recommendations stack like the roster; a table's
     visually-hidden header stays in the table's scroll box instead of widening the page."""
-    await page.set_viewport_size({"width": 320, "height": 800})
-    await sign_in(page, live_server, CHAIR, DEMO_PASSWORD)
-    welding = demo_db["Advanced Manufacturing & Welding Technology Advisory Committee"]
-    await page.goto(f"{live_server}/chair/councils/{welding}")
+    await _welding_council_as_chair(page, live_server, demo_db, (320, 800))
     await expect(page.locator("#recommendations")).to_contain_text("robotic welding cell")
     assert await page.evaluate("document.documentElement.scrollWidth") == 320
     # Every row and what is in it (text spilling out of a cell does not widen the cell): within the screen.

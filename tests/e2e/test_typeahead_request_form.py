@@ -47,11 +47,15 @@ async def test_typing_acme_corp_in_request_form_shows_acme_corporation_and_keybo
     await expect(page.locator("input[name=employer_id]")).to_have_value("")
 
 
-async def test_on_a_phone_the_panel_answers_right_under_the_employer_field(page, live_server, live_factory):
-    f = live_factory
+async def _partner_and_acme(f) -> None:
+    """A partner of a college in LA-BASIN (partner@example.org) and ACME Corporation on file."""
     college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
     await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
     await f.employer("ACME Corporation", website="https://www.acme.com", city="Los Angeles")
+
+
+async def test_on_a_phone_the_panel_answers_right_under_the_employer_field(page, live_server, live_factory):
+    await _partner_and_acme(live_factory)
     await page.set_viewport_size({"width": 390, "height": 844})
     await sign_in(page, live_server, "partner@example.org", PASSWORD)
     await page.goto(live_server + "/requests/new")
@@ -67,10 +71,7 @@ async def test_on_a_phone_the_panel_answers_right_under_the_employer_field(page,
 
 
 async def test_back_after_sending_shows_a_fresh_form_not_a_half_kept_choice(page, live_server, live_factory):
-    f = live_factory
-    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
-    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
-    await f.employer("ACME Corporation", website="https://www.acme.com", city="Los Angeles")
+    await _partner_and_acme(live_factory)
     await sign_in(page, live_server, "partner@example.org", PASSWORD)
     await page.goto(live_server + "/requests/")
     await page.goto(live_server + "/requests/new")
@@ -92,10 +93,7 @@ async def test_back_after_sending_shows_a_fresh_form_not_a_half_kept_choice(page
 
 async def test_the_panel_answers_in_the_same_live_region_as_the_employer_and_region_change(
         page, live_server, live_factory):
-    f = live_factory
-    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
-    await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
-    await f.employer("ACME Corporation", website="https://www.acme.com", city="Los Angeles")
+    await _partner_and_acme(live_factory)
     await sign_in(page, live_server, "partner@example.org", PASSWORD)
     await page.goto(live_server + "/requests/new")
     await page.evaluate("document.getElementById('employer-panel').dataset.original = 'yes'")
