@@ -204,9 +204,8 @@ async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | No
         county = county_of_zip(normalize_zip(typed_zip)) if employer is None and typed_zip else None
         if org is not None and county is not None:
             at_zip = await db.scalar(select(County.region_id).where(County.name == county))
-            for region in (org.regions if at_zip is not None else ()):
-                if region.id == at_zip:
-                    return region.id, region.code
+            if served := next((r for r in org.regions if r.id == at_zip), None):
+                return served.id, served.code
         if org is not None and org.regions:
             codes = ", ".join(sorted(r.code for r in org.regions))
             raise FieldError("region", f"choose the region: the employer's is not known yet, and your organization "
