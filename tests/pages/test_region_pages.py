@@ -9,6 +9,7 @@ from crm.audit.models import AuditEvent
 from crm.directory.models import Region
 from crm.employers.models import RoutingRule
 from crm.touches.models import RegionPolicy
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, said_beside
 
 HX = {"HX-Request": "true"}
@@ -200,3 +201,29 @@ async def test_an_establishment_count_below_the_employers_onedoor_knows_there_is
     r = await client.post("/region/LA-BASIN/establishments", headers=HX,
                           data={"establishment_count": "7", "_csrf_token": token})
     assert r.status_code == 200 and "Saved: 7." in r.text
+
+
+async def test_region_form_errors_are_tied_to_their_fields(client, world, db):
+    await login(client, world.users["lead"].email)
+    page = (await client.get("/region")).text
+    assert tied_errors(page) == {}  # fails on a repeated id
+    assert attrs_of(page, "input", name="establishment_count")["aria-describedby"] == "establishment_count-hint"
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)},
+                          data={"naics_prefix": "abc", "priority": "-5"})
+    assert r.status_code == 422
+    tied = tied_errors(r.text)
+    assert "must be 2 to 6 digits" in tied["naics_prefix"] and "must be between 0 and 10000" in tied["priority"]
+    assert "choose at least one SPOC" in tied["pool"]
+    naics = attrs_of(r.text, "input", name="naics_prefix")
+    assert naics["aria-invalid"] == "true" and naics["aria-describedby"] == "rule-naics_prefix-error"
+    assert attrs_of(r.text, "input", name="pool")["aria-describedby"] == "rule-pool-error"
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "abc", "period_days": "0", "min_gap_days": "-5"})
+    assert set(tied_errors(r.text)) == {"max_touches", "period_days", "min_gap_days"}
+    assert attrs_of(r.text, "input", name="period_days")["aria-describedby"] == "policy-period_days-error"
+    r = await client.post("/region/LA-BASIN/establishments", headers={**HX, **csrf(client)},
+                          data={"establishment_count": "abc"})
+    assert r.status_code == 422 and "establishment_count" in tied_errors(r.text)
+    count = attrs_of(r.text, "input", name="establishment_count")
+    assert count["aria-invalid"] == "true"
+    assert count["aria-describedby"] == "establishment_count-hint establishment_count-error"
