@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.auth.models import RoleGrant, User
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import login
 
 
@@ -382,3 +383,47 @@ async def test_an_organization_edit_with_several_mistakes_shows_them_all(admin, 
     college = world.orgs["college"]
     r = await admin.post(f"/admin/organizations/{college.id}", data=_form(admin, name="", kind="x", regions="NOPE"))
     assert r.status_code == 422 and len(_errors(r.text)) == 3
+
+
+# ---------------------------------------------------------------- errors tied to their fields
+
+
+async def test_user_form_errors_are_tied_to_their_fields(admin, world):
+    r = await admin.post("/admin/users", data=_form(admin, email="new@example.org", name="Lee Newlead", role="lead",
+                                                    region="", organization="No Such Org"))
+    assert r.status_code == 422
+    tied = tied_errors(r.text)
+    assert tied["region"] == "a lead must be given a region"
+    assert attrs_of(r.text, "select", name="region")["aria-describedby"] == "region-error"
+    r = await admin.post("/admin/users", data=_form(admin, email="", name="", role=""))
+    assert tied_errors(r.text)["role"] == "choose a role"
+    assert attrs_of(r.text, "select", name="role", aria_invalid="true")["aria-describedby"] == "role-error"
+    partner = world.users["partner"]
+    r = await admin.post(f"/admin/users/{partner.id}", data=_form(admin, name="Pat Partner", organization=""))
+    assert tied_errors(r.text)["organization"] == "a partner must belong to an organization"
+    assert attrs_of(r.text, "select", name="organization")["aria-describedby"] == "profile-organization-error"
+    spoc2 = world.users["spoc2"]
+    r = await admin.post(f"/admin/users/{spoc2.id}/grants", data=_form(admin, role="admin", region="LA-BASIN"))
+    assert r.status_code == 422
+    assert tied_errors(r.text)["region"] == "an admin works in every region: leave the region empty"
+    region = attrs_of(r.text, "select", name="region")
+    assert region["aria-invalid"] == "true" and region["aria-describedby"] == "grant-region-error"
+    r = await admin.post(f"/admin/users/{spoc2.id}/grants", data=_form(admin, role="", region=""))
+    assert "role" in tied_errors(r.text)
+    assert attrs_of(r.text, "select", name="role")["aria-describedby"] == "grant-role-error"
+
+
+async def test_organization_form_errors_are_tied_to_their_fields(admin, world):
+    r = await admin.post("/admin/organizations", data=_form(admin, name=" ", kind="spaceship", regions="ATLANTIS"))
+    assert r.status_code == 422
+    tied = tied_errors(r.text)
+    assert tied["kind"].startswith("must be one of") and tied["regions"] == "unknown region code(s): ATLANTIS"
+    assert attrs_of(r.text, "select", name="kind")["aria-describedby"] == "kind-error"
+    assert attrs_of(r.text, "input", name="regions")["aria-describedby"] == "regions-error"
+    college = world.orgs["college"]
+    r = await admin.post(f"/admin/organizations/{college.id}",
+                         data=_form(admin, name="New Name", kind="spaceship", regions="ATLANTIS"))
+    assert r.status_code == 422
+    assert {"kind", "regions"} <= set(tied_errors(r.text))
+    assert attrs_of(r.text, "select", name="kind")["aria-invalid"] == "true"
+    assert attrs_of(r.text, "input", name="regions")["aria-describedby"] == "regions-error"
