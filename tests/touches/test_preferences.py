@@ -12,6 +12,7 @@ from crm import clock
 from crm.audit.models import AuditEvent
 from crm.employers.models import Employer
 from crm.touches.models import EmployerBlackout, EmployerPacing, Touch
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, seen_in
 
 HX = {"HX-Request": "true"}
@@ -117,6 +118,13 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
     for said in ("must be on or after the first day", "is not a date", "give the first and last day"):
         assert said in r.text, said  # one row each, all in the same answer
     assert 'value="trade show"' in r.text and 'value="14"' in r.text  # what was typed stays
+    tied = tied_errors(r.text)  # each message tied to its control, row by row
+    assert {"max_touches", "period_days"} <= set(tied) and "must be a whole number from" in tied["period_days"]
+    assert attrs_of(r.text, "input", name="period_days")["aria-describedby"] == "pref-period_days-error"
+    ends = attrs_of(r.text, "input", name="ends_on", aria_describedby="pref-blackout-0-ends_on-error")
+    assert ends["aria-invalid"] == "true" and ends["value"] == _day(1)
+    starts = attrs_of(r.text, "input", name="starts_on", aria_describedby="pref-blackout-1-starts_on-error")
+    assert starts["aria-invalid"] == "true" and starts["value"] == "tomorrow"
     assert await _stored(db, e.id) == (None, [], None)
     r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
         "max_touches": "3", "period_days": "30", "min_gap_days": "20", "preferred_channel": "visit",
