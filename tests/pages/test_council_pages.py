@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
 from crm.partnerships.models import PartnershipMeeting, PartnershipMember, SectorPartnership
 from crm.touches.models import Touch
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, said_beside, seen_in, today
 
 
@@ -620,4 +621,17 @@ async def test_a_partnership_owner_not_allowed_in_the_regions_is_said_beside_the
         "regions": "BAY-PENINSULA", "stage": "scoping"})
     assert r.status_code == 403 and 'value="Bay Logistics"' in r.text, r.text[:2000]
     assert 'name="owner_organization_id"' in r.text and 'role="alert"' in r.text
+    assert "owner_organization_id" in tied_errors(r.text)
+    owner = attrs_of(r.text, "select", name="owner_organization_id")
+    assert owner["aria-invalid"] == "true" and owner["aria-describedby"] == "owner_organization_id-error"
+    r = await client.post("/partnerships/new", headers=csrf(client), data={
+        "name": "Bay Logistics", "owner_organization_id": str(world.orgs["bay_board"].id),
+        "regions": "BAY-PENINSULA", "stage": "dreaming"})
+    assert r.status_code == 422 and "stage" in tied_errors(r.text)
+    assert attrs_of(r.text, "select", name="stage")["aria-describedby"] == "stage-error"
+    r = await client.post("/partnerships/new", headers=csrf(client), data={
+        "name": "Bay Logistics", "owner_organization_id": str(world.orgs["bay_board"].id), "stage": "scoping"})
+    assert r.status_code == 422 and "regions" in tied_errors(r.text)
+    regions = attrs_of(r.text, "input", name="regions")
+    assert regions["aria-invalid"] == "true" and regions["aria-describedby"] == "regions-error"
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 0

@@ -10,6 +10,7 @@ from crm.auth.models import User
 from crm.employers.models import SpocAssignment
 from crm.notify.models import OutboxMessage
 from crm.touches.models import Touch, TouchRequest
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import login
 
 URL = "/api/regions/LA-BASIN"
@@ -163,6 +164,14 @@ async def test_page_shows_errors_in_place_and_changes_nothing(client, world, cas
         "region": "LA-BASIN", "from_spoc_id": str(u["spoc"].id), "to_spoc_id": "",
         "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 422 and "choose someone from the list" in r.text
+    assert "choose someone from the list" in tied_errors(r.text)["to_spoc_id"]
+    to = attrs_of(r.text, "select", name="to_spoc_id")
+    assert to["aria-invalid"] == "true" and to["aria-describedby"] == "to_spoc_id-error"
+    r = await client.post("/region/transfer", data={
+        "region": "LA-BASIN", "from_spoc_id": "", "to_spoc_id": str(u["spoc2"].id), "reason": "x" * 501,
+        "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422 and "from_spoc_id" in tied_errors(r.text)
+    assert attrs_of(r.text, "select", name="from_spoc_id")["aria-describedby"] == "from_spoc_id-error"
     other = await client.post("/region/transfer", data={
         "region": "BAY-PENINSULA", "from_spoc_id": str(u["spoc"].id), "to_spoc_id": str(u["spoc2"].id),
         "_csrf_token": client.cookies.get("csrftoken")})
