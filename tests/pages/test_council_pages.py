@@ -528,6 +528,31 @@ async def test_partnership_support_team_form_says_every_problem_at_once_and_keep
                         ("employer_name", "choose the employer from the list")):
         assert said_beside(r.text, field, said), field
     assert r.text.count("choose the employer from the list") == 1  # beside its field, not again below
+    tied = tied_errors(r.text)
+    assert "must be one of" in tied["support_role"]
+    role = attrs_of(r.text, "select", name="support_role")
+    assert role["aria-invalid"] == "true" and role["aria-describedby"] == "member-support_role-error"
+    r = await client.post(f"/partnerships/{p['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"kind": "support", "support_role": "convener", "organization_id": "999999"})
+    assert r.status_code in (404, 422) and "organization_id" in tied_errors(r.text), r.text[-3000:]
+    assert attrs_of(r.text, "select", name="organization_id")["aria-describedby"] == "member-organization_id-error"
+    e = await world.f.employer("Harbor Freight Lines")
+    r = await client.post(f"/partnerships/{p['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"kind": "champion", "employer_id": str(e.id), "employer_name": "Harbor Freight Lines",
+                                "employer_contact_id": "999999"})
+    assert r.status_code in (404, 422) and "employer_contact_id" in tied_errors(r.text), r.text[-3000:]
+    contact = attrs_of(r.text, "select", name="employer_contact_id")
+    assert contact["aria-describedby"] == "member-employer_contact_id-error"
+    r = await client.post(f"/partnerships/{p['id']}/action-teams", headers={"HX-Request": "true", **csrf(client)},
+                          data={"name": "CDL", "business_chair_id": "999999"})
+    assert r.status_code == 422 and "is not a member of this partnership" in tied_errors(r.text)["business_chair_id"]
+    assert attrs_of(r.text, "select", name="business_chair_id")["aria-describedby"] == (
+        "team-business_chair_id-error")
+    r = await client.post(f"/partnerships/{p['id']}/action-teams", headers={"HX-Request": "true", **csrf(client)},
+                          data={"name": "CDL", "support_staff_id": "999998"})
+    assert r.status_code == 422 and "support_staff_id" in tied_errors(r.text)
+    staff = attrs_of(r.text, "select", name="support_staff_id")
+    assert staff["aria-invalid"] == "true" and staff["aria-describedby"] == "team-support_staff_id-error"
     org = world.orgs["board"]
     r = await client.post(f"/partnerships/{p['id']}/members", headers={"HX-Request": "true", **csrf(client)},
                           data={"kind": "support", "support_role": "convener", "organization_id": str(org.id),
