@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from crm.directory.models import Organization
 from crm.employers.models import Employer, SpocAssignment
+from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login
 
 
@@ -150,6 +151,19 @@ async def test_assign_form_shows_field_error_in_place_for_htmx(client, world, db
                           data={"region": "LA-BASIN", "spoc_id": str(world.users["bay_spoc"].id)})
     assert r.status_code == 422
     assert "<html" not in r.text and "not an active SPOC or lead in this region" in r.text
+    assert "not an active SPOC or lead in this region" in tied_errors(r.text)["spoc_id"]
+    spoc = attrs_of(r.text, "select", name="spoc_id")
+    assert spoc["aria-invalid"] == "true" and spoc["aria-describedby"] == "assign-LA-BASIN-spoc_id-error"
+    r = await client.post(f"/employers/{e.id}/assign", headers={"HX-Request": "true", **csrf(client)}, data={
+        "region": "LA-BASIN", "spoc_id": str(world.users["spoc"].id),
+        "reason": "x" * 2001})
+    assert r.status_code == 422 and "reason" in tied_errors(r.text)
+    assert attrs_of(r.text, "input", name="reason")["aria-describedby"] == "assign-LA-BASIN-reason-error"
+    r = await client.post(f"/employers/{e.id}/assign", headers={"HX-Request": "true", **csrf(client)}, data={
+        "region": "LA-BASIN", "spoc_id": str(world.users["spoc"].id), "backup_spoc_id": str(world.users["spoc"].id)})
+    assert r.status_code == 422 and "backup_spoc_id" in tied_errors(r.text), r.text[-2000:]
+    backup = attrs_of(r.text, "select", name="backup_spoc_id")
+    assert backup["aria-describedby"] == "assign-LA-BASIN-backup_spoc_id-error"
     assert await db.scalar(select(func.count(SpocAssignment.id))) == 0
 
 
