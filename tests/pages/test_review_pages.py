@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge
 from crm.employers.models import Employer
+from tests.a11y import attrs_of, tied_errors
 from tests.employers.test_duplicates import scan, small_world
 from tests.employers.test_merge import open_touches
 from tests.factories import csrf, login
@@ -101,6 +102,14 @@ async def test_merge_without_a_survivor_shows_the_error_in_place_and_writes_noth
     plain = await client.post(f"/employers/review/{pair.id}/merge", data={
         "reason": "x", "_csrf_token": client.cookies.get("csrftoken")})
     assert plain.status_code == 422 and "<html" in plain.text and "choose which of the two records" in plain.text
+    for page in (r.text, plain.text):  # the plain answer is the whole review page, every pair in it
+        assert "choose which of the two records survives" in tied_errors(page)["survivor_id"]
+        radio = attrs_of(page, "input", name="survivor_id", aria_invalid="true")
+        assert radio["aria-describedby"] == f"pair-{pair.id}-survivor_id-error"
+    r = await client.post(f"/employers/review/{pair.id}/dismiss", data={"note": "x" * 2001},
+                          headers={**HTMX, **csrf(client)})
+    assert r.status_code == 422 and "note" in tied_errors(r.text), r.text[-2000:]
+    assert attrs_of(r.text, "input", name="note")["aria-describedby"] == f"pair-{pair.id}-note-error"
     await db.rollback()
     assert await db.scalar(select(func.count()).select_from(EmployerMerge)) == 0
 
