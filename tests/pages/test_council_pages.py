@@ -144,6 +144,19 @@ async def test_member_form_says_every_problem_at_once_beside_each_field(client, 
                         ("employer_name", "choose the employer from the list")):
         assert said_beside(r.text, field, said), field
     assert 'value="2026-06-01"' in r.text and "late joiner@psf.com" in r.text
+    r = await client.post(f"/councils/{a['council']['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"name": "Late Joiner", "member_type": "alien", "role": "boss",
+                                "organization_id": "999999"})
+    assert r.status_code == 422
+    tied = tied_errors(r.text)
+    assert {"member_type", "role"} <= set(tied), tied
+    for name in ("member_type", "role"):
+        select_ = attrs_of(r.text, "select", name=name)
+        assert select_["aria-invalid"] == "true" and select_["aria-describedby"] == f"member-{name}-error"
+    r = await client.post(f"/councils/{a['council']['id']}/members", headers={"HX-Request": "true", **csrf(client)},
+                          data={"name": "Late Joiner", "member_type": "industry", "organization_id": "999999"})
+    assert r.status_code == 422 and "organization_id" in tied_errors(r.text), r.text[-2000:]
+    assert attrs_of(r.text, "select", name="organization_id")["aria-describedby"] == "member-organization_id-error"
     await db.rollback()
     assert await db.scalar(select(func.count(CouncilMember.id))) == 3
 
@@ -362,6 +375,14 @@ async def test_a_council_owner_not_allowed_in_the_region_is_said_beside_the_fiel
         "region": "BAY-PENINSULA"})
     assert r.status_code == 403 and 'value="Bay Welding Advisory"' in r.text
     assert said_beside(r.text, "owner_organization_id", "Councils are created by")
+    assert "Councils are created by" in tied_errors(r.text)["owner_organization_id"]
+    owner = attrs_of(r.text, "select", name="owner_organization_id")
+    assert owner["aria-invalid"] == "true" and owner["aria-describedby"] == "owner_organization_id-error"
+    r = await client.post("/councils/new", headers=csrf(client), data={
+        "name": "Welding", "owner_organization_id": str(world.orgs["board"].id), "region": "LA-BASIN",
+        "description": "x" * 20001})
+    assert r.status_code == 422 and tied_errors(r.text)["description"] == "at most 20000 characters"
+    assert attrs_of(r.text, "textarea", name="description")["aria-describedby"] == "description-error"
     assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
 
 
