@@ -195,6 +195,14 @@ async def test_create_employer_form_rerenders_with_field_errors_and_writes_nothi
     r = await client.post("/employers/new", data={"legal_name": "Acme", "fein": "00-0000000",
                                                   "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 422 and 'value="Acme"' in r.text and "FEIN" in r.text
+    r = await client.post("/employers/new", data={"legal_name": "Acme", "size_band": "huge", "county": "Atlantis",
+                                                  "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422
+    tied = tied_errors(r.text)
+    assert {"size_band", "county"} <= set(tied), tied
+    for name in ("size_band", "county"):
+        select_ = attrs_of(r.text, "select", name=name)
+        assert select_["aria-invalid"] == "true" and select_["aria-describedby"] == f"{name}-error"
     assert await db.scalar(select(func.count(Employer.id))) == 0
     r = await client.post("/employers/new", data={"legal_name": "Acme Tools", "county": "Los Angeles",
                                                   "_csrf_token": client.cookies.get("csrftoken")})

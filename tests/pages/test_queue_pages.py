@@ -697,6 +697,17 @@ async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, 
     r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call", "occurred_on": tomorrow,
                                               "_csrf_token": token})
     assert r.status_code == 422 and "must be today or earlier" in r.text
+    r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "pigeon",
+                                              "occurred_on": today().isoformat(), "notes": "x" * 4001,
+                                              "_csrf_token": token})
+    assert r.status_code == 422 and tied_errors(r.text)["notes"] == "at most 4000 characters"
+    notes = attrs_of(r.text, "textarea", name="notes")
+    assert notes["aria-invalid"] == "true" and notes["aria-describedby"] == "notes-error"
+    r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "pigeon",
+                                              "occurred_on": today().isoformat(), "_csrf_token": token})
+    assert r.status_code == 422 and "channel" in tied_errors(r.text), r.text[-2500:]
+    channel = attrs_of(r.text, "select", name="channel")
+    assert channel["aria-invalid"] == "true" and channel["aria-describedby"] == "channel-error"
     assert await db.scalar(select(func.count(Touch.id))) == 0
     r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call",
                                               "occurred_on": today().isoformat(), "notes": "called about interns",
