@@ -416,6 +416,9 @@ async def test_a_stage_chosen_on_a_partnership_page_older_than_anothers_change_i
                           data={"stage": "preparing_launch", "seen": older})
     assert r.status_code == 409 and "changed meanwhile by Lee Lead" in r.text and "stage launched" in r.text
     assert '<option value="preparing_launch" selected>' in r.text  # the choice made stays chosen
+    assert "changed meanwhile by Lee Lead" in tied_errors(r.text)["stage"]
+    chosen = attrs_of(r.text, "select", name="stage")
+    assert chosen["aria-invalid"] == "true" and chosen["aria-describedby"] == "partnership-stage-error"
     await db.rollback()
     assert (await db.get(SectorPartnership, p["id"], populate_existing=True)).stage == "launched"
     r = await client.post(stage, headers={"HX-Request": "true", **csrf(client)},
@@ -488,6 +491,11 @@ async def test_refused_convening_and_milestone_forms_keep_what_was_typed_and_mar
     r = await client.post(f"/partnerships/{p['id']}/meetings", headers=hx,
                           data={"held_on": "", "agenda": "Forklift certification and the spring hiring fair"})
     assert r.status_code == 422 and "Forklift certification and the spring hiring fair</textarea>" in r.text
+    r = await client.post(f"/partnerships/{p['id']}/meetings", headers=hx,
+                          data={"held_on": today().isoformat(), "agenda": "x" * 20001})
+    assert r.status_code == 422 and "agenda" in tied_errors(r.text), r.text[-2000:]
+    agenda = attrs_of(r.text, "textarea", name="agenda")
+    assert agenda["aria-invalid"] == "true" and agenda["aria-describedby"] == "meeting-agenda-error"
     r = await client.post(f"/partnerships/{p['id']}/action-teams/{team['id']}/milestones", headers=hx,
                           data={"title": "First cohort of 20 drivers", "due_on": ""})
     assert r.status_code == 422 and 'value="First cohort of 20 drivers"' in r.text
@@ -529,6 +537,14 @@ async def test_ticking_someone_whose_term_does_not_cover_the_meeting_is_422_in_p
                           data={"present": "1"}, headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 422 and "<html" not in r.text
     assert "term does not cover the meeting" in r.text and "checked" not in r.text
+    tick = f"tick-{a['meeting']['id']}-{former['id']}-error"
+    assert "term does not cover the meeting" in tied_errors(r.text)["present"]
+    assert attrs_of(r.text, "input", name="present")["aria-describedby"] == tick
+    r = await client.post(f"/councils/{a['council']['id']}/recommendations", data={"text": " "},
+                          headers={"HX-Request": "true", **csrf(client)})
+    assert r.status_code == 422 and "text" in tied_errors(r.text), r.text[-2000:]
+    text = attrs_of(r.text, "textarea", name="text")
+    assert text["aria-invalid"] == "true" and text["aria-describedby"] == "recommendation-text-error"
     await db.rollback()
     assert await db.scalar(select(func.count(MeetingAttendance.id))) == 0
 
