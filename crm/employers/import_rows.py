@@ -275,19 +275,25 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
             err("region", "does not contain the given county")
         else:
             region_id = rid
+    # No county named: the California ZIP's places the row (SPEC §2, county → region), as a county column
+    # would; a region the row names wins, and then the ZIP's county is kept only if it lies there.
+    by_zip = None if county_name else ref.counties.get((county_of_zip(values["zip"]) or "").lower())
+    if by_zip is not None and not region_code:
+        county_id, region_id = by_zip
+    elif by_zip is not None and region_id == by_zip[1] and not any(e.field == "region" for e in errors):
+        county_id = by_zip[0]
     if region_id is None and not county_name and not region_code:
         region_id = ref.default_region_id
-    if county_id is None and not county_name and not any(e.field == "region" for e in errors):
-        # No county column: the ZIP's, where it is in the row's region (or the row has none yet).
-        found = ref.counties.get((county_of_zip(values["zip"]) or "").lower())
-        if found is not None and region_id in (None, found[1]):
-            county_id, region_id = found
     # A wrong county or region leaves where the row belongs unknown: no region limit to say it breaks.
     placed = not any(e.field in ("county", "region") for e in errors)
     if placed and region_id is not None and ref.default_region_id is not None and region_id != ref.default_region_id:
-        err("county" if county_name else "region",
-            f"is in {ref.region_codes.get(region_id, region_id)}; this import is limited to "
-            f"{ref.region_codes.get(ref.default_region_id)}")
+        where = ref.region_codes.get(region_id, region_id)
+        limit = ref.region_codes.get(ref.default_region_id)
+        if county_id is not None and not county_name:
+            err("zip", f"{values['zip']} is in {ref.county_names.get(county_id, 'a county')} County ({where}); this "
+                       f"import is limited to {limit}: give the row's region ({limit}) to import it anyway")
+        else:
+            err("county" if county_name else "region", f"is in {where}; this import is limited to {limit}")
     elif ref.allowed_region_ids is not None and region_id not in ref.allowed_region_ids:
         err("region", "you may only import employers into your own region(s)")
     values["county_id"], values["region_id"] = county_id, region_id

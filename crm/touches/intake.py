@@ -189,23 +189,30 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
     return purpose, priority, window
 
 
+async def _zip_region(db: AsyncSession, typed_zip: str | None) -> tuple[int, str, str] | None:
+    """(region id, region code, county) of a California ZIP as typed, or None."""
+    county = county_of_zip(normalize_zip(typed_zip)) if typed_zip else None
+    if county is None:
+        return None
+    row = (await db.execute(select(Region.id, Region.code).join(County, County.region_id == Region.id)
+                            .where(County.name == county))).first()
+    return (row.id, row.code, county) if row is not None else None
+
+
 async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None,
                   typed_zip: str | None) -> tuple[int, str]:
-    """(id, code) of the region a request without ``region`` goes to: the employer's, else the one region the
-    organization serves, else, among several, the one a new employer's California ZIP lies in. A new
-    employer's region is not guessed otherwise: it would be filed there."""
+    """(id, code) of the region a request without ``region`` goes to: the employer's (a new one's: its
+    California ZIP's, SPEC §2 county → region), else the one region the organization serves. A new
+    employer's region is not guessed among several: it would be filed there."""
     if employer is not None and employer.region_id is not None and employer.region_code is not None:
         return employer.region_id, employer.region_code
+    if employer is None and (at_zip := await _zip_region(db, typed_zip)) is not None:
+        return at_zip[0], at_zip[1]
     if actor.organization_id is not None:
         org = await db.get(Organization, actor.organization_id, options=[selectinload(Organization.regions)],
                            populate_existing=True)
         if org is not None and len(org.regions) == 1:
             return org.regions[0].id, org.regions[0].code
-        county = county_of_zip(normalize_zip(typed_zip)) if employer is None and typed_zip else None
-        if org is not None and county is not None:
-            at_zip = await db.scalar(select(County.region_id).where(County.name == county))
-            if served := next((r for r in org.regions if r.id == at_zip), None):
-                return served.id, served.code
         if org is not None and org.regions:
             codes = ", ".join(sorted(r.code for r in org.regions))
             raise FieldError("region", f"choose the region: the employer's is not known yet, and your organization "
@@ -215,13 +222,21 @@ async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | No
 
 async def employer_as_typed(db: AsyncSession, actor: Principal, typed: Mapping[str, Any],
                             region_id: int) -> Employer:
-    """Create the employer a partner typed (``name``, ``website``, ``fein``, ``city``, ``zip``) in the region."""
+    """Create the employer a partner typed (``name``, ``website``, ``fein``, ``city``, ``zip``): in its
+    California ZIP's county (and so that county's region, whichever region the request goes to), else in
+    the request's region. Staff who may not create employers in the ZIP's region file it in the request's."""
     name = str(typed.get("name") or "").strip() or str(typed.get("website") or "").strip() \
         or f"FEIN {typed.get('fein')}"
-    region_code = await db.scalar(select(Region.code).where(Region.id == region_id))
+    at_zip = await _zip_region(db, typed.get("zip"))
+    county = region = None
+    if at_zip is not None and (not actor.is_staff or actor.is_admin
+                               or actor.can_in_region(at_zip[0], Role.lead, Role.spoc)):
+        county = at_zip[2]
+    else:
+        region = await db.scalar(select(Region.code).where(Region.id == region_id))
     return await create_employer(db, actor, EmployerIn(
         legal_name=name[:200], website=typed.get("website") or None, fein=typed.get("fein") or None,
-        city=typed.get("city") or None, zip=typed.get("zip") or None, region=region_code))
+        city=typed.get("city") or None, zip=typed.get("zip") or None, county=county, region=region))
 
 
 async def _resolve(db: AsyncSession, query: EmployerQueryIn, region_hint: tuple[int, str] | None) -> Resolution:

@@ -235,7 +235,7 @@ class RequestPages(Controller):
         return render(request, "touches/request_new.html", status_code=status_code,
                       partial="touches/_request_form.html", values=values, errors=errors,
                       regions=[("", "The employer's own region "
-                                   "(a new employer: your organization's, or its ZIP's)"),
+                                   "(a new employer: its ZIP's, else your organization's)"),
                                *((r.code, f"{r.code} · {r.name}") for r in regions)], purposes=PURPOSES,
                       priorities=PRIORITIES, panel=panel)
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from crm import clock
 from crm.audit.models import AuditEvent
+from crm.directory.models import County
 from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
 from crm.touches.models import IdempotencyRecord, Touch, TouchRequest
@@ -330,8 +331,8 @@ async def test_withdrawing_the_last_request_of_a_scheduled_touch_tells_its_spoc_
 async def test_a_new_employer_is_not_filed_in_a_guessed_region_of_a_many_region_organization(client, world, db):
     both = await world.f.organization("Bay to Basin College", "community_college", ["BAY-PENINSULA", "LA-BASIN"])
     partner = await world.f.auth(await world.f.user("both@example.org", "Bo Th", [("partner", None)], org=both))
-    # No ZIP, one outside California (New York) and one in a region the college does not serve (Fresno).
-    for typed_zip in (None, "10001", "93721"):
+    # No ZIP, and one outside California (New York).
+    for typed_zip in (None, "10001"):
         ask = {**body(None), "employer": {"name": "Nimbus Cloud Kitchens", "zip": typed_zip}}
         del ask["region"]
         before = await counts(db)
@@ -359,14 +360,42 @@ async def test_a_new_employers_california_zip_chooses_among_the_organizations_re
     assert touch.region_id == employer.region_id
 
 
-async def test_a_new_employer_takes_its_zips_county_only_in_the_region_it_is_filed_in(client, world, db):
+async def test_a_new_employer_is_filed_where_its_california_zip_is_and_the_request_goes_there_unless_told(
+        client, world, db):
+    """SPEC §2: county → region. A Fresno employer typed by an LA college is a Fresno employer; the request
+    goes to its region unless the partner chose one."""
     partner = await world.f.auth(world.users["partner"])  # East LA College: LA-BASIN only
-    for name, typed_zip, county in (("Boyle Heights Bakery", "90033", "Los Angeles"),
-                                    ("Mission Street Bakery", "94103", None)):
-        ask = {**body(None), "employer": {"name": name, "zip": typed_zip}}
-        r = await client.post("/api/touch-requests", json=ask, headers=partner)
-        assert r.status_code == 201, r.text
-        await db.rollback()
-        employer = await db.get(Employer, r.json()["employer_id"])
-        assert employer.region.code == "LA-BASIN"
-        assert (employer.county.name if employer.county else None) == county
+    ask = {**body(None), "employer": {"name": "Fresno Almond Packers Co", "zip": "93721"}}
+    del ask["region"]
+    r = await client.post("/api/touch-requests", json=ask, headers=partner)
+    assert r.status_code == 201, r.text
+    fresno = await db.scalar(select(County).where(County.name == "Fresno"))
+    await db.rollback()
+    employer = await db.get(Employer, r.json()["employer_id"])
+    assert (employer.county_id, employer.region_id) == (fresno.id, fresno.region_id)
+    assert (await db.get(Touch, r.json()["touch_id"])).region_id == fresno.region_id
+    # Asked in LA-BASIN: the request stays there, the employer is still where its ZIP is.
+    ask = {**body(None), "employer": {"name": "Mission Street Bakery", "zip": "94103"}}
+    r = await client.post("/api/touch-requests", json=ask, headers=partner)
+    assert r.status_code == 201, r.text
+    await db.rollback()
+    employer = await db.get(Employer, r.json()["employer_id"])
+    assert (employer.region.code, employer.county.name) == ("BAY-PENINSULA", "San Francisco")
+    assert (await db.get(Touch, r.json()["touch_id"])).region_id == (await world.f.region("LA-BASIN")).id
+    # Outside California: the request's region, no county.
+    ask = {**body(None), "employer": {"name": "Reno Freight Lines", "zip": "89501"}}
+    r = await client.post("/api/touch-requests", json=ask, headers=partner)
+    await db.rollback()
+    employer = await db.get(Employer, r.json()["employer_id"])
+    assert (employer.region.code, employer.county_id) == ("LA-BASIN", None)
+
+
+async def test_staff_typing_an_employer_of_a_region_they_do_not_work_file_it_in_the_requests_region(
+        client, world, db):
+    spoc = await world.f.auth(world.users["spoc"])  # LA-BASIN
+    ask = {**body(None), "employer": {"name": "Mission Street Bakery", "zip": "94103"}}
+    r = await client.post("/api/touch-requests", json=ask, headers=spoc)
+    assert r.status_code == 201, r.text
+    await db.rollback()
+    employer = await db.get(Employer, r.json()["employer_id"])
+    assert (employer.region.code, employer.county_id) == ("LA-BASIN", None)

@@ -20,7 +20,8 @@ from crm.employers.import_rows import (
 )
 from crm.employers.matching import normalize_domain, normalize_fein, normalize_phone
 
-REF = Reference(counties={"los angeles": (19, 1), "san francisco": (38, 2)}, county_names={19: "Los Angeles"},
+REF = Reference(counties={"los angeles": (19, 1), "san francisco": (38, 2)},
+                county_names={19: "Los Angeles", 38: "San Francisco"},
                 regions={"LA-BASIN": 1, "BAY-PENINSULA": 2}, region_codes={1: "LA-BASIN", 2: "BAY-PENINSULA"})
 
 
@@ -157,10 +158,16 @@ def test_a_row_without_a_county_takes_its_california_zips_county_within_its_regi
     assert placed(REF, zip="90012") == (19, 1)
     assert placed(REF, zip="94103", region="BAY-PENINSULA") == (38, 2)
     assert placed(REF, zip="10001") == (None, None)
-    # The ZIP never moves a row out of the region it names or the import is limited to.
+    # A region the row names wins over its ZIP's.
     assert placed(REF, zip="94103", region="LA-BASIN") == (None, 1)
-    assert placed(Reference(**{**REF.__dict__, "default_region_id": 1}), zip="94103") == (None, 1)
-    assert placed(Reference(**{**REF.__dict__, "default_region_id": 1}), zip="90012") == (19, 1)
+    # An import limited to a region refuses a row its ZIP places elsewhere, as it does a county column,
+    # unless the row names the region.
+    limited = Reference(**{**REF.__dict__, "default_region_id": 1})
+    assert placed(limited, zip="90012") == (19, 1)
+    assert validate_row(2, {"legal_name": "A", "zip": "94103"}, limited) == [RowError(
+        2, "zip", "94103 is in San Francisco County (BAY-PENINSULA); this import is limited to LA-BASIN: give the "
+                  "row's region (LA-BASIN) to import it anyway")]
+    assert placed(limited, zip="94103", region="LA-BASIN") == (None, 1)
     # A county the row names wins over its ZIP's.
     assert placed(REF, zip="94103", county="Los Angeles") == (19, 1)
 

@@ -30,7 +30,7 @@ async def test_request_form_defaults_to_the_employers_own_region_and_a_thirty_da
     assert r.text.index('name="employer_name"') < r.text.index('id="employer-match-results"') < r.text.index(
         'name="employer_website"')
     assert ('<option value="" selected>The employer&#39;s own region '
-            '(a new employer: your organization&#39;s, or its ZIP&#39;s)</option>') in r.text
+            '(a new employer: its ZIP&#39;s, else your organization&#39;s)</option>') in r.text
     assert '<option value="LA-BASIN" selected' not in r.text
     assert f'value="{(today() + dt.timedelta(days=30)).isoformat()}"' in r.text
     assert 'id="employer-panel"' in r.text and "Choose an employer" in r.text
