@@ -410,6 +410,9 @@ class QueuePages(Controller):
                            outside_window=bool(form.get("outside_window")), seen=form.get("seen") or None)
             touch = await workflow.schedule(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
+            if isinstance(exc, FieldError) and form.get("scheduled_on", "").strip() == _today().isoformat():
+                # Today, only the hour can be past: said at the time, not the date.
+                exc.fields = [("scheduled_time" if f == "scheduled_at" else f, m) for f, m in exc.fields]
             return await self._refused(request, db, principal, touch_id, exc, "schedule", form)
         return await self._done(request, db, principal, touch_id,
                                 f"Touch #{touch_id} scheduled for {touch.planned_on:%-d %b %Y}", regroup=True)
@@ -674,13 +677,17 @@ def _when(day: str, time: str) -> dt.datetime:
     on = _gather(wrong, _day, day, "scheduled_on")
     if on is not None and abs((on - _today()).days) > 2 * HOLD_HORIZON_DAYS:  # before date arithmetic overflows
         wrong.append(("scheduled_on", "must not be in the past" if on < _today() else "must be within the next year"))
+    at = None
     try:
-        at = dt.time.fromisoformat(time.strip()) if time.strip() else dt.time(10, 0)
+        at = dt.time.fromisoformat(time.strip()) if time.strip() else None
     except ValueError:
         wrong.append(("scheduled_time", "is not a time (HH:MM)"))
-    if on is not None and not wrong and clock.skipped_hour(dt.datetime.combine(on, at)):
+    else:
+        if at is None:
+            wrong.append(("scheduled_time", "is required"))
+    if on is not None and at is not None and not wrong and clock.skipped_hour(dt.datetime.combine(on, at)):
         wrong.append(("scheduled_time", clock.SKIPPED_HOUR))
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
-    assert on is not None
+    assert on is not None and at is not None
     return clock.local_instant(on, at)

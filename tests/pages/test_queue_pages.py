@@ -461,6 +461,11 @@ async def test_a_touch_planned_today_offers_a_time_still_ahead_which_schedules_a
     form = (await client.get(f"/queue/touches/{t.id}/forms/schedule", headers=HX)).text
     assert f'name="scheduled_on" required value="{today().isoformat()}"' in form
     assert 'name="scheduled_time" required value="15:15"' in form  # 10:00 was already past, and refused
+    for typed, said in (("", "is required"), ("08:00", "must not be in the past (it is 15:07")):
+        r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+            "scheduled_on": today().isoformat(), "scheduled_time": typed, "channel": "call"})
+        assert r.status_code == 422, r.text
+        assert list(tied_errors(r.text)) == ["scheduled_time"] and said in r.text  # at the time, not the date
     r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
         "scheduled_on": today().isoformat(), "scheduled_time": "15:15", "channel": "call"})
     assert r.status_code == 200 and "scheduled" in r.text, r.text
@@ -640,7 +645,7 @@ async def test_schedule_error_without_javascript_rerenders_the_page_with_the_err
     await login(client, world.users["spoc"].email)
     await client.get("/queue")
     r = await client.post(f"/queue/touches/{t.id}/schedule", data={
-        "scheduled_on": (today() + dt.timedelta(days=1)).isoformat(), "channel": "visit",
+        "scheduled_on": (today() + dt.timedelta(days=1)).isoformat(), "scheduled_time": "10:00", "channel": "visit",
         "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 409 and "<html" in r.text and "breaks the employer&#39;s pacing budget" in r.text
     assert (await _fresh(db, Touch, t.id)).status == "queued"
