@@ -45,7 +45,7 @@ from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
 from crm.touches import budget, match, queue, workflow
-from crm.touches.handoff_api import list_hand_offs
+from crm.touches.handoff_api import hand_off_reach, list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
@@ -620,6 +620,7 @@ class HandOffPages(Controller):
             rows, _ = await list_hand_offs(db, principal, received_only=not principal.is_admin, limit=100)
             # The row shows the refusal (and the note typed, not sent) whatever its state now is.
             return render(request, "touches/_handoffs.html", status_code=status_code, hand_offs=rows,
+                          hand_off_reach=await hand_off_reach(db, principal, rows),
                           hand_off_errors=errors, hand_off_notes={hand_off_id: note} if errors else {})
         flash(request, message, "ok" if not errors else "error")
         target = form.get("next", "")

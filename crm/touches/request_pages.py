@@ -27,7 +27,7 @@ from crm.ids import parse_id
 from crm.templating import words
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
-from crm.touches.handoff_api import list_hand_offs
+from crm.touches.handoff_api import hand_off_reach, list_hand_offs
 from crm.touches.intake import employer_state, submit_request, write_turn
 from crm.touches.models import TouchRequest
 from crm.touches.request_schemas import TouchRequestIn
@@ -213,7 +213,7 @@ class RequestPages(Controller):
         withdrawable = [r.id for r in rows if self._can_withdraw(principal, r)]
         return render(request, "touches/request_list.html", items=await service.request_outs(db, rows),
                       total=total, page=page, pages=max(1, -(-total // PAGE)), hand_offs=hand_offs,
-                      withdrawable_ids=withdrawable)
+                      hand_off_reach=await hand_off_reach(db, principal, hand_offs), withdrawable_ids=withdrawable)
 
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,

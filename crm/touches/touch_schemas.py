@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from crm.employers.schemas import ContactOut
 from crm.ids import Id
 from crm.openapi import choice
 from crm.seen import Seen
@@ -193,6 +194,8 @@ class HandOffOut(msgspec.Struct):
     response_note: str | None
     responded_at: dt.datetime | None
     created_at: dt.datetime
+    # Once accepted, for the organization that accepted it: the employer's people met on the touch.
+    reach: list[ContactOut] = []
 
 
 class HandOffPage(msgspec.Struct):

@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from crm.audit.models import AuditEvent
+from crm.employers.models import EmployerContact
 from crm.notify.models import OutboxMessage
-from crm.touches.models import HandOff
+from crm.touches.models import HandOff, touch_contact
+from tests.factories import login
 from tests.touches.conftest import SpocDesk
 
 
@@ -73,3 +75,38 @@ async def test_chair_cannot_list_hand_offs(client, world, hand_off):
 async def test_unknown_hand_off_is_404(client, world):
     r = await client.post("/api/hand-offs/999999/accept", headers=await world.f.auth(world.users["partner"]), json={})
     assert r.status_code == 404
+
+
+async def test_once_accepted_the_partner_is_told_whom_to_reach_and_not_before(client, world, db, sessionmaker):
+    desk = SpocDesk(sessionmaker)
+    employer = await world.f.employer("Golden State Logistics LLC")
+    ana = await desk.contact(employer, "Ana Ruiz")
+    async with sessionmaker() as s, s.begin():
+        contact = await s.get(EmployerContact, ana.id)
+        contact.email, contact.phone, contact.title = "ana@gsl.example.com", "+12135550134", "HR Director"
+    touch = await desk.touch(employer, world.users["spoc"], status="completed")
+    async with sessionmaker() as s, s.begin():
+        await s.execute(touch_contact.insert().values(touch_id=touch.id, contact_id=ana.id))
+    h = await desk.hand_off(touch, world.users["spoc"], world.orgs["college"].id)
+    partner = await world.f.auth(world.users["partner"])
+    listed = (await client.get("/api/hand-offs", headers=partner)).json()["items"]
+    assert listed[0]["reach"] == []  # pending: the employer is reached through its SPOC
+    r = await client.post(f"/api/hand-offs/{h.id}/accept", headers=partner, json={"note": "we will call"})
+    assert [(c["name"], c["email"], c["phone"]) for c in r.json()["reach"]] == [
+        ("Ana Ruiz", "ana@gsl.example.com", "+12135550134")]
+    listed = (await client.get("/api/hand-offs", headers=partner)).json()["items"]
+    assert listed[0]["reach"][0]["email"] == "ana@gsl.example.com"
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/requests/")).text
+    assert "Reach:" in page and 'href="mailto:ana@gsl.example.com"' in page and "HR Director" in page
+    # Another organization's partner does not see the hand-off, nor so whom it introduced.
+    assert (await client.get("/api/hand-offs", headers=await world.f.auth(world.users["partner2"]))).json()[
+        "items"] == []
+
+
+async def test_an_accepted_hand_off_from_a_touch_without_contacts_says_whom_to_ask(client, world, db, hand_off):
+    partner = await world.f.auth(world.users["partner"])
+    r = await client.post(f"/api/hand-offs/{hand_off.id}/accept", headers=partner, json={})
+    assert r.status_code == 200 and r.json()["reach"] == []
+    await login(client, world.users["partner"].email)
+    assert "ask Maria Lopez, who handed it off, to introduce you" in (await client.get("/requests/")).text
