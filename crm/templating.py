@@ -124,6 +124,7 @@ def org_kind(kind: str | None) -> str:
 # What an employer's audit trail says for each action (other actions read as their code in words).
 AUDIT_ACTIONS = {
     "employer.create": "Employer created", "employer.update": "Employer details changed",
+    "employer.verify": "Verified as a real employer",
     "employer.preferences": "Contact preferences changed",
     "employer.alias_add": "Other name added", "employer.contact_add": "Contact added",
     "employer.merge": "Merged with another record", "employer.merge_undo": "Merge undone",

@@ -40,7 +40,7 @@ def employer_out(e: Employer, *, reach_contacts: bool = True) -> EmployerOut:
         do_not_contact=e.do_not_contact, aliases=[a.name for a in e.aliases],
         contacts=[ContactOut(id=c.id, name=c.name, title=c.title, email=c.email if reach_contacts else None,
                              phone=c.phone if reach_contacts else None) for c in e.contacts],
-        created_at=e.created_at, updated_at=e.updated_at,
+        created_at=e.created_at, updated_at=e.updated_at, seen=service.employer_seen(e),
     )
 
 

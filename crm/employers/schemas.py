@@ -11,6 +11,7 @@ from crm.emails import Email
 from crm.employers.models import EmployerStatus, SizeBand
 from crm.ids import Id
 from crm.openapi import choice
+from crm.seen import Seen
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -65,6 +66,7 @@ class EmployerPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     # merged is its own action
     status: Annotated[str, choice((EmployerStatus.active, EmployerStatus.provisional),
                                   max_length=16)] | msgspec.UnsetType = msgspec.UNSET
+    seen: Seen | msgspec.UnsetType = msgspec.UNSET  # what the form or client read (crm.seen); never a field to change
 
 
 class ContactOut(msgspec.Struct):
@@ -119,6 +121,7 @@ class EmployerOut(msgspec.Struct):
     contacts: list[ContactOut]
     created_at: dt.datetime
     updated_at: dt.datetime
+    seen: str = ""  # send it back with the next PATCH to be refused rather than overwrite someone's change
 
 
 class EmployerSummary(msgspec.Struct):

@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from crm import seen
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
+from crm.db import lock_row
 from crm.directory.models import County
 from crm.directory.service import region_id_for
 from crm.emails import optional_email
@@ -50,6 +52,8 @@ RELATIONS = ("county", "region", "aliases", "contacts")
 PROFILE_LOAD = (selectinload(Employer.aliases), selectinload(Employer.contacts))
 AUDITED_FIELDS = ("legal_name", "dba", "website", "domain", "fein", "phone", "naics_code", "size_band",
                   "address_line", "city", "zip", "county_id", "region_id", "status", "do_not_contact", "notes")
+# The audited actions that change those fields (who changed it, for a stale form's refusal).
+EDIT_ACTIONS = ("employer.create", "employer.update", "employer.verify")
 
 
 async def lock_employer(db: AsyncSession, employer_id: int) -> None:
@@ -317,14 +321,30 @@ async def add_alias(db: AsyncSession, actor: Principal, employer: Employer, alia
                  after={"alias": alias})
 
 
+def employer_seen(employer: Employer) -> str:
+    """The digest of the employer's record as an edit form shows it (``crm.seen``)."""
+    return seen.digest(audit.snapshot(employer, AUDITED_FIELDS))
+
+
 async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, patch: EmployerPatch) -> Employer:
+    """Change the fields the patch has. One that says what it ``seen`` is refused (409) when someone saved
+    meanwhile, compared under the employer's row lock: the edit form sends every field, and a stale one
+    would put back what they corrected. Provisional → active is the SPOC's verification (SPEC §2), audited
+    as ``employer.verify``. Only a patch with ``seen`` starts its own locked transaction (``lock_row`` commits
+    one in progress): one without changes what it names, inside the caller's transaction, as before."""
+    if patch.seen and await lock_row(db, Employer, employer_id) is None:
+        raise NotFoundException(f"Employer #{employer_id} not found")
     employer = await get_employer(db, employer_id)
     if not can_edit(actor, employer):
         raise PermissionDeniedException("Only SPOCs and leads of the employer's region may edit it")
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; edit that one")
+    if patch.seen and patch.seen != employer_seen(employer):
+        who = (await seen.last_change(db, "employer", employer.id, EDIT_ACTIONS)).by
+        raise seen.Changed(f"{employer.legal_name} was changed meanwhile by {who}: nothing was saved. What is "
+                           "saved now is shown; your entries are kept below — check them against it and save again.")
     before = audit.snapshot(employer, AUDITED_FIELDS)
-    fields = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+    fields = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET and k != "seen"}
     await _apply_fields(db, employer, fields)
     if employer.region_id is not None and not can_edit(actor, employer):
         raise PermissionDeniedException("You may not move an employer into a region you do not work in")
@@ -333,8 +353,9 @@ async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, 
     await db.refresh(employer, RELATIONS)
     old, new = audit.diff(before, audit.snapshot(employer, AUDITED_FIELDS))
     if new:
-        audit.record(db, actor, "employer.update", "employer", employer.id, employer_id=employer.id,
-                     before=old, after=new)
+        verified = old.get("status") == EmployerStatus.provisional and new.get("status") == EmployerStatus.active
+        audit.record(db, actor, "employer.verify" if verified else "employer.update", "employer", employer.id,
+                     employer_id=employer.id, before=old, after=new)
     return employer
 
 

@@ -212,3 +212,15 @@ async def test_regions_and_organizations_are_listed(client, world):
     orgs = (await client.get("/api/organizations", params={"region": "LA-BASIN"}, headers=headers)).json()
     assert {o["name"] for o in orgs["items"]} == {"East LA College", "LA Basin WDB"}
     assert (await client.get("/api/organizations", params={"region": "NOPE"}, headers=headers)).status_code == 422
+
+
+async def test_a_patch_with_a_stale_seen_is_refused_and_one_without_seen_still_saves(client, world, db):
+    e = await world.f.employer("Harbor Freight Lines")
+    spoc, lead = await world.f.auth(world.users["spoc"]), await world.f.auth(world.users["lead"])
+    read = (await client.get(f"/api/employers/{e.id}", headers=lead)).json()
+    r = await client.patch(f"/api/employers/{e.id}", headers=spoc, json={"city": "Long Beach", "seen": read["seen"]})
+    assert r.status_code == 200 and r.json()["seen"] != read["seen"]
+    r = await client.patch(f"/api/employers/{e.id}", headers=lead, json={"city": "Carson", "seen": read["seen"]})
+    assert r.status_code == 409 and "changed meanwhile by Maria Lopez" in r.json()["error"]["message"]
+    r = await client.patch(f"/api/employers/{e.id}", headers=lead, json={"dba": "HFL"})
+    assert r.status_code == 200 and r.json()["city"] == "Long Beach"
