@@ -1,16 +1,17 @@
-"""Employer directory (htmx live search), employer page, create form, SPOC assignment form."""
+"""Employer directory (htmx live search), employer page, create and edit (verify) forms, SPOC assignment form."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import joinedload
 
+from crm import seen
 from crm.audit.models import AuditEvent
 from crm.audit.names import id_names
 from crm.auth.guards import requires_crm_user, requires_staff
@@ -24,12 +25,18 @@ from crm.employers.candidates import Query, match_candidates
 from crm.employers.match_pages import blocking_matches, matches_context
 from crm.employers.models import Employer, SizeBand, SpocAssignment
 from crm.employers.panels import load_panels
-from crm.employers.schemas import AssignIn, EmployerIn
-from crm.errors import FieldError
+from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
+from crm.errors import Conflict, FieldError
 from crm.touches.models import HandOff, Touch, TouchRequest
-from crm.web import flash, form_data, parse_form, redirect, refused, render
+from crm.web import flash, form_data, form_fields, parse_form, redirect, refused, render
 
 PAGE = 25
+# The edit form's fields (EmployerPatch's, as a person edits them) and how the form labels them.
+EDIT_LABELS = (("legal_name", "Legal name"), ("dba", "Doing business as"), ("website", "Website"), ("fein", "FEIN"),
+               ("phone", "Phone"), ("naics_code", "NAICS code"), ("size_band", "Size"),
+               ("address_line", "Street address"), ("city", "City"), ("zip", "ZIP"), ("county", "County"),
+               ("region", "Region"), ("do_not_contact", "Do not contact"), ("notes", "Notes"), ("status", "Status"))
+EDIT_FIELDS = tuple(name for name, _ in EDIT_LABELS if name not in ("do_not_contact", "status"))
 
 
 async def _with_profile(db: Db, employer_id: int) -> Employer:
@@ -88,6 +95,40 @@ async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, 
                   can_edit=service.can_edit(principal, employer),
                   reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit,
                   staff=principal.is_staff)
+
+
+def _saved_values(employer: Employer) -> dict[str, str]:
+    """The employer's record as the edit form shows it."""
+    values = {name: getattr(employer, name) or "" for name in EDIT_FIELDS if name not in ("county", "region")}
+    values["county"] = employer.county.name if employer.county else ""
+    # With a county the region follows it ("As its county's"): a county changed alone moves it along.
+    values["region"] = employer.region.code if employer.region and not employer.county else ""
+    values["do_not_contact"] = "yes" if employer.do_not_contact else ""
+    values["status"] = employer.status
+    return values
+
+
+def _patch_of(form: dict[str, str]) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """The edit form as EmployerPatch fields: what parses, and each field's problem. Every field is sent
+    (blank clears it); an unticked box is "no"; "Verified" makes a provisional employer active."""
+    data = {name: form.get(name, "") for name in EDIT_FIELDS}
+    data["do_not_contact"] = "true" if form.get("do_not_contact") else "false"
+    if form.get("verified"):
+        data["status"] = "active"
+    if form.get("seen"):
+        data["seen"] = form["seen"]
+    return form_fields(data, EmployerPatch)
+
+
+async def _editable(db: Db, principal: Principal, employer_id: int) -> Employer:
+    """The employer if the viewer may edit it (the API's PATCH rule, ``service.can_edit``): 404, 403, or 409
+    for a merged record."""
+    employer = await service.get_employer(db, employer_id)
+    if not service.can_edit(principal, employer):
+        raise PermissionDeniedException("Only SPOCs and leads of the employer's region may edit it")
+    if employer.status == "merged":
+        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; edit that one")
+    return employer
 
 
 class EmployerPages(Controller):
@@ -172,3 +213,72 @@ class EmployerPages(Controller):
             return await employer_page(request, db, principal, employer_id, partial="employers/_spoc.html")
         return redirect(request, f"/employers/{employer_id}")
 
+
+    @get("/{employer_id:int}/edit", guards=[requires_staff])
+    async def edit_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                        employer_id: PathId) -> Template:
+        employer = await _editable(db, principal, employer_id)
+        return await self._edit_form(request, db, employer, _saved_values(employer), {})
+
+    async def _edit_form(self, request: Request[Any, Any, Any], db: Db, employer: Employer, values: dict[str, str],
+                         errors: dict[str, str], status_code: int = 200, stale: bool = False) -> Template:
+        counties = list(await db.scalars(select(County).order_by(County.name)))
+        regions = list(await db.scalars(select(Region).order_by(Region.code)))
+        # Problems of fields the form has no control for (a tampered ``seen``) are said at its top.
+        shown = {name for name, _ in EDIT_LABELS}
+        loose = [f"{k}: {v}" for k, v in errors.items() if k not in shown and k != "form"]
+        if loose:
+            errors = {**errors, "form": "; ".join(filter(None, [errors.get("form"), *loose]))}
+        # ``seen`` and "Saved now" are the record as stored: after a refused save, the user's entries stay in
+        # the fields and saving again is on purpose.
+        return render(request, "employers/edit.html", status_code=status_code, employer=employer, values=values,
+                      errors=errors, counties=counties, regions=regions, size_bands=[b.value for b in SizeBand],
+                      seen=service.employer_seen(employer), stale=stale, saved=_saved_values(employer),
+                      labels=EDIT_LABELS)
+
+    @post("/{employer_id:int}/edit", guards=[requires_staff])
+    async def edit(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                   employer_id: PathId) -> Template | Redirect:
+        employer = await _editable(db, principal, employer_id)
+        was_provisional = employer.status == "provisional"
+        form = await form_data(request)
+        values, wrong = _patch_of(form)
+        try:
+            # Every problem at once: the fields that do not parse, and the service's checks of those that do.
+            try:
+                employer = await service.update_employer(db, principal, employer_id,
+                                                         EmployerPatch(**values))  # type: ignore[arg-type]
+            except FieldError as exc:
+                said = {name for name, _ in wrong}
+                wrong += [w for w in exc.fields if w[0] not in said]
+            except PermissionDeniedException as exc:  # moved into a region the user does not work in
+                wrong.append(("region" if form.get("region") else "county", str(exc.detail)))
+                if len(wrong) == 1:
+                    await db.rollback()
+                    employer = await _editable(db, principal, employer_id)
+                    return await self._edit_form(request, db, employer, form, dict(wrong), status_code=403)
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
+        except HTTPException as exc:
+            errors = await refused(db, exc)
+            employer = await _editable(db, principal, employer_id)
+            return await self._edit_form(request, db, employer, form, errors, status_code=exc.status_code,
+                                         stale=isinstance(exc, seen.Changed))
+        verified = was_provisional and employer.status == "active"
+        flash(request, f"{employer.legal_name} {'verified and ' if verified else ''}saved")
+        return redirect(request, f"/employers/{employer_id}")
+
+    @post("/{employer_id:int}/verify", guards=[requires_staff])
+    async def verify(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                     employer_id: PathId) -> Template | Redirect:
+        """The employer page's one-click verification of a provisional employer (SPEC §2). It changes only
+        the status, so it needs no ``seen``: nothing another user typed can be lost."""
+        await _editable(db, principal, employer_id)
+        try:
+            employer = await service.update_employer(db, principal, employer_id, EmployerPatch(status="active"))
+        except HTTPException as exc:
+            errors = await refused(db, exc)
+            flash(request, "; ".join(errors.values()), "error")
+            return await employer_page(request, db, principal, employer_id, status_code=exc.status_code)
+        flash(request, f"{employer.legal_name} verified: it is no longer provisional")
+        return redirect(request, f"/employers/{employer_id}")
