@@ -29,12 +29,13 @@ async def test_typeahead_partial_lists_candidates_as_choice_buttons_with_explana
 
 
 async def test_typeahead_says_a_name_several_employers_match_needs_a_pick(client, world):
-    """Sent without a pick, such a name waited for a SPOC's confirmation ("needs a match"), unannounced."""
+    """On a form that takes only a picked employer (logging a contact, seating a member) no SPOC confirms
+    anything later: the typeahead says to pick one."""
     await world.f.employer("Torres Equipment Repair", city="Fresno")
     await world.f.employer("Torres Equipment Repair", city="Bakersfield")
-    await login(client, world.users["partner"].email)
+    await login(client, world.users["spoc"].email)
     r = await client.get("/employers/match", params={"employer_name": "Torres Equipment Repair"}, headers=HTMX)
-    assert "2 employers match: pick one" in r.text and "a SPOC will have to confirm" in r.text
+    assert "2 employers match: pick one.</strong>" in r.text and "SPOC will have to confirm" not in r.text
     await world.f.employer("Quokka Quantum Kitchens")
     single = await client.get("/employers/match", params={"employer_name": "Quokka Quantum Kitchens"}, headers=HTMX)
     assert "data-employer-choice" in single.text and "employers match: pick one" not in single.text
@@ -96,8 +97,13 @@ async def test_typeahead_with_empty_fields_renders_nothing(client, world):
 
 async def test_typeahead_says_when_nothing_matches(client, world):
     await login(client, world.users["partner"].email)
-    r = await client.get("/employers/match", params={"employer_name": "Quokka Quantum Kitchens"}, headers=HTMX)
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Quokka Quantum Kitchens"},
+                         headers=HTMX)
     assert r.status_code == 200 and "sending the request creates it as a new (provisional) employer." in r.text
+    # A form that takes only a picked employer creates none.
+    r = await client.get("/employers/match", params={"employer_name": "Quokka Quantum Kitchens"}, headers=HTMX)
+    assert "No employer in OneDoor is likely this one: check the name, or add the employer first." in r.text
+    assert "creates it" not in r.text
 
 
 async def test_typeahead_puts_merely_similar_names_after_saying_a_new_employer_will_be_created(
@@ -108,7 +114,8 @@ async def test_typeahead_puts_merely_similar_names_after_saying_a_new_employer_w
     async with sessionmaker() as db, db.begin():
         await refresh_keys(db, [e.id for e in alike])
     await login(client, world.users["partner"].email)
-    r = await client.get("/employers/match", params={"employer_name": "Zyzzyva Robotics Fabrication"}, headers=HTMX)
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Zyzzyva Robotics Fabrication"},
+                         headers=HTMX)
     said = r.text.index("creates it as a new (provisional) employer, unless it is one of these")
     assert said < r.text.index("Delta Robotics Fabrication") and 'aria-label="Employers with similar names"' in r.text
     assert 'aria-label="Matching employers"' not in r.text

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
+from crm.auth.models import User
 from crm.employers.models import Employer
 from crm.templating import words
 from crm.touches.models import HandOff, Touch, TouchRequest
@@ -440,3 +441,14 @@ async def test_the_panel_reloads_into_its_own_section_so_the_live_region_stays(c
     assert r.status_code == 200 and "<section" not in r.text and "employer-panel" not in r.text
     assert r.text.lstrip().startswith("<h2>Is someone already talking to this employer?</h2>")
     assert "Sunrise Family Dental" in r.text
+
+
+async def test_panel_says_when_the_spoc_is_away_and_who_covers(client, world, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"], backup_spoc_id=world.users["spoc2"].id)
+    await db.execute(update(User).where(User.id == world.users["spoc"].id).values(away=True))
+    await db.commit()
+    await login(client, world.users["partner"].email)
+    panel = (await client.get("/requests/panel", params={"employer_id": e.id},
+                              headers={"HX-Request": "true"})).text
+    assert "Maria Lopez (away; Sam Ortiz covers)" in panel
