@@ -11,10 +11,11 @@ from typing import Annotated, Any
 from litestar import Controller, delete, get, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm import clock
 from crm.audit import service as audit
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, User
@@ -166,6 +167,45 @@ async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: Rou
     return rule
 
 
+async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Region) -> list[int]:
+    """Touches waiting in the region's unassigned queue that the rules now route (a rule just added): each
+    goes to the SPOC routing picks -- which becomes its employer's SPOC, sticky (SPEC §3.5) -- audited,
+    and each SPOC is told once. Runs in the rule's transaction, under the region's lock."""
+    from crm.employers.models import Employer
+    from crm.touches.assign import route
+    from crm.touches.models import OPEN_TOUCH_VALUES, Touch
+    from crm.touches.workflow import notify
+
+    now = clock.now()
+    waiting = (await db.execute(
+        select(Touch.id, Touch.employer_id, Employer.county_id, Employer.naics_code, Employer.legal_name)
+        .join(Employer, Employer.id == Touch.employer_id)
+        .where(Touch.region_id == region.id, Touch.spoc_id.is_(None), Touch.status.in_(OPEN_TOUCH_VALUES))
+        .order_by(Touch.planned_on, Touch.id))).all()
+    routed: dict[int, list[str]] = {}  # SPOC id -> "#12 (Acme)" of the touches now theirs
+    emails: dict[int, str] = {}
+    ids: list[int] = []
+    for touch_id, employer_id, county_id, naics_code, name in waiting:
+        spoc = await route(db, employer_id, county_id, naics_code, region.id, actor, now=now)
+        if spoc.user_id is None:
+            continue
+        await db.execute(update(Touch).where(Touch.id == touch_id, Touch.spoc_id.is_(None))
+                         .values(spoc_id=spoc.user_id, updated_at=now))
+        audit.record(db, actor, "touch.reassign", "touch", touch_id, employer_id=employer_id,
+                     before={"spoc_id": None}, after={"spoc_id": spoc.user_id, "spoc": spoc.name},
+                     note="routed from the unassigned queue by a new routing rule")
+        routed.setdefault(spoc.user_id, []).append(f"#{touch_id} ({name})")
+        if spoc.email:
+            emails[spoc.user_id] = spoc.email
+        ids.append(touch_id)
+    for user_id, touches in routed.items():
+        if user_id in emails and user_id != actor.id:
+            notify(db, emails[user_id], f"{len(touches)} waiting touch(es) routed to you",
+                   f"A new routing rule in {region.code} gave you touches that were waiting in the unassigned "
+                   f"queue: {', '.join(touches)}.", now)
+    return ids
+
+
 async def remove_rule(db: AsyncSession, actor: Principal, region: Region, rule_id: int) -> None:
     """Deactivate a rule; the row stays so sticky assignments can still say which rule made them."""
     require_lead(actor, region)
@@ -205,7 +245,11 @@ class RegionPolicyApi(Controller):
 
     @post("/routing-rules", guards=[requires_staff])
     async def add_rule(self, db: Db, principal: Me, code: RegionCode, data: JSONBody[RoutingRuleIn]) -> RoutingRuleOut:
-        return rule_out(await add_rule(db, principal, await region_by_code(db, code), data))
+        region = await region_by_code(db, code)
+        rule = await add_rule(db, principal, region, data)
+        out = rule_out(rule)
+        out.routed_touches = await route_waiting_touches(db, principal, region)
+        return out
 
     @delete("/routing-rules/{rule_id:int}", guards=[requires_staff])
     async def remove_rule(self, db: Db, principal: Me, code: RegionCode, rule_id: PathId) -> None:

@@ -173,12 +173,15 @@ class RegionPages(Controller):
             data = RoutingRuleIn(pool=pool[:50], naics_prefix=prefix or None,
                                  county=form.get("county") or None, priority=priority)
             await policy.add_rule(db, principal, region, data)
+            routed = await policy.route_waiting_touches(db, principal, region)
         except (FieldError, Conflict) as exc:  # said in the form, not above the page
             await db.rollback()
             errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": str(exc.detail)}
             return await self._page(request, db, principal, code, rule_errors=errors, values={**form, "pool": ticked},
                                     status_code=exc.status_code, partial="region/_rules.html")
-        return await self._after_rule(request, db, principal, region, "Routing rule added")
+        said = "Routing rule added" + (f"; it routed {len(routed)} waiting touch(es): "
+                                       + ", ".join(f"#{t}" for t in routed) if routed else "")
+        return await self._after_rule(request, db, principal, region, said)
 
     @post("/{code:str}/rules/{rule_id:int}/remove")
     async def remove_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],

@@ -191,7 +191,8 @@ async def panel_context(db: Db, viewer: Principal, employer_id: int | None, regi
     blocked_by = "" if not later or budget.next_allowed is None else _limit_words(blocking_limits(
         budget.policy, budget.counted, today, budget.next_allowed - dt.timedelta(days=1)), budget.policy.min_gap_days)
     return {"employer": employer, "region": region, "spoc": assignment.spoc if assignment else None,
-            "backup": assignment.backup_spoc if assignment else None, "touch": touch, "purposes": [_label(p) for p in purposes], "budget": budget, "today": today,
+            "backup": assignment.backup_spoc if assignment else None, "touch": touch,
+            "purposes": [_label(p) for p in purposes], "budget": budget, "today": today,
             "passed": [v for v in here if v.appointment_passed],
             "next_allowed_later": later, "blocked_by": blocked_by,
             "held": await _held_lines(db, viewer, employer.id, region.id),

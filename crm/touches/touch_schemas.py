@@ -282,6 +282,8 @@ class RoutingRuleOut(msgspec.Struct):
     county: str | None
     priority: int
     pool: list[PersonRef]
+    # Adding a rule: the touches it took out of the region's unassigned queue (each to the SPOC it picked).
+    routed_touches: list[int] = []
 
 
 class RoutingRulePage(msgspec.Struct):

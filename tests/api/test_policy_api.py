@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
-from crm.employers.models import RoutingRule
-from crm.touches.models import RegionPolicy
+from crm.employers.models import RoutingRule, SpocAssignment
+from crm.notify.models import OutboxMessage
+from crm.touches.models import RegionPolicy, Touch
 
 POLICY = "/api/regions/LA-BASIN/policy"
 RULES = "/api/regions/LA-BASIN/routing-rules"
@@ -133,3 +134,24 @@ async def test_a_missing_or_unknown_field_is_named_in_the_errors_fields(client, 
     r = await client.put(POLICY, headers=await world.f.auth(world.users["lead"]), json=body)
     assert r.status_code == 422
     assert [f["field"] for f in r.json()["error"]["fields"]] == [field]  # not the handler's "data"
+
+
+async def test_a_new_rule_routes_the_touches_waiting_in_the_unassigned_queue_and_sticks(client, world, db, desk):
+    la = await world.f.employer("Golden State Logistics", county="Los Angeles")
+    bay = await world.f.employer("Harbor Biologics", county="San Mateo")
+    waiting = await desk.touch(la, None)
+    elsewhere = await desk.touch(bay, None, region="BAY-PENINSULA")
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.post(RULES, headers=lead, json={"county": "Los Angeles", "pool": [world.users["spoc"].id]})
+    assert r.status_code == 201 and r.json()["routed_touches"] == [waiting.id], r.text
+    await db.rollback()
+    assert (await db.get(Touch, waiting.id)).spoc_id == world.users["spoc"].id
+    assert (await db.get(Touch, elsewhere.id)).spoc_id is None  # another region's queue is not this rule's
+    # Sticky: the employer's SPOC now, so its next request goes to them.
+    assignment = (await db.scalars(select(SpocAssignment).where(SpocAssignment.employer_id == la.id))).one()
+    assert assignment.spoc_id == world.users["spoc"].id
+    mail = (await db.scalars(select(OutboxMessage).where(OutboxMessage.to_email == "spoc@example.org"))).one()
+    assert f"#{waiting.id} (Golden State Logistics)" in mail.body
+    assert await db.scalar(select(AuditEvent.note).where(AuditEvent.entity_id == waiting.id,
+                                                         AuditEvent.action == "touch.reassign")) == \
+        "routed from the unassigned queue by a new routing rule"

@@ -89,6 +89,15 @@ async def test_lead_adds_and_removes_a_routing_rule_with_htmx(client, world, db)
     assert r.status_code == 200 and "No routing rules" in r.text
 
 
+async def test_a_rule_added_on_the_page_says_which_waiting_touches_it_routed(client, world, db, desk):
+    waiting = await desk.touch(await world.f.employer("Golden State Logistics", county="Los Angeles"), None)
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/rules", headers=csrf(client), follow_redirects=True, data={
+        "county": "Los Angeles", "pool": [str(world.users["spoc"].id)]})
+    assert f"Routing rule added; it routed 1 waiting touch(es): #{waiting.id}" in r.text
+
+
 async def test_rule_without_a_pool_is_refused_in_place(client, world, db):
     await login(client, world.users["lead"].email)
     await client.get("/region")
