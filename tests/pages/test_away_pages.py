@@ -45,7 +45,8 @@ async def test_spoc_marks_themselves_away_without_javascript_and_the_queue_names
     assert "You are marked away" in page and "You are marked away: your backups get your new touches" in page
     away = page.split('id="away"', 1)[1].split("</section>", 1)[0]
     assert "<strong>Sam Ortiz</strong> (1 employer)" in away
-    assert "1 of your employers have no backup" in away
+    # Two sentences, not run together ("…of those employers.1 of your employers…").
+    assert "of those employers. 1 of your employers have no backup" in away
     assert "I'm back" in away and MARK_AWAY not in away
     event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "user.away"))).one()
     assert (event.actor_id, event.entity_id, event.after) == (spoc.id, spoc.id, {"away": True})
