@@ -41,6 +41,7 @@ from crm.touches.models import (
     touch_contact,
     touch_is_open,
 )
+from crm.touches.requests import staff_hold_reason
 from crm.touches.routing import TouchStatus
 from crm.touches.workflow import require_region_staff
 
@@ -400,4 +401,5 @@ async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limi
     if q and q.strip():
         stmt = stmt.where(TouchRequest.employer_id.in_(search_query(q).with_only_columns(Employer.id)))
     rows = await db.execute(stmt.order_by(TouchRequest.release_on, TouchRequest.id).limit(limit))
-    return [HeldRow(*r) for r in rows]
+    # The queue is staff's: a reason intake worded to the requester reads without the "you".
+    return [HeldRow(*r[:7], staff_hold_reason(r.hold_reason), r.region_id) for r in rows]

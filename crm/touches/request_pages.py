@@ -143,8 +143,11 @@ async def _held_lines(db: Db, viewer: Principal, employer_id: int, region_id: in
     staff = viewer.can_in_region(region_id, Role.lead, Role.spoc)
     lines = []
     for r in rows:
-        full = staff or (viewer.organization_id is not None and r.requester_org_id == viewer.organization_id)
-        why = (r.hold_reason or service.BUDGET_USED) if full \
+        requester = viewer.organization_id is not None and r.requester_org_id == viewer.organization_id
+        full = staff or requester
+        # The requester reads "the days you asked for"; staff read the same reason without the "you".
+        why = (r.hold_reason or service.BUDGET_USED) if requester \
+            else (service.staff_hold_reason(r.hold_reason) or service.BUDGET_USED) if full \
             else service.public_hold_reason(r.hold_reason)
         lines.append(HeldLine(_label(r.purpose), r.window_start, r.window_end, r.release_on, why,
                               r.id if full else None))

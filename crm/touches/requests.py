@@ -66,6 +66,8 @@ async def touch_openers(db: AsyncSession, reqs: list[TouchRequest]) -> dict[int,
 BUDGET_USED = "the employer's contact budget is used up"
 BUDGET_HOLD = f"{BUDGET_USED} until then"
 BLACKOUT_HOLD = "the employer asked not to be contacted on the days you asked for"
+# The same reason as staff (and partners other than the requester) read it: nobody there asked for those days.
+BLACKOUT_HOLD_NEUTRAL = "the employer asked not to be contacted on the days requested"
 # A hold after a cancelled touch quotes the SPOC's reason: only its requester and the region's staff read it.
 _CANCELLED_HOLD = re.compile(r"touch #\d+ was cancelled \(")
 
@@ -91,14 +93,20 @@ def cancelled_hold(touch_id: int, reason: str) -> str:
     return f"touch #{touch_id} was cancelled ({reason})"
 
 
+def staff_hold_reason(hold_reason: str | None) -> str | None:
+    """A stored hold reason as someone other than the requester reads it: no "the days you asked for"."""
+    return BLACKOUT_HOLD_NEUTRAL if hold_reason == BLACKOUT_HOLD else hold_reason
+
+
 def public_hold_reason(hold_reason: str | None) -> str:
     """Why a request is held, in words any partner may read: a cancelled touch's reason is the SPOC's note, and
-    only the reasons intake words itself (``hold_words``: all about "the employer") are shown as they are."""
+    only the reasons intake words itself (``hold_words``: all about "the employer") are shown, without "you"."""
     if hold_reason is None:
         return BUDGET_USED
     if _CANCELLED_HOLD.match(hold_reason):
         return "the touch it was on was cancelled"
-    return hold_reason if hold_reason.startswith("the employer") else "held by the region's staff"
+    return staff_hold_reason(hold_reason) or "" if hold_reason.startswith("the employer") \
+        else "held by the region's staff"
 
 
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
@@ -116,7 +124,7 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
         late = "" if window_end is None or release_on <= window_end else (
             f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late"
             if to_requester else f" — after the last day asked for ({human_date(window_end)})")
-        why = hold_reason or BUDGET_HOLD
+        why = (hold_reason if to_requester else staff_hold_reason(hold_reason)) or BUDGET_HOLD
         return f"Held until {human_date(release_on)}: {why}; it will join the first touch made then{late}"
     if status == RequestStatus.NEEDS_MATCH:
         return f"Needs a match: a SPOC will confirm which employer {'you' if to_requester else 'the requester'} meant"

@@ -6,12 +6,12 @@ import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm import clock
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, Touch, TouchRequest
-from crm.touches.requests import human_date
+from crm.touches.requests import BLACKOUT_HOLD, human_date
 from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, next_spring_forward, recorded_statements, seen_in
 from tests.touches.conftest import today
@@ -66,6 +66,23 @@ async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_reques
     assert "job fair booth" in held and f"{release.day} {release:%b %Y}" in held
     assert "training and upskilling" in held and "training_upskilling" not in held
     assert 'id="unassigned-queue"' not in html  # SPOCs do not work the unassigned queue
+
+
+async def test_a_blackout_hold_reads_neutrally_to_staff_and_with_you_to_the_requester(client, world, desk, db):
+    e = await world.f.employer("Far Co")
+    await world.f.assign(e, world.users["spoc"])
+    held = await desk.request(None, world.users["partner"], employer=e, release_in=9)
+    await db.execute(update(TouchRequest).where(TouchRequest.id == held.id).values(
+        hold_reason=BLACKOUT_HOLD))  # as intake stores it
+    await db.commit()
+    await login(client, world.users["spoc"].email)
+    row = _section((await client.get("/queue")).text, "held", None)
+    assert "not to be contacted on the days requested" in row and "you asked for" not in row
+    area = (await client.get(f"/requests/{held.id}")).text.split('id="request-area"', 1)[1].split("</div>", 1)[0]
+    assert "not to be contacted on the days requested" in area and "you asked for" not in area
+    await login(client, world.users["partner"].email)
+    area = (await client.get(f"/requests/{held.id}")).text.split('id="request-area"', 1)[1].split("</div>", 1)[0]
+    assert "not to be contacted on the days you asked for" in area
 
 
 async def test_the_queue_search_narrows_the_held_requests_too(client, world, desk):
