@@ -129,7 +129,7 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
     if status == RequestStatus.NEEDS_MATCH:
         return f"Needs a match: a SPOC will confirm which employer {'you' if to_requester else 'the requester'} meant"
     if status == RequestStatus.COMPLETED:
-        return f"Completed: {(outcome or 'done').replace('_', ' ')}"
+        return f"Completed: {words(outcome) if outcome else 'done'}"
     if status == RequestStatus.DECLINED:
         return f"Declined: {decline_reason or 'no reason given'}"
     if status == RequestStatus.WITHDRAWN:

@@ -322,7 +322,7 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
         note = f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else ""
         notify(db, r.requester.email, f"Outcome of your request for {touch.employer.legal_name}",
                f"Your request #{r.id} ({words(r.purpose)}) was completed on touch #{touch.id}: "
-               f"{r.outcome}.{note}", now)
+               f"{words(r.outcome)}.{note}", now)
     db.add_all(hand_offs)
     await db.flush()
     for h in hand_offs:

@@ -524,6 +524,7 @@ async def test_a_request_bundled_after_the_complete_form_opened_is_asked_for_at_
     await login(client, world.users["spoc"].email)
     opened = (await client.get(f"/queue/touches/{t.id}/forms/complete", headers=HX)).text
     assert f'name="outcome_{first.id}"' in opened
+    assert '<option value="follow_up" >follow-up</option>' in opened and "follow up" not in opened  # as badges say it
     late = await desk.request(t, world.users["partner2"], purpose="event")  # bundled while the form is open
     sent = {f"outcome_{first.id}": "interested", f"note_{first.id}": "call back in May", "channel": "call"}
     for headers, data in (({**HX, **csrf(client)}, sent),

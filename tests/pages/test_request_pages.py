@@ -307,6 +307,7 @@ async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_th
         said = f'<span class="badge {kind}">{words(outcome)}</span>'
         row = page.split(f'id="request-{ids[outcome]}"', 1)[1].split("</tr>", 1)[0]
         assert said in row, outcome
+        assert f"Completed: {words(outcome)}" in row and "follow up" not in row, outcome  # as the badge spells it
         assert said in (await client.get(f"/requests/{ids[outcome]}")).text, outcome
     # The SPOC's card of the touch reads them the same way.
     await login(client, world.users["spoc"].email)
@@ -330,6 +331,17 @@ async def test_a_request_page_speaks_to_the_requester_and_neutrally_to_staff(cli
         assert "Requested dates" in area and "Your dates" not in area, who
         assert "after the last day asked for" in area and "withdraw it" not in area and " you " not in area, who
         assert 'href="/requests">My requests</a>' not in area and 'href="/requests/new"' not in area, who
+
+
+async def test_a_request_page_spells_its_priority_and_status_as_the_lists_do(client, world, desk, db):
+    held = await desk.request(None, world.users["partner"], employer=await world.f.employer("Far Co"), release_in=9)
+    await db.execute(update(TouchRequest).where(TouchRequest.id == held.id).values(
+        priority="time_sensitive", status="needs_match"))
+    await db.commit()
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/requests/{held.id}")).text
+    assert "<dt>Priority</dt><dd>time-sensitive</dd>" in page and "time sensitive" not in page
+    assert '<span class="badge">needs match</span>' in page
 
 
 async def test_partner_cannot_open_another_organizations_request_page(client, world, db):

@@ -192,6 +192,9 @@ async def test_complete_records_an_outcome_per_request_and_creates_hand_offs(cli
     assert (h.to_org_id, h.status, h.touch_id) == (world.orgs["college"].id, "pending", t.id)
     bodies = (await db.scalars(select(OutboxMessage.body).where(OutboxMessage.to_email == "partner@example.org"))).all()
     assert any("interested" in b and "call HR on Monday" in b for b in bodies)
+    r2_mail = (await db.scalars(select(OutboxMessage.body)
+                                .where(OutboxMessage.body.contains(f"request #{r2.id} ")))).all()
+    assert any(": not interested." in b for b in r2_mail) and not any("not_interested" in b for b in r2_mail)
     assert any("forklift certification" in b for b in bodies)  # the college's partner is told of the hand-off
 
 
