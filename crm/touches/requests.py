@@ -115,10 +115,13 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
     """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first),
     or, not ``to_requester``, as staff read it: no "you", and no advice meant for the requester."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
-        verb = "Queued as" if opened_touch else "Bundled into"
-        when = "scheduled for" if touch.status == TouchStatus.SCHEDULED else "planned for"
         where = f"with {touch.spoc_name}" if touch.spoc_id is not None else \
             f"(no SPOC yet: the {touch.region_code} lead assigns one)"
+        if touch.status == TouchStatus.SCHEDULED and opened_touch:
+            # Not "Queued as …, scheduled for": once the SPOC has set the day, the request is no longer queued.
+            return f"Scheduled: touch #{touch.id} {where} on {human_date(touch.planned_on)}"
+        verb = "Queued as" if opened_touch else "Bundled into"
+        when = "scheduled for" if touch.status == TouchStatus.SCHEDULED else "planned for"
         return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}"
     if status == RequestStatus.HELD and release_on is not None:
         late = "" if window_end is None or release_on <= window_end else (

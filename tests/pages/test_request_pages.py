@@ -9,6 +9,7 @@ from crm.auth.models import User
 from crm.employers.models import Employer
 from crm.templating import words
 from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.requests import human_date
 from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, today
 
@@ -342,6 +343,19 @@ async def test_a_request_page_spells_its_priority_and_status_as_the_lists_do(cli
     page = (await client.get(f"/requests/{held.id}")).text
     assert "<dt>Priority</dt><dd>time-sensitive</dd>" in page and "time sensitive" not in page
     assert '<span class="badge">needs match</span>' in page
+
+
+async def test_a_request_on_a_scheduled_touch_says_scheduled_not_queued(client, world, desk):
+    t = await desk.touch(await world.f.employer("Sunrise Family Dental"), world.users["spoc"], status="scheduled",
+                         planned_in=4)
+    first = await desk.request(t, world.users["partner"], status="scheduled")
+    later = await desk.request(t, world.users["partner"], status="scheduled", purpose="event")
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/requests/{first.id}")).text
+    assert f"Scheduled: touch #{t.id} with Maria Lopez on {human_date(t.planned_on)}" in page
+    assert "Queued as" not in page
+    row = (await client.get("/requests")).text.split(f'id="request-{later.id}"', 1)[1].split("</tr>", 1)[0]
+    assert f"Bundled into touch #{t.id} with Maria Lopez, scheduled for {human_date(t.planned_on)}" in row
 
 
 async def test_partner_cannot_open_another_organizations_request_page(client, world, db):
