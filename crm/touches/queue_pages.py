@@ -217,7 +217,7 @@ async def _outcomes_at_their_requests(db: Db, touch_id: int, asked: set[int],
     said = errors["outcomes"].split("; ")
     placed: dict[str, str] = {}
     for request_id in late:
-        if (message := missing_outcome(request_id)) in said:
+        if (message := missing_outcome(request_id, form=True)) in said:
             placed[f"outcome_{request_id}"] = message
             said.remove(message)
     rest = {k: v for k, v in errors.items() if k != "outcomes"}
@@ -449,7 +449,7 @@ class QueuePages(Controller):
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,
                            channel=form.get("channel") or None)
-            await workflow.complete(db, principal, touch_id, data, clock.now())
+            await workflow.complete(db, principal, touch_id, data, clock.now(), form=True)
         except HTTPException as exc:
             errors = await refused(db, exc)
             if "outcomes" in errors:

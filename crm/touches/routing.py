@@ -514,25 +514,30 @@ def choose_spoc(
 # ---------------------------------------------------------------- outcomes and transitions
 
 
-def missing_outcome(request_id: int) -> str:
+def missing_outcome(request_id: int, *, form: bool = False) -> str:
     """What completing a touch is told about a bundled request it gave no outcome for. The complete form
-    asks every request it shows, so the one missing joined the touch after the form was opened."""
-    return f"missing an outcome for request #{request_id}, added after you opened this form"
+    (``form``) asks every request it shows, so the one missing joined the touch after the form was opened;
+    an API client opened no form, and is told only what every request needs."""
+    if form:
+        return f"missing an outcome for request #{request_id}, added after you opened this form"
+    return f"missing an outcome for request #{request_id}: every request on the touch needs one"
 
 
 def _numbered(ids: Sequence[int]) -> str:
     return " and ".join(filter(None, (", ".join(f"#{i}" for i in ids[:-1]), f"#{ids[-1]}")))
 
 
-def validate_outcomes(touch_request_ids: Iterable[int], outcomes: Sequence[tuple[int, str]]) -> None:
+def validate_outcomes(touch_request_ids: Iterable[int], outcomes: Sequence[tuple[int, str]], *,
+                      form: bool = False) -> None:
     """Check that completing a touch gives exactly one valid outcome per bundled request; ``outcomes`` are
-    (request id, outcome) in the order given, so a bad one is named by its place (``outcomes[0].outcome``)."""
+    (request id, outcome) in the order given, so a bad one is named by its place (``outcomes[0].outcome``);
+    ``form``: said to the complete form's user (``missing_outcome``)."""
     expected, given = set(touch_request_ids), {request_id for request_id, _ in outcomes}
-    problems = [missing_outcome(request_id) for request_id in sorted(expected - given)]
+    problems = [missing_outcome(request_id, form=form) for request_id in sorted(expected - given)]
     if unknown := sorted(given - expected):
+        since = "since you opened this form" if form else "to another touch"
         problems.append(f"request{'s' if len(unknown) > 1 else ''} {_numbered(unknown)} "
-                        f"{'are' if len(unknown) > 1 else 'is'} not on this touch (withdrawn or moved since "
-                        "you opened this form)")
+                        f"{'are' if len(unknown) > 1 else 'is'} not on this touch (withdrawn or moved {since})")
     if problems:
         raise RoutingError("outcomes", "; ".join(problems))
     for i, (_, outcome) in enumerate(outcomes):

@@ -276,8 +276,9 @@ CHANNEL_NEEDED = "say how the contact happened: this touch was never scheduled"
 
 
 async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: CompleteIn,
-                   now: dt.datetime) -> Touch:
-    """→ completed with one outcome per bundled request; optional hand-offs to partner organizations."""
+                   now: dt.datetime, *, form: bool = False) -> Touch:
+    """→ completed with one outcome per bundled request; optional hand-offs to partner organizations
+    (``form``: the page's complete form sent it, and its refusals speak of that form)."""
     touch = await _touch_for_update(db, actor, touch_id)
     new_status = _transition(touch, "complete")
     channel = _channel(data.channel)
@@ -291,7 +292,8 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
         wrong.append(("outcomes", "one outcome per request, each request once"))
     else:
         try:
-            validate_outcomes([r.id for r in requests], [(o.request_id, o.outcome) for o in data.outcomes])
+            validate_outcomes([r.id for r in requests], [(o.request_id, o.outcome) for o in data.outcomes],
+                              form=form)
         except RoutingError as exc:
             wrong.append((exc.field, exc.message))
     hand_offs: list[HandOff] = []

@@ -566,18 +566,26 @@ def test_outcomes_for_exactly_the_bundled_requests_are_accepted() -> None:
 
 def test_missing_and_unknown_outcomes_are_named_in_words_for_people() -> None:
     with pytest.raises(RoutingError) as err:
-        validate_outcomes([1, 2], [(1, Outcome.INTERESTED), (3, Outcome.REFERRED)])
+        validate_outcomes([1, 2], [(1, Outcome.INTERESTED), (3, Outcome.REFERRED)], form=True)
     assert err.value.field == "outcomes"
     assert err.value.message == (
         "missing an outcome for request #2, added after you opened this form; "
         "request #3 is not on this touch (withdrawn or moved since you opened this form)")
 
 
+def test_missing_and_unknown_outcomes_said_to_an_api_client_speak_of_no_form() -> None:
+    with pytest.raises(RoutingError) as err:
+        validate_outcomes([1, 2], [(1, Outcome.INTERESTED), (3, Outcome.REFERRED)])
+    assert err.value.message == (
+        "missing an outcome for request #2: every request on the touch needs one; "
+        "request #3 is not on this touch (withdrawn or moved to another touch)")
+
+
 def test_each_missing_outcome_is_said_on_its_own_as_the_form_shows_it_at_its_request() -> None:
     with pytest.raises(RoutingError) as err:
-        validate_outcomes([62, 5, 9], [(5, Outcome.INTERESTED)])
-    assert err.value.message.split("; ") == [missing_outcome(9), missing_outcome(62)]
-    assert missing_outcome(62) == "missing an outcome for request #62, added after you opened this form"
+        validate_outcomes([62, 5, 9], [(5, Outcome.INTERESTED)], form=True)
+    assert err.value.message.split("; ") == [missing_outcome(9, form=True), missing_outcome(62, form=True)]
+    assert missing_outcome(62, form=True) == "missing an outcome for request #62, added after you opened this form"
     with pytest.raises(RoutingError) as err:
         validate_outcomes([], [(4, Outcome.INTERESTED), (7, Outcome.REFERRED), (8, Outcome.REFERRED)])
     assert err.value.message.startswith("requests #4, #7 and #8 are not on this touch")

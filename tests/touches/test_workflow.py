@@ -214,7 +214,7 @@ async def test_outcomes_for_requests_not_on_the_touch_are_422_and_nothing_change
 
 async def test_completing_a_never_scheduled_touch_asks_how_with_every_other_problem_at_once(client, world, db,
                                                                                             bundled):
-    _, t, r1, _ = bundled
+    _, t, r1, r2 = bundled
     before = await _counts(db)
     r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
         "outcomes": [{"request_id": r1.id, "outcome": "interested"}],
@@ -222,6 +222,10 @@ async def test_completing_a_never_scheduled_touch_asks_how_with_every_other_prob
     assert r.status_code == 422
     assert [f["field"] for f in r.json()["error"]["fields"]] == ["channel", "outcomes", "hand_offs[0].need"]
     assert "never scheduled" in r.json()["error"]["fields"][0]["message"]
+    # An API client opened no form: the missing outcome is not said to be "added after you opened this form".
+    assert r.json()["error"]["fields"][1]["message"] == (
+        f"missing an outcome for request #{r2.id}: every request on the touch needs one")
+    assert "form" not in r.text
     assert (await _state(db, t.id))[0].status == "queued" and await _counts(db) == before
 
 
