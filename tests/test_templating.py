@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm.audit.names import moved_words
 from crm.templating import audit_action, audit_value, org_kind, phone
 
 
@@ -40,3 +41,8 @@ def test_audit_changes_name_ids_and_say_what_was_removed():
         ("SPOC", "#9", "Maria Lopez", True),  # a SPOC since deleted reads by number; "spoc" (the name) is not repeated
         ("touch", None, "#12", False), ("contacts", None, ["Ana Ruiz", "#4"], False),
         ("planned on", "2026-11-20", None, True)]  # only before: removed; "outcome" empty both times: left out
+
+
+def test_a_merges_moved_counts_read_as_the_things_moved() -> None:
+    assert moved_words({"employer_contact": 1, "employer_alias": 0, "touch": 2}) == "1 contact, 0 aliases, 2 touches"
+    assert moved_words({"employer_note": 3}) == "3 notes" and moved_words({}) is None

@@ -104,10 +104,32 @@ def change_key(key: str, entity_type: str | None = None) -> str:
     return (key.rsplit("_", 1)[0] if _is_ref(key) else key).replace("_", " ")
 
 
+# A merge's ``moved`` counts are keyed by table; they read as the things moved ("1 contact, 0 aliases").
+TABLE_NOUNS: dict[str, tuple[str, str]] = {
+    "employer_contact": ("contact", "contacts"), "employer_alias": ("alias", "aliases"),
+    "touch": ("touch", "touches"), "touch_request": ("request", "requests"),
+    "spoc_assignment": ("SPOC assignment", "SPOC assignments"), "hand_off": ("hand-off", "hand-offs"),
+}
+
+
+def _table_noun(table: str, n: int) -> str:
+    plain = table.removeprefix("employer_").replace("_", " ")  # (crm.templating.words imports this module)
+    one, many = TABLE_NOUNS.get(table) or (plain, f"{plain}s")
+    return one if n == 1 else many
+
+
+def moved_words(moved: Mapping[str, Any]) -> str | None:
+    """A merge's ``moved`` counts: ``{"employer_contact": 1, "employer_alias": 0}`` -> ``1 contact, 0 aliases``."""
+    return ", ".join(f"{n} {_table_noun(table, n)}" if isinstance(n, int) else f"{table.replace('_', ' ')}: {n}"
+                     for table, n in moved.items()) or None
+
+
 def named(key: str, value: Any, names: Names, entity_type: str | None = None) -> Any:
     """The value with the ids of an id-valued key replaced by names (``#7`` when the row is gone, or
     for ids of things without a name: touches, requests, assignments). A mapping of request ids
-    (``outcomes``) reads ``#12: interested``."""
+    (``outcomes``) reads ``#12: interested``; a merge's ``moved`` counts read ``1 contact, 0 aliases``."""
+    if isinstance(value, dict) and key == "moved":
+        return moved_words(value)
     if isinstance(value, dict):
         return ", ".join(f"#{k}: {str(v).replace('_', ' ')}" for k, v in value.items()) or None
     found = _kind(entity_type, key)

@@ -76,6 +76,8 @@ async def test_plain_form_merge_redirects_with_a_flash_and_the_loser_page_points
     assert f'href="/employers/{acme.id}"' in tomb.text and "Merged into" in tomb.text
     survivor = await client.get(f"/employers/{acme.id}")
     assert "Merged from" in survivor.text and "Undo merge" in survivor.text and "Acme Corp." in survivor.text
+    trail = survivor.text.split("Merged with another record", 1)[1].split("</tr>", 1)[0]
+    assert "moved: " in trail and "#employer_" not in trail and "0 aliases" in trail, trail
 
 
 async def test_htmx_merge_swaps_the_pair_for_the_result_with_undo(client, world, sessionmaker):
