@@ -74,6 +74,10 @@ async def test_plain_form_merge_redirects_with_a_flash_and_the_loser_page_points
     assert (await _fresh(db, Employer, acme2.id)).merged_into_id == acme.id
     tomb = await client.get(f"/employers/{acme2.id}")
     assert f'href="/employers/{acme.id}"' in tomb.text and "Merged into" in tomb.text
+    spoc = tomb.text.split('id="spoc"', 1)[1].split("</h3>", 1)[0]
+    assert "unassigned queue" not in spoc
+    assert (f'This record was merged into <a href="/employers/{acme.id}">employer #{acme.id}</a>: requests go to '
+            "that employer and its SPOC") in spoc
     survivor = await client.get(f"/employers/{acme.id}")
     assert "Merged from" in survivor.text and "Undo merge" in survivor.text and "Acme Corp." in survivor.text
     trail = survivor.text.split("Merged with another record", 1)[1].split("</tr>", 1)[0]
