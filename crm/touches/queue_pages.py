@@ -493,12 +493,10 @@ class QueuePages(Controller):
         try:
             data = _struct(ReassignIn, spoc_id=_ints([form.get("spoc_id", "")], "spoc_id")[0],
                            reason=form.get("reason") or None, seen=form.get("seen") or None)
-            touch = await workflow.reassign(db, principal, touch_id, data, clock.now())
+            done = await workflow.reassign(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "reassign", form)
-        return await self._done(request, db, principal, touch_id,
-                                f"Touch #{touch_id} is now {touch.spoc.name if touch.spoc else 'unassigned'}'s",
-                                regroup=True)
+        return await self._done(request, db, principal, touch_id, done.said, regroup=True)
 
     @post("/requests/{request_id:int}/release")
     async def release_request(self, request: Request[Any, Any, Any], db: Db, principal: Me,

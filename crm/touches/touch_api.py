@@ -31,6 +31,7 @@ from crm.touches.touch_schemas import (
     CompleteIn,
     LogTouchIn,
     PersonRef,
+    ReassignedOut,
     ReassignIn,
     ScheduleIn,
     TimelineOut,
@@ -148,9 +149,17 @@ class TouchApi(Controller):
         return await _reloaded(db, await workflow.cancel(db, principal, touch_id, data, now_utc()))
 
     @post("/{touch_id:int}/reassign", status_code=200)
-    async def reassign(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[ReassignIn]) -> TouchOut:
-        """Give the touch to another SPOC or lead of its region: leads of the region (and admins) only."""
-        return await _reloaded(db, await workflow.reassign(db, principal, touch_id, data, now_utc()))
+    async def reassign(self, db: Db, principal: Me, touch_id: PathId,
+                       data: JSONBody[ReassignIn]) -> ReassignedOut:
+        """Give the touch to another SPOC or lead of its region: leads of the region (and admins) only.
+
+        An unassigned touch of an employer with no SPOC in the region also makes them the employer's SPOC
+        there (``assignment_id``), so its next requests go to them; otherwise the employer's SPOC is unchanged.
+        """
+        done = await workflow.reassign(db, principal, touch_id, data, now_utc())
+        out = await _reloaded(db, done.touch)
+        return ReassignedOut(**msgspec.structs.asdict(out), message=done.said,
+                             assignment_id=done.assignment.id if done.assignment else None)
 
 
 class TimelineApi(Controller):

@@ -174,6 +174,14 @@ class TouchOut(msgspec.Struct):
     seen: str = ""  # send it back with a schedule to be refused if someone scheduled or reassigned it since
 
 
+class ReassignedOut(TouchOut):
+    """A reassigned touch; ``assignment_id``: the employer's SPOC assignment the reassignment made (an
+    unassigned touch of an employer without a SPOC in the region), else None (a one-off)."""
+
+    message: str = ""
+    assignment_id: int | None = None
+
+
 class TouchPage(msgspec.Struct):
     items: list[TouchOut]
     total: int

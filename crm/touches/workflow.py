@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import select
@@ -24,7 +25,8 @@ from crm.db import begin_write
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
-from crm.employers.service import lock_employer
+from crm.employers.schemas import AssignIn
+from crm.employers.service import active_assignment, assign_spoc, lock_employer
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.seen import Changed, digest, instant, last_change
@@ -443,13 +445,34 @@ async def _pause_employer(db: AsyncSession, actor: Principal, touch: Touch, reas
 # ---------------------------------------------------------------- reassign
 
 
+@dataclass(frozen=True, slots=True)
+class Reassigned:
+    """A reassigned touch, and the employer's SPOC assignment the reassignment made (None: a one-off)."""
+
+    touch: Touch
+    assignment: SpocAssignment | None
+
+    @property
+    def said(self) -> str:
+        owner = self.touch.spoc.name if self.touch.spoc else "unassigned"
+        done = f"Touch #{self.touch.id} is now {owner}'s"
+        if self.assignment is None:
+            return done
+        return (f"{done}, and {owner} is now {self.touch.employer.legal_name}'s SPOC in "
+                f"{self.assignment.region.code}: its next requests go to them")
+
+
 async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: ReassignIn,
-                   now: dt.datetime) -> Touch:
-    """Give an open touch to another SPOC or lead of its region (the employer's assignment is unchanged).
+                   now: dt.datetime) -> Reassigned:
+    """Give an open touch to another SPOC or lead of its region. A touch of an employer with a SPOC there
+    is a one-off (the employer's assignment is unchanged); an unassigned touch of an employer without one
+    also makes that person the employer's SPOC, in the same transaction (SPEC §3.5: sticky once assigned,
+    so the employer's next request does not go back to the unassigned queue).
 
     Leads only (SPEC §1: assigning and reassigning SPOCs, and the unassigned queue, are the lead's).
     """
     touch = await _touch_for_update(db, actor, touch_id)
+    was_unassigned = touch.spoc_id is None
     if not actor.can_in_region(touch.region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this touch's region may reassign it")
     _transition(touch, "reassign")
@@ -469,7 +492,15 @@ async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: Reas
            f"{actor.name} reassigned touch #{touch.id} to you.", now)
     _tell_requesters(db, await _riding(db, touch), f"New SPOC for touch #{touch.id}",
                      f"{spoc.name} now handles your touch with {touch.employer.legal_name}.", now)
-    return touch
+    assignment = None
+    if was_unassigned and await active_assignment(db, touch.employer_id, touch.region_id) is None:
+        await db.refresh(touch, ["region"])
+        why = (data.reason or "").strip()
+        # assign_spoc audits it (spoc.assign) and hands the employer's other unassigned touches here over too.
+        assignment = await assign_spoc(db, actor, touch.employer_id, AssignIn(
+            region=touch.region.code, spoc_id=spoc.id, replaces_assignment_id=None,
+            reason=f"given unassigned touch #{touch.id}" + (f": {why}" if why else "")), now)
+    return Reassigned(touch, assignment)
 
 
 # ---------------------------------------------------------------- log an unsolicited touch

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from crm import clock
 from crm.audit.models import AuditEvent
+from crm.employers.models import SpocAssignment
 from crm.notify.models import OutboxMessage
 from crm.touches.models import EmployerBlackout, HandOff, RegionPolicy, Touch, TouchRequest
 from crm.touches.requests import human_date
@@ -380,6 +381,62 @@ async def test_reassign_to_another_spoc_of_the_region(client, world, db, bundled
                           json={"spoc_id": world.users["spoc2"].id, "reason": "Maria on leave"})
     assert r.status_code == 200 and r.json()["spoc"]["name"] == "Sam Ortiz"
     assert "spoc2@example.org" in (await db.scalars(select(OutboxMessage.to_email))).all()
+
+
+async def test_giving_an_unassigned_touch_to_a_spoc_makes_them_the_employers_spoc_for_its_next_request(
+        client, world, db, desk):
+    e = await world.f.employer("Nobody's Co")
+    unassigned = await desk.touch(e, None)
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.post(f"/api/touches/{unassigned.id}/reassign", headers=lead,
+                          json={"spoc_id": world.users["spoc2"].id, "reason": "knows the owner"})
+    assert r.status_code == 200, r.text
+    assert r.json()["spoc"]["name"] == "Sam Ortiz" and r.json()["assignment_id"] is not None
+    assert r.json()["message"] == (f"Touch #{unassigned.id} is now Sam Ortiz's, and Sam Ortiz is now Nobody's Co's "
+                                   "SPOC in LA-BASIN: its next requests go to them")
+    await db.rollback()
+    a = (await db.scalars(select(SpocAssignment).where(SpocAssignment.employer_id == e.id))).one()
+    assert (a.id, a.spoc_id, a.ended_at) == (r.json()["assignment_id"], world.users["spoc2"].id, None)
+    assert a.reason == f"given unassigned touch #{unassigned.id}: knows the owner"
+    assert await db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "spoc.assign", AuditEvent.employer_id == e.id)) == 1
+    # Sticky: with that touch gone, the employer's next request goes to Sam, not the unassigned queue.
+    assert (await client.post(f"/api/touches/{unassigned.id}/cancel", headers=lead,
+                              json={"reason": "owner away"})).status_code == 200
+    asked = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json={
+        "employer_id": e.id, "region": "LA-BASIN", "purpose": "hiring", "summary": "interns",
+        "window_start": today().isoformat(), "window_end": (today() + dt.timedelta(days=30)).isoformat()})
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["touch_id"] != unassigned.id and asked.json()["spoc"]["name"] == "Sam Ortiz"
+
+
+async def test_reassigning_one_touch_of_an_employer_with_a_spoc_leaves_its_assignment_alone(
+        client, world, db, bundled):
+    e, t, _, _ = bundled
+    assignment = await world.f.assign(e, world.users["spoc"])
+    r = await client.post(f"/api/touches/{t.id}/reassign", headers=await world.f.auth(world.users["lead"]),
+                          json={"spoc_id": world.users["spoc2"].id})
+    assert r.status_code == 200 and r.json()["assignment_id"] is None
+    assert r.json()["message"] == f"Touch #{t.id} is now Sam Ortiz's"
+    await db.rollback()
+    current = (await db.scalars(select(SpocAssignment).where(SpocAssignment.employer_id == e.id,
+                                                             SpocAssignment.ended_at.is_(None)))).one()
+    assert (current.id, current.spoc_id) == (assignment.id, world.users["spoc"].id)
+
+
+async def test_an_unassigned_touch_given_away_on_the_queue_page_says_the_employer_has_a_spoc_now(
+        client, world, db, desk):
+    e = await world.f.employer("Nobody's Co")
+    unassigned = await desk.touch(e, None)
+    await login(client, world.users["lead"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{unassigned.id}/reassign", headers={"HX-Request": "true", **csrf(client)},
+                          data={"spoc_id": str(world.users["spoc2"].id)})
+    assert r.status_code == 200, r.text
+    assert "and Sam Ortiz is now Nobody&#39;s Co&#39;s SPOC in LA-BASIN" in r.text
+    await db.rollback()
+    assert (await db.scalars(select(SpocAssignment.spoc_id).where(SpocAssignment.employer_id == e.id))).all() == [
+        world.users["spoc2"].id]
 
 
 @pytest.mark.parametrize("who", ["spoc", "spoc2"])
