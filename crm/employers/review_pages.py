@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, PermissionDeniedException
@@ -109,7 +111,7 @@ class ReviewPages(Controller):
             return await self._pair_error(request, db, principal, candidate_id, exc)
         if is_htmx(request):
             return render(request, "employers/_merge_result.html", m=m, blockers=await _undo_state(db, m),
-                          touches_said=merge.touches_said(m))
+                          touches_said=merge.touches_said(m), pair_count_oob=await _pair_count(request, db, principal))
         flash(request, _merged(m))
         return redirect(request, "/employers/review")
 
@@ -124,7 +126,8 @@ class ReviewPages(Controller):
                 raise
             return await self._pair_error(request, db, principal, candidate_id, exc)
         if is_htmx(request):
-            return render(request, "employers/_merge_dismissed.html", c=c)
+            return render(request, "employers/_merge_dismissed.html", c=c,
+                          pair_count_oob=await _pair_count(request, db, principal))
         flash(request, f"Remembered: {c.employer_a.legal_name} and {c.employer_b.legal_name} are not duplicates")
         return redirect(request, "/employers/review")
 
@@ -178,9 +181,27 @@ class ReviewPages(Controller):
             found = await db.get(EmployerMerge, merge_id)
             return redirect(request, f"/employers/{found.survivor_id if found else ''}")
         if is_htmx(request):
-            return render(request, "employers/_merge_result.html", m=m, blockers=[])
+            return render(request, "employers/_merge_result.html", m=m, blockers=[],
+                          pair_count_oob=await _pair_count(request, db, principal))
         flash(request, f"Undid the merge: {m.loser.legal_name} is its own employer again")
         return redirect(request, f"/employers/{m.loser_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class PairCount:
+    total: int
+
+
+async def _pair_count(request: Request[Any, Any, Any], db: AsyncSession, principal: Principal) -> PairCount:
+    """The review page's count after an htmx merge, dismissal or undo (sent out of band), for the region
+    the page was filtered by."""
+    shown = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+    region = (shown.get("region") or [""])[0].strip() or None
+    try:
+        _, total = await duplicates.list_candidates(db, principal, region=region, limit=1)
+    except HTTPException:  # a region code the page no longer knows: the count of every region led
+        _, total = await duplicates.list_candidates(db, principal, limit=1)
+    return PairCount(total)
 
 
 def _merged(m: EmployerMerge) -> str:

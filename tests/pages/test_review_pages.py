@@ -87,14 +87,19 @@ async def test_plain_form_merge_redirects_with_a_flash_and_the_loser_page_points
 async def test_htmx_merge_swaps_the_pair_for_the_result_with_undo(client, world, sessionmaker):
     acme, acme2, pair = await _queued(world, sessionmaker)
     await login(client, world.users["lead"].email)
-    await client.get("/employers/review")
-    r = await client.post(f"/employers/review/{pair.id}/merge", data={"survivor_id": str(acme.id)},
-                          headers={**HTMX, **csrf(client)})
+    page = (await client.get("/employers/review")).text
+    before = int(page.split('<span id="pair-count">', 1)[1].split(" pair", 1)[0])
+    hx = {**HTMX, **csrf(client), "HX-Current-URL": "http://testserver/employers/review"}
+    r = await client.post(f"/employers/review/{pair.id}/merge", data={"survivor_id": str(acme.id)}, headers=hx)
     assert r.status_code == 200 and "<html" not in r.text
     assert "Merged <strong>Acme Corp.</strong>" in r.text and "Undo merge" in r.text
+    # The page's count goes with it, out of band: it said the merged pair was still to review.
+    left = before - 1
+    assert f'<span id="pair-count" hx-swap-oob="true">{left} pair{"" if left == 1 else "s"}</span>' in r.text
     merge_id = r.text.split("/employers/merges/")[1].split("/")[0]
-    u = await client.post(f"/employers/merges/{merge_id}/undo", data={}, headers={**HTMX, **csrf(client)})
+    u = await client.post(f"/employers/merges/{merge_id}/undo", data={}, headers=hx)
     assert u.status_code == 200 and "separate employers again" in u.text
+    assert f'<span id="pair-count" hx-swap-oob="true">{before} pair' in u.text
 
 
 async def test_merge_without_a_survivor_shows_the_error_in_place_and_writes_nothing(client, world, sessionmaker,
@@ -128,6 +133,8 @@ async def test_not_a_duplicate_is_remembered_from_the_page(client, world, sessio
                           headers={**HTMX, **csrf(client)})
     assert r.status_code == 200 and "Remembered" in r.text and "<html" not in r.text
     assert (await _fresh(db, DuplicateCandidate, pair.id)).status == "dismissed"
+    left = await db.scalar(select(func.count(DuplicateCandidate.id)).where(DuplicateCandidate.status == "open"))
+    assert f'<span id="pair-count" hx-swap-oob="true">{left} pair{"" if left == 1 else "s"}</span>' in r.text
     again = await client.post(f"/employers/review/{pair.id}/dismiss", data={}, headers={**HTMX, **csrf(client)})
     assert again.status_code == 409 and "already decided" in again.text
 
