@@ -72,3 +72,12 @@ def attrs_of(html: str, tag: str, **match: str) -> dict[str, str]:
     _Find().feed(html)
     assert found, f"no <{tag}> with {match}"
     return found[0]
+
+
+def assert_selects_tied(html: str, names: tuple[str, ...], prefix: str = "") -> None:
+    """Each select ``name`` is marked invalid and described by its error, ``{prefix}{name}-error``."""
+    tied = tied_errors(html)
+    assert set(names) <= set(tied), tied
+    for name in names:
+        select_ = attrs_of(html, "select", name=name)
+        assert select_["aria-invalid"] == "true" and select_["aria-describedby"] == f"{prefix}{name}-error", name

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
 from crm.partnerships.models import PartnershipMeeting, PartnershipMember, SectorPartnership
 from crm.touches.models import Touch
-from tests.a11y import attrs_of, tied_errors
+from tests.a11y import assert_selects_tied, attrs_of, tied_errors
 from tests.factories import csrf, login, said_beside, seen_in, today
 
 
@@ -148,11 +148,7 @@ async def test_member_form_says_every_problem_at_once_beside_each_field(client, 
                           data={"name": "Late Joiner", "member_type": "alien", "role": "boss",
                                 "organization_id": "999999"})
     assert r.status_code == 422
-    tied = tied_errors(r.text)
-    assert {"member_type", "role"} <= set(tied), tied
-    for name in ("member_type", "role"):
-        select_ = attrs_of(r.text, "select", name=name)
-        assert select_["aria-invalid"] == "true" and select_["aria-describedby"] == f"member-{name}-error"
+    assert_selects_tied(r.text, ("member_type", "role"), prefix="member-")
     r = await client.post(f"/councils/{a['council']['id']}/members", headers={"HX-Request": "true", **csrf(client)},
                           data={"name": "Late Joiner", "member_type": "industry", "organization_id": "999999"})
     assert r.status_code == 422 and "organization_id" in tied_errors(r.text), r.text[-2000:]

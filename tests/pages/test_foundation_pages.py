@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from crm.directory.models import Organization
 from crm.employers.models import Employer, SpocAssignment
-from tests.a11y import attrs_of, tied_errors
+from tests.a11y import assert_selects_tied, attrs_of, tied_errors
 from tests.factories import csrf, login
 
 
@@ -198,11 +198,7 @@ async def test_create_employer_form_rerenders_with_field_errors_and_writes_nothi
     r = await client.post("/employers/new", data={"legal_name": "Acme", "size_band": "huge", "county": "Atlantis",
                                                   "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 422
-    tied = tied_errors(r.text)
-    assert {"size_band", "county"} <= set(tied), tied
-    for name in ("size_band", "county"):
-        select_ = attrs_of(r.text, "select", name=name)
-        assert select_["aria-invalid"] == "true" and select_["aria-describedby"] == f"{name}-error"
+    assert_selects_tied(r.text, ("size_band", "county"))
     assert await db.scalar(select(func.count(Employer.id))) == 0
     r = await client.post("/employers/new", data={"legal_name": "Acme Tools", "county": "Los Angeles",
                                                   "_csrf_token": client.cookies.get("csrftoken")})
