@@ -213,7 +213,6 @@ class EmployerPages(Controller):
             return await employer_page(request, db, principal, employer_id, partial="employers/_spoc.html")
         return redirect(request, f"/employers/{employer_id}")
 
-
     @get("/{employer_id:int}/edit", guards=[requires_staff])
     async def edit_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                         employer_id: PathId) -> Template:

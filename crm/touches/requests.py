@@ -105,8 +105,9 @@ def public_hold_reason(hold_reason: str | None) -> str:
         return BUDGET_USED
     if _CANCELLED_HOLD.match(hold_reason):
         return "the touch it was on was cancelled"
-    return staff_hold_reason(hold_reason) or "" if hold_reason.startswith("the employer") \
-        else "held by the region's staff"
+    if not hold_reason.startswith("the employer"):
+        return "held by the region's staff"
+    return BLACKOUT_HOLD_NEUTRAL if hold_reason == BLACKOUT_HOLD else hold_reason
 
 
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
