@@ -45,7 +45,7 @@ class TouchRef:
     planned_on: dt.date
     spoc_id: int | None
     spoc_name: str | None
-    region_code: str | None  # needed only when there is no SPOC ("the X lead assigns one")
+    region_code: str | None  # needed only when there is no SPOC ("it waits in X's unassigned queue")
 
 
 def employer_display_name(legal_name: str, dba: str | None) -> str:
@@ -117,7 +117,7 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
     or, not ``to_requester``, as staff read it: no "you", and no advice meant for the requester."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
         where = f"with {touch.spoc_name}" if touch.spoc_id is not None else \
-            f"(no SPOC yet: the {touch.region_code} lead assigns one)"
+            f"(no SPOC yet: it waits in {touch.region_code}'s unassigned queue)"
         if touch.status == TouchStatus.SCHEDULED and opened_touch:
             # Not "Queued as …, scheduled for": once the SPOC has set the day, the request is no longer queued.
             return f"Scheduled: touch #{touch.id} {where} on {human_date(touch.planned_on)}"

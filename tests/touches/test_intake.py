@@ -73,7 +73,7 @@ async def test_a_touch_nobody_owns_yet_is_explained_in_plain_words(world, sessio
     r = await submit(sessionmaker, world.users["partner"], employer_id=e.id, window_start=TODAY, window_end=day(20))
     touch = await db.get_one(Touch, r.body.touch_id)
     assert touch.spoc_id is None
-    assert r.body.decision == (f"Queued as touch #{touch.id} (no SPOC yet: the LA-BASIN lead assigns one), "
+    assert r.body.decision == (f"Queued as touch #{touch.id} (no SPOC yet: it waits in LA-BASIN's unassigned queue), "
                                "planned for 1 March 2027")
 
 
