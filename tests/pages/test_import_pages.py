@@ -146,3 +146,15 @@ async def test_a_lead_imports_only_into_own_region_and_sees_only_own_imports(cli
     await login(client, world.users["bay_lead"].email)
     assert (await client.get(job_url)).status_code == 404
     assert (await client.post(f"{job_url}/run", headers=csrf(client))).status_code == 404
+
+
+async def test_a_row_needing_review_links_the_employers_it_may_be(client, world, db):
+    one = await world.f.employer("ACME Corporation", website="https://acme.com", county="Los Angeles")
+    two = await world.f.employer("ACME Logistics", website="https://acme.com", county="Los Angeles")
+    await login(client, world.users["lead"].email)
+    job_url = (await upload(client, b"legal_name,website\nAcme Widgets,acme.com\n")).headers["location"]
+    await client.post(f"{job_url}/preview", data={"map_0": "legal_name", "map_1": "website"}, headers=csrf(client))
+    preview = (await client.get(job_url)).text
+    assert "Needs review (1)" in preview, preview[-3000:]
+    for e in (one, two):
+        assert f'<a href="/employers/{e.id}">#{e.id} {e.legal_name}</a>' in preview
