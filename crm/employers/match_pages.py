@@ -19,6 +19,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from crm.auth.guards import requires_crm_user
+from crm.auth.models import Role
 from crm.deps import Db
 from crm.directory.service import region_id_for
 from crm.employers.candidates import Candidate, match_candidates
@@ -26,8 +27,10 @@ from crm.employers.match_api import query_from
 from crm.employers.matching import MatchResult
 from crm.employers.models import EmployerContact
 from crm.employers.resolve import Resolution, resolve_employer
+from crm.employers.zips import zip_place
 from crm.errors import FieldError
 from crm.ids import parse_id
+from crm.web import principal_of
 
 SHOWN = 8
 Text = Annotated[str | None, Parameter(max_length=200)]
@@ -83,12 +86,21 @@ class MatchPages(Controller):
                            employer_zip or zip, phone, employer_city or city, strict_fein=False)
         asked = not query.is_empty
         matches = await match_candidates(db, query, limit=SHOWN) if asked else []
-        resolved = None
+        resolved = place = None
         if intake and mode == "pick" and asked:
             resolved = await intake_resolution(db, employer_name, employer_website, employer_fein, employer_zip,
                                                region, city=employer_city)
+            if resolved is not None and resolved.kind == "none":
+                # Where intake files the new employer (intake.employer_as_typed): staff who do not work the
+                # ZIP's region file it in the request's.
+                place = await zip_place(db, employer_zip)
+                viewer = principal_of(request)
+                if place is not None and viewer.is_staff and not viewer.is_admin and not viewer.can_in_region(
+                        place[0], Role.lead, Role.spoc):
+                    place = None
         return HTMXTemplate(template_name="employers/_matches.html",
-                            context=matches_context(matches, mode, asked=asked, resolved=resolved))
+                            context={**matches_context(matches, mode, asked=asked, resolved=resolved),
+                                     "new_place": place})
 
 
 class ContactOptionsPages(Controller):

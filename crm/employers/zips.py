@@ -7,6 +7,11 @@ from __future__ import annotations
 import functools
 
 import zipcodes
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.directory.models import County, Region
+from crm.employers.matching import normalize_zip
 
 
 @functools.cache
@@ -28,3 +33,13 @@ def county_of_zip(zip_code: str | None) -> str | None:
 def warm() -> None:
     """Read the table now (in a worker thread at startup), not in the first request that needs it."""
     _counties()
+
+
+async def zip_place(db: AsyncSession, typed_zip: str | None) -> tuple[int, str, str] | None:
+    """(region id, region code, county) of a California ZIP as typed ("93721", "93721-1234"), or None."""
+    county = county_of_zip(normalize_zip(typed_zip)) if typed_zip else None
+    if county is None:
+        return None
+    row = (await db.execute(select(Region.id, Region.code).join(County, County.region_id == Region.id)
+                            .where(County.name == county))).first()
+    return (row.id, row.code, county) if row is not None else None

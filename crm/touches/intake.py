@@ -39,14 +39,13 @@ from crm.audit import service as audit
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.db import begin_write, lock_keys
-from crm.directory.models import County, Organization, Region
+from crm.directory.models import Organization, Region
 from crm.directory.service import region_id_for
-from crm.employers.matching import normalize_zip
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.resolve import EmployerRef, Resolution, employer_ref, identity_keys, resolve_employer
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer, lock_employer, typed_problems
-from crm.employers.zips import county_of_zip
+from crm.employers.zips import zip_place
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
 from crm.templating import words
@@ -189,16 +188,6 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
     return purpose, priority, window
 
 
-async def _zip_region(db: AsyncSession, typed_zip: str | None) -> tuple[int, str, str] | None:
-    """(region id, region code, county) of a California ZIP as typed, or None."""
-    county = county_of_zip(normalize_zip(typed_zip)) if typed_zip else None
-    if county is None:
-        return None
-    row = (await db.execute(select(Region.id, Region.code).join(County, County.region_id == Region.id)
-                            .where(County.name == county))).first()
-    return (row.id, row.code, county) if row is not None else None
-
-
 async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None,
                   typed_zip: str | None) -> tuple[int, str]:
     """(id, code) of the region a request without ``region`` goes to: the employer's (a new one's: its
@@ -206,7 +195,7 @@ async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | No
     employer's region is not guessed among several: it would be filed there."""
     if employer is not None and employer.region_id is not None and employer.region_code is not None:
         return employer.region_id, employer.region_code
-    if employer is None and (at_zip := await _zip_region(db, typed_zip)) is not None:
+    if employer is None and (at_zip := await zip_place(db, typed_zip)) is not None:
         return at_zip[0], at_zip[1]
     if actor.organization_id is not None:
         org = await db.get(Organization, actor.organization_id, options=[selectinload(Organization.regions)],
@@ -227,7 +216,7 @@ async def employer_as_typed(db: AsyncSession, actor: Principal, typed: Mapping[s
     the request's region. Staff who may not create employers in the ZIP's region file it in the request's."""
     name = str(typed.get("name") or "").strip() or str(typed.get("website") or "").strip() \
         or f"FEIN {typed.get('fein')}"
-    at_zip = await _zip_region(db, typed.get("zip"))
+    at_zip = await zip_place(db, typed.get("zip"))
     county = region = None
     if at_zip is not None and (not actor.is_staff or actor.is_admin
                                or actor.can_in_region(at_zip[0], Role.lead, Role.spoc)):

@@ -217,3 +217,19 @@ async def test_the_typeahead_says_how_many_matched_in_a_status_line_not_by_readi
     assert "<p hidden data-match-summary>No employer on file matches</p>" in r.text
     r = await client.get("/employers/match", params={"employer_name": ""}, headers=HTMX)
     assert "data-match-summary" not in r.text  # nothing typed: nothing said
+
+
+async def test_request_typeahead_says_where_a_new_employer_with_a_california_zip_is_filed(client, world):
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Fresno Almond Packers Co",
+                                                     "employer_zip": "93721"}, headers=HTMX)
+    assert ("Its ZIP is in Fresno County: it is filed in SAN-JOAQUIN, and a request with the region left as the "
+            "employer's goes there.") in r.text
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Reno Freight Lines",
+                                                     "employer_zip": "89501"}, headers=HTMX)
+    assert "creates it as a new (provisional) employer." in r.text and "Its ZIP is in" not in r.text
+    # An LA SPOC's new Fresno employer is filed in the request's region (intake.employer_as_typed): not said.
+    await login(client, world.users["spoc"].email)
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Fresno Almond Packers Co",
+                                                     "employer_zip": "93721"}, headers=HTMX)
+    assert "creates it as a new (provisional) employer." in r.text and "Its ZIP is in" not in r.text
