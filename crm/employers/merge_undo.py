@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Column, Table, delete, or_, select, update
+from sqlalchemy import Column, Date, DateTime, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
@@ -26,15 +26,14 @@ from crm.errors import Conflict
 
 
 def _restore(column: Column[Any], value: Any) -> Any:
+    """A logged value as its column takes it back: dates and date-times were logged as ISO text (``jsonable``);
+    the rest as they were. By the type's affinity, so a decorated type (``DateTimeUTC``) counts as its base."""
     if value is None:
         return None
-    try:
-        kind = column.type.python_type
-    except NotImplementedError:  # SQLAlchemy's answer for a type with no Python type: keep the stored value
-        return value
-    if kind is dt.datetime:
+    affinity = column.type._type_affinity
+    if affinity is DateTime:
         return dt.datetime.fromisoformat(value)
-    if kind is dt.date:
+    if affinity is Date:
         return dt.date.fromisoformat(value)
     return value
 
