@@ -19,7 +19,6 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from crm.auth.guards import requires_crm_user
-from crm.auth.models import Role
 from crm.deps import Db
 from crm.directory.service import region_id_for
 from crm.employers.candidates import Candidate, match_candidates
@@ -27,7 +26,7 @@ from crm.employers.match_api import query_from
 from crm.employers.matching import MatchResult
 from crm.employers.models import EmployerContact
 from crm.employers.resolve import Resolution, resolve_employer
-from crm.employers.zips import zip_place
+from crm.employers.zips import files_at, zip_place
 from crm.errors import FieldError
 from crm.ids import parse_id
 from crm.web import principal_of
@@ -94,9 +93,7 @@ class MatchPages(Controller):
                 # Where intake files the new employer (intake.employer_as_typed): staff who do not work the
                 # ZIP's region file it in the request's.
                 place = await zip_place(db, employer_zip)
-                viewer = principal_of(request)
-                if place is not None and viewer.is_staff and not viewer.is_admin and not viewer.can_in_region(
-                        place[0], Role.lead, Role.spoc):
+                if place is not None and not files_at(principal_of(request), place):
                     place = None
         return HTMXTemplate(template_name="employers/_matches.html",
                             context={**matches_context(matches, mode, asked=asked, resolved=resolved),

@@ -42,7 +42,7 @@ from crm.employers.models import (
 )
 from crm.employers.naics import sector_code as naics_sector_code
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
-from crm.employers.zips import county_of_zip
+from crm.employers.zips import zip_place
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
 from crm.touches.assign import eligible_spoc
@@ -223,15 +223,12 @@ async def _county_from_zip(db: AsyncSession, employer: Employer, region_given: i
     """The county of an employer's California ZIP when nobody gave one, so county routing rules and
     county reports see it. It never moves the employer: only a county in the region it is in (or was
     just given) is taken, and an employer with no region gets the ZIP's."""
-    name = county_of_zip(employer.zip)
-    if name is None:
-        return
-    county = await db.scalar(select(County).where(County.name == name))
-    if county is None:
+    place = await zip_place(db, employer.zip)
+    if place is None:
         return
     region_id = region_given if region_given is not None else employer.region_id
-    if region_id is None or region_id == county.region_id:
-        employer.county_id, employer.region_id = county.id, county.region_id
+    if region_id is None or region_id == place.region_id:
+        employer.county_id, employer.region_id = place.county_id, place.region_id
 
 
 def can_reach_contacts(principal: Principal) -> bool:

@@ -5,11 +5,14 @@ the first read parses the whole country (about a second), so the app warms it in
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import zipcodes
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.auth.models import Role
+from crm.auth.principal import Principal
 from crm.directory.models import County, Region
 from crm.employers.matching import normalize_zip
 
@@ -35,11 +38,26 @@ def warm() -> None:
     _counties()
 
 
-async def zip_place(db: AsyncSession, typed_zip: str | None) -> tuple[int, str, str] | None:
-    """(region id, region code, county) of a California ZIP as typed ("93721", "93721-1234"), or None."""
+class ZipPlace(NamedTuple):
+    """Where a California ZIP lies."""
+
+    region_id: int
+    region_code: str
+    county_id: int
+    county: str
+
+
+async def zip_place(db: AsyncSession, typed_zip: str | None) -> ZipPlace | None:
+    """The county and region of a California ZIP as typed ("93721", "93721-1234"), or None."""
     county = county_of_zip(normalize_zip(typed_zip)) if typed_zip else None
     if county is None:
         return None
-    row = (await db.execute(select(Region.id, Region.code).join(County, County.region_id == Region.id)
-                            .where(County.name == county))).first()
-    return (row.id, row.code, county) if row is not None else None
+    row = (await db.execute(select(Region.id, Region.code, County.id.label("county_id"))
+                            .join(County, County.region_id == Region.id).where(County.name == county))).first()
+    return ZipPlace(row.id, row.code, row.county_id, county) if row is not None else None
+
+
+def files_at(actor: Principal, place: ZipPlace) -> bool:
+    """Whether a new employer ``actor`` types in a request is filed at its ZIP's place: a partner's always;
+    staff's only in a region they work (they may not create employers elsewhere), else in the request's."""
+    return not actor.is_staff or actor.is_admin or actor.can_in_region(place.region_id, Role.lead, Role.spoc)

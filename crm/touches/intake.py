@@ -45,7 +45,7 @@ from crm.employers.models import Employer, EmployerStatus
 from crm.employers.resolve import EmployerRef, Resolution, employer_ref, identity_keys, resolve_employer
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer, lock_employer, typed_problems
-from crm.employers.zips import zip_place
+from crm.employers.zips import ZipPlace, files_at, zip_place
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
 from crm.templating import words
@@ -189,14 +189,14 @@ def _validate(data: TouchRequestIn, today: dt.date) -> tuple[Purpose, Priority, 
 
 
 async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | None,
-                  typed_zip: str | None) -> tuple[int, str]:
+                  at_zip: ZipPlace | None) -> tuple[int, str]:
     """(id, code) of the region a request without ``region`` goes to: the employer's (a new one's: its
     California ZIP's, SPEC §2 county → region), else the one region the organization serves. A new
     employer's region is not guessed among several: it would be filed there."""
     if employer is not None and employer.region_id is not None and employer.region_code is not None:
         return employer.region_id, employer.region_code
-    if employer is None and (at_zip := await zip_place(db, typed_zip)) is not None:
-        return at_zip[0], at_zip[1]
+    if employer is None and at_zip is not None:
+        return at_zip.region_id, at_zip.region_code
     if actor.organization_id is not None:
         org = await db.get(Organization, actor.organization_id, options=[selectinload(Organization.regions)],
                            populate_existing=True)
@@ -210,17 +210,16 @@ async def _region(db: AsyncSession, actor: Principal, employer: EmployerRef | No
 
 
 async def employer_as_typed(db: AsyncSession, actor: Principal, typed: Mapping[str, Any],
-                            region_id: int) -> Employer:
+                            region_id: int, at_zip: ZipPlace | None) -> Employer:
     """Create the employer a partner typed (``name``, ``website``, ``fein``, ``city``, ``zip``): in its
-    California ZIP's county (and so that county's region, whichever region the request goes to), else in
-    the request's region. Staff who may not create employers in the ZIP's region file it in the request's."""
+    California ZIP's county (``at_zip``, ``zip_place`` of the typed ZIP; and so that county's region,
+    whichever region the request goes to), else in the request's region. Staff who may not create employers
+    in the ZIP's region file it in the request's."""
     name = str(typed.get("name") or "").strip() or str(typed.get("website") or "").strip() \
         or f"FEIN {typed.get('fein')}"
-    at_zip = await zip_place(db, typed.get("zip"))
     county = region = None
-    if at_zip is not None and (not actor.is_staff or actor.is_admin
-                               or actor.can_in_region(at_zip[0], Role.lead, Role.spoc)):
-        county = at_zip[2]
+    if at_zip is not None and files_at(actor, at_zip):
+        county = at_zip.county
     else:
         region = await db.scalar(select(Region.code).where(Region.id == region_id))
     return await create_employer(db, actor, EmployerIn(
@@ -234,9 +233,9 @@ async def _resolve(db: AsyncSession, query: EmployerQueryIn, region_hint: tuple[
 
 
 async def _provisional_employer(db: AsyncSession, actor: Principal, data: TouchRequestIn,
-                                region_id: int) -> EmployerRef:
+                                region_id: int, at_zip: ZipPlace | None) -> EmployerRef:
     assert data.employer is not None
-    employer = await employer_as_typed(db, actor, msgspec.structs.asdict(data.employer), region_id)
+    employer = await employer_as_typed(db, actor, msgspec.structs.asdict(data.employer), region_id, at_zip)
     if employer.status != EmployerStatus.provisional:
         # SPEC §3.1: an employer created from a request stays provisional until a SPOC verifies it,
         # whoever submitted the request.
@@ -493,8 +492,9 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
             else None
         needs_match = resolution.kind == "review"
         candidate_ids = [e.id for e, _ in resolution.candidates]
-    region_id, region_code = region_hint if region_hint is not None else await _region(
-        db, actor, employer, data.employer.zip if data.employer is not None else None)
+    # A new employer's California ZIP places it (and, with no region given, the request): read once.
+    at_zip = await zip_place(db, data.employer.zip) if employer is None and data.employer is not None else None
+    region_id, region_code = region_hint if region_hint is not None else await _region(db, actor, employer, at_zip)
     override = (data.override_reason or "").strip() or None
     if override is not None and not actor.can_in_region(region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this region may override the pacing budget")
@@ -505,7 +505,7 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
         return await _needs_match(db, actor, asked, query, candidate_ids, now, region_chosen=region_hint is not None)
 
     if employer is None:
-        employer = await _provisional_employer(db, actor, data, region_id)
+        employer = await _provisional_employer(db, actor, data, region_id, at_zip)
         await db.flush()  # its audit events before the intake's (Core inserts do not autoflush)
         await lock_employer(db, employer.id)
     elif data.employer_id is None:

@@ -24,6 +24,7 @@ from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.service import lock_employer
+from crm.employers.zips import zip_place
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
 from crm.touches.budget import load_policy
@@ -106,7 +107,8 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
     before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
     if employer_id is None:
         # The SPOC found none of the candidates right: the employer as the partner typed it.
-        employer = await employer_as_typed(db, actor, req.employer_query or {}, req.region_id)
+        typed = req.employer_query or {}
+        employer = await employer_as_typed(db, actor, typed, req.region_id, await zip_place(db, typed.get("zip")))
         await db.flush()
     else:
         found = await db.get(Employer, employer_id)

@@ -24,11 +24,11 @@ from crm.db import begin_write
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.directory.service import region_by_code
-from crm.employers.models import RoutingRule
+from crm.employers.models import Employer, RoutingRule
 from crm.employers.naics import naics_prefix_problem
 from crm.errors import Conflict, FieldError
-from crm.touches.assign import eligible_spoc
-from crm.touches.models import RegionPolicy
+from crm.touches.assign import eligible_spoc, route
+from crm.touches.models import OPEN_TOUCH_VALUES, RegionPolicy, Touch
 from crm.touches.pacing import PacingPolicy, RoutingError, most_touches_per_period
 from crm.touches.touch_schemas import (
     PersonRef,
@@ -38,6 +38,7 @@ from crm.touches.touch_schemas import (
     RoutingRuleOut,
     RoutingRulePage,
 )
+from crm.touches.workflow import notify
 
 RegionCode = Annotated[str, FromPath]
 
@@ -171,11 +172,6 @@ async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Regi
     """Touches waiting in the region's unassigned queue that the rules now route (a rule just added): each
     goes to the SPOC routing picks -- which becomes its employer's SPOC, sticky (SPEC §3.5) -- audited,
     and each SPOC is told once. Runs in the rule's transaction, under the region's lock."""
-    from crm.employers.models import Employer
-    from crm.touches.assign import route
-    from crm.touches.models import OPEN_TOUCH_VALUES, Touch
-    from crm.touches.workflow import notify
-
     now = clock.now()
     waiting = (await db.execute(
         select(Touch.id, Touch.employer_id, Employer.county_id, Employer.naics_code, Employer.legal_name)
