@@ -28,7 +28,7 @@ from crm.employers.matching import (
 from crm.employers.models import SizeBand
 from crm.employers.schemas import EmployerIn
 from crm.employers.service import sector_for_naics  # the service's own NAICS rule (a pure function)
-from crm.employers.zips import county_of_zip
+from crm.employers.zips import county_of_zip, unused_prefix
 from crm.errors import FieldError, field_message, validation_path
 from crm.inputs import CONTROL, control_message
 
@@ -259,6 +259,8 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
     values["zip"] = normalize_zip(zip_raw) if zip_raw else None
     if zip_raw and not values["zip"]:
         err("zip", f"{zip_raw!r} is not a ZIP code")
+    elif values["zip"] and (why := unused_prefix(values["zip"])):
+        err("zip", why)
 
     county_id = region_id = None
     if county_name := payload["county"]:

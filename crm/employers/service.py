@@ -42,7 +42,7 @@ from crm.employers.models import (
 )
 from crm.employers.naics import sector_code as naics_sector_code
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
-from crm.employers.zips import zip_place
+from crm.employers.zips import unused_prefix, zip_place
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
 from crm.touches.assign import eligible_spoc
@@ -102,6 +102,8 @@ def _zip(raw: str | None) -> str | None:
     zip_code = normalize_zip(typed) if typed and _TYPED_ZIP.fullmatch(typed) else None
     if typed and not zip_code:
         raise ValueError(f"{typed!r} is not a ZIP code (five digits, or ZIP+4)")
+    if zip_code and (why := unused_prefix(zip_code)):
+        raise ValueError(why)
     return zip_code
 
 

@@ -25,6 +25,20 @@ def _counties() -> dict[str, str]:
             for row in zipcodes.filter_by(state="CA") if row["county"]}
 
 
+@functools.cache
+def _prefixes() -> frozenset[str]:
+    """The three-digit prefixes (sectional centers) the country's ZIPs use: 933 of the 1,000."""
+    return frozenset(row["zip_code"][:3] for row in zipcodes.list_all())
+
+
+def unused_prefix(zip_code: str) -> str | None:
+    """Why a normalized ZIP cannot be a U.S. ZIP ("00000": no ZIP begins with 000), or None. Only the
+    prefix is checked: a ZIP opened after the data was made still passes."""
+    if zip_code[:3] in _prefixes():
+        return None
+    return f"{zip_code[:5]} is not a U.S. ZIP code (no ZIP begins with {zip_code[:3]})"
+
+
 def county_of_zip(zip_code: str | None) -> str | None:
     """The California county of a normalized ZIP ("93721" or "93721-1234"), or None: no ZIP, a ZIP outside
     California, or one the data does not place."""
@@ -34,8 +48,9 @@ def county_of_zip(zip_code: str | None) -> str | None:
 
 
 def warm() -> None:
-    """Read the table now (in a worker thread at startup), not in the first request that needs it."""
+    """Read the tables now (in a worker thread at startup), not in the first request that needs them."""
     _counties()
+    _prefixes()
 
 
 class ZipPlace(NamedTuple):

@@ -48,6 +48,21 @@ async def test_an_employer_without_a_county_takes_its_zips_in_its_region(client,
     assert (r.json()["county"], r.json()["region"]) == ("Los Angeles", "LA-BASIN"), r.text
 
 
+@pytest.mark.parametrize("zip_code", ["00000", "00012-3456", "21300"])
+async def test_a_zip_no_us_zip_could_be_is_refused_naming_the_field(client, world, db, zip_code):
+    """No U.S. ZIP begins with 000 or 213 (the zipcodes package's data); 90012 and 02134 do."""
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.post("/api/employers", headers=spoc, json={"legal_name": "Boyle Heights Bakery",
+                                                                "zip": zip_code, "region": "LA-BASIN"})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["fields"] == [{"field": "zip", "message": (
+        f"{zip_code[:5]} is not a U.S. ZIP code (no ZIP begins with {zip_code[:3]})")}]
+    assert await _count(db) == 0
+    r = await client.post("/api/employers", headers=spoc, json={"legal_name": "Boyle Heights Bakery",
+                                                                "zip": "02134", "region": "LA-BASIN"})
+    assert r.status_code == 201, r.text
+
+
 async def test_a_partner_sees_who_the_employers_people_are_but_not_how_to_reach_them(client, world):
     spoc = await world.f.auth(world.users["spoc"])
     e = (await client.post("/api/employers", headers=spoc, json={

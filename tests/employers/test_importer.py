@@ -153,6 +153,12 @@ def test_county_and_region_must_agree_and_the_import_region_limits_rows():
     assert isinstance(errors, list) and errors[0].field == "region"
 
 
+def test_a_zip_no_us_zip_could_be_is_a_row_error_but_a_lost_leading_zero_is_not():
+    assert validate_row(2, {"legal_name": "A", "zip": "00000"}, REF) == [
+        RowError(2, "zip", "00000 is not a U.S. ZIP code (no ZIP begins with 000)")]
+    assert valid_in(REF, {"legal_name": "A", "zip": "2134"})["zip"] == "02134"
+
+
 def test_a_row_without_a_county_takes_its_california_zips_county_within_its_region():
     # 90012 is Los Angeles, 94103 San Francisco (the zipcodes package's data); 10001 is New York.
     assert placed(REF, zip="90012") == (19, 1)
