@@ -7,6 +7,7 @@ from crm.auth.pages import LoginPages
 from crm.councils.chair_pages import ChairPages
 from crm.councils.pages import CouncilPages
 from crm.directory.pages import CrosswalkPages
+from crm.employers.contact_pages import ContactPages
 from crm.employers.import_pages import EmployerImportPages
 from crm.employers.match_pages import ContactOptionsPages, MatchPages
 from crm.employers.pages import EmployerPages
@@ -24,4 +25,4 @@ from crm.touches.transfer_pages import CaseloadPages
 route_handlers: list[ControllerRouterHandler] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
                                 CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
                                 RegionPages, CaseloadPages, RequestPages, EmployerImportPages, ReportPages,
-                                CrosswalkPages, PreferencesPages, ContactOptionsPages]
+                                CrosswalkPages, PreferencesPages, ContactOptionsPages, ContactPages]

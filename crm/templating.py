@@ -127,6 +127,7 @@ AUDIT_ACTIONS = {
     "employer.verify": "Verified as a real employer",
     "employer.preferences": "Contact preferences changed",
     "employer.alias_add": "Other name added", "employer.contact_add": "Contact added",
+    "employer.contact_update": "Contact details changed", "employer.contact_remove": "Contact removed",
     "employer.merge": "Merged with another record", "employer.merge_undo": "Merge undone",
     "employer.merged_into": "Merged into another record", "employer.not_duplicate": "Marked not a duplicate",
     "spoc.assign": "SPOC assigned", "spoc.reassign": "SPOC changed", "spoc.transfer": "Caseload transferred",

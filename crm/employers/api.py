@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import JSONBody, Parameter
 
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role
 from crm.deps import Db, Me, PathId
-from crm.employers import service
-from crm.employers.models import Employer, EmployerStatus, SpocAssignment
+from crm.employers import contacts, service
+from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.schemas import (
     AssignIn,
     AssignmentOut,
     AssignmentPage,
+    ContactIn,
     ContactOut,
+    ContactPatch,
     EmployerIn,
     EmployerOut,
     EmployerPage,
@@ -42,6 +44,10 @@ def employer_out(e: Employer, *, reach_contacts: bool = True) -> EmployerOut:
                              phone=c.phone if reach_contacts else None) for c in e.contacts],
         created_at=e.created_at, updated_at=e.updated_at, seen=service.employer_seen(e),
     )
+
+
+def contact_out(c: EmployerContact) -> ContactOut:
+    return ContactOut(id=c.id, name=c.name, title=c.title, email=c.email, phone=c.phone)
 
 
 def employer_summary(e: Employer) -> EmployerSummary:
@@ -97,6 +103,24 @@ class EmployerApi(Controller):
     async def update_employer(self, db: Db, principal: Me, employer_id: PathId,
                               data: JSONBody[EmployerPatch]) -> EmployerOut:
         return employer_out(await service.update_employer(db, principal, employer_id, data))
+
+    @post("/{employer_id:int}/contacts", guards=[requires_staff])
+    async def add_contact(self, db: Db, principal: Me, employer_id: PathId,
+                          data: JSONBody[ContactIn]) -> ContactOut:
+        """Add a person at the employer (SPOCs and leads of its region). The same e-mail as a contact on file,
+        or without e-mail the same name, is a 422: the person is already there."""
+        return contact_out(await contacts.add_contact(db, principal, employer_id, data))
+
+    @patch("/{employer_id:int}/contacts/{contact_id:int}", guards=[requires_staff])
+    async def update_contact(self, db: Db, principal: Me, employer_id: PathId, contact_id: PathId,
+                             data: JSONBody[ContactPatch]) -> ContactOut:
+        """Correct a contact: only the fields given change; null clears a title, e-mail or phone."""
+        return contact_out(await contacts.update_contact(db, principal, employer_id, contact_id, data))
+
+    @delete("/{employer_id:int}/contacts/{contact_id:int}", guards=[requires_staff])
+    async def remove_contact(self, db: Db, principal: Me, employer_id: PathId, contact_id: PathId) -> None:
+        """Remove a contact no touch and no council or partnership seat names (else 409: correct it instead)."""
+        await contacts.remove_contact(db, principal, employer_id, contact_id)
 
     @get("/{employer_id:int}/spoc-assignments")
     async def list_assignments(self, db: Db, principal: Me, employer_id: PathId) -> AssignmentPage:

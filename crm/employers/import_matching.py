@@ -289,15 +289,3 @@ def fill_empty(existing: Mapping[str, Any], values: Mapping[str, Any]) -> dict[s
     if existing.get("county_id") is None and existing.get("region_id") is None and values.get("region_id"):
         changes["county_id"], changes["region_id"] = values.get("county_id"), values["region_id"]
     return changes
-
-
-def contact_is_new(contact: Mapping[str, Any], existing: Iterable[Mapping[str, Any]]) -> bool:
-    """A contact is already there when the e-mail (or, without e-mail, the name) is."""
-    email = (contact.get("email") or "").lower()
-    name = str(contact.get("name") or "").casefold()
-    for other in existing:
-        if email and (other.get("email") or "").lower() == email:
-            return False
-        if not email and str(other.get("name") or "").casefold() == name:
-            return False
-    return True

@@ -28,6 +28,7 @@ from crm.employers.import_models import ImportBatch, ImportRowKey
 from crm.employers.import_reads import ID_CHUNK, chunks, table_of
 from crm.employers.import_rows import Reference, ValidRow
 from crm.employers.import_tuning import Stages
+from crm.employers.matching import contact_is_new
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, EmployerStatus
 
 _EMPLOYER_COLUMNS = ("legal_name", "name_key", "dba", "website", "domain", "fein", "phone", "naics_code",
@@ -288,7 +289,7 @@ async def _link(db: AsyncSession, linked: list[RowPlan], new_ids: dict[str, int]
                 names[target].add(key)
                 new_aliases.append((target, alias, key))
                 after.setdefault(target, {}).setdefault("aliases_added", []).append(alias)
-        if row.contact and import_matching.contact_is_new(row.contact, contacts.get(target, [])):
+        if row.contact and contact_is_new(row.contact, contacts.get(target, [])):
             contacts.setdefault(target, []).append(row.contact)
             ct = row.contact
             new_contacts.append((target, ct["name"], ct["title"], ct["email"], ct["phone"]))

@@ -72,9 +72,10 @@ def _audit_visible(principal: Principal) -> ColumnElement[bool]:
 async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, employer_id: int,
                         assign_errors: dict[str, str] | None = None, status_code: int = 200,
                         partial: str | None = None, assign_values: dict[str, str] | None = None,
-                        panel: dict[str, Any] | None = None) -> Template:
+                        panel: dict[str, Any] | None = None, **context: Any) -> Template:
     """The employer page (or its ``partial``); ``panel`` stands in for the panel of its template (a form
-    posted without JavaScript, shown again with its problems)."""
+    posted without JavaScript, shown again with its problems); ``context``: what a partial's form adds
+    (the contacts block's refused form, ``crm.employers.contact_pages``)."""
     employer = await _with_profile(db, employer_id)
     history = await service.assignments(db, employer_id)
     show_audit = principal.is_staff
@@ -94,7 +95,7 @@ async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, 
                   assign_values=assign_values or {},
                   can_edit=service.can_edit(principal, employer),
                   reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit,
-                  staff=principal.is_staff)
+                  staff=principal.is_staff, **context)
 
 
 def _saved_values(employer: Employer) -> dict[str, str]:

@@ -27,6 +27,16 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 
+class ContactPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A contact's fields to change: only those present change; null (or blank) clears a title, e-mail or
+    phone."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)] | msgspec.UnsetType = msgspec.UNSET
+    title: Annotated[str, msgspec.Meta(max_length=120)] | None | msgspec.UnsetType = msgspec.UNSET
+    email: Email | None | msgspec.UnsetType = msgspec.UNSET
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None | msgspec.UnsetType = msgspec.UNSET
+
+
 class EmployerIn(msgspec.Struct, forbid_unknown_fields=True):
     legal_name: Name
     dba: Short | None = None

@@ -25,6 +25,7 @@ from crm.emails import optional_email
 from crm.employers.candidates import refresh_keys
 from crm.employers.matching import (
     LEGAL_FORMS,
+    contact_is_new,
     name_key,
     normalize_domain,
     normalize_fein,
@@ -266,8 +267,10 @@ async def create_employer(db: AsyncSession, actor: Principal, data: EmployerIn) 
             seen.add(key)
             employer.aliases.append(EmployerAlias(name=_clean(alias) or alias, name_key=key))
     for n, contact in enumerate(data.contacts):
-        employer.contacts.append(await _contact(contact.name, contact.title, contact.email, contact.phone,
-                                                at=f"contacts[{n}]."))
+        row = contact_row(contact.name, contact.title, contact.email, contact.phone, at=f"contacts[{n}].")
+        if same := same_person(row, employer.contacts):
+            raise FieldError(*same_person_refusal(row, same, at=f"contacts[{n}]."))
+        employer.contacts.append(row)
     db.add(employer)
     await db.flush()
     await db.refresh(employer, RELATIONS)
@@ -277,31 +280,42 @@ async def create_employer(db: AsyncSession, actor: Principal, data: EmployerIn) 
     return employer
 
 
-async def _contact(name: str, title: str | None, email: str | None, phone: str | None, *,
-                   at: str = "") -> EmployerContact:
-    """A contact as kept; a bad e-mail or phone is a 422 on ``{at}email``/``{at}phone`` (``contacts[1].email``)."""
+def contact_row(name: str, title: str | None, email: str | None, phone: str | None, *,
+                at: str = "") -> EmployerContact:
+    """A contact as kept; a blank name, a bad e-mail or phone is a 422 on ``{at}name``/``{at}email``/
+    ``{at}phone`` (``contacts[1].email``), every problem at once."""
+    wrong: list[tuple[str, str]] = []
+    if not _clean(name):
+        wrong.append((f"{at}name", "is required"))
+    email_n = None
     try:
         email_n = optional_email(email)
     except ValueError as exc:
-        raise FieldError(f"{at}email", f"{email.strip()!r} {exc}" if email else str(exc)) from None
+        wrong.append((f"{at}email", f"{email.strip()!r} {exc}" if email else str(exc)))
     phone_n = normalize_phone(phone) if _clean(phone) else None
     if _clean(phone) and not phone_n:
-        raise FieldError(f"{at}phone", f"{phone!r} is not a valid phone number")
-    return EmployerContact(name=_clean(name) or name, title=_clean(title), email=email_n, phone=phone_n)
+        wrong.append((f"{at}phone", f"{phone!r} is not a valid phone number"))
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+    return EmployerContact(name=_clean(name), title=_clean(title), email=email_n, phone=phone_n)
 
 
-async def add_contact(db: AsyncSession, actor: Principal, employer: Employer, name: str,
-                      title: str | None, email: str | None, phone: str | None) -> EmployerContact:
-    if not can_edit(actor, employer):
-        raise PermissionDeniedException("You may not edit this employer")
-    if not _clean(name):
-        raise FieldError("name", "is required")
-    contact = await _contact(name, title, email, phone)
-    employer.contacts.append(contact)
-    await db.flush()
-    audit.record(db, actor, "employer.contact_add", "employer", employer.id, employer_id=employer.id,
-                 after={"contact": contact.name, "title": contact.title})
-    return contact
+def same_person(contact: EmployerContact, others: Iterable[EmployerContact]) -> EmployerContact | None:
+    """The employer's contact who is already this person (``matching.contact_is_new``, the import's rule: the
+    same e-mail, or without one the same name), or None."""
+    fields = ("name", "email")
+    existing = [o for o in others if o is not contact and (o.id is None or o.id != contact.id)]
+    for other in existing:
+        if not contact_is_new({f: getattr(contact, f) for f in fields}, [{f: getattr(other, f) for f in fields}]):
+            return other
+    return None
+
+
+def same_person_refusal(contact: EmployerContact, other: EmployerContact, *, at: str = "") -> tuple[str, str]:
+    """The field and message refusing ``contact`` as a second record of ``other``."""
+    if contact.email:
+        return f"{at}email", f"{contact.email} is already {other.name}'s e-mail at this employer"
+    return f"{at}name", f"{other.name} is already a contact of this employer (give an e-mail to tell them apart)"
 
 
 async def add_alias(db: AsyncSession, actor: Principal, employer: Employer, alias: str) -> None:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm.employers.import_file import IGNORE, ImportFileError, check_mapping, decode, guess_mapping, read_csv
-from crm.employers.import_matching import KeyIndex, contact_is_new, fill_empty, plan_batch
+from crm.employers.import_matching import KeyIndex, fill_empty, plan_batch
 from crm.employers.import_rows import (
     Reference,
     RowError,
@@ -18,7 +18,7 @@ from crm.employers.import_rows import (
     fast_phone,
     validate_row,
 )
-from crm.employers.matching import normalize_domain, normalize_fein, normalize_phone
+from crm.employers.matching import contact_is_new, normalize_domain, normalize_fein, normalize_phone
 
 REF = Reference(counties={"los angeles": (19, 1), "san francisco": (38, 2)},
                 county_names={19: "Los Angeles", 38: "San Francisco"},

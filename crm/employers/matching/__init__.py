@@ -15,6 +15,7 @@ names relate), pairwise (compare), scan (blocking, clustering), search
 """
 
 from .normalize import (
+    contact_is_new,
     name_key,
     normalize_domain,
     normalize_fein,
@@ -28,6 +29,7 @@ from .search import rank_candidates, resolve
 from .vocab import LEGAL_FORMS
 
 __all__ = [
+    "contact_is_new",
     "LEGAL_FORMS",
     "EmployerRecord",
     "MatchResult",

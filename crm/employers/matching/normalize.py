@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 import tldextract
@@ -298,3 +300,15 @@ def parse_street(address: str | None) -> StreetAddress | None:
     if not street:
         return None
     return StreetAddress(number, direction, "".join(street))
+
+
+def contact_is_new(contact: Mapping[str, Any], existing: Iterable[Mapping[str, Any]]) -> bool:
+    """A contact is already there when the e-mail (or, without e-mail, the name) is."""
+    email = (contact.get("email") or "").lower()
+    name = str(contact.get("name") or "").casefold()
+    for other in existing:
+        if email and (other.get("email") or "").lower() == email:
+            return False
+        if not email and str(other.get("name") or "").casefold() == name:
+            return False
+    return True

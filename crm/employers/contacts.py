@@ -1,0 +1,115 @@
+"""The employer's people (SPEC §2, employer contacts): staff of its region add them, correct them and
+remove the ones no touch or seat names. Each change is audited on the employer.
+
+A person is on file once: a second record with the same e-mail (or, without one, the same name) is
+refused, as the import and the create form refuse it. The check runs under the employer's lock, so two
+people adding the same contact at once cannot both pass it."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.audit import service as audit
+from crm.auth.principal import Principal
+from crm.councils.models import CouncilMember
+from crm.db import begin_write
+from crm.employers.models import Employer, EmployerContact, EmployerStatus
+from crm.employers.schemas import ContactIn, ContactPatch
+from crm.employers.service import can_edit, contact_row, lock_employer, same_person, same_person_refusal
+from crm.errors import Conflict, FieldError
+from crm.partnerships.models import PartnershipMember
+from crm.touches.models import touch_contact
+
+FIELDS = ("name", "title", "email", "phone")
+
+
+async def _editable(db: AsyncSession, actor: Principal, employer_id: int) -> Employer:
+    """The employer, locked for the change, if ``actor`` may edit it: 404, 403, or 409 when merged."""
+    await begin_write(db)
+    await lock_employer(db, employer_id)
+    employer = await db.get(Employer, employer_id, populate_existing=True)
+    if employer is None:
+        raise NotFoundException(f"Employer #{employer_id} not found")
+    if not can_edit(actor, employer):
+        raise PermissionDeniedException("Only SPOCs and leads of the employer's region may change its contacts")
+    if employer.status == EmployerStatus.merged.value:
+        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; "
+                       "change that one's contacts")
+    return employer
+
+
+async def _people(db: AsyncSession, employer_id: int) -> list[EmployerContact]:
+    return list(await db.scalars(select(EmployerContact).where(EmployerContact.employer_id == employer_id)
+                                 .execution_options(populate_existing=True)))
+
+
+def _refuse_second_record(contact: EmployerContact, people: list[EmployerContact]) -> None:
+    if other := same_person(contact, people):
+        raise FieldError(*same_person_refusal(contact, other))
+
+
+async def add_contact(db: AsyncSession, actor: Principal, employer_id: int, data: ContactIn) -> EmployerContact:
+    employer = await _editable(db, actor, employer_id)
+    contact = contact_row(data.name, data.title, data.email, data.phone)
+    _refuse_second_record(contact, await _people(db, employer.id))
+    contact.employer_id = employer.id
+    db.add(contact)
+    await db.flush()
+    audit.record(db, actor, "employer.contact_add", "contact", contact.id, employer_id=employer.id,
+                 after=audit.snapshot(contact, FIELDS))
+    return contact
+
+
+def _contact_of(employer_id: int, contact_id: int, people: list[EmployerContact]) -> EmployerContact:
+    contact = next((c for c in people if c.id == contact_id), None)
+    if contact is None:
+        raise NotFoundException(f"Contact #{contact_id} is not a person at employer #{employer_id}")
+    return contact
+
+
+async def update_contact(db: AsyncSession, actor: Principal, employer_id: int, contact_id: int,
+                         data: ContactPatch) -> EmployerContact:
+    """Change the fields the patch has (a blank title, e-mail or phone clears it)."""
+    employer = await _editable(db, actor, employer_id)
+    people = await _people(db, employer.id)
+    contact = _contact_of(employer.id, contact_id, people)
+    before = audit.snapshot(contact, FIELDS)
+    given = {f: getattr(data, f) for f in FIELDS if getattr(data, f) is not msgspec.UNSET}
+    merged = {**before, **given}
+    checked = contact_row(merged["name"] or "", merged["title"], merged["email"], merged["phone"])
+    checked.id = contact.id
+    _refuse_second_record(checked, people)
+    for field in FIELDS:
+        setattr(contact, field, getattr(checked, field))
+    old, new = audit.diff(before, audit.snapshot(contact, FIELDS))
+    if new:
+        await db.flush()
+        audit.record(db, actor, "employer.contact_update", "contact", contact.id, employer_id=employer.id,
+                     before=old, after=new)
+    return contact
+
+
+async def remove_contact(db: AsyncSession, actor: Principal, employer_id: int, contact_id: int) -> str:
+    """Remove a person no touch and no council or partnership seat names; returns their name. Removing one
+    who was met on a touch would erase who was met (``touch_contact`` cascades), so that is refused."""
+    employer = await _editable(db, actor, employer_id)
+    contact = _contact_of(employer.id, contact_id, await _people(db, employer.id))
+    touches = await db.scalar(select(func.count()).select_from(touch_contact)
+                              .where(touch_contact.c.contact_id == contact.id)) or 0
+    seats = sum([await db.scalar(select(func.count()).where(seat.employer_contact_id == contact.id)) or 0
+                 for seat in (CouncilMember, PartnershipMember)])
+    if touches or seats:
+        why = " and ".join(filter(None, [
+            f"was met on {touches} touch{'es' if touches != 1 else ''}" if touches else "",
+            f"holds {seats} council or partnership seat{'s' if seats != 1 else ''}" if seats else ""]))
+        raise Conflict(f"{contact.name} {why}: removing them would erase that record. Correct their details "
+                       "instead (a new title, or a note that they left).")
+    name = contact.name
+    audit.record(db, actor, "employer.contact_remove", "contact", contact.id, employer_id=employer.id,
+                 before=audit.snapshot(contact, FIELDS))
+    await db.delete(contact)
+    await db.flush()
+    return name
