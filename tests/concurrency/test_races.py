@@ -1,6 +1,6 @@
 """Writes racing each other over real server processes (PostgreSQL: two; SQLite: one): a new employer
-named by many requests at once, writes that wait on an employer a merge holds, roster seats added at
-once, and an import started twice."""
+named by many requests at once, writes that wait on an employer a merge holds, roster seats and one
+employer contact added at once, and an import started twice."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from crm import clock
 from crm.councils.models import CouncilMember
 from crm.employers import merge as merging
 from crm.employers.import_models import ImportJob
-from crm.employers.models import Employer, SpocAssignment
+from crm.employers.models import Employer, EmployerContact, SpocAssignment
 from crm.touches.models import Touch, TouchRequest
 from tests.employers.test_merge import as_principal
 from tests.factories import PASSWORD
@@ -151,6 +151,19 @@ async def test_seats_added_at_once_leave_one_chair_and_one_seat_per_person(serve
     assert await _count(f, CouncilMember.removed_at.is_(None), CouncilMember.role == "chair",
                         what=CouncilMember.id) == 1
     assert await _count(f, CouncilMember.email == "dana@example.com", what=CouncilMember.id) == 1
+
+
+async def test_one_person_added_to_an_employer_many_times_at_once_is_kept_once(servers, staffed):
+    f = staffed.factory
+    spoc = await f.auth(staffed.spoc)
+    url = f"/api/employers/{staffed.employer.id}/contacts"
+    async with _client() as client:
+        answers = await asyncio.gather(*(
+            client.post(f"{servers[i % len(servers)]}{url}", headers=spoc,
+                        json={"name": f"Dana Reyes {i}", "email": "Dana@Example.com" if i % 2 else "dana@example.com"})
+            for i in range(8)))
+    assert sorted(r.status_code for r in answers) == [201] + [422] * 7, [r.text for r in answers]
+    assert await _count(f, EmployerContact.employer_id == staffed.employer.id, what=EmployerContact.id) == 1
 
 
 async def test_an_import_started_twice_at_once_runs_once(servers, staffed):
