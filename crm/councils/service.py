@@ -62,9 +62,9 @@ from crm.db import begin_write, lock_row
 from crm.directory.models import Organization
 from crm.directory.service import check_member_employer, regions_served
 from crm.emails import optional_email
-from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
+from crm.employers.models import EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.naics import naics_prefix_problem
-from crm.employers.service import lock_employer, region_id_for
+from crm.employers.service import lock_employer, locked_employer, region_id_for
 from crm.errors import Conflict, FieldError
 from crm.seen import Changed, digest, last_change
 from crm.touches.models import Touch
@@ -340,7 +340,8 @@ async def add_member(db: AsyncSession, actor: Principal, council: AdvisoryCounci
             raise FieldError("employer_contact_id", "is not a contact of the given employer")
         employer_id = contact.employer_id
     if employer_id is not None:
-        employer = await db.get(Employer, employer_id)
+        # Locked before it is read: a merge committed meanwhile is seen (the seat would stay on the tombstone).
+        employer = await locked_employer(db, employer_id)
         if employer is None:
             raise FieldError("employer_id", f"unknown employer #{employer_id}")
         if employer.status == EmployerStatus.merged:

@@ -14,6 +14,10 @@ employer is read once (``import_reads``); writes skip Core's per-row parameter h
 (``import_writes``); and while SQLite commits a batch in its driver thread (which needs no GIL), the
 main thread validates the next batch and finds its candidates - the two cores work at once
 (``import_tuning`` holds the process and connection settings that help).
+
+Real imports run one at a time (``one_import_at_a_time``): each matches its rows against the key index it
+read when it started, so a second import running beside it would not know the employers the first is
+creating, and both would create them.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import weakref
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.auth.principal import Principal
@@ -44,6 +50,32 @@ from crm.employers.matching import EmployerRecord
 from crm.employers.matching.pairwise import features
 
 log = logging.getLogger("crm.import")
+
+# A fixed key of PostgreSQL's advisory lock space (``lock_keys`` uses hashed names): "OneDoor import".
+_IMPORT_LOCK = 0x0D00_1A9F
+_sqlite_imports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def one_import_at_a_time(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    """Wait for any other import to finish, then hold the turn until this one has. PostgreSQL: a session
+    advisory lock on a connection of its own (not in a transaction meanwhile; a killed process lets go of
+    it with its connection), so imports of every server process and the CLI take turns. SQLite: this
+    process's imports take turns (each batch also holds the database's write lock)."""
+    engine = sessionmaker.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        turn = _sqlite_imports.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with turn:
+            yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _IMPORT_LOCK})
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _IMPORT_LOCK})
+            await conn.commit()
 
 # Rows per all-or-nothing batch (one transaction). 2,000 rather than 1,000 halves the per-batch
 # flush and commit overhead (bench.import_bench, 100,000 rows: 29.5 s -> 24.2 s) while a bad row
@@ -172,12 +204,16 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
         await _update_job(sessionmaker, job_id, total_rows=len(table.rows), processed_rows=0, heartbeat_at=now,
                           status=ImportStatus.previewing.value if dry_run else ImportStatus.running.value)
 
-    with stages("index"):
-        async with sessionmaker() as db:
-            index = await load_index(db)
-    async with batch_sessions(sessionmaker, dry_run) as batch_sessionmaker:
-        processed = await _run_batches(sessionmaker, batch_sessionmaker, raw, batch_size, index, result, actor,
-                                       ref, job_id, dry_run, on_progress)
+    async with AsyncExitStack() as turn:
+        if not dry_run:
+            with stages("wait for another import"):
+                await turn.enter_async_context(one_import_at_a_time(sessionmaker))
+        with stages("index"):
+            async with sessionmaker() as db:
+                index = await load_index(db)
+        async with batch_sessions(sessionmaker, dry_run) as batch_sessionmaker:
+            processed = await _run_batches(sessionmaker, batch_sessionmaker, raw, batch_size, index, result, actor,
+                                           ref, job_id, dry_run, on_progress)
 
     result.seconds = time.perf_counter() - started
     if job_id is not None:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, raiseload
 
 from crm.directory.models import Region
@@ -22,7 +22,7 @@ from crm.employers.candidates import Candidate, Query, find_candidates, load_can
 from crm.employers.matching import EmployerRecord, MatchResult, name_key
 from crm.employers.matching.vocab import FREE_MAIL_DOMAINS
 from crm.employers.models import Employer, EmployerStatus
-from crm.errors import FieldError
+from crm.errors import Conflict, FieldError
 
 Kind = Literal["match", "review", "none"]
 # Merge chains are short (A -> B -> C when B was merged later); the bound only guards a cycle.
@@ -89,20 +89,22 @@ def _ref_stmt(for_update: bool) -> Select[*tuple[Any, ...]]:
                    r.c.code.label("region_code"), e.c.county_id, e.c.naics_code)
             .select_from(e.outerjoin(r, r.c.id == e.c.region_id))
             .where(e.c.id == bindparam("employer_id")))
+    if not for_update:
+        return stmt
+    # Only a live row is locked: PostgreSQL re-checks the condition on a row another transaction changed
+    # while this one waited, and locks nothing when it no longer holds (a merge committed meanwhile).
     # OF employer: the joined region stays unlocked (PostgreSQL refuses to lock an outer join's
     # nullable side); SQLite renders no FOR UPDATE.
-    return stmt.with_for_update(of=e) if for_update else stmt
+    return stmt.where(e.c.status != EmployerStatus.merged.value).with_for_update(of=e)
 
 
-async def employer_ref(db: AsyncSession, employer_id: int, *, for_update: bool = False) -> EmployerRef:
-    """The live employer an id means: a merged one resolves to its survivor (following later merges).
+_MAX_RETRIES = 5
 
-    One statement per employer on the chain; ``for_update`` reads each row with its lock
-    (``SELECT ... FOR UPDATE`` on PostgreSQL), so the caller needs no separate locking statement.
-    Raises FieldError naming ``employer_id`` for an unknown id or a survivor that is gone.
-    """
-    conn = await db.connection()
-    stmt = _ref_stmt(for_update)
+
+async def _survivor(conn: AsyncConnection, employer_id: int) -> Row[Any]:
+    """The live end of ``employer_id``'s merge chain, read without locks. FieldError for an unknown id or a
+    survivor that is gone."""
+    stmt = _ref_stmt(False)
     row = (await conn.execute(stmt, {"employer_id": employer_id})).first()
     if row is None:
         raise FieldError("employer_id", f"no employer #{employer_id}")
@@ -115,8 +117,42 @@ async def employer_ref(db: AsyncSession, employer_id: int, *, for_update: bool =
         row = nxt
     if row.status == EmployerStatus.merged:
         raise FieldError("employer_id", f"employer #{employer_id} was merged and its survivor is gone")
+    return row
+
+
+def _ref(row: Row[Any]) -> EmployerRef:
     return EmployerRef(row.id, row.legal_name, row.dba, row.region_id, row.region_code, row.county_id,
                        row.naics_code)
+
+
+async def employer_ref(db: AsyncSession, employer_id: int, *, for_update: bool = False) -> EmployerRef:
+    """The live employer an id means: a merged one resolves to its survivor (following later merges).
+
+    ``for_update`` (PostgreSQL) locks the live employer's row and only it, so the caller needs no separate
+    locking statement: one statement for a live id. A merged id's chain is read without locks and its
+    survivor locked after: holding the merged row's lock while asking for the survivor's would take them
+    in the opposite order to a merge or its undo (``merge.lock_pair``, by id) and deadlock with them. Once
+    the survivor is locked the chain is read again: a merge undone meanwhile sends the caller to the
+    employer it named. Raises FieldError naming ``employer_id`` for an unknown id or a survivor that is gone.
+    """
+    conn = await db.connection()
+    if not for_update:
+        return _ref(await _survivor(conn, employer_id))
+    locking = _ref_stmt(True)
+    row = (await conn.execute(locking, {"employer_id": employer_id})).first()
+    if row is not None:
+        return _ref(row)
+    for _ in range(_MAX_RETRIES):
+        survivor = await _survivor(conn, employer_id)
+        if survivor.id == employer_id:  # live again (a merge undone): lock it as named
+            row = (await conn.execute(locking, {"employer_id": employer_id})).first()
+        else:
+            row = (await conn.execute(locking, {"employer_id": survivor.id})).first()
+            if row is not None and (await _survivor(conn, employer_id)).id != row.id:
+                row = None  # the chain moved while this waited; the lock taken is harmless, try again
+        if row is not None:
+            return _ref(row)
+    raise Conflict(f"Employer #{employer_id} is being merged or unmerged right now; try again")
 
 
 async def _employers(db: AsyncSession, ranked: list[tuple[EmployerRecord, MatchResult]]

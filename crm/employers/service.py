@@ -67,6 +67,15 @@ async def lock_employer(db: AsyncSession, employer_id: int) -> None:
         await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
 
 
+async def locked_employer(db: AsyncSession, employer_id: int | None) -> Employer | None:
+    """The employer read afresh under its row lock (``lock_employer``), or None for no id or an unknown one:
+    a merge committed while this waited is seen, so nothing new lands on the tombstone."""
+    if employer_id is None:
+        return None
+    await lock_employer(db, employer_id)
+    return await db.get(Employer, employer_id, populate_existing=True)
+
+
 def sector_for_naics(naics: str | None) -> str | None:
     """The NAICS sector code (``31-33`` for manufacturing) a 2-6 digit NAICS code falls in."""
     if not naics:
@@ -344,10 +353,13 @@ async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, 
     meanwhile, compared under the employer's row lock: the edit form sends every field, and a stale one
     would put back what they corrected. Provisional → active is the SPOC's verification (SPEC §2), audited
     as ``employer.verify``. Only a patch with ``seen`` starts its own locked transaction (``lock_row`` commits
-    one in progress): one without changes what it names, inside the caller's transaction, as before."""
+    one in progress): one without changes what it names, inside the caller's transaction, as before. Either
+    reads the employer under its lock, so a merge committed meanwhile is refused, not edited on the tombstone."""
     if patch.seen and await lock_row(db, Employer, employer_id) is None:
         raise NotFoundException(f"Employer #{employer_id} not found")
-    employer = await get_employer(db, employer_id)
+    if not patch.seen:
+        await lock_employer(db, employer_id)
+    employer = await get_employer(db, employer_id, fresh=True)
     if not can_edit(actor, employer):
         raise PermissionDeniedException("Only SPOCs and leads of the employer's region may edit it")
     if employer.status == EmployerStatus.merged:
@@ -372,9 +384,10 @@ async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, 
     return employer
 
 
-async def get_employer(db: AsyncSession, employer_id: int) -> Employer:
-    """The employer with its aliases and contacts (its profile), or a 404."""
-    employer = await db.get(Employer, employer_id, options=PROFILE_LOAD)
+async def get_employer(db: AsyncSession, employer_id: int, *, fresh: bool = False) -> Employer:
+    """The employer with its aliases and contacts (its profile), or a 404; ``fresh``: read from the database
+    even if this session has it (as it is now that a lock is held)."""
+    employer = await db.get(Employer, employer_id, options=PROFILE_LOAD, populate_existing=fresh)
     if employer is None:
         raise NotFoundException(f"Employer #{employer_id} not found")
     await load_profiles(db, [employer])

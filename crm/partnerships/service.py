@@ -38,7 +38,7 @@ from crm.directory.service import check_member_employer, regions_served
 from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.employers.naics import naics_prefix_problem
-from crm.employers.service import can_reach_contacts
+from crm.employers.service import can_reach_contacts, locked_employer
 from crm.errors import Conflict, FieldError
 from crm.partnerships.indicators import (
     MeetingAttendanceView,
@@ -337,7 +337,8 @@ async def add_member(db: AsyncSession, actor: Principal, p: SectorPartnership,
         known = contact.email if can_reach_contacts(actor) else None
         name, email, title = name or contact.name, email or known, title or contact.title
     if data.kind in BUSINESS_KINDS:
-        employer = await db.get(Employer, employer_id)
+        # Locked before it is read: a merge committed meanwhile is seen (the seat would stay on the tombstone).
+        employer = await locked_employer(db, employer_id)
         if employer is None:
             raise FieldError("employer_id", f"unknown employer #{employer_id}")
         if employer.status == EmployerStatus.merged:

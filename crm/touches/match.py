@@ -23,7 +23,7 @@ from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerStatus
-from crm.employers.service import lock_employer
+from crm.employers.service import lock_employer, locked_employer
 from crm.employers.zips import zip_place
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
@@ -110,8 +110,10 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
         typed = req.employer_query or {}
         employer = await employer_as_typed(db, actor, typed, req.region_id, await zip_place(db, typed.get("zip")))
         await db.flush()
+        await lock_employer(db, employer.id)
     else:
-        found = await db.get(Employer, employer_id)
+        # Locked before it is read: a merge committed meanwhile is seen, not decided past.
+        found = await locked_employer(db, employer_id)
         if found is None:
             raise FieldError("employer_id", f"employer #{employer_id} does not exist")
         if found.status == EmployerStatus.merged:
@@ -122,7 +124,6 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
                 and found.region_id != req.region_id):
             # The partner left the region to the employer: the request goes to the employer's region.
             req.region_id = found.region_id
-    await lock_employer(db, employer.id)
     today = clock.local_date(now)
     window = (max(req.window_start, today), req.window_end) if req.window_end >= today else default_window(today)
     state = await employer_state(db, employer.id, now)

@@ -205,7 +205,8 @@ async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Regi
 async def remove_rule(db: AsyncSession, actor: Principal, region: Region, rule_id: int) -> None:
     """Deactivate a rule; the row stays so sticky assignments can still say which rule made them."""
     require_lead(actor, region)
-    rule = await db.get(RoutingRule, rule_id)
+    await _lock_region(db, region)  # two removals at once: one removes it, the other finds it gone
+    rule = await db.get(RoutingRule, rule_id, populate_existing=True)
     if rule is None or rule.region_id != region.id or not rule.active:
         raise NotFoundException(f"Routing rule #{rule_id} not found in {region.code}")
     rule.active = False

@@ -35,7 +35,7 @@ from crm.employers.models import Employer
 from crm.employers.pages import employer_page
 from crm.employers.panels import employer_panel
 from crm.employers.service import can_edit, lock_employer
-from crm.errors import FieldError, validation_path
+from crm.errors import Conflict, FieldError, validation_path
 from crm.touches.budget import counted_dates, load_policy
 from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
@@ -178,8 +178,12 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
     await lock_employer(db, employer.id)  # pacing decisions read these under the same lock
-    # Read again under the lock: the employer row was read before it (its preferred channel).
+    # Read again under the lock: the employer row was read before it (its preferred channel), and a merge
+    # committed meanwhile moved its preferences to the survivor (they would stay on the tombstone).
     await db.refresh(employer)
+    if employer.status == "merged":
+        raise Conflict(f"{employer.legal_name} was merged into employer #{employer.merged_into_id} meanwhile: "
+                       "set the preferences there")
     before = await get_preferences(db, employer)
     if data.seen and data.seen != before.seen:
         who = (await seen.last_change(db, "employer", employer.id, ("employer.preferences",))).by

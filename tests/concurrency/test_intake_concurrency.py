@@ -213,6 +213,17 @@ async def test_the_same_routing_rule_and_a_first_policy_sent_at_once_are_each_wr
 
         assert len(list(await db.scalars(select(RoutingRule.id).where(RoutingRule.active.is_(True))))) == 1
         assert len(list(await db.scalars(select(RegionPolicy.id)))) == 1
+    # The rule removed by several requests at once: one removes it (one audit entry), the others find it gone.
+    rule_id = next(r.json()["id"] for r in rules if r.status_code == 201)
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=copies)) as client:
+        removals = await asyncio.gather(*(
+            client.delete(f"{servers[i % len(servers)]}/api/regions/LA-BASIN/routing-rules/{rule_id}", headers=headers)
+            for i in range(copies)))
+    assert sorted(r.status_code for r in removals) == [204] + [404] * (copies - 1), [r.text for r in removals]
+    async with f.sessionmaker() as db:
+        from crm.audit.models import AuditEvent
+
+        assert len(list(await db.scalars(select(AuditEvent.id).where(AuditEvent.action == "routing_rule.remove")))) == 1
 
 
 async def test_plain_edits_sent_at_once_all_succeed_whatever_the_database(servers, crowd):

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from crm import clock
+from crm.auth.models import User
 from crm.councils.models import CouncilMember
 from crm.employers import merge as merging
 from crm.employers.import_models import ImportJob
 from crm.employers.models import Employer, EmployerContact, SpocAssignment
-from crm.touches.models import Touch, TouchRequest
+from crm.touches.models import EmployerBlackout, Touch, TouchRequest
 from tests.employers.test_merge import as_principal
 from tests.factories import PASSWORD
 
@@ -115,6 +116,74 @@ async def test_requests_and_logged_touches_waiting_on_a_merge_never_land_on_the_
     assert [r.status_code for r in logs] == [409, 409] and "was merged into" in logs[0].text
     assert await _count(f, Touch.employer_id == loser.id, what=Touch.id) == 0
     assert await _count(f, TouchRequest.employer_id == loser.id, what=TouchRequest.id) == 0
+
+
+async def test_requests_naming_a_merged_record_while_its_merge_is_undone_never_deadlock(servers, staffed,
+                                                                                        concurrency_db):
+    """The survivor's id below the merged record's: a merge or its undo locks the two by id (survivor first),
+    so intake must never hold the merged row's lock while it waits for the survivor's."""
+    if concurrency_db[0].startswith("sqlite"):
+        pytest.skip("SQLite writers never wait on a row lock: its database lock serializes them whole")
+    f = staffed.factory
+    board = await f.organization("Undo Board", "workforce_board", ["LA-BASIN"])
+    lead = await f.auth(await f.user("undolead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board))
+    partners = await _partners(f, 2)
+    async with _client() as client:
+        for round_ in range(3):
+            survivor = await f.employer(f"Undo Widgets {round_}")
+            loser = await f.employer(f"Undo Widgets Old Record {round_}")
+            r = await client.post(f"{servers[0]}/api/employers/{loser.id}/merge", headers=lead,
+                                  json={"into": survivor.id, "reason": "same firm"})
+            assert r.status_code in (200, 201), r.text
+            undo = client.post(f"{servers[1 % len(servers)]}/api/employers/merges/{r.json()['id']}/undo",
+                               headers=lead, json={"reason": "not the same after all"})
+            asks = [client.post(f"{servers[i % len(servers)]}/api/touch-requests", headers=partners[i % 2], json={
+                "employer_id": loser.id, "region": "LA-BASIN", "purpose": PURPOSES[i // 2], "summary": "x",
+                "window_start": (clock.today() + dt.timedelta(days=1)).isoformat(),
+                "window_end": (clock.today() + dt.timedelta(days=40)).isoformat()}) for i in range(10)]
+            answers = await asyncio.gather(undo, *asks)
+            assert all(a.status_code < 500 for a in answers), [a.text for a in answers if a.status_code >= 500]
+            assert [a.status_code for a in answers[1:]] == [201] * 10, [a.text for a in answers[1:]]
+            # Every request is on a live record: the survivor's before the undo, the named one's after.
+            on_merged = await _count(f, TouchRequest.employer_id == Employer.id, Employer.status == "merged",
+                                     what=TouchRequest.id)
+            assert on_merged == 0
+
+
+async def test_edits_seats_preferences_and_matches_waiting_on_a_merge_are_refused_not_left_on_the_tombstone(
+        servers, staffed, pair):
+    f, (loser, survivor, lead, _) = staffed.factory, pair
+    (partner,), spoc, lead_auth = await _partners(f, 1), await f.auth(staffed.spoc), await f.auth(lead)
+    async with f.sessionmaker() as db, db.begin():
+        org_id = (await db.scalar(select(User.organization_id).where(User.email == "race0@example.org")))
+        waiting = TouchRequest(requester_id=await db.scalar(select(User.id).where(User.email == "race0@example.org")),
+                               requester_org_id=org_id, region_id=loser.region_id, purpose="hiring", summary="x",
+                               window_start=clock.today(), window_end=clock.today() + dt.timedelta(days=30),
+                               status="needs_match", employer_query={"name": "Acme Widgets"})
+        db.add(waiting)
+    async with _client() as client:
+        council = (await client.post(f"{servers[0]}/api/councils", headers=lead_auth, json={
+            "name": "Widgets Advisory", "owner_organization_id": lead.organization_id, "region": "LA-BASIN"})).json()
+        today = clock.today()
+        answers = await _while_merging(f, lead, loser, survivor, [
+            client.patch(f"{servers[0]}/api/employers/{loser.id}", headers=spoc, json={"notes": "called back"}),
+            client.put(f"{servers[-1]}/api/employers/{loser.id}/preferences", headers=spoc, json={
+                "max_touches": 1, "blackouts": [{"starts_on": (today + dt.timedelta(days=5)).isoformat(),
+                                                 "ends_on": (today + dt.timedelta(days=9)).isoformat()}]}),
+            client.post(f"{servers[0]}/api/councils/{council['id']}/members", headers=lead_auth, json={
+                "name": "Dana Reyes", "member_type": "industry", "employer_id": loser.id}),
+            client.post(f"{servers[-1]}/api/touch-requests/{waiting.id}/match", headers=spoc,
+                        json={"employer_id": loser.id})])
+    assert [r.status_code for r in answers] == [409, 409, 422, 422], [r.text for r in answers]
+    assert all("merged" in r.text for r in answers), [r.text for r in answers]
+    assert partner  # the requester's organization
+    async with f.sessionmaker() as db:
+        tomb = await db.get(Employer, loser.id)
+        assert tomb.status == "merged" and tomb.notes is None
+        assert await db.scalar(select(func.count(CouncilMember.id)).where(CouncilMember.employer_id == loser.id)) == 0
+        assert (await db.get(TouchRequest, waiting.id)).status == "needs_match"
+        assert await db.scalar(select(func.count(EmployerBlackout.id))
+                               .where(EmployerBlackout.employer_id == loser.id)) == 0
 
 
 async def test_a_spoc_assignment_waiting_on_a_merge_is_refused_and_the_survivor_keeps_its_spoc(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -92,6 +93,18 @@ async def test_second_run_of_a_clean_file_changes_nothing(sessionmaker, db):
     second = await run_import(sessionmaker, data)
     assert second.counts["unchanged"] == 3 and second.counts["new"] == 0
     assert (await counts(db))[:4] == after_first[:4]
+
+
+async def test_two_files_naming_the_same_new_employers_imported_at_once_create_each_once(sessionmaker, db):
+    """Each import matches against the index it read at its start: run side by side, both would create the
+    employers neither had seen. They take turns (``one_import_at_a_time``), and the second matches the first's."""
+    rows = [employer(f"Concurrent Fabricators {n}", n) for n in range(12)]
+    a = csv_bytes([{**r, "contact_name": "Ann Lee", "contact_email": f"ann@a{n}.com"} for n, r in enumerate(rows)])
+    b = csv_bytes([{**r, "contact_name": "Bo Diaz", "contact_email": f"bo@b{n}.com"} for n, r in enumerate(rows)])
+    first, second = await asyncio.gather(run_import(sessionmaker, a, batch_size=4),
+                                         run_import(sessionmaker, b, batch_size=4))
+    assert sorted([first.counts["new"], second.counts["new"]]) == [0, 12]
+    assert (await counts(db))[0] == 12
 
 
 async def test_matched_row_links_to_the_existing_employer_and_fills_only_its_empty_fields(sessionmaker, db, factory):
