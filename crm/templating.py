@@ -170,6 +170,18 @@ def audit_value(value: Any) -> str:
     return str(value)
 
 
+def held_words(held: Any) -> str:
+    """What a change of the pacing rules did to the requests they held (``touch_schemas.HeldRecheck``, or
+    None), as the end of a sentence: "; 2 held requests released onto a touch"."""
+    if held is None:
+        return ""
+    said = [f"{n} held request{'s' if n != 1 else ''} {what}" for n, what in (
+        (held.released, "released onto a touch"), (held.moved, "now held to another day"),
+        (held.declined, "declined: no day is left for them"))
+        if n]
+    return f"; {', '.join(said)}" if said else ""
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
@@ -185,6 +197,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["audit_changes"] = changes
     env.filters["sector"] = sector_title
     env.globals["nav_for"] = nav_for
+    env.globals["held_words"] = held_words
     env.globals["active_nav"] = active_nav
     env.trim_blocks = True
     env.lstrip_blocks = True

@@ -30,6 +30,7 @@ from crm.errors import Conflict, FieldError
 from crm.touches.assign import eligible_spoc, route
 from crm.touches.models import OPEN_TOUCH_VALUES, RegionPolicy, Touch
 from crm.touches.pacing import PacingPolicy, RoutingError, most_touches_per_period
+from crm.touches.release import recheck_held
 from crm.touches.touch_schemas import (
     PersonRef,
     PolicyIn,
@@ -113,7 +114,12 @@ async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: P
                  before={f: getattr(before, f) for f in POLICY_FIELDS},
                  after={f: getattr(row, f) for f in POLICY_FIELDS},
                  note=region.code)
-    return await get_policy(db, region)
+    out = await get_policy(db, region)
+    if any(getattr(before, f) != getattr(row, f) for f in POLICY_FIELDS):
+        # The requests held by the old policy wait for the new one's days: sooner, or later.
+        out.held = await recheck_held(db, clock.now(), f"{region.code}'s pacing policy changed",
+                                      region_id=region.id)
+    return out
 
 
 # ---------------------------------------------------------------- routing rules

@@ -23,6 +23,7 @@ from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import spoc_candidates
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
+from crm.templating import held_words
 from crm.touches import policy
 from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
 from crm.web import flash, form_data, redirect, render
@@ -109,13 +110,13 @@ class RegionPages(Controller):
             problems += policy.range_problems(numbers)
             if problems:
                 raise FieldError(*problems[0], *problems[1:])
-            await policy.set_policy(db, principal, region, PolicyIn(**numbers))
+            saved = await policy.set_policy(db, principal, region, PolicyIn(**numbers))
         except FieldError as exc:
             await db.rollback()
             return await self._page(request, db, principal, code, policy_errors=dict(exc.fields), values=form,
                                     status_code=422, partial="region/_policy.html")
         return await self._saved(request, db, principal, code, "region/_policy.html",
-                                 f"Pacing policy of {code} saved", saved=True)
+                                 f"Pacing policy of {code} saved{held_words(saved.held)}", saved=True)
 
     @post("/{code:str}/establishments")
     async def set_establishments(self, request: Request[Any, Any, Any], db: Db, principal: Me,

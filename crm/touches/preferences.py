@@ -39,9 +39,10 @@ from crm.errors import Conflict, FieldError, validation_path
 from crm.touches.budget import counted_dates, load_policy
 from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
+from crm.touches.release import recheck_held
 from crm.touches.routing import Channel, blackout_of, earliest_allowed_date
 from crm.touches.timeline import timeline_panel
-from crm.touches.touch_schemas import ChannelStr
+from crm.touches.touch_schemas import ChannelStr, HeldRecheck
 from crm.web import field_message, flash, form_data, is_htmx, redirect, refused, render
 
 # How far from today a blackout may lie: a typo like 2062 is refused instead of stored.
@@ -91,6 +92,7 @@ class PreferencesOut(msgspec.Struct):
     # a queued one whose window has an allowed day was moved there by this save (``moved``).
     touches_in_blackouts: list[int] = []
     moved: list[MovedTouch] = []
+    held: HeldRecheck | None = None  # after a PUT that changed the pacing: its held requests decided again
     seen: str = ""  # send it back with the next PUT to be refused rather than overwrite someone's change
 
 
@@ -211,6 +213,10 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     after.moved = moved
     was, now = _said(before), _said(after)
     changed = [k for k in now if now[k] != was[k]]
+    if set(changed) - {"preferred_channel"}:
+        # The requests held by the old limits or blackout days wait for the new ones' days.
+        after.held = await recheck_held(db, clock.now(), f"{employer.legal_name}'s contact preferences changed",
+                                        employer_id=employer.id)
     if changed:
         audit.record(db, actor, "employer.preferences", "employer", employer.id, employer_id=employer.id,
                      before={k: was[k] for k in changed}, after={k: now[k] for k in changed})

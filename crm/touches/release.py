@@ -44,6 +44,7 @@ from crm.touches.routing import (
     release_held,
     release_window,
 )
+from crm.touches.touch_schemas import HeldRecheck
 
 
 async def due_employer_ids(db: AsyncSession, today: dt.date) -> list[int]:
@@ -153,10 +154,17 @@ async def place(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], 
 async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, now: dt.datetime) -> list[str]:
     """Release one employer's due held requests, one region group at a time (the budget is shared)."""
     await lock_employer(db, employer_id)
-    employer = await db.get_one(Employer, employer_id)
     held = list(await db.scalars(select(TouchRequest).where(
         TouchRequest.employer_id == employer_id, TouchRequest.status == RequestStatus.HELD.value,
         TouchRequest.release_on <= today).order_by(TouchRequest.id)))
+    return await _decide_again(db, employer_id, held, today, now)
+
+
+async def _decide_again(db: AsyncSession, employer_id: int, held: list[TouchRequest], today: dt.date,
+                        now: dt.datetime, how: Placing = RELEASE) -> list[str]:
+    """Decide ``held`` (the employer's, under its lock) as if due today: released into a touch where the
+    pacing allows it now, else held to the earliest day it does (or declined)."""
+    employer = await db.get_one(Employer, employer_id)
     groups: dict[int, list[TouchRequest]] = {}
     for req in held:
         groups.setdefault(req.region_id, []).append(req)
@@ -166,15 +174,58 @@ async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, n
         # Reloaded per group: the previous group's touch counts against this one's budget.
         state = await employer_state(db, employer_id, now)
         views = [HeldRequestView(id=r.id, employer_id=employer_id, region_id=region_id,
-                                 release_on=r.release_on or today, priority=Priority(r.priority),
+                                 release_on=min(r.release_on or today, today), priority=Priority(r.priority),
                                  window_start=r.window_start, window_end=r.window_end) for r in group]
         results = release_held(views, [t.view for t in state.open_touches.values()], state.counted,
                                await load_policy(db, employer_id, region_id), today)
         for result in results:
             chosen = [r for r in group if r.id in set(result.request_ids)]
-            outcomes.append(await place(db, employer, chosen, result, now))
+            outcomes.append(await place(db, employer, chosen, result, now, how))
         await db.flush()
     return outcomes
+
+
+def held_by_pacing(hold_reason: str | None) -> bool:
+    """Whether a held request waits for the pacing rules (the budget, the gap, blackout dates: intake's
+    words all begin "the employer"), not for a date a SPOC chose when cancelling its touch."""
+    return hold_reason is None or hold_reason.startswith("the employer")
+
+
+async def recheck_held(db: AsyncSession, now: dt.datetime, why: str, *, region_id: int | None = None,
+                       employer_id: int | None = None) -> HeldRecheck:
+    """After the pacing rules changed (a region's policy, an employer's preferences), decide again the
+    requests they hold: released now where the new rules allow it, else held to their new earliest day,
+    each requester told. The caller holds the write lock (SQLite) or its own locks first (PostgreSQL);
+    employers are locked one by one in id order, as the release job does."""
+    where = [TouchRequest.status == RequestStatus.HELD.value, TouchRequest.employer_id.is_not(None)]
+    if region_id is not None:
+        where.append(TouchRequest.region_id == region_id)
+    if employer_id is not None:
+        where.append(TouchRequest.employer_id == employer_id)
+    ids = sorted({i for i, reason in (await db.execute(select(TouchRequest.employer_id, TouchRequest.hold_reason)
+                                                       .where(*where))).all()
+                  if i is not None and held_by_pacing(reason)})
+    how = Placing(told=f"{why}: released from hold into", spoc_subject="held request(s) released",
+                  spoc_body=f"request(s) released after {why[0].lower()}{why[1:]} joined")
+    today = clock.local_date(now)
+    done = HeldRecheck()
+    for eid in ids:
+        await lock_employer(db, eid)
+        held = [r for r in await db.scalars(select(TouchRequest).where(*where, TouchRequest.employer_id == eid)
+                                            .order_by(TouchRequest.id).execution_options(populate_existing=True))
+                if held_by_pacing(r.hold_reason)]
+        dates = {r.id: r.release_on for r in held}
+        await _decide_again(db, eid, held, today, now, how)
+        for req in held:
+            if req.status == RequestStatus.DECLINED.value:
+                done.declined += 1
+            elif req.status != RequestStatus.HELD.value:
+                done.released += 1
+            elif req.release_on and req.release_on != dates[req.id]:
+                done.moved += 1
+                await _notify(db, [req], f"{why}: your request is now held until {human_date(req.release_on)}.",
+                              now)
+    return done
 
 
 async def release_due_requests(db: AsyncSession, now: dt.datetime) -> str:

@@ -267,12 +267,21 @@ class PolicyIn(msgspec.Struct, forbid_unknown_fields=True):
     min_gap_days: Annotated[int, _documented_range(0, MAX_PERIOD_DAYS)]
 
 
+class HeldRecheck(msgspec.Struct):
+    """What a change of the pacing rules did to the requests they held (``release.recheck_held``)."""
+
+    released: int = 0  # now on a touch
+    moved: int = 0  # still held, to another day
+    declined: int = 0  # no day left to hold them to
+
+
 class PolicyOut(msgspec.Struct):
     region: str
     max_touches: int
     period_days: int
     min_gap_days: int
     is_default: bool
+    held: HeldRecheck | None = None  # after a PUT: the held requests decided again under the new policy
 
 
 class RoutingRuleIn(msgspec.Struct, forbid_unknown_fields=True):

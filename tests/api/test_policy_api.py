@@ -18,7 +18,7 @@ async def test_policy_defaults_until_a_lead_sets_it_then_is_audited(client, worl
     lead = await world.f.auth(world.users["lead"])
     r = await client.get(POLICY, headers=await world.f.auth(world.users["partner"]))
     assert r.json() == {"region": "LA-BASIN", "max_touches": 2, "period_days": 30, "min_gap_days": 7,
-                        "is_default": True}
+                        "is_default": True, "held": None}
     r = await client.put(POLICY, headers=lead, json={"max_touches": 3, "period_days": 60, "min_gap_days": 5})
     assert r.status_code == 200 and r.json()["is_default"] is False and r.json()["max_touches"] == 3
     event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "region_policy.update"))).one()

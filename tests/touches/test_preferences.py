@@ -48,7 +48,8 @@ async def test_a_spoc_sets_preferences_that_tighten_the_regions_pacing_and_intak
                                                                                                        "email")
     # The region's default is 2 per 30 days, 7 apart: each number is the stricter of the two.
     assert out["effective"] == {"region": "LA-BASIN", "max_touches": 1, "period_days": 60, "min_gap_days": 7}
-    assert (await client.get(_url(e.id), headers=spoc)).json() == out
+    assert out["held"] == {"released": 0, "moved": 0, "declined": 0}  # it held nothing yet
+    assert (await client.get(_url(e.id), headers=spoc)).json() == {**out, "held": None}
     assert await _stored(db, e.id) == ((1, 60, None), [(clock.today(), clock.today() + dt.timedelta(days=20),
                                                         "harvest season")], "email")
     event = await db.scalar(select(AuditEvent).where(AuditEvent.action == "employer.preferences"))
