@@ -42,7 +42,7 @@ def _chart(name: str, report: Report) -> charts.Chart | None:
         if name == "touches-per-employer":
             return charts.columns(months, [("touches per touched employer", [r.per_employer for r in rows])])
         return charts.columns(months, [("requests received", [r.requests for r in rows]),
-                                       ("touches made from them", [r.touches for r in rows])])
+                                       ("touches serving them", [r.touches for r in rows])])
     if name == "response-times":
         return charts.stacked_rows([r.spoc for r in rows], [
             ("median days", [r.median_days for r in rows]),

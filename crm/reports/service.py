@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy import ColumnElement, Select, case, distinct, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
@@ -118,14 +118,21 @@ def _month_touches(label: str, row: Any) -> MonthTouches:
 
 
 async def bundling(db: AsyncSession, region: Region, period: Period) -> tuple[list[MonthBundling], MonthBundling]:
-    r = TouchRequest.__table__.c
+    """Requests received in each month, and of them those a touch serves: on a touch that was not cancelled
+    and still wanted (not withdrawn or declined). Contacts avoided = those requests less the touches carrying
+    them: each touch made (or still to make) for several requests saved the others' calls."""
+    r, t = TouchRequest.__table__.c, Touch.__table__.c
     bounds = _instant_bounds(period)
     received = [r.region_id == region.id, r.created_at >= bounds[0], r.created_at < bounds[-1]]
     held = func.sum(case((r.status == RequestStatus.HELD.value, 1), else_=0))
+    served = case((and_(t.status != TouchStatus.CANCELLED.value,
+                        r.status.not_in((RequestStatus.WITHDRAWN.value, RequestStatus.DECLINED.value))), r.touch_id))
 
     def counts(*group: ColumnElement[Any]) -> Select[Any]:
-        return select(*group, func.count().label("requests"), func.count(r.touch_id).label("on_touches"),
-                      func.count(distinct(r.touch_id)).label("touches"), held.label("held")).where(*received)
+        return (select(*group, func.count().label("requests"), func.count(served).label("on_touches"),
+                       func.count(distinct(served)).label("touches"), held.label("held"))
+                .select_from(TouchRequest.__table__.outerjoin(Touch.__table__, t.id == r.touch_id))
+                .where(*received))
 
     month = _month_of(r.created_at, bounds).label("m")
     found = {row.m: row for row in await db.execute(counts(month).group_by(month))}

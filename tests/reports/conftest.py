@@ -63,7 +63,7 @@ async def history(world, sessionmaker) -> History:
             touch(b, dt.date(2025, 1, 15), spoc=u["spoc"], days=4),
             touch(b, dt.date(2025, 2, 20), spoc=u["spoc2"], days=10),
             touch(b, dt.date(2025, 1, 25), spoc=u["spoc"], source="logged", days=0),
-            touch(a, dt.date(2025, 1, 28), status="cancelled", spoc=u["spoc"]),
+            cancelled := touch(a, dt.date(2025, 1, 28), status="cancelled", spoc=u["spoc"]),
             touch(b, dt.date(2025, 2, 26), status="queued", spoc=u["spoc"]),
             touch(bay, dt.date(2025, 1, 12), spoc=u["bay_spoc"], days=5),
             touch(a, dt.date(2023, 6, 1), spoc=u["spoc"], days=2),
@@ -89,5 +89,8 @@ async def history(world, sessionmaker) -> History:
                     request(t1, "completed", orgs["college"], "apprenticeship"),
                     request(t2, "completed", orgs["board"], "event"),
                     request(None, "held", orgs["college"], "curriculum_review"),
-                    request(None, "needs_match", orgs["board"], "other", employer=None)])
+                    request(None, "needs_match", orgs["board"], "other", employer=None),
+                    # Received, but no touch serves them: withdrawn from a touch, declined when it was cancelled.
+                    request(t1, "withdrawn", orgs["board"], "apprenticeship"),
+                    request(cancelled, "declined", orgs["college"], "event")])
     return History(employers={"a": a, "b": b})

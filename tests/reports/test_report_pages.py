@@ -32,8 +32,8 @@ async def test_a_section_loaded_by_htmx_is_a_chart_a_table_and_a_csv_link(client
     part = await client.get(f"/reports/bundling?{QUERY}", headers=HX)
     assert part.status_code == 200 and "<html" not in part.text
     assert part.text.count("<rect ") == 4  # two months x (requests, touches)
-    assert "<title>Jan 2025: requests received 6</title>" in part.text  # not "Jan 25", read as a day
-    assert "<td>2025-01</td><td class=\"num\">6</td>" in part.text and "33.3%" in part.text
+    assert "<title>Jan 2025: requests received 8</title>" in part.text  # not "Jan 25", read as a day
+    assert "<td>2025-01</td><td class=\"num\">8</td>" in part.text and "25.0%" in part.text
     assert f'href="/api/reports/bundling/csv?{QUERY.replace("&", "&amp;")}"' in part.text
 
 

@@ -38,8 +38,8 @@ async def test_touches_per_employer_counts_completed_touches_of_the_region_by_mo
 
 async def test_bundling_counts_the_contacts_each_shared_touch_saved(client, world, history):
     body = (await get(client, world, "bundling")).json()
-    january = {"month": "2025-01", "requests": 6, "on_touches": 4, "touches": 2, "contacts_avoided": 2,
-               "avoided_share": 0.3333, "held_now": 1}
+    january = {"month": "2025-01", "requests": 8, "on_touches": 4, "touches": 2, "contacts_avoided": 2,
+               "avoided_share": 0.25, "held_now": 1}
     assert body["rows"] == [january, {"month": "2025-02", "requests": 0, "on_touches": 0, "touches": 0,
                                       "contacts_avoided": 0, "avoided_share": None, "held_now": 0}]
     assert body["total"] == {**january, "month": "total"}
@@ -96,7 +96,7 @@ async def test_a_report_downloads_as_csv_with_its_total_last(client, world, hist
     assert 'filename="onedoor-bundling-LA-BASIN-2025-01-01-2025-02-28.csv"' in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["month", "requests", "on_touches", "touches", "contacts_avoided", "avoided_share", "held_now"]
-    assert rows[1] == ["2025-01", "6", "4", "2", "2", "0.3333", "1"]
+    assert rows[1] == ["2025-01", "8", "4", "2", "2", "0.25", "1"]
     assert rows[2][5] == ""  # nothing to divide by: an empty cell, not "None"
     assert rows[-1][0] == "total"
     measures_csv = list(csv.reader(io.StringIO((await get(client, world, "employer-measures/csv")).content.decode(
