@@ -214,7 +214,7 @@ class RequestPages(Controller):
         rows, total = await service.list_requests(db, principal, limit=PAGE, offset=(page - 1) * PAGE)
         # The hand-offs partial and its accept/decline endpoints belong to the SPOC workflow.
         hand_offs, _ = await list_hand_offs(db, principal, received_only=not principal.is_admin, limit=50)
-        withdrawable = [r.id for r in rows if self._can_withdraw(principal, r)]
+        withdrawable = [r.id for r in rows if service.may_withdraw(principal, r)]
         return render(request, "touches/request_list.html", items=await service.request_outs(db, rows),
                       total=total, page=page, pages=max(1, -(-total // PAGE)), hand_offs=hand_offs,
                       hand_off_reach=await hand_off_reach(db, principal, hand_offs), withdrawable_ids=withdrawable)
@@ -296,17 +296,12 @@ class RequestPages(Controller):
             .order_by(AuditEvent.created_at, AuditEvent.id))).all()
         # The requesting organization reads "your dates" and what it may do; anyone else (staff, an admin)
         # reads the same facts about the requester.
-        requester = principal.organization_id is not None and principal.organization_id == req.requester_org_id
+        requester = service.acts_for_requester(principal, req.requester_org_id)
         return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req, requester),
                       requester=requester,
-                      created=True, detail=True, history=history, can_withdraw=self._can_withdraw(principal, req),
+                      created=True, detail=True, history=history, can_withdraw=service.may_withdraw(principal, req),
                       can_release=(req.status == RequestStatus.HELD
                                    and principal.can_in_region(req.region_id, Role.lead)))
-
-    @staticmethod
-    def _can_withdraw(principal: Me, req: TouchRequest) -> bool:
-        mine = principal.is_admin or principal.organization_id == req.requester_org_id
-        return mine and req.status in {s.value for s in OPEN_REQUEST_STATUSES}
 
     @post("/{request_id:int}/withdraw")
     async def withdraw(self, request: Request[Any, Any, Any], db: Db, principal: Me,
@@ -324,7 +319,7 @@ class RequestPages(Controller):
             # with the reason, instead of the stale "queued" and a Withdraw button that can only fail again.
             req = await service.get_request(db, principal, request_id)
             return render(request, "touches/_request_row.html", status_code=exc.status_code,
-                          r=await service.request_out_of(db, req), withdrawable=self._can_withdraw(principal, req),
+                          r=await service.request_out_of(db, req), withdrawable=service.may_withdraw(principal, req),
                           row_error=exc.detail)
         if request.headers.get("hx-request"):
             return render(request, "touches/_request_row.html", partial="touches/_request_row.html", r=out,

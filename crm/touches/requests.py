@@ -25,7 +25,7 @@ from crm.errors import Conflict, FieldError
 from crm.templating import words
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.request_schemas import SpocRef, TouchRequestOut
-from crm.touches.routing import RequestStatus, RoutingError, TouchStatus, transition_request
+from crm.touches.routing import OPEN_REQUEST_STATUSES, RequestStatus, RoutingError, TouchStatus, transition_request
 
 REQUEST_AUDIT_FIELDS = ("status", "touch_id", "release_on", "window_start", "window_end", "outcome",
                         "decline_reason", "employer_id")
@@ -274,13 +274,25 @@ async def get_request(db: AsyncSession, principal: Principal, request_id: int) -
     return req
 
 
+def acts_for_requester(principal: Principal, requester_org_id: int) -> bool:
+    """Whether ``principal`` speaks for the organization that sent a request: one of its partners (staff
+    who work for it too read the request as staff, and do not withdraw it)."""
+    return principal.has(Role.partner) and principal.organization_id == requester_org_id
+
+
+def may_withdraw(principal: Principal, req: TouchRequest) -> bool:
+    """The requesting organization's partners may take their request back while it is open (and admins)."""
+    return ((principal.is_admin or acts_for_requester(principal, req.requester_org_id))
+            and req.status in {s.value for s in OPEN_REQUEST_STATUSES})
+
+
 async def withdraw_request(db: AsyncSession, principal: Principal, request_id: int, now: dt.datetime,
                            reason: str | None = None) -> TouchRequest:
     """The requesting organization takes its request back; a queued touch left with no request is cancelled."""
     await begin_write(db)
     req = await get_request(db, principal, request_id)
-    if not (principal.is_admin or (principal.has(Role.partner) and principal.organization_id == req.requester_org_id)):
-        raise PermissionDeniedException("Only the requesting organization may withdraw its request")
+    if not (principal.is_admin or acts_for_requester(principal, req.requester_org_id)):
+        raise PermissionDeniedException("Only the requesting organization's partners may withdraw its request")
     if req.employer_id is not None and db.get_bind().dialect.name == "postgresql":
         # Same lock as intake: the touch this request leaves must not be joined meanwhile.
         from crm.employers.service import lock_employer

@@ -275,6 +275,21 @@ async def test_my_requests_lists_only_my_organizations_requests_and_withdraws_in
     assert mine.status == "withdrawn"
 
 
+async def test_staff_of_the_requesting_organization_read_it_as_staff_and_are_offered_no_withdraw(client, world,
+                                                                                                  db):
+    """The lead works for the board that sent the request: they read it neutrally, and Withdraw (the board's
+    partners' to use) is neither offered nor allowed -- it was offered and then refused with a 403 page."""
+    e = await world.f.employer("Sunrise Family Dental")
+    await login(client, world.users["partner2"].email)  # LA Basin WDB, the lead's organization
+    await client.post("/requests/new", data=form(client, e.id), follow_redirects=False)
+    theirs = await db.scalar(select(TouchRequest))
+    await login(client, world.users["lead"].email)
+    detail = (await client.get(f"/requests/{theirs.id}")).text
+    assert "Withdraw" not in detail and "Your dates" not in detail and "Requested dates" in detail
+    r = await client.post(f"/requests/{theirs.id}/withdraw", headers=csrf(client))
+    assert r.status_code == 403 and "partners may withdraw" in r.text
+
+
 async def test_a_refused_inline_withdraw_swaps_in_the_rows_current_state_with_the_reason(client, world, desk, db):
     """The list was loaded while the request was queued; the SPOC completed the touch before Withdraw was clicked."""
     t = await desk.touch(await world.f.employer("Sunrise Family Dental"), world.users["spoc"])
