@@ -97,6 +97,11 @@ def number(value: float | None, places: int = 0) -> str:
     return f"{value:,.{places}f}"
 
 
+def days(n: int) -> str:
+    """A number of days as said: "1 day", "7 days"."""
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def percent(value: float | None) -> str:
     """A share (0..1) as ``23.3%``; nothing to divide by -> an em dash."""
     return "—" if value is None else f"{value * 100:.1f}%"
@@ -190,6 +195,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["number"] = number
     env.filters["outcome_badge"] = outcome_badge
     env.filters["percent"] = percent
+    env.filters["days"] = days
     env.filters["phone"] = phone
     env.filters["org_kind"] = org_kind
     env.filters["audit_action"] = audit_action

@@ -46,3 +46,9 @@ def test_audit_changes_name_ids_and_say_what_was_removed():
 def test_a_merges_moved_counts_read_as_the_things_moved() -> None:
     assert moved_words({"employer_contact": 1, "employer_alias": 0, "touch": 2}) == "1 contact, 0 aliases, 2 touches"
     assert moved_words({"employer_note": 3}) == "3 notes" and moved_words({}) is None
+
+
+def test_a_number_of_days_is_said_in_the_singular_for_one():
+    from crm.templating import days
+
+    assert (days(0), days(1), days(7)) == ("0 days", "1 day", "7 days")

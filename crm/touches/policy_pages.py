@@ -62,7 +62,8 @@ class RegionPages(Controller):
                     values: dict[str, Any] | None = None, status_code: int = 200,
                     partial: str | None = None, saved: bool = False,
                     establishment_errors: dict[str, str] | None = None,
-                    establishments_saved: bool = False) -> Template:
+                    establishments_saved: bool = False, said: str = "") -> Template:
+        """The region page (or its ``partial``); ``said``: what the change just made did, in the card."""
         regions = await led_regions(db, principal, counties=True)
         if not regions:
             raise PermissionDeniedException("You lead no region")
@@ -74,7 +75,7 @@ class RegionPages(Controller):
                       rule_errors=rule_errors or {}, values=values or {}, policy_saved=saved,
                       establishment_errors=establishment_errors or {}, establishments_saved=establishments_saved,
                       establishments_known=await employers_known_in(db, current.id),
-                      spoc_ids=await spocs_of(db, current.id))
+                      spoc_ids=await spocs_of(db, current.id), said=said)
 
     @post("/{code:str}/spocs/{user_id:int}/away")
     async def set_away(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
@@ -115,8 +116,10 @@ class RegionPages(Controller):
             await db.rollback()
             return await self._page(request, db, principal, code, policy_errors=dict(exc.fields), values=form,
                                     status_code=422, partial="region/_policy.html")
+        held = held_words(saved.held)
         return await self._saved(request, db, principal, code, "region/_policy.html",
-                                 f"Pacing policy of {code} saved{held_words(saved.held)}", saved=True)
+                                 f"Pacing policy of {code} saved{held}", saved=True,
+                                 said=held.removeprefix("; ").capitalize() + "." if held else "")
 
     @post("/{code:str}/establishments")
     async def set_establishments(self, request: Request[Any, Any, Any], db: Db, principal: Me,
@@ -136,11 +139,13 @@ class RegionPages(Controller):
                                  f"Establishment count of {code} saved", establishments_saved=True)
 
     async def _saved(self, request: Request[Any, Any, Any], db: Db, principal: Principal, code: str, partial: str,
-                     message: str, *, saved: bool = False, establishments_saved: bool = False) -> Template | Redirect:
-        """After a save: htmx gets the form's card back with its confirmation, a plain post a redirect."""
+                     message: str, *, saved: bool = False, establishments_saved: bool = False,
+                     said: str = "") -> Template | Redirect:
+        """After a save: htmx gets the form's card back with its confirmation (and ``said``: what else the
+        save did), a plain post a redirect and the whole ``message``."""
         if request.headers.get("hx-request"):
             return await self._page(request, db, principal, code, partial=partial, saved=saved,
-                                    establishments_saved=establishments_saved)
+                                    establishments_saved=establishments_saved, said=said)
         flash(request, message)
         return redirect(request, f"/region?region={code}")
 
@@ -180,7 +185,7 @@ class RegionPages(Controller):
             errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": str(exc.detail)}
             return await self._page(request, db, principal, code, rule_errors=errors, values={**form, "pool": ticked},
                                     status_code=exc.status_code, partial="region/_rules.html")
-        said = "Routing rule added" + (f"; it routed {len(routed)} waiting touch(es): "
+        said = "Routing rule added" + (f"; it routed {len(routed)} waiting touch{'es' if len(routed) != 1 else ''}: "
                                        + ", ".join(f"#{t}" for t in routed) if routed else "")
         return await self._after_rule(request, db, principal, region, said)
 
@@ -200,6 +205,6 @@ class RegionPages(Controller):
     async def _after_rule(self, request: Request[Any, Any, Any], db: Db, principal: Principal, region: Region,
                           message: str) -> Template | Redirect:
         if request.headers.get("hx-request"):
-            return await self._page(request, db, principal, region.code, partial="region/_rules.html")
+            return await self._page(request, db, principal, region.code, partial="region/_rules.html", said=message)
         flash(request, message)
         return redirect(request, f"/region?region={region.code}")

@@ -36,6 +36,7 @@ from crm.employers.pages import employer_page
 from crm.employers.panels import employer_panel
 from crm.employers.service import can_edit, lock_employer
 from crm.errors import Conflict, FieldError, validation_path
+from crm.templating import days
 from crm.touches.budget import counted_dates, load_policy
 from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
@@ -144,7 +145,7 @@ def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
         most = most_touches_per_period(data.period_days, data.min_gap_days)
         if data.max_touches > most:
             wrong.append(("max_touches", f"only {most} {'touch fits' if most == 1 else 'touches fit'} in "
-                                         f"{data.period_days} days {data.min_gap_days} days apart: allow fewer "
+                                         f"{data.period_days} days {days(data.min_gap_days)} apart: allow fewer "
                                          "touches, or change the days or the gap"))
     for i, b in enumerate(data.blackouts):
         if problem := _blackout_problem(b.starts_on, b.ends_on, today):

@@ -44,6 +44,7 @@ from crm.employers.models import Employer
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
+from crm.templating import days
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import hand_off_reach, list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
@@ -200,7 +201,7 @@ async def _crowded_by(db: Db, logged: Touch) -> str | None:
     if not is_allowed(replace(policy, do_not_contact=False, blackout=()), others, logged.planned_on):
         after = f" until {human_date(view.next_allowed)}" if view.next_allowed else ""
         return (f"This contact goes beyond the employer's pacing (at most {policy.max_touches} touches in "
-                f"{policy.period_days} days, {policy.min_gap_days} days apart): new requests will be held{after}")
+                f"{policy.period_days} days, {days(policy.min_gap_days)} apart): new requests will be held{after}")
     if view.remaining <= 0:
         return "This contact used the employer's last pacing budget for the period: new requests will be held"
     return None

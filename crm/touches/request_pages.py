@@ -24,7 +24,7 @@ from crm.employers.models import Employer, SpocAssignment
 from crm.employers.service import typed_problems
 from crm.errors import Conflict, FieldError, validation_path
 from crm.ids import parse_id
-from crm.templating import words
+from crm.templating import days, words
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
 from crm.touches.handoff_api import hand_off_reach, list_hand_offs
@@ -127,7 +127,7 @@ def _limit_words(limits: frozenset[Limit], min_gap_days: int) -> str:
     """The pacing limits that keep a new touch off the days before the next allowed one, in the panel's words."""
     said = [words for limit, words in (
         ("budget", "the contact budget is used up"),
-        ("min_gap", f"contacts must be at least {min_gap_days} days apart"),
+        ("min_gap", f"contacts must be at least {days(min_gap_days)} apart"),
         ("blackout", "the employer asked not to be contacted on some of those days"),
     ) if limit in limits]
     return " and ".join(said)

@@ -22,7 +22,7 @@ from crm.db import begin_write
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer
 from crm.errors import Conflict, FieldError
-from crm.templating import words
+from crm.templating import days, words
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.request_schemas import SpocRef, TouchRequestOut
 from crm.touches.routing import OPEN_REQUEST_STATUSES, RequestStatus, RoutingError, TouchStatus, transition_request
@@ -73,7 +73,7 @@ _CANCELLED_HOLD = re.compile(r"touch #\d+ was cancelled \(")
 
 
 def _gap(min_gap_days: int) -> str:
-    return f"contacts must be at least {min_gap_days} days apart (the minimum gap between contacts)"
+    return f"contacts must be at least {days(min_gap_days)} apart (the minimum gap between contacts)"
 
 
 def hold_words(limits: Collection[str], min_gap_days: int) -> str | None:

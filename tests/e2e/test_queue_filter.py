@@ -44,3 +44,20 @@ async def test_typing_a_filter_then_opening_a_touchs_form_keeps_it_open(page, li
     await page.wait_for_timeout(500)  # a reload on leaving the box would have closed it by now
     await expect(touch.locator("details[open] summary", has_text="Cancel")).to_have_count(1)
     assert await page.evaluate("history.length") == history
+
+
+async def test_one_unbroken_word_in_a_summary_does_not_widen_the_queue(page, live_server, live_factory):
+    f = live_factory
+    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    partner = await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
+    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    employer = await f.employer("Turner Roofing Inc")
+    await f.assign(employer, spoc)
+    await _queued(f, employer, spoc, partner)
+    async with f.sessionmaker() as db, db.begin():
+        (await db.get_one(TouchRequest, 1)).summary = "https://example.org/" + "x" * 3000
+    await sign_in(page, live_server, "spoc@example.org", PASSWORD)
+    await expect(page.locator("article.touch")).to_have_count(1)
+    width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width

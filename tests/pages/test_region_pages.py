@@ -95,7 +95,17 @@ async def test_a_rule_added_on_the_page_says_which_waiting_touches_it_routed(cli
     await client.get("/region")
     r = await client.post("/region/LA-BASIN/rules", headers=csrf(client), follow_redirects=True, data={
         "county": "Los Angeles", "pool": [str(world.users["spoc"].id)]})
-    assert f"Routing rule added; it routed 1 waiting touch(es): #{waiting.id}" in r.text
+    assert f"Routing rule added; it routed 1 waiting touch: #{waiting.id}" in r.text
+    # In place (htmx), the rules card says it too, as removing one does.
+    other = await desk.touch(await world.f.employer("Harbor Aerospace", county="Los Angeles", naics_code="336411"),
+                             None)
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data={
+        "naics_prefix": "33", "county": "Los Angeles", "pool": [str(world.users["spoc2"].id)]})
+    assert r.status_code == 200 and f"Routing rule added; it routed 1 waiting touch: #{other.id}" in r.text
+    rule = (await db.scalars(select(RoutingRule).where(RoutingRule.county_id.is_not(None))
+                             .order_by(RoutingRule.id.desc()))).first()
+    r = await client.post(f"/region/LA-BASIN/rules/{rule.id}/remove", headers={**HX, **csrf(client)})
+    assert f"Routing rule #{rule.id} removed" in r.text
 
 
 async def test_rule_without_a_pool_is_refused_in_place(client, world, db):

@@ -134,7 +134,7 @@ async def test_the_employer_page_shows_and_saves_preferences_in_place(client, wo
     r = await client.post(f"/employers/{e.id}/preferences", headers={**HX, **csrf(client)}, data={
         "max_touches": "", "period_days": "", "min_gap_days": "14", "preferred_channel": "visit",
         "starts_on": [_day(3), ""], "ends_on": [_day(6), ""], "reason": ["trade show", ""]})
-    assert r.status_code == 200 and "Contact preferences saved" in r.text and "14\n    days apart" in r.text
+    assert r.status_code == 200 and "Contact preferences saved" in r.text and "14 days\n    apart" in r.text
     assert await _stored(db, e.id) == ((None, None, 14), [(clock.today() + dt.timedelta(days=3),
                                                            clock.today() + dt.timedelta(days=6), "trade show")],
                                        "visit")

@@ -96,6 +96,10 @@ async def test_the_policy_page_says_what_became_of_the_held_requests(client, wor
 
     await _held(world, sessionmaker, db)
     await login(client, world.users["lead"].email)
+    r = await client.post("/region/LA-BASIN/policy", headers={"HX-Request": "true", **csrf(client)},
+                          data={"max_touches": "2", "period_days": "60", "min_gap_days": "7"})
+    assert r.status_code == 200 and "<html" not in r.text, r.text
+    assert "7 days apart. 2 held requests now held to another day.</p>" in r.text  # in the policy card
     r = await client.post("/region/LA-BASIN/policy", headers=csrf(client),
                           data={"max_touches": "4", "period_days": "30", "min_gap_days": "1"})
     assert r.status_code == 200, r.text
