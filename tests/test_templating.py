@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crm.audit.names import moved_words
-from crm.templating import audit_action, audit_value, org_kind, phone
+from crm.templating import audit_action, audit_value, days, org_kind, phone
 
 
 def test_audit_values_read_as_dates_dashes_and_words() -> None:
@@ -49,6 +49,4 @@ def test_a_merges_moved_counts_read_as_the_things_moved() -> None:
 
 
 def test_a_number_of_days_is_said_in_the_singular_for_one():
-    from crm.templating import days
-
     assert (days(0), days(1), days(7)) == ("0 days", "1 day", "7 days")
