@@ -103,8 +103,13 @@ def days(n: int) -> str:
 
 
 def percent(value: float | None) -> str:
-    """A share (0..1) as ``23.3%``; nothing to divide by -> an em dash."""
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """A share (0..1) as ``23.3%``; nothing to divide by -> an em dash. A share too small for one decimal
+    keeps two significant digits ("0.0068%": a few employers of a region's 250,000 are not "0.0%")."""
+    if value is None:
+        return "—"
+    if 0 < value < 0.0005:
+        return f"{value * 100:.2g}%"
+    return f"{value * 100:.1f}%"
 
 
 def phone(value: str | None) -> str:

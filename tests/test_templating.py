@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crm.audit.names import moved_words
-from crm.templating import audit_action, audit_value, days, org_kind, phone
+from crm.templating import audit_action, audit_value, days, org_kind, percent, phone
 
 
 def test_audit_values_read_as_dates_dashes_and_words() -> None:
@@ -50,3 +50,8 @@ def test_a_merges_moved_counts_read_as_the_things_moved() -> None:
 
 def test_a_number_of_days_is_said_in_the_singular_for_one():
     assert (days(0), days(1), days(7)) == ("0 days", "1 day", "7 days")
+
+
+def test_a_share_too_small_for_one_decimal_is_not_said_as_zero():
+    assert (percent(None), percent(0), percent(0.233), percent(17 / 250_000), percent(1)) == (
+        "—", "0.0%", "23.3%", "0.0068%", "100.0%")

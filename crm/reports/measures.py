@@ -7,6 +7,7 @@ edge (an empty month, a period of one day, a rate with nothing to divide by) is 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,11 +53,17 @@ def default_period(today: dt.date) -> Period:
     return Period(add_months(today, -11), today)
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
 def parse_day(value: str | None, field: str) -> dt.date | None:
     """A query's ISO date (``2026-03-01``); blank is None; anything else a 422 naming ``field``."""
     if value is None or not value.strip():
         return None
     try:
+        # fromisoformat alone also reads "20260101" and week dates ("2026-W47-1"), which the message denies.
+        if not _ISO_DAY.fullmatch(value.strip()):
+            raise ValueError(value)
         day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise FieldError(field, "must be a date (YYYY-MM-DD)") from None

@@ -58,6 +58,14 @@ def test_both_bad_dates_of_a_query_are_named_at_once():
     assert measures.parse_period(" 2026-01-01 ", "", D(2026, 11, 25)) == Period(D(2026, 1, 1), D(2026, 11, 25))
 
 
+@pytest.mark.parametrize("value", ["20260101", "2026-W47-1", "2026-001", "２０２６-01-01"])
+def test_only_the_date_form_the_message_names_is_read(value):
+    """Python's fromisoformat also reads basic and week dates; the message says YYYY-MM-DD."""
+    with pytest.raises(FieldError) as wrong:
+        measures.parse_day(value, "from")
+    assert wrong.value.fields == [("from", "must be a date (YYYY-MM-DD)")]
+
+
 def test_penetration_is_left_out_when_the_count_is_unknown_or_below_the_employers_served():
     assert measures.penetration(9, 5) is None  # 180% would say the count is wrong, not the reach
     assert measures.penetration(5, None) is None
