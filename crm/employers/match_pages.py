@@ -95,9 +95,15 @@ class MatchPages(Controller):
                 place = await zip_place(db, employer_zip)
                 if place is not None and not files_at(principal_of(request), place):
                     place = None
+        # The request form's panel follows the employer intake would choose while nothing is picked
+        # (``employer-resolved``, templates/touches/_panel.html): a certain match needs no pick.
+        certain = resolved.employer if resolved is not None and resolved.kind == "match" else None
+        follow = intake and mode == "pick"
         return HTMXTemplate(template_name="employers/_matches.html",
                             context={**matches_context(matches, mode, asked=asked, resolved=resolved),
-                                     "new_place": place})
+                                     "new_place": place},
+                            trigger_event="employer-resolved" if follow else None, after="settle" if follow else None,
+                            params={"id": certain.id if certain is not None else None} if follow else None)
 
 
 class ContactOptionsPages(Controller):

@@ -7,8 +7,8 @@ edge (an empty month, a period of one day, a rate with nothing to divide by) is 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 

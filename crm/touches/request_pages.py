@@ -280,9 +280,13 @@ class RequestPages(Controller):
     @get("/panel")
     async def panel(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                     employer_id: Annotated[str | None, Parameter(max_length=20)] = None,
-                    region: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
-        """The "is someone already talking to this employer?" panel, loaded as the partner picks one."""
-        context = await panel_context(db, principal, parse_id(employer_id), region, clock.now())
+                    region: Annotated[str | None, Parameter(max_length=32)] = None,
+                    resolved_employer_id: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
+        """The "is someone already talking to this employer?" panel, loaded as the partner picks one, or for
+        the employer intake will choose for what they typed (``resolved_employer_id``) while none is picked."""
+        picked = parse_id(employer_id)
+        context = await panel_context(db, principal, picked or parse_id(resolved_employer_id), region, clock.now())
+        context["resolved"] = picked is None and context.get("employer") is not None
         # htmx swaps the contents into the panel's section (a live region, kept); a plain GET gets the section.
         return render(request, "touches/_panel.html", partial="touches/_panel_body.html", panel=context)
 

@@ -110,3 +110,24 @@ async def test_the_panel_answers_in_the_same_live_region_as_the_employer_and_reg
     await expect(panel).to_contain_text("Choose an employer to see its SPOC")
     await expect(page.locator("#employer-panel")).to_have_count(1)
     await expect(page.locator("#employer-panel h2")).to_have_count(1)
+
+
+async def test_a_certain_match_fills_the_panel_without_a_pick_and_a_new_name_clears_it(page, live_server,
+                                                                                       live_factory):
+    f = live_factory
+    await _partner_and_acme(f)
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/new")
+    name = page.locator("input[name=employer_name]")
+    await name.press_sequentially("ACME Corporation", delay=30)
+    panel = page.locator("#employer-panel")
+    await expect(page.locator("#employer-match-results")).to_contain_text("Sent as typed, this request goes to",
+                                                                          timeout=15_000)
+    await expect(panel).to_contain_text("What you typed is ACME Corporation: the request goes to it.")
+    await expect(panel).to_contain_text("SPOC (LA-BASIN)")
+    assert await page.locator("input[name=employer_id]").input_value() == ""  # nothing was picked
+    await name.fill("")
+    await name.press_sequentially("Zyxwv Nonesuch Fabrication", delay=20)
+    await expect(page.locator("#employer-match-results")).to_contain_text("No employer in OneDoor is likely",
+                                                                          timeout=15_000)
+    await expect(panel).to_contain_text("Choose an employer")

@@ -1,5 +1,7 @@
 """Typeahead partial (`/employers/match`) and the create-employer "use this one?" warning."""
 
+import json
+
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
@@ -233,3 +235,20 @@ async def test_request_typeahead_says_where_a_new_employer_with_a_california_zip
     r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Fresno Almond Packers Co",
                                                      "employer_zip": "93721"}, headers=HTMX)
     assert "creates it as a new (provisional) employer." in r.text and "Its ZIP is in" not in r.text
+
+
+async def test_a_certain_match_in_the_request_typeahead_has_the_panel_follow_it_without_a_pick(client, world):
+    acme = await world.f.employer("ACME Corporation", website="https://www.acme.com")
+    await login(client, world.users["partner"].email)
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "ACME Corporation",
+                                                     "employer_website": "acme.com"}, headers=HTMX)
+    assert "Sent as typed, this request goes to ACME Corporation" in r.text
+    assert json.loads(r.headers["hx-trigger-after-settle"]) == {"employer-resolved": {"id": acme.id}}
+    r = await client.get("/employers/match", params={**INTAKE, "employer_name": "Zyxwv Nonesuch Fabrication"},
+                         headers=HTMX)
+    assert json.loads(r.headers["hx-trigger-after-settle"]) == {"employer-resolved": {"id": None}}
+    panel = await client.get("/requests/panel", params={"employer_id": "", "resolved_employer_id": str(acme.id),
+                                                        "region": ""}, headers=HTMX)
+    assert "What you typed is ACME Corporation: the request goes to it." in panel.text
+    picked = await client.get("/requests/panel", params={"employer_id": str(acme.id), "region": ""}, headers=HTMX)
+    assert "ACME Corporation" in picked.text and "What you typed" not in picked.text
