@@ -16,7 +16,7 @@ from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.deps import Db, Me, PathId
 from crm.employers.models import EmployerContact
-from crm.employers.schemas import ContactOut
+from crm.employers.schemas import ContactOut, SpocOut
 from crm.errors import FieldError
 from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
@@ -28,32 +28,38 @@ from crm.touches.touch_schemas import HandOffOut, HandOffPage, HandOffResponseIn
 STATUSES = ("pending", "accepted", "declined")
 
 
-def hand_off_out(h: HandOff, reach: Sequence[EmployerContact] = ()) -> HandOffOut:
+def hand_off_out(h: HandOff, reach: Sequence[EmployerContact] | None = None) -> HandOffOut:
+    """``reach``: as ``hand_off_reach`` gives it, None for a hand-off whose people the viewer is not shown."""
     return HandOffOut(
         id=h.id, status=h.status, touch_id=h.touch_id, employer_id=h.employer_id, employer_name=h.employer.legal_name,
         from_user=PersonRef(h.from_user.id, h.from_user.name), to_org=PersonRef(h.to_org.id, h.to_org.name),
         to_user=PersonRef(h.to_user.id, h.to_user.name) if h.to_user else None, need=h.need,
         response_note=h.response_note, responded_at=h.responded_at, created_at=h.created_at,
-        reach=[ContactOut(c.id, c.name, c.title, c.email, c.phone) for c in reach])
+        reach=[ContactOut(c.id, c.name, c.title, c.email, c.phone) for c in reach or ()],
+        introducer=SpocOut(h.from_user.id, h.from_user.name, h.from_user.email)
+        if reach is not None and not reach else None)
 
 
 async def hand_off_reach(db: AsyncSession, actor: Principal,
                          hand_offs: Sequence[HandOff]) -> dict[int, list[EmployerContact]]:
-    """Whom an accepted hand-off's partner reaches: the employer's people the SPOC met on its touch. A warm
-    hand-off introduces them, so the organization that accepted it (and staff) see how to reach them; before
-    it is accepted, and for anyone else, partners reach the employer through its SPOC (SPEC §3)."""
-    shown = {h.id: h.touch_id for h in hand_offs if h.status == "accepted" and h.touch_id is not None
+    """Whom an accepted hand-off's partner reaches: the employer's people the SPOC met on its touch (noted
+    when scheduling or completing it). A warm hand-off introduces them, so the organization that accepted it
+    (and staff) see how to reach them; before it is accepted, and for anyone else, partners reach the
+    employer through its SPOC (SPEC §3). Every hand-off shown has a list, empty when no one was noted: then
+    its ``introducer`` is whom to ask."""
+    shown = {h.id: h.touch_id for h in hand_offs if h.status == "accepted"
              and (actor.is_staff or (actor.organization_id is not None and h.to_org_id == actor.organization_id))}
-    if not shown:
-        return {}
-    rows = await db.execute(select(touch_contact.c.touch_id, EmployerContact)
-                            .join(EmployerContact, EmployerContact.id == touch_contact.c.contact_id)
-                            .where(touch_contact.c.touch_id.in_(set(shown.values())))
-                            .order_by(EmployerContact.name, EmployerContact.id))
+    touch_ids = {t for t in shown.values() if t is not None}
     by_touch: dict[int, list[EmployerContact]] = {}
-    for touch_id, contact in rows:
-        by_touch.setdefault(touch_id, []).append(contact)
-    return {hand_off_id: by_touch[touch_id] for hand_off_id, touch_id in shown.items() if touch_id in by_touch}
+    if touch_ids:
+        rows = await db.execute(select(touch_contact.c.touch_id, EmployerContact)
+                                .join(EmployerContact, EmployerContact.id == touch_contact.c.contact_id)
+                                .where(touch_contact.c.touch_id.in_(touch_ids))
+                                .order_by(EmployerContact.name, EmployerContact.id))
+        for touch_id, contact in rows:
+            by_touch.setdefault(touch_id, []).append(contact)
+    return {hand_off_id: by_touch.get(touch_id, []) if touch_id is not None else []
+            for hand_off_id, touch_id in shown.items()}
 
 
 def visible_hand_offs(actor: Principal) -> ColumnElement[bool]:
@@ -100,14 +106,14 @@ class HandOffApi(Controller):
     ) -> HandOffPage:
         rows, total = await list_hand_offs(db, principal, status=status, limit=limit, offset=offset)
         reach = await hand_off_reach(db, principal, rows)
-        return HandOffPage(items=[hand_off_out(h, reach.get(h.id, ())) for h in rows], total=total, limit=limit,
+        return HandOffPage(items=[hand_off_out(h, reach.get(h.id)) for h in rows], total=total, limit=limit,
                            offset=offset)
 
     @post("/{hand_off_id:int}/accept", status_code=200)
     async def accept(self, db: Db, principal: Me, hand_off_id: PathId,
                      data: JSONBody[HandOffResponseIn]) -> HandOffOut:
         h = await workflow.respond_hand_off(db, principal, hand_off_id, True, data.note, now_utc())
-        return hand_off_out(h, (await hand_off_reach(db, principal, [h])).get(h.id, ()))
+        return hand_off_out(h, (await hand_off_reach(db, principal, [h])).get(h.id))
 
     @post("/{hand_off_id:int}/decline", status_code=200)
     async def decline(self, db: Db, principal: Me, hand_off_id: PathId,

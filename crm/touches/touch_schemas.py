@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from crm.employers.schemas import ContactOut
+from crm.employers.schemas import ContactOut, SpocOut
 from crm.ids import Id
 from crm.openapi import choice
 from crm.seen import Seen
@@ -204,6 +204,9 @@ class HandOffOut(msgspec.Struct):
     created_at: dt.datetime
     # Once accepted, for the organization that accepted it: the employer's people met on the touch.
     reach: list[ContactOut] = []
+    # Once accepted with no one in ``reach`` (no contact was noted on the touch): whom to ask for the
+    # introduction, the person who handed it off, with their e-mail (as a partner reads an employer's SPOC).
+    introducer: SpocOut | None = None
 
 
 class HandOffPage(msgspec.Struct):

@@ -104,9 +104,16 @@ async def test_once_accepted_the_partner_is_told_whom_to_reach_and_not_before(cl
         "items"] == []
 
 
-async def test_an_accepted_hand_off_from_a_touch_without_contacts_says_whom_to_ask(client, world, db, hand_off):
+async def test_an_accepted_hand_off_from_a_touch_without_contacts_says_whom_to_ask_and_how(client, world, db,
+                                                                                          hand_off):
     partner = await world.f.auth(world.users["partner"])
+    assert (await client.get("/api/hand-offs", headers=partner)).json()["items"][0]["introducer"] is None  # pending
     r = await client.post(f"/api/hand-offs/{hand_off.id}/accept", headers=partner, json={})
     assert r.status_code == 200 and r.json()["reach"] == []
+    spoc = {"id": world.users["spoc"].id, "name": "Maria Lopez", "email": "spoc@example.org"}
+    assert r.json()["introducer"] == spoc
+    assert (await client.get("/api/hand-offs", headers=partner)).json()["items"][0]["introducer"] == spoc
     await login(client, world.users["partner"].email)
-    assert "ask Maria Lopez, who handed it off, to introduce you" in (await client.get("/requests/")).text
+    assert ('ask Maria Lopez (<a href="mailto:spoc@example.org">spoc@example.org</a>), who handed it off, to '
+            "introduce you") in (await client.get("/requests/")).text
+
