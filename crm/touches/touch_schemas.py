@@ -56,6 +56,10 @@ class CompleteIn(msgspec.Struct, forbid_unknown_fields=True):
     outcomes: Annotated[list[OutcomeIn], msgspec.Meta(max_length=200)] = []
     notes: Note = ""
     channel: ChannelStr | None = None
+    contact_ids: Annotated[Ids | None, msgspec.Meta(description=(
+        "The employer's people the SPOC spoke with (its contacts, as when scheduling): they replace the "
+        "touch's contacts, and a hand-off's partner reaches them once it accepts. Left out, the touch keeps "
+        "the contacts it has"))] = None
     hand_offs: Annotated[list[HandOffIn], msgspec.Meta(max_length=20)] = []
 
 

@@ -279,8 +279,10 @@ CHANNEL_NEEDED = "say how the contact happened: this touch was never scheduled"
 
 async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: CompleteIn,
                    now: dt.datetime, *, form: bool = False) -> Touch:
-    """→ completed with one outcome per bundled request; optional hand-offs to partner organizations
-    (``form``: the page's complete form sent it, and its refusals speak of that form)."""
+    """→ completed with one outcome per bundled request; optional hand-offs to partner organizations;
+    ``contact_ids``, when given, the employer's people the SPOC spoke with, in place of those the schedule
+    noted (a touch completed without scheduling has none, and its hand-off's partner would have no one to
+    reach). ``form``: the page's complete form sent it, and its refusals speak of that form."""
     touch = await _touch_for_update(db, actor, touch_id)
     new_status = _transition(touch, "complete")
     channel = _channel(data.channel)
@@ -298,6 +300,12 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
                               form=form)
         except RoutingError as exc:
             wrong.append((exc.field, exc.message))
+    contacts = None
+    if data.contact_ids is not None:  # left out: whom the schedule noted stands
+        try:
+            contacts = await _contacts(db, touch.employer_id, data.contact_ids)
+        except FieldError as exc:
+            wrong.extend(exc.fields)
     hand_offs: list[HandOff] = []
     for i, wanted in enumerate(data.hand_offs):
         try:
@@ -307,7 +315,7 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
             wrong.extend(exc.fields)
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
-    before = audit.snapshot(touch, ("status", "planned_on"))
+    before = {**audit.snapshot(touch, ("status", "planned_on")), "contact_ids": sorted(c.id for c in touch.contacts)}
     touch.status, touch.completed_at = new_status, now
     # The budget counts the day the contact happened: the appointment day if it has passed,
     # otherwise (queued, or reached before the appointment) today.
@@ -315,12 +323,15 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
         touch.planned_on = clock.local_date(now)
     touch.channel = channel or touch.channel
     touch.notes = data.notes.strip() or touch.notes
+    if contacts is not None:
+        touch.contacts = contacts
     for r in requests:
         o = given[r.id]
         r.outcome, r.outcome_note, r.closed_at = Outcome(o.outcome).value, o.note.strip() or None, now
     _move_requests(db, actor, requests, "complete", touch.employer_id, touch.id)
     audit.record(db, actor, "touch.complete", "touch", touch.id, employer_id=touch.employer_id, before=before,
                  after={"status": touch.status, "planned_on": touch.planned_on.isoformat(),
+                        "contact_ids": sorted(c.id for c in touch.contacts),
                         "outcomes": {str(k): v.outcome for k, v in given.items()}})
     for r in requests:
         note = f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else ""

@@ -117,3 +117,31 @@ async def test_an_accepted_hand_off_from_a_touch_without_contacts_says_whom_to_a
     assert ('ask Maria Lopez (<a href="mailto:spoc@example.org">spoc@example.org</a>), who handed it off, to '
             "introduce you") in (await client.get("/requests/")).text
 
+
+async def test_a_touch_completed_unscheduled_names_whom_the_spoc_spoke_with_to_the_partner_who_accepts(
+        client, world, db, sessionmaker):
+    """The audit's case: a SPOC phones the employer from the queue (never scheduling the touch), completes it
+    saying whom they spoke with, and hands off: the partner who accepts is told whom to reach, not whom to ask."""
+    desk = SpocDesk(sessionmaker)
+    employer = await world.f.employer("Golden State Logistics LLC")
+    ana = await desk.contact(employer, "Ana Ruiz")
+    async with sessionmaker() as s, s.begin():
+        (await s.get(EmployerContact, ana.id)).email = "ana@gsl.example.com"
+    touch = await desk.touch(employer, world.users["spoc"])
+    req = await desk.request(touch, world.users["partner2"])
+    r = await client.post(f"/api/touches/{touch.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
+        "outcomes": [{"request_id": req.id, "outcome": "interested"}], "channel": "call", "contact_ids": [ana.id],
+        "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "forklift certification for 10"}]})
+    assert r.status_code == 200, r.text
+    partner = await world.f.auth(world.users["partner"])
+    [listed] = (await client.get("/api/hand-offs", headers=partner)).json()["items"]
+    assert listed["reach"] == [] and listed["introducer"] is None  # pending: reached through the SPOC
+    r = await client.post(f"/api/hand-offs/{listed['id']}/accept", headers=partner, json={})
+    assert r.status_code == 200, r.text
+    assert [(c["name"], c["email"]) for c in r.json()["reach"]] == [("Ana Ruiz", "ana@gsl.example.com")]
+    assert r.json()["introducer"] is None
+    [listed] = (await client.get("/api/hand-offs", headers=partner)).json()["items"]
+    assert [c["name"] for c in listed["reach"]] == ["Ana Ruiz"]
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/requests/")).text
+    assert 'href="mailto:ana@gsl.example.com"' in page and "No contact was noted" not in page

@@ -199,6 +199,57 @@ async def test_complete_records_an_outcome_per_request_and_creates_hand_offs(cli
     assert any("forklift certification" in b for b in bodies)  # the college's partner is told of the hand-off
 
 
+async def test_complete_records_whom_the_spoc_spoke_with_in_place_of_whom_the_schedule_noted(
+        client, world, desk, db, bundled):
+    e, t, r1, r2 = bundled
+    dana, ana = await desk.contact(e, "Dana Owner"), await desk.contact(e, "Ana Ruiz")
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc,
+                          json={"scheduled_at": at(5), "channel": "visit", "contact_ids": [dana.id]})
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=spoc, json={
+        "outcomes": [{"request_id": r1.id, "outcome": "interested"}, {"request_id": r2.id, "outcome": "referred"}],
+        "contact_ids": [ana.id, ana.id]})
+    assert r.status_code == 200, r.text
+    assert [c["name"] for c in r.json()["contacts"]] == ["Ana Ruiz"]
+    touch, _ = await _state(db, t.id)
+    assert [c.id for c in touch.contacts] == [ana.id]
+    event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "touch.complete"))).one()
+    assert (event.before["contact_ids"], event.after["contact_ids"]) == ([dana.id], [ana.id])
+
+
+async def test_complete_without_contact_ids_keeps_the_contacts_the_schedule_noted(client, world, desk, db, bundled):
+    e, t, r1, r2 = bundled
+    dana = await desk.contact(e, "Dana Owner")
+    spoc = await world.f.auth(world.users["spoc"])
+    assert (await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={
+        "scheduled_at": at(5), "channel": "visit", "contact_ids": [dana.id]})).status_code == 200
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=spoc, json={
+        "outcomes": [{"request_id": r1.id, "outcome": "interested"}, {"request_id": r2.id, "outcome": "referred"}]})
+    assert r.status_code == 200 and [c["name"] for c in r.json()["contacts"]] == ["Dana Owner"]
+    event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "touch.complete"))).one()
+    assert event.after["contact_ids"] == [dana.id]
+
+
+@pytest.mark.parametrize("stranger", ["other employer's", "unknown"])
+async def test_complete_naming_someone_not_at_the_employer_is_422_on_contact_ids_and_nothing_changes(
+        client, world, desk, db, bundled, stranger):
+    e, t, r1, r2 = bundled
+    ana = await desk.contact(e, "Ana Ruiz")
+    other = 999_999 if stranger == "unknown" else (await desk.contact(await world.f.employer("Other Co"), "Ned")).id
+    before = await _counts(db)
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=await world.f.auth(world.users["spoc"]), json={
+        "outcomes": [{"request_id": r1.id, "outcome": "interested"}, {"request_id": r2.id, "outcome": "referred"}],
+        "channel": "call", "contact_ids": [ana.id, other],
+        "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "welders"}]})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["fields"] == [
+        {"field": "contact_ids", "message": f"contact(s) [{other}] are not people at this employer"}]
+    touch, reqs = await _state(db, t.id)
+    assert (touch.status, touch.contacts, [q.status for q in reqs]) == ("queued", [], ["queued", "queued"])
+    assert await _counts(db) == before
+
+
 async def test_outcomes_for_requests_not_on_the_touch_are_422_and_nothing_changes(client, world, desk, db, bundled):
     e, t, r1, r2 = bundled
     elsewhere = await desk.request(None, world.users["partner"], employer=e, purpose="event", release_in=3)
