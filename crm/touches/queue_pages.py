@@ -324,7 +324,8 @@ class QueuePages(Controller):
         """One action's form for a queue row, fetched by htmx when the row's action is first opened."""
         if form not in FORMS:
             raise NotFoundException(f"No {form!r} form; one of {', '.join(FORMS)}")
-        touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form == "schedule" else ())
+        touch = await queue.get_touch(db, principal, touch_id,
+                                      load=FORM_LOAD if form in ("schedule", "complete") else ())
         choices = await _choices(db, principal, [touch], forms=form == "complete")
         if form == "reassign" and not choices["candidates"].get(touch.region_id):
             raise NotFoundException(f"Touch #{touch.id} offers you no reassign form (leads of its region only)")
@@ -421,7 +422,15 @@ class QueuePages(Controller):
     @post("/touches/{touch_id:int}/complete")
     async def complete(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        touch_id: PathId) -> Template | Redirect:
+        raw = await request.form()
         form = await form_data(request)
+        # The contacts ticked (all of them: one value each), kept to show them ticked if the form comes back;
+        # a form that listed none leaves the touch's contacts as they are.
+        listed = bool(form.pop("contacts_listed", ""))
+        ticked = list(raw.getall("contact_ids", [])) if listed else []
+        form.pop("contact_ids", None)
+        if listed:
+            form["contact_ids"] = ",".join(v for v in ticked if isinstance(v, str))
         # Each request's outcome select says itself that it still needs a choice.
         # A field named after something that is not a request id is no outcome (forms carry other fields).
         asked = {k: request_id for k in form if k.startswith("outcome_") and (request_id := parse_id(k[8:]))}
@@ -446,10 +455,11 @@ class QueuePages(Controller):
                     select(Touch.id).where(Touch.id == touch_id, Touch.channel.is_(None))) is not None:
                 # Never scheduled: nothing says yet how the contact happened (the reports count channels).
                 wrong.append(("channel", workflow.CHANNEL_NEEDED))
+            contact_ids = _gather(wrong, _ints, ticked, "contact_ids") if listed else None
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,
-                           channel=form.get("channel") or None)
+                           channel=form.get("channel") or None, contact_ids=contact_ids)
             await workflow.complete(db, principal, touch_id, data, clock.now(), form=True)
         except HTTPException as exc:
             errors = await refused(db, exc)

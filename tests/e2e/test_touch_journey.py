@@ -1,12 +1,13 @@
 """Issue 3's journey in Chromium: a partner asks for contact and sees the decision; the SPOC
-finds it in the queue, schedules and completes it with an outcome and a hand-off; the partner
-sees the outcome and accepts the hand-off."""
+finds it in the queue, schedules and completes it with an outcome, whom they spoke with and a
+hand-off; the partner sees the outcome, accepts the hand-off and is told whom to reach."""
 
 import datetime as dt
 
 from playwright.async_api import expect
 
 from crm import clock
+from crm.employers.models import EmployerContact
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 
@@ -19,6 +20,8 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
     acme = await f.employer("ACME Corporation", website="acme.com", city="Los Angeles")
     await f.assign(acme, spoc)
+    async with f.sessionmaker() as db, db.begin():
+        db.add(EmployerContact(employer_id=acme.id, name="Ana Ruiz", title="HR Director", email="ana@acme.com"))
 
     # The partner chooses the employer with the typeahead, sees who owns it, and sends the request.
     await sign_in(page, live_server, "partner@example.org", PASSWORD)
@@ -56,6 +59,7 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await touch.locator("summary", has_text="Complete").click()
     await touch.locator("select[name^=outcome_]").select_option("interested")
     await touch.locator("input[name^=note_]").fill("Wants 4 interns in June; contact Ana in HR")
+    await touch.locator("form[id^=complete-]").get_by_label("Ana Ruiz").check()  # whom the SPOC spoke with
     await touch.locator("input[name=handoff_org]").fill("East LA College")
     await touch.locator("button", has_text="Complete touch").click()  # a hand-off without its need
     need = touch.locator("input[name=handoff_need]")
@@ -77,3 +81,6 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await expect(hand_offs).to_contain_text("Pre-apprenticeship welding cohort")
     await hand_offs.locator("button", has_text="Accept").click()
     await expect(hand_offs).to_contain_text("accepted")
+    # The warm introduction: the person the SPOC spoke with, and how to reach her.
+    await expect(hand_offs.locator(".reach")).to_contain_text("Ana Ruiz, HR Director")
+    await expect(hand_offs.locator('.reach a[href="mailto:ana@acme.com"]')).to_be_visible()

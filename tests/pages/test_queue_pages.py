@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from crm import clock
 from crm.notify.models import OutboxMessage
-from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.models import HandOff, Touch, TouchRequest, touch_contact
 from crm.touches.requests import BLACKOUT_HOLD, human_date
 from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, next_spring_forward, recorded_statements, seen_in
@@ -588,6 +588,67 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
         assert "Hand-offs:" in html and "East LA College · forklift training · pending" in html
     assert (await _fresh(db, TouchRequest, req.id)).outcome == "interested"
     assert (await db.scalars(select(HandOff.to_org_id))).one() == world.orgs["college"].id
+
+
+async def test_the_complete_form_ticks_whom_the_schedule_noted_and_records_whom_the_spoc_spoke_with(
+        client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    ana, bob = await desk.contact(e, "Ana Ruiz"), await desk.contact(e, "Bob Chen")
+    t = await desk.touch(e, world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await db.execute(touch_contact.insert().values(touch_id=t.id, contact_id=ana.id))  # as scheduling notes it
+    await db.commit()
+    await login(client, world.users["spoc"].email)
+    for html in ((await client.get(f"/queue/touches/{t.id}/forms/complete", headers=HX)).text,
+                 (await client.get(f"/queue/touches/{t.id}")).text):  # and without JavaScript
+        form = html.split(f'id="complete-{t.id}-form"', 1)[1].split("</form>", 1)[0]
+        assert "Who you spoke with" in form
+        assert "checked" in attrs_of(form, "input", name="contact_ids", value=str(ana.id))
+        assert "checked" not in attrs_of(form, "input", name="contact_ids", value=str(bob.id))
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        f"outcome_{req.id}": "interested", "channel": "call", "contacts_listed": "1", "contact_ids": [str(bob.id)]})
+    assert r.status_code == 200 and "completed" in r.text, r.text
+    assert "with Bob Chen" in _card(r.text, t.id)
+    assert [c.id for c in (await _fresh(db, Touch, t.id)).contacts] == [bob.id]
+
+
+async def test_the_complete_form_without_contacts_links_to_where_staff_add_one_and_keeps_the_touch_as_it_is(
+        client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    form = (await client.get(f"/queue/touches/{t.id}/forms/complete", headers=HX)).text
+    assert f'href="/employers/{e.id}#contacts"' in form and 'name="contact_ids"' not in form
+    assert 'name="contacts_listed"' not in form
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        f"outcome_{req.id}": "interested", "channel": "call"})
+    assert r.status_code == 200, r.text
+    assert (await _fresh(db, Touch, t.id)).status == "completed"
+
+
+@pytest.mark.parametrize("stranger", ["another employer's contact", "not a number"])
+async def test_a_complete_form_naming_someone_not_at_the_employer_says_so_at_the_contacts_and_writes_nothing(
+        client, world, desk, db, stranger):
+    e = await world.f.employer("Golden State Logistics")
+    ana, bob = await desk.contact(e, "Ana Ruiz"), await desk.contact(e, "Bob Chen")
+    other = (str((await desk.contact(await world.f.employer("Other Co"), "Ned")).id)
+             if stranger == "another employer's contact" else "x")
+    t = await desk.touch(e, world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        f"outcome_{req.id}": "interested", f"note_{req.id}": "send 3 candidates", "channel": "call",
+        "contacts_listed": "1", "contact_ids": [str(ana.id), other]})
+    assert r.status_code == 422, r.text
+    said = ("choose from the list" if other == "x" else f"contact(s) [{other}] are not people at this employer")
+    assert tied_errors(r.text) == {"contact_ids": said}
+    # The form comes back as it was sent: Ana still ticked, Bob not, the note kept.
+    assert "checked" in attrs_of(r.text, "input", name="contact_ids", value=str(ana.id))
+    assert "checked" not in attrs_of(r.text, "input", name="contact_ids", value=str(bob.id))
+    assert 'value="send 3 candidates"' in r.text
+    touch = await _fresh(db, Touch, t.id)
+    assert (touch.status, touch.contacts) == ("queued", [])
 
 
 async def test_cancel_without_javascript_redirects_back_to_the_queue_with_a_flash(client, world, desk, db):
