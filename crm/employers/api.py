@@ -78,10 +78,11 @@ class EmployerApi(Controller):
         region: Annotated[str | None, Parameter(max_length=32)] = None,
         status: Annotated[str | None, choice_parameter(EmployerStatus, max_length=16)] = None,
         sector: Annotated[str | None, Parameter(max_length=8)] = None,
+        no_spoc: Annotated[bool, Parameter(description="only employers with no SPOC in their own region")] = False,
     ) -> EmployerPage:
         """Search employers by name, alias, domain or id; paginated."""
         rows, total = await service.search_employers(db, q, region=region, status=status, sector=sector,
-                                                     limit=limit, offset=offset)
+                                                     no_spoc=no_spoc, limit=limit, offset=offset)
         return EmployerPage(items=[employer_summary(e) for e in rows], total=total, limit=limit, offset=offset)
 
     @post("/")

@@ -143,10 +143,13 @@ class EmployerPages(Controller):
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
+        spoc: Annotated[str | None, Parameter(max_length=8)] = None,
         page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
     ) -> Template:
+        """``spoc=none``: only employers with no SPOC in their own region (the region overview links here)."""
+        no_spoc = spoc == "none"
         rows, total = await service.search_employers(db, q, region=region or None, status=status or None,
-                                                     limit=PAGE, offset=(page - 1) * PAGE)
+                                                     no_spoc=no_spoc, limit=PAGE, offset=(page - 1) * PAGE)
         regions = list(await db.scalars(select(Region).order_by(Region.code)))
         # Who to go through, which is what partners search the directory for: the SPOC of each
         # employer's own region (one statement for the page).
@@ -157,7 +160,8 @@ class EmployerPages(Controller):
                    SpocAssignment.region_id == Employer.region_id))} if rows else {}
         return render(request, "employers/list.html", partial="employers/_results.html",
                       employers=rows, total=total, page=page, pages=max(1, -(-total // PAGE)), spocs=spocs,
-                      q=q or "", region=region or "", status=status or "", regions=regions)
+                      q=q or "", region=region or "", status=status or "", regions=regions,
+                      spoc="none" if no_spoc else "")
 
     @get("/new", guards=[requires_staff])
     async def new_form(self, request: Request[Any, Any, Any], db: Db) -> Template:

@@ -403,9 +403,14 @@ async def load_profiles(db: AsyncSession, employers: Iterable[Employer]) -> None
 
 
 def search_query(q: str | None, region_id: int | None = None, status: str | None = None,
-                 sector: str | None = None) -> Select[Employer]:
-    """Employers whose name, an alias or domain starts with (a word of) the query."""
+                 sector: str | None = None, no_spoc: bool = False) -> Select[Employer]:
+    """Employers whose name, an alias or domain starts with (a word of) the query; ``no_spoc``: only those
+    with no SPOC in their own region (a lead's worklist: their requests wait in the unassigned queue)."""
     stmt = select(Employer)
+    if no_spoc:
+        stmt = stmt.where(Employer.region_id.is_not(None), ~select(SpocAssignment.id).where(
+            SpocAssignment.employer_id == Employer.id, SpocAssignment.region_id == Employer.region_id,
+            SpocAssignment.ended_at.is_(None)).exists())
     if status:
         stmt = stmt.where(Employer.status == status)
     else:
@@ -436,12 +441,12 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
 
 
 async def search_employers(db: AsyncSession, q: str | None, *, region: str | None = None,
-                           status: str | None = None, sector: str | None = None,
+                           status: str | None = None, sector: str | None = None, no_spoc: bool = False,
                            limit: int = 25, offset: int = 0) -> tuple[list[Employer], int]:
     region_id = await region_id_for(db, region) if region else None
     if status and status not in {s.value for s in EmployerStatus}:
         raise FieldError("status", f"must be one of {', '.join(s.value for s in EmployerStatus)}")
-    stmt = search_query(q, region_id, status, sector)
+    stmt = search_query(q, region_id, status, sector, no_spoc)
     total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = (await db.scalars(stmt.order_by(Employer.name_key, Employer.id).limit(limit).offset(offset))).all()
     return list(rows), total

@@ -239,3 +239,15 @@ async def test_a_patch_with_a_stale_seen_is_refused_and_one_without_seen_still_s
     assert r.status_code == 409 and "changed meanwhile by Maria Lopez" in r.json()["error"]["message"]
     r = await client.patch(f"/api/employers/{e.id}", headers=lead, json={"dba": "HFL"})
     assert r.status_code == 200 and r.json()["city"] == "Long Beach"
+
+
+async def test_a_lead_lists_the_employers_without_a_spoc_in_their_region(client, world):
+    assigned = await world.f.employer("Assigned Works Inc")
+    await world.f.assign(assigned, world.users["spoc"])
+    waiting = await world.f.employer("Waiting Works Inc")
+    elsewhere = await world.f.employer("Bay Works Inc", county="San Francisco")
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.get("/api/employers", headers=lead, params={"no_spoc": "true", "region": "LA-BASIN"})
+    assert r.status_code == 200 and [e["id"] for e in r.json()["items"]] == [waiting.id], r.text
+    r = await client.get("/api/employers", headers=lead, params={"no_spoc": "true"})
+    assert {e["id"] for e in r.json()["items"]} == {waiting.id, elsewhere.id}

@@ -97,3 +97,4 @@ async def test_partners_chairs_and_other_regions_get_no_forms_and_are_refused(cl
             assert r.status_code == 403, (who, url, r.status_code)
         await client.post("/logout", headers=csrf(client))
     assert await _people(db, e.id) == [("Dana Owner", None, None, None)]
+

@@ -332,3 +332,14 @@ async def test_every_page_opens_with_a_skip_link_to_its_focusable_main(client, w
     body = html.split("<body", 1)[1].split(">", 1)[1]
     assert body.lstrip().startswith('<a class="skip-link" href="#main">Skip to content</a>')
     assert '<main id="main" tabindex="-1">' in body
+
+
+async def test_the_directory_lists_the_employers_without_a_spoc_the_overview_counts(client, world):
+    """The directory filter the lead's overview links to ("N without a SPOC")."""
+    assigned = await world.f.employer("Assigned Works Inc")
+    await world.f.assign(assigned, world.users["spoc"])
+    await world.f.employer("Waiting Works Inc")
+    await login(client, world.users["lead"].email)
+    page = (await client.get("/employers", params={"region": "LA-BASIN", "spoc": "none"})).text
+    assert "Waiting Works Inc" in page and "Assigned Works Inc" not in page
+    assert '<option value="none" selected>' in page

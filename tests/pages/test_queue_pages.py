@@ -765,6 +765,11 @@ async def test_overview_tab_keeps_my_employers_and_the_leads_region_overview(cli
     await login(client, world.users["lead"].email)
     html = (await client.get("/queue/overview")).text
     assert "Nobody Owns Me Inc" in _section(html, "unassigned", "my-employers") and "Maria Lopez" in html
+    # More than the fifteen it lists: a link to all of them (the directory's filter), not to every employer.
+    for n in range(15):
+        await world.f.employer(f"Unowned Works {n:02d} Inc")
+    html = (await client.get("/queue/overview")).text
+    assert 'href="/employers?region=LA-BASIN&amp;spoc=none">All 16 without a SPOC in LA-BASIN' in html
     await client.post("/logout", data={"_csrf_token": client.cookies.get("csrftoken")})
     await login(client, world.users["spoc"].email)
     assert "Sunrise Family Dental" in _section((await client.get("/queue/overview")).text, "my-employers", None)
