@@ -122,8 +122,13 @@ def notify(db: AsyncSession, to_email: str, subject: str, body: str, now: dt.dat
 
 def _tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject: str, body: str,
                      now: dt.datetime) -> None:
+    """One e-mail per requester, naming each of their requests ``body`` is about."""
+    by_requester: dict[str, list[TouchRequest]] = {}
     for r in requests:
-        notify(db, r.requester.email, subject, f"Your request #{r.id} ({words(r.purpose)}): {body}", now)
+        by_requester.setdefault(r.requester.email, []).append(r)
+    for email, theirs in by_requester.items():
+        named = ", ".join(f"#{r.id} ({words(r.purpose)})" for r in theirs)
+        notify(db, email, subject, f"Your request{'s' if len(theirs) > 1 else ''} {named}: {body}", now)
 
 
 def _move_requests(db: AsyncSession, actor: Principal, requests: Iterable[TouchRequest], action: str,
@@ -333,11 +338,15 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
                  after={"status": touch.status, "planned_on": touch.planned_on.isoformat(),
                         "contact_ids": sorted(c.id for c in touch.contacts),
                         "outcomes": {str(k): v.outcome for k, v in given.items()}})
+    # One e-mail per requester: a partner whose several requests rode this touch reads their outcomes together.
+    by_requester: dict[str, list[TouchRequest]] = {}
     for r in requests:
-        note = f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else ""
-        notify(db, r.requester.email, f"Outcome of your request for {touch.employer.legal_name}",
-               f"Your request #{r.id} ({words(r.purpose)}) was completed on touch #{touch.id}: "
-               f"{words(r.outcome)}.{note}", now)
+        by_requester.setdefault(r.requester.email, []).append(r)
+    for email, theirs in by_requester.items():
+        lines = [f"Your request #{r.id} ({words(r.purpose)}) was completed on touch #{touch.id}: {words(r.outcome)}."
+                 + (f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else "") for r in theirs]
+        notify(db, email, f"Outcome of your request{'s' if len(theirs) > 1 else ''} for {touch.employer.legal_name}",
+               "\n\n".join(lines), now)
     db.add_all(hand_offs)
     await db.flush()
     for h in hand_offs:

@@ -199,6 +199,25 @@ async def test_complete_records_an_outcome_per_request_and_creates_hand_offs(cli
     assert any("forklift certification" in b for b in bodies)  # the college's partner is told of the hand-off
 
 
+async def test_a_partner_with_two_requests_on_a_touch_gets_one_e_mail_for_each_change(client, world, desk, db,
+                                                                                        bundled):
+    e, t, r1, r2 = bundled
+    r3 = await desk.request(t, world.users["partner"], purpose="event", summary="job fair")
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.post(f"/api/touches/{t.id}/complete", headers=spoc, json={"channel": "call", "outcomes": [
+        {"request_id": r1.id, "outcome": "interested", "note": "call Ana"},
+        {"request_id": r2.id, "outcome": "not_interested"},
+        {"request_id": r3.id, "outcome": "follow_up"}]})
+    assert r.status_code == 200, r.text
+    mail = (await db.execute(select(OutboxMessage.to_email, OutboxMessage.subject, OutboxMessage.body)
+                             .where(OutboxMessage.subject.startswith("Outcome")))).all()
+    assert sorted(m.to_email for m in mail) == ["partner2@example.org", "partner@example.org"]
+    mine = next(m for m in mail if m.to_email == "partner@example.org")
+    assert mine.subject == "Outcome of your requests for Golden State Logistics LLC"
+    assert f"#{r1.id} (hiring) was completed on touch #{t.id}: interested. Note from Maria Lopez: call Ana" in mine.body
+    assert f"#{r3.id} (event) was completed on touch #{t.id}: follow-up." in mine.body
+
+
 async def test_complete_records_whom_the_spoc_spoke_with_in_place_of_whom_the_schedule_noted(
         client, world, desk, db, bundled):
     e, t, r1, r2 = bundled
