@@ -78,7 +78,8 @@ class CouncilMember(Base):
             return self.employer.legal_name
         if self.organization is not None:
             return self.organization.name
-        return "Public member"
+        # A member of the public sits for no one; anyone else simply has no organization on file yet.
+        return "Public member" if self.member_type == "public" else ""
 
 
 class CouncilMeeting(Base):

@@ -24,7 +24,7 @@ async def _arrange(client, world):
     council = (await client.post("/api/councils", headers=staff, json={
         "name": "Welding Advisory", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN",
         "program": "Welding Technology"})).json()
-    employer = await world.f.employer("Pacific Steel Fabricators")
+    employer = await world.f.employer("Pacific Steel Fabricators", naics_code="332312", size_band="50-249")
     base = f"/api/councils/{council['id']}"
     chair = (await client.post(f"{base}/members", headers=staff, json={
         "name": "Chris Chair", "email": "chair@example.org", "member_type": "industry", "role": "chair",
@@ -48,6 +48,8 @@ async def test_council_page_shows_roster_and_badges_that_explain_themselves(clie
     assert 'title="chair Chris Chair is industry"' in page.text
     assert "<span class=\"small\">2 of 3 current members are industry</span>" in page.text
     assert "Dana Whitfield" in page.text and "Pacific Steel Fabricators" in page.text
+    # What a chair weighs the membership by: each member employer's sector and size.
+    assert '<div class="muted small employer-kind">Manufacturing · 50-249 employees</div>' in page.text
     listing = await client.get("/councils")
     assert "Welding Advisory" in listing.text and 'data-badge="industry_majority"' in listing.text
 
@@ -190,7 +192,8 @@ async def test_roster_csv_opens_with_the_right_columns(client, world):
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["Name", "Title", "Organization / employer", "Member type", "Role", "Term start", "Term end",
                        "Email"]
-    assert rows[1] == ["Chris Chair", "", "Public member", "industry", "chair", "2026-01-01", "2028-06-30",
+    # An industry member with no employer on file yet is no "Public member".
+    assert rows[1] == ["Chris Chair", "", "", "industry", "chair", "2026-01-01", "2028-06-30",
                        "chair@example.org"]
     assert ["Dana Whitfield", "Plant Manager", "Pacific Steel Fabricators", "industry", "member", "2025-09-01", "",
             ""] in rows
