@@ -60,9 +60,16 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
 
 
+def footer(base_url: str) -> str:
+    """What ends every e-mail: where to act on it (each role's home page leads to its requests or queue)."""
+    return f"\n\n--\nOneDoor: {base_url}/"
+
+
 async def deliver_due(db: AsyncSession, now: dt.datetime, sender: Sender, *,
-                      max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH) -> tuple[int, int, int]:
-    """Try every pending message due by ``now``; returns (sent, retrying, failed)."""
+                      max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH,
+                      signature: str = "") -> tuple[int, int, int]:
+    """Try every pending message due by ``now``, each ending with ``signature``; returns (sent, retrying,
+    failed)."""
     stmt = (select(OutboxMessage)
             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(batch))
@@ -73,7 +80,7 @@ async def deliver_due(db: AsyncSession, now: dt.datetime, sender: Sender, *,
     for message in list(await db.scalars(stmt)):
         message.attempts += 1
         try:
-            await sender(message.to_email, message.subject, message.body)
+            await sender(message.to_email, message.subject, message.body + signature)
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried, never raised
             message.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if message.attempts >= max_attempts:
@@ -102,5 +109,5 @@ async def deliver_outbox(db: AsyncSession, now: dt.datetime) -> str:
         return "smtp unconfigured"
     from crm.notify.mailer import smtp_sender
 
-    sent, retrying, failed = await deliver_due(db, now, smtp_sender(settings))
+    sent, retrying, failed = await deliver_due(db, now, smtp_sender(settings), signature=footer(settings.base_url))
     return f"sent={sent} retrying={retrying} failed={failed}"

@@ -88,3 +88,19 @@ async def test_without_smtp_url_the_job_leaves_messages_pending(sessionmaker, db
         assert await deliver_outbox(s, NOW) == "smtp unconfigured"
     message = await db.scalar(select(OutboxMessage))
     assert (message.status, message.attempts) == ("pending", 0)
+
+
+async def test_the_smtp_job_ends_every_e_mail_with_where_to_act_on_it(sessionmaker, db, monkeypatch):
+    """The stored body stays as written; what is sent ends with OneDoor's address (CRM_BASE_URL)."""
+    import crm.notify.mailer as mailer
+
+    smtp = FakeSmtp()
+    monkeypatch.setenv("CRM_SMTP_URL", "smtp://mail.example.org:587")
+    monkeypatch.setenv("CRM_BASE_URL", "https://onedoor.example.org")
+    monkeypatch.setattr(mailer, "smtp_sender", lambda settings: smtp)
+    await queue(sessionmaker)
+    async with sessionmaker() as s, s.begin():
+        assert await deliver_outbox(s, NOW) == "sent=1 retrying=0 failed=0"
+    assert smtp.sent == [("pat@example.org", "Your touch request #1: queued",
+                          "Queued as touch #1\n\n--\nOneDoor: https://onedoor.example.org/")]
+    assert (await current(db)).body == "Queued as touch #1"
