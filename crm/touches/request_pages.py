@@ -27,9 +27,9 @@ from crm.ids import parse_id
 from crm.templating import days, words
 from crm.touches import requests as service
 from crm.touches.budget import budget_view
-from crm.touches.handoff_api import hand_off_reach, list_hand_offs
+from crm.touches.handoff_api import hand_off_reach, hand_offs_query, list_hand_offs
 from crm.touches.intake import employer_state, submit_request, write_turn
-from crm.touches.models import TouchRequest
+from crm.touches.models import HandOff, TouchRequest
 from crm.touches.request_schemas import TouchRequestIn
 from crm.touches.routing import (
     DEFAULT_WINDOW_DAYS,
@@ -301,8 +301,11 @@ class RequestPages(Controller):
         # The requesting organization reads "your dates" and what it may do; anyone else (staff, an admin)
         # reads the same facts about the requester.
         requester = service.acts_for_requester(principal, req.requester_org_id)
+        # What its touch handed on that the viewer may see (the requesting organization's own hand-offs).
+        hand_offs = list(await db.scalars(hand_offs_query(principal).where(HandOff.touch_id == req.touch_id)
+                                          .order_by(HandOff.id))) if req.touch_id is not None else []
         return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req, requester),
-                      requester=requester,
+                      requester=requester, hand_offs=hand_offs,
                       created=True, detail=True, history=history, can_withdraw=service.may_withdraw(principal, req),
                       can_release=(req.status == RequestStatus.HELD
                                    and principal.can_in_region(req.region_id, Role.lead)))

@@ -493,3 +493,17 @@ async def test_panel_says_when_the_spoc_is_away_and_who_covers(client, world, db
     panel = (await client.get("/requests/panel", params={"employer_id": e.id},
                               headers={"HX-Request": "true"})).text
     assert "Maria Lopez (away; Sam Ortiz covers)" in panel
+
+
+async def test_a_requests_page_says_the_hand_off_its_touch_made_to_the_organization_and_links_to_it(
+        client, world, desk, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    touch = await desk.touch(e, world.users["spoc"], status="completed")
+    req = await desk.request(touch, world.users["partner"], status="completed", summary="two hygienists")
+    h = await desk.hand_off(touch, world.users["spoc"], world.orgs["college"].id, need="hiring 2 hygienists")
+    other = await desk.hand_off(touch, world.users["spoc"], world.orgs["board"].id, need="a job fair booth")
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/requests/{req.id}")).text
+    assert f"Hand-off #{h.id}</dt>" in page and "answer it on My requests</a>" in page
+    assert f"Hand-off #{other.id}" not in page  # another organization's
+    assert page.count("two hygienists") == 1  # the summary once, with the decision
