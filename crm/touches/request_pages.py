@@ -221,7 +221,10 @@ class RequestPages(Controller):
 
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                       employer_id: QueryId = None) -> Template:
+                       employer_id: QueryId = None,
+                       employer_name: Annotated[str | None, Parameter(max_length=200)] = None) -> Template:
+        """``employer_name``: a name the directory found no employer for, typed in for the partner (the
+        typeahead then says whether intake would match it or create it)."""
         today = clock.today()
         # Region blank: the request goes to the employer's own region (intake's default).
         values = {"region": "", "window_start": today.isoformat(),
@@ -229,6 +232,8 @@ class RequestPages(Controller):
                   "priority": "normal", "employer_id": str(employer_id or "")}
         if employer_id is not None and (employer := await db.get(Employer, employer_id)) is not None:
             values["employer_name"] = employer.legal_name
+        elif employer_name and employer_name.strip():
+            values["employer_name"] = " ".join(employer_name.split())
         return await self._form(request, db, principal, values, {})
 
     async def _form(self, request: Request[Any, Any, Any], db: Db, principal: Me, values: dict[str, str],

@@ -507,3 +507,11 @@ async def test_a_requests_page_says_the_hand_off_its_touch_made_to_the_organizat
     assert f"Hand-off #{h.id}</dt>" in page and "answer it on My requests</a>" in page
     assert f"Hand-off #{other.id}" not in page  # another organization's
     assert page.count("two hygienists") == 1  # the summary once, with the decision
+
+
+async def test_a_partner_finding_no_employer_in_the_directory_is_offered_a_request_naming_it(client, world):
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/employers", params={"q": "Zyqwert Fabrication"})).text
+    assert 'href="/requests/new?employer_name=Zyqwert%20Fabrication">Request contact with' in page
+    form = (await client.get("/requests/new", params={"employer_name": "  Zyqwert   Fabrication "})).text
+    assert 'value="Zyqwert Fabrication"' in form
