@@ -131,3 +131,13 @@ async def test_a_certain_match_fills_the_panel_without_a_pick_and_a_new_name_cle
     await expect(page.locator("#employer-match-results")).to_contain_text("No employer in OneDoor is likely",
                                                                           timeout=15_000)
     await expect(panel).to_contain_text("Choose an employer")
+
+
+async def test_a_form_opened_with_a_name_typed_in_matches_it_at_once(page, live_server, live_factory):
+    f = live_factory
+    await _partner_and_acme(f)
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/new?employer_name=ACME%20Corporation")
+    await expect(page.locator("#employer-match-results")).to_contain_text("Sent as typed, this request goes to",
+                                                                          timeout=15_000)
+    await expect(page.locator("#employer-panel")).to_contain_text("What you typed is ACME Corporation")
