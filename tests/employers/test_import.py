@@ -272,6 +272,18 @@ async def test_a_row_repeated_in_a_later_batch_is_its_duplicate_as_the_preview_s
     assert (again.counts["unchanged"], again.counts["new"], again.counts["duplicate"]) == (3, 0, 0)
 
 
+async def test_a_file_with_the_exports_apostrophes_imports_each_cell_as_written(sessionmaker, db):
+    data = (b"legal_name,city,contact_name,contact_phone\n"
+            b"'+1 Rooter Plumbing,Fresno,Ann Lee,'+15595550100\n"
+            b"Zeta Widgets Quux,Fresno,Bo Chan,'+15595550101\n")
+    result = await run_import(sessionmaker, data)
+    assert result.errors == [] and result.counts["new"] == 2
+    stored = await db.execute(select(Employer.legal_name, Employer.city, EmployerContact.name, EmployerContact.phone)
+                              .join(EmployerContact).order_by(Employer.legal_name))
+    assert [tuple(r) for r in stored] == [("+1 Rooter Plumbing", "Fresno", "Ann Lee", "+15595550100"),
+                                          ("Zeta Widgets Quux", "Fresno", "Bo Chan", "+15595550101")]
+
+
 async def test_names_with_accents_quotes_and_emoji_are_stored_as_written(sessionmaker, db):
     name = 'Café "Ölé" Bäckerei 🍞 Inc'
     data = csv_bytes([employer(name, 1, aliases="Bäckerei Ölé; L'Atelier", contact_name="Zoë Ñúñez",

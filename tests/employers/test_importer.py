@@ -52,6 +52,33 @@ def test_semicolon_separated_files_are_read_and_an_empty_file_is_refused():
         read_csv(b"\n\n")
 
 
+def test_cells_starting_with_the_exports_apostrophe_are_not_taken_for_quoted_text():
+    # csv.Sniffer took "'" for the quote character here and read row 2 as one cell.
+    table = read_csv(b"legal_name,city,contact_name,contact_phone\n"
+                     b"'+1 Rooter Plumbing,Fresno,Ann Lee,'+15595550100\n"
+                     b"Zeta Widgets Quux,Fresno,Bo Chan,'+15595550101\n")
+    assert table.rows == [["'+1 Rooter Plumbing", "Fresno", "Ann Lee", "'+15595550100"],
+                          ["Zeta Widgets Quux", "Fresno", "Bo Chan", "'+15595550101"]]
+
+
+def test_doubled_quotes_are_one_quote_even_when_the_first_8_kb_has_none():
+    # The sniffer turned doubled quotes off when its sample had quoted cells but no "".
+    plain = "".join(f'"Plain Tools {i}, Inc",Fresno\n' for i in range(400))
+    table = read_csv(f'legal_name,city\n{plain}"Acme ""Best"" Tools, Inc",Fresno\n'.encode())
+    assert len(table.rows) == 401 and table.rows[-1] == ['Acme "Best" Tools, Inc', "Fresno"]
+
+
+@pytest.mark.parametrize(("text", "rows"), [
+    ("legal_name\tcity\nAcme, Inc\tFresno\n", [["Acme, Inc", "Fresno"]]),
+    ("legal_name;aliases\nAcme, Inc;\"A; B\"\n", [["Acme, Inc", "A; B"]]),
+    ("Name, legal;City\nAcme;Fresno\nZeta;Fresno\n", [["Acme", "Fresno"], ["Zeta", "Fresno"]]),
+    ("legal_name,aliases\nAcme,A;B;C\nZeta,Z\n", [["Acme", "A;B;C"], ["Zeta", "Z"]]),
+    ("legal_name,city;town\nAcme,Fresno\n", [["Acme", "Fresno"]]),
+])
+def test_the_separator_is_the_one_the_rows_fit(text, rows):
+    assert read_csv(text.encode()).rows == rows
+
+
 def test_headers_are_guessed_by_name_and_unknown_ones_must_be_mapped_or_ignored():
     headers = ["Company Name", "E-mail", "Zip Code", "EIN", "Favourite colour"]
     guessed = guess_mapping(headers)
