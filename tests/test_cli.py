@@ -253,6 +253,15 @@ def test_import_reports_every_problem_of_a_row(cli_env):
         assert said in result.output
 
 
+def test_import_names_a_row_with_more_fields_than_the_header(cli_env):
+    _migrated(cli_env)
+    source = cli_env / "in.csv"
+    source.write_text("legal_name,city\nAcme, Inc,Fresno\n")
+    result = _run("import", "employers", str(source))
+    assert result.exit_code == 1
+    assert "row 2 has 3 fields; the header has 2: quote a value that contains a comma" in result.output
+
+
 def test_import_names_every_problem_of_map_at_once(cli_env):
     _migrated(cli_env)
     source = cli_env / "in.csv"

@@ -97,6 +97,7 @@ def decode(data: bytes) -> tuple[str, str]:
 # "'" for the quote character when cells start with the apostrophe our export puts before "+1 ...", and
 # turned doubled quotes off when that sample had none - both split rows wrongly and silently.
 DELIMITERS = (",", ";", "\t")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 _SAMPLE = 8192
 
 
@@ -130,12 +131,14 @@ class CsvTable:
     headers: list[str]
     rows: list[list[str]]  # data rows; rows[i] is spreadsheet row i + 2
     encoding: str
+    delimiter: str = ","
 
 
 def read_csv(data: bytes) -> CsvTable:
     """Decode and split a CSV file; ImportFileError when it has no usable header or is not CSV."""
     text, encoding = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter(text))
+    separator = delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=separator)
     try:
         headers = next(reader, None)
         rows = [r for r in reader if any(c.strip() for c in r)]
@@ -146,7 +149,7 @@ def read_csv(data: bytes) -> CsvTable:
     headers = [h.strip() for h in headers]
     if len(headers) == 1 and rows and any(len(r) > 1 for r in rows[:50]):
         raise ImportFileError("Not a CSV file: the rows have more fields than the header")
-    return CsvTable(headers, rows, encoding)
+    return CsvTable(headers, rows, encoding, separator)
 
 
 def _header_key(header: str) -> str:
@@ -218,8 +221,23 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def raw_rows(table: CsvTable, columns: Mapping[int, str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(spreadsheet row number, {column: value}) for every data row, each value as ``csvfile.read_cell`` reads it."""
+# (spreadsheet row number, {column: value}, why the row cannot be read or None)
+RawRow = tuple[int, dict[str, str], str | None]
+
+
+def raw_rows(table: CsvTable, columns: Mapping[int, str]) -> Iterator[RawRow]:
+    """Every data row, each value as ``csvfile.read_cell`` reads it.
+
+    A row with text in more fields than the header has is not read: a value with an unquoted
+    separator ("Acme, Inc") shifted every cell after it, and the last ones were dropped without a
+    word. Empty fields past the header (a trailing separator) are nothing lost, and are let through.
+    """
+    width = len(table.headers)
     for n, cells in enumerate(table.rows, start=2):
+        misfit = None
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            used = max(i for i, c in enumerate(cells) if c.strip()) + 1
+            misfit = (f"has {used} fields; the header has {width}: quote a value that contains a "
+                      f"{_DELIMITER_NAMES.get(table.delimiter, repr(table.delimiter))}")
         # read_cell: the apostrophe a spreadsheet-safe export put before "=…", "+…" (crm.csvfile).
-        yield n, {name: read_cell(cells[i]) if i < len(cells) else "" for i, name in columns.items()}
+        yield n, {name: read_cell(cells[i]) if i < len(cells) else "" for i, name in columns.items()}, misfit

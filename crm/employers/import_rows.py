@@ -36,11 +36,11 @@ from crm.inputs import CONTROL, control_message
 @dataclass(frozen=True, slots=True)
 class RowError:
     row: int  # spreadsheet row number: the header is row 1, the first data row is row 2
-    field: str
+    field: str  # "" when the row as a whole is wrong ("row 7 has 3 fields; ...")
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, {self.field}: {self.message}"
+        return f"row {self.row}, {self.field}: {self.message}" if self.field else f"row {self.row} {self.message}"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.employers import import_file, import_matching, import_rows
-from crm.employers.import_file import ImportFileError
+from crm.employers.import_file import ImportFileError, RawRow
 from crm.employers.import_matching import KeyIndex, RowPlan
 from crm.employers.import_models import ImportBatch, ImportJob, ImportStatus
 from crm.employers.import_reads import known_row_keys, load_index, load_records, load_reference
@@ -228,7 +228,7 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
 
 async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
                        batch_sessionmaker: async_sessionmaker[AsyncSession],
-                       raw: list[tuple[int, dict[str, str]]], batch_size: int, index: KeyIndex,
+                       raw: list[RawRow], batch_size: int, index: KeyIndex,
                        result: ImportResult, actor: Principal | None, ref: Reference, job_id: int | None,
                        dry_run: bool, on_progress: Progress | None) -> int:
     """Validate, plan and write every batch; returns the number of rows processed."""
@@ -282,11 +282,12 @@ class Prepared:
     candidate_ids: list[int] | None = None
 
 
-def _validate(raw: Sequence[tuple[int, dict[str, str]]], ref: Reference,
+def _validate(raw: Sequence[RawRow], ref: Reference,
               result: ImportResult) -> list[tuple[int, ValidRow | list[RowError]]]:
     out: list[tuple[int, ValidRow | list[RowError]]] = []
-    for number, cells in raw:
-        outcome = import_rows.validate_row(number, cells, ref)
+    for number, cells, misfit in raw:
+        # A row that does not fit the header is invalid as a whole: its cells are not where the header says.
+        outcome = [RowError(number, "", misfit)] if misfit else import_rows.validate_row(number, cells, ref)
         if not isinstance(outcome, ValidRow):
             result.errors.extend(outcome)
             result.counts["invalid"] += 1
@@ -303,7 +304,7 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
                  index: KeyIndex, rows_of_file: dict[int | str, int], file_records: dict[int | str, EmployerRecord],
                  result: ImportResult, actor: Principal | None, ref: Reference, job_id: int | None,
                  dry_run: bool, processed: int, prepared: list[int] | None,
-                 following: Sequence[tuple[int, dict[str, str]]] | None) -> tuple[bool, Prepared | None]:
+                 following: Sequence[RawRow] | None) -> tuple[bool, Prepared | None]:
     """Plan one batch and (unless dry) write it in one transaction, the job's progress included.
 
     ``prepared``: this batch's candidate ids if the previous batch found them already. While
@@ -384,7 +385,7 @@ async def _finish(db: AsyncSession, later: list[Bulk]) -> None:
 _YIELD_EVERY = 50  # rows of _prepare between two turns of the event loop
 
 
-async def _prepare(raw: Sequence[tuple[int, dict[str, str]]], ref: Reference, result: ImportResult,
+async def _prepare(raw: Sequence[RawRow], ref: Reference, result: ImportResult,
                    index: KeyIndex) -> Prepared:
     """A batch's work that needs no database: validation, then (all rows valid) its candidate ids
     and the matcher's parse of the rows that will surely need it (cached for the planner and the

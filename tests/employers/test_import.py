@@ -79,6 +79,22 @@ async def test_a_batch_with_an_invalid_row_imports_nothing_while_clean_batches_c
     assert [tuple(s) for s in statuses] == [(1, "committed"), (2, "rejected"), (3, "committed")]
 
 
+async def test_a_row_with_more_fields_than_the_header_is_invalid_and_its_batch_imports_nothing(sessionmaker, db):
+    # Read as it came, "Acme, Inc" was name "Acme", city "Inc", and Fresno was dropped without a word.
+    data = b"legal_name,city\nMojave Solar Works,Lancaster\nAcme, Inc,Fresno\nZeta Widgets,Fresno,\n"
+    result = await run_import(sessionmaker, data)
+    assert [str(e) for e in result.errors] == [
+        "row 3 has 3 fields; the header has 2: quote a value that contains a comma"]
+    assert result.counts["invalid"] == 1 and result.rejected_batches == [(1, 2, 4)]
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 0
+    # In batches of one row, the others go in; a trailing comma (an empty field past the header) is no error.
+    result = await run_import(sessionmaker, data, batch_size=1)
+    assert result.counts["new"] == 2 and result.rejected_batches == [(2, 3, 3)]
+    await db.rollback()  # a fresh snapshot: the import committed in other connections
+    stored = await db.execute(select(Employer.legal_name, Employer.city).order_by(Employer.legal_name))
+    assert [tuple(r) for r in stored] == [("Mojave Solar Works", "Lancaster"), ("Zeta Widgets", "Fresno")]
+
+
 async def test_second_run_of_a_clean_file_changes_nothing(sessionmaker, db):
     data = csv_bytes([
         employer("Harbor Freightways Inc", 1, aliases="HFI; Harbor Freight Lines", contact_name="Ann Lee",

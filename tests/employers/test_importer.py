@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm.employers.import_file import IGNORE, ImportFileError, check_mapping, decode, guess_mapping, read_csv
+from crm.employers.import_file import (
+    IGNORE,
+    ImportFileError,
+    check_mapping,
+    decode,
+    guess_mapping,
+    raw_rows,
+    read_csv,
+)
 from crm.employers.import_matching import KeyIndex, fill_empty, plan_batch
 from crm.employers.import_rows import (
     Reference,
@@ -77,6 +85,19 @@ def test_doubled_quotes_are_one_quote_even_when_the_first_8_kb_has_none():
 ])
 def test_the_separator_is_the_one_the_rows_fit(text, rows):
     assert read_csv(text.encode()).rows == rows
+
+
+def test_a_row_with_text_in_more_fields_than_the_header_is_not_read_and_empty_extra_fields_are_let_through():
+    table = read_csv(b"legal_name,city\nAcme, Inc,Fresno\nZeta Widgets,Fresno,\nBeta Co,Fresno, ,\n")
+    rows = list(raw_rows(table, check_mapping(table.headers, guess_mapping(table.headers))))
+    assert rows[0][2] == "has 3 fields; the header has 2: quote a value that contains a comma"
+    assert rows[1:] == [(3, {"legal_name": "Zeta Widgets", "city": "Fresno"}, None),
+                        (4, {"legal_name": "Beta Co", "city": "Fresno"}, None)]
+    table = read_csv(b"legal_name;city\nAcme;Fresno\nAcme; Inc;Fresno;;\n")
+    rows = list(raw_rows(table, check_mapping(table.headers, guess_mapping(table.headers))))
+    assert [r[2] for r in rows] == [None, "has 3 fields; the header has 2: quote a value that contains a semicolon"]
+    assert str(RowError(3, "", rows[1][2])) == "row 3 has 3 fields; the header has 2: quote a value that contains a " \
+                                               "semicolon"
 
 
 def test_headers_are_guessed_by_name_and_unknown_ones_must_be_mapped_or_ignored():

@@ -86,6 +86,17 @@ async def test_invalid_fein_is_reported_by_row_and_field_and_its_batch_imports_n
     assert await employers(db) == 0
 
 
+async def test_the_preview_says_which_row_has_more_fields_than_the_header(client, world, db):
+    await login(client, world.users["lead"].email)
+    data = b"legal_name,county\nGood Co,Los Angeles\nAcme, Inc,Los Angeles\n"
+    job_url = (await upload(client, data)).headers["location"]
+    await client.post(f"{job_url}/preview", data={"map_0": "legal_name", "map_1": "county"}, headers=csrf(client))
+    preview = await client.get(job_url)
+    assert ("<td>3</td><td>(whole row)</td><td>has 3 fields; the header has 2: quote a value that contains a "
+            "comma</td>") in preview.text
+    assert "Errors (1)" in preview.text
+
+
 async def test_the_preview_lists_every_problem_of_a_row_each_under_its_column(client, world, db):
     await login(client, world.users["lead"].email)
     data = b"legal_name,fein,naics_code,zip,contact_name,contact_email\nBad Co,12-34,12a,9,Ann Lee,ann at bad\n"
