@@ -262,6 +262,15 @@ def test_import_names_a_row_with_more_fields_than_the_header(cli_env):
     assert "row 2 has 3 fields; the header has 2: quote a value that contains a comma" in result.output
 
 
+def test_import_of_two_columns_with_one_header_says_to_rename_one(cli_env):
+    _migrated(cli_env)
+    source = cli_env / "in.csv"
+    source.write_text("legal_name,Phone,Phone\nMojave Solar Works,2135550101,2135550102\n")
+    result = _run("import", "employers", str(source), "--map", "Phone=phone")
+    assert result.exit_code == 2 and "Unknown column" not in result.output
+    assert "Columns 2 and 3 are both headed 'Phone'" in result.output and "rename one" in result.output
+
+
 def test_import_names_every_problem_of_map_at_once(cli_env):
     _migrated(cli_env)
     source = cli_env / "in.csv"

@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -161,6 +162,8 @@ def guess_mapping(headers: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     taken: set[str] = set()
     for header in headers:
+        if header in out:  # a second column of that name (check_mapping says what to do)
+            continue
         target = _SYNONYMS.get(_header_key(header), "")
         if target in taken:
             target = ""
@@ -185,12 +188,23 @@ def check_mapping(headers: Sequence[str], mapping: Mapping[str, str],
             problems.append(f"{source!r} is not a column of the file{hint}; its columns are {', '.join(headers)}")
             if target and target not in COLUMNS and target != IGNORE and not swapped:
                 bad_targets.setdefault(target, []).append(source)
+    # The mapping is keyed by header (``--map``, the job's stored mapping): same-named columns can only
+    # be ignored together. Say so, rather than "Unknown column(s): Phone, Phone".
+    named = Counter(h for h in headers if h)
+    duplicated = [h for h, n in named.items() if n > 1 and mapping.get(h, "") != IGNORE]
+    for header in duplicated:
+        at = [str(i + 1) for i, h in enumerate(headers) if h == header]
+        two = len(at) == 2
+        problems.append(f"Columns {', '.join(at[:-1])} and {at[-1]} are {'both' if two else 'all'} headed {header!r}, "
+                        f"and a column is mapped by its header: rename {'one' if two else 'all but one'} in the "
+                        f"file's first row (say {header + ' 2'!r}) and try again, or ignore "
+                        f"{'both' if two else 'all of them'} (CLI: --map '{header}=ignore')")
     unknown: list[str] = []
     out: dict[int, str] = {}
     seen: dict[str, str] = {}
     for i, header in enumerate(headers):
         target = mapping.get(header, "")
-        if target == IGNORE:
+        if target == IGNORE or header in duplicated:
             continue
         if target not in COLUMNS:
             if target:
@@ -210,7 +224,7 @@ def check_mapping(headers: Sequence[str], mapping: Mapping[str, str],
     if unknown or bad_targets:
         problems.append(f"Map each column to one of {', '.join(COLUMNS)} or ignore it explicitly "
                         "(CLI: --map 'Header=column' or --map 'Header=ignore')")
-    if "legal_name" not in seen:
+    if "legal_name" not in seen and not any(mapping.get(h) == "legal_name" for h in duplicated):
         problems.append("No legal_name column: map the column holding the employer's name to legal_name")
     if problems:
         raise ImportFileError(".\n".join(problems))  # one per line in the CLI; a space on the page

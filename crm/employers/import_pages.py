@@ -180,7 +180,12 @@ class EmployerImportPages(Controller):
         if job.status not in (ImportStatus.uploaded.value, ImportStatus.previewed.value, ImportStatus.failed.value):
             return redirect(request, f"/employers/import/{job.id}")
         form = await request.form()
-        mapping = {h: str(form.get(f"map_{i}") or "") for i, h in enumerate(job.headers)}
+        mapping: dict[str, str] = {}
+        for i, header in enumerate(job.headers):
+            # Keyed by header: of same-named columns the last choice would win, and "ignore" there would
+            # drop a column mapped above it unsaid. One not ignored keeps check_mapping's word on them.
+            if mapping.get(header, IGNORE) == IGNORE:
+                mapping[header] = str(form.get(f"map_{i}") or "")
         job.mapping = mapping
         try:
             import_file.check_mapping(job.headers, mapping)

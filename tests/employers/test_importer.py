@@ -115,6 +115,19 @@ def test_headers_are_guessed_by_name_and_unknown_ones_must_be_mapped_or_ignored(
         check_mapping(["a", "b", "name"], {"a": "zip", "b": "zip", "name": "legal_name"})
 
 
+def test_same_named_columns_are_refused_naming_them_and_the_fix_unless_all_are_ignored():
+    headers = ["legal_name", "Phone", "Phone"]
+    with pytest.raises(ImportFileError) as refused:
+        check_mapping(headers, guess_mapping(headers))
+    assert str(refused.value) == ("Columns 2 and 3 are both headed 'Phone', and a column is mapped by its header: "
+                                  "rename one in the file's first row (say 'Phone 2') and try again, or ignore both "
+                                  "(CLI: --map 'Phone=ignore')")
+    with pytest.raises(ImportFileError, match="Columns 1, 2 and 4 are all headed 'Name'.*rename all but one") as said:
+        check_mapping(["Name", "Name", "zip", "Name"], guess_mapping(["Name", "Name", "zip", "Name"]))
+    assert "No legal_name column" not in str(said.value)  # there is one, told apart once renamed
+    assert check_mapping(headers, {"legal_name": "legal_name", "Phone": IGNORE}) == {0: "legal_name"}
+
+
 def test_a_hand_mapping_is_refused_with_every_problem_at_once():
     headers = ["legal_name", "fien", "E-mail"]
     wanted = {**guess_mapping(headers), "fien": "bogus", "Phone #": "phone"}

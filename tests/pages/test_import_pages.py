@@ -97,6 +97,19 @@ async def test_the_preview_says_which_row_has_more_fields_than_the_header(client
     assert "Errors (1)" in preview.text
 
 
+async def test_the_preview_of_two_columns_with_one_header_says_to_rename_one(client, world, db):
+    await login(client, world.users["lead"].email)
+    job_url = (await upload(client, b"legal_name,Phone,Phone\nGood Co,2135550101,2135550102\n")).headers["location"]
+    # Choices are keyed by header: "ignore" on the second Phone would drop the first one mapped to phone.
+    r = await client.post(f"{job_url}/preview", data={"map_0": "legal_name", "map_1": "phone", "map_2": "ignore"},
+                          headers=csrf(client))
+    assert r.status_code == 422 and "Columns 2 and 3 are both headed &#39;Phone&#39;" in r.text
+    assert "rename one in the file&#39;s first row" in r.text
+    r = await client.post(f"{job_url}/preview", data={"map_0": "legal_name", "map_1": "ignore", "map_2": "ignore"},
+                          headers=csrf(client), follow_redirects=False)
+    assert r.status_code == 303  # both ignored on purpose
+
+
 async def test_the_preview_lists_every_problem_of_a_row_each_under_its_column(client, world, db):
     await login(client, world.users["lead"].email)
     data = b"legal_name,fein,naics_code,zip,contact_name,contact_email\nBad Co,12-34,12a,9,Ann Lee,ann at bad\n"
