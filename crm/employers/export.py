@@ -7,7 +7,9 @@ contact. Merged tombstones are left out; they are not employers any more.
 The file is meant for Excel (UTF-8 with a byte-order mark), so a cell that a spreadsheet would run
 as a formula ("=1+2 Formula Co", a contact "-Minus Guy", every "+1..." phone) starts with an
 apostrophe, as in every other CSV OneDoor hands out (``crm.csvfile``); the import takes off exactly
-that apostrophe (``csvfile.read_cell``), so export → import stays lossless.
+that apostrophe (``csvfile.read_cell``), so export → import stays lossless. Aliases share one cell,
+separated by ";"; one that contains ";" is written in double quotes (``import_file.join_aliases``),
+which the import reads back as one alias.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.csvfile import safe_cell
 from crm.directory.models import County, Region
-from crm.employers.import_file import COLUMNS
+from crm.employers.import_file import COLUMNS, join_aliases
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, EmployerStatus
 from crm.settings import Settings
 
@@ -33,7 +35,7 @@ PAGE = 2000  # employers per query: memory stays flat for 250,000 employers
 def _employer_cells(e: Any, county: str | None, region: str | None, aliases: list[str]) -> dict[str, Any]:
     return {"legal_name": e.legal_name, "dba": e.dba, "website": e.website, "fein": e.fein, "phone": e.phone,
             "naics_code": e.naics_code, "size_band": e.size_band, "address_line": e.address_line, "city": e.city,
-            "zip": e.zip, "county": county, "region": region, "aliases": "; ".join(aliases)}
+            "zip": e.zip, "county": county, "region": region, "aliases": join_aliases(aliases)}
 
 
 async def export_rows(db: AsyncSession, region_id: int | None = None) -> AsyncIterator[list[str]]:

@@ -18,7 +18,7 @@ import hashlib
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from crm.csvfile import read_cell
@@ -255,3 +255,23 @@ def raw_rows(table: CsvTable, columns: Mapping[int, str]) -> Iterator[RawRow]:
                       f"{_DELIMITER_NAMES.get(table.delimiter, repr(table.delimiter))}")
         # read_cell: the apostrophe a spreadsheet-safe export put before "=…", "+…" (crm.csvfile).
         yield n, {name: read_cell(cells[i]) if i < len(cells) else "" for i, name in columns.items()}, misfit
+
+
+def split_aliases(cell: str) -> list[str]:
+    """The names of an ``aliases`` cell: separated by ";", one that contains ";" in double quotes
+    ('HFI; "Smith; Jones LLC"', a doubled quote in it is one) - as ``join_aliases`` writes them.
+
+    Quotes that are part of a name ('The "Best" Co', '"Best" Tools; BT') leave the cell split on every
+    ";" as before quoting was read: a cell is read quoted only when all of it reads so."""
+    if '"' in cell:
+        try:
+            return next(csv.reader([cell.strip()], delimiter=";", skipinitialspace=True, strict=True), [])
+        except csv.Error:
+            pass
+    return cell.split(";")
+
+
+def join_aliases(names: Iterable[str]) -> str:
+    """An ``aliases`` cell that ``split_aliases`` reads back as ``names``."""
+    return "; ".join('"' + n.replace('"', '""') + '"' if ";" in n or n.lstrip().startswith('"') else n
+                     for n in names)

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from crm.emails import optional_email
-from crm.employers.import_file import COLUMNS, CONTACT_COLUMNS, EMPLOYER_COLUMNS
+from crm.employers.import_file import COLUMNS, CONTACT_COLUMNS, EMPLOYER_COLUMNS, split_aliases
 from crm.employers.matching import (
     EmployerRecord,
     name_key,
@@ -204,7 +204,7 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
         for column, cell in raw.items():
             if cell and (control := CONTROL.search(cell)):
                 err(column, control_message(control.group()))
-    aliases = [a for a in (_clean(x) for x in (raw.get("aliases") or "").split(";")) if a]
+    aliases = [a for a in (_clean(x) for x in split_aliases(raw.get("aliases") or "")) if a]
     # _clean inlined (17 cells a row, 100,000 rows): whitespace collapsed, blank is None.
     contact_values = {c: " ".join(v.split()) or None if (v := raw.get(c)) else None for c in CONTACT_COLUMNS}
     payload: dict[str, Any] = {c: " ".join(v.split()) or None if (v := raw.get(c)) else None

@@ -101,6 +101,30 @@ def test_cli_export_and_import_round_trip(tmp_path, settings, world):
     assert bad.exit_code == 2 and "'zipcode' (mapped from 'zip') is not a column to import into" in bad.output
 
 
+async def test_an_alias_with_a_semicolon_goes_through_export_and_import_as_one_alias(sessionmaker, world, db):
+    admin = world.users["admin"]
+    actor = Principal(id=admin.id, email=admin.email, name=admin.name, organization_id=None, organization_name=None,
+                      roles={"admin": frozenset()})
+    async with sessionmaker() as session, session.begin():
+        await service.create_employer(session, actor, EmployerIn(
+            legal_name="Smith Jones Holdings", county="Los Angeles",
+            aliases=["Smith; Jones LLC", "SJH", '"Smithy" Jones', 'The "SJ" Group']))
+    text = await export(sessionmaker)
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["aliases"] == '"""Smithy"" Jones"; SJH; "Smith; Jones LLC"; The "SJ" Group'
+    before = await snapshot(db)
+    result = await run_import(sessionmaker, text.encode())
+    assert result.errors == [] and result.counts["matched"] == 1
+    assert await snapshot(db) == before  # no alias "Smith" and "Jones LLC" added beside "Smith; Jones LLC"
+    await db.execute(EmployerAlias.__table__.delete())
+    await db.execute(Employer.__table__.delete())
+    await db.commit()
+    assert (await run_import(sessionmaker, text.encode())).counts["new"] == 1
+    await db.rollback()
+    assert sorted(await db.scalars(select(EmployerAlias.name))) == ['"Smithy" Jones', "SJH", "Smith; Jones LLC",
+                                                                   'The "SJ" Group']
+
+
 FORMULA_NAMES = ["=1+2 Formula Co", "@Sum Industries", "'Twas Bakery", "'=Quoted Formula LLC"]
 
 

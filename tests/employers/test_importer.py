@@ -12,8 +12,10 @@ from crm.employers.import_file import (
     check_mapping,
     decode,
     guess_mapping,
+    join_aliases,
     raw_rows,
     read_csv,
+    split_aliases,
 )
 from crm.employers.import_matching import KeyIndex, fill_empty, plan_batch
 from crm.employers.import_rows import (
@@ -142,6 +144,26 @@ def test_a_hand_mapping_is_refused_with_every_problem_at_once():
 def test_a_hand_mapping_written_column_first_is_pointed_out():
     with pytest.raises(ImportFileError, match="did you mean fien=fein"):
         check_mapping(["legal_name", "fien"], {"legal_name": "legal_name", "fien": IGNORE}, given={"fein": "fien"})
+
+
+def test_an_alias_with_a_semicolon_is_read_whole_when_quoted_and_cells_without_quotes_split_as_before():
+    assert [a for a, _ in valid(2, aliases='HFI; "Smith; Jones LLC"').aliases] == ["HFI", "Smith; Jones LLC"]
+    assert [a for a, _ in valid(2, aliases="HFI; Harbor Freight;Harbor Lines").aliases] == [
+        "HFI", "Harbor Freight", "Harbor Lines"]
+    # Quotes that are part of a name, not around one, are kept, and the cell splits on every ";".
+    assert [a for a, _ in valid(2, aliases='"Best" Tools; The "Good" Co').aliases] == ['"Best" Tools',
+                                                                                       'The "Good" Co']
+    assert join_aliases(["HFI", "Smith; Jones LLC", '"Best" Tools', 'The "Good" Co']) == \
+        'HFI; "Smith; Jones LLC"; """Best"" Tools"; The "Good" Co'
+
+
+_alias = st.text(alphabet='ab ;"\',', min_size=1, max_size=8).map(lambda t: " ".join(t.split())).filter(bool)
+
+
+@given(st.lists(_alias, max_size=4))
+def test_the_aliases_an_export_writes_are_the_aliases_the_import_reads(names):
+    read = [" ".join(a.split()) for a in split_aliases(join_aliases(names))]
+    assert [a for a in read if a] == names  # blank entries are dropped, as validate_row does
 
 
 def test_row_errors_name_the_row_and_every_bad_field():
