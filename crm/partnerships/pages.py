@@ -46,6 +46,14 @@ PAGE = 25
 KIND_WORDS = {"champion": "business champion / co-chair", "employer": "member employer", "support": "support team"}
 
 
+def sector_coverage(prefixes: list[str], business: list[PartnershipMember]) -> list[tuple[str, int]]:
+    """Each of the partnership's target NAICS prefixes with how many of its business members' employers
+    (member employers and champions, each employer once) are in it: what a chair looks at to see which
+    of the sector's industries the table still lacks."""
+    naics = {m.employer_id: m.employer.naics_code for m in business if m.employer is not None}
+    return [(prefix, sum(1 for code in naics.values() if code and code.startswith(prefix))) for prefix in prefixes]
+
+
 async def partnership_context(db: AsyncSession, p: SectorPartnership, *, base: str, manage: bool) -> dict[str, Any]:
     """Everything the partnership page and its partials show (the chair view passes ``manage=False``)."""
     roster = await service.members(db, p.id, include_removed=True)
@@ -58,6 +66,7 @@ async def partnership_context(db: AsyncSession, p: SectorPartnership, *, base: s
         "members": current, "history": [m for m in roster if m.removed_at is not None],
         "champions": [m for m in current if m.kind == "champion"],
         "employers": [m for m in current if m.kind == "employer"],
+        "coverage": sector_coverage(p.naics_prefixes or [], [m for m in current if m.kind in ("employer", "champion")]),
         "support": [m for m in current if m.kind == "support"],
         "meetings": meetings, "present": present,
         "attendees": {mt.id: [by_id[i] for i in sorted(present[mt.id]) if i in by_id] for mt in meetings},

@@ -696,3 +696,19 @@ async def test_a_partnership_owner_not_allowed_in_the_regions_is_said_beside_the
     regions = attrs_of(r.text, "input", name="regions")
     assert regions["aria-invalid"] == "true" and regions["aria-describedby"] == "regions-error"
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
+
+
+async def test_a_partnership_page_says_which_target_industries_its_member_employers_cover(client, world):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"], "naics_prefixes": ["484", "493"]})).json()
+    trucking = await world.f.employer("Harbor Freightways", naics_code="484121", size_band="50-249")
+    r = await client.post(f"/api/partnerships/{p['id']}/members", headers=lead,
+                          json={"kind": "employer", "employer_id": trucking.id})
+    assert r.status_code == 201, r.text
+    await login(client, world.users["lead"].email)
+    page = (await client.get(f"/partnerships/{p['id']}")).text
+    assert "484 Transportation and Warehousing: 1 member employer</span>" in page
+    assert '<span class="chip warn" title="NAICS 493">493 Transportation and Warehousing: no member employers' in page
+    assert "Transportation and Warehousing, 50-249 employees" in page  # the member's own sector and size
