@@ -76,8 +76,9 @@ def request_entry(viewer: Principal, r: Row[Any]) -> TimelineEntryOut:
 
 def touch_entry(viewer: Principal, t: Row[Any], purposes: list[str]) -> TimelineEntryOut:
     if not _full_view(viewer, t.region_id):
+        # A meeting the employer attended carries no request: its source is what says what it was.
         return TimelineEntryOut(kind="touch", id=t.id, on=t.planned_on, status=t.status, purposes=purposes,
-                                region=t.region, spoc=t.spoc)
+                                region=t.region, spoc=t.spoc, source="meeting" if t.source == "meeting" else None)
     # A touch completed before its appointment happened when it was completed, not at the appointment.
     at = t.completed_at if t.status == TouchStatus.COMPLETED and t.completed_at else t.scheduled_at or t.completed_at
     return TimelineEntryOut(kind="touch", id=t.id, on=t.planned_on, at=at,

@@ -964,6 +964,10 @@ async def test_employer_page_shows_the_timeline_with_budget_left(client, world, 
     timeline = _section(html, "timeline", None)
     assert "1 left" in timeline and f"Touch #{t.id}" in timeline and "apprenticeship" in timeline
     assert "board&#39;s plan" not in timeline and "LA Basin WDB" not in timeline  # another org's request
+    met = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-10, source="meeting",
+                           channel="meeting", notes="Logistics Advisory meeting")
+    timeline = _section((await client.get(f"/employers/{e.id}")).text, "timeline", None)
+    assert f"Touch #{met.id} · attended a council or partnership meeting" in timeline  # no channel for partners
 
 
 async def test_a_partner_requests_contact_from_the_employer_page(client, world):
