@@ -121,6 +121,9 @@ async def test_typeahead_puts_merely_similar_names_after_saying_a_new_employer_w
     said = r.text.index("creates it as a new (provisional) employer, unless it is one of these")
     assert said < r.text.index("Delta Robotics Fabrication") and 'aria-label="Employers with similar names"' in r.text
     assert 'aria-label="Matching employers"' not in r.text
+    # Said as similar names, not as matches, to a screen reader and on the badge.
+    assert "No likely match; 2 similar names — press ↓ to see them</p>" in r.text
+    assert 'class="badge match-distinct">similar name</span>' in r.text
 
 
 async def test_typeahead_ignores_a_half_typed_fein(client, world):
@@ -214,7 +217,7 @@ async def test_the_typeahead_says_how_many_matched_in_a_status_line_not_by_readi
     assert "aria-live" not in results
     assert attrs_of(form, "p", role="status")["data-match-status"] == ""  # the line the results' summary fills
     r = await client.get("/employers/match", params={"employer_name": "Torres Equipment Repair"}, headers=HTMX)
-    assert "<p hidden data-match-summary>2 matches — press ↓ to choose</p>" in r.text
+    assert "<p hidden data-match-summary>2 likely matches — press ↓ to choose</p>" in r.text
     r = await client.get("/employers/match", params={"employer_name": "Zzqx Widgets"}, headers=HTMX)
     assert "<p hidden data-match-summary>No employer on file matches</p>" in r.text
     r = await client.get("/employers/match", params={"employer_name": ""}, headers=HTMX)
