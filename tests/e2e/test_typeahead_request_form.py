@@ -29,8 +29,12 @@ async def test_typing_acme_corp_in_request_form_shows_acme_corporation_and_keybo
     await expect(results).not_to_contain_text("Pacific Rim")
     # A screen reader hears one short line, not the list (no live region around it).
     status = page.locator("#employer-match [data-match-status][role=status]")
-    count = await results.locator("[data-employer-choice]").count()
-    await expect(status).to_have_text(f"{count} {'match' if count == 1 else 'matches'} — press ↓ to choose")
+    likely = await results.locator("[aria-label='Matching employers'] [data-employer-choice]").count()
+    alike = await results.locator("[aria-label='Employers with similar names'] [data-employer-choice]").count()
+    said = f"{likely} likely {'match' if likely == 1 else 'matches'}"
+    if alike:
+        said += f", {alike} similar {'name' if alike == 1 else 'names'}"
+    await expect(status).to_have_text(f"{said} — press ↓ to choose")
     assert await results.get_attribute("aria-live") is None
 
     await name.press("ArrowDown")
