@@ -437,6 +437,18 @@ def employers_reindex() -> None:
     click.echo(f"reindexed {count} employers ({keys} search keys)")
 
 
+@employers.command("fill-counties")
+def employers_fill_counties() -> None:
+    """Give employers with a California ZIP and no county their ZIP's county (rerunnable, audited)."""
+    from crm import clock
+    from crm.employers.zips import fill_counties
+
+    report = run_db(_migrated_settings(), lambda db: fill_counties(db, clock.now()))
+    click.echo(f"gave {report.filled} employers their ZIP's county"
+               + (f"; {report.elsewhere} have a ZIP in another region than theirs and were left as they are"
+                  if report.elsewhere else ""))
+
+
 @employers.command("scan-duplicates")
 def employers_scan_duplicates() -> None:
     """Scan every employer for likely duplicates and fill the leads' review queue (rerunnable)."""
