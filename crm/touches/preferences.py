@@ -36,7 +36,7 @@ from crm.employers.pages import employer_page
 from crm.employers.panels import employer_panel
 from crm.employers.service import can_edit, lock_employer
 from crm.errors import Conflict, FieldError, validation_path
-from crm.templating import days
+from crm.templating import days, fmt_date
 from crm.touches.budget import counted_dates, load_policy
 from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
@@ -147,9 +147,17 @@ def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
             wrong.append(("max_touches", f"only {most} {'touch fits' if most == 1 else 'touches fit'} in "
                                          f"{data.period_days} days {days(data.min_gap_days)} apart: allow fewer "
                                          "touches, or change the days or the gap"))
+    sound: list[tuple[int, BlackoutIn]] = []
     for i, b in enumerate(data.blackouts):
+        overlapped = next((a for _, a in sound if b.starts_on <= a.ends_on and a.starts_on <= b.ends_on), None)
         if problem := _blackout_problem(b.starts_on, b.ends_on, today):
             wrong.append((f"blackouts[{i}].{problem[0]}", problem[1]))
+        elif (a := overlapped) is not None:
+            # Two periods sharing days are one period entered twice (or a typo): say so, keep neither guess.
+            wrong.append((f"blackouts[{i}].starts_on", f"overlaps the period {fmt_date(a.starts_on)} – "
+                                                       f"{fmt_date(a.ends_on)}: make them one period"))
+        else:
+            sound.append((i, b))
     return wrong
 
 

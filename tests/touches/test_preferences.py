@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from crm import clock
 from crm.audit.models import AuditEvent
 from crm.employers.models import Employer
+from crm.templating import fmt_date
 from crm.touches.models import EmployerBlackout, EmployerPacing, Touch
 from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, seen_in
@@ -90,6 +91,13 @@ async def test_wrong_preferences_are_422_naming_every_field_and_change_nothing(c
     assert "do-not-contact" in fields["blackouts[1].ends_on"]
     r = await client.put(_url(e.id), headers=spoc, json={"max_touches": 0})
     assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "max_touches"
+    # Two periods sharing days are one period entered twice: said at the second, neither kept.
+    r = await client.put(_url(e.id), headers=spoc, json={"blackouts": [
+        {"starts_on": _day(1), "ends_on": _day(5)}, {"starts_on": _day(20), "ends_on": _day(25)},
+        {"starts_on": _day(5), "ends_on": _day(9)}]})
+    assert r.status_code == 422 and r.json()["error"]["fields"] == [{"field": "blackouts[2].starts_on", "message": (
+        f"overlaps the period {fmt_date(dt.date.fromisoformat(_day(1)))} – "
+        f"{fmt_date(dt.date.fromisoformat(_day(5)))}: make them one period")}]
     assert await _stored(db, e.id) == ((1, None, None), [], None)
 
 
