@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, SessionTransaction
 
 from crm.settings import Settings
+from crm.sqlite_waiting import announce, lock_file, pause_while_writers_wait
 
 Base = BigIntAuditBase
 metadata = orm_registry.metadata
@@ -167,7 +168,13 @@ def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock at BEGIN, so read-then-write decisions (bundling,
     # pacing, assignment) are serialized as FOR UPDATE serializes them on PostgreSQL.
     immediate = conn.get_execution_options().get("sqlite_immediate", False) or _writing_request.get()
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if not immediate:
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Waiting, maybe, in SQLite's busy handler: say so to a writer that would take the lock again at
+    # once (crm.sqlite_waiting).
+    with announce(lock_file(conn.engine.url.database)):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _WriteQueue:
@@ -257,20 +264,23 @@ async def begin_write(session: AsyncSession, *, inline: bool = True) -> None:
         # Waiting would wait for ourselves forever.
         raise RuntimeError("this task already holds the SQLite write turn in another session; "
                            "commit or close that session before starting another write")
-    await queue.lock.acquire()
-    turn = _WriteTurn(queue)
-    queue.holder = turn
-    try:
-        session.sync_session.info[_TURN] = turn
-        turn.finalizer = weakref.finalize(session.sync_session, turn.release_from_gc)
-        connection = await session.connection(execution_options={"sqlite_immediate": True})
-        driver = (await connection.get_raw_connection()).driver_connection
-        if inline and isinstance(driver, SqliteConnection):
-            driver.inline = True
-    except BaseException:
-        session.sync_session.info.pop(_TURN, None)
-        turn.release()
-        raise
+    # Queued for the turn, then for SQLite's lock: a waiting writer (crm.sqlite_waiting), whom the
+    # import lets in between its batches.
+    with announce(lock_file(engine.url.database)):
+        await queue.lock.acquire()
+        turn = _WriteTurn(queue)
+        queue.holder = turn
+        try:
+            session.sync_session.info[_TURN] = turn
+            turn.finalizer = weakref.finalize(session.sync_session, turn.release_from_gc)
+            connection = await session.connection(execution_options={"sqlite_immediate": True})
+            driver = (await connection.get_raw_connection()).driver_connection
+        except BaseException:
+            session.sync_session.info.pop(_TURN, None)
+            turn.release()
+            raise
+    if inline and isinstance(driver, SqliteConnection):
+        driver.inline = True
 
 
 M = TypeVar("M")
@@ -299,6 +309,17 @@ async def lock_keys(session: AsyncSession, *keys: str) -> None:
         return
     for key in sorted(set(keys)):
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+async def let_waiting_writers_in(session: AsyncSession) -> float:
+    """SQLite: before a writer that holds the write lock again and again (the import, batch after batch)
+    takes it once more, let in the writers that wait for it meanwhile, in this process or another:
+    SQLite's busy handler polls, so they would rarely find it free (``crm.sqlite_waiting``). Call with
+    no transaction open. The seconds paused; PostgreSQL: nothing (row locks queue)."""
+    engine = _engine(session)
+    if engine.dialect.name != "sqlite":
+        return 0.0
+    return await pause_while_writers_wait(lock_file(engine.url.database))
 
 
 def _engine(session: AsyncSession) -> Engine:

@@ -37,7 +37,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.auth.principal import Principal
-from crm.db import begin_write
+from crm.db import begin_write, let_waiting_writers_in
 from crm.employers import import_file, import_matching, import_rows
 from crm.employers.import_file import ImportFileError, RawRow
 from crm.employers.import_matching import KeyIndex, RowPlan
@@ -314,6 +314,11 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
     """
     stages = result.stages
     async with sessionmaker() as db:
+        if not dry_run:
+            with stages("other writers' turn"):
+                # SQLite: the previous batch has just committed; without this the next would take the
+                # lock again before a writer waiting in SQLite's busy handler (which polls) found it free.
+                await let_waiting_writers_in(db)
         with stages("retrieve"):
             if not dry_run:
                 # The write lock first: what we read to decide is what we write against (SQLite;

@@ -11,7 +11,7 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from crm.db import begin_write, make_engine, make_sessionmaker, reads_inline
+from crm.db import begin_write, let_waiting_writers_in, make_engine, make_sessionmaker, reads_inline
 from crm.notify.models import OutboxMessage
 from crm.notify.service import enqueue
 from tests.factories import recorded_statements
@@ -186,6 +186,33 @@ async def test_waiting_for_another_process_write_lock_does_not_stop_the_event_lo
                 ticker.cancel()
     finally:
         await other_engine.dispose()
+
+
+@pytest.mark.usefixtures("sqlite_only")
+async def test_a_writer_that_takes_the_lock_again_and_again_lets_in_who_waits_meanwhile(sessionmaker, settings):
+    """SQLite's busy handler polls: a writer of another process would rarely find the lock free between
+    two transactions of one that begins again at once (the import's batches). It says it waits; the other
+    pauses, before it begins again, until the waiter has the lock."""
+    other_engine = make_engine(settings)  # another process, the CLI import
+    other = make_sessionmaker(other_engine)
+    order: list[str] = []
+    try:
+        async with other() as quiet:
+            assert await let_waiting_writers_in(quiet) == 0.0  # nobody waits: no pause
+        async with other() as batch:
+            await begin_write(batch)
+            writer = asyncio.create_task(_write(sessionmaker, "waiting", order, hold=0.2))
+            await asyncio.sleep(0.3)  # in SQLite's busy handler by now
+            await batch.commit()
+            paused = await let_waiting_writers_in(batch)
+            assert order == ["waiting in"] and 0 < paused < 1  # it has the lock, not yet committed
+            await begin_write(batch)  # the next batch waits for it
+            order.append("next batch in")
+            await batch.commit()
+        await asyncio.wait_for(writer, 5)
+    finally:
+        await other_engine.dispose()
+    assert order == ["waiting in", "waiting out", "next batch in"]
 
 
 async def test_a_request_that_may_write_begins_as_a_writer_and_a_read_stays_a_reader(client, world, is_pg):

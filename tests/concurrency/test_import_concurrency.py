@@ -1,0 +1,38 @@
+"""An employer import run by another process (``crm import employers`` beside the servers): the servers'
+writes get the database between its batches, in bounded time, and never fail because of it."""
+
+from __future__ import annotations
+
+import asyncio
+from itertools import count
+
+import httpx
+
+from crm.employers.import_service import run_import
+from tests.employers.test_import_sharing import BATCHES, BOUND, ROWS, slow_batches, slow_import_rows, write_while
+from tests.factories import PASSWORD
+
+
+async def test_server_writes_get_the_database_between_the_batches_of_an_import_run_elsewhere(servers, staffed,
+                                                                                            monkeypatch):
+    f = staffed.factory
+    board = await f.organization("Import Board", "workforce_board", ["LA-BASIN"])
+    lead = await f.user("importlead@example.org", "Ida Import", [("lead", "LA-BASIN")], org=board)
+    bearer = await f.auth(lead)
+    holding = slow_batches(monkeypatch)
+    # This test's process runs the import, as the CLI would, on an engine of its own.
+    importing = asyncio.create_task(run_import(f.sessionmaker, slow_import_rows("Elsewhere Freight"), batch_size=ROWS))
+    await asyncio.wait_for(holding.wait(), 30)
+    n = count()
+    async with httpx.AsyncClient(timeout=60) as client:
+        answers = await write_while(
+            importing,
+            *(lambda base=base: client.post(f"{base}/api/employers", headers=bearer,
+                                            json={"legal_name": f"Walk-in Employer {next(n)}", "zip": "90012"})
+              for base in servers),
+            lambda: client.post(f"{servers[0]}/api/auth/token", json={"email": lead.email, "password": PASSWORD}))
+    result = await importing
+    assert result.counts["new"] == BATCHES * ROWS
+    assert [status for status, _ in answers] == [201] * len(answers)
+    assert max(seconds for _, seconds in answers) < BOUND, sorted(round(s, 2) for _, s in answers)
+    assert len(answers) >= 6, "the writes must overlap the import"
