@@ -64,10 +64,16 @@ _announcers: dict[tuple[int, str], _Announcer | None] = {}
 _announcers_guard = threading.Lock()
 
 
+_unavailable: set[str] = set()
+
+
 def _open(path: str) -> int | None:
+    if path in _unavailable:
+        return None
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except OSError as exc:
+    except OSError as exc:  # a read-only directory: say so once, then carry on without
+        _unavailable.add(path)
         log.warning("sqlite_waiting_file_unavailable", extra={"path": path, "error": str(exc)})
         return None
 
