@@ -282,6 +282,35 @@ def test_import_names_every_problem_of_map_at_once(cli_env):
     assert "Nothing was written" in result.output
 
 
+def test_an_import_stopped_by_a_database_error_marks_its_job_failed_and_says_what_stays_imported(cli_env,
+                                                                                                 monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from crm.employers import import_service
+
+    path = _migrated(cli_env)
+    source = cli_env / "in.csv"
+    source.write_text("legal_name,zip\n" + "".join(f"Mojave Solar Works {n},93501\n" for n in range(6)))
+    begin_write, batches = import_service.begin_write, []
+
+    async def locked_at_the_second_batch(db, **kwargs):
+        batches.append(1)
+        if len(batches) == 2:  # as when another writer held SQLite's lock past busy_timeout
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        await begin_write(db, **kwargs)
+
+    monkeypatch.setattr(import_service, "begin_write", locked_at_the_second_batch)
+    result = _run("import", "employers", str(source), "--batch-size", "2")
+    assert result.exit_code == 3
+    assert ("Error: The import stopped on a database error (database is locked) after 1 of 3 batch(es) were "
+            "imported; those stay imported, and a rerun of the file recognizes their rows.") in result.output
+    assert "Job #1 is marked failed." in result.output and "Traceback" not in result.output
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("select status, error like '%database is locked%' from employer_import_job").fetchall() == [
+            ("failed", 1)]
+        assert db.execute("select count(*) from employer").fetchone()[0] == 2
+
+
 def test_commands_on_a_database_behind_the_migrations_say_to_run_db_upgrade(settings, db):
     env = {"CRM_DATABASE_URL": settings.database_url}
     head = ", ".join(head_revisions())

@@ -6,10 +6,18 @@ import gc
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from crm.db import make_sessionmaker
 from crm.employers import import_file
 from crm.employers.import_file import ImportFileError
-from crm.employers.import_service import DEFAULT_BATCH_SIZE, ImportResult, run_import
+from crm.employers.import_service import (
+    DEFAULT_BATCH_SIZE,
+    STALE_AFTER,
+    ImportResult,
+    ImportStopped,
+    run_import,
+)
 from crm.settings import Settings
 
 
@@ -40,7 +48,7 @@ def result_lines(result: ImportResult, limit: int = 50) -> list[str]:
 def cli_import(settings: Settings, path: Path, *, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
                region: str | None = None, maps: Sequence[str] = ()) -> int:
     """``crm import employers``: exit 0 when every row went in, 1 when rows were invalid, 2 when the
-    file was refused."""
+    file was refused, 3 when the run stopped part-way (a database error: its job is marked failed)."""
     import asyncio
 
     import click
@@ -77,6 +85,15 @@ def cli_import(settings: Settings, path: Path, *, dry_run: bool = False, batch_s
     except ImportFileError as exc:
         click.echo(f"Error: {exc}. Nothing was written.", err=True)
         return 2
+    except ImportStopped as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Job #{exc.job_id} is marked failed." if exc.marked else
+                   f"Job #{exc.job_id} could not be marked failed either; it shows as interrupted once it has "
+                   f"had no heartbeat for {STALE_AFTER.total_seconds() / 60:.0f} minutes.", err=True)
+        return 3
+    except DBAPIError as exc:  # before the run had a job (a dry run has none)
+        click.echo(f"Error: the database refused: {exc.orig}. Nothing was imported.", err=True)
+        return 3
     for line in result_lines(result):
         click.echo(line)
     # The process ends now: spare it the collector's final pass over all the run cached.

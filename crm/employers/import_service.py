@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.auth.principal import Principal
@@ -189,7 +190,8 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
     raw = list(import_file.raw_rows(table, columns))
 
     now = _now()
-    if job_id is None and not dry_run:
+    own_job = job_id is None and not dry_run
+    if own_job:
         async with sessionmaker() as db, db.begin():
             await mark_stale_jobs(db, now)
             job = ImportJob(created_by_id=actor.id if actor else None, source="cli", filename=filename[:255],
@@ -200,30 +202,60 @@ async def _run_import(sessionmaker: async_sessionmaker[AsyncSession], data: byte
             db.add(job)
         job_id = job.id
     result.job_id = job_id
-    if job_id is not None:
-        await _update_job(sessionmaker, job_id, total_rows=len(table.rows), processed_rows=0, heartbeat_at=now,
-                          status=ImportStatus.previewing.value if dry_run else ImportStatus.running.value)
+    try:
+        if job_id is not None:
+            await _update_job(sessionmaker, job_id, total_rows=len(table.rows), processed_rows=0, heartbeat_at=now,
+                              status=ImportStatus.previewing.value if dry_run else ImportStatus.running.value)
 
-    async with AsyncExitStack() as turn:
-        if not dry_run:
-            with stages("wait for another import"):
-                await turn.enter_async_context(one_import_at_a_time(sessionmaker))
-        with stages("index"):
-            async with sessionmaker() as db:
-                index = await load_index(db)
-        async with batch_sessions(sessionmaker, dry_run) as batch_sessionmaker:
-            processed = await _run_batches(sessionmaker, batch_sessionmaker, raw, batch_size, index, result, actor,
-                                           ref, job_id, dry_run, on_progress)
+        async with AsyncExitStack() as turn:
+            if not dry_run:
+                with stages("wait for another import"):
+                    await turn.enter_async_context(one_import_at_a_time(sessionmaker))
+            with stages("index"):
+                async with sessionmaker() as db:
+                    index = await load_index(db)
+            async with batch_sessions(sessionmaker, dry_run) as batch_sessionmaker:
+                processed = await _run_batches(sessionmaker, batch_sessionmaker, raw, batch_size, index, result,
+                                               actor, ref, job_id, dry_run, on_progress)
 
-    result.seconds = time.perf_counter() - started
-    if job_id is not None:
-        await _update_job(sessionmaker, job_id, processed_rows=processed, counts=dict(result.counts),
-                          report=result.summary(), finished_at=_now(), heartbeat_at=_now(),
-                          status=ImportStatus.previewed.value if dry_run else ImportStatus.done.value,
-                          **({} if dry_run else {"content": None}))
+        result.seconds = time.perf_counter() - started
+        if job_id is not None:
+            await _update_job(sessionmaker, job_id, processed_rows=processed, counts=dict(result.counts),
+                              report=result.summary(), finished_at=_now(), heartbeat_at=_now(),
+                              status=ImportStatus.previewed.value if dry_run else ImportStatus.done.value,
+                              **({} if dry_run else {"content": None}))
+    except Exception as exc:
+        if not own_job:  # the upload page's job: its background task marks it failed
+            raise
+        raise await _stopped(sessionmaker, cast(int, job_id), result, batch_size, exc) from exc
     log.info("employer_import", extra={"job_id": job_id, "rows": len(raw), "dry_run": dry_run,
                                        "counts": dict(result.counts), "seconds": round(result.seconds, 2)})
     return result
+
+
+class ImportStopped(Exception):
+    """A real run that created its job (the CLI's) stopped part-way: the job is marked failed (unless the
+    database refused that too); the batches committed before stay imported."""
+
+    def __init__(self, message: str, job_id: int, marked: bool) -> None:
+        super().__init__(message)
+        self.job_id, self.marked = job_id, marked
+
+
+async def _stopped(sessionmaker: async_sessionmaker[AsyncSession], job_id: int, result: ImportResult,
+                   batch_size: int, exc: Exception) -> ImportStopped:
+    """Mark the run's job failed, saying why and what stays imported; the error to raise."""
+    cause = f"a database error ({exc.orig})" if isinstance(exc, DBAPIError) else \
+        f"an internal error ({type(exc).__name__}: {exc})"
+    batches = -(-result.total_rows // batch_size)
+    message = (f"The import stopped on {cause} after {len(result.committed_batches)} of {batches} batch(es) were "
+               "imported; those stay imported, and a rerun of the file recognizes their rows.")
+    try:
+        await _update_job(sessionmaker, job_id, status=ImportStatus.failed.value, error=message,
+                          counts=dict(result.counts), finished_at=_now(), heartbeat_at=_now())
+    except Exception:  # the database may refuse this too (still locked): the stale sweep marks it later
+        return ImportStopped(message, job_id, marked=False)
+    return ImportStopped(message, job_id, marked=True)
 
 
 async def _run_batches(sessionmaker: async_sessionmaker[AsyncSession],
@@ -415,4 +447,4 @@ async def _prepare(raw: Sequence[RawRow], ref: Reference, result: ImportResult,
     return Prepared(validated, sorted(wanted))
 
 
-__all__ = ["ImportResult", "run_import"]
+__all__ = ["ImportResult", "ImportStopped", "run_import"]
