@@ -14,6 +14,9 @@ the import seconds when nobody waits, so waiters are made visible instead:
 - between batches the import asks for that file's exclusive lock without waiting (``waiting``): refused
   means someone waits, and it pauses until they have the lock (``pause_while_writers_wait``).
 
+The same kind of lock makes the imports of every process take turns (``exclusive`` on
+``<database>-import``), as PostgreSQL's advisory lock does there.
+
 A lock of a process that dies goes with it. Where ``fcntl`` is missing (Windows) or the file cannot be
 created nothing is announced and the import does not pause: the behaviour before this module.
 """
@@ -25,8 +28,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 
 try:
@@ -135,3 +138,23 @@ async def pause_while_writers_wait(path: str | None, at_most: float = AT_MOST) -
         if not waiting(path):
             break
     return time.perf_counter() - started
+
+
+@asynccontextmanager
+async def exclusive(path: str | None, poll: float = 0.1) -> AsyncIterator[None]:
+    """Hold the exclusive lock on ``path`` while the block runs, first waiting for it (polling, the event
+    loop goes on): one holder at a time of every process. ``path`` None: no lock."""
+    fd = _open(path) if path is not None else None
+    if fd is None:
+        yield
+        return
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(poll)
+        yield
+    finally:
+        os.close(fd)  # lets go of the lock

@@ -49,6 +49,7 @@ from crm.employers.import_tuning import Stages, batch_sessions, run_settings, se
 from crm.employers.import_writes import Bulk, write
 from crm.employers.matching import EmployerRecord
 from crm.employers.matching.pairwise import features
+from crm.sqlite_waiting import exclusive, lock_file
 
 log = logging.getLogger("crm.import")
 
@@ -62,11 +63,13 @@ async def one_import_at_a_time(sessionmaker: async_sessionmaker[AsyncSession]) -
     """Wait for any other import to finish, then hold the turn until this one has. PostgreSQL: a session
     advisory lock on a connection of its own (not in a transaction meanwhile; a killed process lets go of
     it with its connection), so imports of every server process and the CLI take turns. SQLite: this
-    process's imports take turns (each batch also holds the database's write lock)."""
+    process's imports queue in turn, then the one at the head takes the lock file beside the database
+    (``crm.sqlite_waiting.exclusive``; a killed process lets go of it too), which every process's imports
+    take in turn."""
     engine = sessionmaker.kw["bind"]
     if engine.dialect.name != "postgresql":
         turn = _sqlite_imports.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-        async with turn:
+        async with turn, exclusive(lock_file(engine.url.database, "-import")):
             yield
         return
     async with engine.connect() as conn:

@@ -123,6 +123,34 @@ async def test_two_files_naming_the_same_new_employers_imported_at_once_create_e
     assert (await counts(db))[0] == 12
 
 
+async def test_two_files_naming_the_same_new_employers_imported_at_once_by_two_processes_create_each_once(
+        sessionmaker, db, settings):
+    """As above, with the second import in another process (a thread with an event loop and engine of its
+    own stands for one): on SQLite too, the turn is the database's, not the process's."""
+    import threading
+
+    from crm.db import make_engine, make_sessionmaker
+
+    rows = [employer(f"Crossprocess Fabricators {n}", n) for n in range(12)]
+    a = csv_bytes([{**r, "contact_name": "Ann Lee", "contact_email": f"ann@a{n}.com"} for n, r in enumerate(rows)])
+    b = csv_bytes([{**r, "contact_name": "Bo Diaz", "contact_email": f"bo@b{n}.com"} for n, r in enumerate(rows)])
+
+    async def elsewhere() -> int:
+        engine = make_engine(settings)
+        try:
+            return (await run_import(make_sessionmaker(engine), b, batch_size=4)).counts["new"]
+        finally:
+            await engine.dispose()
+
+    other: list[int] = []
+    thread = threading.Thread(target=lambda: other.append(asyncio.run(elsewhere())))
+    thread.start()
+    here = await run_import(sessionmaker, a, batch_size=4)
+    await asyncio.to_thread(thread.join, 60)
+    assert sorted([here.counts["new"], *other]) == [0, 12]
+    assert (await counts(db))[0] == 12
+
+
 async def test_matched_row_links_to_the_existing_employer_and_fills_only_its_empty_fields(sessionmaker, db, factory):
     existing = await factory.employer("ACME Corporation", website="https://acme.com", zip="90012",
                                       address_line="100 Main St")
