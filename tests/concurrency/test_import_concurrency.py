@@ -9,7 +9,15 @@ from itertools import count
 import httpx
 
 from crm.employers.import_service import run_import
-from tests.employers.test_import_sharing import BATCHES, BOUND, ROWS, slow_batches, slow_import_rows, write_while
+from tests.employers.test_import_sharing import (
+    BATCHES,
+    BOUND,
+    ROWS,
+    slow_batches,
+    slow_import_rows,
+    warm_up,
+    write_while,
+)
 from tests.factories import PASSWORD
 
 
@@ -20,17 +28,19 @@ async def test_server_writes_get_the_database_between_the_batches_of_an_import_r
     lead = await f.user("importlead@example.org", "Ida Import", [("lead", "LA-BASIN")], org=board)
     bearer = await f.auth(lead)
     holding = slow_batches(monkeypatch)
-    # This test's process runs the import, as the CLI would, on an engine of its own.
-    importing = asyncio.create_task(run_import(f.sessionmaker, slow_import_rows("Elsewhere Freight"), batch_size=ROWS))
-    await asyncio.wait_for(holding.wait(), 30)
     n = count()
     async with httpx.AsyncClient(timeout=60) as client:
-        answers = await write_while(
-            importing,
+        writes = (
             *(lambda base=base: client.post(f"{base}/api/employers", headers=bearer,
                                             json={"legal_name": f"Walk-in Employer {next(n)}", "zip": "90012"})
               for base in servers),
             lambda: client.post(f"{servers[0]}/api/auth/token", json={"email": lead.email, "password": PASSWORD}))
+        await warm_up(*writes)
+        # This test's process runs the import, as the CLI would, on an engine of its own.
+        importing = asyncio.create_task(run_import(f.sessionmaker, slow_import_rows("Elsewhere Freight"),
+                                                   batch_size=ROWS))
+        await asyncio.wait_for(holding.wait(), 30)
+        answers = await write_while(importing, *writes)
     result = await importing
     assert result.counts["new"] == BATCHES * ROWS
     assert [status for status, _ in answers] == [201] * len(answers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import count
 from typing import Any
 
 import httpx
@@ -42,6 +43,13 @@ def slow_import_rows(name: str) -> bytes:
     return csv_bytes([employer(f"{name} {n}", n) for n in range(BATCHES * ROWS)])
 
 
+async def warm_up(*writes: Any) -> None:
+    """Each write once before the import: a server's first request of a kind waits for what it loads
+    first (the ZIP table, about a second), which is not what is measured."""
+    for write in writes:
+        assert (await write()).status_code == 201
+
+
 async def write_while(importing: asyncio.Task[Any], *writes: Any) -> list[tuple[int, float]]:
     """Send ``writes`` (callables returning a response) round after round until the import is done: each
     answer's status and seconds."""
@@ -67,17 +75,18 @@ async def test_api_writes_beside_an_upload_import_get_the_database_between_its_b
     # app in a thread of its own).
     async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                                  base_url="http://testserver.local") as client:
-        # As the upload page runs it: a task of the server process, on the app's engine.
-        importing = asyncio.create_task(run_import(sessionmaker, slow_import_rows("Beside Upload"), batch_size=ROWS))
-        await asyncio.wait_for(holding.wait(), 30)
-        n = iter(range(1000))
-        answers = await write_while(
-            importing,
+        n = count()
+        writes = (
             # Begins its transaction as a writer when it first touches the database (no begin_write).
             lambda: client.post("/api/employers", headers=bearer,
                                 json={"legal_name": f"Walk-in Employer {next(n)}", "zip": "90012"}),
             # Queues for the process's write turn (begin_write).
             lambda: client.post("/api/auth/token", json=lead))
+        await warm_up(*writes)
+        # As the upload page runs it: a task of the server process, on the app's engine.
+        importing = asyncio.create_task(run_import(sessionmaker, slow_import_rows("Beside Upload"), batch_size=ROWS))
+        await asyncio.wait_for(holding.wait(), 30)
+        answers = await write_while(importing, *writes)
         result = await importing
     assert result.counts["new"] == BATCHES * ROWS
     assert [status for status, _ in answers] == [201] * len(answers)
