@@ -1,11 +1,10 @@
 """The employer's people through the API: add, correct, remove; one record per person; scope; history kept."""
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.employers.models import EmployerContact
-from crm.touches.models import touch_contact
 
 
 async def _people(db, employer_id):
@@ -80,8 +79,7 @@ async def test_a_person_met_on_a_touch_is_not_removed_the_history_stays(client, 
     employer = await world.f.employer("Acme Tooling Inc")
     contact = await desk.contact(employer, "Dana Owner")
     touch = await desk.touch(employer, world.users["spoc"])
-    await db.execute(insert(touch_contact).values(touch_id=touch.id, contact_id=contact.id))
-    await db.commit()
+    await desk.met_on(touch, contact)
     r = await client.delete(f"/api/employers/{employer.id}/contacts/{contact.id}",
                             headers=await world.f.auth(world.users["spoc"]))
     assert r.status_code == 409, r.text

@@ -23,12 +23,17 @@ async def _queued(f, employer, spoc, partner):
                             window_start=today(), window_end=later, status="queued", touch_id=touch.id))
 
 
-async def test_typing_a_filter_then_opening_a_touchs_form_keeps_it_open(page, live_server, live_factory):
-    f = live_factory
+async def _partner_and_spoc(f):
+    """A partner of East LA College and Maria Lopez, SPOC of the LA Basin WDB."""
     college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
     board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
-    partner = await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
-    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    return (await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college),
+            await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board))
+
+
+async def test_typing_a_filter_then_opening_a_touchs_form_keeps_it_open(page, live_server, live_factory):
+    f = live_factory
+    partner, spoc = await _partner_and_spoc(f)
     for name in ("Turner Roofing Inc", "Golden State Logistics"):
         employer = await f.employer(name)
         await f.assign(employer, spoc)
@@ -48,10 +53,7 @@ async def test_typing_a_filter_then_opening_a_touchs_form_keeps_it_open(page, li
 
 async def test_one_unbroken_word_in_a_summary_does_not_widen_the_queue(page, live_server, live_factory):
     f = live_factory
-    college = await f.organization("East LA College", "community_college", ["LA-BASIN"])
-    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
-    partner = await f.user("partner@example.org", "Pat Partner", [("partner", None)], org=college)
-    spoc = await f.user("spoc@example.org", "Maria Lopez", [("spoc", "LA-BASIN")], org=board)
+    partner, spoc = await _partner_and_spoc(f)
     employer = await f.employer("Turner Roofing Inc")
     await f.assign(employer, spoc)
     await _queued(f, employer, spoc, partner)

@@ -2,10 +2,9 @@
 (htmx) or without JavaScript; refusals said beside the field, the rest of the page untouched; others see no
 forms and are refused."""
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from crm.employers.models import EmployerContact
-from crm.touches.models import touch_contact
 from tests.a11y import tied_errors
 from tests.factories import csrf, login
 
@@ -62,8 +61,7 @@ async def test_a_person_met_on_a_touch_is_kept_and_the_refusal_said_in_their_for
     e = await world.f.employer("Valley Harvest Foods")
     contact = await desk.contact(e, "Dana Owner")
     touch = await desk.touch(e, world.users["spoc"])
-    await db.execute(insert(touch_contact).values(touch_id=touch.id, contact_id=contact.id))
-    await db.commit()
+    await desk.met_on(touch, contact)
     await login(client, world.users["spoc"].email)
     r = await client.post(f"/employers/{e.id}/contacts/{contact.id}/remove", headers={**csrf(client), **HTMX})
     assert r.status_code == 409, r.text

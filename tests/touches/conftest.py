@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.auth.models import User
 from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerContact
-from crm.touches.models import EmployerBlackout, HandOff, Touch, TouchRequest
+from crm.touches.models import EmployerBlackout, HandOff, Touch, TouchRequest, touch_contact
 from tests.factories import today
 
 
@@ -54,6 +54,11 @@ class SpocDesk:
             c = EmployerContact(employer_id=employer.id, name=name)
             db.add(c)
         return c
+
+    async def met_on(self, touch: Touch, contact: EmployerContact) -> None:
+        """Note ``contact`` as a person the SPOC met on ``touch``."""
+        async with self.sessionmaker() as db, db.begin():
+            await db.execute(insert(touch_contact).values(touch_id=touch.id, contact_id=contact.id))
 
     async def blackout(self, employer: Employer, starts_in: int, ends_in: int,
                        reason: str | None = None) -> EmployerBlackout:
