@@ -206,7 +206,7 @@ async def recheck_held(db: AsyncSession, now: dt.datetime, why: str, *, region_i
                                                        .where(*where))).all()
                   if i is not None and held_by_pacing(reason)})
     how = Placing(told=f"{why}: released from hold into", spoc_subject="held request(s) released",
-                  spoc_body=f"request(s) released after {why[0].lower()}{why[1:]} joined")
+                  spoc_body=f"request(s) released when {why} joined")
     today = clock.local_date(now)
     done = HeldRecheck()
     for eid in ids:
