@@ -8,7 +8,7 @@ people adding the same contact at once cannot both pass it."""
 from __future__ import annotations
 
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +16,9 @@ from crm.audit import service as audit
 from crm.auth.principal import Principal
 from crm.councils.models import CouncilMember
 from crm.db import begin_write
-from crm.employers.models import Employer, EmployerContact, EmployerStatus
+from crm.employers.models import Employer, EmployerContact
 from crm.employers.schemas import ContactIn, ContactPatch
-from crm.employers.service import can_edit, contact_row, lock_employer, same_person, same_person_refusal
+from crm.employers.service import contact_row, lock_employer, require_editable, same_person, same_person_refusal
 from crm.errors import Conflict, FieldError
 from crm.partnerships.models import PartnershipMember
 from crm.touches.models import touch_contact
@@ -33,11 +33,7 @@ async def _editable(db: AsyncSession, actor: Principal, employer_id: int) -> Emp
     employer = await db.get(Employer, employer_id, populate_existing=True)
     if employer is None:
         raise NotFoundException(f"Employer #{employer_id} not found")
-    if not can_edit(actor, employer):
-        raise PermissionDeniedException("Only SPOCs and leads of the employer's region may change its contacts")
-    if employer.status == EmployerStatus.merged.value:
-        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; "
-                       "change that one's contacts")
+    require_editable(actor, employer)
     return employer
 
 

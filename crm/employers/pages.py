@@ -26,7 +26,7 @@ from crm.employers.match_pages import blocking_matches, matches_context
 from crm.employers.models import Employer, SizeBand, SpocAssignment
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
-from crm.errors import Conflict, FieldError
+from crm.errors import FieldError
 from crm.touches.models import HandOff, Touch, TouchRequest
 from crm.web import flash, form_data, form_fields, parse_form, redirect, refused, render
 
@@ -125,10 +125,7 @@ async def _editable(db: Db, principal: Principal, employer_id: int) -> Employer:
     """The employer if the viewer may edit it (the API's PATCH rule, ``service.can_edit``): 404, 403, or 409
     for a merged record."""
     employer = await service.get_employer(db, employer_id)
-    if not service.can_edit(principal, employer):
-        raise PermissionDeniedException("Only SPOCs and leads of the employer's region may edit it")
-    if employer.status == "merged":
-        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; edit that one")
+    service.require_editable(principal, employer)
     return employer
 
 

@@ -243,6 +243,14 @@ async def _county_from_zip(db: AsyncSession, employer: Employer, region_given: i
         employer.county_id, employer.region_id = place.county_id, place.region_id
 
 
+def require_editable(actor: Principal, employer: Employer) -> None:
+    """403 unless ``actor`` may edit the employer (``can_edit``); 409 for a merged record (edit its survivor)."""
+    if not can_edit(actor, employer):
+        raise PermissionDeniedException("Only SPOCs and leads of the employer's region may edit it")
+    if employer.status == EmployerStatus.merged:
+        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; edit that one")
+
+
 def can_reach_contacts(principal: Principal) -> bool:
     """Whether the employer's people are shown with their e-mail and phone: to SPOCs, leads and admins.
     Partners see who they are (name, title) but reach them through the SPOC -- the one door of SPEC §3:
@@ -312,12 +320,9 @@ def contact_row(name: str, title: str | None, email: str | None, phone: str | No
 def same_person(contact: EmployerContact, others: Iterable[EmployerContact]) -> EmployerContact | None:
     """The employer's contact who is already this person (``matching.contact_is_new``, the import's rule: the
     same e-mail, or without one the same name), or None."""
-    fields = ("name", "email")
-    existing = [o for o in others if o is not contact and (o.id is None or o.id != contact.id)]
-    for other in existing:
-        if not contact_is_new({f: getattr(contact, f) for f in fields}, [{f: getattr(other, f) for f in fields}]):
-            return other
-    return None
+    this = {"name": contact.name, "email": contact.email}
+    return next((o for o in others if o is not contact and (contact.id is None or o.id != contact.id)
+                 and not contact_is_new(this, [{"name": o.name, "email": o.email}])), None)
 
 
 def same_person_refusal(contact: EmployerContact, other: EmployerContact, *, at: str = "") -> tuple[str, str]:
@@ -355,15 +360,12 @@ async def update_employer(db: AsyncSession, actor: Principal, employer_id: int, 
     as ``employer.verify``. Only a patch with ``seen`` starts its own locked transaction (``lock_row`` commits
     one in progress): one without changes what it names, inside the caller's transaction, as before. Either
     reads the employer under its lock, so a merge committed meanwhile is refused, not edited on the tombstone."""
-    if patch.seen and await lock_row(db, Employer, employer_id) is None:
-        raise NotFoundException(f"Employer #{employer_id} not found")
     if not patch.seen:
         await lock_employer(db, employer_id)
+    elif await lock_row(db, Employer, employer_id) is None:
+        raise NotFoundException(f"Employer #{employer_id} not found")
     employer = await get_employer(db, employer_id, fresh=True)
-    if not can_edit(actor, employer):
-        raise PermissionDeniedException("Only SPOCs and leads of the employer's region may edit it")
-    if employer.status == EmployerStatus.merged:
-        raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; edit that one")
+    require_editable(actor, employer)
     if patch.seen and patch.seen != employer_seen(employer):
         who = (await seen.last_change(db, "employer", employer.id, EDIT_ACTIONS)).by
         raise seen.Changed(f"{employer.legal_name} was changed meanwhile by {who}: nothing was saved. What is "

@@ -147,9 +147,9 @@ def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
             wrong.append(("max_touches", f"only {most} {'touch fits' if most == 1 else 'touches fit'} in "
                                          f"{data.period_days} days {days(data.min_gap_days)} apart: allow fewer "
                                          "touches, or change the days or the gap"))
-    sound: list[tuple[int, BlackoutIn]] = []
+    sound: list[BlackoutIn] = []  # the periods so far with no problem of their own
     for i, b in enumerate(data.blackouts):
-        overlapped = next((a for _, a in sound if b.starts_on <= a.ends_on and a.starts_on <= b.ends_on), None)
+        overlapped = next((a for a in sound if b.starts_on <= a.ends_on and a.starts_on <= b.ends_on), None)
         if problem := _blackout_problem(b.starts_on, b.ends_on, today):
             wrong.append((f"blackouts[{i}].{problem[0]}", problem[1]))
         elif (a := overlapped) is not None:
@@ -157,7 +157,7 @@ def _problems(data: PreferencesIn, today: dt.date) -> list[tuple[str, str]]:
             wrong.append((f"blackouts[{i}].starts_on", f"overlaps the period {fmt_date(a.starts_on)} – "
                                                        f"{fmt_date(a.ends_on)}: make them one period"))
         else:
-            sound.append((i, b))
+            sound.append(b)
     return wrong
 
 

@@ -120,13 +120,18 @@ def notify(db: AsyncSession, to_email: str, subject: str, body: str, now: dt.dat
     db.add(OutboxMessage(to_email=to_email, subject=subject[:250], body=body, next_attempt_at=now))
 
 
+def _by_requester(requests: Iterable[TouchRequest]) -> dict[str, list[TouchRequest]]:
+    """Requests by their requester's e-mail address, in order: one e-mail each."""
+    out: dict[str, list[TouchRequest]] = {}
+    for r in requests:
+        out.setdefault(r.requester.email, []).append(r)
+    return out
+
+
 def _tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject: str, body: str,
                      now: dt.datetime) -> None:
     """One e-mail per requester, naming each of their requests ``body`` is about."""
-    by_requester: dict[str, list[TouchRequest]] = {}
-    for r in requests:
-        by_requester.setdefault(r.requester.email, []).append(r)
-    for email, theirs in by_requester.items():
+    for email, theirs in _by_requester(requests).items():
         named = ", ".join(f"#{r.id} ({words(r.purpose)})" for r in theirs)
         notify(db, email, subject, f"Your request{'s' if len(theirs) > 1 else ''} {named}: {body}", now)
 
@@ -339,10 +344,7 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
                         "contact_ids": sorted(c.id for c in touch.contacts),
                         "outcomes": {str(k): v.outcome for k, v in given.items()}})
     # One e-mail per requester: a partner whose several requests rode this touch reads their outcomes together.
-    by_requester: dict[str, list[TouchRequest]] = {}
-    for r in requests:
-        by_requester.setdefault(r.requester.email, []).append(r)
-    for email, theirs in by_requester.items():
+    for email, theirs in _by_requester(requests).items():
         lines = [f"Your request #{r.id} ({words(r.purpose)}) was completed on touch #{touch.id}: {words(r.outcome)}."
                  + (f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else "") for r in theirs]
         notify(db, email, f"Outcome of your request{'s' if len(theirs) > 1 else ''} for {touch.employer.legal_name}",
