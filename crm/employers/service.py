@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -57,6 +57,9 @@ AUDITED_FIELDS = ("legal_name", "dba", "website", "domain", "fein", "phone", "na
 EDIT_ACTIONS = ("employer.create", "employer.update", "employer.verify")
 
 
+_LOCK_TRIES = 5  # merges of one record in a row while a write waits: more is someone's script, refused
+
+
 async def lock_employer(db: AsyncSession, employer_id: int) -> None:
     """Take the employer's row lock (PostgreSQL): the serialization point of every decision that
     adds to or reads its touches for pacing, intake's among them. SQLite has no row locks (a
@@ -65,6 +68,32 @@ async def lock_employer(db: AsyncSession, employer_id: int) -> None:
     if db.get_bind().dialect.name == "postgresql":
         # Only the id column: FOR UPDATE may not reach the outer joins Employer's eager loads add.
         await db.execute(select(Employer.id).where(Employer.id == employer_id).with_for_update())
+
+
+async def lock_employer_of(db: AsyncSession, employer_of: Callable[[], Awaitable[int | None]]) -> int | None:
+    """Lock the employer a touch or request belongs to (``lock_employer``) and return its id as read under
+    that lock; ``employer_of`` reads the row's employer id (None for none).
+
+    A merge committed while this waited has moved the row to the survivor, whose lock is taken instead. The
+    merged record's lock is let go first (a savepoint): holding it while waiting for the survivor's would
+    take the two in the opposite order to an undo of the merge, which locks them by id, and deadlock with
+    it (``resolve.employer_ref`` avoids the same). SQLite needs none of this: ``begin_write`` holds the
+    database's write lock, so no merge commits between the read and the decision."""
+    employer_id = await employer_of()
+    if employer_id is None or db.get_bind().dialect.name != "postgresql":
+        return employer_id
+    for _ in range(_LOCK_TRIES):
+        savepoint = await db.begin_nested()
+        await lock_employer(db, employer_id)
+        now_of = await employer_of()
+        if now_of == employer_id:
+            await savepoint.commit()
+            return employer_id
+        await savepoint.rollback()
+        if now_of is None:
+            return None
+        employer_id = now_of
+    raise Conflict("The employer is being merged or unmerged right now; try again")
 
 
 async def locked_employer(db: AsyncSession, employer_id: int | None) -> Employer | None:

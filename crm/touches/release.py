@@ -21,7 +21,7 @@ from crm.auth.models import Role, User
 from crm.auth.principal import Principal
 from crm.db import begin_write
 from crm.employers.models import Employer
-from crm.employers.service import lock_employer
+from crm.employers.service import lock_employer, lock_employer_of
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
 from crm.templating import words
@@ -256,8 +256,9 @@ async def release_now(db: AsyncSession, actor: Principal, request_id: int, reaso
         raise PermissionDeniedException("Only a lead of this request's region may release it early")
     if req.employer_id is None:
         raise Conflict(f"Request #{req.id} has no employer yet: confirm its match first")
-    await lock_employer(db, req.employer_id)
-    await db.refresh(req)  # under the employer's lock: the job or another lead may have released it
+    # Under the employer's lock: the job or another lead may have released it, a merge moved it.
+    await lock_employer_of(db, lambda: db.scalar(select(TouchRequest.employer_id).where(TouchRequest.id == req.id)))
+    await db.refresh(req)
     if req.status != RequestStatus.HELD:
         raise Conflict(f"Request #{req.id} is {req.status.replace('_', ' ')}, not held")
     today = clock.local_date(now)

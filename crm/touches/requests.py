@@ -295,9 +295,10 @@ async def withdraw_request(db: AsyncSession, principal: Principal, request_id: i
         raise PermissionDeniedException("Only the requesting organization's partners may withdraw its request")
     if req.employer_id is not None and db.get_bind().dialect.name == "postgresql":
         # Same lock as intake: the touch this request leaves must not be joined meanwhile.
-        from crm.employers.service import lock_employer
+        from crm.employers.service import lock_employer_of
 
-        await lock_employer(db, req.employer_id)
+        await lock_employer_of(db, lambda: db.scalar(select(TouchRequest.employer_id)
+                                                     .where(TouchRequest.id == request_id)))
         await db.refresh(req)
     try:
         new_status = transition_request(RequestStatus(req.status), "withdraw")

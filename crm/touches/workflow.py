@@ -26,7 +26,7 @@ from crm.directory.models import Organization
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.schemas import AssignIn
-from crm.employers.service import active_assignment, assign_spoc, lock_employer
+from crm.employers.service import active_assignment, assign_spoc, lock_employer, lock_employer_of
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.seen import Changed, digest, instant, last_change
@@ -71,11 +71,11 @@ def require_region_staff(actor: Principal, region_id: int) -> None:
 
 async def _touch_for_update(db: AsyncSession, actor: Principal, touch_id: int) -> Touch:
     await begin_write(db)
-    found = (await db.execute(select(Touch.employer_id, Touch.region_id).where(Touch.id == touch_id))).first()
+    found = (await db.execute(select(Touch.region_id).where(Touch.id == touch_id))).first()
     if found is None:
         raise NotFoundException(f"Touch #{touch_id} not found")
     require_region_staff(actor, found.region_id)
-    await lock_employer(db, found.employer_id)
+    await lock_employer_of(db, lambda: db.scalar(select(Touch.employer_id).where(Touch.id == touch_id)))
     touch = await db.scalar(select(Touch).where(Touch.id == touch_id).with_for_update(of=Touch)
                             .execution_options(populate_existing=True))
     assert touch is not None

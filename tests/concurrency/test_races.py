@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from crm import clock
 from crm.auth.models import User
@@ -19,9 +20,12 @@ from crm.councils.models import CouncilMember
 from crm.employers import merge as merging
 from crm.employers.import_models import ImportJob
 from crm.employers.models import Employer, EmployerContact, SpocAssignment
+from crm.touches import release, requests, workflow
 from crm.touches.models import EmployerBlackout, Touch, TouchRequest
+from crm.touches.touch_schemas import ReassignIn
 from tests.employers.test_merge import as_principal
 from tests.factories import PASSWORD
+from tests.touches.conftest import SpocDesk
 
 PURPOSES = ("hiring", "work_based_learning", "apprenticeship", "training_upskilling", "curriculum_review")
 
@@ -184,6 +188,42 @@ async def test_edits_seats_preferences_and_matches_waiting_on_a_merge_are_refuse
         assert (await db.get(TouchRequest, waiting.id)).status == "needs_match"
         assert await db.scalar(select(func.count(EmployerBlackout.id))
                                .where(EmployerBlackout.employer_id == loser.id)) == 0
+
+
+@pytest.mark.parametrize("action", ["reassign the touch", "withdraw a request on it", "release a held request"])
+async def test_a_touch_or_request_a_merge_moves_while_its_write_waits_is_decided_under_the_survivors_lock(
+        staffed, pair, action):
+    """The write read the merged record's id, then waited for its lock; once the merge commits it must hold
+    the survivor's lock (where its pacing is now decided), and not the merged record's, which an undo of the
+    merge takes after the survivor's."""
+    f, (loser, survivor, lead, spoc2) = staffed.factory, pair
+    desk = SpocDesk(f.sessionmaker)
+    partner = await f.user("moved@example.org", "Pat Partner", [("partner", None)],
+                           org=await f.organization("Moved Partner", "cbo", ["LA-BASIN"]))
+    touch = await desk.touch(loser, staffed.spoc)
+    riding = await desk.request(touch, partner)
+    held = await desk.request(None, partner, employer=loser, purpose="apprenticeship", release_in=20)
+    now = clock.now()
+    writes = {
+        "reassign the touch": lambda db: workflow.reassign(db, as_principal(lead), touch.id,
+                                                          ReassignIn(spoc_id=spoc2.id), now),
+        "withdraw a request on it": lambda db: requests.withdraw_request(db, as_principal(partner), riding.id, now),
+        "release a held request": lambda db: release.release_now(db, as_principal(lead), held.id, "asked", now)}
+    async with f.sessionmaker() as holder, f.sessionmaker() as writing, f.sessionmaker() as probe:
+        await holder.execute(select(Employer.id).where(Employer.id == loser.id).with_for_update())
+        task = asyncio.ensure_future(writes[action](writing))
+        await asyncio.sleep(1)  # it has read the touch or request and waits for the merged record's lock
+        assert not task.done()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(merging, "begin_write", lambda _: asyncio.sleep(0))
+            await merging.merge_employers(holder, as_principal(lead), loser.id, survivor.id)
+        await holder.commit()
+        await task
+        await probe.execute(select(Employer.id).where(Employer.id == loser.id).with_for_update(nowait=True))
+        with pytest.raises(DBAPIError, match="could not obtain lock"):
+            await probe.execute(select(Employer.id).where(Employer.id == survivor.id).with_for_update(nowait=True))
+        await probe.rollback()
+        await writing.rollback()
 
 
 async def test_a_spoc_assignment_waiting_on_a_merge_is_refused_and_the_survivor_keeps_its_spoc(
