@@ -64,7 +64,7 @@ from crm.directory.service import check_member_employer, regions_served
 from crm.emails import optional_email
 from crm.employers.models import EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.naics import naics_prefix_problem
-from crm.employers.service import lock_employer, locked_employer, region_id_for
+from crm.employers.service import lock_employer, lock_employer_of, locked_employer, region_id_for
 from crm.errors import Conflict, FieldError
 from crm.seen import Changed, digest, last_change
 from crm.touches.models import Touch
@@ -485,7 +485,14 @@ async def attendance_touch(db: AsyncSession, actor: Principal, row: Any, member_
                attendance.touch_id.is_not(None), member_model.employer_id == employer_id).limit(1))
     if shared is not None:
         return int(shared)
-    await lock_employer(db, employer_id)  # the touch counts toward pacing, which intake decides under this lock
+    # The touch counts toward pacing, which intake decides under this lock; a merge that moved the seat to
+    # its survivor while this waited gives the survivor the touch, not the merged record.
+    current = await lock_employer_of(db, lambda: db.scalar(select(member_model.employer_id)
+                                                           .where(member_model.id == row.member_id)))
+    if current is None:  # the seat no longer names an employer: the one it named when ticked
+        await lock_employer(db, employer_id)
+    else:
+        employer_id = current
     touch = await record_meeting_touch(db, actor, employer_id=employer_id, region_id=region_id, held_on=held_on,
                                        channel=channel, note=note)
     return touch.id

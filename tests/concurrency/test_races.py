@@ -226,6 +226,24 @@ async def test_a_touch_or_request_a_merge_moves_while_its_write_waits_is_decided
         await writing.rollback()
 
 
+async def test_a_meeting_attendance_ticked_while_a_merge_moves_its_seat_counts_for_the_survivor(servers, staffed, pair):
+    f, (loser, survivor, lead, _) = staffed.factory, pair
+    lead_auth = await f.auth(lead)
+    async with _client() as client:
+        council = (await client.post(f"{servers[0]}/api/councils", headers=lead_auth, json={
+            "name": "Widgets Advisory", "owner_organization_id": lead.organization_id, "region": "LA-BASIN"})).json()
+        member = (await client.post(f"{servers[0]}/api/councils/{council['id']}/members", headers=lead_auth, json={
+            "name": "Dana Reyes", "member_type": "industry", "employer_id": loser.id})).json()
+        meeting = (await client.post(f"{servers[0]}/api/councils/{council['id']}/meetings", headers=lead_auth,
+                                     json={"held_on": (clock.today() - dt.timedelta(days=1)).isoformat()})).json()
+        (answer,) = await _while_merging(f, lead, loser, survivor, [client.put(
+            f"{servers[-1]}/api/councils/{council['id']}/meetings/{meeting['id']}/attendance/{member['id']}",
+            headers=lead_auth, json={"present": True})])
+    assert answer.status_code == 200, answer.text
+    assert await _count(f, Touch.employer_id == loser.id, what=Touch.id) == 0
+    assert await _count(f, Touch.employer_id == survivor.id, Touch.source == "meeting", what=Touch.id) == 1
+
+
 async def test_a_spoc_assignment_waiting_on_a_merge_is_refused_and_the_survivor_keeps_its_spoc(
         servers, staffed, pair):
     f, (loser, survivor, lead, spoc2) = staffed.factory, pair
