@@ -399,12 +399,15 @@ class QueuePages(Controller):
                        touch_id: PathId) -> Template | Redirect:
         raw = await request.form()
         form = await form_data(request)
+        # The contacts ticked (all of them: one value each), kept to show them ticked if the form comes back.
+        ticked = [v for v in raw.getall("contact_ids", []) if isinstance(v, str)]
+        form["contact_ids"] = ",".join(ticked)
         try:
             wrong: list[tuple[str, str]] = []  # every field the form got wrong, said at once
             when = _gather(wrong, _when, form.get("scheduled_on", ""), form.get("scheduled_time", ""))
             if form.get("channel", "") not in CHANNELS:
                 wrong.append(("channel", "choose how you will contact them"))
-            contact_ids = _gather(wrong, _ints, raw.getall("contact_ids", []), "contact_ids")
+            contact_ids = _gather(wrong, _ints, ticked, "contact_ids")
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(ScheduleIn, scheduled_at=when, channel=form.get("channel", ""),

@@ -413,22 +413,42 @@ async def test_a_reassign_form_older_than_anothers_reassignment_is_refused_and_c
     assert (await _fresh(db, Touch, t.id)).spoc_id == world.users["lead"].id
 
 
-async def test_scheduling_outside_the_requesters_dates_asks_to_confirm_in_place(client, world, desk, db):
-    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+async def test_scheduling_outside_the_requesters_dates_asks_to_confirm_in_place_keeping_whom_they_meet(
+        client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    ana, bob = await desk.contact(e, "Ana Ruiz"), await desk.contact(e, "Bob Chen")
+    t = await desk.touch(e, world.users["spoc"])
     await desk.request(t, world.users["partner"])  # today .. today + 30
     await login(client, world.users["spoc"].email)
     await client.get("/queue")
     day = (today() + dt.timedelta(days=60)).isoformat()
-    form = {"scheduled_on": day, "scheduled_time": "10:00", "channel": "visit"}
+    form = {"scheduled_on": day, "scheduled_time": "10:00", "channel": "visit", "contact_ids": [str(ana.id)]}
     r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data=form)
     assert r.status_code == 422 and "outside the dates requesters asked for" in r.text
     assert 'name="outside_window"' in r.text
+    # The form that comes back to confirm keeps whom the SPOC ticked (confirming it must not drop them).
+    assert "checked" in attrs_of(r.text, "input", name="contact_ids", value=str(ana.id))
+    assert "checked" not in attrs_of(r.text, "input", name="contact_ids", value=str(bob.id))
     assert (await _fresh(db, Touch, t.id)).status == "queued"
     r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
                           data={**form, "outside_window": "1"})
     assert r.status_code == 200
     touch = await _fresh(db, Touch, t.id)
-    assert (touch.status, touch.planned_on.isoformat()) == ("scheduled", day)
+    assert (touch.status, touch.planned_on.isoformat(), [c.id for c in touch.contacts]) == ("scheduled", day, [ana.id])
+
+
+async def test_a_reschedule_form_sent_back_with_no_one_ticked_shows_no_one_ticked(client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    ana = await desk.contact(e, "Ana Ruiz")
+    t = await desk.touch(e, world.users["spoc"])
+    await db.execute(touch_contact.insert().values(touch_id=t.id, contact_id=ana.id))  # as scheduling notes it
+    await db.commit()
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)}, data={
+        "scheduled_on": (today() - dt.timedelta(days=2)).isoformat(), "scheduled_time": "10:00", "channel": "visit"})
+    assert r.status_code == 422 and "must not be in the past" in r.text
+    assert "checked" not in attrs_of(r.text, "input", name="contact_ids", value=str(ana.id))
 
 
 async def test_the_scheduled_time_is_california_time(client, world, desk, db):
