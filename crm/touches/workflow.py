@@ -160,12 +160,15 @@ def schedule_seen(touch: Touch) -> str:
 
 # The hour a new appointment's form suggests; later today, the next quarter hour from now.
 DEFAULT_SCHEDULE_TIME = dt.time(10, 0)
+END_OF_WORKING_DAY = dt.time(17, 0)
 
 
 def schedule_default(touch: Touch, now: dt.datetime) -> tuple[dt.date, dt.time]:
     """The California day and time a schedule form starts from: the appointment as it is (a default hour
     silently moved every appointment rescheduled to another day), else the planned day at 10:00; never a
-    moment already past, which ``schedule`` would refuse."""
+    moment already past, which ``schedule`` would refuse. Today past 10:00, the next quarter hour; from
+    the end of the working day, the next weekday's 10:00 (a form opened in the evening offered 18:15, which
+    stayed when the SPOC picked another day)."""
     local_now = clock.local(now)
     if touch.status == TouchStatus.SCHEDULED and touch.scheduled_at is not None:
         appointment = clock.local(touch.scheduled_at)
@@ -176,8 +179,11 @@ def schedule_default(touch: Touch, now: dt.datetime) -> tuple[dt.date, dt.time]:
         day = local_now.date()
     if day == local_now.date() and at <= local_now.time():
         minutes = (local_now.hour * 60 + local_now.minute) // 15 * 15 + 15
-        if minutes >= 24 * 60:
-            return day + dt.timedelta(days=1), DEFAULT_SCHEDULE_TIME
+        if minutes >= END_OF_WORKING_DAY.hour * 60:
+            day += dt.timedelta(days=1)
+            while day.weekday() >= 5:  # Saturday, Sunday
+                day += dt.timedelta(days=1)
+            return day, DEFAULT_SCHEDULE_TIME
         at = dt.time(minutes // 60, minutes % 60)
     return day, at
 

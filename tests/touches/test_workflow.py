@@ -584,6 +584,10 @@ async def test_a_time_the_clocks_skip_is_refused_not_moved_an_hour(client, world
     ("2027-01-11", "queued", None, "2027-01-11 09:30", ("2027-01-11", "10:00")),
     ("2027-01-11", "queued", None, "2027-01-11 15:07", ("2027-01-11", "15:15")),
     ("2027-01-11", "queued", None, "2027-01-11 15:00", ("2027-01-11", "15:15")),
+    # From the end of the working day (17:00), the next weekday's 10:00: Monday evening, Friday evening.
+    ("2027-01-11", "queued", None, "2027-01-11 16:44", ("2027-01-11", "16:45")),
+    ("2027-01-11", "queued", None, "2027-01-11 16:46", ("2027-01-12", "10:00")),
+    ("2027-01-15", "queued", None, "2027-01-15 18:07", ("2027-01-18", "10:00")),
     # Overdue: today, never the past.
     ("2027-01-04", "queued", None, "2027-01-11 08:00", ("2027-01-11", "10:00")),
     ("2027-01-04", "queued", None, "2027-01-11 23:50", ("2027-01-12", "10:00")),
@@ -591,7 +595,7 @@ async def test_a_time_the_clocks_skip_is_refused_not_moved_an_hour(client, world
     ("2027-01-14", "scheduled", "2027-01-14 14:30", "2027-01-11 15:07", ("2027-01-14", "14:30")),
     ("2027-01-11", "scheduled", "2027-01-11 09:00", "2027-01-11 11:20", ("2027-01-11", "11:30")),
 ])
-def test_the_schedule_form_starts_from_the_appointment_or_10_00_and_never_from_the_past(
+def test_the_schedule_form_starts_from_the_appointment_or_10_00_and_never_from_the_past_or_after_hours(
         planned, status, appointment, now, expected):
     from crm.touches.workflow import schedule_default
 
