@@ -90,6 +90,12 @@ def outcome_badge(outcome: str | None) -> str:
     return OUTCOME_BADGES.get(outcome, "") if outcome else ""
 
 
+def sentence(text: str) -> str:
+    """``text`` ending with one full stop: a name that ends a sentence with its own ("Acme Group Inc.")
+    gets no second."""
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def number(value: float | None, places: int = 0) -> str:
     """``12345.6`` -> ``12,346``; nothing -> an em dash (a report cell with nothing to show)."""
     if value is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crm.audit.names import moved_words
-from crm.templating import audit_action, audit_value, days, org_kind, percent, phone
+from crm.templating import audit_action, audit_value, days, org_kind, percent, phone, sentence
 
 
 def test_audit_values_read_as_dates_dashes_and_words() -> None:
@@ -55,3 +55,8 @@ def test_a_number_of_days_is_said_in_the_singular_for_one():
 def test_a_share_too_small_for_one_decimal_is_not_said_as_zero():
     assert (percent(None), percent(0), percent(0.233), percent(17 / 250_000), percent(1)) == (
         "—", "0.0%", "23.3%", "0.0068%", "100.0%")
+
+
+def test_a_sentence_ending_in_a_name_with_its_own_full_stop_gets_no_second():
+    assert sentence("Sam now handles your touch with Acme Inc.") == "Sam now handles your touch with Acme Inc."
+    assert sentence("Sam now handles your touch with Acme LLC") == "Sam now handles your touch with Acme LLC."

@@ -46,6 +46,7 @@ from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
 from crm.employers.zips import unused_prefix, zip_place
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
+from crm.templating import sentence
 from crm.touches.assign import eligible_spoc
 
 RELATIONS = ("county", "region", "aliases", "contacts")
@@ -603,4 +604,5 @@ async def _hand_over_open_touches(db: AsyncSession, actor: Principal, employer: 
         .order_by(TouchRequest.id))
     for request_id, on_touch, email in riding:
         notify(db, email, f"New SPOC for touch #{on_touch}",
-               f"Your request #{request_id}: {spoc.name} now handles your touch with {employer.legal_name}.", now)
+               sentence(f"Your request #{request_id}: {spoc.name} now handles your touch with "
+                        f"{employer.legal_name}"), now)

@@ -31,7 +31,7 @@ from crm.directory.models import Region
 from crm.employers.models import Employer, SpocAssignment
 from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
-from crm.templating import words
+from crm.templating import sentence, words
 from crm.touches.assign import eligible_spoc, eligible_user
 from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest
 
@@ -198,7 +198,7 @@ async def _messages(db: AsyncSession, moved_touches: Sequence[Any], moved: Casel
                             f"{actor.name} transferred {what} in {code} from {giver.name} to you.", now)]
     if giver.is_active:
         messages.append(message_row(giver.email, f"Your caseload in {code} went to {taker_name}",
-                                    f"{actor.name} transferred {what} in {code} to {taker_name}.", now))
+                                    sentence(f"{actor.name} transferred {what} in {code} to {taker_name}"), now))
     if moved_touches:
         touch_ids = [t for t, _ in moved_touches]
         riding = await db.execute(

@@ -30,7 +30,7 @@ from crm.employers.service import active_assignment, assign_spoc, lock_employer,
 from crm.errors import Conflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.seen import Changed, digest, instant, last_change
-from crm.templating import words
+from crm.templating import sentence, words
 from crm.touches import budget
 from crm.touches.assign import eligible_spoc
 from crm.touches.models import EmployerBlackout, HandOff, Touch, TouchRequest
@@ -519,7 +519,7 @@ async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: Reas
     notify(db, spoc.email, f"Touch #{touch.id} with {touch.employer.legal_name} is now yours",
            f"{actor.name} reassigned touch #{touch.id} to you.", now)
     _tell_requesters(db, await _riding(db, touch), f"New SPOC for touch #{touch.id}",
-                     f"{spoc.name} now handles your touch with {touch.employer.legal_name}.", now)
+                     sentence(f"{spoc.name} now handles your touch with {touch.employer.legal_name}"), now)
     assignment = None
     if was_unassigned and await active_assignment(db, touch.employer_id, touch.region_id) is None:
         await db.refresh(touch, ["region"])

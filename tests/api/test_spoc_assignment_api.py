@@ -112,7 +112,7 @@ async def test_two_concurrent_assignments_one_wins_one_409(client, world, db, is
 
 async def test_a_new_spoc_takes_the_employers_open_touches_but_not_one_a_lead_gave_someone_else(
         client, world, desk, db):
-    e = await world.f.employer("Sunrise Family Dental")
+    e = await world.f.employer("Sunrise Family Dental Inc.")
     lead = await world.f.auth(world.users["lead"])
     first = (await _assign(client, lead, e.id, world.users["spoc"].id)).json()
     mine = await desk.touch(e, world.users["spoc"])
@@ -127,7 +127,8 @@ async def test_a_new_spoc_takes_the_employers_open_touches_but_not_one_a_lead_ga
                       elsewhere.id: world.users["bay_spoc"].id}
     told = dict((await db.execute(select(OutboxMessage.to_email, OutboxMessage.body))).all())
     assert f"open touch(es) #{mine.id}, #{unassigned.id} are now in your queue" in told["spoc2@example.org"]
-    assert f"Your request #{queued.id}: Sam Ortiz now handles your touch" in told["partner@example.org"]
+    assert told["partner@example.org"] == (
+        f"Your request #{queued.id}: Sam Ortiz now handles your touch with Sunrise Family Dental Inc.")
     reassigned = (await db.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "touch.reassign")
                                    .order_by(AuditEvent.entity_id))).all()
     assert reassigned == [mine.id, unassigned.id]
