@@ -111,8 +111,8 @@ def public_hold_reason(hold_reason: str | None) -> str:
 
 
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
-             outcome: str | None = None, decline_reason: str | None = None,
-             window_end: dt.date | None = None, hold_reason: str | None = None, to_requester: bool = True) -> str:
+             decline_reason: str | None = None, window_end: dt.date | None = None,
+             hold_reason: str | None = None, to_requester: bool = True) -> str:
     """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first),
     or, not ``to_requester``, as staff read it: no "you", and no advice meant for the requester."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
@@ -133,7 +133,11 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
     if status == RequestStatus.NEEDS_MATCH:
         return f"Needs a match: a SPOC will confirm which employer {'you' if to_requester else 'the requester'} meant"
     if status == RequestStatus.COMPLETED:
-        return f"Completed: {words(outcome) if outcome else 'done'}"
+        # The outcome has a column and a badge of its own beside this: here who made the contact, and when.
+        if touch is None:
+            return "Completed"
+        by = f" by {touch.spoc_name}" if touch.spoc_name else ""
+        return f"Completed{by} on {human_date(touch.planned_on)}, touch #{touch.id}"
     if status == RequestStatus.DECLINED:
         return f"Declined: {decline_reason or 'no reason given'}"
     if status == RequestStatus.WITHDRAWN:
@@ -153,7 +157,7 @@ def decision_message(req: TouchRequest, openers: dict[int, int] | None = None, t
     touch = req.touch
     first = (openers or {}).get(touch.id, req.id) if touch is not None else req.id
     return describe(req.status, touch_ref(touch) if touch is not None else None, opened_touch=first == req.id,
-                    release_on=req.release_on, outcome=req.outcome, decline_reason=req.decline_reason,
+                    release_on=req.release_on, decline_reason=req.decline_reason,
                     window_end=req.window_end, hold_reason=req.hold_reason, to_requester=to_requester)
 
 
@@ -220,7 +224,7 @@ async def request_out_by_id(db: AsyncSession, request_id: int) -> TouchRequestOu
         spoc=SpocRef(id=row.spoc_id, name=row.spoc_name) if touch is not None and row.spoc_id is not None else None,
         planned_date=row.planned_on if touch is not None else None, release_on=row.release_on,
         decision=describe(row.status, touch, opened_touch=row.opener == row.id, release_on=row.release_on,
-                          outcome=row.outcome, decline_reason=row.decline_reason, window_end=row.window_end,
+                          decline_reason=row.decline_reason, window_end=row.window_end,
                           hold_reason=row.hold_reason),
         employer_name=employer_display_name(row.legal_name, row.dba) if row.employer_id is not None
         else (str(query_name) if query_name else None),

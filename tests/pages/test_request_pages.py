@@ -323,7 +323,9 @@ async def test_request_outcomes_get_a_badge_by_what_they_mean_on_the_list_and_th
         said = f'<span class="badge {kind}">{words(outcome)}</span>'
         row = page.split(f'id="request-{ids[outcome]}"', 1)[1].split("</tr>", 1)[0]
         assert said in row, outcome
-        assert f"Completed: {words(outcome)}" in row and "follow up" not in row, outcome  # as the badge spells it
+        # Said once, as the badge spells it; beside it, who made the contact and when.
+        assert row.count(words(outcome)) == 1 and "follow up" not in row, outcome
+        assert f"Completed by {world.users['spoc'].name} on {human_date(done.planned_on)}, touch #{done.id}" in row
         assert said in (await client.get(f"/requests/{ids[outcome]}")).text, outcome
     # The SPOC's card of the touch reads them the same way.
     await login(client, world.users["spoc"].email)
