@@ -263,7 +263,10 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     before = audit.snapshot(touch, ("status", "planned_on", "scheduled_at", "channel"))
     touch.status, touch.channel, touch.scheduled_at, touch.planned_on = new_status, channel, when, day
     touch.contacts = contacts
-    _move_requests(db, actor, requests, "schedule", touch.employer_id, touch.id)
+    # The request's history says the appointment (a reschedule read as a second bare "scheduled").
+    appointment = f"{human_date(day)} at {clock.local(when):%H:%M %Z}, by {channel}"
+    _move_requests(db, actor, requests, "schedule", touch.employer_id, touch.id,
+                   note=f"moved to {appointment}" if before["status"] == TouchStatus.SCHEDULED.value else appointment)
     notes = [f"pacing override: {override}" if overridden else "",
              f"outside the dates of request(s) {', '.join(f'#{r.id}' for r in outside)}" if outside else ""]
     audit.record(db, actor, "touch.schedule", "touch", touch.id, employer_id=touch.employer_id, before=before,

@@ -66,6 +66,20 @@ async def test_schedule_moves_touch_and_requests_to_scheduled_and_tells_requeste
     assert {"touch.schedule", "touch_request.schedule"} <= actions
 
 
+async def test_a_requests_history_says_each_appointment_and_a_reschedule_as_a_move(client, world, bundled):
+    _, t, r1, _ = bundled
+    spoc = await world.f.auth(world.users["spoc"])
+    for days, channel in ((5, "visit"), (8, "call")):
+        r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc,
+                              json={"scheduled_at": at(days), "channel": channel})
+        assert r.status_code == 200, r.text
+    first, second = (clock.local(dt.datetime.fromisoformat(at(days))) for days in (5, 8))
+    await login(client, world.users["partner"].email)
+    history = (await client.get(f"/requests/{r1.id}")).text.split('id="request-history"', 1)[1]
+    assert f"{human_date(first.date())} at {first:%H:%M %Z}, by visit" in history
+    assert f"moved to {human_date(second.date())} at {second:%H:%M %Z}, by call" in history
+
+
 async def test_schedule_with_contact_of_another_employer_is_422_and_writes_nothing(client, world, desk, db, bundled):
     _, t, _, _ = bundled
     stranger = await desk.contact(await world.f.employer("Other Co"), "Not Theirs")
