@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,7 @@ from crm.pagination import Limit, Offset
 from crm.touches import workflow
 from crm.touches.models import HandOff, Touch, touch_contact
 from crm.touches.touch_api import now_utc
-from crm.touches.touch_schemas import HandOffOut, HandOffPage, HandOffResponseIn, PersonRef
+from crm.touches.touch_schemas import HandOffOut, HandOffPage, HandOffResponseIn, PassOnIn, PersonRef
 
 STATUSES = ("pending", "accepted", "declined")
 
@@ -37,7 +37,7 @@ def hand_off_out(h: HandOff, reach: Sequence[EmployerContact] | None = None) -> 
         response_note=h.response_note, responded_at=h.responded_at, created_at=h.created_at,
         reach=[ContactOut(c.id, c.name, c.title, c.email, c.phone) for c in reach or ()],
         introducer=SpocOut(h.from_user.id, h.from_user.name, h.from_user.email)
-        if reach is not None and not reach else None)
+        if reach is not None and not reach else None, previous_id=h.previous_id, settled_at=h.settled_at)
 
 
 async def hand_off_reach(db: AsyncSession, actor: Principal,
@@ -84,6 +84,30 @@ def hand_offs_query(actor: Principal, status: str | None = None, received_only: 
     return stmt
 
 
+def to_settle_query(actor: Principal) -> Select[HandOff]:
+    """Declined hand-offs waiting for ``actor`` to pass their need on or let them go: those a SPOC made on
+    their region's touches; for a lead, every one of the region's; for an admin, all."""
+    stmt = (select(HandOff).join(Touch, Touch.id == HandOff.touch_id)
+            .where(HandOff.status == "declined", HandOff.settled_at.is_(None)))
+    if actor.is_admin:
+        return stmt
+    conds: list[ColumnElement[bool]] = []
+    if spoc_regions := actor.regions_for(Role.spoc):
+        conds.append((HandOff.from_user_id == actor.id) & Touch.region_id.in_(spoc_regions))
+    if lead_regions := actor.regions_for(Role.lead):
+        conds.append(Touch.region_id.in_(lead_regions))
+    return stmt.where(or_(*conds) if conds else false())
+
+
+async def hand_offs_to_settle(db: AsyncSession, actor: Principal, limit: int = 50,
+                              offset: int = 0) -> tuple[list[HandOff], int]:
+    """``to_settle_query``, latest declined first, and how many there are."""
+    stmt = to_settle_query(actor)
+    total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = await db.scalars(stmt.order_by(HandOff.responded_at.desc(), HandOff.id.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
 async def list_hand_offs(db: AsyncSession, actor: Principal, *, status: str | None = None,
                          received_only: bool = False, limit: int = 50, offset: int = 0) -> tuple[list[HandOff], int]:
     """Hand-offs the actor may see, pending first then newest; ``received_only`` for a partner's inbox."""
@@ -103,8 +127,12 @@ class HandOffApi(Controller):
     async def list_hand_offs(
         self, db: Db, principal: Me, limit: Limit = 50, offset: Offset = 0,
         status: Annotated[str | None, choice_parameter(STATUSES, max_length=16)] = None,
+        to_settle: Annotated[bool, Parameter(description=(
+            "Only declined hand-offs waiting for the caller to pass their need on or let them go"))] = False,
     ) -> HandOffPage:
-        rows, total = await list_hand_offs(db, principal, status=status, limit=limit, offset=offset)
+        find = hand_offs_to_settle(db, principal, limit, offset) if to_settle else \
+            list_hand_offs(db, principal, status=status, limit=limit, offset=offset)
+        rows, total = await find
         reach = await hand_off_reach(db, principal, rows)
         return HandOffPage(items=[hand_off_out(h, reach.get(h.id)) for h in rows], total=total, limit=limit,
                            offset=offset)
@@ -114,6 +142,17 @@ class HandOffApi(Controller):
                      data: JSONBody[HandOffResponseIn]) -> HandOffOut:
         h = await workflow.respond_hand_off(db, principal, hand_off_id, True, data.note, now_utc())
         return hand_off_out(h, (await hand_off_reach(db, principal, [h])).get(h.id))
+
+    @post("/{hand_off_id:int}/pass-on", status_code=201)
+    async def pass_on(self, db: Db, principal: Me, hand_off_id: PathId, data: JSONBody[PassOnIn]) -> HandOffOut:
+        """A declined hand-off's need handed to another partner organization (the SPOC who made it, a lead of
+        its touch's region): answers the new hand-off, which names the declined one (``previous_id``)."""
+        return hand_off_out(await workflow.pass_on_hand_off(db, principal, hand_off_id, data, now_utc()))
+
+    @post("/{hand_off_id:int}/let-go", status_code=200)
+    async def let_go(self, db: Db, principal: Me, hand_off_id: PathId) -> HandOffOut:
+        """A declined hand-off the SPOC will not pass on: settled, it leaves their queue's list."""
+        return hand_off_out(await workflow.let_go_hand_off(db, principal, hand_off_id, now_utc()))
 
     @post("/{hand_off_id:int}/decline", status_code=200)
     async def decline(self, db: Db, principal: Me, hand_off_id: PathId,

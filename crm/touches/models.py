@@ -202,6 +202,11 @@ class HandOff(Base):
     responded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), default=None)
     responded_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # A declined need the SPOC passed on: the hand-off it came from (declined, then settled by this one).
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("hand_off.id", ondelete="SET NULL"), index=True,
+                                                    default=None)
+    # When the SPOC dealt with this hand-off once declined: passed its need on to another partner, or let it go.
+    settled_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     employer: Mapped[Employer] = relationship(lazy="joined")
     from_user: Mapped[User] = relationship(foreign_keys=[from_user_id], lazy="joined")

@@ -46,7 +46,7 @@ from crm.home.pages import staff_overview
 from crm.ids import parse_id
 from crm.templating import days
 from crm.touches import budget, match, queue, workflow
-from crm.touches.handoff_api import hand_off_reach, list_hand_offs
+from crm.touches.handoff_api import hand_off_reach, hand_offs_to_settle, list_hand_offs
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
@@ -58,6 +58,7 @@ from crm.touches.touch_schemas import (
     CancelIn,
     CompleteIn,
     LogTouchIn,
+    PassOnIn,
     ReassignIn,
     ScheduleIn,
 )
@@ -116,6 +117,16 @@ async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User
         if not found[region_id] or found[region_id][-1] is not user:  # a SPOC who is also the lead: once
             found[region_id].append(user)
     return found
+
+
+async def _declined(db: Db, principal: Principal, errors: dict[int, dict[str, str]] | None = None,
+                    values: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
+    """The queue's declined hand-offs to settle (``touches/_declined.html``), with a refused form's errors
+    and what it typed; the organizations to pass them on to, when there are any."""
+    declined, _ = await hand_offs_to_settle(db, principal)
+    orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if declined else []
+    return {"declined": declined, "declined_orgs": orgs, "declined_errors": errors or {},
+            "declined_values": values or {}}
 
 
 def _staff_regions(principal: Principal) -> frozenset[int] | None:
@@ -288,8 +299,53 @@ class QueuePages(Controller):
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
             touch_errors=touch_errors or {}, **await _card_notes(db, touches),
-            away_state=await queue.away_state(db, principal),
+            away_state=await queue.away_state(db, principal), **await _declined(db, principal),
             **await _choices(db, principal, touches, forms=bool(touch_errors)))
+
+    async def _settle(self, request: Request[Any, Any, Any], db: Db, principal: Principal, hand_off_id: int,
+                      pass_on: bool) -> Template | Redirect:
+        form = await form_data(request)
+        typed = {"to_org": form.get("to_org", "").strip(), "need": form.get("need", "")}
+        try:
+            if pass_on:
+                org = (await db.execute(select(Organization.id, Organization.name).where(
+                    func.lower(Organization.name) == typed["to_org"].lower()))).first() if typed["to_org"] else None
+                if org is None:
+                    raise FieldError("to_org_id", f"no partner organization is named {typed['to_org']!r}"
+                                     if typed["to_org"] else "say which partner organization picks this need up")
+                if not typed["need"].strip():
+                    raise FieldError("need", "say what the partner should pick up")
+                data = _struct(PassOnIn, to_org_id=org.id, need=typed["need"])
+                h = await workflow.pass_on_hand_off(db, principal, hand_off_id, data, clock.now())
+                message = f"Hand-off #{hand_off_id} passed on to {org.name} (hand-off #{h.id})"
+            else:
+                await workflow.let_go_hand_off(db, principal, hand_off_id, clock.now())
+                message = f"Hand-off #{hand_off_id} let go"
+        except HTTPException as exc:
+            if exc.status_code not in (403, 404, 409, 422):
+                raise
+            await db.rollback()
+            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
+            if request.headers.get("hx-request"):
+                return render(request, "touches/_declined.html", status_code=exc.status_code,
+                              **await _declined(db, principal, errors={hand_off_id: errors},
+                                                values={hand_off_id: typed}))
+            flash(request, f"Hand-off #{hand_off_id}: {'; '.join(errors.values())}", "error")
+            return redirect(request, "/queue")
+        if request.headers.get("hx-request"):
+            return render(request, "touches/_declined.html", done_message=message, **await _declined(db, principal))
+        flash(request, message, "ok")
+        return redirect(request, "/queue")
+
+    @post("/hand-offs/{hand_off_id:int}/pass-on")
+    async def pass_on(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                      hand_off_id: PathId) -> Template | Redirect:
+        return await self._settle(request, db, principal, hand_off_id, True)
+
+    @post("/hand-offs/{hand_off_id:int}/let-go")
+    async def let_go(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                     hand_off_id: PathId) -> Template | Redirect:
+        return await self._settle(request, db, principal, hand_off_id, False)
 
     @post("/away")
     async def set_away(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:

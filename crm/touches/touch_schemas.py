@@ -50,6 +50,15 @@ class HandOffIn(msgspec.Struct, forbid_unknown_fields=True):
     to_user_id: Id | None = None
 
 
+class PassOnIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A declined hand-off's need handed to another partner organization."""
+
+    to_org_id: Id
+    need: Annotated[str, msgspec.Meta(max_length=2000, description=(
+        "The need as the partner reads it; default: the declined hand-off's"))] | None = None
+    to_user_id: Id | None = None
+
+
 class CompleteIn(msgspec.Struct, forbid_unknown_fields=True):
     """One outcome per bundled request; the notes are the SPOC's own (requesters see their outcome note)."""
 
@@ -211,6 +220,10 @@ class HandOffOut(msgspec.Struct):
     # Once accepted with no one in ``reach`` (no contact was noted on the touch): whom to ask for the
     # introduction, the person who handed it off, with their e-mail (as a partner reads an employer's SPOC).
     introducer: SpocOut | None = None
+    # The declined hand-off whose need this one passes on; and for a declined one, when the SPOC settled it
+    # (passed its need on, or let it go).
+    previous_id: int | None = None
+    settled_at: dt.datetime | None = None
 
 
 class HandOffPage(msgspec.Struct):

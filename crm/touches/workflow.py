@@ -49,7 +49,7 @@ from crm.touches.routing import (
     transition_touch,
     validate_outcomes,
 )
-from crm.touches.touch_schemas import CancelIn, CompleteIn, LogTouchIn, ReassignIn, ScheduleIn
+from crm.touches.touch_schemas import CancelIn, CompleteIn, LogTouchIn, PassOnIn, ReassignIn, ScheduleIn
 
 # Requests still riding on a touch (held ones have left it, closed ones are done).
 _ON_TOUCH = ("queued", "scheduled")
@@ -328,7 +328,8 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
     hand_offs: list[HandOff] = []
     for i, wanted in enumerate(data.hand_offs):
         try:
-            hand_offs.append(await _new_hand_off(db, actor, touch, i, wanted.to_org_id, wanted.to_user_id,
+            hand_offs.append(await _new_hand_off(db, actor, touch, f"hand_offs[{i}].", wanted.to_org_id,
+                                                 wanted.to_user_id,
                                                   wanted.need))
         except FieldError as exc:
             wrong.extend(exc.fields)
@@ -361,26 +362,31 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
     db.add_all(hand_offs)
     await db.flush()
     for h in hand_offs:
-        audit.record(db, actor, "hand_off.create", "hand_off", h.id, employer_id=touch.employer_id,
-                     after={"touch_id": touch.id, "to_org_id": h.to_org_id, "to_user_id": h.to_user_id,
-                            "need": h.need})
-        await _tell_org(db, h, f"Hand-off from {actor.name}: {touch.employer.legal_name}",
-                        f"{actor.name} handed you a need of {touch.employer.legal_name}: {h.need}\n"
-                        "Accept or decline it on your My requests page.", now)
+        await _hand_off_made(db, actor, touch, h, now)
     return touch
 
 
-async def _new_hand_off(db: AsyncSession, actor: Principal, touch: Touch, index: int, to_org_id: int,
+async def _hand_off_made(db: AsyncSession, actor: Principal, touch: Touch, h: HandOff, now: dt.datetime) -> None:
+    """Audit a new hand-off and tell its organization."""
+    audit.record(db, actor, "hand_off.create", "hand_off", h.id, employer_id=touch.employer_id,
+                 after={"touch_id": touch.id, "to_org_id": h.to_org_id, "to_user_id": h.to_user_id, "need": h.need,
+                        **({"previous_id": h.previous_id} if h.previous_id is not None else {})})
+    await _tell_org(db, h, f"Hand-off from {actor.name}: {touch.employer.legal_name}",
+                    f"{actor.name} handed you a need of {touch.employer.legal_name}: {h.need}\n"
+                    "Accept or decline it on your My requests page.", now)
+
+
+async def _new_hand_off(db: AsyncSession, actor: Principal, touch: Touch, prefix: str, to_org_id: int,
                         to_user_id: int | None, need: str) -> HandOff:
-    prefix = f"hand_offs[{index}]"
+    """``prefix`` of the fields an error names ("hand_offs[0]." in a complete, "" on its own)."""
     if await db.get(Organization, to_org_id) is None:
-        raise FieldError(f"{prefix}.to_org_id", f"organization #{to_org_id} does not exist")
+        raise FieldError(f"{prefix}to_org_id", f"organization #{to_org_id} does not exist")
     if to_user_id is not None:
         user = await db.get(User, to_user_id)
         if user is None or user.organization_id != to_org_id or not user.is_active:
-            raise FieldError(f"{prefix}.to_user_id", "must be an active person of that organization")
+            raise FieldError(f"{prefix}to_user_id", "must be an active person of that organization")
     if not need.strip():
-        raise FieldError(f"{prefix}.need", "is required")
+        raise FieldError(f"{prefix}need", "is required")
     return HandOff(touch_id=touch.id, employer_id=touch.employer_id, from_user_id=actor.id, to_org_id=to_org_id,
                    to_user_id=to_user_id, need=need.strip())
 
@@ -633,3 +639,61 @@ async def respond_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int,
            f"{hand_off.employer.legal_name}: {hand_off.need}" + (f"\nNote: {note}" if note else ""), now)
     await db.flush()
     return hand_off
+
+
+# ---------------------------------------------------------------- declined hand-offs
+
+
+async def _declined_for_update(db: AsyncSession, actor: Principal, hand_off_id: int) -> tuple[HandOff, Touch | None]:
+    """A declined hand-off not yet settled, locked, if ``actor`` may settle it: whoever made it (still staff of
+    its touch's region), a lead of that region, an admin."""
+    await begin_write(db)
+    h = await db.scalar(select(HandOff).where(HandOff.id == hand_off_id).with_for_update(of=HandOff)
+                        .execution_options(populate_existing=True))
+    if h is None:
+        raise NotFoundException(f"Hand-off #{hand_off_id} not found")
+    touch = await db.get(Touch, h.touch_id) if h.touch_id is not None else None
+    region_id = touch.region_id if touch is not None else None
+    if not (actor.is_admin or (region_id is not None and (
+            actor.can_in_region(region_id, Role.lead)
+            or (h.from_user_id == actor.id and actor.can_in_region(region_id, Role.spoc))))):
+        raise PermissionDeniedException("Only the SPOC who made this hand-off or a lead of its touch's region "
+                                        "may pass it on or let it go")
+    if h.status != "declined":
+        raise Conflict(f"Hand-off #{h.id} is {h.status}: only a declined hand-off is passed on or let go")
+    if h.settled_at is not None:
+        passed = await db.scalar(select(HandOff).where(HandOff.previous_id == h.id).order_by(HandOff.id.desc()))
+        raise Conflict(f"Hand-off #{h.id} was already passed on to {passed.to_org.name} (hand-off #{passed.id})"
+                       if passed is not None else f"Hand-off #{h.id} was already let go")
+    return h, touch
+
+
+async def pass_on_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int, data: PassOnIn,
+                           now: dt.datetime) -> HandOff:
+    """The need of a declined hand-off handed to another partner organization (its need as it was, unless
+    reworded): a new hand-off naming the declined one, which is settled."""
+    declined, touch = await _declined_for_update(db, actor, hand_off_id)
+    if touch is None:
+        raise Conflict(f"Hand-off #{declined.id}'s touch was deleted: make a new request of the employer instead")
+    if data.to_org_id == declined.to_org_id:
+        raise FieldError("to_org_id", f"{declined.to_org.name} declined it: choose another partner organization")
+    new = await _new_hand_off(db, actor, touch, "", data.to_org_id, data.to_user_id,
+                              declined.need if data.need is None else data.need)
+    new.previous_id = declined.id
+    declined.settled_at = now
+    db.add(new)
+    await db.flush()
+    audit.record(db, actor, "hand_off.pass_on", "hand_off", declined.id, employer_id=declined.employer_id,
+                 after={"passed_on_as": new.id, "to_org_id": new.to_org_id})
+    await _hand_off_made(db, actor, touch, new, now)
+    await db.refresh(new)
+    return new
+
+
+async def let_go_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int, now: dt.datetime) -> HandOff:
+    """A declined hand-off the SPOC will not pass on (no partner fits, the employer moved on): settled."""
+    declined, _ = await _declined_for_update(db, actor, hand_off_id)
+    declined.settled_at = now
+    audit.record(db, actor, "hand_off.let_go", "hand_off", declined.id, employer_id=declined.employer_id)
+    await db.flush()
+    return declined
