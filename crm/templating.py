@@ -96,6 +96,14 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
+def back_words(returned: int) -> str:
+    """What coming back from away returned, as the end of the sentence saying so ("" for nothing)."""
+    if not returned:
+        return ""
+    return (f"; {returned} touch{'es' if returned != 1 else ''} routed to the backup meanwhile and not scheduled "
+            f"yet {'are' if returned != 1 else 'is'} back in the queue")
+
+
 def number(value: float | None, places: int = 0) -> str:
     """``12345.6`` -> ``12,346``; nothing -> an em dash (a report cell with nothing to show)."""
     if value is None:

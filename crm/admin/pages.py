@@ -22,6 +22,7 @@ from crm.directory import service as directory
 from crm.directory.models import Organization, OrganizationKind, Region
 from crm.employers.models import Employer
 from crm.errors import FieldError
+from crm.templating import back_words
 from crm.touches.transfer import Caseload, caseload_of
 from crm.web import flash, form_data, redirect, refused, render
 
@@ -191,9 +192,9 @@ class AdminPages(Controller):
                        user_id: PathId) -> Template | Redirect:
         async def change(user: User, form: dict[str, str]) -> str:
             away = form.get("away") == "1"
-            await auth_service.set_away(db, principal, user.id, away)
+            _, returned = await auth_service.set_away(db, principal, user.id, away)
             return (f"{user.name} is marked away: the backups of their assignments get their new touches" if away
-                    else f"{user.name} is back: their new touches come to them again")
+                    else f"{user.name} is back: their new touches come to them again{back_words(returned)}")
         return await self._user_change(request, db, user_id, "away", change)
 
     @post("/users/{user_id:int}/password")

@@ -45,12 +45,12 @@ class AuthApi(Controller):
     @put("/users/me/away", guards=[requires_user])
     async def set_my_away(self, db: Db, principal: Me, data: JSONBody[AwayIn]) -> UserOut:
         """Mark yourself away (your backups cover your queue) or back; SPOCs only."""
-        return await user_out(db, await service.set_away(db, principal, principal.id, data.away))
+        return await user_out(db, (await service.set_away(db, principal, principal.id, data.away))[0])
 
     @put("/users/{user_id:int}/away", guards=[requires_lead])
     async def set_away(self, db: Db, principal: Me, user_id: PathId, data: JSONBody[AwayIn]) -> UserOut:
         """Mark a SPOC away or back: a lead of a region where they are a SPOC, or an admin."""
-        return await user_out(db, await service.set_away(db, principal, user_id, data.away))
+        return await user_out(db, (await service.set_away(db, principal, user_id, data.away))[0])
 
 
 async def user_out(db: Db, user: User) -> UserOut:

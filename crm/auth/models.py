@@ -40,6 +40,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # A SPOC marked away has their queue served by the backup SPOC.
     away: Mapped[bool] = mapped_column(default=False)
+    # Since when (NULL when not away, or marked away before this was kept): coming back, the touches routed
+    # to the backup meanwhile and not yet scheduled return to the SPOC (crm.touches.away).
+    away_since: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     title: Mapped[str | None] = mapped_column(String(120), default=None)
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
     # Stamped into a browser session at sign-in; raising it (a new password, deactivation) ends

@@ -220,10 +220,14 @@ def may_set_away(actor: Principal, user_id: int, spoc_regions: frozenset[int]) -
     return bool(spoc_regions & actor.regions_for(Role.lead))
 
 
-async def set_away(db: AsyncSession, actor: Principal, user_id: int, away: bool) -> User:
+async def set_away(db: AsyncSession, actor: Principal, user_id: int, away: bool,
+                   now: dt.datetime | None = None) -> tuple[User, int]:
     """Mark a SPOC away (their backups get their queue and new touches) or back, audited with
     before/after; 404 for an unknown user, 403 for someone who may not, 422 (``away``) for marking
-    a user away who holds no SPOC role (an admin may still clear a flag left from a removed role)."""
+    a user away who holds no SPOC role (an admin may still clear a flag left from a removed role).
+    Back, the touches routed to a backup meanwhile and not scheduled yet return to them
+    (``crm.touches.away``); returns the user and how many returned."""
+    now = now or dt.datetime.now(dt.UTC)
     user = await lock_row(db, User, user_id)  # two toggles at once: each audits what it replaced
     if user is None:
         raise NotFoundException(f"User #{user_id} not found")
@@ -234,9 +238,14 @@ async def set_away(db: AsyncSession, actor: Principal, user_id: int, away: bool)
             "Only the SPOC themselves, a lead of their region or an admin may mark a SPOC away")
     if away and not spoc_regions:
         raise FieldError("away", f"{user.name} holds no SPOC role: only a SPOC's queue has a backup to go to")
+    returned = 0
     if user.away != away:
         audit.record(db, actor, "user.away", "user", user.id, before={"away": user.away}, after={"away": away},
                      note="marked away" if away else "back")
-        user.away = away
+        since, user.away, user.away_since = user.away_since, away, now if away else None
         await db.flush()
-    return user
+        if not away and since is not None:
+            from crm.touches.away import take_back  # the touch domain builds on this one
+
+            returned = await take_back(db, actor, user, since, now)
+    return user, returned

@@ -84,6 +84,9 @@ def hand_offs_query(actor: Principal, status: str | None = None, received_only: 
     return stmt
 
 
+SETTLE_ORDER = (HandOff.responded_at.desc(), HandOff.id.desc())  # latest declined first
+
+
 def to_settle_query(actor: Principal) -> Select[HandOff]:
     """Declined hand-offs waiting for ``actor`` to pass their need on or let them go: those a SPOC made on
     their region's touches; for a lead, every one of the region's; for an admin, all."""
@@ -104,7 +107,7 @@ async def hand_offs_to_settle(db: AsyncSession, actor: Principal, limit: int = 5
     """``to_settle_query``, latest declined first, and how many there are."""
     stmt = to_settle_query(actor)
     total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await db.scalars(stmt.order_by(HandOff.responded_at.desc(), HandOff.id.desc()).limit(limit).offset(offset))
+    rows = await db.scalars(stmt.order_by(*SETTLE_ORDER).limit(limit).offset(offset))
     return list(rows), total
 
 

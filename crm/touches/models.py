@@ -187,6 +187,7 @@ class HandOff(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending','accepted','declined')", name="status_known"),
         Index("ix_hand_off_to_org_status", "to_org_id", "status"),
+        Index("ix_hand_off_from_user_status", "from_user_id", "status"),  # a SPOC's declined ones to settle
     )
 
     touch_id: Mapped[int | None] = mapped_column(ForeignKey("touch.id", ondelete="SET NULL"), index=True,

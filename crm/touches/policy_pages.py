@@ -23,7 +23,7 @@ from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import spoc_candidates
 from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
-from crm.templating import held_words
+from crm.templating import back_words, held_words
 from crm.touches import policy
 from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
 from crm.web import flash, form_data, redirect, render
@@ -84,8 +84,9 @@ class RegionPages(Controller):
         region = await self._region(db, principal, code)
         code = region.code
         away = (await form_data(request)).get("away") == "1"
-        user = await set_away(db, principal, user_id, away)
+        user, returned = await set_away(db, principal, user_id, away)
         message = f"{user.name} is {'marked away: their backups get their new touches' if away else 'back'}"
+        message += back_words(returned)
         flash(request, message)
         return redirect(request, f"/region?region={code}#region-spocs")
 

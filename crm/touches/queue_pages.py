@@ -44,9 +44,9 @@ from crm.employers.models import Employer
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
-from crm.templating import days
+from crm.templating import back_words, days
 from crm.touches import budget, match, queue, workflow
-from crm.touches.handoff_api import hand_off_reach, hand_offs_to_settle, list_hand_offs
+from crm.touches.handoff_api import SETTLE_ORDER, hand_off_reach, list_hand_offs, to_settle_query
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
@@ -123,7 +123,7 @@ async def _declined(db: Db, principal: Principal, errors: dict[int, dict[str, st
                     values: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
     """The queue's declined hand-offs to settle (``touches/_declined.html``), with a refused form's errors
     and what it typed; the organizations to pass them on to, when there are any."""
-    declined, _ = await hand_offs_to_settle(db, principal)
+    declined = list(await db.scalars(to_settle_query(principal).order_by(*SETTLE_ORDER).limit(50)))
     orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if declined else []
     return {"declined": declined, "declined_orgs": orgs, "declined_errors": errors or {},
             "declined_values": values or {}}
@@ -353,12 +353,14 @@ class QueuePages(Controller):
         form = await form_data(request)
         away = form.get("away") == "1"
         errors: dict[str, str] = {}
+        returned = 0
         try:
-            await auth_service.set_away(db, principal, principal.id, away)
+            _, returned = await auth_service.set_away(db, principal, principal.id, away)
         except HTTPException as exc:
             errors = await refused(db, exc, "away")
         message = errors.get("away") or ("You are marked away: your backups get your new touches and see your "
-                                         "queue" if away else "Welcome back: your new touches come to you again")
+                                         "queue" if away else "Welcome back: your new touches come to you again"
+                                         + back_words(returned))
         if request.headers.get("hx-request"):
             state = await queue.away_state(db, principal)
             return render(request, "touches/_away.html", status_code=422 if errors else 200,

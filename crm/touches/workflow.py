@@ -128,7 +128,7 @@ def _by_requester(requests: Iterable[TouchRequest]) -> dict[str, list[TouchReque
     return out
 
 
-def _tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject: str, body: str,
+def tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject: str, body: str,
                      now: dt.datetime) -> None:
     """One e-mail per requester, naming each of their requests ``body`` is about."""
     for email, theirs in _by_requester(requests).items():
@@ -276,9 +276,9 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
     subject = f"Touch #{touch.id} with {touch.employer.legal_name} scheduled"
     said = (f"{_spoc_name(touch)} will contact {touch.employer.legal_name} by {channel} on {human_date(day)} "
             f"at {clock.local(when):%H:%M %Z}.")
-    _tell_requesters(db, [r for r in requests if r not in outside], subject, said, now)
+    tell_requesters(db, [r for r in requests if r not in outside], subject, said, now)
     for r in outside:
-        _tell_requesters(db, [r], subject, f"{said} That is outside the dates you asked for "
+        tell_requesters(db, [r], subject, f"{said} That is outside the dates you asked for "
                                            f"({human_date(r.window_start)} – {human_date(r.window_end)}).", now)
     if touch.spoc is not None and touch.spoc_id != actor.id:
         # A lead (or admin, or a colleague) booked it in the owner's name: the owner keeps the appointment.
@@ -459,7 +459,7 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     audit.record(db, actor, "touch.cancel", "touch", touch.id, employer_id=touch.employer_id,
                  after={"status": touch.status, "held_until": release.isoformat() if release else None,
                         "request_ids": [r.id for r in requests]}, note=reason)
-    _tell_requesters(db, requests, f"Touch #{touch.id} with {touch.employer.legal_name} cancelled", told, now)
+    tell_requesters(db, requests, f"Touch #{touch.id} with {touch.employer.legal_name} cancelled", told, now)
     await db.flush()
     return touch
 
@@ -527,7 +527,7 @@ async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: Reas
                  after={"spoc_id": spoc.id, "spoc": spoc.name}, note=(data.reason or "").strip() or None)
     notify(db, spoc.email, f"Touch #{touch.id} with {touch.employer.legal_name} is now yours",
            f"{actor.name} reassigned touch #{touch.id} to you.", now)
-    _tell_requesters(db, await _riding(db, touch), f"New SPOC for touch #{touch.id}",
+    tell_requesters(db, await _riding(db, touch), f"New SPOC for touch #{touch.id}",
                      sentence(f"{spoc.name} now handles your touch with {touch.employer.legal_name}"), now)
     assignment = None
     if was_unassigned and await active_assignment(db, touch.employer_id, touch.region_id) is None:

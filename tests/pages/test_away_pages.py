@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html as htmllib
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from crm.audit.models import AuditEvent
 from crm.auth.models import User
@@ -163,3 +164,50 @@ async def test_lead_cannot_mark_a_spoc_of_another_region_away_through_their_own_
     r = await client.post(f"/region/LA-BASIN/spocs/{bay_spoc.id}/away", headers=csrf(client), data={"away": "1"},
                           follow_redirects=False)
     assert r.status_code == 403 and not await _away(db, bay_spoc)
+
+
+async def test_back_from_away_the_spoc_takes_back_the_touches_routed_to_the_backup_not_yet_scheduled(
+        client, world, db):
+    from crm.notify.models import OutboxMessage
+    from crm.touches.models import Touch
+    from tests.api.test_touch_requests_api import body
+
+    spoc, backup = world.users["spoc"], world.users["spoc2"]
+    employers = [await world.f.employer(name) for name in ("Sunrise Family Dental", "Harbor Freight Lines",
+                                                            "Golden State Logistics")]
+    for e in employers:
+        await world.f.assign(e, spoc, backup_spoc_id=backup.id)
+    await login(client, spoc.email)
+    await client.get("/queue")
+    r = await client.post("/queue/away", headers={**HX, **csrf(client)}, data={"away": "1"})
+    assert r.status_code == 200 and await _away(db, spoc)
+    partner, lead, sam = [await world.f.auth(world.users[w]) for w in ("partner", "lead", "spoc2")]
+    touches = []
+    for e in employers:
+        r = await client.post("/api/touch-requests", headers=partner, json=body(e.id))
+        assert r.status_code == 201 and r.json()["spoc"]["name"] == "Sam Ortiz", r.text
+        touches.append(r.json()["touch_id"])
+    queued, scheduled, handed = touches
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(microsecond=0).isoformat()
+    assert (await client.post(f"/api/touches/{scheduled}/schedule", headers=sam,
+                              json={"scheduled_at": when, "channel": "call"})).status_code == 200
+    for to in (world.users["lead"].id, backup.id):  # a lead gave it to Sam by hand: that stands
+        assert (await client.post(f"/api/touches/{handed}/reassign", headers=lead,
+                                  json={"spoc_id": to})).status_code == 200
+    await db.rollback()
+    before = await db.scalar(select(func.max(OutboxMessage.id)))
+    await db.rollback()
+    r = await client.post("/queue/away", headers={**HX, **csrf(client)}, data={"away": "0"})
+    assert r.status_code == 200
+    assert "1 touch routed to the backup meanwhile and not scheduled yet is back in the queue" in _text(r.text)
+    await db.rollback()
+    owners = dict((await db.execute(select(Touch.id, Touch.spoc_id).where(Touch.id.in_(touches)))).all())
+    assert owners == {queued: spoc.id, scheduled: backup.id, handed: backup.id}
+    told = dict((await db.execute(select(OutboxMessage.to_email, OutboxMessage.body)
+                                  .where(OutboxMessage.id > before))).all())
+    assert f"touch(es) #{queued}, routed to you while they were away" in told["spoc2@example.org"]
+    assert "Maria Lopez, the employer's SPOC, is back and handles your touch" in told["partner@example.org"]
+    # Away again and back with nothing routed meanwhile: nothing moves, nothing said.
+    for away in ("1", "0"):
+        r = await client.post("/queue/away", headers={**HX, **csrf(client)}, data={"away": away})
+    assert "back in the queue" not in _text(r.text)

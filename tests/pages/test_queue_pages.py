@@ -168,7 +168,8 @@ async def test_completed_cards_show_their_hand_offs_after_a_reload_read_in_one_s
     assert "East LA College · needs 3 welders · pending" in _card(html, done[0].id)
     assert "East LA College · forklift training · pending" in _card(html, done[1].id)
     assert "Hand-offs:" not in _card(html, quiet.id)
-    assert len([s for s in statements if "FROM hand_off" in s]) == 1
+    assert len([s for s in statements if "FROM hand_off JOIN organization" in s]) == 1
+    assert len([s for s in statements if "FROM hand_off" in s]) == 2  # and the declined ones to settle
 
 
 async def test_completed_touches_are_listed_latest_first_without_urgency_groups(client, world, desk):

@@ -25,6 +25,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('previous_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.add_column(sa.Column('settled_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_hand_off_previous_id'), ['previous_id'], unique=False)
+        batch_op.create_index('ix_hand_off_from_user_status', ['from_user_id', 'status'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_hand_off_previous_id_hand_off'), 'hand_off', ['previous_id'],
                                     ['id'], ondelete='SET NULL')
 
@@ -32,6 +33,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('hand_off', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_hand_off_previous_id_hand_off'), type_='foreignkey')
+        batch_op.drop_index('ix_hand_off_from_user_status')
         batch_op.drop_index(batch_op.f('ix_hand_off_previous_id'))
         batch_op.drop_column('settled_at')
         batch_op.drop_column('previous_id')
