@@ -19,6 +19,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from crm.auth.guards import requires_crm_user
+from crm.auth.models import Role
 from crm.deps import Db
 from crm.directory.service import region_id_for
 from crm.employers.candidates import Candidate, match_candidates
@@ -79,12 +80,17 @@ class MatchPages(Controller):
         city: Short = None, phone: Short = None,
         # The request form's typeahead: say what intake would do with the typed employer (in this region).
         intake: FromQuery[bool] = False, region: Annotated[str | None, Parameter(max_length=32)] = None,
+        # Staff forms that only take an employer of the user's own regions (logging a touch).
+        own: FromQuery[bool] = False,
     ) -> Template:
         # A half-typed FEIN is normal while typing: it is ignored here, validated on submit.
         query = query_from(employer_name or legal_name, employer_website or website, employer_fein or fein,
                            employer_zip or zip, phone, employer_city or city, strict_fein=False)
         asked = not query.is_empty
         matches = await match_candidates(db, query, limit=SHOWN) if asked else []
+        if own:
+            staff = principal_of(request)
+            matches = [(c, r) for c, r in matches if staff.can_in_region(c.region_id, Role.lead, Role.spoc)]
         resolved = place = None
         if intake and mode == "pick" and asked:
             resolved = await intake_resolution(db, employer_name, employer_website, employer_fein, employer_zip,
@@ -119,9 +125,14 @@ class ContactOptionsPages(Controller):
     @get("/")
     async def options(self, request: Request[Any, Any, Any], db: Db,
                       employer_id: Annotated[str | None, Parameter(max_length=20)] = None,
-                      selected: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
+                      selected: Annotated[str | None, Parameter(max_length=20)] = None,
+                      checks: FromQuery[bool] = False) -> Template:
+        """``checks``: as the checkboxes of "who you spoke with" (``contact_ids``), not a select's options."""
         chosen = parse_id(employer_id)
         contacts = list(await db.scalars(select(EmployerContact).where(EmployerContact.employer_id == chosen)
                                          .order_by(EmployerContact.name))) if chosen else []
+        if checks:
+            return HTMXTemplate(template_name="employers/_contact_checks.html",
+                                context={"contacts": contacts, "chosen": chosen, "ticked": []})
         return HTMXTemplate(template_name="employers/_contact_options.html",
                             context={"contacts": contacts, "chosen": chosen, "selected": parse_id(selected)})

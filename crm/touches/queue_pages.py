@@ -40,7 +40,7 @@ from crm.directory.models import Organization
 from crm.directory.service import led_regions
 from crm.employers.candidates import Candidate, match_candidates
 from crm.employers.candidates import Query as EmployerQuery
-from crm.employers.models import Employer
+from crm.employers.models import Employer, EmployerContact
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
@@ -601,12 +601,19 @@ class QueuePages(Controller):
         employer = await db.get(Employer, employer_id) if employer_id is not None else None
         if employer is not None and not values.get("employer_name"):
             values = {**values, "employer_name": employer.display_name}
+        contacts = list(await db.scalars(select(EmployerContact).where(EmployerContact.employer_id == employer.id)
+                                         .order_by(EmployerContact.name))) if employer is not None else []
         return render(request, "touches/queue_log.html", status_code=status_code, values=values, errors=errors,
-                      employer=employer, channels=[c.value for c in Channel], choices=choices or [])
+                      employer=employer, contacts=contacts, channels=[c.value for c in Channel],
+                      choices=choices or [])
 
     @post("/log")
     async def log_touch(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
+        raw = await request.form()
         form = await form_data(request)
+        # The contacts ticked (all of them: one value each), kept to show them ticked if the form comes back.
+        ticked = [v for v in raw.getall("contact_ids", []) if isinstance(v, str)]
+        form["contact_ids"] = ",".join(ticked)
         choices: list[Candidate] = []
         try:
             # employer_choice: the list offered when the name was sent without a pick (no JavaScript).
@@ -622,6 +629,9 @@ class QueuePages(Controller):
             elif employer_id is None:
                 missing.append(("employer_id", "choose from the list" if form.get("employer_id", "").strip()
                                 else "is required"))
+            if form.get("channel", "") not in CHANNELS:
+                missing.append(("channel", "choose how the contact happened"))
+            contact_ids = _gather(missing, _ints, ticked, "contact_ids")
             if not form.get("occurred_on", "").strip():
                 missing.append(("occurred_on", "is required"))
             elif (day := _gather(missing, _day, form.get("occurred_on", ""), "occurred_on")) is not None:
@@ -630,7 +640,8 @@ class QueuePages(Controller):
                 raise FieldError(*missing[0], *missing[1:])
             assert employer_id is not None
             data = _struct(LogTouchIn, employer_id=employer_id, channel=form.get("channel", ""),
-                           notes=form.get("notes", ""), occurred_on=_day(form.get("occurred_on", ""), "occurred_on"))
+                           notes=form.get("notes", ""), occurred_on=_day(form.get("occurred_on", ""), "occurred_on"),
+                           contact_ids=contact_ids or [])
             logged = await log_touch_once(db, principal, data, clock.now(), form.get("form_key", "")[:200] or None)
         except HTTPException as exc:
             if exc.status_code not in (403, 409, 422):

@@ -807,7 +807,7 @@ async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, 
     r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call", "occurred_on": tomorrow,
                                               "_csrf_token": token})
     assert r.status_code == 422 and "must be today or earlier" in r.text
-    r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "pigeon",
+    r = await client.post("/queue/log", data={"employer_id": str(e.id), "channel": "call",
                                               "occurred_on": today().isoformat(), "notes": "x" * 4001,
                                               "_csrf_token": token})
     assert r.status_code == 422 and tied_errors(r.text)["notes"] == "at most 4000 characters"
@@ -825,6 +825,45 @@ async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, 
     assert r.status_code == 303 and r.headers["location"] == f"/employers/{e.id}"
     await db.rollback()
     assert await db.scalar(select(func.count(Touch.id)).where(Touch.source == "logged")) == 1
+
+
+async def test_the_log_form_says_every_missing_answer_at_once_and_records_whom_the_spoc_spoke_with(
+        client, world, desk, db):
+    e = await world.f.employer("Golden State Logistics")
+    ana, bob = await desk.contact(e, "Ana Ruiz"), await desk.contact(e, "Bob Chen")
+    await login(client, world.users["spoc"].email)
+    form = (await client.get(f"/queue/log?employer_id={e.id}")).text
+    assert "Who you spoke with" in form and attrs_of(form, "input", name="contact_ids", value=str(ana.id))
+    token = client.cookies.get("csrftoken")
+    r = await client.post("/queue/log", data={"employer_id": str(e.id), "occurred_on": "", "contact_ids": [str(bob.id)],
+                                              "_csrf_token": token})
+    assert r.status_code == 422 and set(tied_errors(r.text)) == {"channel", "occurred_on"}, tied_errors(r.text)
+    assert "checked" in attrs_of(r.text, "input", name="contact_ids", value=str(bob.id))  # kept as ticked
+    assert "checked" not in attrs_of(r.text, "input", name="contact_ids", value=str(ana.id))
+    r = await client.post("/queue/log", follow_redirects=False, data={
+        "employer_id": str(e.id), "channel": "call", "occurred_on": today().isoformat(), "contact_ids": [str(bob.id)],
+        "_csrf_token": token})
+    assert r.status_code == 303, r.text
+    touch = (await db.scalars(select(Touch).where(Touch.source == "logged"))).one()
+    assert [c.id for c in touch.contacts] == [bob.id]
+    # Picking the employer in the form loads its people to tick.
+    checks = (await client.get("/employers/contact-options", params={"employer_id": e.id, "checks": "true"},
+                               headers=HX)).text
+    assert 'name="contact_ids"' in checks and "Ana Ruiz" in checks and "Bob Chen" in checks
+
+
+async def test_the_log_forms_employer_search_offers_only_employers_of_the_users_regions(client, world):
+    await world.f.employer("Pacific Harbor Foods")
+    await world.f.employer("Pacific Harbor Biologics", county="San Mateo")  # BAY-PENINSULA
+    await login(client, world.users["spoc"].email)
+    form = (await client.get("/queue/log")).text
+    assert '"own": true' in form
+    found = (await client.get("/employers/match", params={"mode": "pick", "own": "true",
+                                                          "employer_name": "Pacific Harbor"}, headers=HX)).text
+    assert "Pacific Harbor Foods" in found and "Pacific Harbor Biologics" not in found
+    everywhere = (await client.get("/employers/match", params={"mode": "pick", "employer_name": "Pacific Harbor"},
+                                   headers=HX)).text
+    assert "Pacific Harbor Biologics" in everywhere  # a request form still finds it
 
 
 def _form_key(html: str) -> str:
