@@ -50,6 +50,15 @@ class Conflict(HTTPException):
     status_code = HTTP_409_CONFLICT
 
 
+class FieldConflict(Conflict):
+    """A 409 caused by one field's value against the state of things (a day the employer's pacing budget
+    refuses): a conflict to the API, which names the field in ``fields`` too; a form says it beside it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.fields = [(field, message)]
+        super().__init__(detail=message)
+
+
 def _is_api(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
     return path.startswith("/api") or path.startswith("/schema") or "application/json" in request.headers.get(
@@ -167,7 +176,7 @@ def _response(request: Request[Any, Any, Any], status: int, message: str,
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    if isinstance(exc, FieldError):
+    if isinstance(exc, FieldError | FieldConflict):
         fields = [{"field": f, "message": m} for f, m in exc.fields]
         return _response(request, exc.status_code, exc.detail, fields)
     if isinstance(exc, ValidationException):

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.auth.principal import Principal
-from crm.errors import FieldError, field_message, validation_path
+from crm.errors import FieldConflict, FieldError, field_message, validation_path
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -73,7 +73,7 @@ async def refused(db: AsyncSession, exc: HTTPException, key: str = "form") -> di
     if exc.status_code not in (409, 422):
         raise exc
     await db.rollback()
-    return dict(exc.fields) if isinstance(exc, FieldError) else {key: str(exc.detail)}
+    return dict(exc.fields) if isinstance(exc, FieldError | FieldConflict) else {key: str(exc.detail)}
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal:

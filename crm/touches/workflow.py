@@ -27,7 +27,7 @@ from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.schemas import AssignIn
 from crm.employers.service import active_assignment, assign_spoc, lock_employer, lock_employer_of
-from crm.errors import Conflict, FieldError
+from crm.errors import Conflict, FieldConflict, FieldError
 from crm.notify.models import OutboxMessage
 from crm.seen import Changed, digest, instant, last_change
 from crm.templating import sentence, words
@@ -250,7 +250,7 @@ async def schedule(db: AsyncSession, actor: Principal, touch_id: int, data: Sche
             why = (f"falls in {touch.employer.legal_name}'s blackout dates ({human_date(blackout[0])} – "
                    f"{human_date(blackout[1])}: they asked not to be contacted then)" if blackout
                    else "breaks the employer's pacing budget")
-            raise Conflict(f"{human_date(day)} {why}{hint}{who}")
+            raise FieldConflict("scheduled_at", f"{human_date(day)} {why}{hint}{who}")
         if blackout:  # said on the touch and in the audit: the override of an employer's own wish stands out
             override = f"{override} (inside the employer's blackout dates)"
         touch.override_reason, overridden = override, True

@@ -4,7 +4,7 @@ hand-off; the partner sees the outcome, accepts the hand-off and is told whom to
 
 import datetime as dt
 
-from playwright.async_api import expect
+from playwright.async_api import Dialog, expect
 
 from crm import clock
 from crm.employers.models import EmployerContact
@@ -55,7 +55,15 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await expect(page.locator("#group-week")).not_to_contain_text("ACME Corporation")
     await expect(touch).to_be_focused()  # ...and keyboard focus followed the row, not <body>
 
-    # ...and completes it with an outcome for the partner's request and a hand-off to the college.
+    # ...and completes it with an outcome for the partner's request and a hand-off to the college, confirming
+    # that the appointment 20 days out is the one done today.
+    asked: list[str] = []
+
+    async def confirm(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", confirm)
     await touch.locator("summary", has_text="Complete").click()
     await touch.locator("select[name^=outcome_]").select_option("interested")
     await touch.locator("input[name^=note_]").fill("Wants 4 interns in June; contact Ana in HR")
@@ -71,6 +79,8 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await touch.locator("button", has_text="Complete touch").click()
     await expect(touch).to_have_attribute("data-status", "completed")
     await expect(page.locator("#group-later h2")).to_contain_text("Later (0)")  # the count follows
+    assert asked and "Record it as done today" in asked[-1]
+    page.remove_listener("dialog", confirm)
 
     # The partner sees the outcome and accepts the hand-off.
     await page.context.clear_cookies()

@@ -1200,4 +1200,26 @@ async def test_a_form_refused_for_its_fields_comes_back_alone_and_a_conflict_bri
         "channel": "visit"})
     assert r.status_code == 409 and "breaks the employer&#39;s pacing budget" in r.text
     assert "hx-retarget" not in r.headers and f'<article class="touch card" id="touch-{t.id}"' in r.text
+    # Said beside the date it refuses, the date marked invalid.
+    assert "breaks the employer's pacing budget" in tied_errors(r.text)["scheduled_on"]
+    assert attrs_of(r.text, "input", name="scheduled_on")["aria-invalid"] == "true"
     assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
+async def test_completing_an_appointment_still_to_come_asks_first_and_todays_does_not(client, world, desk):
+    e = await world.f.employer("Golden State Logistics")
+    later = await desk.touch(e, world.users["spoc"], status="scheduled", planned_in=10)
+    now = await desk.touch(await world.f.employer("Turner Roofing Inc"), world.users["spoc"], status="scheduled",
+                           planned_in=0)
+    await login(client, world.users["spoc"].email)
+    form = (await client.get(f"/queue/touches/{later.id}/forms/complete", headers=HX)).text
+    confirm = attrs_of(form, "form", id=f"complete-{later.id}-form")["hx-confirm"]
+    assert confirm.startswith(f"Touch #{later.id} is scheduled for ") and "Record it as done today" in confirm
+    form = (await client.get(f"/queue/touches/{now.id}/forms/complete", headers=HX)).text
+    assert "hx-confirm" not in attrs_of(form, "form", id=f"complete-{now.id}-form")
+
+
+async def test_filtering_the_queue_replaces_the_address_instead_of_adding_a_step_to_back(client, world):
+    await login(client, world.users["spoc"].email)
+    filters = attrs_of((await client.get("/queue")).text, "form", id="queue-filters")
+    assert filters["hx-replace-url"] == "true" and "hx-push-url" not in filters

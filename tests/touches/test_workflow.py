@@ -148,6 +148,7 @@ async def test_schedule_breaking_the_pacing_budget_is_409_unless_a_lead_override
     r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json=body)
     assert r.status_code == 409 and "pacing budget" in r.text
     assert "next allowed date is " + human_date(today() + dt.timedelta(days=5)) in r.text
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["scheduled_at"]  # a conflict, caused by this field
     r = await client.post(f"/api/touches/{t.id}/schedule", headers=spoc, json={**body, "override_reason": "urgent"})
     assert r.status_code == 409  # a SPOC cannot override
     assert (await _state(db, t.id))[0].status == "queued"
