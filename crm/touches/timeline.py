@@ -160,4 +160,21 @@ async def timeline_panel(db: AsyncSession, viewer: Principal, employer: Employer
     h = await history(db, employer.id)
     items = history_entries(viewer, h)
     return {"template": "touches/_timeline.html", "timeline": items[:200], "timeline_total": len(items),
-            "budgets": await budgets(db, employer, today, h), "timeline_employer": employer}
+            "budgets": await budgets(db, employer, today, h), "timeline_employer": employer,
+            "timeline_links": timeline_links(viewer, h)}
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    touches: frozenset[int]
+    requests: frozenset[int]
+
+
+def timeline_links(viewer: Principal, h: History) -> Links:
+    """The touches and requests of ``h`` whose pages ``viewer`` may open: a touch's (the queue's) for staff
+    of its region; a request's for them and for the organization that sent it (``requests.visible_requests``)."""
+    return Links(
+        touches=frozenset(t.id for t in h.touches if _full_view(viewer, t.region_id)),
+        requests=frozenset(r.id for r in h.requests if _full_view(viewer, r.region_id) or (
+            viewer.has(Role.partner) and viewer.organization_id is not None
+            and r.requester_org_id == viewer.organization_id)))

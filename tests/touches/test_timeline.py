@@ -93,3 +93,26 @@ async def test_only_a_held_request_says_until_when(client, world, desk):
     rows = (await client.get(f"/employers/{e.id}")).text.split('id="timeline"', 1)[1].split("</table>", 1)[0]
     withdrawn, held = rows.split("withdrawn", 1)[1].split("</tr>", 1)[0], rows.split(">held", 1)[1].split("</tr>", 1)[0]
     assert "until" not in withdrawn and "until" in held
+
+
+async def test_timeline_rows_link_to_the_pages_their_reader_may_open(client, world, desk):
+    from tests.factories import login
+
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"], planned_in=4)
+    mine = await desk.request(t, world.users["partner"])
+    theirs = await desk.request(t, world.users["partner2"], purpose="event")
+
+    async def table(email: str) -> str:
+        await login(client, email)
+        return (await client.get(f"/employers/{e.id}")).text.split('id="timeline"', 1)[1].split("</table>", 1)[0]
+
+    staff = await table(world.users["spoc"].email)
+    assert 'class="grid compact stack"' in staff and 'data-label="Details"' in staff  # stacked on a phone
+    assert all(f'href="{path}"' in staff for path in (f"/queue/touches/{t.id}", f"/requests/{mine.id}",
+                                                       f"/requests/{theirs.id}"))
+    partner = await table(world.users["partner"].email)
+    assert f'href="/requests/{mine.id}"' in partner
+    assert f'href="/requests/{theirs.id}"' not in partner and "/queue/touches/" not in partner
+    elsewhere = await table(world.users["bay_spoc"].email)  # staff of another region read it as a partner would
+    assert "/queue/touches/" not in elsewhere and "/requests/" not in elsewhere
