@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Request, get
@@ -17,7 +18,7 @@ from crm.directory.models import Region
 from crm.employers.models import Employer, EmployerStatus, SpocAssignment
 from crm.touches.handoff_api import hand_offs_query
 from crm.touches.models import TouchRequest
-from crm.touches.routing import OPEN_REQUEST_STATUSES
+from crm.touches.routing import OPEN_REQUEST_STATUSES, RequestStatus
 from crm.web import render
 
 
@@ -34,10 +35,13 @@ async def home(request: Request[Any, Any, Any], db: Db, principal: Me) -> Templa
     return render(request, "home/partner.html", **await partner_summary(db, principal))
 
 
+OUTCOME_DAYS = 30
+
+
 async def partner_summary(db: AsyncSession, principal: Principal) -> dict[str, Any]:
     """The organization's open requests by status and the hand-offs waiting for its answer."""
     if principal.organization_id is None:
-        return {"open_requests": {}, "pending_hand_offs": 0}
+        return {"open_requests": {}, "pending_hand_offs": 0, "outcomes": [], "outcome_days": OUTCOME_DAYS}
     counts = dict((await db.execute(
         select(TouchRequest.status, func.count()).where(
             TouchRequest.requester_org_id == principal.organization_id,
@@ -45,7 +49,17 @@ async def partner_summary(db: AsyncSession, principal: Principal) -> dict[str, A
         .group_by(TouchRequest.status))).all())
     pending = await db.scalar(select(func.count()).select_from(
         hand_offs_query(principal, "pending", True).order_by(None).subquery())) or 0
-    return {"open_requests": counts, "pending_hand_offs": pending}
+    # What came back lately: the organization's requests completed in the last 30 days, newest first.
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=OUTCOME_DAYS)
+    outcomes = (await db.execute(
+        select(TouchRequest.id, TouchRequest.purpose, TouchRequest.outcome, TouchRequest.outcome_note,
+               TouchRequest.closed_at, TouchRequest.employer_id, Employer.legal_name)
+        .join(Employer, Employer.id == TouchRequest.employer_id)
+        .where(TouchRequest.requester_org_id == principal.organization_id,
+               TouchRequest.status == RequestStatus.COMPLETED.value, TouchRequest.closed_at >= since)
+        .order_by(TouchRequest.closed_at.desc(), TouchRequest.id.desc()).limit(10))).all()
+    return {"open_requests": counts, "pending_hand_offs": pending, "outcomes": outcomes,
+            "outcome_days": OUTCOME_DAYS}
 
 
 async def staff_overview(db: AsyncSession, principal: Principal) -> dict[str, Any]:

@@ -421,6 +421,28 @@ async def test_partner_home_counts_open_requests_and_hand_offs_waiting_for_an_an
     assert "<strong>2</strong>open requests" in home and "2 queued" in home
 
 
+async def test_partner_home_shows_the_organizations_outcomes_of_the_last_30_days_newest_first(
+        client, world, desk, db):
+    e = await world.f.employer("Sunrise Family Dental")
+    done = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2)
+    now = dt.datetime.now(dt.UTC)
+    made = (("hiring", "interested", 1, "partner"), ("event", "follow_up", 5, "partner"),
+            ("apprenticeship", "referred", 40, "partner"), ("other", "interested", 1, "partner2"))
+    rows = {purpose: (await desk.request(done, world.users[who], purpose=purpose, status="completed")).id
+            for purpose, _, _, who in made}
+    for purpose, outcome, days_ago, _ in made:
+        await db.execute(update(TouchRequest).where(TouchRequest.id == rows[purpose]).values(
+            outcome=outcome, outcome_note=f"note of {purpose}", closed_at=now - dt.timedelta(days=days_ago)))
+    await db.commit()
+    await login(client, world.users["partner"].email)
+    section = (await client.get("/")).text.split('id="recent-outcomes"', 1)[1].split("</section>", 1)[0]
+    shown = [int(i.split('"', 1)[0]) for i in section.split('href="/requests/')[1:]]
+    assert shown == [rows["hiring"], rows["event"]]  # not the other organization's, nor one 40 days old
+    assert "note of hiring" in section and '<span class="badge ok">interested</span>' in section
+    await login(client, world.users["chair"].email)  # no organization's outcomes to show anyone else
+    assert (await client.get("/", follow_redirects=True)).status_code == 200
+
+
 async def test_back_to_a_page_htmx_did_not_keep_gets_the_whole_page_and_the_form_is_never_kept(client, world):
     await login(client, world.users["partner"].email)
     fragment = await client.get("/requests/new", headers={"HX-Request": "true"})
