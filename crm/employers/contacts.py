@@ -7,6 +7,8 @@ people adding the same contact at once cannot both pass it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar.exceptions import NotFoundException
 from sqlalchemy import func, select
@@ -85,7 +87,29 @@ async def update_contact(db: AsyncSession, actor: Principal, employer_id: int, c
         await db.flush()
         audit.record(db, actor, "employer.contact_update", "contact", contact.id, employer_id=employer.id,
                      before=old, after=new)
+        await _seats_follow(db, actor, contact, old, new)
     return contact
+
+
+SEAT_FIELDS = ("name", "email", "title")  # what a council or partnership seat copied from the contact
+
+
+async def _seats_follow(db: AsyncSession, actor: Principal, contact: EmployerContact, old: dict[str, Any],
+                        new: dict[str, Any]) -> None:
+    """The current council and partnership seats of ``contact`` take their corrected name, e-mail and title
+    where they still read as the contact did (a seat edited on its own keeps its own), each audited."""
+    for seat_model, kind in ((CouncilMember, "council"), (PartnershipMember, "partnership")):
+        seats = await db.scalars(select(seat_model).where(seat_model.employer_contact_id == contact.id,
+                                                          seat_model.removed_at.is_(None)))
+        for seat in seats:
+            changed = {f: new.get(f) for f in SEAT_FIELDS if f in old and getattr(seat, f) == old[f]}
+            if not changed:
+                continue
+            before = {f: getattr(seat, f) for f in changed}
+            for f, value in changed.items():
+                setattr(seat, f, value)
+            audit.record(db, actor, f"{kind}.member_update", f"{kind}_member", seat.id, employer_id=contact.employer_id,
+                         before=before, after=changed, note="the employer's contact was corrected")
 
 
 async def remove_contact(db: AsyncSession, actor: Principal, employer_id: int, contact_id: int) -> str:

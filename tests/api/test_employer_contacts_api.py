@@ -115,3 +115,35 @@ async def test_one_post_creating_an_employer_refuses_the_same_person_twice(clien
         "contacts": [{"name": "Ana Ruiz", "email": "ana@acme.com"}, {"name": "A. Ruiz", "email": "ANA@acme.com"}]})
     assert r.status_code == 422, r.text
     assert [f["field"] for f in r.json()["error"]["fields"]] == ["contacts[1].email"]
+
+
+async def test_a_corrected_contact_is_corrected_on_the_council_seats_that_still_read_as_it_did(client, world, db):
+    from crm.councils.models import CouncilMember
+
+    employer = await world.f.employer("Acme Tooling Inc")
+    spoc, lead = await world.f.auth(world.users["spoc"]), await world.f.auth(world.users["lead"])
+    ana = (await client.post(f"/api/employers/{employer.id}/contacts", headers=spoc, json={
+        "name": "Ana Ruiz", "title": "HR Manager", "email": "ana@acme.com"})).json()
+    seats = []
+    for council_name, title in (("Manufacturing Advisory", "HR Manager"), ("Welding Advisory", "Co-chair")):
+        council = (await client.post("/api/councils", headers=lead, json={
+            "name": council_name, "owner_organization_id": world.orgs["board"].id, "region": "LA-BASIN"})).json()
+        r = await client.post(f"/api/councils/{council['id']}/members", headers=lead, json={
+            "name": "Ana Ruiz", "title": title, "email": "ana@acme.com", "member_type": "industry",
+            "employer_id": employer.id, "employer_contact_id": ana["id"]})
+        assert r.status_code == 201, r.text
+        seats.append(r.json()["id"])
+    r = await client.patch(f"/api/employers/{employer.id}/contacts/{ana['id']}", headers=spoc,
+                           json={"name": "Ana Ruiz-Diaz", "title": "Plant Manager", "email": "ana.ruiz@acme.com"})
+    assert r.status_code == 200, r.text
+    await db.rollback()
+    rows = {m.id: (m.name, m.title, m.email) for m in await db.scalars(
+        select(CouncilMember).where(CouncilMember.id.in_(seats)).execution_options(populate_existing=True))}
+    # The seat that read as the contact did follows it; the one given its own title keeps that title.
+    assert rows == {seats[0]: ("Ana Ruiz-Diaz", "Plant Manager", "ana.ruiz@acme.com"),
+                    seats[1]: ("Ana Ruiz-Diaz", "Co-chair", "ana.ruiz@acme.com")}
+    updates = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "council.member_update")
+                                .order_by(AuditEvent.entity_id))).all()
+    assert [(e.entity_id, e.after) for e in updates] == [
+        (seats[0], {"name": "Ana Ruiz-Diaz", "title": "Plant Manager", "email": "ana.ruiz@acme.com"}),
+        (seats[1], {"name": "Ana Ruiz-Diaz", "email": "ana.ruiz@acme.com"})]
