@@ -142,7 +142,10 @@ def _back_after_login(request: Request[Any, Any, Any]) -> str:
     if request.method == "GET" and not request.headers.get("hx-request"):
         return here
     page = request.headers.get("hx-current-url") or request.headers.get("referer") or ""
-    parsed = urlsplit(page)
+    try:
+        parsed = urlsplit(page)
+    except ValueError:  # an address that does not parse ("http://[::1/"): nowhere to go back to
+        return "/"
     if parsed.netloc and parsed.netloc != request.url.netloc:
         return "/"  # never back to another site
     return (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")

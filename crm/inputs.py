@@ -5,7 +5,9 @@ PostgreSQL cannot store U+0000 in text (asyncpg: "invalid byte sequence for enco
 a NUL in any string that reached the database -- a path segment, a query parameter, a form field, a
 JSON string -- answered 500, even the unauthenticated sign-in; SQLite stored it silently, so the two
 databases disagreed. No real name, note or code holds one: it is refused here, in one place, with a
-422 naming where it was, and nothing runs. File uploads (multipart) are the import's to read.
+422 naming where it was, and nothing runs. A multipart form's text fields are screened; its files are the
+import's to read. The declared Content-Type decides nothing else: a body a JSON handler would read is
+screened as JSON whatever it says it is.
 
 The other control characters (C0 and C1, but tab, line feed and carriage return) are refused in form
 and JSON bodies the same way: a BEL or an ANSI escape in a name passed "is required" and was stored.
@@ -39,6 +41,7 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # UTF-8: C2 80-9F), or a form's percent-encoding. Only a body that matches is decoded and searched.
 _RAW_CONTROL = rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _JSON_CONTROL = re.compile(rb"\\u00[0189][0-9a-fA-F]|\\u007[fF]|\\[bf]|\xc2[\x80-\x9f]|" + _RAW_CONTROL)
+_MULTIPART_CONTROL = re.compile(_RAW_CONTROL + rb"|\xc2[\x80-\x9f]")
 _FORM_CONTROL = re.compile(rb"%(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])|" + _RAW_CONTROL)
 
 
@@ -129,18 +132,23 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
         raise FieldError(named, _MESSAGE)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        body = await request.body()
+    media = request.content_type[0]  # lower-cased, as Litestar reads it ("Application/X-WWW-Form-Urlencoded")
+    body = await request.body()
+    if media == "application/x-www-form-urlencoded":
         if _FORM_CONTROL.search(body):
             _refuse_control(_where_in_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True),
                                             "body"))
-    elif not content_type.startswith("multipart/"):
-        body = await request.body()
-        if _JSON_CONTROL.search(body):
-            try:
-                decoded = msgspec.json.decode(body)
-            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-                return  # not JSON, not UTF-8 or nested too deeply: the handler's own decoding says so
-            _refuse_control(_where_in(decoded, ""))
-        _refuse_lax_json(request, body)
+        return
+    if media == "multipart/form-data" and _MULTIPART_CONTROL.search(body):
+        # The form's text fields, not its files (an upload is the import's to read, row by row).
+        _refuse_control(_where_in_pairs([(k, v) for k, v in (await request.form()).multi_items()
+                                         if isinstance(v, str)], "body"))
+    # Any other declared type: a JSON handler reads the body as JSON whatever its Content-Type says
+    # ("multipart/mixed" carried a NUL and {"away": 0} past these checks), so it is screened as JSON.
+    if _JSON_CONTROL.search(body):
+        try:
+            decoded = msgspec.json.decode(body)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            return  # not JSON, not UTF-8 or nested too deeply: the handler's own decoding says so
+        _refuse_control(_where_in(decoded, ""))
+    _refuse_lax_json(request, body)

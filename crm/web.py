@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 from litestar import Request
@@ -74,6 +75,15 @@ async def refused(db: AsyncSession, exc: HTTPException, key: str = "form") -> di
         raise exc
     await db.rollback()
     return dict(exc.fields) if isinstance(exc, FieldError | FieldConflict) else {key: str(exc.detail)}
+
+
+def current_page_query(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    """The query of the page an htmx request came from (``HX-Current-URL``: the page's filters); empty for
+    none or an address that does not parse (a hand-made header is no reason for a 500)."""
+    try:
+        return parse_qs(urlsplit(request.headers.get("hx-current-url", "")).query)
+    except ValueError:
+        return {}
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal:

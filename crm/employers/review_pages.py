@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, PermissionDeniedException
@@ -27,7 +26,7 @@ from crm.employers.service import load_profiles
 from crm.errors import FieldError
 from crm.ids import parse_id
 from crm.jobs.models import JobRun
-from crm.web import flash, form_data, is_htmx, redirect, render
+from crm.web import current_page_query, flash, form_data, is_htmx, redirect, render
 
 PAGE = 10
 _REASON_MAX = 2000
@@ -195,7 +194,7 @@ class PairCount:
 async def _pair_count(request: Request[Any, Any, Any], db: AsyncSession, principal: Principal) -> PairCount:
     """The review page's count after an htmx merge, dismissal or undo (sent out of band), for the region
     the page was filtered by."""
-    shown = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+    shown = current_page_query(request)
     region = (shown.get("region") or [""])[0].strip() or None
     try:
         _, total = await duplicates.list_candidates(db, principal, region=region, limit=1)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Annotated, Any, TypeVar, cast
-from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -62,7 +61,7 @@ from crm.touches.touch_schemas import (
     ReassignIn,
     ScheduleIn,
 )
-from crm.web import field_message, flash, form_data, redirect, refused, render
+from crm.web import current_page_query, field_message, flash, form_data, redirect, refused, render
 
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T")
@@ -164,8 +163,8 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form else ())
     ctx = await _choices(db, principal, [touch], forms=form is not None)
     if with_held:
-        # The page's filters are in its address (hx-push-url), which htmx sends along.
-        shown = parse_qs(urlsplit(request.headers.get("hx-current-url", "")).query)
+        # The page's filters are in its address (hx-replace-url), which htmx sends along.
+        shown = current_page_query(request)
         try:
             held = await queue.held_requests(db, _staff_regions(principal), q=shown.get("q", [""])[0],
                                              region=shown.get("region", [""])[0])

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from crm.auth.models import User
 from crm.employers.import_rows import validate_row
-from crm.employers.models import Employer
+from crm.employers.models import Employer, EmployerContact
 from tests.employers.test_importer import REF
 from tests.factories import csrf, login
 
@@ -97,3 +97,30 @@ async def test_a_body_wrong_however_read_keeps_the_handlers_own_messages(client,
     assert r.status_code == 422, r.text
     assert r.json()["error"]["fields"] == [{"field": "legal_name", "message": "Expected `str`, got `int`"}]
     assert await _employers(db) == 0
+
+
+async def test_a_json_body_labelled_as_another_type_is_screened_as_json(client, world, db):
+    """A JSON handler reads the body whatever its Content-Type says: "multipart/mixed" let a NUL be stored
+    and {"away": 0} be read as false."""
+    employer = await world.f.employer("Bell Corp")
+    spoc = await world.f.auth(world.users["spoc"])
+    r = await client.post(f"/api/employers/{employer.id}/contacts", content=b'{"name": "Ana\\u0000Ruiz"}',
+                          headers={**spoc, "Content-Type": "multipart/mixed"})
+    _refused(r, "name", "must not contain the NUL character")
+    r = await client.put("/api/users/me/away", content=b'{"away": 0}',
+                         headers={**spoc, "Content-Type": "multipart/mixed; boundary=x"})
+    _refused(r, "away", "Expected bool, got int")
+    assert await db.scalar(select(func.count()).select_from(EmployerContact)) == 0
+
+
+async def test_a_page_form_is_screened_however_its_type_is_written_or_encoded(client, world, db):
+    employer = await world.f.employer("Bell Corp")
+    await login(client, world.users["spoc"].email)
+    await client.get(f"/employers/{employer.id}")
+    r = await client.post(f"/employers/{employer.id}/contacts", content=b"name=Esc%1BUpper+Case",
+                          headers={**csrf(client), "Content-Type": "Application/X-WWW-Form-Urlencoded"})
+    assert r.status_code == 422 and "must not contain control characters (U+001B)" in r.text
+    r = await client.post(f"/employers/{employer.id}/contacts", headers=csrf(client),
+                          data={"name": "Bell\u0007Multi Part"}, files={"attachment": ("a.txt", b"\x07 in a file")})
+    assert r.status_code == 422 and "must not contain control characters (U+0007)" in r.text
+    assert await db.scalar(select(func.count()).select_from(EmployerContact)) == 0

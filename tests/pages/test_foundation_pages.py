@@ -39,6 +39,9 @@ async def test_an_expired_session_sends_an_htmx_action_back_to_the_page_it_came_
     off_site = await client.get("/queue/touches/35/forms/cancel", follow_redirects=False,
                                 headers={"HX-Request": "true", "HX-Current-URL": "http://evil.example/queue"})
     assert off_site.headers["HX-Redirect"] == "/login?next=/"
+    for header in ("HX-Current-URL", "Referer"):  # an address that does not parse: no 500, back to the start
+        r = await client.get("/employers", follow_redirects=False, headers={"HX-Request": "true", header: "http://[::1/"})
+        assert r.status_code == 204 and r.headers["HX-Redirect"] == "/login?next=/", header
 
 
 async def test_pages_link_an_icon_that_is_served(client):

@@ -705,6 +705,11 @@ async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held
     held = r.text.split('id="held"', 1)[1]
     assert "pallet wrappers" in held and "forklift drivers" not in held
     assert (await _fresh(db, TouchRequest, req.id)).status == "held"
+    # An address that does not parse (a hand-made header): the held list unfiltered, not a 500.
+    third = await desk.touch(await world.f.employer("Turner Roofing Inc"), world.users["spoc"])
+    r = await client.post(f"/queue/touches/{third.id}/cancel", data={"reason": "owner retired"},
+                          headers={**HX, **csrf(client), "HX-Current-URL": "http://[x/queue?q=acme"})
+    assert r.status_code == 200 and "forklift drivers" in r.text.split('id="held"', 1)[1]
 
 
 async def test_inline_schedule_of_a_day_far_away_or_long_past_shows_the_error_in_place(client, world, desk, db):
