@@ -39,7 +39,7 @@ OUTCOME_DAYS = 30
 
 
 async def partner_summary(db: AsyncSession, principal: Principal) -> dict[str, Any]:
-    """The organization's open requests by status and the hand-offs waiting for its answer."""
+    """The organization's open requests by status, the hand-offs waiting for its answer and its latest outcomes."""
     if principal.organization_id is None:
         return {"open_requests": {}, "pending_hand_offs": 0, "outcomes": [], "outcome_days": OUTCOME_DAYS}
     counts = dict((await db.execute(

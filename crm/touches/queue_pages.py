@@ -128,6 +128,14 @@ async def _declined(db: Db, principal: Principal, errors: dict[int, dict[str, st
             "declined_values": values or {}}
 
 
+async def _keep_ticked(request: Request[Any, Any, Any], form: dict[str, str]) -> list[str]:
+    """The contacts a form ticked (all of them: one ``contact_ids`` value each), kept in ``form`` as
+    "1,2" so that a form that comes back shows them ticked."""
+    ticked = [v for v in (await request.form()).getall("contact_ids", []) if isinstance(v, str)]
+    form["contact_ids"] = ",".join(ticked)
+    return ticked
+
+
 def _staff_regions(principal: Principal) -> frozenset[int] | None:
     return None if principal.is_admin else principal.regions_for(Role.lead, Role.spoc)
 
@@ -454,11 +462,8 @@ class QueuePages(Controller):
     @post("/touches/{touch_id:int}/schedule")
     async def schedule(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        touch_id: PathId) -> Template | Redirect:
-        raw = await request.form()
         form = await form_data(request)
-        # The contacts ticked (all of them: one value each), kept to show them ticked if the form comes back.
-        ticked = [v for v in raw.getall("contact_ids", []) if isinstance(v, str)]
-        form["contact_ids"] = ",".join(ticked)
+        ticked = await _keep_ticked(request, form)
         try:
             wrong: list[tuple[str, str]] = []  # every field the form got wrong, said at once
             when = _gather(wrong, _when, form.get("scheduled_on", ""), form.get("scheduled_time", ""))
@@ -482,15 +487,11 @@ class QueuePages(Controller):
     @post("/touches/{touch_id:int}/complete")
     async def complete(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        touch_id: PathId) -> Template | Redirect:
-        raw = await request.form()
         form = await form_data(request)
-        # The contacts ticked (all of them: one value each), kept to show them ticked if the form comes back;
-        # a form that listed none leaves the touch's contacts as they are.
+        # A form that listed no contacts leaves the touch's contacts as they are.
         listed = bool(form.pop("contacts_listed", ""))
-        ticked = list(raw.getall("contact_ids", [])) if listed else []
         form.pop("contact_ids", None)
-        if listed:
-            form["contact_ids"] = ",".join(v for v in ticked if isinstance(v, str))
+        ticked = await _keep_ticked(request, form) if listed else []
         # Each request's outcome select says itself that it still needs a choice.
         # A field named after something that is not a request id is no outcome (forms carry other fields).
         asked = {k: request_id for k in form if k.startswith("outcome_") and (request_id := parse_id(k[8:]))}
@@ -608,11 +609,8 @@ class QueuePages(Controller):
 
     @post("/log")
     async def log_touch(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
-        raw = await request.form()
         form = await form_data(request)
-        # The contacts ticked (all of them: one value each), kept to show them ticked if the form comes back.
-        ticked = [v for v in raw.getall("contact_ids", []) if isinstance(v, str)]
-        form["contact_ids"] = ",".join(ticked)
+        ticked = await _keep_ticked(request, form)
         choices: list[Candidate] = []
         try:
             # employer_choice: the list offered when the name was sent without a pick (no JavaScript).
