@@ -41,7 +41,6 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # UTF-8: C2 80-9F), or a form's percent-encoding. Only a body that matches is decoded and searched.
 _RAW_CONTROL = rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _JSON_CONTROL = re.compile(rb"\\u00[0189][0-9a-fA-F]|\\u007[fF]|\\[bf]|\xc2[\x80-\x9f]|" + _RAW_CONTROL)
-_MULTIPART_CONTROL = re.compile(_RAW_CONTROL + rb"|\xc2[\x80-\x9f]")
 _FORM_CONTROL = re.compile(rb"%(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])|" + _RAW_CONTROL)
 
 
@@ -133,16 +132,19 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     media = request.content_type[0]  # lower-cased, as Litestar reads it ("Application/X-WWW-Form-Urlencoded")
+    if media == "multipart/form-data" and request.route_handler.parsed_fn_signature.parameters.get("data") is None:
+        # A page's form (its handler reads the form itself): its text fields, not its files (an upload is the
+        # import's to read, row by row). Read as the form, never as raw bytes: the CSRF check may have parsed
+        # it already, consuming the stream, and a raw read would then wait for a body that never comes.
+        form = await request.form()
+        _refuse_control(_where_in_pairs([(k, v) for k, v in form.multi_items() if isinstance(v, str)], "body"))
+        return
     body = await request.body()
     if media == "application/x-www-form-urlencoded":
         if _FORM_CONTROL.search(body):
             _refuse_control(_where_in_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True),
                                             "body"))
         return
-    if media == "multipart/form-data" and _MULTIPART_CONTROL.search(body):
-        # The form's text fields, not its files (an upload is the import's to read, row by row).
-        _refuse_control(_where_in_pairs([(k, v) for k, v in (await request.form()).multi_items()
-                                         if isinstance(v, str)], "body"))
     # Any other declared type: a JSON handler reads the body as JSON whatever its Content-Type says
     # ("multipart/mixed" carried a NUL and {"away": 0} past these checks), so it is screened as JSON.
     if _JSON_CONTROL.search(body):
