@@ -553,10 +553,14 @@ class QueuePages(Controller):
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CancelIn, reason=reason, hold_until=hold_until, decline_requests=then == "decline",
                            pause_employer=form.get("pause_employer") == "1")
-            await workflow.cancel(db, principal, touch_id, data, clock.now())
+            touch = await workflow.cancel(db, principal, touch_id, data, clock.now())
         except HTTPException as exc:
             return await self._refused(request, db, principal, touch_id, exc, "cancel", form)
-        return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} cancelled", with_held=True)
+        said = f"Touch #{touch_id} cancelled"
+        if data.pause_employer:  # said, or the SPOC would not know the employer's blackout dates grew
+            said += (f"; no contact with {touch.employer.legal_name} through "
+                     f"{human_date(workflow.pause_until(data, _today()))} (added to its blackout dates)")
+        return await self._done(request, db, principal, touch_id, said, with_held=True)
 
     @post("/touches/{touch_id:int}/reassign")
     async def reassign(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -431,8 +431,7 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     touch.cancelled_at, touch.cancel_reason = now, reason
     await db.flush()  # the cancelled touch gives its slot back before the release date is computed
     if data.pause_employer:
-        await _pause_employer(db, actor, touch, reason, (data.hold_until or today + dt.timedelta(
-            days=CANCEL_HOLD_DAYS)) - dt.timedelta(days=1), today)
+        await _pause_employer(db, actor, touch, reason, pause_until(data, today), today)
     requests = await _riding(db, touch)
     release = None
     if not data.decline_requests:
@@ -462,6 +461,11 @@ async def cancel(db: AsyncSession, actor: Principal, touch_id: int, data: Cancel
     tell_requesters(db, requests, f"Touch #{touch.id} with {touch.employer.legal_name} cancelled", told, now)
     await db.flush()
     return touch
+
+
+def pause_until(data: CancelIn, today: dt.date) -> dt.date:
+    """The last day of no contact a cancel with ``pause_employer`` adds: the eve of the requests' hold date."""
+    return (data.hold_until or today + dt.timedelta(days=CANCEL_HOLD_DAYS)) - dt.timedelta(days=1)
 
 
 async def _pause_employer(db: AsyncSession, actor: Principal, touch: Touch, reason: str, until: dt.date,

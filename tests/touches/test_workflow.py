@@ -408,12 +408,15 @@ async def test_pausing_the_employer_from_the_queue_form(client, world, db, bundl
     page = (await client.get(f"/queue/touches/{t.id}")).text
     form = page.split(f'action="/queue/touches/{t.id}/cancel"', 1)[1].split("</form>")[0]
     assert 'name="pause_employer" value="1"' in form
-    r = await client.post(f"/queue/touches/{t.id}/cancel", headers=csrf(client),
+    r = await client.post(f"/queue/touches/{t.id}/cancel", headers={"HX-Request": "true", **csrf(client)},
                           data={"reason": "closed for inventory", "then": "hold", "pause_employer": "1"})
-    assert r.status_code in (200, 303), r.text
+    assert r.status_code == 200, r.text
     await db.rollback()
     ends = await db.scalar(select(EmployerBlackout.ends_on).where(EmployerBlackout.employer_id == e.id))
     assert ends == today() + dt.timedelta(days=6)  # the day before the default week's hold ends
+    # The SPOC is told what the pause did, not only that the touch was cancelled.
+    assert (f"Touch #{t.id} cancelled; no contact with Golden State Logistics LLC through {human_date(ends)} "
+            "(added to its blackout dates)") in r.text
 
 
 async def test_cancel_may_decline_the_requests_with_the_reason(client, world, db, bundled):
