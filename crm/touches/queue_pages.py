@@ -25,6 +25,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
+from sqlalchemy import Row as SqlRow
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, raiseload
 
@@ -67,6 +68,7 @@ S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T")
 CHANNELS = frozenset(c.value for c in Channel)
 Row = QueueRow | Touch  # a queue row: read for the page, or the entity an action or its form works on
+OrgRow = SqlRow[int, str]  # an organization's id and name
 QUEUE_PAGE = 200
 FORMS = ("schedule", "complete", "cancel", "reassign")
 # A row's schedule form offers the employer's contacts.
@@ -94,7 +96,7 @@ async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: 
     candidates = await _spoc_candidates(
         db, sorted({t.region_id for t in touches if principal.can_in_region(t.region_id, Role.lead)}))
     # One datalist per complete form: hand-off targets by organization name.
-    orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if forms else []
+    orgs = await _org_names(db) if forms else []
     return {"candidates": candidates, "channels": [c.value for c in Channel],
             "outcomes": [o.value for o in Outcome], "today": _today(), "schedule_seen": workflow.schedule_seen,
             "schedule_default": partial(workflow.schedule_default, now=clock.now()),
@@ -118,12 +120,32 @@ async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User
     return found
 
 
+async def _org_names(db: Db) -> list[str]:
+    """The organizations a hand-off form offers (its datalist), by name."""
+    return list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000)))
+
+
+async def _hand_off_to(db: Db, org_name: str, need: str, wrong: list[tuple[str, str]],
+                       prefix: str = "") -> OrgRow | None:
+    """The organization a hand-off form names (as typed, any case), adding to ``wrong`` what the form lacks:
+    the need, an organization of that name (``prefix`` of the field names: "hand_offs[0]." on the complete
+    form)."""
+    if not need.strip():
+        wrong.append((f"{prefix}need", "say what the partner should pick up"))
+    org = (await db.execute(select(Organization.id, Organization.name).where(
+        func.lower(Organization.name) == org_name.lower()))).first() if org_name else None
+    if org is None:
+        wrong.append((f"{prefix}to_org_id", f"no partner organization is named {org_name!r}"
+                      if org_name else "say which partner organization picks this need up"))
+    return org
+
+
 async def _declined(db: Db, principal: Principal, errors: dict[int, dict[str, str]] | None = None,
                     values: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
     """The queue's declined hand-offs to settle (``touches/_declined.html``), with a refused form's errors
     and what it typed; the organizations to pass them on to, when there are any."""
     declined = list(await db.scalars(to_settle_query(principal).order_by(*SETTLE_ORDER).limit(50)))
-    orgs = list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000))) if declined else []
+    orgs = await _org_names(db) if declined else []
     return {"declined": declined, "declined_orgs": orgs, "declined_errors": errors or {},
             "declined_values": values or {}}
 
@@ -315,13 +337,10 @@ class QueuePages(Controller):
         typed = {"to_org": form.get("to_org", "").strip(), "need": form.get("need", "")}
         try:
             if pass_on:
-                org = (await db.execute(select(Organization.id, Organization.name).where(
-                    func.lower(Organization.name) == typed["to_org"].lower()))).first() if typed["to_org"] else None
-                if org is None:
-                    raise FieldError("to_org_id", f"no partner organization is named {typed['to_org']!r}"
-                                     if typed["to_org"] else "say which partner organization picks this need up")
-                if not typed["need"].strip():
-                    raise FieldError("need", "say what the partner should pick up")
+                wrong: list[tuple[str, str]] = []
+                org = await _hand_off_to(db, typed["to_org"], typed["need"], wrong)
+                if org is None or wrong:
+                    raise FieldError(*wrong[0], *wrong[1:])
                 data = _struct(PassOnIn, to_org_id=org.id, need=typed["need"])
                 h = await workflow.pass_on_hand_off(db, principal, hand_off_id, data, clock.now())
                 message = f"Hand-off #{hand_off_id} passed on to {org.name} (hand-off #{h.id})"
@@ -501,15 +520,8 @@ class QueuePages(Controller):
                         for k, request_id in asked.items()]
             hand_offs, told = [], ""
             org_name, need = form.get("handoff_org", "").strip(), form.get("handoff_need", "").strip()
-            if org_name or need:
-                if not need:
-                    wrong.append(("hand_offs[0].need", "say what the partner should pick up"))
-                org = (await db.execute(select(Organization.id, Organization.name).where(
-                    func.lower(Organization.name) == org_name.lower()))).first() if org_name else None
-                if org is None:  # a need typed without a partner used to vanish without a word
-                    wrong.append(("hand_offs[0].to_org_id", f"no partner organization is named {org_name!r}"
-                                  if org_name else "say which partner organization picks this need up"))
-                else:
+            if org_name or need:  # a need typed without a partner used to vanish without a word
+                if (org := await _hand_off_to(db, org_name, need, wrong, "hand_offs[0].")) is not None:
                     hand_offs.append({"to_org_id": org.id, "need": need})
                     told = f"; hand-off to {org.name} sent"
             if not form.get("channel") and await db.scalar(
