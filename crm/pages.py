@@ -16,6 +16,7 @@ from crm.home.pages import home
 from crm.partnerships.pages import PartnershipPages
 from crm.reports.pages import ReportPages
 from crm.touches import timeline  # noqa: F401  (registers the employer page's timeline panel)
+from crm.touches.handoff_pages import MadeHandOffPages
 from crm.touches.policy_pages import RegionPages
 from crm.touches.preferences import PreferencesPages
 from crm.touches.queue_pages import HandOffPages, QueuePages
@@ -23,6 +24,6 @@ from crm.touches.request_pages import RequestPages
 from crm.touches.transfer_pages import CaseloadPages
 
 route_handlers: list[ControllerRouterHandler] = [LoginPages, EmployerPages, MatchPages, ReviewPages, AdminPages, home,
-                                CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages,
+                                CouncilPages, PartnershipPages, ChairPages, QueuePages, HandOffPages, MadeHandOffPages,
                                 RegionPages, CaseloadPages, RequestPages, EmployerImportPages, ReportPages,
                                 CrosswalkPages, PreferencesPages, ContactOptionsPages, ContactPages]

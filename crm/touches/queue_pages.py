@@ -47,6 +47,7 @@ from crm.ids import parse_id
 from crm.templating import back_words, days
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import SETTLE_ORDER, hand_off_reach, list_hand_offs, to_settle_query
+from crm.touches.handoff_pages import org_people
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
@@ -90,9 +91,11 @@ def group_by_urgency(touches: Sequence[Row], today: dt.date) -> dict[str, list[R
     return groups
 
 
-async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: bool = True) -> dict[str, Any]:
+async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: bool = True,
+                   typed_org: str | None = None) -> dict[str, Any]:
     """What the rows and their forms offer: SPOCs per region for (re)assigning, channels, outcomes and,
-    when a form is shown (``forms``), the partner organizations a hand-off may go to."""
+    when a form is shown (``forms``), the partner organizations a hand-off may go to, and the people of
+    the one a form sent back had typed (``typed_org``)."""
     candidates = await _spoc_candidates(
         db, sorted({t.region_id for t in touches if principal.can_in_region(t.region_id, Role.lead)}))
     # One datalist per complete form: hand-off targets by organization name.
@@ -100,7 +103,8 @@ async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: 
     return {"candidates": candidates, "channels": [c.value for c in Channel],
             "outcomes": [o.value for o in Outcome], "today": _today(), "schedule_seen": workflow.schedule_seen,
             "schedule_default": partial(workflow.schedule_default, now=clock.now()),
-            "tomorrow": _today() + dt.timedelta(days=1), "orgs": orgs}
+            "tomorrow": _today() + dt.timedelta(days=1), "orgs": orgs,
+            "hand_off_people": await org_people(db, typed_org) if forms else {}}
 
 
 async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User]]:
@@ -146,8 +150,9 @@ async def _declined(db: Db, principal: Principal, errors: dict[int, dict[str, st
     and what it typed; the organizations to pass them on to, when there are any."""
     declined = list(await db.scalars(to_settle_query(principal).order_by(*SETTLE_ORDER).limit(50)))
     orgs = await _org_names(db) if declined else []
+    people = {h_id: await org_people(db, typed.get("to_org")) for h_id, typed in (values or {}).items()}
     return {"declined": declined, "declined_orgs": orgs, "declined_errors": errors or {},
-            "declined_values": values or {}}
+            "declined_values": values or {}, "declined_people": people}
 
 
 async def _keep_ticked(request: Request[Any, Any, Any], form: dict[str, str]) -> list[str]:
@@ -191,7 +196,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
     """One queue row; ``with_held`` adds the held requests out of band (an action that held some),
     ``done_message`` what was done, said in the page's status line (which outlives the queue's reload)."""
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form else ())
-    ctx = await _choices(db, principal, [touch], forms=form is not None)
+    ctx = await _choices(db, principal, [touch], forms=form is not None, typed_org=(values or {}).get("handoff_org"))
     if with_held:
         # The page's filters are in its address (hx-replace-url), which htmx sends along.
         shown = current_page_query(request)
@@ -213,7 +218,7 @@ async def _refused_form(request: Request[Any, Any, Any], db: Db, principal: Prin
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
     if touch.status not in OPEN_TOUCH_VALUES:
         return None
-    choices = await _choices(db, principal, [touch], forms=form == "complete")
+    choices = await _choices(db, principal, [touch], forms=form == "complete", typed_org=values.get("handoff_org"))
     answer = render(request, "touches/_touch_form.html", status_code=422, touch=touch, form=form,
                     touch_errors={touch.id: {"form": form, "errors": errors, "values": values}}, **choices)
     answer.headers.update({"HX-Retarget": f"#{form}-{touch_id}-form", "HX-Reswap": "outerHTML"})
@@ -329,21 +334,24 @@ class QueuePages(Controller):
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
             touch_errors=touch_errors or {}, **await _card_notes(db, touches),
             away_state=await queue.away_state(db, principal), **await _declined(db, principal),
-            **await _choices(db, principal, touches, forms=bool(touch_errors)))
+            **await _choices(db, principal, touches, forms=bool(touch_errors), typed_org=next(
+                (e["values"].get("handoff_org") for e in (touch_errors or {}).values()), None)))
 
     async def _settle(self, request: Request[Any, Any, Any], db: Db, principal: Principal, hand_off_id: int,
                       pass_on: bool) -> Template | Redirect:
         form = await form_data(request)
-        typed = {"to_org": form.get("to_org", "").strip(), "need": form.get("need", "")}
+        typed = {"to_org": form.get("to_org", "").strip(), "need": form.get("need", ""),
+                 "to_person": form.get("to_person", "")}
         try:
             if pass_on:
                 wrong: list[tuple[str, str]] = []
                 org = await _hand_off_to(db, typed["to_org"], typed["need"], wrong)
+                to_user_id = _gather(wrong, _person, typed["to_person"], "to_user_id")
                 if org is None or wrong:
                     raise FieldError(*wrong[0], *wrong[1:])
-                data = _struct(PassOnIn, to_org_id=org.id, need=typed["need"])
+                data = _struct(PassOnIn, to_org_id=org.id, to_user_id=to_user_id, need=typed["need"])
                 h = await workflow.pass_on_hand_off(db, principal, hand_off_id, data, clock.now())
-                message = f"Hand-off #{hand_off_id} passed on to {org.name} (hand-off #{h.id})"
+                message = f"Hand-off #{hand_off_id} passed on to {await _whom(db, org, to_user_id)} (hand-off #{h.id})"
             else:
                 await workflow.let_go_hand_off(db, principal, hand_off_id, clock.now())
                 message = f"Hand-off #{hand_off_id} let go"
@@ -520,10 +528,12 @@ class QueuePages(Controller):
                         for k, request_id in asked.items()]
             hand_offs, told = [], ""
             org_name, need = form.get("handoff_org", "").strip(), form.get("handoff_need", "").strip()
-            if org_name or need:  # a need typed without a partner used to vanish without a word
+            person = form.get("handoff_person", "")
+            if org_name or need or person:  # a need typed without a partner used to vanish without a word
                 if (org := await _hand_off_to(db, org_name, need, wrong, "hand_offs[0].")) is not None:
-                    hand_offs.append({"to_org_id": org.id, "need": need})
-                    told = f"; hand-off to {org.name} sent"
+                    to_user_id = _gather(wrong, _person, person, "hand_offs[0].to_user_id")
+                    hand_offs.append({"to_org_id": org.id, "to_user_id": to_user_id, "need": need})
+                    told = f"; hand-off to {await _whom(db, org, to_user_id)} sent"
             if not form.get("channel") and await db.scalar(
                     select(Touch.id).where(Touch.id == touch_id, Touch.channel.is_(None))) is not None:
                 # Never scheduled: nothing says yet how the contact happened (the reports count channels).
@@ -758,6 +768,21 @@ def _ints(values: list[Any], field: str) -> list[int]:
             raise FieldError(field, "choose from the list")
         out.append(number)
     return out
+
+
+def _person(value: str, field: str) -> int | None:
+    """The person a hand-off form's select chose (its id), None for anyone at the organization."""
+    if not value.strip():
+        return None
+    if (number := parse_id(value.strip())) is None:
+        raise FieldError(field, "choose from the list")
+    return number
+
+
+async def _whom(db: Db, org: OrgRow, to_user_id: int | None) -> str:
+    """"East LA College", or "Pat Partner at East LA College" for a hand-off naming a person."""
+    name = await db.scalar(select(User.name).where(User.id == to_user_id)) if to_user_id is not None else None
+    return f"{name} at {org.name}" if name else org.name
 
 
 def _day(value: str, field: str) -> dt.date:

@@ -69,17 +69,22 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await touch.locator("input[name^=note_]").fill("Wants 4 interns in June; contact Ana in HR")
     await touch.locator("form[id^=complete-]").get_by_label("Ana Ruiz").check()  # whom the SPOC spoke with
     await touch.locator("input[name=handoff_org]").fill("East LA College")
+    await touch.locator("input[name=handoff_org]").press("Tab")  # choosing the organization offers its people
+    person = touch.locator("select[name=handoff_person]")
+    await expect(person.locator("option", has_text="Pat Partner")).to_have_count(1)
     await touch.locator("button", has_text="Complete touch").click()  # a hand-off without its need
     need = touch.locator("input[name=handoff_need]")
     await expect(need).to_be_focused()  # focus goes to the field the error is about
     await expect(touch.locator("label.has-error:has(input[name=handoff_need])")).to_contain_text(
         "say what the partner should pick up")
     await need.fill("Pre-apprenticeship welding cohort")
+    await person.select_option(label="Pat Partner")  # the form sent back still offers the college's people
     await expect(page.locator("#group-later h2")).to_contain_text("Later (1)")
     await touch.locator("button", has_text="Complete touch").click()
     await expect(touch).to_have_attribute("data-status", "completed")
     await expect(page.locator("#group-later h2")).to_contain_text("Later (0)")  # the count follows
-    assert asked and "Record it as done today" in asked[-1]
+    # Asked at each of the two submits, and only then: looking the college's people up asked nothing.
+    assert len(asked) == 2 and all("Record it as done today" in a for a in asked), asked
     page.remove_listener("dialog", confirm)
 
     # The partner sees the outcome and accepts the hand-off.
@@ -89,6 +94,7 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await expect(page.locator("main")).to_contain_text("Wants 4 interns in June")
     hand_offs = page.locator("#hand-offs")
     await expect(hand_offs).to_contain_text("Pre-apprenticeship welding cohort")
+    await expect(hand_offs).to_contain_text("for Pat Partner")
     await hand_offs.locator("button", has_text="Accept").click()
     await expect(hand_offs).to_contain_text("accepted")
     # The warm introduction: the person the SPOC spoke with, and how to reach her.
