@@ -174,8 +174,10 @@ async def _hand_offs_of(db: Db, touches: Sequence[Row]) -> dict[int, list[Any]]:
     if not completed:
         return {}
     rows = await db.execute(
-        select(HandOff.touch_id, HandOff.need, HandOff.status, Organization.name.label("org"))
-        .join(Organization, Organization.id == HandOff.to_org_id).where(HandOff.touch_id.in_(completed))
+        select(HandOff.touch_id, HandOff.need, HandOff.status, Organization.name.label("org"),
+               User.name.label("person"))
+        .join(Organization, Organization.id == HandOff.to_org_id).outerjoin(User, User.id == HandOff.to_user_id)
+        .where(HandOff.touch_id.in_(completed))
         .order_by(HandOff.id))
     found: dict[int, list[Any]] = {}
     for row in rows:

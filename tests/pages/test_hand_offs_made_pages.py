@@ -146,6 +146,10 @@ async def test_completing_with_a_person_hands_off_to_them_and_only_they_are_told
     assert (h.to_org_id, h.to_user_id) == (world.orgs["board"].id, world.users["partner2"].id)
     told = set(await db.scalars(select(OutboxMessage.to_email).where(OutboxMessage.subject.like("Hand-off%"))))
     assert told == {"partner2@example.org"}
+    # The completed row, and the touch's page, say whom it went to.
+    card = r.text.split('id="queue-status"', 1)[0]
+    for html in (card, (await client.get(f"/queue/touches/{t.id}")).text):
+        assert "LA Basin WDB (Quinn Partner) · night classes · pending" in html
 
 
 async def test_a_person_not_of_that_organization_is_said_at_the_person_select_and_nothing_is_written(
