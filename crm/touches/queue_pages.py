@@ -788,6 +788,8 @@ async def _whom(db: Db, org: OrgRow, to_user_id: int | None) -> str:
 
 
 def _day(value: str, field: str) -> dt.date:
+    if not value.strip():
+        raise FieldError(field, "is required")
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:

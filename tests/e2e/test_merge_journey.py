@@ -46,3 +46,20 @@ async def test_lead_merges_two_employers_from_the_review_queue_and_undoes_it(pag
     await page.locator("#merged-from button", has_text="Undo merge").click()
     await expect(page.locator("h1")).to_have_text("Acme Corp.")
     await expect(page.locator(".flash-ok")).to_contain_text("is its own employer again")
+
+
+async def test_at_320_px_a_pairs_long_domain_wraps_instead_of_widening_the_review_page(page, live_server,
+                                                                                    live_factory):
+    f = live_factory
+    board = await f.organization("LA Basin WDB", "workforce_board", ["LA-BASIN"])
+    await f.user("lead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=board)
+    site = "https://www.cornerstonesanfernandovalleyconsultinggroup.com"
+    await f.employer("Cornerstone San Fernando Valley Consulting Group", website=site, zip="91401")
+    await f.employer("Cornerstone SFV Consulting", website=site, zip="91401", status="provisional")
+    async with f.sessionmaker() as db, db.begin():
+        assert (await scan_duplicates(db)).new == 1
+    await page.set_viewport_size({"width": 320, "height": 800})
+    await sign_in(page, live_server, "lead@example.org", PASSWORD)
+    await page.goto(live_server + "/employers/review")
+    await expect(page.locator("article.pair .explanation")).to_contain_text("cornerstonesanfernandovalley")
+    assert await page.evaluate("document.documentElement.scrollWidth") == 320

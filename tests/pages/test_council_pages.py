@@ -57,7 +57,10 @@ async def test_council_page_shows_roster_and_badges_that_explain_themselves(clie
 async def test_lead_ticks_attendance_in_place_and_the_employer_touch_is_counted(client, world, db):
     a = await _arrange(client, world)
     await login(client, world.users["lead"].email)
-    await client.get(f"/councils/{a['council']['id']}")
+    page = (await client.get(f"/councils/{a['council']['id']}")).text
+    # The ticks are one labelled group (a div's aria-label alone is ignored without a role).
+    assert attrs_of(page, "div", **{"class": "attendance"}) == {"class": "attendance", "role": "group",
+                                                          "aria-label": "Attendance"}
     url = f"/councils/{a['council']['id']}/meetings/{a['meeting']['id']}/attendance/{a['member']['id']}"
     r = await client.post(url, data={"present": "1"}, headers={"HX-Request": "true", **csrf(client)})
     assert r.status_code == 200
@@ -439,6 +442,7 @@ async def test_partnership_convening_ticks_split_business_and_public(client, wor
     await login(client, world.users["lead"].email)
     page = await client.get(f"/partnerships/{p['id']}")
     assert page.status_code == 200 and "Harbor Freight Lines" in page.text
+    assert attrs_of(page.text, "div", **{"class": "attendance"}).get("role") == "group"
     url = f"/partnerships/{p['id']}/meetings/{meeting['id']}/attendance"
     r = await client.post(f"{url}/{business['id']}", data={"present": "1"},
                           headers={"HX-Request": "true", **csrf(client)})

@@ -576,6 +576,24 @@ async def test_inline_schedule_says_a_bad_date_and_a_bad_time_at_once(client, wo
     assert (await _fresh(db, Touch, t.id)).status == "queued"
 
 
+async def test_an_emptied_date_and_time_come_back_empty_beside_is_required(client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/schedule", headers={**HX, **csrf(client)},
+                          data={"scheduled_on": "", "scheduled_time": " ", "channel": "visit"})
+    assert r.status_code == 422
+    assert tied_errors(r.text) == {"scheduled_on": "is required", "scheduled_time": "is required"}
+    # Not refilled with the default day and hour, which would sit beside "is required" looking valid.
+    assert attrs_of(r.text, "input", name="scheduled_on")["value"] == ""
+    assert attrs_of(r.text, "input", name="scheduled_time")["value"] == " "
+    # The requesters' dates describe the date field, and are not read again as part of its name.
+    date = attrs_of(r.text, "input", name="scheduled_on")
+    hint_id = date["aria-describedby"].split()[0]
+    assert attrs_of(r.text, "small", id=hint_id).get("aria-hidden") == "true"
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+
+
 async def test_inline_schedule_refuses_a_time_the_clocks_skip(client, world, desk, db):
     t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
     await desk.request(t, world.users["partner"])

@@ -42,6 +42,10 @@ async def test_without_javascript_a_section_is_its_own_page(client, world, histo
     page = await client.get(f"/reports/employer-measures?{QUERY}")
     assert page.status_code == 200 and "<html" in page.text and "All reports" in page.text
     assert "50.0%" in page.text and "of 400 establishments in the region" in page.text
+    # Its title is the page's heading (axe: page-has-heading-one); loaded into the index, a section's h2.
+    assert '<h1 id="report-employer-measures-title">' in page.text and "<h2 id=\"report-" not in page.text
+    part = await client.get(f"/reports/employer-measures?{QUERY}", headers=HX)
+    assert '<h2 id="report-employer-measures-title">' in part.text
     response = await client.get(f"/reports/response-times?{QUERY}")
     assert "Maria Lopez" in response.text and "Sam Ortiz" in response.text
 
