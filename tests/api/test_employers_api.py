@@ -27,6 +27,20 @@ async def test_spoc_creates_an_employer_with_normalized_keys_and_an_audit_event(
     assert events[0].actor_id == world.users["spoc"].id
 
 
+@pytest.mark.parametrize("name", ["ß" * 200, "\ufb03" * 200, "Stra\u00dfe " * 28])
+async def test_a_name_that_folds_longer_than_its_column_is_kept_with_its_key_cut(client, world, db, name):
+    """PostgreSQL refuses a value longer than the column (SQLite would keep it): a 200-letter name whose
+    folded key is longer ("ß" -> "ss") was a 500 there."""
+    headers = await world.f.auth(world.users["spoc"])
+    r = await client.post("/api/employers", json={"legal_name": name, "aliases": [name[::-1]]}, headers=headers)
+    assert r.status_code == 201, r.text
+    e = r.json()
+    patched = await client.patch(f"/api/employers/{e['id']}", json={"legal_name": name[:-1] + "ß"}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    stored = await db.get(Employer, e["id"])
+    assert stored.legal_name == name[:-1] + "ß" and 0 < len(stored.name_key) <= 200
+
+
 async def test_an_employer_without_a_county_takes_its_zips_in_its_region(client, world, db):
     spoc = await world.f.auth(world.users["spoc"])
     r = await client.post("/api/employers", headers=spoc, json={"legal_name": "Boyle Heights Bakery",

@@ -26,7 +26,7 @@ from crm.employers.matching import (
     rank_candidates,
     resolve,
 )
-from crm.employers.matching.normalize import _tld_extractor
+from crm.employers.matching.normalize import NAME_KEY_MAX, _tld_extractor
 
 R = EmployerRecord.from_raw
 
@@ -83,6 +83,25 @@ def test_name_key_of_a_bare_legal_form_is_not_empty() -> None:
 @settings(max_examples=300, deadline=None)
 def test_name_key_is_idempotent(name: str) -> None:
     assert name_key(name_key(name)) == name_key(name)
+
+
+# Letters that fold longer ("ß" -> "ss", "ﬃ" -> "ffi", "ﷺ" -> 18 letters), legal forms and spaces.
+_GROWING = st.lists(st.sampled_from(["ß", "\ufb03", "\ufdfa", "a", "Ab", " ", " inc", " group", " co", "the "]),
+                    max_size=260).map("".join)
+
+
+@given(_GROWING)
+@settings(max_examples=300, deadline=None)
+def test_a_name_that_folds_longer_keeps_a_key_within_its_column_and_idempotent(name: str) -> None:
+    key = name_key(name)
+    assert len(key) <= NAME_KEY_MAX
+    assert name_key(key) == key
+
+
+def test_a_long_key_keeps_its_first_words_that_fit() -> None:
+    assert name_key("ß" * 200) == "s" * NAME_KEY_MAX
+    words = " ".join(["straße"] * 40)  # 40 x "strasse" = 319 characters
+    assert name_key(words) == " ".join(["strasse"] * 25)
 
 
 @given(st.text(max_size=40))

@@ -147,14 +147,28 @@ def split_legal_tuple(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(_strip_legal_tail(tokens)), tuple(qualifier)
 
 
+NAME_KEY_MAX = 200  # employer.name_key, employer_alias.name_key
+
+
 def name_key(name: str) -> str:
     """normalize_name without legal forms, a leading "the", a "dba ..." part and
     anything after a legal form ("Acme Inc - Downtown" -> "acme").
 
     Idempotent: name_key(name_key(x)) == name_key(x). A name that is nothing
     but a legal form keeps its last token rather than becoming empty.
+
+    At most NAME_KEY_MAX characters (the columns keeping it): folding can make
+    a name longer than it was typed ("ß" -> "ss", "ﬃ" -> "ffi"), so a longer
+    key keeps its first words that fit (a single word too long is cut), as
+    name_key of that shorter text, which keeps it idempotent.
     """
-    return " ".join(split_legal_tuple(name)[0])
+    key = " ".join(split_legal_tuple(name)[0])
+    while len(key) > NAME_KEY_MAX:
+        cut = key[:NAME_KEY_MAX]
+        if " " in cut:
+            cut = cut.rsplit(" ", 1)[0]
+        key = " ".join(split_legal_tuple(cut)[0])
+    return key
 
 
 @lru_cache(maxsize=1)
