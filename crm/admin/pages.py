@@ -22,6 +22,7 @@ from crm.directory import service as directory
 from crm.directory.models import Organization, OrganizationKind, Region
 from crm.employers.models import Employer
 from crm.errors import FieldError
+from crm.sqltext import contains_text
 from crm.templating import back_words
 from crm.touches.transfer import Caseload, caseload_of
 from crm.web import flash, form_data, redirect, refused, render
@@ -63,7 +64,7 @@ class AdminPages(Controller):
                      role: str | None = None, page: int = 1) -> Template:
         stmt = select(User)
         if q:
-            stmt = stmt.where(func.lower(User.name).contains(q.lower()) | User.email.contains(q.lower()))
+            stmt = stmt.where(contains_text(User.name, q) | contains_text(User.email, q))
         if role:
             if role not in {r.value for r in Role}:
                 raise FieldError("role", f"unknown role {role!r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,7 @@ from crm.auth.passwords import hash_password
 from crm.auth.principal import Principal, forget_on_commit
 from crm.directory.models import Organization, Region
 from crm.errors import Conflict, FieldError
+from crm.sqltext import same_text
 from crm.touches.transfer import caseload_of
 
 MIN_PASSWORD = 10
@@ -49,7 +50,7 @@ async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name
         wrong.append(("phone", "digits, spaces and + ( ) . - only, at most 32"))
     org_id = None
     if organization:
-        org_id = await db.scalar(select(Organization.id).where(func.lower(Organization.name) == organization.lower()))
+        org_id = await db.scalar(select(Organization.id).where(same_text(Organization.name, organization)))
         if org_id is None:
             wrong.append(("organization", f"unknown organization {organization!r}"))
     elif any(g.role == Role.partner.value for g in user.grants):

@@ -24,6 +24,7 @@ from crm.directory.service import region_id_for
 from crm.emails import checked_email
 from crm.errors import Conflict, FieldError
 from crm.settings import Settings
+from crm.sqltext import same_text
 
 MAX_FAILURES_PER_ADDR = 30
 
@@ -136,7 +137,7 @@ async def create_user(
     org_id = None
     organization = (organization or "").strip()
     if organization:
-        org_id = await db.scalar(select(Organization.id).where(func.lower(Organization.name) == organization.lower()))
+        org_id = await db.scalar(select(Organization.id).where(same_text(Organization.name, organization)))
         if org_id is None:
             wrong.append(("organization", f"unknown organization {organization!r}"))
     region_ids: list[int | None] = []

@@ -13,6 +13,7 @@ from crm.auth.principal import Principal
 from crm.directory.models import Organization, OrganizationKind, Region, ServiceOffering, organization_region
 from crm.employers.models import Employer, EmployerStatus
 from crm.errors import Conflict, FieldError
+from crm.sqltext import contains_text, same_text
 from crm.touches.models import Touch
 from crm.touches.routing import TouchStatus
 
@@ -88,7 +89,7 @@ async def organizations(db: AsyncSession, *, region: str | None = None, kind: st
     if kind:
         stmt = stmt.where(Organization.kind == check_kind(kind))
     if q:
-        stmt = stmt.where(func.lower(Organization.name).contains(q.lower(), autoescape=True))
+        stmt = stmt.where(contains_text(Organization.name, q))
     total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = await db.scalars(stmt.order_by(Organization.name).limit(limit).offset(offset)
                             .options(selectinload(Organization.regions)))
@@ -110,7 +111,7 @@ async def _checked_organization(db: AsyncSession, name: str, kind: str, region_c
     missing = wanted - {r.code for r in found}
     if missing:
         wrong.append(("regions", f"unknown region code(s): {', '.join(sorted(missing))}"))
-    same_name = select(Organization.id).where(func.lower(Organization.name) == name.lower())
+    same_name = select(Organization.id).where(same_text(Organization.name, name))
     if other_than is not None:
         same_name = same_name.where(Organization.id != other_than)
     taken = bool(name) and await db.scalar(same_name) is not None

@@ -19,6 +19,7 @@ from crm.auth.guards import requires_staff
 from crm.auth.models import Role, RoleGrant, User
 from crm.deps import Db, Me
 from crm.directory.models import Organization
+from crm.sqltext import same_text
 from crm.touches.handoff_api import STATUSES, hand_offs_query, list_hand_offs
 from crm.touches.models import HandOff
 from crm.web import render
@@ -32,7 +33,7 @@ async def org_people(db: AsyncSession, typed: str | None) -> dict[str, Any]:
     organization's name ("" if none is named so) and the people a hand-off to it may name, its active
     partners (they answer hand-offs on their My requests page), by name."""
     org = (await db.execute(select(Organization.id, Organization.name).where(
-        func.lower(Organization.name) == typed.strip().lower()))).first() if typed and typed.strip() else None
+        same_text(Organization.name, typed.strip())))).first() if typed and typed.strip() else None
     if org is None:
         return {"org_name": "", "people": []}
     people = await db.scalars(

@@ -26,7 +26,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import Row as SqlRow
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, raiseload
 
 from crm import clock
@@ -44,6 +44,7 @@ from crm.employers.models import Employer, EmployerContact
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
+from crm.sqltext import same_text
 from crm.templating import back_words, days
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import SETTLE_ORDER, hand_off_reach, list_hand_offs, to_settle_query
@@ -137,7 +138,7 @@ async def _hand_off_to(db: Db, org_name: str, need: str, wrong: list[tuple[str, 
     if not need.strip():
         wrong.append((f"{prefix}need", "say what the partner should pick up"))
     org = (await db.execute(select(Organization.id, Organization.name).where(
-        func.lower(Organization.name) == org_name.lower()))).first() if org_name else None
+        same_text(Organization.name, org_name)))).first() if org_name else None
     if org is None:
         wrong.append((f"{prefix}to_org_id", f"no partner organization is named {org_name!r}"
                       if org_name else "say which partner organization picks this need up"))
