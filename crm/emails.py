@@ -1,5 +1,5 @@
 """E-mail addresses as OneDoor keeps them: checked by email-validator (syntax only, no DNS look-up, so
-it works offline and in tests) and case-folded, so the unique key on users is case-insensitive.
+it works offline and in tests) and lower-cased, so the unique key on users is case-insensitive.
 
 Every address a person types goes through ``checked_email`` (or ``optional_email`` where it may be left
 blank): a user's, an employer contact's (API and CSV import), a council or partnership member's. One rule
@@ -45,14 +45,16 @@ def _plain(text: str) -> bool:
 
 
 def checked_email(value: str) -> str:
-    """``value`` as stored (trimmed, domain IDNA-normalized, case-folded); ValueError says what is wrong."""
+    """``value`` as stored (trimmed, domain IDNA-normalized, lower-cased); ValueError says what is wrong."""
     text = value.strip()
     if not text:
         raise ValueError("is required")
     if _plain(text):
         return text.lower()  # ASCII: lower() is casefold()
     try:
-        address = validate_email(text, check_deliverability=False).normalized.casefold()
+        # lower(), not casefold(): folding "ß" to "ss" (or "ﬃ" to "ffi") would name another mailbox,
+        # and could make a 64-letter local part longer than the RFC allows.
+        address = validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         reason = str(exc).rstrip(".")
         raise ValueError(f"is not a valid e-mail address ({reason[:1].lower()}{reason[1:]})") from None

@@ -30,7 +30,8 @@ MAX_FAILURES_PER_ADDR = 30
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().casefold()
+    """An address typed to sign in, as ``crm.emails.checked_email`` keeps addresses: trimmed, lower-cased."""
+    return email.strip().lower()
 
 
 async def authenticate(db: AsyncSession, settings: Settings, email: str, password: str, remote_addr: str) -> User:
