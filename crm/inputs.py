@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 import msgspec
 from litestar import Request
@@ -41,6 +41,8 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # UTF-8: C2 80-9F), or a form's percent-encoding. Only a body that matches is decoded and searched.
 _RAW_CONTROL = rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _JSON_CONTROL = re.compile(rb"\\u00[0189][0-9a-fA-F]|\\u007[fF]|\\[bf]|\xc2[\x80-\x9f]|" + _RAW_CONTROL)
+# A form byte beyond ASCII, raw or percent-encoded: only such a body is checked for UTF-8.
+_FORM_HIGH = re.compile(rb"[\x80-\xff]|%[89a-fA-F][0-9a-fA-F]")
 _FORM_CONTROL = re.compile(rb"%(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])|" + _RAW_CONTROL)
 
 
@@ -70,6 +72,19 @@ def _where_in_pairs(pairs: list[tuple[str, str]], whole: str) -> tuple[str, str]
         if found := CONTROL.search(value):
             return key, found.group()
     return None
+
+
+def _refuse_non_utf8(body: bytes) -> None:
+    """A 422 naming the first form field whose bytes are not UTF-8 (pages are UTF-8, so browsers send it):
+    read as Latin-1, "\xff\xfe" became an employer named "ÿþ"."""
+    for pair in body.split(b"&"):
+        key, _, value = (unquote_to_bytes(part.replace(b"+", b" ")) for part in pair.partition(b"="))
+        for part in (key, value):
+            try:
+                part.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FieldError(key.decode("utf-8", "replace") if part is value else "body",
+                                 "is not UTF-8 text") from None
 
 
 def control_message(char: str) -> str:
@@ -141,6 +156,8 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
         return
     body = await request.body()
     if media == "application/x-www-form-urlencoded":
+        if _FORM_HIGH.search(body):
+            _refuse_non_utf8(body)
         if _FORM_CONTROL.search(body):
             _refuse_control(_where_in_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True),
                                             "body"))

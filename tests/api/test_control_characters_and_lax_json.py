@@ -124,3 +124,20 @@ async def test_a_page_form_is_screened_however_its_type_is_written_or_encoded(cl
                           data={"name": "Bell\u0007Multi Part"}, files={"attachment": ("a.txt", b"\x07 in a file")})
     assert r.status_code == 422 and "must not contain control characters (U+0007)" in r.text
     assert await db.scalar(select(func.count()).select_from(EmployerContact)) == 0
+
+
+@pytest.mark.parametrize("body", [b"legal_name=\xff\xfe&county=Los+Angeles", b"legal_name=%FF%FE&county=Los+Angeles",
+                                  b"county=Los+Angeles&legal_name=Caf%E9"])
+async def test_a_page_form_that_is_not_utf8_is_refused_naming_the_field(client, world, db, body):
+    """Pages are UTF-8 and so are the forms browsers send from them: other bytes were read as Latin-1 ("ÿþ")."""
+    await login(client, world.users["lead"].email)
+    before = await _employers(db)
+    r = await client.post("/employers/new", content=body,
+                          headers={**csrf(client), "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and "is not UTF-8 text" in r.text and "legal_name" in r.text
+    assert await _employers(db) == before
+    accented = await client.post("/employers/new", headers=csrf(client),
+                                 data={"legal_name": "Café Olé Bakery", "county": "Los Angeles"})
+    assert accented.status_code == 200 and "Created Café Olé Bakery" in accented.text
+    await db.rollback()
+    assert await _employers(db) == before + 1
