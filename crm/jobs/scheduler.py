@@ -25,6 +25,7 @@ from crm.jobs.models import JobRun
 from crm.notify.service import deliver_outbox
 from crm.settings import Settings
 from crm.touches.release import release_due_requests
+from crm.touches.reminders import remind_waiting_hand_offs
 
 log = logging.getLogger("crm.jobs")
 
@@ -45,11 +46,12 @@ async def purge_expired(db: AsyncSession, now: dt.datetime) -> str:
     return f"sessions={sessions.rowcount} login_failures={failures.rowcount}"  # type: ignore[attr-defined]
 
 
-# Domains append their jobs here (held-request release, outbox delivery, duplicate scan).
+# Domains append their jobs here (held-request release, outbox delivery, duplicate scan, hand-off reminders).
 JOBS: list[Job] = [Job("purge_expired", dt.timedelta(hours=1), purge_expired)]
 JOBS.append(Job("release_held_requests", dt.timedelta(minutes=15), release_due_requests))
 JOBS.append(Job("deliver_outbox", dt.timedelta(minutes=1), deliver_outbox))
 JOBS.append(Job("scan_duplicates", dt.timedelta(days=1), scan_duplicates))
+JOBS.append(Job("remind_hand_offs", dt.timedelta(days=1), remind_waiting_hand_offs))
 
 
 def slot_start(now: dt.datetime, every: dt.timedelta) -> dt.datetime:

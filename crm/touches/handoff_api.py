@@ -37,7 +37,8 @@ def hand_off_out(h: HandOff, reach: Sequence[EmployerContact] | None = None) -> 
         response_note=h.response_note, responded_at=h.responded_at, created_at=h.created_at,
         reach=[ContactOut(c.id, c.name, c.title, c.email, c.phone) for c in reach or ()],
         introducer=SpocOut(h.from_user.id, h.from_user.name, h.from_user.email)
-        if reach is not None and not reach else None, previous_id=h.previous_id, settled_at=h.settled_at)
+        if reach is not None and not reach else None, previous_id=h.previous_id, settled_at=h.settled_at,
+        reminded_at=h.reminded_at)
 
 
 async def hand_off_reach(db: AsyncSession, actor: Principal,

@@ -22,10 +22,10 @@ from crm.directory.models import Organization
 from crm.sqltext import same_text
 from crm.touches.handoff_api import STATUSES, hand_offs_query, list_hand_offs
 from crm.touches.models import HandOff
+from crm.touches.reminders import REMIND_AFTER_DAYS
 from crm.web import render
 
 PAGE = 50
-WAITING_TOO_LONG_DAYS = 7  # a pending hand-off older than this is flagged: time to ask the partner
 
 
 async def org_people(db: AsyncSession, typed: str | None) -> dict[str, Any]:
@@ -79,7 +79,7 @@ class MadeHandOffPages(Controller):
                       items=rows, total=total, page=page, pages=max(1, -(-total // PAGE)), status=status or "",
                       status_error=status_error, counts=counts, statuses=STATUSES, today=today,
                       waiting_days={h.id: (today - clock.local_date(h.created_at)).days for h in rows},
-                      too_long=WAITING_TOO_LONG_DAYS, **await _what_became(db, rows))
+                      too_long=REMIND_AFTER_DAYS, **await _what_became(db, rows))
 
     @get("/people")
     async def people(self, request: Request[Any, Any, Any], db: Db, principal: Me,

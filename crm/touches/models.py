@@ -208,6 +208,8 @@ class HandOff(Base):
                                                     default=None)
     # When the SPOC dealt with this hand-off once declined: passed its need on to another partner, or let it go.
     settled_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # When its partner was reminded of it, unanswered for a week (crm.touches.reminders): once.
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     employer: Mapped[Employer] = relationship(lazy="joined")
     from_user: Mapped[User] = relationship(foreign_keys=[from_user_id], lazy="joined")

@@ -224,6 +224,8 @@ class HandOffOut(msgspec.Struct):
     # (passed its need on, or let it go).
     previous_id: int | None = None
     settled_at: dt.datetime | None = None
+    # When its partner was reminded of it, left unanswered for a week (once).
+    reminded_at: dt.datetime | None = None
 
 
 class HandOffPage(msgspec.Struct):

@@ -371,7 +371,7 @@ async def _hand_off_made(db: AsyncSession, actor: Principal, touch: Touch, h: Ha
     audit.record(db, actor, "hand_off.create", "hand_off", h.id, employer_id=touch.employer_id,
                  after={"touch_id": touch.id, "to_org_id": h.to_org_id, "to_user_id": h.to_user_id, "need": h.need,
                         **({"previous_id": h.previous_id} if h.previous_id is not None else {})})
-    await _tell_org(db, h, f"Hand-off from {actor.name}: {touch.employer.legal_name}",
+    await tell_org(db, h, f"Hand-off from {actor.name}: {touch.employer.legal_name}",
                     f"{actor.name} handed you a need of {touch.employer.legal_name}: {h.need}\n"
                     "Accept or decline it on your My requests page.", now)
 
@@ -391,10 +391,12 @@ async def _new_hand_off(db: AsyncSession, actor: Principal, touch: Touch, prefix
                    to_user_id=to_user_id, need=need.strip())
 
 
-async def _tell_org(db: AsyncSession, hand_off: HandOff, subject: str, body: str, now: dt.datetime) -> None:
+async def tell_org(db: AsyncSession, hand_off: HandOff, subject: str, body: str, now: dt.datetime) -> None:
+    """Tell the hand-off's partner: the person it names, while active; else its organization's partners."""
+    emails: list[str | None] = []
     if hand_off.to_user_id is not None:
-        emails = [await db.scalar(select(User.email).where(User.id == hand_off.to_user_id))]
-    else:
+        emails = [await db.scalar(select(User.email).where(User.id == hand_off.to_user_id, User.is_active.is_(True)))]
+    if not any(emails):
         emails = list(await db.scalars(
             select(User.email).join(RoleGrant, RoleGrant.user_id == User.id)
             .where(User.organization_id == hand_off.to_org_id, User.is_active.is_(True),
