@@ -654,6 +654,10 @@ async def _declined_for_update(db: AsyncSession, actor: Principal, hand_off_id: 
     """A declined hand-off not yet settled, locked, if ``actor`` may settle it: whoever made it (still staff of
     its touch's region), a lead of that region, an admin."""
     await begin_write(db)
+    # The employer first, as a merge locks it (then moves the hand-offs): passing on inserts a hand-off
+    # naming the employer, which waited for a merge holding the employer while the merge waited for this
+    # hand-off, a deadlock.
+    await lock_employer_of(db, lambda: db.scalar(select(HandOff.employer_id).where(HandOff.id == hand_off_id)))
     h = await db.scalar(select(HandOff).where(HandOff.id == hand_off_id).with_for_update(of=HandOff)
                         .execution_options(populate_existing=True))
     if h is None:

@@ -22,7 +22,7 @@ from crm.employers.import_models import ImportJob
 from crm.employers.models import Employer, EmployerContact, SpocAssignment
 from crm.touches import release, requests, workflow
 from crm.touches.models import EmployerBlackout, Touch, TouchRequest
-from crm.touches.touch_schemas import ReassignIn
+from crm.touches.touch_schemas import PassOnIn, ReassignIn
 from tests.employers.test_merge import as_principal
 from tests.factories import PASSWORD
 from tests.touches.conftest import SpocDesk
@@ -190,7 +190,8 @@ async def test_edits_seats_preferences_and_matches_waiting_on_a_merge_are_refuse
                                .where(EmployerBlackout.employer_id == loser.id)) == 0
 
 
-@pytest.mark.parametrize("action", ["reassign the touch", "withdraw a request on it", "release a held request"])
+@pytest.mark.parametrize("action", ["reassign the touch", "withdraw a request on it", "release a held request",
+                                    "pass a declined hand-off on"])
 async def test_a_touch_or_request_a_merge_moves_while_its_write_waits_is_decided_under_the_survivors_lock(
         staffed, pair, action):
     """The write read the merged record's id, then waited for its lock; once the merge commits it must hold
@@ -204,11 +205,18 @@ async def test_a_touch_or_request_a_merge_moves_while_its_write_waits_is_decided
     riding = await desk.request(touch, partner)
     held = await desk.request(None, partner, employer=loser, purpose="apprenticeship", release_in=20)
     now = clock.now()
+    done = await desk.touch(loser, staffed.spoc, status="completed", planned_in=-2)
+    declined = await desk.hand_off(done, staffed.spoc, partner.organization_id, status="declined", responded_at=now)
+    other_org = await f.organization("Another Partner", "cbo", ["LA-BASIN"])
     writes = {
         "reassign the touch": lambda db: workflow.reassign(db, as_principal(lead), touch.id,
                                                           ReassignIn(spoc_id=spoc2.id), now),
         "withdraw a request on it": lambda db: requests.withdraw_request(db, as_principal(partner), riding.id, now),
-        "release a held request": lambda db: release.release_now(db, as_principal(lead), held.id, "asked", now)}
+        "release a held request": lambda db: release.release_now(db, as_principal(lead), held.id, "asked", now),
+        # It inserts a hand-off naming the employer: holding the declined one's row lock while the merge held
+        # the employer and waited for that row was a deadlock (a 500).
+        "pass a declined hand-off on": lambda db: workflow.pass_on_hand_off(
+            db, as_principal(lead), declined.id, PassOnIn(to_org_id=other_org.id), now)}
     async with f.sessionmaker() as holder, f.sessionmaker() as writing, f.sessionmaker() as probe:
         await holder.execute(select(Employer.id).where(Employer.id == loser.id).with_for_update())
         task = asyncio.ensure_future(writes[action](writing))
