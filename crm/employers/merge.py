@@ -232,12 +232,29 @@ async def _end_duplicate_seats(db: AsyncSession, log: MergeLog, loser_id: int, s
             t.c.employer_id.in_([loser_id, survivor_id]), t.c.removed_at.is_(None)))).all()
         theirs = [r for r in active if r.employer_id == survivor_id]
         for row in (r for r in active if r.employer_id == loser_id):
-            if any(_same_seat(row, other, columns) for other in theirs):
-                values: dict[str, Any] = {"removed_at": now}
-                if "removed_reason" in t.c:
-                    values["removed_reason"] = f"duplicate seat after merge into employer #{survivor_id}"
-                await update_row(db, log, t, {"id": row.id}, values)
-                log.count(t.name, "ended", 1)
+            other = next((o for o in theirs if _same_seat(row, o, columns)), None)
+            if other is None:
+                continue
+            # One seat stays: the stronger (a chair over a member, then the longer term), so that merging
+            # never leaves a council without its chair; the loser's moves to the survivor with the rest.
+            ended = other if _seat_rank(row) < _seat_rank(other) else row
+            if ended is other:
+                theirs = [o for o in theirs if o is not other] + [row]
+            values: dict[str, Any] = {"removed_at": now}
+            if "removed_reason" in t.c:
+                values["removed_reason"] = f"duplicate seat after merge into employer #{survivor_id}"
+            await update_row(db, log, t, {"id": ended.id}, values)
+            log.count(t.name, "ended", 1)
+
+
+_ROLE_RANK = {"chair": 0, "co_chair": 0, "vice_chair": 1}
+
+
+def _seat_rank(seat: Any) -> tuple[int, int]:
+    """Lower is the seat to keep: by role, then by the later end of term (none: open-ended, kept first)."""
+    term_end = getattr(seat, "term_end", None)
+    return (_ROLE_RANK.get(getattr(seat, "role", None) or "", 2),
+            -(term_end.toordinal() if term_end is not None else dt.date.max.toordinal()))
 
 
 async def _move(db: AsyncSession, log: MergeLog, table: Table, column: Column[Any], loser_id: int,

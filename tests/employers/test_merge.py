@@ -251,14 +251,27 @@ async def test_duplicate_open_request_is_withdrawn_with_a_note_naming_the_surviv
     assert theirs.status == "held"
 
 
-async def test_the_same_person_seated_twice_on_a_council_keeps_one_active_seat(world, sessionmaker, db):
+async def test_the_same_person_seated_twice_on_a_council_keeps_one_active_seat_the_chairs(world, sessionmaker, db):
+    """Tomas Reyes chairs the council from the loser's record and is a member from the survivor's: the chair
+    seat stays (ending it left the council without its chair)."""
     pair = await rich_pair(world)
     await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
     await db.rollback()
     seats = list(await db.scalars(select(CouncilMember).where(CouncilMember.council_id == pair.ids["council"])))
     assert len(seats) == 3 and all(s.employer_id == pair.survivor.id for s in seats)
-    active = sorted(s.name for s in seats if s.removed_at is None)
-    assert active == ["Ana Ruiz", "tomas reyes"]
+    active = sorted((s.name, s.role) for s in seats if s.removed_at is None)
+    assert active == [("Ana Ruiz", "member"), ("Tomas Reyes", "chair")]
+
+
+def test_of_two_seats_of_one_person_the_stronger_role_then_the_longer_term_stays():
+    def seat(role: str, term_end: dt.date | None) -> Any:
+        return type("Seat", (), {"role": role, "term_end": term_end})()
+
+    later, sooner = dt.date(2028, 6, 30), dt.date(2027, 6, 30)
+    assert merging._seat_rank(seat("chair", sooner)) < merging._seat_rank(seat("member", None))
+    assert merging._seat_rank(seat("vice_chair", sooner)) < merging._seat_rank(seat("member", later))
+    assert merging._seat_rank(seat("member", later)) < merging._seat_rank(seat("member", sooner))
+    assert merging._seat_rank(seat("member", None)) < merging._seat_rank(seat("member", later))
 
 
 async def test_undo_restores_every_row_exactly(world, sessionmaker, db):
