@@ -1,9 +1,9 @@
 """What an employer merge does to the loser's open touch requests and open touches.
 
-- an open touch request of the loser that would duplicate an open one of the survivor (same
-  organization and purpose, the open-request unique index) is withdrawn with a note naming the
-  survivor's request; the survivor's request is kept because it is the one on the record partners
-  keep using;
+- of two open touch requests that would duplicate each other (same organization and purpose, the
+  open-request unique index), the one further along is kept (scheduled, queued, held, needs a match),
+  the survivor's when both are as far, and the other is withdrawn with a note naming the kept one:
+  a loser's request on a scheduled visit is not given up for the survivor's held one;
 - open touches: the employer gets one agenda per region (SPEC §3), so an open touch of the loser in
   a region where the survivor has one is combined into it -- its open requests move onto the kept
   touch (the one with an appointment, else the survivor's), whose window narrows to what every
@@ -29,22 +29,29 @@ _OPEN_REQUESTS = sorted(s.value for s in OPEN_REQUEST_STATUSES)
 _OPEN_TOUCHES = sorted(s.value for s in OPEN_TOUCH_STATUSES)
 
 
+# How far an open request has come: of two duplicates, the one further along is kept (a scheduled visit's
+# request over one held for weeks), the survivor's when they are as far.
+_PROGRESS = {RequestStatus.SCHEDULED.value: 0, RequestStatus.QUEUED.value: 1, RequestStatus.HELD.value: 2,
+             RequestStatus.NEEDS_MATCH.value: 3}
+
+
 async def withdraw_duplicate_requests(db: AsyncSession, log: MergeLog, loser_id: int, survivor_id: int,
                                       now: dt.datetime) -> None:
     t = metadata.tables["touch_request"]
-    open_survivor = {(r.requester_org_id, r.purpose): r.id for r in (await db.execute(
-        select(t.c.id, t.c.requester_org_id, t.c.purpose).where(
-            t.c.employer_id == survivor_id, t.c.status.in_(_OPEN_REQUESTS)))).all()}
-    rows = (await db.execute(select(t.c.id, t.c.requester_org_id, t.c.purpose).where(
+    columns = (t.c.id, t.c.requester_org_id, t.c.purpose, t.c.status)
+    open_survivor = {(r.requester_org_id, r.purpose): r for r in (await db.execute(
+        select(*columns).where(t.c.employer_id == survivor_id, t.c.status.in_(_OPEN_REQUESTS)))).all()}
+    rows = (await db.execute(select(*columns).where(
         t.c.employer_id == loser_id, t.c.status.in_(_OPEN_REQUESTS)))).all()
     for row in rows:
-        kept = open_survivor.get((row.requester_org_id, row.purpose))
-        if kept is None:
+        theirs = open_survivor.get((row.requester_org_id, row.purpose))
+        if theirs is None:
             continue
-        await update_row(db, log, t, {"id": row.id}, {
+        gone, kept = (theirs, row) if _PROGRESS.get(row.status, 9) < _PROGRESS.get(theirs.status, 9) else (row, theirs)
+        await update_row(db, log, t, {"id": gone.id}, {
             "status": RequestStatus.WITHDRAWN.value, "closed_at": now,
             "outcome_note": f"Withdrawn by merge: employer #{loser_id} is #{survivor_id}, "
-                            f"where the same request is open as #{kept}"})
+                            f"where the same request is open as #{kept.id}"})
         log.count(t.name, "withdrawn", 1)
 
 

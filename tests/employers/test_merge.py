@@ -237,18 +237,30 @@ async def test_pacing_keeps_the_stricter_preference_of_both(world, sessionmaker,
     assert (p.max_touches, p.period_days, p.min_gap_days) == (1, 60, 7)
 
 
-async def test_duplicate_open_request_is_withdrawn_with_a_note_naming_the_survivors_request(world, sessionmaker,
-                                                                                             db):
+async def test_of_two_duplicate_open_requests_the_one_further_along_is_kept(world, sessionmaker, db):
+    """The college asked both records for internships: the loser's request rides a queued touch, the
+    survivor's is held by the pacing budget. The one on its way to the employer stays; the held one is
+    withdrawn, its note naming the kept one (keeping the survivor's left a touch with nothing on it, and the
+    same need waiting for another)."""
     pair = await rich_pair(world)
     await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
     await db.rollback()
     dup = await db.get(TouchRequest, pair.ids["dup_open"])
-    assert dup.status == "withdrawn" and dup.employer_id == pair.survivor.id
-    assert f"#{pair.ids['theirs']}" in dup.outcome_note
+    assert dup.status == "queued" and dup.employer_id == pair.survivor.id
+    theirs = await db.get(TouchRequest, pair.ids["theirs"])
+    assert theirs.status == "withdrawn" and f"the same request is open as #{dup.id}" in theirs.outcome_note
     other = await db.get(TouchRequest, pair.ids["other_open"])  # another organization's: stays open
     assert other.status == "queued" and other.employer_id == pair.survivor.id
-    theirs = await db.get(TouchRequest, pair.ids["theirs"])
-    assert theirs.status == "held"
+
+
+async def test_of_two_duplicate_requests_as_far_along_the_survivors_is_kept(world, sessionmaker, db, desk):
+    survivor, loser = await world.f.employer("Pacific Tile Works"), await world.f.employer("Pacific Tile")
+    mine = await desk.request(None, world.users["partner"], employer=survivor, release_in=10)
+    lost = await desk.request(None, world.users["partner"], employer=loser, release_in=5)
+    await do_merge(sessionmaker, world.users["lead"], loser.id, survivor.id)
+    await db.rollback()
+    assert (await db.get(TouchRequest, mine.id)).status == "held"
+    assert (await db.get(TouchRequest, lost.id)).status == "withdrawn"
 
 
 async def test_the_same_person_seated_twice_on_a_council_keeps_one_active_seat_the_chairs(world, sessionmaker, db):
