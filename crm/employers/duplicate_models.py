@@ -85,11 +85,12 @@ class EmployerMerge(Base):
 
 class EmployerMergeChange(Base):
     """One change a merge made: ``move`` (a reference column re-pointed on ``row_keys``),
-    ``update`` (columns of one row, ``before`` → ``after``) or ``insert`` (a new row)."""
+    ``update`` (columns of one row, ``before`` → ``after``), ``insert`` (a new row) or ``delete`` (a row
+    removed, whole in ``before``)."""
 
     __tablename__ = "employer_merge_change"
     __table_args__ = (
-        CheckConstraint("action IN ('move','update','insert')", name="action_known"),
+        CheckConstraint("action IN ('move','update','insert','delete')", name="action_known"),
         Index("ix_employer_merge_change_merge_seq", "merge_id", "seq"),
     )
 

@@ -13,7 +13,11 @@ first, explicitly:
 - an open touch request of the loser that would duplicate an open one of the survivor is
   withdrawn (``merge_touches``);
 - an active council/partnership seat of the loser that duplicates one of the survivor (same body,
-  same person) is ended as history;
+  same person) is ended as history, or the survivor's is when the loser's is the stronger (a chair);
+- a contact of the loser who is already one of the survivor's (the same e-mail, or without one the
+  same name: the rule a new contact is refused by) stays on the tombstone, and what pointed at them
+  (seats, the touches they were met on) points at the survivor's record, whose blanks (title, phone)
+  they fill; an alias the survivor already has, spelled the same, stays on the tombstone too;
 - open touches: the employer gets one agenda per region (SPEC §3), so an open touch of the loser in
   a region where the survivor has one is combined into it when the day suits (``merge_touches``);
 - any other unique rule the database enforces: the row that cannot move stays on the tombstone and
@@ -32,7 +36,7 @@ import datetime as dt
 from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Column, Table, insert, select, update
+from sqlalchemy import Column, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -44,6 +48,7 @@ from crm.db import begin_write, metadata
 from crm.employers.candidates import employer_search_key, refresh_keys
 from crm.employers.duplicate_models import CandidateStatus, EmployerMerge
 from crm.employers.matching import name_key
+from crm.employers.matching.normalize import contact_is_new
 from crm.employers.merge_log import MergeLog, keep_updated_at, pk_columns, update_row, where_keys
 from crm.employers.merge_touches import combine_open_touches, withdraw_duplicate_requests
 from crm.employers.models import Employer, EmployerStatus
@@ -128,6 +133,8 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     await _settle_pacing(db, log, loser.id, survivor.id, keep)
     await withdraw_duplicate_requests(db, log, loser.id, survivor.id, now)
     await _end_duplicate_seats(db, log, loser.id, survivor.id, now)
+    await _fold_same_people(db, log, loser.id, survivor.id, keep)
+    await _keep_same_aliases(db, loser.id, survivor, keep)
     combined = await combine_open_touches(db, log, loser.id, survivor.id, now)
     for table, column in employer_references():
         await _move(db, log, table, column, loser.id, survivor.id, keep.get(table.name, set()))
@@ -255,6 +262,54 @@ def _seat_rank(seat: Any) -> tuple[int, int]:
     term_end = getattr(seat, "term_end", None)
     return (_ROLE_RANK.get(getattr(seat, "role", None) or "", 2),
             -(term_end.toordinal() if term_end is not None else dt.date.max.toordinal()))
+
+
+async def _fold_same_people(db: AsyncSession, log: MergeLog, loser_id: int, survivor_id: int,
+                            keep: dict[str, set[tuple[Any, ...]]]) -> None:
+    """A loser's contact who is one of the survivor's already stays on the tombstone; their seats and the
+    touches they were met on point at the survivor's record, which takes the title and phone it lacks."""
+    ec, tc = metadata.tables["employer_contact"], metadata.tables["touch_contact"]
+    rows = (await db.execute(select(ec).where(ec.c.employer_id.in_([loser_id, survivor_id])).order_by(ec.c.id))).all()
+    theirs = [r for r in rows if r.employer_id == survivor_id]
+    for lost in (r for r in rows if r.employer_id == loser_id):
+        this = {"name": lost.name, "email": lost.email}
+        twin = next((o for o in theirs if not contact_is_new(this, [{"name": o.name, "email": o.email}])), None)
+        if twin is None:
+            continue
+        blanks = {c: getattr(lost, c) for c in ("title", "phone") if getattr(twin, c) is None
+                  and getattr(lost, c) is not None}
+        if blanks:
+            await update_row(db, log, ec, {"id": twin.id}, blanks)
+        for name in ("council_member", "partnership_member"):
+            seats = metadata.tables[name]
+            for seat_id in list(await db.scalars(select(seats.c.id).where(seats.c.employer_contact_id == lost.id))):
+                await update_row(db, log, seats, {"id": seat_id}, {"employer_contact_id": twin.id})
+        met = list(await db.scalars(select(tc.c.touch_id).where(tc.c.contact_id == lost.id)))
+        met_twin = set(await db.scalars(select(tc.c.touch_id).where(tc.c.contact_id == twin.id,
+                                                                    tc.c.touch_id.in_(met)))) if met else set()
+        for touch_id in met:
+            if touch_id not in met_twin:
+                link = {"touch_id": touch_id, "contact_id": twin.id}
+                await db.execute(insert(tc).values(**link))
+                log.add(tc, "insert", [link], after=link)
+            gone = {"touch_id": touch_id, "contact_id": lost.id}
+            await db.execute(delete(tc).where(where_keys(tc, [gone])))
+            log.add(tc, "delete", [gone], before=gone)
+        keep.setdefault(ec.name, set()).add((lost.id,))
+        log.count(ec.name, "same_person", 1)
+
+
+async def _keep_same_aliases(db: AsyncSession, loser_id: int, survivor: Employer,
+                             keep: dict[str, set[tuple[Any, ...]]]) -> None:
+    """A loser's alias the survivor already has (or bears as its name), spelled the same, stays on the
+    tombstone rather than being listed twice."""
+    t = metadata.tables["employer_alias"]
+    known = {_spelling(n) for n in (survivor.legal_name, survivor.dba) if n}
+    known |= {_spelling(n) for n in await db.scalars(select(t.c.name).where(t.c.employer_id == survivor.id))}
+    for alias_id, name in await db.execute(select(t.c.id, t.c.name).where(t.c.employer_id == loser_id)):
+        if _spelling(name) in known:
+            keep.setdefault(t.name, set()).add((alias_id,))
+        known.add(_spelling(name))
 
 
 async def _move(db: AsyncSession, log: MergeLog, table: Table, column: Column[Any], loser_id: int,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Column, Date, DateTime, Table, delete, or_, select, update
+from sqlalchemy import Column, Date, DateTime, Table, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
@@ -100,6 +100,11 @@ async def undo_blockers(db: AsyncSession, merge: EmployerMerge) -> list[str]:
                 if newer:
                     reasons.append(f"{newer} moved {table.name} row(s) changed since the merge")
             moved.setdefault(table.name, []).extend(change.row_keys)
+        elif change.action == "delete":
+            # A row the merge deleted (a touch's link to a person it folded into the survivor's record): undo
+            # puts it back, unless it is there again.
+            if (await db.execute(select(*pk_columns(table)).where(where_keys(table, change.row_keys)))).first():
+                reasons.append(f"a {table.name} row the merge removed was added again since")
         else:
             assert change.after is not None
             row = (await db.execute(select(table).where(where_keys(table, change.row_keys)))).first()
@@ -148,6 +153,9 @@ async def undo_merge(db: AsyncSession, actor: Principal, merge_id: int, reason: 
         where = where_keys(table, change.row_keys)
         if change.action == "insert":
             await db.execute(delete(table).where(where))
+        elif change.action == "delete":
+            assert change.before is not None
+            await db.execute(insert(table).values(**{n: _restore(table.c[n], v) for n, v in change.before.items()}))
         else:
             assert change.before is not None
             values = {n: _restore(table.c[n], v) for n, v in change.before.items()}

@@ -23,7 +23,7 @@ from crm.employers import merge_undo
 from crm.employers.duplicate_models import EmployerMerge
 from crm.employers.models import Employer, EmployerAlias, EmployerContact, SpocAssignment
 from crm.errors import Conflict
-from crm.touches.models import EmployerBlackout, EmployerPacing, HandOff, Touch, TouchRequest
+from crm.touches.models import EmployerBlackout, EmployerPacing, HandOff, Touch, TouchRequest, touch_contact
 
 # Bookkeeping that a merge adds to (its own log, audit events, search keys) or that has nothing to
 # do with employers; every other table must hold the same number of rows before and after.
@@ -449,3 +449,65 @@ async def test_touches_that_cannot_be_combined_stay_apart_and_are_counted(world,
     # A queued touch goes to the survivor's SPOC (the loser's assignment ended); an appointment keeps its SPOC.
     assert lost.spoc_id == world.users["spoc" if loser == "queued" else "spoc2"].id
     assert (await db.get(TouchRequest, pair.ids["lost_request"])).touch_id == lost.id
+
+
+async def test_a_person_on_both_records_is_kept_once_with_what_pointed_at_them_and_undone_exactly(
+        world, sessionmaker, db, desk):
+    """Pat Lee is a contact of both records (the same e-mail): the survivor keeps one Pat, met on the touches
+    either record's Pat was met on and seated where they sat, with the title only the loser's knew; the same
+    alias is not listed twice. Two records of Pat were stuck: not removable (met on touches), not editable
+    (the e-mail is the other's)."""
+    f = world.f
+    survivor, loser = await f.employer("Quasar Coating Systems"), await f.employer("Quasar Coating")
+    skip = {"audit_event", "employer_merge", "employer_merge_change", "employer_search_key", "session_store",
+            "job_run"}
+    async with sessionmaker() as s, s.begin():
+        lost = EmployerContact(employer_id=loser.id, name="Pat Lee", email="pat@quasar.example", title="HR Manager")
+        kept = EmployerContact(employer_id=survivor.id, name="Pat  lee", email="PAT@quasar.example")
+        nameless = EmployerContact(employer_id=loser.id, name="Robin Park")  # no e-mail, another name: moves
+        s.add_all([lost, kept, nameless,
+                   EmployerAlias(employer_id=loser.id, name="QCS", name_key="qcs"),
+                   EmployerAlias(employer_id=survivor.id, name="qcs", name_key="qcs")])
+        council = AdvisoryCouncil(name="Coatings Advisory", owner_organization_id=world.orgs["college"].id,
+                                  region_id=survivor.region_id)
+        s.add(council)
+        await s.flush()
+        s.add(CouncilMember(council_id=council.id, name="Pat Lee", email="pat@quasar.example",
+                            employer_id=loser.id, employer_contact_id=lost.id, member_type="industry"))
+    met_lost = await desk.touch(loser, world.users["spoc"], status="completed", planned_in=-20)
+    met_both = await desk.touch(survivor, world.users["spoc"], status="completed", planned_in=-40)
+    for touch, contact in ((met_lost, lost), (met_both, lost), (met_both, kept)):
+        await desk.met_on(touch, contact)
+    before = await table_rows(db, skip)
+
+    m = await do_merge(sessionmaker, world.users["lead"], loser.id, survivor.id)
+    await db.rollback()
+    people = list(await db.scalars(select(EmployerContact).where(EmployerContact.employer_id == survivor.id)
+                                   .order_by(EmployerContact.id)))
+    assert sorted((p.id, p.title) for p in people) == sorted([(nameless.id, None), (kept.id, "HR Manager")])
+    assert (await db.get(EmployerContact, lost.id)).employer_id == loser.id  # on the tombstone, pointed at by nothing
+    links = (await db.execute(select(touch_contact.c.touch_id, touch_contact.c.contact_id)
+                              .order_by(touch_contact.c.touch_id))).all()
+    assert sorted(links) == sorted([(met_lost.id, kept.id), (met_both.id, kept.id)])
+    seat = (await db.scalars(select(CouncilMember).where(CouncilMember.council_id == council.id))).one()
+    assert (seat.employer_id, seat.employer_contact_id) == (survivor.id, kept.id)
+    aliases = list(await db.scalars(select(EmployerAlias.name).where(EmployerAlias.employer_id == survivor.id)))
+    assert sorted(a.casefold() for a in aliases) == ["qcs", "quasar coating"]
+    # The contact is editable now (its e-mail is its own) and the employer page shows Pat once.
+    assert m.summary["employer_contact"]["same_person"] == 1
+
+    await do_undo(sessionmaker, world.users["lead"], m.id)
+    assert await table_rows(db, skip) == before
+
+
+async def test_undo_is_refused_once_a_link_the_merge_removed_was_made_again(world, sessionmaker, db, desk):
+    survivor, loser = await world.f.employer("Quasar Coating Systems"), await world.f.employer("Quasar Coating")
+    async with sessionmaker() as s, s.begin():
+        lost = EmployerContact(employer_id=loser.id, name="Pat Lee", email="pat@quasar.example")
+        s.add_all([lost, EmployerContact(employer_id=survivor.id, name="Pat Lee", email="pat@quasar.example")])
+    met = await desk.touch(loser, world.users["spoc"], status="completed", planned_in=-20)
+    await desk.met_on(met, lost)
+    m = await do_merge(sessionmaker, world.users["lead"], loser.id, survivor.id)
+    await desk.met_on(met, lost)  # linked again to the tombstone's Pat, by hand
+    with pytest.raises(Conflict, match="removed was added again"):
+        await do_undo(sessionmaker, world.users["lead"], m.id)
