@@ -80,6 +80,8 @@ async def undo_blockers(db: AsyncSession, merge: EmployerMerge) -> list[str]:
         reasons.append(f"employer #{merge.survivor_id} was itself merged since")
     since = merge.created_at
     moved: dict[str, list[dict[str, Any]]] = {}
+    updated: dict[str, list[dict[str, Any]]] = {}  # rows the merge changed in place (a combined touch's window)
+    inserted_links: set[tuple[Any, ...]] = set()
     for change in await _changes(db, merge.id):
         table = metadata.tables.get(change.table_name)
         if table is None:
@@ -112,8 +114,31 @@ async def undo_blockers(db: AsyncSession, merge: EmployerMerge) -> list[str]:
                 what = "added" if change.action == "insert" else "changed"
                 reasons.append(f"{table.name} #{change.row_keys[0].get('id', '')} {what} by the merge "
                                "was changed since")
-    reasons += await _new_references(db, moved, since)
+            if change.action == "update" and table.name != "employer":
+                updated.setdefault(table.name, []).extend(change.row_keys)
+            if change.action == "insert" and table.name == "touch_contact":
+                inserted_links.add((change.after["touch_id"], change.after["contact_id"]))
+    changed = {name: [*updated.get(name, []), *moved.get(name, [])] for name in {*updated, *moved}}
+    reasons += await _new_references(db, changed, since)
+    reasons += await _links_across(db, moved, inserted_links)
     return reasons
+
+
+async def _links_across(db: AsyncSession, moved: dict[str, list[dict[str, Any]]],
+                        inserted: set[tuple[Any, ...]]) -> list[str]:
+    """A touch linked since the merge to a person of the other record (a moved touch to one of the
+    survivor's people, a survivor's touch to a moved person): undone, the link would cross two employers.
+    The link table keeps no creation time; before the merge every link was within one employer (a touch
+    notes its own employer's people), so a link across is new, unless the merge made it itself."""
+    touches = {k["id"] for k in moved.get("touch", [])}
+    people = {k["id"] for k in moved.get("employer_contact", [])}
+    if not touches and not people:
+        return []
+    tc = metadata.tables["touch_contact"]
+    rows = (await db.execute(select(tc.c.touch_id, tc.c.contact_id).where(
+        or_(tc.c.touch_id.in_(touches), tc.c.contact_id.in_(people))))).all()
+    across = [r for r in rows if (r.touch_id in touches) != (r.contact_id in people) and tuple(r) not in inserted]
+    return [f"{len(across)} touch(es) were linked since the merge to people of the other record"] if across else []
 
 
 async def _new_references(db: AsyncSession, moved: dict[str, list[dict[str, Any]]],
@@ -131,7 +156,8 @@ async def _new_references(db: AsyncSession, moved: dict[str, list[dict[str, Any]
             created = list(await db.scalars(select(referrer.c.created_at).where(fk.parent.in_(ids))))
             newer = sum(1 for c in created if c > since)
             if newer:
-                reasons.append(f"{newer} new {referrer.name} row(s) reference moved {target.name} rows")
+                reasons.append(f"{newer} new {referrer.name} row(s) reference {target.name} rows the merge moved "
+                               "or changed")
     return reasons
 
 

@@ -324,7 +324,7 @@ async def test_undo_is_refused_once_a_new_request_joined_a_moved_touch(world, se
                            touch_id=pair.ids["queued"]))
     async with sessionmaker() as s:
         blockers = await merge_undo.undo_blockers(s, await merge_undo.get_merge(s, m.id))
-    assert blockers == ["1 new touch_request row(s) reference moved touch rows"]
+    assert blockers == ["1 new touch_request row(s) reference touch rows the merge moved or changed"]
 
 
 async def test_new_rows_on_the_survivor_alone_do_not_block_undo(world, sessionmaker, db):
@@ -418,6 +418,31 @@ async def test_both_open_touches_in_a_region_become_one_and_undo_parts_them(worl
 
     await do_undo(sessionmaker, world.users["lead"], m.id)
     assert await table_rows(db, skip) == before
+
+
+async def test_undo_is_refused_once_a_new_request_joined_the_touch_the_merge_narrowed(world, sessionmaker, db):
+    """Undone, the kept touch would take back its wider window around a request that joined it since, whose
+    own window is narrower (a bundled request's window must contain the touch's days)."""
+    pair = await open_touches(world)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    la = await world.f.region("LA-BASIN")
+    async with sessionmaker() as s, s.begin():
+        s.add(TouchRequest(requester_id=world.users["partner2"].id, requester_org_id=world.orgs["board"].id,
+                           employer_id=pair.survivor.id, region_id=la.id, purpose="event", summary="job fair",
+                           window_start=DAY + dt.timedelta(days=3), window_end=DAY + dt.timedelta(days=12),
+                           status="queued", touch_id=pair.ids["kept_touch"]))
+    with pytest.raises(Conflict, match=r"1 new touch_request row\(s\) reference touch rows the merge moved"):
+        await do_undo(sessionmaker, world.users["lead"], m.id)
+
+
+async def test_undo_is_refused_once_a_touch_was_linked_to_a_person_of_the_other_record(world, sessionmaker, db, desk):
+    pair = await rich_pair(world)
+    m = await do_merge(sessionmaker, world.users["lead"], pair.loser.id, pair.survivor.id)
+    tomas = await db.scalar(select(EmployerContact).where(EmployerContact.name == "Tomas Reyes"))  # the loser's
+    theirs = await desk.touch(pair.survivor, world.users["spoc"], status="completed", planned_in=-1)
+    await desk.met_on(theirs, tomas)
+    with pytest.raises(Conflict, match="linked since the merge to people of the other record"):
+        await do_undo(sessionmaker, world.users["lead"], m.id)
 
 
 async def test_a_queued_touch_joins_the_other_records_appointment(world, sessionmaker, db):
