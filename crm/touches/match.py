@@ -84,11 +84,30 @@ async def waiting(db: AsyncSession, region_ids: frozenset[int] | None, limit: in
         .join(Organization, Organization.id == TouchRequest.requester_org_id)
         .where(*where).order_by(TouchRequest.created_at, TouchRequest.id).limit(limit))).all()
     wanted = {i for r, _, _ in rows for i in (r.candidate_ids or [])}
-    found = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_(wanted)))} if wanted else {}
+    found = await _current_records(db, wanted)
     return [MatchRow(r.id, r.created_at, code, org, r.requester.name, r.purpose, r.summary, r.window_start,
                      r.window_end, {k: str(v) for k, v in (r.employer_query or {}).items()},
-                     [found[i] for i in (r.candidate_ids or []) if i in found])
+                     _once([found[i] for i in (r.candidate_ids or []) if i in found]))
             for r, code, org in rows], int(total)
+
+
+async def _current_records(db: AsyncSession, ids: set[int]) -> dict[int, Employer]:
+    """Each candidate id -> its employer, or the record it was merged into since the request was made (a
+    merged record offered as "this one" could only be refused)."""
+    found = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_(ids)))} if ids else {}
+    for _ in range(5):  # a merged record's survivor may itself have been merged since
+        merged = {i: e.merged_into_id for i, e in found.items() if e.status == EmployerStatus.merged
+                  and e.merged_into_id is not None}
+        if not merged:
+            break
+        survivors = {e.id: e for e in await db.scalars(select(Employer).where(Employer.id.in_(set(merged.values()))))}
+        found = {i: survivors.get(merged[i], e) if i in merged else e for i, e in found.items()}
+    return {i: e for i, e in found.items() if e.status != EmployerStatus.merged}
+
+
+def _once(employers: list[Employer]) -> list[Employer]:
+    """In order, each employer once (two candidates merged into one since are one)."""
+    return list({e.id: e for e in employers}.values())
 
 
 async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, employer_id: int | None, *,

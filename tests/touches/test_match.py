@@ -148,6 +148,21 @@ async def test_queue_lists_requests_needing_a_match_with_their_candidates(client
     assert "None of these: create “Bell Hardware”" in section
 
 
+async def test_a_candidate_merged_since_is_offered_as_the_record_it_was_merged_into(client, world, ambiguous,
+                                                                                     sessionmaker):
+    from tests.employers.test_merge import do_merge
+
+    third = await world.f.employer("Bell Hardware Co")
+    await do_merge(sessionmaker, world.users["lead"], ambiguous["west"].id, third.id)
+    await do_merge(sessionmaker, world.users["lead"], ambiguous["east"].id, third.id)  # both are the same store
+    await login(client, world.users["spoc"].email)
+    section = (await client.get("/queue")).text.split('id="needs-match"', 1)[1].split('id="held"', 1)[0]
+    assert section.count("This one:") == 1 and "This one: Bell Hardware Co" in section
+    r = await client.post(f"/queue/requests/{ambiguous['request'].id}/match", headers={**HX, **csrf(client)},
+                          data={"employer_id": str(third.id)})
+    assert r.status_code == 200, r.text
+
+
 async def test_another_regions_spoc_does_not_see_the_request(client, world, ambiguous):
     await login(client, world.users["bay_spoc"].email)
     assert 'id="needs-match"' not in (await client.get("/queue")).text
