@@ -93,6 +93,11 @@ class AdminPages(Controller):
         except HTTPException as exc:
             errors = await refused(db, exc, "email")
             return await self._users(request, db, None, form, errors, status_code=exc.status_code)
+        if user.password_hash is None:
+            # Without a password no one can sign in: the page to set it, saying so.
+            flash(request, f"Created user {user.email}. No password is set: set one below before they sign in",
+                  "warn")
+            return redirect(request, f"/admin/users/{user.id}#access")
         flash(request, f"Created user {user.email}")
         return redirect(request, "/admin/users")
 

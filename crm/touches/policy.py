@@ -155,7 +155,8 @@ async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: Rou
         RoutingRule.county_id.is_(None) if county is None else RoutingRule.county_id == county.id))
     if same is not None:
         # Two rules for the same employers: one of them would never route anyone.
-        raise Conflict(f"Rule #{same} already routes {target}: change or remove that one")
+        raise Conflict(f"Rule #{same} already routes {target}: remove it first, then add the rule with the "
+                       "pool you want")
     pool: list[User] = []
     for user_id in dict.fromkeys(data.pool):
         pool.append(await eligible_spoc(db, user_id, region.id, field="pool"))
@@ -165,8 +166,8 @@ async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: Rou
     try:
         await db.flush()
     except IntegrityError as exc:  # uq_routing_rule_active_target: the same rule added at this very moment
-        raise Conflict(f"Another rule for {target} was added just now: reload the rules and change that one") \
-            from exc
+        raise Conflict(f"Another rule for {target} was added just now: reload the rules, and remove that one "
+                       "first to replace it") from exc
     await db.refresh(rule, ["county", "pool"])
     audit.record(db, actor, "routing_rule.create", "routing_rule", rule.id, note=region.code,
                  after={"naics_prefix": prefix, "county": county.name if county else None,

@@ -281,6 +281,7 @@ class QueueRow:
     override_reason: str | None
     contacts: list[Named] = field(default_factory=list)
     requests: list[RequestRow] = field(default_factory=list)
+    spoc_away: bool = False  # its SPOC is marked away (with no backup, or it would have gone to them)
 
 
 async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
@@ -292,7 +293,8 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
     found = (await db.execute(
         select(Touch.id, Touch.status, Touch.source, Touch.channel, Touch.employer_id, Employer.legal_name,
                Touch.region_id, Region.code, Touch.spoc_id, spoc.name, Touch.window_start, Touch.window_end,
-               Touch.planned_on, Touch.scheduled_at, Touch.cancel_reason, Touch.override_reason, page.c.total)
+               Touch.planned_on, Touch.scheduled_at, Touch.cancel_reason, Touch.override_reason, page.c.total,
+               spoc.away)
         .select_from(page).join(Touch, Touch.id == page.c.id).join(Employer, Employer.id == Touch.employer_id)
         .join(Region, Region.id == Touch.region_id).outerjoin(spoc, spoc.id == Touch.spoc_id)
         .order_by(*queue.order(Touch.planned_on, Touch.id)))).all()
@@ -323,11 +325,12 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
 
 def _row(r: Row[*tuple[Any, ...]]) -> QueueRow:
     (id_, status, source, channel, employer_id, employer_name, region_id, region_code, spoc_id, spoc_name,
-     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason, _total) = r
+     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason, _total, spoc_away) = r
     return QueueRow(id_, status, source, channel, employer_id, EmployerRef(employer_id, employer_name), region_id,
                     RegionRef(region_id, region_code), spoc_id,
                     Named(spoc_id, spoc_name) if spoc_id is not None else None,
-                    window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason)
+                    window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason,
+                    spoc_away=bool(spoc_away))
 
 
 @dataclass(frozen=True, slots=True)

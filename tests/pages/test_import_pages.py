@@ -80,6 +80,10 @@ async def test_invalid_fein_is_reported_by_row_and_field_and_its_batch_imports_n
                       headers=csrf(client))
     preview = await client.get(job_url)
     assert "<td>3</td><td>fein</td>" in preview.text and "is not a valid FEIN" in preview.text
+    # The whole file is one batch, and it has an invalid row: nothing would be written, so no button says
+    # "Import 0 new and link 0 matched rows" (it set the job done having done nothing).
+    assert 'id="nothing-to-import"' in preview.text and "Import 0 new" not in preview.text
+    assert "Correct the rows above and upload the file again" in preview.text
     await client.post(f"{job_url}/run", headers=csrf(client))
     result = await client.get(job_url)
     assert "imported nothing" in result.text

@@ -1,0 +1,85 @@
+"""What a region's first day in OneDoor showed its lead and admin (an onboarding walk-through in Chromium):
+a routing rule whose whole pool is away says so, and so does the unassigned queue; a touch whose SPOC is away
+says it on its card; an away SPOC is marked where an employer is assigned; a deactivated user still holding
+employers is marked on the overview; a user created without a password is taken to where one is set; a
+refused new user's form comes back where its errors are seen."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from crm.auth.models import User
+from tests.factories import csrf, login
+
+
+async def _away(sessionmaker, user, away: bool = True, **more) -> None:
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.id == user.id).values(away=away, **more))
+
+
+async def test_a_rule_whose_whole_pool_is_away_says_its_touches_wait_unassigned(client, world, sessionmaker):
+    lead = await world.f.auth(world.users["lead"])
+    rule = (await client.post("/api/regions/LA-BASIN/routing-rules", headers=lead,
+                              json={"county": "Los Angeles", "pool": [world.users["spoc2"].id]})).json()
+    await login(client, world.users["lead"].email)
+    assert "Everyone in this pool is away" not in (await client.get("/region")).text
+    await _away(sessionmaker, world.users["spoc2"])
+    row = (await client.get("/region")).text.split(f'id="rule-{rule["id"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "Sam Ortiz (away)" in row and "Everyone in this pool is away: its touches wait in the unassigned" in row
+
+
+async def test_the_unassigned_queue_says_an_away_pool_is_one_reason(client, world, desk):
+    await desk.touch(await world.f.employer("Golden State Logistics"), None)
+    await login(client, world.users["lead"].email)
+    section = (await client.get("/queue")).text.split('id="unassigned-queue"', 1)[1].split("</section>", 1)[0]
+    assert "everyone in the rule's pool was away" in section
+
+
+async def test_a_touch_whose_spoc_is_away_says_so_on_its_card_and_its_page(client, world, desk, sessionmaker):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc2"])
+    await _away(sessionmaker, world.users["spoc2"])
+    await login(client, world.users["lead"].email)
+    card = (await client.get("/queue")).text.split(f'id="touch-{t.id}"', 1)[1].split("</article>", 1)[0]
+    assert 'SPOC: Sam Ortiz <span class="badge warn">away</span>' in " ".join(card.split())
+    assert '<span class="badge warn">away</span>' in (await client.get(f"/queue/touches/{t.id}")).text
+
+
+async def test_an_away_spoc_is_marked_where_an_employer_is_assigned(client, world, sessionmaker):
+    e = await world.f.employer("Golden State Logistics")
+    await _away(sessionmaker, world.users["spoc2"])
+    await login(client, world.users["lead"].email)
+    page = (await client.get(f"/employers/{e.id}")).text
+    assert "Sam Ortiz (away)</option>" in page and "Maria Lopez</option>" in page
+
+
+async def test_a_deactivated_user_holding_employers_is_marked_on_the_overview(client, world, sessionmaker):
+    await world.f.assign(await world.f.employer("Golden State Logistics"), world.users["spoc2"])
+    await _away(sessionmaker, world.users["spoc2"], away=False, is_active=False)
+    await login(client, world.users["lead"].email)
+    page = " ".join((await client.get("/queue/overview")).text.split())
+    assert '<td>Sam Ortiz</td><td>1</td><td><span class="badge bad">deactivated</span>' in page
+    assert 'href="/region/transfer?region=LA-BASIN">transfer their caseload' in page
+
+
+async def test_a_user_created_without_a_password_is_taken_to_where_one_is_set(client, world):
+    await login(client, world.users["admin"].email)
+    await client.get("/admin/users")
+    r = await client.post("/admin/users", headers=csrf(client), follow_redirects=False, data={
+        "email": "new.spoc@example.org", "name": "New Spoc", "role": "spoc", "region": "LA-BASIN"})
+    assert r.status_code in (302, 303) and "#access" in r.headers["location"]
+    page = (await client.get(r.headers["location"].split("#")[0])).text
+    assert "No password is set: set one below before they sign in" in page
+    assert 'id="no-password"' in page and "New Spoc cannot sign in until you set one here" in page
+    with_one = await client.post("/admin/users", headers=csrf(client), follow_redirects=False, data={
+        "email": "other@example.org", "name": "Other", "role": "chair", "password": "a-long-password"})
+    assert with_one.headers["location"] == "/admin/users"
+
+
+async def test_a_refused_new_user_comes_back_above_the_list(client, world):
+    await login(client, world.users["admin"].email)
+    page = (await client.get("/admin/users")).text
+    assert page.index('id="new-user"') > page.index("<table") and 'href="#new-user">New user' in page
+    r = await client.post("/admin/users", headers=csrf(client),
+                          data={"email": "x@example.org", "name": "X", "role": "spoc", "password": "short"})
+    assert r.status_code == 422
+    assert r.text.index('id="new-user"') < r.text.index("<table")
