@@ -18,6 +18,9 @@ first, explicitly:
   same name: the rule a new contact is refused by) stays on the tombstone, and what pointed at them
   (seats, the touches they were met on) points at the survivor's record, whose blanks (title, phone)
   they fill; an alias the survivor already has, spelled the same, stays on the tombstone too;
+- a meeting both records attended (each ticked present on a seat) counts once: its attendance
+  shares the survivor's touch, and the loser's is cancelled saying so (the pacing budget counted
+  one meeting twice);
 - open touches: the employer gets one agenda per region (SPEC §3), so an open touch of the loser in
   a region where the survivor has one is combined into it when the day suits (``merge_touches``);
 - any other unique rule the database enforces: the row that cannot move stays on the tombstone and
@@ -134,6 +137,7 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     await withdraw_duplicate_requests(db, log, loser.id, survivor.id, now)
     await _end_duplicate_seats(db, log, loser.id, survivor.id, now)
     await _fold_same_people(db, log, loser.id, survivor.id, keep)
+    await _one_touch_per_meeting(db, log, loser.id, survivor.id, now)
     await _keep_same_aliases(db, loser.id, survivor, keep)
     combined = await combine_open_touches(db, log, loser.id, survivor.id, now)
     for table, column in employer_references():
@@ -297,6 +301,38 @@ async def _fold_same_people(db: AsyncSession, log: MergeLog, loser_id: int, surv
             log.add(tc, "delete", [gone], before=gone)
         keep.setdefault(ec.name, set()).add((lost.id,))
         log.count(ec.name, "same_person", 1)
+
+
+_ATTENDANCE = (("meeting_attendance", "council_member"), ("partnership_attendance", "partnership_member"))
+
+
+async def _one_touch_per_meeting(db: AsyncSession, log: MergeLog, loser_id: int, survivor_id: int,
+                                 now: dt.datetime) -> None:
+    """One touch per employer and meeting (``councils.service.attendance_touch``), merged records too."""
+    touch = metadata.tables["touch"]
+    for attendance_name, member_name in _ATTENDANCE:
+        a, m = metadata.tables[attendance_name], metadata.tables[member_name]
+        rows = (await db.execute(select(a.c.id, a.c.meeting_id, a.c.touch_id, m.c.employer_id)
+                                 .join(m, m.c.id == a.c.member_id)
+                                 .where(m.c.employer_id.in_([loser_id, survivor_id]), a.c.present.is_(True),
+                                        a.c.touch_id.is_not(None)).order_by(a.c.id))).all()
+        kept: dict[int, int] = {}
+        for r in rows:
+            if r.employer_id == survivor_id:
+                kept.setdefault(r.meeting_id, r.touch_id)
+        cancelled: set[int] = set()
+        for r in rows:
+            into = kept.get(r.meeting_id)
+            if r.employer_id != loser_id or into is None or r.touch_id == into:
+                continue
+            await update_row(db, log, a, {"id": r.id}, {"touch_id": into})
+            if r.touch_id not in cancelled:
+                cancelled.add(r.touch_id)
+                await update_row(db, log, touch, {"id": r.touch_id}, {
+                    "status": "cancelled", "cancelled_at": now,
+                    "cancel_reason": f"the same meeting as touch #{into}, once employer #{loser_id} was merged into "
+                                     f"#{survivor_id}"})
+                log.count(touch.name, "same_meeting", 1)
 
 
 async def _keep_same_aliases(db: AsyncSession, loser_id: int, survivor: Employer,

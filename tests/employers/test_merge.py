@@ -536,3 +536,40 @@ async def test_undo_is_refused_once_a_link_the_merge_removed_was_made_again(worl
     await desk.met_on(met, lost)  # linked again to the tombstone's Pat, by hand
     with pytest.raises(Conflict, match="removed was added again"):
         await do_undo(sessionmaker, world.users["lead"], m.id)
+
+
+async def test_a_meeting_both_records_attended_counts_once_and_undo_parts_them(world, sessionmaker, db, desk):
+    """Someone of each record was ticked present at one council meeting: each record had its meeting touch.
+    Merged, the employer attended once (the pacing budget counted that meeting twice)."""
+    from crm.councils.models import CouncilMeeting, MeetingAttendance
+
+    survivor, loser = await world.f.employer("Quasar Coating Systems"), await world.f.employer("Quasar Coating")
+    skip = {"audit_event", "employer_merge", "employer_merge_change", "employer_search_key", "session_store",
+            "job_run"}
+    theirs = await desk.touch(survivor, None, status="completed", planned_in=-3, source="meeting")
+    lost = await desk.touch(loser, None, status="completed", planned_in=-3, source="meeting")
+    async with sessionmaker() as s, s.begin():
+        council = AdvisoryCouncil(name="Coatings Advisory", owner_organization_id=world.orgs["college"].id,
+                                  region_id=survivor.region_id)
+        s.add(council)
+        await s.flush()
+        meeting = CouncilMeeting(council_id=council.id, held_on=DAY)
+        seats = [CouncilMember(council_id=council.id, name=n, employer_id=e.id, member_type="industry")
+                 for n, e in (("Pat Lee", survivor), ("Robin Park", loser))]
+        s.add_all([meeting, *seats])
+        await s.flush()
+        s.add_all([MeetingAttendance(meeting_id=meeting.id, member_id=seats[0].id, touch_id=theirs.id),
+                   MeetingAttendance(meeting_id=meeting.id, member_id=seats[1].id, touch_id=lost.id)])
+    before = await table_rows(db, skip)
+
+    m = await do_merge(sessionmaker, world.users["lead"], loser.id, survivor.id)
+    await db.rollback()
+    assert set(await db.scalars(select(MeetingAttendance.touch_id))) == {theirs.id}
+    gone = await db.get(Touch, lost.id)
+    assert gone.status == "cancelled" and f"the same meeting as touch #{theirs.id}" in gone.cancel_reason
+    counted = await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == survivor.id,
+                                                                  Touch.status == "completed"))
+    assert counted == 1 and m.summary["touch"]["same_meeting"] == 1
+
+    await do_undo(sessionmaker, world.users["lead"], m.id)
+    assert await table_rows(db, skip) == before
