@@ -156,6 +156,7 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
 
     merge.summary = log.summary
     db.add_all(log.changes)
+    _audit_closed(db, actor, log, merge.id, survivor.id)
     audit.record(db, actor, "employer.merge", "employer_merge", merge.id, employer_id=survivor.id,
                  after={"loser_id": loser.id, "loser": loser.legal_name, "survivor_id": survivor.id,
                         "moved": {k: v.get("moved", 0) for k, v in log.summary.items()},
@@ -169,6 +170,22 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     await reload(db, loser, survivor)
     await db.refresh(merge, ["loser", "survivor", "merged_by", "undone_by"])
     return merge
+
+
+def _audit_closed(db: AsyncSession, actor: Principal, log: MergeLog, merge_id: int, survivor_id: int) -> None:
+    """Each request the merge withdrew and each touch it cancelled, audited as any withdrawal or cancellation
+    is (SPEC §3: every transition), on the survivor's record, saying why."""
+    for change in log.changes:
+        status = (change.after or {}).get("status")
+        if change.action != "update" or (change.table_name, status) not in (("touch_request", "withdrawn"),
+                                                                            ("touch", "cancelled")):
+            continue
+        request = change.table_name == "touch_request"
+        why = (change.after or {}).get("outcome_note" if request else "cancel_reason")
+        audit.record(db, actor, "touch_request.withdraw" if request else "touch.cancel", change.table_name,
+                     change.row_keys[0]["id"], employer_id=survivor_id,
+                     before={"status": (change.before or {}).get("status")}, after={"status": status},
+                     note=f"merge #{merge_id}: {why}")
 
 
 def touches_said(merge: EmployerMerge) -> str:

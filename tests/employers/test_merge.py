@@ -191,7 +191,8 @@ async def test_merge_moves_every_reference_to_the_survivor_and_loses_no_row(worl
     moved = await references_to(db, pair.survivor.id)
     for ref, n in loser_refs.items():
         expected = survivor_refs.get(ref, 0) + n - (1 if ref == "employer_pacing.employer_id" else 0)
-        extra = {"employer_alias.employer_id": 2, "audit_event.employer_id": 1}.get(ref, 0)
+        # The merge's own audit event, and the withdrawal of the survivor's duplicate request.
+        extra = {"employer_alias.employer_id": 2, "audit_event.employer_id": 2}.get(ref, 0)
         assert moved[ref] == expected + extra, ref
     await db.rollback()
     loser = await db.get(Employer, pair.loser.id)
@@ -249,6 +250,10 @@ async def test_of_two_duplicate_open_requests_the_one_further_along_is_kept(worl
     assert dup.status == "queued" and dup.employer_id == pair.survivor.id
     theirs = await db.get(TouchRequest, pair.ids["theirs"])
     assert theirs.status == "withdrawn" and f"the same request is open as #{dup.id}" in theirs.outcome_note
+    # Audited as any withdrawal is, on the survivor's record (SPEC §3: every transition).
+    event = await db.scalar(select(AuditEvent).where(AuditEvent.action == "touch_request.withdraw",
+                                                     AuditEvent.entity_id == theirs.id))
+    assert event is not None and event.employer_id == pair.survivor.id and event.note.startswith("merge #")
     other = await db.get(TouchRequest, pair.ids["other_open"])  # another organization's: stays open
     assert other.status == "queued" and other.employer_id == pair.survivor.id
 
@@ -570,6 +575,9 @@ async def test_a_meeting_both_records_attended_counts_once_and_undo_parts_them(w
     counted = await db.scalar(select(func.count(Touch.id)).where(Touch.employer_id == survivor.id,
                                                                   Touch.status == "completed"))
     assert counted == 1 and m.summary["touch"]["same_meeting"] == 1
+    assert await db.scalar(select(AuditEvent.note).where(AuditEvent.action == "touch.cancel",
+                                                         AuditEvent.entity_id == lost.id)) == (
+        f"merge #{m.id}: {gone.cancel_reason}")
 
     await do_undo(sessionmaker, world.users["lead"], m.id)
     assert await table_rows(db, skip) == before
