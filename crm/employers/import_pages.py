@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -40,6 +41,15 @@ _TOO_LARGE = (f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB, 
               "smaller files, or import it on the server with `crm import employers FILE.csv`.")
 _ACCEPTED_TYPES = {"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel", "text/x-csv",
                    "application/octet-stream", ""}
+
+
+_CLI_HINT = re.compile(r" \(CLI: [^)]*\)")
+
+
+def _page_words(exc: ImportFileError) -> str:
+    """A file's problem as the page says it: without the command line's way to fix it ("(CLI: --map ...)"),
+    which the page's own mapping form does."""
+    return _CLI_HINT.sub("", str(exc))
 
 
 def too_large(request: Request[Any, Any, Any], _exc: RequestEntityTooLarge) -> Response[Any]:
@@ -81,7 +91,7 @@ async def run_job(sessionmaker: async_sessionmaker[AsyncSession], job_id: int, a
         await run_import(sessionmaker, job.content, filename=job.filename, mapping=job.mapping, region=region,
                          actor=actor, dry_run=dry_run, batch_size=job.batch_size, job_id=job_id)
     except ImportFileError as exc:
-        error = str(exc)
+        error = _page_words(exc)
     except Exception:
         log.exception("employer_import_failed", extra={"job_id": job_id})
         error = "The import stopped on an internal error; batches committed before it stay imported."
@@ -144,7 +154,7 @@ class EmployerImportPages(Controller):
         try:
             table = import_file.read_csv(data)
         except ImportFileError as exc:
-            return await refuse(str(exc))
+            return await refuse(_page_words(exc))
         if not table.rows:
             return await refuse("The file has a header but no rows")
         job = ImportJob(created_by_id=principal.id, source="web", filename=name[:255],
@@ -192,7 +202,7 @@ class EmployerImportPages(Controller):
         except ImportFileError as exc:
             # Nothing is saved (a 422 rolls back); the form re-renders with the user's choices.
             job.status = ImportStatus.uploaded.value
-            return await self._job_page(request, db, job, mapping_error=str(exc), status_code=422)
+            return await self._job_page(request, db, job, mapping_error=_page_words(exc), status_code=422)
         job.status, job.error, job.processed_rows = ImportStatus.previewing.value, None, 0
         job.heartbeat_at = dt.datetime.now(dt.UTC)
         return Redirect(path=f"/employers/import/{job.id}", status_code=303, background=BackgroundTask(

@@ -109,6 +109,7 @@ async def test_the_preview_of_two_columns_with_one_header_says_to_rename_one(cli
                           headers=csrf(client))
     assert r.status_code == 422 and "Columns 2 and 3 are both headed &#39;Phone&#39;" in r.text
     assert "rename one in the file&#39;s first row" in r.text
+    assert "CLI:" not in r.text  # the command line's way to fix it is not the page's (its form is)
     r = await client.post(f"{job_url}/preview", data={"map_0": "legal_name", "map_1": "ignore", "map_2": "ignore"},
                           headers=csrf(client), follow_redirects=False)
     assert r.status_code == 303  # both ignored on purpose
