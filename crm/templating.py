@@ -104,6 +104,15 @@ def back_words(returned: int) -> str:
             f"yet {'are' if returned != 1 else 'is'} back in the queue")
 
 
+ROLE_LABELS = {"admin": "Admin", "lead": "Lead (regional coordinator)", "spoc": "SPOC (business services)",
+               "partner": "Partner", "chair": "Industry chair"}
+
+
+def role_label(role: str) -> str:
+    """A role as the admin's forms offer it ("lead" -> "Lead (regional coordinator)")."""
+    return ROLE_LABELS.get(role, role)
+
+
 def number(value: float | None, places: int = 0) -> str:
     """``12345.6`` -> ``12,346``; nothing -> an em dash (a report cell with nothing to show)."""
     if value is None:
@@ -210,6 +219,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env: Any = engine.engine
     env.filters["date"] = fmt_date
     env.filters["words"] = words
+    env.filters["role_label"] = role_label
     env.filters["datetime"] = fmt_datetime
     env.filters["number"] = number
     env.filters["outcome_badge"] = outcome_badge

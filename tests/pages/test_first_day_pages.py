@@ -79,6 +79,8 @@ async def test_a_refused_new_user_comes_back_above_the_list(client, world):
     await login(client, world.users["admin"].email)
     page = (await client.get("/admin/users")).text
     assert page.index('id="new-user"') > page.index("<table") and 'href="#new-user">New user' in page
+    # Roles in words, sent as their codes.
+    assert '<option value="lead" >Lead (regional coordinator)</option>' in page
     r = await client.post("/admin/users", headers=csrf(client),
                           data={"email": "x@example.org", "name": "X", "role": "spoc", "password": "short"})
     assert r.status_code == 422
