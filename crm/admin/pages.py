@@ -1,4 +1,4 @@
-"""Admin pages: users (with role grants) and organizations."""
+"""Admin pages: users (with role grants), organizations and the regions at a glance."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ from crm.auth.models import Role, RoleGrant, User
 from crm.deps import Db, Me, PathId
 from crm.directory import service as directory
 from crm.directory.models import Organization, OrganizationKind, Region
-from crm.employers.models import Employer
+from crm.employers.models import Employer, EmployerStatus, RoutingRule
 from crm.errors import FieldError
 from crm.sqltext import contains_text
 from crm.templating import back_words
+from crm.touches.models import RegionPolicy
+from crm.touches.pacing import PacingPolicy
 from crm.touches.transfer import Caseload, caseload_of
 from crm.web import flash, form_data, redirect, refused, render
 
@@ -51,6 +53,33 @@ class AdminPages(Controller):
             "employers": await db.scalar(select(func.count(Employer.id))),
         }
         return render(request, "admin/index.html", counts=counts)
+
+    @get("/regions")
+    async def regions(self, request: Request[Any, Any, Any], db: Db) -> Template:
+        """Every region at a glance (SPEC §4, Admin: regions): its counties, leads, SPOCs, employers, pacing
+        policy and routing rules, each with the link to its settings. Regions and counties are reference data
+        (California's RPUs, loaded by the migrations), not edited here."""
+        regions = list(await db.scalars(select(Region).order_by(Region.code).options(selectinload(Region.counties))))
+        staff = await db.execute(
+            select(RoleGrant.region_id, RoleGrant.role, User.name).join(User, User.id == RoleGrant.user_id)
+            .where(User.is_active.is_(True), RoleGrant.role.in_([Role.lead.value, Role.spoc.value]))
+            .order_by(User.name))
+        leads: dict[int, list[str]] = {}
+        spocs: dict[int, set[str]] = {}
+        for region_id, role, name in staff:
+            if region_id is None:  # a lead or SPOC grant always names its region (ck_role_grant_region_...)
+                continue
+            if role == Role.lead.value:
+                leads.setdefault(region_id, []).append(name)
+            else:
+                spocs.setdefault(region_id, set()).add(name)
+        employers = dict((await db.execute(select(Employer.region_id, func.count()).where(
+            Employer.status != EmployerStatus.merged.value).group_by(Employer.region_id))).tuples().all())
+        rules = dict((await db.execute(select(RoutingRule.region_id, func.count()).where(
+            RoutingRule.active.is_(True)).group_by(RoutingRule.region_id))).tuples().all())
+        policies = {p.region_id: p for p in await db.scalars(select(RegionPolicy))}
+        return render(request, "admin/regions.html", regions=regions, leads=leads, spocs=spocs,
+                      employers=employers, rules=rules, policies=policies, default_policy=PacingPolicy())
 
     @get("/users")
     async def users(self, request: Request[Any, Any, Any], db: Db,

@@ -2,7 +2,7 @@
 a routing rule whose whole pool is away says so, and so does the unassigned queue; a touch whose SPOC is away
 says it on its card; an away SPOC is marked where an employer is assigned; a deactivated user still holding
 employers is marked on the overview; a user created without a password is taken to where one is set; a
-refused new user's form comes back where its errors are seen."""
+refused new user's form comes back where its errors are seen; the admin's regions tile lists the regions."""
 
 from __future__ import annotations
 
@@ -85,3 +85,21 @@ async def test_a_refused_new_user_comes_back_above_the_list(client, world):
                           data={"email": "x@example.org", "name": "X", "role": "spoc", "password": "short"})
     assert r.status_code == 422
     assert r.text.index('id="new-user"') < r.text.index("<table")
+
+
+async def test_the_admin_sees_every_region_at_a_glance_with_a_link_to_its_settings(client, world, sessionmaker):
+    await world.f.employer("Golden State Logistics")
+    await login(client, world.users["admin"].email)
+    assert 'href="/admin/regions"' in (await client.get("/admin")).text
+    page = (await client.get("/admin/regions")).text
+    la = " ".join(page.split('id="region-LA-BASIN"', 1)[1].split("</tr>", 1)[0].split())
+    assert 'href="/region?region=LA-BASIN"' in la and "Los Angeles" in la and "Lee Lead" in la
+    assert '<td data-label="SPOCs">2</td>' in la and '<td data-label="Employers">1</td>' in la
+    assert "2 in 30 days, 7 days apart <span class=\"small muted\">(default)</span>" in la
+    # Every region is listed; one without a lead says so.
+    assert page.count('<tr id="region-') == 14 and '<span class="badge warn">no lead</span>' in page
+
+
+async def test_only_admins_see_the_regions_list(client, world):
+    await login(client, world.users["lead"].email)
+    assert (await client.get("/admin/regions")).status_code == 403
