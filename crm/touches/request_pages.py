@@ -243,8 +243,7 @@ class RequestPages(Controller):
                                     clock.now())
         return render(request, "touches/request_new.html", status_code=status_code,
                       partial="touches/_request_form.html", values=values, errors=errors,
-                      regions=[("", "The employer's own region "
-                                   "(a new employer: its ZIP's, else your organization's)"),
+                      regions=[("", "The employer's own region"),
                                *((r.code, f"{r.code} · {r.name}") for r in regions)], purposes=PURPOSES,
                       priorities=PRIORITIES, panel=panel)
 

@@ -103,3 +103,21 @@ async def test_the_admin_sees_every_region_at_a_glance_with_a_link_to_its_settin
 async def test_only_admins_see_the_regions_list(client, world):
     await login(client, world.users["lead"].email)
     assert (await client.get("/admin/regions")).status_code == 403
+
+
+async def test_marking_a_spoc_away_asks_first_and_marking_back_does_not(client, world, sessionmaker):
+    await login(client, world.users["lead"].email)
+    page = (await client.get("/region")).text
+    form = page.split(f'action="/region/LA-BASIN/spocs/{world.users["spoc2"].id}/away"', 1)[1].split(">", 1)[0]
+    assert 'hx-boost="true"' in form and "hx-confirm=\"Mark Sam Ortiz away? Their employers' new touches" in form
+    await _away(sessionmaker, world.users["spoc2"])
+    page = (await client.get("/region")).text
+    form = page.split(f'action="/region/LA-BASIN/spocs/{world.users["spoc2"].id}/away"', 1)[1].split(">", 1)[0]
+    assert "hx-confirm" not in form
+
+
+async def test_the_user_list_stacks_on_a_phone_naming_each_field(client, world):
+    await login(client, world.users["admin"].email)
+    page = (await client.get("/admin/users")).text
+    assert '<table class="grid stack" id="users">' in page
+    assert '<td data-label="E-mail" class="email">lead@example.org</td>' in page
