@@ -158,6 +158,7 @@ async def test_a_candidate_merged_since_is_offered_as_the_record_it_was_merged_i
     await login(client, world.users["spoc"].email)
     section = (await client.get("/queue")).text.split('id="needs-match"', 1)[1].split('id="held"', 1)[0]
     assert section.count("This one:") == 1 and "This one: Bell Hardware Co" in section
+    assert "Not this one: create “Bell Hardware”" in section  # one candidate: not "none of these"
     r = await client.post(f"/queue/requests/{ambiguous['request'].id}/match", headers={**HX, **csrf(client)},
                           data={"employer_id": str(third.id)})
     assert r.status_code == 200, r.text
