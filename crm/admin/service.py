@@ -17,9 +17,9 @@ from crm.auth import service as auth_service
 from crm.auth.models import REGION_SCOPED, LoginFailure, Role, RoleGrant, User
 from crm.auth.passwords import hash_password
 from crm.auth.principal import Principal, forget_on_commit
-from crm.directory.models import Organization, Region
+from crm.directory.models import Region
+from crm.directory.service import organization_named
 from crm.errors import Conflict, FieldError
-from crm.sqltext import same_text
 from crm.touches.transfer import caseload_of
 
 MIN_PASSWORD = 10
@@ -50,7 +50,8 @@ async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name
         wrong.append(("phone", "digits, spaces and + ( ) . - only, at most 32"))
     org_id = None
     if organization:
-        org_id = await db.scalar(select(Organization.id).where(same_text(Organization.name, organization)))
+        org = await organization_named(db, organization)
+        org_id = org.id if org is not None else None
         if org_id is None:
             wrong.append(("organization", f"unknown organization {organization!r}"))
     elif any(g.role == Role.partner.value for g in user.grants):

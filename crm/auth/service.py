@@ -19,12 +19,10 @@ from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGra
 from crm.auth.passwords import hash_password, new_token, verify_password
 from crm.auth.principal import Principal, forget_on_commit
 from crm.db import begin_write, lock_keys, lock_row
-from crm.directory.models import Organization
-from crm.directory.service import region_id_for
+from crm.directory.service import organization_named, region_id_for
 from crm.emails import checked_email
 from crm.errors import Conflict, FieldError
 from crm.settings import Settings
-from crm.sqltext import same_text
 
 MAX_FAILURES_PER_ADDR = 30
 
@@ -138,7 +136,8 @@ async def create_user(
     org_id = None
     organization = (organization or "").strip()
     if organization:
-        org_id = await db.scalar(select(Organization.id).where(same_text(Organization.name, organization)))
+        org = await organization_named(db, organization)
+        org_id = org.id if org is not None else None
         if org_id is None:
             wrong.append(("organization", f"unknown organization {organization!r}"))
     region_ids: list[int | None] = []

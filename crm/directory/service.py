@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import and_, bindparam, delete, func, or_, select
+from sqlalchemy import Row, and_, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -28,6 +28,15 @@ async def region_id_for(db: AsyncSession, code: str) -> int:
     if region_id is None:
         raise FieldError("region", f"unknown region code {code!r}")
     return region_id
+
+
+async def organization_named(db: AsyncSession, name: str | None) -> Row[int, str] | None:
+    """The organization a form names (as typed, any case; ``crm.sqltext``): its id and name, or None (also
+    for a blank name)."""
+    if not name or not name.strip():
+        return None
+    return (await db.execute(select(Organization.id, Organization.name)
+                             .where(same_text(Organization.name, name.strip())))).first()
 
 
 async def region_by_code(db: AsyncSession, code: str) -> Region:

@@ -275,7 +275,7 @@ async def _end_duplicate_seats(db: AsyncSession, log: MergeLog, loser_id: int, s
             log.count(t.name, "ended", 1)
 
 
-_ROLE_RANK = {"chair": 0, "co_chair": 0, "vice_chair": 1}
+_ROLE_RANK = {"chair": 0, "vice_chair": 1}  # council_member.role; a partnership seat has none
 
 
 def _seat_rank(seat: Any) -> tuple[int, int]:
@@ -357,8 +357,7 @@ async def _keep_same_aliases(db: AsyncSession, loser_id: int, survivor: Employer
     """A loser's alias the survivor already has (or bears as its name), spelled the same, stays on the
     tombstone rather than being listed twice."""
     t = metadata.tables["employer_alias"]
-    known = {_spelling(n) for n in (survivor.legal_name, survivor.dba) if n}
-    known |= {_spelling(n) for n in await db.scalars(select(t.c.name).where(t.c.employer_id == survivor.id))}
+    known = await _names_of(db, survivor)
     for alias_id, name in await db.execute(select(t.c.id, t.c.name).where(t.c.employer_id == loser_id)):
         if _spelling(name) in known:
             keep.setdefault(t.name, set()).add((alias_id,))
@@ -397,12 +396,18 @@ def _spelling(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+async def _names_of(db: AsyncSession, employer: Employer) -> set[str]:
+    """Every name the employer goes by (legal name, dba, aliases), as ``_spelling`` compares them."""
+    t = metadata.tables["employer_alias"]
+    known = {_spelling(n) for n in (employer.legal_name, employer.dba) if n}
+    return known | {_spelling(n) for n in await db.scalars(select(t.c.name).where(t.c.employer_id == employer.id))}
+
+
 async def _names_become_aliases(db: AsyncSession, log: MergeLog, loser: Employer, survivor: Employer) -> None:
     # Kept even when the name key equals the survivor's ("Acme Corp." / "ACME Corporation"): the
     # alias records how people wrote the name; only the very same spelling is not repeated.
     t = metadata.tables["employer_alias"]
-    known = {_spelling(n) for n in (survivor.legal_name, survivor.dba) if n}
-    known |= {_spelling(n) for n in await db.scalars(select(t.c.name).where(t.c.employer_id == survivor.id))}
+    known = await _names_of(db, survivor)
     for name in (loser.legal_name, loser.dba):
         key = name_key(name) if name else ""
         if not name or not key or _spelling(name) in known:

@@ -18,8 +18,7 @@ from crm import clock
 from crm.auth.guards import requires_staff
 from crm.auth.models import Role, RoleGrant, User
 from crm.deps import Db, Me
-from crm.directory.models import Organization
-from crm.sqltext import same_text
+from crm.directory.service import organization_named
 from crm.touches.handoff_api import STATUSES, hand_offs_query, list_hand_offs
 from crm.touches.models import HandOff
 from crm.touches.reminders import REMIND_AFTER_DAYS
@@ -32,8 +31,7 @@ async def org_people(db: AsyncSession, typed: str | None) -> dict[str, Any]:
     """A hand-off form's person select for the organization typed in its box (as typed, any case): that
     organization's name ("" if none is named so) and the people a hand-off to it may name, its active
     partners (they answer hand-offs on their My requests page), by name."""
-    org = (await db.execute(select(Organization.id, Organization.name).where(
-        same_text(Organization.name, typed.strip())))).first() if typed and typed.strip() else None
+    org = await organization_named(db, typed)
     if org is None:
         return {"org_name": "", "people": []}
     people = await db.scalars(

@@ -37,14 +37,13 @@ from crm.auth.principal import Principal
 from crm.db import reads_inline
 from crm.deps import Db, Me, PathId, QueryId
 from crm.directory.models import Organization
-from crm.directory.service import led_regions
+from crm.directory.service import led_regions, organization_named
 from crm.employers.candidates import Candidate, match_candidates
 from crm.employers.candidates import Query as EmployerQuery
 from crm.employers.models import Employer, EmployerContact
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
-from crm.sqltext import same_text
 from crm.templating import back_words, days
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import SETTLE_ORDER, hand_off_reach, list_hand_offs, to_settle_query
@@ -137,8 +136,7 @@ async def _hand_off_to(db: Db, org_name: str, need: str, wrong: list[tuple[str, 
     form)."""
     if not need.strip():
         wrong.append((f"{prefix}need", "say what the partner should pick up"))
-    org = (await db.execute(select(Organization.id, Organization.name).where(
-        same_text(Organization.name, org_name)))).first() if org_name else None
+    org = await organization_named(db, org_name)
     if org is None:
         wrong.append((f"{prefix}to_org_id", f"no partner organization is named {org_name!r}"
                       if org_name else "say which partner organization picks this need up"))
