@@ -28,6 +28,7 @@ from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
 from crm.errors import FieldError
 from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.routing import OPEN_TOUCH_STATUSES
 from crm.web import flash, form_data, form_fields, parse_form, redirect, refused, render
 
 PAGE = 25
@@ -119,6 +120,19 @@ def _patch_of(form: dict[str, str]) -> tuple[dict[str, object], list[tuple[str, 
     if form.get("seen"):
         data["seen"] = form["seen"]
     return form_fields(data, EmployerPatch)
+
+
+async def _say_open_touches(request: Request[Any, Any, Any], db: Db, employer: Employer) -> None:
+    """Marked do-not-contact: new requests are refused from now on, but touches already queued still wait
+    in the queue (each card says so); the one who set the flag is told which, to cancel them."""
+    waiting = list(await db.scalars(select(Touch.id).where(
+        Touch.employer_id == employer.id, Touch.status.in_([s.value for s in OPEN_TOUCH_STATUSES]))
+        .order_by(Touch.id)))
+    if waiting:
+        ids = ", ".join(f"#{i}" for i in waiting)
+        flash(request, f"{employer.legal_name} asked not to be contacted, but {len(waiting)} open "
+                       f"touch{'es' if len(waiting) > 1 else ''} ({ids}) still wait{'' if len(waiting) > 1 else 's'} "
+                       "in the queue: cancel them there (their requesters are told).", "warn")
 
 
 async def _editable(db: Db, principal: Principal, employer_id: int) -> Employer:
@@ -241,7 +255,7 @@ class EmployerPages(Controller):
     async def edit(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                    employer_id: PathId) -> Template | Redirect:
         employer = await _editable(db, principal, employer_id)
-        was_provisional = employer.status == "provisional"
+        was_provisional, was_left_alone = employer.status == "provisional", employer.do_not_contact
         form = await form_data(request)
         values, wrong = _patch_of(form)
         try:
@@ -267,6 +281,8 @@ class EmployerPages(Controller):
                                          stale=isinstance(exc, seen.Changed))
         verified = was_provisional and employer.status == "active"
         flash(request, f"{employer.legal_name} {'verified and ' if verified else ''}saved")
+        if employer.do_not_contact and not was_left_alone:
+            await _say_open_touches(request, db, employer)
         return redirect(request, f"/employers/{employer_id}")
 
     @post("/{employer_id:int}/verify", guards=[requires_staff])

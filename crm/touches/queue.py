@@ -238,6 +238,7 @@ class Named:
 class EmployerRef:
     id: int
     legal_name: str
+    do_not_contact: bool = False  # its card says the touch waits on an employer that asked not to be contacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +295,7 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
         select(Touch.id, Touch.status, Touch.source, Touch.channel, Touch.employer_id, Employer.legal_name,
                Touch.region_id, Region.code, Touch.spoc_id, spoc.name, Touch.window_start, Touch.window_end,
                Touch.planned_on, Touch.scheduled_at, Touch.cancel_reason, Touch.override_reason, page.c.total,
-               spoc.away)
+               spoc.away, Employer.do_not_contact)
         .select_from(page).join(Touch, Touch.id == page.c.id).join(Employer, Employer.id == Touch.employer_id)
         .join(Region, Region.id == Touch.region_id).outerjoin(spoc, spoc.id == Touch.spoc_id)
         .order_by(*queue.order(Touch.planned_on, Touch.id)))).all()
@@ -325,8 +326,10 @@ async def queue_rows(db: AsyncSession, actor: Principal, *, limit: int,
 
 def _row(r: Row[*tuple[Any, ...]]) -> QueueRow:
     (id_, status, source, channel, employer_id, employer_name, region_id, region_code, spoc_id, spoc_name,
-     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason, _total, spoc_away) = r
-    return QueueRow(id_, status, source, channel, employer_id, EmployerRef(employer_id, employer_name), region_id,
+     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason, _total, spoc_away,
+     do_not_contact) = r
+    return QueueRow(id_, status, source, channel, employer_id,
+                    EmployerRef(employer_id, employer_name, bool(do_not_contact)), region_id,
                     RegionRef(region_id, region_code), spoc_id,
                     Named(spoc_id, spoc_name) if spoc_id is not None else None,
                     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason,

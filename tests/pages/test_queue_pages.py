@@ -125,6 +125,39 @@ async def test_a_touch_planned_in_its_employers_blackout_dates_says_so_on_its_ca
     assert warning in page and "Harbor Freight Lines asked not to be contacted then" in page
 
 
+async def test_marking_an_employer_do_not_contact_says_which_open_touches_wait_and_their_cards_say_so(
+        client, world, desk):
+    quiet = await world.f.employer("Valley Harvest Foods")
+    queued = await desk.touch(quiet, world.users["spoc"], planned_in=3)
+    booked = await desk.touch(quiet, world.users["spoc"], planned_in=12, status="scheduled", channel="visit",
+                              scheduled_at=clock.now() + dt.timedelta(days=12))
+    done = await desk.touch(quiet, world.users["spoc"], planned_in=-20, status="completed")
+    other = await desk.touch(await world.f.employer("Calm Waters Co"), world.users["spoc"], planned_in=3)
+    await login(client, world.users["spoc"].email)
+    page = await client.get(f"/employers/{quiet.id}/edit")
+    form = {"legal_name": "Valley Harvest Foods", "county": "Los Angeles", "seen": seen_in(page.text),
+            "do_not_contact": "yes"}
+    r = await client.post(f"/employers/{quiet.id}/edit", headers=csrf(client), data=form)
+    assert r.status_code == 200, r.text  # followed to the employer page
+    assert (f"Valley Harvest Foods asked not to be contacted, but 2 open touches (#{queued.id}, #{booked.id}) "
+            "still wait in the queue: cancel them there (their requesters are told).") in r.text
+    html = (await client.get("/queue")).text
+    said = "Valley Harvest Foods asked not to be contacted: cancel this touch (its requesters are told)"
+    assert said in _card(html, queued.id) and said in _card(html, booked.id)
+    assert "asked not to be contacted" not in _card(html, other.id)
+    assert said in (await client.get(f"/queue/touches/{queued.id}")).text
+    assert "asked not to be contacted" not in (await client.get(f"/queue/touches/{done.id}")).text  # closed
+    r = await client.post(f"/queue/touches/{queued.id}/cancel", headers={**HX, **csrf(client)},
+                          data={"reason": "the employer asked not to be contacted", "then": "decline"})
+    assert r.status_code == 200, r.text
+    assert "asked not to be contacted:" not in _card(r.text, queued.id)  # cancelled: nothing left to do
+    # Saving the employer again says nothing more: the flag was already set.
+    page = await client.get(f"/employers/{quiet.id}/edit")
+    r = await client.post(f"/employers/{quiet.id}/edit", headers=csrf(client), data={
+        **form, "seen": seen_in(page.text), "notes": "owner retired"})
+    assert "Valley Harvest Foods saved" in r.text and "still wait" not in r.text
+
+
 async def test_an_appointment_a_lead_makes_inside_the_blackout_dates_is_flagged_on_the_swapped_row(client, world,
                                                                                                    desk, db):
     closing = await world.f.employer("Harbor Freight Lines")
