@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm import clock
+from crm import clock, seen
 from crm.audit import service as audit
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, User
@@ -35,6 +35,7 @@ from crm.touches.touch_schemas import (
     PersonRef,
     PolicyIn,
     PolicyOut,
+    RoutingRuleEdit,
     RoutingRuleIn,
     RoutingRuleOut,
     RoutingRulePage,
@@ -127,7 +128,13 @@ async def set_policy(db: AsyncSession, actor: Principal, region: Region, data: P
 
 def rule_out(rule: RoutingRule) -> RoutingRuleOut:
     return RoutingRuleOut(id=rule.id, naics_prefix=rule.naics_prefix, county=rule.county.name if rule.county else None,
-                          priority=rule.priority, pool=[PersonRef(u.id, u.name) for u in rule.pool])
+                          priority=rule.priority, pool=[PersonRef(u.id, u.name) for u in rule.pool],
+                          seen=rule_seen(rule))
+
+
+def rule_seen(rule: RoutingRule) -> str:
+    """What a rule's edit form (or API client) read: its pool and priority (crm.seen)."""
+    return seen.digest({"pool": sorted(u.id for u in rule.pool), "priority": rule.priority})
 
 
 async def list_rules(db: AsyncSession, region: Region) -> list[RoutingRule]:
@@ -155,8 +162,7 @@ async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: Rou
         RoutingRule.county_id.is_(None) if county is None else RoutingRule.county_id == county.id))
     if same is not None:
         # Two rules for the same employers: one of them would never route anyone.
-        raise Conflict(f"Rule #{same} already routes {target}: remove it first, then add the rule with the "
-                       "pool you want")
+        raise Conflict(f"Rule #{same} already routes {target}: edit its pool or priority instead")
     pool: list[User] = []
     for user_id in dict.fromkeys(data.pool):
         pool.append(await eligible_spoc(db, user_id, region.id, field="pool"))
@@ -175,8 +181,41 @@ async def add_rule(db: AsyncSession, actor: Principal, region: Region, data: Rou
     return rule
 
 
-async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Region) -> list[int]:
-    """Touches waiting in the region's unassigned queue that the rules now route (a rule just added): each
+CHANGED_RULE = "a changed routing rule"
+
+
+async def update_rule(db: AsyncSession, actor: Principal, region: Region, rule_id: int,
+                      data: RoutingRuleEdit) -> RoutingRule:
+    """Change an active rule's pool or priority (a SPOC joins or leaves the pool), audited. The employers a
+    rule already gave a SPOC keep theirs (sticky, SPEC §3.5): the pool decides the next ones."""
+    require_lead(actor, region)
+    await _lock_region(db, region)  # against a removal or another edit of the rule at this moment
+    rule = await db.get(RoutingRule, rule_id, populate_existing=True)
+    if rule is None or rule.region_id != region.id or not rule.active:
+        raise NotFoundException(f"Routing rule #{rule_id} not found in {region.code}")
+    if data.seen and data.seen != rule_seen(rule):
+        who = (await seen.last_change(db, "routing_rule", rule.id, ("routing_rule.update",))).by
+        raise seen.Changed(f"Routing rule #{rule.id} was changed meanwhile by {who}: nothing was saved. Its pool "
+                           "and priority as saved now are shown; change them again if you still want to.")
+    was_pool, was_priority = sorted(u.id for u in rule.pool), rule.priority
+    if data.pool is not None:
+        rule.pool = [await eligible_spoc(db, user_id, region.id, field="pool") for user_id in dict.fromkeys(data.pool)]
+    if data.priority is not None:
+        rule.priority = data.priority
+    pool = sorted(u.id for u in rule.pool)
+    if pool != was_pool or rule.priority != was_priority:
+        audit.record(db, actor, "routing_rule.update", "routing_rule", rule.id, note=region.code,
+                     before={"priority": was_priority, "pool": was_pool},
+                     after={"priority": rule.priority, "pool": pool})
+        await db.flush()
+        await db.refresh(rule, ["pool"])  # ordered by name, as read
+    return rule
+
+
+async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Region,
+                                cause: str = "a new routing rule") -> list[int]:
+    """Touches waiting in the region's unassigned queue that the rules now route (a rule just added or its
+    pool changed, ``cause``): each
     goes to the SPOC routing picks -- which becomes its employer's SPOC, sticky (SPEC §3.5) -- audited,
     and each SPOC is told once. Runs in the rule's transaction, under the region's lock."""
     now = clock.now()
@@ -196,7 +235,7 @@ async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Regi
                          .values(spoc_id=spoc.user_id, updated_at=now))
         audit.record(db, actor, "touch.reassign", "touch", touch_id, employer_id=employer_id,
                      before={"spoc_id": None}, after={"spoc_id": spoc.user_id, "spoc": spoc.name},
-                     note="routed from the unassigned queue by a new routing rule")
+                     note=f"routed from the unassigned queue by {cause}")
         routed.setdefault(spoc.user_id, []).append(f"#{touch_id} ({name})")
         if spoc.email:
             emails[spoc.user_id] = spoc.email
@@ -204,8 +243,8 @@ async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Regi
     for user_id, touches in routed.items():
         if user_id in emails and user_id != actor.id:
             notify(db, emails[user_id], f"{len(touches)} waiting touch(es) routed to you",
-                   f"A new routing rule in {region.code} gave you touches that were waiting in the unassigned "
-                   f"queue: {', '.join(touches)}.", now)
+                   f"{cause[0].upper()}{cause[1:]} in {region.code} gave you touches that were waiting in the "
+                   f"unassigned queue: {', '.join(touches)}.", now)
     return ids
 
 
@@ -253,6 +292,17 @@ class RegionPolicyApi(Controller):
         rule = await add_rule(db, principal, region, data)
         out = rule_out(rule)
         out.routed_touches = await route_waiting_touches(db, principal, region)
+        return out
+
+    @patch("/routing-rules/{rule_id:int}", guards=[requires_staff])
+    async def update_rule(self, db: Db, principal: Me, code: RegionCode, rule_id: PathId,
+                          data: JSONBody[RoutingRuleEdit]) -> RoutingRuleOut:
+        """Change a rule's SPOC pool or priority; a pool with someone back from away or new routes the
+        region's unassigned touches it covers (``routed_touches``)."""
+        region = await region_by_code(db, code)
+        rule = await update_rule(db, principal, region, rule_id, data)
+        out = rule_out(rule)
+        out.routed_touches = await route_waiting_touches(db, principal, region, CHANGED_RULE)
         return out
 
     @delete("/routing-rules/{rule_id:int}", guards=[requires_staff])

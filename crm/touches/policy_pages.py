@@ -6,12 +6,13 @@ import re
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm import seen
 from crm.auth.guards import requires_lead
 from crm.auth.models import Role, RoleGrant
 from crm.auth.principal import Principal
@@ -25,7 +26,7 @@ from crm.errors import Conflict, FieldError
 from crm.ids import parse_id
 from crm.templating import back_words, held_words
 from crm.touches import policy
-from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
+from crm.touches.touch_schemas import PolicyIn, RoutingRuleEdit, RoutingRuleIn
 from crm.web import flash, form_data, redirect, render
 
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
@@ -62,7 +63,9 @@ class RegionPages(Controller):
                     values: dict[str, Any] | None = None, status_code: int = 200,
                     partial: str | None = None, saved: bool = False,
                     establishment_errors: dict[str, str] | None = None,
-                    establishments_saved: bool = False, said: str = "") -> Template:
+                    establishments_saved: bool = False, said: str = "",
+                    edit_errors: dict[int, dict[str, str]] | None = None,
+                    edit_values: dict[int, dict[str, Any]] | None = None) -> Template:
         """The region page (or its ``partial``); ``said``: what the change just made did, in the card."""
         regions = await led_regions(db, principal, counties=True)
         if not regions:
@@ -75,7 +78,8 @@ class RegionPages(Controller):
                       rule_errors=rule_errors or {}, values=values or {}, policy_saved=saved,
                       establishment_errors=establishment_errors or {}, establishments_saved=establishments_saved,
                       establishments_known=await employers_known_in(db, current.id),
-                      spoc_ids=await spocs_of(db, current.id), said=said)
+                      spoc_ids=await spocs_of(db, current.id), said=said, edit_errors=edit_errors or {},
+                      edit_values=edit_values or {}, rule_seen=policy.rule_seen)
 
     @post("/{code:str}/spocs/{user_id:int}/away")
     async def set_away(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
@@ -188,6 +192,48 @@ class RegionPages(Controller):
                                     status_code=exc.status_code, partial="region/_rules.html")
         said = "Routing rule added" + (f"; it routed {len(routed)} waiting touch{'es' if len(routed) != 1 else ''}: "
                                        + ", ".join(f"#{t}" for t in routed) if routed else "")
+        return await self._after_rule(request, db, principal, region, said)
+
+    @post("/{code:str}/rules/{rule_id:int}")
+    async def edit_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
+                        rule_id: PathId) -> Template | Redirect:
+        """A rule's Edit form: its SPOC pool and priority."""
+        region = await self._region(db, principal, code)
+        code = region.code  # the rollback below expires `region`
+        raw = await request.form()
+        form = await form_data(request)
+        ticked = [v for v in raw.getall("pool", []) if isinstance(v, str)]
+        try:
+            wrong: list[tuple[str, str]] = []  # every mistake of the form at once
+            chosen = [parse_id(v) for v in ticked]
+            pool = [v for v in chosen if v is not None]
+            if not pool or len(pool) != len(chosen):
+                wrong.append(("pool", "choose at least one SPOC"))
+            try:
+                priority = _int_field(form, "priority")
+                if not 0 <= priority <= 10_000:
+                    wrong.append(("priority", "must be between 0 and 10000"))
+            except FieldError as exc:
+                wrong.extend(exc.fields)
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
+            rule = await policy.update_rule(db, principal, region, rule_id, RoutingRuleEdit(
+                pool=pool[:50], priority=priority, seen=form.get("seen") or None))
+            routed = await policy.route_waiting_touches(db, principal, region, policy.CHANGED_RULE)
+        except (FieldError, Conflict) as exc:  # said in the rule's form, which stays open
+            await db.rollback()
+            errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": str(exc.detail)}
+            # A stale form comes back with the rule as saved now (and its new ``seen``), not what was typed.
+            values = {} if isinstance(exc, seen.Changed) else {**form, "pool": ticked}
+            return await self._page(request, db, principal, code, edit_errors={rule_id: errors},
+                                    edit_values={rule_id: values}, status_code=exc.status_code,
+                                    partial="region/_rules.html")
+        except NotFoundException:
+            return await self._after_rule(request, db, principal, region,
+                                          f"Routing rule #{rule_id} was removed meanwhile: nothing was saved")
+        said = f"Routing rule #{rule.id} saved" + (
+            f"; it routed {len(routed)} waiting touch{'es' if len(routed) != 1 else ''}: "
+            + ", ".join(f"#{t}" for t in routed) if routed else "")
         return await self._after_rule(request, db, principal, region, said)
 
     @post("/{code:str}/rules/{rule_id:int}/remove")

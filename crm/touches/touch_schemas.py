@@ -315,14 +315,25 @@ class RoutingRuleIn(msgspec.Struct, forbid_unknown_fields=True):
     priority: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 100
 
 
+class RoutingRuleEdit(msgspec.Struct, forbid_unknown_fields=True):
+    """A rule's pool and priority, changed in place (what it routes, sector and county, is the rule itself:
+    to route other employers, add a rule). Fields left out keep their value."""
+
+    pool: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=50)] | None = None
+    priority: Annotated[int, msgspec.Meta(ge=0, le=10_000)] | None = None
+    seen: Seen | None = None  # the rule's ``seen`` as read (crm.seen): refused if someone changed it since
+
+
 class RoutingRuleOut(msgspec.Struct):
     id: int
     naics_prefix: str | None
     county: str | None
     priority: int
     pool: list[PersonRef]
-    # Adding a rule: the touches it took out of the region's unassigned queue (each to the SPOC it picked).
+    # Adding a rule, or changing its pool: the touches it took out of the region's unassigned queue (each to
+    # the SPOC it picked).
     routed_touches: list[int] = []
+    seen: str = ""  # send it back with a change to be refused rather than overwrite someone else's
 
 
 class RoutingRulePage(msgspec.Struct):

@@ -155,3 +155,97 @@ async def test_a_new_rule_routes_the_touches_waiting_in_the_unassigned_queue_and
     assert await db.scalar(select(AuditEvent.note).where(AuditEvent.entity_id == waiting.id,
                                                          AuditEvent.action == "touch.reassign")) == \
         "routed from the unassigned queue by a new routing rule"
+
+
+async def _rule(client, world, **body) -> dict:
+    r = await client.post(RULES, headers=await world.f.auth(world.users["lead"]),
+                          json={"pool": [world.users["spoc"].id], **body})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_a_lead_changes_a_rules_pool_and_priority_in_place_audited(client, world, db):
+    rule = await _rule(client, world, naics_prefix="33")
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.patch(f"{RULES}/{rule['id']}", headers=lead,
+                           json={"pool": [world.users["spoc2"].id, world.users["spoc"].id], "priority": 5,
+                                 "seen": rule["seen"]})
+    assert r.status_code == 200, r.text
+    changed = r.json()
+    assert (changed["id"], changed["naics_prefix"], changed["priority"]) == (rule["id"], "33", 5)
+    assert [p["name"] for p in changed["pool"]] == ["Maria Lopez", "Sam Ortiz"] and changed["seen"] != rule["seen"]
+    event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "routing_rule.update"))).one()
+    assert (event.entity_id, event.before, event.after) == (
+        rule["id"], {"priority": 100, "pool": [world.users["spoc"].id]},
+        {"priority": 5, "pool": sorted([world.users["spoc"].id, world.users["spoc2"].id])})
+    # Only the priority: the pool stays; the same values again change nothing and audit nothing.
+    r = await client.patch(f"{RULES}/{rule['id']}", headers=lead, json={"priority": 7})
+    assert r.json()["priority"] == 7 and len(r.json()["pool"]) == 2
+    assert (await client.patch(f"{RULES}/{rule['id']}", headers=lead, json={"priority": 7})).status_code == 200
+    await db.rollback()
+    assert await db.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "routing_rule.update")) == 2
+    assert await db.scalar(select(func.count(RoutingRule.id))) == 1  # the same rule, not a new one
+
+
+async def test_a_rule_changed_since_it_was_read_is_refused_and_keeps_the_other_change(client, world, db):
+    rule = await _rule(client, world)
+    lead = await world.f.auth(world.users["lead"])
+    first = await client.patch(f"{RULES}/{rule['id']}", headers=lead,
+                               json={"pool": [world.users["spoc2"].id], "seen": rule["seen"]})
+    assert first.status_code == 200
+    late = await client.patch(f"{RULES}/{rule['id']}", headers=lead, json={"priority": 1, "seen": rule["seen"]})
+    assert late.status_code == 409 and "changed meanwhile by Lee Lead" in late.text
+    await db.rollback()
+    stored = await db.get(RoutingRule, rule["id"])
+    assert stored.priority == 100 and [u.id for u in stored.pool] == [world.users["spoc2"].id]
+
+
+@pytest.mark.parametrize(("body", "field"), [({"pool": []}, "pool"), ({"priority": -1}, "priority"),
+                                             ({"priority": 10_001}, "priority"), ({"pool": ["x"]}, "pool"),
+                                             ({"pool": "BAY"}, "pool"), ({"naics_prefix": "44"}, "naics_prefix")])
+async def test_a_bad_rule_change_is_4xx_naming_the_field_and_changes_nothing(client, world, db, body, field):
+    rule = await _rule(client, world)
+    if body.get("pool") == "BAY":
+        body = {"pool": [world.users["bay_spoc"].id]}  # not a SPOC of this region
+    r = await client.patch(f"{RULES}/{rule['id']}", headers=await world.f.auth(world.users["lead"]), json=body)
+    assert 400 <= r.status_code < 500 and field in r.text, r.text
+    await db.rollback()
+    stored = await db.get(RoutingRule, rule["id"])
+    assert (stored.priority, [u.id for u in stored.pool]) == (100, [world.users["spoc"].id])
+
+
+async def test_changing_a_removed_unknown_or_other_regions_rule_is_404(client, world, db):
+    rule = await _rule(client, world)
+    lead = await world.f.auth(world.users["lead"])
+    assert (await client.delete(f"{RULES}/{rule['id']}", headers=lead)).status_code == 204
+    assert (await client.patch(f"{RULES}/{rule['id']}", headers=lead, json={"priority": 1})).status_code == 404
+    assert (await client.patch(f"{RULES}/999999", headers=lead, json={"priority": 1})).status_code == 404
+    bay = await client.post("/api/regions/BAY-PENINSULA/routing-rules",
+                            headers=await world.f.auth(world.users["bay_lead"]),
+                            json={"pool": [world.users["bay_spoc"].id]})
+    assert bay.status_code == 201, bay.text
+    assert (await client.patch(f"{RULES}/{bay.json()['id']}", headers=lead, json={"priority": 1})).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["spoc", "partner", "chair", "bay_lead"])
+async def test_only_a_lead_of_the_region_changes_a_rule(client, world, db, who):
+    rule = await _rule(client, world)
+    r = await client.patch(f"{RULES}/{rule['id']}", headers=await world.f.auth(world.users[who]),
+                           json={"priority": 1})
+    assert r.status_code == 403
+    await db.rollback()
+    assert (await db.get(RoutingRule, rule["id"])).priority == 100
+
+
+async def test_a_pool_changed_to_someone_not_away_routes_the_touches_waiting_unassigned(client, world, db, desk):
+    rule = await _rule(client, world, county="Los Angeles")
+    la = await world.f.employer("Golden State Logistics", county="Los Angeles")
+    waiting = await desk.touch(la, None)
+    r = await client.patch(f"{RULES}/{rule['id']}", headers=await world.f.auth(world.users["lead"]),
+                           json={"pool": [world.users["spoc2"].id]})
+    assert r.status_code == 200 and r.json()["routed_touches"] == [waiting.id], r.text
+    await db.rollback()
+    assert (await db.get(Touch, waiting.id)).spoc_id == world.users["spoc2"].id
+    assert await db.scalar(select(AuditEvent.note).where(AuditEvent.entity_id == waiting.id,
+                                                         AuditEvent.action == "touch.reassign")) == \
+        "routed from the unassigned queue by a changed routing rule"

@@ -213,8 +213,23 @@ async def test_the_same_routing_rule_and_a_first_policy_sent_at_once_are_each_wr
 
         assert len(list(await db.scalars(select(RoutingRule.id).where(RoutingRule.active.is_(True))))) == 1
         assert len(list(await db.scalars(select(RegionPolicy.id)))) == 1
+    # The rule changed by several leads' forms at once, each as it read it: one change is saved, the others
+    # are refused (409) instead of overwriting it.
+    created = next(r.json() for r in rules if r.status_code == 201)
+    rule_id = created["id"]
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=copies)) as client:
+        edits = await asyncio.gather(*(
+            client.patch(f"{servers[i % len(servers)]}/api/regions/LA-BASIN/routing-rules/{rule_id}",
+                         headers=headers, json={"priority": 10 + i, "seen": created["seen"]})
+            for i in range(copies)))
+    assert sorted(r.status_code for r in edits) == [200] + [409] * (copies - 1), [r.text for r in edits]
+    saved = next(r.json()["priority"] for r in edits if r.status_code == 200)
+    async with f.sessionmaker() as db:
+        from crm.audit.models import AuditEvent
+
+        assert await db.scalar(select(RoutingRule.priority).where(RoutingRule.id == rule_id)) == saved
+        assert len(list(await db.scalars(select(AuditEvent.id).where(AuditEvent.action == "routing_rule.update")))) == 1
     # The rule removed by several requests at once: one removes it (one audit entry), the others find it gone.
-    rule_id = next(r.json()["id"] for r in rules if r.status_code == 201)
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=copies)) as client:
         removals = await asyncio.gather(*(
             client.delete(f"{servers[i % len(servers)]}/api/regions/LA-BASIN/routing-rules/{rule_id}", headers=headers)

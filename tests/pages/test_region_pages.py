@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from crm.audit.models import AuditEvent
 from crm.directory.models import Region
-from crm.employers.models import RoutingRule
+from crm.employers.models import RoutingRule, routing_rule_pool
 from crm.touches.models import RegionPolicy
 from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, said_beside
@@ -246,3 +246,98 @@ async def test_region_form_errors_are_tied_to_their_fields(client, world, db):
     count = attrs_of(r.text, "input", name="establishment_count")
     assert count["aria-invalid"] == "true"
     assert count["aria-describedby"] == "establishment_count-hint establishment_count-error"
+
+
+async def _stored(db, rule_id: int) -> tuple[int, list[int], bool]:
+    """A rule's priority, pool (user ids) and whether it is active, as committed."""
+    await db.rollback()
+    priority, active = (await db.execute(select(RoutingRule.priority, RoutingRule.active)
+                                         .where(RoutingRule.id == rule_id))).one()
+    pool = await db.scalars(select(routing_rule_pool.c.user_id).where(routing_rule_pool.c.routing_rule_id == rule_id)
+                            .order_by(routing_rule_pool.c.user_id))
+    return priority, list(pool), active
+
+
+async def _add_rule(client, world, **fields) -> None:
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)},
+                          data={"pool": [str(world.users["spoc"].id)], **fields})
+    assert r.status_code == 200, r.text
+
+
+def _rule_form(html: str, rule_id: int) -> str:
+    """The rule's Edit disclosure, from its opening tag's attributes to its end."""
+    return html.split(f'id="rule-{rule_id}-edit"', 1)[1].split("</details>", 1)[0]
+
+
+def _ticked(form: str) -> set[str]:
+    """The user ids ticked in a rule form's pool."""
+    return {box.split('value="', 1)[1].split('"', 1)[0] for box in form.split('name="pool"')[1:]
+            if box.split(">", 1)[0].rstrip().find(" checked") >= 0}
+
+
+async def test_a_lead_changes_a_rules_pool_and_priority_in_its_row(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    await _add_rule(client, world, naics_prefix="33")
+    rule_id = (await db.scalars(select(RoutingRule.id))).one()
+    form = _rule_form((await client.get("/region")).text, rule_id)
+    assert _ticked(form) == {str(world.users["spoc"].id)} and f'value="{world.users["spoc2"].id}"' in form
+    seen = attrs_of(form, "input", name="seen")["value"]
+    r = await client.post(f"/region/LA-BASIN/rules/{rule_id}", headers={**HX, **csrf(client)}, data={
+        "pool": [str(world.users["spoc2"].id)], "priority": "20", "seen": seen})
+    assert r.status_code == 200 and f"Routing rule #{rule_id} saved" in r.text and "<html" not in r.text
+    row = r.text.split(f'id="rule-{rule_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Sam Ortiz" in row and "Maria Lopez" not in row.split("<details", 1)[0] and ">20<" in row
+    await db.rollback()
+    assert await _stored(db, rule_id) == (20, [world.users["spoc2"].id], True)
+    # The form read before that save is stale now: refused, and shown again as saved.
+    r = await client.post(f"/region/LA-BASIN/rules/{rule_id}", headers={**HX, **csrf(client)}, data={
+        "pool": [str(world.users["spoc"].id)], "priority": "1", "seen": seen})
+    assert r.status_code == 409 and "changed meanwhile by Lee Lead" in _rule_form(r.text, rule_id)
+    assert _ticked(_rule_form(r.text, rule_id)) == {str(world.users["spoc2"].id)}
+    await db.rollback()
+    assert (await _stored(db, rule_id))[0] == 20
+
+
+async def test_a_bad_rule_change_is_said_in_its_form_which_stays_open_and_changes_nothing(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    await _add_rule(client, world)
+    rule_id = (await db.scalars(select(RoutingRule.id))).one()
+    r = await client.post(f"/region/LA-BASIN/rules/{rule_id}", headers={**HX, **csrf(client)},
+                          data={"priority": "soon"})
+    assert r.status_code == 422
+    form = _rule_form(r.text, rule_id)
+    assert form.split(">", 1)[0].endswith(" open")  # the form stays open on its errors
+    assert said_beside(form, "priority", "must be a whole number") and "choose at least one SPOC" in form
+    assert set(tied_errors(r.text)) == {"priority", "pool"}
+    await db.rollback()
+    assert await _stored(db, rule_id) == (100, [world.users["spoc"].id], True)
+
+
+async def test_a_rule_removed_in_another_tab_is_said_instead_of_saved(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    await _add_rule(client, world)
+    rule_id = (await db.scalars(select(RoutingRule.id))).one()
+    await client.post(f"/region/LA-BASIN/rules/{rule_id}/remove", headers={**HX, **csrf(client)})
+    r = await client.post(f"/region/LA-BASIN/rules/{rule_id}", headers={**HX, **csrf(client)},
+                          data={"pool": [str(world.users["spoc2"].id)], "priority": "5"})
+    assert r.status_code == 200 and f"Routing rule #{rule_id} was removed meanwhile: nothing was saved" in r.text
+    await db.rollback()
+    assert await _stored(db, rule_id) == (100, [world.users["spoc"].id], False)
+
+
+@pytest.mark.parametrize("who", ["spoc", "partner", "chair", "bay_lead"])
+async def test_only_a_lead_of_the_region_posts_a_rule_change(client, world, db, who):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    await _add_rule(client, world)
+    rule_id = (await db.scalars(select(RoutingRule.id))).one()
+    await login(client, world.users[who].email)
+    await client.get("/")
+    r = await client.post(f"/region/LA-BASIN/rules/{rule_id}", headers={**HX, **csrf(client)},
+                          data={"pool": [str(world.users["spoc2"].id)], "priority": "5"})
+    assert r.status_code == 403
+    await db.rollback()
+    assert (await _stored(db, rule_id))[0] == 100
