@@ -171,6 +171,7 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
                  before=before, after={"employer_id": employer.id, "employer": employer.display_name,
                                        "region_id": req.region_id})
     await db.flush()
+    await db.refresh(req, ["employer"])  # loaded as None while it had none: the requester's e-mail names it
     outcome = await place(db, employer, [req], ReleaseDecision((req.id,), req.region_id, decision), now,
                           replace(CONFIRMED, actor=actor))
     if outcome == "held":

@@ -97,8 +97,11 @@ async def _attach(db: AsyncSession, touch: Touch, reqs: list[TouchRequest], empl
     await _notify(db, reqs, f"{how.told} touch #{touch.id} {with_whom}, planned for "
                             f"{human_date(touch.planned_on)}.", now)
     if spoc is not None and (how.actor is None or spoc.id != how.actor.id):
-        enqueue(db, spoc.email, f"Touch #{touch.id} with {employer.display_name}: {len(reqs)} {how.spoc_subject}",
-                f"{len(reqs)} {how.spoc_body} touch #{touch.id}, planned for {human_date(touch.planned_on)}.", now)
+        one = len(reqs) == 1  # "1 held request released", "2 held requests released"
+        subject, body = (text.replace("request(s)", "request" if one else "requests")
+                         for text in (how.spoc_subject, how.spoc_body))
+        enqueue(db, spoc.email, f"Touch #{touch.id} with {employer.display_name}: {len(reqs)} {subject}",
+                f"{len(reqs)} {body} touch #{touch.id}, planned for {human_date(touch.planned_on)}.", now)
 
 
 async def place(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], result: ReleaseDecision,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import HeaderParameter, JSONBody, Parameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
 from crm.auth.guards import requires_crm_user, requires_staff
@@ -23,7 +25,7 @@ from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 from crm.touches import queue, timeline, workflow
 from crm.touches.intake import recorded_answer, remember_answer, write_turn
-from crm.touches.models import Touch
+from crm.touches.models import HandOff, Touch
 from crm.touches.routing import TouchStatus
 from crm.touches.touch_schemas import (
     BundledRequestOut,
@@ -44,8 +46,20 @@ def now_utc() -> dt.datetime:
     return clock.now()
 
 
-def touch_out(t: Touch) -> TouchOut:
-    """Staff-only view of a touch (partners never get this shape)."""
+async def hand_offs_of(db: AsyncSession, touch_ids: list[int]) -> dict[int, list[int]]:
+    """touch id -> the ids of the hand-offs completing it made (``GET /api/hand-offs/{id}`` tells each one's
+    state), read for a page of touches in one statement."""
+    made: dict[int, list[int]] = {}
+    if touch_ids:
+        rows = await db.execute(select(HandOff.touch_id, HandOff.id).where(HandOff.touch_id.in_(touch_ids))
+                                .order_by(HandOff.id))
+        for touch_id, hand_off_id in rows:
+            made.setdefault(cast(int, touch_id), []).append(hand_off_id)  # touch_id IN (...): never NULL
+    return made
+
+
+def touch_out(t: Touch, hand_offs: list[int] | None = None) -> TouchOut:
+    """Staff-only view of a touch (partners never get this shape); ``hand_offs``: from ``hand_offs_of``."""
     return TouchOut(
         id=t.id, status=t.status, source=t.source, employer_id=t.employer_id, employer_name=t.employer.legal_name,
         region=t.region.code, spoc=PersonRef(t.spoc.id, t.spoc.name) if t.spoc else None, channel=t.channel,
@@ -56,8 +70,12 @@ def touch_out(t: Touch) -> TouchOut:
             id=r.id, status=r.status, purpose=r.purpose, priority=r.priority, requester_org=r.requester_org.name,
             requester=r.requester.name, summary=r.summary, window_start=r.window_start, window_end=r.window_end,
             outcome=r.outcome, outcome_note=r.outcome_note) for r in t.requests],
-        seen=workflow.schedule_seen(t),
+        hand_offs=hand_offs or [], seen=workflow.schedule_seen(t),
     )
+
+
+async def one_touch_out(db: AsyncSession, t: Touch) -> TouchOut:
+    return touch_out(t, (await hand_offs_of(db, [t.id])).get(t.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +109,7 @@ async def log_touch_once(db: Db, principal: Principal, data: LogTouchIn, now: dt
 
 async def _reloaded(db: Db, touch: Touch) -> TouchOut:
     await db.refresh(touch, ["requests", "contacts", "spoc"])
-    return touch_out(touch)
+    return await one_touch_out(db, touch)
 
 
 class TouchApi(Controller):
@@ -114,7 +132,8 @@ class TouchApi(Controller):
         rows, total = await queue.list_queue(
             db, principal, limit=limit, offset=offset, status=status, region=region, employer_id=employer_id,
             due_before=due_before, due_after=due_after, unassigned=unassigned)
-        return TouchPage(items=[touch_out(t) for t in rows], total=total, limit=limit, offset=offset)
+        made = await hand_offs_of(db, [t.id for t in rows])
+        return TouchPage(items=[touch_out(t, made.get(t.id)) for t in rows], total=total, limit=limit, offset=offset)
 
     @post("/", status_code=201)
     async def log_touch(
@@ -134,7 +153,7 @@ class TouchApi(Controller):
 
     @get("/{touch_id:int}")
     async def get_touch(self, db: Db, principal: Me, touch_id: PathId) -> TouchOut:
-        return touch_out(await queue.get_touch(db, principal, touch_id))
+        return await one_touch_out(db, await queue.get_touch(db, principal, touch_id))
 
     @post("/{touch_id:int}/schedule", status_code=200)
     async def schedule(self, db: Db, principal: Me, touch_id: PathId, data: JSONBody[ScheduleIn]) -> TouchOut:

@@ -133,8 +133,15 @@ async def test_a_touch_completed_unscheduled_names_whom_the_spoc_spoke_with_to_t
         "outcomes": [{"request_id": req.id, "outcome": "interested"}], "channel": "call", "contact_ids": [ana.id],
         "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "forklift certification for 10"}]})
     assert r.status_code == 200, r.text
+    made = r.json()["hand_offs"]
+    spoc = await world.f.auth(world.users["spoc"])
+    assert made == list(await db.scalars(select(HandOff.id).where(HandOff.touch_id == touch.id))) and len(made) == 1
+    assert (await client.get(f"/api/touches/{touch.id}", headers=spoc)).json()["hand_offs"] == made
+    listed_touches = (await client.get("/api/touches", params={"status": "completed"}, headers=spoc)).json()["items"]
+    assert [t["hand_offs"] for t in listed_touches if t["id"] == touch.id] == [made]
     partner = await world.f.auth(world.users["partner"])
     [listed] = (await client.get("/api/hand-offs", headers=partner)).json()["items"]
+    assert listed["id"] == made[0]
     assert listed["reach"] == [] and listed["introducer"] is None  # pending: reached through the SPOC
     r = await client.post(f"/api/hand-offs/{listed['id']}/accept", headers=partner, json={})
     assert r.status_code == 200, r.text

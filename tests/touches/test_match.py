@@ -49,7 +49,8 @@ async def test_spoc_confirms_a_candidate_and_the_request_opens_a_touch(client, w
     actions = set(await db.scalars(select(AuditEvent.action)))
     assert {"touch_request.match", "touch.create"} <= actions
     told = list(await db.scalars(select(OutboxMessage.body).where(OutboxMessage.to_email == "partner@example.org")))
-    assert any("The employer was confirmed; your request joined touch" in b for b in told)
+    said = next(b for b in told if "The employer was confirmed; your request joined touch" in b)
+    assert "Employer: Bell Hardware West\n" in said  # the employer just confirmed, not a blank
 
 
 @pytest.mark.parametrize(("asked", "lands_in"), [(None, "BAY-PENINSULA"), ("LA-BASIN", "LA-BASIN")])
