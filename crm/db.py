@@ -17,7 +17,7 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import Connection, Engine, event, make_url, select, text
+from sqlalchemy import Connection, Engine, Select, event, make_url, select, text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -293,9 +293,24 @@ async def lock_row(session: AsyncSession, model: type[M], row_id: int) -> M | No
     along by join are not locked (and PostgreSQL refuses to lock the nullable side of an outer join)."""
     await begin_write(session)
     table: Any = model  # every model of crm.db's Base has an integer ``id``
-    row: M | None = await session.scalar(select(table).where(table.id == row_id).with_for_update(of=table)
-                                         .execution_options(populate_existing=True))
-    return row
+    rows = await locked(session, select(table.id).where(table.id == row_id))
+    return rows[0] if rows else None
+
+
+async def locked(session: AsyncSession, ids: Select[Any]) -> list[Any]:
+    """The rows whose ids ``ids`` selects (one column: a model's ``id``), locked, then read whole. Two
+    statements, not ``SELECT model … FOR UPDATE``: that one's joined eager loads are read once, and when the
+    lock had to wait for a writer that changed a foreign key (a merge moving a hand-off to the surviving
+    employer), PostgreSQL re-checks the locked row against the *old* joined row, so the relationship came
+    back None (a 500 in the middle of a merge). Locked first, the row and its relationships are read after
+    the writer committed. Order as ``ids`` orders (lock in one order everywhere)."""
+    locked_ids = list(await session.scalars(ids.with_for_update()))
+    if not locked_ids:
+        return []
+    model = ids.column_descriptions[0]["entity"]
+    found = {row.id: row for row in await session.scalars(
+        select(model).where(model.id.in_(locked_ids)).execution_options(populate_existing=True))}
+    return [found[i] for i in locked_ids if i in found]
 
 
 async def lock_keys(session: AsyncSession, *keys: str) -> None:
@@ -309,6 +324,18 @@ async def lock_keys(session: AsyncSession, *keys: str) -> None:
         return
     for key in sorted(set(keys)):
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+async def share_keys(session: AsyncSession, *keys: str) -> None:
+    """Hold ``keys`` shared until the transaction ends: any number of holders at once, but none while
+    ``lock_keys`` holds one of them (which waits for every shared holder to finish). PostgreSQL only, as
+    ``lock_keys``; SQLite's write lock already serializes."""
+    if not session.in_transaction():
+        await begin_write(session)
+    if _engine(session).dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        await session.execute(text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:key, 0))"), {"key": key})
 
 
 async def let_waiting_writers_in(session: AsyncSession) -> float:

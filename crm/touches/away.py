@@ -14,7 +14,7 @@ from crm.audit import service as audit
 from crm.audit.models import AuditEvent
 from crm.auth.models import User
 from crm.auth.principal import Principal
-from crm.employers.models import SpocAssignment
+from crm.employers.models import Employer, SpocAssignment
 from crm.employers.service import lock_employer_of
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.routing import RequestStatus, TouchStatus
@@ -25,6 +25,12 @@ async def take_back(db: AsyncSession, actor: Principal, spoc: User, since: dt.da
     """Give ``spoc`` back the queued touches of their employers routed to the assignment's backup since
     ``since`` (when they were marked away); each backup and requester told. Returns how many came back."""
     a = SpocAssignment
+    # The SPOC's employers first, in id order (as a caseload transfer locks them): an intake that read the
+    # SPOC as away and routed a touch to the backup holds its employer until it commits, so the query below
+    # finds its touch; one that comes after waits, then reads the SPOC back (committed with this).
+    await db.execute(select(Employer.id).where(Employer.id.in_(
+        select(a.employer_id).where(a.spoc_id == spoc.id, a.ended_at.is_(None), a.backup_spoc_id.is_not(None))))
+        .order_by(Employer.id).with_for_update())
     found = (await db.execute(
         select(Touch.id, Touch.spoc_id).join(a, and_(
             a.employer_id == Touch.employer_id, a.region_id == Touch.region_id, a.ended_at.is_(None),

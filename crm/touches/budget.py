@@ -23,6 +23,13 @@ from crm.touches.routing import (
 )
 
 
+def region_key(region_id: int) -> str:
+    """The advisory lock of a region's pacing policy and routing rules: a lead's change holds it alone
+    (``crm.db.lock_keys``, crm.touches.policy), an intake shared before it locks its employer
+    (``crm.db.share_keys``), so no intake decides on settings that change under it."""
+    return f"region-settings:{region_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetView:
     """What pages and the API show about an employer's pacing budget."""

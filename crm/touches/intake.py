@@ -38,7 +38,7 @@ from sqlalchemy.orm import selectinload
 from crm.audit import service as audit
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
-from crm.db import begin_write, lock_keys
+from crm.db import begin_write, lock_keys, share_keys
 from crm.directory.models import Organization, Region
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerStatus
@@ -50,7 +50,7 @@ from crm.errors import Conflict, FieldError
 from crm.notify.service import insert_messages, message_row
 from crm.templating import words
 from crm.touches.assign import RoutedSpoc, route
-from crm.touches.budget import load_policy
+from crm.touches.budget import load_policy, region_key
 from crm.touches.models import _OPEN_REQUESTS_SQL, IdempotencyRecord, Touch, TouchRequest
 from crm.touches.request_schemas import EmployerQueryIn, SpocRef, TouchRequestIn, TouchRequestOut
 from crm.touches.requests import (
@@ -472,11 +472,17 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
         raise FieldError("requester", "your account belongs to no organization, so it cannot request touches")
     org_id = actor.organization_id
     region_hint: tuple[int, str] | None = None
+    shared: int | None = None  # the region whose settings this intake holds (shared) before its employer
     if data.region:
         region_hint = (await region_id_for(db, data.region), data.region.strip().upper())
+        shared = region_hint[0]
+        await share_keys(db, region_key(shared))
     query = data.employer
     employer: EmployerRef | None
     if data.employer_id is not None:
+        if shared is None:  # the employer's region: read it first, the region comes before the employer's lock
+            shared = (await _region(db, actor, await employer_ref(db, data.employer_id), None))[0]
+            await share_keys(db, region_key(shared))
         # Read under its row lock (PostgreSQL): every decision for this employer waits for ours.
         employer, needs_match, candidate_ids = await employer_ref(db, data.employer_id, for_update=True), False, []
     else:
@@ -495,6 +501,16 @@ async def _submit(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, t
     # A new employer's California ZIP places it (and, with no region given, the request): read once.
     at_zip = await zip_place(db, data.employer.zip) if employer is None and data.employer is not None else None
     region_id, region_code = region_hint if region_hint is not None else await _region(db, actor, employer, at_zip)
+    if shared is None and not needs_match:
+        # Known only now (a typed employer's region, or the organization's one region); no employer is locked
+        # yet on this path, so the order stays region, then employer.
+        shared = region_id
+        await share_keys(db, region_key(shared))
+    elif shared != region_id and not needs_match:
+        # Named by id, the employer was merged meanwhile into a record of another region: taking that
+        # region now, after the employer's lock, could deadlock with a lead changing its settings.
+        raise Conflict(f"Employer #{data.employer_id} was merged just now into a record of another region: "
+                       "send the request again")
     override = (data.override_reason or "").strip() or None
     if override is not None and not actor.can_in_region(region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this region may override the pacing budget")

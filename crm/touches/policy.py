@@ -20,7 +20,7 @@ from crm.audit import service as audit
 from crm.auth.guards import requires_crm_user, requires_staff
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
-from crm.db import begin_write
+from crm.db import begin_write, lock_keys
 from crm.deps import Db, Me, PathId
 from crm.directory.models import County, Region
 from crm.directory.service import region_by_code
@@ -28,6 +28,7 @@ from crm.employers.models import Employer, RoutingRule
 from crm.employers.naics import naics_prefix_problem
 from crm.errors import Conflict, FieldError
 from crm.touches.assign import eligible_spoc, route
+from crm.touches.budget import region_key
 from crm.touches.models import OPEN_TOUCH_VALUES, RegionPolicy, Touch
 from crm.touches.pacing import PacingPolicy, RoutingError, most_touches_per_period
 from crm.touches.release import recheck_held
@@ -70,6 +71,11 @@ async def _lock_region(db: AsyncSession, region: Region) -> None:
     would otherwise both be inserted (or fail with "database is locked" on SQLite)."""
     await begin_write(db)
     await db.execute(select(Region.id).where(Region.id == region.id).with_for_update(key_share=True))
+    # And every intake of the region waits, or finishes first (it holds ``region_key`` shared before it
+    # locks its employer: crm.touches.intake): one that read the old policy or rules while this changes
+    # them would hold a request the new policy allows, or leave a touch unassigned a new rule routes,
+    # after this change's recheck (of held requests, of the unassigned queue) had looked.
+    await lock_keys(db, region_key(region.id))
 
 
 POLICY_FIELDS = ("max_touches", "period_days", "min_gap_days")
@@ -219,6 +225,10 @@ async def route_waiting_touches(db: AsyncSession, actor: Principal, region: Regi
     goes to the SPOC routing picks -- which becomes its employer's SPOC, sticky (SPEC §3.5) -- audited,
     and each SPOC is told once. Runs in the rule's transaction, under the region's lock."""
     now = clock.now()
+    # Their employers first, in id order, as other writers of their touches lock them (a SPOC assigning one).
+    unassigned = (Touch.region_id == region.id) & Touch.spoc_id.is_(None) & Touch.status.in_(OPEN_TOUCH_VALUES)
+    await db.execute(select(Employer.id).where(Employer.id.in_(select(Touch.employer_id).where(unassigned)))
+                     .order_by(Employer.id).with_for_update())
     waiting = (await db.execute(
         select(Touch.id, Touch.employer_id, Employer.county_id, Employer.naics_code, Employer.legal_name)
         .join(Employer, Employer.id == Touch.employer_id)

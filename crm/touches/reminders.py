@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
+from crm.db import locked
 from crm.templating import days
 from crm.touches.models import HandOff
 from crm.touches.requests import human_date
@@ -22,9 +23,10 @@ BATCH = 500  # a day's reminders at most per run; the rest the next day
 
 async def remind_waiting_hand_offs(db: AsyncSession, now: dt.datetime) -> str:
     due = now - dt.timedelta(days=REMIND_AFTER_DAYS)
-    waiting = list(await db.scalars(
-        select(HandOff).where(HandOff.status == "pending", HandOff.reminded_at.is_(None), HandOff.created_at <= due)
-        .order_by(HandOff.id).limit(BATCH).with_for_update(of=HandOff)))
+    # Locked, then read (crm.db.locked): a merge moving one of them meanwhile left its employer None.
+    waiting: list[HandOff] = await locked(db, select(HandOff.id).where(
+        HandOff.status == "pending", HandOff.reminded_at.is_(None), HandOff.created_at <= due)
+        .order_by(HandOff.id).limit(BATCH))
     for h in waiting:
         made_on = clock.local_date(h.created_at)
         waited = (clock.local_date(now) - made_on).days

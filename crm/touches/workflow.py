@@ -21,7 +21,7 @@ from crm import clock
 from crm.audit import service as audit
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
-from crm.db import begin_write
+from crm.db import begin_write, lock_row
 from crm.directory.models import Organization
 from crm.directory.service import region_id_for
 from crm.employers.models import Employer, EmployerContact, EmployerStatus, SpocAssignment
@@ -623,8 +623,9 @@ async def respond_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int,
                            now: dt.datetime) -> HandOff:
     """The receiving organization's partner accepts or declines a pending hand-off."""
     await begin_write(db)
-    hand_off = await db.scalar(select(HandOff).where(HandOff.id == hand_off_id).with_for_update(of=HandOff)
-                               .execution_options(populate_existing=True))
+    # Its employer first, as a merge locks it before moving the hand-off (crm.employers.service.lock_employer_of).
+    await lock_employer_of(db, lambda: db.scalar(select(HandOff.employer_id).where(HandOff.id == hand_off_id)))
+    hand_off = await lock_row(db, HandOff, hand_off_id)
     if hand_off is None:
         raise NotFoundException(f"Hand-off #{hand_off_id} not found")
     receiving = actor.has(Role.partner) and actor.organization_id == hand_off.to_org_id
@@ -658,8 +659,7 @@ async def _declined_for_update(db: AsyncSession, actor: Principal, hand_off_id: 
     # naming the employer, which waited for a merge holding the employer while the merge waited for this
     # hand-off, a deadlock.
     await lock_employer_of(db, lambda: db.scalar(select(HandOff.employer_id).where(HandOff.id == hand_off_id)))
-    h = await db.scalar(select(HandOff).where(HandOff.id == hand_off_id).with_for_update(of=HandOff)
-                        .execution_options(populate_existing=True))
+    h = await lock_row(db, HandOff, hand_off_id)
     if h is None:
         raise NotFoundException(f"Hand-off #{hand_off_id} not found")
     touch = await db.get(Touch, h.touch_id) if h.touch_id is not None else None

@@ -1,0 +1,175 @@
+"""A write that decides on something another transaction is changing, made to lose the race on purpose
+(PostgreSQL; SQLite's one write lock serializes them whole): the first transaction is held at the worst
+moment (after it read, before it commits) while the other runs.
+
+- An intake that read the region's old pacing policy or routing rules, while a lead changes them: the
+  change's recheck (of held requests, of the unassigned queue) must see what the intake decided.
+- An intake that read the SPOC as away and routed to the backup, while the SPOC comes back.
+- A hand-off answered, or reminded of, while a merge moves it to the surviving employer (it was a 500).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crm import clock
+from crm.auth import service as auth_service
+from crm.directory.models import Region
+from crm.employers import merge as merging
+from crm.notify.models import OutboxMessage
+from crm.touches import intake, policy, reminders, workflow
+from crm.touches.models import HandOff, Touch, TouchRequest
+from crm.touches.request_schemas import TouchRequestIn
+from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
+from tests.employers.test_merge import as_principal
+from tests.touches.conftest import SpocDesk
+
+
+@pytest.fixture
+async def board(staffed, concurrency_db):
+    if concurrency_db[0].startswith("sqlite"):
+        pytest.skip("SQLite writers never overlap: its database lock serializes them whole")
+    f = staffed.factory
+    org = await f.organization("Race Board", "workforce_board", ["LA-BASIN"])
+    lead = await f.user("racelead@example.org", "Lee Lead", [("lead", "LA-BASIN")], org=org)
+    backup = await f.user("backup@example.org", "Sam Ortiz", [("spoc", "LA-BASIN")], org=org)
+    partner = await f.user("partner@example.org", "Pat Partner", [("partner", None)],
+                           org=await f.organization("Race Partner", "cbo", ["LA-BASIN"]))
+    return lead, backup, partner
+
+
+def _ask(employer_id: int, start: int = 1, end: int = 40) -> TouchRequestIn:
+    today = clock.today()
+    return TouchRequestIn(purpose="hiring", employer_id=employer_id, region="LA-BASIN", summary="welders",
+                          window_start=today + dt.timedelta(days=start), window_end=today + dt.timedelta(days=end))
+
+
+async def _intake_held_at(f: Any, patch: pytest.MonkeyPatch, name: str, actor: Any, data: TouchRequestIn,
+                          other: Callable[[Any], Awaitable[Any]]) -> None:
+    """Run an intake whose ``intake.<name>`` pauses once it has read, and ``other`` (in its own
+    transaction) meanwhile; both commit."""
+    read = asyncio.Event()
+    original = getattr(intake, name)
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        answer = await original(*args, **kwargs)
+        read.set()
+        await asyncio.sleep(1.5)  # the other transaction runs now, or waits for this one
+        return answer
+
+    patch.setattr(intake, name, paused)
+
+    async def submit() -> None:
+        async with f.sessionmaker() as db:
+            await intake.submit_request(db, as_principal(actor), data, today=clock.today(), now=clock.now())
+            await db.commit()
+
+    async def meanwhile() -> None:
+        await read.wait()
+        async with f.sessionmaker() as db:
+            await other(db)
+            await db.commit()
+
+    await asyncio.gather(submit(), meanwhile())
+
+
+async def test_a_policy_loosened_while_an_intake_holds_under_the_old_one_releases_that_request(staffed, board):
+    f, (lead, _, partner) = staffed.factory, board
+    desk = SpocDesk(f.sessionmaker)
+    await desk.touch(staffed.employer, staffed.spoc, status="completed", planned_in=-1)
+    async with f.sessionmaker() as db:
+        region = await db.scalar(select(Region).where(Region.code == "LA-BASIN"))
+        await policy.set_policy(db, as_principal(lead), region, PolicyIn(max_touches=1, period_days=60,
+                                                                         min_gap_days=7))
+        await db.commit()
+
+    async def loosen(db: Any) -> None:
+        await policy.set_policy(db, as_principal(lead), await db.get(Region, region.id),
+                                PolicyIn(max_touches=4, period_days=30, min_gap_days=1))
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _intake_held_at(f, patch, "load_policy", partner, _ask(staffed.employer.id, end=20), loosen)
+    async with f.sessionmaker() as db:
+        statuses = list(await db.scalars(select(TouchRequest.status).where(
+            TouchRequest.employer_id == staffed.employer.id)))
+    assert statuses == ["queued"]  # decided under the old policy (held), then released by the loosening
+
+
+async def test_a_rule_added_while_an_intake_routes_to_no_one_routes_that_touch(staffed, board):
+    f, (lead, backup, partner) = staffed.factory, board
+    lonely = await f.employer("Harbor Biologics")  # no SPOC: the region's rules decide
+    async with f.sessionmaker() as db:
+        region = await db.scalar(select(Region).where(Region.code == "LA-BASIN"))
+
+    async def add_rule(db: Any) -> None:
+        at = await db.get(Region, region.id)
+        await policy.add_rule(db, as_principal(lead), at, RoutingRuleIn(pool=[backup.id]))
+        await policy.route_waiting_touches(db, as_principal(lead), at)
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _intake_held_at(f, patch, "route", partner, _ask(lonely.id), add_rule)
+    async with f.sessionmaker() as db:
+        spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == lonely.id)))
+    assert spocs == [backup.id]
+
+
+async def test_a_spoc_back_from_away_takes_back_a_touch_an_intake_was_routing_to_the_backup(staffed, board):
+    f, (_, backup, partner) = staffed.factory, board
+    torres = await f.employer("Torres Equipment Repair")
+    await f.assign(torres, staffed.spoc, backup_spoc_id=backup.id)  # the SPOC's, with a backup
+    async with f.sessionmaker() as db:
+        await auth_service.set_away(db, as_principal(staffed.spoc), staffed.spoc.id, True)
+        await db.commit()
+
+    async def back(db: Any) -> None:
+        await auth_service.set_away(db, as_principal(staffed.spoc), staffed.spoc.id, False)
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _intake_held_at(f, patch, "route", partner, _ask(torres.id), back)
+    async with f.sessionmaker() as db:
+        spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == torres.id,
+                                                                  Touch.status == "queued")))
+    assert spocs == [staffed.spoc.id]  # routed to the backup while away, taken back with the others
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline", "remind"])
+async def test_a_hand_off_answered_or_reminded_while_a_merge_moves_it_names_the_survivor(staffed, board, answer):
+    """The merge has moved the hand-off (and holds it) when the answer or the reminder run reads it: locked
+    with its employer joined in one statement, PostgreSQL re-checked it against the old employer row and the
+    employer came back None -- a 500, and the day's reminders lost."""
+    f, (lead, _, partner) = staffed.factory, board
+    desk = SpocDesk(f.sessionmaker)
+    loser = await f.employer("Acme Widgets Old Record", website="https://acme-widgets-old.com")
+    survivor = await f.employer("Acme Widgets")
+    done = await desk.touch(loser, staffed.spoc, status="completed", planned_in=-10)
+    made = clock.now() - dt.timedelta(days=9)  # unanswered for over a week: due a reminder
+    hand_off = await desk.hand_off(done, staffed.spoc, partner.organization_id, created_at=made)
+    runs = {
+        "accept": lambda db: workflow.respond_hand_off(db, as_principal(partner), hand_off.id, True, "", clock.now()),
+        "decline": lambda db: workflow.respond_hand_off(db, as_principal(partner), hand_off.id, False, "full",
+                                                        clock.now()),
+        "remind": lambda db: reminders.remind_waiting_hand_offs(db, clock.now())}
+    async with f.sessionmaker() as merging_db, f.sessionmaker() as answering:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(merging, "begin_write", lambda _: asyncio.sleep(0))
+            await merging.merge_employers(merging_db, as_principal(lead), loser.id, survivor.id)
+        task = asyncio.ensure_future(runs[answer](answering))
+        await asyncio.sleep(1)  # it waits for the merge's locks
+        assert not task.done()
+        await merging_db.commit()
+        await task
+        await answering.commit()
+    async with f.sessionmaker() as db:
+        moved = await db.get(HandOff, hand_off.id)
+        mail = list(await db.scalars(select(OutboxMessage.subject).order_by(OutboxMessage.id)))
+    assert moved.employer_id == survivor.id
+    if answer == "remind":
+        assert moved.reminded_at is not None and any("(Acme Widgets)" in s for s in mail), mail
+    else:
+        assert moved.status == ("accepted" if answer == "accept" else "declined")
