@@ -172,7 +172,7 @@ class EmployerPages(Controller):
         return render(request, "employers/list.html", partial="employers/_results.html",
                       employers=rows, total=total, page=page, pages=max(1, -(-total // PAGE)), spocs=spocs,
                       q=q or "", region=region or "", status=status or "", regions=regions,
-                      spoc="none" if no_spoc else "")
+                      spoc="none" if no_spoc else "", q_fein=service.fein_typed(q))
 
     @get("/new", guards=[requires_staff])
     async def new_form(self, request: Request[Any, Any, Any], db: Db) -> Template:

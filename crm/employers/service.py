@@ -155,6 +155,19 @@ def only_legal_form(name: str | None) -> str | None:
     return None
 
 
+_FEIN_SHAPED = re.compile(r"\s*[0-9]{2}-?[0-9]{7}\s*")
+
+
+def fein_typed(text: str | None) -> str | None:
+    """The FEIN a search or a name field holds on its own ("95-4812736", "954812736"), as stored; else None."""
+    if not text or not _FEIN_SHAPED.fullmatch(text):
+        return None
+    try:
+        return normalize_fein(text.strip())
+    except ValueError:
+        return None
+
+
 def typed_problems(*, website: str | None, fein: str | None, zip: str | None,
                    name: str | None = None) -> list[tuple[str, str]]:
     """What is wrong with an employer's name, website, FEIN and ZIP as someone typed them, each as
@@ -162,6 +175,9 @@ def typed_problems(*, website: str | None, fein: str | None, zip: str | None,
     wrong: list[tuple[str, str]] = []
     if why := only_legal_form(name):
         wrong.append(("name", why))
+    elif name and _FEIN_SHAPED.fullmatch(name):
+        # A new employer named "95-4812736" helps no one: it is the FEIN, typed in the name's place.
+        wrong.append(("name", "is a FEIN: type it in the FEIN field, and the employer's name here"))
     for name, check, value in (("website", _website, website), ("fein", normalize_fein, _clean(fein)),
                                ("zip", _zip, zip)):
         try:
@@ -463,6 +479,8 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
         domain = normalize_domain(raw) if "." in raw else None
         if domain:
             conds.append(Employer.domain == domain)
+        if fein := fein_typed(raw):  # the FEIN a profile shows, with or without its dash
+            conds.append(Employer.fein == fein)
         # Only a number that can be an id is one ("²" or 20 digits are searched as text).
         if (employer_id := parse_id(raw.removeprefix("#"))) is not None:  # "#42" as the pages write it
             conds.append(Employer.id == employer_id)

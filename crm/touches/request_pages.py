@@ -222,9 +222,11 @@ class RequestPages(Controller):
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                        employer_id: QueryId = None,
-                       employer_name: Annotated[str | None, Parameter(max_length=200)] = None) -> Template:
+                       employer_name: Annotated[str | None, Parameter(max_length=200)] = None,
+                       employer_fein: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
         """``employer_name``: a name the directory found no employer for, typed in for the partner (the
-        typeahead then says whether intake would match it or create it)."""
+        typeahead then says whether intake would match it or create it); ``employer_fein``: a FEIN it found
+        none for, in the FEIN field (the partner types the name)."""
         today = clock.today()
         # Region blank: the request goes to the employer's own region (intake's default).
         values = {"region": "", "window_start": today.isoformat(),
@@ -234,6 +236,8 @@ class RequestPages(Controller):
             values["employer_name"] = employer.legal_name
         elif employer_name and employer_name.strip():
             values["employer_name"] = " ".join(employer_name.split())
+        if employer_id is None and employer_fein and employer_fein.strip():
+            values["employer_fein"] = employer_fein.strip()
         return await self._form(request, db, principal, values, {})
 
     async def _form(self, request: Request[Any, Any, Any], db: Db, principal: Me, values: dict[str, str],

@@ -540,3 +540,28 @@ async def test_a_partner_finding_no_employer_in_the_directory_is_offered_a_reque
     assert 'href="/requests/new?employer_name=Zyqwert%20Fabrication">Request contact with' in page
     form = (await client.get("/requests/new", params={"employer_name": "  Zyqwert   Fabrication "})).text
     assert 'value="Zyqwert Fabrication"' in form
+
+
+@pytest.mark.parametrize("typed", ["95-4812736", "954812736", " 95-4812736 "])
+async def test_a_partner_finds_an_employer_by_the_fein_its_profile_shows(client, world, typed):
+    acme = await world.f.employer("ACME Corporation", fein="95-4812736")
+    await world.f.employer("Other Works", fein="12-3456789")
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/employers", params={"q": typed})).text
+    assert f'href="/employers/{acme.id}"' in page and "Other Works" not in page
+
+
+async def test_a_fein_the_directory_does_not_know_goes_to_the_fein_field_not_the_name(client, world, db):
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/employers", params={"q": "95-4812736"})).text
+    assert 'href="/requests/new?employer_fein=95-4812736">Request contact with it anyway' in page
+    assert "employer_name=95" not in page
+    form = (await client.get("/requests/new", params={"employer_fein": "95-4812736"})).text
+    assert attrs_of(form, "input", name="employer_fein")["value"] == "95-4812736"
+    assert attrs_of(form, "input", name="employer_name").get("value", "") == ""
+    # Typed as the name anyway, it is refused at the name: no employer named by its FEIN is created.
+    r = await client.post("/api/touch-requests", headers=await world.f.auth(world.users["partner"]), json={
+        "employer": {"name": "95-4812736"}, "region": "LA-BASIN", "purpose": "hiring",
+        "window_start": today().isoformat(), "window_end": (today() + dt.timedelta(days=30)).isoformat()})
+    assert r.status_code == 422 and "employer.name" in r.text and "is a FEIN" in r.text
+    assert await db.scalar(select(func.count(Employer.id))) == 0
