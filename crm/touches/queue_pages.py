@@ -544,13 +544,19 @@ class QueuePages(Controller):
                 raise FieldError(*wrong[0], *wrong[1:])
             data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,
                            channel=form.get("channel") or None, contact_ids=contact_ids)
-            await workflow.complete(db, principal, touch_id, data, clock.now(), form=True)
+            planned = await db.scalar(select(Touch.planned_on).where(Touch.id == touch_id))
+            touch = await workflow.complete(db, principal, touch_id, data, clock.now(), form=True)
         except HTTPException as exc:
             errors = await refused(db, exc)
             if "outcomes" in errors:
                 errors = await _outcomes_at_their_requests(db, touch_id, set(asked.values()), errors)
             return await self._refused(request, db, principal, touch_id, exc, "complete", form, errors)
-        return await self._done(request, db, principal, touch_id, f"Touch #{touch_id} completed{told}")
+        said = f"Touch #{touch_id} completed{told}"
+        # Reached before its day, the contact counts today (a fact, recorded): say what it now crowds, as
+        # logging a contact does -- another appointment of the employer too close to it, or a spent budget.
+        if planned is not None and touch.planned_on < planned and (crowded := await _crowded_by(db, touch)):
+            said += f". {crowded}"
+        return await self._done(request, db, principal, touch_id, said)
 
     @post("/touches/{touch_id:int}/cancel")
     async def cancel(self, request: Request[Any, Any, Any], db: Db, principal: Me,

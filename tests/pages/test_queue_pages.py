@@ -662,6 +662,28 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
     assert (await db.scalars(select(HandOff.to_org_id))).one() == world.orgs["college"].id
 
 
+async def test_a_touch_completed_before_its_day_says_which_appointment_it_now_crowds(client, world, desk, db):
+    """Reached early, the contact counts today: the employer's visit four days on is now closer than its
+    pacing allows (the default policy: 7 days apart), and the SPOC completing it is told which."""
+    acme = await world.f.employer("ACME Corporation")
+    early = await desk.touch(acme, world.users["spoc"], planned_in=60, window=(0, 90))
+    visit = await desk.touch(acme, world.users["spoc"], planned_in=4, status="scheduled", channel="visit",
+                             scheduled_at=clock.now() + dt.timedelta(days=4))
+    on_time = await desk.touch(await world.f.employer("Calm Waters Co"), world.users["spoc"], planned_in=0)
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{early.id}/complete", headers={**HX, **csrf(client)},
+                          data={"channel": "call"})
+    assert r.status_code == 200, r.text
+    said = r.text.split('id="queue-status" hx-swap-oob="innerHTML"', 1)[1].split("</div>", 1)[0]
+    assert f"Touch #{early.id} completed. Touch #{visit.id} ({_day(4)[:-5]}) now falls within 7 days" in said
+    assert (await _fresh(db, Touch, early.id)).planned_on == today()  # recorded as it happened
+    r = await client.post(f"/queue/touches/{on_time.id}/complete", headers={**HX, **csrf(client)},
+                          data={"channel": "call"})
+    said = r.text.split('id="queue-status" hx-swap-oob="innerHTML"', 1)[1].split("</div>", 1)[0]
+    assert f"Touch #{on_time.id} completed" in said and "pacing" not in said  # on its day: nothing to say
+
+
 async def test_the_complete_form_ticks_whom_the_schedule_noted_and_records_whom_the_spoc_spoke_with(
         client, world, desk, db):
     e = await world.f.employer("Golden State Logistics")
