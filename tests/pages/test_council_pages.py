@@ -315,12 +315,16 @@ async def test_chair_sees_only_their_council_read_only(client, world):
     staff = await world.f.auth(world.users["partner"])
     other = (await client.post("/api/councils", headers=staff, json={
         "name": "Nursing Advisory", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN"})).json()
+    ahead = (await client.post(f"/api/councils/{a['council']['id']}/meetings", headers=staff, json={
+        "held_on": (today() + dt.timedelta(days=5)).isoformat()})).json()
     await login(client, world.users["chair"].email)
     home = await client.get("/chair")
     assert home.status_code == 200 and "Welding Advisory" in home.text and "Nursing Advisory" not in home.text
     page = await client.get(f"/chair/councils/{a['council']['id']}")
     assert page.status_code == 200 and "Dana Whitfield" in page.text and "Industry-chaired" in page.text
     assert "<form" not in page.text.split('<main id="main"')[1]  # read-only: no forms besides sign-out in the header
+    meeting = page.text.split(f'id="meeting-{ahead["id"]}"', 1)[1].split("</article>", 1)[0]
+    assert "scheduled" in meeting and "Attendance is ticked" not in meeting  # staff's instruction, not the chair's
     assert (await client.get(f"/chair/councils/{other['id']}")).status_code == 403
     csv_r = await client.get(f"/chair/councils/{a['council']['id']}/roster.csv")
     assert csv_r.status_code == 200 and b"Dana Whitfield" in csv_r.content
