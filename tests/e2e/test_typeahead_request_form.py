@@ -145,3 +145,22 @@ async def test_a_form_opened_with_a_name_typed_in_matches_it_at_once(page, live_
     await expect(page.locator("#employer-match-results")).to_contain_text("Sent as typed, this request goes to",
                                                                           timeout=15_000)
     await expect(page.locator("#employer-panel")).to_contain_text("What you typed is ACME Corporation")
+
+
+async def test_enter_in_the_name_with_suggestions_showing_goes_to_them_instead_of_sending(page, live_server,
+                                                                                        live_factory):
+    """Enter sent the request with the name as typed, before the partner picked the employer the list
+    offered; with suggestions showing it now moves to the first of them (Enter again chooses it)."""
+    await _partner_and_acme(live_factory)
+    await sign_in(page, live_server, "partner@example.org", PASSWORD)
+    await page.goto(live_server + "/requests/new")
+    await page.locator("select[name=purpose]").select_option("hiring")
+    name = page.locator("input[name=employer_name]")
+    await name.press_sequentially("acme corp", delay=40)
+    first = page.locator("#employer-match-results [data-employer-choice]").first
+    await expect(first).to_contain_text("ACME Corporation", timeout=15_000)
+    await name.press("Enter")
+    await expect(first).to_be_focused()
+    assert page.url.endswith("/requests/new")  # nothing sent
+    await page.keyboard.press("Enter")
+    await expect(page.locator("[data-match-chosen]")).to_contain_text("Chosen: ACME Corporation")
