@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import IntegrityError
@@ -151,6 +151,33 @@ def _back_after_login(request: Request[Any, Any, Any]) -> str:
     return (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
 
 
+# Litestar's CSRFMiddleware refuses a write whose token does not match the csrftoken cookie with this detail.
+CSRF_FAILED = "CSRF token verification failed"
+SIGNED_OUT = "You have been signed out"
+
+
+def _signed_out(request: Request[Any, Any, Any], exc: HTTPException) -> bool:
+    """A CSRF refusal of a write from nobody signed in: the session ended (expired, or its cookies were
+    cleared) and the csrftoken cookie went with it, so the page's token matches nothing. The person needs
+    to sign in again, not to hear about CSRF; a signed-in user's CSRF failure stays what it is."""
+    return (type(exc) is PermissionDeniedException and exc.detail == CSRF_FAILED
+            and request.scope.get("user") is None and not _is_api(request))
+
+
+def _signed_out_response(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    """"You have been signed out — sign in again", linking to sign-in and back to the page the user was on;
+    an htmx action's page (a note typed in it) stays as it was, as for any refused htmx request."""
+    target = _back_after_login(request)
+    # The sign-in form itself, posted after its cookie was gone: back to that form (which keeps its next).
+    login_url = target if urlsplit(target).path == "/login" else f"/login?next={quote(target)}"
+    context = {"message": SIGNED_OUT, "fields": [], "login_url": login_url}
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true":
+        return Template(template_name="_error_inline.html", context=context, status_code=status,
+                        headers={"HX-Retarget": "#htmx-error", "HX-Reswap": "innerHTML"})  # type: ignore[return-value]
+    return Template(template_name="error.html", context={**context, "status": status, "principal": None},
+                    status_code=status)  # type: ignore[return-value]
+
+
 def _response(request: Request[Any, Any, Any], status: int, message: str,
               fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> Response[Any]:
     if _is_api(request):
@@ -187,6 +214,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         status = 422 if fields and "JSON" not in str(exc.detail) else 400
         message = exc.detail if not fields else "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return _response(request, status if status != 400 else exc.status_code, message, fields)
+    if _signed_out(request, exc):
+        return _signed_out_response(request, exc.status_code)
     return _response(request, exc.status_code, exc.detail, None, exc.headers)
 
 

@@ -44,6 +44,36 @@ async def test_an_expired_session_sends_an_htmx_action_back_to_the_page_it_came_
         assert r.status_code == 204 and r.headers["HX-Redirect"] == "/login?next=/", header
 
 
+async def test_a_session_whose_cookies_are_gone_says_to_sign_in_again_not_csrf(client, world):
+    # Both cookies gone (expired, cleared): the page's CSRF token matches no cookie. Nobody is signed in, so
+    # the refusal says to sign in again, back to the page the user was on -- the htmx action and a plain form.
+    await login(client, world.users["partner"].email)
+    await client.get("/requests")
+    token = client.cookies.get("csrftoken")
+    client.cookies.clear()
+    htmx = await client.post("/hand-offs/1/accept", data={"note": "we can help"}, follow_redirects=False, headers={
+        "HX-Request": "true", "HX-Current-URL": "http://testserver.local/requests?page=2", "x-csrftoken": token})
+    assert htmx.headers["HX-Retarget"] == "#htmx-error" and "CSRF" not in htmx.text
+    assert ('You have been signed out — <a href="/login?next=/requests%3Fpage%3D2">sign in again</a>.'
+            in htmx.text), htmx.text
+    plain = await client.post("/hand-offs/1/accept", data={"note": "x", "_csrf_token": token},
+                              follow_redirects=False, headers={"Referer": "http://testserver.local/requests"})
+    assert "<h1>Signed out</h1>" in plain.text and "CSRF" not in plain.text
+    assert 'You have been signed out — <a href="/login?next=/requests">sign in again</a>.' in plain.text
+    # The sign-in form posted after its cookie went: back to that form, its next kept.
+    again = await client.post("/login", data={"email": "x@example.org", "password": "y", "_csrf_token": token},
+                              headers={"Referer": "http://testserver.local/login?next=/requests"})
+    assert '<a href="/login?next=/requests">sign in again</a>' in again.text
+
+
+async def test_a_signed_in_users_csrf_failure_keeps_its_message(client, world):
+    await login(client, world.users["partner"].email)
+    r = await client.post("/hand-offs/1/accept", data={"note": "x"}, headers={"HX-Request": "true"})
+    assert r.status_code == 403 and "CSRF token verification failed" in r.text and "signed out" not in r.text
+    plain = await client.post("/logout", follow_redirects=False)
+    assert "CSRF token verification failed" in plain.text and "Signed out" not in plain.text
+
+
 async def test_pages_link_an_icon_that_is_served(client):
     page = await client.get("/login")
     assert '<link rel="icon" href="/static/favicon.svg"' in page.text
