@@ -134,7 +134,16 @@ def serve(host: str, port: int, workers: int, http_impl: str, loop: str, demo: b
         # the client's delayed ACK (~40 ms each). uvloop sets it on every connection.
         click.echo("warning: --workers > 1 with the asyncio loop leaves Nagle's algorithm on "
                    "(responses stall ~40 ms); install uvicorn[standard] or use --loop uvloop", err=True)
-    base = settings.base_url if os.environ.get("CRM_BASE_URL") else f"http://{host}:{port}"
+    if os.environ.get("CRM_BASE_URL"):
+        base = settings.base_url
+    else:
+        base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        # Every worker reads its settings from the environment (create_app_from_env): the links in the
+        # e-mails it sends then lead to where this server answers, not to the default's port 8000.
+        os.environ["CRM_BASE_URL"] = base
+        if host in ("0.0.0.0", "::"):
+            click.echo(f"warning: e-mail links will point at {base}; set CRM_BASE_URL to the address "
+                       "people reach OneDoor at", err=True)
     click.echo(f"OneDoor is starting at {base}  (database: {_safe_url(settings.database_url)})")
     uvicorn.run("crm.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower(), proxy_headers=True, http=http_impl, loop=loop)

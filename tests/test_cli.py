@@ -13,6 +13,7 @@ from crm import migrate
 from crm.cli import main
 from crm.db import make_engine
 from crm.migrate import head_revisions
+from crm.notify.service import footer
 from crm.settings import DEFAULT_SECRET, Settings
 
 
@@ -404,6 +405,24 @@ def test_serve_starts_on_a_migrated_database_and_demo_migrates_a_fresh_one_first
     monkeypatch.setattr("crm.cli._prepare_demo", migrate.upgrade)  # the demo data itself: tests/test_demo.py
     assert _run("serve", "--demo").exit_code == 0
     assert len(started) == 1
+
+
+def test_serve_without_crm_base_url_links_e_mails_to_the_port_it_serves_on(cli_env, monkeypatch):
+    monkeypatch.setattr("crm.cli._prepare_demo", migrate.upgrade)
+    monkeypatch.setenv("CRM_BASE_URL", "")  # unset (an empty value is), and put back after the test
+    seen = []
+    # What each worker's app is built from (crm.app.create_app_from_env), read when the server starts.
+    monkeypatch.setattr("uvicorn.run", lambda *a, **kw: seen.append(Settings.from_env().base_url))
+    result = _run("serve", "--demo", "--port", "8611")
+    assert result.exit_code == 0 and "OneDoor is starting at http://127.0.0.1:8611 " in result.output
+    assert seen == ["http://127.0.0.1:8611"]
+    assert footer(seen[0]).endswith("OneDoor: http://127.0.0.1:8611/")
+    # Set explicitly, it stays what it was.
+    monkeypatch.setenv("CRM_BASE_URL", "https://onedoor.example/")
+    assert _run("serve", "--port", "8611").exit_code == 0 and seen[-1] == "https://onedoor.example"
+    monkeypatch.setenv("CRM_BASE_URL", "")
+    on_all = _run("serve", "--host", "0.0.0.0", "--port", "8612")
+    assert seen[-1] == "http://0.0.0.0:8612" and "set CRM_BASE_URL" in on_all.output
 
 
 def test_seed_demo_leaves_its_planted_duplicates_waiting_for_review(cli_env):
