@@ -1,6 +1,7 @@
 """Partner pages: the request form, the "already talking?" panel, the decision, my requests and withdrawal."""
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import func, select, update
@@ -54,6 +55,22 @@ async def test_panel_shows_spoc_next_touch_purposes_and_budget_but_no_other_orgs
     assert "1 of 2 touches in 30 days" in panel.text
     assert "CONFIDENTIAL" not in panel.text and "Quinn" not in panel.text
     assert "joins it if your dates overlap" in panel.text  # queued: any overlap of dates (routing._bundle_into)
+
+
+async def test_the_panel_reads_a_touchs_purposes_apart_not_run_together(client, world):
+    """Pills look apart; read aloud or copied they said "HiringWork-based learning"."""
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    await login(client, world.users["partner2"].email)
+    for purpose in ("hiring", "work_based_learning"):
+        r = await client.post("/requests/new", data=form(client, e.id, purpose=purpose), follow_redirects=False)
+        assert r.status_code == 303
+    await login(client, world.users["partner"].email)
+    panel = (await client.get("/requests/panel", params={"employer_id": e.id, "region": "LA-BASIN"},
+                              headers={"HX-Request": "true"})).text
+    carries = panel.split("Already carries:", 1)[1].split("</span></span>", 1)[0] + "</span>"
+    assert re.sub(r"<[^>]+>", "", carries).strip() == "Hiring, Work-based learning", carries
+    assert carries.count('<span class="chip">') == 2 and '<span class="visually-hidden">,</span>' in carries
 
 
 def _day(days: int) -> str:
