@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from crm import clock
+from crm.auth.models import User
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, Touch, TouchRequest, touch_contact
 from crm.touches.requests import BLACKOUT_HOLD, human_date
@@ -1301,3 +1302,24 @@ async def test_filtering_the_queue_replaces_the_address_instead_of_adding_a_step
     await login(client, world.users["spoc"].email)
     filters = attrs_of((await client.get("/queue")).text, "form", id="queue-filters")
     assert filters["hx-replace-url"] == "true" and "hx-push-url" not in filters
+
+
+async def test_the_touch_card_keeps_a_space_before_whom_the_spoc_meets_and_the_override(client, world, desk,
+                                                                                      sessionmaker):
+    """It read "SPOC: Maria Lopez· with Ana Ruiz" (a whitespace control ate the space)."""
+    e = await world.f.employer("Golden State Logistics")
+    t = await desk.touch(e, world.users["spoc"], override_reason="layoff notice")
+    await desk.met_on(t, await desk.contact(e, "Ana Ruiz"))
+    await login(client, world.users["spoc"].email)
+
+    async def card() -> str:
+        html = (await client.get("/queue")).text.split(f'id="touch-{t.id}"', 1)[1].split("</article>", 1)[0]
+        return " ".join(html.split("<p class=\"small\">", 1)[1].split("</p>", 1)[0].split())
+
+    said = await card()
+    assert "· SPOC: Maria Lopez · with Ana Ruiz · <span class=\"badge warn\"" in said, said
+    assert "override: layoff notice</span>" in said
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.id == world.users["spoc"].id).values(away=True))
+    said = await card()
+    assert 'SPOC: Maria Lopez <span class="badge warn">away</span> · with Ana Ruiz ·' in said, said
