@@ -89,12 +89,15 @@ def validation_path(exc: Exception) -> str:
 
 
 _LEN = re.compile(r"`(str|array|object)` of length (<=|>=) (\d+)")
+_BOUND = re.compile(r"Expected `(?:int|float)` (>=|<=|>|<) (-?[\d.]+)")
+_BOUND_WORDS = {">=": "must be {} or more", "<=": "must be {} or less", ">": "must be more than {}",
+                "<": "must be less than {}"}
 _DIGITS = re.compile(r"matching regex '\^\\\\d\{(\d+),(\d+)\}\$'")
 
 
 def field_message(message: str) -> str:
     """A msgspec validation message in words, as a form shows it under the field and the CSV import
-    in its row errors ("is required", "at most 200 characters", "must be 2 to 6 digits")."""
+    in its row errors ("is required", "at most 200 characters", "must be 1 or more", "must be 2 to 6 digits")."""
     if "got `null`" in message or "missing required field" in message:
         return "is required"
     if m := _LEN.search(message):
@@ -103,6 +106,9 @@ def field_message(message: str) -> str:
         if op == ">=":
             return "is required" if n == "1" else f"at least {n} {unit}"
         return f"at most {n} {unit}"
+    if m := _BOUND.search(message):
+        op, n = m.groups()
+        return _BOUND_WORDS[op].format(n)
     if m := _DIGITS.search(message):
         return f"must be {m.group(1)} to {m.group(2)} digits"
     if "pattern" in message or "matching regex" in message:
@@ -110,6 +116,14 @@ def field_message(message: str) -> str:
     if "Invalid RFC3339 encoded date" in message:
         return "is not a date (YYYY-MM-DD)"
     return message.split(" - at ")[0].replace("`", "")
+
+
+_NOT_A_NUMBER = re.compile(r"Expected `int`, got `(?!null)")
+
+
+def _page_words(message: str) -> str:
+    """A page's query-parameter error in words (``?page=0``: "must be 1 or more"); the API keeps msgspec's."""
+    return "must be a whole number" if _NOT_A_NUMBER.search(message) else field_message(message)
 
 
 def _fields_from_validation(exc: ValidationException) -> list[dict[str, str]]:
@@ -211,6 +225,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return _response(request, exc.status_code, exc.detail, fields)
     if isinstance(exc, ValidationException):
         fields = _fields_from_validation(exc)
+        if not _is_api(request):
+            fields = [{**f, "message": _page_words(f["message"])} for f in fields]
         status = 422 if fields and "JSON" not in str(exc.detail) else 400
         message = exc.detail if not fields else "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return _response(request, status if status != 400 else exc.status_code, message, fields)

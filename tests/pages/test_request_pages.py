@@ -73,6 +73,21 @@ async def test_the_panel_reads_a_touchs_purposes_apart_not_run_together(client, 
     assert carries.count('<span class="chip">') == 2 and '<span class="visually-hidden">,</span>' in carries
 
 
+@pytest.mark.parametrize(("url", "said"), [
+    ("/requests?page=0", "must be 1 or more"), ("/requests?page=100001", "must be 100000 or less"),
+    ("/requests?page=two", "must be a whole number"), ("/employers?page=-1", "must be 1 or more")])
+async def test_a_bad_page_number_is_said_in_words_not_the_validators(client, world, url, said):
+    await login(client, world.users["partner"].email)
+    r = await client.get(url)
+    assert r.status_code == 422 and f"<li><strong>page</strong>: {said}</li>" in r.text, r.text
+    assert "Expected" not in r.text and "`" not in r.text
+    htmx = await client.get(url, headers={"HX-Request": "true"})  # a live search's pager: said above the page
+    assert f"<strong>page</strong>: {said}." in htmx.text
+    # The API keeps the validator's exact words (clients may read them).
+    api = await client.get("/api/touch-requests?limit=0", headers=await world.f.auth(world.users["partner"]))
+    assert api.json()["error"]["fields"] == [{"field": "limit", "message": "Expected `int` >= 1"}]
+
+
 def _day(days: int) -> str:
     """today + ``days`` as the pages write it (the ``date`` filter)."""
     from crm.templating import fmt_date
