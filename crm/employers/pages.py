@@ -159,6 +159,7 @@ class EmployerPages(Controller):
     ) -> Template:
         """``spoc=none``: only employers with no SPOC in their own region (the region overview links here)."""
         no_spoc = spoc == "none"
+        q = (q or "").strip() or None  # all spaces is no search ("3003 employers matching “ ”")
         rows, total = await service.search_employers(db, q, region=region or None, status=status or None,
                                                      no_spoc=no_spoc, limit=PAGE, offset=(page - 1) * PAGE)
         regions = list(await db.scalars(select(Region).order_by(Region.code)))

@@ -326,6 +326,21 @@ async def test_a_partner_searching_the_directory_sees_each_employers_spoc(client
     assert "<td>Maria Lopez" in row_of["Golden State"] and "none yet" in row_of["Golden Gate"]
 
 
+async def test_an_all_spaces_search_of_the_directory_is_no_search(client, world):
+    for name in ("Golden State Logistics LLC", "Golden Gate Bakery"):
+        await world.f.employer(name)
+    await login(client, world.users["partner"].email)
+    for headers in ({}, {"HX-Request": "true"}):
+        page = await client.get("/employers", params={"q": "   "}, headers=headers)
+        assert page.status_code == 200 and "2 employers</p>" in page.text and "matching" not in page.text
+        assert "Request contact with" not in page.text and "q=+" not in page.text and "q=%20" not in page.text
+    box = attrs_of((await client.get("/employers", params={"q": " \t "})).text, "input", name="q")
+    assert box["value"] == ""
+    # Spaces around a real search are no part of it.
+    said = (await client.get("/employers", params={"q": "  golden gate "})).text
+    assert "1 employer matching “golden gate”" in said
+
+
 async def test_the_employer_page_gives_a_partner_the_contacts_names_and_the_spoc_their_addresses(client, world):
     e = (await client.post("/api/employers", headers=await world.f.auth(world.users["spoc"]), json={
         "legal_name": "Acme Corporation", "county": "Los Angeles",
