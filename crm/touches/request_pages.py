@@ -312,7 +312,13 @@ class RequestPages(Controller):
         # What its touch handed on that the viewer may see (the requesting organization's own hand-offs).
         hand_offs = list(await db.scalars(hand_offs_query(principal).where(HandOff.touch_id == req.touch_id)
                                           .order_by(HandOff.id))) if req.touch_id is not None else []
-        return render(request, "touches/request_detail.html", out=await service.request_out_of(db, req, requester),
+        out = await service.request_out_of(db, req, requester)
+        # Not on a touch with a SPOC yet (held, needing a match, waiting unassigned): the employer's SPOC in the
+        # request's region, whom any partner may know (SPEC §3 visibility; the form's panel names them too).
+        assignment = await db.scalar(select(SpocAssignment).where(
+            SpocAssignment.employer_id == req.employer_id, SpocAssignment.region_id == req.region_id,
+            SpocAssignment.ended_at.is_(None))) if out.spoc is None and req.employer_id is not None else None
+        return render(request, "touches/request_detail.html", out=out, employer_spoc=assignment,
                       requester=requester, hand_offs=hand_offs,
                       created=True, detail=True, history=history, can_withdraw=service.may_withdraw(principal, req),
                       can_release=(req.status == RequestStatus.HELD

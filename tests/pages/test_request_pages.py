@@ -88,6 +88,27 @@ async def test_a_bad_page_number_is_said_in_words_not_the_validators(client, wor
     assert api.json()["error"]["fields"] == [{"field": "limit", "message": "Expected `int` >= 1"}]
 
 
+async def test_a_held_request_names_the_employers_spoc_in_its_region(client, world, desk, sessionmaker):
+    """Only a request on a touch named the SPOC: a held one left the partner not knowing whom to ask."""
+    e = await world.f.employer("Sunrise Family Dental")
+    held = await desk.request(None, world.users["partner"], employer=e, release_in=5)
+    await login(client, world.users["partner"].email)
+    page = (await client.get(f"/requests/{held.id}")).text
+    assert "<dt>SPOC</dt>" not in page  # none yet in LA-BASIN
+    await world.f.assign(e, world.users["spoc"])
+    page = " ".join((await client.get(f"/requests/{held.id}")).text.split())
+    assert ('<dt>SPOC</dt><dd data-request="spoc">Maria Lopez <span class="muted small">· the employer\'s SPOC in '
+            'LA-BASIN</span></dd>') in page, page
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.id == world.users["spoc"].id).values(away=True))
+    page = (await client.get(f"/requests/{held.id}")).text
+    assert 'data-request="spoc">Maria Lopez (away)' in page
+    # On a touch, the touch's SPOC is named, once.
+    queued = await desk.request(await desk.touch(e, world.users["spoc2"]), world.users["partner"], purpose="event")
+    page = (await client.get(f"/requests/{queued.id}")).text
+    assert "<dt>SPOC</dt><dd>Sam Ortiz</dd>" in page and 'data-request="spoc"' not in page
+
+
 def _day(days: int) -> str:
     """today + ``days`` as the pages write it (the ``date`` filter)."""
     from crm.templating import fmt_date
