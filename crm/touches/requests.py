@@ -110,20 +110,26 @@ def public_hold_reason(hold_reason: str | None) -> str:
     return BLACKOUT_HOLD_NEUTRAL if hold_reason == BLACKOUT_HOLD else hold_reason
 
 
+# An open touch's day has passed and nobody recorded it done: the SPOC's queue flags it "overdue" too.
+OVERDUE = " (overdue: not yet recorded as done)"
+
+
 def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release_on: dt.date | None = None,
              decline_reason: str | None = None, window_end: dt.date | None = None,
-             hold_reason: str | None = None, to_requester: bool = True) -> str:
+             hold_reason: str | None = None, to_requester: bool = True, today: dt.date | None = None) -> str:
     """What happened to a request, in the words the partner reads (``opened_touch``: it was the touch's first),
-    or, not ``to_requester``, as staff read it: no "you", and no advice meant for the requester."""
+    or, not ``to_requester``, as staff read it: no "you", and no advice meant for the requester. With ``today``
+    (California's), a touch still open after its day says it is overdue."""
     if status in (RequestStatus.QUEUED, RequestStatus.SCHEDULED) and touch is not None:
         where = f"with {touch.spoc_name}" if touch.spoc_id is not None else \
             f"(no SPOC yet: it waits in {touch.region_code}'s unassigned queue)"
+        late = OVERDUE if today is not None and touch.planned_on < today else ""
         if touch.status == TouchStatus.SCHEDULED and opened_touch:
             # Not "Queued as …, scheduled for": once the SPOC has set the day, the request is no longer queued.
-            return f"Scheduled: touch #{touch.id} {where} on {human_date(touch.planned_on)}"
+            return f"Scheduled: touch #{touch.id} {where} on {human_date(touch.planned_on)}{late}"
         verb = "Queued as" if opened_touch else "Bundled into"
         when = "scheduled for" if touch.status == TouchStatus.SCHEDULED else "planned for"
-        return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}"
+        return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}{late}"
     if status == RequestStatus.HELD and release_on is not None:
         late = "" if window_end is None or release_on <= window_end else (
             f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late"
@@ -158,7 +164,8 @@ def decision_message(req: TouchRequest, openers: dict[int, int] | None = None, t
     first = (openers or {}).get(touch.id, req.id) if touch is not None else req.id
     return describe(req.status, touch_ref(touch) if touch is not None else None, opened_touch=first == req.id,
                     release_on=req.release_on, decline_reason=req.decline_reason,
-                    window_end=req.window_end, hold_reason=req.hold_reason, to_requester=to_requester)
+                    window_end=req.window_end, hold_reason=req.hold_reason, to_requester=to_requester,
+                    today=clock.today())
 
 
 async def request_outs(db: AsyncSession, reqs: list[TouchRequest]) -> list[TouchRequestOut]:
@@ -225,7 +232,7 @@ async def request_out_by_id(db: AsyncSession, request_id: int) -> TouchRequestOu
         planned_date=row.planned_on if touch is not None else None, release_on=row.release_on,
         decision=describe(row.status, touch, opened_touch=row.opener == row.id, release_on=row.release_on,
                           decline_reason=row.decline_reason, window_end=row.window_end,
-                          hold_reason=row.hold_reason),
+                          hold_reason=row.hold_reason, today=clock.today()),
         employer_name=employer_display_name(row.legal_name, row.dba) if row.employer_id is not None
         else (str(query_name) if query_name else None),
         region=row.region, purpose=row.purpose, priority=row.priority, summary=row.summary,

@@ -230,6 +230,37 @@ async def test_plain_form_post_redirects_to_the_request_with_its_decision_in_pla
     assert "<td>requested</td><td>Pat Partner</td>" in history and "Queued as touch" in history
 
 
+async def test_a_touch_whose_planned_day_has_passed_is_said_to_be_overdue_to_the_partner(client, world, desk):
+    """It read "Queued as touch #27 with Grace Kim, planned for 26 November 2026" on the 27th, as if on time."""
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    late = await desk.touch(e, world.users["spoc"], planned_in=-1, window=(-10, 20))
+    queued = await desk.request(late, world.users["partner"])
+    bundled = await desk.request(late, world.users["partner"], purpose="event")
+    on_time = await desk.request(await desk.touch(e, world.users["spoc"], planned_in=0), world.users["partner"],
+                                 purpose="apprenticeship")
+    await login(client, world.users["partner"].email)
+    overdue = f"planned for {human_date(today() - dt.timedelta(days=1))} (overdue: not yet recorded as done)"
+    detail = (await client.get(f"/requests/{queued.id}")).text
+    assert f"Queued as touch #{late.id} with Maria Lopez, {overdue}" in detail
+    rows = (await client.get("/requests")).text
+    assert f"Bundled into touch #{late.id} with Maria Lopez, {overdue}" in rows
+    assert f"planned for {human_date(today())}</td>" in rows  # today's is not late
+    api = (await client.get(f"/api/touch-requests/{bundled.id}", headers=await world.f.auth(world.users["partner"])))
+    assert api.json()["decision"].endswith(overdue)
+    assert "overdue" not in (await client.get(f"/requests/{on_time.id}")).text
+    panel = (await client.get("/requests/panel", params={"employer_id": e.id, "region": "LA-BASIN"})).text
+    assert (f"Touch #{late.id}, queued, planned for {_day(-1)} (overdue: not yet recorded as done)"
+            in panel.split('data-panel="touch">', 1)[1])
+    # Scheduled for a day now past: the same words.
+    gone = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="scheduled",
+                            planned_in=-2, window=(-10, 20), channel="visit",
+                            scheduled_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    visit = await desk.request(gone, world.users["partner"])
+    assert (f"Scheduled: touch #{gone.id} with Maria Lopez on {human_date(today() - dt.timedelta(days=2))} "
+            "(overdue: not yet recorded as done)") in (await client.get(f"/requests/{visit.id}")).text
+
+
 async def test_htmx_submit_swaps_in_the_bundled_decision(client, world, db):
     e = await world.f.employer("Sunrise Family Dental")
     await world.f.assign(e, world.users["spoc"])
