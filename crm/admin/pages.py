@@ -86,7 +86,7 @@ class AdminPages(Controller):
                     q: Annotated[str | None, Parameter(max_length=200)] = None,
                     role: Annotated[str | None, Parameter(max_length=16)] = None,
                     page: Annotated[int, Parameter(ge=1, le=100_000)] = 1) -> Template:
-        return await self._users(request, db, q, {}, {}, role=role, page=page)
+        return await self._users(request, db, (q or "").strip() or None, {}, {}, role=role, page=page)
 
     async def _users(self, request: Request[Any, Any, Any], db: Db, q: str | None,
                      values: dict[str, str], errors: dict[str, str], status_code: int = 200, *,
@@ -247,7 +247,7 @@ class AdminPages(Controller):
     @get("/organizations")
     async def organizations(self, request: Request[Any, Any, Any], db: Db,
                             q: Annotated[str | None, Parameter(max_length=200)] = None) -> Template:
-        return await self._orgs(request, db, q, {}, {})
+        return await self._orgs(request, db, (q or "").strip() or None, {}, {})  # all spaces: no search
 
     async def _orgs(self, request: Request[Any, Any, Any], db: Db, q: str | None,
                     values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:

@@ -97,8 +97,8 @@ async def organizations(db: AsyncSession, *, region: str | None = None, kind: st
         stmt = stmt.where(Organization.regions.any(Region.id == region_row.id))
     if kind:
         stmt = stmt.where(Organization.kind == check_kind(kind))
-    if q:
-        stmt = stmt.where(contains_text(Organization.name, q))
+    if q and q.strip():
+        stmt = stmt.where(contains_text(Organization.name, q.strip()))
     total = await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = await db.scalars(stmt.order_by(Organization.name).limit(limit).offset(offset)
                             .options(selectinload(Organization.regions)))

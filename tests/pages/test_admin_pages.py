@@ -49,6 +49,15 @@ async def test_users_list_filters_by_role_and_links_each_user(admin, world):
     assert '<option value="">Choose…</option>' in page  # the new-user role is chosen, never defaulted
 
 
+async def test_an_all_spaces_search_of_users_or_organizations_is_no_search(admin, world):
+    users = (await admin.get("/admin/users", params={"q": "   "})).text
+    assert "Maria Lopez" in users and "Pat Partner" in users  # every user, as with no search
+    assert attrs_of(users, "input", name="q").get("value", "") == ""
+    assert "Maria Lopez" in (await admin.get("/admin/users", params={"q": "  maria "})).text  # trimmed
+    orgs = (await admin.get("/admin/organizations", params={"q": "   "})).text
+    assert "East LA College" in orgs and attrs_of(orgs, "input", name="q").get("value", "") == ""
+
+
 async def test_users_list_pages_fifty_at_a_time(admin, world):
     for n in range(55):
         await world.f.user(f"bulk{n:02}@example.org", f"Bulk User {n:02}", [("chair", None)])
