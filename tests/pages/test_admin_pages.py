@@ -436,3 +436,25 @@ async def test_organization_form_errors_are_tied_to_their_fields(admin, world):
     assert {"kind", "regions"} <= set(tied_errors(r.text))
     assert attrs_of(r.text, "select", name="kind")["aria-invalid"] == "true"
     assert attrs_of(r.text, "input", name="regions")["aria-describedby"] == "regions-error"
+
+
+def _read(html: str) -> str:
+    """The text a screen reader or a copy gets: tags dropped, space runs made one."""
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+async def test_chips_in_a_row_read_apart_not_run_together(admin, world, db):
+    from crm.employers.models import EmployerAlias
+
+    acme = await world.f.employer("ACME Corporation")
+    db.add_all([EmployerAlias(employer_id=acme.id, name="ACME Tools", name_key="acme tools"),
+                EmployerAlias(employer_id=acme.id, name="Acme Widgets", name_key="acme widgets")])
+    await db.commit()
+    assert "ACME Tools, Acme Widgets" in _read((await admin.get(f"/employers/{acme.id}")).text)
+    await world.f.organization("Two Region Works", "cbo", ["LA-BASIN", "BAY-PENINSULA"])
+    orgs = _read((await admin.get("/admin/organizations", params={"q": "two region"})).text)
+    assert "Two Region Works" in orgs, orgs[-400:]
+    assert "BAY-PENINSULA, LA-BASIN" in orgs or "LA-BASIN, BAY-PENINSULA" in orgs, orgs[-400:]
+    await world.f.user("both@example.org", "Both Roles", [("spoc", "LA-BASIN"), ("lead", "LA-BASIN")])
+    users = _read((await admin.get("/admin/users", params={"q": "Both Roles"})).text)
+    assert "LA-BASIN, " in users and "LA-BASINlead" not in users and "LA-BASINspoc" not in users
