@@ -29,6 +29,20 @@ BATCH = 100
 
 _warned_unconfigured = False
 
+# Where an e-mail's link starts: the address OneDoor is served at (CRM_BASE_URL), filled in when the message
+# is sent, not when it is written (a message queued before the address changed links to the new one).
+SITE = "{onedoor}"
+
+
+def page_link(path: str) -> str:
+    """A line of an e-mail body linking to ``path`` ("/requests/12"): where to act on it."""
+    return f"\n\nOpen it: {SITE}{path}"
+
+
+def as_sent(body: str, base_url: str) -> str:
+    """The body with its links made absolute."""
+    return body.replace(SITE, base_url.rstrip("/"))
+
 
 def enqueue(db: AsyncSession, to_email: str, subject: str, body: str, now: dt.datetime) -> OutboxMessage:
     """Queue one e-mail; it is sent only if the surrounding transaction commits."""
@@ -67,9 +81,9 @@ def footer(base_url: str) -> str:
 
 async def deliver_due(db: AsyncSession, now: dt.datetime, sender: Sender, *,
                       max_attempts: int = MAX_ATTEMPTS, batch: int = BATCH,
-                      signature: str = "") -> tuple[int, int, int]:
-    """Try every pending message due by ``now``, each ending with ``signature``; returns (sent, retrying,
-    failed)."""
+                      signature: str = "", base_url: str = "") -> tuple[int, int, int]:
+    """Try every pending message due by ``now``, each ending with ``signature``, its links starting with
+    ``base_url``; returns (sent, retrying, failed)."""
     stmt = (select(OutboxMessage)
             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(batch))
@@ -80,7 +94,7 @@ async def deliver_due(db: AsyncSession, now: dt.datetime, sender: Sender, *,
     for message in list(await db.scalars(stmt)):
         message.attempts += 1
         try:
-            await sender(message.to_email, message.subject, message.body + signature)
+            await sender(message.to_email, message.subject, as_sent(message.body, base_url) + signature)
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried, never raised
             message.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if message.attempts >= max_attempts:
@@ -109,5 +123,6 @@ async def deliver_outbox(db: AsyncSession, now: dt.datetime) -> str:
         return "smtp unconfigured"
     from crm.notify.mailer import smtp_sender
 
-    sent, retrying, failed = await deliver_due(db, now, smtp_sender(settings), signature=footer(settings.base_url))
+    sent, retrying, failed = await deliver_due(db, now, smtp_sender(settings), signature=footer(settings.base_url),
+                                               base_url=settings.base_url)
     return f"sent={sent} retrying={retrying} failed={failed}"

@@ -47,7 +47,7 @@ from crm.employers.schemas import EmployerIn
 from crm.employers.service import create_employer, lock_employer, typed_problems
 from crm.employers.zips import ZipPlace, files_at, zip_place
 from crm.errors import Conflict, FieldError
-from crm.notify.service import insert_messages, message_row
+from crm.notify.service import insert_messages, message_row, page_link
 from crm.templating import words
 from crm.touches.assign import RoutedSpoc, route
 from crm.touches.budget import load_policy, region_key
@@ -432,7 +432,7 @@ async def _needs_match(db: AsyncSession, actor: Principal, asked: _Asked, query:
 def _requester_message(actor: Principal, out: TouchRequestOut, now: dt.datetime) -> dict[str, Any]:
     return message_row(actor.email, f"Your touch request #{out.id}: {out.status.replace('_', ' ')}",
                        f"{out.decision}.\n\nEmployer: {out.employer_name or 'to be confirmed'}\n"
-                       f"Purpose: {words(out.purpose)}", now)
+                       f"Purpose: {words(out.purpose)}" + page_link(f"/requests/{out.id}"), now)
 
 
 def _spoc_message(email: str, touch: TouchRef, out: TouchRequestOut, actor: Principal, employer_name: str,
@@ -443,7 +443,7 @@ def _spoc_message(email: str, touch: TouchRef, out: TouchRequestOut, actor: Prin
         f"{actor.name} ({org}) asks for a touch with {employer_name}.\n"
         f"Purpose: {words(out.purpose)}\nWindow: {human_date(out.window_start)} to "
         f"{human_date(out.window_end)}\nTouch #{touch.id} is planned for {human_date(touch.planned_on)}.\n\n"
-        f"{out.summary}", now)
+        f"{out.summary}" + page_link(f"/queue/touches/{touch.id}"), now)
 
 
 async def submit_request(db: AsyncSession, actor: Principal, data: TouchRequestIn, *, today: dt.date,

@@ -23,7 +23,7 @@ from crm.db import begin_write
 from crm.employers.models import Employer
 from crm.employers.service import lock_employer, lock_employer_of
 from crm.errors import Conflict, FieldError
-from crm.notify.service import enqueue
+from crm.notify.service import enqueue, page_link
 from crm.templating import words
 from crm.touches.assign import route_spoc
 from crm.touches.budget import load_policy
@@ -64,7 +64,7 @@ async def _notify(db: AsyncSession, reqs: list[TouchRequest], text: str, now: dt
     for req in reqs:
         enqueue(db, req.requester.email, f"Your touch request #{req.id}: {req.status.replace('_', ' ')}",
                 f"{text}\n\nEmployer: {req.employer.display_name if req.employer else ''}\n"
-                f"Purpose: {words(req.purpose)}", now)
+                f"Purpose: {words(req.purpose)}" + page_link(f"/requests/{req.id}"), now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,8 @@ async def _attach(db: AsyncSession, touch: Touch, reqs: list[TouchRequest], empl
         subject, body = (text.replace("request(s)", "request" if one else "requests")
                          for text in (how.spoc_subject, how.spoc_body))
         enqueue(db, spoc.email, f"Touch #{touch.id} with {employer.display_name}: {len(reqs)} {subject}",
-                f"{len(reqs)} {body} touch #{touch.id}, planned for {human_date(touch.planned_on)}.", now)
+                f"{len(reqs)} {body} touch #{touch.id}, planned for {human_date(touch.planned_on)}."
+                + page_link(f"/queue/touches/{touch.id}"), now)
 
 
 async def place(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], result: ReleaseDecision,

@@ -29,6 +29,7 @@ from crm.employers.schemas import AssignIn
 from crm.employers.service import active_assignment, assign_spoc, lock_employer, lock_employer_of
 from crm.errors import Conflict, FieldConflict, FieldError
 from crm.notify.models import OutboxMessage
+from crm.notify.service import page_link
 from crm.seen import Changed, digest, instant, last_change
 from crm.templating import sentence, words
 from crm.touches import budget
@@ -133,7 +134,8 @@ def tell_requesters(db: AsyncSession, requests: Iterable[TouchRequest], subject:
     """One e-mail per requester, naming each of their requests ``body`` is about."""
     for email, theirs in _by_requester(requests).items():
         named = ", ".join(f"#{r.id} ({words(r.purpose)})" for r in theirs)
-        notify(db, email, subject, f"Your request{'s' if len(theirs) > 1 else ''} {named}: {body}", now)
+        notify(db, email, subject, f"Your request{'s' if len(theirs) > 1 else ''} {named}: {body}"
+               + page_link(f"/requests/{theirs[0].id}"), now)
 
 
 def _move_requests(db: AsyncSession, actor: Principal, requests: Iterable[TouchRequest], action: str,
@@ -358,7 +360,7 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
         lines = [f"Your request #{r.id} ({words(r.purpose)}) was completed on touch #{touch.id}: {words(r.outcome)}."
                  + (f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else "") for r in theirs]
         notify(db, email, f"Outcome of your request{'s' if len(theirs) > 1 else ''} for {touch.employer.legal_name}",
-               "\n\n".join(lines), now)
+               "\n\n".join(lines) + page_link(f"/requests/{theirs[0].id}"), now)
     db.add_all(hand_offs)
     await db.flush()
     for h in hand_offs:
@@ -403,7 +405,7 @@ async def tell_org(db: AsyncSession, hand_off: HandOff, subject: str, body: str,
                    RoleGrant.role == Role.partner.value).distinct().limit(20)))
     for email in emails:
         if email:
-            notify(db, email, subject, body, now)
+            notify(db, email, subject, body + page_link("/requests/#hand-offs"), now)
 
 
 # ---------------------------------------------------------------- cancel
@@ -643,7 +645,8 @@ async def respond_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int,
                  after={"status": hand_off.status}, note=note or None)
     notify(db, hand_off.from_user.email, f"Hand-off #{hand_off.id} {hand_off.status}",
            f"{actor.name} ({actor.organization_name or 'admin'}) {hand_off.status} your hand-off for "
-           f"{hand_off.employer.legal_name}: {hand_off.need}" + (f"\nNote: {note}" if note else ""), now)
+           f"{hand_off.employer.legal_name}: {hand_off.need}" + (f"\nNote: {note}" if note else "")
+           + page_link("/queue/hand-offs"), now)
     await db.flush()
     return hand_off
 

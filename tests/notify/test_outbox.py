@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from crm.notify.models import OutboxMessage
-from crm.notify.service import backoff, deliver_due, deliver_outbox, enqueue
+from crm.notify.service import backoff, deliver_due, deliver_outbox, enqueue, page_link
 
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -104,3 +104,12 @@ async def test_the_smtp_job_ends_every_e_mail_with_where_to_act_on_it(sessionmak
     assert smtp.sent == [("pat@example.org", "Your touch request #1: queued",
                           "Queued as touch #1\n\n--\nOneDoor: https://onedoor.example.org/")]
     assert (await current(db)).body == "Queued as touch #1"
+
+
+async def test_a_link_in_a_message_is_sent_starting_at_the_sites_address(sessionmaker):
+    async with sessionmaker() as s, s.begin():
+        enqueue(s, "pat@example.org", "Outcome of your request", "Interested." + page_link("/requests/12"), NOW)
+    smtp = FakeSmtp()
+    assert await deliver(sessionmaker, NOW, smtp, base_url="https://onedoor.example.org/") == (1, 0, 0)
+    [(_, _, body)] = smtp.sent
+    assert body == "Interested.\n\nOpen it: https://onedoor.example.org/requests/12"

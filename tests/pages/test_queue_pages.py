@@ -661,6 +661,11 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
         assert "Hand-offs:" in html and "East LA College · forklift training · pending" in html
     assert (await _fresh(db, TouchRequest, req.id)).outcome == "interested"
     assert (await db.scalars(select(HandOff.to_org_id))).one() == world.orgs["college"].id
+    # Each e-mail links where its reader acts on it: the partner to the request, the college to its hand-offs.
+    mail = [m.body for m in await db.scalars(select(OutboxMessage))]
+    assert any(body.startswith("Your request #") and body.endswith(f"Open it: {{onedoor}}/requests/{req.id}")
+               for body in mail), mail
+    assert any(body.endswith("Open it: {onedoor}/requests/#hand-offs") for body in mail), mail
 
 
 async def test_a_touch_completed_before_its_day_says_which_appointment_it_now_crowds(client, world, desk, db):
