@@ -318,24 +318,23 @@ async def lock_keys(session: AsyncSession, *keys: str) -> None:
     until the transaction, begun with ``begin_write``, ends. PostgreSQL: transaction-scoped advisory
     locks, taken in one global order (sorted) so two holders never wait for each other. SQLite:
     nothing more to do, ``begin_write`` already holds the database's one write lock."""
+    await _advisory(session, "pg_advisory_xact_lock", keys)
+
+
+async def _advisory(session: AsyncSession, function: str, keys: tuple[str, ...]) -> None:
     if not session.in_transaction():
         await begin_write(session)
     if _engine(session).dialect.name != "postgresql":
         return
     for key in sorted(set(keys)):
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+        await session.execute(text(f"SELECT {function}(hashtextextended(:key, 0))"), {"key": key})
 
 
 async def share_keys(session: AsyncSession, *keys: str) -> None:
     """Hold ``keys`` shared until the transaction ends: any number of holders at once, but none while
     ``lock_keys`` holds one of them (which waits for every shared holder to finish). PostgreSQL only, as
     ``lock_keys``; SQLite's write lock already serializes."""
-    if not session.in_transaction():
-        await begin_write(session)
-    if _engine(session).dialect.name != "postgresql":
-        return
-    for key in sorted(set(keys)):
-        await session.execute(text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:key, 0))"), {"key": key})
+    await _advisory(session, "pg_advisory_xact_lock_shared", keys)
 
 
 async def let_waiting_writers_in(session: AsyncSession) -> float:

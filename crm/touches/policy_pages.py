@@ -48,6 +48,33 @@ async def spocs_of(db: AsyncSession, region_id: int) -> set[int]:
                                                                  RoleGrant.role == Role.spoc.value)))
 
 
+def _pool_and_priority(form: dict[str, str], ticked: list[str], wrong: list[tuple[str, str]],
+                       blank_priority: int | None = None) -> tuple[list[int], int]:
+    """A rule form's SPOC pool (the ticked user ids) and priority, each mistake added to ``wrong``;
+    ``blank_priority``: what an empty priority means (a new rule's default), else it is required."""
+    chosen = [parse_id(v) for v in ticked]
+    pool = [v for v in chosen if v is not None]
+    if not pool or len(pool) != len(chosen):
+        wrong.append(("pool", "choose at least one SPOC"))
+    priority = blank_priority if blank_priority is not None else 0
+    if blank_priority is None or form.get("priority", "").strip():
+        try:
+            priority = _int_field(form, "priority")
+            if not 0 <= priority <= 10_000:
+                wrong.append(("priority", "must be between 0 and 10000"))
+        except FieldError as exc:
+            wrong.extend(exc.fields)
+    return pool[:50], priority
+
+
+def _routed(said: str, routed: list[int]) -> str:
+    """``said``, and the waiting touches the rules just routed."""
+    if not routed:
+        return said
+    return f"{said}; it routed {len(routed)} waiting touch{'es' if len(routed) != 1 else ''}: " + ", ".join(
+        f"#{t}" for t in routed)
+
+
 class RegionPages(Controller):
     path = "/region"
     guards = [requires_lead]
@@ -164,24 +191,13 @@ class RegionPages(Controller):
         ticked = [v for v in raw.getall("pool", []) if isinstance(v, str)]
         try:
             wrong: list[tuple[str, str]] = []  # every mistake of the form at once
-            chosen = [parse_id(v) for v in ticked]
-            pool = [v for v in chosen if v is not None]
-            if not pool or len(pool) != len(chosen):
-                wrong.append(("pool", "choose at least one SPOC"))
+            pool, priority = _pool_and_priority(form, ticked, wrong, blank_priority=100)
             prefix = form.get("naics_prefix", "").strip()
             if prefix and (problem := naics_prefix_problem(prefix)):
                 wrong.append(("naics_prefix", problem))
-            priority = 100
-            if form.get("priority", "").strip():
-                try:
-                    priority = _int_field(form, "priority")
-                    if not 0 <= priority <= 10_000:
-                        wrong.append(("priority", "must be between 0 and 10000"))
-                except FieldError as exc:
-                    wrong.extend(exc.fields)
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
-            data = RoutingRuleIn(pool=pool[:50], naics_prefix=prefix or None,
+            data = RoutingRuleIn(pool=pool, naics_prefix=prefix or None,
                                  county=form.get("county") or None, priority=priority)
             await policy.add_rule(db, principal, region, data)
             routed = await policy.route_waiting_touches(db, principal, region)
@@ -190,9 +206,7 @@ class RegionPages(Controller):
             errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": str(exc.detail)}
             return await self._page(request, db, principal, code, rule_errors=errors, values={**form, "pool": ticked},
                                     status_code=exc.status_code, partial="region/_rules.html")
-        said = "Routing rule added" + (f"; it routed {len(routed)} waiting touch{'es' if len(routed) != 1 else ''}: "
-                                       + ", ".join(f"#{t}" for t in routed) if routed else "")
-        return await self._after_rule(request, db, principal, region, said)
+        return await self._after_rule(request, db, principal, region, _routed("Routing rule added", routed))
 
     @post("/{code:str}/rules/{rule_id:int}")
     async def edit_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
@@ -205,20 +219,11 @@ class RegionPages(Controller):
         ticked = [v for v in raw.getall("pool", []) if isinstance(v, str)]
         try:
             wrong: list[tuple[str, str]] = []  # every mistake of the form at once
-            chosen = [parse_id(v) for v in ticked]
-            pool = [v for v in chosen if v is not None]
-            if not pool or len(pool) != len(chosen):
-                wrong.append(("pool", "choose at least one SPOC"))
-            try:
-                priority = _int_field(form, "priority")
-                if not 0 <= priority <= 10_000:
-                    wrong.append(("priority", "must be between 0 and 10000"))
-            except FieldError as exc:
-                wrong.extend(exc.fields)
+            pool, priority = _pool_and_priority(form, ticked, wrong)
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
             rule = await policy.update_rule(db, principal, region, rule_id, RoutingRuleEdit(
-                pool=pool[:50], priority=priority, seen=form.get("seen") or None))
+                pool=pool, priority=priority, seen=form.get("seen") or None))
             routed = await policy.route_waiting_touches(db, principal, region, policy.CHANGED_RULE)
         except (FieldError, Conflict) as exc:  # said in the rule's form, which stays open
             await db.rollback()
@@ -231,10 +236,7 @@ class RegionPages(Controller):
         except NotFoundException:
             return await self._after_rule(request, db, principal, region,
                                           f"Routing rule #{rule_id} was removed meanwhile: nothing was saved")
-        said = f"Routing rule #{rule.id} saved" + (
-            f"; it routed {len(routed)} waiting touch{'es' if len(routed) != 1 else ''}: "
-            + ", ".join(f"#{t}" for t in routed) if routed else "")
-        return await self._after_rule(request, db, principal, region, said)
+        return await self._after_rule(request, db, principal, region, _routed(f"Routing rule #{rule.id} saved", routed))
 
     @post("/{code:str}/rules/{rule_id:int}/remove")
     async def remove_rule(self, request: Request[Any, Any, Any], db: Db, principal: Me, code: FromPath[str],
