@@ -1,13 +1,17 @@
 """Editing users after they exist: profile, role grants, password. Admins only (the pages check).
 
 Every change is audited with before/after and drops the user's cached principal when it commits
-(``forget_on_commit``), so a removed role stops working at once in this process.
+(``forget_on_commit``), so a removed role stops working at once in this process. A change that decides on
+the user's roles reads them again under the user's row lock (``auth.service.lock_user``):
+two admins at once, or an admin and a lead giving the user an employer (``touches.assign.eligible_spoc``
+waits for that lock), take turns, each deciding on what the other left.
 """
 
 from __future__ import annotations
 
 import re
 
+from litestar.exceptions import NotFoundException
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -33,6 +37,14 @@ async def user_with_grants(db: AsyncSession, user_id: int) -> User | None:
                            .execution_options(populate_existing=True))
 
 
+async def locked_user(db: AsyncSession, user_id: int) -> User:
+    """The user with their grants, read again under their row lock (``auth.service.lock_user``); 404."""
+    user = await auth_service.lock_user(db, user_id)
+    if user is None:
+        raise NotFoundException(f"User #{user_id} not found")
+    return user
+
+
 def grant_label(grant: RoleGrant) -> str:
     return f"{grant.role} · {grant.region.code}" if grant.region is not None else grant.role
 
@@ -40,6 +52,7 @@ def grant_label(grant: RoleGrant) -> str:
 async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name: str, organization: str,
                          title: str, phone: str) -> None:
     """Name, organization (by name; blank: none), title and phone; a 422 names every field that is wrong."""
+    user = await locked_user(db, user.id)  # a partner role added meanwhile needs the organization
     name, title, phone, organization = name.strip(), title.strip(), phone.strip(), organization.strip()
     wrong: list[tuple[str, str]] = []
     if not name or len(name) > 120:
@@ -69,6 +82,7 @@ async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name
 
 async def add_grant(db: AsyncSession, actor: Principal, user: User, role: str, region_code: str | None) -> RoleGrant:
     """Give ``user`` a role (in a region for SPOCs and leads); 409 when they hold it already."""
+    user = await locked_user(db, user.id)
     grant = await auth_service.make_grant(db, role, region_code or None,
                                           organization_set=user.organization_id is not None)
     if any(g.role == grant.role and g.region_id == grant.region_id for g in user.grants):
@@ -84,6 +98,9 @@ async def add_grant(db: AsyncSession, actor: Principal, user: User, role: str, r
 async def remove_grant(db: AsyncSession, actor: Principal, user: User, grant_id: int) -> str:
     """Take one role away. Refused (409) for a user's last role, an admin's own admin role, and the
     last SPOC/lead role in a region where the user still holds a caseload (transfer it first)."""
+    # Under the lock: another admin's removal of the user's other role, or a lead's assignment of an employer
+    # to them, has committed (or waits for this one), so the count and the caseload below are as they stay.
+    user = await locked_user(db, user.id)
     grant = next((g for g in user.grants if g.id == grant_id), None)
     if grant is None:
         raise FieldError("grant", f"{user.name} has no role #{grant_id} (removed meanwhile?)")

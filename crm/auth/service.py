@@ -91,6 +91,27 @@ async def issue_token(db: AsyncSession, user: User, label: str = "api") -> str:
     return token
 
 
+async def lock_user(db: AsyncSession, user_id: int) -> User | None:
+    """The user and their grants read again under the user's row lock, in a transaction begun with
+    ``begin_write`` (None for an unknown id): the serialization point of every change that decides on a
+    user's roles or activation (grants, deactivation, away), and what ``touches.assign.eligible_spoc``
+    waits for with its share lock, so a role removed or an account deactivated is never given an
+    employer or a touch at the same moment.
+
+    PostgreSQL: ``FOR NO KEY UPDATE`` of the id alone (FOR UPDATE may not reach the outer join the
+    user's organization is loaded by). It waits for and blocks ``FOR SHARE`` but not the key-share
+    locks that inserting a row naming the user takes (a touch for them, an audit event by them): those
+    are taken under employer locks, which a holder of this lock may go on to wait for (away's take-back).
+    User rows are locked before employer rows, never after. SQLite: ``begin_write`` holds the
+    database's one write lock."""
+    await begin_write(db)
+    if await db.scalar(select(User.id).where(User.id == user_id).with_for_update(key_share=True)) is None:
+        return None
+    return await db.scalar(select(User).where(User.id == user_id)
+                           .options(selectinload(User.grants).joinedload(RoleGrant.region))
+                           .execution_options(populate_existing=True))
+
+
 def end_sessions(db: AsyncSession, user: User) -> None:
     """Sign the user out of every browser: sessions carry the epoch they were signed in under."""
     user.session_epoch += 1

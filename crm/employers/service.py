@@ -538,17 +538,19 @@ async def assign_spoc(db: AsyncSession, actor: Principal, employer_id: int, data
     if not actor.can_in_region(region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this region may assign its SPOCs")
     employer = await get_employer(db, employer_id)
+    # The SPOC and backup first (share-locked: an admin's removal of their role or deactivation waits for
+    # this assignment, which it then counts as their caseload): user rows before employer rows.
+    spoc = await eligible_spoc(db, data.spoc_id, region_id, "spoc_id")
+    if data.backup_spoc_id is not None:
+        if data.backup_spoc_id == data.spoc_id:
+            raise FieldError("backup_spoc_id", "must be someone other than the SPOC")
+        await eligible_spoc(db, data.backup_spoc_id, region_id, "backup_spoc_id")
     # Locked before its status is read: a merge moving the assignments has then finished, and its
     # tombstone is refused rather than given the SPOC its survivor would lack.
     await lock_employer(db, employer.id)
     await db.refresh(employer, ["status", "merged_into_id"])
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}")
-    spoc = await eligible_spoc(db, data.spoc_id, region_id, "spoc_id")
-    if data.backup_spoc_id is not None:
-        if data.backup_spoc_id == data.spoc_id:
-            raise FieldError("backup_spoc_id", "must be someone other than the SPOC")
-        await eligible_spoc(db, data.backup_spoc_id, region_id, "backup_spoc_id")
     now = now or dt.datetime.now(dt.UTC)
     current = await active_assignment(db, employer_id, region_id)
     current_id = current.id if current else None

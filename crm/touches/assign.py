@@ -68,8 +68,21 @@ def eligible_user(user: Any, region_id: int) -> ColumnElement[bool]:
         RoleGrant.role.in_([Role.spoc.value, Role.lead.value])))
 
 
+async def hold_user(db: AsyncSession, user_id: int) -> None:
+    """Share-lock the user's row until the transaction ends (PostgreSQL ``FOR SHARE``): an admin's removal
+    of their role or deactivation (``auth.service.lock_user``) waits for the transaction, or it waits for
+    the admin's to commit. User rows are locked before employer rows (away's take-back holds the user and
+    then locks employers), so a caller that will lock an employer holds its user first. SQLite: nothing,
+    the write transaction holds the database's write lock."""
+    await db.execute(select(User.id).where(User.id == user_id).with_for_update(read=True))
+
+
 async def eligible_spoc(db: AsyncSession, user_id: int, region_id: int, field: str = "spoc_id") -> User:
-    """An active user holding a SPOC or lead grant in the region, or a 422 naming ``field``."""
+    """An active user holding a SPOC or lead grant in the region, or a 422 naming ``field``; they stay so
+    until the caller's transaction ends (``hold_user``)."""
+    await hold_user(db, user_id)
+    # Read after the lock, by a statement of its own: under READ COMMITTED it sees a removal that committed
+    # while the lock waited (one statement would check the grants as they were when it began).
     user = await db.scalar(select(User).where(User.id == user_id, eligible_user(User, region_id)))
     if user is None:
         raise FieldError(field, f"user #{user_id} is not an active SPOC or lead in this region")

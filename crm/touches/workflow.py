@@ -33,7 +33,7 @@ from crm.notify.service import page_link
 from crm.seen import Changed, digest, instant, last_change
 from crm.templating import sentence, words
 from crm.touches import budget
-from crm.touches.assign import eligible_spoc
+from crm.touches.assign import eligible_spoc, hold_user
 from crm.touches.models import EmployerBlackout, HandOff, Touch, TouchRequest
 from crm.touches.requests import cancelled_hold, human_date
 from crm.touches.routing import (
@@ -70,12 +70,17 @@ def require_region_staff(actor: Principal, region_id: int) -> None:
         raise PermissionDeniedException("Only SPOCs and leads of this touch's region may work it")
 
 
-async def _touch_for_update(db: AsyncSession, actor: Principal, touch_id: int) -> Touch:
+async def _touch_for_update(db: AsyncSession, actor: Principal, touch_id: int, *,
+                            giving_to: int | None = None) -> Touch:
+    """The touch under its row lock and its employer's. ``giving_to``: the user the touch is about to be given,
+    whose row is share-locked first (``assign.hold_user``: user rows before employer rows)."""
     await begin_write(db)
     found = (await db.execute(select(Touch.region_id).where(Touch.id == touch_id))).first()
     if found is None:
         raise NotFoundException(f"Touch #{touch_id} not found")
     require_region_staff(actor, found.region_id)
+    if giving_to is not None:
+        await hold_user(db, giving_to)
     await lock_employer_of(db, lambda: db.scalar(select(Touch.employer_id).where(Touch.id == touch_id)))
     touch = await db.scalar(select(Touch).where(Touch.id == touch_id).with_for_update(of=Touch)
                             .execution_options(populate_existing=True))
@@ -516,7 +521,7 @@ async def reassign(db: AsyncSession, actor: Principal, touch_id: int, data: Reas
 
     Leads only (SPEC §1: assigning and reassigning SPOCs, and the unassigned queue, are the lead's).
     """
-    touch = await _touch_for_update(db, actor, touch_id)
+    touch = await _touch_for_update(db, actor, touch_id, giving_to=data.spoc_id)
     was_unassigned = touch.spoc_id is None
     if not actor.can_in_region(touch.region_id, Role.lead):
         raise PermissionDeniedException("Only a lead of this touch's region may reassign it")
