@@ -18,7 +18,7 @@ from crm.audit import service as audit
 from crm.auth.models import REGION_SCOPED, ApiToken, LoginFailure, Role, RoleGrant, User
 from crm.auth.passwords import hash_password, new_token, verify_password
 from crm.auth.principal import Principal, forget_on_commit
-from crm.db import begin_write, lock_keys, lock_row
+from crm.db import begin_write, lock_keys
 from crm.directory.service import organization_named, region_id_for
 from crm.emails import checked_email
 from crm.errors import Conflict, FieldError
@@ -250,10 +250,9 @@ async def set_away(db: AsyncSession, actor: Principal, user_id: int, away: bool,
     Back, the touches routed to a backup meanwhile and not scheduled yet return to them
     (``crm.touches.away``); returns the user and how many returned."""
     now = now or dt.datetime.now(dt.UTC)
-    user = await lock_row(db, User, user_id)  # two toggles at once: each audits what it replaced
+    user = await lock_user(db, user_id)  # two toggles at once: each audits what it replaced
     if user is None:
         raise NotFoundException(f"User #{user_id} not found")
-    await db.refresh(user, ["grants"])
     spoc_regions = frozenset(g.region_id for g in user.grants if g.role == Role.spoc.value and g.region_id)
     if not may_set_away(actor, user.id, spoc_regions):
         raise PermissionDeniedException(

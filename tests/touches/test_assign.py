@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import delete, func, select, text, update
 
 from crm.audit.models import AuditEvent
-from crm.auth.models import User
+from crm.auth.models import RoleGrant, User
+from crm.auth.service import lock_user
 from crm.employers.models import RoutingRule, SpocAssignment
-from crm.touches.assign import route_spoc
+from crm.errors import FieldError
+from crm.touches.assign import eligible_spoc, route_spoc
 from crm.touches.models import Touch
 
 TODAY = dt.date(2026, 11, 22)
@@ -105,3 +109,28 @@ async def test_no_assignment_and_no_rule_leaves_the_touch_unassigned(world, sess
     e = await world.f.employer("Sunrise Family Dental")
     assert await _route(sessionmaker, e, e.region_id) is None
     assert await db.scalar(select(func.count(SpocAssignment.id))) == 0
+
+
+async def test_a_users_lock_holds_up_their_eligibility_but_not_rows_naming_them(world, sessionmaker, is_pg):
+    """``lock_user`` (an admin's change of roles or activation, marking away) makes ``eligible_spoc`` wait and
+    then decide on what it committed; it never holds up a row that merely names the user (a touch routed to
+    them, inserted under its employer's lock, which the holder may go on to wait for: away's take-back)."""
+    if not is_pg:
+        pytest.skip("SQLite has no row locks: its database write lock serializes writers whole")
+    spoc = world.users["spoc"]
+    la = await world.f.region("LA-BASIN")
+    employer = await world.f.employer()
+    async with sessionmaker() as holder, sessionmaker() as other, sessionmaker() as assigning:
+        await lock_user(holder, spoc.id)
+        await other.execute(text("SET LOCAL lock_timeout = '2s'"))
+        other.add(Touch(employer_id=employer.id, region_id=la.id, spoc_id=spoc.id, window_start=TODAY,
+                        window_end=TODAY, planned_on=TODAY))
+        await other.flush()  # its foreign key's share lock on the user is not held up
+        await other.rollback()
+        waiting = asyncio.ensure_future(eligible_spoc(assigning, spoc.id, la.id))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        await holder.execute(delete(RoleGrant).where(RoleGrant.user_id == spoc.id))
+        await holder.commit()
+        with pytest.raises(FieldError, match="not an active SPOC or lead"):
+            await waiting
