@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crm.admin import service as admin_service
-from crm.audit import service as audit
 from crm.auth import service as auth_service
 from crm.auth.guards import requires_admin
 from crm.auth.models import Role, RoleGrant, User
@@ -131,22 +130,21 @@ class AdminPages(Controller):
         return redirect(request, "/admin/users")
 
     @post("/users/{user_id:int}/active")
-    async def toggle_active(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                            user_id: PathId) -> Template | Redirect:
-        user = await db.get(User, user_id)
-        if user is None:
-            raise NotFoundException(f"User #{user_id} not found")
-        if user.id == principal.id:
+    async def set_active(self, request: Request[Any, Any, Any], db: Db, principal: Me,
+                         user_id: PathId) -> Template | Redirect:
+        """Activate or deactivate, as the form's ``active`` (1 or 0) says: not a toggle, so a double-submitted
+        Deactivate leaves the account deactivated rather than reactivating it."""
+        form = await form_data(request)
+        if user_id == principal.id:
             # The page offers no button for one's own account; a forged or stale post is answered on it.
             return await self._user_page(request, db, user_id, status_code=409, errors={"access": {
                 "form": "You cannot deactivate your own account: another admin can do it"}})
-        user.is_active = not user.is_active
-        if not user.is_active:
-            await auth_service.revoke_tokens(db, user.id)
-            auth_service.end_sessions(db, user)  # reactivating does not revive them
-        audit.record(db, principal, "user.activate" if user.is_active else "user.deactivate", "user", user.id,
-                     after={"is_active": user.is_active})
-        message = f"{user.email} is now {'active' if user.is_active else 'deactivated'}"
+        wanted = form.get("active")
+        if wanted not in ("0", "1"):
+            return await self._user_page(request, db, user_id, status_code=422, errors={"access": {
+                "form": "Say whether to activate (active=1) or deactivate (active=0) the account"}})
+        user, changed = await admin_service.set_active(db, principal, user_id, wanted == "1")
+        message = f"{user.email} is {'now ' if changed else 'already '}{'active' if user.is_active else 'deactivated'}"
         if not user.is_active:
             # Routing skips an inactive SPOC, but what they hold stays theirs until a lead moves it.
             held = [(code, c) for code, c in await _caseloads(db, user.id) if not c.empty]
@@ -155,7 +153,6 @@ class AdminPages(Controller):
                     f"{code} ({c.employers} employers, {c.open_touches} open touches)" for code, c in held) + \
                     ": transfer it from the region's settings"
         flash(request, message)
-        form = await form_data(request)
         return redirect(request, f"/admin/users/{user.id}" if form.get("back") == "user" else "/admin/users")
 
     # ------------------------------------------------------------ one user

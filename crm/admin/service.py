@@ -1,8 +1,8 @@
-"""Editing users after they exist: profile, role grants, password. Admins only (the pages check).
+"""Editing users after they exist: profile, role grants, activation, password. Admins only (the pages check).
 
 Every change is audited with before/after and drops the user's cached principal when it commits
 (``forget_on_commit``), so a removed role stops working at once in this process. A change that decides on
-the user's roles reads them again under the user's row lock (``auth.service.lock_user``):
+the user's roles or activation reads them again under the user's row lock (``auth.service.lock_user``):
 two admins at once, or an admin and a lead giving the user an employer (``touches.assign.eligible_spoc``
 waits for that lock), take turns, each deciding on what the other left.
 """
@@ -123,6 +123,25 @@ async def remove_grant(db: AsyncSession, actor: Principal, user: User, grant_id:
                  before={"role": grant.role, "region_id": grant.region_id}, note=label)
     forget_on_commit(db.sync_session, user.id)
     return label
+
+
+async def set_active(db: AsyncSession, actor: Principal, user_id: int, active: bool) -> tuple[User, bool]:
+    """Activate or deactivate an account, as the admin asked (a second "Deactivate" of a double submit
+    leaves it deactivated). Deactivating revokes the user's API tokens and ends their browser sessions;
+    reactivating revives neither. Returns the user and whether anything changed (audited only then). The
+    caller refuses one's own account."""
+    user = await locked_user(db, user_id)  # an employer given to them meanwhile is in their caseload now
+    if user.is_active == active:
+        return user, False
+    user.is_active = active
+    if not active:
+        await auth_service.revoke_tokens(db, user.id)
+        auth_service.end_sessions(db, user)
+    audit.record(db, actor, "user.activate" if active else "user.deactivate", "user", user.id,
+                 after={"is_active": active})
+    forget_on_commit(db.sync_session, user.id)
+    await db.flush()
+    return user, True
 
 
 async def set_password(db: AsyncSession, actor: Principal | None, user: User, password: str, *,

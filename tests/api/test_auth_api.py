@@ -166,7 +166,8 @@ async def test_deactivation_through_the_admin_page_refuses_a_cached_token_at_onc
     assert (await client.get("/api/touch-requests", headers=headers)).status_code == 200
     await login(client, "admin@example.org")
     r = await client.post(f"/admin/users/{world.users['spoc'].id}/active",
-                          data={"_csrf_token": client.cookies.get("csrftoken")}, follow_redirects=False)
+                          data={"_csrf_token": client.cookies.get("csrftoken"), "active": "0"},
+                          follow_redirects=False)
     assert r.status_code == 303
     assert (await client.get("/api/touch-requests", headers=headers)).status_code == 401
 

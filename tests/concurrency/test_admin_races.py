@@ -1,4 +1,4 @@
-"""An admin's changes to a user's roles racing another admin's, or a lead's assignment of an
+"""An admin's changes to a user's roles and activation racing another admin's, or a lead's assignment of an
 employer to that user, over real server processes (PostgreSQL: two; SQLite: one). Each race runs for
 several rounds, every request of a round in flight at once: whichever commits first, the other decides on
 what it left."""
@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.auth.models import RoleGrant, User
+from crm.employers.models import SpocAssignment
 from tests.factories import login
 
 ROUNDS = 10
@@ -105,3 +106,28 @@ async def test_a_spoc_role_removed_while_a_lead_gives_them_an_employer_leaves_no
                 assert assigned.status_code == 422 and "not an active SPOC or lead" in assigned.text, assigned.text
                 assert removed.status_code == 303
                 assert await _roles(desk, user) == [("chair", False)]
+
+
+async def test_an_employer_given_to_a_user_being_deactivated_is_refused_or_named_to_the_admin(desk):
+    """Deactivating a SPOC with a caseload is allowed, saying what they still hold (a lead transfers it);
+    an employer must not be given to a user whose deactivation has already been decided without it."""
+    admin = desk.admins[0]
+    async with httpx.AsyncClient(timeout=120) as lead:
+        for _ in range(ROUNDS):
+            user, _ = await _person(desk, [("spoc", "LA-BASIN")])
+            employer = await desk.f.employer()
+            deactivated, assigned = await asyncio.gather(
+                _post(admin, f"/admin/users/{user.id}/active", active="0", back="user"),
+                _assign(desk, lead, employer.id, user))
+            assert deactivated.status_code == 303, deactivated.text
+            said = (await admin.get(deactivated.headers["location"])).text
+            assert "deactivated" in said
+            if assigned.status_code == 201:
+                assert "still holds a caseload in LA-BASIN (1 employers, 0 open touches)" in said
+            else:
+                assert assigned.status_code == 422 and "not an active SPOC or lead" in assigned.text, assigned.text
+                assert "still holds a caseload" not in said
+            async with desk.f.sessionmaker() as db:
+                assert await db.scalar(select(User.is_active).where(User.id == user.id)) is False
+                held = await db.scalar(select(SpocAssignment.id).where(SpocAssignment.employer_id == employer.id))
+                assert (held is not None) == (assigned.status_code == 201)

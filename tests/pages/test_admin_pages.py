@@ -230,8 +230,9 @@ async def test_a_deactivated_users_sessions_stay_ended_when_reactivated(admin, w
     admins = _browser(admin, [])
     await login(admin, partner.email)
     partners = _browser(admin, admins)
-    for _ in range(2):  # deactivate, then activate again
-        assert (await admin.post(f"/admin/users/{partner.id}/active", data=_form(admin))).status_code == 200
+    for active in ("0", "1"):  # deactivate, then activate again
+        assert (await admin.post(f"/admin/users/{partner.id}/active",
+                                 data=_form(admin, active=active))).status_code == 200
     _browser(admin, partners)
     assert not await _signed_in(admin)
     await login(admin, partner.email)  # signing in again works
@@ -241,7 +242,7 @@ async def test_a_deactivated_users_sessions_stay_ended_when_reactivated(admin, w
 async def test_deactivating_from_the_user_page_warns_of_a_caseload_and_returns_there(admin, world):
     spoc = world.users["spoc"]
     await world.f.assign(await world.f.employer("A Co"), spoc)
-    r = await admin.post(f"/admin/users/{spoc.id}/active", data=_form(admin, back="user"))
+    r = await admin.post(f"/admin/users/{spoc.id}/active", data=_form(admin, back="user", active="0"))
     assert r.status_code == 200 and str(r.url).endswith(f"/admin/users/{spoc.id}")
     assert "still holds a caseload in LA-BASIN (1 employers, 0 open touches)" in r.text
     assert "deactivated" in r.text
@@ -253,11 +254,52 @@ async def test_an_admin_is_not_offered_to_deactivate_their_own_account_and_a_for
     own = (await admin.get(f"/admin/users/{me.id}")).text
     assert "Deactivate account" not in own and "This is your own account" in own
     assert "Deactivate account" in (await admin.get(f"/admin/users/{world.users['chair'].id}")).text
-    r = await admin.post(f"/admin/users/{me.id}/active", data=_form(admin, back="user"))
+    r = await admin.post(f"/admin/users/{me.id}/active", data=_form(admin, back="user", active="0"))
     assert r.status_code == 409 and 'id="access"' in r.text  # the user page, the refusal beside the button
     assert r.text.count("You cannot deactivate your own account") == 1 and "Something went wrong" not in r.text
     await db.rollback()
     assert (await db.get(User, me.id)).is_active
+
+
+def _access_form(page: str) -> dict[str, str]:
+    """The hidden fields of the user page's activation form, as a browser without JavaScript posts them."""
+    form = re.search(r'<form method="post" action="/admin/users/\d+/active".*?</form>', page, re.S)
+    assert form is not None
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
+
+
+async def test_a_double_submitted_deactivate_leaves_the_account_deactivated(admin, world, db):
+    """The form says the state wanted: the second post of a double click (or of a stale tab) changes nothing,
+    where a toggle reactivated the account."""
+    partner = world.users["partner"]
+    page = (await admin.get(f"/admin/users/{partner.id}")).text
+    form = _access_form(page)
+    assert form["active"] == "0" and form["back"] == "user"
+    first, second = [await admin.post(f"/admin/users/{partner.id}/active", data=_form(admin, **form))
+                     for _ in range(2)]
+    assert first.status_code == second.status_code == 200
+    assert "partner@example.org is now deactivated" in first.text
+    assert "partner@example.org is already deactivated" in second.text
+    await db.rollback()
+    assert (await db.get(User, partner.id)).is_active is False
+    assert list(await db.scalars(select(AuditEvent.action).where(
+        AuditEvent.entity_type == "user", AuditEvent.entity_id == partner.id))) == ["user.deactivate"]
+    again = _access_form(second.text)  # the page it returned to now offers to activate
+    assert again["active"] == "1" and "Activate account" in second.text
+    r = await admin.post(f"/admin/users/{partner.id}/active", data=_form(admin, **again))
+    assert "partner@example.org is now active" in r.text
+    await db.rollback()
+    assert (await db.get(User, partner.id)).is_active is True
+
+
+async def test_an_activation_post_that_does_not_say_which_changes_nothing(admin, world, db):
+    partner = world.users["partner"]
+    for data in ({}, {"active": "maybe"}):
+        r = await admin.post(f"/admin/users/{partner.id}/active", data=_form(admin, back="user", **data))
+        assert r.status_code == 422 and 'id="access"' in r.text
+        assert "Say whether to activate (active=1) or deactivate (active=0)" in r.text
+    await db.rollback()
+    assert (await db.get(User, partner.id)).is_active is True
 
 
 @pytest.mark.parametrize("htmx", [False, True])
