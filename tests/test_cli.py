@@ -107,6 +107,18 @@ def test_users_create_refuses_a_region_for_an_admin_and_gives_it_only_to_the_reg
     assert grants == [("both@example.org", "admin", None), ("both@example.org", "spoc", "LA-BASIN")]
 
 
+def test_users_create_gives_a_role_named_twice_once(cli_env):
+    _run("db", "upgrade")
+    _run("seed")
+    made = _run("users", "create", "twice@example.org", "--name", "Twice", "--role", "admin", "--role", "admin",
+                "--role", "spoc", "--role", "spoc", "--region", "LA-BASIN")
+    assert made.exit_code == 0, made.output
+    with sqlite3.connect(cli_env / "cli.db") as db:
+        grants = db.execute("select g.role, r.code from role_grant g left join region r on r.id = g.region_id"
+                            " order by g.role").fetchall()
+    assert grants == [("admin", None), ("spoc", "LA-BASIN")]
+
+
 def test_users_create_refuses_an_e_mail_address_with_a_space(cli_env):
     _run("db", "upgrade")
     _run("seed")

@@ -13,6 +13,7 @@ import re
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -85,10 +86,17 @@ async def add_grant(db: AsyncSession, actor: Principal, user: User, role: str, r
     user = await locked_user(db, user.id)
     grant = await auth_service.make_grant(db, role, region_code or None,
                                           organization_set=user.organization_id is not None)
+    already = f"{user.name} is {grant.role}{' in ' + region_code.upper() if region_code else ''} already"
     if any(g.role == grant.role and g.region_id == grant.region_id for g in user.grants):
-        raise Conflict(f"{user.name} is {grant.role}{' in ' + region_code.upper() if region_code else ''} already")
+        raise Conflict(already)
     user.grants.append(grant)
-    await db.flush()
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError:
+        # uq_role_grant_user_role_region(less): the same grant written meanwhile by a path that does not take
+        # the user's lock (the lock above keeps two admins from it).
+        raise Conflict(already) from None
     await db.refresh(grant, ["region"])
     audit.record(db, actor, "user.grant", "user", user.id, after={"role": grant.role, "region": region_code or None})
     forget_on_commit(db.sync_session, user.id)

@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import Base
@@ -63,6 +63,10 @@ class RoleGrant(Base):
     __tablename__ = "role_grant"
     __table_args__ = (
         UniqueConstraint("user_id", "role", "region_id", name="uq_role_grant_user_role_region"),
+        # The constraint above leaves region-less grants (admin, partner, chair) unchecked: NULLs are distinct
+        # on PostgreSQL and SQLite alike, so two "partner" grants of one user both passed it (migration 0019).
+        Index("uq_role_grant_user_role_regionless", "user_id", "role", unique=True,
+              sqlite_where=text("region_id IS NULL"), postgresql_where=text("region_id IS NULL")),
         CheckConstraint(
             "role IN ('admin','lead','spoc','partner','chair')", name="role_known"
         ),

@@ -184,8 +184,10 @@ async def create_user(
         raise Conflict(f"A user with e-mail {email_n} already exists")
     user = User(email=email_n, name=name, organization_id=org_id,
                 password_hash=hash_password(password) if password else None)
-    for (role, _), region_id in zip(roles, region_ids, strict=True):
-        user.grants.append(RoleGrant(role=Role(role).value, region_id=region_id))
+    # A role given twice (``--role partner --role partner``) is one grant: a second would break the unique keys.
+    for role_v, region_id in dict.fromkeys((Role(role).value, region_id)
+                                           for (role, _), region_id in zip(roles, region_ids, strict=True)):
+        user.grants.append(RoleGrant(role=role_v, region_id=region_id))
     db.add(user)
     await db.flush()
     audit.record(db, actor, "user.create", "user", user.id,

@@ -108,6 +108,16 @@ async def test_a_spoc_role_removed_while_a_lead_gives_them_an_employer_leaves_no
                 assert await _roles(desk, user) == [("chair", False)]
 
 
+async def test_a_role_added_twice_at_once_is_granted_once(desk):
+    for _ in range(ROUNDS):
+        user, _ = await _person(desk, [("chair", None)])
+        answers = await asyncio.gather(*(_post(admin, f"/admin/users/{user.id}/grants", role="partner", region="")
+                                         for admin in desk.admins))
+        assert sorted(r.status_code for r in answers) == [303, 409], [r.text[-400:] for r in answers]
+        assert "is partner already" in next(r for r in answers if r.status_code == 409).text
+        assert await _roles(desk, user) == [("chair", False), ("partner", False)]
+
+
 async def test_an_employer_given_to_a_user_being_deactivated_is_refused_or_named_to_the_admin(desk):
     """Deactivating a SPOC with a caseload is allowed, saying what they still hold (a lead transfers it);
     an employer must not be given to a user whose deactivation has already been decided without it."""

@@ -6,9 +6,11 @@ import html
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from crm.audit.models import AuditEvent
+from crm.auth import service as auth_service
 from crm.auth.models import RoleGrant, User
 from tests.a11y import attrs_of, tied_errors
 from tests.factories import login
@@ -300,6 +302,39 @@ async def test_an_activation_post_that_does_not_say_which_changes_nothing(admin,
         assert "Say whether to activate (active=1) or deactivate (active=0)" in r.text
     await db.rollback()
     assert (await db.get(User, partner.id)).is_active is True
+
+
+async def test_a_region_less_role_held_already_is_refused_with_a_409(admin, world, db):
+    chair = world.users["chair"]
+    r = await admin.post(f"/admin/users/{chair.id}/grants", data=_form(admin, role="chair", region=""))
+    assert r.status_code == 409 and "Chris Chair is chair already" in r.text
+    assert await _grants(db, chair) == [("chair", False)]
+
+
+async def test_a_duplicate_grant_the_unique_index_refuses_is_a_409_on_the_form(admin, world, db, monkeypatch):
+    """The same grant written meanwhile by a path that takes no user lock: the flush breaks
+    uq_role_grant_user_role_regionless, said on the form, not as a 500 or the generic conflict page."""
+    spoc2 = world.users["spoc2"]
+    make_grant = auth_service.make_grant
+
+    async def written_meanwhile(session, role, region_code, **kwargs):
+        await session.execute(insert(RoleGrant).values(user_id=spoc2.id, role="partner", region_id=None))
+        return await make_grant(session, role, region_code, **kwargs)
+
+    monkeypatch.setattr(auth_service, "make_grant", written_meanwhile)
+    r = await admin.post(f"/admin/users/{spoc2.id}/grants", data=_form(admin, role="partner", region=""))
+    assert r.status_code == 409 and "Sam Ortiz is partner already" in r.text and 'id="roles"' in r.text
+    assert await _grants(db, spoc2) == [("spoc", True)]
+
+
+async def test_the_database_keeps_one_region_less_grant_per_user_and_role(world, db):
+    chair = world.users["chair"]
+    db.add(RoleGrant(user_id=chair.id, role="chair", region_id=None))
+    with pytest.raises(IntegrityError):
+        await db.flush()
+    await db.rollback()
+    db.add(RoleGrant(user_id=chair.id, role="admin", region_id=None))  # another role is another grant
+    await db.flush()
 
 
 @pytest.mark.parametrize("htmx", [False, True])
