@@ -60,14 +60,17 @@ def _audit_visible(principal: Principal) -> ColumnElement[bool]:
         return true()
     mine = principal.regions_for(Role.lead, Role.spoc)
     kind, entity = AuditEvent.entity_type, AuditEvent.entity_id
+    # Each event looked up by its own id (EXISTS, correlated), not checked against every id of the regions:
+    # PostgreSQL hashed all of a region's touches for "IN (SELECT …)", 55 ms on an employer page.
     return or_(
         kind.not_in(("touch", "touch_request", "hand_off", "spoc_assignment")),
-        and_(kind == "touch", entity.in_(select(Touch.id).where(Touch.region_id.in_(mine)))),
-        and_(kind == "touch_request", entity.in_(select(TouchRequest.id).where(TouchRequest.region_id.in_(mine)))),
-        and_(kind == "hand_off", entity.in_(select(HandOff.id).join(Touch, Touch.id == HandOff.touch_id)
-                                            .where(Touch.region_id.in_(mine)))),
-        and_(kind == "spoc_assignment", entity.in_(select(SpocAssignment.id)
-                                                   .where(SpocAssignment.region_id.in_(mine)))))
+        and_(kind == "touch", select(Touch.id).where(Touch.id == entity, Touch.region_id.in_(mine)).exists()),
+        and_(kind == "touch_request", select(TouchRequest.id).where(
+            TouchRequest.id == entity, TouchRequest.region_id.in_(mine)).exists()),
+        and_(kind == "hand_off", select(HandOff.id).join(Touch, Touch.id == HandOff.touch_id).where(
+            HandOff.id == entity, Touch.region_id.in_(mine)).exists()),
+        and_(kind == "spoc_assignment", select(SpocAssignment.id).where(
+            SpocAssignment.id == entity, SpocAssignment.region_id.in_(mine)).exists()))
 
 
 async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, employer_id: int,

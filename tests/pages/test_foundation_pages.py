@@ -1,12 +1,14 @@
 """Server-rendered pages: sign-in, role homes, CSRF, live search partials, forms with errors."""
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
 from crm.directory.models import Organization
 from crm.employers.models import Employer, SpocAssignment
 from tests.a11y import assert_selects_tied, attrs_of, tied_errors
-from tests.factories import csrf, login
+from tests.factories import csrf, login, today
 
 
 @pytest.mark.parametrize(("who", "lands_on"), [("admin", "/admin"), ("lead", "/queue"), ("spoc", "/queue"),
@@ -143,6 +145,30 @@ async def test_lead_assigns_spoc_from_the_employer_page_and_sees_it_with_audit(c
     # Ids read as what they point at: the SPOC by name, the region by code; never "spoc id: 7".
     assert "SPOC: Maria Lopez" in trail and "region: LA-BASIN" in trail and " id: " not in trail
     assert await db.scalar(select(func.count(SpocAssignment.id))) == 1
+
+
+async def test_the_audit_trail_shows_a_regions_touches_requests_and_hand_offs_to_its_own_staff_only(client, world):
+    """Each kind of a region's work, by the region of what it is about: its staff see it, another's do not."""
+    e = await world.f.employer("Sunrise Family Dental")
+    await world.f.assign(e, world.users["spoc"])
+    partner = await world.f.auth(world.users["partner"])
+    r = await client.post("/api/touch-requests", headers=partner, json={
+        "employer_id": e.id, "region": "LA-BASIN", "purpose": "hiring", "summary": "two hygienists",
+        "window_start": today().isoformat(), "window_end": (today() + dt.timedelta(days=30)).isoformat()})
+    assert r.status_code == 201, r.text
+    touch_id = r.json()["touch_id"]
+    r = await client.post(f"/api/touches/{touch_id}/complete", headers=await world.f.auth(world.users["spoc"]),
+                          json={"channel": "call", "outcomes": [{"request_id": r.json()["id"], "outcome": "referred"}],
+                                "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "x-ray course"}]})
+    assert r.status_code == 200, r.text
+    kinds = ('title="touch.create"', 'title="touch_request.create"', 'title="touch.complete"',
+             'title="hand_off.create"')
+    await login(client, world.users["spoc2"].email)  # LA-BASIN
+    trail = (await client.get(f"/employers/{e.id}")).text.split('id="audit"', 1)[1]
+    assert all(k in trail for k in kinds), trail
+    await login(client, world.users["bay_spoc"].email)
+    trail = (await client.get(f"/employers/{e.id}")).text.split('id="audit"', 1)[1]
+    assert not any(k in trail for k in kinds) and "No changes recorded" in trail
 
 
 async def test_the_audit_trail_keeps_a_regions_reasons_from_another_regions_staff(client, world):
