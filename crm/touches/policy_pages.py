@@ -48,6 +48,12 @@ async def spocs_of(db: AsyncSession, region_id: int) -> set[int]:
                                                                  RoleGrant.role == Role.spoc.value)))
 
 
+async def _rule_form(request: Request[Any, Any, Any]) -> tuple[dict[str, str], list[str]]:
+    """A rule form's fields, and the user ids ticked in its pool (a field sent once per box)."""
+    raw = await request.form()
+    return await form_data(request), [v for v in raw.getall("pool", []) if isinstance(v, str)]
+
+
 def _pool_and_priority(form: dict[str, str], ticked: list[str], wrong: list[tuple[str, str]],
                        blank_priority: int | None = None) -> tuple[list[int], int]:
     """A rule form's SPOC pool (the ticked user ids) and priority, each mistake added to ``wrong``;
@@ -186,9 +192,7 @@ class RegionPages(Controller):
                        code: FromPath[str]) -> Template | Redirect:
         region = await self._region(db, principal, code)
         code = region.code  # the rollback below expires `region`
-        raw = await request.form()
-        form = await form_data(request)
-        ticked = [v for v in raw.getall("pool", []) if isinstance(v, str)]
+        form, ticked = await _rule_form(request)
         try:
             wrong: list[tuple[str, str]] = []  # every mistake of the form at once
             pool, priority = _pool_and_priority(form, ticked, wrong, blank_priority=100)
@@ -214,9 +218,7 @@ class RegionPages(Controller):
         """A rule's Edit form: its SPOC pool and priority."""
         region = await self._region(db, principal, code)
         code = region.code  # the rollback below expires `region`
-        raw = await request.form()
-        form = await form_data(request)
-        ticked = [v for v in raw.getall("pool", []) if isinstance(v, str)]
+        form, ticked = await _rule_form(request)
         try:
             wrong: list[tuple[str, str]] = []  # every mistake of the form at once
             pool, priority = _pool_and_priority(form, ticked, wrong)
