@@ -17,6 +17,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import IntegrityError
 
+from crm.auth.models import Role
+from crm.auth.principal import Principal
+
 log = logging.getLogger("crm.errors")
 
 _CODES = {
@@ -232,7 +235,25 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return _response(request, status if status != 400 else exc.status_code, message, fields)
     if _signed_out(request, exc):
         return _signed_out_response(request, exc.status_code)
+    if (chair_view := _chair_view(request, exc)) is not None:
+        return Redirect(chair_view, status_code=303)  # type: ignore[return-value]
     return _response(request, exc.status_code, exc.detail, None, exc.headers)
+
+
+# A council's or partnership's page as staff and partners open it (a link, an e-mail, a bookmark).
+_CRM_VIEW = re.compile(r"/(councils/\d+(?:/roster(?:\.csv)?)?|partnerships/\d+(?:/members\.csv)?)/?")
+
+
+def _chair_view(request: Request[Any, Any, Any], exc: HTTPException) -> str | None:
+    """Where a chair refused the CRM's page of a council or partnership reads it: the chair's own view of it
+    (which checks that it is theirs), not "Your role does not allow this"."""
+    user = request.scope.get("user")
+    if exc.status_code != 403 or request.method != "GET" or _is_api(request) or not isinstance(user, Principal):
+        return None
+    if user.is_crm_user or not user.has(Role.chair):
+        return None
+    match = _CRM_VIEW.fullmatch(request.url.path)
+    return f"/chair/{match.group(1)}" if match else None
 
 
 def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:

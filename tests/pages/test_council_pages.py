@@ -328,8 +328,17 @@ async def test_chair_sees_only_their_council_read_only(client, world):
     assert (await client.get(f"/chair/councils/{other['id']}")).status_code == 403
     csv_r = await client.get(f"/chair/councils/{a['council']['id']}/roster.csv")
     assert csv_r.status_code == 200 and b"Dana Whitfield" in csv_r.content
-    for crm_url in ("/councils", f"/councils/{a['council']['id']}", "/employers", "/partnerships", "/admin"):
+    for crm_url in ("/councils", "/employers", "/partnerships", "/admin", f"/councils/{a['council']['id']}/edit"):
         assert (await client.get(crm_url)).status_code == 403, crm_url
+    # A council's own page as staff link it (an e-mail, a bookmark) takes the chair to their view of it,
+    # which still refuses a council that is not theirs; its edit page stays refused outright.
+    mine, theirs = f"councils/{a['council']['id']}", f"councils/{other['id']}"
+    for crm_url, chair_url in ((f"/{mine}", f"/chair/{mine}"), (f"/{mine}/roster", f"/chair/{mine}/roster"),
+                               (f"/{theirs}", f"/chair/{theirs}")):
+        r = await client.get(crm_url, follow_redirects=False)
+        assert (r.status_code, r.headers.get("location")) == (303, chair_url), crm_url
+    assert (await client.get(f"/councils/{other['id']}")).status_code == 403  # followed: not theirs
+    assert (await client.get(f"/councils/{a['council']['id']}")).url.path == f"/chair/councils/{a['council']['id']}"
 
 
 async def test_chair_can_never_write_through_the_pages(client, world, db):
@@ -639,7 +648,8 @@ async def test_partnership_members_download_as_a_spreadsheet_for_staff_and_the_c
     assert "Add a member" not in page.text and "<form" not in page.text.split('<main id="main"', 1)[1]  # read-only
     r = await client.get(f"/chair/partnerships/{p['id']}/members.csv")
     assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) == expected
-    assert (await client.get(f"/partnerships/{p['id']}/members.csv")).status_code == 403
+    r = await client.get(f"/partnerships/{p['id']}/members.csv", follow_redirects=False)  # as staff link it
+    assert (r.status_code, r.headers["location"]) == (303, f"/chair/partnerships/{p['id']}/members.csv")
 
 
 async def test_members_are_added_by_picking_the_employer_and_a_typed_name_alone_is_refused(client, world, db):
