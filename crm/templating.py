@@ -120,9 +120,14 @@ def number(value: float | None, places: int = 0) -> str:
     return f"{value:,.{places}f}"
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """A number of things as said: "1 request", "3 requests", "2 touches" (``plural`` when not +s)."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def days(n: int) -> str:
     """A number of days as said: "1 day", "7 days"."""
-    return f"{n} day" if n == 1 else f"{n} days"
+    return count(n, "day")
 
 
 def percent(value: float | None) -> str:

@@ -25,7 +25,7 @@ from crm.jobs.models import JobRun
 from crm.notify.service import deliver_outbox
 from crm.settings import Settings
 from crm.touches.release import release_due_requests
-from crm.touches.reminders import remind_waiting_hand_offs
+from crm.touches.reminders import remind_waiting_hand_offs, tell_leads_what_waits
 
 log = logging.getLogger("crm.jobs")
 
@@ -52,6 +52,7 @@ JOBS.append(Job("release_held_requests", dt.timedelta(minutes=15), release_due_r
 JOBS.append(Job("deliver_outbox", dt.timedelta(minutes=1), deliver_outbox))
 JOBS.append(Job("scan_duplicates", dt.timedelta(days=1), scan_duplicates))
 JOBS.append(Job("remind_hand_offs", dt.timedelta(days=1), remind_waiting_hand_offs))
+JOBS.append(Job("tell_leads_what_waits", dt.timedelta(days=1), tell_leads_what_waits))
 
 
 def slot_start(now: dt.datetime, every: dt.timedelta) -> dt.datetime:

@@ -70,3 +70,37 @@ async def test_the_spoc_sees_when_the_partner_was_reminded(client, world, desk, 
     assert "reminded by e-mail on" in row
     api = (await client.get("/api/hand-offs", headers=await world.f.auth(world.users["spoc"]))).json()
     assert api["items"][0]["reminded_at"] is not None
+
+
+LEADS_JOB = next(j for j in JOBS if j.name == "tell_leads_what_waits")
+
+
+async def _told_leads(db) -> list[tuple[str, str, str]]:
+    await db.rollback()
+    rows = await db.execute(select(OutboxMessage.to_email, OutboxMessage.subject, OutboxMessage.body)
+                            .where(OutboxMessage.subject.like("%waiting for staff")).order_by(OutboxMessage.id))
+    return [tuple(r) for r in rows]
+
+
+async def test_each_lead_is_told_once_a_day_what_waits_for_staff_in_their_region(world, desk, db, sessionmaker):
+    await desk.request(None, world.users["partner"], status="needs_match")  # LA-BASIN, employer unknown
+    await desk.request(None, world.users["partner2"], status="needs_match")
+    await desk.touch(await world.f.employer("Golden State Logistics"), None)  # no SPOC
+    await desk.touch(await world.f.employer("Assigned Co"), world.users["spoc"])  # has one: not waiting
+    await desk.touch(await world.f.employer("Done Co"), None, status="completed", planned_in=-3)  # closed
+    assert await run_claimed(sessionmaker, LEADS_JOB, NOW) == "told=1"
+    [(to, subject, body)] = await _told_leads(db)
+    assert (to, subject) == ("lead@example.org", "LA-BASIN: 2 requests and 1 touch waiting for staff")
+    assert "2 requests waiting for a SPOC to confirm the employer meant; 1 touch waiting without a SPOC" in body
+    assert body.endswith("Open it: {onedoor}/queue?who=unassigned&region=LA-BASIN")
+    assert await run_claimed(sessionmaker, LEADS_JOB, NOW) is None  # the day's run is done: once a day
+
+
+async def test_no_lead_is_told_when_nothing_waits_and_an_inactive_lead_never(world, desk, db, sessionmaker):
+    await desk.touch(await world.f.employer("Assigned Co"), world.users["spoc"])
+    assert await run_claimed(sessionmaker, LEADS_JOB, NOW) == "told=0"
+    await desk.touch(await world.f.employer("Harbor Biologics", county="San Mateo"), None, region="BAY-PENINSULA")
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.id == world.users["bay_lead"].id).values(is_active=False))
+    assert await run_claimed(sessionmaker, LEADS_JOB, NOW + dt.timedelta(days=1)) == "told=0"
+    assert await _told_leads(db) == []
