@@ -36,7 +36,7 @@ from crm.pagination import Limit, Offset
 
 
 def badge_out(b: Badge) -> BadgeOut:
-    return BadgeOut(key=b.key, label=b.label, ok=b.ok, explanation=b.explanation)
+    return BadgeOut(key=b.key, label=b.label, ok=b.ok, explanation=b.explanation, warning=b.warning)
 
 
 def council_out(c: AdvisoryCouncil, badges: list[Badge]) -> CouncilOut:

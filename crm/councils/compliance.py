@@ -24,7 +24,7 @@ No database and no clock: the shell loads the council into plain views, passes
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -83,12 +83,14 @@ class CouncilView:
 
 @dataclass(frozen=True, slots=True)
 class Badge:
-    """One indicator: `ok` is True/False, or None when not applicable or unknown."""
+    """One indicator: `ok` is True/False, or None when not applicable or unknown; ``warning``: a False that is
+    a heads-up (something to act on soon), not a failure of the council's rules."""
 
     key: str
     label: str
     ok: bool | None
     explanation: str
+    warning: bool = False
 
 
 class ComplianceInputError(ValueError):
@@ -264,8 +266,8 @@ def _terms_expiring_badge(current: Sequence[MemberView], today: date) -> Badge:
     verb = "ends" if len(expiring) == 1 else "end"
     soon = f"{_plural(len(expiring), 'term')} {verb} within {EXPIRING_WITHIN_DAYS} days"
     # The failing badge says what is wrong ("✗ No terms expiring" read as a double negative).
-    return _badge("terms_expiring", False, f"{soon} (next: {first.name} on {first.term_end:%-d %b %Y})",
-                  label=soon[:1].upper() + soon[1:])
+    return replace(_badge("terms_expiring", False, f"{soon} (next: {first.name} on {first.term_end:%-d %b %Y})",
+                          label=soon[:1].upper() + soon[1:]), warning=True)
 
 
 def council_badges(council: CouncilView, today: date) -> list[Badge]:

@@ -92,6 +92,7 @@ class BadgeOut(msgspec.Struct):
     label: str
     ok: bool | None
     explanation: str
+    warning: bool = False  # not ok, but a heads-up (terms ending soon), not a failure
 
 
 class CouncilOut(msgspec.Struct):

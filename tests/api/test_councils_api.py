@@ -51,7 +51,7 @@ async def test_owner_staff_creates_council_adds_members_and_sees_badges_explaine
     assert badges["industry_majority"]["ok"] is False
     assert badges["industry_majority"]["explanation"].startswith("1 of 2 current members is industry")
     assert badges["met_last_12_months"] == {"key": "met_last_12_months", "label": "Met in the last 12 months",
-                                            "ok": False, "explanation": "no meetings recorded"}
+                                            "ok": False, "explanation": "no meetings recorded", "warning": False}
 
 
 async def test_removing_a_member_keeps_the_seat_as_history(client, world, db):

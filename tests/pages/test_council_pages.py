@@ -227,6 +227,12 @@ async def test_the_roster_marks_the_seats_whose_terms_end_soon(client, world):
     page = (await client.get(f"/chair/councils/{a['council']['id']}")).text
     rows = {name: page.split(f"<td>{name}", 1)[1].split("</tr>", 1)[0] for name in ("Evan Peterson", "Chris Chair")}
     assert "ends soon" in rows["Evan Peterson"] and "ends soon" not in rows["Chris Chair"]
+    # A heads-up, not a failure of the council's rules: a warning badge, "!" rather than "✗".
+    badge = page.split('data-badge="terms_expiring"', 1)[0].rsplit("<summary", 1)[1]
+    assert 'class="badge warn"' in badge and 'class="badge bad"' not in badge
+    assert "! 1 term ends within 60 days" in page and "✗ 1 term ends" not in page
+    api = (await client.get(f"/api/councils/{a['council']['id']}", headers=staff)).json()
+    assert {b["key"]: (b["ok"], b["warning"]) for b in api["badges"]}["terms_expiring"] == (False, True)
 
 
 async def test_print_roster_page_uses_the_print_stylesheet(client, world):
