@@ -46,6 +46,7 @@ class TouchRef:
     spoc_id: int | None
     spoc_name: str | None
     region_code: str | None  # needed only when there is no SPOC ("it waits in X's unassigned queue")
+    scheduled_at: dt.datetime | None = None  # the appointment, said with its time ("… at 10:00")
 
 
 def employer_display_name(legal_name: str, dba: str | None) -> str:
@@ -124,12 +125,14 @@ def describe(status: str, touch: TouchRef | None, *, opened_touch: bool, release
         where = f"with {touch.spoc_name}" if touch.spoc_id is not None else \
             f"(no SPOC yet: it waits in {touch.region_code}'s unassigned queue)"
         late = OVERDUE if today is not None and touch.planned_on < today else ""
+        at = f" at {clock.local(touch.scheduled_at):%H:%M}" \
+            if touch.status == TouchStatus.SCHEDULED and touch.scheduled_at is not None else ""
         if touch.status == TouchStatus.SCHEDULED and opened_touch:
             # Not "Queued as …, scheduled for": once the SPOC has set the day, the request is no longer queued.
-            return f"Scheduled: touch #{touch.id} {where} on {human_date(touch.planned_on)}{late}"
+            return f"Scheduled: touch #{touch.id} {where} on {human_date(touch.planned_on)}{at}{late}"
         verb = "Queued as" if opened_touch else "Bundled into"
         when = "scheduled for" if touch.status == TouchStatus.SCHEDULED else "planned for"
-        return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}{late}"
+        return f"{verb} touch #{touch.id} {where}, {when} {human_date(touch.planned_on)}{at}{late}"
     if status == RequestStatus.HELD and release_on is not None:
         late = "" if window_end is None or release_on <= window_end else (
             f" — after the last day you asked for ({human_date(window_end)}): withdraw it if that is too late"
@@ -155,7 +158,7 @@ def touch_ref(touch: Touch) -> TouchRef:
     return TouchRef(id=touch.id, status=touch.status, planned_on=touch.planned_on,
                     spoc_id=touch.spoc.id if touch.spoc is not None else None,
                     spoc_name=touch.spoc.name if touch.spoc is not None else None,
-                    region_code=touch.region.code if touch.spoc is None else None)
+                    region_code=touch.region.code if touch.spoc is None else None, scheduled_at=touch.scheduled_at)
 
 
 def decision_message(req: TouchRequest, openers: dict[int, int] | None = None, to_requester: bool = True) -> str:
@@ -205,6 +208,7 @@ def _request_out_stmt() -> Select[*tuple[Any, ...]]:
                    TouchRequest.outcome_note, TouchRequest.decline_reason, TouchRequest.hold_reason,
                    TouchRequest.employer_query,
                    TouchRequest.created_at, Touch.status.label("touch_status"), Touch.planned_on, Touch.spoc_id,
+                   Touch.scheduled_at,
                    spoc.name.label("spoc_name"), touch_region.code.label("touch_region"), Employer.legal_name,
                    Employer.dba, region.code.label("region"), requester.name.label("requester"),
                    Organization.name.label("requester_org"), opener.label("opener"))
@@ -223,7 +227,7 @@ async def request_out_by_id(db: AsyncSession, request_id: int) -> TouchRequestOu
     """One request's answer in one statement (the request, its touch, SPOC, employer, names joined)."""
     row = (await db.execute(_request_out_stmt(), {"request_id": request_id})).one()
     touch = TouchRef(row.touch_id, row.touch_status, row.planned_on, row.spoc_id, row.spoc_name,
-                     row.touch_region) if row.touch_id is not None else None
+                     row.touch_region, row.scheduled_at) if row.touch_id is not None else None
     query = row.employer_query or {}
     query_name = query.get("name") or query.get("website") or query.get("fein")
     return TouchRequestOut(

@@ -6,6 +6,7 @@ import re
 import pytest
 from sqlalchemy import func, select, update
 
+from crm import clock
 from crm.auth.models import User
 from crm.employers.models import Employer
 from crm.templating import words
@@ -253,11 +254,11 @@ async def test_a_touch_whose_planned_day_has_passed_is_said_to_be_overdue_to_the
     assert (f"Touch #{late.id}, queued, planned for {_day(-1)} (overdue: not yet recorded as done)"
             in panel.split('data-panel="touch">', 1)[1])
     # Scheduled for a day now past: the same words.
+    when = clock.local(dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).replace(hour=10, minute=30)
     gone = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="scheduled",
-                            planned_in=-2, window=(-10, 20), channel="visit",
-                            scheduled_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+                            planned_in=-2, window=(-10, 20), channel="visit", scheduled_at=when)
     visit = await desk.request(gone, world.users["partner"])
-    assert (f"Scheduled: touch #{gone.id} with Maria Lopez on {human_date(today() - dt.timedelta(days=2))} "
+    assert (f"Scheduled: touch #{gone.id} with Maria Lopez on {human_date(today() - dt.timedelta(days=2))} at 10:30 "
             "(overdue: not yet recorded as done)") in (await client.get(f"/requests/{visit.id}")).text
 
 
