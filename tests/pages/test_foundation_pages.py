@@ -62,6 +62,9 @@ async def test_a_session_whose_cookies_are_gone_says_to_sign_in_again_not_csrf(c
                               follow_redirects=False, headers={"Referer": "http://testserver.local/requests"})
     assert "<h1>Signed out</h1>" in plain.text and "CSRF" not in plain.text
     assert 'You have been signed out — <a href="/login?next=/requests">sign in again</a>.' in plain.text
+    # The page's own call to the JSON API is not signed in either (401), and never hears of CSRF.
+    api = await client.post("/api/hand-offs/1/accept", json={}, headers={"x-csrftoken": token})
+    assert api.status_code == 401 and "CSRF" not in api.text, api.text
     # The sign-in form posted after its cookie went: back to that form, its next kept.
     again = await client.post("/login", data={"email": "x@example.org", "password": "y", "_csrf_token": token},
                               headers={"Referer": "http://testserver.local/login?next=/requests"})
