@@ -736,3 +736,16 @@ async def test_a_partnership_page_says_which_target_industries_its_member_employ
     assert "484 Transportation and Warehousing: 1 member employer</span>" in page
     assert '<span class="chip warn" title="NAICS 493">493 Transportation and Warehousing: no member employers' in page
     assert "Transportation and Warehousing, 50-249 employees" in page  # the member's own sector and size
+
+
+async def test_a_partner_whose_organization_has_none_is_told_whose_councils_the_list_shows(client, world):
+    staff = await world.f.auth(world.users["partner"])  # East LA College's
+    r = await client.post("/api/councils", headers=staff, json={
+        "name": "Welding Advisory", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN"})
+    assert r.status_code == 201, r.text
+    await login(client, world.users["partner2"].email)  # another organization's partner
+    for page, thing in (("/councils", "councils"), ("/partnerships", "partnerships")):
+        text = (await client.get(page)).text
+        assert f"Your organization has no {thing} yet" in text and "Welding Advisory" not in text, page
+    await login(client, world.users["spoc"].email)
+    assert "Welding Advisory" in (await client.get("/councils")).text  # the region's staff see it
