@@ -210,14 +210,20 @@ class RequestPages(Controller):
 
     @get("/")
     async def my_requests(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                          page: Annotated[int, Parameter(ge=1, le=100_000)] = 1) -> Template:
-        rows, total = await service.list_requests(db, principal, limit=PAGE, offset=(page - 1) * PAGE)
+                          page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
+                          status: Annotated[str | None, Parameter(max_length=16)] = None) -> Template:
+        """``status``: one request status, or ``open`` (not closed yet); the filter shows each one's count."""
+        status = (status or "").strip() or None
+        rows, total = await service.list_requests(db, principal, status=status, limit=PAGE,
+                                                  offset=(page - 1) * PAGE)
         # The hand-offs partial and its accept/decline endpoints belong to the SPOC workflow.
         hand_offs, _ = await list_hand_offs(db, principal, received_only=not principal.is_admin, limit=50)
         withdrawable = [r.id for r in rows if service.may_withdraw(principal, r)]
         return render(request, "touches/request_list.html", items=await service.request_outs(db, rows),
                       total=total, page=page, pages=max(1, -(-total // PAGE)), hand_offs=hand_offs,
-                      hand_off_reach=await hand_off_reach(db, principal, hand_offs), withdrawable_ids=withdrawable)
+                      hand_off_reach=await hand_off_reach(db, principal, hand_offs), withdrawable_ids=withdrawable,
+                      status=status or "", counts=await service.request_counts(db, principal),
+                      statuses=["open", *(s.value for s in RequestStatus)])
 
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], db: Db, principal: Me,

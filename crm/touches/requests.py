@@ -269,9 +269,11 @@ async def list_requests(db: AsyncSession, principal: Principal, *, status: str |
                         employer_id: int | None = None, limit: int = 25,
                         offset: int = 0) -> tuple[list[TouchRequest], int]:
     stmt = visible_requests(principal)
-    if status is not None:
+    if status == "open":  # every request not closed yet: needing a match, held, queued, scheduled
+        stmt = stmt.where(TouchRequest.status.in_(sorted(s.value for s in OPEN_REQUEST_STATUSES)))
+    elif status is not None:
         if status not in {s.value for s in RequestStatus}:
-            raise FieldError("status", f"must be one of {', '.join(s.value for s in RequestStatus)}")
+            raise FieldError("status", f"must be open or one of {', '.join(s.value for s in RequestStatus)}")
         stmt = stmt.where(TouchRequest.status == status)
     if employer_id is not None:
         stmt = stmt.where(TouchRequest.employer_id == employer_id)
@@ -279,6 +281,13 @@ async def list_requests(db: AsyncSession, principal: Principal, *, status: str |
     rows = await db.scalars(stmt.order_by(TouchRequest.created_at.desc(), TouchRequest.id.desc())
                             .limit(limit).offset(offset))
     return list(rows.unique()), total
+
+
+async def request_counts(db: AsyncSession, principal: Principal) -> dict[str, int]:
+    """How many requests the principal may read are in each status (one statement), and ``open`` in all."""
+    counted = dict((await db.execute(visible_requests(principal).with_only_columns(
+        TouchRequest.status, func.count(TouchRequest.id)).group_by(TouchRequest.status))).all())
+    return {"open": sum(n for status, n in counted.items() if status in OPEN_REQUEST_STATUSES), **counted}
 
 
 async def get_request(db: AsyncSession, principal: Principal, request_id: int) -> TouchRequest:

@@ -650,3 +650,28 @@ async def test_a_fein_the_directory_does_not_know_goes_to_the_fein_field_not_the
         "window_start": today().isoformat(), "window_end": (today() + dt.timedelta(days=30)).isoformat()})
     assert r.status_code == 422 and "employer.name" in r.text and "is a FEIN" in r.text
     assert await db.scalar(select(func.count(Employer.id))) == 0
+
+
+async def test_my_requests_filter_by_status_with_counts(client, world, desk):
+    e = await world.f.employer("Sunrise Family Dental")
+    t = await desk.touch(e, world.users["spoc"])
+    queued = await desk.request(t, world.users["partner"])
+    held = await desk.request(None, world.users["partner"], employer=e, purpose="apprenticeship", release_in=9)
+    done_touch = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-5)
+    done = await desk.request(done_touch, world.users["partner"], purpose="work_based_learning", status="completed")
+    other = await desk.request(None, world.users["partner2"], employer=e, release_in=3)  # another organization's
+    await login(client, world.users["partner"].email)
+
+    def listed(html: str) -> set[int]:
+        rows = html.split('id="requests"', 1)[1].split("</table>", 1)[0]
+        return {r.id for r in (queued, held, done, other) if f'href="/requests/{r.id}"' in rows}
+
+    page = (await client.get("/requests")).text
+    assert "All (3)" in page and "Open (2)" in page and "Held (1)" in page and "Completed (1)" in page
+    assert listed(page) == {queued.id, held.id, done.id}
+    assert listed((await client.get("/requests", params={"status": "held"})).text) == {held.id}
+    opened = (await client.get("/requests", params={"status": "open"})).text
+    assert listed(opened) == {queued.id, held.id} and '<option value="open" selected>' in opened
+    assert "No withdrawn requests." in (await client.get("/requests", params={"status": "withdrawn"})).text
+    bad = await client.get("/requests", params={"status": "lost"})
+    assert bad.status_code == 422 and "status" in bad.text
