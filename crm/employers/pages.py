@@ -27,8 +27,7 @@ from crm.employers.models import Employer, SizeBand, SpocAssignment
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
 from crm.errors import FieldError
-from crm.touches.models import HandOff, Touch, TouchRequest
-from crm.touches.routing import OPEN_TOUCH_STATUSES
+from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
 from crm.web import flash, form_data, form_fields, parse_form, redirect, refused, render
 
 PAGE = 25
@@ -129,7 +128,7 @@ async def _say_open_touches(request: Request[Any, Any, Any], db: Db, employer: E
     """Marked do-not-contact: new requests are refused from now on, but touches already queued still wait
     in the queue (each card says so); the one who set the flag is told which, to cancel them."""
     waiting = list(await db.scalars(select(Touch.id).where(
-        Touch.employer_id == employer.id, Touch.status.in_([s.value for s in OPEN_TOUCH_STATUSES]))
+        Touch.employer_id == employer.id, Touch.status.in_(OPEN_TOUCH_VALUES))
         .order_by(Touch.id)))
     if waiting:
         ids = ", ".join(f"#{i}" for i in waiting)

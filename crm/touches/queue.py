@@ -36,6 +36,7 @@ from crm.ids import parse_id
 from crm.touches.models import (
     OPEN_TOUCH_VALUES,
     EmployerBlackout,
+    HandOff,
     Touch,
     TouchRequest,
     touch_contact,
@@ -334,6 +335,25 @@ def _row(r: Row[*tuple[Any, ...]]) -> QueueRow:
                     Named(spoc_id, spoc_name) if spoc_id is not None else None,
                     window_start, window_end, planned_on, scheduled_at, cancel_reason, override_reason,
                     spoc_away=bool(spoc_away))
+
+
+async def hand_offs_by_touch(db: AsyncSession, touches: Iterable[Any]) -> dict[int, list[Any]]:
+    """Touch id -> the hand-offs it made (``id``, to which organization, what for, answered or not), for a page
+    of touches (queue cards, API items) in one statement. Only completing a touch makes hand-offs: other
+    touches have none, and a page without a completed one reads nothing."""
+    completed = [t.id for t in touches if t.status == TouchStatus.COMPLETED.value]
+    if not completed:
+        return {}
+    rows = await db.execute(
+        select(HandOff.touch_id, HandOff.id, HandOff.need, HandOff.status, Organization.name.label("org"),
+               User.name.label("person"))
+        .join(Organization, Organization.id == HandOff.to_org_id).outerjoin(User, User.id == HandOff.to_user_id)
+        .where(HandOff.touch_id.in_(completed))
+        .order_by(HandOff.id))
+    found: dict[int, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row.touch_id, []).append(row)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

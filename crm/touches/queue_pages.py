@@ -48,7 +48,7 @@ from crm.templating import back_words, days
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import SETTLE_ORDER, hand_off_reach, list_hand_offs, to_settle_query
 from crm.touches.handoff_pages import org_people
-from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
+from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
 from crm.touches.release import release_now
@@ -166,28 +166,10 @@ def _staff_regions(principal: Principal) -> frozenset[int] | None:
     return None if principal.is_admin else principal.regions_for(Role.lead, Role.spoc)
 
 
-async def _hand_offs_of(db: Db, touches: Sequence[Row]) -> dict[int, list[Any]]:
-    """Touch id -> the hand-offs it made (to which organization, what for, answered or not), for the
-    cards of one page in one statement. Only completing a touch makes hand-offs: other touches have none."""
-    completed = [t.id for t in touches if t.status == TouchStatus.COMPLETED.value]
-    if not completed:
-        return {}
-    rows = await db.execute(
-        select(HandOff.touch_id, HandOff.need, HandOff.status, Organization.name.label("org"),
-               User.name.label("person"))
-        .join(Organization, Organization.id == HandOff.to_org_id).outerjoin(User, User.id == HandOff.to_user_id)
-        .where(HandOff.touch_id.in_(completed))
-        .order_by(HandOff.id))
-    found: dict[int, list[Any]] = {}
-    for row in rows:
-        found.setdefault(row.touch_id, []).append(row)
-    return found
-
-
 async def _card_notes(db: Db, touches: Sequence[Any]) -> dict[str, Any]:
     """What the cards say beyond the touch itself: its hand-offs and the blackout days it falls on, each
     read for every card of the page in one statement."""
-    return {"hand_offs_by_touch": await _hand_offs_of(db, touches),
+    return {"hand_offs_by_touch": await queue.hand_offs_by_touch(db, touches),
             "blackouts_by_touch": await queue.blackout_clashes(db, touches)}
 
 

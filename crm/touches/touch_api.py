@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import HeaderParameter, JSONBody, Parameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
@@ -25,7 +24,7 @@ from crm.openapi import choice_parameter
 from crm.pagination import Limit, Offset
 from crm.touches import queue, timeline, workflow
 from crm.touches.intake import recorded_answer, remember_answer, write_turn
-from crm.touches.models import HandOff, Touch
+from crm.touches.models import Touch
 from crm.touches.routing import TouchStatus
 from crm.touches.touch_schemas import (
     BundledRequestOut,
@@ -46,20 +45,9 @@ def now_utc() -> dt.datetime:
     return clock.now()
 
 
-async def hand_offs_of(db: AsyncSession, touch_ids: list[int]) -> dict[int, list[int]]:
-    """touch id -> the ids of the hand-offs completing it made (``GET /api/hand-offs/{id}`` tells each one's
-    state), read for a page of touches in one statement."""
-    made: dict[int, list[int]] = {}
-    if touch_ids:
-        rows = await db.execute(select(HandOff.touch_id, HandOff.id).where(HandOff.touch_id.in_(touch_ids))
-                                .order_by(HandOff.id))
-        for touch_id, hand_off_id in rows:
-            made.setdefault(cast(int, touch_id), []).append(hand_off_id)  # touch_id IN (...): never NULL
-    return made
-
-
 def touch_out(t: Touch, hand_offs: list[int] | None = None) -> TouchOut:
-    """Staff-only view of a touch (partners never get this shape); ``hand_offs``: from ``hand_offs_of``."""
+    """Staff-only view of a touch (partners never get this shape); ``hand_offs``: the ids of the hand-offs it
+    made (``queue.hand_offs_by_touch``)."""
     return TouchOut(
         id=t.id, status=t.status, source=t.source, employer_id=t.employer_id, employer_name=t.employer.legal_name,
         region=t.region.code, spoc=PersonRef(t.spoc.id, t.spoc.name) if t.spoc else None, channel=t.channel,
@@ -75,7 +63,7 @@ def touch_out(t: Touch, hand_offs: list[int] | None = None) -> TouchOut:
 
 
 async def one_touch_out(db: AsyncSession, t: Touch) -> TouchOut:
-    return touch_out(t, (await hand_offs_of(db, [t.id])).get(t.id))
+    return touch_out(t, [h.id for h in (await queue.hand_offs_by_touch(db, [t])).get(t.id, [])])
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +120,9 @@ class TouchApi(Controller):
         rows, total = await queue.list_queue(
             db, principal, limit=limit, offset=offset, status=status, region=region, employer_id=employer_id,
             due_before=due_before, due_after=due_after, unassigned=unassigned)
-        made = await hand_offs_of(db, [t.id for t in rows])
-        return TouchPage(items=[touch_out(t, made.get(t.id)) for t in rows], total=total, limit=limit, offset=offset)
+        made = await queue.hand_offs_by_touch(db, rows)
+        return TouchPage(items=[touch_out(t, [h.id for h in made.get(t.id, [])]) for t in rows], total=total,
+                         limit=limit, offset=offset)
 
     @post("/", status_code=201)
     async def log_touch(
