@@ -20,6 +20,7 @@ from crm import clock
 from crm.auth.models import Role, RoleGrant, User
 from crm.auth.passwords import new_token
 from crm.directory.models import County, Organization, Region
+from crm.employers.candidates import refresh_keys
 from crm.employers.matching import name_key, normalize_domain
 from crm.employers.models import Employer, SpocAssignment
 from crm.employers.service import sector_for_naics
@@ -58,7 +59,9 @@ class Factory:
             db.add(user)
         return user
 
-    async def employer(self, legal_name: str | None = None, county: str = "Los Angeles", **fields: Any) -> Employer:
+    async def employer(self, legal_name: str | None = None, county: str = "Los Angeles", *, keys: bool = True,
+                       **fields: Any) -> Employer:
+        """An employer as the product writes one, with its search keys (``keys=False``: as a bulk load does)."""
         legal_name = legal_name or f"Test Employer {next(_seq)} Inc"
         async with self.sessionmaker() as db, db.begin():
             county_row = (await db.scalars(select(County).where(County.name == county))).one()
@@ -71,6 +74,9 @@ class Factory:
                 **fields,
             )
             db.add(employer)
+            if keys:
+                await db.flush()
+                await refresh_keys(db, [employer.id])
         return employer
 
     async def assign(self, employer: Employer, spoc: User, region: str = "LA-BASIN", **fields: Any) -> SpocAssignment:

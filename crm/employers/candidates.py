@@ -35,15 +35,18 @@ from rapidfuzz import fuzz
 from sqlalchemy import (
     BigInteger,
     Column,
+    CompoundSelect,
     Connection,
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Table,
     bindparam,
     delete,
     insert,
+    intersect,
     select,
     text,
 )
@@ -162,10 +165,16 @@ def _initial_keys(f: Features) -> set[str]:
     return keys
 
 
+def _word_keys(f: Features) -> set[str]:
+    """Every word of every name (legal name, DBA, aliases; the words after a legal form too):
+    "w:robinson". Not the matcher's: the directory's search by words (``with_words``)."""
+    return {("w:" + word)[:KEY_LENGTH] for form in f.names for word in (*form.key.split(), *form.qualifier)}
+
+
 def record_keys(record: EmployerRecord) -> set[str]:
     """The stored search keys of one employer record (what ``refresh_keys`` writes for it)."""
     f = features(record)
-    return {key[:KEY_LENGTH] for key in feature_blocking_keys(f)} | _initial_keys(f)
+    return {key[:KEY_LENGTH] for key in feature_blocking_keys(f)} | _initial_keys(f) | _word_keys(f)
 
 
 def keys_for(candidate: Candidate) -> set[str]:
@@ -175,10 +184,24 @@ def keys_for(candidate: Candidate) -> set[str]:
 
 # --- retrieval ---------------------------------------------------------------------------------
 
-def _next_prefix(prefix: str) -> str:
+def next_prefix(prefix: str) -> str:
     """The smallest string greater than every string starting with ``prefix`` (range probes
     use the btree index on both databases, where LIKE 'x%' would not)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+MAX_SEARCH_WORDS = 8
+
+
+def with_words(key: str) -> Select[tuple[int]] | CompoundSelect:
+    """Ids of the employers having, for each word of ``key`` (a name key), a name word it begins:
+    "hill rob" finds "Hill and Robinson Veterinary Hospital" and "Robinson Hill Farms". An index range
+    per word on the stored word keys, intersected (words past the eighth are not looked up)."""
+    column = employer_search_key.c
+    words = list(dict.fromkeys(key.split()))[:MAX_SEARCH_WORDS]
+    probes = [select(column.employer_id).where(column.key >= low, column.key < next_prefix(low))
+              for low in (("w:" + word)[:KEY_LENGTH] for word in words)]
+    return probes[0] if len(probes) == 1 else intersect(*probes)
 
 
 def _last_word(name: str) -> str:
@@ -312,11 +335,11 @@ def _probes(query: Query) -> _Probes:
     keys = {key[:KEY_LENGTH] for key in feature_blocking_keys(f) if key[0] not in "fd"} | _initial_keys(f)
     last = _last_word(query.name or "")
     # The half-typed last word: every stored word it begins ("acme lo" -> "t:logistics").
-    word = ("t:" + last, _next_prefix("t:" + last)) if len(last) >= 2 else None
+    word = ("t:" + last, next_prefix("t:" + last)) if len(last) >= 2 else None
     # Name and alias keys straight from the employer tables: exact and prefix hits need no stored
     # keys, so rows inserted without them (bulk loads, fixtures) are still found.
     nkey = name_key(query.name or "") if query.name else ""
-    return _Probes(keys=tuple(sorted(keys)), word=word, name=(nkey, _next_prefix(nkey)) if nkey else None,
+    return _Probes(keys=tuple(sorted(keys)), word=word, name=(nkey, next_prefix(nkey)) if nkey else None,
                    fein=record.fein, domain=record.domain)
 
 

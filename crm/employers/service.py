@@ -9,10 +9,10 @@ from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Select, false, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from crm import seen
 from crm.audit import service as audit
@@ -22,7 +22,7 @@ from crm.db import lock_row
 from crm.directory.models import County
 from crm.directory.service import region_id_for
 from crm.emails import optional_email
-from crm.employers.candidates import refresh_keys
+from crm.employers.candidates import next_prefix, refresh_keys, with_words
 from crm.employers.matching import (
     LEGAL_FORMS,
     contact_is_new,
@@ -452,8 +452,9 @@ async def load_profiles(db: AsyncSession, employers: Iterable[Employer]) -> None
 
 def search_query(q: str | None, region_id: int | None = None, status: str | None = None,
                  sector: str | None = None, no_spoc: bool = False) -> Select[Employer]:
-    """Employers whose name, an alias or domain starts with (a word of) the query; ``no_spoc``: only those
-    with no SPOC in their own region (a lead's worklist: their requests wait in the unassigned queue)."""
+    """Employers whose names (legal, DBA, aliases) have a word beginning with each word of the query, or
+    whose domain, FEIN or id it is; ``no_spoc``: only those with no SPOC in their own region (a lead's
+    worklist: their requests wait in the unassigned queue)."""
     stmt = select(Employer)
     if no_spoc:
         stmt = stmt.where(Employer.region_id.is_not(None), ~select(SpocAssignment.id).where(
@@ -472,10 +473,10 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
         raw = q.strip().lower()
         conds = []
         if key:
-            conds += [Employer.name_key.startswith(key, autoescape=True),
-                      Employer.name_key.contains(" " + key, autoescape=True),
-                      Employer.id.in_(select(EmployerAlias.employer_id).where(
-                          EmployerAlias.name_key.startswith(key, autoescape=True)))]
+            # Every word begins a word of a name (indexed: ``with_words``); an employer whose stored
+            # keys are missing (a bulk load not yet reindexed) is still found by its name's start.
+            conds += [Employer.id.in_(with_words(key)), _starts(Employer.name_key, key),
+                      Employer.id.in_(select(EmployerAlias.employer_id).where(_starts(EmployerAlias.name_key, key)))]
         domain = normalize_domain(raw) if "." in raw else None
         if domain:
             conds.append(Employer.domain == domain)
@@ -490,6 +491,11 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
     return stmt
 
 
+def _starts(column: InstrumentedAttribute[str], key: str) -> ColumnElement[bool]:
+    """``column`` begins with ``key``, as an index range (LIKE 'x%' uses no index on either database)."""
+    return and_(column >= key, column < next_prefix(key))
+
+
 async def search_employers(db: AsyncSession, q: str | None, *, region: str | None = None,
                            status: str | None = None, sector: str | None = None, no_spoc: bool = False,
                            limit: int = 25, offset: int = 0) -> tuple[list[Employer], int]:
@@ -498,7 +504,11 @@ async def search_employers(db: AsyncSession, q: str | None, *, region: str | Non
         raise FieldError("status", f"must be one of {', '.join(s.value for s in EmployerStatus)}")
     stmt = search_query(q, region_id, status, sector, no_spoc)
     total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = (await db.scalars(stmt.order_by(Employer.name_key, Employer.id).limit(limit).offset(offset))).all()
+    # Names beginning with what was typed first ("Robinson Hill Farms" before "Hill and Robinson …" for
+    # "robinson"), then by name.
+    key = name_key(q) if q and q.strip() else ""
+    first = (case((_starts(Employer.name_key, key), 0), else_=1),) if key else ()
+    rows = (await db.scalars(stmt.order_by(*first, Employer.name_key, Employer.id).limit(limit).offset(offset))).all()
     return list(rows), total
 
 

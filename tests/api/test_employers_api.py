@@ -206,6 +206,44 @@ async def test_search_finds_by_name_prefix_alias_and_domain_with_pagination(clie
     assert (await client.get("/api/employers", params={"limit": 0}, headers=headers)).status_code == 422
 
 
+async def test_search_finds_every_word_anywhere_in_a_name_dba_or_alias_names_starting_with_it_first(
+        client, world):
+    f = world.f
+    vet = await f.employer("Hill and Robinson Veterinary Hospital Inc")
+    farm = await f.employer("Robinson Hill Farms LLC")
+    await f.employer("Hill Roofing Co")
+    bakery = await f.employer("Pacific Foods Inc", dba="Sunrise Bakery")
+    branch = await f.employer("Acme Tooling Inc - Downtown Branch")
+    spoc = await f.auth(world.users["spoc"])
+    r = await client.post("/api/employers", json={"legal_name": "Coastal Staffing Group", "aliases": ["Harbor Temps"]},
+                          headers=spoc)
+    staffing = r.json()["id"]
+    headers = await f.auth(world.users["partner"])
+
+    async def found(q: str) -> list[int]:
+        r = await client.get("/api/employers", params={"q": q}, headers=headers)
+        assert r.status_code == 200, r.text
+        return [e["id"] for e in r.json()["items"]]
+
+    assert await found("Hill Robinson") == [vet.id, farm.id]  # neither has them side by side: by name
+    assert await found("robinson") == [farm.id, vet.id]  # the name beginning with it first
+    assert await found("hill") == [vet.id, await _id(client, headers, "Hill Roofing Co"), farm.id]
+    assert await found("rob hosp") == [vet.id]  # the start of each word
+    assert await found("bakery sunrise") == [bakery.id]  # the DBA's words
+    assert await found("acme downtown") == [branch.id]  # the words after the legal form
+    assert await found("hill plumbing") == []
+    assert await found("temps harbor") == [staffing]  # an alias's
+    renamed = await client.patch(f"/api/employers/{farm.id}", json={"legal_name": "Valley Orchards LLC"},
+                                 headers=spoc)
+    assert renamed.status_code == 200, renamed.text
+    assert await found("robinson") == [vet.id]
+
+
+async def _id(client, headers, name: str) -> int:
+    r = await client.get("/api/employers", params={"q": name}, headers=headers)
+    return next(e["id"] for e in r.json()["items"] if e["legal_name"] == name)
+
+
 async def test_update_is_audited_with_before_and_after(client, world, db):
     e = await world.f.employer("Harbor Freight Lines Inc")
     headers = await world.f.auth(world.users["spoc"])

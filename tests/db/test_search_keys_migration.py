@@ -1,7 +1,8 @@
-"""Migration 0008 rebuilds the search keys with the current scheme (what `crm employers reindex`
-writes) and its downgrade leaves the version-1 keys; on SQLite and PostgreSQL."""
+"""Migrations 0008 and 0020 rebuild the search keys with the current scheme (what `crm employers reindex`
+writes); 0008's downgrade leaves the version-1 keys, 0020's the version-2 keys; on SQLite and PostgreSQL."""
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -9,7 +10,7 @@ from sqlalchemy import insert, select, text
 import crm.models  # noqa: F401
 from crm import migrate
 from crm.db import make_engine, make_sessionmaker
-from crm.employers.candidates import employer_search_key, reindex_all
+from crm.employers.candidates import employer_search_key, record_keys, reindex_all
 from crm.employers.matching import EmployerRecord, blocking_keys, name_key
 from crm.employers.models import Employer, EmployerAlias
 from crm.settings import Settings
@@ -18,8 +19,12 @@ from tests.db.test_migrations import scratch_url
 KEYS = employer_search_key.c
 
 
-async def _arrange_version_1(url: str) -> dict[str, int]:
-    """Employers as a 0007 database holds them: version-1 keys (and one stale key)."""
+def _version_2(record: EmployerRecord) -> set[str]:
+    return {key for key in record_keys(record) if not key.startswith("w:")}
+
+
+async def _arrange(url: str, scheme: Callable[[EmployerRecord], set[str]] = blocking_keys) -> dict[str, int]:
+    """Employers as an older database holds them: the keys of an older ``scheme`` (and one stale key)."""
     engine = make_engine(Settings(database_url=url))
     ids = {}
     async with engine.begin() as conn:
@@ -32,7 +37,7 @@ async def _arrange_version_1(url: str) -> dict[str, int]:
         aliases = {"Bechtel": ("Bechtel Power Corp",)}
         await conn.execute(insert(employer_search_key), [
             {"key": key, "employer_id": employer_id} for name, employer_id in ids.items()
-            for key in blocking_keys(EmployerRecord(employer_id, name, aliases.get(name, ())))
+            for key in scheme(EmployerRecord(employer_id, name, aliases.get(name, ())))
         ] + [{"key": "t:stale", "employer_id": ids["Bechtel"]}])
     await engine.dispose()
     return ids
@@ -58,7 +63,7 @@ def test_upgrade_writes_what_reindex_writes_and_downgrade_drops_only_the_initial
     url = scratch_url(tmp_path, which, "search_keys")
     settings = Settings(database_url=url)
     migrate.upgrade(settings, "0007")
-    ids = asyncio.run(_arrange_version_1(url))
+    ids = asyncio.run(_arrange(url))
     version_1 = asyncio.run(_keys(url)) - {("t:stale", ids["Bechtel"])}
 
     migrate.upgrade(settings, "0008")
@@ -71,6 +76,31 @@ def test_upgrade_writes_what_reindex_writes_and_downgrade_drops_only_the_initial
 
     migrate.downgrade(settings, "0007")
     assert asyncio.run(_keys(url)) == version_1
+    _drop(url, which)
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql"])
+def test_upgrade_adds_a_key_per_name_word_and_downgrade_drops_only_those(tmp_path, which):
+    url = scratch_url(tmp_path, which, "search_word_keys")
+    settings = Settings(database_url=url)
+    migrate.upgrade(settings, "0019")
+    ids = asyncio.run(_arrange(url, _version_2))
+    version_2 = asyncio.run(_keys(url)) - {("t:stale", ids["Bechtel"])}
+
+    migrate.upgrade(settings, "0020")
+    upgraded = asyncio.run(_keys(url))
+    assert {("w:garcia", ids["Garcia Plumbing Inc"]), ("w:plumbing", ids["Garcia Plumbing Inc"]),
+            ("w:bechtel", ids["Bechtel"]), ("w:power", ids["Bechtel"])} <= upgraded  # "power": its alias's
+    assert {key for key in upgraded if not key[0].startswith("w:")} == version_2
+    asyncio.run(_reindex(url))
+    assert asyncio.run(_keys(url)) == upgraded
+
+    migrate.downgrade(settings, "0019")
+    assert asyncio.run(_keys(url)) == version_2
+    _drop(url, which)
+
+
+def _drop(url: str, which: str) -> None:
     if which == "postgresql":
         engine = make_engine(Settings(database_url=url.rsplit("/", 1)[0] + "/postgres"))
 

@@ -28,4 +28,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # 'o;' is the string right after every 'o:...' key (';' follows ':'), so the range uses the index.
-    op.execute("DELETE FROM employer_search_key WHERE key >= 'o:' AND key < 'o;'")
+    # The upgrade wrote the scheme of the code running it, so the word keys of 0020 go as well.
+    for kind in "ow":
+        op.execute(f"DELETE FROM employer_search_key WHERE key >= '{kind}:' AND key < '{kind};'")
