@@ -44,7 +44,7 @@ from crm.employers.models import Employer, EmployerContact
 from crm.errors import FieldError, validation_path
 from crm.home.pages import staff_overview
 from crm.ids import parse_id
-from crm.templating import back_words, days
+from crm.templating import back_words, days, fmt_datetime
 from crm.touches import budget, match, queue, workflow
 from crm.touches.handoff_api import SETTLE_ORDER, hand_off_reach, list_hand_offs, to_settle_query
 from crm.touches.handoff_pages import org_people
@@ -492,7 +492,7 @@ class QueuePages(Controller):
                 exc.fields = [("scheduled_time" if f == "scheduled_at" else f, m) for f, m in exc.fields]
             return await self._refused(request, db, principal, touch_id, exc, "schedule", form)
         return await self._done(request, db, principal, touch_id,
-                                f"Touch #{touch_id} scheduled for {touch.planned_on:%-d %b %Y}", regroup=True)
+                                f"Touch #{touch_id} scheduled for {fmt_datetime(touch.scheduled_at)}", regroup=True)
 
     @post("/touches/{touch_id:int}/complete")
     async def complete(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -499,6 +499,7 @@ async def test_the_scheduled_time_is_california_time(client, world, desk, db):
     assert touch.planned_on == day
     assert clock.local(touch.scheduled_at).replace(tzinfo=None) == dt.datetime.combine(day, dt.time(17, 30))
     assert "17:30 P" in r.text
+    assert f"Touch #{t.id} scheduled for {day:%-d %b %Y} 17:30 P" in r.text  # what the SPOC is told: the time too
 
 
 async def test_the_reschedule_form_starts_from_the_appointments_california_day_and_time(client, world, desk):
