@@ -27,6 +27,7 @@ from crm.employers.models import Employer, SizeBand, SpocAssignment
 from crm.employers.panels import load_panels
 from crm.employers.schemas import AssignIn, EmployerIn, EmployerPatch
 from crm.errors import FieldError
+from crm.touches.assign import next_spoc
 from crm.touches.models import OPEN_TOUCH_VALUES, HandOff, Touch, TouchRequest
 from crm.web import flash, form_data, form_fields, parse_form, redirect, refused, render
 
@@ -88,13 +89,16 @@ async def employer_page(request: Request[Any, Any, Any], db: Db, principal: Me, 
     lead_regions = await led_regions(db, principal)
     candidates = {r.id: await service.spoc_candidates(db, r.id) for r in lead_regions}
     active = {a.region_id: a for a in history if a.ended_at is None}
+    # No SPOC yet: whom a request would go to now (a routing rule's pick becomes its SPOC), or nobody.
+    routed = (await next_spoc(db, employer, employer.region_id)
+              if not active and employer.region_id is not None and not employer.merged_into_id else None)
     panels = [] if partial else await load_panels(db, principal, employer)
     if panel is not None:
         panels = [panel if p["template"] == panel["template"] else p for p in panels]
     return render(request, "employers/detail.html", status_code=status_code, partial=partial, panels=panels,
                   employer=employer, history=history, audit=audit, lead_regions=lead_regions,
                   audit_names=await id_names(db, audit),
-                  candidates=candidates, active=active, assign_errors=assign_errors or {},
+                  candidates=candidates, active=active, routed=routed, assign_errors=assign_errors or {},
                   assign_values=assign_values or {},
                   can_edit=service.can_edit(principal, employer),
                   reach_contacts=service.can_reach_contacts(principal), show_audit=show_audit,

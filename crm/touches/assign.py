@@ -27,6 +27,7 @@ from crm.touches.routing import (
     OPEN_TOUCH_STATUSES,
     AssignmentView,
     RoutingRuleView,
+    SpocChoice,
     SpocView,
     choose_spoc,
 )
@@ -160,26 +161,7 @@ async def route(db: AsyncSession, employer_id: int, county_id: int | None, naics
     can take it and there are some -- ``choose_spoc`` never looks at rules while the assigned
     SPOC or the backup is available.
     """
-    rows = (await (await db.connection()).execute(
-        _assignment_stmt(), {"employer_id": employer_id, "region_id": region_id})).all()
-    view = AssignmentView(rows[0].spoc_id, rows[0].backup_spoc_id) if rows[0].spoc_id is not None else None
-    people = {r.id: (bool(r.away), r.name, r.email) for r in rows if r.id is not None}
-    county = str(county_id) if county_id is not None else None
-    if view is not None:
-        spocs = {uid: SpocView(away=away, open_load=0) for uid, (away, _, _) in people.items()}
-        choice = choose_spoc(view, spocs, [], naics_code, county)
-        if choice.user_id is not None:
-            return RoutedSpoc(choice.user_id, *people[choice.user_id][1:])
-    if not rows[0].has_rules:
-        return RoutedSpoc(None)
-    rules = await region_rules(db, region_id)
-    if not rules:
-        return RoutedSpoc(None)
-    pool = {u for r in rules for u in r.pool} - set(people)
-    people |= await _people(db, region_id, pool)
-    loads = await _loads(db, region_id, people)
-    spocs = {uid: SpocView(away=away, open_load=loads.get(uid, 0)) for uid, (away, _, _) in people.items()}
-    choice = choose_spoc(view, spocs, rules, naics_code, county)
+    choice, people = await _choose(db, employer_id, county_id, naics_code, region_id)
     if choice.user_id is None:
         return RoutedSpoc(None)
     routed = RoutedSpoc(choice.user_id, *people[choice.user_id][1:])
@@ -208,6 +190,41 @@ async def route(db: AsyncSession, employer_id: int, county_id: int | None, naics
                  note=assignment.reason)
     await db.flush()  # the event in order, before the caller's Core inserts (which do not autoflush)
     return routed
+
+
+_UNASSIGNED = SpocChoice("unassigned", None, None, sticky=False)
+
+
+async def _choose(db: AsyncSession, employer_id: int, county_id: int | None, naics_code: str | None,
+                  region_id: int) -> tuple[SpocChoice, dict[int, tuple[bool, str, str]]]:
+    """What ``choose_spoc`` picks for (employer, region), with the people it looked at (away, name, e-mail)."""
+    rows = (await (await db.connection()).execute(
+        _assignment_stmt(), {"employer_id": employer_id, "region_id": region_id})).all()
+    view = AssignmentView(rows[0].spoc_id, rows[0].backup_spoc_id) if rows[0].spoc_id is not None else None
+    people = {r.id: (bool(r.away), r.name, r.email) for r in rows if r.id is not None}
+    county = str(county_id) if county_id is not None else None
+    if view is not None:
+        spocs = {uid: SpocView(away=away, open_load=0) for uid, (away, _, _) in people.items()}
+        choice = choose_spoc(view, spocs, [], naics_code, county)
+        if choice.user_id is not None:
+            return choice, people
+    if not rows[0].has_rules:
+        return _UNASSIGNED, people
+    rules = await region_rules(db, region_id)
+    if not rules:
+        return _UNASSIGNED, people
+    pool = {u for r in rules for u in r.pool} - set(people)
+    people |= await _people(db, region_id, pool)
+    loads = await _loads(db, region_id, people)
+    spocs = {uid: SpocView(away=away, open_load=loads.get(uid, 0)) for uid, (away, _, _) in people.items()}
+    return choose_spoc(view, spocs, rules, naics_code, county), people
+
+
+async def next_spoc(db: AsyncSession, employer: Employer, region_id: int) -> RoutedSpoc:
+    """Whom the employer's next touch in the region would go to now (None: the unassigned queue), changing
+    nothing: what ``route`` would pick, without the assignment a routing rule's pick makes."""
+    choice, people = await _choose(db, employer.id, employer.county_id, employer.naics_code, region_id)
+    return RoutedSpoc(choice.user_id, *people[choice.user_id][1:]) if choice.user_id is not None else RoutedSpoc(None)
 
 
 async def _person(db: AsyncSession, user_id: int) -> tuple[str | None, str | None]:

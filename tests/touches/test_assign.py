@@ -15,6 +15,7 @@ from crm.employers.models import RoutingRule, SpocAssignment
 from crm.errors import FieldError
 from crm.touches.assign import eligible_spoc, route_spoc
 from crm.touches.models import Touch
+from tests.factories import login
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -134,3 +135,17 @@ async def test_a_users_lock_holds_up_their_eligibility_but_not_rows_naming_them(
         await holder.commit()
         with pytest.raises(FieldError, match="not an active SPOC or lead"):
             await waiting
+
+
+async def test_the_employer_page_names_whom_a_routing_rule_gives_its_next_request_assigning_no_one(
+        world, sessionmaker, client, db):
+    e = await world.f.employer("Anderson Garden Center", naics_code="444240")
+    await login(client, world.users["partner"].email)  # partners read whom to expect as well
+    assert "requests go to the region's unassigned queue" in (await client.get(f"/employers/{e.id}")).text
+    await _rule(sessionmaker, e.region_id, [world.users["spoc2"]], naics_prefix="44")
+    page = (await client.get(f"/employers/{e.id}")).text
+    assert "give its next request to <strong>Sam Ortiz</strong>, who then becomes its SPOC" in page
+    assert "unassigned queue" not in page
+    assert await db.scalar(select(func.count()).select_from(SpocAssignment)
+                           .where(SpocAssignment.employer_id == e.id)) == 0  # the page assigned no one
+    assert await _route(sessionmaker, e, e.region_id) == world.users["spoc2"].id  # as a request then is
