@@ -52,6 +52,7 @@ from crm.touches.models import OPEN_TOUCH_VALUES, Touch, TouchRequest
 from crm.touches.pacing import is_allowed
 from crm.touches.queue import QueueRow
 from crm.touches.release import release_now
+from crm.touches.request_pages import request_page
 from crm.touches.requests import human_date, request_out_by_id, request_out_of
 from crm.touches.routing import HOLD_HORIZON_DAYS, Channel, Outcome, TouchStatus, missing_outcome
 from crm.touches.touch_api import log_touch_once
@@ -587,17 +588,17 @@ class QueuePages(Controller):
 
     @post("/requests/{request_id:int}/release")
     async def release_request(self, request: Request[Any, Any, Any], db: Db, principal: Me,
-                              request_id: PathId) -> Redirect:
-        """A lead's "Release now" on a held request (crm.touches.release.release_now)."""
+                              request_id: PathId) -> Template | Redirect:
+        """A lead's "Release now" on a held request (crm.touches.release.release_now); refused, the request's
+        page again with the problem at the form and the reason typed kept."""
         form = await form_data(request)
         try:
             req = await release_now(db, principal, request_id, form.get("reason", ""), clock.now())
             out = await request_out_by_id(db, req.id)
         except HTTPException as exc:
             errors = await refused(db, exc)  # rolled back; anything but 409/422 is raised again
-            said = "; ".join(f"{field}: {message}" if field != "form" else message for field, message in errors.items())
-            flash(request, f"Request #{request_id} was not released: {said}", "error")
-            return redirect(request, f"/requests/{request_id}#release")  # back to the form it came from
+            return await request_page(request, db, principal, request_id, status_code=exc.status_code,
+                                      release={**errors, "typed": form.get("reason", "")})
         flash(request, f"Request #{request_id} released: {out.decision}")
         return redirect(request, "/queue")
 

@@ -253,7 +253,7 @@ async def release_now(db: AsyncSession, actor: Principal, request_id: int, reaso
     budget and the gap -- never on the employer's blackout days, never when it asked not to be contacted."""
     reason = reason.strip()
     if not reason:
-        raise FieldError("reason", "is required: an early release overrides the employer's pacing and is audited")
+        raise FieldError("reason", "is required: an early release is audited and the requester is told why")
     await begin_write(db)
     req = await get_request(db, actor, request_id)
     if not actor.can_in_region(req.region_id, Role.lead):

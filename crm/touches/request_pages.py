@@ -30,6 +30,7 @@ from crm.touches.budget import budget_view
 from crm.touches.handoff_api import hand_off_reach, hand_offs_query, list_hand_offs
 from crm.touches.intake import employer_state, submit_request, write_turn
 from crm.touches.models import HandOff, TouchRequest
+from crm.touches.release import held_by_pacing
 from crm.touches.request_schemas import TouchRequestIn
 from crm.touches.routing import (
     DEFAULT_WINDOW_DAYS,
@@ -306,29 +307,7 @@ class RequestPages(Controller):
 
     @get("/{request_id:int}")
     async def detail(self, request: Request[Any, Any, Any], db: Db, principal: Me, request_id: PathId) -> Template:
-        req = await service.get_request(db, principal, request_id)
-        history = (await db.execute(
-            select(AuditEvent.created_at, AuditEvent.action, AuditEvent.note, User.name)
-            .outerjoin(User, User.id == AuditEvent.actor_id)
-            .where(AuditEvent.entity_type == "touch_request", AuditEvent.entity_id == req.id)
-            .order_by(AuditEvent.created_at, AuditEvent.id))).all()
-        # The requesting organization reads "your dates" and what it may do; anyone else (staff, an admin)
-        # reads the same facts about the requester.
-        requester = service.acts_for_requester(principal, req.requester_org_id)
-        # What its touch handed on that the viewer may see (the requesting organization's own hand-offs).
-        hand_offs = list(await db.scalars(hand_offs_query(principal).where(HandOff.touch_id == req.touch_id)
-                                          .order_by(HandOff.id))) if req.touch_id is not None else []
-        out = await service.request_out_of(db, req, requester)
-        # Not on a touch with a SPOC yet (held, needing a match, waiting unassigned): the employer's SPOC in the
-        # request's region, whom any partner may know (SPEC §3 visibility; the form's panel names them too).
-        assignment = await db.scalar(select(SpocAssignment).where(
-            SpocAssignment.employer_id == req.employer_id, SpocAssignment.region_id == req.region_id,
-            SpocAssignment.ended_at.is_(None))) if out.spoc is None and req.employer_id is not None else None
-        return render(request, "touches/request_detail.html", out=out, employer_spoc=assignment,
-                      requester=requester, hand_offs=hand_offs,
-                      created=True, detail=True, history=history, can_withdraw=service.may_withdraw(principal, req),
-                      can_release=(req.status == RequestStatus.HELD
-                                   and principal.can_in_region(req.region_id, Role.lead)))
+        return await request_page(request, db, principal, request_id)
 
     @post("/{request_id:int}/withdraw")
     async def withdraw(self, request: Request[Any, Any, Any], db: Db, principal: Me,
@@ -353,3 +332,34 @@ class RequestPages(Controller):
                           withdrawable=False)
         flash(request, f"Request #{req.id} withdrawn")
         return redirect(request, "/requests")
+
+
+async def request_page(request: Request[Any, Any, Any], db: Db, principal: Principal, request_id: int, *,
+                       release: dict[str, str] | None = None, status_code: int = 200) -> Template:
+    """A touch request's page; ``release``: a lead's refused "Release now" form, its problems under each
+    field's name (``reason``, or ``form`` for the whole) and what was typed (``typed``), shown at the form."""
+    req = await service.get_request(db, principal, request_id)
+    history = (await db.execute(
+        select(AuditEvent.created_at, AuditEvent.action, AuditEvent.note, User.name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.entity_type == "touch_request", AuditEvent.entity_id == req.id)
+        .order_by(AuditEvent.created_at, AuditEvent.id))).all()
+    # The requesting organization reads "your dates" and what it may do; anyone else (staff, an admin)
+    # reads the same facts about the requester.
+    requester = service.acts_for_requester(principal, req.requester_org_id)
+    # What its touch handed on that the viewer may see (the requesting organization's own hand-offs).
+    hand_offs = list(await db.scalars(hand_offs_query(principal).where(HandOff.touch_id == req.touch_id)
+                                      .order_by(HandOff.id))) if req.touch_id is not None else []
+    out = await service.request_out_of(db, req, requester)
+    # Not on a touch with a SPOC yet (held, needing a match, waiting unassigned): the employer's SPOC in the
+    # request's region, whom any partner may know (SPEC §3 visibility; the form's panel names them too).
+    assignment = await db.scalar(select(SpocAssignment).where(
+        SpocAssignment.employer_id == req.employer_id, SpocAssignment.region_id == req.region_id,
+        SpocAssignment.ended_at.is_(None))) if out.spoc is None and req.employer_id is not None else None
+    return render(request, "touches/request_detail.html", status_code=status_code, out=out,
+                  employer_spoc=assignment, release=release or {}, held_by_pacing=held_by_pacing(req.hold_reason),
+                  requester=requester, hand_offs=hand_offs, created=True, detail=True, history=history,
+                  can_withdraw=service.may_withdraw(principal, req),
+                  can_release=(req.status == RequestStatus.HELD
+                               and principal.can_in_region(req.region_id, Role.lead)))
+

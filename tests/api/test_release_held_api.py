@@ -89,9 +89,12 @@ async def test_the_queue_offers_a_lead_release_now_on_a_held_request(client, wor
     page = (await client.get(f"/requests/{request_id}")).text  # the form is on the request's page
     assert f'action="/queue/requests/{request_id}/release"' in page
     token = client.cookies.get("csrftoken")
+    assert "Release it now, despite the employer's pacing" in page  # held by the budget
     refused = await client.post(f"/queue/requests/{request_id}/release", data={"reason": " ", "_csrf_token": token})
-    assert f"Request #{request_id} was not released: reason: is required" in refused.text
-    assert 'id="release"' in refused.text  # back on the request's page, at its form
+    # Back on the request's page, the problem said at the reason itself.
+    assert refused.status_code == 422 and 'id="release"' in refused.text
+    assert ('aria-invalid="true" aria-describedby="release-reason-error"' in refused.text
+            and '<small class="error" role="alert" id="release-reason-error">is required' in refused.text)
     r = await client.post(f"/queue/requests/{request_id}/release", data={"reason": "HR asked", "_csrf_token": token})
     assert r.status_code == 200 and f"Request #{request_id} released: Queued as touch #" in r.text
     await db.rollback()
@@ -114,3 +117,17 @@ async def test_an_early_release_the_budget_would_allow_is_not_marked_an_override
     assert r.status_code == 200, r.text
     await db.rollback()
     assert (await db.get_one(Touch, r.json()["touch_id"])).override_reason is None
+
+
+async def test_release_now_of_a_request_held_by_a_cancelled_touch_says_it_comes_before_its_date(
+        client, world, db, held):
+    from tests.factories import login
+
+    _, request_id = held
+    on = today() + dt.timedelta(days=7)
+    await db.execute(update(TouchRequest).where(TouchRequest.id == request_id).values(
+        hold_reason="touch #9 was cancelled (owner on vacation)", release_on=on))
+    await db.commit()
+    await login(client, world.users["lead"].email)
+    page = (await client.get(f"/requests/{request_id}")).text
+    assert f"Release it now rather than on {on:%-d %b %Y}: why" in page and "despite the employer's pacing" not in page
