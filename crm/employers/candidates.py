@@ -35,7 +35,6 @@ from rapidfuzz import fuzz
 from sqlalchemy import (
     BigInteger,
     Column,
-    CompoundSelect,
     Connection,
     ForeignKey,
     Index,
@@ -193,7 +192,7 @@ def next_prefix(prefix: str) -> str:
 MAX_SEARCH_WORDS = 8
 
 
-def with_words(key: str) -> Select[tuple[int]] | CompoundSelect:
+def with_words(key: str) -> Select[tuple[int]]:
     """Ids of the employers having, for each word of ``key`` (a name key), a name word it begins:
     "hill rob" finds "Hill and Robinson Veterinary Hospital" and "Robinson Hill Farms". An index range
     per word on the stored word keys, intersected (words past the eighth are not looked up)."""
@@ -201,7 +200,10 @@ def with_words(key: str) -> Select[tuple[int]] | CompoundSelect:
     words = list(dict.fromkeys(key.split()))[:MAX_SEARCH_WORDS]
     probes = [select(column.employer_id).where(column.key >= low, column.key < next_prefix(low))
               for low in (("w:" + word)[:KEY_LENGTH] for word in words)]
-    return probes[0] if len(probes) == 1 else intersect(*probes)
+    if len(probes) == 1:
+        return probes[0]
+    both = intersect(*probes).subquery()  # a subquery: SQLite cannot nest a compound select in another
+    return select(both.c.employer_id)
 
 
 def _last_word(name: str) -> str:

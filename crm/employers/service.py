@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, inspect, literal, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
@@ -471,23 +471,25 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
     if q and q.strip():
         key = name_key(q)
         raw = q.strip().lower()
-        conds = []
+        # The ids each way of finding an employer gives, as one union probed by primary key: an OR of
+        # conditions on the employer row made PostgreSQL read all 250,000 rows (0.14 s) for two words.
+        found: list[Select[Any]] = []
         if key:
             # Every word begins a word of a name (indexed: ``with_words``); an employer whose stored
             # keys are missing (a bulk load not yet reindexed) is still found by its name's start.
-            conds += [Employer.id.in_(with_words(key)), _starts(Employer.name_key, key),
-                      Employer.id.in_(select(EmployerAlias.employer_id).where(_starts(EmployerAlias.name_key, key)))]
+            found += [with_words(key), select(Employer.id).where(_starts(Employer.name_key, key)),
+                      select(EmployerAlias.employer_id).where(_starts(EmployerAlias.name_key, key))]
         domain = normalize_domain(raw) if "." in raw else None
         if domain:
-            conds.append(Employer.domain == domain)
+            found.append(select(Employer.id).where(Employer.domain == domain))
         if fein := fein_typed(raw):  # the FEIN a profile shows, with or without its dash
-            conds.append(Employer.fein == fein)
+            found.append(select(Employer.id).where(Employer.fein == fein))
         # Only a number that can be an id is one ("²" or 20 digits are searched as text).
         if (employer_id := parse_id(raw.removeprefix("#"))) is not None:  # "#42" as the pages write it
-            conds.append(Employer.id == employer_id)
-        if not conds:
+            found.append(select(literal(employer_id)))
+        if not found:
             return stmt.where(false())
-        stmt = stmt.where(or_(*conds))
+        stmt = stmt.where(Employer.id.in_(union(*found)))
     return stmt
 
 
