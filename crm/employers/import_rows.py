@@ -259,6 +259,9 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
     values["zip"] = normalize_zip(zip_raw) if zip_raw else None
     if zip_raw and not values["zip"]:
         err("zip", f"{zip_raw!r} is not a ZIP code")
+    elif values["zip"] and len(str(zip_raw).strip()) == 3:
+        # A spreadsheet's lost leading zero leaves four digits ("2134"); three would pad to 00xxx, Puerto Rico's.
+        err("zip", f"{zip_raw!r} is not a ZIP code (five digits)")
     elif values["zip"] and (why := unused_prefix(values["zip"])):
         err("zip", why)
 

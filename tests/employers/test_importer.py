@@ -240,6 +240,8 @@ def test_a_zip_no_us_zip_could_be_is_a_row_error_but_a_lost_leading_zero_is_not(
     assert validate_row(2, {"legal_name": "A", "zip": "00000"}, REF) == [
         RowError(2, "zip", "00000 is not a U.S. ZIP code (no ZIP begins with 000)")]
     assert valid_in(REF, {"legal_name": "A", "zip": "2134"})["zip"] == "02134"
+    assert validate_row(2, {"legal_name": "A", "zip": "999"}, REF) == [  # a typo, not Puerto Rico's 00999
+        RowError(2, "zip", "'999' is not a ZIP code (five digits)")]
 
 
 def test_a_row_without_a_county_takes_its_california_zips_county_within_its_region():
