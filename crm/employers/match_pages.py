@@ -10,6 +10,8 @@ Two uses, one partial (`templates/employers/_matches.html`):
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get
@@ -24,7 +26,8 @@ from crm.deps import Db
 from crm.directory.service import region_id_for
 from crm.employers.candidates import Candidate, match_candidates
 from crm.employers.match_api import query_from
-from crm.employers.matching import MatchResult
+from crm.employers.matching import LEGAL_FORMS, MatchResult, normalize_name
+from crm.employers.matching.vocab import STOPWORDS
 from crm.employers.models import EmployerContact
 from crm.employers.resolve import Resolution, resolve_employer
 from crm.employers.zips import files_at, zip_place
@@ -46,6 +49,35 @@ def matches_context(matches: list[tuple[Candidate, MatchResult]], mode: str, *, 
                     confirm: bool = False, resolved: Resolution | None = None) -> dict[str, Any]:
     return {"matches": matches, "mode": mode, "asked": asked, "confirm": confirm,
             "blocking": blocking_matches(matches), "resolved": resolved}
+
+
+# The matcher's reasons about two names' words, in its normalized tokens ("names share words but differ in
+# 'liu transport roof'"): right for staff comparing two records, not for someone typing a name.
+_WORDS_REASON = re.compile(r"^(names share (a word|words) but differ in|one name adds) '")
+
+
+def _words(name: str) -> list[tuple[str, str]]:
+    """(word as written, its normalized form) of a name, legal forms and small words left out."""
+    out = []
+    for word in re.findall(r"[\w'&.-]+", name):
+        key = normalize_name(word)
+        if key and key not in LEGAL_FORMS and key not in STOPWORDS and key != "and":
+            out.append((word.strip(".,-"), key))
+    return out
+
+
+def as_typed(typed: str, candidate: Candidate, result: MatchResult) -> MatchResult:
+    """``result`` with its reasons about name words said against what was typed: "its name also has 'Liu',
+    'Transport', but not 'Roof'", in the words as written (a half-typed word begins a word of the name)."""
+    if not any(_WORDS_REASON.match(reason) for reason in result.reasons):
+        return result
+    mine, theirs = _words(typed), _words(candidate.legal_name)
+    extra = [w for w, key in theirs if not any(key.startswith(k) for _, k in mine)]
+    missing = [w for w, key in mine if not any(k.startswith(key) for _, k in theirs)]
+    has, lacks = (", ".join(f"'{w}'" for w in words) for words in (extra, missing))
+    said = (f"its name also has {has}, but not {lacks}" if extra and missing else f"its name also has {has}"
+            if extra else f"its name lacks {lacks}" if missing else "the same words")
+    return replace(result, reasons=tuple(said if _WORDS_REASON.match(r) else r for r in result.reasons))
 
 
 async def intake_resolution(db: Db, name: str | None, website: str | None, fein: str | None, zip: str | None,
@@ -88,6 +120,8 @@ class MatchPages(Controller):
                            employer_zip or zip, phone, employer_city or city, strict_fein=False)
         asked = not query.is_empty
         matches = await match_candidates(db, query, limit=SHOWN) if asked else []
+        if mode == "pick" and (typed := employer_name or legal_name):
+            matches = [(c, as_typed(typed, c, r)) for c, r in matches]
         if own:
             staff = principal_of(request)
             matches = [(c, r) for c, r in matches if staff.can_in_region(c.region_id, Role.lead, Role.spoc)]

@@ -30,6 +30,16 @@ async def test_typeahead_partial_lists_candidates_as_choice_buttons_with_explana
     assert "<button" in r.text  # keyboard-reachable choices
 
 
+async def test_a_suggestion_says_how_its_name_differs_from_what_was_typed_in_the_names_own_words(client, world):
+    await world.f.employer("Liu & Turner Transport Inc")
+    await world.f.employer("Sunrise Roofing")
+    await login(client, world.users["spoc"].email)
+    r = await client.get("/employers/match", params={"employer_name": "Turner Roof"}, headers=HTMX)
+    assert "its name also has &#39;Liu&#39;, &#39;Transport&#39;, but not &#39;Roof&#39;" in r.text
+    assert "its name also has &#39;Sunrise&#39;, but not &#39;Turner&#39;" in r.text
+    assert "differ in" not in r.text  # the matcher's tokens ("liu transport roof") are for comparing records
+
+
 async def test_typeahead_says_a_name_several_employers_match_needs_a_pick(client, world):
     """On a form that takes only a picked employer (logging a contact, seating a member) no SPOC confirms
     anything later: the typeahead says to pick one."""
