@@ -119,6 +119,9 @@ async def test_live_search_returns_only_the_results_partial_for_htmx(client, wor
     by_number = await client.get("/employers", params={"q": f"#{golden.id}"}, headers={"HX-Request": "true"})
     # "#id", as the search box suggests
     assert "Golden State Logistics" in by_number.text and "Blue Ocean" not in by_number.text
+    # On a phone each employer is a card: its region and SPOC in view, not beyond a sideways scroll.
+    assert '<table class="grid stack" id="employers">' in part.text
+    assert '<td data-label="Region">LA-BASIN</td>' in part.text and '<td data-label="SPOC">' in part.text
 
 
 async def test_employer_pages_show_phones_as_written_and_sectors_by_name(client, world):
