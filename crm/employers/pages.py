@@ -156,18 +156,21 @@ class EmployerPages(Controller):
 
     @get("/")
     async def directory(
-        self, request: Request[Any, Any, Any], db: Db,
+        self, request: Request[Any, Any, Any], db: Db, principal: Me,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         region: Annotated[str | None, Parameter(max_length=32)] = None,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
         spoc: Annotated[str | None, Parameter(max_length=8)] = None,
         page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
     ) -> Template:
-        """``spoc=none``: only employers with no SPOC in their own region (the region overview links here)."""
+        """``spoc=none``: only employers with no SPOC in their own region (the region overview links here);
+        ``spoc=mine``: a SPOC's or lead's own employers, as SPOC or backup (the queue overview links here)."""
         no_spoc = spoc == "none"
+        mine = principal.id if spoc == "mine" and principal.has(Role.spoc, Role.lead) else None
         q = (q or "").strip() or None  # all spaces is no search ("3003 employers matching “ ”")
         rows, total = await service.search_employers(db, q, region=region or None, status=status or None,
-                                                     no_spoc=no_spoc, limit=PAGE, offset=(page - 1) * PAGE)
+                                                     no_spoc=no_spoc, mine=mine, limit=PAGE,
+                                                     offset=(page - 1) * PAGE)
         regions = list(await db.scalars(select(Region).order_by(Region.code)))
         # Who to go through, which is what partners search the directory for: the SPOC of each
         # employer's own region (one statement for the page).
@@ -179,7 +182,7 @@ class EmployerPages(Controller):
         return render(request, "employers/list.html", partial="employers/_results.html",
                       employers=rows, total=total, page=page, pages=max(1, -(-total // PAGE)), spocs=spocs,
                       q=q or "", region=region or "", status=status or "", regions=regions,
-                      spoc="none" if no_spoc else "", q_fein=service.fein_typed(q))
+                      spoc="none" if no_spoc else "mine" if mine else "", q_fein=service.fein_typed(q))
 
     @get("/new", guards=[requires_staff])
     async def new_form(self, request: Request[Any, Any, Any], db: Db) -> Template:

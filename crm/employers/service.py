@@ -451,11 +451,16 @@ async def load_profiles(db: AsyncSession, employers: Iterable[Employer]) -> None
 
 
 def search_query(q: str | None, region_id: int | None = None, status: str | None = None,
-                 sector: str | None = None, no_spoc: bool = False) -> Select[Employer]:
+                 sector: str | None = None, no_spoc: bool = False, mine: int | None = None) -> Select[Employer]:
     """Employers whose names (legal, DBA, aliases) have a word beginning with each word of the query, or
     whose domain, FEIN or id it is; ``no_spoc``: only those with no SPOC in their own region (a lead's
-    worklist: their requests wait in the unassigned queue)."""
+    worklist: their requests wait in the unassigned queue); ``mine``: only those whose SPOC or backup that
+    user is (a SPOC's own caseload)."""
     stmt = select(Employer)
+    if mine is not None:
+        stmt = stmt.where(select(SpocAssignment.id).where(
+            SpocAssignment.employer_id == Employer.id, SpocAssignment.ended_at.is_(None),
+            or_(SpocAssignment.spoc_id == mine, SpocAssignment.backup_spoc_id == mine)).exists())
     if no_spoc:
         stmt = stmt.where(Employer.region_id.is_not(None), ~select(SpocAssignment.id).where(
             SpocAssignment.employer_id == Employer.id, SpocAssignment.region_id == Employer.region_id,
@@ -500,11 +505,12 @@ def _starts(column: InstrumentedAttribute[str], key: str) -> ColumnElement[bool]
 
 async def search_employers(db: AsyncSession, q: str | None, *, region: str | None = None,
                            status: str | None = None, sector: str | None = None, no_spoc: bool = False,
-                           limit: int = 25, offset: int = 0) -> tuple[list[Employer], int]:
+                           mine: int | None = None, limit: int = 25,
+                           offset: int = 0) -> tuple[list[Employer], int]:
     region_id = await region_id_for(db, region) if region else None
     if status and status not in {s.value for s in EmployerStatus}:
         raise FieldError("status", f"must be one of {', '.join(s.value for s in EmployerStatus)}")
-    stmt = search_query(q, region_id, status, sector, no_spoc)
+    stmt = search_query(q, region_id, status, sector, no_spoc, mine)
     total = await db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     # Names beginning with what was typed first ("Robinson Hill Farms" before "Hill and Robinson …" for
     # "robinson"), then by name.

@@ -62,15 +62,19 @@ async def partner_summary(db: AsyncSession, principal: Principal) -> dict[str, A
             "outcome_days": OUTCOME_DAYS}
 
 
+MY_EMPLOYERS_SHOWN = 25
+
+
 async def staff_overview(db: AsyncSession, principal: Principal) -> dict[str, Any]:
     """My employers (as SPOC or backup), and per lead region: employers without a SPOC and SPOC load."""
+    own = (SpocAssignment.ended_at.is_(None)
+           & ((SpocAssignment.spoc_id == principal.id) | (SpocAssignment.backup_spoc_id == principal.id)))
+    # The most recently given first; all of them, searchable and in pages, in the directory (spoc=mine).
     mine = list(await db.execute(
-        select(Employer, SpocAssignment)
-        .join(SpocAssignment, SpocAssignment.employer_id == Employer.id)
-        .where(SpocAssignment.ended_at.is_(None),
-               (SpocAssignment.spoc_id == principal.id) | (SpocAssignment.backup_spoc_id == principal.id))
-        .order_by(Employer.name_key).limit(200)
-    ))
+        select(Employer, SpocAssignment).join(SpocAssignment, SpocAssignment.employer_id == Employer.id).where(own)
+        .order_by(SpocAssignment.started_at.desc(), SpocAssignment.id.desc()).limit(MY_EMPLOYERS_SHOWN)))
+    mine_count = (await db.scalar(select(func.count()).select_from(SpocAssignment).where(own)) or 0
+                  if len(mine) == MY_EMPLOYERS_SHOWN else len(mine))
     overview = []
     for region_id in sorted(principal.regions_for(Role.lead)):
         region = await db.get_one(Region, region_id)
@@ -90,4 +94,4 @@ async def staff_overview(db: AsyncSession, principal: Principal) -> dict[str, An
             .group_by(User.id).order_by(User.name)))
         overview.append({"region": region, "total": total, "unassigned": unassigned,
                          "unassigned_count": unassigned_count, "loads": loads})
-    return {"mine": mine, "overview": overview}
+    return {"mine": mine, "mine_count": mine_count, "overview": overview}

@@ -881,6 +881,28 @@ async def test_overview_tab_keeps_my_employers_and_the_leads_region_overview(cli
     assert "Sunrise Family Dental" in _section((await client.get("/queue/overview")).text, "my-employers", None)
 
 
+async def test_a_spoc_with_many_employers_sees_the_latest_and_searches_all_of_theirs(client, world):
+    spoc, other = world.users["spoc"], world.users["spoc2"]
+    for n in range(26):
+        await world.f.assign(await world.f.employer(f"Harbor Works {n:02d} Inc"), spoc,
+                             started_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=n))
+    covered = await world.f.employer("Harbor Backup Bakery")
+    await world.f.assign(covered, other, backup_spoc_id=spoc.id, started_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    await world.f.assign(await world.f.employer("Harbor Elsewhere Foods"), other)
+    await login(client, spoc.email)
+    html = (await client.get("/queue/overview")).text
+    mine = _section(html, "my-employers", None)
+    assert "Harbor Works 25 Inc" in mine and "Harbor Works 01 Inc" in mine  # the 25 latest of 27
+    assert "Harbor Works 00 Inc" not in mine and "Harbor Backup Bakery" not in mine
+    assert 'href="/employers?spoc=mine">Search all 27 of your employers</a>' in html
+    page = (await client.get("/employers", params={"spoc": "mine", "q": "harbor"}, headers=HX)).text
+    assert "27 employers" in page and "Harbor Elsewhere Foods" not in page
+    backup = (await client.get("/employers", params={"spoc": "mine", "q": "bakery"}, headers=HX)).text
+    assert "Harbor Backup Bakery" in backup  # as backup too
+    await login(client, world.users["partner"].email)  # a partner has no employers of their own: no filter
+    assert "Harbor Elsewhere Foods" in (await client.get("/employers", params={"spoc": "mine", "q": "harbor"})).text
+
+
 async def test_log_a_touch_form_creates_it_or_shows_field_errors(client, world, db):
     e = await world.f.employer("Golden State Logistics")
     await login(client, world.users["spoc"].email)
