@@ -339,8 +339,8 @@ def _row(r: Row[*tuple[Any, ...]]) -> QueueRow:
 
 async def hand_offs_by_touch(db: AsyncSession, touches: Iterable[Any]) -> dict[int, list[Any]]:
     """Touch id -> the hand-offs it made (``id``, to which organization, what for, answered or not), for a page
-    of touches (queue cards, API items) in one statement. Only completing a touch makes hand-offs: other
-    touches have none, and a page without a completed one reads nothing."""
+    of touches (queue cards, API items) in one statement. Only completing or logging a touch (both completed)
+    makes hand-offs: other touches have none, and a page without a completed one reads nothing."""
     completed = [t.id for t in touches if t.status == TouchStatus.COMPLETED.value]
     if not completed:
         return {}

@@ -88,7 +88,7 @@ async def log_touch_once(db: Db, principal: Principal, data: LogTouchIn, now: dt
         if record.request_hash != digest:
             raise FieldError("Idempotency-Key", "was already used with a different request body")
         return Logged(record.status_code, record.response_body.encode(), replayed=True)
-    body = msgspec.json.encode(touch_out(await workflow.logged_touch(db, principal, data, now)))
+    body = msgspec.json.encode(await one_touch_out(db, await workflow.logged_touch(db, principal, data, now)))
     if key is not None:
         remember_answer(db, principal, key, digest, 201, body)
         await db.flush()

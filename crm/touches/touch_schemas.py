@@ -43,7 +43,7 @@ class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class HandOffIn(msgspec.Struct, forbid_unknown_fields=True):
-    """A warm referral made when completing a touch."""
+    """A warm referral made when completing a touch or logging one."""
 
     to_org_id: Id
     need: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -135,6 +135,9 @@ class LogTouchIn(msgspec.Struct, forbid_unknown_fields=True):
     notes: Note = ""
     region: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     contact_ids: Ids = []
+    hand_offs: Annotated[list[HandOffIn], msgspec.Meta(max_length=20, description=(
+        "The employer's needs handed to partner organizations, as when completing a touch: each partner is "
+        "told and accepts or declines it; the people in ``contact_ids`` are whom it reaches once accepted"))] = []
 
 
 class HandOffResponseIn(msgspec.Struct, forbid_unknown_fields=True):

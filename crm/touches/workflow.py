@@ -50,7 +50,7 @@ from crm.touches.routing import (
     transition_touch,
     validate_outcomes,
 )
-from crm.touches.touch_schemas import CancelIn, CompleteIn, LogTouchIn, PassOnIn, ReassignIn, ScheduleIn
+from crm.touches.touch_schemas import CancelIn, CompleteIn, HandOffIn, LogTouchIn, PassOnIn, ReassignIn, ScheduleIn
 
 # Requests still riding on a touch (held ones have left it, closed ones are done).
 _ON_TOUCH = ("queued", "scheduled")
@@ -332,14 +332,7 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
             contacts = await _contacts(db, touch.employer_id, data.contact_ids)
         except FieldError as exc:
             wrong.extend(exc.fields)
-    hand_offs: list[HandOff] = []
-    for i, wanted in enumerate(data.hand_offs):
-        try:
-            hand_offs.append(await _new_hand_off(db, actor, touch, f"hand_offs[{i}].", wanted.to_org_id,
-                                                 wanted.to_user_id,
-                                                  wanted.need))
-        except FieldError as exc:
-            wrong.extend(exc.fields)
+    hand_offs = await _wanted_hand_offs(db, actor, touch.employer_id, data.hand_offs, wrong)
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
     before = {**audit.snapshot(touch, ("status", "planned_on")), "contact_ids": sorted(c.id for c in touch.contacts)}
@@ -366,11 +359,34 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
                  + (f" Note from {actor.name}: {r.outcome_note}" if r.outcome_note else "") for r in theirs]
         notify(db, email, f"Outcome of your request{'s' if len(theirs) > 1 else ''} for {touch.employer.legal_name}",
                "\n\n".join(lines) + page_link(f"/requests/{theirs[0].id}"), now)
+    await _add_hand_offs(db, actor, touch, hand_offs, now)
+    return touch
+
+
+async def _wanted_hand_offs(db: AsyncSession, actor: Principal, employer_id: int, wanted: Sequence[HandOffIn],
+                            wrong: list[tuple[str, str]]) -> list[HandOff]:
+    """The hand-offs a completed or a logged touch makes (its body's ``hand_offs``), checked: each problem is
+    added to ``wrong`` under its field ("hand_offs[0].to_org_id"), to be said with the body's others. Not in
+    the session yet: ``_add_hand_offs`` adds them to their touch once nothing was wrong."""
+    out: list[HandOff] = []
+    for i, w in enumerate(wanted):
+        try:
+            out.append(await _new_hand_off(db, actor, employer_id, f"hand_offs[{i}].", w.to_org_id, w.to_user_id,
+                                           w.need))
+        except FieldError as exc:
+            wrong.extend(exc.fields)
+    return out
+
+
+async def _add_hand_offs(db: AsyncSession, actor: Principal, touch: Touch, hand_offs: Sequence[HandOff],
+                         now: dt.datetime) -> None:
+    """Write ``touch``'s new hand-offs (``_wanted_hand_offs``), audit each and tell its partner."""
+    for h in hand_offs:
+        h.touch_id = touch.id
     db.add_all(hand_offs)
     await db.flush()
     for h in hand_offs:
         await _hand_off_made(db, actor, touch, h, now)
-    return touch
 
 
 async def _hand_off_made(db: AsyncSession, actor: Principal, touch: Touch, h: HandOff, now: dt.datetime) -> None:
@@ -383,9 +399,10 @@ async def _hand_off_made(db: AsyncSession, actor: Principal, touch: Touch, h: Ha
                     "Accept or decline it on your My requests page.", now)
 
 
-async def _new_hand_off(db: AsyncSession, actor: Principal, touch: Touch, prefix: str, to_org_id: int,
+async def _new_hand_off(db: AsyncSession, actor: Principal, employer_id: int, prefix: str, to_org_id: int,
                         to_user_id: int | None, need: str) -> HandOff:
-    """``prefix`` of the fields an error names ("hand_offs[0]." in a complete, "" on its own)."""
+    """A hand-off of the employer's need, checked; its touch is for the caller to set. ``prefix`` of the
+    fields an error names ("hand_offs[0]." in a complete or a logged touch, "" on its own)."""
     if await db.get(Organization, to_org_id) is None:
         raise FieldError(f"{prefix}to_org_id", f"organization #{to_org_id} does not exist")
     if to_user_id is not None:
@@ -394,8 +411,8 @@ async def _new_hand_off(db: AsyncSession, actor: Principal, touch: Touch, prefix
             raise FieldError(f"{prefix}to_user_id", "must be an active person of that organization")
     if not need.strip():
         raise FieldError(f"{prefix}need", "is required")
-    return HandOff(touch_id=touch.id, employer_id=touch.employer_id, from_user_id=actor.id, to_org_id=to_org_id,
-                   to_user_id=to_user_id, need=need.strip())
+    return HandOff(employer_id=employer_id, from_user_id=actor.id, to_org_id=to_org_id, to_user_id=to_user_id,
+                   need=need.strip())
 
 
 async def tell_org(db: AsyncSession, hand_off: HandOff, subject: str, body: str, now: dt.datetime) -> None:
@@ -566,7 +583,8 @@ def occurred_on_problems(day: dt.date, today: dt.date) -> list[tuple[str, str]]:
 
 
 async def log_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now: dt.datetime) -> Touch:
-    """Record a contact that already happened (the employer called in); it counts toward the budget."""
+    """Record a contact that already happened (the employer called in); it counts toward the budget. Its
+    ``hand_offs`` go to partner organizations in the same transaction, as a completed touch's do."""
     await begin_write(db)
     return await logged_touch(db, actor, data, now)
 
@@ -589,10 +607,21 @@ async def logged_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now
     await db.refresh(employer, ["status", "merged_into_id"])
     if employer.status == EmployerStatus.merged:
         raise Conflict(f"Employer #{employer.id} was merged into #{employer.merged_into_id}; log it there")
-    channel = _channel(data.channel)
-    if wrong := occurred_on_problems(data.occurred_on, clock.local_date(now)):
+    wrong = occurred_on_problems(data.occurred_on, clock.local_date(now))  # every problem at once, as complete
+    channel = data.channel
+    try:
+        _channel(channel)
+    except FieldError as exc:
+        wrong[:0] = exc.fields
+    contacts: list[EmployerContact] = []
+    try:
+        contacts = await _contacts(db, employer.id, data.contact_ids)
+    except FieldError as exc:
+        wrong.extend(exc.fields)
+    # The employer's need handed to a partner while the call is fresh, as completing a touch does.
+    hand_offs = await _wanted_hand_offs(db, actor, employer.id, data.hand_offs, wrong)
+    if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
-    contacts = await _contacts(db, employer.id, data.contact_ids)
     day = data.occurred_on
     touch = Touch(employer_id=employer.id, region_id=region_id, spoc_id=actor.id, status=TouchStatus.COMPLETED.value,
                   source="logged", channel=channel, window_start=day, window_end=day, planned_on=day,
@@ -603,6 +632,7 @@ async def logged_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now
                  after={"status": touch.status, "source": "logged", "channel": channel, "planned_on": day.isoformat(),
                         "region_id": region_id})
     await db.refresh(touch, ["employer", "region", "spoc", "requests"])
+    await _add_hand_offs(db, actor, touch, hand_offs, now)
     # Someone else reached the employer of a SPOC: its SPOC learns it (the contact counts on their budget).
     owner = await db.scalar(select(User).join(SpocAssignment, SpocAssignment.spoc_id == User.id).where(
         SpocAssignment.employer_id == employer.id, SpocAssignment.region_id == region_id,
@@ -695,9 +725,9 @@ async def pass_on_hand_off(db: AsyncSession, actor: Principal, hand_off_id: int,
         raise Conflict(f"Hand-off #{declined.id}'s touch was deleted: make a new request of the employer instead")
     if data.to_org_id == declined.to_org_id:
         raise FieldError("to_org_id", f"{declined.to_org.name} declined it: choose another partner organization")
-    new = await _new_hand_off(db, actor, touch, "", data.to_org_id, data.to_user_id,
+    new = await _new_hand_off(db, actor, touch.employer_id, "", data.to_org_id, data.to_user_id,
                               declined.need if data.need is None else data.need)
-    new.previous_id = declined.id
+    new.touch_id, new.previous_id = touch.id, declined.id
     declined.settled_at = now
     db.add(new)
     await db.flush()

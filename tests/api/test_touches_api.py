@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from crm.auth.models import User
-from crm.touches.models import Touch
+from crm.touches.models import HandOff, Touch
 from tests.touches.conftest import today
 
 
@@ -92,13 +92,15 @@ async def test_only_staff_of_the_touch_region_may_work_it(client, world, desk, d
 
 
 @pytest.mark.parametrize("who", ["partner", "chair"])
-async def test_partners_and_chairs_get_403_on_the_queue_and_logging(client, world, who):
+async def test_partners_and_chairs_get_403_on_the_queue_and_logging(client, world, db, who):
     headers = await world.f.auth(world.users[who])
     e = await world.f.employer("A Co")
     assert (await client.get("/api/touches", headers=headers)).status_code == 403
     r = await client.post("/api/touches", headers=headers,
-                          json={"employer_id": e.id, "channel": "call", "occurred_on": today().isoformat()})
+                          json={"employer_id": e.id, "channel": "call", "occurred_on": today().isoformat(),
+                                "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "welders"}]})
     assert r.status_code == 403
+    assert await db.scalar(select(func.count(Touch.id))) == await db.scalar(select(func.count(HandOff.id))) == 0
 
 
 async def test_spoc_of_another_region_cannot_log_a_touch_there(client, world):

@@ -574,6 +574,67 @@ async def test_bad_logged_touch_is_422_and_writes_nothing(client, world, db, cha
     assert await db.scalar(select(func.count(Touch.id))) == 0
 
 
+async def test_a_logged_touch_hands_the_employers_need_to_a_partner_who_sees_and_accepts_it(client, world, db,
+                                                                                              desk):
+    e = await world.f.employer("Golden State Logistics LLC")
+    ana = await desk.contact(e, "Ana Ruiz")
+    r = await client.post("/api/touches", headers=await world.f.auth(world.users["spoc"]), json={
+        "employer_id": e.id, "channel": "call", "occurred_on": today().isoformat(), "notes": "owner called in",
+        "contact_ids": [ana.id], "hand_offs": [
+            {"to_org_id": world.orgs["college"].id, "to_user_id": world.users["partner"].id,
+             "need": "forklift certification for 10"},
+            {"to_org_id": world.orgs["board"].id, "need": "two job fairs in spring"}]})
+    assert r.status_code == 201, r.text
+    touch_id = r.json()["id"]
+    made = (await db.scalars(select(HandOff).order_by(HandOff.id))).all()
+    assert r.json()["hand_offs"] == [h.id for h in made]
+    assert [(h.touch_id, h.to_org_id, h.to_user_id, h.status) for h in made] == [
+        (touch_id, world.orgs["college"].id, world.users["partner"].id, "pending"),
+        (touch_id, world.orgs["board"].id, None, "pending")]
+    # Audited and told as a completed touch's hand-offs are: the person it names, the board's partners.
+    audited = (await db.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "hand_off.create")
+                                .order_by(AuditEvent.entity_id))).all()
+    assert audited == [h.id for h in made]
+    told = {m.to_email: m.body for m in await db.scalars(select(OutboxMessage))}
+    assert "handed you a need of Golden State Logistics LLC: forklift certification for 10" in told[
+        "partner@example.org"]
+    assert "two job fairs in spring" in told["partner2@example.org"]
+    partner = await world.f.auth(world.users["partner"])
+    listed = (await client.get("/api/hand-offs", headers=partner)).json()["items"]
+    assert [(h["id"], h["touch_id"], h["need"]) for h in listed] == [
+        (made[0].id, touch_id, "forklift certification for 10")]
+    r = await client.post(f"/api/hand-offs/{made[0].id}/accept", headers=partner, json={"note": "we call Ana"})
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert [c["name"] for c in r.json()["reach"]] == ["Ana Ruiz"]  # whom the SPOC spoke with on the call
+
+
+@pytest.mark.parametrize(("hand_off", "field"), [({"to_org_id": 999999}, "hand_offs[0].to_org_id"),
+                                                 ({"need": "  "}, "hand_offs[0].need"),
+                                                 ({"to_user_id": "SPOC"}, "hand_offs[0].to_user_id")])
+async def test_a_logged_touch_with_a_bad_hand_off_is_422_naming_it_and_logs_nothing(client, world, db, hand_off,
+                                                                                     field):
+    e = await world.f.employer("Golden State Logistics LLC")
+    if hand_off.get("to_user_id") == "SPOC":  # a person, but not of the partner organization
+        hand_off = {"to_user_id": world.users["spoc"].id}
+    before = await _counts(db)
+    r = await client.post("/api/touches", headers=await world.f.auth(world.users["spoc"]), json={
+        "employer_id": e.id, "channel": "call", "occurred_on": today().isoformat(),
+        "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "welders", **hand_off}]})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["error"]["fields"]] == [field], r.text
+    assert await db.scalar(select(func.count(Touch.id))) == 0 and await _counts(db) == before
+
+
+async def test_a_logged_touch_says_every_problem_at_once_hand_offs_included(client, world, db):
+    e = await world.f.employer("Golden State Logistics LLC")
+    r = await client.post("/api/touches", headers=await world.f.auth(world.users["spoc"]), json={
+        "employer_id": e.id, "channel": "fax", "occurred_on": (today() + dt.timedelta(days=1)).isoformat(),
+        "hand_offs": [{"to_org_id": world.orgs["college"].id, "need": "welders"},
+                      {"to_org_id": 999999, "need": "drivers"}]})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["channel", "occurred_on", "hand_offs[1].to_org_id"]
+    assert await db.scalar(select(func.count(Touch.id))) == 0
+
+
 async def test_region_policy_change_is_what_schedule_checks(client, world, desk, db, bundled):
     e, t, _, _ = bundled
     await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2)
