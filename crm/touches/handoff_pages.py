@@ -84,6 +84,9 @@ class MadeHandOffPages(Controller):
                      handoff_org: Annotated[str | None, Parameter(max_length=200)] = None,
                      to_org: Annotated[str | None, Parameter(max_length=200)] = None) -> Template:
         """The options of a hand-off form's person select for the organization typed in its box (the
-        complete form's ``handoff_org``, the pass-on form's ``to_org``)."""
-        return render(request, "touches/_person_options.html", selected="",
-                      **await org_people(db, handoff_org if handoff_org is not None else to_org))
+        complete or log form's ``handoff_org`` (``handoff_org_1``… for its further ones), the pass-on form's
+        ``to_org``)."""
+        typed = handoff_org if handoff_org is not None else to_org
+        if typed is None:  # a further hand-off of a complete or log form: handoff_org_1, handoff_org_2, …
+            typed = next((v[:200] for k, v in request.query_params.items() if k.startswith("handoff_org_")), None)
+        return render(request, "touches/_person_options.html", selected="", **await org_people(db, typed))

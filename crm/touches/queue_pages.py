@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Annotated, Any, TypeVar, cast
 
@@ -73,6 +73,9 @@ Row = QueueRow | Touch  # a queue row: read for the page, or the entity an actio
 OrgRow = SqlRow[int, str]  # an organization's id and name
 QUEUE_PAGE = 200
 FORMS = ("schedule", "complete", "cancel", "reassign")
+# The partners a complete or log form hands needs to: the first, and two more behind "+ another partner"
+# (the API takes up to 20; a call rarely yields more than a couple).
+HAND_OFF_SLOTS = 3
 # A row's schedule form offers the employer's contacts.
 FORM_LOAD = (joinedload(Touch.employer).selectinload(Employer.contacts),)
 Query = Annotated[str | None, Parameter(max_length=200)]
@@ -93,19 +96,17 @@ def group_by_urgency(touches: Sequence[Row], today: dt.date) -> dict[str, list[R
 
 
 async def _choices(db: Db, principal: Principal, touches: Sequence[Row], forms: bool = True,
-                   typed_org: str | None = None) -> dict[str, Any]:
+                   typed: dict[str, str] | None = None) -> dict[str, Any]:
     """What the rows and their forms offer: SPOCs per region for (re)assigning, channels, outcomes and,
     when a form is shown (``forms``), the partner organizations a hand-off may go to, and the people of
-    the one a form sent back had typed (``typed_org``)."""
+    those a form sent back had typed (``typed``: its values)."""
     candidates = await _spoc_candidates(
         db, sorted({t.region_id for t in touches if principal.can_in_region(t.region_id, Role.lead)}))
-    # One datalist per complete form: hand-off targets by organization name.
-    orgs = await _org_names(db) if forms else []
     return {"candidates": candidates, "channels": [c.value for c in Channel],
             "outcomes": [o.value for o in Outcome], "today": _today(), "schedule_seen": workflow.schedule_seen,
             "schedule_default": partial(workflow.schedule_default, now=clock.now()),
-            "tomorrow": _today() + dt.timedelta(days=1), "orgs": orgs,
-            "hand_off_people": await org_people(db, typed_org) if forms else {}}
+            "tomorrow": _today() + dt.timedelta(days=1),
+            **(await hand_off_choices(db, typed) if forms else {"hand_off_slots": HAND_OFF_SLOTS})}
 
 
 async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User]]:
@@ -123,6 +124,71 @@ async def _spoc_candidates(db: Db, region_ids: list[int]) -> dict[int, list[User
         if not found[region_id] or found[region_id][-1] is not user:  # a SPOC who is also the lead: once
             found[region_id].append(user)
     return found
+
+
+def hand_off_field(name: str, slot: int) -> str:
+    """A hand-off slot's form field (``touches/_hand_off_fields.html``): "handoff_org", "handoff_org_1", …"""
+    return f"{name}_{slot}" if slot else name
+
+
+async def hand_off_choices(db: Db, typed: dict[str, str] | None) -> dict[str, Any]:
+    """What a form's hand-off fields offer: the partner organizations by name (its datalist), and per slot
+    the people of the organization a form sent back had typed there."""
+    people = []
+    for slot in range(HAND_OFF_SLOTS):
+        org_name = (typed or {}).get(hand_off_field("handoff_org", slot), "").strip()
+        people.append(await org_people(db, org_name) if org_name else {"org_name": "", "people": []})
+    return {"orgs": await _org_names(db), "hand_off_people": people, "hand_off_slots": HAND_OFF_SLOTS}
+
+
+@dataclass
+class TypedHandOffs:
+    """The hand-offs a form typed, as the API takes them (``hand_offs``); ``slots[i]``: the form slot of
+    ``hand_offs[i]``; ``told``: to whom each goes ("Pat Partner at East LA College")."""
+
+    hand_offs: list[dict[str, Any]] = field(default_factory=list)
+    slots: list[int] = field(default_factory=list)
+    told: list[str] = field(default_factory=list)
+
+    def said(self) -> str:
+        """"; hand-off to East LA College sent" (what the page says after), "" for none."""
+        if not self.told:
+            return ""
+        return f"; hand-off{'s' if len(self.told) > 1 else ''} to {' and '.join(self.told)} sent"
+
+    def at_slots(self, exc: HTTPException) -> HTTPException:
+        """``exc`` with the API's ``hand_offs[i].`` fields named by the form slot ``hand_offs[i]`` came from
+        (a slot left blank before a filled one shifts them)."""
+        if isinstance(exc, FieldError):
+            exc.fields = [(_slot_field(f, self.slots), m) for f, m in exc.fields]
+        return exc
+
+
+def _slot_field(name: str, slots: list[int]) -> str:
+    if name.startswith("hand_offs[") and "]" in name:
+        index = name[len("hand_offs["):name.index("]")]
+        if index.isdigit() and int(index) < len(slots):
+            return f"hand_offs[{slots[int(index)]}]{name[name.index(']') + 1:]}"
+    return name
+
+
+async def typed_hand_offs(db: Db, form: dict[str, str], wrong: list[tuple[str, str]]) -> TypedHandOffs:
+    """The hand-offs a complete or log form typed (``touches/_hand_off_fields.html``), one per slot with
+    anything in it; what a slot lacks is added to ``wrong`` under its fields ("hand_offs[1].need")."""
+    out = TypedHandOffs()
+    for slot in range(HAND_OFF_SLOTS):
+        org_name = form.get(hand_off_field("handoff_org", slot), "").strip()
+        need = form.get(hand_off_field("handoff_need", slot), "").strip()
+        person = form.get(hand_off_field("handoff_person", slot), "")
+        if not (org_name or need or person):  # a need typed without a partner used to vanish without a word
+            continue
+        prefix = f"hand_offs[{slot}]."
+        if (org := await _hand_off_to(db, org_name, need, wrong, prefix)) is not None:
+            to_user_id = _gather(wrong, _person, person, f"{prefix}to_user_id")
+            out.hand_offs.append({"to_org_id": org.id, "to_user_id": to_user_id, "need": need})
+            out.slots.append(slot)
+            out.told.append(await _whom(db, org, to_user_id))
+    return out
 
 
 async def _org_names(db: Db) -> list[str]:
@@ -180,7 +246,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
     """One queue row; ``with_held`` adds the held requests out of band (an action that held some),
     ``done_message`` what was done, said in the page's status line (which outlives the queue's reload)."""
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD if form else ())
-    ctx = await _choices(db, principal, [touch], forms=form is not None, typed_org=(values or {}).get("handoff_org"))
+    ctx = await _choices(db, principal, [touch], forms=form is not None, typed=values)
     if with_held:
         # The page's filters are in its address (hx-replace-url), which htmx sends along.
         shown = current_page_query(request)
@@ -202,7 +268,7 @@ async def _refused_form(request: Request[Any, Any, Any], db: Db, principal: Prin
     touch = await queue.get_touch(db, principal, touch_id, load=FORM_LOAD)
     if touch.status not in OPEN_TOUCH_VALUES:
         return None
-    choices = await _choices(db, principal, [touch], forms=form == "complete", typed_org=values.get("handoff_org"))
+    choices = await _choices(db, principal, [touch], forms=form == "complete", typed=values)
     answer = render(request, "touches/_touch_form.html", status_code=422, touch=touch, form=form,
                     touch_errors={touch.id: {"form": form, "errors": errors, "values": values}}, **choices)
     answer.headers.update({"HX-Retarget": f"#{form}-{touch_id}-form", "HX-Reswap": "outerHTML"})
@@ -318,8 +384,8 @@ class QueuePages(Controller):
             statuses=["open", *[s.value for s in TouchStatus]], region_choices=region_choices,
             touch_errors=touch_errors or {}, **await _card_notes(db, touches),
             away_state=await queue.away_state(db, principal), **await _declined(db, principal),
-            **await _choices(db, principal, touches, forms=bool(touch_errors), typed_org=next(
-                (e["values"].get("handoff_org") for e in (touch_errors or {}).values()), None)))
+            **await _choices(db, principal, touches, forms=bool(touch_errors), typed=next(
+                (e["values"] for e in (touch_errors or {}).values()), None)))
 
     async def _settle(self, request: Request[Any, Any, Any], db: Db, principal: Principal, hand_off_id: int,
                       pass_on: bool) -> Template | Redirect:
@@ -506,18 +572,12 @@ class QueuePages(Controller):
         # Each request's outcome select says itself that it still needs a choice.
         # A field named after something that is not a request id is no outcome (forms carry other fields).
         asked = {k: request_id for k in form if k.startswith("outcome_") and (request_id := parse_id(k[8:]))}
+        handed = TypedHandOffs()
         try:
             wrong = [(k, "choose an outcome for this request") for k in asked if not form[k].strip()]
             outcomes = [{"request_id": request_id, "outcome": form[k], "note": form.get(f"note_{k[8:]}", "")}
                         for k, request_id in asked.items()]
-            hand_offs, told = [], ""
-            org_name, need = form.get("handoff_org", "").strip(), form.get("handoff_need", "").strip()
-            person = form.get("handoff_person", "")
-            if org_name or need or person:  # a need typed without a partner used to vanish without a word
-                if (org := await _hand_off_to(db, org_name, need, wrong, "hand_offs[0].")) is not None:
-                    to_user_id = _gather(wrong, _person, person, "hand_offs[0].to_user_id")
-                    hand_offs.append({"to_org_id": org.id, "to_user_id": to_user_id, "need": need})
-                    told = f"; hand-off to {await _whom(db, org, to_user_id)} sent"
+            handed = await typed_hand_offs(db, form, wrong)
             if not form.get("channel") and await db.scalar(
                     select(Touch.id).where(Touch.id == touch_id, Touch.channel.is_(None))) is not None:
                 # Never scheduled: nothing says yet how the contact happened (the reports count channels).
@@ -525,16 +585,16 @@ class QueuePages(Controller):
             contact_ids = _gather(wrong, _ints, ticked, "contact_ids") if listed else None
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
-            data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=hand_offs,
+            data = _struct(CompleteIn, outcomes=outcomes, notes=form.get("notes", ""), hand_offs=handed.hand_offs,
                            channel=form.get("channel") or None, contact_ids=contact_ids)
             planned = await db.scalar(select(Touch.planned_on).where(Touch.id == touch_id))
             touch = await workflow.complete(db, principal, touch_id, data, clock.now(), form=True)
         except HTTPException as exc:
-            errors = await refused(db, exc)
+            errors = await refused(db, handed.at_slots(exc))
             if "outcomes" in errors:
                 errors = await _outcomes_at_their_requests(db, touch_id, set(asked.values()), errors)
             return await self._refused(request, db, principal, touch_id, exc, "complete", form, errors)
-        said = f"Touch #{touch_id} completed{told}"
+        said = f"Touch #{touch_id} completed{handed.said()}"
         # Reached before its day, the contact counts today (a fact, recorded): say what it now crowds, as
         # logging a contact does -- another appointment of the employer too close to it, or a spent budget.
         if planned is not None and touch.planned_on < planned and (crowded := await _crowded_by(db, touch)):
@@ -621,13 +681,14 @@ class QueuePages(Controller):
                                          .order_by(EmployerContact.name))) if employer is not None else []
         return render(request, "touches/queue_log.html", status_code=status_code, values=values, errors=errors,
                       employer=employer, contacts=contacts, channels=[c.value for c in Channel],
-                      choices=choices or [])
+                      choices=choices or [], **await hand_off_choices(db, values))
 
     @post("/log")
     async def log_touch(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
         form = await form_data(request)
         ticked = await _keep_ticked(request, form)
         choices: list[Candidate] = []
+        handed = TypedHandOffs()
         try:
             # employer_choice: the list offered when the name was sent without a pick (no JavaScript).
             employer_id = parse_id(form.get("employer_id", "")) or parse_id(form.get("employer_choice", ""))
@@ -649,17 +710,19 @@ class QueuePages(Controller):
                 missing.append(("occurred_on", "is required"))
             elif (day := _gather(missing, _day, form.get("occurred_on", ""), "occurred_on")) is not None:
                 missing += workflow.occurred_on_problems(day, _today())
+            handed = await typed_hand_offs(db, form, missing)
             if missing:
                 raise FieldError(*missing[0], *missing[1:])
             assert employer_id is not None
             data = _struct(LogTouchIn, employer_id=employer_id, channel=form.get("channel", ""),
                            notes=form.get("notes", ""), occurred_on=_day(form.get("occurred_on", ""), "occurred_on"),
-                           contact_ids=contact_ids or [])
+                           contact_ids=contact_ids or [], hand_offs=handed.hand_offs)
             logged = await log_touch_once(db, principal, data, clock.now(), form.get("form_key", "")[:200] or None)
         except HTTPException as exc:
             if exc.status_code not in (403, 409, 422):
                 raise
             await db.rollback()
+            exc = handed.at_slots(exc)
             errors = dict(exc.fields) if isinstance(exc, FieldError) else {"form": exc.detail}
             conflict = exc.status_code == 409
             if "Idempotency-Key" in errors:  # Back, changed, sent again: the first contact is logged already
@@ -674,7 +737,8 @@ class QueuePages(Controller):
                                         if exc.status_code == 403 else 422, choices=choices)
         out = logged.touch()
         # A repeat answers as the first did: the same message and page, about the one touch logged.
-        flash(request, f"Logged a {out.channel} with {out.employer_name}: it counts toward the budget")
+        flash(request, f"Logged a {out.channel} with {out.employer_name}: it counts toward the budget"
+                       + (f"{handed.said()} (touch #{out.id})" if out.hand_offs else ""))
         touch = await db.get_one(Touch, out.id)
         if crowded := await _crowded_by(db, touch):
             flash(request, crowded, "warn")

@@ -669,6 +669,35 @@ async def test_inline_complete_records_outcomes_and_a_hand_off(client, world, de
     assert any(body.endswith("Open it: {onedoor}/requests/#hand-offs") for body in mail), mail
 
 
+async def test_the_complete_form_hands_off_to_a_second_partner_and_says_its_mistakes_at_its_fields(
+        client, world, desk, db):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    req = await desk.request(t, world.users["partner"])
+    await login(client, world.users["spoc"].email)
+    opened = (await client.get(f"/queue/touches/{t.id}/forms/complete", headers=HX)).text
+    assert attrs_of(opened, "input", name="handoff_org_1")["hx-target"] == f"#handoff-person-{t.id}_1"
+    assert "+ another partner" in opened
+    sent = {f"outcome_{req.id}": "interested", "channel": "call", "handoff_org_2": "LA Basin WDB"}
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data=sent)
+    assert r.status_code == 422 and tied_errors(r.text) == {"handoff_need_2": "say what the partner should pick up"}
+    # A person of another organization, refused by the workflow: said at the slot it was chosen in.
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        **sent, "handoff_need_2": "night classes", "handoff_person_2": str(world.users["partner"].id)})
+    assert r.status_code == 422 and list(tied_errors(r.text)) == ["handoff_person_2"], tied_errors(r.text)
+    assert (await _fresh(db, Touch, t.id)).status == "queued"
+    r = await client.post(f"/queue/touches/{t.id}/complete", headers={**HX, **csrf(client)}, data={
+        **sent, "handoff_need_2": "night classes", "handoff_org": "East LA College", "handoff_need": "welders"})
+    assert r.status_code == 200, r.text
+    assert f"Touch #{t.id} completed; hand-offs to East LA College and LA Basin WDB sent" in r.text
+    await db.rollback()
+    assert [(h.to_org_id, h.need) for h in await db.scalars(select(HandOff).order_by(HandOff.id))] == [
+        (world.orgs["college"].id, "welders"), (world.orgs["board"].id, "night classes")]
+    # The person select of a further slot is filled in from its own box.
+    people = (await client.get("/queue/hand-offs/people", params={"handoff_org_1": "la basin wdb"},
+                               headers=HX)).text
+    assert "Quinn Partner" in people
+
+
 async def test_a_touch_completed_before_its_day_says_which_appointment_it_now_crowds(client, world, desk, db):
     """Reached early, the contact counts today: the employer's visit four days on is now closer than its
     pacing allows (the default policy: 7 days apart), and the SPOC completing it is told which."""
@@ -957,6 +986,39 @@ async def test_the_log_form_says_every_missing_answer_at_once_and_records_whom_t
     checks = (await client.get("/employers/contact-options", params={"employer_id": e.id, "checks": "true"},
                                headers=HX)).text
     assert 'name="contact_ids"' in checks and "Ana Ruiz" in checks and "Bob Chen" in checks
+
+
+async def test_the_log_form_hands_the_employers_need_to_partners_shown_on_the_hand_offs_tab(client, world, db):
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["spoc"].email)
+    form = (await client.get(f"/queue/log?employer_id={e.id}")).text
+    assert attrs_of(form, "input", name="handoff_org")["list"] == "partner-orgs-log" and "East LA College" in form
+    assert attrs_of(form, "input", name="handoff_need_1")  # a second partner, behind "+ another partner"
+    sent = {"employer_id": str(e.id), "channel": "call", "occurred_on": today().isoformat(),
+            "handoff_org": "east la college", "handoff_need": "forklift training",
+            "handoff_org_1": "Nowhere Agency", "handoff_need_1": "night classes", **csrf(client)}
+    # A second partner no one knows: said at its own field, the first kept as typed, nothing logged.
+    r = await client.post("/queue/log", data={**sent, "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 422 and tied_errors(r.text) == {
+        "handoff_org_1": "no partner organization is named 'Nowhere Agency'"}, tied_errors(r.text)
+    assert attrs_of(r.text, "input", name="handoff_org")["value"] == "east la college"
+    assert '<details class="more-hand-offs" style="grid-column: 1 / -1" open>' in r.text
+    assert await db.scalar(select(func.count(Touch.id))) == await db.scalar(select(func.count(HandOff.id))) == 0
+    r = await client.post("/queue/log", follow_redirects=False, data={
+        **sent, "handoff_org_1": "LA Basin WDB", "handoff_person_1": str(world.users["partner2"].id),
+        "_csrf_token": client.cookies.get("csrftoken")})
+    assert r.status_code == 303, r.text
+    await db.rollback()
+    touch = (await db.scalars(select(Touch).where(Touch.source == "logged"))).one()
+    made = (await db.scalars(select(HandOff).order_by(HandOff.id))).all()
+    assert [(h.touch_id, h.to_org_id, h.to_user_id, h.need) for h in made] == [
+        (touch.id, world.orgs["college"].id, None, "forklift training"),
+        (touch.id, world.orgs["board"].id, world.users["partner2"].id, "night classes")]
+    page = (await client.get(r.headers["location"])).text
+    assert (f"hand-offs to East LA College and Quinn Partner at LA Basin WDB sent (touch #{touch.id})"
+            in page.replace("&#39;", "'")), page
+    tab = (await client.get("/queue/hand-offs")).text
+    assert "forklift training" in tab and "night classes" in tab and "East LA College" in tab
 
 
 async def test_the_log_forms_employer_search_offers_only_employers_of_the_users_regions(client, world):
