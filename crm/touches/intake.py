@@ -275,6 +275,7 @@ class OpenTouch:
     spoc_name: str | None
     spoc_email: str | None
     has_requests: bool
+    scheduled_at: dt.datetime | None = None  # its appointment, which the answer says with its time
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +327,7 @@ async def employer_state(db: AsyncSession, employer_id: int, now: dt.datetime) -
                 OpenTouchView(id=t.id, employer_id=employer_id, region_id=t.region_id, status=TouchStatus(t.status),
                               window_start=t.window_start, window_end=t.window_end, planned_date=t.planned_on,
                               appointment_passed=t.scheduled_at is not None and t.scheduled_at <= now),
-                t.spoc_id, t.name, t.email, bool(t.has_requests))
+                t.spoc_id, t.name, t.email, bool(t.has_requests), t.scheduled_at)
     return EmployerState(requests, touches, counted)
 
 
@@ -585,7 +586,7 @@ async def _apply(db: AsyncSession, actor: Principal, asked: _Asked, employer: Em
                 before=audit.values(tuple(changed), before) or None,
                 after={**audit.values(tuple(changed), changed), "purpose": asked.purpose.value}))
             touch = TouchRef(view.id, view.status.value, decision.planned_date, found.spoc_id, found.spoc_name,
-                             asked.region_code)
+                             asked.region_code, found.scheduled_at)
             spoc_email, opened_touch = found.spoc_email, not found.has_requests
             status = (RequestStatus.SCHEDULED if view.status == TouchStatus.SCHEDULED else RequestStatus.QUEUED).value
         else:

@@ -106,6 +106,7 @@ async def test_an_appointment_already_held_today_takes_no_new_request(world, ses
     morning = await submit(sessionmaker, world.users["partner2"], employer_id=e.id, purpose="apprenticeship",
                            now=nine - dt.timedelta(hours=1))
     assert morning.body.touch_id == first.body.touch_id  # before the appointment it still rides along
+    assert morning.body.decision.endswith(", scheduled for 1 March 2027 at 09:00")  # the appointment's time too
     afternoon = await submit(sessionmaker, world.users["partner2"], employer_id=e.id, purpose="event",
                              now=nine + dt.timedelta(hours=6))
     assert afternoon.status_code == 201 and afternoon.body.touch_id not in (None, first.body.touch_id)
