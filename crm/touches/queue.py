@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, exists, func, or_, select, union
+from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, exists, false, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
@@ -410,9 +410,39 @@ class HeldRow:
     region_id: int
 
 
-async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limit: int = 100, *,
+def held_own_regions(actor: Principal) -> frozenset[int]:
+    """The regions where the actor's held requests are only those of their own (and covered) employers: the
+    ones they work as a SPOC without leading them."""
+    return frozenset() if actor.is_admin else actor.regions_for(Role.spoc) - actor.regions_for(Role.lead)
+
+
+def held_scope(actor: Principal) -> ColumnElement[bool] | None:
+    """The held requests the actor's queue lists, scoped as its touches (``visibility``); None means all (admins).
+
+    A lead: every held request of the regions they lead. A SPOC, in the other regions they work: those of the
+    employers they are the active SPOC of, and of those whose away SPOC's assignment names them backup (the
+    employers whose touches they see and can act on); another SPOC's, or an unassigned employer's (a lead's
+    unassigned queue), are not theirs to work. The requests API (``GET /api/touch-requests``) stays what the
+    region's staff may read, every request of their regions: a record to look things up in, not a worklist.
+    """
+    if actor.is_admin:
+        return None
+    lead_regions = actor.regions_for(Role.lead)
+    scope: list[ColumnElement[bool]] = []
+    if lead_regions:
+        scope.append(TouchRequest.region_id.in_(sorted(lead_regions)))
+    if spoc_regions := held_own_regions(actor):
+        a, spoc = aliased(SpocAssignment), aliased(User)
+        theirs = select(a.id).join(spoc, spoc.id == a.spoc_id).where(
+            a.employer_id == TouchRequest.employer_id, a.region_id == TouchRequest.region_id, a.ended_at.is_(None),
+            or_(a.spoc_id == actor.id, and_(a.backup_spoc_id == actor.id, spoc.away.is_(True))))
+        scope.append(and_(TouchRequest.region_id.in_(sorted(spoc_regions)), exists(theirs)))
+    return or_(*scope) if scope else false()
+
+
+async def held_requests(db: AsyncSession, actor: Principal, limit: int = 100, *,
                         q: str | None = None, region: str | None = None) -> list[HeldRow]:
-    """Held requests (all regions when ``region_ids`` is None), soonest release first; ``q`` and
+    """The held requests of the actor's queue (``held_scope``), soonest release first; ``q`` and
     ``region`` (a code) narrow them as they narrow the queue's touches."""
     stmt = (select(TouchRequest.id, TouchRequest.release_on, TouchRequest.employer_id, Employer.legal_name,
                    Organization.name, TouchRequest.purpose, TouchRequest.summary, TouchRequest.hold_reason,
@@ -420,8 +450,8 @@ async def held_requests(db: AsyncSession, region_ids: Iterable[int] | None, limi
             .outerjoin(Employer, Employer.id == TouchRequest.employer_id)
             .join(Organization, Organization.id == TouchRequest.requester_org_id)
             .where(TouchRequest.status == "held"))
-    if region_ids is not None:
-        stmt = stmt.where(TouchRequest.region_id.in_(sorted(region_ids)))
+    if (scope := held_scope(actor)) is not None:
+        stmt = stmt.where(scope)
     if region:
         stmt = stmt.where(TouchRequest.region_id == await region_id_for(db, region))
     if q and q.strip():

@@ -251,11 +251,12 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
         # The page's filters are in its address (hx-replace-url), which htmx sends along.
         shown = current_page_query(request)
         try:
-            held = await queue.held_requests(db, _staff_regions(principal), q=shown.get("q", [""])[0],
+            held = await queue.held_requests(db, principal, q=shown.get("q", [""])[0],
                                              region=shown.get("region", [""])[0])
         except FieldError:
-            held = await queue.held_requests(db, _staff_regions(principal))
-        ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]})
+            held = await queue.held_requests(db, principal)
+        ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]},
+                   held_own=bool(queue.held_own_regions(principal)))
     ctx.update(done_message=done_message, **await _card_notes(db, [touch]))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
@@ -349,7 +350,7 @@ class QueuePages(Controller):
             rows, total = await queue.queue_rows(db, principal, limit=QUEUE_PAGE, unassigned=only_unassigned,
                                                  **filters)
             touches = list(rows)
-            held = await queue.held_requests(db, _staff_regions(principal), q=q, region=region)
+            held = await queue.held_requests(db, principal, q=q, region=region)
             if works_unassigned:
                 # The page shows the first 200 touches by date; the unassigned among them may be a few
                 # of the region's. The true count tells a lead when to look at the unassigned only.
@@ -357,7 +358,7 @@ class QueuePages(Controller):
                     await queue.queue_query(db, principal, unassigned=True, **filters)).total(db)
         except FieldError as exc:
             filter_errors, touches, total = dict(exc.fields), [], 0
-            held = await queue.held_requests(db, _staff_regions(principal))
+            held = await queue.held_requests(db, principal)
         # Rows show no forms (fetched when opened) except one that comes back with its errors: that
         # row is the touch itself, with what its form shows.
         for i, t in enumerate(touches):
@@ -377,7 +378,7 @@ class QueuePages(Controller):
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, rows=touches, total=total,
             limit=QUEUE_PAGE,
-            held=held,
+            held=held, held_own=bool(queue.held_own_regions(principal)),
             matches=matches, matches_total=matches_total,
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,

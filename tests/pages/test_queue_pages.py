@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from crm import clock
 from crm.auth.models import User
+from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
 from crm.touches.models import HandOff, Touch, TouchRequest, touch_contact
 from crm.touches.requests import BLACKOUT_HOLD, human_date
@@ -52,6 +53,7 @@ async def test_queue_groups_touches_by_urgency_and_shows_bundled_and_held_reques
     await desk.touch(late, world.users["spoc"], planned_in=-2)
     t = await desk.touch(soon, world.users["spoc"], planned_in=3)
     await desk.touch(far, world.users["spoc"], planned_in=20)
+    await world.f.assign(far, world.users["spoc"])  # its held request is the SPOC's: the employer is theirs
     await desk.request(t, world.users["partner"], purpose="work_based_learning", summary="CNC apprentices for spring")
     await desk.request(None, world.users["partner2"], employer=far, purpose="training_upskilling", release_in=9,
                        summary="job fair booth")
@@ -88,14 +90,63 @@ async def test_a_blackout_hold_reads_neutrally_to_staff_and_with_you_to_the_requ
 
 async def test_the_queue_search_narrows_the_held_requests_too(client, world, desk):
     for name, summary in [("Far Co", "job fair booth"), ("Other Co", "mock interviews")]:
-        await desk.request(None, world.users["partner"], employer=await world.f.employer(name), release_in=9,
-                           summary=summary)
+        employer = await world.f.employer(name)
+        await world.f.assign(employer, world.users["spoc"])
+        await desk.request(None, world.users["partner"], employer=employer, release_in=9, summary=summary)
     await login(client, world.users["spoc"].email)
     held = _section((await client.get("/queue", params={"q": "far co"})).text, "held", None)
     assert "job fair booth" in held and "mock interviews" not in held
     held = _section((await client.get("/queue", params={"q": "nobody inc"})).text, "held", None)
     assert "No held requests match “nobody inc”" in held
     assert "mock interviews" in _section((await client.get("/queue")).text, "held", None)
+
+
+async def _held_of_each_kind(world, desk, db):
+    """A held request of: the SPOC's own employer, one they back up for an away SPOC, one they back up for a
+    SPOC at work, another SPOC's, and an employer with no SPOC (the lead's unassigned queue)."""
+    spoc, away = world.users["spoc"], world.users["spoc2"]
+    grace = await world.f.user("grace@example.org", "Grace Kim", [("spoc", "LA-BASIN")], org=world.orgs["board"])
+    await db.execute(update(User).where(User.id == away.id).values(away=True))
+    await db.commit()
+    held = {}
+    for key, owner, backup in [("own", spoc, None), ("covered", away, spoc), ("backed_up", grace, spoc),
+                               ("others", grace, None), ("unassigned", None, None)]:
+        employer = await world.f.employer(f"{key.capitalize()} Co")
+        if owner is not None:
+            await world.f.assign(employer, owner, backup_spoc_id=backup.id if backup else None)
+        held[key] = await desk.request(None, world.users["partner"], employer=employer, release_in=9,
+                                       summary=f"{key} booth")
+    return held
+
+
+async def test_a_spoc_holds_the_held_requests_of_their_employers_and_those_they_cover_a_lead_the_regions(
+        client, world, desk, db):
+    await _held_of_each_kind(world, desk, db)
+    await login(client, world.users["spoc"].email)
+    held = _section((await client.get("/queue")).text, "held", None)
+    assert "own booth" in held and "covered booth" in held
+    assert "backed_up booth" not in held and "others booth" not in held and "unassigned booth" not in held
+    assert "Held requests <span class=\"muted\">(2)</span>" in held
+    assert "Those of your employers and of the employers you cover while their SPOC is away." in held
+    await login(client, world.users["lead"].email)
+    held = _section((await client.get("/queue")).text, "held", None)
+    assert all(f"{key} booth" in held for key in ("own", "covered", "backed_up", "others", "unassigned"))
+    assert "Held requests <span class=\"muted\">(5)</span>" in held and "Those of your employers" not in held
+
+
+async def test_the_held_list_a_spocs_cancel_sends_along_is_theirs_too(client, world, desk, db):
+    held = await _held_of_each_kind(world, desk, db)
+    mine = await db.get(TouchRequest, held["own"].id)
+    t = await desk.touch(await db.get(Employer, mine.employer_id), world.users["spoc"])
+    await desk.request(t, world.users["partner2"], summary="forklift drivers")
+    await login(client, world.users["spoc"].email)
+    await client.get("/queue")
+    r = await client.post(f"/queue/touches/{t.id}/cancel", headers={**HX, **csrf(client)},
+                          data={"reason": "owner retired"})
+    assert r.status_code == 200, r.text
+    sent = r.text.split('id="held"', 1)[1]
+    assert "forklift drivers" in sent and "own booth" in sent and "covered booth" in sent
+    assert "others booth" not in sent and "unassigned booth" not in sent and "backed_up booth" not in sent
 
 
 async def test_a_refused_htmx_filter_is_said_above_the_page_instead_of_replacing_the_queue(client, world):
@@ -793,9 +844,14 @@ async def test_cancel_without_javascript_redirects_back_to_the_queue_with_a_flas
 
 
 async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held_list(client, world, desk, db):
-    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    async def employer(name):  # the SPOC's: its held requests are theirs to work
+        e = await world.f.employer(name)
+        await world.f.assign(e, world.users["spoc"])
+        return e
+
+    t = await desk.touch(await employer("Golden State Logistics"), world.users["spoc"])
     req = await desk.request(t, world.users["partner"], summary="forklift drivers")
-    other = await desk.touch(await world.f.employer("Acme Packaging"), world.users["spoc"])
+    other = await desk.touch(await employer("Acme Packaging"), world.users["spoc"])
     await desk.request(other, world.users["partner2"], summary="pallet wrappers")
     await login(client, world.users["spoc"].email)
     await client.get("/queue")
@@ -815,7 +871,7 @@ async def test_inline_cancel_says_where_the_requests_went_and_refreshes_the_held
     assert "pallet wrappers" in held and "forklift drivers" not in held
     assert (await _fresh(db, TouchRequest, req.id)).status == "held"
     # An address that does not parse (a hand-made header): the held list unfiltered, not a 500.
-    third = await desk.touch(await world.f.employer("Turner Roofing Inc"), world.users["spoc"])
+    third = await desk.touch(await employer("Turner Roofing Inc"), world.users["spoc"])
     r = await client.post(f"/queue/touches/{third.id}/cancel", data={"reason": "owner retired"},
                           headers={**HX, **csrf(client), "HX-Current-URL": "http://[x/queue?q=acme"})
     assert r.status_code == 200 and "forklift drivers" in r.text.split('id="held"', 1)[1]
