@@ -85,6 +85,73 @@ class AwayState:
     backups: list[Backup]
     uncovered: int  # active assignments without a backup
 
+    @property
+    def employers(self) -> int:
+        """The SPOC's employers (active assignments)."""
+        return self.uncovered + sum(b.employers for b in self.backups)
+
+    @property
+    def covered(self) -> int:
+        """Those whose new touches a backup gets while the SPOC is away: a backup away too takes none."""
+        return sum(b.employers for b in self.backups if not b.away)
+
+    def coverage(self) -> str:
+        """How much of the SPOC's queue their backups cover while they are away, said before they mark
+        themselves away: the rest stays theirs (``routing.choose_spoc``)."""
+        if not self.employers:
+            return ("No employers are assigned to you, so there is nothing for a backup to cover: "
+                    "your open touches stay in your queue.")
+        return " ".join(filter(None, (self.covered_words(), self.uncovered_words())))
+
+    def marked_words(self) -> str:
+        """What the SPOC is told on marking themselves away: how much their backups cover, and that the rest
+        stays in their queue."""
+        total, covered = self.employers, self.covered
+        if not total:
+            return "You are marked away"
+        if not covered:
+            return ("You are marked away, but none of your employers has a backup at work: their open touches "
+                    "stay in your queue")
+        yours = "your backup covers" if sum(not b.away for b in self.backups) == 1 else "your backups cover"
+        if covered == total:
+            return f"You are marked away: {yours} {'your one employer' if total == 1 else 'all your employers'}"
+        left = total - covered
+        return (f"You are marked away: {yours} {covered} of your {_employers(total)}; the open touches of the "
+                f"other {'one' if left == 1 else left} stay in your queue")
+
+    def covered_words(self) -> str:
+        """"Your backup, Sam Ortiz, covers 49 of your 202 employers." ("" when none is covered)."""
+        total, covered = self.employers, self.covered
+        at_work = [b for b in self.backups if not b.away]
+        if not covered:
+            return ""
+        how_many = ("your one employer" if total == 1 else "both your employers" if covered == total == 2
+                    else f"all {total} of your employers" if covered == total
+                    else f"{covered} of your {_employers(total)}")
+        if len(at_work) == 1:
+            return f"Your backup, {at_work[0].name}, covers {how_many}."
+        return f"Your backups cover {how_many} ({', '.join(f'{b.name} {b.employers}' for b in at_work)})."
+
+    def uncovered_words(self) -> str:
+        """What becomes of the employers no backup at work covers while the SPOC is away ("" when none)."""
+        total, left = self.employers, self.employers - self.covered
+        if not left:
+            return ""
+        also_away = "".join(f" ({b.name}, the backup of {_employers(b.employers)}, is away too)"
+                            for b in self.backups if b.away)
+        backup = f"backup{' at work' if also_away else ''}{also_away}"
+        their = "its" if left == 1 else "their"
+        rest = (f"while you are away, {their} new touches go by the region's routing rules, or to the unassigned "
+                f"queue, and {their} open touches stay in your queue")
+        if left == total:
+            who = "Your one employer has no" if total == 1 else f"None of your {total} employers has a"
+            return f"{who} {backup}: {rest}. Ask your lead for a backup."
+        return f"The other {'one has' if left == 1 else f'{left} have'} no {backup}: {rest}."
+
+
+def _employers(n: int) -> str:
+    return f"{n} employer{'s' if n != 1 else ''}"
+
 
 async def away_state(db: AsyncSession, actor: Principal) -> AwayState | None:
     """The actor's away flag and backups; None for a user who holds no SPOC role (nothing to cover)."""

@@ -443,11 +443,10 @@ class QueuePages(Controller):
             _, returned = await auth_service.set_away(db, principal, principal.id, away)
         except HTTPException as exc:
             errors = await refused(db, exc, "away")
-        message = errors.get("away") or ("You are marked away: your backups get your new touches and see your "
-                                         "queue" if away else "Welcome back: your new touches come to you again"
-                                         + back_words(returned))
+        state = await queue.away_state(db, principal)
+        message = errors.get("away") or (state.marked_words() if away and state else
+                                         "Welcome back: your new touches come to you again" + back_words(returned))
         if request.headers.get("hx-request"):
-            state = await queue.away_state(db, principal)
             return render(request, "touches/_away.html", status_code=422 if errors else 200,
                           away_state=state, away_errors=errors, done_message=None if errors else message)
         flash(request, message, "error" if errors else "ok")

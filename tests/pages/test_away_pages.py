@@ -14,7 +14,7 @@ from crm.auth.models import User
 from tests.factories import csrf, login
 
 HX = {"HX-Request": "true"}
-MARK_AWAY = "I'm away — my backup covers my queue"
+MARK_AWAY = "I'm away</button>"
 
 
 async def _away(db, user) -> bool:
@@ -31,6 +31,10 @@ def _text(page: str) -> str:
     return htmllib.unescape(page)
 
 
+UNCOVERED_ONE = ("The other one has no backup: while you are away, its new touches go by the region's routing "
+                 "rules, or to the unassigned queue, and its open touches stay in your queue.")
+
+
 async def test_spoc_marks_themselves_away_without_javascript_and_the_queue_names_the_backup(client, world, db):
     spoc, backup = world.users["spoc"], world.users["spoc2"]
     await world.f.assign(await world.f.employer("Sunrise Family Dental"), spoc, backup_spoc_id=backup.id)
@@ -38,19 +42,73 @@ async def test_spoc_marks_themselves_away_without_javascript_and_the_queue_names
     await login(client, spoc.email)
     page = _text((await client.get("/queue")).text)
     assert MARK_AWAY in page and 'action="/queue/away"' in page and "You are marked away" not in page
+    # Before the click: how much of the queue the backup covers, and that the rest stays here.
+    before = page.split('id="away-coverage"', 1)[1].split("</p>", 1)[0]
+    assert f"Your backup, Sam Ortiz, covers 1 of your 2 employers. {UNCOVERED_ONE}" in before
+    assert 'aria-describedby="away-coverage"' in page.split(MARK_AWAY, 1)[0].rsplit("<button", 1)[1]
     r = await client.post("/queue/away", follow_redirects=False,
                           data={"away": "1", "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 303 and r.headers["location"] == "/queue"
     assert await _away(db, spoc)
     page = _text((await client.get("/queue")).text)
-    assert "You are marked away" in page and "You are marked away: your backups get your new touches" in page
+    assert ("You are marked away: your backup covers 1 of your 2 employers; the open touches of the other one "
+            "stay in your queue") in page
     away = page.split('id="away"', 1)[1].split("</section>", 1)[0]
-    assert "<strong>Sam Ortiz</strong> (1 employer)" in away
-    # Two sentences, not run together ("…of those employers.1 of your employers…").
-    assert "of those employers. 1 of your employers have no backup" in away
+    assert "Your backup, Sam Ortiz, covers 1 of your 2 employers." in away
+    assert "<strong>Sam Ortiz</strong> gets the new touches of those employers" in away
+    # Two sentences, not run together ("…open touches of them.The other one…").
+    assert f"open touches of them. {UNCOVERED_ONE}" in away
     assert "I'm back" in away and MARK_AWAY not in away
     event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "user.away"))).one()
     assert (event.actor_id, event.entity_id, event.after) == (spoc.id, spoc.id, {"away": True})
+
+
+async def test_before_going_away_a_spoc_reads_how_many_employers_their_backups_cover_and_after_what_stays(
+        client, world, db):
+    spoc, sam = world.users["spoc"], world.users["spoc2"]
+    grace = await world.f.user("grace@example.org", "Grace Kim", [("spoc", "LA-BASIN")], org=world.orgs["board"])
+    await _set_away(db, grace)  # away too: the employers she backs up are not covered
+    for n, backup in enumerate([sam, sam, sam, grace, None, None]):
+        await world.f.assign(await world.f.employer(f"Employer {n} Co"), spoc,
+                             backup_spoc_id=backup.id if backup else None)
+    await login(client, spoc.email)
+    page = _text((await client.get("/queue")).text)
+    uncovered = ("The other 3 have no backup at work (Grace Kim, the backup of 1 employer, is away too): while you "
+                 "are away, their new touches go by the region's routing rules, or to the unassigned queue, and "
+                 "their open touches stay in your queue.")
+    assert f"Your backup, Sam Ortiz, covers 3 of your 6 employers. {uncovered}" in page
+    r = await client.post("/queue/away", headers={**HX, **csrf(client)}, data={"away": "1"})
+    assert r.status_code == 200, r.text
+    fragment = _text(r.text)
+    status, notice = fragment.split('id="away"', 1)
+    assert ("You are marked away: your backup covers 3 of your 6 employers; the open touches of the other 3 stay "
+            "in your queue") in status
+    assert "Your backup, Sam Ortiz, covers 3 of your 6 employers." in notice and uncovered in notice
+    assert "Grace Kim</strong>" not in notice  # away herself: she gets none of them
+
+
+@pytest.mark.parametrize(("backups", "said"), [
+    ([], "None of your 2 employers has a backup: while you are away, their new touches go by the region's routing "
+         "rules, or to the unassigned queue, and their open touches stay in your queue. Ask your lead for a backup."),
+    (["spoc2", "spoc2"], "Your backup, Sam Ortiz, covers both your employers."),
+    (["spoc2", "grace"], "Your backups cover both your employers (Grace Kim 1, Sam Ortiz 1)."),
+])
+async def test_the_coverage_a_spoc_reads_says_none_all_or_who(client, world, db, backups, said):
+    grace = await world.f.user("grace@example.org", "Grace Kim", [("spoc", "LA-BASIN")], org=world.orgs["board"])
+    people = {**world.users, "grace": grace}
+    for n, backup in enumerate(backups or [None, None]):
+        await world.f.assign(await world.f.employer(f"Employer {n} Co"), world.users["spoc"],
+                             backup_spoc_id=people[backup].id if backup else None)
+    await login(client, world.users["spoc"].email)
+    page = _text((await client.get("/queue")).text)
+    assert said == page.split('id="away-coverage">', 1)[1].split("</p>", 1)[0]
+
+
+async def test_a_spoc_without_employers_reads_that_nothing_needs_covering(client, world, db):
+    await login(client, world.users["spoc"].email)
+    page = _text((await client.get("/queue")).text)
+    assert ("No employers are assigned to you, so there is nothing for a backup to cover: your open touches stay "
+            "in your queue.") in page
 
 
 async def test_spoc_comes_back_with_htmx_and_gets_the_notice_swapped(client, world, db):
