@@ -326,12 +326,9 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
                               form=form)
         except RoutingError as exc:
             wrong.append((exc.field, exc.message))
-    contacts = None
-    if data.contact_ids is not None:  # left out: whom the schedule noted stands
-        try:
-            contacts = await _contacts(db, touch.employer_id, data.contact_ids)
-        except FieldError as exc:
-            wrong.extend(exc.fields)
+    # Left out, whom the schedule noted stands.
+    contacts = await _checked_contacts(db, touch.employer_id, data.contact_ids, wrong) \
+        if data.contact_ids is not None else None
     hand_offs = await _wanted_hand_offs(db, actor, touch.employer_id, data.hand_offs, wrong)
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
@@ -361,6 +358,16 @@ async def complete(db: AsyncSession, actor: Principal, touch_id: int, data: Comp
                "\n\n".join(lines) + page_link(f"/requests/{theirs[0].id}"), now)
     await _add_hand_offs(db, actor, touch, hand_offs, now)
     return touch
+
+
+async def _checked_contacts(db: AsyncSession, employer_id: int, contact_ids: Sequence[int],
+                            wrong: list[tuple[str, str]]) -> list[EmployerContact]:
+    """``_contacts``, its problem added to ``wrong`` (to be said with the body's others) instead of raised."""
+    try:
+        return await _contacts(db, employer_id, contact_ids)
+    except FieldError as exc:
+        wrong.extend(exc.fields)
+        return []
 
 
 async def _wanted_hand_offs(db: AsyncSession, actor: Principal, employer_id: int, wanted: Sequence[HandOffIn],
@@ -613,11 +620,7 @@ async def logged_touch(db: AsyncSession, actor: Principal, data: LogTouchIn, now
         _channel(channel)
     except FieldError as exc:
         wrong[:0] = exc.fields
-    contacts: list[EmployerContact] = []
-    try:
-        contacts = await _contacts(db, employer.id, data.contact_ids)
-    except FieldError as exc:
-        wrong.extend(exc.fields)
+    contacts = await _checked_contacts(db, employer.id, data.contact_ids, wrong)
     # The employer's need handed to a partner while the call is fresh, as completing a touch does.
     hand_offs = await _wanted_hand_offs(db, actor, employer.id, data.hand_offs, wrong)
     if wrong:

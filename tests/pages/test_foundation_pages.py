@@ -355,7 +355,7 @@ async def test_a_partner_searching_the_directory_sees_each_employers_spoc(client
     rows = (await client.get("/employers", params={"q": "golden"}, headers={"HX-Request": "true"})).text
     assert "<th>SPOC</th>" in rows
     row_of = {name: rows.split(name, 1)[1].split("</tr>", 1)[0] for name in ("Golden State", "Golden Gate")}
-    assert "<td>Maria Lopez" in row_of["Golden State"] and "none yet" in row_of["Golden Gate"]
+    assert "<td data-label=\"SPOC\">Maria Lopez" in row_of["Golden State"] and "none yet" in row_of["Golden Gate"]
 
 
 async def test_an_all_spaces_search_of_the_directory_is_no_search(client, world):
