@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             session_config.middleware,
             DefineMiddleware(PrincipalMiddleware, sessionmaker=sessionmaker, cache=principal_cache),
-            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf, max_age=settings.session_max_age),
             DefineMiddleware(TransactionMiddleware, session_scope_key=alchemy.session_scope_key),
         ],
         stores={"sessions": make_session_store(alchemy)},

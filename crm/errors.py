@@ -171,14 +171,22 @@ def _back_after_login(request: Request[Any, Any, Any]) -> str:
 # Litestar's CSRFMiddleware refuses a write whose token does not match the csrftoken cookie with this detail.
 CSRF_FAILED = "CSRF token verification failed"
 SIGNED_OUT = "You have been signed out"
+# A signed-in user's form whose token matches no cookie: a page opened before its cookies were cleared (or
+# forged by another site, which this refuses just the same).
+STALE_FORM = ("This page is out of date: its form no longer matches your browser's sign-in cookies. Reload the "
+              "page and send it again.")
+
+
+def _csrf_failed(exc: HTTPException) -> bool:
+    return type(exc) is PermissionDeniedException and exc.detail == CSRF_FAILED
 
 
 def _signed_out(request: Request[Any, Any, Any], exc: HTTPException) -> bool:
     """A CSRF refusal of a write from nobody signed in: the session ended (expired, or its cookies were
     cleared) and the csrftoken cookie went with it, so the page's token matches nothing. The person needs
-    to sign in again, not to hear about CSRF; a signed-in user's CSRF failure stays what it is."""
-    return (type(exc) is PermissionDeniedException and exc.detail == CSRF_FAILED
-            and request.scope.get("user") is None and not _is_api(request))
+    to sign in again, not to hear about CSRF; a signed-in user's page is told it is out of date
+    (``STALE_FORM``); the API keeps Litestar's words."""
+    return _csrf_failed(exc) and request.scope.get("user") is None and not _is_api(request)
 
 
 def _signed_out_response(request: Request[Any, Any, Any], status: int) -> Response[Any]:
@@ -235,6 +243,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return _response(request, status if status != 400 else exc.status_code, message, fields)
     if _signed_out(request, exc):
         return _signed_out_response(request, exc.status_code)
+    if _csrf_failed(exc) and not _is_api(request):
+        return _response(request, exc.status_code, STALE_FORM, None, exc.headers)
     if (chair_view := _chair_view(request, exc)) is not None:
         return Redirect(chair_view, status_code=303)  # type: ignore[return-value]
     return _response(request, exc.status_code, exc.detail, None, exc.headers)

@@ -7,8 +7,10 @@ import logging
 from functools import cache
 from typing import Any
 
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPSendMessage, Receive, Scope, Send
 from sqlalchemy import Select, bindparam, or_, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -153,7 +155,22 @@ def _has_cookie(scope: Scope, name: str) -> bool:
 class BearerAwareCSRFMiddleware(CSRFMiddleware):
     """CSRF for cookie sessions. A bearer-token call, or an API call without a session cookie,
     carries no ambient credential to forge, so it skips the check (and gets a clean 401/403
-    from the guards instead of a CSRF error)."""
+    from the guards instead of a CSRF error).
+
+    Its cookie lives as long as a session may (``max_age``): Litestar's lasts until the browser closes, while
+    the session cookie outlives a restart, so pages restored afterwards sent forms whose token matched no
+    cookie ("CSRF token verification failed" for a user still signed in)."""
+
+    def __init__(self, app: ASGIApp, config: CSRFConfig, max_age: int | None = None) -> None:
+        super().__init__(app, config)
+        self.max_age = max_age
+
+    def _set_cookie_if_needed(self, message: HTTPSendMessage, token: str) -> None:
+        headers = MutableScopeHeaders.from_message(message)
+        cookie = Cookie(key=self.config.cookie_name, value=token, path=self.config.cookie_path,
+                        secure=self.config.cookie_secure, httponly=self.config.cookie_httponly,
+                        samesite=self.config.cookie_samesite, domain=self.config.cookie_domain, max_age=self.max_age)
+        headers.add("set-cookie", cookie.to_header(header=""))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (
