@@ -507,7 +507,10 @@ def held_scope(actor: Principal) -> ColumnElement[bool] | None:
     return or_(*scope) if scope else false()
 
 
-async def held_requests(db: AsyncSession, actor: Principal, limit: int = 100, *,
+HELD_SHOWN = 100  # held requests a queue page lists, soonest release first
+
+
+async def held_requests(db: AsyncSession, actor: Principal, limit: int | None = None, *,
                         q: str | None = None, region: str | None = None) -> list[HeldRow]:
     """The held requests of the actor's queue (``held_scope``), soonest release first; ``q`` and
     ``region`` (a code) narrow them as they narrow the queue's touches."""
@@ -523,6 +526,6 @@ async def held_requests(db: AsyncSession, actor: Principal, limit: int = 100, *,
         stmt = stmt.where(TouchRequest.region_id == await region_id_for(db, region))
     if q and q.strip():
         stmt = stmt.where(TouchRequest.employer_id.in_(search_query(q).with_only_columns(Employer.id)))
-    rows = await db.execute(stmt.order_by(TouchRequest.release_on, TouchRequest.id).limit(limit))
+    rows = await db.execute(stmt.order_by(TouchRequest.release_on, TouchRequest.id).limit(limit or HELD_SHOWN))
     # The queue is staff's: a reason intake worded to the requester reads without the "you".
     return [HeldRow(*r[:7], staff_hold_reason(r.hold_reason), r.region_id) for r in rows]

@@ -255,7 +255,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
                                              region=shown.get("region", [""])[0])
         except FieldError:
             held = await queue.held_requests(db, principal)
-        ctx.update(held=held, held_oob=True, filters={"q": shown.get("q", [""])[0]},
+        ctx.update(held=held, held_oob=True, held_shown=queue.HELD_SHOWN, filters={"q": shown.get("q", [""])[0]},
                    held_own=bool(queue.held_own_regions(principal)))
     ctx.update(done_message=done_message, **await _card_notes(db, [touch]))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
@@ -378,7 +378,7 @@ class QueuePages(Controller):
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, rows=touches, total=total,
             limit=QUEUE_PAGE,
-            held=held, held_own=bool(queue.held_own_regions(principal)),
+            held=held, held_shown=queue.HELD_SHOWN, held_own=bool(queue.held_own_regions(principal)),
             matches=matches, matches_total=matches_total,
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,

@@ -12,6 +12,7 @@ from crm import clock
 from crm.auth.models import User
 from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
+from crm.touches import queue
 from crm.touches.models import HandOff, Touch, TouchRequest, touch_contact
 from crm.touches.requests import BLACKOUT_HOLD, human_date
 from tests.a11y import attrs_of, tied_errors
@@ -99,6 +100,19 @@ async def test_the_queue_search_narrows_the_held_requests_too(client, world, des
     held = _section((await client.get("/queue", params={"q": "nobody inc"})).text, "held", None)
     assert "No held requests match “nobody inc”" in held
     assert "mock interviews" in _section((await client.get("/queue")).text, "held", None)
+
+
+async def test_a_full_held_list_says_more_are_held(client, world, desk, monkeypatch):
+    monkeypatch.setattr(queue, "HELD_SHOWN", 2)
+    for name in ("Far Co", "Other Co", "Third Co"):
+        employer = await world.f.employer(name)
+        await world.f.assign(employer, world.users["spoc"])
+        await desk.request(None, world.users["partner"], employer=employer, release_in=9)
+    await login(client, world.users["spoc"].email)
+    held = _section((await client.get("/queue")).text, "held", None)
+    assert "Held requests <span class=\"muted\">(2+)</span>" in held and "more are held" in held
+    held = _section((await client.get("/queue", params={"q": "third"})).text, "held", None)
+    assert "(1)</span>" in held and "more are held" not in held
 
 
 async def _held_of_each_kind(world, desk, db):
