@@ -14,6 +14,7 @@ the queries and the HTML together. The API, and every action, work on ``Touch`` 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -25,7 +26,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from crm import clock
-from crm.auth.models import Role, User
+from crm.auth.models import Role, RoleGrant, User
 from crm.auth.principal import Principal
 from crm.directory.models import Organization, Region
 from crm.directory.service import region_id_for
@@ -75,6 +76,12 @@ class Backup:
     name: str
     employers: int  # active assignments of the away SPOC naming them backup
     away: bool  # away too: those employers' new touches go by the region's routing rules
+    gone: bool = False  # deactivated, or no longer a SPOC or lead of the region: routing skips them as well
+
+    @property
+    def off(self) -> bool:
+        """Covers none of those employers (``routing.choose_spoc`` passes them by)."""
+        return self.away or self.gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +100,7 @@ class AwayState:
     @property
     def covered(self) -> int:
         """Those whose new touches a backup gets while the SPOC is away: a backup away too takes none."""
-        return sum(b.employers for b in self.backups if not b.away)
+        return sum(b.employers for b in self.backups if not b.off)
 
     def coverage(self) -> str:
         """How much of the SPOC's queue their backups cover while they are away, said before they mark
@@ -112,7 +119,7 @@ class AwayState:
         if not covered:
             return ("You are marked away, but none of your employers has a backup at work: their open touches "
                     "stay in your queue")
-        yours = "your backup covers" if sum(not b.away for b in self.backups) == 1 else "your backups cover"
+        yours = "your backup covers" if sum(not b.off for b in self.backups) == 1 else "your backups cover"
         if covered == total:
             return f"You are marked away: {yours} {'your one employer' if total == 1 else 'all your employers'}"
         left = total - covered
@@ -122,7 +129,7 @@ class AwayState:
     def covered_words(self) -> str:
         """"Your backup, Sam Ortiz, covers 49 of your 202 employers." ("" when none is covered)."""
         total, covered = self.employers, self.covered
-        at_work = [b for b in self.backups if not b.away]
+        at_work = [b for b in self.backups if not b.off]
         if not covered:
             return ""
         how_many = ("your one employer" if total == 1 else "both your employers" if covered == total == 2
@@ -137,8 +144,9 @@ class AwayState:
         total, left = self.employers, self.employers - self.covered
         if not left:
             return ""
-        also_away = "".join(f" ({b.name}, the backup of {_employers(b.employers)}, is away too)"
-                            for b in self.backups if b.away)
+        also_away = "".join(f" ({b.name}, the backup of {_employers(b.employers)}, "
+                            f"{'can no longer take work here' if b.gone else 'is away too'})"
+                            for b in self.backups if b.off)
         backup = f"backup{' at work' if also_away else ''}{also_away}"
         their = "its" if left == 1 else "their"
         rest = (f"while you are away, {their} new touches go by the region's routing rules, or to the unassigned "
@@ -158,15 +166,20 @@ async def away_state(db: AsyncSession, actor: Principal) -> AwayState | None:
     if not actor.has(Role.spoc):
         return None
     away = bool(await db.scalar(select(User.away).where(User.id == actor.id)))
-    # One pass over the actor's active assignments, by backup (none: the row with a NULL backup).
-    rows = (await db.execute(
-        select(SpocAssignment.backup_spoc_id, User.name, User.away, func.count(SpocAssignment.id))
-        .outerjoin(User, User.id == SpocAssignment.backup_spoc_id)
-        .where(SpocAssignment.spoc_id == actor.id, SpocAssignment.ended_at.is_(None))
-        .group_by(SpocAssignment.backup_spoc_id, User.name, User.away))).all()
-    backups = sorted((Backup(name, int(n), bool(b_away)) for backup_id, name, b_away, n in rows
-                      if backup_id is not None), key=lambda b: b.name)
-    uncovered = sum(int(n) for backup_id, _, _, n in rows if backup_id is None)
+    # One pass over the actor's active assignments, by backup (none: the row with a NULL backup), and whether
+    # that backup may still work the assignment's region (as routing asks: active, a SPOC or lead there).
+    works_there = and_(User.is_active.is_(True), exists().where(
+        RoleGrant.user_id == User.id, RoleGrant.region_id == SpocAssignment.region_id,
+        RoleGrant.role.in_([Role.spoc.value, Role.lead.value])))
+    # Counted here, not grouped by in SQL: a few hundred rows at most.
+    counts: Counter[tuple[int | None, str | None, bool, bool]] = Counter(
+        (backup_id, name, bool(b_away), bool(works)) for backup_id, name, b_away, works in await db.execute(
+            select(SpocAssignment.backup_spoc_id, User.name, User.away, works_there)
+            .outerjoin(User, User.id == SpocAssignment.backup_spoc_id)
+            .where(SpocAssignment.spoc_id == actor.id, SpocAssignment.ended_at.is_(None))))
+    backups = sorted((Backup(name or "", n, b_away, gone=not works) for (backup_id, name, b_away, works), n
+                      in counts.items() if backup_id is not None), key=lambda b: (b.name, b.gone))
+    uncovered = sum(n for (backup_id, *_), n in counts.items() if backup_id is None)
     return AwayState(away, backups, uncovered)
 
 

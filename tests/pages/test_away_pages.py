@@ -104,6 +104,19 @@ async def test_the_coverage_a_spoc_reads_says_none_all_or_who(client, world, db,
     assert said == page.split('id="away-coverage">', 1)[1].split("</p>", 1)[0]
 
 
+async def test_a_backup_who_can_no_longer_take_work_covers_none_as_routing_skips_them(client, world, db):
+    spoc, sam = world.users["spoc"], world.users["spoc2"]
+    for n in range(2):
+        await world.f.assign(await world.f.employer(f"Employer {n} Co"), spoc, backup_spoc_id=sam.id)
+    await db.execute(update(User).where(User.id == sam.id).values(is_active=False))  # left the board
+    await db.commit()
+    await login(client, spoc.email)
+    said = _text((await client.get("/queue")).text)
+    assert ("None of your 2 employers has a backup at work (Sam Ortiz, the backup of 2 employers, can no longer "
+            "take work here)") in said
+    assert "covers" not in said
+
+
 async def test_a_spoc_without_employers_reads_that_nothing_needs_covering(client, world, db):
     await login(client, world.users["spoc"].email)
     page = _text((await client.get("/queue")).text)
