@@ -530,6 +530,8 @@ class Reassigned:
     def said(self) -> str:
         owner = self.touch.spoc.name if self.touch.spoc else "unassigned"
         done = f"Touch #{self.touch.id} is now {owner}'s"
+        if self.touch.spoc is not None and self.touch.spoc.away:  # the form's "(away)" is easy to miss
+            done += f" (note: {owner} is marked away)"
         if self.assignment is None:
             return done
         return (f"{done}, and {owner} is now {self.touch.employer.legal_name}'s SPOC in "

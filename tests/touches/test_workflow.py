@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from crm import clock
 from crm.audit.models import AuditEvent
+from crm.auth.models import User
 from crm.employers.models import SpocAssignment
 from crm.notify.models import OutboxMessage
 from crm.touches.models import EmployerBlackout, HandOff, RegionPolicy, Touch, TouchRequest
@@ -510,6 +511,16 @@ async def test_reassigning_one_touch_of_an_employer_with_a_spoc_leaves_its_assig
     current = (await db.scalars(select(SpocAssignment).where(SpocAssignment.employer_id == e.id,
                                                              SpocAssignment.ended_at.is_(None)))).one()
     assert (current.id, current.spoc_id) == (assignment.id, world.users["spoc"].id)
+
+
+async def test_reassigning_to_someone_marked_away_says_so(client, world, db, bundled):
+    _, t, _, _ = bundled
+    await db.execute(update(User).where(User.id == world.users["spoc2"].id).values(away=True))
+    await db.commit()
+    r = await client.post(f"/api/touches/{t.id}/reassign", headers=await world.f.auth(world.users["lead"]),
+                          json={"spoc_id": world.users["spoc2"].id})
+    assert r.status_code == 200 and r.json()["message"] == (
+        f"Touch #{t.id} is now Sam Ortiz's (note: Sam Ortiz is marked away)")
 
 
 async def test_an_unassigned_touch_given_away_on_the_queue_page_says_the_employer_has_a_spoc_now(
