@@ -42,6 +42,18 @@ async def test_budget_counts_touches_of_every_region_against_each_regions_policy
     assert budgets["BAY-PENINSULA"].next_allowed == today() + dt.timedelta(days=6)
 
 
+async def test_the_employer_page_says_why_another_regions_budget_is_shown(world, desk, client):
+    from tests.factories import login
+
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["partner"].email)
+    assert 'data-budget="elsewhere"' not in (await client.get(f"/employers/{e.id}")).text  # home region only
+    await desk.touch(e, world.users["bay_spoc"], status="completed", planned_in=-1, region="BAY-PENINSULA")
+    tiles = (await client.get(f"/employers/{e.id}")).text.split('id="budget"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert tiles.count('data-budget="elsewhere"') == 1
+    assert "Not its home region: its touches made in BAY-PENINSULA" in tiles
+
+
 async def test_staff_of_another_region_see_that_regions_entries_like_a_partner(world, desk, sessionmaker):
     e = await world.f.employer("Golden State Logistics")
     t = await desk.touch(e, world.users["spoc"], status="completed", planned_in=-2, notes="staff-only notes")
