@@ -26,7 +26,10 @@ from crm.touches.routing import (
 def region_key(region_id: int) -> str:
     """The advisory lock of a region's pacing policy and routing rules: a lead's change holds it alone
     (``crm.db.lock_keys``, crm.touches.policy), an intake shared before it locks its employer
-    (``crm.db.share_keys``), so no intake decides on settings that change under it."""
+    (``crm.db.share_keys``), so no intake decides on settings that change under it. So does every other
+    writer that decides requests into touches -- the held-request job, a lead's early release, an employer's
+    changed preferences (``release.share_held_regions``), a match confirmation (``crm.touches.match``).
+    Lock order: region settings, then users, then employers."""
     return f"region-settings:{region_id}"
 
 

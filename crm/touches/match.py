@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm import clock
 from crm.audit import service as audit
 from crm.auth.principal import Principal
-from crm.db import begin_write
+from crm.db import begin_write, share_keys
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.service import lock_employer, locked_employer
 from crm.employers.zips import zip_place
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue
-from crm.touches.budget import load_policy
+from crm.touches.budget import load_policy, region_key
 from crm.touches.intake import OWN_REGION, employer_as_typed, employer_state
 from crm.touches.models import TouchRequest
 from crm.touches.release import Placing, place
@@ -116,6 +116,16 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
     partner typed) and decide it; answers the request and what became of it (``bundled``,
     ``new_touch``, ``held``, ``declined`` or ``repeat``). The caller commits."""
     await begin_write(db)
+    # The settings of the regions the request may be decided in (its own; the chosen employer's, where the
+    # partner left the region to the employer), shared before any lock, as intake takes them: a lead's change
+    # of their pacing policy or routing rules waits for this decision, or this one for the change.
+    asked_in = await db.scalar(select(TouchRequest.region_id).where(TouchRequest.id == request_id))
+    if asked_in is None:
+        raise NotFoundException(f"Touch request #{request_id} not found")
+    employer_in = await db.scalar(select(Employer.region_id).where(Employer.id == employer_id)) \
+        if employer_id is not None else None
+    shared = {asked_in} if employer_in is None else {asked_in, employer_in}
+    await share_keys(db, *(region_key(r) for r in shared))
     req = await db.scalar(select(TouchRequest).where(TouchRequest.id == request_id)
                           .with_for_update(of=TouchRequest).execution_options(populate_existing=True))
     if req is None:
@@ -123,6 +133,7 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
     require_region_staff(actor, req.region_id)
     if req.status != RequestStatus.NEEDS_MATCH.value:
         raise Conflict(f"Request #{req.id} is already {req.status.replace('_', ' ')}; nothing to match")
+    assert req.region_id in shared  # only a match moves a request waiting for one, and it held the row
     before = audit.snapshot(req, REQUEST_AUDIT_FIELDS)
     if employer_id is None:
         # The SPOC found none of the candidates right: the employer as the partner typed it.
@@ -142,6 +153,10 @@ async def confirm_match(db: AsyncSession, actor: Principal, request_id: int, emp
         if (OWN_REGION.items() <= (req.employer_query or {}).items() and found.region_id is not None
                 and found.region_id != req.region_id):
             # The partner left the region to the employer: the request goes to the employer's region.
+            if found.region_id not in shared:
+                # Moved to another region since it was read (a merge): taking that region's settings now,
+                # under the employer's lock, could deadlock with a lead changing them.
+                raise Conflict(f"Employer #{employer_id} moved to another region just now: confirm the match again")
             req.region_id = found.region_id
     today = clock.local_date(now)
     window = (max(req.window_start, today), req.window_end) if req.window_end >= today else default_window(today)

@@ -38,9 +38,9 @@ from crm.employers.service import can_edit, lock_employer
 from crm.errors import Conflict, FieldError, validation_path
 from crm.templating import days, fmt_date
 from crm.touches.budget import counted_dates, load_policy
-from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch
+from crm.touches.models import OPEN_TOUCH_VALUES, EmployerBlackout, EmployerPacing, Touch, TouchRequest
 from crm.touches.pacing import MAX_PERIOD_DAYS, most_touches_per_period
-from crm.touches.release import recheck_held
+from crm.touches.release import recheck_held, share_held_regions
 from crm.touches.routing import Channel, blackout_of, earliest_allowed_date
 from crm.touches.timeline import timeline_panel
 from crm.touches.touch_schemas import ChannelStr, HeldRecheck
@@ -188,6 +188,9 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     wrong = _problems(data, clock.today())
     if wrong:
         raise FieldError(*wrong[0], *wrong[1:])
+    # The settings of the regions its held requests wait in, shared before the employer's lock (as intake):
+    # the recheck below may open touches there, and a lead's change of those settings must not decide past it.
+    held_in = await share_held_regions(db, TouchRequest.employer_id == employer.id)
     await lock_employer(db, employer.id)  # pacing decisions read these under the same lock
     # Read again under the lock: the employer row was read before it (its preferred channel), and a merge
     # committed meanwhile moved its preferences to the survivor (they would stay on the tombstone).
@@ -225,7 +228,7 @@ async def set_preferences(db: AsyncSession, actor: Principal, employer_id: int, 
     if set(changed) - {"preferred_channel"}:
         # The requests held by the old limits or blackout days wait for the new ones' days.
         after.held = await recheck_held(db, clock.now(), f"{employer.legal_name}'s contact preferences changed",
-                                        employer_id=employer.id)
+                                        employer_id=employer.id, regions=held_in)
     if changed:
         audit.record(db, actor, "employer.preferences", "employer", employer.id, employer_id=employer.id,
                      before={k: was[k] for k in changed}, after={k: now[k] for k in changed})

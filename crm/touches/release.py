@@ -2,7 +2,9 @@
 
 Runs from the scheduler (every process; ``run_claimed`` lets one run each slot) and locks each
 employer exactly as intake does, so a release and a partner's request for the same employer
-are decided one after the other. Rerunning it the same day changes nothing: released requests
+are decided one after the other. Like intake, it first holds the settings of the regions it decides
+in (``budget.region_key``, shared), so a lead's change of a region's pacing policy or routing rules
+waits for it, or it for the change. Rerunning it the same day changes nothing: released requests
 are no longer held, and requests still over budget keep (or move) their release date.
 """
 
@@ -12,21 +14,21 @@ import datetime as dt
 from dataclasses import dataclass
 
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import clock
 from crm.audit import service as audit
 from crm.auth.models import Role, User
 from crm.auth.principal import Principal
-from crm.db import begin_write
+from crm.db import begin_write, share_keys
 from crm.employers.models import Employer
 from crm.employers.service import lock_employer, lock_employer_of
 from crm.errors import Conflict, FieldError
 from crm.notify.service import enqueue, page_link
 from crm.templating import words
 from crm.touches.assign import route_spoc
-from crm.touches.budget import load_policy
+from crm.touches.budget import load_policy, region_key
 from crm.touches.intake import TOUCH_AUDIT_FIELDS, employer_state, override_touch
 from crm.touches.models import Touch, TouchRequest
 from crm.touches.requests import REQUEST_AUDIT_FIELDS, get_request, human_date
@@ -45,6 +47,19 @@ from crm.touches.routing import (
     release_window,
 )
 from crm.touches.touch_schemas import HeldRecheck
+
+
+async def share_held_regions(db: AsyncSession, *where: ColumnElement[bool]) -> frozenset[int]:
+    """Hold shared (``crm.db.share_keys``) the settings of every region with held requests that ``where``
+    selects, and answer those regions. Call before locking any employer (the lock order is region
+    settings, users, employers: ``crm.touches.policy._lock_region`` holds a region's key alone, then locks
+    employers): a release decided in one of them waits for a lead's change of its pacing policy or routing
+    rules, or the change waits for it -- never a touch opened, unassigned or under the old policy, behind
+    the back of that change's recheck."""
+    regions = frozenset(await db.scalars(select(TouchRequest.region_id).where(
+        TouchRequest.status == RequestStatus.HELD.value, *where).distinct()))
+    await share_keys(db, *(region_key(r) for r in regions))
+    return regions
 
 
 async def due_employer_ids(db: AsyncSession, today: dt.date) -> list[int]:
@@ -155,22 +170,34 @@ async def place(db: AsyncSession, employer: Employer, reqs: list[TouchRequest], 
     return "declined"
 
 
-async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, now: dt.datetime) -> list[str]:
-    """Release one employer's due held requests, one region group at a time (the budget is shared)."""
+async def release_employer(db: AsyncSession, employer_id: int, today: dt.date, now: dt.datetime,
+                           regions: frozenset[int] | None = None) -> list[str]:
+    """Release one employer's due held requests, one region group at a time (the budget is shared).
+    ``regions``: those whose settings the caller already holds (``share_held_regions``, before any
+    employer's lock); None: this employer's are taken here."""
+    if regions is None:
+        regions = await share_held_regions(db, TouchRequest.employer_id == employer_id,
+                                           TouchRequest.release_on <= today)
     await lock_employer(db, employer_id)
     held = list(await db.scalars(select(TouchRequest).where(
         TouchRequest.employer_id == employer_id, TouchRequest.status == RequestStatus.HELD.value,
         TouchRequest.release_on <= today).order_by(TouchRequest.id)))
-    return await _decide_again(db, employer_id, held, today, now)
+    return await _decide_again(db, employer_id, held, today, now, regions=regions)
 
 
 async def _decide_again(db: AsyncSession, employer_id: int, held: list[TouchRequest], today: dt.date,
-                        now: dt.datetime, how: Placing = RELEASE) -> list[str]:
+                        now: dt.datetime, how: Placing = RELEASE, *, regions: frozenset[int]) -> list[str]:
     """Decide ``held`` (the employer's, under its lock) as if due today: released into a touch where the
-    pacing allows it now, else held to the earliest day it does (or declined)."""
+    pacing allows it now, else held to the earliest day it does (or declined). Only the requests of
+    ``regions``, whose settings the caller holds (``share_held_regions``, or a lead's change alone)."""
     employer = await db.get_one(Employer, employer_id)
     groups: dict[int, list[TouchRequest]] = {}
     for req in held:
+        if req.region_id not in regions:
+            # Held in a region whose settings this transaction does not hold (moved there after they were
+            # taken: a merge, a confirmed match): taking them now, under the employer's lock, could deadlock
+            # with a lead's change. It stays held and due; the next run releases it.
+            continue
         groups.setdefault(req.region_id, []).append(req)
     outcomes = []
     for group in sorted(groups.values(), key=_group_order):
@@ -196,11 +223,15 @@ def held_by_pacing(hold_reason: str | None) -> bool:
 
 
 async def recheck_held(db: AsyncSession, now: dt.datetime, why: str, *, region_id: int | None = None,
-                       employer_id: int | None = None) -> HeldRecheck:
+                       employer_id: int | None = None, regions: frozenset[int] | None = None) -> HeldRecheck:
     """After the pacing rules changed (a region's policy, an employer's preferences), decide again the
     requests they hold: released now where the new rules allow it, else held to their new earliest day,
-    each requester told. The caller holds the write lock (SQLite) or its own locks first (PostgreSQL);
-    employers are locked one by one in id order, as the release job does."""
+    each requester told. The caller holds the write lock (SQLite) or its own locks first (PostgreSQL): the
+    settings of ``region_id`` alone (a lead's change), or of ``regions`` shared (``share_held_regions``,
+    taken before the employer's lock); employers are locked one by one in id order, as the release job does."""
+    if regions is None:
+        assert region_id is not None, "recheck_held needs the region(s) whose settings the caller holds"
+        regions = frozenset({region_id})
     where = [TouchRequest.status == RequestStatus.HELD.value, TouchRequest.employer_id.is_not(None)]
     if region_id is not None:
         where.append(TouchRequest.region_id == region_id)
@@ -219,7 +250,7 @@ async def recheck_held(db: AsyncSession, now: dt.datetime, why: str, *, region_i
                                             .order_by(TouchRequest.id).execution_options(populate_existing=True))
                 if held_by_pacing(r.hold_reason)]
         dates = {r.id: r.release_on for r in held}
-        await _decide_again(db, eid, held, today, now, how)
+        await _decide_again(db, eid, held, today, now, how, regions=regions)
         for req in held:
             if req.status == RequestStatus.DECLINED.value:
                 done.declined += 1
@@ -239,9 +270,11 @@ async def release_due_requests(db: AsyncSession, now: dt.datetime) -> str:
         # take the write lock before the first read (crm.db.begin_write).
         await begin_write(db)
     today = clock.local_date(now)
+    # Every due region's settings at once, before the first employer's lock (region settings come first).
+    regions = await share_held_regions(db, TouchRequest.release_on <= today, TouchRequest.employer_id.is_not(None))
     counts: dict[str, int] = {}
     for employer_id in await due_employer_ids(db, today):
-        for outcome in await release_employer(db, employer_id, today, now):
+        for outcome in await release_employer(db, employer_id, today, now, regions):
             counts[outcome] = counts.get(outcome, 0) + 1
     return " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing due"
 
@@ -260,6 +293,9 @@ async def release_now(db: AsyncSession, actor: Principal, request_id: int, reaso
         raise PermissionDeniedException("Only a lead of this request's region may release it early")
     if req.employer_id is None:
         raise Conflict(f"Request #{req.id} has no employer yet: confirm its match first")
+    # Its region's settings first, shared (as intake: region settings, then the employer), so a lead's change
+    # of the pacing policy or routing rules does not decide past the touch this may open.
+    await share_keys(db, region_key(req.region_id))
     # Under the employer's lock: the job or another lead may have released it, a merge moved it.
     await lock_employer_of(db, lambda: db.scalar(select(TouchRequest.employer_id).where(TouchRequest.id == req.id)))
     await db.refresh(req)

@@ -23,7 +23,7 @@ from crm.auth import service as auth_service
 from crm.directory.models import Region
 from crm.employers import merge as merging
 from crm.notify.models import OutboxMessage
-from crm.touches import intake, policy, reminders, workflow
+from crm.touches import intake, match, policy, preferences, release, reminders, workflow
 from crm.touches.models import HandOff, Touch, TouchRequest
 from crm.touches.request_schemas import TouchRequestIn
 from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
@@ -54,8 +54,19 @@ async def _intake_held_at(f: Any, patch: pytest.MonkeyPatch, name: str, actor: A
                           other: Callable[[Any], Awaitable[Any]]) -> None:
     """Run an intake whose ``intake.<name>`` pauses once it has read, and ``other`` (in its own
     transaction) meanwhile; both commit."""
+
+    async def submit(db: Any) -> None:
+        await intake.submit_request(db, as_principal(actor), data, today=clock.today(), now=clock.now())
+
+    await _held_at(f, patch, intake, name, submit, other)
+
+
+async def _held_at(f: Any, patch: pytest.MonkeyPatch, module: Any, name: str, first: Callable[[Any], Awaitable[Any]],
+                   other: Callable[[Any], Awaitable[Any]]) -> None:
+    """Run ``first`` (in a transaction of its own), whose ``module.<name>`` pauses once it has read, and
+    ``other`` (in its own) meanwhile; both commit."""
     read = asyncio.Event()
-    original = getattr(intake, name)
+    original = getattr(module, name)
 
     async def paused(*args: Any, **kwargs: Any) -> Any:
         answer = await original(*args, **kwargs)
@@ -63,11 +74,11 @@ async def _intake_held_at(f: Any, patch: pytest.MonkeyPatch, name: str, actor: A
         await asyncio.sleep(1.5)  # the other transaction runs now, or waits for this one
         return answer
 
-    patch.setattr(intake, name, paused)
+    patch.setattr(module, name, paused)
 
     async def submit() -> None:
         async with f.sessionmaker() as db:
-            await intake.submit_request(db, as_principal(actor), data, today=clock.today(), now=clock.now())
+            await first(db)
             await db.commit()
 
     async def meanwhile() -> None:
@@ -117,6 +128,104 @@ async def test_a_rule_added_while_an_intake_routes_to_no_one_routes_that_touch(s
     async with f.sessionmaker() as db:
         spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == lonely.id)))
     assert spocs == [backup.id]
+
+
+async def _add_rule_for(lead: Any, pool: list[int]) -> Callable[[Any], Awaitable[Any]]:
+    """A lead's new LA-BASIN rule (any employer) routing to ``pool``, with the unassigned queue routed after it."""
+
+    async def add_rule(db: Any) -> None:
+        at = await db.scalar(select(Region).where(Region.code == "LA-BASIN"))
+        await policy.add_rule(db, as_principal(lead), at, RoutingRuleIn(pool=pool))
+        await policy.route_waiting_touches(db, as_principal(lead), at)
+
+    return add_rule
+
+
+@pytest.mark.parametrize("opener", ["release job", "early release", "preferences", "match"])
+async def test_a_rule_added_while_a_held_or_matched_request_opens_a_touch_for_no_one_routes_that_touch(
+        staffed, board, opener):
+    """The held-request job, a lead's early release, the recheck after an employer's preferences changed and
+    a SPOC's match confirmation open touches as intake does: one routed to no one (no rules yet) while a
+    lead adds a rule must be routed by the rule's sweep of the unassigned queue, not left there because the
+    sweep ran before it committed."""
+    f, (lead, backup, partner) = staffed.factory, board
+    desk = SpocDesk(f.sessionmaker)
+    lonely = await f.employer("Harbor Biologics")  # no SPOC: the region's rules decide
+    if opener == "match":
+        req = await desk.request(None, partner, status="needs_match")
+
+        async def first(db: Any) -> None:
+            await match.confirm_match(db, as_principal(staffed.spoc), req.id, lonely.id, now=clock.now())
+    else:
+        req = await desk.request(None, partner, employer=lonely, release_in=0 if opener == "release job" else 9)
+
+        async def first(db: Any) -> None:
+            if opener == "release job":
+                assert "new_touch=1" in await release.release_due_requests(db, clock.now())
+            elif opener == "preferences":  # its own limit, as loose as the region's: held requests are decided again
+                changed = await preferences.set_preferences(db, as_principal(staffed.spoc), lonely.id,
+                                                            preferences.PreferencesIn(max_touches=2))
+                assert changed.held is not None and changed.held.released == 1
+            else:
+                await release.release_now(db, as_principal(lead), req.id, "the plant closes next week", clock.now())
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _held_at(f, patch, release, "route_spoc", first, await _add_rule_for(lead, [backup.id]))
+    async with f.sessionmaker() as db:
+        spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == lonely.id)))
+        status = await db.scalar(select(TouchRequest.status).where(TouchRequest.id == req.id))
+    assert (spocs, status) == ([backup.id], "queued")
+
+
+async def _strict_policy(f: Any, lead: Any) -> Callable[[Any], Awaitable[Any]]:
+    """LA-BASIN at one touch per 60 days, and the loosening (four per 30 days, a day apart) to run meanwhile."""
+    async with f.sessionmaker() as db:
+        region = await db.scalar(select(Region).where(Region.code == "LA-BASIN"))
+        await policy.set_policy(db, as_principal(lead), region, PolicyIn(max_touches=1, period_days=60,
+                                                                         min_gap_days=7))
+        await db.commit()
+
+    async def loosen(db: Any) -> None:
+        await policy.set_policy(db, as_principal(lead), await db.get(Region, region.id),
+                                PolicyIn(max_touches=4, period_days=30, min_gap_days=1))
+
+    return loosen
+
+
+async def test_a_policy_loosened_while_a_match_holds_its_request_under_the_old_one_releases_it(staffed, board):
+    """The confirmed request was in ``needs_match`` when the loosening's recheck looked for held requests: the
+    match must have committed first (its request held, then released), or wait for the new policy."""
+    f, (lead, _, partner) = staffed.factory, board
+    desk = SpocDesk(f.sessionmaker)
+    await desk.touch(staffed.employer, staffed.spoc, status="completed", planned_in=-1)
+    loosen = await _strict_policy(f, lead)
+    req = await desk.request(None, partner, status="needs_match")
+
+    async def confirm(db: Any) -> None:
+        await match.confirm_match(db, as_principal(staffed.spoc), req.id, staffed.employer.id, now=clock.now())
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _held_at(f, patch, match, "load_policy", confirm, loosen)
+    async with f.sessionmaker() as db:
+        assert await db.scalar(select(TouchRequest.status).where(TouchRequest.id == req.id)) == "queued"
+
+
+async def test_a_policy_loosened_while_the_release_job_holds_a_request_under_the_old_one_releases_it(staffed, board):
+    """Not a race even before the job took the region's settings: the request was held already, so the
+    loosening's recheck finds its employer and waits for the job's employer lock, then decides it again."""
+    f, (lead, _, partner) = staffed.factory, board
+    desk = SpocDesk(f.sessionmaker)
+    await desk.touch(staffed.employer, staffed.spoc, status="completed", planned_in=-1)
+    loosen = await _strict_policy(f, lead)
+    req = await desk.request(None, partner, employer=staffed.employer, release_in=0)
+
+    async def job(db: Any) -> None:
+        assert await release.release_due_requests(db, clock.now()) == "held=1"
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _held_at(f, patch, release, "load_policy", job, loosen)
+    async with f.sessionmaker() as db:
+        assert await db.scalar(select(TouchRequest.status).where(TouchRequest.id == req.id)) == "queued"
 
 
 async def test_a_spoc_back_from_away_takes_back_a_touch_an_intake_was_routing_to_the_backup(staffed, board):
