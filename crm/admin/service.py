@@ -4,12 +4,17 @@ Every change is audited with before/after and drops the user's cached principal 
 (``forget_on_commit``), so a removed role stops working at once in this process. A change that decides on
 the user's roles or activation reads them again under the user's row lock (``auth.service.lock_user``):
 two admins at once, or an admin and a lead giving the user an employer (``touches.assign.eligible_spoc``
-waits for that lock), take turns, each deciding on what the other left.
+waits for that lock), take turns, each deciding on what the other left. A change that makes a SPOC no longer
+routable in a region (their role there removed, the account deactivated) first holds that region's settings
+alone (``touches.budget.region_key``), which every writer that routes touches there holds shared while it
+decides (intake, the held-request job, a match): a touch routed to the user meanwhile has committed and is in
+the caseload counted, or the routing reads the change -- routing takes no lock on the user's row.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import delete, select
@@ -22,9 +27,11 @@ from crm.auth import service as auth_service
 from crm.auth.models import REGION_SCOPED, LoginFailure, Role, RoleGrant, User
 from crm.auth.passwords import hash_password
 from crm.auth.principal import Principal, forget_on_commit
+from crm.db import begin_write, lock_keys
 from crm.directory.models import Region
 from crm.directory.service import organization_named
 from crm.errors import Conflict, FieldError
+from crm.touches.budget import region_key
 from crm.touches.transfer import caseload_of
 
 MIN_PASSWORD = 10
@@ -38,12 +45,26 @@ async def user_with_grants(db: AsyncSession, user_id: int) -> User | None:
                            .execution_options(populate_existing=True))
 
 
-async def locked_user(db: AsyncSession, user_id: int) -> User:
-    """The user with their grants, read again under their row lock (``auth.service.lock_user``); 404."""
-    user = await auth_service.lock_user(db, user_id)
+async def locked_user(db: AsyncSession, user_id: int, *, unroutable_in: Iterable[int] = ()) -> User:
+    """The user with their grants, read again under their row lock (``auth.service.lock_user``); 404.
+    ``unroutable_in``: regions where routing may no longer give them touches once this commits; their settings
+    are held alone first (lock order: region settings, users, employers), so every routing there that read
+    the user as eligible has committed before this counts their caseload, and later ones read the change."""
+    await begin_write(db)
+    await lock_keys(db, *(region_key(r) for r in unroutable_in))
+    user = await auth_service.lock_user(db, user_id, begin=False)
     if user is None:
         raise NotFoundException(f"User #{user_id} not found")
     return user
+
+
+_ROUTABLE = {Role.spoc.value, Role.lead.value}
+
+
+def _routable_in(grants: Iterable[tuple[str, int | None]]) -> set[int]:
+    """The regions where routing may give the holder of ``grants`` (role, region id) touches
+    (``touches.assign.eligible_user``)."""
+    return {region_id for role, region_id in grants if region_id is not None and role in _ROUTABLE}
 
 
 def grant_label(grant: RoleGrant) -> str:
@@ -108,7 +129,10 @@ async def remove_grant(db: AsyncSession, actor: Principal, user: User, grant_id:
     last SPOC/lead role in a region where the user still holds a caseload (transfer it first)."""
     # Under the lock: another admin's removal of the user's other role, or a lead's assignment of an employer
     # to them, has committed (or waits for this one), so the count and the caseload below are as they stay.
-    user = await locked_user(db, user.id)
+    # A grant's role and region never change, so its region read before the lock is the one removed.
+    region = await db.scalar(select(RoleGrant.region_id).where(RoleGrant.id == grant_id, RoleGrant.user_id == user.id,
+                                                               RoleGrant.role.in_(_ROUTABLE)))
+    user = await locked_user(db, user.id, unroutable_in=() if region is None else (region,))
     grant = next((g for g in user.grants if g.id == grant_id), None)
     if grant is None:
         raise FieldError("grant", f"{user.name} has no role #{grant_id} (removed meanwhile?)")
@@ -138,9 +162,16 @@ async def set_active(db: AsyncSession, actor: Principal, user_id: int, active: b
     leaves it deactivated). Deactivating revokes the user's API tokens and ends their browser sessions;
     reactivating revives neither. Returns the user and whether anything changed (audited only then). The
     caller refuses one's own account."""
-    user = await locked_user(db, user_id)  # an employer given to them meanwhile is in their caseload now
+    # Deactivated, they are routed nothing in the regions where they are staff: those regions' settings first.
+    staff_in = set() if active else _routable_in((await db.execute(
+        select(RoleGrant.role, RoleGrant.region_id).where(RoleGrant.user_id == user_id))).tuples())
+    user = await locked_user(db, user_id, unroutable_in=staff_in)  # an employer given to them meanwhile is counted
     if user.is_active == active:
         return user, False
+    if not active and _routable_in((g.role, g.region_id) for g in user.grants) - staff_in:
+        # A role in another region was given to them after its settings were taken: taking them now, under the
+        # user's lock, could deadlock with a lead changing them.
+        raise Conflict(f"{user.name} was given a role in another region just now: deactivate the account again")
     user.is_active = active
     if not active:
         await auth_service.revoke_tokens(db, user.id)

@@ -91,7 +91,7 @@ async def issue_token(db: AsyncSession, user: User, label: str = "api") -> str:
     return token
 
 
-async def lock_user(db: AsyncSession, user_id: int) -> User | None:
+async def lock_user(db: AsyncSession, user_id: int, *, begin: bool = True) -> User | None:
     """The user and their grants read again under the user's row lock, in a transaction begun with
     ``begin_write`` (None for an unknown id): the serialization point of every change that decides on a
     user's roles or activation (grants, deactivation, away), and what ``touches.assign.eligible_spoc``
@@ -103,8 +103,11 @@ async def lock_user(db: AsyncSession, user_id: int) -> User | None:
     locks that inserting a row naming the user takes (a touch for them, an audit event by them): those
     are taken under employer locks, which a holder of this lock may go on to wait for (away's take-back).
     User rows are locked before employer rows, never after. SQLite: ``begin_write`` holds the
-    database's one write lock."""
-    await begin_write(db)
+    database's one write lock. ``begin=False``: the caller began the transaction with ``begin_write`` and
+    took locks that come before the user's (a region's settings: ``admin.service.locked_user``), which
+    beginning again would commit and so let go."""
+    if begin:
+        await begin_write(db)
     if await db.scalar(select(User.id).where(User.id == user_id).with_for_update(key_share=True)) is None:
         return None
     return await db.scalar(select(User).where(User.id == user_id)

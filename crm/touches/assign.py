@@ -146,7 +146,10 @@ async def route_spoc(db: AsyncSession, employer: Employer, region_id: int, actor
     Active assignment → its backup while the SPOC is away → the region's routing rules (least
     loaded of the pool; the pick becomes the employer's SpocAssignment, audited) → None.
     Runs inside the caller's transaction; a concurrent sticky assignment that wins the
-    partial unique index is adopted instead of failing.
+    partial unique index is adopted instead of failing. The caller holds the region's settings
+    (``budget.region_key``: shared, or alone for a lead's change) from before it read anything it decides
+    on: a lead's change of the rules, and an admin's removal of a SPOC's role or deactivation
+    (``admin.service.locked_user``), wait for it or it for them -- no lock on the chosen user's row.
     """
     return (await route(db, employer.id, employer.county_id, employer.naics_code, region_id, actor,
                         now=now)).user_id

@@ -3,7 +3,11 @@
 moment (after it read, before it commits) while the other runs.
 
 - An intake that read the region's old pacing policy or routing rules, while a lead changes them: the
-  change's recheck (of held requests, of the unassigned queue) must see what the intake decided.
+  change's recheck (of held requests, of the unassigned queue) must see what the intake decided. The same
+  for the other writers that decide requests into touches: the held-request job, a lead's early release, an
+  employer's changed preferences, a match confirmation.
+- An intake that routed a touch to a SPOC, while an admin removes their role or deactivates them: the
+  admin's change must count that touch (or routing must read the change).
 - An intake that read the SPOC as away and routed to the backup, while the SPOC comes back.
 - A hand-off answered, or reminded of, while a merge moves it to the surviving employer (it was a 500).
 """
@@ -19,14 +23,18 @@ import pytest
 from sqlalchemy import select
 
 from crm import clock
+from crm.admin import service as admin_service
 from crm.auth import service as auth_service
+from crm.auth.models import RoleGrant
 from crm.directory.models import Region
 from crm.employers import merge as merging
+from crm.errors import Conflict
 from crm.notify.models import OutboxMessage
 from crm.touches import intake, match, policy, preferences, release, reminders, workflow
 from crm.touches.models import HandOff, Touch, TouchRequest
 from crm.touches.request_schemas import TouchRequestIn
 from crm.touches.touch_schemas import PolicyIn, RoutingRuleIn
+from crm.touches.transfer import caseload_of
 from tests.employers.test_merge import as_principal
 from tests.touches.conftest import SpocDesk
 
@@ -245,6 +253,64 @@ async def test_a_spoc_back_from_away_takes_back_a_touch_an_intake_was_routing_to
         spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == torres.id,
                                                                   Touch.status == "queued")))
     assert spocs == [staffed.spoc.id]  # routed to the backup while away, taken back with the others
+
+
+async def _racer(f: Any, *grants: tuple[str, str | None]) -> tuple[Any, Any]:
+    """A SPOC of LA-BASIN (with ``grants`` besides) and an admin to take it from them."""
+    org = await f.organization("Racer Board", "workforce_board", ["LA-BASIN"])
+    racer = await f.user("racer@example.org", "Rae Racer", [("spoc", "LA-BASIN"), *grants], org=org)
+    return racer, await f.user("raceadmin@example.org", "Ada Admin", [("admin", None)])
+
+
+async def test_a_spoc_role_removed_while_a_rule_routes_a_touch_to_them_is_refused_for_that_caseload(staffed, board):
+    """A rule's pick gives the SPOC the employer (sticky) and the touch: an admin's removal of their role that
+    counted their caseload before the intake committed left a user without the role holding both."""
+    f, (lead, _, partner) = staffed.factory, board
+    racer, admin = await _racer(f, ("chair", None))
+    async with f.sessionmaker() as db:
+        await policy.add_rule(db, as_principal(lead), await db.scalar(select(Region).where(Region.code == "LA-BASIN")),
+                              RoutingRuleIn(pool=[racer.id]))
+        await db.commit()
+    lonely = await f.employer("Harbor Biologics")  # no SPOC: the rule picks the racer
+    refused: list[str] = []
+
+    async def remove_role(db: Any) -> None:
+        grant = await db.scalar(select(RoleGrant.id).where(RoleGrant.user_id == racer.id, RoleGrant.role == "spoc"))
+        try:
+            await admin_service.remove_grant(db, as_principal(admin), racer, grant)
+        except Conflict as exc:
+            refused.append(exc.detail)
+            await db.rollback()
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _intake_held_at(f, patch, "route", partner, _ask(lonely.id), remove_role)
+    async with f.sessionmaker() as db:
+        spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == lonely.id)))
+        roles = set(await db.scalars(select(RoleGrant.role).where(RoleGrant.user_id == racer.id)))
+    assert spocs == [racer.id]  # routed while they were a SPOC: the removal waited for it, and found it
+    assert "spoc" in roles and len(refused) == 1 and "transfer the caseload first" in refused[0], refused
+
+
+async def test_a_spoc_deactivated_while_an_intake_routes_them_a_touch_is_told_of_that_touch(staffed, board):
+    """Deactivating a SPOC with a caseload is allowed, saying what they still hold: a touch routed to them by an
+    intake that read them active must be in it -- or not be theirs."""
+    f, (_, _, partner) = staffed.factory, board
+    racer, admin = await _racer(f)
+    torres = await f.employer("Torres Equipment Repair")
+    await f.assign(torres, racer)
+    told: list[Any] = []
+
+    async def deactivate(db: Any) -> None:
+        user, changed = await admin_service.set_active(db, as_principal(admin), racer.id, False)
+        assert changed
+        told.append(await caseload_of(db, user.grants[0].region_id, racer.id))  # what the admin's page says
+
+    with pytest.MonkeyPatch.context() as patch:
+        await _intake_held_at(f, patch, "route", partner, _ask(torres.id), deactivate)
+    async with f.sessionmaker() as db:
+        spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == torres.id)))
+    assert spocs == [racer.id]  # routed while they were active: the deactivation waited for it, and named it
+    assert (told[0].employers, told[0].open_touches) == (1, 1), told
 
 
 @pytest.mark.parametrize("answer", ["accept", "decline", "remind"])
