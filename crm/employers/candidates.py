@@ -56,6 +56,7 @@ from sqlalchemy.sql.elements import TextClause
 from crm.db import metadata
 from crm.directory.models import Region
 from crm.employers.matching import (
+    LEGAL_FORMS,
     EmployerRecord,
     MatchResult,
     name_key,
@@ -63,6 +64,7 @@ from crm.employers.matching import (
     normalize_name,
     rank_candidates,
 )
+from crm.employers.matching.normalize import split_legal_tuple
 from crm.employers.matching.pairwise import Features, features
 from crm.employers.matching.scan import feature_blocking_keys
 from crm.employers.matching.vocab import STOPWORDS
@@ -164,16 +166,24 @@ def _initial_keys(f: Features) -> set[str]:
     return keys
 
 
-def _word_keys(f: Features) -> set[str]:
-    """Every word of every name (legal name, DBA, aliases; the words after a legal form too):
-    "w:robinson". Not the matcher's: the directory's search by words (``with_words``)."""
-    return {("w:" + word)[:KEY_LENGTH] for form in f.names for word in (*form.key.split(), *form.qualifier)}
+def name_words(name: str) -> list[str]:
+    """The words of a name the directory searches by: all but its legal forms ("Acme Tooling Inc - Downtown
+    Branch": acme, tooling, downtown, branch), a leading "the" and a "dba …" part (``split_legal_tuple``)."""
+    legal, tail = split_legal_tuple(name)
+    return [word for word in (*legal, *tail) if word not in LEGAL_FORMS]
+
+
+def _word_keys(record: EmployerRecord) -> set[str]:
+    """Every word of every name (legal name, DBA, aliases): "w:robinson". Not the matcher's: the
+    directory's search by words (``with_words``)."""
+    return {("w:" + word)[:KEY_LENGTH] for name in (record.name, *record.aliases) if name
+            for word in name_words(name)}
 
 
 def record_keys(record: EmployerRecord) -> set[str]:
     """The stored search keys of one employer record (what ``refresh_keys`` writes for it)."""
     f = features(record)
-    return {key[:KEY_LENGTH] for key in feature_blocking_keys(f)} | _initial_keys(f) | _word_keys(f)
+    return {key[:KEY_LENGTH] for key in feature_blocking_keys(f)} | _initial_keys(f) | _word_keys(record)
 
 
 def keys_for(candidate: Candidate) -> set[str]:
@@ -192,12 +202,15 @@ def next_prefix(prefix: str) -> str:
 MAX_SEARCH_WORDS = 8
 
 
-def with_words(key: str) -> Select[tuple[int]]:
-    """Ids of the employers having, for each word of ``key`` (a name key), a name word it begins:
+def with_words(typed: str) -> Select[tuple[int]] | None:
+    """Ids of the employers having, for each word typed (``name_words``), a name word it begins:
     "hill rob" finds "Hill and Robinson Veterinary Hospital" and "Robinson Hill Farms". An index range
-    per word on the stored word keys, intersected (words past the eighth are not looked up)."""
+    per word on the stored word keys, intersected (words past the eighth are not looked up); None when
+    nothing but legal forms was typed."""
     column = employer_search_key.c
-    words = list(dict.fromkeys(key.split()))[:MAX_SEARCH_WORDS]
+    words = list(dict.fromkeys(name_words(typed)))[:MAX_SEARCH_WORDS]
+    if not words:
+        return None
     probes = [select(column.employer_id).where(column.key >= low, column.key < next_prefix(low))
               for low in (("w:" + word)[:KEY_LENGTH] for word in words)]
     if len(probes) == 1:

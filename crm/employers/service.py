@@ -482,8 +482,10 @@ def search_query(q: str | None, region_id: int | None = None, status: str | None
         if key:
             # Every word begins a word of a name (indexed: ``with_words``); an employer whose stored
             # keys are missing (a bulk load not yet reindexed) is still found by its name's start.
-            found += [with_words(key), select(Employer.id).where(_starts(Employer.name_key, key)),
+            found += [select(Employer.id).where(_starts(Employer.name_key, key)),
                       select(EmployerAlias.employer_id).where(_starts(EmployerAlias.name_key, key))]
+        if (by_words := with_words(q)) is not None:
+            found.append(by_words)
         domain = normalize_domain(raw) if "." in raw else None
         if domain:
             found.append(select(Employer.id).where(Employer.domain == domain))

@@ -231,6 +231,7 @@ async def test_search_finds_every_word_anywhere_in_a_name_dba_or_alias_names_sta
     assert await found("rob hosp") == [vet.id]  # the start of each word
     assert await found("bakery sunrise") == [bakery.id]  # the DBA's words
     assert await found("acme downtown") == [branch.id]  # the words after the legal form
+    assert await found("Inc Acme Branch") == [branch.id] and await found("the acme") == [branch.id]  # forms left out
     assert await found("hill plumbing") == []
     assert await found("temps harbor") == [staffing]  # an alias's
     renamed = await client.patch(f"/api/employers/{farm.id}", json={"legal_name": "Valley Orchards LLC"},
