@@ -102,16 +102,7 @@ async def test_a_policy_loosened_while_an_intake_holds_under_the_old_one_release
     f, (lead, _, partner) = staffed.factory, board
     desk = SpocDesk(f.sessionmaker)
     await desk.touch(staffed.employer, staffed.spoc, status="completed", planned_in=-1)
-    async with f.sessionmaker() as db:
-        region = await db.scalar(select(Region).where(Region.code == "LA-BASIN"))
-        await policy.set_policy(db, as_principal(lead), region, PolicyIn(max_touches=1, period_days=60,
-                                                                         min_gap_days=7))
-        await db.commit()
-
-    async def loosen(db: Any) -> None:
-        await policy.set_policy(db, as_principal(lead), await db.get(Region, region.id),
-                                PolicyIn(max_touches=4, period_days=30, min_gap_days=1))
-
+    loosen = await _strict_policy(f, lead)
     with pytest.MonkeyPatch.context() as patch:
         await _intake_held_at(f, patch, "load_policy", partner, _ask(staffed.employer.id, end=20), loosen)
     async with f.sessionmaker() as db:
