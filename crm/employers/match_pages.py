@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get
@@ -56,14 +57,16 @@ def matches_context(matches: list[tuple[Candidate, MatchResult]], mode: str, *, 
 _WORDS_REASON = re.compile(r"^(names share (a word|words) but differ in|one name adds) '")
 
 
-def _words(name: str) -> list[tuple[str, str]]:
-    """(word as written, its normalized form) of a name, legal forms and small words left out."""
+@lru_cache(maxsize=1024)
+def _words(name: str) -> tuple[tuple[str, str], ...]:
+    """(word as written, its normalized form) of a name, legal forms and small words left out (cached: the
+    typed name is compared with every suggestion)."""
     out = []
     for word in re.findall(r"[\w'&.-]+", name):
         key = normalize_name(word)
         if key and key not in LEGAL_FORMS and key not in STOPWORDS and key != "and":
             out.append((word.strip(".,-"), key))
-    return out
+    return tuple(out)
 
 
 def as_typed(typed: str, candidate: Candidate, result: MatchResult) -> MatchResult:

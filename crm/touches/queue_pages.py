@@ -191,6 +191,12 @@ async def typed_hand_offs(db: Db, form: dict[str, str], wrong: list[tuple[str, s
     return out
 
 
+def _held_context(principal: Principal, held: list[queue.HeldRow]) -> dict[str, Any]:
+    """What the held requests' section (``touches/_held.html``) shows besides its rows: whether the list is
+    full (more are held) and whether it is only the SPOC's own employers'."""
+    return {"held": held, "held_shown": queue.HELD_SHOWN, "held_own": bool(queue.held_own_regions(principal))}
+
+
 async def _org_names(db: Db) -> list[str]:
     """The organizations a hand-off form offers (its datalist), by name."""
     return list(await db.scalars(select(Organization.name).order_by(Organization.name).limit(2000)))
@@ -255,8 +261,7 @@ async def _row(request: Request[Any, Any, Any], db: Db, principal: Principal, to
                                              region=shown.get("region", [""])[0])
         except FieldError:
             held = await queue.held_requests(db, principal)
-        ctx.update(held=held, held_oob=True, held_shown=queue.HELD_SHOWN, filters={"q": shown.get("q", [""])[0]},
-                   held_own=bool(queue.held_own_regions(principal)))
+        ctx.update(held_oob=True, filters={"q": shown.get("q", [""])[0]}, **_held_context(principal, held))
     ctx.update(done_message=done_message, **await _card_notes(db, [touch]))
     return render(request, "touches/_touch.html", status_code=status_code, touch=touch,
                   touch_errors={touch.id: {"form": form, "errors": errors or {}, "values": values or {}}}, **ctx)
@@ -378,7 +383,7 @@ class QueuePages(Controller):
             request, "touches/queue.html", partial="touches/_touches.html", status_code=status_code,
             groups=group_by_urgency(assigned, today), unassigned=unassigned, rows=touches, total=total,
             limit=QUEUE_PAGE,
-            held=held, held_shown=queue.HELD_SHOWN, held_own=bool(queue.held_own_regions(principal)),
+            **_held_context(principal, held),
             matches=matches, matches_total=matches_total,
             filters={"status": status or "", "q": q or "", "region": region or "", "who": who or ""},
             filter_errors=filter_errors, unassigned_total=unassigned_total, works_unassigned=works_unassigned,
