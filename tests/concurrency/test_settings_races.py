@@ -7,7 +7,8 @@ moment (after it read, before it commits) while the other runs.
   for the other writers that decide requests into touches: the held-request job, a lead's early release, an
   employer's changed preferences, a match confirmation.
 - An intake that routed a touch to a SPOC, while an admin removes their role or deactivates them: the
-  admin's change must count that touch (or routing must read the change).
+  admin's change must count that touch (or routing must read the change); a role in another region given
+  to the user meanwhile makes the deactivation ask again.
 - An intake that read the SPOC as away and routed to the backup, while the SPOC comes back.
 - A hand-off answered, or reminded of, while a merge moves it to the surviving employer (it was a 500).
 """
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from crm import clock
 from crm.admin import service as admin_service
 from crm.auth import service as auth_service
-from crm.auth.models import RoleGrant
+from crm.auth.models import RoleGrant, User
 from crm.directory.models import Region
 from crm.employers import merge as merging
 from crm.errors import Conflict
@@ -302,6 +303,49 @@ async def test_a_spoc_deactivated_while_an_intake_routes_them_a_touch_is_told_of
         spocs = list(await db.scalars(select(Touch.spoc_id).where(Touch.employer_id == torres.id)))
     assert spocs == [racer.id]  # routed while they were active: the deactivation waited for it, and named it
     assert (told[0].employers, told[0].open_touches) == (1, 1), told
+
+
+async def test_a_role_in_another_region_given_while_a_user_is_deactivated_refuses_that_deactivation(staffed, board):
+    """A deactivation holds the settings of the regions where the user is staff before it locks the user; a
+    SPOC role in another region granted in between (its settings not held: touches routed there unseen) makes
+    it ask again, rather than take that region's settings under the user's lock (a deadlock with its lead)."""
+    f = staffed.factory
+    racer, admin = await _racer(f)
+    original, read, granted = admin_service.locked_user, asyncio.Event(), asyncio.Event()
+
+    async def paused(db: Any, user_id: int, **kwargs: Any) -> Any:
+        if not read.is_set():  # the deactivation, once it has read the user's roles
+            read.set()
+            await granted.wait()
+        return await original(db, user_id, **kwargs)
+
+    async def deactivate() -> str:
+        async with f.sessionmaker() as db:
+            try:
+                await admin_service.set_active(db, as_principal(admin), racer.id, False)
+            except Conflict as exc:
+                return str(exc.detail)
+            await db.commit()
+            return "deactivated"
+
+    async def grant() -> None:
+        await read.wait()
+        async with f.sessionmaker() as db:
+            await admin_service.add_grant(db, as_principal(admin), await db.get(User, racer.id), "spoc",
+                                          "BAY-PENINSULA")
+            await db.commit()
+        granted.set()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(admin_service, "locked_user", paused)
+        refused, _ = await asyncio.gather(deactivate(), grant())
+    assert "was given a role in another region just now" in refused, refused
+    async with f.sessionmaker() as db:
+        user = await auth_service.lock_user(db, racer.id)
+        assert user is not None and user.is_active and len(user.grants) == 2  # nothing changed but the grant
+        _, changed = await admin_service.set_active(db, as_principal(admin), racer.id, False)  # asked again
+        await db.commit()
+    assert changed
 
 
 @pytest.mark.parametrize("answer", ["accept", "decline", "remind"])
