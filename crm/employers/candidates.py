@@ -205,10 +205,13 @@ MAX_SEARCH_WORDS = 8
 def with_words(typed: str) -> Select[tuple[int]] | None:
     """Ids of the employers having, for each word typed (``name_words``), a name word it begins:
     "hill rob" finds "Hill and Robinson Veterinary Hospital" and "Robinson Hill Farms". An index range
-    per word on the stored word keys, intersected (words past the eighth are not looked up); None when
-    nothing but legal forms was typed."""
+    per word on the stored word keys, intersected (words past the eighth are not looked up); a last word
+    still being typed that begins a legal form is left out ("Iyer Trucking In"); None when nothing but
+    legal forms was typed."""
     column = employer_search_key.c
     words = list(dict.fromkeys(name_words(typed)))[:MAX_SEARCH_WORDS]
+    if len(words) > 1 and _begins_legal_form(_last_word(typed)) and words[-1] == _last_word(typed):
+        words.pop()  # "Iyer Trucking In": the "Inc" being typed, not a word of the name
     if not words:
         return None
     probes = [select(column.employer_id).where(column.key >= low, column.key < next_prefix(low))
@@ -217,6 +220,12 @@ def with_words(typed: str) -> Select[tuple[int]] | None:
         return probes[0]
     both = intersect(*probes).subquery()  # a subquery: SQLite cannot nest a compound select in another
     return select(both.c.employer_id)
+
+
+def _begins_legal_form(word: str) -> bool:
+    """Whether a half-typed word may be a legal form still being typed ("in", "compa"): legal forms are
+    no stored words, so searching for it would find nothing until the form is whole."""
+    return bool(word) and any(form.startswith(word) for form in LEGAL_FORMS)
 
 
 def _last_word(name: str) -> str:

@@ -233,6 +233,9 @@ async def test_search_finds_every_word_anywhere_in_a_name_dba_or_alias_names_sta
     assert await found("acme downtown") == [branch.id]  # the words after the legal form
     assert await found("Inc Acme Branch") == [branch.id] and await found("the acme") == [branch.id]  # forms left out
     assert await found("hill plumbing") == []
+    # A legal form being typed is not a word the name lacks: the name is found at every keystroke.
+    assert await found("Acme Tooling In") == [branch.id] and await found("Robinson Hill Farms L") == [farm.id]
+    assert await found("hill robinson vet in") == [vet.id] and await found("hill rob in ") == []  # "in", typed whole
     assert await found("temps harbor") == [staffing]  # an alias's
     renamed = await client.patch(f"/api/employers/{farm.id}", json={"legal_name": "Valley Orchards LLC"},
                                  headers=spoc)
