@@ -179,6 +179,26 @@ async def test_review_level_match_is_reported_and_not_imported(sessionmaker, db,
     assert await db.scalar(select(func.count()).select_from(Employer)) == 1
 
 
+async def test_a_row_sharing_a_website_at_the_site_or_a_fein_elsewhere_is_for_review_not_new_or_filled_in(
+        sessionmaker, db, factory):
+    """Another name on the employer's own website and ZIP (a trade name, a new name) would be a second record of
+    it; the company's FEIN at another ZIP may be another worksite, whose blanks the row must not fill."""
+    store = await factory.employer("Downtown Discount Pet Supply", website="https://petsupply.example.net",
+                                   zip="90501")
+    await factory.employer("Harbor Tooling Inc", fein="48-6207672", zip="90012")
+    data = csv_bytes([{"legal_name": "Totally Different Name", "website": "petsupply.example.net", "zip": "90501",
+                       "county": "Los Angeles"},
+                      {"legal_name": "Some Other Name Inc", "fein": "48-6207672", "zip": "90503",
+                       "county": "Los Angeles", "phone": "213-555-0199"}])
+    result = await run_import(sessionmaker, data)
+    assert (result.counts["review"], result.counts["new"], result.counts["matched"]) == (2, 0, 0), result.counts
+    why = [s["explanation"] for s in result.samples["review"]]
+    assert f"employer #{store.id}" in why[0] and "same website and site under another name" in why[0]
+    assert "same FEIN 48-6207672 in another place" in why[1]
+    assert await db.scalar(select(func.count()).select_from(Employer)) == 2
+    assert await db.scalar(select(func.count()).select_from(Employer).where(Employer.phone.is_not(None))) == 0
+
+
 async def test_the_review_report_names_the_row_or_employer_a_row_may_be(sessionmaker, db, factory):
     acme = await factory.employer("ACME Corporation", website="https://acme.com", zip="90012")
     data = csv_bytes([{"legal_name": "Fresh Co", "website": "freshco.com", "zip": "90012"},

@@ -251,6 +251,32 @@ def test_same_fein_at_another_worksite_is_another_employer() -> None:
     assert "another worksite" in result.explanation
 
 
+def test_same_fein_in_another_zip_or_city_is_for_a_person_to_decide() -> None:
+    """Another worksite of the company, or a mistyped ZIP: not a match to use unasked."""
+    fein = "12-3456789"
+    for a, b in ((R(1, "Acme Corp", fein=fein, zip="95814"), R(2, "Acme Corp", fein=fein, zip="90501")),
+                 (R(1, "Acme Corp", fein=fein, city="Sacramento"), R(2, "Other Name Inc", fein=fein, city="Torrance"))):
+        result = compare(a, b)
+        assert result.outcome == "review", result
+        assert "same FEIN 12-3456789 in another place" in result.explanation
+    same_place = R(2, "Acme Corporation", fein=fein, zip="95814")
+    assert outcome(R(1, "Acme Corp", fein=fein, zip="95814"), same_place) == "match"
+
+
+def test_one_website_at_one_site_under_two_names_is_for_a_person_to_decide() -> None:
+    """A legal name beside its trade name, or a renamed business: no match, but no second employer unasked."""
+    store = R(1, "Downtown LA Discount Pet Supply", website="downtownladiscountpetsupply.net", zip="90501")
+    result = compare(store, R(2, "Totally Different Name", website="https://downtownladiscountpetsupply.net",
+                              zip="90501"))
+    assert result.outcome == "review"
+    assert "same website and site under another name" in result.explanation
+    # Not at another ZIP or street (a chain's sites share its website), nor by a shared website alone.
+    assert outcome(store, R(2, "Totally Different Name", website="downtownladiscountpetsupply.net",
+                            zip="90210")) == "distinct"
+    assert outcome(R(1, "Harbor Freight Tools", website="harborfreight.com", address="100 Main St", zip="90501"),
+                   R(2, "Pep Boys", website="harborfreight.com", address="900 Elm St", zip="90501")) == "distinct"
+
+
 def test_two_sites_of_a_chain_at_different_addresses_are_not_merged() -> None:
     north = R(1, "YMCA of Metropolitan Chicago - North Lawndale", address="3449 W Arthington St", zip="60624")
     rauner = R(2, "YMCA of Metropolitan Chicago - Rauner", address="2700 S Western Ave", zip="60608")

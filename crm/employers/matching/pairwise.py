@@ -349,6 +349,13 @@ def compare_features(fa: Features, fb: Features) -> MatchResult:
     if ev.relation == "vehicle" and cap == "match":
         cap = "review"
 
+    if (fa.domain and fa.domain == fb.domain and (same_address or (fa.zip and fa.zip == fb.zip))
+            and cap != "distinct" and total < REVIEW_AT):
+        # One website at one site under names that do not agree: a legal name beside its trade name, a
+        # renamed business. Not enough to use one for the other, too much to make a second one unasked.
+        total = REVIEW_AT
+        reasons.append("same website and site under another name (a trade name, a new name?)")
+
     if fa.fein and fb.fein:
         if fa.fein == fb.fein:
             if cap == "distinct":
@@ -356,6 +363,11 @@ def compare_features(fa: Features, fb: Features) -> MatchResult:
                 # (SPEC section 2), so these are two employers of one company.
                 reasons.insert(0, f"same FEIN {fa.fein} but another worksite")
                 return _result(REVIEW_AT - 0.5, reasons, "distinct")
+            if (fa.zip and fb.zip and fa.zip != fb.zip) or (not (fa.zip and fb.zip) and fa.city and fb.city
+                                                             and fa.city != fb.city):
+                # The company's number, somewhere else: another of its worksites, or a mistyped ZIP.
+                reasons.insert(0, f"same FEIN {fa.fein} in another place (another worksite?)")
+                return _result(max(total, REVIEW_AT), reasons, "review")
             reasons.insert(0, f"same FEIN {fa.fein}")
             return _result(max(total + 6.0, MATCH_AT), reasons, "match")
         reasons.insert(0, f"different FEINs {fa.fein} / {fb.fein}")
