@@ -28,7 +28,7 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -118,6 +118,14 @@ class ImportResult:
                 "explanation": plan.explanation,
                 "candidates": [list(c) for c in plan.candidates],
             })
+
+    def name_written(self, written: Mapping[str, int]) -> None:
+        """Link the sampled new rows, and duplicates of them, to the employers a committed batch created
+        (planned, they were rows of the file)."""
+        for action, row_of in (("new", "row"), ("duplicate", "duplicate_of")):
+            for sample in self.samples.get(action, ()):
+                if sample["target"] is None and sample[row_of] is not None:
+                    sample["target"] = written.get(f"row:{sample[row_of]}")
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -400,6 +408,7 @@ async def _batch(sessionmaker: async_sessionmaker[AsyncSession], rows: list[Vali
             await db.rollback()
             raise
         result.committed_batches.append(number)
+        result.name_written(index.written)
         return True, ahead
 
 

@@ -111,6 +111,19 @@ async def test_second_run_of_a_clean_file_changes_nothing(sessionmaker, db):
     assert (await counts(db))[:4] == after_first[:4]
 
 
+async def test_the_result_links_each_new_row_and_its_duplicates_to_the_employer_created(sessionmaker, db):
+    data = csv_bytes([employer("Harbor Freightways Inc", 1), employer("Sierra Dental Group", 2),
+                      {**employer("Harbor Freightways", 1), "contact_name": "Bo Diaz"}])
+    preview = await run_import(sessionmaker, data, dry_run=True)
+    assert [s["target"] for s in preview.samples["new"]] == [None, None]  # nothing created yet
+    result = await run_import(sessionmaker, data)
+    ids = dict((await db.execute(select(Employer.legal_name, Employer.id))).tuples().all())
+    assert [(s["row"], s["target"]) for s in result.samples["new"]] == [
+        (2, ids["Harbor Freightways Inc"]), (3, ids["Sierra Dental Group"])]
+    assert [(s["duplicate_of"], s["target"]) for s in result.samples["duplicate"]] == [
+        (2, ids["Harbor Freightways Inc"])]
+
+
 async def test_two_files_naming_the_same_new_employers_imported_at_once_create_each_once(sessionmaker, db):
     """Each import matches against the index it read at its start: run side by side, both would create the
     employers neither had seen. They take turns (``one_import_at_a_time``), and the second matches the first's."""
