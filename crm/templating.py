@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import phonenumbers
@@ -208,6 +209,16 @@ def audit_value(value: Any) -> str:
     return str(value)
 
 
+def namesakes(people: Iterable[Any]) -> frozenset[str]:
+    """The names more than one of ``people`` bear: a list to choose from shows their e-mail with them
+    (``_macros.html`` ``person``)."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for someone in people:
+        (twice if someone.name in seen else seen).add(someone.name)
+    return frozenset(twice)
+
+
 def held_words(held: Any) -> str:
     """What a change of the pacing rules did to the requests they held (``touch_schemas.HeldRecheck``, or
     None), as the end of a sentence: "; 2 held requests released onto a touch"."""
@@ -236,6 +247,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["audit_value"] = audit_value
     env.filters["audit_changes"] = changes
     env.filters["sector"] = sector_title
+    env.filters["namesakes"] = namesakes
     env.globals["nav_for"] = nav_for
     env.globals["held_words"] = held_words
     env.globals["active_nav"] = active_nav

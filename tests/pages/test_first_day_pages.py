@@ -52,6 +52,15 @@ async def test_an_away_spoc_is_marked_where_an_employer_is_assigned(client, worl
     assert "Sam Ortiz (away)</option>" in page and "Maria Lopez</option>" in page
 
 
+async def test_namesakes_are_told_apart_by_email_where_an_employer_is_assigned(client, world):
+    e = await world.f.employer("Golden State Logistics")
+    await world.f.user("maria.lopez2@example.org", "Maria Lopez", [("spoc", "LA-BASIN")])
+    await login(client, world.users["lead"].email)
+    page = (await client.get(f"/employers/{e.id}")).text
+    assert f"Maria Lopez ({world.users['spoc'].email})</option>" in page
+    assert "Maria Lopez (maria.lopez2@example.org)</option>" in page and "Sam Ortiz</option>" in page
+
+
 async def test_a_deactivated_user_holding_employers_is_marked_on_the_overview(client, world, sessionmaker):
     await world.f.assign(await world.f.employer("Golden State Logistics"), world.users["spoc2"])
     await _away(sessionmaker, world.users["spoc2"], away=False, is_active=False)

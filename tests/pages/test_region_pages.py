@@ -89,6 +89,19 @@ async def test_lead_adds_and_removes_a_routing_rule_with_htmx(client, world, db)
     assert r.status_code == 200 and "No routing rules" in r.text
 
 
+async def test_two_spocs_of_one_name_are_told_apart_by_their_email_in_the_pool(client, world, db):
+    namesake = await world.f.user("maria.lopez2@example.org", "Maria Lopez", [("spoc", "LA-BASIN")])
+    await login(client, world.users["lead"].email)
+    page = (await client.get("/region")).text
+    assert f"> Maria Lopez ({world.users['spoc'].email})</label>" in page
+    assert "> Maria Lopez (maria.lopez2@example.org)</label>" in page
+    assert "> Sam Ortiz</label>" in page  # no namesake: the name alone
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)}, data={
+        "priority": "10", "pool": [str(namesake.id)]})
+    assert r.status_code == 200, r.text
+    assert '<td data-label="Pool">Maria Lopez (maria.lopez2@example.org)' in r.text
+
+
 async def test_a_rule_added_on_the_page_says_which_waiting_touches_it_routed(client, world, db, desk):
     waiting = await desk.touch(await world.f.employer("Golden State Logistics", county="Los Angeles"), None)
     await login(client, world.users["lead"].email)
