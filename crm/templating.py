@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from crm import clock
 from crm.audit.names import changes
+from crm.auth.models import grant_words
 from crm.auth.principal import Principal
 from crm.directory.models import KIND_LABELS
 from crm.employers.naics import sector_title
@@ -248,6 +249,7 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.filters["audit_changes"] = changes
     env.filters["sector"] = sector_title
     env.filters["namesakes"] = namesakes
+    env.globals["grant_words"] = grant_words
     env.globals["nav_for"] = nav_for
     env.globals["held_words"] = held_words
     env.globals["active_nav"] = active_nav

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.audit import service as audit
 from crm.auth import service as auth_service
-from crm.auth.models import REGION_SCOPED, LoginFailure, Role, RoleGrant, User
+from crm.auth.models import REGION_SCOPED, LoginFailure, Role, RoleGrant, User, grant_words
 from crm.auth.passwords import hash_password
 from crm.auth.principal import Principal, forget_on_commit
 from crm.db import begin_write, lock_keys
@@ -68,7 +68,7 @@ def _routable_in(grants: Iterable[tuple[str, int | None]]) -> set[int]:
 
 
 def grant_label(grant: RoleGrant) -> str:
-    return f"{grant.role} · {grant.region.code}" if grant.region is not None else grant.role
+    return grant_words(grant.role, grant.region.code if grant.region is not None else None)
 
 
 async def update_profile(db: AsyncSession, actor: Principal, user: User, *, name: str, organization: str,

@@ -106,3 +106,12 @@ class LoginFailure(Base):
 
     email: Mapped[str] = mapped_column(String(254))
     remote_addr: Mapped[str] = mapped_column(String(64), index=True)
+
+
+SHORT_ROLE_LABELS = {"admin": "Admin", "lead": "Lead", "spoc": "SPOC", "partner": "Partner", "chair": "Industry chair"}
+
+
+def grant_words(role: str, region_code: str | None = None) -> str:
+    """A role grant as lists and messages say it: "SPOC · LA-BASIN", "Partner"."""
+    label = SHORT_ROLE_LABELS.get(role, role)
+    return f"{label} · {region_code}" if region_code else label

@@ -49,6 +49,9 @@ async def test_users_list_filters_by_role_and_links_each_user(admin, world):
     assert "Maria Lopez" in page and "Sam Ortiz" in page and "Pat Partner" not in page
     assert f'href="/admin/users/{world.users["spoc"].id}"' in page
     assert '<option value="">Choose…</option>' in page  # the new-user role is chosen, never defaulted
+    # Roles read as the role filter names them, each cell labelled for the stacked phone layout.
+    assert '<span class="chip">SPOC · LA-BASIN</span>' in page and "spoc · LA-BASIN" not in page
+    assert f'<td data-label="Name"><a href="/admin/users/{world.users["spoc"].id}">' in page
 
 
 async def test_an_all_spaces_search_of_users_or_organizations_is_no_search(admin, world):
@@ -97,7 +100,7 @@ async def test_admin_adds_a_role_and_it_works_at_once(admin, world, db, client):
     token = await world.f.auth(bay_spoc)
     assert (await client.get("/api/regions/LA-BASIN/routing-rules", headers=token)).status_code == 403
     r = await admin.post(f"/admin/users/{bay_spoc.id}/grants", data=_form(admin, role="spoc", region="LA-BASIN"))
-    assert r.status_code == 200 and "Bay Spoc is now spoc · LA-BASIN" in r.text
+    assert r.status_code == 200 and "Bay Spoc is now SPOC · LA-BASIN" in r.text
     assert (await client.get("/api/regions/LA-BASIN/routing-rules", headers=token)).status_code == 200
     again = await admin.post(f"/admin/users/{bay_spoc.id}/grants", data=_form(admin, role="spoc", region="LA-BASIN"))
     assert again.status_code == 409 and "is spoc in LA-BASIN already" in again.text
@@ -139,7 +142,7 @@ async def test_removing_a_role_stops_it_at_once(admin, world, db, client):
     assert (await client.get("/api/touches", headers=token)).status_code == 200
     grant_id = await db.scalar(select(RoleGrant.id).where(RoleGrant.user_id == spoc2.id, RoleGrant.role == "spoc"))
     r = await admin.post(f"/admin/users/{spoc2.id}/grants/{grant_id}/remove", data=_form(admin))
-    assert r.status_code == 200 and "Sam Ortiz is no longer spoc · LA-BASIN" in r.text
+    assert r.status_code == 200 and "Sam Ortiz is no longer SPOC · LA-BASIN" in r.text
     assert (await client.get("/api/touches", headers=token)).status_code == 403
     await db.rollback()  # a new snapshot: the app committed after this session's first read
     assert "user.revoke" in set(await db.scalars(select(AuditEvent.action)))
