@@ -295,8 +295,9 @@ def validate_row(number: int, raw: Mapping[str, str], ref: Reference) -> ValidRo
         where = ref.region_codes.get(region_id, region_id)
         limit = ref.region_codes.get(ref.default_region_id)
         if county_id is not None and not county_name:
-            err("zip", f"{values['zip']} is in {ref.county_names.get(county_id, 'a county')} County ({where}); this "
-                       f"import is limited to {limit}: give the row's region ({limit}) to import it anyway")
+            county = ref.county_names.get(county_id, "a county")
+            err("zip", f"{values['zip']} is in {county} County ({where}), and this import is only for {limit}; "
+                       f"if the employer is in {limit} all the same, write {limit} in the row's region column")
         else:
             err("county" if county_name else "region", f"is in {where}; this import is limited to {limit}")
     elif ref.allowed_region_ids is not None and region_id not in ref.allowed_region_ids:

@@ -256,8 +256,8 @@ def test_a_row_without_a_county_takes_its_california_zips_county_within_its_regi
     limited = Reference(**{**REF.__dict__, "default_region_id": 1})
     assert placed(limited, zip="90012") == (19, 1)
     assert validate_row(2, {"legal_name": "A", "zip": "94103"}, limited) == [RowError(
-        2, "zip", "94103 is in San Francisco County (BAY-PENINSULA); this import is limited to LA-BASIN: give the "
-                  "row's region (LA-BASIN) to import it anyway")]
+        2, "zip", "94103 is in San Francisco County (BAY-PENINSULA), and this import is only for LA-BASIN; if the "
+                  "employer is in LA-BASIN all the same, write LA-BASIN in the row's region column")]
     assert placed(limited, zip="94103", region="LA-BASIN") == (None, 1)
     # A county the row names wins over its ZIP's.
     assert placed(REF, zip="94103", county="Los Angeles") == (19, 1)
