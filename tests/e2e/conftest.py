@@ -67,8 +67,10 @@ def live_server(live_db: str) -> Iterator[str]:
         [sys.executable, "-m", "uvicorn", "crm.app:create_app_from_env", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"], env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # A server process takes seconds to import on a loaded machine (30 s was seen short beside other suites'
+    # runs); one that exits is failed at once.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                 break
@@ -76,7 +78,7 @@ def live_server(live_db: str) -> Iterator[str]:
             time.sleep(0.2)
     else:
         proc.kill()
-        raise RuntimeError("live server did not start")
+        raise RuntimeError(f"live server did not start (exit code {proc.poll()})")
     yield base
     proc.terminate()
     proc.wait(timeout=10)
