@@ -150,7 +150,8 @@ async def test_a_form_opened_with_a_name_typed_in_matches_it_at_once(page, live_
 async def test_enter_in_the_name_with_suggestions_showing_goes_to_them_instead_of_sending(page, live_server,
                                                                                         live_factory):
     """Enter sent the request with the name as typed, before the partner picked the employer the list
-    offered; with suggestions showing it now moves to the first of them (Enter again chooses it)."""
+    offered; with suggestions showing it now moves to the first of them (Enter again chooses it). Escape there
+    closes the list with the focus back on the name."""
     await _partner_and_acme(live_factory)
     await sign_in(page, live_server, "partner@example.org", PASSWORD)
     await page.goto(live_server + "/requests/new")
@@ -162,5 +163,13 @@ async def test_enter_in_the_name_with_suggestions_showing_goes_to_them_instead_o
     await name.press("Enter")
     await expect(first).to_be_focused()
     assert page.url.endswith("/requests/new")  # nothing sent
+    # Escape on a suggestion closes the list and goes back to the name (not to <body>, the list's focus lost).
+    await page.keyboard.press("Escape")
+    await expect(first).to_have_count(0)
+    await expect(name).to_be_focused()
+    await name.press_sequentially(" ", delay=40)  # typing brings the list back
+    await expect(first).to_contain_text("ACME Corporation", timeout=15_000)
+    await name.press("ArrowDown")
+    await expect(first).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.locator("[data-match-chosen]")).to_contain_text("Chosen: ACME Corporation")
