@@ -2,6 +2,8 @@
 // moves to what changed -- the first field with an error, else the swapped element -- instead of
 // falling back to <body> (where keyboard and screen-reader users lose their place).
 // GET swaps (typeahead results, the request panel, filters) leave focus where the user is typing.
+// A control that sent its form itself (an attendance tick, hx-trigger=change) keeps the focus: htmx put it
+// back on the control's successor (same id), and moving it to the form lost the user's place in the list.
 document.addEventListener("htmx:afterSettle", (event) => {
   const info = event.detail;
   if (!info.requestConfig || info.requestConfig.verb === "get") return;
@@ -11,6 +13,8 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (!swapped || !swapped.isConnected) return;
   const field = swapped.querySelector(
     ".has-error input, .has-error select, .has-error textarea, [aria-invalid=true]");
+  const kept = document.activeElement;
+  if (!field && kept !== swapped && swapped.contains(kept) && kept.matches("input, select, textarea")) return;
   const goal = field || swapped.querySelector("[role=alert]") || swapped;
   if (!field && !goal.hasAttribute("tabindex")) goal.setAttribute("tabindex", "-1");
   goal.focus();

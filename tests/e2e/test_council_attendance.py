@@ -52,8 +52,13 @@ async def test_lead_records_a_meeting_and_ticks_attendance_in_place(page, live_s
 
     await page.evaluate("window.__no_reload = true")
     tick = meeting.locator(f"form.tick[id$='-{member_ids[1]}']")
-    await tick.locator("input[type=checkbox]").check()
+    box = tick.locator("input[type=checkbox]")
+    await box.focus()
+    await page.keyboard.press("Space")
     await expect(meeting.locator(f"form.tick[id$='-{member_ids[1]}'] .counted")).to_have_text("touch counted")
+    # The tick swapped in stays focused (the next Space or Tab goes on down the list), not its form.
+    await expect(box).to_be_checked()
+    await expect(box).to_be_focused()
     await expect(met).to_contain_text("✓")  # refreshed out of band with the tick
     assert await page.evaluate("window.__no_reload === true")  # swapped in place, not a page load
 
