@@ -4,6 +4,7 @@
 // GET swaps (typeahead results, the request panel, filters) leave focus where the user is typing.
 // A control that sent its form itself (an attendance tick, hx-trigger=change) keeps the focus: htmx put it
 // back on the control's successor (same id), and moving it to the form lost the user's place in the list.
+// What the answer marks ``data-focus`` (the row an action changed) gets it rather than the whole section.
 document.addEventListener("htmx:afterSettle", (event) => {
   const info = event.detail;
   if (!info.requestConfig || info.requestConfig.verb === "get") return;
@@ -15,7 +16,7 @@ document.addEventListener("htmx:afterSettle", (event) => {
     ".has-error input, .has-error select, .has-error textarea, [aria-invalid=true]");
   const kept = document.activeElement;
   if (!field && kept !== swapped && swapped.contains(kept) && kept.matches("input, select, textarea")) return;
-  const goal = field || swapped.querySelector("[role=alert]") || swapped;
+  const goal = field || swapped.querySelector("[role=alert]") || swapped.querySelector("[data-focus]") || swapped;
   if (!field && !goal.hasAttribute("tabindex")) goal.setAttribute("tabindex", "-1");
   goal.focus();
 });

@@ -81,3 +81,32 @@ def assert_selects_tied(html: str, names: tuple[str, ...], prefix: str = "") -> 
     for name in names:
         select_ = attrs_of(html, "select", name=name)
         assert select_["aria-invalid"] == "true" and select_["aria-describedby"] == f"{prefix}{name}-error", name
+
+
+def texts_of(html: str, tag: str) -> list[str]:
+    """The text of each ``tag`` (visually-hidden text included: what names a button to a screen reader),
+    its white space collapsed; an element nested in another of the same tag is read as part of it."""
+    found: list[str] = []
+
+    class _Read(HTMLParser):
+        depth = 0
+        said: list[str] = []
+
+        def handle_starttag(self, t: str, attrs: list[tuple[str, str | None]]) -> None:
+            if t == tag:
+                self.depth += 1
+                if self.depth == 1:
+                    self.said = []
+
+        def handle_data(self, data: str) -> None:
+            if self.depth:
+                self.said.append(data)
+
+        def handle_endtag(self, t: str) -> None:
+            if t == tag and self.depth:
+                self.depth -= 1
+                if not self.depth:
+                    found.append(" ".join("".join(self.said).split()))
+
+    _Read(convert_charrefs=True).feed(html)
+    return found

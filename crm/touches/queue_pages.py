@@ -781,10 +781,12 @@ class HandOffPages(Controller):
                 message += f"; your note was not sent: {note.strip()}"
         if request.headers.get("hx-request"):
             rows, _ = await list_hand_offs(db, principal, received_only=not principal.is_admin, limit=100)
-            # The row shows the refusal (and the note typed, not sent) whatever its state now is.
+            # The row shows the refusal (and the note typed, not sent) whatever its state now is; an answer
+            # given is said in the page's live region, and its row gets the focus.
             return render(request, "touches/_handoffs.html", status_code=status_code, hand_offs=rows,
                           hand_off_reach=await hand_off_reach(db, principal, rows),
-                          hand_off_errors=errors, hand_off_notes={hand_off_id: note} if errors else {})
+                          hand_off_errors=errors, hand_off_notes={hand_off_id: note} if errors else {},
+                          hand_off_done=None if errors else hand_off_id)
         flash(request, message, "ok" if not errors else "error")
         target = form.get("next", "")
         return redirect(request, target if target.startswith("/") and not target.startswith("//") else "/requests")

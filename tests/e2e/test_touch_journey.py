@@ -97,6 +97,10 @@ async def test_request_is_queued_scheduled_completed_and_its_hand_off_accepted(p
     await expect(hand_offs).to_contain_text("for Pat Partner")
     await hand_offs.locator("button", has_text="Accept").click()
     await expect(hand_offs).to_contain_text("accepted")
+    # Said in the page's live region, and the answered row has the focus (not the whole section).
+    await expect(page.locator("#hand-offs-status[role=status]")).to_contain_text(
+        "Hand-off from Maria Lopez about ACME Corporation accepted")
+    await expect(hand_offs.locator("tbody tr").first).to_be_focused()
     # The warm introduction: the person the SPOC spoke with, and how to reach her.
     await expect(hand_offs.locator(".reach")).to_contain_text("Ana Ruiz, HR Director")
     await expect(hand_offs.locator('.reach a[href="mailto:ana@acme.com"]')).to_be_visible()

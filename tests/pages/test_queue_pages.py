@@ -15,7 +15,7 @@ from crm.notify.models import OutboxMessage
 from crm.touches import queue
 from crm.touches.models import HandOff, Touch, TouchRequest, touch_contact
 from crm.touches.requests import BLACKOUT_HOLD, human_date
-from tests.a11y import attrs_of, tied_errors
+from tests.a11y import attrs_of, texts_of, tied_errors
 from tests.factories import csrf, login, next_spring_forward, recorded_statements, seen_in
 from tests.touches.conftest import today
 
@@ -1294,6 +1294,37 @@ async def test_partner_accepts_a_hand_off_with_htmx_and_declining_needs_a_note(c
     assert f'aria-describedby="hand-off-{second.id}-error"' in r.text  # the note field is marked, not just the row
     assert (await _fresh(db, HandOff, second.id)).status == "pending"
     assert (await db.get(HandOff, first.id)).status == "accepted"
+
+
+async def test_an_answered_hand_off_is_said_in_the_pages_live_region_and_its_row_is_what_gets_the_focus(
+        client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="completed")
+    h = await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="welders")
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/requests")).text
+    assert attrs_of(page, "div", id="hand-offs-status")["role"] == "status"
+    assert page.index('id="hand-offs-status"') < page.index('id="hand-offs"')  # outside what the answer swaps
+    r = await client.post(f"/hand-offs/{h.id}/accept", headers={**HX, **csrf(client)}, data={"note": ""})
+    said = r.text.split('<div id="hand-offs-status" hx-swap-oob="innerHTML">', 1)[1].split("</div>", 1)[0]
+    spoc = world.users["spoc"].name
+    assert f"Hand-off from {spoc} about Golden State Logistics accepted" in said
+    assert "data-focus" in attrs_of(r.text, "tr", id=f"hand-off-{h.id}")
+
+
+async def test_each_hand_off_rows_buttons_and_note_name_the_hand_off(client, world, desk):
+    t = await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"], status="completed")
+    u = await desk.touch(await world.f.employer("Pacific Steel"), world.users["spoc"], status="completed")
+    await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="welders")
+    await desk.hand_off(u, world.users["spoc"], world.orgs["college"].id, need="interns")
+    await login(client, world.users["partner"].email)
+    section = (await client.get("/requests")).text.split('id="hand-offs"', 1)[1]
+    spoc = world.users["spoc"].name
+    names = texts_of(section, "button")
+    for employer in ("Golden State Logistics", "Pacific Steel"):
+        assert f"Accept hand-off about {employer}, from {spoc}" in names
+        assert f"Decline hand-off about {employer}, from {spoc}" in names
+    notes = [n for n in texts_of(section, "label") if n.startswith("Note (needed to decline)")]
+    assert len(set(notes)) == 2 and all(spoc in n for n in notes)
 
 
 async def test_a_hand_off_answered_in_another_tab_says_so_in_its_row_and_keeps_the_note(client, world, desk, db):
