@@ -155,16 +155,17 @@ class PartnershipPages(Controller):
 
     async def _detail(self, request: Request[Any, Any, Any], db: Db, principal: Principal, p: SectorPartnership, *,
                       partial: str | None = None, errors: dict[str, dict[str, str]] | None = None,
-                      values: dict[str, str] | None = None, status_code: int = 200) -> Template:
+                      values: dict[str, str] | None = None, status_code: int = 200,
+                      done_message: str | None = None) -> Template:
         context = await partnership_context(db, p, base=f"/partnerships/{p.id}",
                                             manage=service.can_manage(principal, p))
         return render(request, "partnerships/detail.html", partial=partial, status_code=status_code,
-                      errors=errors or {}, values=values or {}, **context)
+                      errors=errors or {}, values=values or {}, done_message=done_message, **context)
 
     async def _done(self, request: Request[Any, Any, Any], db: Db, principal: Principal, p: SectorPartnership,
                     partial: str, anchor: str, message: str) -> Template | Redirect:
-        if request.headers.get("hx-request"):
-            return await self._detail(request, db, principal, p, partial=partial)
+        if request.headers.get("hx-request"):  # the partial says it in the page's #partnership-status
+            return await self._detail(request, db, principal, p, partial=partial, done_message=message)
         flash(request, message)
         return redirect(request, f"/partnerships/{p.id}#{anchor}")
 
@@ -187,7 +188,7 @@ class PartnershipPages(Controller):
             return await self._failed(request, db, principal, partnership_id, exc, "stage",
                                       "partnerships/_stage.html", form)
         return await self._done(request, db, principal, p, "partnerships/_stage.html", "stage",
-                                f"Stage is now {p.stage.replace('_', ' ')}")
+                                f"Stage changed to {p.stage.replace('_', ' ')}")
 
     @post("/{partnership_id:int}/members")
     async def add_member(self, request: Request[Any, Any, Any], db: Db, principal: Me,

@@ -446,6 +446,24 @@ async def test_a_stage_chosen_on_a_partnership_page_older_than_anothers_change_i
                           data={"stage": "preparing_launch", "seen": seen_in(r.text, stage)})
     assert r.status_code == 200
 
+async def test_a_stage_changed_in_place_is_said_in_the_pages_live_region_and_the_stage_line_gets_the_focus(
+        client, world):
+    lead = await world.f.auth(world.users["lead"])
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"], "stage": "scoping"})).json()
+    stage = f"/partnerships/{p['id']}/stage"
+    await login(client, world.users["lead"].email)
+    page = (await client.get(f"/partnerships/{p['id']}")).text
+    assert attrs_of(page, "div", id="partnership-status")["role"] == "status"
+    assert page.index('id="partnership-status"') < page.index('id="stage"')  # outside what the answer swaps
+    r = await client.post(stage, headers={"HX-Request": "true", **csrf(client)},
+                          data={"stage": "preparing_launch", "seen": seen_in(page, stage)})
+    said = r.text.split('<div id="partnership-status" hx-swap-oob="innerHTML">', 1)[1].split("</div>", 1)[0]
+    assert "Stage changed to preparing launch" in said
+    assert "data-focus" in attrs_of(r.text, "p")  # the stage line, not the whole section
+
+
 async def test_partnership_convening_ticks_split_business_and_public(client, world, db):
     lead = await world.f.auth(world.users["lead"])
     p = (await client.post("/api/partnerships", headers=lead, json={
