@@ -1,4 +1,5 @@
-"""The SPOC queue's filter box in Chromium: typing filters the list once; leaving the box to open a touch's
+"""The SPOC queue's filter box in Chromium: typing filters the list once, its count said in a live region
+kept; leaving the box to open a touch's
 form does not reload the list under the click (the form stayed closed) nor add a history entry."""
 
 import datetime as dt
@@ -40,8 +41,12 @@ async def test_typing_a_filter_then_opening_a_touchs_form_keeps_it_open(page, li
         await _queued(f, employer, spoc, partner)
     await sign_in(page, live_server, "spoc@example.org", PASSWORD)
     assert page.url.endswith("/queue")
+    await page.evaluate("document.getElementById('queue-count').dataset.original = 'yes'")
     await page.locator("#queue-filters input[name=q]").press_sequentially("Turner", delay=30)
     await expect(page.locator("article.touch")).to_have_count(1)
+    # The count is said in the page's own live region (kept, its contents swapped), not in the list swapped in.
+    await expect(page.locator("#queue-count[data-original=yes][role=status]")).to_have_text(
+        "1 open touch matching “Turner”")
     history = await page.evaluate("history.length")
     touch = page.locator("article.touch").filter(has_text="Turner Roofing")
     await touch.locator("summary", has_text="Cancel").click()

@@ -385,6 +385,18 @@ async def test_an_all_spaces_search_of_the_directory_is_no_search(client, world)
     assert "1 employer matching “golden gate”" in said
 
 
+async def test_the_directorys_live_search_says_its_count_in_a_status_line_outside_the_results(client, world):
+    await world.f.employer("Golden Gate Bakery")
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/employers")).text
+    assert attrs_of(page, "p", id="employers-count")["role"] == "status"
+    assert page.index('id="employers-count"') < page.index('id="results"')  # not in what the search swaps
+    assert page.count('id="employers-count"') == 1
+    r = (await client.get("/employers", params={"q": "zz"}, headers={"HX-Request": "true"})).text
+    said = r.split('<p id="employers-count" hx-swap-oob="innerHTML">', 1)[1].split("</p>", 1)[0]
+    assert said.strip() == "0 employers matching “zz”"
+
+
 async def test_the_employer_page_gives_a_partner_the_contacts_names_and_the_spoc_their_addresses(client, world):
     e = (await client.post("/api/employers", headers=await world.f.auth(world.users["spoc"]), json={
         "legal_name": "Acme Corporation", "county": "Los Angeles",

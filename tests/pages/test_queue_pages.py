@@ -1489,6 +1489,17 @@ async def test_completing_an_appointment_still_to_come_asks_first_and_todays_doe
     assert "hx-confirm" not in attrs_of(form, "form", id=f"complete-{now.id}-form")
 
 
+async def test_a_queue_filters_count_is_said_in_a_status_line_outside_the_queue_body(client, world, desk):
+    await desk.touch(await world.f.employer("Golden State Logistics"), world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    page = (await client.get("/queue")).text
+    assert attrs_of(page, "p", id="queue-count")["role"] == "status" and page.count('id="queue-count"') == 1
+    assert page.index('id="queue-count"') < page.index('id="queue-body"')  # not in what the filters swap
+    r = (await client.get("/queue", params={"q": "zebra"}, headers=HX)).text
+    said = r.split('<p id="queue-count" hx-swap-oob="innerHTML">', 1)[1].split("</p>", 1)[0]
+    assert said.strip() == "0 open touches matching “zebra”"
+
+
 async def test_filtering_the_queue_replaces_the_address_instead_of_adding_a_step_to_back(client, world):
     await login(client, world.users["spoc"].email)
     filters = attrs_of((await client.get("/queue")).text, "form", id="queue-filters")
