@@ -21,6 +21,11 @@ document.addEventListener("htmx:afterSettle", (event) => {
   goal.focus();
 });
 
+// A page that came back with its form's errors (a plain POST, no htmx; its title starts "Error:", base.html):
+// the first field marked invalid gets the focus, as after an htmx swap, instead of the top of the page.
+const firstInvalid = document.querySelector("main [aria-invalid=true]");
+if (firstInvalid) firstInvalid.focus();
+
 // A section that loads itself (hx-trigger="load", aria-busy) and fails says so, instead of
 // reading "loading…" forever; its link still opens the section as a page of its own.
 function markLoadFailed(elt, why) {

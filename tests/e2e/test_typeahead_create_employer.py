@@ -1,5 +1,7 @@
 """Chromium: typing an existing employer on the create-employer page shows it with its explanation,
-and creating it anyway needs an explicit confirmation."""
+and creating it anyway needs an explicit confirmation; a field refused is focused when the page comes back."""
+
+import re
 
 from playwright.async_api import expect
 
@@ -44,6 +46,14 @@ async def test_create_anyway_creates_a_second_employer(page, live_server, live_f
     await page.goto(live_server + "/employers/new")
     await page.fill("input[name=legal_name]", "Acme Corp")
     await page.select_option("select[name=county]", label="Los Angeles")
+    # A field refused: the page comes back saying "Error:" in its title, the refused field focused (not the top).
+    fein = page.locator("input[name=fein]")
+    await fein.fill("00-0000000")
+    await page.click("button.primary[type=submit]")
+    await expect(fein).to_have_attribute("aria-invalid", "true")
+    await expect(page).to_have_title(re.compile("^Error: "))
+    await expect(fein).to_be_focused()
+    await fein.fill("")
     await page.click("button.primary[type=submit]")
     await page.click("button[name=create_anyway]")
     await expect(page.locator("h1")).to_have_text("Acme Corp")

@@ -447,3 +447,33 @@ async def test_the_directory_lists_the_employers_without_a_spoc_the_overview_cou
     page = (await client.get("/employers", params={"region": "LA-BASIN", "spoc": "none"})).text
     assert "Waiting Works Inc" in page and "Assigned Works Inc" not in page
     assert '<option value="none" selected>' in page
+
+
+def _title(html: str) -> str:
+    return html.split("<title>", 1)[1].split("</title>", 1)[0]
+
+
+async def test_a_full_page_form_sent_back_with_field_errors_says_error_first_in_its_title(client, world):
+    """Base template: the title of a page that came back with a field marked invalid starts "Error: " (what a
+    screen reader says first), whichever form it is; the same page without errors does not."""
+    e = await world.f.employer("Golden State Logistics")
+    await world.f.assign(e, world.users["spoc"])
+    await login(client, world.users["lead"].email)
+    board = str(world.orgs["board"].id)
+    sent = {
+        "/employers/new": {"legal_name": "Acme", "size_band": "huge"},
+        "/councils/new": {"name": "Welding", "owner_organization_id": board, "region": "LA-BASIN",
+                          "naics_prefix": "99"},
+        "/partnerships/new": {"name": "LA Logistics", "owner_organization_id": board, "regions": "LA-BASIN",
+                              "stage": "scoping", "naics_prefixes": "99"},
+    }
+    for path, data in sent.items():
+        assert not _title((await client.get(path)).text).startswith("Error"), path
+        r = await client.post(path, headers=csrf(client), data=data)
+        assert r.status_code == 422 and tied_errors(r.text), path
+        assert _title(r.text).startswith("Error: "), (path, _title(r.text))
+    await login(client, world.users["spoc"].email)
+    r = await client.post("/queue/log", headers=csrf(client), data={
+        "employer_id": str(e.id), "channel": "pigeon", "occurred_on": today().isoformat()})
+    assert r.status_code == 422 and _title(r.text).startswith("Error: ")
+
