@@ -505,6 +505,7 @@ async def test_partner_home_counts_open_requests_and_hand_offs_waiting_for_an_an
     home = (await client.get("/")).text.split('id="partner-summary"', 1)[1].split("</div>", 1)[0]
     assert "<strong>1</strong>hand-off waiting for your answer" in home
     assert "<strong>2</strong>open requests" in home and "2 queued" in home
+    assert "autofocus" not in (await client.get("/")).text  # a search mid-page took the focus past the tiles
 
 
 async def test_partner_home_shows_the_organizations_outcomes_of_the_last_30_days_newest_first(
