@@ -110,3 +110,12 @@ def texts_of(html: str, tag: str) -> list[str]:
 
     _Read(convert_charrefs=True).feed(html)
     return found
+
+
+def scroll_region(html: str) -> str:
+    """The name of the page's first sideways-scrolling table box (div.table-scroll), asserting it is a focus stop
+    a keyboard can scroll (tabindex=0) and a named region (WCAG 2.1.1, 4.1.2)."""
+    box = attrs_of(html, "div", **{"class": "table-scroll"})
+    assert box.get("tabindex") == "0" and box.get("role") == "region", box
+    assert box.get("aria-label", "").strip(), box
+    return box["aria-label"]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
 from crm.partnerships.models import PartnershipMeeting, PartnershipMember, SectorPartnership
 from crm.touches.models import Touch
-from tests.a11y import assert_selects_tied, attrs_of, tied_errors
+from tests.a11y import assert_selects_tied, attrs_of, scroll_region, tied_errors
 from tests.factories import csrf, login, said_beside, seen_in, today
 
 
@@ -243,6 +243,7 @@ async def test_print_roster_page_uses_the_print_stylesheet(client, world):
     assert "Dana Whitfield" in r.text and "Industry-chaired" in r.text
     # Landmarks and a title like every page's: screen-reader users jump to its main part.
     assert "<main>" in r.text and "— roster · OneDoor</title>" in r.text and '<nav class="no-print"' in r.text
+    assert scroll_region(r.text) == "Roster of Welding Advisory"  # a phone scrolls it sideways: by keyboard too
     staffed = (await client.get(f"/councils/{a['council']['id']}")).text
     assert "<th></th>" not in staffed and '<th><span class="visually-hidden">Actions</span></th>' in staffed
     css = await client.get("/static/print-roster.css")

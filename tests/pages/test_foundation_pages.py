@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from crm.directory.models import Organization
 from crm.employers.models import Employer, SpocAssignment
-from tests.a11y import assert_selects_tied, attrs_of, tied_errors
+from tests.a11y import assert_selects_tied, attrs_of, scroll_region, tied_errors
 from tests.factories import csrf, login, today
 
 
@@ -476,4 +476,14 @@ async def test_a_full_page_form_sent_back_with_field_errors_says_error_first_in_
     r = await client.post("/queue/log", headers=csrf(client), data={
         "employer_id": str(e.id), "channel": "pigeon", "occurred_on": today().isoformat()})
     assert r.status_code == 422 and _title(r.text).startswith("Error: ")
+
+
+async def test_the_employer_pages_spoc_history_scrolls_sideways_as_a_named_focus_stop(client, world):
+    e = await world.f.employer("Golden State Logistics")
+    await world.f.assign(e, world.users["spoc"])
+    await login(client, world.users["spoc"].email)
+    page = (await client.get(f"/employers/{e.id}")).text
+    history = page.split("<h3>History</h3>", 1)[1]
+    assert scroll_region(history) == "SPOC assignment history"
+    assert history.index('class="table-scroll"') < history.index('id="assignment-history"')
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from crm import clock
 from crm.directory.models import Region
+from tests.a11y import scroll_region
 from tests.factories import login
 from tests.reports.conftest import PERIOD
 
@@ -35,6 +36,7 @@ async def test_a_section_loaded_by_htmx_is_a_chart_a_table_and_a_csv_link(client
     assert "<title>Jan 2025: requests received 8</title>" in part.text  # not "Jan 25", read as a day
     assert "<td>2025-01</td><td class=\"num\">8</td>" in part.text and "25.0%" in part.text
     assert f'href="/api/reports/bundling/csv?{QUERY.replace("&", "&amp;")}"' in part.text
+    assert "requests" in scroll_region(part.text).lower()  # a phone scrolls the table sideways: by keyboard too
 
 
 async def test_without_javascript_a_section_is_its_own_page(client, world, history):
