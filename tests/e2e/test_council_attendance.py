@@ -37,6 +37,8 @@ async def test_lead_records_a_meeting_and_ticks_attendance_in_place(page, live_s
     await sign_in(page, live_server, "lead@example.org", PASSWORD)
     await page.goto(f"{live_server}/councils/{council_id}")
     await expect(page.locator("summary[data-badge=met_last_12_months]")).to_contain_text("✗")
+    badge = await page.locator("summary[data-badge=met_last_12_months]").bounding_box()
+    assert badge["height"] >= 24, badge  # a target at least 24 px tall (WCAG 2.5.8)
 
     form = page.locator("form.record-meeting")
     await form.locator("input[name=held_on]").fill("2026-11-20")

@@ -34,6 +34,8 @@ async def test_a_refused_cancel_keeps_the_rows_complete_form_and_the_done_messag
     await page.evaluate("document.getElementById('queue-status').dataset.original = 'yes'")
     row = page.locator(f"#touch-{touch.id}")
     await expect(row).to_have_attribute("aria-labelledby", f"touch-{touch.id}-title")
+    for label in ("Schedule", "Complete", "Cancel"):  # targets at least 24 px tall (WCAG 2.5.8)
+        assert (await row.locator("summary", has_text=label).bounding_box())["height"] >= 24, label
     await row.locator("summary", has_text="Complete").click()
     await row.locator("input[name=notes]").fill("Owner wants a call back in May")
     await row.locator("summary", has_text="Cancel").click()
