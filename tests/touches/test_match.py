@@ -12,6 +12,7 @@ from crm.directory.models import Region
 from crm.employers.models import Employer
 from crm.notify.models import OutboxMessage
 from crm.touches.models import Touch, TouchRequest
+from tests.a11y import attrs_of, texts_of
 from tests.factories import csrf, login
 from tests.touches.conftest import today
 
@@ -147,6 +148,11 @@ async def test_queue_lists_requests_needing_a_match_with_their_candidates(client
     assert f"Request #{ambiguous['request'].id}" in section and "name: Bell Hardware" in section
     assert "This one: Bell Hardware East" in section and "This one: Bell Hardware West" in section
     assert "None of these: create “Bell Hardware”" in section
+    # The number field's name starts with what its label shows (WCAG 2.5.3: a speech user says what they see).
+    number = attrs_of(section, "input", name="employer_id", type="number")
+    assert "aria-label" not in number and "aria-labelledby" not in number
+    label = next(t for t in texts_of(section, "label") if t.startswith("Another employer"))
+    assert label == f"Another employer, by # (its number) for request {ambiguous['request'].id}"
 
 
 async def test_a_candidate_merged_since_is_offered_as_the_record_it_was_merged_into(client, world, ambiguous,
