@@ -230,7 +230,10 @@ async def test_the_roster_marks_the_seats_whose_terms_end_soon(client, world):
     # A heads-up, not a failure of the council's rules: a warning badge, "!" rather than "✗".
     badge = page.split('data-badge="terms_expiring"', 1)[0].rsplit("<summary", 1)[1]
     assert 'class="badge warn"' in badge and 'class="badge bad"' not in badge
-    assert "! 1 term ends within 60 days" in page and "✗ 1 term ends" not in page
+    said = page.split('data-badge="terms_expiring">', 1)[1].split("</summary>", 1)[0]
+    assert " ".join(re.sub("<[^>]+>", "", said).split()) == "! Warning: 1 term ends within 60 days"
+    # The glyph is for the eye; a screen reader reads the word (met, not met, warning), not "exclamation mark".
+    assert said.startswith('<span aria-hidden="true">!</span><span class="visually-hidden"> Warning:</span>')
     api = (await client.get(f"/api/councils/{a['council']['id']}", headers=staff)).json()
     assert {b["key"]: (b["ok"], b["warning"]) for b in api["badges"]}["terms_expiring"] == (False, True)
 
@@ -244,6 +247,9 @@ async def test_print_roster_page_uses_the_print_stylesheet(client, world):
     # Landmarks and a title like every page's: screen-reader users jump to its main part.
     assert "<main>" in r.text and "— roster · OneDoor</title>" in r.text and '<nav class="no-print"' in r.text
     assert scroll_region(r.text) == "Roster of Welding Advisory"  # a phone scrolls it sideways: by keyboard too
+    compliance = r.text.split('<section class="compliance">', 1)[1]  # each mark said in words, the glyph hidden
+    assert compliance.count('<span aria-hidden="true">') == compliance.count('<span class="visually-hidden">') > 0
+    assert re.search(r'<span class="visually-hidden"> (Met|Not met|Warning|Not applicable):</span>', compliance)
     staffed = (await client.get(f"/councils/{a['council']['id']}")).text
     assert "<th></th>" not in staffed and '<th><span class="visually-hidden">Actions</span></th>' in staffed
     css = await client.get("/static/print-roster.css")
