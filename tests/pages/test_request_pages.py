@@ -41,6 +41,17 @@ async def test_request_form_defaults_to_the_employers_own_region_and_a_thirty_da
     assert 'id="employer-panel"' in r.text and "Choose an employer" in r.text
 
 
+async def test_a_sent_requests_card_is_read_once_and_required_marks_are_not_read_as_star(client, world):
+    e = await world.f.employer("Golden State Logistics")
+    await login(client, world.users["partner"].email)
+    page = (await client.get("/requests/new")).text
+    marks = re.findall(r"<abbr [^>]*>\*</abbr>", page)
+    assert marks and all('aria-hidden="true"' in m for m in marks)  # the fields say required themselves
+    r = await client.post("/requests/new", data=form(client, e.id), headers={"HX-Request": "true"})
+    assert "role" not in attrs_of(r.text, "div", id="request-area")  # the focus target, read whole once
+    assert r.text.count('role="status"') == 1 and attrs_of(r.text, "p", role="status")["class"] == "decision-text"
+
+
 async def test_panel_shows_spoc_next_touch_purposes_and_budget_but_no_other_orgs_notes(client, world):
     e = await world.f.employer("Sunrise Family Dental")
     await world.f.assign(e, world.users["spoc"])
