@@ -171,6 +171,12 @@ def choice(values: Iterable[str], *, max_length: int) -> msgspec.Meta:
     return msgspec.Meta(max_length=max_length, extra_json_schema={"enum": [str(value) for value in values]})
 
 
+def checked(**keywords: Any) -> msgspec.Meta:
+    """A string field's constraints documented as JSON Schema ``keywords`` (``maxLength``, ``pattern``) but
+    checked by the handler, which names every problem of the body at once: msgspec stops at the first."""
+    return msgspec.Meta(extra_json_schema=keywords)
+
+
 def choice_parameter(values: Iterable[str], *, max_length: int, description: str | None = None) -> ParameterKwarg:
     """A query parameter naming the values it accepts (its ``enum``); the handler checks the value."""
     return params.Parameter(max_length=max_length, description=description,
@@ -230,12 +236,14 @@ def _constraints(kind: msgspec.inspect.Type) -> dict[str, Any]:
     if isinstance(kind, msgspec.inspect.Metadata):
         extra = dict(kind.extra_json_schema or {})
         kind = kind.type
+    own: dict[str, Any] = {}
     if isinstance(kind, msgspec.inspect.StrType):
-        extra |= {"minLength": kind.min_length, "maxLength": kind.max_length, "pattern": kind.pattern}
+        own = {"minLength": kind.min_length, "maxLength": kind.max_length, "pattern": kind.pattern}
     elif isinstance(kind, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
-        extra |= {"minimum": kind.ge, "maximum": kind.le, "exclusiveMinimum": kind.gt,
-                  "exclusiveMaximum": kind.lt, "multipleOf": kind.multiple_of}
-    return {key: value for key, value in extra.items() if value is not None}
+        own = {"minimum": kind.ge, "maximum": kind.le, "exclusiveMinimum": kind.gt,
+               "exclusiveMaximum": kind.lt, "multipleOf": kind.multiple_of}
+    # What the handler checks (``checked``) is documented as well as what msgspec checks.
+    return {key: value for key, value in own.items() if value is not None} | extra
 
 
 def _set(schema: Schema, keywords: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ from crm.seen import Changed
 from crm.web import (
     flash,
     form_data,
+    form_fields,
     parse_form,
     parse_member_form,
     redirect,
@@ -138,6 +139,12 @@ class CouncilPages(Controller):
     async def create(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
         form = await form_data(request)
         try:
+            # Every field at once: those that do not parse, and the service's checks of those that did.
+            values, unparsed = form_fields(form, CouncilIn)
+            said = {field for field, _ in unparsed}
+            wrong = unparsed + [w for w in await service.council_problems(db, principal, values) if w[0] not in said]
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
             council = await service.create_council(db, principal, parse_form(form, CouncilIn))
         except FieldError as exc:
             await db.rollback()

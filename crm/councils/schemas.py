@@ -11,27 +11,31 @@ from crm.councils.compliance import MemberRole, MemberType
 from crm.councils.models import RECOMMENDATION_STATUSES
 from crm.emails import Email
 from crm.ids import Id
-from crm.openapi import choice
+from crm.openapi import checked, choice
 from crm.seen import Seen
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+NAME_MAX, TEXT_MAX, NAICS_PATTERN = 200, 20_000, r"^\d{2,6}$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Short = Annotated[str, msgspec.Meta(max_length=120)]
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+Text = Annotated[str, msgspec.Meta(max_length=TEXT_MAX)]
 RegionCode = Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
-Naics = Annotated[str, msgspec.Meta(pattern=r"^\d{2,6}$")]
+Naics = Annotated[str, msgspec.Meta(pattern=NAICS_PATTERN)]
 MemberTypeStr = Annotated[str, choice(MemberType, max_length=16)]
 MemberRoleStr = Annotated[str, choice(MemberRole, max_length=16)]
 RecommendationStatus = Annotated[str, choice(RECOMMENDATION_STATUSES, max_length=16)]
 
 
 class CouncilIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Name
+    """A new council. Its text fields' bounds are checked by ``crm.councils.service.council_problems``
+    with the owner and region, so that every wrong field is named at once."""
+
+    name: Annotated[str, checked(minLength=1, maxLength=NAME_MAX)]
     owner_organization_id: Id
-    region: RegionCode
-    program: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    naics_prefix: Naics | None = None
-    description: Text | None = None
+    region: Annotated[str, checked(minLength=2, maxLength=32)]
+    program: Annotated[str, checked(maxLength=NAME_MAX)] | None = None
+    naics_prefix: Annotated[str, checked(pattern=NAICS_PATTERN)] | None = None
+    description: Annotated[str, checked(maxLength=TEXT_MAX)] | None = None
 
 
 class CouncilPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

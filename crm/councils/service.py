@@ -51,6 +51,8 @@ from crm.councils.models import (
     Recommendation,
 )
 from crm.councils.schemas import (
+    NAME_MAX,
+    TEXT_MAX,
     CouncilIn,
     CouncilPatch,
     MeetingIn,
@@ -164,30 +166,60 @@ async def list_councils(db: AsyncSession, principal: Principal, *, limit: int = 
 # councils
 # ----------------------------------------------------------------------------------------------
 
-def _naics_prefix(prefix: str | None) -> str | None:
-    """The council's NAICS prefix, checked as routing rules check theirs (a prefix of no sector is refused)."""
-    if prefix and (problem := naics_prefix_problem(prefix)):
-        raise FieldError("naics_prefix", problem)
-    return prefix or None
+def _length_problems(values: Mapping[str, Any], *bounds: tuple[str, int]) -> list[tuple[str, str]]:
+    return [(field, f"at most {most} characters") for field, most in bounds if len(values.get(field) or "") > most]
+
+
+async def council_problems(db: AsyncSession, actor: Principal, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of a new council's fields at once, as organization and user create say theirs: name,
+    program, description, NAICS prefix, region, owner and whether the owner serves the region. ``values``
+    may lack fields a form already refused (the page checks what did parse); a region or owner left out
+    is not checked against the other."""
+    wrong: list[tuple[str, str]] = []
+    if "name" in values:
+        name = _clean(values["name"])
+        if not name:
+            wrong.append(("name", "is required"))
+        elif len(name) > NAME_MAX:
+            wrong.append(("name", f"at most {NAME_MAX} characters"))
+    wrong += _length_problems(values, ("program", NAME_MAX), ("description", TEXT_MAX))
+    if values.get("naics_prefix") and (problem := naics_prefix_problem(values["naics_prefix"])):
+        wrong.append(("naics_prefix", problem))
+    region_id: int | None = None
+    if (code := values.get("region")) is not None:
+        if not code.strip():
+            wrong.append(("region", "is required"))
+        elif len(code) > 32:
+            wrong.append(("region", "is not a region code"))
+        else:
+            try:
+                region_id = await region_id_for(db, code)
+            except FieldError as exc:
+                wrong += exc.fields
+    owner: Organization | None = None
+    if (owner_id := values.get("owner_organization_id")) is not None:
+        if (owner := await db.get(Organization, owner_id)) is None:
+            wrong.append(("owner_organization_id", f"unknown organization #{owner_id}"))
+    if (owner is not None and region_id is not None and is_owner_staff(actor, owner.id)
+            and not (actor.is_admin or actor.can_in_region(region_id, Role.lead))
+            and region_id not in await regions_served(db, owner.id)):
+        # Its attendance counts against employers' contact budgets: only where the owner works.
+        wrong.append(("region", f"is not a region {owner.name} serves"))
+    return wrong
 
 
 async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) -> AdvisoryCouncil:
+    """A new council; a 422 names every field that is wrong at once (``council_problems``), a 403 when the
+    actor may not manage it. Audited."""
+    if wrong := await council_problems(db, actor, msgspec.structs.asdict(data)):
+        raise FieldError(*wrong[0], *wrong[1:])
     region_id = await region_id_for(db, data.region)
-    if (owner := await db.get(Organization, data.owner_organization_id)) is None:
-        raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
     council = AdvisoryCouncil(name=_clean(data.name) or "", owner_organization_id=data.owner_organization_id,
-                              region_id=region_id, program=_clean(data.program),
-                              naics_prefix=_naics_prefix(data.naics_prefix),
+                              region_id=region_id, program=_clean(data.program), naics_prefix=data.naics_prefix or None,
                               description=(data.description or "").strip() or None)
-    if not council.name:
-        raise FieldError("name", "is required")
     if not can_manage(actor, council):
         raise PermissionDeniedException("Councils are created by their owner organization's staff or the "
                                         "region's leads")
-    if not (actor.is_admin or actor.can_in_region(region_id, Role.lead)) and (
-            region_id not in await regions_served(db, data.owner_organization_id)):
-        # Its attendance counts against employers' contact budgets: only where the owner works.
-        raise FieldError("region", f"is not a region {owner.name} serves")
     db.add(council)
     await db.flush()
     await db.refresh(council, ["owner_organization", "region"])
@@ -218,15 +250,18 @@ async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCo
                       "shown; your entries are kept below — check them against it and save again.")
     before = audit.snapshot(council, COUNCIL_FIELDS)
     fields = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET and k != "seen"}
+    wrong = [(field, problem) for field, problem in (
+        ("name", "is required" if "name" in fields and not _clean(fields["name"]) else None),
+        ("naics_prefix", fields.get("naics_prefix") and naics_prefix_problem(fields["naics_prefix"])))
+        if problem]
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
     if "name" in fields:
-        name = _clean(fields["name"])
-        if not name:
-            raise FieldError("name", "is required")
-        council.name = name
+        council.name = cast(str, _clean(fields["name"]))
     if "program" in fields:
         council.program = _clean(fields["program"])
     if "naics_prefix" in fields:
-        council.naics_prefix = _naics_prefix(fields["naics_prefix"])
+        council.naics_prefix = fields["naics_prefix"] or None
     if "description" in fields:
         council.description = (fields["description"] or "").strip() or None
     await db.flush()

@@ -34,6 +34,7 @@ from crm.partnerships.schemas import (
 from crm.web import (
     flash,
     form_data,
+    form_fields,
     parse_form,
     parse_member_form,
     redirect,
@@ -122,14 +123,21 @@ class PartnershipPages(Controller):
         regions = [v for v in form.getall("regions") if isinstance(v, str)] if "regions" in form else []
         naics = values.get("naics_prefixes", "").replace(",", " ").split()
         try:
-            head = parse_form(values, PartnershipFormIn)
+            # Every field at once: those that do not parse, and the service's checks of those that did.
+            head, unparsed = form_fields(values, PartnershipFormIn)
+            said = {field for field, _ in unparsed}
             if not regions:
-                raise FieldError("regions", "choose at least one region")
+                unparsed.append(("regions", "choose at least one region"))
+            wanted = {**head, "naics_prefixes": naics, **({"regions": regions} if regions else {})}
+            wrong = unparsed + [w for w in await service.partnership_problems(db, principal, wanted)
+                                if w[0] not in said]
+            if wrong:
+                raise FieldError(*wrong[0], *wrong[1:])
             try:
-                data = msgspec.convert({**msgspec.structs.asdict(head), "regions": regions, "naics_prefixes": naics},
-                                       PartnershipIn)
-            except msgspec.ValidationError:
-                raise FieldError("naics_prefixes", "give 2-6 digit NAICS prefixes separated by spaces") from None
+                data = msgspec.convert({**msgspec.structs.asdict(parse_form(values, PartnershipFormIn)),
+                                        "regions": regions, "naics_prefixes": naics}, PartnershipIn)
+            except msgspec.ValidationError:  # more regions or sectors than a partnership has
+                raise FieldError("naics_prefixes", "give at most 20 NAICS prefixes") from None
             p = await service.create_partnership(db, principal, data)
         except FieldError as exc:
             await db.rollback()

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import msgspec
 
-from crm.councils.schemas import BadgeOut
+from crm.councils.schemas import NAICS_PATTERN, NAME_MAX, TEXT_MAX, BadgeOut
 from crm.emails import Email
 from crm.ids import Id
-from crm.openapi import choice
+from crm.openapi import checked, choice
 from crm.partnerships.indicators import Stage, SupportRole
 from crm.partnerships.models import MEMBER_KINDS, MILESTONE_STATUSES
 from crm.seen import Seen
@@ -26,21 +26,25 @@ MilestoneStatus = Annotated[str, choice(MILESTONE_STATUSES, max_length=16)]
 
 
 class PartnershipIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Name
+    """A new partnership. Its names, regions, sectors and text are checked by
+    ``crm.partnerships.service.partnership_problems`` with the owner, so that every wrong field is named at once."""
+
+    name: Annotated[str, checked(minLength=1, maxLength=NAME_MAX)]
     owner_organization_id: Id
-    regions: Annotated[list[RegionCode], msgspec.Meta(min_length=1, max_length=14)]
-    naics_prefixes: Annotated[list[Naics], msgspec.Meta(max_length=20)] = []
+    regions: Annotated[list[Annotated[str, checked(minLength=2, maxLength=32)]],
+                       msgspec.Meta(max_length=14, extra_json_schema={"minItems": 1})]
+    naics_prefixes: Annotated[list[Annotated[str, checked(pattern=NAICS_PATTERN)]], msgspec.Meta(max_length=20)] = []
     stage: StageStr = "support_team"
-    description: Text | None = None
+    description: Annotated[str, checked(maxLength=TEXT_MAX)] | None = None
 
 
 class PartnershipFormIn(msgspec.Struct):
     """The create form's single-valued fields (regions and sectors arrive as lists)."""
 
-    name: Name
+    name: Annotated[str, checked(minLength=1, maxLength=NAME_MAX)]
     owner_organization_id: Id
     stage: StageStr = "support_team"
-    description: Text | None = None
+    description: Annotated[str, checked(maxLength=TEXT_MAX)] | None = None
 
 
 class PartnershipPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

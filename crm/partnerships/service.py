@@ -23,6 +23,7 @@ from crm.auth.models import Role
 from crm.auth.principal import Principal
 from crm.auth.service import seat_user
 from crm.councils.compliance import MEETING_YEARS_AHEAD, MILESTONE_YEARS_AHEAD, Badge
+from crm.councils.schemas import NAME_MAX, TEXT_MAX
 from crm.councils.service import (
     attendance_touch,
     check_record_days,
@@ -172,15 +173,16 @@ async def employer_partnerships(db: AsyncSession, employer_id: int) -> list[tupl
 # partnerships
 # ----------------------------------------------------------------------------------------------
 
-async def _regions(db: AsyncSession, codes: list[str]) -> list[Region]:
+async def _regions(db: AsyncSession, codes: list[str]) -> tuple[list[Region], list[tuple[str, str]]]:
+    """The regions with these codes (any case), and the problem of the list: none named, or unknown codes."""
     wanted = {c.strip().upper() for c in codes if c.strip()}
     if not wanted:
-        raise FieldError("regions", "name at least one region")
+        return [], [("regions", "name at least one region")]
+    if any(len(code) > 32 for code in wanted):
+        return [], [("regions", "name regions by their codes (LA-BASIN)")]
     found = list(await db.scalars(select(Region).where(Region.code.in_(wanted)).order_by(Region.code)))
     missing = wanted - {r.code for r in found}
-    if missing:
-        raise FieldError("regions", f"unknown region code(s): {', '.join(sorted(missing))}")
-    return found
+    return found, [("regions", f"unknown region code(s): {', '.join(sorted(missing))}")] if missing else []
 
 
 def _stage(value: str) -> str:
@@ -190,36 +192,72 @@ def _stage(value: str) -> str:
         raise input_error(exc) from None
 
 
-def _naics_prefixes(prefixes: list[str]) -> list[str]:
-    """The sector's NAICS prefixes as kept (distinct, sorted); a 422 on ``naics_prefixes`` naming each bad entry
-    by its place in the list, with the routing rules' reason (a prefix of no NAICS sector is refused)."""
-    wrong = [f"entry {n} ({prefix}): {problem}" for n, prefix in enumerate(prefixes, start=1)
+def _naics_problems(prefixes: list[str]) -> list[tuple[str, str]]:
+    """A problem on ``naics_prefixes`` naming each bad entry by its place in the list, with the routing rules'
+    reason (a prefix of no NAICS sector is refused); none when every entry is right."""
+    wrong = [f"entry {n} ({prefix[:12]}): {problem}" for n, prefix in enumerate(prefixes, start=1)
              if (problem := naics_prefix_problem(prefix))]
-    if wrong:
-        raise FieldError("naics_prefixes", "; ".join(wrong))
+    return [("naics_prefixes", "; ".join(wrong))] if wrong else []
+
+
+def _naics_prefixes(prefixes: list[str]) -> list[str]:
+    """The sector's NAICS prefixes as kept (distinct, sorted); a 422 on ``naics_prefixes`` (``_naics_problems``)."""
+    if wrong := _naics_problems(prefixes):
+        raise FieldError(*wrong[0])
     return sorted(set(prefixes))
 
 
+def _name_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if "name" not in values:
+        return []
+    name = _clean(values["name"])
+    return [("name", "is required" if not name else f"at most {NAME_MAX} characters")] if (
+        not name or len(name) > NAME_MAX) else []
+
+
+async def partnership_problems(db: AsyncSession, actor: Principal,
+                               values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of a new partnership's fields at once, as organization and user create say theirs:
+    name, stage, sectors, description, regions, owner and whether the owner serves the regions. ``values``
+    may lack fields a form already refused (the page checks what did parse)."""
+    wrong = _name_problems(values)
+    if values.get("stage") is not None:
+        try:
+            _stage(values["stage"])
+        except FieldError as exc:
+            wrong += exc.fields
+    wrong += _naics_problems(values.get("naics_prefixes") or [])
+    if len(values.get("description") or "") > TEXT_MAX:
+        wrong.append(("description", f"at most {TEXT_MAX} characters"))
+    regions: list[Region] = []
+    if "regions" in values:
+        regions, problems = await _regions(db, values["regions"])
+        wrong += problems
+    owner: Organization | None = None
+    if (owner_id := values.get("owner_organization_id")) is not None:
+        if (owner := await db.get(Organization, owner_id)) is None:
+            wrong.append(("owner_organization_id", f"unknown organization #{owner_id}"))
+    if (owner is not None and regions and is_owner_staff(actor, owner.id)
+            and not (actor.is_admin or any(actor.can_in_region(r.id, Role.lead) for r in regions))):
+        # Its convenings count against employers' contact budgets: only where the convener works.
+        served = await regions_served(db, owner.id)
+        if outside := [r.code for r in regions if r.id not in served]:
+            wrong.append(("regions", f"{owner.name} does not serve {', '.join(outside)}"))
+    return wrong
+
+
 async def create_partnership(db: AsyncSession, actor: Principal, data: PartnershipIn) -> SectorPartnership:
-    name = _clean(data.name)
-    if not name:
-        raise FieldError("name", "is required")
-    stage = _stage(data.stage)
-    naics_prefixes = _naics_prefixes(data.naics_prefixes)
-    regions = await _regions(db, data.regions)
-    if (owner := await db.get(Organization, data.owner_organization_id)) is None:
-        raise FieldError("owner_organization_id", f"unknown organization #{data.owner_organization_id}")
-    p = SectorPartnership(name=name, owner_organization_id=data.owner_organization_id, stage=stage,
-                          naics_prefixes=naics_prefixes, regions=regions,
+    """A new partnership; a 422 names every field that is wrong at once (``partnership_problems``), a 403 when
+    the actor may not manage it. Audited."""
+    if wrong := await partnership_problems(db, actor, msgspec.structs.asdict(data)):
+        raise FieldError(*wrong[0], *wrong[1:])
+    regions, _ = await _regions(db, data.regions)
+    p = SectorPartnership(name=_clean(data.name) or "", owner_organization_id=data.owner_organization_id,
+                          stage=_stage(data.stage), naics_prefixes=sorted(set(data.naics_prefixes)), regions=regions,
                           description=(data.description or "").strip() or None)
     if not can_manage(actor, p):
         raise PermissionDeniedException("Partnerships are created by their convening organization's staff or a "
                                         "lead of one of their regions")
-    if not (actor.is_admin or any(actor.can_in_region(r.id, Role.lead) for r in regions)):
-        # Its convenings count against employers' contact budgets: only where the convener works.
-        served = await regions_served(db, data.owner_organization_id)
-        if outside := [r.code for r in regions if r.id not in served]:
-            raise FieldError("regions", f"{owner.name} does not serve {', '.join(outside)}")
     db.add(p)
     await db.flush()
     await db.refresh(p, ["owner_organization", "regions"])
@@ -252,11 +290,11 @@ async def update_partnership(db: AsyncSession, actor: Principal, p: SectorPartne
                       f"(stage {p.stage.replace('_', ' ')}); choose again.")
     fields = EDITED_FIELDS
     before = audit.snapshot(p, fields)
+    changed = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET and k != "seen"}
+    if wrong := await partnership_problems(db, actor, changed):  # every field at once, as create
+        raise FieldError(*wrong[0], *wrong[1:])
     if patch.name is not msgspec.UNSET:
-        name = _clean(patch.name)
-        if not name:
-            raise FieldError("name", "is required")
-        p.name = name
+        p.name = _clean(patch.name) or ""
     if patch.stage is not msgspec.UNSET:
         p.stage = _stage(patch.stage)
     if patch.naics_prefixes is not msgspec.UNSET:

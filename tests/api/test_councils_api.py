@@ -368,3 +368,13 @@ async def test_recommendation_follow_up_status_is_tracked_and_validated(client, 
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "status"
     listing = (await client.get(f"/api/councils/{council['id']}/recommendations", headers=staff)).json()
     assert [(r["status"], r["follow_up"]) for r in listing["items"]] == [("done", "Approved for fall")]
+
+
+async def test_council_api_names_every_bad_field_at_once(client, world, db):
+    r = await client.post("/api/councils", headers=await world.f.auth(world.users["lead"]),
+                          json={"name": "W" * 1000, "region": "ZZ", "naics_prefix": "abc",
+                                "owner_organization_id": 999999, "description": "x" * 20_001})
+    assert r.status_code == 422, r.text
+    assert [f["field"] for f in r.json()["error"]["fields"]] == [
+        "name", "description", "naics_prefix", "region", "owner_organization_id"]
+    assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0

@@ -296,3 +296,20 @@ async def test_the_add_member_form_picks_the_employer_and_then_lists_its_people(
     # The people load into their own box: inheriting the form's hx-target would replace the members list.
     loader = page.split('hx-get="/employers/contact-options"', 1)[1].split(">", 1)[0]
     assert 'hx-target="this"' in loader and "employer-chosen from:#pmember-employer" in loader
+
+
+async def test_partnership_api_names_every_bad_field_at_once(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.post("/api/partnerships", headers=lead, json={
+        "name": "L" * 1000, "owner_organization_id": 999999, "regions": ["ZZ"], "naics_prefixes": ["abc"],
+        "stage": "someday"})
+    assert r.status_code == 422, r.text
+    assert [f["field"] for f in r.json()["error"]["fields"]] == [
+        "name", "stage", "naics_prefixes", "regions", "owner_organization_id"]
+    p = (await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics", "owner_organization_id": world.orgs["board"].id, "regions": ["LA-BASIN"]})).json()
+    r = await client.patch(f"/api/partnerships/{p['id']}", headers=lead,
+                           json={"name": " ", "stage": "someday", "naics_prefixes": ["99"]})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["error"]["fields"]] == [
+        "name", "stage", "naics_prefixes"]
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 1

@@ -3,8 +3,8 @@ aria-describedby), what was typed is kept, and nothing is written."""
 
 from sqlalchemy import func, select
 
-from crm.councils.models import CouncilMeeting, Recommendation
-from crm.partnerships.models import Milestone, PartnershipMeeting, PartnershipMember
+from crm.councils.models import AdvisoryCouncil, CouncilMeeting, Recommendation
+from crm.partnerships.models import Milestone, PartnershipMeeting, PartnershipMember, SectorPartnership
 from tests.a11y import attrs_of, tied_errors
 from tests.factories import csrf, login, today
 from tests.pages.test_council_pages import _arrange, _partnership_with_a_team
@@ -85,3 +85,34 @@ async def test_milestone_form_says_a_problem_of_no_field_of_its_own_without_a_lo
     tied_errors(r.text)  # every error message of a field is tied to its control; this one to none
     await db.rollback()
     assert await db.scalar(select(func.count(Milestone.id))) == 0
+
+
+# --- create: every bad field named at once --------------------------------------------------------
+
+BAD_COUNCIL = {"name": "W" * 1000, "owner_organization_id": "999999", "region": "ZZ", "naics_prefix": "abc"}
+
+
+async def test_council_form_names_every_bad_field_at_once_beside_each(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/councils/new")
+    r = await client.post("/councils/new", headers=csrf(client), data=BAD_COUNCIL)
+    assert r.status_code == 422
+    tied = tied_errors(r.text)
+    assert set(tied) == {"name", "owner_organization_id", "region", "naics_prefix"}, tied
+    assert tied["owner_organization_id"] == "unknown organization #999999"
+    assert tied["region"] == "unknown region code 'ZZ'" and tied["name"] == "at most 200 characters"
+    assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
+
+
+
+async def test_partnership_form_names_every_bad_field_at_once_beside_each(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/partnerships/new")
+    r = await client.post("/partnerships/new", headers=csrf(client), data={
+        "name": "L" * 1000, "owner_organization_id": "999999", "regions": "ZZ", "naics_prefixes": "484 abc",
+        "stage": "launched"})
+    assert r.status_code == 422
+    tied = tied_errors(r.text)
+    assert set(tied) == {"name", "owner_organization_id", "regions", "naics_prefixes"}, tied
+    assert "entry 2 (abc)" in tied["naics_prefixes"] and tied["regions"] == "unknown region code(s): ZZ"
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
