@@ -42,6 +42,7 @@ from crm.partnerships.models import (
     PartnershipMeeting,
     PartnershipMember,
     SectorPartnership,
+    regions_key,
 )
 from crm.touches.requests import human_date
 
@@ -300,6 +301,7 @@ async def _ie_logistics(db: AsyncSession, ie: Region, actor: Principal, acme: Em
     p = SectorPartnership(name="Inland Empire Logistics & Supply Chain Partnership",
                           owner_organization_id=(await _org(db, "Inland Empire Economic Partnership")).id,
                           naics_prefixes=["484", "488", "493"], stage="launched", regions=[ie],
+                          regions_key=regions_key([ie]),
                           description="Warehouse, trucking and supply-chain employers setting a shared agenda: "
                                       "forklift and safety training, CDL apprenticeships.")
     db.add(p)
@@ -352,6 +354,7 @@ async def _sj_agtech(db: AsyncSession, sj: Region, actor: Principal, report: Cou
     p = SectorPartnership(name="San Joaquin Valley Ag-Tech Partnership",
                           owner_organization_id=(await _org(db, "Fresno County Economic Development Corporation")).id,
                           naics_prefixes=["111", "115", "3331"], stage="scoping", regions=[sj],
+                          regions_key=regions_key([sj]),
                           description="Scoping a partnership of growers, packers and ag-equipment makers around "
                                       "precision-agriculture skills.")
     db.add(p)

@@ -6,12 +6,13 @@ import datetime as dt
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crm.auth.models import User
 from crm.db import Base
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact
+from crm.sqltext import NAME_KEY_LENGTH, name_key
 
 MEMBER_TYPES_SQL = "member_type IN ('industry','education','workforce','labor','community','student','public')"
 RECOMMENDATION_STATUSES = ("open", "in_progress", "done", "declined")
@@ -21,8 +22,15 @@ class AdvisoryCouncil(Base):
     """A CTE program advisory committee, a workforce-board committee or a regional council."""
 
     __tablename__ = "advisory_council"
+    __table_args__ = (
+        # One council of a name (any case or spacing) per owner and region: a double-submitted "New council"
+        # is refused by the database, not only by the service's check (crm.councils.service).
+        UniqueConstraint("owner_organization_id", "region_id", "name_key",
+                         name="uq_advisory_council_owner_region_name"),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH))  # crm.sqltext.name_key(name), kept by the model
     owner_organization_id: Mapped[int] = mapped_column(
         ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"), index=True)
@@ -32,6 +40,11 @@ class AdvisoryCouncil(Base):
 
     owner_organization: Mapped[Organization] = relationship(lazy="joined")
     region: Mapped[Region] = relationship(lazy="joined")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
 
 class CouncilMember(Base):

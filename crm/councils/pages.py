@@ -29,7 +29,7 @@ from crm.directory.models import Organization, Region
 from crm.directory.service import led_regions
 from crm.employers.models import Employer
 from crm.employers.panels import employer_panel
-from crm.errors import FieldError
+from crm.errors import FieldConflict, FieldError
 from crm.partnerships.models import SectorPartnership
 from crm.partnerships.service import employer_partnerships
 from crm.partnerships.service import visible_condition as partnership_visible_condition
@@ -146,9 +146,10 @@ class CouncilPages(Controller):
             if wrong:
                 raise FieldError(*wrong[0], *wrong[1:])
             council = await service.create_council(db, principal, parse_form(form, CouncilIn))
-        except FieldError as exc:
+        except (FieldError, FieldConflict) as exc:  # a council of that name already: a 409 at the name
             await db.rollback()
-            return await self._form(request, db, principal, form, dict(exc.fields), status_code=422)
+            return await self._form(request, db, principal, form, dict(exc.fields),
+                                    status_code=exc.status_code)
         except PermissionDeniedException as exc:  # this owner in this region: said at the field, input kept
             await db.rollback()
             return await self._form(request, db, principal, form, {"owner_organization_id": exc.detail},

@@ -18,6 +18,7 @@ from typing import Any, cast
 import msgspec
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.audit import service as audit
@@ -67,8 +68,9 @@ from crm.emails import optional_email
 from crm.employers.models import EmployerContact, EmployerStatus, SpocAssignment
 from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import lock_employer, lock_employer_of, locked_employer, region_id_for
-from crm.errors import Conflict, FieldError
+from crm.errors import Conflict, FieldConflict, FieldError
 from crm.seen import Changed, digest, last_change
+from crm.sqltext import name_key
 from crm.touches.models import Touch
 from crm.touches.requests import human_date
 
@@ -205,7 +207,19 @@ async def council_problems(db: AsyncSession, actor: Principal, values: Mapping[s
             and region_id not in await regions_served(db, owner.id)):
         # Its attendance counts against employers' contact budgets: only where the owner works.
         wrong.append(("region", f"is not a region {owner.name} serves"))
+    name = _clean(values.get("name"))
+    if name and owner is not None and region_id is not None and await db.scalar(select(AdvisoryCouncil.id).where(
+            AdvisoryCouncil.owner_organization_id == owner.id, AdvisoryCouncil.region_id == region_id,
+            AdvisoryCouncil.name_key == name_key(name))) is not None:
+        # As organizations: said with the other problems, else a 409 of its own (a form sent twice).
+        if not wrong:
+            raise FieldConflict("name", _taken(owner.name, name))
+        wrong.append(("name", _taken(owner.name, name)))
     return wrong
+
+
+def _taken(owner: str, name: str) -> str:
+    return f"{owner} already has a council named {name!r} in this region"
 
 
 async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) -> AdvisoryCouncil:
@@ -221,11 +235,24 @@ async def create_council(db: AsyncSession, actor: Principal, data: CouncilIn) ->
         raise PermissionDeniedException("Councils are created by their owner organization's staff or the "
                                         "region's leads")
     db.add(council)
-    await db.flush()
+    await _flush_name(db, council)
     await db.refresh(council, ["owner_organization", "region"])
     audit.record(db, actor, "council.create", "advisory_council", council.id,
                  after=audit.snapshot(council, COUNCIL_FIELDS))
     return council
+
+
+async def _flush_name(db: AsyncSession, council: AdvisoryCouncil) -> None:
+    """Write the council; one of the same name written meanwhile (the same form sent twice at once) is a 409
+    at the name: uq_advisory_council_owner_region_name."""
+    # The message is read before the write that may fail: its savepoint's rollback expires the council.
+    with db.no_autoflush:
+        taken = _taken((await db.get_one(Organization, council.owner_organization_id)).name, council.name)
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError:
+        raise FieldConflict("name", taken) from None
 
 
 EDITED_FIELDS = ("name", "program", "naics_prefix", "description")  # what the edit form shows and saves
@@ -264,7 +291,7 @@ async def update_council(db: AsyncSession, actor: Principal, council: AdvisoryCo
         council.naics_prefix = fields["naics_prefix"] or None
     if "description" in fields:
         council.description = (fields["description"] or "").strip() or None
-    await db.flush()
+    await _flush_name(db, council)
     old, new = audit.diff(before, audit.snapshot(council, COUNCIL_FIELDS))
     if new:
         audit.record(db, actor, "council.update", "advisory_council", council.id, before=old, after=new)

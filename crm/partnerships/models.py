@@ -6,12 +6,13 @@ import datetime as dt
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import JSON, CheckConstraint, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crm.auth.models import User
 from crm.db import Base, metadata
 from crm.directory.models import Organization, Region
 from crm.employers.models import Employer, EmployerContact
+from crm.sqltext import NAME_KEY_LENGTH, name_key
 
 STAGES_SQL = ("stage IN ('support_team','scoping','preparing_launch','launched','action_teams','sustaining',"
               "'dormant')")
@@ -30,9 +31,18 @@ partnership_region = Table(
 
 class SectorPartnership(Base):
     __tablename__ = "sector_partnership"
-    __table_args__ = (CheckConstraint(STAGES_SQL, name="stage_known"),)
+    __table_args__ = (
+        CheckConstraint(STAGES_SQL, name="stage_known"),
+        # One partnership of a name (any case or spacing) for the same regions: a double-submitted "New
+        # partnership" is refused by the database, not only by the service's check (crm.partnerships.service).
+        UniqueConstraint("name_key", "regions_key", name="uq_sector_partnership_name_regions"),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH))  # crm.sqltext.name_key(name), kept by the model
+    # Its regions' codes, sorted and space-separated (regions_key()): set with the regions when it is created,
+    # which no one changes afterwards.
+    regions_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH))
     # The convening organization; its staff manage the partnership with the regions' leads.
     owner_organization_id: Mapped[int] = mapped_column(
         ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
@@ -43,6 +53,16 @@ class SectorPartnership(Base):
     owner_organization: Mapped[Organization] = relationship(lazy="joined")
     regions: Mapped[list[Region]] = relationship(secondary=partnership_region, lazy="selectin",
                                                  order_by="Region.code")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
+
+
+def regions_key(regions: list[Region]) -> str:
+    """The key of a partnership's regions: their codes, sorted, space-separated."""
+    return " ".join(sorted(r.code for r in regions))
 
 
 class PartnershipMember(Base):

@@ -18,7 +18,7 @@ from crm.auth.principal import Principal
 from crm.csvfile import csv_download, file_stem
 from crm.deps import Db, Me, PathId
 from crm.directory.models import Organization, Region
-from crm.errors import FieldError
+from crm.errors import FieldConflict, FieldError
 from crm.partnerships import service
 from crm.partnerships.indicators import Stage, SupportRole, next_stages
 from crm.partnerships.models import MILESTONE_STATUSES, PartnershipMember, SectorPartnership
@@ -139,10 +139,10 @@ class PartnershipPages(Controller):
             except msgspec.ValidationError:  # more regions or sectors than a partnership has
                 raise FieldError("naics_prefixes", "give at most 20 NAICS prefixes") from None
             p = await service.create_partnership(db, principal, data)
-        except FieldError as exc:
+        except (FieldError, FieldConflict) as exc:  # a partnership of that name already: a 409 at the name
             await db.rollback()
             return await self._form(request, db, principal, {**values, "regions": regions}, dict(exc.fields),
-                                    status_code=422)
+                                    status_code=exc.status_code)
         except PermissionDeniedException as exc:  # this owner in these regions: said at the field, input kept
             await db.rollback()
             return await self._form(request, db, principal, {**values, "regions": regions},

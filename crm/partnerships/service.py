@@ -40,7 +40,7 @@ from crm.emails import optional_email
 from crm.employers.models import Employer, EmployerContact, EmployerStatus
 from crm.employers.naics import naics_prefix_problem
 from crm.employers.service import can_reach_contacts, locked_employer
-from crm.errors import Conflict, FieldError
+from crm.errors import Conflict, FieldConflict, FieldError
 from crm.partnerships.indicators import (
     MeetingAttendanceView,
     PartnershipInputError,
@@ -60,6 +60,7 @@ from crm.partnerships.models import (
     PartnershipMember,
     SectorPartnership,
     partnership_region,
+    regions_key,
 )
 from crm.partnerships.schemas import (
     ActionTeamIn,
@@ -70,6 +71,7 @@ from crm.partnerships.schemas import (
     PartnershipPatch,
 )
 from crm.seen import Changed, digest, last_change
+from crm.sqltext import name_key
 from crm.touches.requests import human_date
 
 
@@ -243,7 +245,31 @@ async def partnership_problems(db: AsyncSession, actor: Principal,
         served = await regions_served(db, owner.id)
         if outside := [r.code for r in regions if r.id not in served]:
             wrong.append(("regions", f"{owner.name} does not serve {', '.join(outside)}"))
+    name = _clean(values.get("name"))
+    if name and regions and await db.scalar(select(SectorPartnership.id).where(
+            SectorPartnership.name_key == name_key(name),
+            SectorPartnership.regions_key == regions_key(regions))) is not None:
+        # As organizations: said with the other problems, else a 409 of its own (a form sent twice).
+        if not wrong:
+            raise FieldConflict("name", _taken(name, regions))
+        wrong.append(("name", _taken(name, regions)))
     return wrong
+
+
+def _taken(name: str, regions: list[Region]) -> str:
+    return f"a partnership named {name!r} already exists in {', '.join(r.code for r in regions)}"
+
+
+async def _flush_name(db: AsyncSession, p: SectorPartnership) -> None:
+    """Write the partnership; one of the same name and regions written meanwhile (the same form sent twice at
+    once, or a rename) is a 409 at the name: uq_sector_partnership_name_regions."""
+    # The message is read before the write that may fail: its savepoint's rollback expires the partnership.
+    taken = f"a partnership named {p.name!r} already exists in {p.regions_key}"
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError:
+        raise FieldConflict("name", taken) from None
 
 
 async def create_partnership(db: AsyncSession, actor: Principal, data: PartnershipIn) -> SectorPartnership:
@@ -254,12 +280,12 @@ async def create_partnership(db: AsyncSession, actor: Principal, data: Partnersh
     regions, _ = await _regions(db, data.regions)
     p = SectorPartnership(name=_clean(data.name) or "", owner_organization_id=data.owner_organization_id,
                           stage=_stage(data.stage), naics_prefixes=sorted(set(data.naics_prefixes)), regions=regions,
-                          description=(data.description or "").strip() or None)
+                          regions_key=regions_key(regions), description=(data.description or "").strip() or None)
     if not can_manage(actor, p):
         raise PermissionDeniedException("Partnerships are created by their convening organization's staff or a "
                                         "lead of one of their regions")
     db.add(p)
-    await db.flush()
+    await _flush_name(db, p)
     await db.refresh(p, ["owner_organization", "regions"])
     audit.record(db, actor, "partnership.create", "sector_partnership", p.id,
                  after={"name": p.name, "stage": p.stage, "regions": [r.code for r in regions],
@@ -301,7 +327,7 @@ async def update_partnership(db: AsyncSession, actor: Principal, p: SectorPartne
         p.naics_prefixes = _naics_prefixes(patch.naics_prefixes)
     if patch.description is not msgspec.UNSET:
         p.description = (patch.description or "").strip() or None
-    await db.flush()
+    await _flush_name(db, p)
     old, new = audit.diff(before, audit.snapshot(p, fields))
     if new:
         action = "partnership.stage" if set(new) == {"stage"} else "partnership.update"

@@ -5,9 +5,11 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from crm.audit.models import AuditEvent
 from crm.councils.models import AdvisoryCouncil, CouncilMeeting, CouncilMember, MeetingAttendance, Recommendation
+from crm.directory.models import Region
 from crm.touches.budget import budget_view
 from crm.touches.models import Touch
 from tests.factories import today
@@ -378,3 +380,21 @@ async def test_council_api_names_every_bad_field_at_once(client, world, db):
     assert [f["field"] for f in r.json()["error"]["fields"]] == [
         "name", "description", "naics_prefix", "region", "owner_organization_id"]
     assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 0
+
+
+async def test_a_council_created_twice_is_a_409_naming_name_and_the_database_refuses_one_anyway(client, world, db):
+    staff = await world.f.auth(world.users["partner"])
+    first = await _council(client, world)
+    r = await client.post("/api/councils", headers=staff, json={
+        "name": "WELDING  advisory", "owner_organization_id": world.orgs["college"].id, "region": "LA-BASIN"})
+    assert r.status_code == 409 and [f["field"] for f in r.json()["error"]["fields"]] == ["name"], r.text
+    second = await _council(client, world, name="Welding Lab Advisory")
+    r = await client.patch(f"/api/councils/{second['id']}", headers=staff, json={"name": "welding advisory"})
+    assert r.status_code == 409 and [f["field"] for f in r.json()["error"]["fields"]] == ["name"], r.text
+    # Two requests at the same moment both pass the service's check: the unique key refuses the second.
+    db.add(AdvisoryCouncil(name="welding ADVISORY", owner_organization_id=first["owner_organization_id"],
+                           region_id=await db.scalar(select(Region.id).where(Region.code == "LA-BASIN"))))
+    with pytest.raises(IntegrityError):
+        await db.flush()
+    await db.rollback()
+    assert sorted(await db.scalars(select(AdvisoryCouncil.name))) == ["Welding Advisory", "Welding Lab Advisory"]

@@ -313,3 +313,15 @@ async def test_partnership_api_names_every_bad_field_at_once(client, world, db):
     assert r.status_code == 422 and [f["field"] for f in r.json()["error"]["fields"]] == [
         "name", "stage", "naics_prefixes"]
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 1
+
+
+async def test_a_partnership_created_twice_or_renamed_onto_another_is_a_409_naming_name(client, world, db):
+    lead = await world.f.auth(world.users["lead"])
+    body = {"name": "LA Logistics", "owner_organization_id": world.orgs["board"].id, "regions": ["LA-BASIN"]}
+    assert (await client.post("/api/partnerships", headers=lead, json=body)).status_code == 201
+    r = await client.post("/api/partnerships", headers=lead, json={**body, "name": "la LOGISTICS "})
+    assert r.status_code == 409 and [f["field"] for f in r.json()["error"]["fields"]] == ["name"], r.text
+    other = (await client.post("/api/partnerships", headers=lead, json={**body, "name": "LA Healthcare"})).json()
+    r = await client.patch(f"/api/partnerships/{other['id']}", headers=lead, json={"name": "LA logistics"})
+    assert r.status_code == 409 and [f["field"] for f in r.json()["error"]["fields"]] == ["name"], r.text
+    assert sorted(await db.scalars(select(SectorPartnership.name))) == ["LA Healthcare", "LA Logistics"]

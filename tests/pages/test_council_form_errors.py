@@ -116,3 +116,33 @@ async def test_partnership_form_names_every_bad_field_at_once_beside_each(client
     assert set(tied) == {"name", "owner_organization_id", "regions", "naics_prefixes"}, tied
     assert "entry 2 (abc)" in tied["naics_prefixes"] and tied["regions"] == "unknown region code(s): ZZ"
     assert await db.scalar(select(func.count(SectorPartnership.id))) == 0
+
+
+# --- a form sent twice --------------------------------------------------------------------------------
+
+async def test_new_council_sent_twice_is_refused_the_second_time_at_the_name(client, world, db):
+    await login(client, world.users["partner"].email)
+    await client.get("/councils/new")
+    form = {"name": "Welding Advisory", "owner_organization_id": str(world.orgs["college"].id), "region": "LA-BASIN"}
+    first = await client.post("/councils/new", headers=csrf(client), data=form, follow_redirects=False)
+    assert first.status_code == 303
+    r = await client.post("/councils/new", headers=csrf(client), data={**form, "name": " welding   ADVISORY "})
+    assert r.status_code == 409
+    assert "already has a council named 'welding ADVISORY' in this region" in tied_errors(r.text)["name"]
+    r = await client.post("/councils/new", headers=csrf(client), data={**form, "name": "welding advisory",
+                                                                         "naics_prefix": "99"})
+    assert r.status_code == 422 and {"name", "naics_prefix"} <= set(tied_errors(r.text))  # said with the rest
+    assert await db.scalar(select(func.count(AdvisoryCouncil.id))) == 1
+
+
+async def test_new_partnership_sent_twice_is_refused_the_second_time_at_the_name(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/partnerships/new")
+    form = {"name": "LA Logistics", "owner_organization_id": str(world.orgs["board"].id), "regions": "LA-BASIN",
+            "stage": "scoping"}
+    first = await client.post("/partnerships/new", headers=csrf(client), data=form, follow_redirects=False)
+    assert first.status_code == 303
+    r = await client.post("/partnerships/new", headers=csrf(client), data={**form, "name": "la  logistics"})
+    assert r.status_code == 409
+    assert "a partnership named 'la logistics' already exists in LA-BASIN" in tied_errors(r.text)["name"]
+    assert await db.scalar(select(func.count(SectorPartnership.id))) == 1
