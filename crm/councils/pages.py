@@ -34,6 +34,7 @@ from crm.partnerships.models import SectorPartnership
 from crm.partnerships.service import employer_partnerships
 from crm.partnerships.service import visible_condition as partnership_visible_condition
 from crm.seen import Changed
+from crm.templating import fmt_date
 from crm.web import (
     flash,
     form_data,
@@ -164,16 +165,22 @@ class CouncilPages(Controller):
 
     async def _detail(self, request: Request[Any, Any, Any], db: Db, principal: Principal, council: AdvisoryCouncil,
                       *, partial: str | None = None, errors: dict[str, dict[str, str]] | None = None,
-                      values: dict[str, str] | None = None, status_code: int = 200) -> Template:
+                      values: dict[str, str] | None = None, status_code: int = 200, done_message: str | None = None,
+                      done_id: int | None = None) -> Template:
+        """``done_message``: what an action did, said in the page's live region (``councils/_status.html``);
+        ``done_id``: the meeting it recorded, which gets the focus rather than the whole section."""
         context = await council_context(db, principal, council, base=f"/councils/{council.id}",
                                         manage=service.can_manage(principal, council))
         return render(request, "councils/detail.html", partial=partial, status_code=status_code,
-                      errors=errors or {}, values=values or {}, **context)
+                      errors=errors or {}, values=values or {}, done_message=done_message, done_id=done_id,
+                      **context)
 
     async def _changed(self, request: Request[Any, Any, Any], db: Db, principal: Principal,
-                       council: AdvisoryCouncil, partial: str, anchor: str, message: str) -> Template | Redirect:
+                       council: AdvisoryCouncil, partial: str, anchor: str, message: str,
+                       done_id: int | None = None) -> Template | Redirect:
         if request.headers.get("hx-request"):
-            return await self._detail(request, db, principal, council, partial=partial)
+            return await self._detail(request, db, principal, council, partial=partial, done_message=message,
+                                      done_id=done_id)
         flash(request, message)
         return redirect(request, f"/councils/{council.id}#{anchor}")
 
@@ -243,7 +250,7 @@ class CouncilPages(Controller):
             return await self._failed(request, db, principal, council_id, exc, "meeting", "councils/_meetings.html",
                                       form)
         return await self._changed(request, db, principal, council, "councils/_meetings.html", "meetings",
-                                   f"Recorded the meeting of {meeting.held_on.isoformat()}")
+                                   f"Recorded the meeting of {fmt_date(meeting.held_on)}", done_id=meeting.id)
 
     @post("/{council_id:int}/meetings/{meeting_id:int}/attendance/{member_id:int}")
     async def tick(self, request: Request[Any, Any, Any], db: Db, principal: Me, council_id: PathId,

@@ -471,6 +471,27 @@ async def test_a_stage_changed_in_place_is_said_in_the_pages_live_region_and_the
     assert "data-focus" in attrs_of(r.text, "p")  # the stage line, not the whole section
 
 
+async def test_a_meeting_recorded_in_place_is_said_in_the_pages_live_region_and_gets_the_focus(client, world, db):
+    a = await _arrange(client, world)
+    base = f"/councils/{a['council']['id']}"
+    await login(client, world.users["partner"].email)
+    page = (await client.get(base)).text
+    assert attrs_of(page, "div", id="council-status")["role"] == "status"
+    assert page.index('id="council-status"') < page.index('id="meetings"')  # outside what the answer swaps
+    held_on = today() - dt.timedelta(days=3)
+    r = await client.post(f"{base}/meetings", headers={"HX-Request": "true", **csrf(client)},
+                          data={"held_on": held_on.isoformat(), "agenda": "Lab equipment"})
+    assert r.status_code == 200, r.text
+    said = r.text.split('<div id="council-status" hx-swap-oob="innerHTML">', 1)[1].split("</div>", 1)[0]
+    assert f"Recorded the meeting of {held_on.day} {held_on:%b %Y}" in said
+    recorded = await db.scalar(select(CouncilMeeting.id).where(CouncilMeeting.held_on == held_on))
+    assert "data-focus" in attrs_of(r.text, "article", id=f"meeting-{recorded}")  # the meeting, not the section
+    assert "data-focus" not in attrs_of(r.text, "article", id=f"meeting-{a['meeting']['id']}")
+    roster = await client.post(f"{base}/members", headers={"HX-Request": "true", **csrf(client)},
+                               data={"name": "Lee Park", "member_type": "community"})
+    assert roster.status_code == 200 and 'id="council-status" hx-swap-oob="innerHTML"' in roster.text
+
+
 async def test_partnership_convening_ticks_split_business_and_public(client, world, db):
     lead = await world.f.auth(world.users["lead"])
     p = (await client.post("/api/partnerships", headers=lead, json={
