@@ -306,6 +306,7 @@ class AdminPages(Controller):
             return await self._org_page(request, db, organization_id, values, errors, status_code=exc.status_code)
         message = f"Saved {org.name}"
         if dropped:
-            message += f"; its crosswalk services in {', '.join(dropped)} were removed with those regions"
+            message += (f"; its crosswalk services in {', '.join(dropped)} were removed with "
+                        f"{'that region' if len(dropped) == 1 else 'those regions'}")
         flash(request, message)
         return redirect(request, f"/admin/organizations/{organization_id}")

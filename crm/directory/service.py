@@ -148,15 +148,18 @@ async def create_organization(db: AsyncSession, actor: Principal | None, name: s
 async def update_organization(db: AsyncSession, actor: Principal, org: Organization, name: str, kind: str,
                               region_codes: list[str]) -> list[str]:
     """Rename, re-kind and set the regions an organization serves (``org.regions`` loaded). Its services
-    in a region it no longer serves leave the crosswalk with it; answers those regions' codes. Every
-    field's problem at once (``_checked_organization``). Audited."""
+    in a region it no longer serves leave the crosswalk with it; answers the codes of the regions where it
+    had services that left (a dropped region it offered nothing in is not among them). Every field's
+    problem at once (``_checked_organization``). Audited."""
     name, found = await _checked_organization(db, name, kind, region_codes, other_than=org.id)
     wanted = {r.code for r in found}
     before = {"name": org.name, "kind": org.kind, "regions": sorted(r.code for r in org.regions)}
     dropped = [r for r in org.regions if r.code not in wanted]
+    emptied: set[int] = set()
     if dropped:
-        await db.execute(delete(ServiceOffering).where(ServiceOffering.organization_id == org.id,
-                                                       ServiceOffering.region_id.in_([r.id for r in dropped])))
+        offered = (ServiceOffering.organization_id == org.id) & ServiceOffering.region_id.in_([r.id for r in dropped])
+        emptied = set(await db.scalars(select(ServiceOffering.region_id).where(offered).distinct()))
+        await db.execute(delete(ServiceOffering).where(offered))
     org.name, org.kind, org.regions = name, kind, found
     after = {"name": name, "kind": kind, "regions": sorted(r.code for r in found)}
     changed_before, changed_after = audit.diff(before, after)
@@ -164,7 +167,7 @@ async def update_organization(db: AsyncSession, actor: Principal, org: Organizat
         audit.record(db, actor, "organization.update", "organization", org.id, before=changed_before,
                      after=changed_after)
     await db.flush()
-    return sorted(r.code for r in dropped)
+    return sorted(r.code for r in dropped if r.id in emptied)
 
 
 # The largest RPU (Los Angeles Basin) has some 450,000 establishments; ten million bounds typos.

@@ -386,6 +386,34 @@ async def test_admin_edits_an_organization_and_its_services_leave_with_a_region(
     assert "organization.update" in set(await db.scalars(select(AuditEvent.action)))
 
 
+async def test_an_organizations_flash_names_only_the_regions_its_services_left(admin, world, db):
+    """It served LA-BASIN and BAY-PENINSULA, with services only in LA-BASIN: dropping BAY-PENINSULA says
+    nothing about services; dropping both names LA-BASIN alone."""
+    from crm.directory.models import ServiceOffering
+
+    org = await world.f.organization("Valley Adult School", "adult_education", ["LA-BASIN", "BAY-PENINSULA"])
+    put = await admin.put(f"/api/organizations/{org.id}/services", json={"region": "LA-BASIN",
+                                                                       "services": ["job_placement"]},
+                          headers=await world.f.auth(world.users["admin"]))
+    assert put.status_code == 200, put.text
+
+    def flash(page: str) -> str:
+        return html.unescape(re.search(r'class="flash[^"]*"[^>]*>(.*?)</', page, re.S).group(1)).strip()
+
+    r = await admin.post(f"/admin/organizations/{org.id}", data=_form(
+        admin, name="Valley Adult School", kind="adult_education", regions="LA-BASIN"))
+    assert r.status_code == 200 and flash(r.text) == "Saved Valley Adult School"
+    await admin.post(f"/admin/organizations/{org.id}", data=_form(
+        admin, name="Valley Adult School", kind="adult_education", regions=["LA-BASIN", "BAY-PENINSULA"]))
+    r = await admin.post(f"/admin/organizations/{org.id}", data=_form(admin, name="Valley Adult School",
+                                                                      kind="adult_education"))
+    assert r.status_code == 200
+    assert flash(r.text) == ("Saved Valley Adult School; its crosswalk services in LA-BASIN were removed with "
+                             "that region")
+    await db.rollback()
+    assert await db.scalar(select(ServiceOffering.id).where(ServiceOffering.organization_id == org.id)) is None
+
+
 @pytest.mark.parametrize(("data", "message"), [
     ({"name": "", "kind": "cbo"}, "is required"),
     ({"name": "LA Basin WDB", "kind": "cbo"}, "already exists"),
