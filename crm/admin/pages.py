@@ -150,7 +150,7 @@ class AdminPages(Controller):
             held = [(code, c) for code, c in await _caseloads(db, user.id) if not c.empty]
             if held:
                 message += "; still holds a caseload in " + ", ".join(
-                    f"{code} ({c.employers} employers, {c.open_touches} open touches)" for code, c in held) + \
+                    f"{code} ({c.said})" for code, c in held) + \
                     ": transfer it from the region's settings"
         flash(request, message)
         return redirect(request, f"/admin/users/{user.id}" if form.get("back") == "user" else "/admin/users")

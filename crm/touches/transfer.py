@@ -51,6 +51,11 @@ class Caseload:
     def empty(self) -> bool:
         return not (self.employers or self.backups or self.open_touches)
 
+    @property
+    def said(self) -> str:
+        """In the words every page uses for it: "3 employers, 1 as backup, 2 open touches"."""
+        return f"{self.employers} employers, {self.backups} as backup, {self.open_touches} open touches"
+
 
 @dataclass(frozen=True, slots=True)
 class Holder:

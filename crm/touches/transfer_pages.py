@@ -68,7 +68,6 @@ class CaseloadPages(Controller):
         except HTTPException as exc:
             errors = await refused(db, exc)
             return await self._page(request, db, principal, code, form, errors, status_code=exc.status_code)
-        moved = done.moved
         flash(request, f"Transferred {done.from_user.name}'s caseload in {done.region} to {done.to_user.name}: "
-                       f"{moved.employers} employers, {moved.backups} as backup, {moved.open_touches} open touches")
+                       f"{done.moved.said}")
         return redirect(request, f"/region/transfer?region={done.region}")

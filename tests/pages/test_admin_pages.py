@@ -249,8 +249,22 @@ async def test_deactivating_from_the_user_page_warns_of_a_caseload_and_returns_t
     await world.f.assign(await world.f.employer("A Co"), spoc)
     r = await admin.post(f"/admin/users/{spoc.id}/active", data=_form(admin, back="user", active="0"))
     assert r.status_code == 200 and str(r.url).endswith(f"/admin/users/{spoc.id}")
-    assert "still holds a caseload in LA-BASIN (1 employers, 0 open touches)" in r.text
+    assert "still holds a caseload in LA-BASIN (1 employers, 0 as backup, 0 open touches)" in r.text
     assert "deactivated" in r.text
+
+
+async def test_deactivating_a_user_who_only_backs_up_employers_says_their_backups(admin, world):
+    """The user page and the remove-role refusal count backups: the deactivation's warning does too, in the
+    user page's words (a backup-only caseload went unmentioned)."""
+    spoc, backup = world.users["spoc"], world.users["spoc2"]
+    for name in ("A Co", "B Co"):
+        await world.f.assign(await world.f.employer(name), spoc, backup_spoc_id=backup.id)
+    page = (await admin.get(f"/admin/users/{backup.id}")).text
+    assert "(0 employers, 2 as backup, 0 open touches)" in page
+    r = await admin.post(f"/admin/users/{backup.id}/active", data=_form(admin, back="user", active="0"))
+    assert r.status_code == 200
+    assert ("spoc2@example.org is now deactivated; still holds a caseload in LA-BASIN (0 employers, 2 as backup, "
+            "0 open touches): transfer it from the region's settings") in html.unescape(r.text)
 
 
 async def test_an_admin_is_not_offered_to_deactivate_their_own_account_and_a_forced_post_is_refused_in_place(
