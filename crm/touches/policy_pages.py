@@ -42,6 +42,21 @@ def _int_field(form: dict[str, str], name: str, digits: int = 6) -> int:
     return int(value)
 
 
+_BEYOND = 10**18  # past every range a form here takes
+
+
+def _whole_number(form: dict[str, str], name: str) -> int:
+    """A whole number as typed, for a field whose range the caller checks and says: a number of any length
+    is read (one of more than 18 digits as just beyond ±10^18, which no range takes), so that a 20-digit
+    policy number is told the range the form shows ("between 1 and 366"), not some other limit."""
+    value = form.get(name, "").strip()
+    if not _WHOLE.fullmatch(value):
+        raise FieldError(name, "must be a whole number")
+    if len(value.lstrip("-").lstrip("0")) > 18:
+        return -_BEYOND if value.startswith("-") else _BEYOND
+    return int(value)
+
+
 async def spocs_of(db: AsyncSession, region_id: int) -> set[int]:
     """Users holding a SPOC role in the region: those a lead may mark away."""
     return set(await db.scalars(select(RoleGrant.user_id).where(RoleGrant.region_id == region_id,
@@ -65,7 +80,7 @@ def _pool_and_priority(form: dict[str, str], ticked: list[str], wrong: list[tupl
     priority = blank_priority if blank_priority is not None else 0
     if blank_priority is None or form.get("priority", "").strip():
         try:
-            priority = _int_field(form, "priority")
+            priority = _whole_number(form, "priority")
             if not 0 <= priority <= 10_000:
                 wrong.append(("priority", "must be between 0 and 10000"))
         except FieldError as exc:
@@ -142,7 +157,7 @@ class RegionPages(Controller):
             numbers, problems = {}, []
             for name in policy.POLICY_FIELDS:  # every field's problem at once
                 try:
-                    numbers[name] = _int_field(form, name)
+                    numbers[name] = _whole_number(form, name)
                 except FieldError as exc:
                     problems += exc.fields
             # The numbers that did parse are checked for range too: "abc / 0 / -5" names all three.

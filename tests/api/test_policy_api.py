@@ -30,7 +30,8 @@ async def test_policy_defaults_until_a_lead_sets_it_then_is_audited(client, worl
     ({"max_touches": 10, "period_days": 5}, "max_touches"), ({"max_touches": "two"}, "max_touches"),
     ({"max_touches": 3, "period_days": 30, "min_gap_days": 45},
      "only 1 touch fits in 30 days when they are at least 45 days apart"),
-    ({"extra": 1}, "extra")])
+    ({"extra": 1}, "extra"), ({"max_touches": 10**20}, "max_touches: must be between 1 and 366"),
+    ({"min_gap_days": -(10**20)}, "min_gap_days: must be between 0 and 366")])
 async def test_out_of_range_policy_is_4xx_naming_the_field_and_writes_nothing(client, world, db, body, field):
     r = await client.put(POLICY, headers=await world.f.auth(world.users["lead"]),
                          json={"max_touches": 2, "period_days": 30, "min_gap_days": 7, **body})

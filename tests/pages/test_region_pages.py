@@ -66,6 +66,34 @@ async def test_a_word_a_zero_and_a_negative_are_each_marked_beside_their_field_a
     assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
 
 
+async def test_a_policy_number_of_any_length_is_told_the_range_the_form_shows(client, world, db):
+    """The form says 1 to 366 (max="366"): a 20-digit number was told "must be at most 999,999"."""
+    await login(client, world.users["lead"].email)
+    page = (await client.get("/region")).text
+    assert attrs_of(page, "input", name="max_touches")["max"] == "366"
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "9" * 20, "period_days": "1234567", "min_gap_days": "-" + "9" * 20})
+    assert r.status_code == 422 and "999,999" not in r.text
+    assert r.text.count("must be between 1 and 366") == 2  # max_touches and period_days
+    for field, message in (("max_touches", "must be between 1 and 366"), ("min_gap_days", "must be between 0 and 366")):
+        assert said_beside(r.text, field, message), field
+    assert await db.scalar(select(func.count(RegionPolicy.id))) == 0
+    # Leading zeros are no reason to refuse a number in range.
+    r = await client.post("/region/LA-BASIN/policy", headers={**HX, **csrf(client)},
+                          data={"max_touches": "0" * 20 + "3", "period_days": "30", "min_gap_days": "5"})
+    assert r.status_code == 200 and "Saved: at most 3 touches per 30 days" in r.text
+
+
+async def test_a_rule_priority_of_any_length_is_told_its_range(client, world, db):
+    await login(client, world.users["lead"].email)
+    await client.get("/region")
+    r = await client.post("/region/LA-BASIN/rules", headers={**HX, **csrf(client)},
+                          data={"naics_prefix": "", "county": "", "priority": "9" * 20,
+                                "pool": str(world.users["spoc"].id)})
+    assert r.status_code == 422 and said_beside(r.text, "priority", "must be between 0 and 10000")
+    assert "999,999" not in r.text
+
+
 async def test_a_refused_rule_keeps_the_spocs_that_were_ticked(client, world, db):
     await login(client, world.users["lead"].email)
     await client.get("/region")
