@@ -12,6 +12,10 @@ screened as JSON whatever it says it is.
 The other control characters (C0 and C1, but tab, line feed and carriage return) are refused in form
 and JSON bodies the same way: a BEL or an ANSI escape in a name passed "is required" and was stored.
 
+A page whose form should say it beside the field, as it says any other mistake (422, the form again with
+what was typed), opts out of the form screen with ``opt={AT_THE_FIELD: True}`` and checks every field
+itself with ``control_problems`` before anything reads it; the path and query are screened as always.
+
 A path id (``{id:int}``) is read by Python's ``int()``, which also takes "１" (full-width), "٣"
 (Arabic-Indic), "1_0" (ten), "+1" and " 1": each named a real record. Query, body and form ids
 accept ASCII digits only (``crm.ids``); path ids now do too.
@@ -24,6 +28,7 @@ naming the field and the type it must be; anything else wrong is left to the han
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -92,6 +97,31 @@ def control_message(char: str) -> str:
     return _MESSAGE if char == NUL else f"must not contain control characters (U+{ord(char):04X})"
 
 
+# A page handler's ``opt`` key: its form's control characters are said beside their fields by the handler
+# (``control_problems``), so the screen lets the form's body through.
+AT_THE_FIELD = "control_characters_at_the_field"
+
+
+def control_problems(pairs: Iterable[tuple[str, Any]], fields: Collection[str], whole: str) -> dict[str, str]:
+    """What each field of a page's form holding a control character is told, for a handler that says it
+    beside the field (``AT_THE_FIELD``): one the form does not show, or a field name holding one, under
+    ``whole``. Empty when the form is clean; values that are not text (an upload) are not looked at."""
+    wrong: dict[str, str] = {}
+    for key, value in pairs:
+        if key == "_csrf_token" or not isinstance(value, str):
+            continue
+        found = CONTROL.search(key) or CONTROL.search(value)
+        if found:
+            wrong.setdefault(key if key in fields and not CONTROL.search(key) else whole,
+                             control_message(found.group()))
+    return wrong
+
+
+def without_control(value: str) -> str:
+    """``value`` without its control characters: what a form refused for them shows again to be corrected."""
+    return CONTROL.sub("", value)
+
+
 def _refuse_control(where: tuple[str, str] | None) -> None:
     if where is not None:
         field, char = where
@@ -147,7 +177,10 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     media = request.content_type[0]  # lower-cased, as Litestar reads it ("Application/X-WWW-Form-Urlencoded")
+    at_the_field = bool(request.route_handler.opt.get(AT_THE_FIELD))
     if media == "multipart/form-data" and request.route_handler.parsed_fn_signature.parameters.get("data") is None:
+        if at_the_field:
+            return
         # A page's form (its handler reads the form itself): its text fields, not its files (an upload is the
         # import's to read, row by row). Read as the form, never as raw bytes: the CSRF check may have parsed
         # it already, consuming the stream, and a raw read would then wait for a body that never comes.
@@ -158,7 +191,7 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
     if media == "application/x-www-form-urlencoded":
         if _FORM_HIGH.search(body):
             _refuse_non_utf8(body)
-        if _FORM_CONTROL.search(body):
+        if _FORM_CONTROL.search(body) and not at_the_field:
             _refuse_control(_where_in_pairs(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True),
                                             "body"))
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -21,6 +21,7 @@ from crm.directory import service as directory
 from crm.directory.models import Organization, OrganizationKind, Region
 from crm.employers.models import Employer, EmployerStatus, RoutingRule
 from crm.errors import FieldError
+from crm.inputs import AT_THE_FIELD, control_problems, without_control
 from crm.sqltext import contains_text
 from crm.templating import back_words
 from crm.touches.models import RegionPolicy
@@ -29,6 +30,16 @@ from crm.touches.transfer import Caseload, caseload_of
 from crm.web import flash, form_data, redirect, refused, render
 
 USERS_PAGE = 50
+# The fields of the forms that say a control character beside the field (crm.inputs.AT_THE_FIELD).
+NEW_USER_FIELDS = ("email", "name", "role", "region", "organization", "password")
+PROFILE_FIELDS = ("name", "organization", "title", "phone")
+ORGANIZATION_FIELDS = ("name", "kind", "regions")
+
+
+def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A refused form's values shown again, without the control characters it was refused for."""
+    return {k: [without_control(str(x)) for x in v] if isinstance(v, list) else without_control(str(v))
+            for k, v in values.items()}
 
 
 async def _caseloads(db: Db, user_id: int) -> list[tuple[str, Caseload]]:
@@ -108,10 +119,12 @@ class AdminPages(Controller):
                       organizations=list(await db.scalars(select(Organization).order_by(Organization.name)
                                                           .options(selectinload(Organization.regions)))))
 
-    @post("/users")
+    @post("/users", opt={AT_THE_FIELD: True})
     async def create_user(self, request: Request[Any, Any, Any], db: Db,
                           principal: Me) -> Template | Redirect:
         form = await form_data(request)
+        if wrong := control_problems(form.items(), NEW_USER_FIELDS, "email"):
+            return await self._users(request, db, None, _typed(form), wrong, status_code=422)
         try:
             user = await auth_service.create_user(
                 db, email=form.get("email", ""), name=form.get("name", ""),
@@ -178,11 +191,17 @@ class AdminPages(Controller):
         return await self._user_page(request, db, user_id)
 
     async def _user_change(self, request: Request[Any, Any, Any], db: Db, user_id: int, form_name: str,
-                           change: Callable[[User, dict[str, str]], Awaitable[str]]) -> Template | Redirect:
+                           change: Callable[[User, dict[str, str]], Awaitable[str]],
+                           fields: Collection[str] = ()) -> Template | Redirect:
         """Run one change of the user page's forms: a redirect with a message, or the page again with
-        the form's error in place (422/409), nothing written."""
+        the form's error in place (422/409), nothing written. ``fields``: the form's, for a handler that says
+        a control character beside its field (``AT_THE_FIELD``)."""
         form = await form_data(request)
         user = await self._user(db, user_id)
+        if fields and (wrong := control_problems(form.items(), fields, "form")):
+            return await self._user_page(request, db, user_id, errors={form_name: wrong},
+                                         values={k: v for k, v in _typed(form).items() if k != "password"},
+                                         status_code=422)
         try:
             message = await change(user, form)
         except HTTPException as exc:
@@ -193,7 +212,7 @@ class AdminPages(Controller):
         flash(request, message)
         return redirect(request, f"/admin/users/{user_id}")
 
-    @post("/users/{user_id:int}")
+    @post("/users/{user_id:int}", opt={AT_THE_FIELD: True})
     async def update_user(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                           user_id: PathId) -> Template | Redirect:
         async def change(user: User, form: dict[str, str]) -> str:
@@ -201,7 +220,7 @@ class AdminPages(Controller):
                                                organization=form.get("organization", ""),
                                                title=form.get("title", ""), phone=form.get("phone", ""))
             return f"Saved {user.email}"
-        return await self._user_change(request, db, user_id, "profile", change)
+        return await self._user_change(request, db, user_id, "profile", change, PROFILE_FIELDS)
 
     @post("/users/{user_id:int}/grants")
     async def add_grant(self, request: Request[Any, Any, Any], db: Db, principal: Me,
@@ -254,12 +273,14 @@ class AdminPages(Controller):
                       kinds=[k.value for k in OrganizationKind],
                       regions=list(await db.scalars(select(Region).order_by(Region.code))))
 
-    @post("/organizations")
+    @post("/organizations", opt={AT_THE_FIELD: True})
     async def create_organization(self, request: Request[Any, Any, Any], db: Db,
                                   principal: Me) -> Template | Redirect:
         form = await request.form()
         values = {"name": form.get("name", ""), "kind": form.get("kind", ""),
                   "regions": form.getall("regions", [])}
+        if wrong := control_problems(form.multi_items(), ORGANIZATION_FIELDS, "name"):
+            return await self._orgs(request, db, None, _typed(values), wrong, status_code=422)
         try:
             org = await directory.create_organization(db, principal, str(values["name"]), str(values["kind"]),
                                                       [str(r) for r in values["regions"]])
@@ -291,13 +312,15 @@ class AdminPages(Controller):
                       errors=errors, kinds=[k.value for k in OrganizationKind],
                       regions=list(await db.scalars(select(Region).order_by(Region.code))))
 
-    @post("/organizations/{organization_id:int}")
+    @post("/organizations/{organization_id:int}", opt={AT_THE_FIELD: True})
     async def update_organization(self, request: Request[Any, Any, Any], db: Db, principal: Me,
                                   organization_id: PathId) -> Template | Redirect:
         form = await request.form()
         codes = [str(r) for r in form.getall("regions", [])]
         values = {"name": form.get("name", ""), "kind": form.get("kind", ""), "regions": codes}
         org = await self._org(db, organization_id)
+        if wrong := control_problems(form.multi_items(), ORGANIZATION_FIELDS, "name"):
+            return await self._org_page(request, db, organization_id, _typed(values), wrong, status_code=422)
         try:
             dropped = await directory.update_organization(db, principal, org, str(values["name"]),
                                                           str(values["kind"]), codes)

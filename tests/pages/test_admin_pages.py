@@ -13,7 +13,7 @@ from crm.audit.models import AuditEvent
 from crm.auth import service as auth_service
 from crm.auth.models import RoleGrant, User
 from tests.a11y import attrs_of, tied_errors
-from tests.factories import login
+from tests.factories import login, said_beside
 
 
 def _form(client, **data):
@@ -514,6 +514,55 @@ async def test_an_organization_edit_with_several_mistakes_shows_them_all(admin, 
     college = world.orgs["college"]
     r = await admin.post(f"/admin/organizations/{college.id}", data=_form(admin, name="", kind="x", regions="NOPE"))
     assert r.status_code == 422 and len(_errors(r.text)) == 3
+
+
+async def test_a_nul_in_a_new_users_name_is_said_beside_the_field_with_the_form_kept(admin, world, db):
+    """It replaced the whole page with a generic "Not accepted"; now the form comes back as for any mistake."""
+    r = await admin.post("/admin/users", data=_form(admin, email="nina@example.org", name="Nina\u0000 Novak",
+                                                    role="partner", organization="East LA College"))
+    assert r.status_code == 422 and "Not accepted" not in r.text
+    assert said_beside(r.text, "name", "must not contain the NUL character")
+    assert attrs_of(r.text, "input", name="email")["value"] == "nina@example.org"
+    assert attrs_of(r.text, "input", name="name")["value"] == "Nina Novak"
+    assert "\u0000" not in r.text
+    assert await db.scalar(select(User.id).where(User.email == "nina@example.org")) is None
+
+
+async def test_a_control_character_in_a_profile_is_said_beside_its_field_and_changes_nothing(admin, world, db):
+    spoc = world.users["spoc"]
+    r = await admin.post(f"/admin/users/{spoc.id}", data=_form(admin, name="Maria\u0000Lopez", title="Plant\u0007 lead",
+                                                               phone="555 0100", organization="LA Basin WDB"))
+    assert r.status_code == 422 and "Not accepted" not in r.text
+    assert said_beside(r.text, "name", "must not contain the NUL character")
+    assert said_beside(r.text, "title", "must not contain control characters (U+0007)")
+    assert attrs_of(r.text, "input", name="phone")["value"] == "555 0100"
+    await db.rollback()
+    user = await db.get(User, spoc.id)
+    assert (user.name, user.title, user.phone) == ("Maria Lopez", None, None)
+
+
+async def test_a_nul_in_an_organizations_name_is_said_beside_it_on_create_and_edit(admin, world, db):
+    from crm.directory.models import Organization
+
+    before = await db.scalar(select(func.count(Organization.id)))
+    r = await admin.post("/admin/organizations", data=_form(admin, name="Harbor\u0000 CBO", kind="cbo",
+                                                            regions="LA-BASIN"))
+    assert r.status_code == 422 and said_beside(r.text, "name", "must not contain the NUL character")
+    assert attrs_of(r.text, "input", name="name")["value"] == "Harbor CBO"
+    assert attrs_of(r.text, "input", name="regions", value="LA-BASIN").get("checked") is not None
+    college = world.orgs["college"]
+    r = await admin.post(f"/admin/organizations/{college.id}", data=_form(admin, name="East\u0000 LA", kind="cbo"))
+    assert r.status_code == 422 and said_beside(r.text, "name", "must not contain the NUL character")
+    await db.rollback()
+    assert await db.scalar(select(func.count(Organization.id))) == before
+    assert (await db.get(Organization, college.id)).name == "East LA College"
+
+
+async def test_a_nul_in_another_page_form_is_still_refused_before_its_handler(admin, world):
+    """Only the forms that say it at the field let a control character through the screen."""
+    spoc = world.users["spoc"]
+    r = await admin.post(f"/admin/users/{spoc.id}/password", data=_form(admin, password="long enough\u0000pw"))
+    assert r.status_code == 422 and "NUL" in r.text
 
 
 # ---------------------------------------------------------------- errors tied to their fields
