@@ -26,6 +26,11 @@ first, explicitly:
 - any other unique rule the database enforces: the row that cannot move stays on the tombstone and
   is counted in the merge summary.
 
+The survivor's profile fields that are blank take the loser's values (``merge_profile``: never over a value
+the survivor has; website with domain, NAICS code with sector, the address block whole and only where the
+survivor is; not a FEIN or website another employer has too); the merge summary lists them (``filled``),
+the pages say them before merging, and the search keys are refreshed with them.
+
 Each change is logged in ``employer_merge_change`` (table, primary keys, column, old and new
 values; ``merge_log``), so ``merge_undo.undo_merge`` restores exactly. See
 ``merge_undo.undo_blockers`` for when undo is allowed.
@@ -43,6 +48,7 @@ from sqlalchemy import Column, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.audit import service as audit
 from crm.auth.models import Role
@@ -53,6 +59,7 @@ from crm.employers.duplicate_models import CandidateStatus, EmployerMerge
 from crm.employers.matching import name_key
 from crm.employers.matching.normalize import contact_is_new
 from crm.employers.merge_log import MergeLog, keep_updated_at, pk_columns, update_row, where_keys
+from crm.employers.merge_profile import profile_take
 from crm.employers.merge_touches import combine_open_touches, withdraw_duplicate_requests
 from crm.employers.models import Employer, EmployerStatus
 from crm.errors import Conflict, FieldError
@@ -132,6 +139,7 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     await db.flush()
     log = MergeLog(merge)
     keep: dict[str, set[tuple[Any, ...]]] = {}
+    filled = await _fill_profile(db, log, loser, survivor)
     await _end_duplicate_assignments(db, log, loser.id, survivor.id, now)
     await _settle_pacing(db, log, loser.id, survivor.id, keep)
     await withdraw_duplicate_requests(db, log, loser.id, survivor.id, now)
@@ -154,12 +162,13 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
                       {"status": EmployerStatus.merged.value, "merged_into_id": survivor.id})
     await _close_candidate(db, log, actor, loser.id, survivor.id, now)
 
-    merge.summary = log.summary
+    merge.summary = {**log.summary, **({"filled": filled} if filled else {})}
     db.add_all(log.changes)
     _audit_closed(db, actor, log, merge.id, survivor.id)
     audit.record(db, actor, "employer.merge", "employer_merge", merge.id, employer_id=survivor.id,
                  after={"loser_id": loser.id, "loser": loser.legal_name, "survivor_id": survivor.id,
                         "moved": {k: v.get("moved", 0) for k, v in log.summary.items()},
+                        **({"filled": filled} if filled else {}),
                         **({"touches_combined": combined} if combined else {})},
                  note=merge.reason)
     audit.record(db, actor, "employer.merged_into", "employer", loser.id, employer_id=loser.id,
@@ -170,6 +179,23 @@ async def merge_employers(db: AsyncSession, actor: Principal, loser_id: int, sur
     await reload(db, loser, survivor)
     await db.refresh(merge, ["loser", "survivor", "merged_by", "undone_by"])
     return merge
+
+
+async def _fill_profile(db: AsyncSession, log: MergeLog, loser: Employer, survivor: Employer) -> list[str]:
+    """The survivor's blank profile fields take the loser's (``merge_profile.profile_take``), each group in its
+    own savepoint so that a unique rule the database enforces leaves just that group out; answers what it took."""
+    employer = metadata.tables["employer"]
+    taken = []
+    for label, values in (await profile_take(db, loser, survivor)).fills.items():
+        try:
+            async with db.begin_nested():
+                await update_row(db, log, employer, {"id": survivor.id}, values)
+        except IntegrityError:
+            continue
+        for name, value in values.items():  # the ORM object says it too: aliases are compared with its DBA
+            set_committed_value(survivor, name, value)
+        taken.append(label)
+    return taken
 
 
 def _audit_closed(db: AsyncSession, actor: Principal, log: MergeLog, merge_id: int, survivor_id: int) -> None:

@@ -20,6 +20,7 @@ from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.employers import duplicates, merge, merge_undo
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge, MergeStatus
+from crm.employers.merge_profile import GROUP_OF, ProfileTake, filled_said, profile_take, said
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.panels import employer_panel
 from crm.employers.service import load_profiles
@@ -55,6 +56,12 @@ def _survivor_choice(form: dict[str, str], c: DuplicateCandidate) -> tuple[int, 
     return loser, survivor
 
 
+async def _takes(db: AsyncSession, pairs: list[DuplicateCandidate]) -> dict[int, dict[int, ProfileTake]]:
+    """Per pair, what each record would take from the other's profile if it survived (keyed by its id)."""
+    return {c.id: {c.employer_a_id: await profile_take(db, c.employer_b, c.employer_a),
+                   c.employer_b_id: await profile_take(db, c.employer_a, c.employer_b)} for c in pairs}
+
+
 async def _undo_state(db: AsyncSession, m: EmployerMerge) -> list[str]:
     return await merge_undo.undo_blockers(db, m) if m.status == MergeStatus.done else []
 
@@ -83,7 +90,8 @@ class ReviewPages(Controller):
         last_scan = await db.scalar(select(func.max(JobRun.finished_at)).where(JobRun.job_name == "scan_duplicates"))
         return render(request, "employers/review.html", status_code=status_code, pairs=rows, total=total,
                       page=page, pages=max(1, -(-total // PAGE)), region=region or "", regions=regions,
-                      errors=errors or {}, suggested=suggested_survivor, last_scan=last_scan)
+                      errors=errors or {}, suggested=suggested_survivor, last_scan=last_scan,
+                      takes=await _takes(db, rows), group_of=GROUP_OF)
 
     async def _pair_error(self, request: Request[Any, Any, Any], db: Db, principal: Me, candidate_id: int,
                           exc: HTTPException) -> Template:
@@ -93,7 +101,8 @@ class ReviewPages(Controller):
             c = await duplicates.get_candidate(db, principal, candidate_id)
             await load_profiles(db, [c.employer_a, c.employer_b])
             return render(request, "employers/_merge_pair.html", status_code=exc.status_code, c=c,
-                          errors={c.id: errors}, suggested=suggested_survivor)
+                          errors={c.id: errors}, suggested=suggested_survivor, takes=await _takes(db, [c]),
+                          group_of=GROUP_OF)
         return await self._queue(request, db, principal, None, 1, {candidate_id: errors}, exc.status_code)
 
     @post("/review/{candidate_id:int}/merge")
@@ -110,7 +119,8 @@ class ReviewPages(Controller):
             return await self._pair_error(request, db, principal, candidate_id, exc)
         if is_htmx(request):
             return render(request, "employers/_merge_result.html", m=m, blockers=await _undo_state(db, m),
-                          touches_said=merge.touches_said(m), pair_count_oob=await _pair_count(request, db, principal))
+                          touches_said=merge.touches_said(m), filled_said=filled_said(m.summary),
+                          pair_count_oob=await _pair_count(request, db, principal))
         flash(request, _merged(m))
         return redirect(request, "/employers/review")
 
@@ -148,8 +158,9 @@ class ReviewPages(Controller):
                 except PermissionDeniedException:  # said at the field, before confirming, not as a 403 after
                     raise FieldError("into", f"{pair[into].legal_name} is in a region you do not lead: a lead of "
                                              "both employers' regions merges them") from None
+                take = await profile_take(db, loser, survivor)
                 return render(request, "employers/merge_confirm.html", loser=loser, survivor=survivor,
-                              reason=form.get("reason") or "")
+                              reason=form.get("reason") or "", take=take, taken=said(take.labels))
             m = await merge.merge_employers(db, principal, employer_id, into, _reason(form))
         except HTTPException as exc:
             if exc.status_code not in (409, 422):
@@ -204,8 +215,8 @@ async def _pair_count(request: Request[Any, Any, Any], db: AsyncSession, princip
 
 
 def _merged(m: EmployerMerge) -> str:
-    touches = merge.touches_said(m)
-    return f"Merged {m.loser.legal_name} into {m.survivor.legal_name}" + (f"; {touches}" if touches else "")
+    said = [s for s in (filled_said(m.summary), merge.touches_said(m)) if s]
+    return f"Merged {m.loser.legal_name} into {m.survivor.legal_name}" + "".join(f"; {s}" for s in said)
 
 
 @employer_panel(order=30)

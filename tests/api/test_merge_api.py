@@ -75,6 +75,22 @@ async def test_lead_merges_and_undoes_through_the_api(client, world, db):
     assert again.status_code == 409 and "already undone" in again.json()["error"]["message"]
 
 
+async def test_the_api_merge_fills_the_survivors_blanks_says_which_and_undo_empties_them(client, world):
+    survivor = await world.f.employer("Pacific Tile Works", phone="+13105550100")
+    loser = await world.f.employer("Pacific Tile", phone="+13105550199", fein="95-4812736",
+                                   website="https://www.pacifictile.com")
+    headers = await world.f.auth(world.users["lead"])
+    r = await client.post(f"/api/employers/{loser.id}/merge", json={"into": survivor.id}, headers=headers)
+    assert r.status_code == 201, r.text
+    m = r.json()
+    assert m["summary"]["filled"] == ["website", "FEIN"]
+    assert (m["survivor"]["phone"], m["survivor"]["fein"], m["survivor"]["domain"]) == (
+        "+13105550100", loser.fein, "pacifictile.com")
+    u = await client.post(f"/api/employers/merges/{m['id']}/undo", json={}, headers=headers)
+    assert u.status_code == 201, u.text
+    assert (u.json()["survivor"]["fein"], u.json()["survivor"]["domain"]) == (None, None)
+
+
 async def test_lead_may_not_merge_an_employer_of_another_region(client, world, db):
     la = await world.f.employer("Pacific Rim Packaging Inc")
     bay = await world.f.employer("Pacific Rim Packaging", county="San Mateo")

@@ -191,15 +191,17 @@ async def test_merge_moves_every_reference_to_the_survivor_and_loses_no_row(worl
     moved = await references_to(db, pair.survivor.id)
     for ref, n in loser_refs.items():
         expected = survivor_refs.get(ref, 0) + n - (1 if ref == "employer_pacing.employer_id" else 0)
-        # The merge's own audit event, and the withdrawal of the survivor's duplicate request.
-        extra = {"employer_alias.employer_id": 2, "audit_event.employer_id": 2}.get(ref, 0)
+        # The loser's legal name as an alias (its DBA became the survivor's, which had none); the merge's own
+        # audit event, and the withdrawal of the survivor's duplicate request.
+        extra = {"employer_alias.employer_id": 1, "audit_event.employer_id": 2}.get(ref, 0)
         assert moved[ref] == expected + extra, ref
     await db.rollback()
     loser = await db.get(Employer, pair.loser.id)
     assert loser.status == "merged" and loser.merged_into_id == pair.survivor.id
     survivor = await db.get(Employer, pair.survivor.id, options=[selectinload(Employer.aliases)])
     names = {a.name for a in survivor.aliases}
-    assert {"Acme Corp.", "Acme Tooling", "ACME Tools"} <= names
+    assert {"Acme Corp.", "ACME Tools"} <= names and "Acme Tooling" not in names
+    assert survivor.dba == "Acme Tooling"  # it had none: it takes the loser's, not listed again as an alias
     assert survivor.do_not_contact is True  # the loser's do-not-contact wish survives the merge
 
 

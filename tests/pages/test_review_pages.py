@@ -84,6 +84,39 @@ async def test_plain_form_merge_redirects_with_a_flash_and_the_loser_page_points
     assert "moved: " in trail and "#employer_" not in trail and "0 aliases" in trail, trail
 
 
+async def test_the_pair_marks_each_value_only_one_record_has_as_kept_and_the_merge_says_it_was(
+        client, world, sessionmaker, db):
+    """ACME Corporation has a website, Acme Corp. none: whichever survives, the website stays. Beside the
+    records, before merging; in what the merge says, after."""
+    acme, acme2, pair = await _queued(world, sessionmaker)
+    await login(client, world.users["lead"].email)
+    page = (await client.get("/employers/review")).text
+    card = page.split(f'id="pair-{pair.id}"', 1)[1].split("</article>", 1)[0]
+    website = card.split("<th>Website</th>", 1)[1].split("</tr>", 1)[0]
+    assert 'acme.com <span class="badge ok kept">will be kept</span>' in website
+    assert card.count("will be kept") == 1  # nothing else is on one record only
+    hx = {**HTMX, **csrf(client), "HX-Current-URL": "http://testserver/employers/review"}
+    r = await client.post(f"/employers/review/{pair.id}/merge", data={"survivor_id": str(acme2.id)}, headers=hx)
+    assert r.status_code == 200 and "it took the other record&#39;s website, which it lacked" in r.text
+    assert (await _fresh(db, Employer, acme2.id)).domain == "acme.com"
+
+
+async def test_the_confirm_page_says_what_the_survivor_takes_and_the_flash_that_it_took_it(client, world, db):
+    a = await world.f.employer("Sunrise Family Dental")
+    b = await world.f.employer("Sunrise Dental Group", phone="+13105550142", size_band="10-49")
+    await login(client, world.users["lead"].email)
+    token = client.cookies.get("csrftoken")
+    await client.get(f"/employers/{b.id}")
+    asked = await client.post(f"/employers/{b.id}/merge", data={"into": str(a.id), "_csrf_token": token})
+    assert ("Sunrise Family Dental will take Sunrise Dental Group's phone and size band, which it lacks."
+            in asked.text)
+    done = await client.post(f"/employers/{b.id}/merge", data={"into": str(a.id), "confirmed": "yes",
+                                                               "_csrf_token": token})
+    assert ("Merged Sunrise Dental Group into Sunrise Family Dental; it took the other record&#39;s phone and size "
+            "band, which it lacked") in done.text
+    assert (await _fresh(db, Employer, a.id)).phone == "+13105550142"
+
+
 async def test_htmx_merge_swaps_the_pair_for_the_result_with_undo(client, world, sessionmaker):
     acme, acme2, pair = await _queued(world, sessionmaker)
     await login(client, world.users["lead"].email)
