@@ -1,11 +1,12 @@
 """What a merge's survivor takes from the other record's profile: the fields it has none of.
 
-``profile_take`` decides, as plain values, which of the loser's profile fields fill the survivor's
-blanks; the merge writes them (``merge.merge_employers``, logged, so undo gives the blanks back) and the
-pages say them before (review queue, confirm page) and after (the merge's summary). Its rules:
+``profile_fills`` decides, over plain values, which of the loser's profile fields fill the survivor's
+blanks (``profile_take`` reads the two records and who else holds a FEIN or website for it); the merge
+writes them (``merge.merge_employers``, logged, so undo gives the blanks back) and the pages say them
+before (review queue, confirm page) and after (the merge's summary). Its rules:
 
 - a value the survivor has is never overwritten, and fields that belong together move together
-  (website with its domain, NAICS code with its sector, the address block: street, city, ZIP, county);
+  (website with its domain, NAICS code with its sector);
 - the address block (street, city, ZIP) is taken only when the survivor has no part of it (never one
   street with another city), and only where the survivor is: a survivor with a county takes an address
   in that same county; one without takes the address's county with it, if it lies in the survivor's
