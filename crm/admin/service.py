@@ -147,8 +147,7 @@ async def remove_grant(db: AsyncSession, actor: Principal, user: User, grant_id:
         held = await caseload_of(db, grant.region_id, user.id)
         if not still_staff and not held.empty:
             code = await db.scalar(select(Region.code).where(Region.id == grant.region_id))
-            raise Conflict(f"{user.name} still holds {held.employers} employer(s), {held.backups} backup(s) and "
-                           f"{held.open_touches} open touch(es) in {code}: transfer the caseload first")
+            raise Conflict(f"{user.name} still holds {held.said} in {code}: transfer the caseload first")
     user.grants.remove(grant)
     await db.flush()
     audit.record(db, actor, "user.revoke", "user", user.id,

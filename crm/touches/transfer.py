@@ -53,8 +53,10 @@ class Caseload:
 
     @property
     def said(self) -> str:
-        """In the words every page uses for it: "3 employers, 1 as backup, 2 open touches"."""
-        return f"{self.employers} employers, {self.backups} as backup, {self.open_touches} open touches"
+        """In the words every page uses for it: "3 employers, 1 as backup, 2 open touches" ("1 employer")."""
+        employers = f"{self.employers} employer{'' if self.employers == 1 else 's'}"
+        touches = f"{self.open_touches} open touch{'' if self.open_touches == 1 else 'es'}"
+        return f"{employers}, {self.backups} as backup, {touches}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +199,7 @@ async def transfer_caseload(db: AsyncSession, actor: Principal, region: Region, 
 
 async def _messages(db: AsyncSession, moved_touches: Sequence[Any], moved: Caseload, code: str, giver: User,
                     taker_email: str, taker_name: str, actor: Principal, now: dt.datetime) -> list[dict[str, Any]]:
-    what = (f"{moved.employers} employer(s) as SPOC, {moved.backups} as backup and {moved.open_touches} "
-            f"open touch(es)")
+    what = moved.said
     messages = [message_row(taker_email, f"{giver.name}'s caseload in {code} is now yours",
                             f"{actor.name} transferred {what} in {code} from {giver.name} to you.", now)]
     if giver.is_active:

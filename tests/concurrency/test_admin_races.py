@@ -133,7 +133,7 @@ async def test_an_employer_given_to_a_user_being_deactivated_is_refused_or_named
             said = (await admin.get(deactivated.headers["location"])).text
             assert "deactivated" in said
             if assigned.status_code == 201:
-                assert "still holds a caseload in LA-BASIN (1 employers, 0 open touches)" in said
+                assert "still holds a caseload in LA-BASIN (1 employer, 0 as backup, 0 open touches)" in said
             else:
                 assert assigned.status_code == 422 and "not an active SPOC or lead" in assigned.text, assigned.text
                 assert "still holds a caseload" not in said

@@ -157,7 +157,7 @@ async def test_a_spoc_role_with_a_caseload_is_kept_until_the_caseload_is_transfe
     grant_id = await db.scalar(select(RoleGrant.id).where(RoleGrant.user_id == spoc.id, RoleGrant.role == "spoc"))
     r = await admin.post(f"/admin/users/{spoc.id}/grants/{grant_id}/remove", data=_form(admin))
     assert r.status_code == 409
-    assert "still holds 1 employer(s), 0 backup(s) and 0 open touch(es) in LA-BASIN" in r.text
+    assert "still holds 1 employer, 0 as backup, 0 open touches in LA-BASIN" in r.text
     assert ("spoc", True) in await _grants(db, spoc)
 
 
@@ -249,7 +249,7 @@ async def test_deactivating_from_the_user_page_warns_of_a_caseload_and_returns_t
     await world.f.assign(await world.f.employer("A Co"), spoc)
     r = await admin.post(f"/admin/users/{spoc.id}/active", data=_form(admin, back="user", active="0"))
     assert r.status_code == 200 and str(r.url).endswith(f"/admin/users/{spoc.id}")
-    assert "still holds a caseload in LA-BASIN (1 employers, 0 as backup, 0 open touches)" in r.text
+    assert "still holds a caseload in LA-BASIN (1 employer, 0 as backup, 0 open touches)" in r.text
     assert "deactivated" in r.text
 
 

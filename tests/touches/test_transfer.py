@@ -146,13 +146,14 @@ async def test_lead_transfers_a_caseload_from_the_page(client, world, caseload, 
     page = (await client.get("/region/transfer", params={"from_spoc_id": u["spoc"].id})).text
     table = page.split('id="caseloads"', 1)[1].split('id="transfer"', 1)[0]
     assert "Maria Lopez" in table and "Sam Ortiz" in table
-    assert f'<option value="{u["spoc"].id}" selected>Maria Lopez (2 employers, 1 open touches)</option>' in page
+    held = "Maria Lopez (2 employers, 1 as backup, 1 open touch)"
+    assert f'<option value="{u["spoc"].id}" selected>{held}</option>' in page
     r = await client.post("/region/transfer", data={
         "region": "LA-BASIN", "from_spoc_id": str(u["spoc"].id), "to_spoc_id": str(u["spoc2"].id),
         "reason": "Maria retired", "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 200
     assert "Transferred Maria Lopez&#39;s caseload in LA-BASIN to Sam Ortiz: 2 employers, 1 as backup, " \
-           "1 open touches" in r.text
+           "1 open touch" in r.text
     assert await _active(db, caseload["a"].id) == (u["spoc2"].id, None)
 
 
