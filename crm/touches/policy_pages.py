@@ -33,15 +33,6 @@ from crm.web import flash, form_data, redirect, render
 _WHOLE = re.compile(r"-?[0-9]+")
 
 
-def _int_field(form: dict[str, str], name: str, digits: int = 6) -> int:
-    value = form.get(name, "").strip()
-    if not _WHOLE.fullmatch(value):
-        raise FieldError(name, "must be a whole number")
-    if len(value) > digits:
-        raise FieldError(name, f"must be at most {int('9' * digits):,}")
-    return int(value)
-
-
 _BEYOND = 10**18  # past every range a form here takes
 
 
@@ -182,7 +173,7 @@ class RegionPages(Controller):
         form = await form_data(request)
         raw = form.get("establishment_count", "").replace(",", "").strip()
         try:
-            count = _int_field({"establishment_count": raw}, "establishment_count", digits=9) if raw else None
+            count = _whole_number({"establishment_count": raw}, "establishment_count") if raw else None
             await set_establishment_count(db, principal, region, count)
         except FieldError as exc:
             await db.rollback()

@@ -224,7 +224,7 @@ async def test_a_bad_establishment_count_is_shown_in_place_and_changes_nothing(c
                           data={"establishment_count": value, "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 422 and 'role="alert"' in r.text and 'id="establishments"' in r.text
     if value == "99999999999":  # a whole number, only too large: say that
-        assert "must be at most 999,999,999" in r.text and "whole number" not in r.text
+        assert "must be between 1 and 10,000,000, or blank" in r.text and "whole number" not in r.text
     assert await db.scalar(select(Region.establishment_count).where(Region.code == "LA-BASIN")) is None
 
 
