@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from crm.audit.names import moved_words
 from crm.templating import audit_action, audit_value, days, org_kind, percent, phone, sentence
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
 def test_audit_values_read_as_dates_dashes_and_words() -> None:
@@ -60,3 +65,14 @@ def test_a_share_too_small_for_one_decimal_is_not_said_as_zero():
 def test_a_sentence_ending_in_a_name_with_its_own_full_stop_gets_no_second():
     assert sentence("Sam now handles your touch with Acme Inc.") == "Sam now handles your touch with Acme Inc."
     assert sentence("Sam now handles your touch with Acme LLC") == "Sam now handles your touch with Acme LLC."
+
+
+def test_every_sideways_scrolling_table_box_is_a_named_focus_stop() -> None:
+    """A keyboard scrolls a box only if it can focus it, and a screen reader names it (WCAG 2.1.1, 4.1.2):
+    every div.table-scroll of every template is tabindex=0, role=region and labelled."""
+    boxes = [(path.relative_to(TEMPLATES), tag) for path in TEMPLATES.rglob("*.html")
+             for tag in re.findall(r'<div class="table-scroll"[^>]*>', path.read_text())]
+    assert len(boxes) >= 8
+    unnamed = [(path, tag) for path, tag in boxes
+               if not ('tabindex="0"' in tag and 'role="region"' in tag and 'aria-label="' in tag)]
+    assert unnamed == []
