@@ -770,7 +770,7 @@ class HandOffPages(Controller):
         status_code = 200
         try:
             h = await workflow.respond_hand_off(db, principal, hand_off_id, accept, note, clock.now())
-            message = f"Hand-off #{h.id} {h.status}"
+            message = f"Hand-off from {h.from_user.name} about {h.employer.legal_name} {h.status}"  # as with htmx
         except HTTPException as exc:
             if exc.status_code not in (409, 422):
                 raise

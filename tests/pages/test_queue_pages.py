@@ -1349,7 +1349,8 @@ async def test_a_hand_off_answered_in_another_tab_is_said_after_a_plain_post_too
     h = await desk.hand_off(t, world.users["spoc"], world.orgs["college"].id, need="welders")
     await login(client, world.users["partner"].email)
     token = client.cookies.get("csrftoken")
-    await client.post(f"/hand-offs/{h.id}/accept", data={"note": "", "_csrf_token": token})
+    accepted = await client.post(f"/hand-offs/{h.id}/accept", data={"note": "", "_csrf_token": token})
+    assert f"Hand-off from {world.users['spoc'].name} about Golden State Logistics accepted" in accepted.text
     r = await client.post(f"/hand-offs/{h.id}/decline", data={"note": "no program", "_csrf_token": token})
     assert r.status_code == 200 and f"Hand-off #{h.id} was already accepted by" in r.text
     assert "your note was not sent: no program" in r.text
