@@ -63,3 +63,7 @@ async def test_at_320_px_a_pairs_long_domain_wraps_instead_of_widening_the_revie
     await page.goto(live_server + "/employers/review")
     await expect(page.locator("article.pair .explanation")).to_contain_text("cornerstonesanfernandovalley")
     assert await page.evaluate("document.documentElement.scrollWidth") == 320
+    # Both records fit side by side: the comparison does not scroll sideways inside its box either.
+    widths = await page.evaluate("[...document.querySelectorAll('table.compare')]"
+                                 ".map(t => [t.scrollWidth, t.parentElement.clientWidth])")
+    assert widths and all(table <= box for table, box in widths), widths
