@@ -52,6 +52,9 @@ async def test_council_page_shows_roster_and_badges_that_explain_themselves(clie
     assert '<div class="muted small employer-kind">Manufacturing · 50-249 employees</div>' in page.text
     listing = await client.get("/councils")
     assert "Welding Advisory" in listing.text and 'data-badge="industry_majority"' in listing.text
+    # On a phone each council is a card of labelled lines (the table was wider than the screen).
+    assert "stack" in attrs_of(listing.text, "table", id="councils")["class"].split()
+    assert '<td data-label="Owner">East LA College</td>' in listing.text
 
 
 async def test_lead_ticks_attendance_in_place_and_the_employer_touch_is_counted(client, world, db):
@@ -452,6 +455,18 @@ async def test_a_stage_chosen_on_a_partnership_page_older_than_anothers_change_i
     r = await client.post(stage, headers={"HX-Request": "true", **csrf(client)},
                           data={"stage": "preparing_launch", "seen": seen_in(r.text, stage)})
     assert r.status_code == 200
+
+async def test_the_partnership_list_stacks_each_partnership_as_labelled_lines_on_a_phone(client, world):
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
+        "regions": ["LA-BASIN"], "stage": "scoping"})
+    assert r.status_code == 201, r.text
+    await login(client, world.users["lead"].email)
+    listing = (await client.get("/partnerships")).text
+    assert "stack" in attrs_of(listing, "table", id="partnerships")["class"].split()
+    assert '<td data-label="Regions">LA-BASIN</td>' in listing
+
 
 async def test_a_stage_changed_in_place_is_said_in_the_pages_live_region_and_the_stage_line_gets_the_focus(
         client, world):
