@@ -70,6 +70,7 @@ async def test_users_list_pages_fifty_at_a_time(admin, world):
     assert "Bulk User 49" in first and "Bulk User 50" not in first and "page 1 of 2" in first
     second = (await admin.get("/admin/users", params={"q": "bulk", "page": 2})).text
     assert "Bulk User 54" in second and "Bulk User 00" not in second
+    assert "<title>Users · OneDoor</title>" in first and "<title>Users · page 2 · OneDoor</title>" in second
 
 
 async def test_admin_edits_a_profile_and_bad_input_changes_nothing(admin, world, db):

@@ -383,6 +383,7 @@ async def test_an_all_spaces_search_of_the_directory_is_no_search(client, world)
     # Spaces around a real search are no part of it.
     said = (await client.get("/employers", params={"q": "  golden gate "})).text
     assert "1 employer matching “golden gate”" in said
+    assert "<title>Employers matching “golden gate” · OneDoor</title>" in said  # a tab, the history say which
 
 
 async def test_the_directorys_live_search_says_its_count_in_a_status_line_outside_the_results(client, world):

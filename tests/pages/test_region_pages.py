@@ -19,6 +19,7 @@ async def test_lead_sees_the_defaults_and_saves_a_policy_without_javascript(clie
     await login(client, world.users["lead"].email)
     page = await client.get("/region")
     assert page.status_code == 200 and "Using the defaults" in page.text and "Los Angeles Basin" in page.text
+    assert "<title>Region settings · LA-BASIN · OneDoor</title>" in page.text  # which region, for a lead of two
     r = await client.post("/region/LA-BASIN/policy", follow_redirects=False, data={
         "max_touches": "3", "period_days": "30", "min_gap_days": "5", "_csrf_token": client.cookies.get("csrftoken")})
     assert r.status_code == 303
