@@ -40,6 +40,17 @@ async def _arrange(client, world):
             "meeting": meeting}
 
 
+async def _la_partnership(client, world, **fields):
+    """The LA lead's bearer headers, and a partnership of the LA board in LA-BASIN made with them (``fields``
+    besides), as the API answered it."""
+    lead = await world.f.auth(world.users["lead"])
+    r = await client.post("/api/partnerships", headers=lead, json={
+        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id, "regions": ["LA-BASIN"],
+        **fields})
+    assert r.status_code == 201, r.text
+    return lead, r.json()
+
+
 async def test_council_page_shows_roster_and_badges_that_explain_themselves(client, world):
     a = await _arrange(client, world)
     await login(client, world.users["partner"].email)
@@ -432,10 +443,7 @@ async def test_partnership_form_refuses_a_naics_prefix_of_no_sector_naming_the_e
 
 
 async def test_a_stage_chosen_on_a_partnership_page_older_than_anothers_change_is_refused(client, world, db):
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"], "stage": "scoping"})).json()
+    lead, p = await _la_partnership(client, world, stage="scoping")
     stage = f"/partnerships/{p['id']}/stage"
     await login(client, world.users["lead"].email)
     older = seen_in((await client.get(f"/partnerships/{p['id']}")).text, stage)
@@ -457,11 +465,7 @@ async def test_a_stage_chosen_on_a_partnership_page_older_than_anothers_change_i
     assert r.status_code == 200
 
 async def test_the_partnership_list_stacks_each_partnership_as_labelled_lines_on_a_phone(client, world):
-    lead = await world.f.auth(world.users["lead"])
-    r = await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"], "stage": "scoping"})
-    assert r.status_code == 201, r.text
+    await _la_partnership(client, world, stage="scoping")
     await login(client, world.users["lead"].email)
     listing = (await client.get("/partnerships")).text
     assert "stack" in attrs_of(listing, "table", id="partnerships")["class"].split()
@@ -470,10 +474,7 @@ async def test_the_partnership_list_stacks_each_partnership_as_labelled_lines_on
 
 async def test_a_stage_changed_in_place_is_said_in_the_pages_live_region_and_the_stage_line_gets_the_focus(
         client, world):
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"], "stage": "scoping"})).json()
+    lead, p = await _la_partnership(client, world, stage="scoping")
     stage = f"/partnerships/{p['id']}/stage"
     await login(client, world.users["lead"].email)
     page = (await client.get(f"/partnerships/{p['id']}")).text
@@ -508,10 +509,7 @@ async def test_a_meeting_recorded_in_place_is_said_in_the_pages_live_region_and_
 
 
 async def test_partnership_convening_ticks_split_business_and_public(client, world, db):
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"], "naics_prefixes": ["484", "493"], "stage": "launched"})).json()
+    lead, p = await _la_partnership(client, world, naics_prefixes=["484", "493"], stage="launched")
     employer = await world.f.employer("Harbor Freight Lines")
     base = f"/api/partnerships/{p['id']}"
     business = (await client.post(f"{base}/members", headers=lead, json={"kind": "employer",
@@ -541,10 +539,7 @@ async def test_partnership_convening_ticks_split_business_and_public(client, wor
 
 async def _partnership_with_a_team(client, world):
     """The lead's token, an LA logistics partnership at the action-teams stage, and its CDL action team."""
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"], "naics_prefixes": ["484"], "stage": "action_teams"})).json()
+    lead, p = await _la_partnership(client, world, naics_prefixes=["484"], stage="action_teams")
     team = (await client.post(f"/api/partnerships/{p['id']}/action-teams", headers=lead,
                               json={"name": "CDL apprenticeship"})).json()
     return lead, p, team
@@ -633,10 +628,7 @@ async def test_ticking_someone_whose_term_does_not_cover_the_meeting_is_422_in_p
 
 
 async def test_partnership_support_team_form_says_every_problem_at_once_and_keeps_the_choices(client, world, db):
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"]})).json()
+    lead, p = await _la_partnership(client, world)
     await login(client, world.users["lead"].email)
     await client.get(f"/partnerships/{p['id']}")
     r = await client.post(f"/partnerships/{p['id']}/members", headers={"HX-Request": "true", **csrf(client)},
@@ -684,10 +676,7 @@ async def test_partnership_support_team_form_says_every_problem_at_once_and_keep
 
 
 async def test_partnership_members_download_as_a_spreadsheet_for_staff_and_the_chair_member(client, world):
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"]})).json()
+    lead, p = await _la_partnership(client, world)
     base = f"/api/partnerships/{p['id']}/members"
     harbor = await world.f.employer("Harbor Freight Lines")
     await client.post(base, headers=lead, json={"kind": "employer", "employer_id": harbor.id, "name": "Chris Chair",
@@ -784,10 +773,7 @@ async def test_a_partnership_owner_not_allowed_in_the_regions_is_said_beside_the
 
 
 async def test_a_partnership_page_says_which_target_industries_its_member_employers_cover(client, world):
-    lead = await world.f.auth(world.users["lead"])
-    p = (await client.post("/api/partnerships", headers=lead, json={
-        "name": "LA Logistics Partnership", "owner_organization_id": world.orgs["board"].id,
-        "regions": ["LA-BASIN"], "naics_prefixes": ["484", "493"]})).json()
+    lead, p = await _la_partnership(client, world, naics_prefixes=["484", "493"])
     trucking = await world.f.employer("Harbor Freightways", naics_code="484121", size_band="50-249")
     r = await client.post(f"/api/partnerships/{p['id']}/members", headers=lead,
                           json={"kind": "employer", "employer_id": trucking.id})
