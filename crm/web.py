@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -143,17 +143,24 @@ def problems(check: Callable[..., Any], *args: Any) -> list[tuple[str, str]]:
     return []
 
 
+def refuse_problems(unparsed: list[tuple[str, str]], checked: Iterable[tuple[str, str]],
+                    first: Iterable[tuple[str, str]] = ()) -> None:
+    """Raise one FieldError naming every problem of a form at once, if it has any: ``first``, the fields that
+    do not parse (``form_fields``), and the service's checks of those that did (``checked``; a field that did
+    not parse is said once)."""
+    said = {field for field, _ in unparsed}
+    wrong = [*first, *unparsed, *(w for w in checked if w[0] not in said)]
+    if wrong:
+        raise FieldError(*wrong[0], *wrong[1:])
+
+
 def parse_member_form(form: dict[str, str], struct: type[T],
                       member_problems: Callable[[dict[str, Any]], list[tuple[str, str]]]) -> T:
     """A council or partnership seat from its page form, every problem said at once: an employer typed
     but not picked, the fields that do not parse, and the service's checks (``member_problems``, which
     need no database) of the fields that did."""
-    wrong = problems(picked_employer, form)
     values, unparsed = form_fields(form, struct)
-    said = {field for field, _ in unparsed}
-    wrong += unparsed + [w for w in member_problems(values) if w[0] not in said]
-    if wrong:
-        raise FieldError(*wrong[0], *wrong[1:])
+    refuse_problems(unparsed, member_problems(values), first=problems(picked_employer, form))
     return parse_form(form, struct)
 
 

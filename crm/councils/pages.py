@@ -42,6 +42,7 @@ from crm.web import (
     parse_form,
     parse_member_form,
     redirect,
+    refuse_problems,
     refused,
     render,
 )
@@ -140,12 +141,11 @@ class CouncilPages(Controller):
     async def create(self, request: Request[Any, Any, Any], db: Db, principal: Me) -> Template | Redirect:
         form = await form_data(request)
         try:
-            # Every field at once: those that do not parse, and the service's checks of those that did.
+            # Every field at once: those that do not parse, and the service's checks of those that did (with
+            # every field parsed, create_council makes those checks itself).
             values, unparsed = form_fields(form, CouncilIn)
-            said = {field for field, _ in unparsed}
-            wrong = unparsed + [w for w in await service.council_problems(db, principal, values) if w[0] not in said]
-            if wrong:
-                raise FieldError(*wrong[0], *wrong[1:])
+            if unparsed:
+                refuse_problems(unparsed, await service.council_problems(db, principal, values))
             council = await service.create_council(db, principal, parse_form(form, CouncilIn))
         except (FieldError, FieldConflict) as exc:  # a council of that name already: a 409 at the name
             await db.rollback()

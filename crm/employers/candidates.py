@@ -210,7 +210,7 @@ def with_words(typed: str) -> Select[tuple[int]] | None:
     legal forms was typed."""
     column = employer_search_key.c
     words = list(dict.fromkeys(name_words(typed)))[:MAX_SEARCH_WORDS]
-    if len(words) > 1 and _begins_legal_form(_last_word(typed)) and words[-1] == _last_word(typed):
+    if len(words) > 1 and words[-1] == (last := _last_word(typed)) and _begins_legal_form(last):
         words.pop()  # "Iyer Trucking In": the "Inc" being typed, not a word of the name
     if not words:
         return None

@@ -38,6 +38,7 @@ from crm.web import (
     parse_form,
     parse_member_form,
     redirect,
+    refuse_problems,
     refused,
     render,
 )
@@ -123,16 +124,14 @@ class PartnershipPages(Controller):
         regions = [v for v in form.getall("regions") if isinstance(v, str)] if "regions" in form else []
         naics = values.get("naics_prefixes", "").replace(",", " ").split()
         try:
-            # Every field at once: those that do not parse, and the service's checks of those that did.
+            # Every field at once: those that do not parse, and the service's checks of those that did (with
+            # every field parsed, create_partnership makes those checks itself).
             head, unparsed = form_fields(values, PartnershipFormIn)
-            said = {field for field, _ in unparsed}
             if not regions:
                 unparsed.append(("regions", "choose at least one region"))
-            wanted = {**head, "naics_prefixes": naics, **({"regions": regions} if regions else {})}
-            wrong = unparsed + [w for w in await service.partnership_problems(db, principal, wanted)
-                                if w[0] not in said]
-            if wrong:
-                raise FieldError(*wrong[0], *wrong[1:])
+            if unparsed:
+                wanted = {**head, "naics_prefixes": naics, **({"regions": regions} if regions else {})}
+                refuse_problems(unparsed, await service.partnership_problems(db, principal, wanted))
             try:
                 data = msgspec.convert({**msgspec.structs.asdict(parse_form(values, PartnershipFormIn)),
                                         "regions": regions, "naics_prefixes": naics}, PartnershipIn)

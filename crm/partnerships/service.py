@@ -264,7 +264,7 @@ async def _flush_name(db: AsyncSession, p: SectorPartnership) -> None:
     """Write the partnership; one of the same name and regions written meanwhile (the same form sent twice at
     once, or a rename) is a 409 at the name: uq_sector_partnership_name_regions."""
     # The message is read before the write that may fail: its savepoint's rollback expires the partnership.
-    taken = f"a partnership named {p.name!r} already exists in {p.regions_key}"
+    taken = _taken(p.name, p.regions)
     try:
         async with db.begin_nested():
             await db.flush()
