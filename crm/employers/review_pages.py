@@ -20,7 +20,7 @@ from crm.deps import Db, Me, PathId
 from crm.directory.models import Region
 from crm.employers import duplicates, merge, merge_undo
 from crm.employers.duplicate_models import DuplicateCandidate, EmployerMerge, MergeStatus
-from crm.employers.merge_profile import GROUP_OF, ProfileTake, filled_said, profile_take, said
+from crm.employers.merge_profile import GROUP_OF, ProfileTake, filled_said, profile_take, profile_takes, said
 from crm.employers.models import Employer, EmployerStatus
 from crm.employers.panels import employer_panel
 from crm.employers.service import load_profiles
@@ -58,8 +58,9 @@ def _survivor_choice(form: dict[str, str], c: DuplicateCandidate) -> tuple[int, 
 
 async def _takes(db: AsyncSession, pairs: list[DuplicateCandidate]) -> dict[int, dict[int, ProfileTake]]:
     """Per pair, what each record would take from the other's profile if it survived (keyed by its id)."""
-    return {c.id: {c.employer_a_id: await profile_take(db, c.employer_b, c.employer_a),
-                   c.employer_b_id: await profile_take(db, c.employer_a, c.employer_b)} for c in pairs}
+    takes = iter(await profile_takes(db, [way for c in pairs for way in ((c.employer_b, c.employer_a),
+                                                                          (c.employer_a, c.employer_b))]))
+    return {c.id: {c.employer_a_id: next(takes), c.employer_b_id: next(takes)} for c in pairs}
 
 
 async def _undo_state(db: AsyncSession, m: EmployerMerge) -> list[str]:
